@@ -1,0 +1,1 @@
+//! TODO(placeholder): being written.
