@@ -22,6 +22,8 @@
 //! Names of types, fields and constants follow the specifications they come
 //! from: RFC 1001/1002, [MS-CIFS], [MS-MAIL], [MS-MSRP], C706.
 #![forbid(unsafe_code)]
+// Network input must never panic the daemon: no unwrap/expect outside tests.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
 #![deny(missing_docs)]
 
 pub mod assembly;

@@ -87,18 +87,47 @@ fn judge(frames: &[CatalogueFrame], tag: &str) -> (Vec<String>, usize) {
         .arg(&file)
         // WireGuard's heuristic claims connectionless DCE/RPC (first byte 4).
         .args(["--disable-protocol", "wg", "-T", "fields"])
-        .args(["-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=|"])
-        .args(["-e", "frame.number", "-e", "frame.protocols", "-e", "_ws.col.Info"])
+        .args([
+            "-E",
+            "separator=/t",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=|",
+        ])
+        .args([
+            "-e",
+            "frame.number",
+            "-e",
+            "frame.protocols",
+            "-e",
+            "_ws.col.Info",
+        ])
         .args(["-e", "_ws.expert.severity", "-e", "_ws.expert.message"])
-        .args(["-e", "_ws.malformed", "-e", "smb.cmd", "-e", "smb.flags.response"])
+        .args([
+            "-e",
+            "_ws.malformed",
+            "-e",
+            "smb.cmd",
+            "-e",
+            "smb.flags.response",
+        ])
         .args(["-e", "smb.wct"])
         .output()
         .expect("run tshark");
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), frames.len(), "tshark saw a different number of frames:\n{text}");
+    assert_eq!(
+        lines.len(),
+        frames.len(),
+        "tshark saw a different number of frames:\n{text}"
+    );
 
     let mut failures = Vec::new();
     let mut tolerated = 0;
@@ -115,13 +144,24 @@ fn judge(frames: &[CatalogueFrame], tag: &str) -> (Vec<String>, usize) {
         let error = malformed || severities.iter().any(|&s| s >= PI_ERROR);
         let want = expected_protocol(frame.l4);
         if !protocols.split(':').any(|p| p == want) {
-            failures.push(format!("{}: not dissected as {want} ({protocols}): {}", frame.what, col(2)));
+            failures.push(format!(
+                "{}: not dissected as {want} ({protocols}): {}",
+                frame.what,
+                col(2)
+            ));
         } else if error {
-            let known_d7 = col(6) == "0xd7" && col(7) == "0" && col(8) == "1" && severities.len() <= 1;
+            let known_d7 =
+                col(6) == "0xd7" && col(7) == "0" && col(8) == "1" && severities.len() <= 1;
             if known_d7 {
                 tolerated += 1;
             } else {
-                failures.push(format!("{}: {} [{}] {}", frame.what, protocols, col(4), col(2)));
+                failures.push(format!(
+                    "{}: {} [{}] {}",
+                    frame.what,
+                    protocols,
+                    col(4),
+                    col(2)
+                ));
             }
         }
     }
@@ -140,7 +180,11 @@ fn wireshark_finds_nothing_malformed_in_what_we_emit() {
         frames.len(),
         failures.len()
     );
-    assert!(failures.is_empty(), "Wireshark objects to:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "Wireshark objects to:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// The judge itself can fail: a truncated NBNS query and an SMBsends
@@ -158,7 +202,9 @@ fn the_judge_catches_malformed_frames() {
         CatalogueFrame {
             what: "NBNS query cut inside its name",
             l4: L4::Udp(137),
-            bytes: vec![0x12, 0x34, 0x01, 0x10, 0, 1, 0, 0, 0, 0, 0, 0, 0x20, b'F', b'C'],
+            bytes: vec![
+                0x12, 0x34, 0x01, 0x10, 0, 1, 0, 0, 0, 0, 0, 0, 0x20, b'F', b'C',
+            ],
         },
         CatalogueFrame {
             what: "SMBsends cut inside its originator",

@@ -53,7 +53,9 @@ impl Lan {
         assert!((1..=250).contains(&hosts), "a LAN has 1..=250 hosts");
         if !is_root() {
             if std::env::var("CI").as_deref() == Ok("true") {
-                return Err(Error("network-namespace tests need root under CI=true".into()));
+                return Err(Error(
+                    "network-namespace tests need root under CI=true".into(),
+                ));
             }
             eprintln!("SKIPPED: network-namespace test needs root");
             return Ok(None);
@@ -74,8 +76,13 @@ impl Lan {
         for i in 1..=self.hosts {
             ip(&["netns", "add", &self.ns(i)])?;
         }
-        let nov6 = ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"];
-        run(Command::new("ip").args(["netns", "exec", &sw, "sysctl", "-qw"]).args(nov6))?;
+        let nov6 = [
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        ];
+        run(Command::new("ip")
+            .args(["netns", "exec", &sw, "sysctl", "-qw"])
+            .args(nov6))?;
         let mut batch = String::from("link set lo up\n");
         batch += "link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0\n";
         batch += "link set br0 up\n";
@@ -83,7 +90,10 @@ impl Lan {
             run(Command::new("ip")
                 .args(["netns", "exec", &self.ns(i), "sysctl", "-qw"])
                 .args(nov6))?;
-            batch += &format!("link add p{i} type veth peer name eth0 netns {}\n", self.ns(i));
+            batch += &format!(
+                "link add p{i} type veth peer name eth0 netns {}\n",
+                self.ns(i)
+            );
             batch += &format!("link set p{i} master br0 up\n");
         }
         ip_batch(Some(&sw), &batch)?;
@@ -165,7 +175,10 @@ pub fn remove_ns(ns: &str) {
         if pids.is_empty() {
             break;
         }
-        let _ = Command::new("kill").arg(format!("-{signal}")).args(&pids).status();
+        let _ = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .args(&pids)
+            .status();
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let _ = Command::new("ip")
@@ -208,7 +221,10 @@ fn ip_batch(ns: Option<&str>, batch: &str) -> Result<(), Error> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(Error(format!("ip -batch failed: {}", String::from_utf8_lossy(&out.stderr))))
+        Err(Error(format!(
+            "ip -batch failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )))
     }
 }
 
@@ -217,7 +233,10 @@ fn run(c: &mut Command) -> Result<(), Error> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(Error(format!("{c:?} failed: {}", String::from_utf8_lossy(&out.stderr))))
+        Err(Error(format!(
+            "{c:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )))
     }
 }
 
@@ -236,15 +255,26 @@ mod tests {
             .args(["-c", "1", "-W", "2", &lan.ip(2).to_string()])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-        let route = lan.command(1, "ip").args(["route", "get", "192.0.2.1"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let route = lan
+            .command(1, "ip")
+            .args(["route", "get", "192.0.2.1"])
+            .output()
+            .unwrap();
         assert!(!route.status.success(), "host 1 must have no default route");
         let names = lan.all_ns();
         drop(lan);
         let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
         let list = String::from_utf8_lossy(&list.stdout);
         for ns in names {
-            assert!(!list.split_whitespace().any(|w| w == ns), "{ns} left behind");
+            assert!(
+                !list.split_whitespace().any(|w| w == ns),
+                "{ns} left behind"
+            );
         }
     }
 }

@@ -224,7 +224,10 @@ mod tests {
     fn cstr_needs_a_terminator() {
         let mut r = Reader::new(b"ab\0cd");
         assert_eq!(r.cstr(), Ok(&b"ab"[..]));
-        assert_eq!(r.cstr(), Err(Error::Malformed("string without NUL terminator")));
+        assert_eq!(
+            r.cstr(),
+            Err(Error::Malformed("string without NUL terminator"))
+        );
     }
 
     #[test]

@@ -210,7 +210,11 @@ impl FromStr for NetbiosName {
         let suffix = match sfx {
             Some(x) if !x.is_empty() && x.len() <= 2 => u8::from_str_radix(x, 16)
                 .map_err(|_| Error::Malformed("NetBIOS suffix is not hex"))?,
-            Some(_) => return Err(Error::Malformed("NetBIOS suffix is not one or two hex digits")),
+            Some(_) => {
+                return Err(Error::Malformed(
+                    "NetBIOS suffix is not one or two hex digits",
+                ));
+            }
             None => suffix::WORKSTATION,
         };
         if name == "*" {
@@ -358,7 +362,9 @@ impl<'a> EncodedName<'a> {
                     }
                     let target = usize::from(len & 0x3F) << 8 | usize::from(byte(cur + 1)?);
                     if target >= cur {
-                        return Err(Error::Malformed("compression pointer does not point backwards"));
+                        return Err(Error::Malformed(
+                            "compression pointer does not point backwards",
+                        ));
                     }
                     hops += 1;
                     if hops > MAX_POINTER_HOPS {
@@ -382,9 +388,10 @@ impl<'a> EncodedName<'a> {
                 return Ok((EncodedName { name, scope }, end));
             }
             let len = usize::from(len);
-            let label = packet
-                .get(cur + 1..cur + 1 + len)
-                .ok_or(Error::Truncated { need: cur + 1 + len, have })?;
+            let label = packet.get(cur + 1..cur + 1 + len).ok_or(Error::Truncated {
+                need: cur + 1 + len,
+                have,
+            })?;
             if name.is_none() {
                 name = Some(NetbiosName::decode(label)?);
                 scope_start = cur + 1 + len;

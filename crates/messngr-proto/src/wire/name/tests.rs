@@ -38,10 +38,20 @@ fn names_are_upper_cased_padded_and_checked() {
     assert!(NetbiosName::new(b"", 0).is_err());
     assert!(NetbiosName::new(b"SIXTEEN_CHARS_XX", 0).is_err());
     assert!(NetbiosName::new(b"*X", 0).is_err());
-    assert_eq!(NetbiosName::truncated(b"sixteen_chars_xx", 3).name(), b"SIXTEEN_CHARS_X");
-    assert_eq!("h2#20".parse::<NetbiosName>().unwrap().to_string(), "H2<20>");
+    assert_eq!(
+        NetbiosName::truncated(b"sixteen_chars_xx", 3).name(),
+        b"SIXTEEN_CHARS_X"
+    );
+    assert_eq!(
+        "h2#20".parse::<NetbiosName>().unwrap().to_string(),
+        "H2<20>"
+    );
     assert!("h2#zz".parse::<NetbiosName>().is_err());
-    assert!("h2<3".parse::<NetbiosName>().is_ok_and(|n| n.name() == b"H2<3"));
+    assert!(
+        "h2<3"
+            .parse::<NetbiosName>()
+            .is_ok_and(|n| n.name() == b"H2<3")
+    );
     let browse = NetbiosName::from_raw(*b"\x01\x02__MSBROWSE__\x02\x01");
     assert_eq!(browse.to_string(), "\\x01\\x02__MSBROWSE__\\x02<01>");
 }
@@ -94,7 +104,10 @@ fn pointers_are_followed_backwards_only() {
 fn truncated_names_are_errors() {
     let bytes = emit(&EncodedName::new(NetbiosName::WILDCARD));
     for cut in 0..bytes.len() {
-        assert!(EncodedName::parse_plain(&bytes[..cut]).is_err(), "cut at {cut}");
+        assert!(
+            EncodedName::parse_plain(&bytes[..cut]).is_err(),
+            "cut at {cut}"
+        );
     }
 }
 

@@ -317,10 +317,13 @@ impl<'a> Smb<'a> {
 
     /// Writes header, WordCount, words, ByteCount and bytes.
     pub fn emit(&self, w: &mut Writer<'_>) -> Result<()> {
-        if self.words.len() % 2 != 0 || self.words.len() > 2 * 255 {
-            return Err(Error::Malformed("SMB parameter words: odd length or over 255 words"));
+        if !self.words.len().is_multiple_of(2) || self.words.len() > 2 * 255 {
+            return Err(Error::Malformed(
+                "SMB parameter words: odd length or over 255 words",
+            ));
         }
-        let bc = u16::try_from(self.bytes.len()).map_err(|_| Error::TooLong("SMB data (ByteCount)"))?;
+        let bc =
+            u16::try_from(self.bytes.len()).map_err(|_| Error::TooLong("SMB data (ByteCount)"))?;
         self.header.emit(w)?;
         w.u8((self.words.len() / 2) as u8)?;
         w.bytes(self.words)?;

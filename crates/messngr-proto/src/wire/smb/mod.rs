@@ -8,4 +8,4 @@ pub mod header;
 pub mod mailslot;
 pub mod message;
 
-pub use header::{Command, Header, HEADER_LEN};
+pub use header::{Command, HEADER_LEN, Header};

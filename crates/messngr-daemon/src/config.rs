@@ -1,0 +1,230 @@
+//! The daemon's configuration: a commented TOML file, every key optional.
+//!
+//! Why a module of its own: the daemon and every CLI command read the same
+//! file (the CLI needs `socket`, `interface` and `wins_server` too), and every
+//! default and every check lives in one place. [`EXAMPLE`] is the commented
+//! file `messngr generate config` prints; a test proves it parses to the
+//! defaults, so the documentation cannot drift from the code.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use messngr_proto::wire::name::{NAME_CHARS, NetbiosName, suffix};
+use serde::Deserialize;
+
+/// Where the daemon keeps its state when nothing else is configured.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/messngr";
+/// The local API socket when nothing else is configured.
+pub const DEFAULT_SOCKET: &str = "/run/messngr/messngr.sock";
+/// Where `messngr daemon` looks for its config without `--config`.
+pub const DEFAULT_CONFIG: &str = "/etc/messngr/messngr.toml";
+
+/// The commented example configuration (all values are the defaults).
+pub const EXAMPLE: &str = include_str!("../messngr.toml");
+
+/// Why a configuration was refused. Each message names the key and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// TOML syntax or an unknown key.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What toml said (line, column, key).
+        message: String,
+    },
+    /// A value is not acceptable.
+    #[error("{key}: {message}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+/// The configuration as written in the file (before defaults that need the
+/// system, such as the host name, are applied).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The host's NetBIOS name; default: the host name, upper-cased, cut to 15 bytes.
+    pub netbios_name: Option<String>,
+    /// Workgroup (or NT domain) the host belongs to.
+    pub workgroup: Option<String>,
+    /// The network interface; default: the first one that is up, not loopback, with IPv4.
+    pub interface: Option<String>,
+    /// State directory (inbox, keys).
+    pub state_dir: Option<PathBuf>,
+    /// The local API socket the CLI talks to.
+    pub socket: Option<PathBuf>,
+    /// A WINS server: when set, names are registered and resolved there too (H-node).
+    pub wins_server: Option<Ipv4Addr>,
+    /// Extra messenger aliases, registered as `ALIAS<03>`.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Register `USER<03>` for users logged in on this host.
+    pub register_users: Option<bool>,
+}
+
+impl Config {
+    /// Parses a configuration from TOML text (`path` only names it in errors).
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Checks every value that can be checked without the system.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(n) = &self.netbios_name {
+            netbios_name("netbios_name", n)?;
+        }
+        if let Some(w) = &self.workgroup {
+            netbios_name("workgroup", w)?;
+        }
+        for n in &self.names {
+            netbios_name("names", n)?;
+        }
+        Ok(())
+    }
+
+    /// The workgroup, default `WORKGROUP`.
+    pub fn workgroup(&self) -> String {
+        self.workgroup
+            .clone()
+            .unwrap_or_else(|| "WORKGROUP".into())
+            .to_ascii_uppercase()
+    }
+
+    /// The state directory.
+    pub fn state_dir(&self) -> PathBuf {
+        self.state_dir
+            .clone()
+            .unwrap_or_else(|| DEFAULT_STATE_DIR.into())
+    }
+
+    /// The API socket.
+    pub fn socket(&self) -> PathBuf {
+        self.socket.clone().unwrap_or_else(|| DEFAULT_SOCKET.into())
+    }
+
+    /// Whether to register logged-in users (default yes).
+    pub fn register_users(&self) -> bool {
+        self.register_users.unwrap_or(true)
+    }
+
+    /// The NetBIOS name: configured, or derived from `hostname`.
+    pub fn netbios_name(&self, hostname: &str) -> Result<String, ConfigError> {
+        match &self.netbios_name {
+            Some(n) => Ok(n.to_ascii_uppercase()),
+            None => {
+                let short = hostname.split('.').next().unwrap_or_default();
+                let cut: String = short
+                    .chars()
+                    .take(NAME_CHARS)
+                    .collect::<String>()
+                    .to_ascii_uppercase();
+                netbios_name("netbios_name (from the host name)", &cut)?;
+                Ok(cut)
+            }
+        }
+    }
+}
+
+/// Checks that `value` can be a NetBIOS name: 1–15 ASCII bytes, printable,
+/// no `*` at the start, none of `\ / : * ? " < > |` (which Windows refuses).
+pub fn netbios_name(key: &'static str, value: &str) -> Result<NetbiosName, ConfigError> {
+    let bad = |message: String| ConfigError::Invalid { key, message };
+    if !value.is_ascii() || value.bytes().any(|b| !b.is_ascii_graphic() && b != b' ') {
+        return Err(bad(format!(
+            "{value:?} is not a NetBIOS name: use printable ASCII only"
+        )));
+    }
+    if let Some(c) = value.chars().find(|c| "\\/:*?\"<>|".contains(*c)) {
+        return Err(bad(format!(
+            "{value:?} contains {c:?}, which NetBIOS names cannot"
+        )));
+    }
+    NetbiosName::new(value.as_bytes(), suffix::MESSENGER)
+        .map_err(|e| bad(format!("{value:?}: {e} (1 to 15 characters)")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_to_the_defaults() {
+        let cfg = Config::from_toml(EXAMPLE, Path::new("messngr.toml")).unwrap();
+        assert_eq!(cfg, Config::default());
+        assert_eq!(cfg.workgroup(), "WORKGROUP");
+        assert_eq!(cfg.socket(), PathBuf::from(DEFAULT_SOCKET));
+        assert!(cfg.register_users());
+    }
+
+    #[test]
+    fn every_key_parses() {
+        let cfg = Config::from_toml(
+            r#"
+            netbios_name = "h1"
+            workgroup = "mlan"
+            interface = "eth0"
+            state_dir = "/tmp/x"
+            socket = "/tmp/x/s"
+            wins_server = "10.0.0.2"
+            names = ["HELPDESK", "ops"]
+            register_users = false
+            "#,
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        assert_eq!(cfg.netbios_name("ignored").unwrap(), "H1");
+        assert_eq!(cfg.workgroup(), "MLAN");
+        assert_eq!(cfg.wins_server, Some(Ipv4Addr::new(10, 0, 0, 2)));
+        assert_eq!(cfg.names, ["HELPDESK", "ops"]);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = |t: &str| {
+            Config::from_toml(t, Path::new("t.toml"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err("netbios_name = \"SIXTEEN-CHARS-XX\"").contains("netbios_name"));
+        assert!(err("names = [\"a*b\"]").contains("names"));
+        assert!(err("wins_server = \"not an ip\"").contains("wins_server"));
+        assert!(err("colour = \"blue\"").contains("unknown field"));
+    }
+
+    #[test]
+    fn the_host_name_becomes_the_netbios_name() {
+        let cfg = Config::default();
+        assert_eq!(cfg.netbios_name("box7.example.org").unwrap(), "BOX7");
+        assert_eq!(
+            cfg.netbios_name("a-very-long-host-name").unwrap(),
+            "A-VERY-LONG-HOS"
+        );
+    }
+}

@@ -1,0 +1,17 @@
+//! # messngr-daemon
+//!
+//! Everything of messngr that touches the operating system: sockets, timers,
+//! signals, files. The protocol decisions are not here — they are the sans-IO
+//! state machines of `messngr-proto`; this crate only moves bytes and time
+//! between them and the world (the quinn / quinn-proto split).
+//!
+//! * [`api`]: the local API socket the CLI talks to (JSON lines, uid from `SO_PEERCRED`).
+//! * [`config`]: the TOML file and its defaults.
+//! * [`iface`]: address, netmask, broadcast and MAC of the served interface.
+#![forbid(unsafe_code)]
+// Network input must never panic the daemon: no unwrap/expect outside tests.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod api;
+pub mod config;
+pub mod iface;
