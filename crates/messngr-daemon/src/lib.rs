@@ -8,6 +8,8 @@
 //! * [`api`]: the local API socket the CLI talks to (JSON lines, uid from `SO_PEERCRED`).
 //! * [`config`]: the TOML file and its defaults.
 //! * [`iface`]: address, netmask, broadcast and MAC of the served interface.
+//! * [`limit`]: per-source token buckets against floods.
+//! * [`users`]: who is logged in (utmp), for their `USER<03>` names.
 #![forbid(unsafe_code)]
 // Network input must never panic the daemon: no unwrap/expect outside tests.
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -15,3 +17,5 @@
 pub mod api;
 pub mod config;
 pub mod iface;
+pub mod limit;
+pub mod users;
