@@ -75,15 +75,14 @@ impl SourceLimiter {
         let refill = Duration::from_secs_f64(self.burst / self.rate.max(f64::MIN_POSITIVE));
         self.buckets
             .retain(|_, b| now.saturating_duration_since(b.at) < refill);
-        if self.buckets.len() >= self.max_sources {
-            if let Some(stalest) = self
+        if self.buckets.len() >= self.max_sources
+            && let Some(stalest) = self
                 .buckets
                 .iter()
                 .min_by_key(|(_, b)| b.at)
                 .map(|(k, _)| *k)
-            {
-                self.buckets.remove(&stalest);
-            }
+        {
+            self.buckets.remove(&stalest);
         }
     }
 
