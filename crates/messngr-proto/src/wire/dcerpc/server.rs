@@ -114,6 +114,16 @@ pub const fn wants_reply(request: &Header, to_broadcast: bool) -> bool {
 /// 6. a stub that does not decode, or oversize strings → fault `nca_s_fault_ndr`;
 ///
 /// and a refusal of a maybe call is dropped instead of sent.
+///
+/// Rejects are for calls the runtime refuses before running them (unknown
+/// interface, opnum out of range, wrong boot time: msrp-rpc.md §5, as the OSF
+/// DCE runtime does); a fault is for a call that got as far as its stub. An
+/// interface major version other than 1 is answered `nca_unk_if`, not
+/// `nca_rpc_version_mismatch` as the table in msrp-rpc.md §5 suggests: C706
+/// names an interface by UUID *and* version, and `nca_rpc_version_mismatch`
+/// is about the RPC protocol version, which a CL PDU with `rpc_vers` ≠ 4
+/// cannot even express (such packets are dropped, §6 step 1). Minor
+/// versions are not checked.
 pub fn screen<'a>(request: &Repr<'a>, to_broadcast: bool, server_boot: u32) -> Verdict<'a> {
     let h = &request.header;
     if h.ptype != PacketType::Request {
