@@ -193,8 +193,7 @@ fn other_refusals() {
         (PacketType::Reject, Some(nca::NCA_PROTO_ERROR))
     );
     let mut bad_stub = variant(|h| h.act_id = Uuid::NIL);
-    bad_stub[80] = 0xFF; // From MaximumCount 255 < ActualCount? no: 0xFF, actual 10 is fine
-    bad_stub[88] = 0xFF; // ActualCount 255 > MaximumCount
+    bad_stub[88] = 0xFF; // From: ActualCount 255 > MaximumCount 10
     assert_eq!(
         status_of(s.handle(t0, &bad_stub, false)),
         (PacketType::Fault, Some(nca::NCA_S_FAULT_NDR))
