@@ -1,0 +1,355 @@
+//! Unit tests (unwrap is the point: a failure is a test failure).
+#![allow(clippy::unwrap_used)]
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::wire::Emit;
+use crate::wire::dcerpc::cl::Flags1;
+use crate::wire::dcerpc::msrp::{MSGSVC, Request, status};
+
+const BOOT: u32 = 0x6650_0000;
+
+fn hex(text: &str) -> Vec<u8> {
+    let line = text.lines().find(|l| !l.starts_with('#')).unwrap().trim();
+    (0..line.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&line[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn unicast() -> Vec<u8> {
+    hex(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/dcerpc-netrsendmessage.hex"
+    )))
+}
+
+fn bcast() -> Vec<u8> {
+    hex(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/dcerpc-netrsendmessage-bcast.hex"
+    )))
+}
+
+/// The unicast vector with its header changed by `f`.
+fn variant(f: impl FnOnce(&mut Header)) -> Vec<u8> {
+    let bytes = unicast();
+    let mut repr = Repr::parse_bytes(&bytes).unwrap();
+    f(&mut repr.header);
+    repr.to_vec().unwrap()
+}
+
+fn server() -> (MsrpServer, Instant) {
+    (MsrpServer::new(Config::new(BOOT)), Instant::now())
+}
+
+fn status_of(action: Action<'_>) -> (PacketType, Option<u32>) {
+    match action {
+        Action::Send(pdu) => (pdu.header.ptype, pdu.status),
+        other => panic!("expected a PDU, got {other:?}"),
+    }
+}
+
+#[test]
+fn p2_delivered_once_and_answered_twice() {
+    let (mut s, t0) = server();
+    let bytes = unicast();
+    let Action::Deliver(call) = s.handle(t0, &bytes, false) else {
+        panic!("not delivered")
+    };
+    assert_eq!(call.message.from.as_bytes(), b"SENDERBOX");
+    assert_eq!(call.message.to.as_bytes(), b"RECVBOX");
+    assert!(call.reply_expected());
+    // A retransmission while the message is being stored is ignored.
+    assert_eq!(
+        s.handle(t0, &bytes, false),
+        Action::Nothing(Dropped::InProgress)
+    );
+    let resp = s
+        .complete(t0, call.ticket(), status::ERROR_SUCCESS)
+        .unwrap();
+    assert_eq!(resp, ShortPdu::response(&call.header, BOOT, 0));
+    assert_eq!(resp.header.server_boot, BOOT);
+    // The same request again: same response, nothing delivered.
+    let t1 = t0 + Duration::from_secs(1);
+    assert_eq!(s.handle(t1, &bytes, false), Action::Send(resp));
+    assert_eq!(s.remembered(), 1);
+}
+
+#[test]
+fn p3_unknown_interface_and_opnum_are_rejected() {
+    let (mut s, t0) = server();
+    let msgsvc = variant(|h| h.if_id = MSGSVC);
+    assert_eq!(
+        &msgsvc[24..40],
+        &[
+            0x03, 0xD7, 0xFD, 0x17, 0x27, 0x18, 0x34, 0x4E, 0x79, 0xD4, 0x24, 0xA5, 0x5C, 0x53,
+            0xBB, 0x37
+        ]
+    );
+    let action = s.handle(t0, &msgsvc, false);
+    assert_eq!(
+        status_of(action),
+        (PacketType::Reject, Some(nca::NCA_UNK_IF))
+    );
+    let Action::Send(pdu) = action else {
+        unreachable!()
+    };
+    assert_eq!(
+        (pdu.header.if_id, pdu.header.act_id),
+        (MSGSVC, Repr::parse_bytes(&msgsvc).unwrap().header.act_id)
+    );
+
+    let opnum = variant(|h| h.opnum = 1);
+    assert_eq!(&opnum[68..70], &[1, 0]);
+    assert_eq!(
+        status_of(s.handle(t0, &opnum, false)),
+        (PacketType::Reject, Some(nca::NCA_OP_RNG_ERROR))
+    );
+    let version = variant(|h| h.if_vers = 2);
+    assert_eq!(
+        status_of(s.handle(t0, &version, false)),
+        (PacketType::Reject, Some(nca::NCA_UNK_IF))
+    );
+    // Minor versions are accepted.
+    assert!(matches!(
+        s.handle(t0, &variant(|h| h.if_vers = 0x0001_0001), false),
+        Action::Deliver(_)
+    ));
+    assert_eq!(s.remembered(), 1);
+}
+
+#[test]
+fn p4_broadcast_gets_no_reply_and_no_delivery() {
+    let (mut s, t0) = server();
+    let b = bcast();
+    assert_eq!(Repr::parse_bytes(&b).unwrap().header.flags1, Flags1(0x50));
+    assert_eq!(s.handle(t0, &b, false), Action::Nothing(Dropped::Broadcast));
+    assert_eq!(
+        s.handle(t0, &unicast(), true),
+        Action::Nothing(Dropped::Broadcast)
+    );
+    let ping = ShortPdu::ping(&Repr::parse_bytes(&b).unwrap().header)
+        .to_vec()
+        .unwrap();
+    assert_eq!(
+        s.handle(t0, &ping, true),
+        Action::Nothing(Dropped::Broadcast)
+    );
+    assert_eq!(s.remembered(), 0);
+    assert!(!wants_reply(&Repr::parse_bytes(&b).unwrap().header, false));
+    assert!(!wants_reply(
+        &Repr::parse_bytes(&unicast()).unwrap().header,
+        true
+    ));
+    assert!(wants_reply(
+        &Repr::parse_bytes(&unicast()).unwrap().header,
+        false
+    ));
+}
+
+#[test]
+fn maybe_calls_are_stored_once_and_never_answered() {
+    let (mut s, t0) = server();
+    let maybe = variant(|h| h.flags1 = Flags1::MAYBE);
+    let Action::Deliver(call) = s.handle(t0, &maybe, false) else {
+        panic!()
+    };
+    assert!(!call.reply_expected());
+    assert_eq!(s.complete(t0, call.ticket(), 0), None);
+    assert_eq!(
+        s.handle(t0, &maybe, false),
+        Action::Nothing(Dropped::Duplicate)
+    );
+    let refused = variant(|h| {
+        h.flags1 = Flags1::MAYBE;
+        h.if_id = MSGSVC;
+    });
+    let Action::Nothing(Dropped::MaybeRefused(pdu)) = s.handle(t0, &refused, false) else {
+        panic!()
+    };
+    assert_eq!(pdu.status, Some(nca::NCA_UNK_IF));
+}
+
+#[test]
+fn other_refusals() {
+    let (mut s, t0) = server();
+    let boot = variant(|h| h.server_boot = 1);
+    assert_eq!(
+        status_of(s.handle(t0, &boot, false)),
+        (PacketType::Reject, Some(nca::NCA_WRONG_BOOT_TIME))
+    );
+    assert!(matches!(
+        s.handle(t0, &variant(|h| h.server_boot = BOOT), false),
+        Action::Deliver(_)
+    ));
+    let frag = variant(|h| {
+        h.flags1 = Flags1::FRAG;
+        h.act_id = Uuid::NIL;
+    });
+    assert_eq!(
+        status_of(s.handle(t0, &frag, false)),
+        (PacketType::Reject, Some(nca::NCA_PROTO_ERROR))
+    );
+    let mut bad_stub = variant(|h| h.act_id = Uuid::NIL);
+    bad_stub[88] = 0xFF; // From: ActualCount 255 > MaximumCount 10
+    assert_eq!(
+        status_of(s.handle(t0, &bad_stub, false)),
+        (PacketType::Fault, Some(nca::NCA_S_FAULT_NDR))
+    );
+    assert!(matches!(
+        s.handle(t0, &unicast()[..79], false),
+        Action::Nothing(Dropped::Malformed(_))
+    ));
+    let resp = ShortPdu::response(&Header::new(PacketType::Request), 1, 0)
+        .to_vec()
+        .unwrap();
+    assert_eq!(
+        s.handle(t0, &resp, false),
+        Action::Nothing(Dropped::Ignored(PacketType::Response))
+    );
+}
+
+#[test]
+fn pings_and_acks() {
+    let (mut s, t0) = server();
+    let bytes = unicast();
+    let req = Repr::parse_bytes(&bytes).unwrap().header;
+    let ping = ShortPdu::ping(&req).to_vec().unwrap();
+    assert_eq!(
+        status_of(s.handle(t0, &ping, false)),
+        (PacketType::Nocall, None)
+    );
+    let Action::Deliver(call) = s.handle(t0, &bytes, false) else {
+        panic!()
+    };
+    assert_eq!(
+        status_of(s.handle(t0, &ping, false)),
+        (PacketType::Working, None)
+    );
+    let resp = s
+        .complete(t0, call.ticket(), status::NERR_NAME_NOT_FOUND)
+        .unwrap();
+    assert_eq!(s.handle(t0, &ping, false), Action::Send(resp));
+    // A ping for the next call of the activity: nocall.
+    let next = ShortPdu::ping(&Header { seqnum: 1, ..req })
+        .to_vec()
+        .unwrap();
+    assert_eq!(
+        status_of(s.handle(t0, &next, false)),
+        (PacketType::Nocall, None)
+    );
+    // The ack forgets the call.
+    let ack = ShortPdu::ack(&resp.header).to_vec().unwrap();
+    assert_eq!(s.handle(t0, &ack, false), Action::Nothing(Dropped::Acked));
+    assert_eq!(s.remembered(), 0);
+}
+
+#[test]
+fn sequence_numbers_within_an_activity() {
+    let (mut s, t0) = server();
+    let first = unicast();
+    let second = variant(|h| h.seqnum = 1);
+    let Action::Deliver(c0) = s.handle(t0, &first, false) else {
+        panic!()
+    };
+    let Action::Deliver(c1) = s.handle(t0, &second, false) else {
+        panic!()
+    };
+    assert_eq!(s.handle(t0, &first, false), Action::Nothing(Dropped::Stale));
+    let ping0 = ShortPdu::ping(&c0.header).to_vec().unwrap();
+    assert_eq!(s.handle(t0, &ping0, false), Action::Nothing(Dropped::Stale));
+    // Completing the older call still answers it but does not disturb the newer one.
+    assert!(s.complete(t0, c0.ticket(), 0).is_some());
+    assert_eq!(
+        s.handle(t0, &second, false),
+        Action::Nothing(Dropped::InProgress)
+    );
+    assert!(s.complete(t0, c1.ticket(), 0).is_some());
+    assert!(matches!(s.handle(t0, &second, false), Action::Send(_)));
+}
+
+#[test]
+fn memory_expires_and_is_bounded() {
+    let mut s = MsrpServer::new(Config {
+        max_activities: 2,
+        ..Config::new(BOOT)
+    });
+    let t0 = Instant::now();
+    assert_eq!(s.poll_timeout(), None);
+    let bytes = unicast();
+    let Action::Deliver(call) = s.handle(t0, &bytes, false) else {
+        panic!()
+    };
+    s.complete(t0, call.ticket(), 0);
+    assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(60)));
+    let t1 = t0 + Duration::from_secs(61);
+    assert!(
+        matches!(s.handle(t1, &bytes, false), Action::Deliver(_)),
+        "forgotten after a minute"
+    );
+    for i in 1..=2u8 {
+        let other = variant(|h| h.act_id = Uuid::from_bytes([i; 16]));
+        assert!(matches!(
+            s.handle(t1 + Duration::from_secs(i.into()), &other, false),
+            Action::Deliver(_)
+        ));
+    }
+    assert_eq!(s.remembered(), 2);
+    // The vector's activity was the least recently seen: evicted.
+    assert!(matches!(
+        s.handle(t1 + Duration::from_secs(5), &bytes, false),
+        Action::Deliver(_)
+    ));
+    let none = MsrpServer::new(Config {
+        max_activities: 0,
+        ..Config::new(BOOT)
+    });
+    let mut none = none;
+    assert!(matches!(none.handle(t0, &bytes, false), Action::Deliver(_)));
+    assert_eq!(none.remembered(), 0);
+    assert_eq!(s.config().server_boot, BOOT);
+}
+
+#[test]
+fn client_request_is_accepted() {
+    let (mut s, t0) = server();
+    let act = Uuid::from_bytes([7; 16]);
+    let req = Request::new(act, 3, NetrSendMessage::new(b"H2", b"h1", b"hi"))
+        .to_vec()
+        .unwrap();
+    let Action::Deliver(call) = s.handle(t0, &req, false) else {
+        panic!()
+    };
+    assert_eq!(call.message.recipient().to_string(), "H1<03>");
+    assert_eq!(call.ticket().header().seqnum, 3);
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_datagrams_never_panic(
+        datagrams in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 1..8),
+        bcast in any::<bool>(),
+    ) {
+        let (mut s, t0) = server();
+        for (i, d) in datagrams.iter().enumerate() {
+            let now = t0 + Duration::from_secs(u64::try_from(i).unwrap() * 20);
+            if let Action::Deliver(call) = s.handle(now, d, bcast) {
+                prop_assert!(!bcast);
+                let _ = s.complete(now, call.ticket(), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn header_mutations_of_the_vector_never_panic(pos in 0usize..80, byte in any::<u8>()) {
+        let (mut s, t0) = server();
+        let mut v = unicast();
+        v[pos] = byte;
+        if let Action::Deliver(call) = s.handle(t0, &v, false) {
+            let again = s.complete(t0, call.ticket(), 0);
+            prop_assert_eq!(again.is_some(), call.reply_expected());
+        }
+    }
+}
