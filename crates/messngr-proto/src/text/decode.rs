@@ -161,8 +161,8 @@ impl MessageDecoder {
 
     /// Ends the message and returns the text.
     pub fn finish(mut self) -> Decoded {
-        let held = self.take_carry();
-        self.push_oem(&held.0[..held.1]);
+        let (held, held_len) = self.take_carry();
+        self.push_oem(held.get(..held_len).unwrap_or_default());
         let mut nul_terminated = self.ended;
         if matches!(self.transport, Transport::Smb | Transport::Rpc)
             && self.last_byte == Some(0)
