@@ -144,6 +144,14 @@ pub struct Stats {
     pub too_large: u64,
 }
 
+impl Stats {
+    /// Everything dropped: expired, evicted, duplicate, unsupported and
+    /// too-large pieces or datagrams.
+    pub const fn dropped(&self) -> u64 {
+        self.expired + self.evicted + self.duplicates + self.unsupported + self.too_large
+    }
+}
+
 /// The first fragment, stored: its type and flags, then both encoded names
 /// followed by its user data in one buffer.
 #[derive(Debug)]
@@ -275,12 +283,10 @@ impl Reassembler {
                 Outcome::Dropped(DropReason::UnsupportedFragment)
             }
             (Some(names), true) => {
-                let mut bytes = vec![0; names.buffer_len()];
-                let mut w = Writer::new(&mut bytes);
-                if names.source.emit(&mut w).is_err() || names.destination.emit(&mut w).is_err() {
+                let Some(bytes) = first_bytes(&names, data.user_data) else {
+                    // Unreachable: the buffer is sized by `buffer_len`.
                     return Outcome::Dropped(DropReason::TooLarge);
-                }
-                bytes.extend_from_slice(data.user_data);
+                };
                 let first = First {
                     kind,
                     flags: header.flags,
@@ -303,44 +309,41 @@ impl Reassembler {
             self.stats.too_large += 1;
             return Outcome::Dropped(DropReason::TooLarge);
         }
-        let index = match self.pending.iter().position(|p| p.source == source) {
-            Some(i) => {
-                let Some(p) = self.pending.get_mut(i) else {
-                    return Outcome::Dropped(DropReason::NotADatagram);
-                };
-                let slot_taken = match &piece {
-                    Piece::First(_) => p.first.is_some(),
-                    Piece::Last(_) => p.last.is_some(),
-                };
-                if slot_taken {
-                    self.stats.duplicates += 1;
-                    return Outcome::Dropped(DropReason::Duplicate);
-                }
-                match piece {
-                    Piece::First(f) => p.first = Some(f),
-                    Piece::Last(l) => p.last = Some(l),
-                }
-                self.held_bytes += size;
-                i
-            }
-            None => {
-                self.make_room(size);
-                let mut p = Pending {
-                    source,
-                    deadline: now + self.config.timeout,
-                    first: None,
-                    last: None,
-                };
-                match piece {
-                    Piece::First(f) => p.first = Some(f),
-                    Piece::Last(l) => p.last = Some(l),
-                }
-                self.pending.push(p);
-                self.held_bytes += size;
-                return Outcome::Pending;
+        let Some(index) = self.pending.iter().position(|p| p.source == source) else {
+            self.make_room(size);
+            let (first, last) = match piece {
+                Piece::First(f) => (Some(f), None),
+                Piece::Last(l) => (None, Some(l)),
+            };
+            self.pending.push(Pending {
+                source,
+                deadline: now + self.config.timeout,
+                first,
+                last,
+            });
+            self.held_bytes += size;
+            return Outcome::Pending;
+        };
+        // An entry holds exactly one piece: this one is its partner or a copy.
+        let held = self.pending.remove(index);
+        let held_size = held.held_bytes();
+        let (first, last) = match (piece, held.first, held.last) {
+            (Piece::First(f), None, Some(l)) | (Piece::Last(l), Some(f), None) => (f, l),
+            (_, first, last) => {
+                self.pending.insert(
+                    index,
+                    Pending {
+                        first,
+                        last,
+                        ..held
+                    },
+                );
+                self.stats.duplicates += 1;
+                return Outcome::Dropped(DropReason::Duplicate);
             }
         };
-        self.complete(now, index)
+        self.held_bytes -= held_size;
+        self.complete(now, source, first, last)
     }
 
     /// Evicts the oldest incomplete datagrams until one more of `size`
@@ -356,31 +359,25 @@ impl Reassembler {
         }
     }
 
-    /// Puts the datagram at `index` together, if both pieces are there.
-    fn complete(&mut self, now: Instant, index: usize) -> Outcome<'_> {
-        let ready = self
-            .pending
-            .get(index)
-            .is_some_and(|p| p.first.is_some() && p.last.is_some());
-        if !ready {
-            return Outcome::Pending;
-        }
-        let p = self.pending.remove(index);
-        self.held_bytes -= p.held_bytes();
-        let (Some(first), Some(last)) = (p.first, p.last) else {
-            return Outcome::Pending;
-        };
+    /// Puts a datagram together from its two pieces, in the reused buffer.
+    fn complete(
+        &mut self,
+        now: Instant,
+        source: Source,
+        first: First,
+        last: Vec<u8>,
+    ) -> Outcome<'_> {
         if self.recent.len() >= self.config.max_pending.max(1) {
             self.recent.remove(0);
         }
-        self.recent.push((p.source, now + self.config.timeout));
+        self.recent.push((source, now + self.config.timeout));
         self.stats.reassembled += 1;
 
         self.out.clear();
         self.out.extend_from_slice(&first.bytes);
         self.out.extend_from_slice(&last);
         let out = &self.out;
-        // The names were emitted by `handle` from parsed names, so they parse.
+        // `first_bytes` wrote names that parsed, so they parse again.
         let Ok((source_name, end)) = EncodedName::parse(out, 0, false) else {
             return Outcome::Dropped(DropReason::NotADatagram);
         };
@@ -388,7 +385,7 @@ impl Reassembler {
             return Outcome::Dropped(DropReason::NotADatagram);
         };
         Outcome::Complete(Complete {
-            source: p.source,
+            source,
             kind: first.kind,
             flags: first.flags,
             names: Names {
@@ -399,6 +396,16 @@ impl Reassembler {
             fragments: 2,
         })
     }
+}
+
+/// Both encoded names followed by the user data, as a first fragment is stored.
+fn first_bytes(names: &Names<'_>, user_data: &[u8]) -> Option<Vec<u8>> {
+    let mut bytes = vec![0; names.buffer_len()];
+    let mut w = Writer::new(&mut bytes);
+    names.source.emit(&mut w).ok()?;
+    names.destination.emit(&mut w).ok()?;
+    bytes.extend_from_slice(user_data);
+    Some(bytes)
 }
 
 /// One of the two pieces of a fragmented datagram.

@@ -139,6 +139,7 @@ fn duplicates_first_copy_wins() {
     assert_eq!(feed(&mut r, now, &b), Err("Dropped(Duplicate)".into()));
     assert_eq!(feed(&mut r, now, &a), Err("Dropped(Duplicate)".into()));
     assert_eq!(r.stats().duplicates, 4);
+    assert_eq!(r.stats().dropped(), 4);
     assert_eq!(r.pending(), 0);
     // ...until the timeout has passed.
     assert_eq!(feed(&mut r, now + FRAGMENT_TO, &a), Err("Pending".into()));

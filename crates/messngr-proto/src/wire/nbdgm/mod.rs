@@ -39,8 +39,8 @@
 //!
 //! After [`Packet::new_checked`] succeeds no accessor panics; the fields that
 //! only some message types have return `Option`. [`Repr::parse`] never
-//! panics and never allocates; [`Emit::emit`] never panics and writes exactly
-//! [`Emit::buffer_len`] bytes.
+//! panics and never allocates; [`Emit::emit`](super::Emit::emit) never panics and writes exactly
+//! [`Emit::buffer_len`](super::Emit::buffer_len) bytes.
 
 use core::fmt;
 use core::time::Duration;

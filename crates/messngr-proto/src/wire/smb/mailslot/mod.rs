@@ -56,7 +56,7 @@ pub use messngr::MessngrPayload;
 pub const WORD_COUNT: u8 = 17;
 /// SetupCount of a mailslot write ([MS-MAIL] §2.2.1).
 pub const SETUP_COUNT: u8 = 3;
-/// Setup[0] MailSlotOpcode: write mailslot, the only opcode ([MS-MAIL] §2.2.1).
+/// `Setup[0]` MailSlotOpcode: write mailslot, the only opcode ([MS-MAIL] §2.2.1).
 pub const MAILSLOT_WRITE: u16 = 0x0001;
 /// Offset of the mailslot name from the start of the SMB (= the first byte
 /// of SMB_Data.Bytes when WordCount is 17).
@@ -78,7 +78,7 @@ pub const MAIL_SMB_FLAGS2: u16 = 0x0004;
 /// [MS-MAIL] §2.2.1 client header PIDLow.
 pub const MAIL_SMB_PID_LOW: u16 = 0xFEFF;
 
-/// Setup[2], the mailslot class ([MS-MAIL] §2.2.1).
+/// `Setup[2]`, the mailslot class ([MS-MAIL] §2.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Class {
     /// 1: first class, reliable; never sent by broadcast.
@@ -185,9 +185,9 @@ pub struct Repr<'a> {
     pub parameter_offset: u16,
     /// Reserved3 (0).
     pub reserved3: u8,
-    /// Setup[1] Priority, 0..=9 (every real encoder sends 1; ignored).
+    /// `Setup[1]` Priority, 0..=9 (every real encoder sends 1; ignored).
     pub priority: u16,
-    /// Setup[2] Class.
+    /// `Setup[2]` Class.
     pub class: Class,
     /// ByteCount as received when it is not the number of bytes after it
     /// (Windows ignores ByteCount); `None` makes emit compute it.
