@@ -283,6 +283,10 @@ impl Reassembler {
                 Outcome::Dropped(DropReason::UnsupportedFragment)
             }
             (Some(names), true) => {
+                if let Some(reason) = self.refuse(source, names.buffer_len() + data.user_data.len())
+                {
+                    return Outcome::Dropped(reason);
+                }
                 let Some(bytes) = first_bytes(&names, data.user_data) else {
                     // Unreachable: the buffer is sized by `buffer_len`.
                     return Outcome::Dropped(DropReason::TooLarge);
@@ -294,21 +298,33 @@ impl Reassembler {
                 };
                 self.store(now, source, Piece::First(first))
             }
-            (None, false) => self.store(now, source, Piece::Last(data.user_data.to_vec())),
+            (None, false) => {
+                if let Some(reason) = self.refuse(source, data.user_data.len()) {
+                    return Outcome::Dropped(reason);
+                }
+                self.store(now, source, Piece::Last(data.user_data.to_vec()))
+            }
         }
     }
 
-    /// Stores a fragment; completes the datagram if its partner is held.
-    fn store(&mut self, now: Instant, source: Source, piece: Piece) -> Outcome<'_> {
+    /// Why a fragment of `size` bytes from `source` is not even copied, if
+    /// it is not: its datagram was just completed, or it is over budget.
+    fn refuse(&mut self, source: Source, size: usize) -> Option<DropReason> {
         if self.recent.iter().any(|&(s, _)| s == source) {
             self.stats.duplicates += 1;
-            return Outcome::Dropped(DropReason::Duplicate);
+            return Some(DropReason::Duplicate);
         }
-        let size = piece.len();
         if size > self.config.max_buffered_bytes {
             self.stats.too_large += 1;
-            return Outcome::Dropped(DropReason::TooLarge);
+            return Some(DropReason::TooLarge);
         }
+        None
+    }
+
+    /// Stores a fragment that passed [`Reassembler::refuse`]; completes the
+    /// datagram if its partner is held.
+    fn store(&mut self, now: Instant, source: Source, piece: Piece) -> Outcome<'_> {
+        let size = piece.len();
         let Some(index) = self.pending.iter().position(|p| p.source == source) else {
             self.make_room(size);
             let (first, last) = match piece {
