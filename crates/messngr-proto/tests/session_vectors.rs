@@ -309,9 +309,12 @@ fn assert_replies_match_sink(ours: &[Vec<u8>], sink: &[VectorFrame]) {
     }
 }
 
+/// Client frames, sink replies, expected text and block ends.
+type Replay = (Vec<VectorFrame>, Vec<VectorFrame>, Vec<u8>, Vec<usize>);
+
 #[test]
 fn receiver_answers_smbclient_like_the_sink() {
-    let cases: [(Vec<VectorFrame>, Vec<VectorFrame>, Vec<u8>, Vec<usize>); 3] = [
+    let cases: [Replay; 3] = [
         (
             vector!("smbclient-M.hex"),
             vector!("smbclient-M.srv.hex"),
