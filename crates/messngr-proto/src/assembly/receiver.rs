@@ -13,6 +13,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::wire::name::{NetbiosName, suffix};
 use crate::wire::smb::header::{Command, Header, Smb, Status, dos};
 use crate::wire::smb::message::{Repr, Request};
 use crate::wire::{Emit, Error};
@@ -86,6 +87,12 @@ pub struct MessageReceived {
 }
 
 impl MessageReceived {
+    /// The destination as a Messenger name, for matching against our names
+    /// (§8.3): its first 15 bytes, ASCII upper-cased, suffix 0x03.
+    pub fn destination_name(&self) -> NetbiosName {
+        NetbiosName::truncated(&self.to, suffix::MESSENGER)
+    }
+
     /// The blocks of `text`, in order.
     pub fn blocks(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let mut start = 0;

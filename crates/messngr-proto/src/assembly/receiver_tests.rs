@@ -90,6 +90,7 @@ fn multi_block_message_is_assembled_and_acked_only_on_accept() {
     let (token, msg) = deliver(rx.handle(t1, &end(7)));
     assert_eq!(msg.from, b"alice");
     assert_eq!(msg.to, b"target");
+    assert_eq!(msg.destination_name().to_string(), "TARGET<03>");
     assert_eq!(msg.text, b"Hello, world");
     assert_eq!(
         msg.blocks().collect::<Vec<_>>(),
