@@ -393,7 +393,8 @@ impl Receiver {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.pending {
             Some(_) => None,
-            None => Some(self.last_activity + self.config.idle_timeout),
+            // An idle timeout too large for an Instant means "never".
+            None => self.last_activity.checked_add(self.config.idle_timeout),
         }
     }
 

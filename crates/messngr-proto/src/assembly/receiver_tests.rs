@@ -359,4 +359,11 @@ fn idle_timer_and_close() {
     assert!(!rx.handle_timeout(t1 + Duration::from_secs(3600)));
     rx.accept(token).unwrap();
     assert!(rx.close().is_none());
+    let never = ReceiverConfig {
+        idle_timeout: Duration::MAX,
+        ..ReceiverConfig::default()
+    };
+    let rx = Receiver::new(never, t0);
+    assert_eq!(rx.poll_timeout(), None);
+    assert!(!rx.handle_timeout(t0 + Duration::from_secs(1 << 40)));
 }

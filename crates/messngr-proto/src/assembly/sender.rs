@@ -140,7 +140,8 @@ enum Step {
 #[derive(Debug, Clone, Copy)]
 struct Outstanding {
     command: Command,
-    deadline: Instant,
+    /// `None` when the timeout is too large for an Instant: never.
+    deadline: Option<Instant>,
 }
 
 /// Sends one message over one NBT session: call [`Sender::poll_request`]
@@ -310,7 +311,7 @@ impl Sender {
             Ok(bytes) => {
                 self.outstanding = Some(Outstanding {
                     command,
-                    deadline: now + self.config.reply_timeout,
+                    deadline: now.checked_add(self.config.reply_timeout),
                 });
                 Some(bytes)
             }
@@ -369,13 +370,13 @@ impl Sender {
 
     /// When the outstanding reply is due, if one is awaited.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.outstanding.map(|o| o.deadline)
+        self.outstanding.and_then(|o| o.deadline)
     }
 
     /// Fails the send if the outstanding reply is overdue at `now`.
     pub fn handle_timeout(&mut self, now: Instant) -> Progress {
         if let Some(out) = self.outstanding
-            && now >= out.deadline
+            && out.deadline.is_some_and(|d| now >= d)
         {
             self.outstanding = None;
             return self.fail(SendError::Timeout {

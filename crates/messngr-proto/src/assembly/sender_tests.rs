@@ -257,6 +257,19 @@ fn wrong_malformed_unsolicited_and_late_replies_fail_the_send() {
     assert_eq!(tx.handle_timeout(due), late);
     assert_eq!(tx.poll_timeout(), None);
     assert_eq!(tx.handle_reply(b""), late, "once failed, it stays failed");
+
+    // A timeout too large for an Instant never fires.
+    let config = SenderConfig {
+        reply_timeout: Duration::MAX,
+        ..SenderConfig::default()
+    };
+    let mut tx = Sender::new(b"a", b"b", b"x", config);
+    tx.poll_request(t0).unwrap();
+    assert_eq!(tx.poll_timeout(), None);
+    assert_eq!(
+        tx.handle_timeout(t0 + Duration::from_secs(1 << 40)),
+        Progress::Pending
+    );
 }
 
 /// Runs a sender against a receiver until the sender finishes; returns the
