@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok((name, end)) = EncodedName::parse(packet, usize::from(pos), true) {
         assert!(end <= packet.len());
         let mut buf = vec![0u8; name.buffer_len()];
-        name.emit(&mut Writer::new(&mut buf)).expect("buffer_len is exact");
+        name.emit(&mut Writer::new(&mut buf))
+            .expect("buffer_len is exact");
         let (again, len) = EncodedName::parse(&buf, 0, false).expect("emitted name parses");
         assert_eq!(again, name);
         assert_eq!(len, buf.len());

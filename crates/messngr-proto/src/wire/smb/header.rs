@@ -146,8 +146,11 @@ impl Status {
         }
     }
 
+    /// Reads Status as Flags2 says. A DOS-form status whose reserved byte is
+    /// not zero has no DOS meaning; it is kept as its raw 32-bit value
+    /// (`Nt`) so that the header still re-emits byte for byte.
     fn from_bytes(b: [u8; 4], flags2: u16) -> Self {
-        if flags2 & SMB_FLAGS2_NT_STATUS != 0 {
+        if flags2 & SMB_FLAGS2_NT_STATUS != 0 || b[1] != 0 {
             Self::Nt(u32::from_le_bytes(b))
         } else {
             Self::Dos {
@@ -358,6 +361,19 @@ mod tests {
         let nt = req.reply(Status::Nt(0xC000_00D0));
         nt.emit(&mut Writer::new(&mut buf)).unwrap();
         assert_eq!(Header::parse(&buf).unwrap().status, Status::Nt(0xC000_00D0));
+    }
+
+    #[test]
+    fn a_dos_status_with_a_reserved_byte_round_trips() {
+        let mut buf = [0u8; HEADER_LEN];
+        Header::request(Command::SendMessage)
+            .emit(&mut Writer::new(&mut buf))
+            .unwrap();
+        buf[5..9].copy_from_slice(&[0x02, 0x7F, 0x53, 0x00]);
+        let h = Header::parse(&buf).unwrap();
+        let mut again = [0u8; HEADER_LEN];
+        h.emit(&mut Writer::new(&mut again)).unwrap();
+        assert_eq!(again, buf);
     }
 
     #[test]
