@@ -1,6 +1,7 @@
 //! NBNS against the captured vectors (netbios-names.md §3.4, §3.5, §4): every
 //! packet parses field by field, re-emits byte for byte, and the
 //! constructors rebuild the same bytes from the decoded values.
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use std::net::Ipv4Addr;
@@ -8,8 +9,8 @@ use std::net::Ipv4Addr;
 use messngr_proto::wire::Emit;
 use messngr_proto::wire::name::{EncodedName, NetbiosName, Scope};
 use messngr_proto::wire::nbns::{
-    CLASS_IN, NameFlags, NbEntries, NbEntry, NodeNames, Ont, Opcode, QUESTION_POINTER, RData, Rcode, RecordType,
-    Repr, RrName,
+    CLASS_IN, NameFlags, NbEntries, NbEntry, NodeNames, Ont, Opcode, QUESTION_POINTER, RData,
+    Rcode, RecordType, Repr, RrName,
 };
 
 const NMBD: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
@@ -27,7 +28,11 @@ fn name(s: &str) -> EncodedName<'static> {
 fn round_trip(bytes: &[u8]) -> Repr<'_> {
     let repr = Repr::parse(bytes).expect("vector parses");
     assert_eq!(repr.buffer_len(), bytes.len());
-    assert_eq!(repr.to_vec().expect("emits"), bytes, "re-emitted bytes differ");
+    assert_eq!(
+        repr.to_vec().expect("emits"),
+        bytes,
+        "re-emitted bytes differ"
+    );
     repr
 }
 
@@ -61,7 +66,12 @@ fn broadcast_query_recvbox_00() {
 fn broadcast_query_recvbox_03() {
     let b = one(vector!("nbns-query-03-bcast-req.hex"));
     check_query(&b, 0x53A0, 0x0110, "RECVBOX<03>", true);
-    assert_eq!(b, Repr::name_query_request(0x53A0, name("RECVBOX<03>"), true).to_vec().unwrap());
+    assert_eq!(
+        b,
+        Repr::name_query_request(0x53A0, name("RECVBOX<03>"), true)
+            .to_vec()
+            .unwrap()
+    );
 }
 
 #[test]
@@ -75,7 +85,12 @@ fn unicast_query_from_nmblookup_has_rd_clear() {
 fn smbclient_query_target_03() {
     let b = one(vector!("smbclient-nbns-query.hex"));
     check_query(&b, 0x5CC4, 0x0110, "TARGET<03>", true);
-    assert_eq!(b, Repr::name_query_request(0x5CC4, name("TARGET<03>"), true).to_vec().unwrap());
+    assert_eq!(
+        b,
+        Repr::name_query_request(0x5CC4, name("TARGET<03>"), true)
+            .to_vec()
+            .unwrap()
+    );
 }
 
 fn check_positive_response(bytes: &[u8], trn_id: u16, answered: &str) {
@@ -89,14 +104,23 @@ fn check_positive_response(bytes: &[u8], trn_id: u16, answered: &str) {
     assert_eq!(repr.answers.len(), 1);
     let rr = repr.answers.first().unwrap();
     assert_eq!(rr.name, RrName::NetBios(name(answered)));
-    assert_eq!((rr.rtype, rr.class, rr.ttl), (RecordType::Nb, CLASS_IN, 259_200));
+    assert_eq!(
+        (rr.rtype, rr.class, rr.ttl),
+        (RecordType::Nb, CLASS_IN, 259_200)
+    );
     let entries = rr.nb_entries().expect("NB RDATA");
     let owners: Vec<NbEntry> = entries.iter().collect();
     assert_eq!(owners, [NbEntry::new(false, Ont::B, NMBD)]);
     assert!(!owners[0].flags.group());
     // Full name in the answer, no pointer.
     assert_eq!(bytes[12], 0x20);
-    let built = Repr::positive_query_response(trn_id, name(answered), 259_200, NbEntries::one(owners[0]), true);
+    let built = Repr::positive_query_response(
+        trn_id,
+        name(answered),
+        259_200,
+        NbEntries::one(owners[0]),
+        true,
+    );
     assert_eq!(built.to_vec().unwrap(), bytes);
 }
 
@@ -133,13 +157,23 @@ fn node_status_response() {
     let repr = round_trip(&b);
     assert_eq!((repr.trn_id, repr.flags.bits()), (0x6D4C, 0x8400));
     let rr = repr.answers.first().expect("answer");
-    assert_eq!(rr.name, RrName::NetBios(EncodedName::new(NetbiosName::WILDCARD)));
-    assert_eq!((rr.rtype, rr.class, rr.ttl), (RecordType::NbStat, CLASS_IN, 0));
+    assert_eq!(
+        rr.name,
+        RrName::NetBios(EncodedName::new(NetbiosName::WILDCARD))
+    );
+    assert_eq!(
+        (rr.rtype, rr.class, rr.ttl),
+        (RecordType::NbStat, CLASS_IN, 0)
+    );
     assert_eq!(rr.rdata.buffer_len(), 137);
     let RData::NodeStatus(status) = rr.rdata else {
         panic!("not a node status: {rr:?}")
     };
-    let names: Vec<(String, u16)> = status.names.iter().map(|n| (n.name.to_string(), n.flags.0)).collect();
+    let names: Vec<(String, u16)> = status
+        .names
+        .iter()
+        .map(|n| (n.name.to_string(), n.flags.0))
+        .collect();
     assert_eq!(
         names,
         [
@@ -151,7 +185,11 @@ fn node_status_response() {
         ]
     );
     let flags: Vec<NameFlags> = status.names.iter().map(|n| n.flags).collect();
-    assert!(flags.iter().all(|f| f.contains(NameFlags::ACTIVE) && f.ont() == Ont::B));
+    assert!(
+        flags
+            .iter()
+            .all(|f| f.contains(NameFlags::ACTIVE) && f.ont() == Ont::B)
+    );
     assert_eq!(flags.iter().filter(|f| f.group()).count(), 2);
     assert_eq!(status.statistics, &[0u8; 46][..]);
     assert_eq!(status.unit_id(), Some([0; 6]));
@@ -188,7 +226,12 @@ fn check_registration(bytes: &[u8], trn_id: u16, registered: &str, group: bool) 
 
 #[test]
 fn registration_recvbox_03() {
-    check_registration(&one(vector!("nbns-registration-03-bcast.hex")), 0x54EE, "RECVBOX<03>", false);
+    check_registration(
+        &one(vector!("nbns-registration-03-bcast.hex")),
+        0x54EE,
+        "RECVBOX<03>",
+        false,
+    );
 }
 
 #[test]

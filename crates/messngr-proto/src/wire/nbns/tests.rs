@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 use core::net::Ipv4Addr;
 
 use super::*;
