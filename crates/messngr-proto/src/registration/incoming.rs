@@ -28,6 +28,9 @@ impl NameService {
             return;
         };
         let handled = if repr.flags.response {
+            if self.on_wins_response(now, from, &repr) {
+                return;
+            }
             match repr.flags.opcode {
                 Opcode::Registration => self.on_registration_response(from, &repr),
                 Opcode::Query => self.on_query_response(now, from, &repr),

@@ -1,5 +1,6 @@
-//! The B-node name service as a sans-IO state machine (RFC 1002 §5.1.1;
-//! netbios-names.md §5), in the style of quinn-proto.
+//! The name service of a B-node (RFC 1002 §5.1.1; netbios-names.md §5), or of
+//! an H-node with a WINS server, as a sans-IO state machine in the style of
+//! quinn-proto.
 //!
 //! A [`NameService`] owns the local name table and the outstanding name
 //! queries. It never touches a socket or a clock: the driver feeds it
@@ -34,6 +35,9 @@
 //!   [`Event::NameReleased`].
 //! * **Resolve** ([`NameService::query`], in `resolver.rs`): broadcast 0x0110
 //!   on the same schedule until the first positive answer.
+//! * **H-node** ([`Config::with_wins`], in `wins.rs`): claim, refresh and
+//!   release at the WINS server first (unicast, [`UCAST_REQ_RETRY_TIMEOUT`]),
+//!   queries too; broadcast when WINS is silent.
 //!
 //! Ignored: packets from our own address (we hear our own broadcasts),
 //! releases, responses that match nothing outstanding. Input that does not
@@ -41,204 +45,29 @@
 
 mod incoming;
 mod resolver;
+mod types;
+mod wins;
 
 use std::collections::VecDeque;
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::time::{Duration, Instant};
+use std::net::SocketAddrV4;
+use std::time::Instant;
 
 use crate::wire::Emit;
-use crate::wire::name::{EncodedName, NetbiosName, Scope, scope_labels};
+use crate::wire::name::{EncodedName, NetbiosName};
 use crate::wire::nbns::{INFINITE_TTL, NbEntry, Ont, Repr};
 
 pub use resolver::QueryId;
-
-/// BCAST_REQ_RETRY_TIMEOUT (RFC 1002 §6).
-pub const BCAST_REQ_RETRY_TIMEOUT: Duration = Duration::from_millis(250);
-/// BCAST_REQ_RETRY_COUNT (RFC 1002 §6).
-pub const BCAST_REQ_RETRY_COUNT: u8 = 3;
-/// TTL answered in positive query responses: nmbd's 3 days.
-pub const DEFAULT_TTL: u32 = 259_200;
-/// Most names a node status response can list (NUM_NAMES is one byte).
-pub const MAX_NAMES: usize = 255;
-
-/// How the name service is set up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    /// Our IPv4 address on the LAN: written into every NB record, and
-    /// packets from it are our own broadcasts coming back.
-    pub address: Ipv4Addr,
-    /// TTL given in positive query responses.
-    pub ttl: u32,
-    /// UNIT_ID of node status responses (the MAC address, or zeros like Samba).
-    pub unit_id: [u8; 6],
-    /// Gap between broadcast retransmissions.
-    pub retry_timeout: Duration,
-    /// Broadcast transmissions per claim, release and query (at least 1).
-    pub retry_count: u8,
-    /// Broadcast an overwrite demand after an unchallenged claim.
-    pub overwrite_demand: bool,
-    /// First NAME_TRN_ID used (the driver should pick it at random).
-    pub first_trn_id: u16,
-    scope: Vec<u8>,
-}
-
-impl Config {
-    /// RFC 1002 defaults for a B-node at `address`, empty scope.
-    pub fn new(address: Ipv4Addr) -> Self {
-        Self {
-            address,
-            ttl: DEFAULT_TTL,
-            unit_id: [0; 6],
-            retry_timeout: BCAST_REQ_RETRY_TIMEOUT,
-            retry_count: BCAST_REQ_RETRY_COUNT,
-            overwrite_demand: true,
-            first_trn_id: 1,
-            scope: Vec::new(),
-        }
-    }
-
-    /// Sets the NetBIOS scope (dotted, e.g. `corp.example`; empty for none).
-    pub fn with_scope(mut self, dotted: &str) -> crate::wire::Result<Self> {
-        self.scope = scope_labels(dotted)?;
-        Ok(self)
-    }
-
-    /// The scope in wire form.
-    pub fn scope(&self) -> Scope<'_> {
-        Scope::from_labels(&self.scope).unwrap_or(Scope::EMPTY)
-    }
-}
-
-/// Where a datagram goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Destination {
-    /// The subnet broadcast address, UDP port 137 (every configured interface).
-    Broadcast,
-    /// One host and port (the source of the request being answered).
-    Unicast(SocketAddrV4),
-}
-
-/// A datagram to send from UDP port 137.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// Where to.
-    pub destination: Destination,
-    /// The NBNS packet.
-    pub bytes: Vec<u8>,
-}
-
-/// What happened to a name or a query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// The claim went unchallenged: the name is ours.
-    NameClaimed {
-        /// The name.
-        name: NetbiosName,
-    },
-    /// Another node refused our claim, or sent a conflict demand for a name
-    /// we held. The name is not usable; only [`NameService::remove_name`] remains.
-    NameConflict {
-        /// The name.
-        name: NetbiosName,
-        /// Who objected.
-        by: Ipv4Addr,
-    },
-    /// The name left the table (after its release broadcasts, or at once if
-    /// it was never ours).
-    NameReleased {
-        /// The name.
-        name: NetbiosName,
-    },
-    /// First positive answer to [`NameService::query`].
-    QueryResult {
-        /// Which query.
-        id: QueryId,
-        /// The name asked for.
-        name: NetbiosName,
-        /// Addresses of the owners, as listed in the answer.
-        addresses: Vec<Ipv4Addr>,
-    },
-    /// No positive answer before the last retransmission timed out.
-    QueryFailed {
-        /// Which query.
-        id: QueryId,
-        /// The name asked for.
-        name: NetbiosName,
-    },
-}
-
-/// State of a name in the local table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NameState {
-    /// Claim in progress; `attempt` requests sent so far.
-    Registering {
-        /// Registration requests sent (1-based).
-        attempt: u8,
-    },
-    /// Ours: answered and defended.
-    Registered,
-    /// Refused or demanded away: neither used, answered nor defended.
-    Conflict,
-    /// Release broadcasts in progress.
-    Releasing {
-        /// Release requests sent (1-based).
-        attempt: u8,
-    },
-}
-
-/// One entry of [`NameService::names`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct NameInfo {
-    /// The name.
-    pub name: NetbiosName,
-    /// Group (`true`) or unique.
-    pub group: bool,
-    /// Where it stands.
-    pub state: NameState,
-}
-
-/// Why [`NameService::add_name`] refused a name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum NameError {
-    /// Names starting with `*` are never registered ([MS-NBTE] §2.2.1).
-    #[error("names starting with '*' cannot be registered")]
-    Wildcard,
-    /// The name (compared case-insensitively) is already in the table.
-    #[error("name already in the table")]
-    Duplicate,
-    /// [`MAX_NAMES`] names are in the table already.
-    #[error("name table full")]
-    TableFull,
-    /// [`NameService::shutdown`] was called.
-    #[error("the name service is shutting down")]
-    ShuttingDown,
-}
-
-/// What happened to incoming datagrams.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// Datagrams given to [`NameService::handle`].
-    pub received: u64,
-    /// Dropped because they did not parse.
-    pub malformed: u64,
-    /// Dropped because they came from our own address.
-    pub own: u64,
-    /// Parsed, but nothing to do (not for us, unmatched responses, releases…).
-    pub ignored: u64,
-    /// Name queries answered.
-    pub queries_answered: u64,
-    /// Node status requests answered.
-    pub node_status_answered: u64,
-    /// Registrations refused with ACT_ERR.
-    pub defended: u64,
-    /// Names lost to a conflict.
-    pub conflicts: u64,
-}
+pub use types::{
+    BCAST_REQ_RETRY_COUNT, BCAST_REQ_RETRY_TIMEOUT, Config, Counters, DEFAULT_TTL, Destination,
+    Event, MAX_NAMES, MAX_WACK_WAIT, MIN_REFRESH_INTERVAL, NameError, NameInfo, NameState,
+    NodeType, Transmit, UCAST_REQ_RETRY_COUNT, UCAST_REQ_RETRY_TIMEOUT,
+};
 
 #[derive(Debug, Clone, Copy)]
 enum OwnerPacket {
     Registration,
     Overwrite,
+    Refresh,
     Release,
 }
 
@@ -249,9 +78,14 @@ struct Entry {
     state: NameState,
     trn_id: u16,
     deadline: Option<Instant>,
+    /// H-node: registering with WINS (not yet by broadcast), or registered
+    /// with WINS (a refresh timer runs).
+    via_wins: bool,
+    /// Refresh requests sent in the current refresh round (0: none running).
+    refresh_attempt: u8,
 }
 
-/// The B-node name service. See the module documentation.
+/// The name service of one node on one interface. See the module documentation.
 #[derive(Debug)]
 pub struct NameService {
     config: Config,
@@ -269,6 +103,7 @@ impl NameService {
     /// A name service with an empty name table.
     pub fn new(mut config: Config) -> Self {
         config.retry_count = config.retry_count.max(1);
+        config.unicast_retry_count = config.unicast_retry_count.max(1);
         Self {
             next_trn_id: config.first_trn_id,
             config,
@@ -326,12 +161,20 @@ impl NameService {
             return Err(NameError::TableFull);
         }
         let trn_id = self.trn_id();
+        let via_wins = self.wins().is_some();
+        let timeout = if via_wins {
+            self.config.unicast_retry_timeout
+        } else {
+            self.config.retry_timeout
+        };
         self.names.push(Entry {
             name,
             group,
             state: NameState::Registering { attempt: 1 },
             trn_id,
-            deadline: Some(now + self.config.retry_timeout),
+            deadline: Some(now + timeout),
+            via_wins,
+            refresh_attempt: 0,
         });
         self.send_registration(self.names.len() - 1);
         Ok(())
@@ -352,10 +195,13 @@ impl NameService {
     /// queries are accepted. Done when [`NameService::is_idle`].
     pub fn shutdown(&mut self, now: Instant) {
         self.shutting_down = true;
-        let mut i = self.names.len();
-        while i > 0 {
-            i -= 1;
+        let mut i = 0;
+        while i < self.names.len() {
+            let before = self.names.len();
             self.release(now, i);
+            if self.names.len() == before {
+                i += 1;
+            }
         }
         for q in std::mem::take(&mut self.queries) {
             self.events.push_back(Event::QueryFailed {
@@ -406,6 +252,8 @@ impl NameService {
         let count = self.config.retry_count;
         let e = &mut self.names[i];
         match e.state {
+            NameState::Registering { .. } if e.via_wins => self.wins_registration_timeout(now, i),
+            NameState::Registered if e.via_wins => self.refresh_timeout(now, i),
             NameState::Registering { attempt } if attempt < count => {
                 e.state = NameState::Registering {
                     attempt: attempt + 1,
@@ -419,7 +267,7 @@ impl NameService {
                 let name = e.name;
                 self.events.push_back(Event::NameClaimed { name });
                 if self.config.overwrite_demand {
-                    self.send_owner_packet(i, OwnerPacket::Overwrite);
+                    self.send_owner_packet(i, OwnerPacket::Overwrite, false);
                 }
             }
             NameState::Releasing { attempt } if attempt < count => {
@@ -445,6 +293,9 @@ impl NameService {
             NameState::Registered => {
                 e.state = NameState::Releasing { attempt: 1 };
                 e.deadline = Some(now + self.config.retry_timeout);
+                if e.via_wins {
+                    self.send_owner_packet(i, OwnerPacket::Release, true);
+                }
                 self.send_release(i);
             }
             NameState::Releasing { .. } => {}
@@ -476,7 +327,18 @@ impl NameService {
     }
 
     fn ont(&self) -> Ont {
-        Ont::B
+        match self.config.node_type {
+            NodeType::B => Ont::B,
+            NodeType::H { .. } => Ont::H,
+        }
+    }
+
+    /// The WINS server of an H-node.
+    fn wins(&self) -> Option<SocketAddrV4> {
+        match self.config.node_type {
+            NodeType::B => None,
+            NodeType::H { wins } => Some(wins),
+        }
     }
 
     fn encoded(&self, name: NetbiosName) -> EncodedName<'_> {
@@ -490,28 +352,40 @@ impl NameService {
         NbEntry::new(group, self.ont(), self.config.address)
     }
 
+    /// A registration request for entry `i`: to WINS while it registers
+    /// there, else by broadcast.
     fn send_registration(&mut self, i: usize) {
-        self.send_owner_packet(i, OwnerPacket::Registration);
+        self.send_owner_packet(i, OwnerPacket::Registration, self.names[i].via_wins);
     }
 
     fn send_release(&mut self, i: usize) {
-        self.send_owner_packet(i, OwnerPacket::Release);
+        self.send_owner_packet(i, OwnerPacket::Release, false);
     }
 
-    /// Broadcasts a registration-type request for entry `i`: its
-    /// NAME_TRN_ID, TTL 0, our NB entry.
-    fn send_owner_packet(&mut self, i: usize, kind: OwnerPacket) {
+    /// A registration-type request for entry `i` with its NAME_TRN_ID and our
+    /// NB entry: broadcast with TTL 0, or unicast to WINS (`to_wins`, on an
+    /// H-node) asking for the configured TTL.
+    fn send_owner_packet(&mut self, i: usize, kind: OwnerPacket, to_wins: bool) {
+        let wins = self.wins().filter(|_| to_wins);
+        let (broadcast, ttl) = match wins {
+            None => (true, INFINITE_TTL),
+            Some(_) => (false, self.config.ttl),
+        };
         let e = &self.names[i];
         let (id, name, owner) = (e.trn_id, self.encoded(e.name), self.owner(e.group));
         let repr = match kind {
             OwnerPacket::Registration => {
-                Repr::registration_request(id, name, INFINITE_TTL, owner, true)
+                Repr::registration_request(id, name, ttl, owner, broadcast)
             }
-            OwnerPacket::Overwrite => Repr::overwrite_request(id, name, INFINITE_TTL, owner, true),
-            OwnerPacket::Release => Repr::release_request(id, name, owner, true),
+            OwnerPacket::Overwrite => Repr::overwrite_request(id, name, ttl, owner, broadcast),
+            OwnerPacket::Refresh => Repr::refresh_request(id, name, ttl, owner),
+            OwnerPacket::Release => Repr::release_request(id, name, owner, broadcast),
         };
         let bytes = repr.to_vec();
-        self.queue(Destination::Broadcast, bytes);
+        self.queue(
+            wins.map_or(Destination::Broadcast, Destination::Unicast),
+            bytes,
+        );
     }
 
     /// Queues an encoded packet. Every packet built here is well under 576

@@ -3,6 +3,10 @@
 //! [`super::BCAST_REQ_RETRY_TIMEOUT`] apart, one NAME_TRN_ID; the first
 //! positive answer wins, later copies (nmbd sends two per broadcast query)
 //! and answers for finished queries are ignored.
+//!
+//! An H-node first asks its WINS server (unicast 0x0100 on the unicast
+//! schedule) and falls back to broadcast when WINS stays silent or answers
+//! with an error (netbios-names.md §5.3).
 
 use std::net::SocketAddrV4;
 use std::time::Instant;
@@ -23,6 +27,8 @@ pub(super) struct Query {
     pub(super) trn_id: u16,
     attempt: u8,
     pub(super) deadline: Instant,
+    /// Asking WINS (H-node), not broadcasting yet.
+    via_wins: bool,
 }
 
 impl NameService {
@@ -49,14 +55,21 @@ impl NameService {
             return id;
         }
         let trn_id = self.trn_id();
+        let via_wins = self.wins().is_some();
+        let timeout = if via_wins {
+            self.config.unicast_retry_timeout
+        } else {
+            self.config.retry_timeout
+        };
         self.queries.push(Query {
             id,
             name,
             trn_id,
             attempt: 1,
-            deadline: now + self.config.retry_timeout,
+            deadline: now + timeout,
+            via_wins,
         });
-        self.send_query(trn_id, name);
+        self.send_query(trn_id, name, via_wins);
         id
     }
 
@@ -68,22 +81,48 @@ impl NameService {
         self.queries.len() != before
     }
 
-    fn send_query(&mut self, trn_id: u16, name: NetbiosName) {
-        let bytes = Repr::name_query_request(trn_id, self.encoded(name), true).to_vec();
-        self.queue(Destination::Broadcast, bytes);
+    fn send_query(&mut self, trn_id: u16, name: NetbiosName, via_wins: bool) {
+        let wins = self.wins().filter(|_| via_wins);
+        let bytes = Repr::name_query_request(trn_id, self.encoded(name), wins.is_none()).to_vec();
+        self.queue(
+            wins.map_or(Destination::Broadcast, Destination::Unicast),
+            bytes,
+        );
+    }
+
+    /// Query `i` gives up on WINS and starts broadcasting (same NAME_TRN_ID).
+    fn fall_back_to_broadcast(&mut self, now: Instant, i: usize) {
+        let q = &mut self.queries[i];
+        q.via_wins = false;
+        q.attempt = 1;
+        q.deadline = now + self.config.retry_timeout;
+        let (trn_id, name) = (q.trn_id, q.name);
+        self.counters.wins_fallbacks += 1;
+        self.send_query(trn_id, name, false);
     }
 
     pub(super) fn queries_timeout(&mut self, now: Instant) {
         let mut i = 0;
         while i < self.queries.len() {
             let q = &mut self.queries[i];
+            let (count, timeout) = if q.via_wins {
+                (
+                    self.config.unicast_retry_count,
+                    self.config.unicast_retry_timeout,
+                )
+            } else {
+                (self.config.retry_count, self.config.retry_timeout)
+            };
             if q.deadline > now {
                 i += 1;
-            } else if q.attempt < self.config.retry_count {
+            } else if q.attempt < count {
                 q.attempt += 1;
-                q.deadline = now + self.config.retry_timeout;
-                let (trn_id, name) = (q.trn_id, q.name);
-                self.send_query(trn_id, name);
+                q.deadline = now + timeout;
+                let (trn_id, name, via_wins) = (q.trn_id, q.name, q.via_wins);
+                self.send_query(trn_id, name, via_wins);
+                i += 1;
+            } else if q.via_wins {
+                self.fall_back_to_broadcast(now, i);
                 i += 1;
             } else {
                 let q = self.queries.remove(i);
@@ -98,14 +137,26 @@ impl NameService {
     /// A name query response: the answer to a pending query, or ignored.
     pub(super) fn on_query_response(
         &mut self,
-        _now: Instant,
-        _from: SocketAddrV4,
+        now: Instant,
+        from: SocketAddrV4,
         repr: &Repr<'_>,
     ) -> bool {
         if repr.flags.rcode != Rcode::NoError {
-            // Negative answers come only from NBNS servers; a B-node keeps
-            // listening for an owner until its last timeout.
-            return false;
+            // Negative answers come only from NBNS servers: WINS saying "no"
+            // sends an H-node to broadcast; otherwise keep listening for an
+            // owner until the last timeout.
+            let from_wins = self.wins().is_some_and(|w| w.ip() == from.ip());
+            let asked = self
+                .queries
+                .iter()
+                .position(|q| q.trn_id == repr.trn_id && q.via_wins);
+            return match asked {
+                Some(i) if from_wins => {
+                    self.fall_back_to_broadcast(now, i);
+                    true
+                }
+                _ => false,
+            };
         }
         let Some(rr) = repr.answers.first() else {
             return false;

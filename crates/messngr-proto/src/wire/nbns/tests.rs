@@ -15,7 +15,10 @@ fn owner() -> NbEntry {
 
 fn hex(s: &str) -> Vec<u8> {
     let s: String = s.split_whitespace().collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// Every packet the constructors build, with its flags word.
@@ -40,20 +43,44 @@ fn catalogue() -> Vec<(Repr<'static>, u16)> {
     vec![
         (Repr::name_query_request(1, n, true), 0x0110),
         (Repr::name_query_request(1, n, false), 0x0100),
-        (Repr::positive_query_response(1, n, 259_200, one, false), 0x8500),
-        (Repr::positive_query_response(1, n, 259_200, one, true), 0x8580),
+        (
+            Repr::positive_query_response(1, n, 259_200, one, false),
+            0x8500,
+        ),
+        (
+            Repr::positive_query_response(1, n, 259_200, one, true),
+            0x8580,
+        ),
         (Repr::negative_query_response(1, n, Rcode::NamErr), 0x8503),
-        (Repr::redirect_query_response(1, domain, 3600, server, Ipv4Addr::new(10, 0, 0, 1)), 0x8100),
+        (
+            Repr::redirect_query_response(1, domain, 3600, server, Ipv4Addr::new(10, 0, 0, 1)),
+            0x8100,
+        ),
         (Repr::registration_request(1, n, 0, owner(), true), 0x2910),
-        (Repr::registration_request(1, n, 300, owner(), false), 0x2900),
+        (
+            Repr::registration_request(1, n, 300, owner(), false),
+            0x2900,
+        ),
         (Repr::overwrite_request(1, n, 0, owner(), true), 0x2810),
         (Repr::overwrite_request(1, n, 0, owner(), false), 0x2800),
         (Repr::refresh_request(1, n, 300, owner()), 0x4000),
-        (Repr::multihomed_registration_request(1, n, 300, owner()), 0x7900),
-        (Repr::registration_response(1, n, 300, one, Rcode::NoError), 0xAD80),
-        (Repr::registration_response(1, n, 0, one, Rcode::ActErr), 0xAD86),
+        (
+            Repr::multihomed_registration_request(1, n, 300, owner()),
+            0x7900,
+        ),
+        (
+            Repr::registration_response(1, n, 300, one, Rcode::NoError),
+            0xAD80,
+        ),
+        (
+            Repr::registration_response(1, n, 0, one, Rcode::ActErr),
+            0xAD86,
+        ),
         (Repr::end_node_challenge_response(1, n, 300, one), 0xAD00),
-        (Repr::name_conflict_demand(1, n, NbEntry::new(false, Ont::B, Ipv4Addr::UNSPECIFIED)), 0xAD87),
+        (
+            Repr::name_conflict_demand(1, n, NbEntry::new(false, Ont::B, Ipv4Addr::UNSPECIFIED)),
+            0xAD87,
+        ),
         (Repr::release_request(1, n, owner(), true), 0x3010),
         (Repr::release_request(1, n, owner(), false), 0x3000),
         (Repr::release_response(1, n, one, Rcode::NoError), 0xB400),
@@ -61,7 +88,10 @@ fn catalogue() -> Vec<(Repr<'static>, u16)> {
         (Repr::wack(1, n, 30, req), 0xBC00),
         (Repr::node_status_request(1, wild, false), 0x0000),
         (Repr::node_status_request(1, wild, true), 0x0010),
-        (Repr::node_status_response(1, wild, NodeNames::from_slice(&NAMES), &STATS), 0x8400),
+        (
+            Repr::node_status_response(1, wild, NodeNames::from_slice(&NAMES), &STATS),
+            0x8400,
+        ),
     ]
 }
 
@@ -73,9 +103,15 @@ fn flags_split_and_join() {
     }
     let f = Flags::from_bits(0xAD86);
     assert!(f.response && f.authoritative && f.recursion_desired && f.recursion_available);
-    assert_eq!((f.opcode, f.rcode, f.broadcast), (Opcode::Registration, Rcode::ActErr, false));
+    assert_eq!(
+        (f.opcode, f.rcode, f.broadcast),
+        (Opcode::Registration, Rcode::ActErr, false)
+    );
     assert_eq!(Flags::from_bits(0x4800).opcode, Opcode::RefreshAlt);
-    assert_eq!(Flags::from_bits(0x7900).opcode, Opcode::MultiHomedRegistration);
+    assert_eq!(
+        Flags::from_bits(0x7900).opcode,
+        Opcode::MultiHomedRegistration
+    );
     assert_eq!(Flags::from_bits(0x1000).opcode, Opcode::Unknown(2));
 }
 
@@ -90,7 +126,10 @@ fn every_constructor_round_trips_with_its_flags() {
         assert_eq!(back.to_vec().unwrap(), bytes);
         assert!(bytes.len() <= MAX_DATAGRAM_LENGTH);
         for cut in 0..bytes.len() {
-            assert!(Repr::parse(&bytes[..cut]).is_err(), "{flags:#06x} cut at {cut}");
+            assert!(
+                Repr::parse(&bytes[..cut]).is_err(),
+                "{flags:#06x} cut at {cut}"
+            );
         }
     }
 }
@@ -108,13 +147,16 @@ fn registration_requests_point_at_the_question() {
         assert_eq!(&bytes[50..52], &QUESTION_POINTER);
     }
     // Responses carry the full name.
-    let rsp = Repr::registration_response(7, recvbox03(), 0, NbEntries::one(owner()), Rcode::ActErr);
+    let rsp =
+        Repr::registration_response(7, recvbox03(), 0, NbEntries::one(owner()), Rcode::ActErr);
     assert_eq!(rsp.to_vec().unwrap()[12], 0x20);
 }
 
 #[test]
 fn a_full_rr_name_in_a_request_is_written_as_a_pointer() {
-    let mut full = Repr::registration_request(7, recvbox03(), 0, owner(), true).to_vec().unwrap();
+    let mut full = Repr::registration_request(7, recvbox03(), 0, owner(), true)
+        .to_vec()
+        .unwrap();
     let compressed = full.clone();
     full.splice(50..52, compressed[12..46].iter().copied());
     let repr = Repr::parse(&full).unwrap();
@@ -123,10 +165,15 @@ fn a_full_rr_name_in_a_request_is_written_as_a_pointer() {
 
 #[test]
 fn counts_must_match_the_data() {
-    let good = Repr::name_query_request(1, recvbox03(), true).to_vec().unwrap();
+    let good = Repr::name_query_request(1, recvbox03(), true)
+        .to_vec()
+        .unwrap();
     let mut extra = good.clone();
     extra.push(0);
-    assert_eq!(Repr::parse(&extra), Err(Error::Malformed("bytes after the last NBNS record")));
+    assert_eq!(
+        Repr::parse(&extra),
+        Err(Error::Malformed("bytes after the last NBNS record"))
+    );
     let mut more = good.clone();
     more[7] = 1; // ANCOUNT 1, no record
     assert!(matches!(Repr::parse(&more), Err(Error::Truncated { .. })));
@@ -140,7 +187,9 @@ fn counts_must_match_the_data() {
 
 #[test]
 fn pointers_must_point_backwards() {
-    let mut b = Repr::registration_request(1, recvbox03(), 0, owner(), true).to_vec().unwrap();
+    let mut b = Repr::registration_request(1, recvbox03(), 0, owner(), true)
+        .to_vec()
+        .unwrap();
     b[51] = 50; // points at itself
     assert!(Repr::parse(&b).is_err());
     b[50] = 0x80; // reserved label type
@@ -158,7 +207,9 @@ fn redirect_with_pointers_into_rdata_parses() {
     b.extend_from_slice(&hex("c023 0001 0001 00000e10 0004 0a000001"));
     let repr = Repr::parse(&b).unwrap();
     let ns = repr.authority.first().unwrap();
-    let RData::Ns(server) = ns.rdata else { panic!("{ns:?}") };
+    let RData::Ns(server) = ns.rdata else {
+        panic!("{ns:?}")
+    };
     assert_eq!(server.to_string(), "NS.NETBIOS.COM");
     let a = repr.additional.first().unwrap();
     assert_eq!(a.rdata, RData::A(Ipv4Addr::new(10, 0, 0, 1)));
@@ -179,7 +230,9 @@ fn wack_with_the_null_name_and_null_type() {
 
 #[test]
 fn odd_rdata_is_kept_raw() {
-    let mut b = Repr::positive_query_response(1, recvbox03(), 5, NbEntries::one(owner()), true).to_vec().unwrap();
+    let mut b = Repr::positive_query_response(1, recvbox03(), 5, NbEntries::one(owner()), true)
+        .to_vec()
+        .unwrap();
     b[55] = 5; // RDLENGTH 5, one byte left over as data
     b.pop();
     let repr = Repr::parse(&b).unwrap();
@@ -197,7 +250,9 @@ fn node_status_tolerates_short_statistics_and_rejects_short_names() {
     let repr = Repr::node_status_response(9, wild, NodeNames::from_slice(&names), &[1, 2, 3]);
     let b = repr.to_vec().unwrap();
     let back = Repr::parse(&b).unwrap();
-    let RData::NodeStatus(s) = back.answers.first().unwrap().rdata else { panic!() };
+    let RData::NodeStatus(s) = back.answers.first().unwrap().rdata else {
+        panic!()
+    };
     assert_eq!(s.unit_id(), None);
     assert_eq!(s.names.iter().collect::<Vec<_>>(), names);
     let mut bad = b.clone();
@@ -220,10 +275,15 @@ fn names_with_a_scope_round_trip_and_compress() {
 
 #[test]
 fn header_view_reads_counts() {
-    let b = Repr::registration_request(0x54EE, recvbox03(), 0, owner(), true).to_vec().unwrap();
+    let b = Repr::registration_request(0x54EE, recvbox03(), 0, owner(), true)
+        .to_vec()
+        .unwrap();
     let p = Packet::new_checked(&b[..]).unwrap();
     assert_eq!((p.trn_id(), p.flags_word()), (0x54EE, 0x2910));
-    assert_eq!((p.qdcount(), p.ancount(), p.nscount(), p.arcount()), (1, 0, 0, 1));
+    assert_eq!(
+        (p.qdcount(), p.ancount(), p.nscount(), p.arcount()),
+        (1, 0, 0, 1)
+    );
     assert!(Packet::new_checked(&b[..11]).is_err());
     assert_eq!(peek_header(&b).map(|h| h.0), Some(0x54EE));
 }

@@ -3,13 +3,18 @@
 //! LAN), unicasts reach the node with that address or are kept as "outside"
 //! traffic (an nmblookup-like client).
 #![allow(clippy::unwrap_used)]
+#[path = "../common/mod.rs"]
 mod common;
+mod lan;
+mod wins;
+
+use lan::{Lan, ip};
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use messngr_proto::registration::{
-    Config, Counters, Destination, Event, NameError, NameService, NameState, QueryId, Transmit,
+    Config, Destination, Event, NameError, NameService, NameState, QueryId,
 };
 use messngr_proto::wire::Emit;
 use messngr_proto::wire::name::{EncodedName, NetbiosName};
@@ -21,144 +26,12 @@ fn nb(s: &str) -> NetbiosName {
     s.parse().unwrap()
 }
 
-fn ip(last: u8) -> Ipv4Addr {
-    Ipv4Addr::new(10, 77, 0, last)
-}
-
 fn flags_of(bytes: &[u8]) -> u16 {
     u16::from_be_bytes([bytes[2], bytes[3]])
 }
 
 fn trn_of(bytes: &[u8]) -> u16 {
     u16::from_be_bytes([bytes[0], bytes[1]])
-}
-
-/// One datagram seen on the LAN.
-#[derive(Debug, Clone)]
-struct Seen {
-    at: Instant,
-    from: Ipv4Addr,
-    to: Destination,
-    bytes: Vec<u8>,
-}
-
-struct Lan {
-    t0: Instant,
-    now: Instant,
-    nodes: Vec<NameService>,
-    events: Vec<Vec<Event>>,
-    wire: Vec<Seen>,
-}
-
-impl Lan {
-    /// `n` nodes at 10.77.0.1..=n, each with its own NAME_TRN_ID range.
-    fn new(n: u8) -> Self {
-        let nodes = (1..=n)
-            .map(|i| {
-                let mut c = Config::new(ip(i));
-                c.first_trn_id = u16::from(i) << 12;
-                c.unit_id = [2, 0x77, 0, 0, 0, i];
-                NameService::new(c)
-            })
-            .collect();
-        let t0 = Instant::now();
-        Self {
-            t0,
-            now: t0,
-            nodes,
-            events: vec![Vec::new(); usize::from(n)],
-            wire: Vec::new(),
-        }
-    }
-
-    fn node(&mut self, addr: Ipv4Addr) -> Option<&mut NameService> {
-        self.nodes.iter_mut().find(|n| n.config().address == addr)
-    }
-
-    /// Carries datagrams until every queue is empty.
-    fn deliver(&mut self) {
-        loop {
-            let mut batch = Vec::new();
-            for n in &mut self.nodes {
-                while let Some(Transmit { destination, bytes }) = n.poll_transmit(self.now) {
-                    batch.push((n.config().address, destination, bytes));
-                }
-            }
-            if batch.is_empty() {
-                break;
-            }
-            for (from, to, bytes) in batch {
-                self.inject(SocketAddrV4::new(from, 137), to, &bytes);
-                self.wire.push(Seen {
-                    at: self.now,
-                    from,
-                    to,
-                    bytes,
-                });
-            }
-        }
-        for (n, ev) in self.nodes.iter_mut().zip(&mut self.events) {
-            ev.extend(std::iter::from_fn(|| n.poll_event()));
-        }
-    }
-
-    /// Hands `bytes` from `from` to whoever `to` reaches.
-    fn inject(&mut self, from: SocketAddrV4, to: Destination, bytes: &[u8]) {
-        let now = self.now;
-        match to {
-            Destination::Broadcast => self
-                .nodes
-                .iter_mut()
-                .for_each(|n| n.handle(now, from, bytes)),
-            Destination::Unicast(dst) => {
-                if let Some(n) = self.node(*dst.ip()) {
-                    n.handle(now, from, bytes);
-                }
-            }
-        }
-    }
-
-    /// An outside host sends a datagram; its answers are delivered too.
-    fn send_from_outside(&mut self, from: SocketAddrV4, to: Destination, bytes: &[u8]) {
-        self.inject(from, to, bytes);
-        self.deliver();
-    }
-
-    /// Runs every timer up to `t` (relative to t0), in order.
-    fn run_until(&mut self, t: Duration) {
-        let end = self.t0 + t;
-        loop {
-            self.deliver();
-            let next = self
-                .nodes
-                .iter()
-                .filter_map(NameService::poll_timeout)
-                .min();
-            match next {
-                Some(at) if at <= end => {
-                    self.now = self.now.max(at);
-                    let now = self.now;
-                    self.nodes.iter_mut().for_each(|n| n.handle_timeout(now));
-                }
-                _ => break,
-            }
-        }
-        self.now = end;
-        self.deliver();
-    }
-
-    fn events(&mut self, node: usize) -> Vec<Event> {
-        std::mem::take(&mut self.events[node])
-    }
-
-    /// Datagrams sent by `from` since the wire log was last cleared.
-    fn sent_by(&self, from: Ipv4Addr) -> Vec<&Seen> {
-        self.wire.iter().filter(|s| s.from == from).collect()
-    }
-
-    fn counters(&self, node: usize) -> Counters {
-        *self.nodes[node].counters()
-    }
 }
 
 #[test]
@@ -390,7 +263,7 @@ fn unanswered_query_fails_after_three_broadcasts() {
     lan.run_until(749 * MS);
     assert!(lan.events(1).is_empty());
     let times: Vec<Duration> = lan.sent_by(ip(2)).iter().map(|s| s.at - lan.t0).collect();
-    assert_eq!(times, [0 * MS, 250 * MS, 500 * MS]);
+    assert_eq!(times, [Duration::ZERO, 250 * MS, 500 * MS]);
     let trns: Vec<u16> = lan
         .sent_by(ip(2))
         .iter()
@@ -632,7 +505,7 @@ fn malformed_and_own_packets_are_counted_and_ignored() {
     lan.run_until(1000 * MS);
     lan.events(0);
     lan.wire.clear();
-    let good = common::frames(include_str!("vectors/nbns-query-03-bcast-req.hex"))[0]
+    let good = common::frames(include_str!("../vectors/nbns-query-03-bcast-req.hex"))[0]
         .bytes
         .clone();
     let client = SocketAddrV4::new(ip(2), 40532);
@@ -731,13 +604,13 @@ fn answers_match_nmbd_byte_for_byte() {
     let nmblookup = SocketAddrV4::new(ip(2), 40532);
     for (req, resp) in [
         (
-            include_str!("vectors/nbns-query-03-bcast-req.hex"),
-            include_str!("vectors/nbns-query-03-resp.hex"),
+            include_str!("../vectors/nbns-query-03-bcast-req.hex"),
+            include_str!("../vectors/nbns-query-03-resp.hex"),
         ),
-        (include_str!("vectors/nbns-query-03-ucast-req.hex"), ""),
+        (include_str!("../vectors/nbns-query-03-ucast-req.hex"), ""),
         (
-            include_str!("vectors/nbns-nodestatus-req.hex"),
-            include_str!("vectors/nbns-nodestatus-resp.hex"),
+            include_str!("../vectors/nbns-nodestatus-req.hex"),
+            include_str!("../vectors/nbns-nodestatus-resp.hex"),
         ),
     ] {
         let req = &common::frames(req)[0].bytes;
