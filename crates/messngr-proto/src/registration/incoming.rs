@@ -165,8 +165,11 @@ impl NameService {
         let e = &mut self.names[i];
         let rcode = repr.flags.rcode;
         let lost = match e.state {
+            // While an H-node registers at WINS, only WINS answers (wins.rs).
             NameState::Registering { .. } => {
-                e.trn_id == repr.trn_id && matches!(rcode, Rcode::ActErr | Rcode::CftErr)
+                !e.via_wins
+                    && e.trn_id == repr.trn_id
+                    && matches!(rcode, Rcode::ActErr | Rcode::CftErr)
             }
             NameState::Registered => rcode == Rcode::CftErr,
             NameState::Conflict | NameState::Releasing { .. } => false,
