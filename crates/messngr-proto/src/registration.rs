@@ -1,1 +1,0 @@
-//! TODO(placeholder): being written.
