@@ -34,7 +34,7 @@ const PI_ERROR: u64 = 0x0080_0000;
 fn catalogue() -> Vec<CatalogueFrame> {
     let mut all = Vec::new();
     for (area, frames) in [
-        ("nbns", nbns::frames()),
+        ("nbns", nbns::catalogue()),
         ("datagram", datagram::frames()),
         ("session", session::frames()),
         ("dcerpc", dcerpc::frames()),
