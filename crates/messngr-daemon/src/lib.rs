@@ -5,9 +5,12 @@
 //! state machines of `messngr-proto`; this crate only moves bytes and time
 //! between them and the world (the quinn / quinn-proto split).
 //!
+//! * [`daemon`]: bind, start the tasks, stop them (one cancellation token).
+//! * [`names`]: the UDP 137 driver around `registration::NameService`.
 //! * [`api`]: the local API socket the CLI talks to (JSON lines, uid from `SO_PEERCRED`).
-//! * [`config`]: the TOML file and its defaults.
+//! * [`config`]: the TOML file and its defaults; [`settings`]: resolved against the machine.
 //! * [`iface`]: address, netmask, broadcast and MAC of the served interface.
+//! * [`udp`]: NetBIOS UDP sockets (wildcard bind, broadcast, one interface).
 //! * [`limit`]: per-source token buckets against floods.
 //! * [`users`]: who is logged in (utmp), for their `USER<03>` names.
 #![forbid(unsafe_code)]
@@ -16,6 +19,13 @@
 
 pub mod api;
 pub mod config;
+pub mod daemon;
 pub mod iface;
 pub mod limit;
+pub mod names;
+pub mod settings;
+pub mod udp;
 pub mod users;
+
+pub use daemon::{DaemonError, run};
+pub use settings::Settings;

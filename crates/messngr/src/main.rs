@@ -1,1 +1,137 @@
-fn main() {}
+//! `messngr`: the Windows Messenger service rebuilt. One binary for the daemon
+//! and every command; this file parses the command line and maps results to
+//! exit codes. The protocols live in `messngr-proto`, the daemon in
+//! `messngr-daemon`.
+
+mod cli;
+mod client;
+mod decode;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use messngr_daemon::config::{Config, DEFAULT_CONFIG};
+
+use cli::{Cli, Cmd, Generate};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            // A closed pipe (`messngr … | head`) is not an error.
+            if err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("messngr: {err:#}");
+            ExitCode::from(cli::EXIT_ERROR)
+        }
+    }
+}
+
+/// The configuration: `--config`/`$MESSNGR_CONFIG` must exist; the default
+/// path may be absent (every key has a default).
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None if Path::new(DEFAULT_CONFIG).exists() => Ok(Config::load(Path::new(DEFAULT_CONFIG))?),
+        None => Ok(Config::default()),
+    }
+}
+
+/// The API socket: `--socket`, `$MESSNGR_SOCKET` (both via clap), the
+/// config's `socket`, the default.
+fn socket_path(cli_socket: Option<PathBuf>, config: &Config) -> PathBuf {
+    cli_socket.unwrap_or_else(|| config.socket())
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Cmd::Daemon => {
+            let config = load_config(cli.config.as_deref())?;
+            let mut settings = messngr_daemon::Settings::resolve(&config)?;
+            if let Some(s) = cli.socket {
+                settings.socket = s;
+            }
+            run_daemon(settings)
+        }
+        Cmd::Name { action, json } => {
+            let config = load_config(cli.config.as_deref())?;
+            client::name(&socket_path(cli.socket, &config), action, json, &mut out)
+        }
+        Cmd::Lookup {
+            name,
+            node_status,
+            json,
+        } => {
+            let config = load_config(cli.config.as_deref())?;
+            client::lookup(
+                &socket_path(cli.socket, &config),
+                &name,
+                node_status,
+                json,
+                &mut out,
+            )
+        }
+        Cmd::Status { json } => {
+            let config = load_config(cli.config.as_deref())?;
+            client::status(&socket_path(cli.socket, &config), json, &mut out)
+        }
+        Cmd::Decode(args) => decode::run(&args, &mut out),
+        Cmd::Generate { what } => {
+            let mut cmd = Cli::command();
+            match what {
+                Generate::Config => out.write_all(messngr_daemon::config::EXAMPLE.as_bytes())?,
+                Generate::Man => clap_mangen::Man::new(cmd).render(&mut out)?,
+                Generate::Completions { shell } => {
+                    clap_complete::generate(shell, &mut cmd, "messngr", &mut out)
+                }
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Runs the daemon in the foreground until SIGTERM or SIGINT.
+fn run_daemon(settings: messngr_daemon::Settings) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let signals = stop.clone();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+                _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+            }
+            signals.cancel();
+        });
+        messngr_daemon::run(settings, stop).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

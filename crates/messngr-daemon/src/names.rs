@@ -1,0 +1,587 @@
+//! The name-service driver: UDP 137 bytes and timers in, into the sans-IO
+//! `NameService` of messngr-proto, and its datagrams and events out.
+//!
+//! Why it is this small: every protocol decision (claim, defend, answer,
+//! release, resolve) is made by `messngr_proto::registration`. This task only
+//! reads the socket, runs the timer, applies the per-source flood limit, turns
+//! API calls into `add_name` / `remove_name` / `query`, and answers each call
+//! when the matching event comes back. Node status queries (`lookup -A`) are
+//! a one-shot client exchange kept here: they are not part of the B-node's
+//! own state.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+use messngr_proto::registration::{Destination, Event, NameService, NameState, QueryId};
+use messngr_proto::wire::Emit;
+use messngr_proto::wire::name::{EncodedName, NetbiosName};
+use messngr_proto::wire::nbns::{RData, Repr as NbnsRepr};
+use serde::{Deserialize, Serialize};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{Call, Request, Response};
+use crate::limit::SourceLimiter;
+use crate::settings::Settings;
+
+/// UDP port of the name service (RFC 1002 §6).
+pub const NBNS_PORT: u16 = 137;
+/// How long a node status query waits for its answer per try.
+pub const NODE_STATUS_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Node status tries (UCAST_REQ_RETRY_COUNT).
+pub const NODE_STATUS_TRIES: u8 = 3;
+/// How long `shutdown` may take to broadcast the releases.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// How often logged-in users are looked up again.
+pub const USERS_INTERVAL: Duration = Duration::from_secs(30);
+
+/// One name as `messngr name list` / `status` show it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NameView {
+    /// `NAME<xx>`.
+    pub name: String,
+    /// Group name.
+    pub group: bool,
+    /// `registering`, `registered`, `conflict`, `releasing`.
+    pub state: String,
+    /// Where the name comes from: `host`, `workgroup`, `alias`, `user`.
+    pub source: String,
+}
+
+/// Answer to a lookup.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LookupView {
+    /// `NAME<xx>`.
+    pub name: String,
+    /// The owners' addresses.
+    pub addresses: Vec<Ipv4Addr>,
+}
+
+/// One name of a node status answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NodeNameView {
+    /// `NAME<xx>`.
+    pub name: String,
+    /// Group name.
+    pub group: bool,
+    /// Node type letter from ONT: `B`, `P`, `M` or `H`.
+    pub node_type: String,
+    /// Flags as nmblookup prints them (`ACTIVE`, `CONFLICT`, …).
+    pub flags: Vec<String>,
+}
+
+/// Answer to a node status query.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NodeStatusView {
+    /// Who answered.
+    pub address: Ipv4Addr,
+    /// Its names.
+    pub names: Vec<NodeNameView>,
+    /// UNIT_ID, as `aa:bb:…`.
+    pub mac: String,
+}
+
+/// `messngr status`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StatusView {
+    /// Our NetBIOS name.
+    pub netbios_name: String,
+    /// Our workgroup.
+    pub workgroup: String,
+    /// Interface name.
+    pub interface: String,
+    /// Our address.
+    pub address: Ipv4Addr,
+    /// The broadcast address we use.
+    pub broadcast: Ipv4Addr,
+    /// The WINS server, if any.
+    pub wins_server: Option<Ipv4Addr>,
+    /// Seconds since start.
+    pub uptime_secs: u64,
+    /// Our names.
+    pub names: Vec<NameView>,
+    /// Counters.
+    pub counters: CountersView,
+}
+
+/// Name-service counters.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct CountersView {
+    /// Datagrams received on UDP 137.
+    pub nbns_received: u64,
+    /// Dropped: malformed.
+    pub nbns_malformed: u64,
+    /// Dropped: over the per-source rate.
+    pub nbns_rate_limited: u64,
+    /// Datagrams sent.
+    pub nbns_sent: u64,
+    /// Name queries answered.
+    pub queries_answered: u64,
+    /// Node status requests answered.
+    pub node_status_answered: u64,
+    /// Registrations of our names by others refused.
+    pub defended: u64,
+    /// Names lost to conflicts.
+    pub conflicts: u64,
+}
+
+struct NodeStatusQuery {
+    trn_id: u16,
+    target: SocketAddrV4,
+    tries: u8,
+    deadline: Instant,
+    reply: oneshot::Sender<Response>,
+}
+
+/// The driver's state around the `NameService`.
+struct Driver {
+    settings: Settings,
+    ns: NameService,
+    socket: UdpSocket,
+    limiter: SourceLimiter,
+    sources: HashMap<NetbiosName, String>,
+    claims: HashMap<NetbiosName, oneshot::Sender<Response>>,
+    lookups: HashMap<QueryId, oneshot::Sender<Response>>,
+    node_status: Vec<NodeStatusQuery>,
+    next_trn_id: u16,
+    rate_limited: u64,
+    sent: u64,
+    started: Instant,
+}
+
+/// Runs the name service until `stop` is cancelled, then releases every
+/// name (bounded by [`SHUTDOWN_GRACE`]) and returns.
+pub async fn run(
+    settings: Settings,
+    socket: UdpSocket,
+    mut calls: mpsc::Receiver<Call>,
+    stop: CancellationToken,
+) {
+    let now = Instant::now();
+    let mut config = messngr_proto::registration::Config::new(settings.iface.address);
+    config.unit_id = settings.iface.mac;
+    config.first_trn_id = random_u16();
+    let mut d = Driver {
+        ns: NameService::new(config),
+        socket,
+        limiter: SourceLimiter::default(),
+        sources: HashMap::new(),
+        claims: HashMap::new(),
+        lookups: HashMap::new(),
+        node_status: Vec::new(),
+        next_trn_id: random_u16() | 0x8000,
+        rate_limited: 0,
+        sent: 0,
+        started: now,
+        settings,
+    };
+    for (name, group, source) in d.settings.initial_names() {
+        d.add(now, name, group, source);
+    }
+    d.sync_users(now);
+
+    let mut buf = vec![0u8; 2048];
+    let mut users = tokio::time::interval(USERS_INTERVAL);
+    users.tick().await;
+    let mut stopping: Option<Instant> = None;
+    loop {
+        d.flush().await;
+        if let Some(since) = stopping
+            && (d.ns.is_idle() || since.elapsed() > SHUTDOWN_GRACE)
+        {
+            tracing::info!("names released; name service stopped");
+            return;
+        }
+        let timer = [
+            d.ns.poll_timeout(),
+            d.node_status.iter().map(|q| q.deadline).min(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        tokio::select! {
+            () = stop.cancelled(), if stopping.is_none() => {
+                tracing::info!("stopping: releasing {} names", d.ns.names().count());
+                d.ns.shutdown(Instant::now());
+                stopping = Some(Instant::now());
+            }
+            r = d.socket.recv_from(&mut buf) => match r {
+                Ok((n, from)) => d.incoming(Instant::now(), from, &buf[..n]),
+                Err(e) => tracing::warn!("nbns: receive failed: {e}"),
+            },
+            () = sleep_until(timer), if timer.is_some() => {
+                let now = Instant::now();
+                d.ns.handle_timeout(now);
+                d.node_status_timeouts(now);
+            }
+            Some(call) = calls.recv(), if stopping.is_none() => d.call(Instant::now(), call),
+            _ = users.tick(), if stopping.is_none() => d.sync_users(Instant::now()),
+        }
+    }
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    if let Some(t) = t {
+        tokio::time::sleep_until(t.into()).await;
+    }
+}
+
+impl Driver {
+    fn add(&mut self, now: Instant, name: NetbiosName, group: bool, source: &str) {
+        match self.ns.add_name(now, name, group) {
+            Ok(()) => {
+                tracing::info!("claiming {name}{}", if group { " (group)" } else { "" });
+                self.sources.insert(name, source.to_owned());
+            }
+            Err(e) => tracing::warn!("cannot claim {name}: {e}"),
+        }
+    }
+
+    fn sync_users(&mut self, now: Instant) {
+        if !self.settings.register_users {
+            return;
+        }
+        let users = match crate::users::logged_in(&self.settings.utmp) {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::warn!(
+                    "cannot read {}: {e}; user names are not registered",
+                    self.settings.utmp.display()
+                );
+                return;
+            }
+        };
+        let wanted: Vec<NetbiosName> = users
+            .iter()
+            .filter_map(|u| {
+                NetbiosName::new(u.as_bytes(), messngr_proto::wire::name::suffix::MESSENGER).ok()
+            })
+            .collect();
+        for name in &wanted {
+            if self.ns.state(name).is_none() {
+                self.add(now, *name, false, "user");
+            }
+        }
+        let gone: Vec<NetbiosName> = self
+            .sources
+            .iter()
+            .filter(|(n, s)| s.as_str() == "user" && !wanted.iter().any(|w| w.eq_ignore_case(n)))
+            .map(|(n, _)| *n)
+            .collect();
+        for name in gone {
+            tracing::info!(
+                "{} logged out: releasing {name}",
+                String::from_utf8_lossy(name.name())
+            );
+            self.ns.remove_name(now, &name);
+            self.sources.remove(&name);
+        }
+    }
+
+    fn incoming(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
+        let SocketAddr::V4(from) = from else { return };
+        if !self.limiter.allow(now, IpAddr::V4(*from.ip())) {
+            self.rate_limited += 1;
+            if self.rate_limited.is_power_of_two() {
+                tracing::warn!(
+                    "nbns: {} over the rate limit; dropped {} datagrams so far",
+                    from.ip(),
+                    self.rate_limited
+                );
+            }
+            return;
+        }
+        if self.node_status_answer(from, bytes) {
+            return;
+        }
+        let before = self.ns.counters().malformed;
+        self.ns.handle(now, from, bytes);
+        if self.ns.counters().malformed > before {
+            tracing::debug!(
+                "nbns: malformed datagram from {from} dropped ({} bytes)",
+                bytes.len()
+            );
+        }
+        self.drain_events();
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(ev) = self.ns.poll_event() {
+            match ev {
+                Event::NameClaimed { name } => {
+                    tracing::info!("claimed {name}");
+                    if let Some(tx) = self.claims.remove(&name) {
+                        let _ = tx.send(Response::ok(self.view(&name)));
+                    }
+                }
+                Event::NameConflict { name, by } => {
+                    tracing::warn!(
+                        "cannot use {name}: {by} holds it (it refused our claim or demanded it back); the other names keep working"
+                    );
+                    if let Some(tx) = self.claims.remove(&name) {
+                        let _ =
+                            tx.send(Response::err("conflict", format!("{name} is held by {by}")));
+                    }
+                }
+                Event::NameReleased { name } => {
+                    tracing::info!("released {name}");
+                    self.sources.remove(&name);
+                }
+                Event::QueryResult {
+                    id,
+                    name,
+                    addresses,
+                } => {
+                    if let Some(tx) = self.lookups.remove(&id) {
+                        let _ = tx.send(Response::ok(LookupView {
+                            name: name.to_string(),
+                            addresses,
+                        }));
+                    }
+                }
+                Event::QueryFailed { id, name } => {
+                    if let Some(tx) = self.lookups.remove(&id) {
+                        let _ =
+                            tx.send(Response::err("not_found", format!("no answer for {name}")));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn flush(&mut self) {
+        self.drain_events();
+        while let Some(t) = self.ns.poll_transmit(Instant::now()) {
+            let to = match t.destination {
+                Destination::Broadcast => {
+                    SocketAddrV4::new(self.settings.iface.broadcast, NBNS_PORT)
+                }
+                Destination::Unicast(a) => a,
+            };
+            self.send(to, &t.bytes).await;
+        }
+    }
+
+    async fn send(&mut self, to: SocketAddrV4, bytes: &[u8]) {
+        match self.socket.send_to(bytes, to).await {
+            Ok(_) => self.sent += 1,
+            Err(e) => tracing::warn!("nbns: cannot send to {to}: {e}"),
+        }
+    }
+
+    fn view(&self, name: &NetbiosName) -> Option<NameView> {
+        self.ns.names().find(|i| i.name == *name).map(|i| NameView {
+            name: i.name.to_string(),
+            group: i.group,
+            state: match i.state {
+                NameState::Registering { .. } => "registering",
+                NameState::Registered => "registered",
+                NameState::Conflict => "conflict",
+                NameState::Releasing { .. } => "releasing",
+            }
+            .to_owned(),
+            source: self.sources.get(&i.name).cloned().unwrap_or_default(),
+        })
+    }
+
+    fn names(&self) -> Vec<NameView> {
+        self.ns.names().filter_map(|i| self.view(&i.name)).collect()
+    }
+
+    fn call(&mut self, now: Instant, call: Call) {
+        let Call { request, reply, .. } = call;
+        match request {
+            Request::Status => {
+                let c = *self.ns.counters();
+                let _ = reply.send(Response::ok(StatusView {
+                    netbios_name: self.settings.netbios_name.clone(),
+                    workgroup: self.settings.workgroup.clone(),
+                    interface: self.settings.iface.name().to_owned(),
+                    address: self.settings.iface.address,
+                    broadcast: self.settings.iface.broadcast,
+                    wins_server: self.settings.wins_server,
+                    uptime_secs: self.started.elapsed().as_secs(),
+                    names: self.names(),
+                    counters: CountersView {
+                        nbns_received: c.received + self.rate_limited,
+                        nbns_malformed: c.malformed,
+                        nbns_rate_limited: self.rate_limited,
+                        nbns_sent: self.sent,
+                        queries_answered: c.queries_answered,
+                        node_status_answered: c.node_status_answered,
+                        defended: c.defended,
+                        conflicts: c.conflicts,
+                    },
+                }));
+            }
+            Request::NameList => {
+                let _ = reply.send(Response::ok(self.names()));
+            }
+            Request::NameAdd { name } => match crate::config::netbios_name("name", &name) {
+                Err(e) => {
+                    let _ = reply.send(Response::err("bad_name", e.to_string()));
+                }
+                Ok(n) => match self.ns.add_name(now, n, false) {
+                    Ok(()) => {
+                        tracing::info!("claiming alias {n}");
+                        self.sources.insert(n, "alias".into());
+                        self.claims.insert(n, reply);
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Response::err("refused", format!("{n}: {e}")));
+                    }
+                },
+            },
+            Request::NameDel { name } => match crate::config::netbios_name("name", &name) {
+                Err(e) => {
+                    let _ = reply.send(Response::err("bad_name", e.to_string()));
+                }
+                Ok(n) => {
+                    if self.ns.remove_name(now, &n) {
+                        tracing::info!("releasing alias {n}");
+                        let _ = reply.send(Response::ok(n.to_string()));
+                    } else {
+                        let _ = reply.send(Response::err(
+                            "not_found",
+                            format!("{n} is not one of this host's names"),
+                        ));
+                    }
+                }
+            },
+            Request::Lookup { name, suffix } => match NetbiosName::new(name.as_bytes(), suffix) {
+                Err(e) => {
+                    let _ = reply.send(Response::err("bad_name", format!("{name:?}: {e}")));
+                }
+                Ok(n) => {
+                    let id = self.ns.query(now, n);
+                    self.lookups.insert(id, reply);
+                }
+            },
+            Request::NodeStatus { address } => {
+                let trn_id = self.next_trn_id;
+                self.next_trn_id = self.next_trn_id.wrapping_add(1) | 0x8000;
+                let target = SocketAddrV4::new(address, NBNS_PORT);
+                self.node_status.push(NodeStatusQuery {
+                    trn_id,
+                    target,
+                    tries: 0,
+                    deadline: now,
+                    reply,
+                });
+                self.node_status_timeouts(now);
+            }
+        }
+    }
+
+    /// Sends due node status (re)tries, and fails the ones out of tries.
+    fn node_status_timeouts(&mut self, now: Instant) {
+        let mut i = 0;
+        while i < self.node_status.len() {
+            let q = &mut self.node_status[i];
+            if q.deadline > now {
+                i += 1;
+                continue;
+            }
+            if q.tries >= NODE_STATUS_TRIES {
+                let q = self.node_status.remove(i);
+                let _ = q.reply.send(Response::err(
+                    "not_found",
+                    format!("{} did not answer a node status query", q.target.ip()),
+                ));
+                continue;
+            }
+            q.tries += 1;
+            q.deadline = now + NODE_STATUS_TIMEOUT;
+            let req = NbnsRepr::node_status_request(
+                q.trn_id,
+                EncodedName::new(NetbiosName::WILDCARD),
+                false,
+            );
+            if let Ok(bytes) = req.to_vec() {
+                let target = q.target;
+                let socket = &self.socket;
+                // Non-blocking best effort; a full socket buffer means we retry on the next tick.
+                match socket.try_send_to(&bytes, target.into()) {
+                    Ok(_) => self.sent += 1,
+                    Err(e) => tracing::debug!("nbns: node status to {target}: {e}"),
+                }
+            }
+            i += 1;
+        }
+    }
+
+    /// If `bytes` answers one of our node status queries, completes it.
+    fn node_status_answer(&mut self, from: SocketAddrV4, bytes: &[u8]) -> bool {
+        let Ok(repr) = NbnsRepr::parse(bytes) else {
+            return false;
+        };
+        if !repr.flags.response {
+            return false;
+        }
+        let Some(i) = self
+            .node_status
+            .iter()
+            .position(|q| q.trn_id == repr.trn_id && q.target.ip() == from.ip())
+        else {
+            return false;
+        };
+        let Some(RData::NodeStatus(status)) = repr.answers.first().map(|rr| rr.rdata) else {
+            return false;
+        };
+        let q = self.node_status.remove(i);
+        let names = status
+            .names
+            .iter()
+            .map(|n| NodeNameView {
+                name: n.name.to_string(),
+                group: n.flags.group(),
+                node_type: ["B", "P", "M", "H"][usize::from(n.flags.0 >> 13 & 3)].to_owned(),
+                flags: node_flags(n.flags.0),
+            })
+            .collect();
+        let mac = status
+            .unit_id()
+            .unwrap_or_default()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        let _ = q.reply.send(Response::ok(NodeStatusView {
+            address: *from.ip(),
+            names,
+            mac,
+        }));
+        true
+    }
+}
+
+fn node_flags(bits: u16) -> Vec<String> {
+    use messngr_proto::wire::nbns::NameFlags as F;
+    [
+        (F::GROUP, "GROUP"),
+        (F::DEREGISTERING, "DEREGISTERING"),
+        (F::CONFLICT, "CONFLICT"),
+        (F::ACTIVE, "ACTIVE"),
+        (F::PERMANENT, "PERMANENT"),
+    ]
+    .into_iter()
+    .filter(|(b, _)| bits & b != 0)
+    .map(|(_, s)| s.to_owned())
+    .collect()
+}
+
+/// A random 16-bit value for transaction ids (not security: it keeps two
+/// daemons started together from using the same ids).
+fn random_u16() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish() as u16
+}

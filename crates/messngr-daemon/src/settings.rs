@@ -1,0 +1,95 @@
+//! Settings: the configuration file merged with what the system says (host
+//! name, interface addresses), resolved once at start.
+//!
+//! Why separate from `config`: `Config` is what the user wrote and can be
+//! checked anywhere; `Settings` needs the machine (the host name, the
+//! interface) and is what the running daemon uses.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use messngr_proto::wire::name::{NetbiosName, suffix};
+
+use crate::config::{Config, ConfigError};
+use crate::iface::{Interface, InterfaceError};
+
+/// Why the daemon cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A configuration value is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The interface is unusable.
+    #[error(transparent)]
+    Interface(#[from] InterfaceError),
+}
+
+/// Everything the running daemon needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Our NetBIOS name (upper case, ≤ 15 bytes).
+    pub netbios_name: String,
+    /// The workgroup.
+    pub workgroup: String,
+    /// The served interface.
+    pub iface: Interface,
+    /// The API socket.
+    pub socket: PathBuf,
+    /// The state directory.
+    pub state_dir: PathBuf,
+    /// The WINS server, if any.
+    pub wins_server: Option<Ipv4Addr>,
+    /// Configured aliases.
+    pub aliases: Vec<String>,
+    /// Whether to register logged-in users.
+    pub register_users: bool,
+    /// The utmp file to read users from.
+    pub utmp: PathBuf,
+}
+
+impl Settings {
+    /// Resolves `cfg` against this machine.
+    pub fn resolve(cfg: &Config) -> Result<Self, SettingsError> {
+        let hostname = nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Self {
+            netbios_name: cfg.netbios_name(&hostname)?,
+            workgroup: cfg.workgroup(),
+            iface: crate::iface::find(cfg.interface.as_deref())?,
+            socket: cfg.socket(),
+            state_dir: cfg.state_dir(),
+            wins_server: cfg.wins_server,
+            aliases: cfg.names.iter().map(|n| n.to_ascii_uppercase()).collect(),
+            register_users: cfg.register_users(),
+            utmp: crate::users::UTMP_PATH.into(),
+        })
+    }
+
+    /// The names claimed at start, with group flag and where they come from:
+    /// `NAME<00>`, `NAME<03>`, `NAME<20>`, `WORKGROUP<00>` (group) and every
+    /// alias as `ALIAS<03>` — what Windows registers for a workstation with
+    /// the Messenger running ([MS-MSRP] §3.2.3; nmbd registers the same
+    /// three host names).
+    pub fn initial_names(&self) -> Vec<(NetbiosName, bool, &'static str)> {
+        let host = |s| NetbiosName::truncated(self.netbios_name.as_bytes(), s);
+        let mut v = vec![
+            (host(suffix::WORKSTATION), false, "host"),
+            (host(suffix::MESSENGER), false, "host"),
+            (host(suffix::SERVER), false, "host"),
+            (
+                NetbiosName::truncated(self.workgroup.as_bytes(), suffix::WORKSTATION),
+                true,
+                "workgroup",
+            ),
+        ];
+        for a in &self.aliases {
+            v.push((
+                NetbiosName::truncated(a.as_bytes(), suffix::MESSENGER),
+                false,
+                "alias",
+            ));
+        }
+        v
+    }
+}

@@ -1,0 +1,212 @@
+//! The command line, defined once with clap's derive: `--help`, the man page
+//! (`messngr generate man`) and the shell completions all come from here.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use std::path::PathBuf;
+
+/// Exit code: the answer is "no" — the name was not found, a name could not
+/// be claimed, a frame did not decode.
+pub const EXIT_NO: u8 = 1;
+/// Exit code: the command failed (bad arguments, config, I/O).
+pub const EXIT_ERROR: u8 = 2;
+/// Exit code: the daemon could not be reached.
+pub const EXIT_NO_DAEMON: u8 = 3;
+
+/// messngr — the Windows Messenger service (net send, WinPopup, smbclient -M)
+/// rebuilt: wire-exact with the legacy world, durable and safe.
+#[derive(Debug, Parser)]
+#[command(name = "messngr", version, propagate_version = true)]
+#[command(after_long_help = "\
+EXIT STATUS:
+    0  success
+    1  the answer is no: name not found, name not claimed, frame not decodable
+    2  error (bad arguments, config, I/O; the message says what to do)
+    3  the daemon could not be reached
+
+FILES:
+    /etc/messngr/messngr.toml    configuration (messngr generate config prints a commented one)
+    /run/messngr/messngr.sock    the daemon's local API socket
+
+ENVIRONMENT:
+    MESSNGR_SOCKET    the API socket, when --socket is not given
+    MESSNGR_CONFIG    the configuration file, when --config is not given")]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, env = "MESSNGR_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The daemon's API socket [default: `socket` from the config, else /run/messngr/messngr.sock].
+    #[arg(long, global = true, env = "MESSNGR_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run the daemon in the foreground: claim the NetBIOS names and answer for them.
+    ///
+    /// Registers NAME<00>, NAME<03>, NAME<20>, WORKGROUP<00> (group), the
+    /// configured aliases and logged-in users as <03> names by broadcast
+    /// (and at the WINS server when one is set), defends them, answers name
+    /// and node-status queries, and releases them on SIGTERM or Ctrl-C.
+    /// Logs go to standard error; RUST_LOG=debug shows every packet.
+    /// It needs UDP port 137 (root or CAP_NET_BIND_SERVICE).
+    Daemon,
+    /// Show, add or remove this host's messenger names (like `net name`).
+    Name {
+        /// What to do.
+        #[command(subcommand)]
+        action: NameAction,
+        /// Print JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Find a NetBIOS name on the network (like nmblookup).
+    ///
+    /// NAME#XX looks up that suffix (hex); without one, #03 (messenger) is
+    /// looked up. With -A, NAME is an IPv4 address and its node status
+    /// (every name it holds) is shown, like `nmblookup -A`.
+    Lookup {
+        /// The name (NAME or NAME#XX), or an address with -A.
+        name: String,
+        /// Ask the host at this address for its names (node status).
+        #[arg(short = 'A', long = "status")]
+        node_status: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the daemon's names, their states and its counters.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decode captured frames (hex) and print every field, like a tiny tshark.
+    ///
+    /// Reads frames in hex, one per line, from the arguments or from standard
+    /// input when there are none; lines starting with '#' are skipped and a
+    /// leading 'C>S ' or 'S>C ' is ignored, so the files under
+    /// crates/messngr-proto/tests/vectors/ can be piped in as they are.
+    ///
+    /// Example: messngr decode --as nbns 53a00110000100000000000020464345…
+    Decode(DecodeArgs),
+    /// Print the man page or shell completions on standard output.
+    Generate {
+        /// What to generate.
+        #[command(subcommand)]
+        what: Generate,
+    },
+}
+
+/// Arguments of `messngr decode`.
+#[derive(Debug, clap::Args)]
+pub struct DecodeArgs {
+    /// Which protocol the frames are.
+    #[arg(long = "as", value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    /// Print one JSON object per frame instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Frames in hex; read from standard input when absent.
+    pub frames: Vec<String>,
+}
+
+/// Protocols `decode` understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Guess from the first bytes.
+    Auto,
+    /// NetBIOS name service (UDP 137).
+    Nbns,
+    /// NetBIOS datagram service (UDP 138), with mailslot writes.
+    Nbdgm,
+    /// NetBIOS session service (TCP 139), with SMB message commands.
+    Nbss,
+    /// Connectionless DCE/RPC (UDP 135), with MS-MSRP NetrSendMessage.
+    Dcerpc,
+}
+
+/// `messngr name` actions.
+#[derive(Debug, Subcommand)]
+pub enum NameAction {
+    /// List this host's names and their states.
+    List,
+    /// Claim NAME<03> as a messenger alias (root only).
+    Add {
+        /// The alias, 1 to 15 characters.
+        name: String,
+    },
+    /// Release an alias (root only).
+    Del {
+        /// The alias.
+        name: String,
+    },
+}
+
+/// What `generate` writes.
+#[derive(Debug, Subcommand)]
+pub enum Generate {
+    /// A commented configuration file with every default: messngr generate config > /etc/messngr/messngr.toml
+    Config,
+    /// The roff man page: messngr generate man > messngr.1
+    Man,
+    /// Completions: messngr generate completions bash > /etc/bash_completion.d/messngr
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn decode_parses_a_format_and_frames() {
+        let cli =
+            Cli::try_parse_from(["messngr", "decode", "--as", "nbns", "--json", "00"]).unwrap();
+        match cli.command {
+            Cmd::Decode(a) => {
+                assert_eq!(a.format, Format::Nbns);
+                assert!(a.json);
+                assert_eq!(a.frames, ["00"]);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["messngr", "decode", "--as", "ipx"]).is_err());
+    }
+
+    #[test]
+    fn name_lookup_and_status_parse() {
+        let cli = Cli::try_parse_from([
+            "messngr", "--socket", "/tmp/s", "name", "add", "HELPDESK", "--json",
+        ])
+        .unwrap();
+        assert_eq!(cli.socket.as_deref(), Some(std::path::Path::new("/tmp/s")));
+        assert!(
+            matches!(cli.command, Cmd::Name { action: NameAction::Add { ref name }, json: true } if name == "HELPDESK")
+        );
+        let cli = Cli::try_parse_from(["messngr", "lookup", "-A", "10.0.0.1"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Cmd::Lookup {
+                node_status: true,
+                json: false,
+                ..
+            }
+        ));
+        let cli = Cli::try_parse_from(["messngr", "status", "--json"]).unwrap();
+        assert!(matches!(cli.command, Cmd::Status { json: true }));
+        assert!(Cli::try_parse_from(["messngr", "name", "rename"]).is_err());
+    }
+}

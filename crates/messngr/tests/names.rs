@@ -1,0 +1,255 @@
+//! The daemon's name service against real Samba, on a private namespace LAN.
+//!
+//! Every test builds its own LAN (removed on drop, also on failure); nothing
+//! here touches the machine's network. Needs root, nmbd and nmblookup
+//! (`ci/install-deps`); skipped with a message otherwise, failed under CI.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{Daemon, Lan, Nmbd, client_conf, run_in, text, wait_for};
+
+fn lan(hosts: usize) -> Option<Lan> {
+    Lan::up(hosts).expect("build the test LAN")
+}
+
+#[test]
+fn nmblookup_finds_our_names_and_node_status_lists_them() {
+    let Some(lan) = lan(2) else { return };
+    let d = Daemon::start(&lan, 1, "H1", "names = [\"HELPDESK\"]");
+    d.wait_settled();
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = client_conf(tmp.path());
+    let conf = conf.to_str().unwrap();
+
+    for name in ["H1#03", "H1#00", "H1#20", "HELPDESK#03"] {
+        let o = run_in(
+            &lan,
+            2,
+            "nmblookup",
+            &["-s", conf, "-B", "10.77.0.255", name],
+        );
+        let (n, s) = name.split_once('#').unwrap();
+        assert!(
+            text(&o).contains(&format!("10.77.0.1 {n}<{s}>")),
+            "nmblookup {name}:\n{}\n{}",
+            text(&o),
+            d.log()
+        );
+    }
+    // A unicast query (RD clear), as `nmblookup -U` sends it.
+    let o = run_in(
+        &lan,
+        2,
+        "nmblookup",
+        &["-s", conf, "-U", "10.77.0.1", "H1#03"],
+    );
+    assert!(text(&o).contains("10.77.0.1 H1<03>"), "{}", text(&o));
+    // Names we do not own get no answer.
+    let o = run_in(
+        &lan,
+        2,
+        "nmblookup",
+        &["-s", conf, "-B", "10.77.0.255", "NOSUCH#03"],
+    );
+    assert!(text(&o).contains("name_query failed"), "{}", text(&o));
+
+    let o = run_in(&lan, 2, "nmblookup", &["-s", conf, "-A", "10.77.0.1"]);
+    let out = text(&o);
+    for line in [
+        "H1              <00> -         B <ACTIVE>",
+        "H1              <03> -         B <ACTIVE>",
+        "H1              <20> -         B <ACTIVE>",
+        "MLAN            <00> - <GROUP> B <ACTIVE>",
+        "HELPDESK        <03> -         B <ACTIVE>",
+        "MAC Address = 02-77-00-00-00-01",
+    ] {
+        assert!(out.contains(line), "node status lacks {line:?}:\n{out}");
+    }
+    let st = d.status();
+    assert!(
+        st["counters"]["queries_answered"].as_u64().unwrap() >= 5,
+        "{st}"
+    );
+    assert!(
+        st["counters"]["node_status_answered"].as_u64().unwrap() >= 1,
+        "{st}"
+    );
+}
+
+#[test]
+fn messngr_lookup_finds_what_nmbd_registered() {
+    let Some(lan) = lan(2) else { return };
+    let nmbd = Nmbd::start(&lan, 2, "  netbios name = RECVBOX\n  workgroup = MLAN");
+    let d = Daemon::start(&lan, 1, "H1", "");
+    d.wait_settled();
+    // nmbd answers only after its own registration rounds (about 4 s).
+    wait_for(
+        Duration::from_secs(20),
+        || d.cli(&["lookup", "RECVBOX#20"]).status.success(),
+        || nmbd.log(),
+    );
+    let o = d.cli(&["lookup", "RECVBOX#03", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["addresses"][0], "10.77.0.2", "{v}");
+
+    let o = d.cli(&["lookup", "-A", "10.77.0.2"]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("RECVBOX         <20> -         B <ACTIVE>"),
+        "{out}"
+    );
+    assert!(
+        out.contains("MLAN            <1e> - <GROUP> B <ACTIVE>"),
+        "{out}"
+    );
+
+    let o = d.cli(&["lookup", "NOSUCH"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a name nobody holds: exit 1\n{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn a_name_nmbd_holds_is_refused_to_us() {
+    let Some(lan) = lan(2) else { return };
+    let nmbd = Nmbd::start(&lan, 2, "  netbios name = RECVBOX\n  workgroup = MLAN");
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = client_conf(tmp.path());
+    // Wait until nmbd owns its names.
+    wait_for(
+        Duration::from_secs(20),
+        || {
+            let o = run_in(
+                &lan,
+                1,
+                "nmblookup",
+                &[
+                    "-s",
+                    conf.to_str().unwrap(),
+                    "-B",
+                    "10.77.0.255",
+                    "RECVBOX#20",
+                ],
+            );
+            text(&o).contains("10.77.0.2 RECVBOX<20>")
+        },
+        || nmbd.log(),
+    );
+    let d = Daemon::start(&lan, 1, "RECVBOX", "");
+    d.wait_settled();
+    assert_eq!(
+        d.state_of("RECVBOX<00>").as_deref(),
+        Some("conflict"),
+        "{}",
+        d.log()
+    );
+    assert_eq!(
+        d.state_of("RECVBOX<20>").as_deref(),
+        Some("conflict"),
+        "{}",
+        d.log()
+    );
+    assert_eq!(
+        d.state_of("MLAN<00>").as_deref(),
+        Some("registered"),
+        "group names are shared"
+    );
+    assert!(
+        d.log()
+            .contains("cannot use RECVBOX<00>: 10.77.0.2 holds it"),
+        "{}",
+        d.log()
+    );
+    // A name nobody holds still works: the alias command claims it.
+    let o = d.cli(&["name", "add", "OTHER"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("OTHER<03> registered"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn nmbd_cannot_take_a_name_we_hold() {
+    let Some(lan) = lan(3) else { return };
+    let d = Daemon::start(&lan, 1, "H1", "");
+    d.wait_settled();
+    let nmbd = Nmbd::start(&lan, 2, "  netbios name = H1\n  workgroup = MLAN");
+    // nmbd registers H1<00>, <03>, <20>: we refuse each (0xAD86) and nmbd gives up.
+    wait_for(
+        Duration::from_secs(20),
+        || d.status()["counters"]["defended"].as_u64().unwrap_or(0) >= 3,
+        || format!("{}\n{}", d.log(), nmbd.log()),
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = client_conf(tmp.path());
+    let o = run_in(
+        &lan,
+        3,
+        "nmblookup",
+        &["-s", conf.to_str().unwrap(), "-B", "10.77.0.255", "H1#03"],
+    );
+    let out = text(&o);
+    assert!(out.contains("10.77.0.1 H1<03>"), "{out}");
+    assert!(
+        !out.contains("10.77.0.2 H1<03>"),
+        "nmbd must not answer for H1<03>:\n{out}\n{}",
+        nmbd.log()
+    );
+    assert_eq!(d.state_of("H1<03>").as_deref(), Some("registered"));
+}
+
+#[test]
+fn names_are_released_on_sigterm() {
+    let Some(lan) = lan(2) else { return };
+    let d = Daemon::start(&lan, 1, "H1", "");
+    d.wait_settled();
+    let (status, log) = d.stop();
+    assert!(status.success(), "daemon exit: {status:?}\n{log}");
+    for name in ["H1<00>", "H1<03>", "H1<20>", "MLAN<00>"] {
+        assert!(
+            log.contains(&format!("released {name}")),
+            "no release of {name}:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn malformed_datagrams_are_counted_and_the_daemon_keeps_answering() {
+    let Some(lan) = lan(2) else { return };
+    let d = Daemon::start(&lan, 1, "H1", "");
+    d.wait_settled();
+    // Garbage and a truncated query at UDP 137, sent from host 2 with bash's /dev/udp.
+    let script = "printf '\\xff\\xff\\xff' > /dev/udp/10.77.0.1/137; \
+                  printf '\\x12\\x34\\x01\\x10\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x20FC' > /dev/udp/10.77.0.1/137";
+    let o = run_in(&lan, 2, "bash", &["-c", script]);
+    assert!(o.status.success(), "{}", text(&o));
+    wait_for(
+        Duration::from_secs(5),
+        || {
+            d.status()["counters"]["nbns_malformed"]
+                .as_u64()
+                .unwrap_or(0)
+                >= 2
+        },
+        || d.log(),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = client_conf(tmp.path());
+    let o = run_in(
+        &lan,
+        2,
+        "nmblookup",
+        &["-s", conf.to_str().unwrap(), "-B", "10.77.0.255", "H1#03"],
+    );
+    assert!(text(&o).contains("10.77.0.1 H1<03>"), "{}", text(&o));
+}

@@ -1,0 +1,260 @@
+//! Helpers for the CLI and daemon tests: run `messngr` (and Samba) inside a
+//! private namespace LAN, wait for conditions, read logs on failure.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub use messngr_testlan::Lan;
+
+/// The `messngr` binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_messngr");
+
+/// A messngr daemon running in one host of a LAN, with its own config,
+/// state, socket and log in a temp dir. Stopped (SIGTERM) on drop.
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub host: usize,
+    pub ns: String,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    /// Starts `messngr daemon` in host `i` with `netbios_name` and extra
+    /// TOML lines, and waits until its API answers.
+    pub fn start(lan: &Lan, i: usize, netbios_name: &str, extra: &str) -> Daemon {
+        let dir = tempfile::Builder::new()
+            .prefix("messngr-test-")
+            .tempdir()
+            .unwrap();
+        let config = format!(
+            "netbios_name = \"{netbios_name}\"\nworkgroup = \"MLAN\"\ninterface = \"eth0\"\n\
+             state_dir = \"{state}\"\nsocket = \"{sock}\"\nregister_users = false\n{extra}\n",
+            state = dir.path().join("state").display(),
+            sock = dir.path().join("api.sock").display(),
+        );
+        std::fs::write(dir.path().join("messngr.toml"), config).unwrap();
+        let log = std::fs::File::create(dir.path().join("log")).unwrap();
+        let child = lan
+            .command(i, BIN)
+            .arg("daemon")
+            .arg("--config")
+            .arg(dir.path().join("messngr.toml"))
+            .env("RUST_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let d = Daemon {
+            dir,
+            host: i,
+            ns: lan.ns(i),
+            child: Some(child),
+        };
+        let sock = d.socket();
+        wait_for(Duration::from_secs(10), || sock.exists(), || d.log());
+        d
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("api.sock")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+    }
+
+    /// Runs `messngr ARGS…` against this daemon's socket (from the root
+    /// namespace: the API is a Unix socket, no network involved).
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("--socket")
+            .arg(self.socket())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `messngr status --json`, parsed.
+    pub fn status(&self) -> serde_json::Value {
+        let out = self.cli(&["status", "--json"]);
+        assert!(
+            out.status.success(),
+            "status failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// The state of one of our names, e.g. `state_of("H1<03>")`.
+    pub fn state_of(&self, name: &str) -> Option<String> {
+        let s = self.status();
+        s["names"]
+            .as_array()?
+            .iter()
+            .find(|n| n["name"] == name)
+            .and_then(|n| n["state"].as_str().map(str::to_owned))
+    }
+
+    /// Waits until every name is `registered` or `conflict`.
+    pub fn wait_settled(&self) {
+        wait_for(
+            Duration::from_secs(10),
+            || {
+                self.status()["names"].as_array().is_some_and(|a| {
+                    a.iter()
+                        .all(|n| n["state"] == "registered" || n["state"] == "conflict")
+                })
+            },
+            || self.log(),
+        );
+    }
+
+    /// Sends SIGTERM and waits; returns the exit status and the log.
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let mut child = self.child.take().unwrap();
+        terminate(&self.ns);
+        let status = wait_child(&mut child, Duration::from_secs(10));
+        (status, self.log())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// SIGTERM to the messngr daemon in namespace `ns` (the direct child is
+/// `ip netns exec`, which execs the binary, so its pid is the daemon's).
+fn terminate(ns: &str) {
+    let pids = Command::new("ip")
+        .args(["netns", "pids", ns])
+        .output()
+        .unwrap();
+    for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "messngr" {
+            let _ = Command::new("kill").args(["-TERM", pid]).status();
+        }
+    }
+}
+
+fn wait_child(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "process did not exit within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Polls `cond` every 100 ms up to `limit`; panics with `context()` if it never holds.
+pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool, context: impl Fn() -> String) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < limit,
+            "condition not met within {limit:?}\n{}",
+            context()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A private smb.conf for Samba tools and daemons in a test: every state,
+/// cache and lock file under `dir`, so runs never share a name cache.
+pub fn samba_conf(dir: &Path, globals: &str) -> PathBuf {
+    for sub in ["lock", "state", "cache", "private", "pid", "ncalrpc", "log"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let d = dir.display();
+    let conf = format!(
+        "[global]\n{globals}\n  interfaces = eth0\n  bind interfaces only = yes\n  dns proxy = no\n\
+         \n  lock directory = {d}/lock\n  state directory = {d}/state\n  cache directory = {d}/cache\n\
+         \n  private dir = {d}/private\n  pid directory = {d}/pid\n  ncalrpc dir = {d}/ncalrpc\n\
+         \n  log file = {d}/log/log.%m\n  passdb backend = tdbsam:{d}/private/passdb.tdb\n"
+    );
+    let path = dir.join("smb.conf");
+    std::fs::write(&path, conf).unwrap();
+    path
+}
+
+/// Samba's nmbd running in one host; killed with the LAN.
+pub struct Nmbd {
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Nmbd {
+    /// Starts nmbd in host `i` with `globals` (netbios name, workgroup, …).
+    pub fn start(lan: &Lan, i: usize, globals: &str) -> Nmbd {
+        let dir = tempfile::Builder::new()
+            .prefix("messngr-nmbd-")
+            .tempdir()
+            .unwrap();
+        let conf = samba_conf(dir.path(), globals);
+        let log = std::fs::File::create(dir.path().join("stdout")).unwrap();
+        let child = lan
+            .command(i, "nmbd")
+            .args(["-F", "--debug-stdout", "-d", "2", "-s"])
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Nmbd { dir, child }
+    }
+
+    pub fn conf(&self) -> PathBuf {
+        self.dir.path().join("smb.conf")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stdout")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nmbd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client-only smb.conf for nmblookup/smbclient in a test.
+pub fn client_conf(dir: &Path) -> PathBuf {
+    samba_conf(
+        dir,
+        "  workgroup = MLAN\n  netbios name = CLIENT\n  name resolve order = bcast",
+    )
+}
+
+/// Runs a program inside host `i` and returns its output.
+pub fn run_in(lan: &Lan, i: usize, program: &str, args: &[&str]) -> Output {
+    lan.command(i, program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
