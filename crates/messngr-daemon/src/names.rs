@@ -163,6 +163,9 @@ pub async fn run(
     let mut config = messngr_proto::registration::Config::new(settings.iface.address);
     config.unit_id = settings.iface.mac;
     config.first_trn_id = random_u16();
+    if let Some(wins) = settings.wins_server {
+        config = config.with_wins(SocketAddrV4::new(wins, NBNS_PORT));
+    }
     let mut d = Driver {
         ns: NameService::new(config),
         socket,

@@ -253,3 +253,84 @@ fn malformed_datagrams_are_counted_and_the_daemon_keeps_answering() {
     );
     assert!(text(&o).contains("10.77.0.1 H1<03>"), "{}", text(&o));
 }
+
+#[test]
+fn registration_query_and_release_go_through_nmbd_as_wins_server() {
+    let Some(lan) = lan(3) else { return };
+    let cap = support::Capture::start(&lan, 1);
+    let wins = Nmbd::start(
+        &lan,
+        2,
+        "  netbios name = WINSBOX\n  workgroup = MLAN\n  wins support = yes",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = client_conf(tmp.path());
+    let conf = conf.to_str().unwrap();
+    // Ask the WINS server itself (unicast, recursion desired): it answers from its database.
+    let ask_wins = |name: &str| {
+        text(&run_in(
+            &lan,
+            3,
+            "nmblookup",
+            &["-s", conf, "-U", "10.77.0.2", "--recursion", name],
+        ))
+    };
+    wait_for(
+        Duration::from_secs(20),
+        || ask_wins("WINSBOX#20").contains("10.77.0.2 WINSBOX<20>"),
+        || wins.log(),
+    );
+
+    // A host that registered at WINS and then died without releasing: only WINS knows it.
+    let ghost = Nmbd::start(
+        &lan,
+        3,
+        "  netbios name = GHOST\n  workgroup = MLAN\n  wins server = 10.77.0.2",
+    );
+    wait_for(
+        Duration::from_secs(20),
+        || ask_wins("GHOST#20").contains("10.77.0.3 GHOST<20>"),
+        || ghost.log(),
+    );
+    drop(ghost);
+
+    let d = Daemon::start(&lan, 1, "H1", "wins_server = \"10.77.0.2\"");
+    d.wait_settled();
+    assert_eq!(
+        d.state_of("H1<03>").as_deref(),
+        Some("registered"),
+        "{}",
+        d.log()
+    );
+    assert!(
+        ask_wins("H1#03").contains("10.77.0.1 H1<03>"),
+        "WINS does not know H1<03>:\n{}\n{}",
+        d.log(),
+        wins.log()
+    );
+
+    let o = d.cli(&["lookup", "GHOST#20"]);
+    assert!(
+        o.status.success(),
+        "lookup through WINS failed: {}\n{}",
+        text(&o),
+        d.log()
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("10.77.0.3 GHOST<20>"),
+        "{}",
+        text(&o)
+    );
+
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    wait_for(
+        Duration::from_secs(5),
+        || !ask_wins("H1#03").contains("10.77.0.1 H1<03>"),
+        || wins.log(),
+    );
+
+    let (frames, bad) = cap.finish();
+    assert!(frames > 10, "the capture saw only {frames} frames");
+    assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
+}
