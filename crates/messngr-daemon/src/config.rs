@@ -73,6 +73,9 @@ pub struct Config {
     pub names: Vec<String>,
     /// Register `USER<03>` for users logged in on this host.
     pub register_users: Option<bool>,
+    /// NBNS datagrams per second accepted from one source address (bursts
+    /// of twice that); 0 turns the limit off.
+    pub nbns_rate_limit: Option<u32>,
 }
 
 impl Config {
@@ -127,6 +130,11 @@ impl Config {
     /// The API socket.
     pub fn socket(&self) -> PathBuf {
         self.socket.clone().unwrap_or_else(|| DEFAULT_SOCKET.into())
+    }
+
+    /// NBNS datagrams per second per source (default 200; 0 = unlimited).
+    pub fn nbns_rate_limit(&self) -> u32 {
+        self.nbns_rate_limit.unwrap_or(200)
     }
 
     /// Whether to register logged-in users (default yes).
@@ -195,6 +203,7 @@ mod tests {
             wins_server = "10.0.0.2"
             names = ["HELPDESK", "ops"]
             register_users = false
+            nbns_rate_limit = 0
             "#,
             Path::new("t.toml"),
         )
@@ -203,6 +212,7 @@ mod tests {
         assert_eq!(cfg.workgroup(), "MLAN");
         assert_eq!(cfg.wins_server, Some(Ipv4Addr::new(10, 0, 0, 2)));
         assert_eq!(cfg.names, ["HELPDESK", "ops"]);
+        assert_eq!(cfg.nbns_rate_limit(), 0);
     }
 
     #[test]

@@ -140,7 +140,7 @@ struct Driver {
     settings: Settings,
     ns: NameService,
     socket: UdpSocket,
-    limiter: SourceLimiter,
+    limiter: Option<SourceLimiter>,
     sources: HashMap<NetbiosName, String>,
     claims: HashMap<NetbiosName, oneshot::Sender<Response>>,
     lookups: HashMap<QueryId, oneshot::Sender<Response>>,
@@ -169,7 +169,14 @@ pub async fn run(
     let mut d = Driver {
         ns: NameService::new(config),
         socket,
-        limiter: SourceLimiter::default(),
+        limiter: match settings.nbns_rate_limit {
+            0 => None,
+            r => Some(SourceLimiter::new(
+                f64::from(r),
+                2.0 * f64::from(r),
+                crate::limit::DEFAULT_MAX_SOURCES,
+            )),
+        },
         sources: HashMap::new(),
         claims: HashMap::new(),
         lookups: HashMap::new(),
@@ -285,7 +292,9 @@ impl Driver {
 
     fn incoming(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
         let SocketAddr::V4(from) = from else { return };
-        if !self.limiter.allow(now, IpAddr::V4(*from.ip())) {
+        if let Some(limiter) = &mut self.limiter
+            && !limiter.allow(now, IpAddr::V4(*from.ip()))
+        {
             self.rate_limited += 1;
             if self.rate_limited.is_power_of_two() {
                 tracing::warn!(

@@ -45,6 +45,8 @@ pub struct Settings {
     pub register_users: bool,
     /// The utmp file to read users from.
     pub utmp: PathBuf,
+    /// NBNS datagrams per second per source; 0 = unlimited.
+    pub nbns_rate_limit: u32,
 }
 
 impl Settings {
@@ -63,6 +65,7 @@ impl Settings {
             aliases: cfg.names.iter().map(|n| n.to_ascii_uppercase()).collect(),
             register_users: cfg.register_users(),
             utmp: crate::users::UTMP_PATH.into(),
+            nbns_rate_limit: cfg.nbns_rate_limit(),
         })
     }
 

@@ -334,3 +334,51 @@ fn registration_query_and_release_go_through_nmbd_as_wins_server() {
     assert!(frames > 10, "the capture saw only {frames} frames");
     assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
 }
+
+#[test]
+fn a_flooding_host_does_not_starve_the_others() {
+    use messngr_proto::wire::Emit;
+    use messngr_proto::wire::name::{EncodedName, NetbiosName};
+    use messngr_proto::wire::nbns::Repr;
+
+    let Some(lan) = lan(3) else { return };
+    let d = Daemon::start(&lan, 1, "H1", "nbns_rate_limit = 50");
+    d.wait_settled();
+    let query = Repr::name_query_request(
+        0x4242,
+        EncodedName::new("H1#03".parse::<NetbiosName>().unwrap()),
+        false,
+    )
+    .to_vec()
+    .unwrap();
+    let escaped: String = query.iter().map(|b| format!("\\x{b:02x}")).collect();
+    // Host 2 sends queries as fast as bash can for 3 s (at most 300 000; it stops by itself).
+    let flood = format!(
+        "end=$((SECONDS+3)); n=0; while [ $SECONDS -lt $end ] && [ $n -lt 300000 ]; do \
+         printf '{escaped}' > /dev/udp/10.77.0.1/137; n=$((n+1)); done"
+    );
+    let mut flooder = lan.command(2, "bash").args(["-c", &flood]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = client_conf(tmp.path());
+    let o = run_in(
+        &lan,
+        3,
+        "nmblookup",
+        &["-s", conf.to_str().unwrap(), "-B", "10.77.0.255", "H1#03"],
+    );
+    let still_running = flooder.try_wait().unwrap().is_none();
+    flooder.wait().unwrap();
+    assert!(
+        still_running,
+        "the flood ended before the other host asked; the test proves nothing"
+    );
+    assert!(
+        text(&o).contains("10.77.0.1 H1<03>"),
+        "host 3 starved:\n{}",
+        text(&o)
+    );
+    let c = &d.status()["counters"];
+    assert!(c["nbns_rate_limited"].as_u64().unwrap() > 1000, "{c}");
+    assert!(c["queries_answered"].as_u64().unwrap() < 1000, "{c}");
+}
