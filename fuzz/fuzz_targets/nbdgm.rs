@@ -36,11 +36,11 @@ fuzz_target!(|data: &[u8]| {
         let (packet, next) = tail.split_at(len);
         rest = next;
         now += Duration::from_millis(u64::from(*delay) * 8);
-        if let Ok(repr) = Repr::parse(packet) {
-            if let Outcome::Complete(c) = r.handle(now, repr) {
-                assert!(c.fragments == 1 || c.fragments == 2);
-                assert!(c.data.len() <= 2 * packet.len() + config.max_buffered_bytes);
-            }
+        if let Ok(repr) = Repr::parse(packet)
+            && let Outcome::Complete(c) = r.handle(now, repr)
+        {
+            assert!(c.fragments == 1 || c.fragments == 2);
+            assert!(c.data.len() <= 2 * packet.len() + config.max_buffered_bytes);
         }
         assert!(r.pending() <= config.max_pending);
         assert!(r.held_bytes() <= config.max_buffered_bytes);
