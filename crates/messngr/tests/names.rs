@@ -17,6 +17,7 @@ fn lan(hosts: usize) -> Option<Lan> {
 #[test]
 fn nmblookup_finds_our_names_and_node_status_lists_them() {
     let Some(lan) = lan(2) else { return };
+    let cap = support::Capture::start(&lan, 1);
     let d = Daemon::start(&lan, 1, "H1", "names = [\"HELPDESK\"]");
     d.wait_settled();
     let tmp = tempfile::tempdir().unwrap();
@@ -180,6 +181,7 @@ fn a_name_nmbd_holds_is_refused_to_us() {
 #[test]
 fn nmbd_cannot_take_a_name_we_hold() {
     let Some(lan) = lan(3) else { return };
+    let cap = support::Capture::start(&lan, 1);
     let d = Daemon::start(&lan, 1, "H1", "");
     d.wait_settled();
     let nmbd = Nmbd::start(&lan, 2, "  netbios name = H1\n  workgroup = MLAN");
@@ -206,6 +208,10 @@ fn nmbd_cannot_take_a_name_we_hold() {
         nmbd.log()
     );
     assert_eq!(d.state_of("H1<03>").as_deref(), Some("registered"));
+    // Our defences (0xAD86) and nmbd's registrations, judged by Wireshark.
+    let (frames, bad) = cap.finish();
+    assert!(frames >= 10, "the capture saw only {frames} frames");
+    assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
 }
 
 #[test]
