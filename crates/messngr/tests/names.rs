@@ -77,6 +77,12 @@ fn nmblookup_finds_our_names_and_node_status_lists_them() {
         st["counters"]["node_status_answered"].as_u64().unwrap() >= 1,
         "{st}"
     );
+    // Registrations, answers, node status and the releases, judged by Wireshark.
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    let (frames, bad) = cap.finish();
+    assert!(frames >= 30, "the capture saw only {frames} frames");
+    assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
 }
 
 #[test]
