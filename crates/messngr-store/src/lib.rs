@@ -10,7 +10,7 @@
 //!
 //! ## Durability contract
 //!
-//! [`Store::insert`] return only after
+//! [`Store::insert`] (and [`StoreHandle::insert`]) return only after
 //! `COMMIT` returned under `journal_mode=WAL` and `synchronous=FULL`: SQLite
 //! has fsync'd the write-ahead log, so an acknowledged message survives a
 //! crash or power loss. [`Store::open`] reads both settings back and refuses
@@ -22,6 +22,7 @@
 //! ## Pieces
 //!
 //! * [`Store`]: the blocking store (the CLI may use it directly).
+//! * [`StoreHandle`]: the same for async code, served by one thread.
 //! * [`NewMessage`] in, [`Message`] out; [`Filter`] for listings.
 //! * The schema and its migrations: [`SCHEMA_VERSION`], see `schema.rs`.
 //! * Exports: [`Store::export_jsonl`], [`Store::export_text`].
@@ -34,6 +35,7 @@ pub mod clock;
 mod error;
 mod export;
 mod filter;
+mod handle;
 mod message;
 mod receipts;
 mod schema;
@@ -42,6 +44,7 @@ mod store;
 pub use error::{Result, StoreError};
 pub use export::{write_json_line, write_text_block};
 pub use filter::Filter;
+pub use handle::StoreHandle;
 pub use message::{Direction, Message, NewMessage, Priority, Transport};
 pub use receipts::{Receipt, ReceiptState, ReceiptSummary};
 pub use schema::SCHEMA_VERSION;
