@@ -50,3 +50,6 @@ pub use receipts::{Receipt, ReceiptState, ReceiptSummary};
 pub use schema::SCHEMA_VERSION;
 pub use store::{BUSY_TIMEOUT, Store};
 pub use time::UtcOffset;
+
+#[cfg(test)]
+mod tests;
