@@ -43,6 +43,7 @@ impl Store {
                 source,
             })?;
         }
+        create_private(&path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -257,6 +258,27 @@ impl Store {
     /// The connection, for the other modules' operations (receipts).
     pub(crate) fn conn_ref(&self) -> &Connection {
         &self.conn
+    }
+}
+
+/// Creates the database file readable by its owner only, if it does not
+/// exist: messages are private, and SQLite gives the `-wal` and `-shm`
+/// files the database file's permissions. An existing file keeps the
+/// permissions an administrator gave it.
+fn create_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Unavailable(format!(
+            "cannot create {}: {e}",
+            path.display()
+        ))),
     }
 }
 

@@ -17,11 +17,16 @@ fn pragmas_read_back_as_promised() {
 }
 
 #[test]
-fn open_creates_missing_directories() {
+fn open_creates_missing_directories_and_a_private_file() {
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("var/lib/messngr/inbox.sqlite");
-    Store::open(&path).unwrap();
-    assert!(path.exists());
+    let mut store = Store::open(&path).unwrap();
+    store.insert(&msg("ALICE", "H1", "private", T0)).unwrap();
+    for file in ["inbox.sqlite", "inbox.sqlite-wal", "inbox.sqlite-shm"] {
+        let meta = std::fs::metadata(path.with_file_name(file)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{file}");
+    }
 }
 
 #[test]
