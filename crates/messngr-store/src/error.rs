@@ -1,0 +1,120 @@
+//! What can go wrong with the inbox, sorted by what the caller must do.
+//!
+//! The daemon's one question on a failed insert is "may I acknowledge?" —
+//! the answer is always no — and "which refusal do I send?": [`StoreError::Full`]
+//! becomes `ERRnoroom`, the rest a general error. So the SQLite result codes
+//! that mean "the disk cannot take it" (`SQLITE_FULL`, which SQLite also
+//! reports for `ENOSPC`) and "the store cannot be written now" (read-only,
+//! I/O error, locked, corrupt) get variants of their own instead of hiding in
+//! a generic SQL error.
+
+use std::path::PathBuf;
+
+use rusqlite::ErrorCode;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The disk (or the database's page limit) is full: nothing was stored.
+    #[error("the inbox is full: no space left for the message")]
+    Full,
+    /// The store cannot be written or read now (read-only file system or
+    /// file, I/O error, database locked past the busy timeout, corrupt file):
+    /// nothing was stored.
+    #[error("the inbox is unavailable: {0}")]
+    Unavailable(String),
+    /// No message has this id.
+    #[error("no message {0}")]
+    NotFound(i64),
+    /// A message with this uuid is already stored (a retransmission).
+    #[error("message {uuid} is already stored as {id}")]
+    Duplicate {
+        /// The uuid that was offered again.
+        uuid: String,
+        /// The id under which it is stored.
+        id: i64,
+    },
+    /// The message offered is not acceptable (what is wrong is said).
+    #[error("invalid message: {0}")]
+    Invalid(String),
+    /// The database was written by a newer messngr (schema `found`, this
+    /// program knows up to `known`): refused rather than misread.
+    #[error(
+        "the inbox has schema version {found}, this messngr knows up to {known}; upgrade messngr"
+    )]
+    TooNew {
+        /// `PRAGMA user_version` of the file.
+        found: i64,
+        /// The newest migration this build has.
+        known: i64,
+    },
+    /// A durability setting did not take (for example WAL on a file system
+    /// without shared memory): the store refuses to run with weaker
+    /// guarantees than it promises.
+    #[error("PRAGMA {name} is {got}, expected {expected}")]
+    Pragma {
+        /// The pragma.
+        name: &'static str,
+        /// What it must be.
+        expected: &'static str,
+        /// What SQLite reported.
+        got: String,
+    },
+    /// The store's directory could not be created.
+    #[error("cannot create {path}: {source}")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Writing an export failed.
+    #[error("export: {0}")]
+    Export(#[from] std::io::Error),
+    /// The store's thread has stopped (after [`crate::StoreHandle::close`]
+    /// or a panic): nothing was done.
+    #[error("the inbox is closed")]
+    Closed,
+    /// Any other SQLite error.
+    #[error("inbox database: {0}")]
+    Sql(rusqlite::Error),
+}
+
+impl StoreError {
+    /// Whether the failure is about space, so the sender should hear
+    /// `ERRnoroom` (the Messenger service's "message buffer full").
+    pub fn is_full(&self) -> bool {
+        matches!(self, StoreError::Full)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        let code = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => f.code,
+            _ => return StoreError::Sql(e),
+        };
+        match code {
+            ErrorCode::DiskFull => StoreError::Full,
+            ErrorCode::ReadOnly
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::CannotOpen
+            | ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::DatabaseCorrupt
+            | ErrorCode::NotADatabase
+            | ErrorCode::FileLockingProtocolFailed
+            | ErrorCode::PermissionDenied => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Sql(e),
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Export(std::io::Error::other(e))
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

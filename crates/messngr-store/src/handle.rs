@@ -1,0 +1,166 @@
+//! The store for async code: one thread owns the connection, callers send
+//! it work and await the answer.
+//!
+//! rusqlite blocks, and SQLite wants one writer; the daemon is tokio-based
+//! and has many tasks that receive messages. So a dedicated thread owns the
+//! [`Store`] and serves a `std::sync::mpsc` queue of jobs in order; each job
+//! answers on a `tokio::sync::oneshot`. Sending never blocks (the queue is
+//! unbounded; callers are bounded by awaiting their answers), and an
+//! `insert` future resolves only after the thread's `COMMIT` returned, so
+//! the durability contract of [`Store::insert`] carries over unchanged.
+//!
+//! The thread ends when every handle is dropped or on [`StoreHandle::close`],
+//! which answers once the connection is closed (the WAL checkpointed).
+
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::mpsc;
+
+use tokio::sync::oneshot;
+
+use crate::error::{Result, StoreError};
+use crate::filter::Filter;
+use crate::message::{Message, NewMessage};
+use crate::receipts::{ReceiptState, ReceiptSummary};
+use crate::store::Store;
+
+type Job = Box<dyn FnOnce(&mut Store) + Send>;
+
+enum Request {
+    Job(Job),
+    Close(oneshot::Sender<()>),
+}
+
+/// A cheap, cloneable handle to a store served by its own thread.
+#[derive(Debug, Clone)]
+pub struct StoreHandle {
+    tx: mpsc::Sender<Request>,
+}
+
+impl StoreHandle {
+    /// Opens the store at `path` (on the calling thread, so that errors
+    /// come back here) and starts its thread.
+    pub fn open(path: impl AsRef<Path>) -> Result<StoreHandle> {
+        StoreHandle::spawn(Store::open(path)?)
+    }
+
+    /// Starts a thread serving `store`.
+    pub fn spawn(mut store: Store) -> Result<StoreHandle> {
+        let (tx, rx) = mpsc::channel::<Request>();
+        std::thread::Builder::new()
+            .name("messngr-store".into())
+            .spawn(move || {
+                while let Ok(req) = rx.recv() {
+                    match req {
+                        // A panicking job drops its own answer (its caller
+                        // sees Closed); the store keeps serving the others.
+                        Request::Job(job) => {
+                            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut store)));
+                        }
+                        Request::Close(done) => {
+                            drop(store);
+                            let _ = done.send(());
+                            return;
+                        }
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the store thread: {e}")))?;
+        Ok(StoreHandle { tx })
+    }
+
+    fn submit<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
+    ) -> Result<oneshot::Receiver<Result<T>>> {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |store| {
+            let _ = reply.send(f(store));
+        });
+        self.tx
+            .send(Request::Job(job))
+            .map_err(|_| StoreError::Closed)?;
+        Ok(answer)
+    }
+
+    /// Runs `f` on the store's thread and returns its result.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.submit(f)?.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// As [`StoreHandle::run`], blocking the calling thread (not for use
+    /// inside an async runtime: tokio panics there).
+    pub fn run_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.submit(f)?
+            .blocking_recv()
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    /// [`Store::insert`]: resolves after the message is committed to disk.
+    pub async fn insert(&self, m: NewMessage) -> Result<Message> {
+        self.run(move |s| s.insert(&m)).await
+    }
+
+    /// [`Store::list`].
+    pub async fn list(&self, filter: Filter) -> Result<Vec<Message>> {
+        self.run(move |s| s.list(&filter)).await
+    }
+
+    /// [`Store::get`].
+    pub async fn get(&self, id: i64) -> Result<Message> {
+        self.run(move |s| s.get(id)).await
+    }
+
+    /// [`Store::mark_read`].
+    pub async fn mark_read(&self, id: i64) -> Result<Message> {
+        self.run(move |s| s.mark_read(id)).await
+    }
+
+    /// [`Store::delete`].
+    pub async fn delete(&self, id: i64) -> Result<()> {
+        self.run(move |s| s.delete(id)).await
+    }
+
+    /// [`Store::count`].
+    pub async fn count(&self, filter: Filter) -> Result<u64> {
+        self.run(move |s| s.count(&filter)).await
+    }
+
+    /// [`Store::count_unread`].
+    pub async fn count_unread(&self) -> Result<u64> {
+        self.run(|s| s.count_unread()).await
+    }
+
+    /// [`Store::set_receipt`].
+    pub async fn set_receipt(
+        &self,
+        uuid: String,
+        recipient: String,
+        state: ReceiptState,
+        at: i64,
+    ) -> Result<()> {
+        self.run(move |s| s.set_receipt(&uuid, &recipient, state, at))
+            .await
+    }
+
+    /// [`Store::receipt_summary`].
+    pub async fn receipt_summary(&self, uuid: String) -> Result<ReceiptSummary> {
+        self.run(move |s| s.receipt_summary(&uuid)).await
+    }
+
+    /// Stops the thread after the jobs queued before this call, closing the
+    /// database; later calls on any clone fail with [`StoreError::Closed`].
+    pub async fn close(&self) -> Result<()> {
+        let (done, closed) = oneshot::channel();
+        self.tx
+            .send(Request::Close(done))
+            .map_err(|_| StoreError::Closed)?;
+        closed.await.map_err(|_| StoreError::Closed)
+    }
+}

@@ -1,0 +1,55 @@
+//! # messngr-store
+//!
+//! The durable inbox. The Messenger service's promise to a sender is the
+//! SMB success reply (or the messngr acknowledgement): "your message is
+//! here". This crate makes that promise true — a message is on disk before
+//! anyone is told it was accepted — and keeps everything known about it:
+//! the decoded text and the original bytes with their code page, who sent
+//! it from where over which transport, and whether the sender was verified
+//! (never, on a legacy transport).
+//!
+//! ## Durability contract
+//!
+//! [`Store::insert`] (and [`StoreHandle::insert`]) return only after
+//! `COMMIT` returned under `journal_mode=WAL` and `synchronous=FULL`: SQLite
+//! has fsync'd the write-ahead log, so an acknowledged message survives a
+//! crash or power loss. [`Store::open`] reads both settings back and refuses
+//! to run if either did not take. On any error nothing is stored, and the
+//! caller must refuse the message: [`StoreError::Full`] (disk full,
+//! `SQLITE_FULL`) is the daemon's `ERRnoroom`, everything else a general
+//! error. Never acknowledge what `insert` did not return `Ok` for.
+//!
+//! ## Pieces
+//!
+//! * [`Store`]: the blocking store (the CLI may use it directly).
+//! * [`StoreHandle`]: the same for async code, served by one thread.
+//! * [`NewMessage`] in, [`Message`] out; [`Filter`] for listings.
+//! * The schema and its migrations: [`SCHEMA_VERSION`], see `schema.rs`.
+//! * Exports: [`Store::export_jsonl`], [`Store::export_text`].
+//! * Receipts of sent messages: [`Store::set_receipt`], [`ReceiptSummary`].
+#![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+#![deny(missing_docs)]
+
+pub mod clock;
+mod error;
+mod export;
+mod filter;
+mod handle;
+mod message;
+mod receipts;
+mod schema;
+mod store;
+
+pub use error::{Result, StoreError};
+pub use export::{write_json_line, write_text_block};
+pub use filter::Filter;
+pub use handle::StoreHandle;
+pub use message::{Direction, Message, NewMessage, Priority, Transport};
+pub use receipts::{Receipt, ReceiptState, ReceiptSummary};
+pub use schema::SCHEMA_VERSION;
+pub use store::{BUSY_TIMEOUT, Store};
+pub use time::UtcOffset;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,360 @@
+//! The inbox on disk: one SQLite connection, opened with the durability
+//! settings the crate promises, and the operations on messages.
+//!
+//! Every write is one transaction; under `journal_mode=WAL` with
+//! `synchronous=FULL` SQLite fsyncs the WAL before `COMMIT` returns, so a
+//! function here that returned `Ok` has put its change on disk.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::clock;
+use crate::error::{Result, StoreError};
+use crate::filter::{Filter, fold};
+use crate::message::{self, Direction, Message, NewMessage, Priority, Transport};
+use crate::schema;
+
+/// How long a statement waits for a lock another process holds (a CLI
+/// reading while the daemon writes) before failing as unavailable.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The columns [`message_from_row`] reads, in its order.
+const COLUMNS: &str = "id, uuid, direction, received_at, transport, source_addr, from_name, \
+    to_name, text, raw, codepage, lossy, verified, sender_key, priority, expires_at, read_at, \
+    owner_user, notice_id, in_reply_to";
+
+/// An open inbox. Blocking; see [`crate::StoreHandle`] for async callers.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating the directory and file if needed) the inbox at
+    /// `path`, checks the durability settings took, and migrates the schema.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref().to_owned();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        create_private(&path)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(&path, flags)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Pragma {
+                name: "journal_mode",
+                expected: "wal",
+                got: mode,
+            });
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        expect_pragma(&conn, "synchronous", 2, "2 (FULL)")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        expect_pragma(&conn, "foreign_keys", 1, "1 (ON)")?;
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        schema::migrate(&mut conn)?;
+        Ok(Store { conn, path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads a pragma's integer value (for checks and tests).
+    pub fn pragma_i64(&self, name: &str) -> Result<i64> {
+        Ok(self.conn.pragma_query_value(None, name, |r| r.get(0))?)
+    }
+
+    /// Reads a pragma's text value (for checks and tests).
+    pub fn pragma_text(&self, name: &str) -> Result<String> {
+        Ok(self.conn.pragma_query_value(None, name, |r| r.get(0))?)
+    }
+
+    /// Stores `m` and returns it as stored. Returns only after `COMMIT`
+    /// returned under `synchronous=FULL`: the message is on disk. On any
+    /// error nothing is stored (the transaction rolls back).
+    pub fn insert(&mut self, m: &NewMessage) -> Result<Message> {
+        validate(m)?;
+        let uuid = match &m.uuid {
+            Some(u) => u.clone(),
+            None => message::new_uuid().map_err(|e| {
+                StoreError::Unavailable(format!("no random numbers for a uuid: {e}"))
+            })?,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing: Option<i64> = tx
+            .query_row("SELECT id FROM messages WHERE uuid = ?", [&uuid], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(id) = existing {
+            return Err(StoreError::Duplicate { uuid, id });
+        }
+        if let Some(parent) = m.in_reply_to {
+            let found: Option<i64> = tx
+                .query_row("SELECT id FROM messages WHERE id = ?", [parent], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if found.is_none() {
+                return Err(StoreError::Invalid(format!(
+                    "in_reply_to: no message {parent}"
+                )));
+            }
+        }
+        tx.execute(
+            "INSERT INTO messages (uuid, direction, received_at, transport, source_addr, \
+             from_name, to_name, from_fold, to_fold, text, raw, codepage, lossy, verified, \
+             sender_key, priority, expires_at, owner_user, notice_id, in_reply_to) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+             ?17, ?18, ?19, ?20)",
+            params![
+                uuid,
+                m.direction.as_str(),
+                m.received_at,
+                m.transport.as_str(),
+                m.source_addr,
+                m.from,
+                m.to,
+                fold(&m.from),
+                fold(&m.to),
+                m.text,
+                m.raw,
+                m.codepage,
+                m.lossy,
+                m.verified,
+                m.sender_key,
+                m.priority.as_i64(),
+                m.expires_at,
+                m.owner_user,
+                m.notice_id,
+                m.in_reply_to,
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(Message {
+            id,
+            uuid,
+            direction: m.direction,
+            received_at: m.received_at,
+            transport: m.transport.clone(),
+            source_addr: m.source_addr.clone(),
+            from: m.from.clone(),
+            to: m.to.clone(),
+            text: m.text.clone(),
+            raw: m.raw.clone(),
+            codepage: m.codepage.clone(),
+            lossy: m.lossy,
+            verified: m.verified,
+            sender_key: m.sender_key.clone(),
+            priority: m.priority,
+            expires_at: m.expires_at,
+            read_at: None,
+            owner_user: m.owner_user.clone(),
+            notice_id: m.notice_id.clone(),
+            in_reply_to: m.in_reply_to,
+        })
+    }
+
+    /// The message with this id.
+    pub fn get(&self, id: i64) -> Result<Message> {
+        self.conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM messages WHERE id = ?"),
+                [id],
+                message_from_row,
+            )
+            .optional()?
+            .ok_or(StoreError::NotFound(id))
+    }
+
+    /// The messages `filter` selects, oldest first (with a limit: the
+    /// newest `limit` of them, still oldest first).
+    pub fn list(&self, filter: &Filter) -> Result<Vec<Message>> {
+        let (cond, mut params) = filter.to_sql();
+        let mut sql = format!(
+            "SELECT {COLUMNS} FROM messages WHERE {cond} ORDER BY received_at DESC, id DESC"
+        );
+        if let Some(limit) = filter.limit {
+            sql.push_str(" LIMIT ?");
+            params.push(rusqlite::types::Value::Integer(i64::from(limit)));
+        }
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), message_from_row)?;
+        let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
+    /// How many messages `filter` selects (its limit is ignored).
+    pub fn count(&self, filter: &Filter) -> Result<u64> {
+        let (cond, params) = filter.to_sql();
+        let n: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM messages WHERE {cond}"),
+            rusqlite::params_from_iter(params),
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// How many received messages are unread.
+    pub fn count_unread(&self) -> Result<u64> {
+        self.count(&Filter::unread())
+    }
+
+    /// Marks a message read (now, unless it was read before: the first
+    /// reading time is kept) and returns it.
+    pub fn mark_read(&mut self, id: i64) -> Result<Message> {
+        let changed = self.conn.execute(
+            "UPDATE messages SET read_at = coalesce(read_at, ?1) WHERE id = ?2",
+            params![clock::now_ms(), id],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(id));
+        }
+        self.get(id)
+    }
+
+    /// Deletes a message for good (its receipts with it; replies to it
+    /// keep their text and lose the link).
+    pub fn delete(&mut self, id: i64) -> Result<()> {
+        let changed = self
+            .conn
+            .execute("DELETE FROM messages WHERE id = ?", [id])?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(id));
+        }
+        Ok(())
+    }
+
+    /// Calls `each` for every message, received and sent, in id order,
+    /// without loading them all at once (for the exports).
+    pub fn for_each(&self, mut each: impl FnMut(&Message) -> Result<()>) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM messages ORDER BY id"))?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            each(&message_from_row(row)?)?;
+        }
+        Ok(())
+    }
+
+    /// The connection, for the other modules' operations (receipts).
+    pub(crate) fn conn_ref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Creates the database file readable by its owner only, if it does not
+/// exist: messages are private, and SQLite gives the `-wal` and `-shm`
+/// files the database file's permissions. An existing file keeps the
+/// permissions an administrator gave it.
+fn create_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Unavailable(format!(
+            "cannot create {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+fn expect_pragma(
+    conn: &Connection,
+    name: &'static str,
+    want: i64,
+    expected: &'static str,
+) -> Result<()> {
+    let got: i64 = conn.pragma_query_value(None, name, |r| r.get(0))?;
+    if got != want {
+        return Err(StoreError::Pragma {
+            name,
+            expected,
+            got: got.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The checks SQL cannot say clearly.
+fn validate(m: &NewMessage) -> Result<()> {
+    if m.verified && !m.transport.can_verify() {
+        return Err(StoreError::Invalid(format!(
+            "a message on the legacy transport {} cannot be verified",
+            m.transport.as_str()
+        )));
+    }
+    if let Some(u) = &m.uuid
+        && !message::is_uuid(u)
+    {
+        return Err(StoreError::Invalid(format!(
+            "uuid {u:?} is not 32 lowercase hex digits"
+        )));
+    }
+    for (name, t) in [
+        ("received_at", Some(m.received_at)),
+        ("expires_at", m.expires_at),
+    ] {
+        if let Some(t) = t
+            && !clock::is_representable(t)
+        {
+            return Err(StoreError::Invalid(format!("{name} {t} is out of range")));
+        }
+    }
+    Ok(())
+}
+
+fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+    let direction: String = r.get(2)?;
+    let transport: String = r.get(4)?;
+    let priority: i64 = r.get(14)?;
+    Ok(Message {
+        id: r.get(0)?,
+        uuid: r.get(1)?,
+        direction: if direction == "out" {
+            Direction::Out
+        } else {
+            Direction::In
+        },
+        received_at: r.get(3)?,
+        transport: Transport::from_name(&transport),
+        source_addr: r.get(5)?,
+        from: r.get(6)?,
+        to: r.get(7)?,
+        text: r.get(8)?,
+        raw: r.get(9)?,
+        codepage: r.get(10)?,
+        lossy: r.get(11)?,
+        verified: r.get(12)?,
+        sender_key: r.get(13)?,
+        priority: Priority::from_i64(priority).unwrap_or_default(),
+        expires_at: r.get(15)?,
+        read_at: r.get(16)?,
+        owner_user: r.get(17)?,
+        notice_id: r.get(18)?,
+        in_reply_to: r.get(19)?,
+    })
+}
