@@ -49,9 +49,56 @@ pub enum Request {
         /// The host.
         address: Ipv4Addr,
     },
+    /// Send a message (`net send` semantics: NAME, `*`, `/domain[:NAME]`).
+    Send {
+        /// The target as the user wrote it.
+        target: String,
+        /// The text (UTF-8; encoded to the OEM code page for the wire).
+        text: String,
+        /// The receiver's address, skipping name resolution (`-I`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<Ipv4Addr>,
+    },
+    /// List the inbox, newest last.
+    Inbox {
+        /// Only messages not read yet.
+        #[serde(default)]
+        unread: bool,
+        /// Only messages from this sender (case-insensitive).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        /// Only messages received at or after this time (Unix ms).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<i64>,
+    },
+    /// One message, marked read.
+    Read {
+        /// Its inbox id.
+        id: i64,
+    },
+    /// Answer a message, to its sender, by the way it came.
+    Reply {
+        /// The message answered.
+        id: i64,
+        /// The answer.
+        text: String,
+    },
+    /// Delete a message.
+    Rm {
+        /// Its inbox id.
+        id: i64,
+    },
 }
 
 impl Request {
+    /// Whether the inbox answers this request.
+    pub fn is_inbox(&self) -> bool {
+        matches!(
+            self,
+            Self::Inbox { .. } | Self::Read { .. } | Self::Rm { .. }
+        )
+    }
+
     /// Whether only root (or the daemon's own user) may make this request.
     pub fn is_privileged(&self) -> bool {
         matches!(self, Self::NameAdd { .. } | Self::NameDel { .. })

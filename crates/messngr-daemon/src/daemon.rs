@@ -1,22 +1,33 @@
 //! The daemon's top level: bind the sockets, start the tasks, stop them.
 //!
+//! Tasks: the name service (UDP 137), the session listener (TCP 139), the
+//! datagram receiver (UDP 138), the inbox writer, and the API with its
+//! dispatcher, which routes each request to the task that owns the answer.
 //! Shutdown is one `CancellationToken`: the caller cancels it (SIGTERM,
-//! Ctrl-C, or a test), the API stops accepting, and the name service
-//! releases every name before `run` returns.
+//! Ctrl-C, or a test), the listeners stop, and the name service releases
+//! every name before `run` returns.
+
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::{Call, Request};
+use crate::delivery::Delivery;
+use crate::registry::Registry;
+use crate::send::SendContext;
 use crate::settings::Settings;
 
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    /// UDP 137 could not be bound.
+    /// A NetBIOS port could not be bound.
     #[error(
-        "cannot bind UDP port 137 on {iface}: {source} (the daemon needs root or CAP_NET_BIND_SERVICE, and no nmbd on that port)"
+        "cannot bind {what} on {iface}: {source} (the daemon needs root or CAP_NET_BIND_SERVICE, and no nmbd/smbd on that port)"
     )]
-    Bind137 {
+    Bind {
+        /// Which port.
+        what: &'static str,
         /// Interface name.
         iface: String,
         /// Why.
@@ -25,32 +36,141 @@ pub enum DaemonError {
     /// The API socket could not be bound.
     #[error(transparent)]
     Api(#[from] crate::api::ApiError),
+    /// The inbox could not be opened.
+    #[error(transparent)]
+    Inbox(#[from] crate::inbox::InboxError),
 }
 
 /// Runs the daemon until `stop` is cancelled.
 pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), DaemonError> {
-    let nbns = crate::udp::bind(&settings.iface, crate::names::NBNS_PORT).map_err(|source| {
-        DaemonError::Bind137 {
-            iface: settings.iface.name().to_owned(),
+    let iface = settings.iface.name().to_owned();
+    let bind_err = |what: &'static str| {
+        let iface = iface.clone();
+        move |source| DaemonError::Bind {
+            what,
+            iface,
             source,
         }
-    })?;
+    };
+    let nbns = crate::udp::bind(&settings.iface, crate::names::NBNS_PORT)
+        .map_err(bind_err("UDP port 137"))?;
+    let dgm = Arc::new(
+        crate::udp::bind(&settings.iface, crate::datagram::NBDGM_PORT)
+            .map_err(bind_err("UDP port 138"))?,
+    );
+    let tcp = crate::udp::listen_tcp(&settings.iface, crate::send::NBSS_PORT)
+        .map_err(bind_err("TCP port 139"))?;
+    let inbox = crate::inbox::Inbox::open(&settings)?;
     let listener = crate::api::bind(&settings.socket)?;
     tracing::info!(
-        "messngr daemon {} on {} ({}, broadcast {}), workgroup {}; API at {}",
+        "messngr daemon {} on {} ({}, broadcast {}), workgroup {}; inbox {}; API at {}",
         settings.netbios_name,
         settings.iface.name(),
         settings.iface.address,
         settings.iface.broadcast,
         settings.workgroup,
+        inbox.path().display(),
         settings.socket.display()
     );
-    let (tx, rx) = mpsc::channel(64);
-    let api = tokio::spawn(crate::api::serve(listener, tx, stop.child_token()));
-    let socket_path = settings.socket.clone();
-    crate::names::run(settings, nbns, rx, stop.clone()).await;
+    let settings = Arc::new(settings);
+    let registry = Registry::default();
+    let tasks = tokio_util::task::TaskTracker::new();
+
+    let (deliveries, deliveries_rx) = mpsc::channel::<Delivery>(256);
+    let (names_tx, names_rx) = mpsc::channel::<Call>(64);
+    let (api_tx, api_rx) = mpsc::channel::<Call>(64);
+    let inbox = Arc::new(inbox);
+    tasks.spawn(crate::inbox::run(inbox.clone(), deliveries_rx));
+    tasks.spawn(crate::api::serve(listener, api_tx, stop.child_token()));
+    tasks.spawn(crate::session::serve(
+        tcp,
+        registry.clone(),
+        deliveries.clone(),
+        stop.child_token(),
+    ));
+    tasks.spawn(crate::datagram::serve(
+        dgm.clone(),
+        settings.iface.address,
+        settings.workgroup.clone(),
+        registry.clone(),
+        deliveries,
+        stop.child_token(),
+    ));
+    let ctx = SendContext {
+        settings: settings.clone(),
+        dgm,
+        names: names_tx.clone(),
+    };
+    tasks.spawn(dispatch(api_rx, names_tx, ctx, inbox));
+    crate::names::run((*settings).clone(), registry, nbns, names_rx, stop.clone()).await;
     stop.cancel();
-    let _ = api.await;
-    let _ = std::fs::remove_file(&socket_path);
+    tasks.close();
+    tasks.wait().await;
+    let _ = std::fs::remove_file(&settings.socket);
     Ok(())
+}
+
+/// Routes each API call to the task that can answer it.
+async fn dispatch(
+    mut calls: mpsc::Receiver<Call>,
+    names: mpsc::Sender<Call>,
+    ctx: SendContext,
+    inbox: Arc<crate::inbox::Inbox>,
+) {
+    while let Some(call) = calls.recv().await {
+        match call.request {
+            Request::Send {
+                target,
+                text,
+                address,
+            } => {
+                let ctx = ctx.clone();
+                tokio::spawn(async move {
+                    let r = crate::send::send(&ctx, &target, &text, address).await;
+                    let _ = call.reply.send(r);
+                });
+            }
+            Request::Reply { id, text } => {
+                let (ctx, inbox) = (ctx.clone(), inbox.clone());
+                tokio::spawn(async move {
+                    let r = reply(&ctx, &inbox, id, &text).await;
+                    let _ = call.reply.send(r);
+                });
+            }
+            ref r if r.is_inbox() => {
+                let inbox = inbox.clone();
+                tokio::spawn(async move {
+                    let r = inbox.answer(call.request, call.uid).await;
+                    let _ = call.reply.send(r);
+                });
+            }
+            _ => {
+                if names.send(call).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Answers message `id` to its sender: over SMB to the sender's name at the
+/// address it came from, or as a mailslot datagram the same way.
+async fn reply(
+    ctx: &SendContext,
+    inbox: &crate::inbox::Inbox,
+    id: i64,
+    text: &str,
+) -> crate::api::Response {
+    let Some(original) = inbox.get(id).await else {
+        return crate::api::Response::err("not_found", format!("no message {id}"));
+    };
+    let address = original
+        .source_addr
+        .as_deref()
+        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+        .and_then(|a| match a.ip() {
+            std::net::IpAddr::V4(ip) => Some(ip),
+            std::net::IpAddr::V6(_) => None,
+        });
+    crate::send::send(ctx, &original.from, text, address).await
 }

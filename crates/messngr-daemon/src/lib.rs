@@ -7,6 +7,12 @@
 //!
 //! * [`daemon`]: bind, start the tasks, stop them (one cancellation token).
 //! * [`names`]: the UDP 137 driver around `registration::NameService`.
+//! * [`session`]: TCP 139, NBT sessions with SMB message commands.
+//! * [`datagram`]: UDP 138, `\MAILSLOT\MESSNGR` datagrams.
+//! * [`delivery`]: the hand-over from a transport to the inbox.
+//! * [`inbox`]: decode, store durably, answer inbox requests.
+//! * [`send`]: `net send` semantics: resolve, NBT session, mailslot broadcast.
+//! * [`registry`]: the names held right now, shared with the receivers.
 //! * [`api`]: the local API socket the CLI talks to (JSON lines, uid from `SO_PEERCRED`).
 //! * [`config`]: the TOML file and its defaults; [`settings`]: resolved against the machine.
 //! * [`iface`]: address, netmask, broadcast and MAC of the served interface.
@@ -20,9 +26,15 @@
 pub mod api;
 pub mod config;
 pub mod daemon;
+pub mod datagram;
+pub mod delivery;
 pub mod iface;
+pub mod inbox;
 pub mod limit;
 pub mod names;
+pub mod registry;
+pub mod send;
+pub mod session;
 pub mod settings;
 pub mod udp;
 pub mod users;

@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{Call, Request, Response};
 use crate::limit::SourceLimiter;
+use crate::registry::Registry;
 use crate::settings::Settings;
 
 /// UDP port of the name service (RFC 1002 §6).
@@ -139,6 +140,7 @@ struct NodeStatusQuery {
 struct Driver {
     settings: Settings,
     ns: NameService,
+    registry: Registry,
     socket: UdpSocket,
     limiter: Option<SourceLimiter>,
     sources: HashMap<NetbiosName, String>,
@@ -152,9 +154,11 @@ struct Driver {
 }
 
 /// Runs the name service until `stop` is cancelled, then releases every
-/// name (bounded by [`SHUTDOWN_GRACE`]) and returns.
+/// name (bounded by [`SHUTDOWN_GRACE`]) and returns. `registry` follows
+/// every name this host holds.
 pub async fn run(
     settings: Settings,
+    registry: Registry,
     socket: UdpSocket,
     mut calls: mpsc::Receiver<Call>,
     stop: CancellationToken,
@@ -168,6 +172,7 @@ pub async fn run(
     }
     let mut d = Driver {
         ns: NameService::new(config),
+        registry,
         socket,
         limiter: match settings.nbns_rate_limit {
             0 => None,
@@ -285,6 +290,7 @@ impl Driver {
                 "{} logged out: releasing {name}",
                 String::from_utf8_lossy(name.name())
             );
+            self.registry.remove(&name);
             self.ns.remove_name(now, &name);
             self.sources.remove(&name);
         }
@@ -324,11 +330,13 @@ impl Driver {
             match ev {
                 Event::NameClaimed { name } => {
                     tracing::info!("claimed {name}");
+                    self.registry.insert(name);
                     if let Some(tx) = self.claims.remove(&name) {
                         let _ = tx.send(Response::ok(self.view(&name)));
                     }
                 }
                 Event::NameConflict { name, by } => {
+                    self.registry.remove(&name);
                     tracing::warn!(
                         "cannot use {name}: {by} holds it (it refused our claim or demanded it back); the other names keep working"
                     );
@@ -339,6 +347,7 @@ impl Driver {
                 }
                 Event::NameReleased { name } => {
                     tracing::info!("released {name}");
+                    self.registry.remove(&name);
                     self.sources.remove(&name);
                 }
                 Event::QueryResult {
@@ -451,6 +460,7 @@ impl Driver {
                     let _ = reply.send(Response::err("bad_name", e.to_string()));
                 }
                 Ok(n) => {
+                    self.registry.remove(&n);
                     if self.ns.remove_name(now, &n) {
                         tracing::info!("releasing alias {n}");
                         let _ = reply.send(Response::ok(n.to_string()));
@@ -471,6 +481,16 @@ impl Driver {
                     self.lookups.insert(id, reply);
                 }
             },
+            other @ (Request::Send { .. }
+            | Request::Inbox { .. }
+            | Request::Read { .. }
+            | Request::Reply { .. }
+            | Request::Rm { .. }) => {
+                let _ = reply.send(Response::err(
+                    "bad_request",
+                    format!("the name service does not answer {other:?}"),
+                ));
+            }
             Request::NodeStatus { address } => {
                 let trn_id = self.next_trn_id;
                 self.next_trn_id = self.next_trn_id.wrapping_add(1) | 0x8000;
@@ -586,7 +606,7 @@ fn node_flags(bits: u16) -> Vec<String> {
 
 /// A random 16-bit value for transaction ids (not security: it keeps two
 /// daemons started together from using the same ids).
-fn random_u16() -> u16 {
+pub(crate) fn random_u16() -> u16 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(

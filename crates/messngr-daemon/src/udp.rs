@@ -1,4 +1,5 @@
-//! UDP sockets for the NetBIOS ports, set up the way the protocol needs.
+//! Sockets for the NetBIOS ports (UDP 137/138, TCP 139), set up the way the
+//! protocol needs.
 //!
 //! Why by hand (socket2) and not `UdpSocket::bind`: a NetBIOS node must
 //! receive broadcasts and unicasts on one port (so it binds the wildcard
@@ -29,4 +30,17 @@ pub fn bind(iface: &Interface, port: u16) -> std::io::Result<tokio::net::UdpSock
     s.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port).into())?;
     s.set_nonblocking(true)?;
     tokio::net::UdpSocket::from_std(s.into())
+}
+
+/// Listens on `0.0.0.0:port` (TCP) on `iface`, ready for tokio.
+pub fn listen_tcp(iface: &Interface, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    s.set_reuse_address(true)?;
+    if iface.name() != "lo" {
+        s.bind_device(Some(iface.name().as_bytes()))?;
+    }
+    s.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port).into())?;
+    s.listen(128)?;
+    s.set_nonblocking(true)?;
+    tokio::net::TcpListener::from_std(s.into())
 }

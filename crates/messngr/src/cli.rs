@@ -12,6 +12,10 @@ pub const EXIT_NO: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 /// Exit code: the daemon could not be reached.
 pub const EXIT_NO_DAEMON: u8 = 3;
+/// Exit code of `send`: the receiver refused the message.
+pub const EXIT_REFUSED: u8 = 4;
+/// Exit code of `send`: the network failed (no connection, no answer).
+pub const EXIT_NETWORK: u8 = 5;
 
 /// messngr — the Windows Messenger service (net send, WinPopup, smbclient -M)
 /// rebuilt: wire-exact with the legacy world, durable and safe.
@@ -19,10 +23,12 @@ pub const EXIT_NO_DAEMON: u8 = 3;
 #[command(name = "messngr", version, propagate_version = true)]
 #[command(after_long_help = "\
 EXIT STATUS:
-    0  success
+    0  success (send: delivered, or broadcast sent)
     1  the answer is no: name not found, name not claimed, frame not decodable
     2  error (bad arguments, config, I/O; the message says what to do)
     3  the daemon could not be reached
+    4  send: the receiver refused the message
+    5  send: network error (no connection, no answer)
 
 FILES:
     /etc/messngr/messngr.toml    configuration (messngr generate config prints a commented one)
@@ -46,6 +52,78 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
+    /// Send a message, like `net send`.
+    ///
+    /// TARGET is a NetBIOS name (its NAME<03> is looked up by broadcast, or
+    /// at the WINS server; or give the address with -I), `*` for everyone in
+    /// this workgroup, or `/domain` or `/domain:NAME` for a workgroup or
+    /// domain (both as a broadcast mailslot datagram, which nobody
+    /// acknowledges). The text is the rest of the command line; without it,
+    /// or with `-`, it is read from standard input.
+    ///
+    /// Examples:
+    ///   messngr send H2 Lunch is ready
+    ///   messngr send '*' The printer is fixed
+    ///   uptime | messngr send -I 10.0.0.7 OPS
+    Send {
+        /// The receiver's address: skip the name lookup (like smbclient -I).
+        #[arg(short = 'I', long = "address", value_name = "IP")]
+        address: Option<std::net::Ipv4Addr>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// NAME, `*`, `/domain` or `/domain:NAME`.
+        target: String,
+        /// The message; `-` or nothing reads standard input.
+        text: Vec<String>,
+    },
+    /// List received messages, oldest first (`*` marks unread ones).
+    Inbox {
+        /// Only messages not read yet.
+        #[arg(long)]
+        unread: bool,
+        /// Only messages from this sender.
+        #[arg(long, value_name = "NAME")]
+        from: Option<String>,
+        /// Only messages since T: 2026-11-27T10:00:00Z, or an age such as 90s, 15m, 2h, 3d.
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one message in full and mark it read.
+    Read {
+        /// Its id (from `messngr inbox`).
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Answer a message: to its sender, the way it came.
+    Reply {
+        /// The message's id.
+        id: i64,
+        /// The answer; `-` or nothing reads standard input.
+        text: Vec<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a message.
+    Rm {
+        /// Its id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every message: JSON lines (default) or plain text.
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+    },
     /// Run the daemon in the foreground: claim the NetBIOS names and answer for them.
     ///
     /// Registers NAME<00>, NAME<03>, NAME<20>, WORKGROUP<00> (group), the
@@ -130,6 +208,15 @@ pub enum Format {
     Dcerpc,
 }
 
+/// Formats of `messngr export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// A header line and the text, per message.
+    Text,
+}
+
 /// `messngr name` actions.
 #[derive(Debug, Subcommand)]
 pub enum NameAction {
@@ -184,6 +271,57 @@ mod tests {
             other => panic!("parsed as {other:?}"),
         }
         assert!(Cli::try_parse_from(["messngr", "decode", "--as", "ipx"]).is_err());
+    }
+
+    #[test]
+    fn send_takes_a_target_and_words() {
+        let cli = Cli::try_parse_from([
+            "messngr", "send", "-I", "10.0.0.7", "H2", "Lunch", "is", "ready",
+        ])
+        .unwrap();
+        match cli.command {
+            Cmd::Send {
+                address,
+                target,
+                text,
+                json,
+            } => {
+                assert_eq!(address, Some(std::net::Ipv4Addr::new(10, 0, 0, 7)));
+                assert_eq!(target, "H2");
+                assert_eq!(text, ["Lunch", "is", "ready"]);
+                assert!(!json);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["messngr", "send", "*", "-"]).is_ok());
+        assert!(Cli::try_parse_from(["messngr", "send"]).is_err());
+    }
+
+    #[test]
+    fn inbox_commands_parse() {
+        let cli = Cli::try_parse_from([
+            "messngr", "inbox", "--unread", "--from", "alice", "--since", "2h",
+        ])
+        .unwrap();
+        assert!(
+            matches!(cli.command, Cmd::Inbox { unread: true, ref from, ref since, json: false }
+            if from.as_deref() == Some("alice") && since.as_deref() == Some("2h"))
+        );
+        assert!(matches!(
+            Cli::try_parse_from(["messngr", "read", "7"])
+                .unwrap()
+                .command,
+            Cmd::Read { id: 7, .. }
+        ));
+        assert!(Cli::try_parse_from(["messngr", "rm", "seven"]).is_err());
+        assert!(matches!(
+            Cli::try_parse_from(["messngr", "export", "--format", "text"])
+                .unwrap()
+                .command,
+            Cmd::Export {
+                format: ExportFormat::Text
+            }
+        ));
     }
 
     #[test]

@@ -61,6 +61,57 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             run_daemon(settings)
         }
+        Cmd::Send {
+            address,
+            json,
+            target,
+            text,
+        } => {
+            let config = load_config(cli.config.as_deref())?;
+            let text = text_or_stdin(text)?;
+            client::send(
+                &socket_path(cli.socket, &config),
+                target,
+                text,
+                address,
+                json,
+                &mut out,
+            )
+        }
+        Cmd::Inbox {
+            unread,
+            from,
+            since,
+            json,
+        } => {
+            let config = load_config(cli.config.as_deref())?;
+            let since = since.map(|t| client::parse_since(&t)).transpose()?;
+            client::inbox(
+                &socket_path(cli.socket, &config),
+                unread,
+                from,
+                since,
+                json,
+                &mut out,
+            )
+        }
+        Cmd::Read { id, json } => {
+            let config = load_config(cli.config.as_deref())?;
+            client::read(&socket_path(cli.socket, &config), id, json, &mut out)
+        }
+        Cmd::Reply { id, text, json } => {
+            let config = load_config(cli.config.as_deref())?;
+            let text = text_or_stdin(text)?;
+            client::reply(&socket_path(cli.socket, &config), id, text, json, &mut out)
+        }
+        Cmd::Rm { id, json } => {
+            let config = load_config(cli.config.as_deref())?;
+            client::rm(&socket_path(cli.socket, &config), id, json, &mut out)
+        }
+        Cmd::Export { format } => {
+            let config = load_config(cli.config.as_deref())?;
+            client::export(&socket_path(cli.socket, &config), format, &mut out)
+        }
         Cmd::Name { action, json } => {
             let config = load_config(cli.config.as_deref())?;
             client::name(&socket_path(cli.socket, &config), action, json, &mut out)
@@ -96,6 +147,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The words of the command line as one text, or standard input when there
+/// are none or just `-` (without its final newline).
+fn text_or_stdin(words: Vec<String>) -> anyhow::Result<String> {
+    if words.is_empty() || words == ["-"] {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        Ok(s.trim_end_matches('\n').to_owned())
+    } else {
+        Ok(words.join(" "))
     }
 }
 

@@ -35,7 +35,15 @@ impl Daemon {
             sock = dir.path().join("api.sock").display(),
         );
         std::fs::write(dir.path().join("messngr.toml"), config).unwrap();
-        let log = std::fs::File::create(dir.path().join("log")).unwrap();
+        Self::launch(lan, i, dir)
+    }
+
+    fn launch(lan: &Lan, i: usize, dir: tempfile::TempDir) -> Daemon {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("log"))
+            .unwrap();
         let child = lan
             .command(i, BIN)
             .arg("daemon")
@@ -56,6 +64,17 @@ impl Daemon {
         let sock = d.socket();
         wait_for(Duration::from_secs(10), || sock.exists(), || d.log());
         d
+    }
+
+    /// Stops the daemon (SIGTERM) and starts it again on the same state
+    /// directory and configuration.
+    pub fn restart(mut self, lan: &Lan) -> Daemon {
+        let mut child = self.child.take().unwrap();
+        terminate(&self.ns);
+        let status = wait_child(&mut child, Duration::from_secs(10));
+        assert!(status.success(), "daemon exit: {status:?}\n{}", self.log());
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        Self::launch(lan, self.host, dir)
     }
 
     pub fn socket(&self) -> PathBuf {
@@ -354,4 +373,133 @@ impl Capture {
         }
         (n, bad)
     }
+}
+
+impl Daemon {
+    /// `messngr inbox --json`, parsed.
+    pub fn inbox(&self) -> Vec<serde_json::Value> {
+        let out = self.cli(&["inbox", "--json"]);
+        assert!(
+            out.status.success(),
+            "inbox failed: {}\n{}",
+            text(&out),
+            self.log()
+        );
+        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
+    }
+
+    /// Waits until the inbox holds `n` messages, and returns them.
+    pub fn wait_inbox(&self, n: usize) -> Vec<serde_json::Value> {
+        wait_for(
+            Duration::from_secs(15),
+            || self.inbox().len() >= n,
+            || self.log(),
+        );
+        self.inbox()
+    }
+}
+
+/// Samba's smbd (with nmbd for its names) as a WinPopup receiver: every
+/// message it gets is moved into `received/` by its `message command`.
+pub struct Smbd {
+    pub dir: tempfile::TempDir,
+    children: Vec<Child>,
+}
+
+impl Smbd {
+    /// Starts smbd and nmbd in host `i` with `netbios name = name`.
+    pub fn start(lan: &Lan, i: usize, name: &str) -> Smbd {
+        let dir = tempfile::Builder::new()
+            .prefix("messngr-smbd-")
+            .tempdir()
+            .unwrap();
+        let received = dir.path().join("received");
+        std::fs::create_dir_all(&received).unwrap();
+        // smbd runs the message command as the guest user (nobody).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&received, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let globals = format!(
+            "  netbios name = {name}\n  workgroup = MLAN\n  server min protocol = NT1\n\
+             \n  message command = /bin/mv %s {}/\n",
+            received.display()
+        );
+        let conf = samba_conf(dir.path(), &globals);
+        let mut children = Vec::new();
+        for daemon in ["smbd", "nmbd"] {
+            let log = std::fs::File::create(dir.path().join(format!("{daemon}.out"))).unwrap();
+            children.push(
+                lan.command(i, daemon)
+                    .args(["-F", "--debug-stdout", "-d", "1", "-s"])
+                    .arg(&conf)
+                    .stdin(Stdio::null())
+                    .stdout(log.try_clone().unwrap())
+                    .stderr(log)
+                    .spawn()
+                    .unwrap(),
+            );
+        }
+        let s = Smbd { dir, children };
+        wait_for(
+            Duration::from_secs(15),
+            || text(&run_in(lan, i, "ss", &["-H", "-ltn"])).contains(":139"),
+            || s.log(),
+        );
+        s
+    }
+
+    /// The messages smbd handed to its message command, oldest first.
+    pub fn received(&self) -> Vec<Vec<u8>> {
+        let mut files: Vec<_> = std::fs::read_dir(self.dir.path().join("received"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .collect();
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    }
+
+    pub fn log(&self) -> String {
+        ["smbd.out", "nmbd.out"]
+            .iter()
+            .map(|f| std::fs::read_to_string(self.dir.path().join(f)).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Smbd {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs `smbclient -M TARGET` in host `i` with `message` on its stdin.
+pub fn smbclient_m(
+    lan: &Lan,
+    i: usize,
+    conf: &Path,
+    target: &str,
+    ip: Option<&str>,
+    message: &[u8],
+) -> Output {
+    use std::io::Write;
+    let mut c = lan.command(i, "smbclient");
+    c.arg("-s")
+        .arg(conf)
+        .args(["-N", "-n", "SENDERBOX", "-U", "alice", "-M", target]);
+    if let Some(ip) = ip {
+        c.args(["-I", ip]);
+    }
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(message).unwrap();
+    child.wait_with_output().unwrap()
 }

@@ -1,0 +1,163 @@
+//! UDP 138: NBT datagrams carrying `\MAILSLOT\MESSNGR` writes — `net send *`,
+//! `/domain` messages and WinPopup.
+//!
+//! The protocol work is `messngr_proto`'s: `nbdgm::Repr` parses,
+//! `reassembly::Reassembler` joins fragments, `smb::mailslot` finds the data
+//! and `MessngrPayload` splits From/To/Text. This task decides whether a
+//! datagram is for us — a direct datagram to one of our `<03>` names, or a
+//! group/broadcast datagram to our workgroup — and hands it to the inbox.
+//! Datagrams have no acknowledgement, so nothing waits for the store; other
+//! mailslots (the browser's) are dropped silently, malformed datagrams are
+//! counted and logged at debug level.
+
+use std::net::{SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime};
+
+use messngr_proto::reassembly::{Config as ReassemblyConfig, Outcome, Reassembler};
+use messngr_proto::wire::nbdgm::{DatagramKind, Repr as Nbdgm};
+use messngr_proto::wire::smb::mailslot::{MessngrPayload, Repr as MailslotWrite};
+use tokio::net::UdpSocket;
+use tokio_util::sync::CancellationToken;
+
+use crate::delivery::{Delivery, InboxSender, Incoming, Transport};
+use crate::registry::Registry;
+
+/// UDP port of the datagram service (RFC 1002 §6).
+pub const NBDGM_PORT: u16 = 138;
+
+/// Counters of the datagram service, shared with `status`.
+#[derive(Debug, Default)]
+pub struct DatagramCounters {
+    /// Datagrams received.
+    pub received: AtomicU64,
+    /// Dropped as malformed (NBDGM, SMB or MESSNGR layer).
+    pub malformed: AtomicU64,
+    /// Other mailslots or other destinations, ignored.
+    pub ignored: AtomicU64,
+    /// MESSNGR messages handed to the inbox.
+    pub messages: AtomicU64,
+}
+
+/// Serves UDP 138 until `stop` is cancelled.
+pub async fn serve(
+    socket: Arc<UdpSocket>,
+    our_address: std::net::Ipv4Addr,
+    workgroup: String,
+    names: Registry,
+    inbox: InboxSender,
+    stop: CancellationToken,
+) {
+    let counters = DatagramCounters::default();
+    let mut reassembler = Reassembler::new(ReassemblyConfig::default());
+    let mut buf = vec![0u8; 2048];
+    loop {
+        let timer = reassembler.poll_timeout();
+        let (n, from) = tokio::select! {
+            () = stop.cancelled() => {
+                tracing::debug!("udp 138 stopped: {counters:?}");
+                return;
+            }
+            () = async { if let Some(t) = timer { tokio::time::sleep_until(t.into()).await } }, if timer.is_some() => {
+                reassembler.handle_timeout(Instant::now());
+                continue;
+            }
+            r = socket.recv_from(&mut buf) => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!("udp 138: receive failed: {e}");
+                    continue;
+                }
+            },
+        };
+        counters.received.fetch_add(1, Ordering::Relaxed);
+        let SocketAddr::V4(from) = from else { continue };
+        if *from.ip() == our_address {
+            continue; // our own broadcast
+        }
+        let bytes = &buf[..n];
+        let Ok(repr) = Nbdgm::parse(bytes) else {
+            counters.malformed.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!("udp 138: malformed datagram from {from} ({n} bytes)");
+            continue;
+        };
+        let message = match reassembler.handle(Instant::now(), repr) {
+            Outcome::Complete(c) => {
+                let for_us = match c.kind {
+                    DatagramKind::DirectUnique => {
+                        names.accepts_messages_for(&c.names.destination.name)
+                    }
+                    DatagramKind::DirectGroup | DatagramKind::Broadcast => {
+                        c.names
+                            .destination
+                            .name
+                            .name()
+                            .eq_ignore_ascii_case(workgroup.as_bytes())
+                            || names.accepts_messages_for(&c.names.destination.name)
+                    }
+                };
+                if !for_us {
+                    counters.ignored.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                parse_messngr(c.data, from, &counters)
+            }
+            Outcome::Pending => continue,
+            Outcome::Dropped(why) => {
+                tracing::debug!("udp 138: datagram from {from} dropped: {why:?}");
+                continue;
+            }
+        };
+        let Some(message) = message else { continue };
+        counters.messages.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            "mailslot message from {from} ({}) for {}",
+            String::from_utf8_lossy(&message.from),
+            String::from_utf8_lossy(&message.to)
+        );
+        if inbox
+            .send(Delivery {
+                message,
+                done: None,
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// The MESSNGR payload of a mailslot write, or `None` (counted) when the
+/// datagram is another mailslot or malformed.
+fn parse_messngr(data: &[u8], from: SocketAddrV4, counters: &DatagramCounters) -> Option<Incoming> {
+    let write = match MailslotWrite::parse(data) {
+        Ok(w) => w,
+        Err(e) => {
+            counters.malformed.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!("udp 138: not a mailslot write from {from}: {e}");
+            return None;
+        }
+    };
+    if !write.is_messngr() {
+        counters.ignored.fetch_add(1, Ordering::Relaxed);
+        return None;
+    }
+    match MessngrPayload::parse(write.data) {
+        Ok(p) => Some(Incoming {
+            transport: Transport::Mailslot,
+            source: SocketAddr::V4(from),
+            from: p.from.to_vec(),
+            to: p.to.to_vec(),
+            text: p.text.to_vec(),
+            block_ends: vec![p.text.len()],
+            received_at: SystemTime::now(),
+        }),
+        Err(e) => {
+            counters.malformed.fetch_add(1, Ordering::Relaxed);
+            tracing::info!("udp 138: malformed MESSNGR payload from {from}: {e}");
+            None
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! A message on its way from a transport to the inbox, and the answer the
+//! transport waits for.
+//!
+//! Why a channel and not a direct call: the receivers (TCP 139 sessions,
+//! UDP 138, later RPC) run as many tasks; the inbox is one writer. Each
+//! receiver hands over an [`Incoming`] and, where the sender waits for an
+//! acknowledgement (SMB), holds its reply until the inbox says the message
+//! is on disk ([`Stored`]) or could not be kept ([`NotStored`]).
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use tokio::sync::{mpsc, oneshot};
+
+/// How a message arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// SMB message commands over an NBT session (TCP 139).
+    Smb,
+    /// A `\MAILSLOT\MESSNGR` datagram (UDP 138).
+    Mailslot,
+}
+
+impl Transport {
+    /// The name stored in the inbox.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Smb => "smb",
+            Self::Mailslot => "mailslot",
+        }
+    }
+}
+
+/// A message as received: raw legacy bytes, nothing decoded yet.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// How it came.
+    pub transport: Transport,
+    /// Who sent it (IP and port).
+    pub source: SocketAddr,
+    /// The sender's name, raw OEM bytes.
+    pub from: Vec<u8>,
+    /// The recipient as the sender wrote it, raw.
+    pub to: Vec<u8>,
+    /// The text, raw, as its blocks concatenated.
+    pub text: Vec<u8>,
+    /// Where each block ends in `text` (for per-block charset detection).
+    pub block_ends: Vec<usize>,
+    /// When it was complete.
+    pub received_at: SystemTime,
+}
+
+/// The message is on disk under this inbox id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored(pub i64);
+
+/// The message could not be kept (disk full, store unavailable); the
+/// sender must be told so, never acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("message not stored: {0}")]
+pub struct NotStored(pub String);
+
+/// One hand-over to the inbox.
+#[derive(Debug)]
+pub struct Delivery {
+    /// The message.
+    pub message: Incoming,
+    /// Where the inbox answers; dropped unanswered means "not stored".
+    pub done: Option<oneshot::Sender<Result<Stored, NotStored>>>,
+}
+
+/// The sending side of the inbox channel.
+pub type InboxSender = mpsc::Sender<Delivery>;
+
+/// Hands `message` to the inbox and waits until it is stored (or not).
+pub async fn store(inbox: &InboxSender, message: Incoming) -> Result<Stored, NotStored> {
+    let (tx, rx) = oneshot::channel();
+    inbox
+        .send(Delivery {
+            message,
+            done: Some(tx),
+        })
+        .await
+        .map_err(|_| NotStored("the inbox is shut down".into()))?;
+    rx.await
+        .unwrap_or_else(|_| Err(NotStored("the inbox dropped the message".into())))
+}

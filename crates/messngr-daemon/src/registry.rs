@@ -1,0 +1,78 @@
+//! Which names this host answers for right now, shared between the name
+//! service (which changes it) and the message receivers (which read it).
+//!
+//! Why: an NBT session request or a mailslot datagram must be accepted only
+//! for a name we actually hold — not for one still being claimed, lost in a
+//! conflict, or released. The name service is the only writer; it updates
+//! the set on every claim, conflict and release event.
+
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+
+use messngr_proto::wire::name::{NetbiosName, suffix};
+
+/// The registered names, cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    names: Arc<RwLock<HashSet<NetbiosName>>>,
+}
+
+impl Registry {
+    /// Records `name` as held.
+    pub fn insert(&self, name: NetbiosName) {
+        if let Ok(mut n) = self.names.write() {
+            n.insert(name);
+        }
+    }
+
+    /// Records `name` as no longer held.
+    pub fn remove(&self, name: &NetbiosName) {
+        if let Ok(mut n) = self.names.write() {
+            n.remove(name);
+        }
+    }
+
+    /// Whether messages to `name` are ours: it must be one of our `<03>`
+    /// names, compared on its first 15 bytes, case-insensitively
+    /// (nbt-session-and-smb-messages.md §2 step 4).
+    pub fn accepts_messages_for(&self, name: &NetbiosName) -> bool {
+        let wanted = name.with_suffix(suffix::MESSENGER);
+        self.names
+            .read()
+            .is_ok_and(|n| n.iter().any(|ours| ours.eq_ignore_case(&wanted)))
+    }
+
+    /// Every held name with suffix 0x03 (for logs and the demo).
+    pub fn messenger_names(&self) -> Vec<NetbiosName> {
+        let mut v: Vec<NetbiosName> = self
+            .names
+            .read()
+            .map(|n| {
+                n.iter()
+                    .filter(|x| x.suffix() == suffix::MESSENGER)
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_held_messenger_names_accept_messages() {
+        let r = Registry::default();
+        let h1: NetbiosName = "H1#03".parse().unwrap();
+        assert!(!r.accepts_messages_for(&h1));
+        r.insert(h1);
+        r.insert("H2#20".parse().unwrap());
+        assert!(r.accepts_messages_for(&NetbiosName::from_raw(*b"h1             \x00")));
+        assert!(!r.accepts_messages_for(&"H2#03".parse().unwrap()));
+        r.remove(&h1);
+        assert!(!r.accepts_messages_for(&h1));
+    }
+}

@@ -1,0 +1,215 @@
+//! TCP 139: NBT sessions carrying SMB message commands, one task per
+//! connection.
+//!
+//! The protocol work is done by `messngr_proto`: `nbss::frame_len` cuts the
+//! stream, `nbss::Repr` reads the session request, and
+//! `assembly::Receiver` turns SMBs into replies and complete messages. This
+//! file moves bytes, checks the called name against the names we hold, and
+//! makes the durability rule concrete: the reply that tells the sender
+//! "delivered" is written only after the inbox said the message is on disk.
+//!
+//! A malformed or truncated frame ends that session with a logged reason;
+//! the listener keeps serving everyone else.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use messngr_proto::assembly::{Action, Receiver, ReceiverConfig, Refusal};
+use messngr_proto::wire::Emit;
+use messngr_proto::wire::nbss::{self, ErrorCode, Repr as Nbss};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::delivery::{InboxSender, Incoming, Transport};
+use crate::registry::Registry;
+
+/// Sessions served at once; more wait in the kernel's accept queue.
+pub const MAX_SESSIONS: usize = 256;
+/// Longest NBSS frame accepted (an SMB message block is ~200 bytes).
+pub const MAX_FRAME_LEN: usize = 8192;
+/// Time a peer has to send its session request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time the inbox has to store a message before the sender is refused.
+pub const STORE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves TCP 139 until `stop` is cancelled.
+pub async fn serve(
+    listener: TcpListener,
+    names: Registry,
+    inbox: InboxSender,
+    stop: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_SESSIONS));
+    loop {
+        let permit = tokio::select! {
+            () = stop.cancelled() => return,
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+        };
+        let accepted = tokio::select! {
+            () = stop.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let (names, inbox, stop) = (names.clone(), inbox.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    match connection(stream, peer, &names, &inbox, &stop).await {
+                        Ok(()) => tracing::debug!("session from {peer} closed"),
+                        Err(why) => tracing::info!("session from {peer} ended: {why}"),
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::warn!("tcp 139: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Serves one connection; `Err` carries the reason it was cut.
+async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    names: &Registry,
+    inbox: &InboxSender,
+    stop: &CancellationToken,
+) -> Result<(), String> {
+    let _ = stream.set_nodelay(true);
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
+    let mut receiver: Option<Receiver> = None;
+    loop {
+        // Everything complete in the buffer first.
+        while let Some(n) =
+            nbss::frame_len(&buf, MAX_FRAME_LEN).map_err(|e| format!("bad NBSS frame: {e}"))?
+        {
+            let frame: Vec<u8> = buf.drain(..n).collect();
+            let now = Instant::now();
+            match Nbss::parse(&frame).map_err(|e| format!("bad NBSS packet: {e}"))? {
+                Nbss::SessionKeepAlive => {}
+                Nbss::SessionRequest { called, calling } if receiver.is_none() => {
+                    if names.accepts_messages_for(&called.name) {
+                        write(&mut stream, &Nbss::PositiveSessionResponse).await?;
+                        tracing::debug!(
+                            "session from {peer} ({}) for {}",
+                            calling.name,
+                            called.name
+                        );
+                        receiver = Some(Receiver::new(ReceiverConfig::default(), now));
+                    } else {
+                        let no = Nbss::NegativeSessionResponse {
+                            error_code: ErrorCode::CalledNameNotPresent,
+                        };
+                        write(&mut stream, &no).await?;
+                        return Err(format!("called name {} is not ours", called.name));
+                    }
+                }
+                Nbss::SessionMessage { payload } => {
+                    let Some(rx) = receiver.as_mut() else {
+                        return Err("SMB before a session request".into());
+                    };
+                    let reply = match rx.handle(now, payload) {
+                        Action::Reply(smb) => smb,
+                        Action::Deliver { token, message } => {
+                            let to = message.destination_name();
+                            let verdict = if names.accepts_messages_for(&to) {
+                                let incoming = Incoming {
+                                    transport: Transport::Smb,
+                                    source: peer,
+                                    from: message.from,
+                                    to: message.to,
+                                    text: message.text,
+                                    block_ends: message.block_ends,
+                                    received_at: SystemTime::now(),
+                                };
+                                match tokio::time::timeout(
+                                    STORE_TIMEOUT,
+                                    crate::delivery::store(inbox, incoming),
+                                )
+                                .await
+                                {
+                                    Ok(Ok(stored)) => {
+                                        tracing::info!(
+                                            "message {} from {peer} for {to} stored",
+                                            stored.0
+                                        );
+                                        Ok(())
+                                    }
+                                    Ok(Err(e)) => {
+                                        tracing::error!(
+                                            "message from {peer} for {to} refused: {e}"
+                                        );
+                                        Err(Refusal::NoRoom)
+                                    }
+                                    Err(_) => {
+                                        tracing::error!(
+                                            "message from {peer} for {to} refused: the inbox did not answer in time"
+                                        );
+                                        Err(Refusal::NoRoom)
+                                    }
+                                }
+                            } else {
+                                tracing::info!(
+                                    "message from {peer} for {to} refused: not one of our names"
+                                );
+                                Err(Refusal::MessagesOff)
+                            };
+                            match verdict {
+                                Ok(()) => rx.accept(token),
+                                Err(why) => rx.refuse(token, why),
+                            }
+                            .map_err(|e| format!("internal: {e}"))?
+                        }
+                        Action::Busy => return Err("request while a delivery was pending".into()),
+                        Action::Close(e) => return Err(format!("not an SMB message command: {e}")),
+                    };
+                    write(&mut stream, &Nbss::SessionMessage { payload: &reply }).await?;
+                }
+                other => return Err(format!("unexpected NBSS packet {other:?}")),
+            }
+        }
+        // Then read more, with the session's idle limit.
+        let deadline = match &receiver {
+            Some(rx) => rx
+                .poll_timeout()
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(60)),
+            None => Instant::now() + REQUEST_TIMEOUT,
+        };
+        let mut chunk = [0u8; 4096];
+        let n = tokio::select! {
+            () = stop.cancelled() => return Ok(()),
+            () = tokio::time::sleep_until(deadline.into()) => {
+                return if receiver.is_some() { Ok(()) } else { Err("no session request in time".into()) };
+            }
+            r = stream.read(&mut chunk) => r.map_err(|e| format!("read: {e}"))?,
+        };
+        if n == 0 {
+            return if buf.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "connection closed inside a frame ({} bytes left)",
+                    buf.len()
+                ))
+            };
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+async fn write(stream: &mut TcpStream, packet: &Nbss<'_>) -> Result<(), String> {
+    let bytes = packet
+        .to_vec()
+        .map_err(|e| format!("internal: cannot encode {packet:?}: {e}"))?;
+    stream
+        .write_all(&bytes)
+        .await
+        .map_err(|e| format!("write: {e}"))
+}
