@@ -73,6 +73,8 @@ pub struct Config {
     pub names: Vec<String>,
     /// Register `USER<03>` for users logged in on this host.
     pub register_users: Option<bool>,
+    /// The utmp file logged-in users are read from.
+    pub utmp: Option<PathBuf>,
     /// NBNS datagrams per second accepted from one source address (bursts
     /// of twice that); 0 turns the limit off.
     pub nbns_rate_limit: Option<u32>,
@@ -135,6 +137,13 @@ impl Config {
     /// NBNS datagrams per second per source (default 200; 0 = unlimited).
     pub fn nbns_rate_limit(&self) -> u32 {
         self.nbns_rate_limit.unwrap_or(200)
+    }
+
+    /// The utmp file (default `/var/run/utmp`).
+    pub fn utmp(&self) -> PathBuf {
+        self.utmp
+            .clone()
+            .unwrap_or_else(|| crate::users::UTMP_PATH.into())
     }
 
     /// Whether to register logged-in users (default yes).

@@ -96,10 +96,40 @@ pub async fn send(
     } else {
         None
     };
+    if target == "/users" {
+        return send_users(ctx, &encoded.bytes, encoded.replaced).await;
+    }
     match group {
         Some(g) => send_group(ctx, target, &g, &encoded.bytes, encoded.replaced).await,
         None => send_direct(ctx, target, address, &encoded.bytes, encoded.replaced).await,
     }
+}
+
+/// `/users`: every user with a session on this host, each through its own
+/// `USER<03>` name here (so the message takes the same path, and lands in
+/// the same inbox, as one from the network).
+async fn send_users(ctx: &SendContext, text: &[u8], replaced: usize) -> Response {
+    let users = match crate::users::logged_in(&ctx.settings.utmp) {
+        Ok(u) => u,
+        Err(e) => {
+            return Response::err(
+                "not_found",
+                format!("cannot read {}: {e}", ctx.settings.utmp.display()),
+            );
+        }
+    };
+    if users.is_empty() {
+        return Response::err("not_found", "no user has a session on this host");
+    }
+    let mut sent = Vec::new();
+    for user in &users {
+        let r = send_direct(ctx, user, Some(ctx.settings.iface.address), text, replaced).await;
+        if !r.ok {
+            return r;
+        }
+        sent.push(r.data);
+    }
+    Response::ok(sent)
 }
 
 async fn send_group(

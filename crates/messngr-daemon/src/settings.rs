@@ -64,7 +64,7 @@ impl Settings {
             wins_server: cfg.wins_server,
             aliases: cfg.names.iter().map(|n| n.to_ascii_uppercase()).collect(),
             register_users: cfg.register_users(),
-            utmp: crate::users::UTMP_PATH.into(),
+            utmp: cfg.utmp(),
             nbns_rate_limit: cfg.nbns_rate_limit(),
         })
     }

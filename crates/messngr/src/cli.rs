@@ -56,9 +56,9 @@ pub enum Cmd {
     ///
     /// TARGET is a NetBIOS name (its NAME<03> is looked up by broadcast, or
     /// at the WINS server; or give the address with -I), `*` for everyone in
-    /// this workgroup, or `/domain` or `/domain:NAME` for a workgroup or
-    /// domain (both as a broadcast mailslot datagram, which nobody
-    /// acknowledges). The text is the rest of the command line; without it,
+    /// this workgroup, `/domain` or `/domain:NAME` for a workgroup or domain
+    /// (both as a broadcast mailslot datagram, which nobody acknowledges),
+    /// or `/users` for every user logged in on this host. The text is the rest of the command line; without it,
     /// or with `-`, it is read from standard input.
     ///
     /// Examples:
@@ -72,7 +72,7 @@ pub enum Cmd {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
-        /// NAME, `*`, `/domain` or `/domain:NAME`.
+        /// NAME, `*`, `/domain`, `/domain:NAME` or `/users`.
         target: String,
         /// The message; `-` or nothing reads standard input.
         text: Vec<String>,

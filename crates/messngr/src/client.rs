@@ -239,26 +239,32 @@ pub fn send(
         print_json(out, &response.data)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let v: messngr_daemon::send::SendView = serde_json::from_value(response.data)?;
-    if v.outcome == "delivered" {
-        writeln!(
-            out,
-            "Message delivered to {} ({})",
-            v.target.to_ascii_uppercase(),
-            v.address
-        )?;
+    let views: Vec<messngr_daemon::send::SendView> = if response.data.is_array() {
+        serde_json::from_value(response.data)?
     } else {
-        writeln!(
-            out,
-            "Message broadcast to {} ({}); datagrams are not acknowledged",
-            v.target, v.address
-        )?;
-    }
-    if v.replaced > 0 {
-        eprintln!(
-            "messngr: {} characters the code page lacks were sent as '?'",
-            v.replaced
-        );
+        vec![serde_json::from_value(response.data)?]
+    };
+    for v in views {
+        if v.outcome == "delivered" {
+            writeln!(
+                out,
+                "Message delivered to {} ({})",
+                v.target.to_ascii_uppercase(),
+                v.address
+            )?;
+        } else {
+            writeln!(
+                out,
+                "Message broadcast to {} ({}); datagrams are not acknowledged",
+                v.target, v.address
+            )?;
+        }
+        if v.replaced > 0 {
+            eprintln!(
+                "messngr: {} characters the code page lacks were sent as '?'",
+                v.replaced
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -228,3 +228,136 @@ fn messages_survive_a_restart_and_bad_frames_do_not_stop_the_daemon() {
     let d = d.restart(&lan);
     assert_eq!(texts(&d.inbox()), ["still here"]);
 }
+
+/// One glibc x86_64 `struct utmp` USER_PROCESS record (384 bytes).
+fn utmp_record(user: &str, line: &str) -> Vec<u8> {
+    let mut r = vec![0u8; 384];
+    r[0..2].copy_from_slice(&7i16.to_le_bytes());
+    r[4..8].copy_from_slice(&4242i32.to_le_bytes());
+    r[8..8 + line.len()].copy_from_slice(line.as_bytes());
+    r[44..44 + user.len()].copy_from_slice(user.as_bytes());
+    r
+}
+
+#[test]
+fn logged_in_users_get_names_and_slash_users_reaches_them() {
+    let Some(lan) = lan(2) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let utmp = tmp.path().join("utmp");
+    let mut records = utmp_record("alice", "pts/1");
+    records.extend(utmp_record("bob", "pts/2"));
+    std::fs::write(&utmp, records).unwrap();
+    let d = Daemon::start(
+        &lan,
+        1,
+        "H1",
+        &format!("register_users = true\nutmp = \"{}\"", utmp.display()),
+    );
+    d.wait_settled();
+    assert_eq!(
+        d.state_of("ALICE<03>").as_deref(),
+        Some("registered"),
+        "{}",
+        d.log()
+    );
+    assert_eq!(
+        d.state_of("BOB<03>").as_deref(),
+        Some("registered"),
+        "{}",
+        d.log()
+    );
+    // From another host, by the user's name, like `net send alice`.
+    let d2 = Daemon::start(&lan, 2, "H2", "");
+    d2.wait_settled();
+    let o = d2.cli(&["send", "alice", "hi alice"]);
+    assert!(o.status.success(), "{}\n{}", text(&o), d2.log());
+    // And `/users` on the host itself reaches both.
+    let o = d.cli(&["send", "/users", "the server restarts at noon"]);
+    assert!(o.status.success(), "{}\n{}", text(&o), d.log());
+    let inbox = d.wait_inbox(3);
+    let to: Vec<String> = inbox
+        .iter()
+        .map(|m| m["to"].as_str().unwrap_or_default().to_ascii_uppercase())
+        .collect();
+    assert_eq!(to, ["ALICE", "ALICE", "BOB"], "{inbox:?}");
+}
+
+/// A tmpfs mounted for one test, unmounted on drop.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &std::path::Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(at).unwrap();
+        let o = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "messngr-test",
+                at.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "mount tmpfs: {}", text(&o));
+        SmallDisk(at.to_owned())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_refuses_the_message_instead_of_acknowledging_it() {
+    let Some(lan) = lan(2) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let _disk = SmallDisk::mount(&state, "4m");
+    let d = Daemon::start(
+        &lan,
+        1,
+        "H1",
+        &format!("state_dir = \"{}\"", state.display()),
+    );
+    let d2 = Daemon::start(&lan, 2, "H2", "");
+    d.wait_settled();
+    d2.wait_settled();
+    // Fill the disk to the last byte.
+    let filler = state.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let small = [0u8; 512];
+        while f.write_all(&small).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let message = "x".repeat(1500);
+    let o = d2.cli(&["send", "-I", "10.77.0.1", "H1", &message]);
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "a full disk must refuse (ERRnoroom): {}\n{}",
+        text(&o),
+        d.log()
+    );
+    assert!(
+        text(&o).contains("no room") || text(&o).to_lowercase().contains("room"),
+        "{}",
+        text(&o)
+    );
+    assert!(d.inbox().is_empty(), "nothing may be stored half");
+    assert!(d.log().contains("NOT stored"), "{}", d.log());
+    // Room again: the next message is stored and acknowledged.
+    std::fs::remove_file(&filler).unwrap();
+    let o = d2.cli(&["send", "-I", "10.77.0.1", "H1", &message]);
+    assert!(o.status.success(), "{}\n{}", text(&o), d.log());
+    assert_eq!(texts(&d.wait_inbox(1)), [message]);
+}

@@ -30,9 +30,18 @@ impl Daemon {
             .unwrap();
         let config = format!(
             "netbios_name = \"{netbios_name}\"\nworkgroup = \"MLAN\"\ninterface = \"eth0\"\n\
-             state_dir = \"{state}\"\nsocket = \"{sock}\"\nregister_users = false\n{extra}\n",
-            state = dir.path().join("state").display(),
+             {state}socket = \"{sock}\"\n{users}{extra}\n",
+            state = if extra.contains("state_dir") {
+                String::new()
+            } else {
+                format!("state_dir = \"{}\"\n", dir.path().join("state").display())
+            },
             sock = dir.path().join("api.sock").display(),
+            users = if extra.contains("register_users") {
+                ""
+            } else {
+                "register_users = false\n"
+            },
         );
         std::fs::write(dir.path().join("messngr.toml"), config).unwrap();
         Self::launch(lan, i, dir)
