@@ -1,6 +1,10 @@
-//! The commands that ask the running daemon (`name`, `lookup`, `status`):
-//! send one request over the API socket, print the answer as text or JSON,
-//! and turn it into an exit code scripts can use.
+//! The commands that ask the running daemon: send one request over the API
+//! socket, print the answer as text or JSON, and turn it into an exit code
+//! scripts can use. Names and sending here; the inbox commands in [`inbox`].
+
+mod inbox;
+
+pub use inbox::{export, inbox, parse_since, read, reply, rm};
 
 use std::io::Write;
 use std::path::Path;
@@ -9,12 +13,10 @@ use std::process::ExitCode;
 use messngr_daemon::api::{self, ClientError, Request, Response};
 use messngr_daemon::names::{LookupView, NameView, NodeStatusView, StatusView};
 
-use crate::cli::{
-    EXIT_ERROR, EXIT_NETWORK, EXIT_NO, EXIT_NO_DAEMON, EXIT_REFUSED, ExportFormat, NameAction,
-};
+use crate::cli::{EXIT_ERROR, EXIT_NETWORK, EXIT_NO, EXIT_NO_DAEMON, EXIT_REFUSED, NameAction};
 
 /// Sends `request`; prints failures on stderr and maps them to exit codes.
-fn ask(
+pub(crate) fn ask(
     socket: &Path,
     request: &Request,
     json: bool,
@@ -48,7 +50,7 @@ fn ask(
     })))
 }
 
-fn print_json(out: &mut impl Write, data: &serde_json::Value) -> anyhow::Result<()> {
+pub(crate) fn print_json(out: &mut impl Write, data: &serde_json::Value) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut *out, data)?;
     writeln!(out)?;
     Ok(())
@@ -264,214 +266,6 @@ pub fn send(
                 "messngr: {} characters the code page lacks were sent as '?'",
                 v.replaced
             );
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Parses `--since`: an RFC 3339 time, or an age (`90s`, `15m`, `2h`, `3d`)
-/// counted back from now. Returns Unix milliseconds.
-pub fn parse_since(t: &str) -> anyhow::Result<i64> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let unit = t.chars().last().unwrap_or(' ');
-    if let (Some(n), Some(ms)) = (
-        t.get(..t.len().saturating_sub(1))
-            .and_then(|n| n.parse::<i64>().ok()),
-        match unit {
-            's' => Some(1_000),
-            'm' => Some(60_000),
-            'h' => Some(3_600_000),
-            'd' => Some(86_400_000),
-            _ => None,
-        },
-    ) {
-        return Ok(now - n * ms);
-    }
-    messngr_store::clock::parse_rfc3339(t).ok_or_else(|| {
-        anyhow::anyhow!(
-            "--since {t:?}: give a time like 2026-11-27T10:00:00Z or an age like 15m, 2h, 3d"
-        )
-    })
-}
-
-fn field<'a>(m: &'a serde_json::Value, key: &str) -> &'a str {
-    m[key].as_str().unwrap_or_default()
-}
-
-/// Message text made safe for a terminal (no escape sequences, no control
-/// characters): remote text must never drive the reader's terminal.
-fn safe(s: &str) -> String {
-    messngr_proto::text::sanitize_for_display(s).into_owned()
-}
-
-/// `messngr inbox`.
-pub fn inbox(
-    socket: &Path,
-    unread: bool,
-    from: Option<String>,
-    since: Option<i64>,
-    json: bool,
-    out: &mut impl Write,
-) -> anyhow::Result<ExitCode> {
-    let response = match ask(
-        socket,
-        &Request::Inbox {
-            unread,
-            from,
-            since,
-        },
-        json,
-        out,
-    )? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    if json {
-        print_json(out, &response.data)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let list = response.data.as_array().cloned().unwrap_or_default();
-    if list.is_empty() {
-        writeln!(out, "No messages.")?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    writeln!(
-        out,
-        "   {:>4}  {:<20} {:<15} {:<15} TEXT",
-        "ID", "RECEIVED", "FROM", "TO"
-    )?;
-    for m in &list {
-        let mark = if m["read_at"].is_null() { '*' } else { ' ' };
-        let text: String = safe(field(m, "text"))
-            .replace('\n', " ")
-            .chars()
-            .take(40)
-            .collect();
-        let when: String = field(m, "received_at")
-            .replace('T', " ")
-            .chars()
-            .take(19)
-            .collect();
-        writeln!(
-            out,
-            " {mark} {:>4}  {:<20} {:<15} {:<15} {text}",
-            m["id"],
-            when,
-            safe(field(m, "from")),
-            safe(field(m, "to"))
-        )?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `messngr read ID`.
-pub fn read(socket: &Path, id: i64, json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let response = match ask(socket, &Request::Read { id }, json, out)? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    if json {
-        print_json(out, &response.data)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    print_message(out, &response.data)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_message(out: &mut impl Write, m: &serde_json::Value) -> anyhow::Result<()> {
-    let mark = if m["verified"] == true {
-        "verified"
-    } else {
-        "unverified"
-    };
-    writeln!(
-        out,
-        "Message from {} to {} on {} ({} from {}, {mark})",
-        safe(field(m, "from")),
-        safe(field(m, "to")),
-        field(m, "received_at"),
-        field(m, "transport"),
-        field(m, "source_addr"),
-    )?;
-    writeln!(out)?;
-    writeln!(out, "{}", safe(field(m, "text")))?;
-    Ok(())
-}
-
-/// `messngr reply ID TEXT`.
-pub fn reply(
-    socket: &Path,
-    id: i64,
-    text: String,
-    json: bool,
-    out: &mut impl Write,
-) -> anyhow::Result<ExitCode> {
-    if text.trim().is_empty() {
-        anyhow::bail!("no reply text: give it after the id, or on standard input");
-    }
-    let response = match ask(socket, &Request::Reply { id, text }, json, out)? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    if json {
-        print_json(out, &response.data)?;
-    } else {
-        let v: messngr_daemon::send::SendView = serde_json::from_value(response.data)?;
-        writeln!(out, "Reply {} to {} ({})", v.outcome, v.target, v.address)?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `messngr rm ID`.
-pub fn rm(socket: &Path, id: i64, json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let response = match ask(socket, &Request::Rm { id }, json, out)? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    if json {
-        print_json(out, &response.data)?;
-    } else {
-        writeln!(out, "Message {id} deleted")?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `messngr export`.
-pub fn export(
-    socket: &Path,
-    format: ExportFormat,
-    out: &mut impl Write,
-) -> anyhow::Result<ExitCode> {
-    let request = Request::Inbox {
-        unread: false,
-        from: None,
-        since: None,
-    };
-    let response = match ask(socket, &request, false, out)? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    for (i, m) in response
-        .data
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        match format {
-            ExportFormat::Jsonl => {
-                serde_json::to_writer(&mut *out, m)?;
-                writeln!(out)?;
-            }
-            ExportFormat::Text => {
-                if i > 0 {
-                    writeln!(out)?;
-                }
-                print_message(out, m)?;
-            }
         }
     }
     Ok(ExitCode::SUCCESS)
