@@ -146,16 +146,18 @@ impl MessageDecoder {
             return;
         }
         match core::str::from_utf8(rest) {
-            Ok(s) => self.push_utf8(s),
+            Ok(s) if plausible_utf8(s) => self.push_utf8(s),
             Err(e) if e.error_len().is_none() => {
                 let (valid, tail) = rest.split_at(e.valid_up_to());
                 match core::str::from_utf8(valid) {
-                    Ok(s) => self.push_utf8(s),
-                    Err(_) => self.push_oem(valid),
+                    Ok(s) if plausible_utf8(s) => {
+                        self.push_utf8(s);
+                        self.set_carry(tail);
+                    }
+                    _ => self.push_oem(rest),
                 }
-                self.set_carry(tail);
             }
-            Err(_) => self.push_oem(rest),
+            _ => self.push_oem(rest),
         }
     }
 
@@ -227,7 +229,7 @@ impl MessageDecoder {
         }
         let candidate = buf.get(..joined).unwrap_or_default();
         match core::str::from_utf8(candidate) {
-            Ok(s) => {
+            Ok(s) if plausible_utf8(s) => {
                 self.push_utf8(s);
                 block.get(take..).unwrap_or_default()
             }
@@ -236,7 +238,7 @@ impl MessageDecoder {
                 self.set_carry(candidate);
                 &[]
             }
-            Err(_) => {
+            _ => {
                 self.push_oem(held.get(..held_len).unwrap_or_default());
                 block
             }
@@ -319,4 +321,11 @@ impl CodePage {
             ..Decoded::default()
         }
     }
+}
+
+/// Whether valid UTF-8 is also plausible text: C1 control characters
+/// (U+0080–U+009F) never occur in real messages, while OEM text easily
+/// produces them when read as UTF-8 (CP850 `┬Ç` is `C2 80`, i.e. U+0080).
+fn plausible_utf8(s: &str) -> bool {
+    !s.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c))
 }
