@@ -24,7 +24,7 @@ JSON=0
 BUILD=1
 
 usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
   cat <<'EOF'
 
 Options:
@@ -163,7 +163,8 @@ peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 # its names for about 4 s before it answers).
 wait_answering() {
   local who=$1 logfile=$2
-  if ! in_ns "$H2" "$LOAD" --probe --target "$SERVER_IP" --name "$NAME" --duration 30 >/dev/null; then
+  in_ns "$H2" "$LOAD" --probe --target "$SERVER_IP" --name "$NAME" --duration 30 >/dev/null &
+  if ! wait $!; then
     echo "nbns.sh: $who never answered $NAME; its log:" >&2
     tail -n 30 "$logfile" >&2
     exit 1
@@ -175,8 +176,10 @@ wait_answering() {
 measure() {
   local who=$1 pid=$2 before after
   before=$(cpu_ticks "$pid")
+  # In the background and waited for, so that Ctrl-C / SIGTERM act at once.
   in_ns "$H2" "$LOAD" --target "$SERVER_IP" --name "$NAME" --duration "$DURATION" \
-    --concurrency "$CONCURRENCY" --source "$SOURCE_SPEC" --json >"$WORK/$who.load.json"
+    --concurrency "$CONCURRENCY" --source "$SOURCE_SPEC" --json >"$WORK/$who.load.json" &
+  wait $!
   after=$(cpu_ticks "$pid")
   local cpu rss answered per
   cpu=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
