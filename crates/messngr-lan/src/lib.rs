@@ -58,13 +58,7 @@ impl Lan {
     /// `Ok(None)` when not running as root (and `CI` is not `true`): the caller
     /// should print that it skipped and return.
     pub fn up(hosts: usize) -> Result<Option<Lan>, Error> {
-        if !is_root() {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                return Err(Error(
-                    "network-namespace tests need root under CI=true".into(),
-                ));
-            }
-            eprintln!("SKIPPED: network-namespace test needs root");
+        if !root_or_skip()? {
             return Ok(None);
         }
         Self::build(PREFIX_STEM, hosts).map(Some)
@@ -216,6 +210,22 @@ pub fn remove_ns(ns: &str) {
         .args(["netns", "delete", ns])
         .stderr(Stdio::null())
         .status();
+}
+
+/// The tests' convention for needing root: `Ok(true)` as root; `Ok(false)`
+/// after printing `SKIPPED: …` when not root, so the test can return; an
+/// error when not root under `CI=true`, where skipping would hide a gap.
+pub fn root_or_skip() -> Result<bool, Error> {
+    if is_root() {
+        return Ok(true);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        return Err(Error(
+            "network-namespace tests need root under CI=true".into(),
+        ));
+    }
+    eprintln!("SKIPPED: network-namespace test needs root");
+    Ok(false)
 }
 
 /// Whether this process runs as root (uid 0), which `ip netns` needs.
