@@ -172,6 +172,30 @@ pub enum Cmd {
     ///
     /// Example: messngr decode --as nbns 53a00110000100000000000020464345…
     Decode(DecodeArgs),
+    /// See messngr work: three hosts on a private LAN exchange messages.
+    ///
+    /// Builds a LAN of three network namespaces — H1, H2 and H3 at
+    /// 10.77.0.1-3 on a bridge with no uplink, so nothing reaches the real
+    /// network — starts a messngr daemon on each, lets them claim their
+    /// names, then sends a direct message (H1 to H2, like `net send H2 …`),
+    /// a broadcast (H3 to everyone in the workgroup, like `net send * …`)
+    /// and, if Samba's smbclient is installed, an `smbclient -M` message
+    /// (H3 to H1). It prints each host's inbox as `messngr inbox` shows it
+    /// and removes everything again — daemons, namespaces, temp files — also
+    /// on Ctrl-C. Takes a few seconds.
+    ///
+    /// Needs root for the namespaces: sudo messngr demo. --config and
+    /// --socket do not apply: each demo host gets its own, in a temp dir.
+    ///
+    /// Exit status: 0 every message arrived; 1 one did not (the daemons'
+    /// logs are kept, and named); 2 error; 130 or 143 interrupted (and
+    /// cleaned up).
+    Demo {
+        /// Leave the LAN and its daemons running afterwards, and print how to
+        /// use them and how to remove them.
+        #[arg(long)]
+        keep: bool,
+    },
     /// Print the man page or shell completions on standard output.
     Generate {
         /// What to generate.

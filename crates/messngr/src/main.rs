@@ -6,6 +6,7 @@
 mod cli;
 mod client;
 mod decode;
+mod demo;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -135,6 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             client::status(&socket_path(cli.socket, &config), json, &mut out)
         }
         Cmd::Decode(args) => decode::run(&args, &mut out),
+        Cmd::Demo { keep } => demo::run(keep, &mut out),
         Cmd::Generate { what } => {
             let mut cmd = Cli::command();
             match what {

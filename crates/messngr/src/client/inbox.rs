@@ -99,7 +99,7 @@ pub fn inbox(
         writeln!(
             out,
             " {mark} {:>4}  {:<20} {:<15} {:<15} {text}",
-            m["id"],
+            m["id"].as_i64().unwrap_or_default(),
             when,
             safe(field(m, "from")),
             safe(field(m, "to"))

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub use messngr_testlan::Lan;
+pub use messngr_lan::Lan;
 
 /// The `messngr` binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_messngr");

@@ -1,18 +1,22 @@
-//! A private LAN made of network namespaces, for integration tests that need
-//! real sockets on UDP 137/138 and TCP 139.
+//! Private LANs made of network namespaces, for the integration tests and
+//! `messngr demo`: real sockets on UDP 137/138 and TCP 139, sealed off.
 //!
 //! Why this exists: NetBIOS broadcasts and name registrations must never reach
-//! the machine's real network. Every test that needs a network builds its own
-//! LAN here — a switch namespace holding a bridge with no uplink, and host
-//! namespaces `PREFIX-h1..hN` with `eth0 = 10.77.0.i/24`, no default route and
-//! IPv6 off — and [`Lan`]'s `Drop` kills every process inside and deletes the
-//! namespaces, also when the test panics. Prefixes are unique per process and
-//! per LAN, so tests run in parallel without meeting. Nothing is created in the
-//! root namespace: each veth is created inside the switch namespace with its
-//! peer born directly in the host namespace.
+//! the machine's real network. Every test that needs a network, and the demo,
+//! builds its own LAN here — a switch namespace holding a bridge with no
+//! uplink, and host namespaces `PREFIX-h1..hN` with `eth0 = 10.77.0.i/24`, no
+//! default route and IPv6 off — and [`Lan`]'s `Drop` kills every process
+//! inside and deletes the namespaces, also when a test panics. Prefixes are
+//! `STEM<pid>x<n>` (tests: [`PREFIX_STEM`], the demo: [`DEMO_STEM`]), unique
+//! per process and per LAN, so LANs never meet and `ci/test` can reap those
+//! whose process died. Nothing is created in the root namespace: each veth is
+//! created inside the switch namespace with its peer born directly in the host
+//! namespace.
 //!
-//! Needs root (`ip netns`). [`Lan::up`] returns `Ok(None)` when not root so a
-//! test can skip with a message — except under `CI=true`, where it fails.
+//! Needs root (`ip netns`). [`Lan::up`] (for tests) returns `Ok(None)` when not
+//! root so a test can skip with a message — except under `CI=true`, where it
+//! fails; [`Lan::build`] (for the demo) just fails, and [`is_root`] lets the
+//! caller explain first.
 
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
@@ -22,6 +26,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub const NET: [u8; 3] = [10, 77, 0];
 /// Namespace prefix every test LAN starts with; `ci/test` removes stale ones.
 pub const PREFIX_STEM: &str = "mt";
+/// Namespace prefix of `messngr demo`'s LAN (`ci/test` reaps stale ones too).
+pub const DEMO_STEM: &str = "md";
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -42,35 +48,50 @@ impl std::error::Error for Error {}
 pub struct Lan {
     prefix: String,
     hosts: usize,
+    /// False after [`Lan::leave_up`]: drop then leaves the namespaces alone.
+    remove_on_drop: bool,
 }
 
 impl Lan {
-    /// Builds a LAN of `hosts` hosts (1..=250).
+    /// Builds a test LAN of `hosts` hosts (1..=250), prefix [`PREFIX_STEM`].
     ///
     /// `Ok(None)` when not running as root (and `CI` is not `true`): the caller
     /// should print that it skipped and return.
     pub fn up(hosts: usize) -> Result<Option<Lan>, Error> {
-        assert!((1..=250).contains(&hosts), "a LAN has 1..=250 hosts");
-        if !is_root() {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                return Err(Error(
-                    "network-namespace tests need root under CI=true".into(),
-                ));
-            }
-            eprintln!("SKIPPED: network-namespace test needs root");
+        if !root_or_skip()? {
             return Ok(None);
         }
+        Self::build(PREFIX_STEM, hosts).map(Some)
+    }
+
+    /// Builds a LAN of `hosts` hosts (1..=250) whose namespaces are named
+    /// `STEM<pid>x<n>-…`. Fails when not root (check [`is_root`] first to
+    /// say something friendlier); whatever was made is removed on error.
+    pub fn build(stem: &str, hosts: usize) -> Result<Lan, Error> {
+        assert!((1..=250).contains(&hosts), "a LAN has 1..=250 hosts");
         let prefix = format!(
-            "{PREFIX_STEM}{}x{}",
+            "{stem}{}x{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let lan = Lan { prefix, hosts };
-        lan.build()?; // on error, Drop removes what was made
-        Ok(Some(lan))
+        let lan = Lan {
+            prefix,
+            hosts,
+            remove_on_drop: true,
+        };
+        lan.make()?; // on error, Drop removes what was made
+        Ok(lan)
     }
 
-    fn build(&self) -> Result<(), Error> {
+    /// Disarms the cleanup: the namespaces (and whatever runs in them) stay
+    /// after this value is gone. Returns their names, so the caller can tell
+    /// the user how to remove them ([`remove_ns`] each).
+    pub fn leave_up(mut self) -> Vec<String> {
+        self.remove_on_drop = false;
+        self.namespaces()
+    }
+
+    fn make(&self) -> Result<(), Error> {
         let sw = self.switch_ns();
         ip(&["netns", "add", &sw])?;
         for i in 1..=self.hosts {
@@ -147,7 +168,8 @@ impl Lan {
         c
     }
 
-    fn all_ns(&self) -> Vec<String> {
+    /// Every namespace of this LAN: the hosts, then the switch.
+    pub fn namespaces(&self) -> Vec<String> {
         let mut v: Vec<String> = (1..=self.hosts).map(|i| self.ns(i)).collect();
         v.push(self.switch_ns());
         v
@@ -156,7 +178,10 @@ impl Lan {
 
 impl Drop for Lan {
     fn drop(&mut self) {
-        for ns in self.all_ns() {
+        if !self.remove_on_drop {
+            return;
+        }
+        for ns in self.namespaces() {
             remove_ns(&ns);
         }
     }
@@ -187,7 +212,24 @@ pub fn remove_ns(ns: &str) {
         .status();
 }
 
-fn is_root() -> bool {
+/// The tests' convention for needing root: `Ok(true)` as root; `Ok(false)`
+/// after printing `SKIPPED: …` when not root, so the test can return; an
+/// error when not root under `CI=true`, where skipping would hide a gap.
+pub fn root_or_skip() -> Result<bool, Error> {
+    if is_root() {
+        return Ok(true);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        return Err(Error(
+            "network-namespace tests need root under CI=true".into(),
+        ));
+    }
+    eprintln!("SKIPPED: network-namespace test needs root");
+    Ok(false)
+}
+
+/// Whether this process runs as root (uid 0), which `ip netns` needs.
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -266,7 +308,7 @@ mod tests {
             .output()
             .unwrap();
         assert!(!route.status.success(), "host 1 must have no default route");
-        let names = lan.all_ns();
+        let names = lan.namespaces();
         drop(lan);
         let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
         let list = String::from_utf8_lossy(&list.stdout);
