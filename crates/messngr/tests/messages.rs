@@ -206,6 +206,49 @@ fn messngr_to_messngr_both_ways_and_to_everyone() {
             texts(&inbox)
         );
     }
+    let o = d3.cli(&["send", "/domain:MLAN", "to the domain"]);
+    assert!(o.status.success(), "{}\n{}", text(&o), d3.log());
+    assert!(texts(&d1.wait_inbox(3)).contains(&"to the domain".to_owned()));
+
+    // read marks read, reply answers the sender the way it came, rm deletes, export lists.
+    let first = d2.inbox()[0]["id"].as_i64().unwrap().to_string();
+    let o = d2.cli(&["read", &first]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Message from H1 to H2"),
+        "{}",
+        text(&o)
+    );
+    let unread = d2.cli(&["inbox", "--unread", "--json"]);
+    let unread: Vec<serde_json::Value> = serde_json::from_slice(&unread.stdout).unwrap();
+    assert!(
+        unread
+            .iter()
+            .all(|m| m["id"].as_i64().unwrap().to_string() != first),
+        "{unread:?}"
+    );
+    let o = d2.cli(&["reply", &first, "thanks, one"]);
+    assert!(o.status.success(), "reply: {}\n{}", text(&o), d2.log());
+    assert!(texts(&d1.wait_inbox(4)).contains(&"thanks, one".to_owned()));
+    let o = d2.cli(&["export", "--format", "text"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("one to two"),
+        "{}",
+        text(&o)
+    );
+    let o = d2.cli(&["export"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).lines().count(),
+        d2.inbox().len()
+    );
+    let o = d2.cli(&["rm", &first]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        d2.inbox()
+            .iter()
+            .all(|m| m["id"].as_i64().unwrap().to_string() != first)
+    );
+    let o = d2.cli(&["rm", &first]);
+    assert_eq!(o.status.code(), Some(1), "deleting twice: {}", text(&o));
     let (_, bad) = cap.finish();
     assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
 }
