@@ -36,6 +36,7 @@ pub struct Inbox {
     store: StoreHandle,
     path: PathBuf,
     codepage: CodePage,
+    stored: tokio::sync::broadcast::Sender<Arc<messngr_store::Message>>,
 }
 
 impl Inbox {
@@ -50,7 +51,16 @@ impl Inbox {
             store,
             path,
             codepage: CodePage::default(),
+            stored: tokio::sync::broadcast::channel(256).0,
         })
+    }
+
+    /// Every message, once it is on disk: what delivery to people
+    /// (terminals, hooks, desktop agents) subscribes to. A slow subscriber
+    /// misses messages (it is told how many) but never holds up the inbox;
+    /// the message itself is safe in the store either way.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<messngr_store::Message>> {
+        self.stored.subscribe()
     }
 
     /// The database file.
@@ -62,7 +72,12 @@ impl Inbox {
     pub async fn store(&self, m: &Incoming) -> Result<Stored, NotStored> {
         let new = self.decode(m);
         match self.store.insert(new).await {
-            Ok(stored) => Ok(Stored(stored.id)),
+            Ok(stored) => {
+                let id = stored.id;
+                // Nobody listening is fine: the message is stored.
+                let _ = self.stored.send(Arc::new(stored));
+                Ok(Stored(id))
+            }
             Err(e) => Err(NotStored(e.to_string())),
         }
     }
