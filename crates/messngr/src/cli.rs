@@ -196,7 +196,7 @@ pub enum Cmd {
         #[arg(long)]
         keep: bool,
     },
-    /// Print the man page or shell completions on standard output.
+    /// Print a commented configuration, the man page or shell completions.
     Generate {
         /// What to generate.
         #[command(subcommand)]
