@@ -418,6 +418,12 @@ pub struct Smbd {
 impl Smbd {
     /// Starts smbd and nmbd in host `i` with `netbios name = name`.
     pub fn start(lan: &Lan, i: usize, name: &str) -> Smbd {
+        Self::start_with(lan, i, name, None)
+    }
+
+    /// As [`Smbd::start`], with `message command = COMMAND` instead of the
+    /// move into `received/` (e.g. `messngr deliver %s %f %t`).
+    pub fn start_with(lan: &Lan, i: usize, name: &str, command: Option<&str>) -> Smbd {
         let dir = tempfile::Builder::new()
             .prefix("messngr-smbd-")
             .tempdir()
@@ -430,8 +436,11 @@ impl Smbd {
         std::fs::set_permissions(&received, std::fs::Permissions::from_mode(0o777)).unwrap();
         let globals = format!(
             "  netbios name = {name}\n  workgroup = MLAN\n  server min protocol = NT1\n\
-             \n  message command = /bin/mv %s {}/\n",
-            received.display()
+             \n  message command = {}\n",
+            command.map_or_else(
+                || format!("/bin/mv %s {}/", received.display()),
+                str::to_owned
+            )
         );
         let conf = samba_conf(dir.path(), &globals);
         let mut children = Vec::new();
@@ -511,4 +520,54 @@ pub fn smbclient_m(
         .unwrap();
     child.stdin.take().unwrap().write_all(message).unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// A throwaway local account for per-user tests (`useradd --system`, no
+/// home, no login shell), deleted on drop. Names are unique per test process.
+pub struct TestUser {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl TestUser {
+    /// Creates user `mu<pid><tag>`.
+    pub fn create(tag: &str) -> TestUser {
+        let name = format!("mu{}{tag}", std::process::id());
+        let _ = Command::new("userdel").arg(&name).output();
+        let o = Command::new("useradd")
+            .args(["--system", "--no-create-home", "--user-group"])
+            .args(["--shell", "/usr/sbin/nologin", &name])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "useradd {name}: {}", text(&o));
+        let id = |flag: &str| -> u32 {
+            let o = Command::new("id").args([flag, &name]).output().unwrap();
+            String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+        };
+        let (uid, gid) = (id("-u"), id("-g"));
+        TestUser { name, uid, gid }
+    }
+
+    /// Runs `messngr --socket SOCKET ARGS…` as this user (setpriv: its uid
+    /// and gid, no supplementary groups).
+    pub fn cli(&self, socket: &Path, args: &[&str]) -> Output {
+        Command::new("setpriv")
+            .arg(format!("--reuid={}", self.uid))
+            .arg(format!("--regid={}", self.gid))
+            .arg("--clear-groups")
+            .arg(BIN)
+            .arg("--socket")
+            .arg(socket)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").arg(&self.name).output();
+    }
 }
