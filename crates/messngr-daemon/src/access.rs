@@ -38,6 +38,9 @@ pub struct Caller {
     pub user: Option<String>,
     /// Root, the daemon's own user, or a member of `admin_group`.
     pub admin: bool,
+    /// The account has a login shell: a person, not a service account such
+    /// as `nobody` (smbd's guest, which runs `messngr deliver`) or `www-data`.
+    pub person: bool,
 }
 
 impl Access {
@@ -85,10 +88,12 @@ impl Access {
                 .is_some_and(|g| g.gid == u.gid || g.mem.contains(&u.name)),
             _ => false,
         };
+        let person = user.as_ref().is_some_and(|u| has_login_shell(&u.shell));
         Caller {
             uid,
             admin: uid == 0 || uid == nix::unistd::getuid().as_raw() || in_admin_group,
             user: user.map(|u| u.name),
+            person,
         }
     }
 
@@ -99,10 +104,16 @@ impl Access {
             return true;
         }
         match owner {
-            None => self.host_messages_visible_to_all,
+            None => self.host_messages_visible_to_all && caller.person,
             Some(owner) => caller.user.as_deref() == Some(owner),
         }
     }
+}
+
+/// Whether `shell` lets its account log in (an empty shell is /bin/sh).
+fn has_login_shell(shell: &std::path::Path) -> bool {
+    let name = shell.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    shell.as_os_str().is_empty() || !matches!(name, "nologin" | "false")
 }
 
 #[cfg(test)]
@@ -124,6 +135,7 @@ mod tests {
             uid: 61001,
             user: user.map(str::to_owned),
             admin,
+            person: user.is_some(),
         }
     }
 
@@ -172,8 +184,38 @@ mod tests {
     fn host_messages_can_be_everyones() {
         let a = access(true);
         assert!(a.may_see(&caller(Some("alice"), false), None));
-        assert!(a.may_see(&caller(None, false), None));
+        assert!(
+            !a.may_see(&caller(None, false), None),
+            "a uid without an account"
+        );
         assert!(!a.may_see(&caller(Some("alice"), false), Some("bob")));
+        let guest = Caller {
+            person: false,
+            ..caller(Some("nobody"), false)
+        };
+        assert!(
+            !a.may_see(&guest, None),
+            "service accounts deliver, not read"
+        );
+        assert!(a.may_see(&guest, Some("nobody")));
+    }
+
+    #[test]
+    fn login_shells_make_people() {
+        for (shell, person) in [
+            ("/bin/bash", true),
+            ("/usr/bin/zsh", true),
+            ("", true),
+            ("/usr/sbin/nologin", false),
+            ("/sbin/nologin", false),
+            ("/bin/false", false),
+        ] {
+            assert_eq!(
+                has_login_shell(std::path::Path::new(shell)),
+                person,
+                "{shell}"
+            );
+        }
     }
 
     #[test]
@@ -190,6 +232,7 @@ mod tests {
         assert!(a.caller(0).admin);
         let ghost = a.caller(61_999);
         assert_eq!(ghost.user, None);
+        assert!(!ghost.person);
         // The test may itself run as root (then any uid equal to ours is admin).
         assert_eq!(ghost.admin, nix::unistd::getuid().as_raw() == 61_999);
     }

@@ -129,11 +129,12 @@ pub enum Cmd {
     /// For hosts where Samba owns the NetBIOS ports (messngr's daemon runs
     /// with `serve_netbios = false`). In smb.conf:
     ///
-    ///   message command = /usr/bin/messngr deliver %s %f %t
+    ///   message command = /usr/bin/messngr deliver %s %f %L
     ///
     /// smbd writes each message it receives to a file (%s), in its unix
     /// charset, and runs the command as its guest user with the sender (%f)
-    /// and the recipient (%t). The message is stored unverified, like any
+    /// and the name the sender called (%L; smb.conf(5) documents %t for the
+    /// recipient, but Samba expands %t to the current time first). The message is stored unverified, like any
     /// legacy message, and the file is deleted once the daemon has it; if
     /// the daemon refuses or cannot be reached the file is kept and the exit
     /// status is not 0 (3: no daemon). Any local user may deliver; it gives

@@ -68,6 +68,50 @@ fn smbd_hands_messages_to_messngr_deliver() {
         );
     }
     assert!(!std::path::Path::new("/tmp/messngr-pwned").exists());
+    // A message to a user's name (%L, the called name) is that user's.
+    let dora = TestUser::create("d");
+    let o = smbclient_m(
+        &lan,
+        2,
+        &conf,
+        &dora.name.to_uppercase(),
+        Some("10.77.0.1"),
+        b"for dora",
+    );
+    assert!(
+        o.status.success(),
+        "smbclient: {}\n{}",
+        text(&o),
+        smbd.log()
+    );
+    wait_for(
+        Duration::from_secs(15),
+        || d.inbox().len() > cases.len(),
+        || format!("{}\n{}", d.log(), smbd.log()),
+    );
+    let o = dora.cli(&d.socket(), &["inbox", "--json"]);
+    let mine: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let texts: Vec<&str> = mine.iter().map(|m| m["text"].as_str().unwrap()).collect();
+    // Hers, and the host's (everyone's by default).
+    assert_eq!(texts.last(), Some(&"for dora"), "{}", d.log());
+    assert_eq!(mine.len(), cases.len() + 1);
+    assert_eq!(mine[cases.len()]["owner_user"], dora.name.as_str());
+    // smbd's guest (nobody, a service account) delivered them but cannot
+    // read them back, although host messages are everyone's by default.
+    let o = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            BIN,
+            "--socket",
+        ])
+        .arg(d.socket())
+        .args(["inbox", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
 }
 
 #[test]

@@ -523,7 +523,8 @@ pub fn smbclient_m(
 }
 
 /// A throwaway local account for per-user tests (`useradd --system`, no
-/// home, no login shell), deleted on drop. Names are unique per test process.
+/// home, no password; shell /bin/sh so that it counts as a person, not a
+/// service account), deleted on drop. Names are unique per test process.
 pub struct TestUser {
     pub name: String,
     pub uid: u32,
@@ -537,7 +538,7 @@ impl TestUser {
         let _ = Command::new("userdel").arg(&name).output();
         let o = Command::new("useradd")
             .args(["--system", "--no-create-home", "--user-group"])
-            .args(["--shell", "/usr/sbin/nologin", &name])
+            .args(["--shell", "/bin/sh", &name])
             .output()
             .unwrap();
         assert!(o.status.success(), "useradd {name}: {}", text(&o));
