@@ -26,7 +26,7 @@ fn smbd_hands_messages_to_messngr_deliver() {
     let command = format!("{BIN} --socket {} deliver %s %f %L", d.socket().display());
     let smbd = Smbd::start_with(&lan, 1, "H1", Some(&command));
     // messngr left the ports to Samba: smbd holds TCP 139.
-    let ss = text(&run_in(&lan, 1, "ss", &["-H", "-ltnp"]));
+    let ss = text(&run_in(&lan, 1, "ss", &["-H", "-ltunp"]));
     assert!(ss.contains("smbd") && !ss.contains("messngr"), "{ss}");
     let o = d.cli(&["status"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
