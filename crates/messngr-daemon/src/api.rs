@@ -88,6 +88,35 @@ pub enum Request {
         /// Its inbox id.
         id: i64,
     },
+    /// Store a message another program received (`messngr deliver`, run by
+    /// smbd as its `message command`). Any local user may deliver; what is
+    /// delivered is unverified, and delivering gives no right to read.
+    Deliver {
+        /// Who received it: `samba`, the stored transport name.
+        transport: String,
+        /// The sender's name, as the receiver gave it.
+        from: String,
+        /// The recipient's name, as the receiver gave it.
+        to: String,
+        /// The text bytes as the receiver wrote them, in lowercase hex.
+        text_hex: String,
+    },
+}
+
+/// Lowercase hex of `bytes` (the `text_hex` of [`Request::Deliver`]).
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes of a hex string; `None` if it is not one.
+pub fn from_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|p| u8::from_str_radix(p, 16).ok()))
+        .collect()
 }
 
 impl Request {
@@ -338,6 +367,17 @@ mod tests {
             }
         );
         assert!(serde_json::from_str::<Request>(r#"{"request":"format_disk"}"#).is_err());
+    }
+
+    #[test]
+    fn deliver_carries_bytes_as_hex() {
+        let bytes = b"caf\xe9\r\n\x00\xff";
+        assert_eq!(to_hex(bytes), "636166e90d0a00ff");
+        assert_eq!(from_hex(&to_hex(bytes)).unwrap(), bytes);
+        assert_eq!(from_hex("abc"), None);
+        assert_eq!(from_hex("zz"), None);
+        assert_eq!(from_hex("+1"), None);
+        assert_eq!(from_hex("").unwrap(), b"");
     }
 
     #[tokio::test]

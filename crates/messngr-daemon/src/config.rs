@@ -78,6 +78,18 @@ pub struct Config {
     /// NBNS datagrams per second accepted from one source address (bursts
     /// of twice that); 0 turns the limit off.
     pub nbns_rate_limit: Option<u32>,
+    /// Whether messages to the host or workgroup name are shown to every
+    /// local user (default yes); otherwise only to root and `admin_group`.
+    pub host_messages_visible_to_all: Option<bool>,
+    /// A group whose members see every user's messages, as root does.
+    pub admin_group: Option<String>,
+    /// Serve NetBIOS (UDP 137/138, TCP 139). `false`: Samba owns the ports
+    /// and hands messages over with `messngr deliver` (its `message command`).
+    pub serve_netbios: Option<bool>,
+    /// Aliases with an owner: `ALIAS = "user"`. Each is registered as
+    /// `ALIAS<03>` (like `names`), and its messages belong to that user.
+    #[serde(default)]
+    pub aliases: std::collections::BTreeMap<String, String>,
 }
 
 impl Config {
@@ -110,6 +122,15 @@ impl Config {
         }
         for n in &self.names {
             netbios_name("names", n)?;
+        }
+        for (alias, owner) in &self.aliases {
+            netbios_name("aliases", alias)?;
+            if owner.trim().is_empty() {
+                return Err(ConfigError::Invalid {
+                    key: "aliases",
+                    message: format!("{alias}: the owner must be a local user name"),
+                });
+            }
         }
         Ok(())
     }
@@ -144,6 +165,16 @@ impl Config {
         self.utmp
             .clone()
             .unwrap_or_else(|| crate::users::UTMP_PATH.into())
+    }
+
+    /// Whether host and workgroup messages are everyone's (default yes).
+    pub fn host_messages_visible_to_all(&self) -> bool {
+        self.host_messages_visible_to_all.unwrap_or(true)
+    }
+
+    /// Whether to serve the NetBIOS ports (default yes).
+    pub fn serve_netbios(&self) -> bool {
+        self.serve_netbios.unwrap_or(true)
     }
 
     /// Whether to register logged-in users (default yes).
@@ -198,6 +229,8 @@ mod tests {
         assert_eq!(cfg.workgroup(), "WORKGROUP");
         assert_eq!(cfg.socket(), PathBuf::from(DEFAULT_SOCKET));
         assert!(cfg.register_users());
+        assert!(cfg.host_messages_visible_to_all());
+        assert!(cfg.serve_netbios());
     }
 
     #[test]
@@ -213,6 +246,11 @@ mod tests {
             names = ["HELPDESK", "ops"]
             register_users = false
             nbns_rate_limit = 0
+            host_messages_visible_to_all = false
+            admin_group = "wheel"
+            serve_netbios = false
+            [aliases]
+            HELPDESK = "carol"
             "#,
             Path::new("t.toml"),
         )
@@ -222,6 +260,10 @@ mod tests {
         assert_eq!(cfg.wins_server, Some(Ipv4Addr::new(10, 0, 0, 2)));
         assert_eq!(cfg.names, ["HELPDESK", "ops"]);
         assert_eq!(cfg.nbns_rate_limit(), 0);
+        assert!(!cfg.host_messages_visible_to_all());
+        assert_eq!(cfg.admin_group.as_deref(), Some("wheel"));
+        assert!(!cfg.serve_netbios());
+        assert_eq!(cfg.aliases["HELPDESK"], "carol");
     }
 
     #[test]
@@ -235,6 +277,8 @@ mod tests {
         assert!(err("names = [\"a*b\"]").contains("names"));
         assert!(err("wins_server = \"not an ip\"").contains("wins_server"));
         assert!(err("colour = \"blue\"").contains("unknown field"));
+        assert!(err("[aliases]\nHELPDESK = \"\"").contains("aliases"));
+        assert!(err("[aliases]\n\"A/B\" = \"x\"").contains("aliases"));
     }
 
     #[test]

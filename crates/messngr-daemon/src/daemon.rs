@@ -52,14 +52,21 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
             source,
         }
     };
-    let nbns = crate::udp::bind(&settings.iface, crate::names::NBNS_PORT)
-        .map_err(bind_err("UDP port 137"))?;
-    let dgm = Arc::new(
-        crate::udp::bind(&settings.iface, crate::datagram::NBDGM_PORT)
-            .map_err(bind_err("UDP port 138"))?,
-    );
-    let tcp = crate::udp::listen_tcp(&settings.iface, crate::send::NBSS_PORT)
-        .map_err(bind_err("TCP port 139"))?;
+    // With `serve_netbios = false` Samba owns the ports and feeds the
+    // inbox through `messngr deliver`: nothing is bound.
+    let nbt = if settings.serve_netbios {
+        let nbns = crate::udp::bind(&settings.iface, crate::names::NBNS_PORT)
+            .map_err(bind_err("UDP port 137"))?;
+        let dgm = Arc::new(
+            crate::udp::bind(&settings.iface, crate::datagram::NBDGM_PORT)
+                .map_err(bind_err("UDP port 138"))?,
+        );
+        let tcp = crate::udp::listen_tcp(&settings.iface, crate::send::NBSS_PORT)
+            .map_err(bind_err("TCP port 139"))?;
+        Some((nbns, dgm, tcp))
+    } else {
+        None
+    };
     let inbox = crate::inbox::Inbox::open(&settings)?;
     let listener = crate::api::bind(&settings.socket)?;
     tracing::info!(
@@ -82,27 +89,39 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     let inbox = Arc::new(inbox);
     tasks.spawn(crate::inbox::run(inbox.clone(), deliveries_rx));
     tasks.spawn(crate::api::serve(listener, api_tx, stop.child_token()));
-    tasks.spawn(crate::session::serve(
-        tcp,
-        registry.clone(),
-        deliveries.clone(),
-        stop.child_token(),
-    ));
-    tasks.spawn(crate::datagram::serve(
-        dgm.clone(),
-        settings.iface.address,
-        settings.workgroup.clone(),
-        registry.clone(),
-        deliveries,
-        stop.child_token(),
-    ));
-    let ctx = SendContext {
-        settings: settings.clone(),
-        dgm,
-        names: names_tx.clone(),
-    };
-    tasks.spawn(dispatch(api_rx, names_tx, ctx, inbox));
-    crate::names::run((*settings).clone(), registry, nbns, names_rx, stop.clone()).await;
+    match nbt {
+        Some((nbns, dgm, tcp)) => {
+            tasks.spawn(crate::session::serve(
+                tcp,
+                registry.clone(),
+                deliveries.clone(),
+                stop.child_token(),
+            ));
+            tasks.spawn(crate::datagram::serve(
+                dgm.clone(),
+                settings.iface.address,
+                settings.workgroup.clone(),
+                registry.clone(),
+                deliveries,
+                stop.child_token(),
+            ));
+            let ctx = SendContext {
+                settings: settings.clone(),
+                dgm,
+                names: names_tx.clone(),
+            };
+            tasks.spawn(dispatch(api_rx, names_tx, Some(ctx), inbox));
+            crate::names::run((*settings).clone(), registry, nbns, names_rx, stop.clone()).await;
+        }
+        None => {
+            tracing::info!(
+                "serve_netbios = false: UDP 137/138 and TCP 139 are left to Samba; messages arrive through `messngr deliver`"
+            );
+            drop(deliveries);
+            tasks.spawn(dispatch(api_rx, names_tx, None, inbox));
+            no_netbios(names_rx, stop.clone()).await;
+        }
+    }
     stop.cancel();
     tasks.close();
     tasks.wait().await;
@@ -114,26 +133,44 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
 async fn dispatch(
     mut calls: mpsc::Receiver<Call>,
     names: mpsc::Sender<Call>,
-    ctx: SendContext,
+    ctx: Option<SendContext>,
     inbox: Arc<crate::inbox::Inbox>,
 ) {
     while let Some(call) = calls.recv().await {
         match call.request {
+            Request::Send { .. } | Request::Reply { .. } if ctx.is_none() => {
+                let _ = call.reply.send(no_netbios_answer());
+            }
+            Request::Deliver {
+                transport,
+                from,
+                to,
+                text_hex,
+            } => {
+                let inbox = inbox.clone();
+                let uid = call.uid;
+                tokio::spawn(async move {
+                    let r = deliver(&inbox, uid, &transport, &from, &to, &text_hex).await;
+                    let _ = call.reply.send(r);
+                });
+            }
             Request::Send {
                 target,
                 text,
                 address,
             } => {
-                let ctx = ctx.clone();
+                let Some(ctx) = ctx.clone() else { continue };
                 tokio::spawn(async move {
                     let r = crate::send::send(&ctx, &target, &text, address).await;
                     let _ = call.reply.send(r);
                 });
             }
             Request::Reply { id, text } => {
-                let (ctx, inbox) = (ctx.clone(), inbox.clone());
+                let Some(ctx) = ctx.clone() else { continue };
+                let inbox = inbox.clone();
+                let uid = call.uid;
                 tokio::spawn(async move {
-                    let r = reply(&ctx, &inbox, id, &text).await;
+                    let r = reply(&ctx, &inbox, uid, id, &text).await;
                     let _ = call.reply.send(r);
                 });
             }
@@ -158,10 +195,11 @@ async fn dispatch(
 async fn reply(
     ctx: &SendContext,
     inbox: &crate::inbox::Inbox,
+    uid: u32,
     id: i64,
     text: &str,
 ) -> crate::api::Response {
-    let Some(original) = inbox.get(id).await else {
+    let Some(original) = inbox.get(id, uid).await else {
         return crate::api::Response::err("not_found", format!("no message {id}"));
     };
     let address = original
@@ -173,4 +211,61 @@ async fn reply(
             std::net::IpAddr::V6(_) => None,
         });
     crate::send::send(ctx, &original.from, text, address).await
+}
+
+/// What a request that needs the NetBIOS ports gets when they are Samba's.
+fn no_netbios_answer() -> crate::api::Response {
+    crate::api::Response::err(
+        "disabled",
+        "this daemon does not serve NetBIOS (serve_netbios = false: Samba owns the ports); send with smbclient -M, look names up with nmblookup",
+    )
+}
+
+/// Answers the name service's API calls while NetBIOS is not served.
+async fn no_netbios(mut calls: mpsc::Receiver<Call>, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            call = calls.recv() => match call {
+                Some(call) => {
+                    let _ = call.reply.send(no_netbios_answer());
+                }
+                None => return,
+            },
+        }
+    }
+}
+
+/// Stores a message another program received (`messngr deliver`).
+async fn deliver(
+    inbox: &crate::inbox::Inbox,
+    uid: u32,
+    transport: &str,
+    from: &str,
+    to: &str,
+    text_hex: &str,
+) -> crate::api::Response {
+    use crate::api::Response;
+    if transport != "samba" {
+        return Response::err(
+            "bad_request",
+            format!("unknown transport {transport:?} (only \"samba\")"),
+        );
+    }
+    let Some(text) = crate::api::from_hex(text_hex) else {
+        return Response::err("bad_request", "text_hex is not hex");
+    };
+    match inbox.deliver(transport, from, to, &text).await {
+        Ok(crate::delivery::Stored(id)) => {
+            tracing::info!(
+                "message {id} ({} bytes) handed over by uid {uid} ({transport})",
+                text.len()
+            );
+            Response::ok(id)
+        }
+        Err(e) => {
+            tracing::error!("message handed over by uid {uid} ({transport}) NOT stored: {e}");
+            Response::err("not_stored", e.to_string())
+        }
+    }
 }

@@ -36,6 +36,7 @@ pub struct Inbox {
     store: StoreHandle,
     path: PathBuf,
     codepage: CodePage,
+    access: crate::access::Access,
     stored: tokio::sync::broadcast::Sender<Arc<messngr_store::Message>>,
 }
 
@@ -51,6 +52,7 @@ impl Inbox {
             store,
             path,
             codepage: CodePage::default(),
+            access: settings.access.clone(),
             stored: tokio::sync::broadcast::channel(256).0,
         })
     }
@@ -71,6 +73,35 @@ impl Inbox {
     /// Decodes and stores one message; `Ok` only once it is on disk.
     pub async fn store(&self, m: &Incoming) -> Result<Stored, NotStored> {
         let new = self.decode(m);
+        self.insert(new).await
+    }
+
+    /// Stores a message another program received for us (`messngr deliver`,
+    /// Samba's `message command`): `text` is in the receiver's charset,
+    /// UTF-8 or, when it could not convert, the OEM code page.
+    pub async fn deliver(
+        &self,
+        transport: &str,
+        from: &str,
+        to: &str,
+        text: &[u8],
+    ) -> Result<Stored, NotStored> {
+        let (decoded, lossy) = crate::samba::decode(self.codepage, text);
+        let mut new = NewMessage::received(
+            StoreTransport::Other(transport.to_owned()),
+            from,
+            to,
+            &decoded,
+            text,
+        );
+        new.codepage = Some(self.codepage.to_string());
+        new.lossy = lossy;
+        new.verified = false;
+        new.owner_user = self.access.owner_of(to);
+        self.insert(new).await
+    }
+
+    async fn insert(&self, new: NewMessage) -> Result<Stored, NotStored> {
         match self.store.insert(new).await {
             Ok(stored) => {
                 let id = stored.id;
@@ -116,16 +147,35 @@ impl Inbox {
         new.codepage = Some(self.codepage.to_string());
         new.lossy = decoded.lossy;
         new.verified = false;
+        new.owner_user = self.access.owner_of(&new.to);
         new
     }
 
-    /// One message, if it exists.
-    pub async fn get(&self, id: i64) -> Option<messngr_store::Message> {
-        self.store.get(id).await.ok()
+    /// One message, if it exists and the caller with `uid` may see it.
+    pub async fn get(&self, id: i64, uid: u32) -> Option<messngr_store::Message> {
+        let caller = self.access.caller(uid);
+        self.store
+            .get(id)
+            .await
+            .ok()
+            .filter(|m| self.access.may_see(&caller, m.owner_user.as_deref()))
     }
 
-    /// Answers an inbox request from the CLI.
-    pub async fn answer(&self, request: Request, _uid: u32) -> Response {
+    /// Whether the caller with `uid` may see `m` (for every delivery to
+    /// people that answers a local user).
+    pub fn visible_to(&self, uid: u32, m: &messngr_store::Message) -> bool {
+        self.access
+            .may_see(&self.access.caller(uid), m.owner_user.as_deref())
+    }
+
+    /// Answers an inbox request from the CLI, showing the caller with `uid`
+    /// only what [`crate::access`] lets it see; someone else's message is
+    /// answered exactly like a missing one.
+    pub async fn answer(&self, request: Request, uid: u32) -> Response {
+        let caller = self.access.caller(uid);
+        let visible =
+            |m: &messngr_store::Message| self.access.may_see(&caller, m.owner_user.as_deref());
+        let missing = |id: i64| Response::err("not_found", format!("no message {id}"));
         let result = match request {
             Request::Inbox {
                 unread,
@@ -140,22 +190,24 @@ impl Inbox {
                     ..Filter::default()
                 })
                 .await
-                .map(Response::ok),
+                .map(|list| Response::ok(list.into_iter().filter(visible).collect::<Vec<_>>())),
             Request::Read { id } => match self.store.get(id).await {
+                Ok(m) if !visible(&m) => Ok(missing(id)),
                 Ok(m) => {
                     let _ = self.store.mark_read(id).await;
                     Ok(Response::ok(m))
                 }
-                Err(messngr_store::StoreError::NotFound(_)) => {
-                    Ok(Response::err("not_found", format!("no message {id}")))
-                }
+                Err(messngr_store::StoreError::NotFound(_)) => Ok(missing(id)),
                 Err(e) => Err(e),
             },
-            Request::Rm { id } => match self.store.delete(id).await {
-                Ok(()) => Ok(Response::ok(id)),
-                Err(messngr_store::StoreError::NotFound(_)) => {
-                    Ok(Response::err("not_found", format!("no message {id}")))
-                }
+            Request::Rm { id } => match self.store.get(id).await {
+                Ok(m) if !visible(&m) => Ok(missing(id)),
+                Ok(_) => match self.store.delete(id).await {
+                    Ok(()) => Ok(Response::ok(id)),
+                    Err(messngr_store::StoreError::NotFound(_)) => Ok(missing(id)),
+                    Err(e) => Err(e),
+                },
+                Err(messngr_store::StoreError::NotFound(_)) => Ok(missing(id)),
                 Err(e) => Err(e),
             },
             other => Ok(Response::err(

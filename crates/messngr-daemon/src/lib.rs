@@ -11,8 +11,10 @@
 //! * [`datagram`]: UDP 138, `\MAILSLOT\MESSNGR` datagrams.
 //! * [`delivery`]: the hand-over from a transport to the inbox.
 //! * [`inbox`]: decode, store durably, answer inbox requests.
+//! * [`samba`]: messages smbd handed to `messngr deliver`, its charset conversion undone.
 //! * [`send`]: `net send` semantics: resolve, NBT session, mailslot broadcast.
 //! * [`registry`]: the names held right now, shared with the receivers.
+//! * [`access`]: who owns a message, which messages an API caller may see.
 //! * [`api`]: the local API socket the CLI talks to (JSON lines, uid from `SO_PEERCRED`).
 //! * [`config`]: the TOML file and its defaults; [`settings`]: resolved against the machine.
 //! * [`iface`]: address, netmask, broadcast and MAC of the served interface.
@@ -23,6 +25,7 @@
 // Network input must never panic the daemon: no unwrap/expect outside tests.
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod access;
 pub mod api;
 pub mod config;
 pub mod daemon;
@@ -33,6 +36,7 @@ pub mod inbox;
 pub mod limit;
 pub mod names;
 pub mod registry;
+pub mod samba;
 pub mod send;
 pub mod session;
 pub mod settings;

@@ -47,6 +47,10 @@ pub struct Settings {
     pub utmp: PathBuf,
     /// NBNS datagrams per second per source; 0 = unlimited.
     pub nbns_rate_limit: u32,
+    /// Who owns which message and who may see it.
+    pub access: crate::access::Access,
+    /// Whether to bind UDP 137/138 and TCP 139 (false: Samba feeds us).
+    pub serve_netbios: bool,
 }
 
 impl Settings {
@@ -55,17 +59,38 @@ impl Settings {
         let hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let netbios_name = cfg.netbios_name(&hostname)?;
+        let mut aliases: Vec<String> = cfg.names.iter().map(|n| n.to_ascii_uppercase()).collect();
+        for a in cfg.aliases.keys() {
+            let a = a.to_ascii_uppercase();
+            if !aliases.contains(&a) {
+                aliases.push(a);
+            }
+        }
+        let access = crate::access::Access {
+            host: netbios_name.clone(),
+            workgroup: cfg.workgroup(),
+            alias_owners: cfg
+                .aliases
+                .iter()
+                .map(|(a, u)| (a.to_ascii_uppercase(), u.trim().to_owned()))
+                .collect(),
+            host_messages_visible_to_all: cfg.host_messages_visible_to_all(),
+            admin_group: cfg.admin_group.clone(),
+        };
         Ok(Self {
-            netbios_name: cfg.netbios_name(&hostname)?,
+            netbios_name,
             workgroup: cfg.workgroup(),
             iface: crate::iface::find(cfg.interface.as_deref())?,
             socket: cfg.socket(),
             state_dir: cfg.state_dir(),
             wins_server: cfg.wins_server,
-            aliases: cfg.names.iter().map(|n| n.to_ascii_uppercase()).collect(),
+            aliases,
             register_users: cfg.register_users(),
             utmp: cfg.utmp(),
             nbns_rate_limit: cfg.nbns_rate_limit(),
+            access,
+            serve_netbios: cfg.serve_netbios(),
         })
     }
 

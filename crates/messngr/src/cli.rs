@@ -124,6 +124,29 @@ pub enum Cmd {
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
     },
+    /// Hand a message another program received to the daemon (Samba's `message command`).
+    ///
+    /// For hosts where Samba owns the NetBIOS ports (messngr's daemon runs
+    /// with `serve_netbios = false`). In smb.conf:
+    ///
+    ///   message command = /usr/bin/messngr deliver %s %f %L
+    ///
+    /// smbd writes each message it receives to a file (%s), in its unix
+    /// charset, and runs the command as its guest user with the sender (%f)
+    /// and the name the sender called (%L; smb.conf(5) documents %t for the
+    /// recipient, but Samba expands %t to the current time first). The message is stored unverified, like any
+    /// legacy message, and the file is deleted once the daemon has it; if
+    /// the daemon refuses or cannot be reached the file is kept and the exit
+    /// status is not 0 (3: no daemon). Any local user may deliver; it gives
+    /// no right to read.
+    Deliver {
+        /// The file holding the message text.
+        file: PathBuf,
+        /// The sender's name.
+        from: String,
+        /// The recipient's name.
+        to: String,
+    },
     /// Run the daemon in the foreground: claim the NetBIOS names and answer for them.
     ///
     /// Registers NAME<00>, NAME<03>, NAME<20>, WORKGROUP<00> (group), the
@@ -346,6 +369,16 @@ mod tests {
                 format: ExportFormat::Text
             }
         ));
+    }
+
+    #[test]
+    fn deliver_takes_samba_substitutions() {
+        let cli = Cli::try_parse_from(["messngr", "deliver", "/tmp/msg.X", "alice", "H1"]).unwrap();
+        assert!(
+            matches!(cli.command, Cmd::Deliver { ref file, ref from, ref to }
+            if file == std::path::Path::new("/tmp/msg.X") && from == "alice" && to == "H1")
+        );
+        assert!(Cli::try_parse_from(["messngr", "deliver", "/tmp/msg.X", "alice"]).is_err());
     }
 
     #[test]

@@ -113,6 +113,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(cli.config.as_deref())?;
             client::export(&socket_path(cli.socket, &config), format, &mut out)
         }
+        Cmd::Deliver { file, from, to } => {
+            let config = load_config(cli.config.as_deref())?;
+            client::deliver(&socket_path(cli.socket, &config), &file, from, to)
+        }
         Cmd::Name { action, json } => {
             let config = load_config(cli.config.as_deref())?;
             client::name(&socket_path(cli.socket, &config), action, json, &mut out)

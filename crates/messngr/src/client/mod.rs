@@ -2,8 +2,10 @@
 //! socket, print the answer as text or JSON, and turn it into an exit code
 //! scripts can use. Names and sending here; the inbox commands in [`inbox`].
 
+mod deliver;
 mod inbox;
 
+pub use deliver::deliver;
 pub use inbox::{export, inbox, parse_since, read, reply, rm};
 
 use std::io::Write;

@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 
 pub use messngr_lan::Lan;
 
+mod users;
+#[allow(unused_imports)] // not every test binary uses it
+pub use users::TestUser;
+
 /// The `messngr` binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_messngr");
 
@@ -418,6 +422,12 @@ pub struct Smbd {
 impl Smbd {
     /// Starts smbd and nmbd in host `i` with `netbios name = name`.
     pub fn start(lan: &Lan, i: usize, name: &str) -> Smbd {
+        Self::start_with(lan, i, name, None)
+    }
+
+    /// As [`Smbd::start`], with `message command = COMMAND` instead of the
+    /// move into `received/` (e.g. `messngr deliver %s %f %t`).
+    pub fn start_with(lan: &Lan, i: usize, name: &str, command: Option<&str>) -> Smbd {
         let dir = tempfile::Builder::new()
             .prefix("messngr-smbd-")
             .tempdir()
@@ -430,8 +440,11 @@ impl Smbd {
         std::fs::set_permissions(&received, std::fs::Permissions::from_mode(0o777)).unwrap();
         let globals = format!(
             "  netbios name = {name}\n  workgroup = MLAN\n  server min protocol = NT1\n\
-             \n  message command = /bin/mv %s {}/\n",
-            received.display()
+             \n  message command = {}\n",
+            command.map_or_else(
+                || format!("/bin/mv %s {}/", received.display()),
+                str::to_owned
+            )
         );
         let conf = samba_conf(dir.path(), &globals);
         let mut children = Vec::new();

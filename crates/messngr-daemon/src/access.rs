@@ -1,0 +1,239 @@
+//! Per-user access: who owns a received message, and which messages an API
+//! caller may see.
+//!
+//! Why a module of its own: the rule must be the same for every command
+//! (inbox, read, rm, reply, export, and later the desktop agent), and it is
+//! easy to get subtly wrong, so it lives in one small, unit-tested place.
+//!
+//! Ownership is decided once, when a message is stored: a message to a
+//! configured alias belongs to that alias's owner (`[aliases]`), a message
+//! to the host or workgroup name belongs to nobody (the host's), and a
+//! message to a name that is a local account (`ALICE` → `alice`) belongs to
+//! that account. The caller is identified by the uid the kernel reports
+//! for the API socket (`SO_PEERCRED`), never by anything in the request.
+
+use std::collections::BTreeMap;
+
+/// The access rules, from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// Our NetBIOS name (upper case).
+    pub host: String,
+    /// Our workgroup (upper case).
+    pub workgroup: String,
+    /// Alias (upper case) → owning local user.
+    pub alias_owners: BTreeMap<String, String>,
+    /// Whether messages to the host or workgroup are shown to every user.
+    pub host_messages_visible_to_all: bool,
+    /// A group whose members see every message (as root does).
+    pub admin_group: Option<String>,
+}
+
+/// Who is asking, resolved from the caller's uid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The uid from `SO_PEERCRED`.
+    pub uid: u32,
+    /// The account name, if the uid has one.
+    pub user: Option<String>,
+    /// Root, the daemon's own user, or a member of `admin_group`.
+    pub admin: bool,
+    /// The account has a login shell: a person, not a service account such
+    /// as `nobody` (smbd's guest, which runs `messngr deliver`) or `www-data`.
+    pub person: bool,
+}
+
+impl Access {
+    /// The local user owning a message addressed to `to`, or `None` for a
+    /// message to the host (or workgroup, or a name that is nobody's).
+    pub fn owner_of(&self, to: &str) -> Option<String> {
+        self.owner_with(to, |name| {
+            nix::unistd::User::from_name(name)
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+        })
+    }
+
+    /// [`Access::owner_of`] with the account lookup given (for tests).
+    pub fn owner_with(&self, to: &str, account: impl Fn(&str) -> Option<String>) -> Option<String> {
+        let to = to.trim();
+        if to.is_empty() {
+            return None;
+        }
+        if let Some(owner) = self
+            .alias_owners
+            .iter()
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(to))
+            .map(|(_, owner)| owner.clone())
+        {
+            return Some(owner);
+        }
+        if to.eq_ignore_ascii_case(&self.host) || to.eq_ignore_ascii_case(&self.workgroup) {
+            return None;
+        }
+        // NetBIOS names travel upper-cased; accounts are usually lower case.
+        account(to).or_else(|| account(&to.to_lowercase()))
+    }
+
+    /// Resolves the caller with uid `uid` against the system's accounts.
+    pub fn caller(&self, uid: u32) -> Caller {
+        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+            .ok()
+            .flatten();
+        let in_admin_group = match (&self.admin_group, &user) {
+            (Some(group), Some(u)) => nix::unistd::Group::from_name(group)
+                .ok()
+                .flatten()
+                .is_some_and(|g| g.gid == u.gid || g.mem.contains(&u.name)),
+            _ => false,
+        };
+        let person = user.as_ref().is_some_and(|u| has_login_shell(&u.shell));
+        Caller {
+            uid,
+            admin: uid == 0 || uid == nix::unistd::getuid().as_raw() || in_admin_group,
+            user: user.map(|u| u.name),
+            person,
+        }
+    }
+
+    /// Whether `caller` may see (list, read, reply to, delete) a message
+    /// owned by `owner`. Anything else must look like a missing message.
+    pub fn may_see(&self, caller: &Caller, owner: Option<&str>) -> bool {
+        if caller.admin {
+            return true;
+        }
+        match owner {
+            None => self.host_messages_visible_to_all && caller.person,
+            Some(owner) => caller.user.as_deref() == Some(owner),
+        }
+    }
+}
+
+/// Whether `shell` lets its account log in (an empty shell is /bin/sh).
+fn has_login_shell(shell: &std::path::Path) -> bool {
+    let name = shell.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    shell.as_os_str().is_empty() || !matches!(name, "nologin" | "false")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(visible: bool) -> Access {
+        Access {
+            host: "H1".into(),
+            workgroup: "MLAN".into(),
+            alias_owners: [("HELPDESK".to_owned(), "carol".to_owned())].into(),
+            host_messages_visible_to_all: visible,
+            admin_group: None,
+        }
+    }
+
+    fn caller(user: Option<&str>, admin: bool) -> Caller {
+        Caller {
+            uid: 61001,
+            user: user.map(str::to_owned),
+            admin,
+            person: user.is_some(),
+        }
+    }
+
+    fn accounts(name: &str) -> Option<String> {
+        ["alice", "bob", "carol", "Dave"]
+            .contains(&name)
+            .then(|| name.to_owned())
+    }
+
+    #[test]
+    fn the_recipient_name_decides_the_owner() {
+        let a = access(true);
+        assert_eq!(a.owner_with("ALICE", accounts).as_deref(), Some("alice"));
+        assert_eq!(a.owner_with("bob", accounts).as_deref(), Some("bob"));
+        assert_eq!(a.owner_with("Dave", accounts).as_deref(), Some("Dave"));
+        assert_eq!(a.owner_with("helpdesk", accounts).as_deref(), Some("carol"));
+        assert_eq!(a.owner_with("h1", accounts), None);
+        assert_eq!(a.owner_with("MLAN", accounts), None);
+        assert_eq!(a.owner_with("NOBODYHERE", accounts), None);
+        assert_eq!(a.owner_with("  ", accounts), None);
+    }
+
+    #[test]
+    fn the_host_name_wins_over_an_account_of_the_same_name() {
+        let a = Access {
+            host: "ALICE".into(),
+            ..access(true)
+        };
+        assert_eq!(a.owner_with("ALICE", accounts), None);
+    }
+
+    #[test]
+    fn users_see_their_own_messages_only() {
+        let a = access(false);
+        let alice = caller(Some("alice"), false);
+        assert!(a.may_see(&alice, Some("alice")));
+        assert!(!a.may_see(&alice, Some("bob")));
+        assert!(!a.may_see(&alice, Some("Alice")), "owners match exactly");
+        assert!(!a.may_see(&alice, None), "host messages are hidden");
+        let nameless = caller(None, false);
+        assert!(!a.may_see(&nameless, Some("alice")));
+        assert!(!a.may_see(&nameless, None));
+    }
+
+    #[test]
+    fn host_messages_can_be_everyones() {
+        let a = access(true);
+        assert!(a.may_see(&caller(Some("alice"), false), None));
+        assert!(
+            !a.may_see(&caller(None, false), None),
+            "a uid without an account"
+        );
+        assert!(!a.may_see(&caller(Some("alice"), false), Some("bob")));
+        let guest = Caller {
+            person: false,
+            ..caller(Some("nobody"), false)
+        };
+        assert!(
+            !a.may_see(&guest, None),
+            "service accounts deliver, not read"
+        );
+        assert!(a.may_see(&guest, Some("nobody")));
+    }
+
+    #[test]
+    fn login_shells_make_people() {
+        for (shell, person) in [
+            ("/bin/bash", true),
+            ("/usr/bin/zsh", true),
+            ("", true),
+            ("/usr/sbin/nologin", false),
+            ("/sbin/nologin", false),
+            ("/bin/false", false),
+        ] {
+            assert_eq!(
+                has_login_shell(std::path::Path::new(shell)),
+                person,
+                "{shell}"
+            );
+        }
+    }
+
+    #[test]
+    fn admins_see_everything() {
+        let a = access(false);
+        let root = caller(Some("root"), true);
+        assert!(a.may_see(&root, Some("alice")));
+        assert!(a.may_see(&root, None));
+    }
+
+    #[test]
+    fn root_is_admin_and_an_unknown_uid_is_nobody() {
+        let a = access(false);
+        assert!(a.caller(0).admin);
+        let ghost = a.caller(61_999);
+        assert_eq!(ghost.user, None);
+        assert!(!ghost.person);
+        // The test may itself run as root (then any uid equal to ours is admin).
+        assert_eq!(ghost.admin, nix::unistd::getuid().as_raw() == 61_999);
+    }
+}

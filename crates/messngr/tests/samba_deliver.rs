@@ -1,0 +1,166 @@
+//! The Samba drop-in (issue #5, point 5): on a host where Samba's smbd and
+//! nmbd own the NetBIOS ports, messngr's daemon runs with
+//! `serve_netbios = false` and smbd's `message command` is
+//! `messngr deliver %s %f %t`. A message sent with `smbclient -M` from
+//! another namespace host goes smbd → messngr deliver (run by smbd as its
+//! guest user) → the daemon's inbox, exactly.
+//!
+//! Needs root and Samba (`ci/install-deps`); skipped otherwise, failed under CI.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use support::{BIN, Daemon, Lan, Smbd, TestUser, client_conf, run_in, smbclient_m, text, wait_for};
+
+#[test]
+fn smbd_hands_messages_to_messngr_deliver() {
+    let Some(lan) = Lan::up(2).expect("build the test LAN") else {
+        return;
+    };
+    let d = Daemon::start(&lan, 1, "H1", "serve_netbios = false\n");
+    // smbd runs the message command as its guest user: the socket's
+    // directory must be traversable (the socket itself is 0666).
+    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let command = format!("{BIN} --socket {} deliver %s %f %L", d.socket().display());
+    let smbd = Smbd::start_with(&lan, 1, "H1", Some(&command));
+    // messngr left the ports to Samba: smbd holds TCP 139.
+    let ss = text(&run_in(&lan, 1, "ss", &["-H", "-ltunp"]));
+    assert!(ss.contains("smbd") && !ss.contains("messngr"), "{ss}");
+    let o = d.cli(&["status"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("serve_netbios"), "{}", text(&o));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = client_conf(tmp.path());
+    let cases = [
+        "Hello through smbd",
+        "two\nlines",
+        "Grüße aus h2 — café",
+        "quotes ' \" and $(touch /tmp/messngr-pwned) `id`; done",
+    ];
+    for (n, message) in cases.iter().enumerate() {
+        let o = smbclient_m(&lan, 2, &conf, "H1", Some("10.77.0.1"), message.as_bytes());
+        assert!(
+            o.status.success(),
+            "smbclient: {}\n{}",
+            text(&o),
+            smbd.log()
+        );
+        wait_for(
+            Duration::from_secs(15),
+            || d.inbox().len() > n,
+            || format!("{}\n{}", d.log(), smbd.log()),
+        );
+    }
+    let inbox = d.inbox();
+    let texts: Vec<&str> = inbox.iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, cases, "{}", d.log());
+    for m in &inbox {
+        assert_eq!(m["transport"], "samba", "{m}");
+        assert_eq!(m["verified"], false, "{m}");
+        assert_eq!(m["from"], "alice", "{m}");
+        assert_eq!(
+            m["to"].as_str().map(str::to_uppercase).as_deref(),
+            Some("H1"),
+            "{m}"
+        );
+    }
+    assert!(!std::path::Path::new("/tmp/messngr-pwned").exists());
+    // A message to a user's name (%L, the called name) is that user's.
+    let dora = TestUser::create("d");
+    let o = smbclient_m(
+        &lan,
+        2,
+        &conf,
+        &dora.name.to_uppercase(),
+        Some("10.77.0.1"),
+        b"for dora",
+    );
+    assert!(
+        o.status.success(),
+        "smbclient: {}\n{}",
+        text(&o),
+        smbd.log()
+    );
+    wait_for(
+        Duration::from_secs(15),
+        || d.inbox().len() > cases.len(),
+        || format!("{}\n{}", d.log(), smbd.log()),
+    );
+    let o = dora.cli(&d.socket(), &["inbox", "--json"]);
+    let mine: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let texts: Vec<&str> = mine.iter().map(|m| m["text"].as_str().unwrap()).collect();
+    // Hers, and the host's (everyone's by default).
+    assert_eq!(texts.last(), Some(&"for dora"), "{}", d.log());
+    assert_eq!(mine.len(), cases.len() + 1);
+    assert_eq!(mine[cases.len()]["owner_user"], dora.name.as_str());
+    // smbd's guest (nobody, a service account) delivered them but cannot
+    // read them back, although host messages are everyone's by default.
+    let o = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            BIN,
+            "--socket",
+        ])
+        .arg(d.socket())
+        .args(["inbox", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+}
+
+#[test]
+fn deliver_keeps_the_file_when_the_daemon_is_down_and_works_unprivileged() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("msg.X");
+    std::fs::write(&file, b"kept").unwrap();
+    let o = std::process::Command::new(BIN)
+        .arg("--socket")
+        .arg(dir.path().join("no.sock"))
+        .arg("deliver")
+        .arg(&file)
+        .args(["alice", "H1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("stays in"), "{}", text(&o));
+    assert_eq!(std::fs::read(&file).unwrap(), b"kept");
+
+    // An unprivileged user may deliver, and delivering gives no right to read.
+    let Some(lan) = Lan::up(1).expect("build the test LAN") else {
+        return;
+    };
+    let d = Daemon::start(
+        &lan,
+        1,
+        "H1",
+        "serve_netbios = false\nhost_messages_visible_to_all = false\n",
+    );
+    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let guest = TestUser::create("g");
+    let spool = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(spool.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let msg = spool.path().join("msg.Y");
+    std::fs::write(&msg, b"caf\xc3\xa9 \xe9t\xe9\r\n\x1b[31mred").unwrap();
+    std::fs::set_permissions(&msg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = guest.cli(
+        &d.socket(),
+        &["deliver", msg.to_str().unwrap(), "bob", "H1"],
+    );
+    assert!(o.status.success(), "{}\n{}", text(&o), d.log());
+    assert!(!msg.exists(), "the delivered file is removed");
+    let inbox = d.inbox();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0]["from"], "bob");
+    assert_eq!(inbox[0]["transport"], "samba");
+    // The original bytes are kept exactly, whatever the decoding made of them.
+    assert_eq!(inbox[0]["raw"], "636166c3a920e974e90d0a1b5b33316d726564");
+    let o = guest.cli(&d.socket(), &["inbox", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+}
