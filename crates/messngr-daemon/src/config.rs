@@ -78,6 +78,39 @@ pub struct Config {
     /// NBNS datagrams per second accepted from one source address (bursts
     /// of twice that); 0 turns the limit off.
     pub nbns_rate_limit: Option<u32>,
+    /// Write each message on the recipient's terminals (`write`-style).
+    pub terminals: Option<bool>,
+    /// Messages to the host name, an alias or the workgroup go to the
+    /// terminals of every logged-in user (otherwise to nobody's).
+    pub terminal_host_messages: Option<bool>,
+    /// Programs run for each message (`[[hook]]` tables).
+    #[serde(default, rename = "hook")]
+    pub hooks: Vec<HookConfig>,
+}
+
+/// One `[[hook]]`: a program run (never through a shell) for each message.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HookConfig {
+    /// Absolute path of the program.
+    pub program: PathBuf,
+    /// Its arguments, passed as they are (no expansion of any kind).
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Seconds before the hook (its whole process group) is killed; default 10.
+    pub timeout_secs: Option<u64>,
+    /// Run only for messages to this name (case-insensitive); default: all.
+    pub to: Option<String>,
+}
+
+/// Default seconds a hook may run.
+pub const DEFAULT_HOOK_TIMEOUT_SECS: u64 = 10;
+
+impl HookConfig {
+    /// The timeout.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout_secs.unwrap_or(DEFAULT_HOOK_TIMEOUT_SECS))
+    }
 }
 
 impl Config {
@@ -110,6 +143,23 @@ impl Config {
         }
         for n in &self.names {
             netbios_name("names", n)?;
+        }
+        for h in &self.hooks {
+            if !h.program.is_absolute() {
+                return Err(ConfigError::Invalid {
+                    key: "hook.program",
+                    message: format!(
+                        "{} is not an absolute path (hooks are run directly, without a shell or $PATH)",
+                        h.program.display()
+                    ),
+                });
+            }
+            if h.timeout_secs == Some(0) {
+                return Err(ConfigError::Invalid {
+                    key: "hook.timeout_secs",
+                    message: "must be at least 1".into(),
+                });
+            }
         }
         Ok(())
     }
@@ -149,6 +199,17 @@ impl Config {
     /// Whether to register logged-in users (default yes).
     pub fn register_users(&self) -> bool {
         self.register_users.unwrap_or(true)
+    }
+
+    /// Whether to write messages on terminals (default yes).
+    pub fn terminals(&self) -> bool {
+        self.terminals.unwrap_or(true)
+    }
+
+    /// Whether host, alias and workgroup messages go to every logged-in
+    /// user's terminals (default yes).
+    pub fn terminal_host_messages(&self) -> bool {
+        self.terminal_host_messages.unwrap_or(true)
     }
 
     /// The NetBIOS name: configured, or derived from `hostname`.
@@ -213,6 +274,14 @@ mod tests {
             names = ["HELPDESK", "ops"]
             register_users = false
             nbns_rate_limit = 0
+            terminals = false
+            terminal_host_messages = false
+
+            [[hook]]
+            program = "/usr/local/bin/on-message"
+            args = ["--from", "$MESSNGR_FROM"]
+            timeout_secs = 3
+            to = "alice"
             "#,
             Path::new("t.toml"),
         )
@@ -222,6 +291,11 @@ mod tests {
         assert_eq!(cfg.wins_server, Some(Ipv4Addr::new(10, 0, 0, 2)));
         assert_eq!(cfg.names, ["HELPDESK", "ops"]);
         assert_eq!(cfg.nbns_rate_limit(), 0);
+        assert!(!cfg.terminals() && !cfg.terminal_host_messages());
+        assert_eq!(cfg.hooks.len(), 1);
+        assert_eq!(cfg.hooks[0].args, ["--from", "$MESSNGR_FROM"]);
+        assert_eq!(cfg.hooks[0].timeout(), std::time::Duration::from_secs(3));
+        assert_eq!(cfg.hooks[0].to.as_deref(), Some("alice"));
     }
 
     #[test]
@@ -235,6 +309,8 @@ mod tests {
         assert!(err("names = [\"a*b\"]").contains("names"));
         assert!(err("wins_server = \"not an ip\"").contains("wins_server"));
         assert!(err("colour = \"blue\"").contains("unknown field"));
+        assert!(err("[[hook]]\nprogram = \"notify-send\"").contains("hook.program"));
+        assert!(err("[[hook]]\nprogram = \"/bin/true\"\ntimeout_secs = 0").contains("timeout"));
     }
 
     #[test]

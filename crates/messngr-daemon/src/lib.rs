@@ -11,6 +11,7 @@
 //! * [`datagram`]: UDP 138, `\MAILSLOT\MESSNGR` datagrams.
 //! * [`delivery`]: the hand-over from a transport to the inbox.
 //! * [`inbox`]: decode, store durably, answer inbox requests.
+//! * [`deliver`]: delivery to people once a message is stored: terminals, hooks.
 //! * [`send`]: `net send` semantics: resolve, NBT session, mailslot broadcast.
 //! * [`registry`]: the names held right now, shared with the receivers.
 //! * [`api`]: the local API socket the CLI talks to (JSON lines, uid from `SO_PEERCRED`).
@@ -27,6 +28,7 @@ pub mod api;
 pub mod config;
 pub mod daemon;
 pub mod datagram;
+pub mod deliver;
 pub mod delivery;
 pub mod iface;
 pub mod inbox;

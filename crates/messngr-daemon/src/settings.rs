@@ -47,6 +47,12 @@ pub struct Settings {
     pub utmp: PathBuf,
     /// NBNS datagrams per second per source; 0 = unlimited.
     pub nbns_rate_limit: u32,
+    /// Write messages on the recipients' terminals.
+    pub terminals: bool,
+    /// Host/alias/workgroup messages go to every logged-in user's terminals.
+    pub terminal_host_messages: bool,
+    /// The `[[hook]]` programs.
+    pub hooks: Vec<crate::config::HookConfig>,
 }
 
 impl Settings {
@@ -66,6 +72,9 @@ impl Settings {
             register_users: cfg.register_users(),
             utmp: cfg.utmp(),
             nbns_rate_limit: cfg.nbns_rate_limit(),
+            terminals: cfg.terminals(),
+            terminal_host_messages: cfg.terminal_host_messages(),
+            hooks: cfg.hooks.clone(),
         })
     }
 
