@@ -100,7 +100,11 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
     let title = tmux.display("#{pane_title}");
     std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(0o620)).unwrap();
     let utmp = tmp.path().join("utmp");
-    std::fs::write(&utmp, utmp_record("alice", &line)).unwrap();
+    // A stale session on a terminal that is gone comes first: it fails
+    // (logged) and the live one still gets every message.
+    let mut records = utmp_record("alice", "pts/9999");
+    records.extend(utmp_record("alice", &line));
+    std::fs::write(&utmp, records).unwrap();
 
     let d = Daemon::start(
         &lan,
@@ -140,6 +144,7 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
     );
     assert_eq!(tmux.display("#{pane_title}"), title, "the title changed");
     assert_ne!(title, "pwned");
+    assert!(d.log().contains("/dev/pts/9999"), "{}", d.log());
 
     // mesg n: no group-write bit, nothing written (the message is stored).
     std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(0o600)).unwrap();

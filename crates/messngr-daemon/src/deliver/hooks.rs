@@ -368,6 +368,23 @@ mod tests {
         assert!(f.status.success());
     }
 
+    #[tokio::test]
+    async fn a_megabyte_of_text_still_runs_the_hook() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = "\x1b[2J".repeat(1 << 18) + "end";
+        let f = run(&recorder(dir.path()), &message(&big)).await.unwrap();
+        assert!(f.status.success(), "{f:?}");
+        let text = std::fs::read_to_string(dir.path().join("text")).unwrap();
+        assert_eq!(text.len(), MAX_ENV_TEXT);
+        assert!(text.starts_with("^[[2J") && !text.contains('\x1b'));
+        let env = std::fs::read_to_string(dir.path().join("env")).unwrap();
+        assert!(env.contains("MESSNGR_TEXT_CUT=true"));
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("stdin")).unwrap())
+                .unwrap();
+        assert_eq!(json["text"], clean(&big));
+    }
+
     #[test]
     fn the_to_filter_ignores_case() {
         let hook = |to: Option<&str>| HookConfig {
