@@ -110,7 +110,10 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
         &lan,
         1,
         "H1",
-        &format!("register_users = true\nutmp = \"{}\"\n", utmp.display()),
+        &format!(
+            "register_users = true\nterminals = true\nutmp = \"{}\"\n",
+            utmp.display()
+        ),
     );
     wait_for(
         Duration::from_secs(15),
