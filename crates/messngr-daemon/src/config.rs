@@ -101,6 +101,9 @@ pub struct HookConfig {
     pub timeout_secs: Option<u64>,
     /// Run only for messages to this name (case-insensitive); default: all.
     pub to: Option<String>,
+    /// Run as this local user (its uid, primary gid, no other groups);
+    /// default: as the daemon (root).
+    pub user: Option<String>,
 }
 
 /// Default seconds a hook may run.
@@ -282,6 +285,7 @@ mod tests {
             args = ["--from", "$MESSNGR_FROM"]
             timeout_secs = 3
             to = "alice"
+            user = "nobody"
             "#,
             Path::new("t.toml"),
         )

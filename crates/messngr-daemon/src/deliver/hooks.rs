@@ -57,6 +57,16 @@ pub enum HookError {
         /// The timeout.
         secs: u64,
     },
+    /// Its `user` does not exist (or the user database failed).
+    #[error("{program}: no user {user:?} to run it as{why}")]
+    User {
+        /// The program.
+        program: String,
+        /// The configured user.
+        user: String,
+        /// What the lookup said, if it failed.
+        why: String,
+    },
     /// Waiting for it failed.
     #[error("waiting for {program}: {source}")]
     Wait {
@@ -179,11 +189,27 @@ pub fn json(m: &Message) -> Vec<u8> {
 /// Runs `hook` for `m` and waits for it (at most its timeout).
 pub async fn run(hook: &HookConfig, m: &Message) -> Result<Finished, HookError> {
     let program = hook.program.display().to_string();
-    let mut child = tokio::process::Command::new(&hook.program)
-        .args(&hook.args)
+    let mut cmd = tokio::process::Command::new(&hook.program);
+    cmd.args(&hook.args)
         .env_clear()
         .env("PATH", HOOK_PATH)
-        .envs(environment(m))
+        .envs(environment(m));
+    if let Some(name) = &hook.user {
+        let no_user = |why: String| HookError::User {
+            program: program.clone(),
+            user: name.clone(),
+            why,
+        };
+        let user = nix::unistd::User::from_name(name)
+            .map_err(|e| no_user(format!(": {e}")))?
+            .ok_or_else(|| no_user(String::new()))?;
+        // As root, std drops the supplementary groups when it sets the uid.
+        cmd.uid(user.uid.as_raw())
+            .gid(user.gid.as_raw())
+            .env("USER", &user.name)
+            .env("HOME", &user.dir);
+    }
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -291,6 +317,7 @@ mod tests {
             args: vec![dir.display().to_string(), "$(touch x)".into(), "a b".into()],
             timeout_secs: Some(5),
             to: None,
+            user: None,
         }
     }
 
@@ -345,6 +372,7 @@ mod tests {
             args: Vec::new(),
             timeout_secs: Some(1),
             to: None,
+            user: None,
         };
         let start = std::time::Instant::now();
         let r = run(&slow, &message("hi")).await;
@@ -383,6 +411,37 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(dir.path().join("stdin")).unwrap())
                 .unwrap();
         assert_eq!(json["text"], clean(&big));
+    }
+
+    #[tokio::test]
+    async fn a_hook_runs_as_its_user() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: not root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let script = dir.path().join("id.sh");
+        std::fs::write(&script, "#!/bin/sh\nid -u; id -G; echo \"$USER\"\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+        let hook = HookConfig {
+            program: script,
+            user: Some("nobody".into()),
+            ..HookConfig::default()
+        };
+        let f = run(&hook, &message("x")).await.unwrap();
+        assert_eq!(
+            f.stdout,
+            format!("{}\n{}\nnobody", nobody.uid, nobody.gid),
+            "{f:?}"
+        );
+        let ghost = HookConfig {
+            user: Some("no-such-user-here".into()),
+            ..hook
+        };
+        let r = run(&ghost, &message("x")).await;
+        assert!(matches!(r, Err(HookError::User { .. })), "{r:?}");
     }
 
     #[test]
