@@ -90,6 +90,42 @@ pub struct Config {
     /// `ALIAS<03>` (like `names`), and its messages belong to that user.
     #[serde(default)]
     pub aliases: std::collections::BTreeMap<String, String>,
+    /// Write each message on the recipient's terminals (`write`-style).
+    pub terminals: Option<bool>,
+    /// Messages to the host name, an alias or the workgroup go to the
+    /// terminals of every logged-in user (otherwise to nobody's).
+    pub terminal_host_messages: Option<bool>,
+    /// Programs run for each message (`[[hook]]` tables).
+    #[serde(default, rename = "hook")]
+    pub hooks: Vec<HookConfig>,
+}
+
+/// One `[[hook]]`: a program run (never through a shell) for each message.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HookConfig {
+    /// Absolute path of the program.
+    pub program: PathBuf,
+    /// Its arguments, passed as they are (no expansion of any kind).
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Seconds before the hook (its whole process group) is killed; default 10.
+    pub timeout_secs: Option<u64>,
+    /// Run only for messages to this name (case-insensitive); default: all.
+    pub to: Option<String>,
+    /// Run as this local user (its uid, primary gid, no other groups);
+    /// default: as the daemon (root).
+    pub user: Option<String>,
+}
+
+/// Default seconds a hook may run.
+pub const DEFAULT_HOOK_TIMEOUT_SECS: u64 = 10;
+
+impl HookConfig {
+    /// The timeout.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout_secs.unwrap_or(DEFAULT_HOOK_TIMEOUT_SECS))
+    }
 }
 
 impl Config {
@@ -129,6 +165,23 @@ impl Config {
                 return Err(ConfigError::Invalid {
                     key: "aliases",
                     message: format!("{alias}: the owner must be a local user name"),
+                });
+            }
+        }
+        for h in &self.hooks {
+            if !h.program.is_absolute() {
+                return Err(ConfigError::Invalid {
+                    key: "hook.program",
+                    message: format!(
+                        "{} is not an absolute path (hooks are run directly, without a shell or $PATH)",
+                        h.program.display()
+                    ),
+                });
+            }
+            if h.timeout_secs == Some(0) {
+                return Err(ConfigError::Invalid {
+                    key: "hook.timeout_secs",
+                    message: "must be at least 1".into(),
                 });
             }
         }
@@ -180,6 +233,17 @@ impl Config {
     /// Whether to register logged-in users (default yes).
     pub fn register_users(&self) -> bool {
         self.register_users.unwrap_or(true)
+    }
+
+    /// Whether to write messages on terminals (default yes).
+    pub fn terminals(&self) -> bool {
+        self.terminals.unwrap_or(true)
+    }
+
+    /// Whether host, alias and workgroup messages go to every logged-in
+    /// user's terminals (default yes).
+    pub fn terminal_host_messages(&self) -> bool {
+        self.terminal_host_messages.unwrap_or(true)
     }
 
     /// The NetBIOS name: configured, or derived from `hostname`.
@@ -249,8 +313,18 @@ mod tests {
             host_messages_visible_to_all = false
             admin_group = "wheel"
             serve_netbios = false
+            terminals = false
+            terminal_host_messages = false
+
             [aliases]
             HELPDESK = "carol"
+
+            [[hook]]
+            program = "/usr/local/bin/on-message"
+            args = ["--from", "$MESSNGR_FROM"]
+            timeout_secs = 3
+            to = "alice"
+            user = "nobody"
             "#,
             Path::new("t.toml"),
         )
@@ -264,6 +338,11 @@ mod tests {
         assert_eq!(cfg.admin_group.as_deref(), Some("wheel"));
         assert!(!cfg.serve_netbios());
         assert_eq!(cfg.aliases["HELPDESK"], "carol");
+        assert!(!cfg.terminals() && !cfg.terminal_host_messages());
+        assert_eq!(cfg.hooks.len(), 1);
+        assert_eq!(cfg.hooks[0].args, ["--from", "$MESSNGR_FROM"]);
+        assert_eq!(cfg.hooks[0].timeout(), std::time::Duration::from_secs(3));
+        assert_eq!(cfg.hooks[0].to.as_deref(), Some("alice"));
     }
 
     #[test]
@@ -279,6 +358,8 @@ mod tests {
         assert!(err("colour = \"blue\"").contains("unknown field"));
         assert!(err("[aliases]\nHELPDESK = \"\"").contains("aliases"));
         assert!(err("[aliases]\n\"A/B\" = \"x\"").contains("aliases"));
+        assert!(err("[[hook]]\nprogram = \"notify-send\"").contains("hook.program"));
+        assert!(err("[[hook]]\nprogram = \"/bin/true\"\ntimeout_secs = 0").contains("timeout"));
     }
 
     #[test]

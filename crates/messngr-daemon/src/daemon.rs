@@ -1,7 +1,8 @@
 //! The daemon's top level: bind the sockets, start the tasks, stop them.
 //!
 //! Tasks: the name service (UDP 137), the session listener (TCP 139), the
-//! datagram receiver (UDP 138), the inbox writer, and the API with its
+//! datagram receiver (UDP 138), the inbox writer, delivery to people
+//! (terminals, hooks: `deliver`), and the API with its
 //! dispatcher, which routes each request to the task that owns the answer.
 //! Shutdown is one `CancellationToken`: the caller cancels it (SIGTERM,
 //! Ctrl-C, or a test), the listeners stop, and the name service releases
@@ -87,6 +88,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     let (names_tx, names_rx) = mpsc::channel::<Call>(64);
     let (api_tx, api_rx) = mpsc::channel::<Call>(64);
     let inbox = Arc::new(inbox);
+    crate::deliver::spawn(&tasks, settings.clone(), &inbox, stop.child_token());
     tasks.spawn(crate::inbox::run(inbox.clone(), deliveries_rx));
     tasks.spawn(crate::api::serve(listener, api_tx, stop.child_token()));
     match nbt {

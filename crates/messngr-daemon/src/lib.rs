@@ -12,6 +12,7 @@
 //! * [`delivery`]: the hand-over from a transport to the inbox.
 //! * [`inbox`]: decode, store durably, answer inbox requests.
 //! * [`samba`]: messages smbd handed to `messngr deliver`, its charset conversion undone.
+//! * [`deliver`]: delivery to people once a message is stored: terminals, hooks.
 //! * [`send`]: `net send` semantics: resolve, NBT session, mailslot broadcast.
 //! * [`registry`]: the names held right now, shared with the receivers.
 //! * [`access`]: who owns a message, which messages an API caller may see.
@@ -30,6 +31,7 @@ pub mod api;
 pub mod config;
 pub mod daemon;
 pub mod datagram;
+pub mod deliver;
 pub mod delivery;
 pub mod iface;
 pub mod inbox;

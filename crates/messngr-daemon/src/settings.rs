@@ -51,6 +51,12 @@ pub struct Settings {
     pub access: crate::access::Access,
     /// Whether to bind UDP 137/138 and TCP 139 (false: Samba feeds us).
     pub serve_netbios: bool,
+    /// Write messages on the recipients' terminals.
+    pub terminals: bool,
+    /// Host/alias/workgroup messages go to every logged-in user's terminals.
+    pub terminal_host_messages: bool,
+    /// The `[[hook]]` programs.
+    pub hooks: Vec<crate::config::HookConfig>,
 }
 
 impl Settings {
@@ -91,6 +97,9 @@ impl Settings {
             nbns_rate_limit: cfg.nbns_rate_limit(),
             access,
             serve_netbios: cfg.serve_netbios(),
+            terminals: cfg.terminals(),
+            terminal_host_messages: cfg.terminal_host_messages(),
+            hooks: cfg.hooks.clone(),
         })
     }
 

@@ -1,5 +1,6 @@
 //! Who is logged in: the users whose `USER<03>` names the daemon registers,
-//! so that `net send alice …` reaches alice wherever she is logged in.
+//! so that `net send alice …` reaches alice wherever she is logged in, and
+//! the terminals (utmp lines) a message to her is written on.
 //!
 //! Read from utmp (`/var/run/utmp`, path injectable for tests). A missing or
 //! unreadable utmp (containers have none) means "nobody", logged once by the
@@ -31,6 +32,34 @@ pub fn logged_in(utmp: &Path) -> std::io::Result<Vec<String>> {
     Ok(users)
 }
 
+/// One login session: the user and the terminal line (`pts/3`, `tty2`,
+/// or a display such as `:0` for a graphical login).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The user name.
+    pub user: String,
+    /// The utmp line, relative to `/dev`.
+    pub line: String,
+}
+
+/// Every login session (USER_PROCESS record) in `utmp`, in file order.
+/// Unlike [`logged_in`], names are not filtered: terminal delivery matches
+/// them against recipients itself.
+pub fn sessions(utmp: &Path) -> std::io::Result<Vec<Session>> {
+    if !utmp.exists() {
+        return Ok(Vec::new());
+    }
+    let entries = utmp_rs::parse_from_path(utmp)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+    Ok(entries
+        .into_iter()
+        .filter_map(|e| match e {
+            utmp_rs::UtmpEntry::UserProcess { user, line, .. } => Some(Session { user, line }),
+            _ => None,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +85,23 @@ mod tests {
         data.extend(record(8, "carol", "pts/5")); // DEAD_PROCESS
         std::fs::write(&path, data).unwrap();
         assert_eq!(logged_in(&path).unwrap(), ["alice", "bob"]);
+    }
+
+    #[test]
+    fn sessions_give_user_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("utmp");
+        let mut data = record(7, "alice", "pts/1");
+        data.extend(record(8, "carol", "pts/5"));
+        data.extend(record(7, "alice", "tty2"));
+        std::fs::write(&path, data).unwrap();
+        let s = sessions(&path).unwrap();
+        let pairs: Vec<(&str, &str)> = s
+            .iter()
+            .map(|s| (s.user.as_str(), s.line.as_str()))
+            .collect();
+        assert_eq!(pairs, [("alice", "pts/1"), ("alice", "tty2")]);
+        assert!(sessions(Path::new("/nonexistent/utmp")).unwrap().is_empty());
     }
 
     #[test]

@@ -55,7 +55,9 @@ impl Host {
             .with_context(|| format!("creating {}", self.dir.display()))?;
         let config = format!(
             "# messngr demo: host {name}\nnetbios_name = \"{name}\"\nworkgroup = \"{WORKGROUP}\"\n\
-             interface = \"eth0\"\nstate_dir = {state}\nsocket = {socket}\nregister_users = false\n",
+             interface = \"eth0\"\nstate_dir = {state}\nsocket = {socket}\nregister_users = false\n\
+             # the demo's messages stay in its inboxes, off this machine's terminals\n\
+             terminals = false\n",
             name = self.name,
             state = toml_string(&self.dir.join("state"))?,
             socket = toml_string(&self.socket())?,

@@ -34,7 +34,7 @@ impl Daemon {
             .unwrap();
         let config = format!(
             "netbios_name = \"{netbios_name}\"\nworkgroup = \"MLAN\"\ninterface = \"eth0\"\n\
-             {state}socket = \"{sock}\"\n{users}{extra}\n",
+             {state}socket = \"{sock}\"\n{users}{terminals}{extra}\n",
             state = if extra.contains("state_dir") {
                 String::new()
             } else {
@@ -45,6 +45,13 @@ impl Daemon {
                 ""
             } else {
                 "register_users = false\n"
+            },
+            // Test messages must not reach the terminals of whoever is
+            // logged in on the test machine.
+            terminals = if extra.contains("terminals =") {
+                ""
+            } else {
+                "terminals = false\n"
             },
         );
         std::fs::write(dir.path().join("messngr.toml"), config).unwrap();

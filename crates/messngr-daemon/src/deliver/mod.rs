@@ -1,0 +1,111 @@
+//! Delivery to people: what happens to a message once it is safely stored.
+//!
+//! Why a module of its own: the transports and the inbox end at "stored";
+//! everything after that — terminals ([`terminal`]), hooks ([`hooks`]) —
+//! follows [`crate::inbox::Inbox::subscribe`], each as its own task with its
+//! own subscription. Nothing here can lose or hold up a message: a dead
+//! terminal, a missing program or a hook that hangs is logged and the next
+//! delivery goes on; the message stays in the inbox whatever happens. A
+//! consumer that falls behind skips messages (logged with their number);
+//! they are in the inbox too.
+//!
+//! Remote text reaches terminals and hooks only through [`clean`] and
+//! [`clean_line`], i.e. `sanitize_for_display`.
+
+pub mod hooks;
+pub mod terminal;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use messngr_proto::text::sanitize_for_display;
+use messngr_store::{Direction, Message};
+use tokio::sync::broadcast::{Receiver, error::RecvError};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::inbox::Inbox;
+use crate::settings::Settings;
+
+/// Starts the delivery tasks configured in `settings`, subscribed now (so
+/// that no message stored after this call is missed).
+pub fn spawn(tasks: &TaskTracker, settings: Arc<Settings>, inbox: &Inbox, stop: CancellationToken) {
+    if settings.terminals {
+        let s = settings.clone();
+        tasks.spawn(follow(
+            "terminals",
+            inbox.subscribe(),
+            stop.clone(),
+            move |m| terminal::deliver(s.clone(), m),
+        ));
+    }
+    if !settings.hooks.is_empty() {
+        let runner = hooks::Runner::new(settings.hooks.clone());
+        tasks.spawn(follow("hooks", inbox.subscribe(), stop, move |m| {
+            runner.clone().start(m)
+        }));
+    }
+}
+
+/// Hands every received message to `deliver`, in order, until `stop`.
+async fn follow<F, Fut>(
+    what: &'static str,
+    mut rx: Receiver<Arc<Message>>,
+    stop: CancellationToken,
+    mut deliver: F,
+) where
+    F: FnMut(Arc<Message>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    loop {
+        let next = tokio::select! {
+            () = stop.cancelled() => return,
+            next = rx.recv() => next,
+        };
+        match next {
+            Ok(m) if m.direction == Direction::In => deliver(m).await,
+            Ok(_) => {}
+            Err(RecvError::Lagged(n)) => tracing::warn!(
+                "{what}: fell behind, {n} messages not delivered (they are in the inbox)"
+            ),
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Remote text made harmless for a terminal or a hook: control characters
+/// and escape sequences shown as `^[`…, LF and TAB kept.
+pub fn clean(text: &str) -> String {
+    sanitize_for_display(text).into_owned()
+}
+
+/// Like [`clean`], for names and other one-line fields: LF and TAB too
+/// become visible (`^J`, `^I`), so a name cannot start a line of its own.
+pub fn clean_line(text: &str) -> String {
+    clean(text).replace('\n', "^J").replace('\t', "^I")
+}
+
+/// `s` cut to at most `max` bytes at a character boundary; whether it was cut.
+pub fn cut(s: &str, max: usize) -> (&str, bool) {
+    if s.len() <= max {
+        return (s, false);
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&s[..end], true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_stay_on_one_line_and_text_is_inert() {
+        assert_eq!(clean_line("evil\n\x1b[2Jname\t"), "evil^J^[[2Jname^I");
+        assert_eq!(clean("a\x1b]2;pwned\x07\nb"), "a^[]2;pwned^G\nb");
+        assert_eq!(cut("aé", 2), ("a", true));
+        assert_eq!(cut("abc", 3), ("abc", false));
+    }
+}

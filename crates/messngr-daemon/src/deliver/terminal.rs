@@ -1,0 +1,333 @@
+//! Terminal delivery, like `write(1)`: each message is written on the
+//! terminals of the user it is addressed to, found in utmp.
+//!
+//! Why it exists: a user logged in on a text console or over ssh sees a
+//! `net send` there, as with `write` and `wall`. Why it is careful: remote
+//! text on a tty can rewrite the screen, set the title or fake a prompt
+//! (CVE-2024-28085, `wall`), so the sender, the recipient and the text all
+//! pass through [`super::clean`]; the daemon writes nothing else but its own
+//! banner and CR LF line ends.
+//!
+//! Who gets it: a message with an `owner_user` goes to that user; one to
+//! `USER<03>` to the sessions whose login name equals `USER` ignoring case;
+//! one to the host name, an alias or the workgroup to every logged-in user
+//! when `terminal_host_messages` is on. A terminal without the group-write
+//! bit (`mesg n`) is skipped unless the message is urgent. A tty is opened
+//! `O_WRONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW` and must be a character
+//! device and a terminal: a full or dead terminal fails that one write only.
+
+use std::fs::OpenOptions;
+use std::io::{IsTerminal, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use messngr_store::{Message, Priority, UtcOffset, clock};
+
+use super::{clean, clean_line, cut};
+use crate::settings::Settings;
+use crate::users::Session;
+
+/// At most this many bytes of text are written on a terminal; the rest is
+/// in the inbox (`messngr read ID`).
+pub const MAX_TERMINAL_TEXT: usize = 4096;
+
+/// Why one terminal did not get a message.
+#[derive(Debug, thiserror::Error)]
+pub enum TerminalError {
+    /// The utmp line cannot name a terminal under /dev.
+    #[error("utmp line {0:?} is not a terminal name")]
+    BadLine(String),
+    /// Not a character device, not a tty, or it cannot be opened or written.
+    #[error("{path}: {why}")]
+    Device {
+        /// The device.
+        path: PathBuf,
+        /// What went wrong.
+        why: String,
+    },
+}
+
+/// What happened on one terminal.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Written {
+    /// The message is on the screen.
+    Shown,
+    /// The user said `mesg n`.
+    Refused,
+}
+
+/// Writes `m` on its recipients' terminals (blocking work on the blocking pool).
+pub async fn deliver(settings: Arc<Settings>, m: Arc<Message>) {
+    let id = m.id;
+    if let Err(e) = tokio::task::spawn_blocking(move || deliver_now(&settings, &m)).await {
+        tracing::warn!("terminal delivery of message {id} failed: {e}");
+    }
+}
+
+fn deliver_now(settings: &Settings, m: &Message) {
+    let sessions = match crate::users::sessions(&settings.utmp) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(
+                "cannot read {}: {e}; message {} is not written on terminals",
+                settings.utmp.display(),
+                m.id
+            );
+            return;
+        }
+    };
+    let targets = recipients(settings, m, &sessions);
+    if targets.is_empty() {
+        tracing::debug!("message {} to {:?}: nobody's terminal", m.id, m.to);
+        return;
+    }
+    let text = render(&settings.netbios_name, m);
+    let urgent = m.priority == Priority::Urgent;
+    for s in targets {
+        match write_line(&s.line, text.as_bytes(), urgent) {
+            Ok(Written::Shown) => {
+                tracing::info!("message {} written on {} ({})", m.id, s.line, s.user);
+            }
+            Ok(Written::Refused) => tracing::info!(
+                "message {} not written on {} ({}): mesg n",
+                m.id,
+                s.line,
+                s.user
+            ),
+            Err(e) => tracing::warn!("message {} not written on a terminal: {e}", m.id),
+        }
+    }
+}
+
+/// The sessions `m` is written on, each line once.
+pub fn recipients<'a>(
+    settings: &Settings,
+    m: &Message,
+    sessions: &'a [Session],
+) -> Vec<&'a Session> {
+    let to = m.to.trim();
+    let ours = |n: &str| n.eq_ignore_ascii_case(to);
+    let everyone = settings.terminal_host_messages
+        && (ours(&settings.netbios_name)
+            || ours(&settings.workgroup)
+            || settings.aliases.iter().any(|a| ours(a)));
+    let mut out: Vec<&Session> = Vec::new();
+    for s in sessions {
+        let wanted = match &m.owner_user {
+            Some(owner) => s.user == *owner,
+            None => everyone || s.user.eq_ignore_ascii_case(to),
+        };
+        if wanted && !out.iter().any(|o| o.line == s.line) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// The bytes written on a terminal: a blank line, the banner, the text,
+/// every line ending in CR LF.
+pub fn render(host: &str, m: &Message) -> String {
+    let time = clock::human(m.received_at, UtcOffset::UTC);
+    let mut out = format!(
+        "\r\nMessage from {} to {} on {} at {}\r\n",
+        clean_line(&m.from),
+        clean_line(m.to.trim()),
+        clean_line(host),
+        time
+    );
+    let text = clean(&m.text);
+    let (shown, was_cut) = cut(&text, MAX_TERMINAL_TEXT);
+    for line in shown.lines() {
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    if was_cut {
+        out.push_str(&format!(
+            "[… {} more bytes: messngr read {}]\r\n",
+            text.len() - shown.len(),
+            m.id
+        ));
+    }
+    out
+}
+
+/// Writes `bytes` on `/dev/LINE`, unless its owner said `mesg n` and the
+/// message is not urgent.
+pub fn write_line(line: &str, bytes: &[u8], urgent: bool) -> Result<Written, TerminalError> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '.');
+    if line.is_empty()
+        || line.starts_with('/')
+        || line
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..")
+        || !line.chars().all(ok_char)
+    {
+        return Err(TerminalError::BadLine(line.to_owned()));
+    }
+    let path = PathBuf::from("/dev").join(line);
+    let fail = |why: String| TerminalError::Device {
+        path: path.clone(),
+        why,
+    };
+    let before = std::fs::symlink_metadata(&path).map_err(|e| fail(e.to_string()))?;
+    if !before.file_type().is_char_device() {
+        return Err(fail("not a character device".into()));
+    }
+    let mut tty = OpenOptions::new()
+        .write(true)
+        .custom_flags(nix::libc::O_NOCTTY | nix::libc::O_NONBLOCK | nix::libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|e| fail(format!("cannot open: {e}")))?;
+    if !tty.is_terminal() {
+        return Err(fail("not a terminal".into()));
+    }
+    let mode = tty
+        .metadata()
+        .map_err(|e| fail(e.to_string()))?
+        .permissions()
+        .mode();
+    if mode & 0o020 == 0 && !urgent {
+        return Ok(Written::Refused);
+    }
+    tty.write_all(bytes)
+        .map_err(|e| fail(format!("cannot write: {e}")))?;
+    Ok(Written::Shown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(from: &str, to: &str, text: &str) -> Message {
+        Message {
+            id: 7,
+            uuid: "0".repeat(32),
+            direction: messngr_store::Direction::In,
+            received_at: 1_795_780_800_000,
+            transport: messngr_store::Transport::Smb,
+            source_addr: None,
+            from: from.into(),
+            to: to.into(),
+            text: text.into(),
+            raw: Vec::new(),
+            codepage: None,
+            lossy: false,
+            verified: false,
+            sender_key: None,
+            priority: Priority::Normal,
+            expires_at: None,
+            read_at: None,
+            owner_user: None,
+            notice_id: None,
+            in_reply_to: None,
+        }
+    }
+
+    fn session(user: &str, line: &str) -> Session {
+        Session {
+            user: user.into(),
+            line: line.into(),
+        }
+    }
+
+    #[test]
+    fn the_banner_and_text_are_inert() {
+        let out = render(
+            "H1",
+            &message(
+                "ev\x1b[2Jil\n",
+                "ALICE",
+                "hi\x1b]2;pwned\x07\nthere\r\x1b[2J",
+            ),
+        );
+        assert_eq!(
+            out,
+            "\r\nMessage from ev^[[2Jil^J to ALICE on H1 at 2026-11-27 12:00:00 UTC\r\n\
+             hi^[]2;pwned^G\r\nthere^M^[[2J\r\n"
+        );
+        assert!(!out.bytes().any(|b| b == 0x1b || b == 0x07));
+    }
+
+    #[test]
+    fn long_text_is_cut_with_a_pointer_to_the_inbox() {
+        let out = render("H1", &message("a", "B", &"x".repeat(10_000)));
+        assert!(out.len() < MAX_TERMINAL_TEXT + 200);
+        assert!(
+            out.ends_with("[… 5904 more bytes: messngr read 7]\r\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn recipients_by_user_host_and_owner() {
+        let sessions = [
+            session("alice", "pts/1"),
+            session("bob", "pts/2"),
+            session("alice", "pts/1"),
+            session("alice", "tty3"),
+        ];
+        let s = Settings {
+            netbios_name: "H1".into(),
+            workgroup: "MLAN".into(),
+            iface: crate::iface::Interface {
+                name: [0; 16],
+                address: std::net::Ipv4Addr::LOCALHOST,
+                netmask: std::net::Ipv4Addr::LOCALHOST,
+                broadcast: std::net::Ipv4Addr::LOCALHOST,
+                mac: [0; 6],
+            },
+            socket: "/x".into(),
+            state_dir: "/x".into(),
+            wins_server: None,
+            aliases: vec!["HELPDESK".into()],
+            register_users: true,
+            utmp: "/x".into(),
+            nbns_rate_limit: 0,
+            access: crate::access::Access::default(),
+            serve_netbios: true,
+            terminals: true,
+            terminal_host_messages: true,
+            hooks: Vec::new(),
+        };
+        let lines = |m: &Message, s: &Settings| -> Vec<String> {
+            recipients(s, m, &sessions)
+                .iter()
+                .map(|s| s.line.clone())
+                .collect()
+        };
+        assert_eq!(lines(&message("x", "ALICE", ""), &s), ["pts/1", "tty3"]);
+        assert_eq!(lines(&message("x", "carol", ""), &s), Vec::<String>::new());
+        assert_eq!(
+            lines(&message("x", "h1", ""), &s),
+            ["pts/1", "pts/2", "tty3"]
+        );
+        assert_eq!(lines(&message("x", "helpdesk", ""), &s).len(), 3);
+        let mut owned = message("x", "H1", "");
+        owned.owner_user = Some("bob".into());
+        assert_eq!(lines(&owned, &s), ["pts/2"]);
+        let quiet = Settings {
+            terminal_host_messages: false,
+            ..s.clone()
+        };
+        assert!(lines(&message("x", "H1", ""), &quiet).is_empty());
+        assert_eq!(lines(&message("x", "alice", ""), &quiet).len(), 2);
+    }
+
+    #[test]
+    fn odd_utmp_lines_are_refused() {
+        for line in ["", "/etc/passwd", "../sda", "pts/../../sda", ":0", "pts//1"] {
+            assert!(
+                matches!(
+                    write_line(line, b"x", false),
+                    Err(TerminalError::BadLine(_))
+                ),
+                "{line:?}"
+            );
+        }
+        assert!(matches!(
+            write_line("null", b"x", false),
+            Err(TerminalError::Device { .. })
+        ));
+    }
+}

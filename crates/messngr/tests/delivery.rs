@@ -1,0 +1,277 @@
+//! Delivery to people, end to end: a message sent from another namespace
+//! host shows on a (tmux) terminal of its recipient with its escape
+//! sequences neutralised, `mesg n` is honoured, and `[[hook]]` programs get
+//! hostile text literally, never through a shell, killed after their
+//! timeout without holding up the next message.
+//!
+//! Needs root, Samba's smbclient and tmux (`ci/install-deps`). The tmux
+//! server runs in the root namespace on a private socket (no network); the
+//! daemons only inside the test LAN.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use messngr_proto::text::sanitize_for_display;
+use support::{Daemon, Lan, client_conf, smbclient_m, text, wait_for};
+
+/// One glibc x86_64 `struct utmp` USER_PROCESS record (384 bytes).
+fn utmp_record(user: &str, line: &str) -> Vec<u8> {
+    let mut r = vec![0u8; 384];
+    r[0..2].copy_from_slice(&7i16.to_le_bytes());
+    r[4..8].copy_from_slice(&1234i32.to_le_bytes());
+    r[8..8 + line.len()].copy_from_slice(line.as_bytes());
+    r[44..44 + user.len()].copy_from_slice(user.as_bytes());
+    r
+}
+
+/// A tmux server on a private socket with one pane that only sleeps (no
+/// prompt to mix with what is written on its tty). Killed on drop.
+struct Tmux {
+    sock: PathBuf,
+}
+
+impl Tmux {
+    fn start(dir: &Path) -> Tmux {
+        let t = Tmux {
+            sock: dir.join("tmux.sock"),
+        };
+        let o = t.run(&["new-session", "-d", "-x", "160", "-y", "50", "sleep 3600"]);
+        assert!(o.status.success(), "tmux: {}", text(&o));
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&self.sock)
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .unwrap()
+    }
+
+    fn display(&self, format: &str) -> String {
+        let o = self.run(&["display", "-p", format]);
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-J"]).stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+fn tmux_or_skip() -> bool {
+    let ok = Command::new("tmux").arg("-V").output().is_ok();
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux missing under CI: run ci/install-deps"
+        );
+        eprintln!("skipped: tmux missing (ci/install-deps)");
+    }
+    ok
+}
+
+#[test]
+fn terminal_delivery_shows_text_and_neutralises_escapes() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let Some(lan) = Lan::up(2).expect("build the test LAN") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(tmp.path());
+    let tty = tmux.display("#{pane_tty}");
+    let line = tty
+        .strip_prefix("/dev/")
+        .expect("a tty under /dev")
+        .to_owned();
+    let title = tmux.display("#{pane_title}");
+    std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(0o620)).unwrap();
+    let utmp = tmp.path().join("utmp");
+    // A stale session on a terminal that is gone comes first: it fails
+    // (logged) and the live one still gets every message.
+    let mut records = utmp_record("alice", "pts/9999");
+    records.extend(utmp_record("alice", &line));
+    std::fs::write(&utmp, records).unwrap();
+
+    let d = Daemon::start(
+        &lan,
+        1,
+        "H1",
+        &format!(
+            "register_users = true\nterminals = true\nutmp = \"{}\"\n",
+            utmp.display()
+        ),
+    );
+    wait_for(
+        Duration::from_secs(15),
+        || d.state_of("ALICE<03>").as_deref() == Some("registered"),
+        || d.log(),
+    );
+    let conf = client_conf(tmp.path());
+    let send = |to: &str, message: &[u8]| {
+        let o = smbclient_m(&lan, 2, &conf, to, Some("10.77.0.1"), message);
+        assert!(o.status.success(), "smbclient: {}\n{}", text(&o), d.log());
+    };
+
+    send(
+        "ALICE",
+        b"hello alice\n\x1b]2;pwned\x07title? \x1b[2Jcleared? \x1b[31mred",
+    );
+    wait_for(
+        Duration::from_secs(15),
+        || tmux.screen().contains("red"),
+        || format!("screen:\n{}\nlog:\n{}", tmux.screen(), d.log()),
+    );
+    let screen = tmux.screen();
+    assert!(
+        screen.contains("Message from alice to ALICE on H1 at "),
+        "{screen}"
+    );
+    assert!(screen.contains("hello alice"), "{screen}");
+    assert!(
+        screen.contains("^[]2;pwned^Gtitle? ^[[2Jcleared? ^[[31mred"),
+        "{screen}"
+    );
+    assert_eq!(tmux.display("#{pane_title}"), title, "the title changed");
+    assert_ne!(title, "pwned");
+    assert!(d.log().contains("/dev/pts/9999"), "{}", d.log());
+
+    // mesg n: no group-write bit, nothing written (the message is stored).
+    std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(0o600)).unwrap();
+    send("ALICE", b"while mesg n");
+    d.wait_inbox(2);
+    wait_for(
+        Duration::from_secs(10),
+        || d.log().contains("mesg n"),
+        || d.log(),
+    );
+    assert!(!tmux.screen().contains("while mesg n"), "{}", tmux.screen());
+
+    // mesg y again; a message to the host name reaches every logged-in user.
+    std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(0o620)).unwrap();
+    send("H1", b"to the whole host");
+    wait_for(
+        Duration::from_secs(15),
+        || tmux.screen().contains("to the whole host"),
+        || format!("screen:\n{}\nlog:\n{}", tmux.screen(), d.log()),
+    );
+    assert!(tmux.screen().contains("Message from alice to H1 on H1"));
+}
+
+/// A hook that records its argv, `MESSNGR_TEXT` and stdin per message id.
+const RECORDER: &str = r#"#!/bin/sh
+d="$1"
+printf '%s' "$MESSNGR_TEXT" > "$d/$MESSNGR_ID.text"
+printf '%s\n' "$@" > "$d/$MESSNGR_ID.argv"
+cat > "$d/$MESSNGR_ID.json"
+"#;
+
+#[test]
+fn hooks_get_hostile_text_literally_and_slow_hooks_are_killed() {
+    let Some(lan) = Lan::up(2).expect("build the test LAN") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let exec = |name: &str, body: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    };
+    let recorder = exec("record.sh", RECORDER);
+    // Its child records its pid: killing the hook must kill it too.
+    let slow = exec(
+        "slow.sh",
+        "#!/bin/sh\nsleep 60 &\necho $! > \"$1/$MESSNGR_ID.sleep\"\nwait\n",
+    );
+    let d = Daemon::start(
+        &lan,
+        1,
+        "H1",
+        &format!(
+            "[[hook]]\nprogram = \"{}\"\nargs = [\"{}\"]\ntimeout_secs = 1\n\n\
+             [[hook]]\nprogram = \"{}\"\nargs = [\"{}\", \"$(touch {}/argv-pwned)\"]\n",
+            slow.display(),
+            out.display(),
+            recorder.display(),
+            out.display(),
+            tmp.path().display()
+        ),
+    );
+    d.wait_settled();
+    let conf = client_conf(tmp.path());
+    let p = tmp.path().display();
+    let messages = [
+        format!("$(touch {p}/pwned1)"),
+        format!("`touch {p}/pwned2`"),
+        format!("x; touch {p}/pwned3; echo \"double\" 'single'"),
+        format!("line one\nline two $HOME\n\ttab \x1b[2J && touch {p}/pwned4"),
+    ];
+    for (n, m) in messages.iter().enumerate() {
+        let o = smbclient_m(&lan, 2, &conf, "H1", Some("10.77.0.1"), m.as_bytes());
+        assert!(o.status.success(), "smbclient: {}\n{}", text(&o), d.log());
+        d.wait_inbox(n + 1);
+    }
+    let inbox = d.inbox();
+    assert_eq!(inbox.len(), messages.len());
+    for m in &inbox {
+        let id = m["id"].as_i64().unwrap();
+        let stored = m["text"].as_str().unwrap();
+        assert!(messages.iter().any(|x| x == stored), "{stored:?}");
+        let file = |ext: &str| out.join(format!("{id}.{ext}"));
+        wait_for(
+            Duration::from_secs(10),
+            || file("json").exists() && file("argv").exists(),
+            || d.log(),
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        let expected = sanitize_for_display(stored);
+        assert_eq!(std::fs::read_to_string(file("text")).unwrap(), expected);
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file("json")).unwrap()).unwrap();
+        assert_eq!(json["text"], *expected, "{json}");
+        assert_eq!(json["id"], id);
+        assert_eq!(
+            std::fs::read_to_string(file("argv")).unwrap(),
+            format!("{}\n$(touch {p}/argv-pwned)\n", out.display())
+        );
+    }
+    assert!(
+        std::fs::read_to_string(out.join(format!("{}.text", inbox[3]["id"])))
+            .unwrap()
+            .contains("\ttab ^[[2J && touch")
+    );
+    for f in ["pwned1", "pwned2", "pwned3", "pwned4", "argv-pwned"] {
+        assert!(!tmp.path().join(f).exists(), "{f} was created");
+    }
+    // Every message's slow hook was killed; the recorder still ran for all.
+    wait_for(
+        Duration::from_secs(10),
+        || d.log().matches("ran longer than 1 s: killed").count() == messages.len(),
+        || d.log(),
+    );
+    for m in &inbox {
+        let pidfile = out.join(format!("{}.sleep", m["id"]));
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+        assert!(
+            stat.as_deref().map_or(true, |s| s.contains(") Z ")),
+            "the slow hook's child {pid} survived: {stat:?}"
+        );
+    }
+}
