@@ -81,7 +81,12 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     let (api_tx, api_rx) = mpsc::channel::<Call>(64);
     let inbox = Arc::new(inbox);
     tasks.spawn(crate::inbox::run(inbox.clone(), deliveries_rx));
-    tasks.spawn(crate::api::serve(listener, api_tx, stop.child_token()));
+    tasks.spawn(crate::api::serve(
+        listener,
+        api_tx,
+        Some(inbox.feed()),
+        stop.child_token(),
+    ));
     tasks.spawn(crate::session::serve(
         tcp,
         registry.clone(),

@@ -63,6 +63,11 @@ impl Inbox {
         self.stored.subscribe()
     }
 
+    /// The same broadcast, for the API's `Follow` streams.
+    pub fn feed(&self) -> crate::follow::Feed {
+        crate::follow::Feed::new(self.stored.clone())
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path

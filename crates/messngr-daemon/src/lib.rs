@@ -28,6 +28,7 @@ pub mod config;
 pub mod daemon;
 pub mod datagram;
 pub mod delivery;
+pub mod follow;
 pub mod iface;
 pub mod inbox;
 pub mod limit;

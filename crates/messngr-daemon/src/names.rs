@@ -529,7 +529,8 @@ impl Driver {
             | Request::Inbox { .. }
             | Request::Read { .. }
             | Request::Reply { .. }
-            | Request::Rm { .. }) => {
+            | Request::Rm { .. }
+            | Request::Follow) => {
                 let _ = reply.send(Response::err(
                     "bad_request",
                     format!("the name service does not answer {other:?}"),
