@@ -3,6 +3,7 @@
 //! exit codes. The protocols live in `messngr-proto`, the daemon in
 //! `messngr-daemon`.
 
+mod agent;
 mod cli;
 mod client;
 mod decode;
@@ -134,6 +135,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Status { json } => {
             let config = load_config(cli.config.as_deref())?;
             client::status(&socket_path(cli.socket, &config), json, &mut out)
+        }
+        Cmd::Agent {
+            reply_command,
+            retry,
+        } => {
+            let config = load_config(cli.config.as_deref())?;
+            agent::run(agent::Options {
+                socket: socket_path(cli.socket, &config),
+                reply_command,
+                retry: std::time::Duration::from_secs(retry.max(1)),
+            })?;
+            Ok(ExitCode::SUCCESS)
         }
         Cmd::Decode(args) => decode::run(&args, &mut out),
         Cmd::Demo { keep } => demo::run(keep, &mut out),
