@@ -87,6 +87,15 @@ struct Desktop {
     dir: PathBuf,
 }
 
+/// Writes an executable shell script (test fixtures only; the agent itself
+/// never runs a shell).
+fn script(path: &Path, body: &str) {
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    let mut perms = std::fs::metadata(path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(path, perms).unwrap();
+}
+
 fn free_display() -> u32 {
     (90..400)
         .find(|n| {
@@ -144,20 +153,18 @@ impl Desktop {
             || bus_path.exists(),
             || std::fs::read_to_string(dir.join("dbus.err")).unwrap_or_default(),
         );
-        // The context menu is a script that picks "Mark read" (and logs the
-        // menu), standing in for a person clicking it.
+        // The context menu is a script that picks the first entry naming
+        // the action in `choice` (and logs the menu), standing in for a
+        // person clicking it.
         let menu = dir.join("dmenu");
-        std::fs::write(
+        script(
             &menu,
-            format!(
-                "#!/bin/sh\ntee -a {log} | grep -m1 'Mark read'\n",
-                log = dir.join("menu.log").display()
+            &format!(
+                "tee -a {log} | grep -m1 \"$(cat {choice})\"",
+                log = dir.join("menu.log").display(),
+                choice = dir.join("choice").display()
             ),
-        )
-        .unwrap();
-        let mut perms = std::fs::metadata(&menu).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-        std::fs::set_permissions(&menu, perms).unwrap();
+        );
         // Notifications stay on screen (timeout 0) until the test closes them.
         let conf = dir.join("dunstrc");
         std::fs::write(
@@ -227,13 +234,23 @@ impl Desktop {
             .join("\n")
     }
 
-    /// Starts `messngr agent` on `socket` with this desktop's session bus.
+    /// Starts `messngr agent` on `socket` with this desktop's session bus;
+    /// its "Reply" command appends its argument and environment to `replied`.
     fn agent(&mut self, socket: &Path) {
         let log = std::fs::File::create(self.dir.join("agent.log")).unwrap();
+        let reply = self.dir.join("reply");
+        script(
+            &reply,
+            &format!(
+                "echo \"$1 $MESSNGR_MESSAGE_ID\" >> {}",
+                self.dir.join("replied").display()
+            ),
+        );
         let child = Command::new(BIN)
             .arg("--socket")
             .arg(socket)
-            .args(["agent", "--retry", "1"])
+            .args(["agent", "--retry", "1", "--reply-command"])
+            .arg(&reply)
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
             .env("DISPLAY", &self.display)
             .stdin(Stdio::null())
@@ -312,6 +329,7 @@ fn new_and_waiting_messages_reach_the_desktop() {
 
     // "Mark read" from dunst's context menu (the script picks the first
     // one offered): that message, and only that one, is marked read.
+    std::fs::write(tmp.path().join("choice"), "Mark read").unwrap();
     desk.dunstctl(&["context"]).expect("dunstctl context");
     let read = || {
         d1.inbox()
