@@ -263,7 +263,15 @@ async fn connection(
             Ok(Request::Follow) => match &feed {
                 Some(feed) => {
                     let messages = feed.subscribe();
-                    crate::follow::stream(reader, write, messages, uid, stop).await;
+                    crate::follow::stream(
+                        reader,
+                        write,
+                        messages,
+                        uid,
+                        crate::follow::WRITE_TIMEOUT,
+                        stop,
+                    )
+                    .await;
                     return;
                 }
                 None => Response::err("bad_request", "this daemon cannot stream messages"),

@@ -39,17 +39,22 @@ impl Feed {
     }
 }
 
-async fn write_line(write: &mut (impl AsyncWrite + Unpin), response: &Response) -> bool {
+async fn write_line(
+    write: &mut (impl AsyncWrite + Unpin),
+    response: &Response,
+    limit: Duration,
+) -> bool {
     let mut out = serde_json::to_vec(response).unwrap_or_default();
     out.push(b'\n');
     matches!(
-        tokio::time::timeout(WRITE_TIMEOUT, write.write_all(&out)).await,
+        tokio::time::timeout(limit, write.write_all(&out)).await,
         Ok(Ok(()))
     )
 }
 
 /// Streams `messages` to a follower until it hangs up, stops reading, or
-/// `stop` is cancelled. The first line, `{"ok":true,"data":"following"}`,
+/// `stop` is cancelled, or a line waits longer than `limit`
+/// ([`WRITE_TIMEOUT`] in the daemon). The first line, `{"ok":true,"data":"following"}`,
 /// says the subscription is in place; then each message is one
 /// `{"ok":true,"data":{message}}` line.
 pub async fn stream(
@@ -57,9 +62,10 @@ pub async fn stream(
     mut write: impl AsyncWrite + Unpin,
     mut messages: broadcast::Receiver<Arc<Message>>,
     uid: u32,
+    limit: Duration,
     stop: CancellationToken,
 ) {
-    if !write_line(&mut write, &Response::ok("following")).await {
+    if !write_line(&mut write, &Response::ok("following"), limit).await {
         return;
     }
     tracing::debug!("api: uid {uid} follows new messages");
@@ -84,7 +90,7 @@ pub async fn stream(
                 Err(broadcast::error::RecvError::Closed) => return,
             },
         };
-        if !write_line(&mut write, &response).await {
+        if !write_line(&mut write, &response, limit).await {
             tracing::info!("api: follower uid {uid} stopped reading, dropped");
             return;
         }
@@ -125,6 +131,7 @@ mod tests {
             w,
             feed.subscribe(),
             1000,
+            WRITE_TIMEOUT,
             CancellationToken::new(),
         ));
         let (their_r, their_w) = tokio::io::split(theirs);
@@ -154,6 +161,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_follower_that_stops_reading_is_dropped_and_never_blocks_the_inbox() {
+        let (tx, _) = broadcast::channel(16);
+        let (ours, _theirs) = tokio::io::duplex(64);
+        let (r, w) = tokio::io::split(ours);
+        let limit = Duration::from_millis(200);
+        let task = tokio::spawn(stream(
+            r,
+            w,
+            tx.subscribe(),
+            1000,
+            limit,
+            CancellationToken::new(),
+        ));
+        for id in 0..8 {
+            // The inbox's side: never waits, whatever the follower does.
+            tx.send(message(id)).unwrap();
+        }
+        tokio::time::timeout(limit * 10, task)
+            .await
+            .expect("a follower that stops reading must be dropped")
+            .unwrap();
+        assert_eq!(tx.receiver_count(), 0);
+    }
+
+    #[tokio::test]
     async fn a_lagging_follower_is_told_what_it_missed() {
         let (tx, _) = broadcast::channel(2);
         let rx = tx.subscribe();
@@ -163,7 +195,7 @@ mod tests {
         let (ours, theirs) = tokio::io::duplex(4096);
         let (r, w) = tokio::io::split(ours);
         let stop = CancellationToken::new();
-        tokio::spawn(stream(r, w, rx, 1000, stop.clone()));
+        tokio::spawn(stream(r, w, rx, 1000, WRITE_TIMEOUT, stop.clone()));
         let mut lines = BufReader::new(theirs).lines();
         assert!(
             lines

@@ -356,13 +356,22 @@ fn new_and_waiting_messages_reach_the_desktop() {
         "showing is not reading: only the chosen one is read"
     );
 
-    // Closing moves them into dunst's history, which says what was shown.
-    desk.dunstctl(&["close-all"]).expect("dunstctl close-all");
+    // The daemon restarts: the agent reconnects by itself and shows what
+    // comes next. Closing moves notifications into dunst's history, which
+    // says what was shown.
+    let d1 = d1.restart(&lan);
+    d1.wait_settled();
+    let o = d2.cli(&["send", "H1", "After the restart"]);
+    assert!(o.status.success(), "{}", support::text(&o));
     let history = || desk.dunstctl(&["history"]).unwrap_or_default();
     wait_for(
-        Duration::from_secs(5),
-        || history().contains("Live from H2"),
-        || format!("history: {}\n{}", history(), desk.logs()),
+        Duration::from_secs(20),
+        || {
+            desk.dunstctl(&["close-all"]).expect("dunstctl close-all");
+            let h = history();
+            h.contains("Live from H2") && h.contains("After the restart")
+        },
+        || format!("history: {}\n{}\n{}", history(), desk.logs(), d1.log()),
     );
     let history = history();
     let h: serde_json::Value = serde_json::from_str(&history).unwrap();
@@ -378,7 +387,11 @@ fn new_and_waiting_messages_reach_the_desktop() {
         })
         .collect();
     let summary = format!("Message from {from}");
-    for text in ["Sent while you were away", "Live from H2: lunch"] {
+    for text in [
+        "Sent while you were away",
+        "Live from H2: lunch",
+        "After the restart",
+    ] {
         let hit = shown.iter().find(|(_, b)| b.contains(text));
         let (s, b) = hit.unwrap_or_else(|| panic!("{text:?} not shown: {shown:?}"));
         assert_eq!(s, &summary, "{shown:?}");

@@ -15,6 +15,9 @@ pub const ACTION_REPLY: &str = "reply";
 /// The action key of "Mark read".
 pub const ACTION_MARK_READ: &str = "mark-read";
 
+/// Longest text a pop-up shows (characters); the rest is one command away.
+pub const MAX_POPUP_CHARS: usize = 1000;
+
 /// What the notification shows, before it is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Popup {
@@ -38,6 +41,14 @@ impl Popup {
         let safe = |s: &str| messngr_proto::text::sanitize_for_display(s).into_owned();
         let from = safe(&m.from);
         let mut text = safe(&m.text);
+        if let Some((cut, _)) = text.char_indices().nth(MAX_POPUP_CHARS) {
+            let rest = text[cut..].chars().count();
+            text.truncate(cut);
+            text.push_str(&format!(
+                "… ({rest} more characters: messngr read {})",
+                m.id
+            ));
+        }
         let when = messngr_store::clock::rfc3339(m.received_at);
         // "2026-11-27T21:03:04.123Z" -> "2026-11-27 21:03:04 UTC"
         let when = match (when.get(..10), when.get(11..19)) {
@@ -110,6 +121,20 @@ mod tests {
         assert!(!p.urgent);
         let plain = Popup::of(&message("a<b", "normal", "smb"), false);
         assert!(plain.body.starts_with("a<b\n"));
+    }
+
+    #[test]
+    fn a_megabyte_with_nuls_becomes_a_short_inert_pop_up() {
+        let hostile = format!("{}\u{0}\u{9b}31m", "x\u{0}".repeat(500_000));
+        let p = Popup::of(&message(&hostile, "normal", "mailslot"), true);
+        assert!(p.body.len() < 4 * MAX_POPUP_CHARS, "{} bytes", p.body.len());
+        assert!(
+            p.body.contains("more characters: messngr read 3"),
+            "{}",
+            &p.body[p.body.len() - 200..]
+        );
+        assert!(!p.body.contains('\u{0}') && !p.body.contains('\u{9b}'));
+        assert!(p.body.contains("(unverified, mailslot)"));
     }
 
     #[test]
