@@ -175,6 +175,15 @@ pub enum Cmd {
         #[arg(long, value_name = "SECS", default_value_t = 10)]
         retry: u64,
     },
+    /// Do not disturb: `on` keeps the agent's pop-ups for urgent messages
+    /// only (the rest wait in the inbox and pop up after `off`); without an
+    /// argument, says whether it is on. Stored per user in
+    /// $XDG_STATE_HOME/messngr/quiet.
+    Quiet {
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        state: Option<String>,
+    },
     /// Show the daemon's names, their states and its counters.
     Status {
         /// Print JSON.

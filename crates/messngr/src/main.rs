@@ -148,6 +148,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Quiet { state } => {
+            match state.as_deref() {
+                Some(s) => {
+                    let path = agent::quiet::set(s == "on")?;
+                    writeln!(out, "quiet {s} ({})", path.display())?;
+                }
+                None => writeln!(
+                    out,
+                    "quiet {}",
+                    if agent::quiet::is_on() { "on" } else { "off" }
+                )?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Decode(args) => decode::run(&args, &mut out),
         Cmd::Demo { keep } => demo::run(keep, &mut out),
         Cmd::Generate { what } => {

@@ -96,6 +96,10 @@ fn script(path: &Path, body: &str) {
     std::fs::set_permissions(path, perms).unwrap();
 }
 
+/// One desktop at a time: two tests scanning for a free display number at
+/// once could pick the same one.
+static DESKTOP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn free_display() -> u32 {
     (90..400)
         .find(|n| {
@@ -253,12 +257,30 @@ impl Desktop {
             .arg(&reply)
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
             .env("DISPLAY", &self.display)
+            .env("XDG_STATE_HOME", self.state_home())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .unwrap();
         self.procs.0.push(("agent", child));
+    }
+
+    /// The agent's `$XDG_STATE_HOME` (where `messngr quiet` keeps its flag).
+    fn state_home(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    /// `messngr quiet ARGS…` for this desktop's user.
+    fn quiet(&self, args: &[&str]) -> String {
+        let o = Command::new(BIN)
+            .arg("quiet")
+            .args(args)
+            .env("XDG_STATE_HOME", self.state_home())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", support::text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
     fn screenshot(&self, to: &Path) {
@@ -289,6 +311,7 @@ fn new_and_waiting_messages_reach_the_desktop() {
     if !desktop_tools() {
         return;
     }
+    let _one_desktop = DESKTOP.lock().unwrap_or_else(|e| e.into_inner());
     let Some(lan) = Lan::up(2).expect("build the test LAN") else {
         return;
     };
@@ -406,6 +429,52 @@ fn new_and_waiting_messages_reach_the_desktop() {
         "{shown:?}"
     );
     desk.procs.stop("agent");
+}
+
+#[test]
+fn quiet_holds_messages_until_it_ends() {
+    if !desktop_tools() {
+        return;
+    }
+    let _one_desktop = DESKTOP.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lan) = Lan::up(2).expect("build the test LAN") else {
+        return;
+    };
+    let d1 = Daemon::start(&lan, 1, "H1", "");
+    let d2 = Daemon::start(&lan, 2, "H2", "");
+    d1.wait_settled();
+    d2.wait_settled();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut desk = Desktop::start(tmp.path());
+    assert_eq!(desk.quiet(&[]), "quiet off\n");
+    assert!(desk.quiet(&["on"]).starts_with("quiet on"));
+    assert_eq!(desk.quiet(&[]), "quiet on\n");
+    desk.agent(&d1.socket());
+
+    let o = d2.cli(&["send", "H1", "Sent during quiet time"]);
+    assert!(o.status.success(), "{}", support::text(&o));
+    d1.wait_inbox(1);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        desk.displayed(),
+        0,
+        "a pop-up in quiet mode\n{}",
+        desk.logs()
+    );
+
+    assert!(desk.quiet(&["off"]).starts_with("quiet off"));
+    wait_for(
+        Duration::from_secs(10),
+        || desk.displayed() >= 1,
+        || desk.logs(),
+    );
+    desk.dunstctl(&["close-all"]).expect("dunstctl close-all");
+    let history = || desk.dunstctl(&["history"]).unwrap_or_default();
+    wait_for(
+        Duration::from_secs(5),
+        || history().contains("Sent during quiet time"),
+        || format!("history: {}\n{}", history(), desk.logs()),
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@
 //! unread in the inbox and is shown again on the next try.
 
 mod popup;
+pub mod quiet;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,9 @@ pub struct Options {
     /// Wait between attempts when the daemon or D-Bus is missing.
     pub retry: Duration,
 }
+
+/// How often the agent looks whether do-not-disturb ended.
+pub const QUIET_POLL: Duration = Duration::from_secs(1);
 
 /// Ids already on screen in this process: a reconnect does not show them twice.
 type Shown = Arc<Mutex<HashSet<i64>>>;
@@ -139,7 +143,24 @@ async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
     // Subscribed first, so nothing stored from now on is missed; now what
     // arrived while no agent ran.
     catch_up(options, shown, markup).await?;
-    while let Some(l) = lines.next_line().await? {
+    let mut was_quiet = quiet::is_on();
+    let mut poll = tokio::time::interval(QUIET_POLL);
+    loop {
+        let l = tokio::select! {
+            l = lines.next_line() => match l? {
+                Some(l) => l,
+                None => return Ok(()),
+            },
+            _ = poll.tick() => {
+                let now_quiet = quiet::is_on();
+                if was_quiet && !now_quiet {
+                    // Quiet ended: what waited pops up now.
+                    catch_up(options, shown, markup).await?;
+                }
+                was_quiet = now_quiet;
+                continue;
+            }
+        };
         let r: Response = serde_json::from_str(&l).context("a garbled line from the daemon")?;
         if r.ok {
             let m: Message = serde_json::from_value(r.data)?;
@@ -148,7 +169,6 @@ async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
             catch_up(options, shown, markup).await?;
         }
     }
-    Ok(())
 }
 
 async fn catch_up(options: &Options, shown: &Shown, markup: bool) -> anyhow::Result<()> {
@@ -174,7 +194,8 @@ async fn catch_up(options: &Options, shown: &Shown, markup: bool) -> anyhow::Res
 /// Shows `m` once (received, unread, not shown yet) and handles its actions
 /// in the background.
 async fn show(options: &Options, shown: &Shown, m: &Message, markup: bool) -> anyhow::Result<()> {
-    if m.direction != Direction::In || !m.is_unread() {
+    if m.direction != Direction::In || !m.is_unread() || !quiet::pops_up(quiet::is_on(), m.priority)
+    {
         return Ok(());
     }
     if shown.lock().map_or(true, |s| s.contains(&m.id)) {
