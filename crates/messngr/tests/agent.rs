@@ -161,31 +161,98 @@ fn quiet_holds_messages_until_it_ends() {
     assert_eq!(desk.quiet(&[]), "quiet off\n");
     assert!(desk.quiet(&["on"]).starts_with("quiet on"));
     assert_eq!(desk.quiet(&[]), "quiet on\n");
-    desk.agent(&d1.socket());
 
+    // While no agent runs: a normal message over the LAN, and an urgent,
+    // verified one put straight into the inbox (no sender can set a
+    // priority over the LAN yet).
     let o = d2.cli(&["send", "H1", "Sent during quiet time"]);
     assert!(o.status.success(), "{}", support::text(&o));
     d1.wait_inbox(1);
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(
-        desk.displayed(),
-        0,
-        "a pop-up in quiet mode\n{}",
-        desk.logs()
+    let mut urgent = messngr_store::NewMessage::received(
+        messngr_store::Transport::Messngr,
+        "BOSS",
+        "H1",
+        "Fire drill now",
+        b"Fire drill now",
     );
+    urgent.priority = messngr_store::Priority::Urgent;
+    urgent.verified = true;
+    messngr_store::Store::open(d1.dir.path().join("state").join("inbox.sqlite"))
+        .unwrap()
+        .insert(&urgent)
+        .unwrap();
 
-    assert!(desk.quiet(&["off"]).starts_with("quiet off"));
+    // Quiet: only the urgent one pops up.
+    desk.agent(&d1.socket());
     wait_for(
         Duration::from_secs(10),
         || desk.displayed() >= 1,
+        || desk.logs(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        desk.displayed(),
+        1,
+        "quiet let a normal message through\n{}",
+        desk.logs()
+    );
+
+    // Quiet ends: the one that waited pops up too.
+    assert!(desk.quiet(&["off"]).starts_with("quiet off"));
+    wait_for(
+        Duration::from_secs(10),
+        || desk.displayed() >= 2,
         || desk.logs(),
     );
     desk.dunstctl(&["close-all"]).expect("dunstctl close-all");
     let history = || desk.dunstctl(&["history"]).unwrap_or_default();
     wait_for(
         Duration::from_secs(5),
-        || history().contains("Sent during quiet time"),
+        || history().contains("Sent during quiet time") && history().contains("Fire drill"),
         || format!("history: {}\n{}", history(), desk.logs()),
+    );
+    let h: serde_json::Value = serde_json::from_str(&history()).unwrap();
+    let fire = h["data"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| {
+            n["body"]["data"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Fire drill")
+        })
+        .unwrap()
+        .clone();
+    assert_eq!(fire["summary"]["data"], "Message from BOSS", "{fire}");
+    let rendered = fire["message"]["data"].as_str().unwrap();
+    assert!(rendered.starts_with("CRITICAL"), "not critical: {fire}");
+    assert_eq!(
+        fire["timeout"]["data"], 0,
+        "an urgent pop-up must stay: {fire}"
+    );
+    let normal = h["data"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| {
+            n["body"]["data"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("quiet time")
+        })
+        .unwrap();
+    assert_ne!(normal["timeout"]["data"], 0, "{normal}");
+    assert!(
+        !normal["message"]["data"]
+            .as_str()
+            .unwrap()
+            .starts_with("CRITICAL")
+    );
+    let body = fire["body"]["data"].as_str().unwrap();
+    assert!(
+        body.contains("verified") && !body.contains("unverified"),
+        "{body}"
     );
 }
 

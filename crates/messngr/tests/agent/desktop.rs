@@ -160,7 +160,9 @@ impl Desktop {
                 choice = dir.join("choice").display()
             ),
         );
-        // Notifications stay on screen (timeout 0) until the test closes them.
+        // Notifications stay on screen (10 minutes) until the test closes
+        // them, unless the sender asks otherwise (an urgent one: "never");
+        // critical ones are marked in the text dunst renders.
         let conf = dir.join("dunstrc");
         std::fs::write(
             &conf,
@@ -168,8 +170,9 @@ impl Desktop {
                 "[global]\n    width = 700\n    height = 300\n    origin = top-left\n    offset = 10x10\n    \
              font = Monospace 12\n    markup = full\n    format = \"<b>%s</b>\\n%b\"\n    \
              notification_limit = 0\n    dmenu = {menu}\n\
-             [urgency_low]\n    timeout = 0\n[urgency_normal]\n    timeout = 0\n\
-             [urgency_critical]\n    timeout = 0\n",
+             [urgency_low]\n    timeout = 600\n[urgency_normal]\n    timeout = 600\n\
+             [urgency_critical]\n    timeout = 600\n\
+             [mark_critical]\n    msg_urgency = critical\n    format = \"CRITICAL <b>%s</b>\\n%b\"\n",
                 menu = menu.display()
             ),
         )
