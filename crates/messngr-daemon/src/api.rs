@@ -88,6 +88,9 @@ pub enum Request {
         /// Its inbox id.
         id: i64,
     },
+    /// Keep the connection open and stream each newly stored message as one
+    /// line (see [`crate::follow`]); used by `messngr agent`.
+    Follow,
     /// Store a message another program received (`messngr deliver`, run by
     /// smbd as its `message command`). Any local user may deliver; what is
     /// delivered is unverified, and delivering gives no right to read.
@@ -224,13 +227,19 @@ pub fn bind(path: &Path) -> Result<UnixListener, ApiError> {
 
 /// Serves API connections until `stop` is cancelled, handing each request to
 /// the daemon core through `core`.
-pub async fn serve(listener: UnixListener, core: mpsc::Sender<Call>, stop: CancellationToken) {
+/// `feed` serves `Request::Follow`; without one, following is refused.
+pub async fn serve(
+    listener: UnixListener,
+    core: mpsc::Sender<Call>,
+    feed: Option<crate::follow::Feed>,
+    stop: CancellationToken,
+) {
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(connection(stream, core.clone(), stop.clone()));
+                    tokio::spawn(connection(stream, core.clone(), feed.clone(), stop.clone()));
                 }
                 Err(e) => {
                     tracing::warn!("api: accept failed: {e}");
@@ -241,7 +250,12 @@ pub async fn serve(listener: UnixListener, core: mpsc::Sender<Call>, stop: Cance
     }
 }
 
-async fn connection(stream: UnixStream, core: mpsc::Sender<Call>, stop: CancellationToken) {
+async fn connection(
+    stream: UnixStream,
+    core: mpsc::Sender<Call>,
+    feed: Option<crate::follow::Feed>,
+    stop: CancellationToken,
+) {
     let uid = match stream.peer_cred() {
         Ok(c) => c.uid(),
         Err(e) => {
@@ -275,6 +289,23 @@ async fn connection(stream: UnixStream, core: mpsc::Sender<Call>, stop: Cancella
         }
         let line = String::from_utf8_lossy(&buf);
         let response = match serde_json::from_str::<Request>(&line) {
+            Ok(Request::Follow) => match &feed {
+                Some(feed) => {
+                    let messages = feed.subscribe();
+                    crate::follow::stream(
+                        reader,
+                        write,
+                        messages,
+                        uid,
+                        feed.visibility(),
+                        crate::follow::WRITE_TIMEOUT,
+                        stop,
+                    )
+                    .await;
+                    return;
+                }
+                None => Response::err("bad_request", "this daemon cannot stream messages"),
+            },
             Err(e) => Response::err("bad_request", format!("cannot parse request: {e}")),
             Ok(request)
                 if request.is_privileged() && uid != 0 && uid != nix::unistd::getuid().as_raw() =>
@@ -391,7 +422,7 @@ mod tests {
         );
         let (tx, mut rx) = mpsc::channel(4);
         let stop = CancellationToken::new();
-        tokio::spawn(serve(listener, tx, stop.clone()));
+        tokio::spawn(serve(listener, tx, None, stop.clone()));
         tokio::spawn(async move {
             while let Some(call) = rx.recv().await {
                 let _ = call.reply.send(Response::ok(format!(

@@ -90,7 +90,12 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     let inbox = Arc::new(inbox);
     crate::deliver::spawn(&tasks, settings.clone(), &inbox, stop.child_token());
     tasks.spawn(crate::inbox::run(inbox.clone(), deliveries_rx));
-    tasks.spawn(crate::api::serve(listener, api_tx, stop.child_token()));
+    tasks.spawn(crate::api::serve(
+        listener,
+        api_tx,
+        Some(inbox.feed()),
+        stop.child_token(),
+    ));
     match nbt {
         Some((nbns, dgm, tcp)) => {
             tasks.spawn(crate::session::serve(

@@ -65,6 +65,15 @@ impl Inbox {
         self.stored.subscribe()
     }
 
+    /// The same broadcast, for the API's `Follow` streams.
+    pub fn feed(&self) -> crate::follow::Feed {
+        let access = self.access.clone();
+        crate::follow::Feed::with_visibility(
+            self.stored.clone(),
+            Arc::new(move |uid, m| access.may_see(&access.caller(uid), m.owner_user.as_deref())),
+        )
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path

@@ -33,6 +33,7 @@ pub mod daemon;
 pub mod datagram;
 pub mod deliver;
 pub mod delivery;
+pub mod follow;
 pub mod iface;
 pub mod inbox;
 pub mod limit;

@@ -530,7 +530,8 @@ impl Driver {
             | Request::Read { .. }
             | Request::Reply { .. }
             | Request::Rm { .. }
-            | Request::Deliver { .. }) => {
+            | Request::Deliver { .. }
+            | Request::Follow) => {
                 let _ = reply.send(Response::err(
                     "bad_request",
                     format!("the name service does not answer {other:?}"),

@@ -180,6 +180,33 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Show each new message as a desktop notification (the per-user agent).
+    ///
+    /// Run in the user's desktop session (packaging/systemd/messngr-agent.service
+    /// or packaging/xdg/messngr-agent.desktop). On start it shows every unread
+    /// message that arrived while it was away, then each new one. The
+    /// notification offers "Reply" and "Mark read"; urgent messages stay until
+    /// dismissed. Without a D-Bus session or a daemon it says so on one line
+    /// and retries; messages wait in the inbox.
+    Agent {
+        /// Program run for "Reply", with the message id as its argument and
+        /// $MESSNGR_MESSAGE_ID set (never through a shell). Without it, the
+        /// agent prints the `messngr reply ID` command to use.
+        #[arg(long, value_name = "PROGRAM")]
+        reply_command: Option<PathBuf>,
+        /// Seconds between attempts when the daemon or D-Bus is missing.
+        #[arg(long, value_name = "SECS", default_value_t = 10)]
+        retry: u64,
+    },
+    /// Do not disturb: `on` keeps the agent's pop-ups for urgent messages
+    /// only (the rest wait in the inbox and pop up after `off`); without an
+    /// argument, says whether it is on. Stored per user in
+    /// $XDG_STATE_HOME/messngr/quiet.
+    Quiet {
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        state: Option<String>,
+    },
     /// Show the daemon's names, their states and its counters.
     Status {
         /// Print JSON.

@@ -3,6 +3,7 @@
 //! exit codes. The protocols live in `messngr-proto`, the daemon in
 //! `messngr-daemon`.
 
+mod agent;
 mod cli;
 mod client;
 mod decode;
@@ -138,6 +139,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Status { json } => {
             let config = load_config(cli.config.as_deref())?;
             client::status(&socket_path(cli.socket, &config), json, &mut out)
+        }
+        Cmd::Agent {
+            reply_command,
+            retry,
+        } => {
+            let config = load_config(cli.config.as_deref())?;
+            agent::run(agent::Options {
+                socket: socket_path(cli.socket, &config),
+                reply_command,
+                retry: std::time::Duration::from_secs(retry.max(1)),
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Quiet { state } => {
+            match state.as_deref() {
+                Some(s) => {
+                    let path = agent::quiet::set(s == "on")?;
+                    writeln!(out, "quiet {s} ({})", path.display())?;
+                }
+                None => writeln!(
+                    out,
+                    "quiet {}",
+                    if agent::quiet::is_on() { "on" } else { "off" }
+                )?,
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Cmd::Decode(args) => decode::run(&args, &mut out),
         Cmd::Demo { keep } => demo::run(keep, &mut out),

@@ -1,0 +1,281 @@
+//! `Request::Follow`: a connection that stays open and receives every newly
+//! stored message, one JSON line each.
+//!
+//! Why it exists: the per-user desktop agent (`messngr agent`) must show a
+//! message the moment it is stored, without polling. It subscribes here
+//! first, then asks `Inbox { unread: true }` for what arrived while it was
+//! away, so nothing falls between the two. The stream is fed from
+//! [`Inbox::subscribe`](crate::inbox::Inbox::subscribe), a broadcast: a slow
+//! or dead agent never holds up the inbox. A lagging follower is told how
+//! many messages it missed (`kind: "lagged"`) and can catch up from the
+//! inbox; a follower that stops reading for [`WRITE_TIMEOUT`] is dropped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use messngr_store::Message;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::Response;
+
+/// How long one line may take to reach a follower before it is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where followers subscribe: every message once it is on disk.
+#[derive(Clone)]
+pub struct Feed {
+    sender: broadcast::Sender<Arc<Message>>,
+    visible: Visibility,
+}
+
+/// Whether the caller with this uid may see a message (per-user access).
+pub type Visibility = Arc<dyn Fn(u32, &Message) -> bool + Send + Sync>;
+
+impl Feed {
+    /// Wraps the inbox's broadcast sender; every message is visible to
+    /// every follower (tests, single-user setups).
+    pub fn new(sender: broadcast::Sender<Arc<Message>>) -> Self {
+        Self::with_visibility(sender, Arc::new(|_, _| true))
+    }
+
+    /// Wraps the sender; each follower is streamed only the messages
+    /// `visible` lets it see, exactly as `inbox` would list them.
+    pub fn with_visibility(sender: broadcast::Sender<Arc<Message>>, visible: Visibility) -> Self {
+        Self { sender, visible }
+    }
+
+    /// A new subscription, receiving messages stored from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Message>> {
+        self.sender.subscribe()
+    }
+
+    /// The visibility rule for [`stream`].
+    pub fn visibility(&self) -> Visibility {
+        self.visible.clone()
+    }
+}
+
+async fn write_line(
+    write: &mut (impl AsyncWrite + Unpin),
+    response: &Response,
+    limit: Duration,
+) -> bool {
+    let mut out = serde_json::to_vec(response).unwrap_or_default();
+    out.push(b'\n');
+    matches!(
+        tokio::time::timeout(limit, write.write_all(&out)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Streams `messages` to a follower until it hangs up, stops reading, or
+/// `stop` is cancelled, or a line waits longer than `limit`
+/// ([`WRITE_TIMEOUT`] in the daemon). The first line, `{"ok":true,"data":"following"}`,
+/// says the subscription is in place; then each message is one
+/// `{"ok":true,"data":{message}}` line.
+pub async fn stream(
+    mut read: impl AsyncRead + Unpin,
+    mut write: impl AsyncWrite + Unpin,
+    mut messages: broadcast::Receiver<Arc<Message>>,
+    uid: u32,
+    visible: Visibility,
+    limit: Duration,
+    stop: CancellationToken,
+) {
+    if !write_line(&mut write, &Response::ok("following"), limit).await {
+        return;
+    }
+    tracing::debug!("api: uid {uid} follows new messages");
+    let mut scratch = [0u8; 256];
+    loop {
+        let response = tokio::select! {
+            () = stop.cancelled() => return,
+            // Anything the follower sends is ignored; end of file ends it.
+            n = read.read(&mut scratch) => match n {
+                Ok(0) | Err(_) => {
+                    tracing::debug!("api: follower uid {uid} hung up");
+                    return;
+                }
+                Ok(_) => continue,
+            },
+            m = messages.recv() => match m {
+                Ok(m) if !visible(uid, &m) => continue,
+                Ok(m) => Response::ok(&*m),
+                Err(broadcast::error::RecvError::Lagged(n)) => Response::err(
+                    "lagged",
+                    format!("{n} messages were not streamed; list the unread ones from the inbox"),
+                ),
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        };
+        if !write_line(&mut write, &response, limit).await {
+            tracing::info!("api: follower uid {uid} stopped reading, dropped");
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    fn message(id: i64) -> Arc<Message> {
+        let new = messngr_store::NewMessage::received(
+            messngr_store::Transport::Smb,
+            "H2",
+            "H1",
+            "hello",
+            b"hello",
+        );
+        let json = serde_json::json!({
+            "id": id, "uuid": "00", "direction": "in", "from": new.from, "to": new.to,
+            "text": new.text, "received_at_ms": 0, "transport": "smb", "verified": false,
+            "source_addr": null, "codepage": null, "lossy": false, "raw": "", "sender_key": null,
+            "priority": "normal", "expires_at_ms": null, "read_at_ms": null, "owner_user": null,
+            "notice_id": null, "in_reply_to": null
+        });
+        Arc::new(serde_json::from_value(json).unwrap())
+    }
+
+    #[tokio::test]
+    async fn streams_each_message_then_ends_when_the_follower_hangs_up() {
+        let (tx, _) = broadcast::channel(4);
+        let feed = Feed::new(tx.clone());
+        let (ours, theirs) = tokio::io::duplex(4096);
+        let (r, w) = tokio::io::split(ours);
+        let task = tokio::spawn(stream(
+            r,
+            w,
+            feed.subscribe(),
+            1000,
+            feed.visibility(),
+            WRITE_TIMEOUT,
+            CancellationToken::new(),
+        ));
+        let (their_r, their_w) = tokio::io::split(theirs);
+        let mut lines = BufReader::new(their_r).lines();
+        assert!(
+            lines
+                .next_line()
+                .await
+                .unwrap()
+                .unwrap()
+                .contains("following")
+        );
+        tx.send(message(7)).unwrap();
+        let line = lines.next_line().await.unwrap().unwrap();
+        let r: Response = serde_json::from_str(&line).unwrap();
+        assert!(r.ok);
+        assert_eq!(r.data["id"], 7);
+        assert_eq!(r.data["text"], "hello");
+        drop(their_w);
+        drop(lines);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("a hung-up follower must be dropped")
+            .unwrap();
+        // The inbox side never notices: sending with no follower is fine.
+        assert_eq!(tx.receiver_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_follower_that_stops_reading_is_dropped_and_never_blocks_the_inbox() {
+        let (tx, _) = broadcast::channel(16);
+        let (ours, _theirs) = tokio::io::duplex(64);
+        let (r, w) = tokio::io::split(ours);
+        let limit = Duration::from_millis(200);
+        let task = tokio::spawn(stream(
+            r,
+            w,
+            tx.subscribe(),
+            1000,
+            Feed::new(tx.clone()).visibility(),
+            limit,
+            CancellationToken::new(),
+        ));
+        for id in 0..8 {
+            // The inbox's side: never waits, whatever the follower does.
+            tx.send(message(id)).unwrap();
+        }
+        tokio::time::timeout(limit * 10, task)
+            .await
+            .expect("a follower that stops reading must be dropped")
+            .unwrap();
+        assert_eq!(tx.receiver_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_lagging_follower_is_told_what_it_missed() {
+        let (tx, _) = broadcast::channel(2);
+        let rx = tx.subscribe();
+        for id in 0..5 {
+            tx.send(message(id)).unwrap();
+        }
+        let (ours, theirs) = tokio::io::duplex(4096);
+        let (r, w) = tokio::io::split(ours);
+        let stop = CancellationToken::new();
+        let all: Visibility = Arc::new(|_, _| true);
+        tokio::spawn(stream(r, w, rx, 1000, all, WRITE_TIMEOUT, stop.clone()));
+        let mut lines = BufReader::new(theirs).lines();
+        assert!(
+            lines
+                .next_line()
+                .await
+                .unwrap()
+                .unwrap()
+                .contains("following")
+        );
+        let lagged: Response =
+            serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+        assert_eq!(lagged.kind.as_deref(), Some("lagged"));
+        let next: Response =
+            serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+        assert_eq!(next.data["id"], 3);
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_follower_gets_only_what_it_may_see() {
+        let (tx, _) = broadcast::channel(16);
+        let feed = Feed::with_visibility(
+            tx.clone(),
+            Arc::new(|uid, m: &Message| uid == 1000 && m.id == 2),
+        );
+        let (ours, theirs) = tokio::io::duplex(4096);
+        let (r, w) = tokio::io::split(ours);
+        let stop = CancellationToken::new();
+        tokio::spawn(stream(
+            r,
+            w,
+            feed.subscribe(),
+            1000,
+            feed.visibility(),
+            WRITE_TIMEOUT,
+            stop.clone(),
+        ));
+        let mut lines = BufReader::new(theirs).lines();
+        assert!(
+            lines
+                .next_line()
+                .await
+                .unwrap()
+                .unwrap()
+                .contains("following")
+        );
+        for id in 1..=3 {
+            tx.send(message(id)).unwrap();
+        }
+        let line = lines.next_line().await.unwrap().unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["data"]["id"], 2, "{line}");
+        let next = tokio::time::timeout(Duration::from_millis(200), lines.next_line()).await;
+        assert!(
+            next.is_err(),
+            "messages 1 and 3 are not this follower's: {next:?}"
+        );
+        stop.cancel();
+    }
+}

@@ -1,0 +1,149 @@
+//! One stored message as a freedesktop desktop notification.
+//!
+//! Why a module of its own: what a pop-up says is the security boundary of
+//! the agent. Remote text (sender name and message) reaches the
+//! notification server only through `sanitize_for_display`, and, when the
+//! server renders markup (`body-markup`), with `&`, `<` and `>` escaped so a
+//! message cannot style itself or fake a link. The layout is a pure function
+//! ([`Popup::of`]) so it is tested without a D-Bus session.
+
+use messngr_store::{Message, Priority};
+use notify_rust::{Notification, Timeout, Urgency};
+
+/// The action key of "Reply".
+pub const ACTION_REPLY: &str = "reply";
+/// The action key of "Mark read".
+pub const ACTION_MARK_READ: &str = "mark-read";
+
+/// Longest text a pop-up shows (characters); the rest is one command away.
+pub const MAX_POPUP_CHARS: usize = 1000;
+
+/// What the notification shows, before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Popup {
+    /// "Message from SENDER".
+    pub summary: String,
+    /// The text, then a line with the time and the verified mark.
+    pub body: String,
+    /// Urgent messages: critical, and they stay until dismissed.
+    pub urgent: bool,
+}
+
+fn escape_markup(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+impl Popup {
+    /// The pop-up for `m`; `markup` when the server renders body markup.
+    pub fn of(m: &Message, markup: bool) -> Self {
+        let safe = |s: &str| messngr_proto::text::sanitize_for_display(s).into_owned();
+        let from = safe(&m.from);
+        let mut text = safe(&m.text);
+        if let Some((cut, _)) = text.char_indices().nth(MAX_POPUP_CHARS) {
+            let rest = text[cut..].chars().count();
+            text.truncate(cut);
+            text.push_str(&format!(
+                "… ({rest} more characters: messngr read {})",
+                m.id
+            ));
+        }
+        let when = messngr_store::clock::rfc3339(m.received_at);
+        // "2026-11-27T21:03:04.123Z" -> "2026-11-27 21:03:04 UTC"
+        let when = match (when.get(..10), when.get(11..19)) {
+            (Some(d), Some(t)) => format!("{d} {t} UTC"),
+            _ => when,
+        };
+        let mark = if m.verified {
+            "verified".to_owned()
+        } else if m.transport.can_verify() {
+            "(unverified)".to_owned()
+        } else {
+            format!("(unverified, {})", m.transport.as_str())
+        };
+        if markup {
+            text = escape_markup(&text);
+        }
+        let summary = format!("Message from {from}");
+        Self {
+            summary,
+            body: format!("{text}\n{when} · to {} · {mark}", safe(&m.to)),
+            urgent: m.priority == Priority::Urgent,
+        }
+    }
+
+    /// The notify-rust notification, with the actions "Reply" and "Mark read".
+    pub fn notification(&self) -> Notification {
+        let mut n = Notification::new();
+        n.appname("messngr")
+            .summary(&self.summary)
+            .body(&self.body)
+            .icon("mail-message-new")
+            .action(ACTION_REPLY, "Reply")
+            .action(ACTION_MARK_READ, "Mark read");
+        if self.urgent {
+            n.urgency(Urgency::Critical).timeout(Timeout::Never);
+        } else {
+            n.urgency(Urgency::Normal).timeout(Timeout::Default);
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(text: &str, priority: &str, transport: &str) -> Message {
+        serde_json::from_value(serde_json::json!({
+            "id": 3, "uuid": "00", "direction": "in", "from": "H2\u{1b}[31m", "to": "H1",
+            "text": text, "received_at_ms": 1_795_000_000_000_i64, "transport": transport,
+            "verified": false, "source_addr": null, "codepage": null, "lossy": false, "raw": "",
+            "sender_key": null, "priority": priority, "expires_at_ms": null, "read_at_ms": null,
+            "owner_user": null, "notice_id": null, "in_reply_to": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn shows_sender_time_and_the_unverified_mark_without_escapes_or_markup() {
+        let p = Popup::of(
+            &message("hi <b>there</b>\u{1b}]0;owned\u{7}", "normal", "smb"),
+            true,
+        );
+        assert!(p.summary.starts_with("Message from H2"), "{p:?}");
+        assert!(!p.summary.contains('\u{1b}'));
+        assert!(p.body.starts_with("hi &lt;b&gt;there&lt;/b&gt;"), "{p:?}");
+        assert!(!p.body.contains('\u{1b}') && !p.body.contains('\u{7}'));
+        assert!(p.body.contains(" UTC"), "{p:?}");
+        assert!(p.body.contains("unverified"), "{p:?}");
+        assert!(!p.urgent);
+        let plain = Popup::of(&message("a<b", "normal", "smb"), false);
+        assert!(plain.body.starts_with("a<b\n"));
+    }
+
+    #[test]
+    fn a_megabyte_with_nuls_becomes_a_short_inert_pop_up() {
+        let hostile = format!("{}\u{0}\u{9b}31m", "x\u{0}".repeat(500_000));
+        let p = Popup::of(&message(&hostile, "normal", "mailslot"), true);
+        assert!(p.body.len() < 4 * MAX_POPUP_CHARS, "{} bytes", p.body.len());
+        assert!(
+            p.body.contains("more characters: messngr read 3"),
+            "{}",
+            &p.body[p.body.len() - 200..]
+        );
+        assert!(!p.body.contains('\u{0}') && !p.body.contains('\u{9b}'));
+        assert!(p.body.contains("(unverified, mailslot)"));
+    }
+
+    #[test]
+    fn urgent_messages_are_critical_and_stay() {
+        let p = Popup::of(&message("fire", "urgent", "smb"), false);
+        assert!(p.urgent);
+        let n = p.notification();
+        assert_eq!(n.timeout, Timeout::Never);
+        assert!(n.actions.iter().any(|a| a == ACTION_MARK_READ));
+        assert!(n.actions.iter().any(|a| a == ACTION_REPLY));
+    }
+}
