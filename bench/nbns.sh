@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# bench/nbns.sh — NBNS name queries answered per second, p50/p99 latency, CPU
+# time and peak RSS: Samba's nmbd and messngr, one after the other, on the same
+# private namespace LAN with the same load generator (crates/messngr-bench,
+# `nbns-load`), printed side by side. Issue #3's goal: messngr answers at
+# least 2x nmbd's rate with a p99 no worse than nmbd's.
+#
+# Run as root from anywhere:  bash bench/nbns.sh [--duration SECS]
+#   [--concurrency N] [--sources N] [--json] [--no-build]
+#
+# Safety: everything runs inside network namespaces this script creates
+# (mt<pid>x0-sw/-h1/-h2, 10.77.0.0/24, a bridge with no uplink, no default
+# route, IPv6 off) and removes on exit, also on failure or Ctrl-C; the
+# servers and the load generator run only inside them, and the load stops by
+# itself after --duration. The names follow the test LANs' scheme, so
+# ci/test reaps them if this script is ever killed with SIGKILL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=10
+CONCURRENCY=8
+SOURCES=245
+JSON=0
+BUILD=1
+
+usage() {
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+  cat <<'EOF'
+
+Options:
+  --duration SECS    load per server (default 10)
+  --concurrency N    load generator workers, one query in flight each (default 8)
+  --sources N        client source addresses 10.77.0.10 onwards, 1..245 (default
+                     245): messngr limits each source address to 200 datagrams/s,
+                     so the run is capped at N x 200 answers/s; see bench/README.md
+  --json             print one JSON object instead of the table
+  --no-build         use the release binaries already built
+EOF
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) DURATION=${2:?--duration needs a value}; shift 2 ;;
+    --concurrency) CONCURRENCY=${2:?--concurrency needs a value}; shift 2 ;;
+    --sources) SOURCES=${2:?--sources needs a value}; shift 2 ;;
+    --json) JSON=1; shift ;;
+    --no-build) BUILD=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "nbns.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+[[ $DURATION =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "nbns.sh: --duration: seconds" >&2; exit 2; }
+if ! [[ $CONCURRENCY =~ ^[0-9]+$ ]] || [ "$CONCURRENCY" -lt 1 ] || [ "$CONCURRENCY" -gt 256 ]; then
+  echo "nbns.sh: --concurrency: 1..256" >&2; exit 2
+fi
+if ! [[ $SOURCES =~ ^[0-9]+$ ]] || [ "$SOURCES" -lt 1 ] || [ "$SOURCES" -gt 245 ]; then
+  echo "nbns.sh: --sources: 1..245" >&2; exit 2
+fi
+
+[ "$(id -u)" -eq 0 ] || { echo "nbns.sh: needs root (network namespaces)" >&2; exit 2; }
+for tool in ip nmbd cargo; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "nbns.sh: $tool not found (nmbd: bash ci/install-deps)" >&2; exit 2; }
+done
+
+log() { [ "$JSON" -eq 1 ] || printf '%s\n' "$*" >&2; }
+
+TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+if [ "$BUILD" -eq 1 ]; then
+  log "building release binaries (cargo build --release -p messngr -p messngr-bench)"
+  cargo build --release --quiet -p messngr -p messngr-bench
+fi
+MESSNGR=$TARGET_DIR/release/messngr
+LOAD=$TARGET_DIR/release/nbns-load
+for bin in "$MESSNGR" "$LOAD"; do
+  [ -x "$bin" ] || { echo "nbns.sh: $bin missing (run without --no-build)" >&2; exit 2; }
+done
+
+PREFIX="mt$$x0"
+SW="$PREFIX-sw"
+H1="$PREFIX-h1"
+H2="$PREFIX-h2"
+WORK=$(mktemp -d /tmp/messngr-bench.XXXXXX)
+SERVER_IP=10.77.0.1
+NAME='BENCHBOX#03'
+FAILED=1
+
+# Kills every process in a namespace, then deletes it (errors ignored).
+remove_ns() {
+  local ns=$1 sig pids
+  for sig in TERM KILL; do
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    [ -n "$pids" ] || break
+    # shellcheck disable=SC2086 # one pid per word
+    kill -"$sig" $pids 2>/dev/null || true
+    sleep 0.3
+  done
+  ip netns delete "$ns" 2>/dev/null || true
+}
+
+cleanup() {
+  local ns
+  for ns in "$H1" "$H2" "$SW"; do
+    remove_ns "$ns"
+  done
+  if [ "$FAILED" -eq 1 ]; then
+    echo "nbns.sh: failed; logs kept in $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the LAN: switch namespace with a bridge, two hosts on veth pairs ---------
+log "building the namespace LAN $PREFIX (2 hosts, $SOURCES client addresses)"
+ip netns add "$SW"
+ip netns add "$H1"
+ip netns add "$H2"
+for ns in "$SW" "$H1" "$H2"; do
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+done
+ip -n "$SW" -batch - <<EOF
+link set lo up
+link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+link set br0 up
+link add p1 type veth peer name eth0 netns $H1
+link set p1 master br0 up
+link add p2 type veth peer name eth0 netns $H2
+link set p2 master br0 up
+EOF
+for i in 1 2; do
+  ns="$PREFIX-h$i"
+  ip -n "$ns" -batch - <<EOF
+link set lo up
+link set eth0 address 02:77:00:00:00:0$i
+addr add 10.77.0.$i/24 brd 10.77.0.255 dev eth0
+link set eth0 up
+EOF
+done
+# The client's source addresses: 10.77.0.10 onwards, on h2's eth0.
+{
+  for ((k = 0; k < SOURCES; k++)); do
+    echo "addr add 10.77.0.$((10 + k))/24 dev eth0"
+  done
+} | ip -n "$H2" -batch -
+SOURCE_SPEC="10.77.0.10-10.77.0.$((10 + SOURCES - 1))"
+
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+CLK_TCK=$(getconf CLK_TCK)
+# utime + stime of a process (all its threads), in clock ticks.
+cpu_ticks() {
+  local stat rest
+  stat=$(<"/proc/$1/stat")
+  rest=${stat##*) }
+  read -r -a f <<<"$rest"
+  echo $((f[11] + f[12]))
+}
+# Peak resident set (VmHWM) in kB.
+peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+
+# Waits until the server in h1 answers one query correctly (nmbd registers
+# its names for about 4 s before it answers).
+wait_answering() {
+  local who=$1 logfile=$2
+  if ! in_ns "$H2" "$LOAD" --probe --target "$SERVER_IP" --name "$NAME" --duration 30 >/dev/null; then
+    echo "nbns.sh: $who never answered $NAME; its log:" >&2
+    tail -n 30 "$logfile" >&2
+    exit 1
+  fi
+}
+
+# Runs the load against the server with pid $2; writes $WORK/$1.json with the
+# load generator's report plus the server's CPU seconds and peak RSS.
+measure() {
+  local who=$1 pid=$2 before after
+  before=$(cpu_ticks "$pid")
+  in_ns "$H2" "$LOAD" --target "$SERVER_IP" --name "$NAME" --duration "$DURATION" \
+    --concurrency "$CONCURRENCY" --source "$SOURCE_SPEC" --json >"$WORK/$who.load.json"
+  after=$(cpu_ticks "$pid")
+  local cpu rss answered per
+  cpu=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
+  rss=$(awk -v kb="$(peak_rss_kb "$pid")" 'BEGIN {printf "%.1f", kb / 1024}')
+  answered=$(grep -o '"answered":[0-9]*' "$WORK/$who.load.json" | cut -d: -f2)
+  per=$(awk -v c="$cpu" -v n="$answered" 'BEGIN {printf "%.1f", (n > 0 ? c * 1e6 / n : 0)}')
+  sed "s/}\$/,\"server_cpu_s\":$cpu,\"server_cpu_us_per_answer\":$per,\"server_peak_rss_mb\":$rss}/" \
+    "$WORK/$who.load.json" >"$WORK/$who.json"
+}
+
+stop_server() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# --- round 1: nmbd ------------------------------------------------------------
+NMBD_DIR=$WORK/nmbd
+for sub in lock state cache private pid ncalrpc log; do mkdir -p "$NMBD_DIR/$sub"; done
+cat >"$NMBD_DIR/smb.conf" <<EOF
+[global]
+  netbios name = BENCHBOX
+  workgroup = MLAN
+  interfaces = eth0
+  bind interfaces only = yes
+  dns proxy = no
+  lock directory = $NMBD_DIR/lock
+  state directory = $NMBD_DIR/state
+  cache directory = $NMBD_DIR/cache
+  private dir = $NMBD_DIR/private
+  pid directory = $NMBD_DIR/pid
+  ncalrpc dir = $NMBD_DIR/ncalrpc
+  log file = $NMBD_DIR/log/log.%m
+  passdb backend = tdbsam:$NMBD_DIR/private/passdb.tdb
+EOF
+NMBD_VERSION=$(nmbd --version | awk '{print $2}')
+log "round 1: nmbd $NMBD_VERSION in h1"
+ip netns exec "$H1" nmbd -F --debug-stdout -s "$NMBD_DIR/smb.conf" </dev/null >"$NMBD_DIR/stdout" 2>&1 &
+NMBD_PID=$!
+wait_answering nmbd "$NMBD_DIR/stdout"
+[ "$(cat "/proc/$NMBD_PID/comm")" = nmbd ] || { echo "nbns.sh: pid $NMBD_PID is not nmbd" >&2; exit 1; }
+log "  load: $DURATION s, $CONCURRENCY workers"
+measure nmbd "$NMBD_PID"
+stop_server "$NMBD_PID"
+wait "$NMBD_PID" 2>/dev/null || true
+
+# --- round 2: messngr ---------------------------------------------------------
+M_DIR=$WORK/messngr
+mkdir -p "$M_DIR/state"
+cat >"$M_DIR/messngr.toml" <<EOF
+netbios_name = "BENCHBOX"
+workgroup = "MLAN"
+interface = "eth0"
+state_dir = "$M_DIR/state"
+socket = "$M_DIR/api.sock"
+register_users = false
+EOF
+MESSNGR_VERSION=$("$MESSNGR" --version | awk '{print $2}')
+log "round 2: messngr $MESSNGR_VERSION in h1"
+# RUST_LOG unset: the daemon logs at info, as it runs by default.
+ip netns exec "$H1" env -u RUST_LOG "$MESSNGR" daemon --config "$M_DIR/messngr.toml" </dev/null >"$M_DIR/log" 2>&1 &
+M_PID=$!
+wait_answering messngr "$M_DIR/log"
+[ "$(cat "/proc/$M_PID/comm")" = messngr ] || { echo "nbns.sh: pid $M_PID is not messngr" >&2; exit 1; }
+log "  load: $DURATION s, $CONCURRENCY workers"
+measure messngr "$M_PID"
+"$MESSNGR" --socket "$M_DIR/api.sock" status --json >"$M_DIR/status.json" 2>/dev/null || true
+stop_server "$M_PID"
+wait "$M_PID" 2>/dev/null || true
+
+# --- report -------------------------------------------------------------------
+get() { grep -o "\"$2\":[^,}]*" "$WORK/$1.json" | head -n 1 | cut -d: -f2 | tr -d '"'; }
+RATE_N=$(get nmbd rate)
+RATE_M=$(get messngr rate)
+P99_N=$(get nmbd p99_us)
+P99_M=$(get messngr p99_us)
+RATIO=$(awk -v m="$RATE_M" -v n="$RATE_N" 'BEGIN {if (n > 0) printf "%.2f", m / n; else print "inf"}')
+RATE_OK=$(awk -v r="$RATIO" 'BEGIN {print (r == "inf" || r >= 2) ? "met" : "missed"}')
+P99_OK=$(awk -v m="$P99_M" -v n="$P99_N" 'BEGIN {print (m <= n) ? "met" : "missed"}')
+LIMITED=$(grep -o '"nbns_rate_limited": *[0-9]*' "$M_DIR/status.json" 2>/dev/null | grep -o '[0-9]*$' || true)
+LIMITED=${LIMITED:-null}
+CEILING=$((SOURCES * 200))
+
+if [ "$JSON" -eq 1 ]; then
+  printf '{"duration_s":%s,"concurrency":%s,"sources":%s,"nmbd_version":"%s","messngr_version":"%s","nmbd":%s,"messngr":%s,"rate_ratio":%s,"rate_goal":"%s","p99_goal":"%s","messngr_rate_limited":%s,"messngr_limit_ceiling":%s}\n' \
+    "$DURATION" "$CONCURRENCY" "$SOURCES" "$NMBD_VERSION" "$MESSNGR_VERSION" "$(cat "$WORK/nmbd.json")" \
+    "$(cat "$WORK/messngr.json")" "$RATIO" "$RATE_OK" "$P99_OK" "$LIMITED" "$CEILING"
+else
+  printf '\nNBNS name queries for %s, %s s per server, %s workers (closed loop), %s client address(es)\n' \
+    "$NAME" "$DURATION" "$CONCURRENCY" "$SOURCES"
+  row() { printf '%-26s %16s %16s\n' "$1" "$2" "$3"; }
+  both() { row "$1" "$(get nmbd "$2")" "$(get messngr "$2")"; }
+  row "" "nmbd $NMBD_VERSION" "messngr $MESSNGR_VERSION"
+  both "answered/s" rate
+  both "p50 latency (us)" p50_us
+  both "p90 latency (us)" p90_us
+  both "p99 latency (us)" p99_us
+  both "max latency (us)" max_us
+  both "sent" sent
+  both "lost (no answer in 1 s)" lost
+  both "wrong answers" wrong
+  both "server CPU (s)" server_cpu_s
+  both "server CPU per answer (us)" server_cpu_us_per_answer
+  both "server peak RSS (MB)" server_peak_rss_mb
+  printf '\nmessngr/nmbd rate: %sx (goal >= 2x: %s); p99 %s vs %s us (goal no worse: %s)\n' \
+    "$RATIO" "$RATE_OK" "$P99_M" "$P99_N" "$P99_OK"
+  printf "messngr's per-source limit caps this run at %s x 200 = %s answered/s; it dropped %s datagrams\n" \
+    "$SOURCES" "$CEILING" "$LIMITED"
+fi
+FAILED=0
