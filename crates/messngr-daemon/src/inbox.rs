@@ -7,7 +7,14 @@
 //! after COMMIT under `synchronous=FULL`. Any failure (disk full, store
 //! gone) is answered `NotStored`, and the SMB receiver turns that into
 //! ERRnoroom for the sender.
+//!
+//! The task does not wait for one message's COMMIT before it takes the
+//! next: it queues each insert in arrival order and lets a small task per
+//! message wait for the answer. That is what lets the store commit the
+//! messages of several sessions together (group commit, see
+//! `messngr_store::StoreHandle`) instead of one fsync after another.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
@@ -60,10 +67,22 @@ impl Inbox {
 
     /// Decodes and stores one message; `Ok` only once it is on disk.
     pub async fn store(&self, m: &Incoming) -> Result<Stored, NotStored> {
-        let new = self.decode(m);
-        match self.store.insert(new).await {
-            Ok(stored) => Ok(Stored(stored.id)),
-            Err(e) => Err(NotStored(e.to_string())),
+        self.queue(m).await
+    }
+
+    /// Decodes `m` and queues its insert now (messages are stored in the
+    /// order of the calls); the answer, `Ok` only once it is on disk, comes
+    /// from the returned future.
+    pub fn queue(
+        &self,
+        m: &Incoming,
+    ) -> impl Future<Output = Result<Stored, NotStored>> + Send + 'static {
+        let stored = self.store.queue_insert(self.decode(m));
+        async move {
+            match stored.await {
+                Ok(stored) => Ok(Stored(stored.id)),
+                Err(e) => Err(NotStored(e.to_string())),
+            }
         }
     }
 
@@ -152,15 +171,21 @@ impl Inbox {
     }
 }
 
-/// Stores every delivery, in order, until the channel closes.
+/// Stores every delivery, in order, until the channel closes: queues each
+/// insert at once and answers it from its own task when its COMMIT (shared
+/// with whatever else was queued meanwhile) returned.
 pub async fn run(inbox: Arc<Inbox>, mut deliveries: mpsc::Receiver<Delivery>) {
     while let Some(Delivery { message, done }) = deliveries.recv().await {
-        let r = inbox.store(&message).await;
-        if let Err(e) = &r {
-            tracing::error!("message from {} NOT stored: {e}", message.source);
-        }
-        if let Some(done) = done {
-            let _ = done.send(r);
-        }
+        let stored = inbox.queue(&message);
+        let source = message.source;
+        tokio::spawn(async move {
+            let r = stored.await;
+            if let Err(e) = &r {
+                tracing::error!("message from {source} NOT stored: {e}");
+            }
+            if let Some(done) = done {
+                let _ = done.send(r);
+            }
+        });
     }
 }
