@@ -202,7 +202,8 @@ wait_accepting() {
 }
 
 # Messages the receiver holds: smbd's file (one line per message), or the
-# messngr inbox through the CLI.
+# messngr inbox through the CLI. STORED is the last count taken, so that the
+# next load need not list a large inbox once more to know where it starts.
 SMBD_DIR=$WORK/smbd
 M_DIR=$WORK/messngr
 count_smbd() { grep -c '^msgbench-' "$SMBD_DIR/received/all.txt" 2>/dev/null || true; }
@@ -214,7 +215,7 @@ count_messngr() { "$MESSNGR" --socket "$M_DIR/api.sock" inbox --json | jq length
 # ($3 = the function that counts them).
 measure() {
   local key=$1 pid=$2 counter=$3 fresh=${4:-} before after stored_before stored_after
-  stored_before=$($counter)
+  stored_before=${STORED:-$($counter)}
   before=$(cpu_ticks "$pid")
   # shellcheck disable=SC2086 # $fresh is empty or one word
   in_ns "$H2" "$LOAD" --target "$SERVER_IP" --name "$NAME" --sessions "$SESSIONS" \
@@ -224,6 +225,7 @@ measure() {
   sleep 0.5
   after=$(cpu_ticks "$pid")
   stored_after=$($counter)
+  STORED=$stored_after
   local cpu accepted per stored
   cpu=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
   accepted=$(jq .accepted "$WORK/$key.load.json")
@@ -269,7 +271,8 @@ log "  persistent: $SESSIONS sessions, $DURATION s"
 measure smbd_persistent "$SMBD_PID" count_smbd
 log "  fresh connection per message: $SESSIONS at once, $DURATION s"
 measure smbd_fresh "$SMBD_PID" count_smbd --fresh
-SMBD_LINES=$(count_smbd)
+SMBD_LINES=$STORED
+unset STORED
 SMBD_UNIQUE=$(grep -o '^msgbench-[^ ]*' "$SMBD_DIR/received/all.txt" | sort -u | wc -l)
 stop_server "$SMBD_PID"
 wait "$SMBD_PID" 2>/dev/null || true
@@ -315,7 +318,7 @@ done
 E2E_TEXT="end-to-end $(head -c $((TEXT_LEN > 12 ? TEXT_LEN - 12 : 0)) /dev/zero | tr '\0' x)"
 printf '%s' "$E2E_TEXT" >"$WORK/e2e.txt"
 log "end to end: $E2E_RUNS runs of each command from h2, interleaved"
-E2E_BEFORE=$(count_messngr)
+E2E_BEFORE=$STORED
 # One untimed run of each first (page cache, name of the binaries), then the
 # timed ones, alternating so that background load hits both alike. Times are
 # taken inside h2 around each command alone.
@@ -333,7 +336,9 @@ for ((i = 0; i < $8; i++)); do
   echo "smbclient $t0 $t1"
 done
 EOF
-E2E_STORED=$(($(count_messngr) - E2E_BEFORE))
+# One listing for the end-to-end count and the duplicate check.
+"$MESSNGR" --socket "$M_DIR/api.sock" inbox --json >"$WORK/inbox.json"
+E2E_STORED=$(($(jq length "$WORK/inbox.json") - E2E_BEFORE))
 E2E_FAILURES=$(wc -l <"$WORK/e2e.err")
 # mean, p50, p90 in ms (nearest rank) of one command's times.
 e2e_stats() {
@@ -346,7 +351,7 @@ e2e_stats() {
 e2e_stats messngr >"$WORK/e2e_messngr.json"
 e2e_stats smbclient >"$WORK/e2e_smbclient.json"
 
-M_TEXTS=$("$MESSNGR" --socket "$M_DIR/api.sock" inbox --json | jq -r '.[].text')
+M_TEXTS=$(jq -r '.[].text' "$WORK/inbox.json")
 M_LINES=$(grep -c '^msgbench-' <<<"$M_TEXTS" || true)
 M_UNIQUE=$(grep -o '^msgbench-[^ ]*' <<<"$M_TEXTS" | sort -u | wc -l)
 stop_server "$C_PID"
