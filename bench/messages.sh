@@ -321,6 +321,11 @@ E2E_TEXT="end-to-end $(head -c $((TEXT_LEN > 12 ? TEXT_LEN - 12 : 0)) /dev/zero 
 printf '%s' "$E2E_TEXT" >"$WORK/e2e.txt"
 log "end to end: $E2E_RUNS runs of each command from h2, interleaved"
 E2E_BEFORE=$STORED
+# The loads left tens of MB of inbox and WAL for the kernel to write back;
+# fsyncs queued behind that writeback would time the disk, not the send.
+# Let it finish first, as on a receiver that is not in the middle of a flood.
+sync
+sleep 1
 # One untimed run of each first (page cache, name of the binaries), then the
 # timed ones, alternating so that background load hits both alike. Times are
 # taken inside h2 around each command alone.
