@@ -7,14 +7,21 @@
 //! after COMMIT under `synchronous=FULL`. Any failure (disk full, store
 //! gone) is answered `NotStored`, and the SMB receiver turns that into
 //! ERRnoroom for the sender.
+//!
+//! The task does not wait for one message's COMMIT before it takes the
+//! next: it queues each insert in arrival order and lets a small task per
+//! message wait for the answer. That is what lets the store commit the
+//! messages of several sessions together (group commit, see
+//! `messngr_store::StoreHandle`) instead of one fsync after another.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use messngr_proto::text::{CodePage, MessageDecoder, Transport as TextTransport};
 use messngr_store::{Filter, NewMessage, StoreHandle, Transport as StoreTransport};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 use crate::api::{Request, Response};
 use crate::delivery::{Delivery, Incoming, NotStored, Stored, Transport};
@@ -81,8 +88,38 @@ impl Inbox {
 
     /// Decodes and stores one message; `Ok` only once it is on disk.
     pub async fn store(&self, m: &Incoming) -> Result<Stored, NotStored> {
-        let new = self.decode(m);
-        self.insert(new).await
+        self.queue(m).await
+    }
+
+    /// Decodes `m` and queues its insert now (messages are stored in the
+    /// order of the calls, and concurrent ones share one COMMIT: the store
+    /// thread's group commit); the answer, `Ok` only once it is on disk,
+    /// comes from the returned future, which also hands the stored message
+    /// to the subscribers (delivery to people).
+    pub fn queue(
+        &self,
+        m: &Incoming,
+    ) -> impl Future<Output = Result<Stored, NotStored>> + Send + 'static {
+        self.queue_new(self.decode(m))
+    }
+
+    fn queue_new(
+        &self,
+        new: NewMessage,
+    ) -> impl Future<Output = Result<Stored, NotStored>> + Send + 'static {
+        let pending = self.store.queue_insert(new);
+        let subscribers = self.stored.clone();
+        async move {
+            match pending.await {
+                Ok(stored) => {
+                    let id = stored.id;
+                    // Nobody listening is fine: the message is stored.
+                    let _ = subscribers.send(Arc::new(stored));
+                    Ok(Stored(id))
+                }
+                Err(e) => Err(NotStored(e.to_string())),
+            }
+        }
     }
 
     /// Stores a message another program received for us (`messngr deliver`,
@@ -111,15 +148,7 @@ impl Inbox {
     }
 
     async fn insert(&self, new: NewMessage) -> Result<Stored, NotStored> {
-        match self.store.insert(new).await {
-            Ok(stored) => {
-                let id = stored.id;
-                // Nobody listening is fine: the message is stored.
-                let _ = self.stored.send(Arc::new(stored));
-                Ok(Stored(id))
-            }
-            Err(e) => Err(NotStored(e.to_string())),
-        }
+        self.queue_new(new).await
     }
 
     fn decode(&self, m: &Incoming) -> NewMessage {
@@ -228,15 +257,108 @@ impl Inbox {
     }
 }
 
-/// Stores every delivery, in order, until the channel closes.
+/// Messages queued to the store and not yet answered. The bound keeps the
+/// back-pressure the delivery channel gives: when the store falls behind,
+/// this task stops taking deliveries, the channel fills, and the receivers
+/// wait (a datagram flood cannot queue inserts without limit).
+pub const MAX_IN_FLIGHT: usize = 256;
+
+/// Stores every delivery, in order, until the channel closes: queues each
+/// insert at once and answers it from its own task when its COMMIT (shared
+/// with whatever else was queued meanwhile) returned.
 pub async fn run(inbox: Arc<Inbox>, mut deliveries: mpsc::Receiver<Delivery>) {
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     while let Some(Delivery { message, done }) = deliveries.recv().await {
-        let r = inbox.store(&message).await;
-        if let Err(e) = &r {
-            tracing::error!("message from {} NOT stored: {e}", message.source);
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let stored = inbox.queue(&message);
+        let source = message.source;
+        tokio::spawn(async move {
+            let r = stored.await;
+            drop(permit);
+            if let Err(e) = &r {
+                tracing::error!("message from {source} NOT stored: {e}");
+            }
+            if let Some(done) = done {
+                let _ = done.send(r);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::SystemTime;
+
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    fn incoming(text: &str) -> Incoming {
+        Incoming {
+            transport: Transport::Smb,
+            source: SocketAddr::from(([10, 77, 0, 2], 1040)),
+            from: b"ALICE".to_vec(),
+            to: b"H1".to_vec(),
+            text: text.as_bytes().to_vec(),
+            block_ends: vec![text.len()],
+            received_at: SystemTime::now(),
         }
-        if let Some(done) = done {
-            let _ = done.send(r);
+    }
+
+    /// Deliveries are queued without waiting for each other's COMMIT, yet
+    /// stored in arrival order, and every one is answered once on disk.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deliveries_are_stored_in_order_and_each_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(INBOX_FILE);
+        let inbox = Arc::new(Inbox {
+            store: StoreHandle::open(&path).unwrap(),
+            path,
+            codepage: CodePage::default(),
+            access: crate::access::Access::default(),
+            stored: tokio::sync::broadcast::channel(4).0,
+        });
+        let (tx, rx) = mpsc::channel(8);
+        let runner = tokio::spawn(run(inbox.clone(), rx));
+        let mut answers = Vec::new();
+        for i in 0..50 {
+            let (done, answer) = oneshot::channel();
+            let message = incoming(&format!("m{i}"));
+            tx.send(Delivery {
+                message,
+                done: Some(done),
+            })
+            .await
+            .unwrap();
+            answers.push(answer);
         }
+        // A datagram: nobody waits for it, it is stored all the same.
+        tx.send(Delivery {
+            message: incoming("datagram"),
+            done: None,
+        })
+        .await
+        .unwrap();
+        let mut ids = Vec::new();
+        for a in answers {
+            ids.push(a.await.unwrap().unwrap().0);
+        }
+        assert!(ids.windows(2).all(|w| w[1] > w[0]), "{ids:?}");
+        drop(tx);
+        runner.await.unwrap();
+        let texts: Vec<String> = inbox
+            .store
+            .list(Filter::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.text)
+            .collect();
+        assert_eq!(texts.len(), 51);
+        assert_eq!(texts[0], "m0");
+        assert_eq!(texts[49], "m49");
     }
 }

@@ -86,6 +86,47 @@ impl StoreError {
     pub fn is_full(&self) -> bool {
         matches!(self, StoreError::Full)
     }
+
+    /// The same failure again, for telling every caller of a failed batch
+    /// (`StoreError` holds errors that are not `Clone`). The variant — what
+    /// the caller must do — is kept; a SQLite error other than a result code
+    /// becomes [`StoreError::Unavailable`] with its text.
+    pub(crate) fn replicate(&self) -> StoreError {
+        let io = |e: &std::io::Error| std::io::Error::new(e.kind(), e.to_string());
+        match self {
+            StoreError::Full => StoreError::Full,
+            StoreError::Unavailable(s) => StoreError::Unavailable(s.clone()),
+            StoreError::NotFound(id) => StoreError::NotFound(*id),
+            StoreError::Duplicate { uuid, id } => StoreError::Duplicate {
+                uuid: uuid.clone(),
+                id: *id,
+            },
+            StoreError::Invalid(s) => StoreError::Invalid(s.clone()),
+            StoreError::TooNew { found, known } => StoreError::TooNew {
+                found: *found,
+                known: *known,
+            },
+            StoreError::Pragma {
+                name,
+                expected,
+                got,
+            } => StoreError::Pragma {
+                name,
+                expected,
+                got: got.clone(),
+            },
+            StoreError::Dir { path, source } => StoreError::Dir {
+                path: path.clone(),
+                source: io(source),
+            },
+            StoreError::Export(e) => StoreError::Export(io(e)),
+            StoreError::Closed => StoreError::Closed,
+            StoreError::Sql(rusqlite::Error::SqliteFailure(code, text)) => {
+                StoreError::Sql(rusqlite::Error::SqliteFailure(*code, text.clone()))
+            }
+            StoreError::Sql(e) => StoreError::Unavailable(e.to_string()),
+        }
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -9,9 +9,24 @@
 //! `insert` future resolves only after the thread's `COMMIT` returned, so
 //! the durability contract of [`Store::insert`] carries over unchanged.
 //!
+//! Group commit: inserts are the one job that runs for every message
+//! received, and each used to cost one COMMIT, i.e. one fsync of the WAL —
+//! with several sessions delivering at once they queued up behind each
+//! other's fsyncs. So the thread takes every insert already queued behind
+//! the first one (up to [`MAX_BATCH`], stopping at the first other job so
+//! that order is kept), stores them with [`Store::insert_batch`] in one
+//! transaction, and answers each caller after that one COMMIT. Nobody waits
+//! for a batch to fill: a lone insert is committed at once, and a batch is
+//! simply what arrived during the previous COMMIT. The contract is
+//! unchanged — an insert is answered `Ok` only after the COMMIT that holds
+//! it returned under `synchronous=FULL` — and a batch that fails (disk
+//! full, I/O error) fails for every caller in it, none of whose messages is
+//! stored: nothing is half-acknowledged.
+//!
 //! The thread ends when every handle is dropped or on [`StoreHandle::close`],
 //! which answers once the connection is closed (the WAL checkpointed).
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::mpsc;
@@ -24,10 +39,19 @@ use crate::message::{Message, NewMessage};
 use crate::receipts::{ReceiptState, ReceiptSummary};
 use crate::store::Store;
 
+/// Most inserts committed in one transaction: bounds how long the first
+/// caller of a batch waits for the others' rows (a row is a few µs; the
+/// COMMIT's fsync dominates) and the size of one transaction.
+pub const MAX_BATCH: usize = 128;
+
 type Job = Box<dyn FnOnce(&mut Store) + Send>;
+type InsertReply = oneshot::Sender<Result<Message>>;
 
 enum Request {
     Job(Job),
+    /// Kept apart from [`Request::Job`] so that queued inserts can share
+    /// one transaction.
+    Insert(Box<NewMessage>, InsertReply),
     Close(oneshot::Sender<()>),
 }
 
@@ -50,12 +74,38 @@ impl StoreHandle {
         std::thread::Builder::new()
             .name("messngr-store".into())
             .spawn(move || {
-                while let Ok(req) = rx.recv() {
+                // A request taken off the queue while collecting a batch,
+                // served after that batch.
+                let mut next: Option<Request> = None;
+                loop {
+                    let req = match next.take() {
+                        Some(r) => r,
+                        None => match rx.recv() {
+                            Ok(r) => r,
+                            Err(_) => return,
+                        },
+                    };
                     match req {
                         // A panicking job drops its own answer (its caller
                         // sees Closed); the store keeps serving the others.
                         Request::Job(job) => {
                             let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut store)));
+                        }
+                        Request::Insert(m, reply) => {
+                            let mut batch = vec![(m, reply)];
+                            while batch.len() < MAX_BATCH {
+                                match rx.try_recv() {
+                                    Ok(Request::Insert(m, reply)) => batch.push((m, reply)),
+                                    Ok(other) => {
+                                        next = Some(other);
+                                        break;
+                                    }
+                                    Err(_) => break,
+                                }
+                            }
+                            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                                insert_batch(&mut store, batch);
+                            }));
                         }
                         Request::Close(done) => {
                             drop(store);
@@ -102,9 +152,27 @@ impl StoreHandle {
             .map_err(|_| StoreError::Closed)?
     }
 
-    /// [`Store::insert`]: resolves after the message is committed to disk.
+    /// [`Store::insert`]: resolves after the message is committed to disk
+    /// (possibly in one transaction with other inserts queued at the same
+    /// time; see the module docs).
     pub async fn insert(&self, m: NewMessage) -> Result<Message> {
-        self.run(move |s| s.insert(&m)).await
+        self.queue_insert(m).await
+    }
+
+    /// Queues `m` for insertion now, when called — so that inserts are
+    /// stored in the order of the calls even if their futures are awaited
+    /// elsewhere or later — and returns the answer to await: as
+    /// [`StoreHandle::insert`], `Ok` only after the COMMIT holding it.
+    pub fn queue_insert(
+        &self,
+        m: NewMessage,
+    ) -> impl Future<Output = Result<Message>> + Send + 'static {
+        let (reply, answer) = oneshot::channel();
+        let queued = self.tx.send(Request::Insert(Box::new(m), reply));
+        async move {
+            queued.map_err(|_| StoreError::Closed)?;
+            answer.await.map_err(|_| StoreError::Closed)?
+        }
     }
 
     /// [`Store::list`].
@@ -162,5 +230,24 @@ impl StoreHandle {
             .send(Request::Close(done))
             .map_err(|_| StoreError::Closed)?;
         closed.await.map_err(|_| StoreError::Closed)
+    }
+}
+
+/// Stores one batch of queued inserts in one transaction and answers every
+/// caller: each with its own result, or all with the batch's error.
+fn insert_batch(store: &mut Store, batch: Vec<(Box<NewMessage>, InsertReply)>) {
+    let (messages, replies): (Vec<NewMessage>, Vec<InsertReply>) =
+        batch.into_iter().map(|(m, r)| (*m, r)).unzip();
+    match store.insert_batch(&messages) {
+        Ok(results) => {
+            for (result, reply) in results.into_iter().zip(replies) {
+                let _ = reply.send(result);
+            }
+        }
+        Err(e) => {
+            for reply in replies {
+                let _ = reply.send(Err(e.replicate()));
+            }
+        }
     }
 }

@@ -86,89 +86,70 @@ impl Store {
     /// returned under `synchronous=FULL`: the message is on disk. On any
     /// error nothing is stored (the transaction rolls back).
     pub fn insert(&mut self, m: &NewMessage) -> Result<Message> {
-        validate(m)?;
-        let uuid = match &m.uuid {
-            Some(u) => u.clone(),
-            None => message::new_uuid().map_err(|e| {
-                StoreError::Unavailable(format!("no random numbers for a uuid: {e}"))
-            })?,
-        };
+        let mut results = self.insert_batch(std::slice::from_ref(m))?;
+        results.pop().unwrap_or_else(|| {
+            Err(StoreError::Unavailable(
+                "insert_batch lost a message".into(),
+            ))
+        })
+    }
+
+    /// Stores several messages in ONE transaction and one `COMMIT` — one
+    /// fsync of the WAL for all of them instead of one each ("group
+    /// commit"; [`crate::StoreHandle`] batches the inserts queued while the
+    /// previous COMMIT ran). The durability contract is [`Store::insert`]'s:
+    /// nothing is reported stored before that COMMIT returned.
+    ///
+    /// Two kinds of failure, kept apart so that one sender cannot get the
+    /// messages of others refused:
+    ///
+    /// * a message that is not acceptable in itself ([`StoreError::Invalid`],
+    ///   [`StoreError::Duplicate`]) gets its error in its own slot of the
+    ///   `Ok` vector and is not stored; it is found out before its row is
+    ///   written, so the others are unaffected;
+    /// * anything else (disk full, I/O error, the COMMIT failing) is `Err`
+    ///   for the whole batch: the transaction rolls back and NOTHING of the
+    ///   batch is stored, so every caller must be told so.
+    ///
+    /// On `Ok`, slot `i` answers `ms[i]`.
+    pub fn insert_batch(&mut self, ms: &[NewMessage]) -> Result<Vec<Result<Message>>> {
+        let mut out: Vec<Result<Message>> = Vec::with_capacity(ms.len());
+        let mut uuids = Vec::with_capacity(ms.len());
+        for m in ms {
+            uuids.push(validate(m).and_then(|()| match &m.uuid {
+                Some(u) => Ok(u.clone()),
+                None => message::new_uuid().map_err(|e| {
+                    StoreError::Unavailable(format!("no random numbers for a uuid: {e}"))
+                }),
+            }));
+        }
+        // Nothing to write: no transaction (it would wait for the write
+        // lock only to refuse).
+        if uuids.iter().all(Result::is_err) {
+            return Ok(uuids.into_iter().filter_map(Result::err).map(Err).collect());
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing: Option<i64> = tx
-            .query_row("SELECT id FROM messages WHERE uuid = ?", [&uuid], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if let Some(id) = existing {
-            return Err(StoreError::Duplicate { uuid, id });
-        }
-        if let Some(parent) = m.in_reply_to {
-            let found: Option<i64> = tx
-                .query_row("SELECT id FROM messages WHERE id = ?", [parent], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if found.is_none() {
-                return Err(StoreError::Invalid(format!(
-                    "in_reply_to: no message {parent}"
-                )));
+        for (m, uuid) in ms.iter().zip(uuids) {
+            let uuid = match uuid {
+                Ok(u) => u,
+                Err(e) => {
+                    out.push(Err(e));
+                    continue;
+                }
+            };
+            match insert_row(&tx, m, uuid) {
+                Ok(stored) => out.push(Ok(stored)),
+                Err(e @ (StoreError::Invalid(_) | StoreError::Duplicate { .. })) => {
+                    out.push(Err(e));
+                }
+                // Dropping `tx` rolls the whole batch back.
+                Err(e) => return Err(e),
             }
         }
-        tx.execute(
-            "INSERT INTO messages (uuid, direction, received_at, transport, source_addr, \
-             from_name, to_name, from_fold, to_fold, text, raw, codepage, lossy, verified, \
-             sender_key, priority, expires_at, owner_user, notice_id, in_reply_to) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-             ?17, ?18, ?19, ?20)",
-            params![
-                uuid,
-                m.direction.as_str(),
-                m.received_at,
-                m.transport.as_str(),
-                m.source_addr,
-                m.from,
-                m.to,
-                fold(&m.from),
-                fold(&m.to),
-                m.text,
-                m.raw,
-                m.codepage,
-                m.lossy,
-                m.verified,
-                m.sender_key,
-                m.priority.as_i64(),
-                m.expires_at,
-                m.owner_user,
-                m.notice_id,
-                m.in_reply_to,
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
         tx.commit()?;
-        Ok(Message {
-            id,
-            uuid,
-            direction: m.direction,
-            received_at: m.received_at,
-            transport: m.transport.clone(),
-            source_addr: m.source_addr.clone(),
-            from: m.from.clone(),
-            to: m.to.clone(),
-            text: m.text.clone(),
-            raw: m.raw.clone(),
-            codepage: m.codepage.clone(),
-            lossy: m.lossy,
-            verified: m.verified,
-            sender_key: m.sender_key.clone(),
-            priority: m.priority,
-            expires_at: m.expires_at,
-            read_at: None,
-            owner_user: m.owner_user.clone(),
-            notice_id: m.notice_id.clone(),
-            in_reply_to: m.in_reply_to,
-        })
+        Ok(out)
     }
 
     /// The message with this id.
@@ -297,6 +278,84 @@ fn expect_pragma(
         });
     }
     Ok(())
+}
+
+/// Writes one row of a batch inside `tx`: refuses a duplicate uuid or a
+/// reply to a missing message BEFORE writing anything (so that such a
+/// refusal leaves the rest of the batch intact); any error after that is a
+/// storage error that fails the batch. The statements are cached: they
+/// run for every message received.
+fn insert_row(tx: &rusqlite::Transaction<'_>, m: &NewMessage, uuid: String) -> Result<Message> {
+    let existing: Option<i64> = tx
+        .prepare_cached("SELECT id FROM messages WHERE uuid = ?")?
+        .query_row([&uuid], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = existing {
+        return Err(StoreError::Duplicate { uuid, id });
+    }
+    if let Some(parent) = m.in_reply_to {
+        let found: Option<i64> = tx
+            .prepare_cached("SELECT id FROM messages WHERE id = ?")?
+            .query_row([parent], |r| r.get(0))
+            .optional()?;
+        if found.is_none() {
+            return Err(StoreError::Invalid(format!(
+                "in_reply_to: no message {parent}"
+            )));
+        }
+    }
+    tx.prepare_cached(
+        "INSERT INTO messages (uuid, direction, received_at, transport, source_addr, \
+         from_name, to_name, from_fold, to_fold, text, raw, codepage, lossy, verified, \
+         sender_key, priority, expires_at, owner_user, notice_id, in_reply_to) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+         ?17, ?18, ?19, ?20)",
+    )?
+    .execute(params![
+        uuid,
+        m.direction.as_str(),
+        m.received_at,
+        m.transport.as_str(),
+        m.source_addr,
+        m.from,
+        m.to,
+        fold(&m.from),
+        fold(&m.to),
+        m.text,
+        m.raw,
+        m.codepage,
+        m.lossy,
+        m.verified,
+        m.sender_key,
+        m.priority.as_i64(),
+        m.expires_at,
+        m.owner_user,
+        m.notice_id,
+        m.in_reply_to,
+    ])?;
+    let id = tx.last_insert_rowid();
+    Ok(Message {
+        id,
+        uuid,
+        direction: m.direction,
+        received_at: m.received_at,
+        transport: m.transport.clone(),
+        source_addr: m.source_addr.clone(),
+        from: m.from.clone(),
+        to: m.to.clone(),
+        text: m.text.clone(),
+        raw: m.raw.clone(),
+        codepage: m.codepage.clone(),
+        lossy: m.lossy,
+        verified: m.verified,
+        sender_key: m.sender_key.clone(),
+        priority: m.priority,
+        expires_at: m.expires_at,
+        read_at: None,
+        owner_user: m.owner_user.clone(),
+        notice_id: m.notice_id.clone(),
+        in_reply_to: m.in_reply_to,
+    })
 }
 
 /// The checks SQL cannot say clearly.

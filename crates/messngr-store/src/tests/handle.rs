@@ -69,3 +69,142 @@ async fn a_panicking_job_does_not_stop_the_store() {
     assert!(matches!(r, Err(StoreError::Closed)));
     assert_eq!(store.count_unread().await.unwrap(), 0);
 }
+
+/// Holds the store's thread in a job until the returned sender is used (or
+/// dropped), so that the inserts queued meanwhile form one batch.
+async fn hold(store: &StoreHandle) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let s = store.clone();
+    let busy = tokio::spawn(async move {
+        s.run(move |_| {
+            started_tx.send(()).unwrap();
+            let _ = release_rx.recv();
+            Ok(())
+        })
+        .await
+        .unwrap();
+    });
+    tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+        .await
+        .unwrap();
+    (release_tx, busy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inserts_queued_together_are_all_stored_and_answered_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
+    let (release, busy) = hold(&store).await;
+    let mut answers = Vec::new();
+    for i in 0..10 {
+        answers.push(store.queue_insert(msg("A", "H1", &format!("m{i}"), T0 + i)));
+    }
+    // A job queued behind them sees every one of them committed.
+    let count = tokio::spawn({
+        let s = store.clone();
+        async move { s.count(Filter::default()).await }
+    });
+    let late = store.queue_insert(msg("A", "H1", "late", T0 + 10));
+    release.send(()).unwrap();
+    busy.await.unwrap();
+    let mut ids = Vec::new();
+    for (i, a) in answers.into_iter().enumerate() {
+        let m = a.await.unwrap();
+        assert_eq!(m.text, format!("m{i}"));
+        ids.push(m.id);
+    }
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{ids:?}");
+    let late = late.await.unwrap();
+    assert_eq!(late.id, ids[9] + 1);
+    let counted = count.await.unwrap().unwrap();
+    assert!((10..=11).contains(&counted), "{counted}");
+    let listed = store.list(Filter::default()).await.unwrap();
+    assert_eq!(listed.len(), 11);
+    assert_eq!(listed[0].text, "m0");
+    assert_eq!(listed[10].text, "late");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_batch_answers_every_caller_and_stores_none_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
+    let kept = store
+        .insert(msg("ALICE", "H1", "before", T0))
+        .await
+        .unwrap();
+    // The database may grow by two pages: small messages fit, 64 KiB does
+    // not (SQLITE_FULL, as on a full disk).
+    store
+        .run(|s| {
+            let pages = s.pragma_i64("page_count")?;
+            s.conn_ref()
+                .pragma_update(None, "max_page_count", pages + 2)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let (release, busy) = hold(&store).await;
+    let small1 = store.queue_insert(msg("BOB", "H1", "small one", T0 + 1));
+    let big = store.queue_insert(msg("BOB", "H1", &"x".repeat(64 * 1024), T0 + 2));
+    let small2 = store.queue_insert(msg("CAROL", "H1", "small two", T0 + 3));
+    release.send(()).unwrap();
+    busy.await.unwrap();
+    // One batch: the small ones fit, but they shared the big one's
+    // transaction, so they are refused with it — none was acknowledged.
+    for (what, answer) in [
+        ("small1", small1.await),
+        ("big", big.await),
+        ("small2", small2.await),
+    ] {
+        assert!(
+            matches!(answer, Err(StoreError::Full)),
+            "{what}: {answer:?}"
+        );
+    }
+    assert_eq!(
+        store.list(Filter::default()).await.unwrap(),
+        std::slice::from_ref(&kept),
+        "nothing of the failed batch may be stored"
+    );
+    // Alone, a small message is stored: the store works on.
+    let again = store
+        .insert(msg("BOB", "H1", "small one", T0 + 4))
+        .await
+        .unwrap();
+    assert_eq!(again.id, kept.id + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_refused_on_its_own_does_not_fail_its_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
+    let (release, busy) = hold(&store).await;
+    let good = store.queue_insert(msg("A", "H1", "good", T0));
+    let mut forged = msg("A", "H1", "verified over SMB?", T0 + 1);
+    forged.verified = true;
+    let forged = store.queue_insert(forged);
+    let mut first = msg("A", "H1", "first copy", T0 + 2);
+    first.uuid = Some("0123456789abcdef0123456789abcdef".into());
+    let mut second = first.clone();
+    second.text = "second copy".into();
+    let first = store.queue_insert(first);
+    let second = store.queue_insert(second);
+    release.send(()).unwrap();
+    busy.await.unwrap();
+    assert_eq!(good.await.unwrap().text, "good");
+    assert!(matches!(forged.await, Err(StoreError::Invalid(_))));
+    let first = first.await.unwrap();
+    match second.await {
+        Err(StoreError::Duplicate { id, .. }) => assert_eq!(id, first.id),
+        other => panic!("{other:?}"),
+    }
+    let texts: Vec<String> = store
+        .list(Filter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["good", "first copy"]);
+}
