@@ -85,78 +85,23 @@ for bin in "$MESSNGR" "$LOAD"; do
   [ -x "$bin" ] || { echo "messages.sh: $bin missing (run without --no-build)" >&2; exit 2; }
 done
 
-PREFIX="mt$$x0"
-SW="$PREFIX-sw"
-H1="$PREFIX-h1"
-H2="$PREFIX-h2"
-WORK=$(mktemp -d /tmp/messngr-bench.XXXXXX)
 SERVER_IP=10.77.0.1
 NAME=BENCHBOX
 FAILED=1
+SCRIPT=messages.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 # messngr's inbox lives under $WORK: on tmpfs its fsyncs would cost nothing.
 STATE_FS=$(findmnt -n -o FSTYPE -T "$WORK" 2>/dev/null || stat -f -c %T "$WORK")
 
-# Kills every process in a namespace, then deletes it (errors ignored).
-remove_ns() {
-  local ns=$1 sig pids
-  for sig in TERM KILL; do
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    [ -n "$pids" ] || break
-    # shellcheck disable=SC2086 # one pid per word
-    kill -"$sig" $pids 2>/dev/null || true
-    sleep 0.3
-  done
-  ip netns delete "$ns" 2>/dev/null || true
-}
-
-cleanup() {
-  local ns
-  for ns in "$H1" "$H2" "$SW"; do
-    remove_ns "$ns"
-  done
-  if [ "$FAILED" -eq 1 ]; then
-    echo "messages.sh: failed; logs kept in $WORK" >&2
-  else
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# --- the LAN: switch namespace with a bridge, two hosts on veth pairs ---------
+# --- the LAN (bench/lib.sh): a bridge namespace, two hosts on veth pairs ------
 log "building the namespace LAN $PREFIX (2 hosts)"
-ip netns add "$SW"
-ip netns add "$H1"
-ip netns add "$H2"
-for ns in "$SW" "$H1" "$H2"; do
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
+build_lan
 # The fresh-connection loads open tens of thousands of connections from h2,
 # each left in TIME_WAIT there: let h2 reuse those ports (both settings are
 # per namespace).
 ip netns exec "$H2" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
-ip -n "$SW" -batch - <<EOF
-link set lo up
-link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
-link set br0 up
-link add p1 type veth peer name eth0 netns $H1
-link set p1 master br0 up
-link add p2 type veth peer name eth0 netns $H2
-link set p2 master br0 up
-EOF
-for i in 1 2; do
-  ns="$PREFIX-h$i"
-  ip -n "$ns" -batch - <<EOF
-link set lo up
-link set eth0 address 02:77:00:00:00:0$i
-addr add 10.77.0.$i/24 brd 10.77.0.255 dev eth0
-link set eth0 up
-EOF
-done
 
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-
-CLK_TCK=$(getconf CLK_TCK)
 # CPU time of a process in clock ticks: utime + stime, plus cutime + cstime
 # (its children once reaped: smbd forks a process per connection, and that
 # one the message command per message).

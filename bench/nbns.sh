@@ -79,68 +79,16 @@ for bin in "$MESSNGR" "$LOAD"; do
   [ -x "$bin" ] || { echo "nbns.sh: $bin missing (run without --no-build)" >&2; exit 2; }
 done
 
-PREFIX="mt$$x0"
-SW="$PREFIX-sw"
-H1="$PREFIX-h1"
-H2="$PREFIX-h2"
-WORK=$(mktemp -d /tmp/messngr-bench.XXXXXX)
 SERVER_IP=10.77.0.1
 NAME='BENCHBOX#03'
 FAILED=1
+SCRIPT=nbns.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
-# Kills every process in a namespace, then deletes it (errors ignored).
-remove_ns() {
-  local ns=$1 sig pids
-  for sig in TERM KILL; do
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    [ -n "$pids" ] || break
-    # shellcheck disable=SC2086 # one pid per word
-    kill -"$sig" $pids 2>/dev/null || true
-    sleep 0.3
-  done
-  ip netns delete "$ns" 2>/dev/null || true
-}
-
-cleanup() {
-  local ns
-  for ns in "$H1" "$H2" "$SW"; do
-    remove_ns "$ns"
-  done
-  if [ "$FAILED" -eq 1 ]; then
-    echo "nbns.sh: failed; logs kept in $WORK" >&2
-  else
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# --- the LAN: switch namespace with a bridge, two hosts on veth pairs ---------
+# --- the LAN (bench/lib.sh): a bridge namespace, two hosts on veth pairs ------
 log "building the namespace LAN $PREFIX (2 hosts, $SOURCES client addresses)"
-ip netns add "$SW"
-ip netns add "$H1"
-ip netns add "$H2"
-for ns in "$SW" "$H1" "$H2"; do
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-ip -n "$SW" -batch - <<EOF
-link set lo up
-link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
-link set br0 up
-link add p1 type veth peer name eth0 netns $H1
-link set p1 master br0 up
-link add p2 type veth peer name eth0 netns $H2
-link set p2 master br0 up
-EOF
-for i in 1 2; do
-  ns="$PREFIX-h$i"
-  ip -n "$ns" -batch - <<EOF
-link set lo up
-link set eth0 address 02:77:00:00:00:0$i
-addr add 10.77.0.$i/24 brd 10.77.0.255 dev eth0
-link set eth0 up
-EOF
-done
+build_lan
 # The client's source addresses: 10.77.0.10 onwards, on h2's eth0.
 {
   for ((k = 0; k < SOURCES; k++)); do
@@ -149,9 +97,6 @@ done
 } | ip -n "$H2" -batch -
 SOURCE_SPEC="10.77.0.10-10.77.0.$((10 + SOURCES - 1))"
 
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-
-CLK_TCK=$(getconf CLK_TCK)
 # utime + stime of a process (all its threads), in clock ticks.
 cpu_ticks() {
   local stat rest
@@ -160,8 +105,6 @@ cpu_ticks() {
   read -r -a f <<<"$rest"
   echo $((f[11] + f[12]))
 }
-# Peak resident set (VmHWM) in kB.
-peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 
 # Waits until the server in h1 answers one query correctly (nmbd registers
 # its names for about 4 s before it answers).

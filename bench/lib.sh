@@ -1,0 +1,78 @@
+# bench/lib.sh — the private two-host LAN both benchmark scripts run on;
+# sourced, not run. The caller sets SCRIPT (its name, for messages) and
+# FAILED=1 before sourcing, and FAILED=0 once it has succeeded.
+#
+# The LAN: namespaces mt<pid>x0-sw (a bridge, no uplink), -h1 and -h2
+# (eth0 = 10.77.0.1 / .2, MAC 02:77:00:00:00:0i, IPv6 off, only the /24
+# route). The names follow the test LANs' scheme, so ci/test reaps them if a
+# script is ever killed with SIGKILL; otherwise the EXIT trap set here kills
+# everything inside and deletes them, also on failure or Ctrl-C.
+# shellcheck shell=bash
+
+PREFIX="mt$$x0"
+SW="$PREFIX-sw"
+H1="$PREFIX-h1"
+H2="$PREFIX-h2"
+WORK=$(mktemp -d /tmp/messngr-bench.XXXXXX)
+
+# Kills every process in a namespace, then deletes it (errors ignored).
+remove_ns() {
+  local ns=$1 sig pids
+  for sig in TERM KILL; do
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    [ -n "$pids" ] || break
+    # shellcheck disable=SC2086 # one pid per word
+    kill -"$sig" $pids 2>/dev/null || true
+    sleep 0.3
+  done
+  ip netns delete "$ns" 2>/dev/null || true
+}
+
+bench_cleanup() {
+  local ns
+  for ns in "$H1" "$H2" "$SW"; do
+    remove_ns "$ns"
+  done
+  if [ "$FAILED" -eq 1 ]; then
+    echo "$SCRIPT: failed; logs kept in $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Builds the LAN (see the header).
+build_lan() {
+  local ns i
+  ip netns add "$SW"
+  ip netns add "$H1"
+  ip netns add "$H2"
+  for ns in "$SW" "$H1" "$H2"; do
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  done
+  ip -n "$SW" -batch - <<LAN
+link set lo up
+link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+link set br0 up
+link add p1 type veth peer name eth0 netns $H1
+link set p1 master br0 up
+link add p2 type veth peer name eth0 netns $H2
+link set p2 master br0 up
+LAN
+  for i in 1 2; do
+    ip -n "$PREFIX-h$i" -batch - <<HOST
+link set lo up
+link set eth0 address 02:77:00:00:00:0$i
+addr add 10.77.0.$i/24 brd 10.77.0.255 dev eth0
+link set eth0 up
+HOST
+  done
+}
+
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# shellcheck disable=SC2034 # used by the scripts that source this file
+CLK_TCK=$(getconf CLK_TCK)
+# Peak resident set (VmHWM) in kB.
+peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
