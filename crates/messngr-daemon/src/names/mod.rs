@@ -10,14 +10,11 @@
 //! own state.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use messngr_proto::registration::{Destination, Event, NameService, NameState, QueryId};
-use messngr_proto::wire::Emit;
-use messngr_proto::wire::name::{EncodedName, NetbiosName};
-use messngr_proto::wire::nbns::{RData, Repr as NbnsRepr};
-use serde::{Deserialize, Serialize};
+use messngr_proto::wire::name::NetbiosName;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -26,6 +23,11 @@ use crate::api::{Call, Request, Response};
 use crate::limit::SourceLimiter;
 use crate::registry::Registry;
 use crate::settings::Settings;
+
+mod node_status;
+mod views;
+
+pub use views::{CountersView, LookupView, NameView, NodeNameView, NodeStatusView, StatusView};
 
 /// UDP port of the name service (RFC 1002 §6).
 pub const NBNS_PORT: u16 = 137;
@@ -39,96 +41,6 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 pub const DRAIN_BATCH: usize = 64;
 /// How often logged-in users are looked up again.
 pub const USERS_INTERVAL: Duration = Duration::from_secs(30);
-
-/// One name as `messngr name list` / `status` show it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct NameView {
-    /// `NAME<xx>`.
-    pub name: String,
-    /// Group name.
-    pub group: bool,
-    /// `registering`, `registered`, `conflict`, `releasing`.
-    pub state: String,
-    /// Where the name comes from: `host`, `workgroup`, `alias`, `user`.
-    pub source: String,
-}
-
-/// Answer to a lookup.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct LookupView {
-    /// `NAME<xx>`.
-    pub name: String,
-    /// The owners' addresses.
-    pub addresses: Vec<Ipv4Addr>,
-}
-
-/// One name of a node status answer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct NodeNameView {
-    /// `NAME<xx>`.
-    pub name: String,
-    /// Group name.
-    pub group: bool,
-    /// Node type letter from ONT: `B`, `P`, `M` or `H`.
-    pub node_type: String,
-    /// Flags as nmblookup prints them (`ACTIVE`, `CONFLICT`, …).
-    pub flags: Vec<String>,
-}
-
-/// Answer to a node status query.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct NodeStatusView {
-    /// Who answered.
-    pub address: Ipv4Addr,
-    /// Its names.
-    pub names: Vec<NodeNameView>,
-    /// UNIT_ID, as `aa:bb:…`.
-    pub mac: String,
-}
-
-/// `messngr status`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct StatusView {
-    /// Our NetBIOS name.
-    pub netbios_name: String,
-    /// Our workgroup.
-    pub workgroup: String,
-    /// Interface name.
-    pub interface: String,
-    /// Our address.
-    pub address: Ipv4Addr,
-    /// The broadcast address we use.
-    pub broadcast: Ipv4Addr,
-    /// The WINS server, if any.
-    pub wins_server: Option<Ipv4Addr>,
-    /// Seconds since start.
-    pub uptime_secs: u64,
-    /// Our names.
-    pub names: Vec<NameView>,
-    /// Counters.
-    pub counters: CountersView,
-}
-
-/// Name-service counters.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
-pub struct CountersView {
-    /// Datagrams received on UDP 137.
-    pub nbns_received: u64,
-    /// Dropped: malformed.
-    pub nbns_malformed: u64,
-    /// Dropped: over the per-source rate.
-    pub nbns_rate_limited: u64,
-    /// Datagrams sent.
-    pub nbns_sent: u64,
-    /// Name queries answered.
-    pub queries_answered: u64,
-    /// Node status requests answered.
-    pub node_status_answered: u64,
-    /// Registrations of our names by others refused.
-    pub defended: u64,
-    /// Names lost to conflicts.
-    pub conflicts: u64,
-}
 
 struct NodeStatusQuery {
     trn_id: u16,
@@ -552,105 +464,6 @@ impl Driver {
             }
         }
     }
-
-    /// Sends due node status (re)tries, and fails the ones out of tries.
-    fn node_status_timeouts(&mut self, now: Instant) {
-        let mut i = 0;
-        while i < self.node_status.len() {
-            let q = &mut self.node_status[i];
-            if q.deadline > now {
-                i += 1;
-                continue;
-            }
-            if q.tries >= NODE_STATUS_TRIES {
-                let q = self.node_status.remove(i);
-                let _ = q.reply.send(Response::err(
-                    "not_found",
-                    format!("{} did not answer a node status query", q.target.ip()),
-                ));
-                continue;
-            }
-            q.tries += 1;
-            q.deadline = now + NODE_STATUS_TIMEOUT;
-            let req = NbnsRepr::node_status_request(
-                q.trn_id,
-                EncodedName::new(NetbiosName::WILDCARD),
-                false,
-            );
-            if let Ok(bytes) = req.to_vec() {
-                let target = q.target;
-                let socket = &self.socket;
-                // Non-blocking best effort; a full socket buffer means we retry on the next tick.
-                match socket.try_send_to(&bytes, target.into()) {
-                    Ok(_) => self.sent += 1,
-                    Err(e) => tracing::debug!("nbns: node status to {target}: {e}"),
-                }
-            }
-            i += 1;
-        }
-    }
-
-    /// If `bytes` answers one of our node status queries, completes it.
-    fn node_status_answer(&mut self, from: SocketAddrV4, bytes: &[u8]) -> bool {
-        if self.node_status.is_empty() {
-            return false; // the common case: no parse for nothing
-        }
-        let Ok(repr) = NbnsRepr::parse(bytes) else {
-            return false;
-        };
-        if !repr.flags.response {
-            return false;
-        }
-        let Some(i) = self
-            .node_status
-            .iter()
-            .position(|q| q.trn_id == repr.trn_id && q.target.ip() == from.ip())
-        else {
-            return false;
-        };
-        let Some(RData::NodeStatus(status)) = repr.answers.first().map(|rr| rr.rdata) else {
-            return false;
-        };
-        let q = self.node_status.remove(i);
-        let names = status
-            .names
-            .iter()
-            .map(|n| NodeNameView {
-                name: n.name.to_string(),
-                group: n.flags.group(),
-                node_type: ["B", "P", "M", "H"][usize::from(n.flags.0 >> 13 & 3)].to_owned(),
-                flags: node_flags(n.flags.0),
-            })
-            .collect();
-        let mac = status
-            .unit_id()
-            .unwrap_or_default()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(":");
-        let _ = q.reply.send(Response::ok(NodeStatusView {
-            address: *from.ip(),
-            names,
-            mac,
-        }));
-        true
-    }
-}
-
-fn node_flags(bits: u16) -> Vec<String> {
-    use messngr_proto::wire::nbns::NameFlags as F;
-    [
-        (F::GROUP, "GROUP"),
-        (F::DEREGISTERING, "DEREGISTERING"),
-        (F::CONFLICT, "CONFLICT"),
-        (F::ACTIVE, "ACTIVE"),
-        (F::PERMANENT, "PERMANENT"),
-    ]
-    .into_iter()
-    .filter(|(b, _)| bits & b != 0)
-    .map(|(_, s)| s.to_owned())
-    .collect()
 }
 
 /// A random 16-bit value for transaction ids (not security: it keeps two
