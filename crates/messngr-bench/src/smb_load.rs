@@ -37,6 +37,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use messngr_bench::percentile;
 use messngr_proto::assembly::{Progress, SendError, Sender, SenderConfig};
 use messngr_proto::wire::Emit;
 use messngr_proto::wire::name::{EncodedName, NetbiosName, suffix};
@@ -428,15 +429,6 @@ struct Report {
     max_us: u32,
 }
 
-/// Nearest-rank percentile of sorted values (0 when empty).
-fn percentile(sorted: &[u32], p: f64) -> u32 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 impl Report {
     fn new(options: Options, elapsed: Duration, mut tally: Tally) -> Report {
         tally.latencies_us.sort_unstable();
@@ -690,14 +682,6 @@ mod tests {
         let tag = run_tag();
         assert_eq!(tag.len(), 8);
         assert_ne!(tag, run_tag());
-    }
-
-    #[test]
-    fn percentiles_are_nearest_rank() {
-        let v: Vec<u32> = (1..=100).collect();
-        assert_eq!(percentile(&v, 50.0), 50);
-        assert_eq!(percentile(&v, 99.0), 99);
-        assert_eq!(percentile(&[], 50.0), 0);
     }
 
     /// A receiver on loopback built from `assembly::Receiver`: accepts
