@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use messngr_daemon::api::Request;
 
-use super::{ask, print_json};
+use super::{ask, exchange};
 use crate::cli::ExportFormat;
 
 /// Parses `--since`: an RFC 3339 time, or an age (`90s`, `15m`, `2h`, `3d`)
@@ -57,27 +57,22 @@ pub fn inbox(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let response = match ask(
-        socket,
-        &Request::Inbox {
-            unread,
-            from,
-            since,
-        },
-        json,
-        out,
-    )? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
+    let request = Request::Inbox {
+        unread,
+        from,
+        since,
     };
-    if json {
-        print_json(out, &response.data)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let list = response.data.as_array().cloned().unwrap_or_default();
+    exchange(socket, &request, json, out, |out, data| {
+        print_list(out, &data)
+    })
+}
+
+/// The `messngr inbox` table (`*` marks unread messages).
+fn print_list(out: &mut impl Write, data: &serde_json::Value) -> anyhow::Result<()> {
+    let list = data.as_array().cloned().unwrap_or_default();
     if list.is_empty() {
         writeln!(out, "No messages.")?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     writeln!(
         out,
@@ -105,21 +100,15 @@ pub fn inbox(
             safe(field(m, "to"))
         )?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `messngr read ID`.
 pub fn read(socket: &Path, id: i64, json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let response = match ask(socket, &Request::Read { id }, json, out)? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    if json {
-        print_json(out, &response.data)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    print_message(out, &response.data)?;
-    Ok(ExitCode::SUCCESS)
+    exchange(socket, &Request::Read { id }, json, out, |out, data| {
+        print_message(out, &data)?;
+        Ok(())
+    })
 }
 
 fn print_message(out: &mut impl Write, m: &serde_json::Value) -> anyhow::Result<()> {
@@ -153,31 +142,25 @@ pub fn reply(
     if text.trim().is_empty() {
         anyhow::bail!("no reply text: give it after the id, or on standard input");
     }
-    let response = match ask(socket, &Request::Reply { id, text }, json, out)? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    if json {
-        print_json(out, &response.data)?;
-    } else {
-        let v: messngr_daemon::send::SendView = serde_json::from_value(response.data)?;
-        writeln!(out, "Reply {} to {} ({})", v.outcome, v.target, v.address)?;
-    }
-    Ok(ExitCode::SUCCESS)
+    exchange(
+        socket,
+        &Request::Reply { id, text },
+        json,
+        out,
+        |out, data| {
+            let v: messngr_daemon::send::SendView = serde_json::from_value(data)?;
+            writeln!(out, "Reply {} to {} ({})", v.outcome, v.target, v.address)?;
+            Ok(())
+        },
+    )
 }
 
 /// `messngr rm ID`.
 pub fn rm(socket: &Path, id: i64, json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let response = match ask(socket, &Request::Rm { id }, json, out)? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    if json {
-        print_json(out, &response.data)?;
-    } else {
+    exchange(socket, &Request::Rm { id }, json, out, |out, _| {
         writeln!(out, "Message {id} deleted")?;
-    }
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    })
 }
 
 /// `messngr export`.

@@ -52,7 +52,30 @@ pub(crate) fn ask(
     })))
 }
 
-pub(crate) fn print_json(out: &mut impl Write, data: &serde_json::Value) -> anyhow::Result<()> {
+/// Sends `request` and prints the answer: with `--json` the data as the
+/// daemon sent it, otherwise through `human`. A failure is printed on
+/// stderr and becomes the exit code (see [`ask`]).
+pub(crate) fn exchange<W: Write>(
+    socket: &Path,
+    request: &Request,
+    json: bool,
+    out: &mut W,
+    human: impl FnOnce(&mut W, serde_json::Value) -> anyhow::Result<()>,
+) -> anyhow::Result<ExitCode> {
+    match ask(socket, request, json, out)? {
+        Err(code) => Ok(code),
+        Ok(r) if json => {
+            print_json(out, &r.data)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(r) => {
+            human(out, r.data)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_json(out: &mut impl Write, data: &serde_json::Value) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut *out, data)?;
     writeln!(out)?;
     Ok(())
@@ -83,28 +106,19 @@ pub fn name(
         NameAction::Add { name } => Request::NameAdd { name: name.clone() },
         NameAction::Del { name } => Request::NameDel { name: name.clone() },
     };
-    let response = match ask(socket, &request, json, out)? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    if json {
-        print_json(out, &response.data)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    match action {
-        NameAction::List => print_names(
-            out,
-            &serde_json::from_value::<Vec<NameView>>(response.data)?,
-        )?,
-        NameAction::Add { .. } => {
-            let v: NameView = serde_json::from_value(response.data)?;
-            writeln!(out, "{} {}", v.name, v.state)?;
+    exchange(socket, &request, json, out, |out, data| {
+        match action {
+            NameAction::List => print_names(out, &serde_json::from_value::<Vec<NameView>>(data)?)?,
+            NameAction::Add { .. } => {
+                let v: NameView = serde_json::from_value(data)?;
+                writeln!(out, "{} {}", v.name, v.state)?;
+            }
+            NameAction::Del { .. } => {
+                writeln!(out, "{} released", data.as_str().unwrap_or("name"))?
+            }
         }
-        NameAction::Del { .. } => {
-            writeln!(out, "{} released", response.data.as_str().unwrap_or("name"))?
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    })
 }
 
 /// `messngr lookup NAME[#XX]` or `messngr lookup -A IP`.
@@ -137,85 +151,73 @@ pub fn lookup(
             suffix,
         }
     };
-    let response = match ask(socket, &request, json, out)? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    if json {
-        print_json(out, &response.data)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if node_status {
-        let v: NodeStatusView = serde_json::from_value(response.data)?;
-        writeln!(out, "Looking up status of {}", v.address)?;
-        // The same columns as nmblookup -A, so scripts written for it work.
-        for n in &v.names {
-            let (name, sfx) = n.name.rsplit_once('<').unwrap_or((&n.name, ""));
-            let sfx = sfx.trim_end_matches('>').to_ascii_lowercase();
-            let flags: String = n
-                .flags
-                .iter()
-                .filter(|f| *f != "GROUP")
-                .map(|f| format!("<{f}> "))
-                .collect();
-            let kind = if n.group { "<GROUP>" } else { "       " };
-            writeln!(out, "\t{name:<15} <{sfx}> - {kind} {} {flags}", n.node_type)?;
+    exchange(socket, &request, json, out, |out, data| {
+        if node_status {
+            let v: NodeStatusView = serde_json::from_value(data)?;
+            writeln!(out, "Looking up status of {}", v.address)?;
+            // The same columns as nmblookup -A, so scripts written for it work.
+            for n in &v.names {
+                let (name, sfx) = n.name.rsplit_once('<').unwrap_or((&n.name, ""));
+                let sfx = sfx.trim_end_matches('>').to_ascii_lowercase();
+                let flags: String = n
+                    .flags
+                    .iter()
+                    .filter(|f| *f != "GROUP")
+                    .map(|f| format!("<{f}> "))
+                    .collect();
+                let kind = if n.group { "<GROUP>" } else { "       " };
+                writeln!(out, "\t{name:<15} <{sfx}> - {kind} {} {flags}", n.node_type)?;
+            }
+            writeln!(
+                out,
+                "\n\tMAC Address = {}",
+                v.mac.replace(':', "-").to_ascii_uppercase()
+            )?;
+        } else {
+            let v: LookupView = serde_json::from_value(data)?;
+            for a in v.addresses {
+                writeln!(out, "{a} {}", v.name)?;
+            }
         }
-        writeln!(
-            out,
-            "\n\tMAC Address = {}",
-            v.mac.replace(':', "-").to_ascii_uppercase()
-        )?;
-    } else {
-        let v: LookupView = serde_json::from_value(response.data)?;
-        for a in v.addresses {
-            writeln!(out, "{a} {}", v.name)?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    })
 }
 
 /// `messngr status`.
 pub fn status(socket: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let response = match ask(socket, &Request::Status, json, out)? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    if json {
-        print_json(out, &response.data)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let s: StatusView = serde_json::from_value(response.data)?;
-    writeln!(
-        out,
-        "{} in workgroup {}, up {} s",
-        s.netbios_name, s.workgroup, s.uptime_secs
-    )?;
-    writeln!(
-        out,
-        "interface {} address {} broadcast {}",
-        s.interface, s.address, s.broadcast
-    )?;
-    if let Some(w) = s.wins_server {
-        writeln!(out, "WINS server {w}")?;
-    }
-    writeln!(out)?;
-    print_names(out, &s.names)?;
-    let c = &s.counters;
-    writeln!(out)?;
-    writeln!(
-        out,
-        "name service: {} received ({} malformed, {} over rate limit), {} sent, {} queries and {} node status answered, {} registrations defended, {} conflicts",
-        c.nbns_received,
-        c.nbns_malformed,
-        c.nbns_rate_limited,
-        c.nbns_sent,
-        c.queries_answered,
-        c.node_status_answered,
-        c.defended,
-        c.conflicts
-    )?;
-    Ok(ExitCode::SUCCESS)
+    exchange(socket, &Request::Status, json, out, |out, data| {
+        let s: StatusView = serde_json::from_value(data)?;
+        writeln!(
+            out,
+            "{} in workgroup {}, up {} s",
+            s.netbios_name, s.workgroup, s.uptime_secs
+        )?;
+        writeln!(
+            out,
+            "interface {} address {} broadcast {}",
+            s.interface, s.address, s.broadcast
+        )?;
+        if let Some(w) = s.wins_server {
+            writeln!(out, "WINS server {w}")?;
+        }
+        writeln!(out)?;
+        print_names(out, &s.names)?;
+        let c = &s.counters;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "name service: {} received ({} malformed, {} over rate limit), {} sent, {} queries and {} node status answered, {} registrations defended, {} conflicts",
+            c.nbns_received,
+            c.nbns_malformed,
+            c.nbns_rate_limited,
+            c.nbns_sent,
+            c.queries_answered,
+            c.node_status_answered,
+            c.defended,
+            c.conflicts
+        )?;
+        Ok(())
+    })
 }
 
 /// `messngr send`.
@@ -235,40 +237,34 @@ pub fn send(
         text,
         address,
     };
-    let response = match ask(socket, &request, json, out)? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    if json {
-        print_json(out, &response.data)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let views: Vec<messngr_daemon::send::SendView> = if response.data.is_array() {
-        serde_json::from_value(response.data)?
-    } else {
-        vec![serde_json::from_value(response.data)?]
-    };
-    for v in views {
-        if v.outcome == "delivered" {
-            writeln!(
-                out,
-                "Message delivered to {} ({})",
-                v.target.to_ascii_uppercase(),
-                v.address
-            )?;
+    exchange(socket, &request, json, out, |out, data| {
+        let views: Vec<messngr_daemon::send::SendView> = if data.is_array() {
+            serde_json::from_value(data)?
         } else {
-            writeln!(
-                out,
-                "Message broadcast to {} ({}); datagrams are not acknowledged",
-                v.target, v.address
-            )?;
+            vec![serde_json::from_value(data)?]
+        };
+        for v in views {
+            if v.outcome == "delivered" {
+                writeln!(
+                    out,
+                    "Message delivered to {} ({})",
+                    v.target.to_ascii_uppercase(),
+                    v.address
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "Message broadcast to {} ({}); datagrams are not acknowledged",
+                    v.target, v.address
+                )?;
+            }
+            if v.replaced > 0 {
+                eprintln!(
+                    "messngr: {} characters the code page lacks were sent as '?'",
+                    v.replaced
+                );
+            }
         }
-        if v.replaced > 0 {
-            eprintln!(
-                "messngr: {} characters the code page lacks were sent as '?'",
-                v.replaced
-            );
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    })
 }
