@@ -301,7 +301,14 @@ pub struct Report {
     pub elapsed: Duration,
     /// Counts.
     pub tally: Tally,
-    /// Latency percentiles (µs) of correct answers: p50, p90, p99, max.
+    /// Latency percentiles of correct answers.
+    pub latency: Latency,
+}
+
+/// Latency percentiles (µs), nearest rank; zeros when nothing was measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Latency {
+    /// Median.
     pub p50_us: u32,
     /// p90.
     pub p90_us: u32,
@@ -311,15 +318,24 @@ pub struct Report {
     pub max_us: u32,
 }
 
-impl Report {
-    fn new(options: Options, elapsed: Duration, mut tally: Tally) -> Self {
-        tally.latencies_us.sort_unstable();
-        let l = &tally.latencies_us;
-        Self {
+impl Latency {
+    /// Sorts `latencies_us` and reads the percentiles off it.
+    pub fn of(latencies_us: &mut [u32]) -> Latency {
+        latencies_us.sort_unstable();
+        let l = &*latencies_us;
+        Latency {
             p50_us: percentile(l, 50.0),
             p90_us: percentile(l, 90.0),
             p99_us: percentile(l, 99.0),
             max_us: l.last().copied().unwrap_or(0),
+        }
+    }
+}
+
+impl Report {
+    fn new(options: Options, elapsed: Duration, mut tally: Tally) -> Self {
+        Self {
+            latency: Latency::of(&mut tally.latencies_us),
             options,
             elapsed,
             tally,
@@ -359,7 +375,7 @@ impl Report {
         let _ = writeln!(
             s,
             "  latency µs: p50 {}  p90 {}  p99 {}  max {}",
-            self.p50_us, self.p90_us, self.p99_us, self.max_us
+            self.latency.p50_us, self.latency.p90_us, self.latency.p99_us, self.latency.max_us
         );
         s
     }
@@ -385,10 +401,10 @@ impl Report {
             t.stale,
             t.send_errors,
             self.rate(),
-            self.p50_us,
-            self.p90_us,
-            self.p99_us,
-            self.max_us
+            self.latency.p50_us,
+            self.latency.p90_us,
+            self.latency.p99_us,
+            self.latency.max_us
         )
     }
 }
@@ -742,7 +758,10 @@ mod tests {
         assert!(t.answered > 0, "{}", report.human());
         assert_eq!(t.sent, t.answered + t.lost + t.wrong);
         assert_eq!(t.wrong, 0);
-        assert!(report.p50_us <= report.p99_us && report.p99_us <= report.max_us);
+        assert!(
+            report.latency.p50_us <= report.latency.p99_us
+                && report.latency.p99_us <= report.latency.max_us
+        );
         assert!(report.json().contains("\"answered\":"));
     }
 }

@@ -37,7 +37,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use messngr_bench::percentile;
+use messngr_bench::Latency;
 use messngr_proto::assembly::{Progress, SendError, Sender, SenderConfig};
 use messngr_proto::wire::Emit;
 use messngr_proto::wire::name::{EncodedName, NetbiosName, suffix};
@@ -423,21 +423,13 @@ struct Report {
     options: Options,
     elapsed: Duration,
     tally: Tally,
-    p50_us: u32,
-    p90_us: u32,
-    p99_us: u32,
-    max_us: u32,
+    latency: Latency,
 }
 
 impl Report {
     fn new(options: Options, elapsed: Duration, mut tally: Tally) -> Report {
-        tally.latencies_us.sort_unstable();
-        let l = &tally.latencies_us;
         Report {
-            p50_us: percentile(l, 50.0),
-            p90_us: percentile(l, 90.0),
-            p99_us: percentile(l, 99.0),
-            max_us: l.last().copied().unwrap_or(0),
+            latency: Latency::of(&mut tally.latencies_us),
             options,
             elapsed,
             tally,
@@ -489,7 +481,7 @@ impl Report {
         let _ = writeln!(
             s,
             "  latency µs: p50 {}  p90 {}  p99 {}  max {}",
-            self.p50_us, self.p90_us, self.p99_us, self.max_us
+            self.latency.p50_us, self.latency.p90_us, self.latency.p99_us, self.latency.max_us
         );
         s
     }
@@ -519,10 +511,10 @@ impl Report {
             t.protocol,
             t.connections,
             self.rate(),
-            self.p50_us,
-            self.p90_us,
-            self.p99_us,
-            self.max_us
+            self.latency.p50_us,
+            self.latency.p90_us,
+            self.latency.p99_us,
+            self.latency.max_us
         )
     }
 }
@@ -779,7 +771,7 @@ mod tests {
         assert_eq!(r.tally.connections, 1);
         let r = run(&Options { fresh: true, ..o });
         assert_eq!((r.tally.accepted, r.tally.connections), (5, 5));
-        assert!(r.p50_us <= r.p99_us && r.p99_us <= r.max_us);
+        assert!(r.latency.p50_us <= r.latency.p99_us && r.latency.p99_us <= r.latency.max_us);
         assert!(r.json().contains("\"accepted\":5,"), "{}", r.json());
         let texts = texts.lock().unwrap();
         assert_eq!(texts.len(), 10);
