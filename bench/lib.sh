@@ -1,6 +1,8 @@
-# bench/lib.sh — the private two-host LAN both benchmark scripts run on;
-# sourced, not run. The caller sets SCRIPT (its name, for messages) and
-# FAILED=1 before sourcing, and FAILED=0 once it has succeeded.
+# bench/lib.sh — what both benchmark scripts share: the checks and the
+# release build before a run, and the private two-host LAN they run on;
+# sourced, not run. The caller sets SCRIPT (its name, for messages) and JSON
+# before sourcing, calls bench_prepare, then bench_begin (FAILED=1 until it
+# sets FAILED=0 on success), then build_lan.
 #
 # The LAN: namespaces mt<pid>x0-sw (a bridge, no uplink), -h1 and -h2
 # (eth0 = 10.77.0.1 / .2, MAC 02:77:00:00:00:0i, IPv6 off, only the /24
@@ -13,7 +15,37 @@ PREFIX="mt$$x0"
 SW="$PREFIX-sw"
 H1="$PREFIX-h1"
 H2="$PREFIX-h2"
-WORK=$(mktemp -d /tmp/messngr-bench.XXXXXX)
+
+log() { [ "$JSON" -eq 1 ] || printf '%s\n' "$*" >&2; }
+
+# bench_prepare BUILD LOADGEN TOOL... — needs root and the TOOLs, builds the
+# release binaries when BUILD is 1, sets MESSNGR and LOAD (target/release/LOADGEN).
+bench_prepare() {
+  local build=$1 loadgen=$2 tool bin target
+  shift 2
+  [ "$(id -u)" -eq 0 ] || { echo "$SCRIPT: needs root (network namespaces)" >&2; exit 2; }
+  for tool in ip cargo "$@"; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "$SCRIPT: $tool not found (Samba: bash ci/install-deps)" >&2; exit 2; }
+  done
+  target=${CARGO_TARGET_DIR:-$PWD/target}
+  if [ "$build" -eq 1 ]; then
+    log "building release binaries (cargo build --release -p messngr -p messngr-bench)"
+    cargo build --release --quiet -p messngr -p messngr-bench
+  fi
+  MESSNGR=$target/release/messngr
+  LOAD=$target/release/$loadgen
+  for bin in "$MESSNGR" "$LOAD"; do
+    [ -x "$bin" ] || { echo "$SCRIPT: $bin missing (run without --no-build)" >&2; exit 2; }
+  done
+}
+
+# Starts the run: its work directory, and the traps that remove the LAN.
+bench_begin() {
+  FAILED=1
+  WORK=$(mktemp -d /tmp/messngr-bench.XXXXXX)
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
 
 # Kills every process in a namespace, then deletes it (errors ignored).
 remove_ns() {
@@ -39,8 +71,6 @@ bench_cleanup() {
     rm -rf "$WORK"
   fi
 }
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
 
 # Builds the LAN (see the header).
 build_lan() {

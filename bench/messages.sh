@@ -67,30 +67,14 @@ if ! [[ $E2E_RUNS =~ ^[0-9]+$ ]] || [ "$E2E_RUNS" -lt 1 ] || [ "$E2E_RUNS" -gt 1
   echo "messages.sh: --e2e-runs: 1..1000" >&2; exit 2
 fi
 
-[ "$(id -u)" -eq 0 ] || { echo "messages.sh: needs root (network namespaces)" >&2; exit 2; }
-for tool in ip smbd smbclient jq cargo; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "messages.sh: $tool not found (Samba: bash ci/install-deps)" >&2; exit 2; }
-done
-
-log() { [ "$JSON" -eq 1 ] || printf '%s\n' "$*" >&2; }
-
-TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-if [ "$BUILD" -eq 1 ]; then
-  log "building release binaries (cargo build --release -p messngr -p messngr-bench)"
-  cargo build --release --quiet -p messngr -p messngr-bench
-fi
-MESSNGR=$TARGET_DIR/release/messngr
-LOAD=$TARGET_DIR/release/smb-load
-for bin in "$MESSNGR" "$LOAD"; do
-  [ -x "$bin" ] || { echo "messages.sh: $bin missing (run without --no-build)" >&2; exit 2; }
-done
-
-SERVER_IP=10.77.0.1
-NAME=BENCHBOX
-FAILED=1
 SCRIPT=messages.sh
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+bench_prepare "$BUILD" smb-load smbd smbclient jq
+
+SERVER_IP=10.77.0.1
+NAME=BENCHBOX
+bench_begin
 # messngr's inbox lives under $WORK: on tmpfs its fsyncs would cost nothing.
 STATE_FS=$(findmnt -n -o FSTYPE -T "$WORK" 2>/dev/null || stat -f -c %T "$WORK")
 

@@ -61,30 +61,14 @@ if ! [[ $SOURCES =~ ^[0-9]+$ ]] || [ "$SOURCES" -lt 1 ] || [ "$SOURCES" -gt 245 
   echo "nbns.sh: --sources: 1..245" >&2; exit 2
 fi
 
-[ "$(id -u)" -eq 0 ] || { echo "nbns.sh: needs root (network namespaces)" >&2; exit 2; }
-for tool in ip nmbd cargo; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "nbns.sh: $tool not found (nmbd: bash ci/install-deps)" >&2; exit 2; }
-done
-
-log() { [ "$JSON" -eq 1 ] || printf '%s\n' "$*" >&2; }
-
-TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-if [ "$BUILD" -eq 1 ]; then
-  log "building release binaries (cargo build --release -p messngr -p messngr-bench)"
-  cargo build --release --quiet -p messngr -p messngr-bench
-fi
-MESSNGR=$TARGET_DIR/release/messngr
-LOAD=$TARGET_DIR/release/nbns-load
-for bin in "$MESSNGR" "$LOAD"; do
-  [ -x "$bin" ] || { echo "nbns.sh: $bin missing (run without --no-build)" >&2; exit 2; }
-done
-
-SERVER_IP=10.77.0.1
-NAME='BENCHBOX#03'
-FAILED=1
 SCRIPT=nbns.sh
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+bench_prepare "$BUILD" nbns-load nmbd
+
+SERVER_IP=10.77.0.1
+NAME='BENCHBOX#03'
+bench_begin
 
 # --- the LAN (bench/lib.sh): a bridge namespace, two hosts on veth pairs ------
 log "building the namespace LAN $PREFIX (2 hosts, $SOURCES client addresses)"
