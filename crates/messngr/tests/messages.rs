@@ -69,9 +69,7 @@ fn smbclient_messages_arrive_exactly() {
         assert_eq!(m["from"], "alice", "{m}");
         assert_eq!(m["to"], "H1", "{m}");
     }
-    let (frames, bad) = cap.finish();
-    assert!(frames > 20, "only {frames} frames captured");
-    assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
+    cap.assert_clean(21);
 }
 
 #[test]
@@ -119,9 +117,7 @@ fn messngr_sends_to_samba_smbd() {
 
     let o = d.cli(&["send", "NOSUCHHOST", "hi"]);
     assert_eq!(o.status.code(), Some(1), "an unknown name: {}", text(&o));
-    let (frames, bad) = cap.finish();
-    assert!(frames > 10, "only {frames} frames captured");
-    assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
+    cap.assert_clean(11);
 }
 
 #[test]
@@ -169,8 +165,7 @@ fn a_scapy_mailslot_datagram_arrives() {
             .iter()
             .all(|m| m["transport"] == "mailslot" && m["verified"] == false)
     );
-    let (_, bad) = cap.finish();
-    assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
+    cap.assert_clean(1);
 }
 
 #[test]
@@ -249,8 +244,7 @@ fn messngr_to_messngr_both_ways_and_to_everyone() {
     );
     let o = d2.cli(&["rm", &first]);
     assert_eq!(o.status.code(), Some(1), "deleting twice: {}", text(&o));
-    let (_, bad) = cap.finish();
-    assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
+    cap.assert_clean(1);
 }
 
 #[test]

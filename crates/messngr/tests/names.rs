@@ -80,9 +80,7 @@ fn nmblookup_finds_our_names_and_node_status_lists_them() {
     // Registrations, answers, node status and the releases, judged by Wireshark.
     let (status, log) = d.stop();
     assert!(status.success(), "{log}");
-    let (frames, bad) = cap.finish();
-    assert!(frames >= 30, "the capture saw only {frames} frames");
-    assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
+    cap.assert_clean(30);
 }
 
 #[test]
@@ -215,9 +213,7 @@ fn nmbd_cannot_take_a_name_we_hold() {
     );
     assert_eq!(d.state_of("H1<03>").as_deref(), Some("registered"));
     // Our defences (0xAD86) and nmbd's registrations, judged by Wireshark.
-    let (frames, bad) = cap.finish();
-    assert!(frames >= 10, "the capture saw only {frames} frames");
-    assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
+    cap.assert_clean(10);
 }
 
 #[test]
@@ -342,9 +338,7 @@ fn registration_query_and_release_go_through_nmbd_as_wins_server() {
         || wins.log(),
     );
 
-    let (frames, bad) = cap.finish();
-    assert!(frames > 10, "the capture saw only {frames} frames");
-    assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
+    cap.assert_clean(11);
 }
 
 #[test]

@@ -343,6 +343,14 @@ impl Capture {
         c
     }
 
+    /// Stops the capture and asserts that it saw at least `min_frames`
+    /// frames and that Wireshark objects to none of them.
+    pub fn assert_clean(self, min_frames: usize) {
+        let (frames, bad) = self.finish();
+        assert!(frames >= min_frames, "the capture saw only {frames} frames");
+        assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
+    }
+
     /// Stops the capture (SIGINT flushes the file) and judges every frame
     /// with Wireshark's dissectors: returns (frames, objections).
     pub fn finish(mut self) -> (usize, Vec<String>) {
