@@ -222,6 +222,21 @@ impl StoreHandle {
         self.run(move |s| s.receipt_summary(&uuid)).await
     }
 
+    /// [`Store::set_quiet`].
+    pub async fn set_quiet(&self, user: String, on: bool, at: i64) -> Result<bool> {
+        self.run(move |s| s.set_quiet(&user, on, at)).await
+    }
+
+    /// [`Store::quiet_since`].
+    pub async fn quiet_since(&self, user: String) -> Result<Option<i64>> {
+        self.run(move |s| s.quiet_since(&user)).await
+    }
+
+    /// [`Store::quiet_users`].
+    pub async fn quiet_users(&self) -> Result<Vec<String>> {
+        self.run(|s| s.quiet_users()).await
+    }
+
     /// Stops the thread after the jobs queued before this call, closing the
     /// database; later calls on any clone fail with [`StoreError::Closed`].
     pub async fn close(&self) -> Result<()> {

@@ -27,6 +27,7 @@
 //! * The schema and its migrations: [`SCHEMA_VERSION`], see `schema.rs`.
 //! * Exports: [`Store::export_jsonl`], [`Store::export_text`].
 //! * Receipts of sent messages: [`Store::set_receipt`], [`ReceiptSummary`].
+//! * Do-not-disturb per user: [`Store::set_quiet`], [`Store::quiet_users`].
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![deny(missing_docs)]
@@ -37,6 +38,7 @@ mod export;
 mod filter;
 mod handle;
 mod message;
+mod quiet;
 mod receipts;
 mod schema;
 mod store;

@@ -177,6 +177,12 @@ pub struct NewMessage {
     pub notice_id: Option<String>,
     /// The stored message this one answers.
     pub in_reply_to: Option<i64>,
+    /// The local account that sent it through this host's daemon (its uid,
+    /// from SO_PEERCRED); `None` for anything from the network.
+    pub sender_uid: Option<u32>,
+    /// Seconds the pop-up stays before it closes itself (`msg.exe /TIME`);
+    /// `None`: the desktop's default.
+    pub popup_secs: Option<u32>,
 }
 
 impl NewMessage {
@@ -202,6 +208,8 @@ impl NewMessage {
             owner_user: None,
             notice_id: None,
             in_reply_to: None,
+            sender_uid: None,
+            popup_secs: None,
         }
     }
 }
@@ -250,12 +258,23 @@ pub struct Message {
     pub notice_id: Option<String>,
     /// The message this one answers.
     pub in_reply_to: Option<i64>,
+    /// The local sender's uid (sent through this host's daemon).
+    pub sender_uid: Option<u32>,
+    /// Seconds its pop-up stays.
+    pub popup_secs: Option<u32>,
 }
 
 impl Message {
     /// Not read yet.
     pub fn is_unread(&self) -> bool {
         self.read_at.is_none()
+    }
+
+    /// Urgent and sent by root on this host: the one kind of message that
+    /// may be written on a terminal whose user said `mesg n` (as `wall`
+    /// run by root does).
+    pub fn urgent_from_root(&self) -> bool {
+        self.priority == Priority::Urgent && self.sender_uid == Some(0)
     }
 }
 
@@ -288,6 +307,10 @@ struct MessageJson {
     owner_user: Option<String>,
     notice_id: Option<String>,
     in_reply_to: Option<i64>,
+    #[serde(default)]
+    sender_uid: Option<u32>,
+    #[serde(default)]
+    popup_secs: Option<u32>,
 }
 
 impl From<Message> for MessageJson {
@@ -316,6 +339,8 @@ impl From<Message> for MessageJson {
             owner_user: m.owner_user,
             notice_id: m.notice_id,
             in_reply_to: m.in_reply_to,
+            sender_uid: m.sender_uid,
+            popup_secs: m.popup_secs,
         }
     }
 }
@@ -345,6 +370,8 @@ impl TryFrom<MessageJson> for Message {
             owner_user: j.owner_user,
             notice_id: j.notice_id,
             in_reply_to: j.in_reply_to,
+            sender_uid: j.sender_uid,
+            popup_secs: j.popup_secs,
         })
     }
 }

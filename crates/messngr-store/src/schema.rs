@@ -14,13 +14,20 @@
 //! `secure_delete` on, the text is overwritten, not only unlinked); ids come
 //! from `AUTOINCREMENT` so a deleted message's id is never handed to a new
 //! one.
+//!
+//! Migration 2 (issue #5) adds who sent a message from this host
+//! (`sender_uid`, known from the API socket's SO_PEERCRED: "urgent by root"
+//! may write on a `mesg n` terminal), how long its pop-up stays
+//! (`popup_secs`, `msg.exe /TIME`), and the users in do-not-disturb
+//! (`quiet`), kept here so that the daemon (terminals) and every agent of
+//! that user agree and it survives a restart.
 
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{Result, StoreError};
 
 /// The migrations, in order; `MIGRATIONS[n]` takes version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: the full schema.
     "CREATE TABLE messages (
         id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -58,6 +65,13 @@ const MIGRATIONS: &[&str] = &[
         state        TEXT NOT NULL CHECK (state IN ('sent', 'delivered', 'read')),
         at           INTEGER NOT NULL,
         PRIMARY KEY (message_uuid, recipient)
+    );",
+    // 2: local sender, pop-up time, do-not-disturb.
+    "ALTER TABLE messages ADD COLUMN sender_uid INTEGER CHECK (sender_uid >= 0);
+    ALTER TABLE messages ADD COLUMN popup_secs INTEGER CHECK (popup_secs > 0);
+    CREATE TABLE quiet (
+        user  TEXT PRIMARY KEY NOT NULL,
+        since INTEGER NOT NULL
     );",
 ];
 

@@ -23,7 +23,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The columns [`message_from_row`] reads, in its order.
 const COLUMNS: &str = "id, uuid, direction, received_at, transport, source_addr, from_name, \
     to_name, text, raw, codepage, lossy, verified, sender_key, priority, expires_at, read_at, \
-    owner_user, notice_id, in_reply_to";
+    owner_user, notice_id, in_reply_to, sender_uid, popup_secs";
 
 /// An open inbox. Blocking; see [`crate::StoreHandle`] for async callers.
 #[derive(Debug)]
@@ -307,9 +307,10 @@ fn insert_row(tx: &rusqlite::Transaction<'_>, m: &NewMessage, uuid: String) -> R
     tx.prepare_cached(
         "INSERT INTO messages (uuid, direction, received_at, transport, source_addr, \
          from_name, to_name, from_fold, to_fold, text, raw, codepage, lossy, verified, \
-         sender_key, priority, expires_at, owner_user, notice_id, in_reply_to) \
+         sender_key, priority, expires_at, owner_user, notice_id, in_reply_to, sender_uid, \
+         popup_secs) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-         ?17, ?18, ?19, ?20)",
+         ?17, ?18, ?19, ?20, ?21, ?22)",
     )?
     .execute(params![
         uuid,
@@ -332,6 +333,8 @@ fn insert_row(tx: &rusqlite::Transaction<'_>, m: &NewMessage, uuid: String) -> R
         m.owner_user,
         m.notice_id,
         m.in_reply_to,
+        m.sender_uid,
+        m.popup_secs,
     ])?;
     let id = tx.last_insert_rowid();
     Ok(Message {
@@ -355,6 +358,8 @@ fn insert_row(tx: &rusqlite::Transaction<'_>, m: &NewMessage, uuid: String) -> R
         owner_user: m.owner_user.clone(),
         notice_id: m.notice_id.clone(),
         in_reply_to: m.in_reply_to,
+        sender_uid: m.sender_uid,
+        popup_secs: m.popup_secs,
     })
 }
 
@@ -372,6 +377,12 @@ fn validate(m: &NewMessage) -> Result<()> {
         return Err(StoreError::Invalid(format!(
             "uuid {u:?} is not 32 lowercase hex digits"
         )));
+    }
+    if m.popup_secs == Some(0) {
+        return Err(StoreError::Invalid(
+            "popup_secs 0: a pop-up must stay at least a second (None: the desktop's default)"
+                .to_owned(),
+        ));
     }
     for (name, t) in [
         ("received_at", Some(m.received_at)),
@@ -415,5 +426,7 @@ fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         owner_user: r.get(17)?,
         notice_id: r.get(18)?,
         in_reply_to: r.get(19)?,
+        sender_uid: r.get(20)?,
+        popup_secs: r.get(21)?,
     })
 }

@@ -221,6 +221,8 @@ mod tests {
             owner_user: None,
             notice_id: None,
             in_reply_to: None,
+            sender_uid: None,
+            popup_secs: None,
         }
     }
 

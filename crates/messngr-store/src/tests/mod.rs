@@ -5,6 +5,7 @@
 mod basics;
 mod durability;
 mod handle;
+mod quiet;
 mod roundtrip;
 
 use crate::{NewMessage, Store, Transport};
