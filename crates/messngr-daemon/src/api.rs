@@ -91,6 +91,13 @@ pub enum Request {
     /// Keep the connection open and stream each newly stored message as one
     /// line (see [`crate::follow`]); used by `messngr agent`.
     Follow,
+    /// Ask (`on: None`) or set the caller's do-not-disturb (`messngr
+    /// quiet`); see [`crate::quiet`].
+    Quiet {
+        /// `Some(true)`: quiet on; `Some(false)`: off.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on: Option<bool>,
+    },
     /// Store a message another program received (`messngr deliver`, run by
     /// smbd as its `message command`). Any local user may deliver; what is
     /// delivered is unverified, and delivering gives no right to read.
@@ -127,7 +134,7 @@ impl Request {
     pub fn is_inbox(&self) -> bool {
         matches!(
             self,
-            Self::Inbox { .. } | Self::Read { .. } | Self::Rm { .. }
+            Self::Inbox { .. } | Self::Read { .. } | Self::Rm { .. } | Self::Quiet { .. }
         )
     }
 
@@ -161,6 +168,14 @@ impl Response {
             data: serde_json::to_value(data).unwrap_or(serde_json::Value::Null),
             error: None,
             kind: None,
+        }
+    }
+
+    /// Something that happened (`kind`), streamed to a follower.
+    pub fn event(kind: &str, data: impl Serialize) -> Self {
+        Self {
+            kind: Some(kind.to_owned()),
+            ..Self::ok(data)
         }
     }
 
@@ -291,13 +306,10 @@ async fn connection(
         let response = match serde_json::from_str::<Request>(&line) {
             Ok(Request::Follow) => match &feed {
                 Some(feed) => {
-                    let messages = feed.subscribe();
                     crate::follow::stream(
                         reader,
                         write,
-                        messages,
-                        uid,
-                        feed.visibility(),
+                        feed.subscribe(uid),
                         crate::follow::WRITE_TIMEOUT,
                         stop,
                     )

@@ -9,6 +9,10 @@
 //! or dead agent never holds up the inbox. A lagging follower is told how
 //! many messages it missed (`kind: "lagged"`) and can catch up from the
 //! inbox; a follower that stops reading for [`WRITE_TIMEOUT`] is dropped.
+//!
+//! The same stream tells a follower when its user's do-not-disturb changes
+//! (`kind: "quiet"`, see [`crate::quiet`]), so an agent shows what waited
+//! the moment quiet ends, without polling.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +23,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::Response;
+use crate::quiet::QuietChange;
 
 /// How long one line may take to reach a follower before it is dropped.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -27,7 +32,23 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct Feed {
     sender: broadcast::Sender<Arc<Message>>,
+    quiet: broadcast::Sender<QuietChange>,
     visible: Visibility,
+}
+
+/// One follower's subscription: the messages it may see and its user's
+/// quiet changes.
+pub struct Subscription {
+    /// Every stored message (filtered by `visible` when streamed).
+    pub messages: broadcast::Receiver<Arc<Message>>,
+    /// Every quiet change (only the follower's own user's are streamed).
+    pub quiet: broadcast::Receiver<QuietChange>,
+    /// The follower's uid.
+    pub uid: u32,
+    /// The follower's login name, if the uid has one.
+    pub user: Option<String>,
+    /// The visibility rule.
+    pub visible: Visibility,
 }
 
 /// Whether the caller with this uid may see a message (per-user access).
@@ -43,12 +64,32 @@ impl Feed {
     /// Wraps the sender; each follower is streamed only the messages
     /// `visible` lets it see, exactly as `inbox` would list them.
     pub fn with_visibility(sender: broadcast::Sender<Arc<Message>>, visible: Visibility) -> Self {
-        Self { sender, visible }
+        Self {
+            sender,
+            quiet: broadcast::channel(16).0,
+            visible,
+        }
     }
 
-    /// A new subscription, receiving messages stored from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Message>> {
-        self.sender.subscribe()
+    /// The same feed, also streaming the quiet changes sent on `quiet`.
+    pub fn with_quiet(self, quiet: broadcast::Sender<QuietChange>) -> Self {
+        Self { quiet, ..self }
+    }
+
+    /// A new subscription for the caller `uid`, receiving what happens
+    /// from now on.
+    pub fn subscribe(&self, uid: u32) -> Subscription {
+        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+            .ok()
+            .flatten()
+            .map(|u| u.name);
+        Subscription {
+            messages: self.sender.subscribe(),
+            quiet: self.quiet.subscribe(),
+            uid,
+            user,
+            visible: self.visible.clone(),
+        }
     }
 
     /// The visibility rule for [`stream`].
@@ -74,16 +115,23 @@ async fn write_line(
 /// `stop` is cancelled, or a line waits longer than `limit`
 /// ([`WRITE_TIMEOUT`] in the daemon). The first line, `{"ok":true,"data":"following"}`,
 /// says the subscription is in place; then each message is one
-/// `{"ok":true,"data":{message}}` line.
+/// `{"ok":true,"data":{message}}` line, and each change of the follower's
+/// quiet setting one `{"ok":true,"kind":"quiet","data":{…}}` line.
 pub async fn stream(
     mut read: impl AsyncRead + Unpin,
     mut write: impl AsyncWrite + Unpin,
-    mut messages: broadcast::Receiver<Arc<Message>>,
-    uid: u32,
-    visible: Visibility,
+    subscription: Subscription,
     limit: Duration,
     stop: CancellationToken,
 ) {
+    let Subscription {
+        mut messages,
+        mut quiet,
+        uid,
+        user,
+        visible,
+    } = subscription;
+    let mut quiet_open = true;
     if !write_line(&mut write, &Response::ok("following"), limit).await {
         return;
     }
@@ -108,6 +156,16 @@ pub async fn stream(
                     format!("{n} messages were not streamed; list the unread ones from the inbox"),
                 ),
                 Err(broadcast::error::RecvError::Closed) => return,
+            },
+            q = quiet.recv(), if quiet_open => match q {
+                Ok(change) if user.as_deref() == Some(change.user.as_str()) => {
+                    Response::event("quiet", &change)
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => {
+                    quiet_open = false;
+                    continue;
+                }
             },
         };
         if !write_line(&mut write, &response, limit).await {
@@ -149,9 +207,7 @@ mod tests {
         let task = tokio::spawn(stream(
             r,
             w,
-            feed.subscribe(),
-            1000,
-            feed.visibility(),
+            feed.subscribe(1000),
             WRITE_TIMEOUT,
             CancellationToken::new(),
         ));
@@ -190,9 +246,7 @@ mod tests {
         let task = tokio::spawn(stream(
             r,
             w,
-            tx.subscribe(),
-            1000,
-            Feed::new(tx.clone()).visibility(),
+            Feed::new(tx.clone()).subscribe(1000),
             limit,
             CancellationToken::new(),
         ));
@@ -218,7 +272,9 @@ mod tests {
         let (r, w) = tokio::io::split(ours);
         let stop = CancellationToken::new();
         let all: Visibility = Arc::new(|_, _| true);
-        tokio::spawn(stream(r, w, rx, 1000, all, WRITE_TIMEOUT, stop.clone()));
+        let mut subscription = Feed::with_visibility(tx.clone(), all).subscribe(1000);
+        subscription.messages = rx;
+        tokio::spawn(stream(r, w, subscription, WRITE_TIMEOUT, stop.clone()));
         let mut lines = BufReader::new(theirs).lines();
         assert!(
             lines
@@ -250,9 +306,7 @@ mod tests {
         tokio::spawn(stream(
             r,
             w,
-            feed.subscribe(),
-            1000,
-            feed.visibility(),
+            feed.subscribe(1000),
             WRITE_TIMEOUT,
             stop.clone(),
         ));

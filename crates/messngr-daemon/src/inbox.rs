@@ -45,6 +45,7 @@ pub struct Inbox {
     codepage: CodePage,
     access: crate::access::Access,
     stored: tokio::sync::broadcast::Sender<Arc<messngr_store::Message>>,
+    quiet: tokio::sync::broadcast::Sender<crate::quiet::QuietChange>,
 }
 
 impl Inbox {
@@ -61,7 +62,30 @@ impl Inbox {
             codepage: CodePage::default(),
             access: settings.access.clone(),
             stored: tokio::sync::broadcast::channel(256).0,
+            quiet: tokio::sync::broadcast::channel(16).0,
         })
+    }
+
+    /// The store (for the other parts of the inbox, e.g. [`crate::quiet`]).
+    pub(crate) fn handle(&self) -> &StoreHandle {
+        &self.store
+    }
+
+    /// The access rules.
+    pub(crate) fn access(&self) -> &crate::access::Access {
+        &self.access
+    }
+
+    /// Where quiet changes are announced.
+    pub(crate) fn quiet_sender(
+        &self,
+    ) -> &tokio::sync::broadcast::Sender<crate::quiet::QuietChange> {
+        &self.quiet
+    }
+
+    /// Every quiet change from now on (the terminal writer's summary).
+    pub fn subscribe_quiet(&self) -> tokio::sync::broadcast::Receiver<crate::quiet::QuietChange> {
+        self.quiet.subscribe()
     }
 
     /// Every message, once it is on disk: what delivery to people
@@ -79,6 +103,7 @@ impl Inbox {
             self.stored.clone(),
             Arc::new(move |uid, m| access.may_see(&access.caller(uid), m.owner_user.as_deref())),
         )
+        .with_quiet(self.quiet.clone())
     }
 
     /// The database file.
@@ -215,6 +240,7 @@ impl Inbox {
             |m: &messngr_store::Message| self.access.may_see(&caller, m.owner_user.as_deref());
         let missing = |id: i64| Response::err("not_found", format!("no message {id}"));
         let result = match request {
+            Request::Quiet { on } => return self.answer_quiet(on, uid).await,
             Request::Inbox {
                 unread,
                 from,
@@ -320,6 +346,7 @@ mod tests {
             codepage: CodePage::default(),
             access: crate::access::Access::default(),
             stored: tokio::sync::broadcast::channel(4).0,
+            quiet: tokio::sync::broadcast::channel(4).0,
         });
         let (tx, rx) = mpsc::channel(8);
         let runner = tokio::spawn(run(inbox.clone(), rx));

@@ -15,6 +15,7 @@
 //! * [`deliver`]: delivery to people once a message is stored: terminals, hooks.
 //! * [`send`]: `net send` semantics: resolve, NBT session, mailslot broadcast.
 //! * [`registry`]: the names held right now, shared with the receivers.
+//! * [`quiet`]: per-user do-not-disturb, honoured by terminals and agents.
 //! * [`access`]: who owns a message, which messages an API caller may see.
 //! * [`api`]: the local API socket the CLI talks to (JSON lines, uid from `SO_PEERCRED`).
 //! * [`config`]: the TOML file and its defaults; [`settings`]: resolved against the machine.
@@ -38,6 +39,7 @@ pub mod iface;
 pub mod inbox;
 pub mod limit;
 pub mod names;
+pub mod quiet;
 pub mod registry;
 pub mod samba;
 pub mod send;

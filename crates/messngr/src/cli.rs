@@ -198,14 +198,21 @@ pub enum Cmd {
         #[arg(long, value_name = "SECS", default_value_t = 10)]
         retry: u64,
     },
-    /// Do not disturb: `on` keeps the agent's pop-ups for urgent messages
-    /// only (the rest wait in the inbox and pop up after `off`); without an
-    /// argument, says whether it is on. Stored per user in
-    /// $XDG_STATE_HOME/messngr/quiet.
+    /// Do not disturb: `on` shows you only urgent messages, on the desktop
+    /// and on your terminals; the others wait, unread, in the inbox. `off`
+    /// ends it: the agent pops up what waited and your terminals are told
+    /// how many messages arrived. Without an argument, says whether it is
+    /// on. Kept by the daemon for your login name, across restarts.
+    #[command(
+        after_help = "Examples:\n  messngr quiet on     # a meeting: only urgent messages now\n  messngr quiet off    # what waited pops up\n  messngr quiet --json"
+    )]
     Quiet {
         /// on or off.
         #[arg(value_parser = ["on", "off"])]
         state: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Show the daemon's names, their states and its counters.
     Status {

@@ -152,19 +152,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Quiet { state } => {
-            match state.as_deref() {
-                Some(s) => {
-                    let path = agent::quiet::set(s == "on")?;
-                    writeln!(out, "quiet {s} ({})", path.display())?;
-                }
-                None => writeln!(
-                    out,
-                    "quiet {}",
-                    if agent::quiet::is_on() { "on" } else { "off" }
-                )?,
-            }
-            Ok(ExitCode::SUCCESS)
+        Cmd::Quiet { state, json } => {
+            let config = load_config(cli.config.as_deref())?;
+            let on = state.map(|s| s == "on");
+            client::quiet(&socket_path(cli.socket, &config), on, json, &mut out)
         }
         Cmd::Decode(args) => decode::run(&args, &mut out),
         Cmd::Demo { keep } => demo::run(keep, &mut out),

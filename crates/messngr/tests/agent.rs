@@ -158,9 +158,9 @@ fn quiet_holds_messages_until_it_ends() {
     d2.wait_settled();
     let tmp = tempfile::tempdir().unwrap();
     let mut desk = Desktop::start(tmp.path());
-    assert_eq!(desk.quiet(&[]), "quiet off\n");
-    assert!(desk.quiet(&["on"]).starts_with("quiet on"));
-    assert_eq!(desk.quiet(&[]), "quiet on\n");
+    assert_eq!(desk.quiet(&d1.socket(), &[]), "quiet off\n");
+    assert!(desk.quiet(&d1.socket(), &["on"]).starts_with("quiet on"));
+    assert!(desk.quiet(&d1.socket(), &[]).starts_with("quiet on since "));
 
     // While no agent runs: a normal message over the LAN, and an urgent,
     // verified one put straight into the inbox (no sender can set a
@@ -198,7 +198,11 @@ fn quiet_holds_messages_until_it_ends() {
     );
 
     // Quiet ends: the one that waited pops up too.
-    assert!(desk.quiet(&["off"]).starts_with("quiet off"));
+    let off = desk.quiet(&d1.socket(), &["off"]);
+    assert_eq!(
+        off,
+        "quiet off; 2 messages waited: messngr inbox --unread\n"
+    );
     wait_for(
         Duration::from_secs(10),
         || desk.displayed() >= 2,

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use messngr_proto::text::sanitize_for_display;
-use support::{Daemon, Lan, client_conf, smbclient_m, text, wait_for};
+use support::{Daemon, Lan, TestUser, client_conf, smbclient_m, text, wait_for};
 
 /// One glibc x86_64 `struct utmp` USER_PROCESS record (384 bytes).
 fn utmp_record(user: &str, line: &str) -> Vec<u8> {
@@ -90,6 +90,8 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
     let Some(lan) = Lan::up(2).expect("build the test LAN") else {
         return;
     };
+    let alice = TestUser::create("a");
+    let bob = TestUser::create("b");
     let tmp = tempfile::tempdir().unwrap();
     let tmux = Tmux::start(tmp.path());
     let tty = tmux.display("#{pane_tty}");
@@ -98,12 +100,16 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
         .expect("a tty under /dev")
         .to_owned();
     let title = tmux.display("#{pane_title}");
+    // alice's terminal, as login would leave it: hers, mesg y.
+    std::os::unix::fs::chown(&tty, Some(alice.uid), None).unwrap();
     std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(0o620)).unwrap();
     let utmp = tmp.path().join("utmp");
     // A stale session on a terminal that is gone comes first: it fails
-    // (logged) and the live one still gets every message.
-    let mut records = utmp_record("alice", "pts/9999");
-    records.extend(utmp_record("alice", &line));
+    // (logged) and the live one still gets every message. bob's stale
+    // entry names alice's terminal: his messages must not appear there.
+    let mut records = utmp_record(&alice.name, "pts/9999");
+    records.extend(utmp_record(&alice.name, &line));
+    records.extend(utmp_record(&bob.name, &line));
     std::fs::write(&utmp, records).unwrap();
 
     let d = Daemon::start(
@@ -115,9 +121,13 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
             utmp.display()
         ),
     );
+    let (alice_nb, bob_nb) = (alice.name.to_uppercase(), bob.name.to_uppercase());
     wait_for(
         Duration::from_secs(15),
-        || d.state_of("ALICE<03>").as_deref() == Some("registered"),
+        || {
+            d.state_of(&format!("{alice_nb}<03>")).as_deref() == Some("registered")
+                && d.state_of(&format!("{bob_nb}<03>")).as_deref() == Some("registered")
+        },
         || d.log(),
     );
     let conf = client_conf(tmp.path());
@@ -127,7 +137,7 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
     };
 
     send(
-        "ALICE",
+        &alice_nb,
         b"hello alice\n\x1b]2;pwned\x07title? \x1b[2Jcleared? \x1b[31mred",
     );
     wait_for(
@@ -137,7 +147,7 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
     );
     let screen = tmux.screen();
     assert!(
-        screen.contains("Message from alice to ALICE on H1 at "),
+        screen.contains(&format!("Message from alice to {alice_nb} on H1 at ")),
         "{screen}"
     );
     assert!(screen.contains("hello alice"), "{screen}");
@@ -149,10 +159,20 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
     assert_ne!(title, "pwned");
     assert!(d.log().contains("/dev/pts/9999"), "{}", d.log());
 
+    // bob's message: his utmp entry names a terminal that is alice's.
+    send(&bob_nb, b"for bob only");
+    d.wait_inbox(2);
+    wait_for(
+        Duration::from_secs(10),
+        || d.log().contains("a stale utmp entry?"),
+        || d.log(),
+    );
+    assert!(!tmux.screen().contains("for bob only"), "{}", tmux.screen());
+
     // mesg n: no group-write bit, nothing written (the message is stored).
     std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(0o600)).unwrap();
-    send("ALICE", b"while mesg n");
-    d.wait_inbox(2);
+    send(&alice_nb, b"while mesg n");
+    d.wait_inbox(3);
     wait_for(
         Duration::from_secs(10),
         || d.log().contains("mesg n"),
@@ -169,6 +189,34 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
         || format!("screen:\n{}\nlog:\n{}", tmux.screen(), d.log()),
     );
     assert!(tmux.screen().contains("Message from alice to H1 on H1"));
+
+    // Quiet: alice's messages wait; when quiet ends, one line says so.
+    let o = alice.cli(&d.socket(), &["quiet", "on"]);
+    assert!(o.status.success(), "{}", text(&o));
+    send(&alice_nb, b"during the meeting");
+    d.wait_inbox(5);
+    wait_for(
+        Duration::from_secs(10),
+        || d.log().contains("is quiet (it waits in the inbox)"),
+        || d.log(),
+    );
+    assert!(
+        !tmux.screen().contains("during the meeting"),
+        "{}",
+        tmux.screen()
+    );
+    let o = alice.cli(&d.socket(), &["quiet", "off"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).starts_with("quiet off; "),
+        "{}",
+        text(&o)
+    );
+    wait_for(
+        Duration::from_secs(10),
+        || tmux.screen().contains("arrived while you were quiet"),
+        || format!("screen:\n{}\nlog:\n{}", tmux.screen(), d.log()),
+    );
 }
 
 /// A hook that records its argv, `MESSNGR_TEXT` and stdin per message id.

@@ -29,14 +29,27 @@ use crate::settings::Settings;
 
 /// Starts the delivery tasks configured in `settings`, subscribed now (so
 /// that no message stored after this call is missed).
-pub fn spawn(tasks: &TaskTracker, settings: Arc<Settings>, inbox: &Inbox, stop: CancellationToken) {
+pub fn spawn(
+    tasks: &TaskTracker,
+    settings: Arc<Settings>,
+    inbox: &Arc<Inbox>,
+    stop: CancellationToken,
+) {
     if settings.terminals {
-        let s = settings.clone();
+        let (s, i) = (settings.clone(), inbox.clone());
         tasks.spawn(follow(
             "terminals",
             inbox.subscribe(),
             stop.clone(),
-            move |m| terminal::deliver(s.clone(), m),
+            move |m| {
+                let (s, i) = (s.clone(), i.clone());
+                async move { terminal::deliver(s, m, i.quiet_users().await).await }
+            },
+        ));
+        tasks.spawn(quiet_summaries(
+            settings.clone(),
+            inbox.subscribe_quiet(),
+            stop.clone(),
         ));
     }
     if !settings.hooks.is_empty() {
@@ -68,6 +81,25 @@ async fn follow<F, Fut>(
             Err(RecvError::Lagged(n)) => tracing::warn!(
                 "{what}: fell behind, {n} messages not delivered (they are in the inbox)"
             ),
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Tells a user's terminals how many messages waited when their quiet ends.
+async fn quiet_summaries(
+    settings: Arc<Settings>,
+    mut rx: Receiver<crate::quiet::QuietChange>,
+    stop: CancellationToken,
+) {
+    loop {
+        let next = tokio::select! {
+            () = stop.cancelled() => return,
+            next = rx.recv() => next,
+        };
+        match next {
+            Ok(c) if !c.quiet => terminal::quiet_ended(settings.clone(), c.user, c.waiting).await,
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
             Err(RecvError::Closed) => return,
         }
     }

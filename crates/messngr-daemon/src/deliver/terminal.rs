@@ -12,17 +12,24 @@
 //! `USER<03>` to the sessions whose login name equals `USER` ignoring case;
 //! one to the host name, an alias or the workgroup to every logged-in user
 //! when `terminal_host_messages` is on. A terminal without the group-write
-//! bit (`mesg n`) is skipped unless the message is urgent. A tty is opened
-//! `O_WRONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW` and must be a character
-//! device and a terminal: a full or dead terminal fails that one write only.
+//! bit (`mesg n`) is skipped unless the message is urgent and was sent by
+//! root on this host (as `wall` run by root does); an urgent message from
+//! the network does not override `mesg n`. A user in do-not-disturb
+//! ([`crate::quiet`]) gets only urgent messages; when quiet ends, one line
+//! tells their terminals how many messages waited ([`quiet_ended`]).
+//!
+//! A tty is opened `O_WRONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW` and must
+//! be a character device, a terminal, and owned by the session's user (a
+//! stale utmp entry must not put alice's message on the terminal bob has
+//! now): a full, dead or foreign terminal fails that one write only.
 
 use std::fs::OpenOptions;
 use std::io::{IsTerminal, Write};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use messngr_store::{Message, Priority, UtcOffset, clock};
+use messngr_store::{Message, UtcOffset, clock};
 
 use super::{clean, clean_line, cut};
 use crate::settings::Settings;
@@ -57,15 +64,54 @@ pub enum Written {
     Refused,
 }
 
-/// Writes `m` on its recipients' terminals (blocking work on the blocking pool).
-pub async fn deliver(settings: Arc<Settings>, m: Arc<Message>) {
+/// Writes `m` on its recipients' terminals (blocking work on the blocking
+/// pool), except those of the `quiet` users when `m` is not urgent.
+pub async fn deliver(settings: Arc<Settings>, m: Arc<Message>, quiet: Vec<String>) {
     let id = m.id;
-    if let Err(e) = tokio::task::spawn_blocking(move || deliver_now(&settings, &m)).await {
+    if let Err(e) = tokio::task::spawn_blocking(move || deliver_now(&settings, &m, &quiet)).await {
         tracing::warn!("terminal delivery of message {id} failed: {e}");
     }
 }
 
-fn deliver_now(settings: &Settings, m: &Message) {
+/// Tells `user`'s terminals that `waiting` messages arrived while they
+/// were quiet (nothing when none did).
+pub async fn quiet_ended(settings: Arc<Settings>, user: String, waiting: u64) {
+    if waiting == 0 {
+        return;
+    }
+    let job = move || {
+        let sessions = match crate::users::sessions(&settings.utmp) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot read {}: {e}", settings.utmp.display());
+                return;
+            }
+        };
+        let line = format!(
+            "\r\nmessngr: {waiting} message{} arrived while you were quiet; `messngr inbox --unread` lists them\r\n",
+            if waiting == 1 { "" } else { "s" }
+        );
+        let mut seen: Vec<&str> = Vec::new();
+        for s in sessions.iter().filter(|s| s.user == user) {
+            if seen.contains(&s.line.as_str()) {
+                continue;
+            }
+            seen.push(&s.line);
+            match write_line(&s.line, line.as_bytes(), &s.user, false) {
+                Ok(Written::Shown) => {
+                    tracing::info!("told {} on {}: {waiting} waited", s.user, s.line)
+                }
+                Ok(Written::Refused) => {}
+                Err(e) => tracing::warn!("cannot tell {user} that messages waited: {e}"),
+            }
+        }
+    };
+    if let Err(e) = tokio::task::spawn_blocking(job).await {
+        tracing::warn!("telling terminals that quiet ended failed: {e}");
+    }
+}
+
+fn deliver_now(settings: &Settings, m: &Message, quiet: &[String]) {
     let sessions = match crate::users::sessions(&settings.utmp) {
         Ok(s) => s,
         Err(e) => {
@@ -83,9 +129,18 @@ fn deliver_now(settings: &Settings, m: &Message) {
         return;
     }
     let text = render(&settings.netbios_name, m);
-    let urgent = m.priority == Priority::Urgent;
+    let root_urgent = m.urgent_from_root();
     for s in targets {
-        match write_line(&s.line, text.as_bytes(), urgent) {
+        if quiet.contains(&s.user) && !crate::quiet::shows_now(true, m.priority) {
+            tracing::info!(
+                "message {} not written on {}: {} is quiet (it waits in the inbox)",
+                m.id,
+                s.line,
+                s.user
+            );
+            continue;
+        }
+        match write_line(&s.line, text.as_bytes(), &s.user, root_urgent) {
             Ok(Written::Shown) => {
                 tracing::info!("message {} written on {} ({})", m.id, s.line, s.user);
             }
@@ -152,9 +207,14 @@ pub fn render(host: &str, m: &Message) -> String {
     out
 }
 
-/// Writes `bytes` on `/dev/LINE`, unless its owner said `mesg n` and the
-/// message is not urgent.
-pub fn write_line(line: &str, bytes: &[u8], urgent: bool) -> Result<Written, TerminalError> {
+/// Writes `bytes` on `/dev/LINE` if it is `user`'s terminal, unless they
+/// said `mesg n` and `override_mesg` (urgent, from root) is false.
+pub fn write_line(
+    line: &str,
+    bytes: &[u8],
+    user: &str,
+    override_mesg: bool,
+) -> Result<Written, TerminalError> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '.');
     if line.is_empty()
         || line.starts_with('/')
@@ -182,12 +242,19 @@ pub fn write_line(line: &str, bytes: &[u8], urgent: bool) -> Result<Written, Ter
     if !tty.is_terminal() {
         return Err(fail("not a terminal".into()));
     }
-    let mode = tty
-        .metadata()
-        .map_err(|e| fail(e.to_string()))?
-        .permissions()
-        .mode();
-    if mode & 0o020 == 0 && !urgent {
+    let meta = tty.metadata().map_err(|e| fail(e.to_string()))?;
+    let account = nix::unistd::User::from_name(user)
+        .ok()
+        .flatten()
+        .ok_or_else(|| fail(format!("utmp names {user:?}, who has no account here")))?;
+    if meta.uid() != account.uid.as_raw() {
+        return Err(fail(format!(
+            "owned by uid {}, not by {user} (uid {}): a stale utmp entry?",
+            meta.uid(),
+            account.uid
+        )));
+    }
+    if meta.permissions().mode() & 0o020 == 0 && !override_mesg {
         return Ok(Written::Refused);
     }
     tty.write_all(bytes)
@@ -215,7 +282,7 @@ mod tests {
             lossy: false,
             verified: false,
             sender_key: None,
-            priority: Priority::Normal,
+            priority: messngr_store::Priority::Normal,
             expires_at: None,
             read_at: None,
             owner_user: None,
@@ -321,14 +388,14 @@ mod tests {
         for line in ["", "/etc/passwd", "../sda", "pts/../../sda", ":0", "pts//1"] {
             assert!(
                 matches!(
-                    write_line(line, b"x", false),
+                    write_line(line, b"x", "root", false),
                     Err(TerminalError::BadLine(_))
                 ),
                 "{line:?}"
             );
         }
         assert!(matches!(
-            write_line("null", b"x", false),
+            write_line("null", b"x", "root", false),
             Err(TerminalError::Device { .. })
         ));
     }

@@ -439,6 +439,7 @@ impl Driver {
             },
             other @ (Request::Send { .. }
             | Request::Inbox { .. }
+            | Request::Quiet { .. }
             | Request::Read { .. }
             | Request::Reply { .. }
             | Request::Rm { .. }

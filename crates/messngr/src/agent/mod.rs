@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use messngr_daemon::api::{self, Request, Response};
+use messngr_daemon::quiet::{QuietChange, QuietView};
 use messngr_store::{Direction, Message};
 use notify_rust::NotificationResponse;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -38,9 +39,6 @@ pub struct Options {
     /// Wait between attempts when the daemon or D-Bus is missing.
     pub retry: Duration,
 }
-
-/// How often the agent looks whether do-not-disturb ended.
-pub const QUIET_POLL: Duration = Duration::from_secs(1);
 
 /// Ids already on screen in this process: a reconnect does not show them twice.
 type Shown = Arc<Mutex<HashSet<i64>>>;
@@ -140,29 +138,34 @@ async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
             first.error.unwrap_or_default()
         );
     }
-    // Subscribed first, so nothing stored from now on is missed; now what
-    // arrived while no agent ran.
+    // Subscribed first, so nothing stored (and no quiet change) from now on
+    // is missed; now whether the user is quiet, and what arrived while no
+    // agent ran.
+    let q = call(&options.socket, Request::Quiet { on: None }).await?;
+    if q.ok {
+        let view: QuietView = serde_json::from_value(q.data)?;
+        quiet::set(view.quiet);
+    } else {
+        eprintln!(
+            "messngr agent: cannot ask whether you are quiet ({}); showing every message",
+            q.error.unwrap_or_default()
+        );
+        quiet::set(false);
+    }
     catch_up(options, shown, markup).await?;
-    let mut was_quiet = quiet::is_on();
-    let mut poll = tokio::time::interval(QUIET_POLL);
     loop {
-        let l = tokio::select! {
-            l = lines.next_line() => match l? {
-                Some(l) => l,
-                None => return Ok(()),
-            },
-            _ = poll.tick() => {
-                let now_quiet = quiet::is_on();
-                if was_quiet && !now_quiet {
-                    // Quiet ended: what waited pops up now.
-                    catch_up(options, shown, markup).await?;
-                }
-                was_quiet = now_quiet;
-                continue;
-            }
+        let l = match lines.next_line().await? {
+            Some(l) => l,
+            None => return Ok(()),
         };
         let r: Response = serde_json::from_str(&l).context("a garbled line from the daemon")?;
-        if r.ok {
+        if r.ok && r.kind.as_deref() == Some("quiet") {
+            let change: QuietChange = serde_json::from_value(r.data)?;
+            if quiet::set(change.quiet) {
+                // Quiet ended: what waited pops up now.
+                catch_up(options, shown, markup).await?;
+            }
+        } else if r.ok {
             let m: Message = serde_json::from_value(r.data)?;
             show(options, shown, &m, markup).await?;
         } else if r.kind.as_deref() == Some("lagged") {

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use messngr_daemon::api::{self, ClientError, Request, Response};
 use messngr_daemon::names::{LookupView, NameView, NodeStatusView, StatusView};
+use messngr_daemon::quiet::QuietView;
 
 use crate::cli::{EXIT_ERROR, EXIT_NETWORK, EXIT_NO, EXIT_NO_DAEMON, EXIT_REFUSED, NameAction};
 
@@ -116,6 +117,35 @@ pub fn name(
             NameAction::Del { .. } => {
                 writeln!(out, "{} released", data.as_str().unwrap_or("name"))?
             }
+        }
+        Ok(())
+    })
+}
+
+/// `messngr quiet [on|off]`.
+pub fn quiet(
+    socket: &Path,
+    on: Option<bool>,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    exchange(socket, &Request::Quiet { on }, json, out, |out, data| {
+        let v: QuietView = serde_json::from_value(data)?;
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
+        match (v.quiet, on) {
+            (true, _) => writeln!(
+                out,
+                "quiet on since {}: only urgent messages are shown; {} waiting",
+                v.since.as_deref().unwrap_or("now"),
+                v.waiting
+            )?,
+            (false, Some(false)) if v.waiting > 0 => writeln!(
+                out,
+                "quiet off; {} message{} waited: messngr inbox --unread",
+                v.waiting,
+                plural(v.waiting)
+            )?,
+            (false, _) => writeln!(out, "quiet off")?,
         }
         Ok(())
     })

@@ -251,7 +251,6 @@ impl Desktop {
             .arg(&reply)
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
             .env("DISPLAY", &self.display)
-            .env("XDG_STATE_HOME", self.state_home())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -260,17 +259,14 @@ impl Desktop {
         self.procs.0.push(("agent", child));
     }
 
-    /// The agent's `$XDG_STATE_HOME` (where `messngr quiet` keeps its flag).
-    pub fn state_home(&self) -> PathBuf {
-        self.dir.join("state")
-    }
-
-    /// `messngr quiet ARGS…` for this desktop's user.
-    pub fn quiet(&self, args: &[&str]) -> String {
+    /// `messngr quiet ARGS…` for this desktop's user (root), asked of the
+    /// daemon at `socket`.
+    pub fn quiet(&self, socket: &Path, args: &[&str]) -> String {
         let o = Command::new(BIN)
+            .arg("--socket")
+            .arg(socket)
             .arg("quiet")
             .args(args)
-            .env("XDG_STATE_HOME", self.state_home())
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", support::text(&o));
