@@ -27,6 +27,10 @@ pub struct Popup {
     pub body: String,
     /// Urgent messages: critical, and they stay until dismissed.
     pub urgent: bool,
+    /// The sender's `--time SECS` (`msg.exe /TIME`): the pop-up closes
+    /// itself after that long, urgent or not (the message stays unread in
+    /// the inbox).
+    pub close_after_secs: Option<u32>,
 }
 
 fn escape_markup(s: &str) -> String {
@@ -70,6 +74,7 @@ impl Popup {
             summary,
             body: format!("{text}\n{when} · to {} · {mark}", safe(&m.to)),
             urgent: m.priority == Priority::Urgent,
+            close_after_secs: m.popup_secs,
         }
     }
 
@@ -82,11 +87,16 @@ impl Popup {
             .icon("mail-message-new")
             .action(ACTION_REPLY, "Reply")
             .action(ACTION_MARK_READ, "Mark read");
-        if self.urgent {
-            n.urgency(Urgency::Critical).timeout(Timeout::Never);
+        n.urgency(if self.urgent {
+            Urgency::Critical
         } else {
-            n.urgency(Urgency::Normal).timeout(Timeout::Default);
-        }
+            Urgency::Normal
+        });
+        n.timeout(match (self.close_after_secs, self.urgent) {
+            (Some(secs), _) => Timeout::Milliseconds(secs.saturating_mul(1000)),
+            (None, true) => Timeout::Never,
+            (None, false) => Timeout::Default,
+        });
         n
     }
 }
@@ -104,6 +114,18 @@ mod tests {
             "owner_user": null, "notice_id": null, "in_reply_to": null
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn the_senders_time_closes_the_pop_up_urgent_or_not() {
+        for priority in ["normal", "urgent"] {
+            let mut m = message("lunch?", priority, "messngr");
+            m.popup_secs = Some(7);
+            let n = Popup::of(&m, false).notification();
+            assert_eq!(n.timeout, Timeout::Milliseconds(7000), "{priority}");
+        }
+        let normal = Popup::of(&message("x", "normal", "smb"), false).notification();
+        assert_eq!(normal.timeout, Timeout::Default);
     }
 
     #[test]
