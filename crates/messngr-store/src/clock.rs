@@ -58,6 +58,34 @@ pub fn human(ms: i64, offset: UtcOffset) -> String {
     }
 }
 
+/// `ms` in the system's time zone, for people: `2026-11-27 23:05:12 CET`
+/// (the zone from `TZ` or /etc/localtime, its DST rules applied to that
+/// instant; UTC when there is none).
+pub fn local(ms: i64) -> String {
+    local_in(ms, &jiff::tz::TimeZone::system())
+}
+
+/// [`local`] in the time zone `tz`.
+pub fn local_in(ms: i64, tz: &jiff::tz::TimeZone) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => {
+            let zoned = t.to_zoned(tz.clone());
+            let abbrev = zoned
+                .time_zone()
+                .to_offset_info(t)
+                .abbreviation()
+                .to_owned();
+            let name = if abbrev.is_empty() {
+                zoned.strftime("%:z").to_string()
+            } else {
+                abbrev
+            };
+            format!("{} {name}", zoned.strftime("%Y-%m-%d %H:%M:%S"))
+        }
+        Err(_) => ms.to_string(),
+    }
+}
+
 /// Parses an RFC 3339 time (`2026-11-27T10:00:00Z`, any offset, optional
 /// fraction) to Unix milliseconds, for `inbox --since`.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
@@ -76,6 +104,18 @@ mod tests {
         assert_eq!(parse_rfc3339("2026-11-27T10:00:00.123Z"), Some(ms));
         assert_eq!(parse_rfc3339("2026-11-27T11:00:00.123+01:00"), Some(ms));
         assert_eq!(human(ms, UtcOffset::UTC), "2026-11-27 10:00:00 UTC");
+        assert_eq!(
+            local_in(ms, &jiff::tz::TimeZone::UTC),
+            "2026-11-27 10:00:00 UTC"
+        );
+        let plus_one = jiff::tz::TimeZone::fixed(jiff::tz::offset(1));
+        assert_eq!(local_in(ms, &plus_one), "2026-11-27 11:00:00 +01");
+        if let Ok(berlin) = jiff::tz::TimeZone::get("Europe/Berlin") {
+            // Winter: CET; the same wall clock in July is CEST.
+            assert_eq!(local_in(ms, &berlin), "2026-11-27 11:00:00 CET");
+            let july = ms - 150 * 86_400_000;
+            assert!(local_in(july, &berlin).ends_with(" CEST"));
+        }
         let cet = UtcOffset::from_hms(1, 0, 0).unwrap();
         assert_eq!(human(ms, cet), "2026-11-27 11:00:00 +01:00");
         let nst = UtcOffset::from_hms(-3, -30, 0).unwrap();

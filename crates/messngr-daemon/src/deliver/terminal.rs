@@ -29,7 +29,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use messngr_store::{Message, UtcOffset, clock};
+use messngr_store::{Message, clock};
 
 use super::{clean, clean_line, cut};
 use crate::settings::Settings;
@@ -128,7 +128,7 @@ fn deliver_now(settings: &Settings, m: &Message, quiet: &[String]) {
         tracing::debug!("message {} to {:?}: nobody's terminal", m.id, m.to);
         return;
     }
-    let text = render(&settings.netbios_name, m);
+    let text = render(&settings.netbios_name, m, &jiff::tz::TimeZone::system());
     let root_urgent = m.urgent_from_root();
     for s in targets {
         if quiet.contains(&s.user) && !crate::quiet::shows_now(true, m.priority) {
@@ -182,8 +182,8 @@ pub fn recipients<'a>(
 
 /// The bytes written on a terminal: a blank line, the banner, the text,
 /// every line ending in CR LF.
-pub fn render(host: &str, m: &Message) -> String {
-    let time = clock::human(m.received_at, UtcOffset::UTC);
+pub fn render(host: &str, m: &Message, tz: &jiff::tz::TimeZone) -> String {
+    let time = clock::local_in(m.received_at, tz);
     let mut out = format!(
         "\r\nMessage from {} to {} on {} at {}\r\n",
         clean_line(&m.from),
@@ -309,10 +309,11 @@ mod tests {
                 "ALICE",
                 "hi\x1b]2;pwned\x07\nthere\r\x1b[2J",
             ),
+            &jiff::tz::TimeZone::fixed(jiff::tz::offset(1)),
         );
         assert_eq!(
             out,
-            "\r\nMessage from ev^[[2Jil^J to ALICE on H1 at 2026-11-27 12:00:00 UTC\r\n\
+            "\r\nMessage from ev^[[2Jil^J to ALICE on H1 at 2026-11-27 13:00:00 +01\r\n\
              hi^[]2;pwned^G\r\nthere^M^[[2J\r\n"
         );
         assert!(!out.bytes().any(|b| b == 0x1b || b == 0x07));
@@ -320,7 +321,11 @@ mod tests {
 
     #[test]
     fn long_text_is_cut_with_a_pointer_to_the_inbox() {
-        let out = render("H1", &message("a", "B", &"x".repeat(10_000)));
+        let out = render(
+            "H1",
+            &message("a", "B", &"x".repeat(10_000)),
+            &jiff::tz::TimeZone::UTC,
+        );
         assert!(out.len() < MAX_TERMINAL_TEXT + 200);
         assert!(
             out.ends_with("[… 5904 more bytes: messngr read 7]\r\n"),

@@ -53,12 +53,7 @@ impl Popup {
                 m.id
             ));
         }
-        let when = messngr_store::clock::rfc3339(m.received_at);
-        // "2026-11-27T21:03:04.123Z" -> "2026-11-27 21:03:04 UTC"
-        let when = match (when.get(..10), when.get(11..19)) {
-            (Some(d), Some(t)) => format!("{d} {t} UTC"),
-            _ => when,
-        };
+        let when = messngr_store::clock::local(m.received_at);
         let mark = if m.verified {
             "verified".to_owned()
         } else if m.transport.can_verify() {
@@ -138,7 +133,8 @@ mod tests {
         assert!(!p.summary.contains('\u{1b}'));
         assert!(p.body.starts_with("hi &lt;b&gt;there&lt;/b&gt;"), "{p:?}");
         assert!(!p.body.contains('\u{1b}') && !p.body.contains('\u{7}'));
-        assert!(p.body.contains(" UTC"), "{p:?}");
+        let when = messngr_store::clock::local(1_795_000_000_000);
+        assert!(p.body.contains(&format!("\n{when} · to H1")), "{p:?}");
         assert!(p.body.contains("unverified"), "{p:?}");
         assert!(!p.urgent);
         let plain = Popup::of(&message("a<b", "normal", "smb"), false);

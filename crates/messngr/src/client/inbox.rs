@@ -68,6 +68,15 @@ pub fn inbox(
 }
 
 /// The `messngr inbox` table (`*` marks unread messages).
+/// When `m` was received, in local time (`received_at` as sent, if the
+/// milliseconds are missing).
+fn local_time(m: &serde_json::Value) -> String {
+    match m["received_at_ms"].as_i64() {
+        Some(ms) => messngr_store::clock::local(ms),
+        None => field(m, "received_at").to_owned(),
+    }
+}
+
 fn print_list(out: &mut impl Write, data: &serde_json::Value) -> anyhow::Result<()> {
     let list = data.as_array().cloned().unwrap_or_default();
     if list.is_empty() {
@@ -76,7 +85,7 @@ fn print_list(out: &mut impl Write, data: &serde_json::Value) -> anyhow::Result<
     }
     writeln!(
         out,
-        "   {:>4}  {:<20} {:<15} {:<15} TEXT",
+        "   {:>4}  {:<24} {:<15} {:<15} TEXT",
         "ID", "RECEIVED", "FROM", "TO"
     )?;
     for m in &list {
@@ -86,14 +95,10 @@ fn print_list(out: &mut impl Write, data: &serde_json::Value) -> anyhow::Result<
             .chars()
             .take(40)
             .collect();
-        let when: String = field(m, "received_at")
-            .replace('T', " ")
-            .chars()
-            .take(19)
-            .collect();
+        let when = local_time(m);
         writeln!(
             out,
-            " {mark} {:>4}  {:<20} {:<15} {:<15} {text}",
+            " {mark} {:>4}  {:<24} {:<15} {:<15} {text}",
             m["id"].as_i64().unwrap_or_default(),
             when,
             safe(field(m, "from")),
@@ -122,7 +127,7 @@ fn print_message(out: &mut impl Write, m: &serde_json::Value) -> anyhow::Result<
         "Message from {} to {} on {} ({} from {}, {mark})",
         safe(field(m, "from")),
         safe(field(m, "to")),
-        field(m, "received_at"),
+        local_time(m),
         field(m, "transport"),
         field(m, "source_addr"),
     )?;
