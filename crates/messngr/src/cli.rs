@@ -406,6 +406,16 @@ mod tests {
     }
 
     #[test]
+    fn the_agent_has_a_tray_unless_told_otherwise() {
+        let tray = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Cmd::Agent { no_tray, .. } => !no_tray,
+            _ => unreachable!(),
+        };
+        assert!(tray(&["messngr", "agent"]));
+        assert!(!tray(&["messngr", "agent", "--no-tray"]));
+    }
+
+    #[test]
     fn deliver_takes_samba_substitutions() {
         let cli = Cli::try_parse_from(["messngr", "deliver", "/tmp/msg.X", "alice", "H1"]).unwrap();
         assert!(
