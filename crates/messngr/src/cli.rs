@@ -186,8 +186,11 @@ pub enum Cmd {
     /// or packaging/xdg/messngr-agent.desktop). On start it shows every unread
     /// message that arrived while it was away, then each new one. The
     /// notification offers "Reply" and "Mark read"; urgent messages stay until
-    /// dismissed. Without a D-Bus session or a daemon it says so on one line
-    /// and retries; messages wait in the inbox.
+    /// dismissed. A tray icon (StatusNotifierItem: KDE, Xfce, Cinnamon,
+    /// waybar, GNOME with the AppIndicator extension) shows the unread count;
+    /// clicking it pops up the unread messages again. Without a D-Bus session
+    /// or a daemon it says so on one line and retries; messages wait in the
+    /// inbox.
     Agent {
         /// Program run for "Reply", with the message id as its argument and
         /// $MESSNGR_MESSAGE_ID set (never through a shell). Without it, the
@@ -197,6 +200,10 @@ pub enum Cmd {
         /// Seconds between attempts when the daemon or D-Bus is missing.
         #[arg(long, value_name = "SECS", default_value_t = 10)]
         retry: u64,
+        /// No tray icon: pop-ups only. Without a tray on the desktop the
+        /// icon costs nothing but one log line.
+        #[arg(long)]
+        no_tray: bool,
     },
     /// Do not disturb: `on` shows you only urgent messages, on the desktop
     /// and on your terminals; the others wait, unread, in the inbox. `off`
@@ -403,6 +410,16 @@ mod tests {
                 format: ExportFormat::Text
             }
         ));
+    }
+
+    #[test]
+    fn the_agent_has_a_tray_unless_told_otherwise() {
+        let tray = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Cmd::Agent { no_tray, .. } => !no_tray,
+            _ => unreachable!(),
+        };
+        assert!(tray(&["messngr", "agent"]));
+        assert!(!tray(&["messngr", "agent", "--no-tray"]));
     }
 
     #[test]

@@ -143,12 +143,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Agent {
             reply_command,
             retry,
+            no_tray,
         } => {
             let config = load_config(cli.config.as_deref())?;
             agent::run(agent::Options {
                 socket: socket_path(cli.socket, &config),
                 reply_command,
                 retry: std::time::Duration::from_secs(retry.max(1)),
+                tray: !no_tray,
             })?;
             Ok(ExitCode::SUCCESS)
         }

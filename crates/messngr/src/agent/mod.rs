@@ -13,6 +13,7 @@
 
 mod popup;
 pub mod quiet;
+pub mod tray;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -38,10 +39,19 @@ pub struct Options {
     pub reply_command: Option<PathBuf>,
     /// Wait between attempts when the daemon or D-Bus is missing.
     pub retry: Duration,
+    /// Show the unread count as a tray icon (StatusNotifierItem).
+    pub tray: bool,
 }
 
-/// Ids already on screen in this process: a reconnect does not show them twice.
-type Shown = Arc<Mutex<HashSet<i64>>>;
+/// Ids already shown in this process: a reconnect does not show them twice.
+/// `gone` are those whose pop-up has closed since (the tray icon's click
+/// shows them again).
+#[derive(Debug, Default)]
+struct Seen {
+    shown: HashSet<i64>,
+    gone: HashSet<i64>,
+}
+type Shown = Arc<Mutex<Seen>>;
 
 /// Runs until SIGTERM/SIGINT: follow, show, and retry after any failure.
 pub fn run(options: Options) -> anyhow::Result<()> {
@@ -53,7 +63,16 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         let shown = Shown::default();
         let stop = stop_signal();
         tokio::pin!(stop);
+        let mut tray_failed = false;
         loop {
+            // A tray that fails (no session bus yet) is tried again with
+            // the next attempt, and said once.
+            if options.tray
+                && let Err(e) = tray::start_within(&options.socket, options.retry).await
+                && !std::mem::replace(&mut tray_failed, true)
+            {
+                eprintln!("messngr agent: {e:#} (pop-ups work regardless)");
+            }
             let result = tokio::select! {
                 () = &mut stop => return Ok(()),
                 r = session(&options, &shown) => r,
@@ -154,11 +173,18 @@ async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
     }
     catch_up(options, shown, markup).await?;
     loop {
-        let l = match lines.next_line().await? {
-            Some(l) => l,
-            None => return Ok(()),
+        let l = tokio::select! {
+            l = lines.next_line() => match l? {
+                Some(l) => l,
+                None => return Ok(()),
+            },
+            () = tray::activated() => {
+                show_again(options, shown, markup).await?;
+                continue;
+            }
         };
         let r: Response = serde_json::from_str(&l).context("a garbled line from the daemon")?;
+        tray::refresh();
         if r.ok && r.kind.as_deref() == Some("quiet") {
             let change: QuietChange = serde_json::from_value(r.data)?;
             if quiet::set(change.quiet) {
@@ -191,7 +217,19 @@ async fn catch_up(options: &Options, shown: &Shown, markup: bool) -> anyhow::Res
     for m in &unread {
         show(options, shown, m, markup).await?;
     }
+    tray::refresh();
     Ok(())
+}
+
+/// The tray icon was clicked: the unread messages whose pop-up has closed
+/// pop up again (those still on screen are not doubled).
+async fn show_again(options: &Options, shown: &Shown, markup: bool) -> anyhow::Result<()> {
+    if let Ok(mut s) = shown.lock() {
+        let Seen { shown, gone } = &mut *s;
+        shown.retain(|id| !gone.contains(id));
+        gone.clear();
+    }
+    catch_up(options, shown, markup).await
 }
 
 /// Shows `m` once (received, unread, not shown yet) and handles its actions
@@ -201,7 +239,7 @@ async fn show(options: &Options, shown: &Shown, m: &Message, markup: bool) -> an
     {
         return Ok(());
     }
-    if shown.lock().map_or(true, |s| s.contains(&m.id)) {
+    if shown.lock().map_or(true, |s| s.shown.contains(&m.id)) {
         return Ok(());
     }
     let handle = Popup::of(m, markup)
@@ -210,7 +248,8 @@ async fn show(options: &Options, shown: &Shown, m: &Message, markup: bool) -> an
         .await
         .map_err(|e| anyhow::anyhow!("cannot show message {}: {e}", m.id))?;
     if let Ok(mut s) = shown.lock() {
-        s.insert(m.id);
+        s.shown.insert(m.id);
+        s.gone.remove(&m.id);
     }
     let (options, shown, id) = (options.clone(), shown.clone(), m.id);
     tokio::spawn(async move {
@@ -218,6 +257,9 @@ async fn show(options: &Options, shown: &Shown, m: &Message, markup: bool) -> an
         handle
             .wait_for_action_async(|r| chosen = Some(r.clone()))
             .await;
+        if let Ok(mut s) = shown.lock() {
+            s.gone.insert(id);
+        }
         if let Some(NotificationResponse::Action(a)) = chosen {
             act(&options, &shown, id, &a).await;
         }
@@ -231,8 +273,9 @@ async fn act(options: &Options, shown: &Shown, id: i64, action: &str) {
         popup::ACTION_MARK_READ => match call(&options.socket, Request::Read { id }).await {
             Ok(r) if r.ok => {
                 if let Ok(mut s) = shown.lock() {
-                    s.remove(&id);
+                    s.shown.remove(&id);
                 }
+                tray::refresh();
             }
             Ok(r) => eprintln!(
                 "messngr agent: cannot mark {id} read: {}",

@@ -1,6 +1,8 @@
 //! The agent test's desktop: Xvfb, a private session bus and dunst, and a
 //! guard that stops every process the test started, also on failure.
 
+#![allow(dead_code)] // each test binary uses a part
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
