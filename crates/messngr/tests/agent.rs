@@ -162,37 +162,37 @@ fn quiet_holds_messages_until_it_ends() {
     assert!(desk.quiet(&d1.socket(), &["on"]).starts_with("quiet on"));
     assert!(desk.quiet(&d1.socket(), &[]).starts_with("quiet on since "));
 
-    // While no agent runs: a normal message over the LAN, and an urgent,
-    // verified one put straight into the inbox (no sender can set a
-    // priority over the LAN yet).
+    // While no agent runs: a normal message over the LAN, and an urgent
+    // one whose sender wants its pop-up gone after 30 s (`--time`, native
+    // messngr-to-messngr), and one from root on H1 itself (verified: the
+    // kernel says who sent it).
     let o = d2.cli(&["send", "H1", "Sent during quiet time"]);
     assert!(o.status.success(), "{}", support::text(&o));
-    d1.wait_inbox(1);
-    let mut urgent = messngr_store::NewMessage::received(
-        messngr_store::Transport::Messngr,
-        "BOSS",
+    let o = d2.cli(&[
+        "send",
+        "--priority",
+        "urgent",
+        "--time",
+        "30",
         "H1",
         "Fire drill now",
-        b"Fire drill now",
-    );
-    urgent.priority = messngr_store::Priority::Urgent;
-    urgent.verified = true;
-    messngr_store::Store::open(d1.dir.path().join("state").join("inbox.sqlite"))
-        .unwrap()
-        .insert(&urgent)
-        .unwrap();
+    ]);
+    assert!(o.status.success(), "{}", support::text(&o));
+    let o = d1.cli(&["send", "--priority", "urgent", "H1", "Boss here: all hands"]);
+    assert!(o.status.success(), "{}", support::text(&o));
+    d1.wait_inbox(3);
 
-    // Quiet: only the urgent one pops up.
+    // Quiet: only the urgent ones pop up.
     desk.agent(&d1.socket());
     wait_for(
         Duration::from_secs(10),
-        || desk.displayed() >= 1,
+        || desk.displayed() >= 2,
         || desk.logs(),
     );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         desk.displayed(),
-        1,
+        2,
         "quiet let a normal message through\n{}",
         desk.logs()
     );
@@ -201,18 +201,22 @@ fn quiet_holds_messages_until_it_ends() {
     let off = desk.quiet(&d1.socket(), &["off"]);
     assert_eq!(
         off,
-        "quiet off; 2 messages waited: messngr inbox --unread\n"
+        "quiet off; 3 messages waited: messngr inbox --unread\n"
     );
     wait_for(
         Duration::from_secs(10),
-        || desk.displayed() >= 2,
+        || desk.displayed() >= 3,
         || desk.logs(),
     );
     desk.dunstctl(&["close-all"]).expect("dunstctl close-all");
     let history = || desk.dunstctl(&["history"]).unwrap_or_default();
     wait_for(
         Duration::from_secs(5),
-        || history().contains("Sent during quiet time") && history().contains("Fire drill"),
+        || {
+            ["Sent during quiet time", "Fire drill", "Boss here"]
+                .iter()
+                .all(|t| history().contains(t))
+        },
         || format!("history: {}\n{}", history(), desk.logs()),
     );
     let h: serde_json::Value = serde_json::from_str(&history()).unwrap();
@@ -228,12 +232,12 @@ fn quiet_holds_messages_until_it_ends() {
         })
         .unwrap()
         .clone();
-    assert_eq!(fire["summary"]["data"], "Message from BOSS", "{fire}");
+    assert_eq!(fire["summary"]["data"], "Message from H2", "{fire}");
     let rendered = fire["message"]["data"].as_str().unwrap();
     assert!(rendered.starts_with("CRITICAL"), "not critical: {fire}");
     assert_eq!(
-        fire["timeout"]["data"], 0,
-        "an urgent pop-up must stay: {fire}"
+        fire["timeout"]["data"], 30_000_000,
+        "the sender's --time 30 (dunst counts microseconds): {fire}"
     );
     let normal = h["data"][0]
         .as_array()
@@ -254,6 +258,28 @@ fn quiet_holds_messages_until_it_ends() {
             .starts_with("CRITICAL")
     );
     let body = fire["body"]["data"].as_str().unwrap();
+    assert!(
+        body.contains("(unverified)"),
+        "nothing is signed yet: {body}"
+    );
+
+    // root's urgent message from H1 itself: verified, and it stays.
+    let boss = h["data"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| {
+            n["body"]["data"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Boss here")
+        })
+        .unwrap();
+    assert_eq!(
+        boss["timeout"]["data"], 0,
+        "an urgent pop-up without --time must stay: {boss}"
+    );
+    let body = boss["body"]["data"].as_str().unwrap();
     assert!(
         body.contains("verified") && !body.contains("unverified"),
         "{body}"

@@ -219,6 +219,108 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
     );
 }
 
+/// Priority on terminals: an urgent message from root on this host is
+/// written even on a `mesg n` terminal (as `wall` from root is); an urgent
+/// one from another host is not, but it does get through quiet time, and a
+/// normal one waits.
+#[test]
+fn urgent_from_root_overrides_mesg_n_and_urgent_overrides_quiet() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let Some(lan) = Lan::up(2).expect("build the test LAN") else {
+        return;
+    };
+    let alice = TestUser::create("p");
+    let tmp = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(tmp.path());
+    let tty = tmux.display("#{pane_tty}");
+    let line = tty.strip_prefix("/dev/").expect("a tty under /dev");
+    std::os::unix::fs::chown(&tty, Some(alice.uid), None).unwrap();
+    let mesg = |on: bool| {
+        let mode = if on { 0o620 } else { 0o600 };
+        std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let utmp = tmp.path().join("utmp");
+    std::fs::write(&utmp, utmp_record(&alice.name, line)).unwrap();
+    let d1 = Daemon::start(
+        &lan,
+        1,
+        "H1",
+        &format!(
+            "register_users = true\nterminals = true\nutmp = \"{}\"\n",
+            utmp.display()
+        ),
+    );
+    let d2 = Daemon::start(&lan, 2, "H2", "");
+    let to = alice.name.to_uppercase();
+    wait_for(
+        Duration::from_secs(15),
+        || d1.state_of(&format!("{to}<03>")).as_deref() == Some("registered"),
+        || d1.log(),
+    );
+    d2.wait_settled();
+    let send = |d: &Daemon, text: &str| {
+        let o = d.cli(&["send", "--priority", "urgent", &to, text]);
+        assert!(o.status.success(), "{}\n{}", support::text(&o), d1.log());
+    };
+
+    mesg(false);
+    send(&d2, "urgent from H2");
+    d1.wait_inbox(1);
+    wait_for(
+        Duration::from_secs(10),
+        || d1.log().contains("mesg n"),
+        || d1.log(),
+    );
+    send(&d1, "urgent from root here");
+    wait_for(
+        Duration::from_secs(10),
+        || tmux.screen().contains("urgent from root here"),
+        || format!("screen:\n{}\nlog:\n{}", tmux.screen(), d1.log()),
+    );
+    assert!(
+        !tmux.screen().contains("urgent from H2"),
+        "{}",
+        tmux.screen()
+    );
+    let inbox = d1.wait_inbox(2);
+    let local = inbox
+        .iter()
+        .find(|m| m["text"] == "urgent from root here")
+        .unwrap();
+    assert_eq!(
+        (&local["sender_uid"], &local["verified"], &local["priority"]),
+        (&0.into(), &true.into(), &"urgent".into()),
+        "{local}"
+    );
+    let remote = inbox
+        .iter()
+        .find(|m| m["text"] == "urgent from H2")
+        .unwrap();
+    assert_eq!(remote["verified"], false, "{remote}");
+    assert_eq!(remote["sender_uid"], serde_json::Value::Null, "{remote}");
+
+    // Quiet: a normal message waits, an urgent one from the LAN shows.
+    mesg(true);
+    let o = alice.cli(&d1.socket(), &["quiet", "on"]);
+    assert!(o.status.success(), "{}", support::text(&o));
+    let o = d2.cli(&["send", &to, "normal during quiet"]);
+    assert!(o.status.success(), "{}", support::text(&o));
+    send(&d2, "urgent during quiet");
+    wait_for(
+        Duration::from_secs(10),
+        || tmux.screen().contains("urgent during quiet"),
+        || format!("screen:\n{}\nlog:\n{}", tmux.screen(), d1.log()),
+    );
+    d1.wait_inbox(4);
+    assert!(
+        !tmux.screen().contains("normal during quiet"),
+        "{}",
+        tmux.screen()
+    );
+}
+
 /// A hook that records its argv, `MESSNGR_TEXT` and stdin per message id.
 const RECORDER: &str = r#"#!/bin/sh
 d="$1"
