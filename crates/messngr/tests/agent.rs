@@ -91,6 +91,24 @@ fn new_and_waiting_messages_reach_the_desktop() {
         "showing is not reading: only the chosen one is read"
     );
 
+    // "Reply" from the same menu (the same first pop-up: dunst keeps it
+    // on screen) runs the reply command with that message's id.
+    let first_id = d1
+        .inbox()
+        .iter()
+        .find(|m| !m["read_at_ms"].is_null())
+        .map(|m| m["id"].as_i64().unwrap())
+        .unwrap();
+    std::fs::write(tmp.path().join("choice"), "Reply").unwrap();
+    desk.dunstctl(&["context"]).expect("dunstctl context");
+    let replied = || std::fs::read_to_string(tmp.path().join("replied")).unwrap_or_default();
+    wait_for(
+        Duration::from_secs(10),
+        || !replied().is_empty(),
+        || format!("{}\n{}", desk.logs(), d1.log()),
+    );
+    assert_eq!(replied(), format!("{first_id} {first_id}\n"));
+
     // The daemon restarts: the agent reconnects by itself and shows what
     // comes next. Closing moves notifications into dunst's history, which
     // says what was shown.

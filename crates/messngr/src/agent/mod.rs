@@ -11,22 +11,24 @@
 //! whose pop-up failed (no D-Bus session, no notification server) stays
 //! unread in the inbox and is shown again on the next try.
 
+mod notifier;
 mod popup;
 pub mod quiet;
 pub mod tray;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use futures_lite::StreamExt;
 use messngr_daemon::api::{self, Request, Response};
 use messngr_daemon::quiet::{QuietChange, QuietView};
 use messngr_store::{Direction, Message};
-use notify_rust::NotificationResponse;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+use notifier::{Event, Notifier};
 pub use popup::Popup;
 
 /// How the agent runs.
@@ -46,10 +48,13 @@ pub struct Options {
 /// Ids already shown in this process: a reconnect does not show them twice.
 /// `gone` are those whose pop-up has closed since (the tray icon's click
 /// shows them again).
+/// `on_screen` maps the notification server's ids of this session's
+/// pop-ups to message ids (for its action and close signals).
 #[derive(Debug, Default)]
 struct Seen {
     shown: HashSet<i64>,
     gone: HashSet<i64>,
+    on_screen: HashMap<u32, i64>,
 }
 type Shown = Arc<Mutex<Seen>>;
 
@@ -111,20 +116,6 @@ async fn stop_signal() {
     }
 }
 
-/// Whether the notification server renders body markup; an error means no
-/// session bus or no notification server on it.
-async fn notification_server() -> anyhow::Result<bool> {
-    let caps = tokio::task::spawn_blocking(notify_rust::get_capabilities)
-        .await
-        .context("asking the notification server")?
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "no desktop notification server on the D-Bus session bus ({e}; is DBUS_SESSION_BUS_ADDRESS set and a notification daemon running?)"
-            )
-        })?;
-    Ok(caps.iter().any(|c| c == "body-markup"))
-}
-
 /// One request over the API socket, off the runtime (the client is blocking).
 async fn call(socket: &Path, request: Request) -> anyhow::Result<Response> {
     let socket = socket.to_owned();
@@ -133,7 +124,10 @@ async fn call(socket: &Path, request: Request) -> anyhow::Result<Response> {
 
 /// One connection to the daemon: subscribe, catch up, then follow.
 async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
-    let markup = notification_server().await?;
+    let notifier = Notifier::connect().await?;
+    // Before the first pop-up, so that no click is missed.
+    let mut events = notifier.events().await?;
+    let n = &notifier;
     let stream = tokio::net::UnixStream::connect(&options.socket)
         .await
         .with_context(|| {
@@ -171,7 +165,7 @@ async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
         );
         quiet::set(false);
     }
-    catch_up(options, shown, markup).await?;
+    catch_up(options, shown, n).await?;
     loop {
         let l = tokio::select! {
             l = lines.next_line() => match l? {
@@ -179,7 +173,14 @@ async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
                 None => return Ok(()),
             },
             () = tray::activated() => {
-                show_again(options, shown, markup).await?;
+                show_again(options, shown, n).await?;
+                continue;
+            }
+            event = events.next() => {
+                match event {
+                    Some(event) => on_event(options, shown, event),
+                    None => bail!("the session bus connection closed"),
+                }
                 continue;
             }
         };
@@ -189,18 +190,18 @@ async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
             let change: QuietChange = serde_json::from_value(r.data)?;
             if quiet::set(change.quiet) {
                 // Quiet ended: what waited pops up now.
-                catch_up(options, shown, markup).await?;
+                catch_up(options, shown, n).await?;
             }
         } else if r.ok {
             let m: Message = serde_json::from_value(r.data)?;
-            show(options, shown, &m, markup).await?;
+            show(shown, &m, n).await?;
         } else if r.kind.as_deref() == Some("lagged") {
-            catch_up(options, shown, markup).await?;
+            catch_up(options, shown, n).await?;
         }
     }
 }
 
-async fn catch_up(options: &Options, shown: &Shown, markup: bool) -> anyhow::Result<()> {
+async fn catch_up(options: &Options, shown: &Shown, n: &Notifier) -> anyhow::Result<()> {
     let r = call(
         &options.socket,
         Request::Inbox {
@@ -215,7 +216,7 @@ async fn catch_up(options: &Options, shown: &Shown, markup: bool) -> anyhow::Res
     }
     let unread: Vec<Message> = serde_json::from_value(r.data)?;
     for m in &unread {
-        show(options, shown, m, markup).await?;
+        show(shown, m, n).await?;
     }
     tray::refresh();
     Ok(())
@@ -223,18 +224,18 @@ async fn catch_up(options: &Options, shown: &Shown, markup: bool) -> anyhow::Res
 
 /// The tray icon was clicked: the unread messages whose pop-up has closed
 /// pop up again (those still on screen are not doubled).
-async fn show_again(options: &Options, shown: &Shown, markup: bool) -> anyhow::Result<()> {
+async fn show_again(options: &Options, shown: &Shown, n: &Notifier) -> anyhow::Result<()> {
     if let Ok(mut s) = shown.lock() {
-        let Seen { shown, gone } = &mut *s;
+        let Seen { shown, gone, .. } = &mut *s;
         shown.retain(|id| !gone.contains(id));
         gone.clear();
     }
-    catch_up(options, shown, markup).await
+    catch_up(options, shown, n).await
 }
 
-/// Shows `m` once (received, unread, not shown yet) and handles its actions
-/// in the background.
-async fn show(options: &Options, shown: &Shown, m: &Message, markup: bool) -> anyhow::Result<()> {
+/// Shows `m` once (received, unread, not shown yet); its actions arrive
+/// as [`Event`]s.
+async fn show(shown: &Shown, m: &Message, n: &Notifier) -> anyhow::Result<()> {
     if m.direction != Direction::In || !m.is_unread() || !quiet::pops_up(quiet::is_on(), m.priority)
     {
         return Ok(());
@@ -242,29 +243,40 @@ async fn show(options: &Options, shown: &Shown, m: &Message, markup: bool) -> an
     if shown.lock().map_or(true, |s| s.shown.contains(&m.id)) {
         return Ok(());
     }
-    let handle = Popup::of(m, markup)
-        .notification()
-        .show_async()
+    let nid = n
+        .show(&Popup::of(m, n.markup))
         .await
-        .map_err(|e| anyhow::anyhow!("cannot show message {}: {e}", m.id))?;
+        .map_err(|e| anyhow::anyhow!("cannot show message {}: {e:#}", m.id))?;
     if let Ok(mut s) = shown.lock() {
         s.shown.insert(m.id);
         s.gone.remove(&m.id);
+        s.on_screen.insert(nid, m.id);
     }
-    let (options, shown, id) = (options.clone(), shown.clone(), m.id);
-    tokio::spawn(async move {
-        let mut chosen = None;
-        handle
-            .wait_for_action_async(|r| chosen = Some(r.clone()))
-            .await;
-        if let Ok(mut s) = shown.lock() {
-            s.gone.insert(id);
-        }
-        if let Some(NotificationResponse::Action(a)) = chosen {
-            act(&options, &shown, id, &a).await;
-        }
-    });
     Ok(())
+}
+
+/// A signal about one of our pop-ups: an action runs in its own task (a
+/// reply command may take long), a closed pop-up is remembered as gone.
+fn on_event(options: &Options, shown: &Shown, event: Event) {
+    match event {
+        Event::Action { id: nid, key } => {
+            let id = shown
+                .lock()
+                .ok()
+                .and_then(|s| s.on_screen.get(&nid).copied());
+            if let Some(id) = id {
+                let (options, shown) = (options.clone(), shown.clone());
+                tokio::spawn(async move { act(&options, &shown, id, &key).await });
+            }
+        }
+        Event::Closed { id: nid } => {
+            if let Ok(mut s) = shown.lock()
+                && let Some(id) = s.on_screen.remove(&nid)
+            {
+                s.gone.insert(id);
+            }
+        }
+    }
 }
 
 /// Carries out a notification action (failures are logged, never fatal).

@@ -8,7 +8,6 @@
 //! ([`Popup::of`]) so it is tested without a D-Bus session.
 
 use messngr_store::{Message, Priority};
-use notify_rust::{Notification, Timeout, Urgency};
 
 /// The action key of "Reply".
 pub const ACTION_REPLY: &str = "reply";
@@ -73,26 +72,20 @@ impl Popup {
         }
     }
 
-    /// The notify-rust notification, with the actions "Reply" and "Mark read".
-    pub fn notification(&self) -> Notification {
-        let mut n = Notification::new();
-        n.appname("messngr")
-            .summary(&self.summary)
-            .body(&self.body)
-            .icon("mail-message-new")
-            .action(ACTION_REPLY, "Reply")
-            .action(ACTION_MARK_READ, "Mark read");
-        n.urgency(if self.urgent {
-            Urgency::Critical
-        } else {
-            Urgency::Normal
-        });
-        n.timeout(match (self.close_after_secs, self.urgent) {
-            (Some(secs), _) => Timeout::Milliseconds(secs.saturating_mul(1000)),
-            (None, true) => Timeout::Never,
-            (None, false) => Timeout::Default,
-        });
-        n
+    /// The freedesktop urgency: 1 normal, 2 critical.
+    pub fn urgency(&self) -> u8 {
+        if self.urgent { 2 } else { 1 }
+    }
+
+    /// `expire_timeout` of `Notify` in milliseconds: the sender's time if
+    /// it gave one, else never for urgent messages (they stay until
+    /// dismissed), else -1 (the server's default).
+    pub fn expire_timeout_ms(&self) -> i32 {
+        match (self.close_after_secs, self.urgent) {
+            (Some(secs), _) => i32::try_from(u64::from(secs) * 1000).unwrap_or(i32::MAX),
+            (None, true) => 0,
+            (None, false) => -1,
+        }
     }
 }
 
@@ -116,11 +109,11 @@ mod tests {
         for priority in ["normal", "urgent"] {
             let mut m = message("lunch?", priority, "messngr");
             m.popup_secs = Some(7);
-            let n = Popup::of(&m, false).notification();
-            assert_eq!(n.timeout, Timeout::Milliseconds(7000), "{priority}");
+            let p = Popup::of(&m, false);
+            assert_eq!(p.expire_timeout_ms(), 7000, "{priority}");
         }
-        let normal = Popup::of(&message("x", "normal", "smb"), false).notification();
-        assert_eq!(normal.timeout, Timeout::Default);
+        let normal = Popup::of(&message("x", "normal", "smb"), false);
+        assert_eq!((normal.expire_timeout_ms(), normal.urgency()), (-1, 1));
     }
 
     #[test]
@@ -159,9 +152,6 @@ mod tests {
     fn urgent_messages_are_critical_and_stay() {
         let p = Popup::of(&message("fire", "urgent", "smb"), false);
         assert!(p.urgent);
-        let n = p.notification();
-        assert_eq!(n.timeout, Timeout::Never);
-        assert!(n.actions.iter().any(|a| a == ACTION_MARK_READ));
-        assert!(n.actions.iter().any(|a| a == ACTION_REPLY));
+        assert_eq!((p.expire_timeout_ms(), p.urgency()), (0, 2));
     }
 }

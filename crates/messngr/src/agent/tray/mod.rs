@@ -4,7 +4,7 @@
 //! (KDE Plasma, Xfce's status tray, Cinnamon, waybar, GNOME with the
 //! AppIndicator extension) show items that follow the freedesktop/KDE
 //! StatusNotifierItem protocol. We implement its small D-Bus interface
-//! directly on zbus 6 (the version notify-rust already brings) rather than
+//! directly on zbus 6 (which the agent's notifications use too) rather than
 //! with `ksni`, which would pull a second zbus major into the tree.
 //!
 //! What the item does: it owns `org.kde.StatusNotifierItem-<pid>-1`, serves
