@@ -304,6 +304,79 @@ fn quiet_holds_messages_until_it_ends() {
     );
 }
 
+/// A catch-up of many unread messages: every one pops up, over one bus
+/// connection (notify-rust, used at first, held a connection, i.e. a file
+/// descriptor, per pop-up until it closed: a thousand waiting messages
+/// would have run into the usual 1024 open-files limit).
+#[test]
+fn a_big_catch_up_pops_up_everything_over_one_connection() {
+    if !desktop_tools() {
+        return;
+    }
+    let _one_desktop = DESKTOP.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lan) = Lan::up(1).expect("build the test LAN") else {
+        return;
+    };
+    let d1 = Daemon::start(&lan, 1, "H1", "");
+    d1.wait_settled();
+    const N: usize = 300;
+    let mut store =
+        messngr_store::Store::open(d1.dir.path().join("state").join("inbox.sqlite")).unwrap();
+    for i in 0..N {
+        let text = format!("waiting message {i}");
+        let m = messngr_store::NewMessage::received(
+            messngr_store::Transport::Smb,
+            "H2",
+            "H1",
+            &text,
+            text.as_bytes(),
+        );
+        store.insert(&m).unwrap();
+    }
+    drop(store);
+    let tmp = tempfile::tempdir().unwrap();
+    // dunst redraws every pop-up on screen for each new one: a screenful.
+    let mut desk = Desktop::start_with_limit(tmp.path(), 10);
+    desk.agent(&d1.socket());
+    let count = |what: &str| -> usize {
+        desk.dunstctl(&["count", what])
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    wait_for(
+        Duration::from_secs(60),
+        || count("displayed") + count("waiting") + count("history") >= N,
+        || {
+            format!(
+                "dunst: {} displayed, {} waiting, {} in history\n{}",
+                count("displayed"),
+                count("waiting"),
+                count("history"),
+                desk.logs()
+                    .lines()
+                    .filter(|l| !l.contains("No icon found"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        },
+    );
+    let pid = desk.procs.pid("agent").unwrap();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    let sockets = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.unwrap().path()).ok())
+        .filter(|l| l.to_string_lossy().starts_with("socket:"))
+        .count();
+    eprintln!("{N} pop-ups: the agent holds {fds} descriptors, {sockets} sockets");
+    assert!(
+        sockets < 10,
+        "{sockets} sockets open for {N} pop-ups: a connection per pop-up?"
+    );
+    desk.procs.stop("agent");
+}
+
 #[test]
 fn without_a_session_bus_the_agent_says_so_and_retries() {
     let tmp = tempfile::tempdir().unwrap();

@@ -1,11 +1,11 @@
 //! The freedesktop Notifications client: `Notify` out, `ActionInvoked` and
 //! `NotificationClosed` in, all on one session-bus connection.
 //!
-//! Why not notify-rust: it opens a new bus connection for every pop-up and
-//! keeps it while the pop-up waits for an action, so a catch-up of a few
-//! hundred unread messages would run into dbus-daemon's per-user
-//! connection limit; and its action wait unwraps D-Bus errors (a panic when
-//! the bus goes away). Here one connection carries every pop-up of an agent
+//! Why not notify-rust: it opens a new bus connection (a socket) for every
+//! pop-up and keeps it while the pop-up waits for an action, so a catch-up
+//! of a thousand unread messages would run into the usual 1024 open-files
+//! limit; and its action wait unwraps D-Bus errors (a panic when the bus
+//! goes away). Here one connection carries every pop-up of an agent
 //! session, and every failure is an error value the agent logs and retries
 //! after. The notification server sends its action signals to the
 //! connection that sent `Notify` (dunst, GNOME and Plasma all do), which is

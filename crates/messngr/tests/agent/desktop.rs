@@ -40,6 +40,11 @@ pub fn desktop_tools() -> bool {
 pub struct Procs(pub Vec<(&'static str, Child)>);
 
 impl Procs {
+    /// The process id of `what`, if it was started.
+    pub fn pid(&self, what: &str) -> Option<u32> {
+        self.0.iter().find(|(w, _)| *w == what).map(|(_, c)| c.id())
+    }
+
     pub fn stop(&mut self, what: &str) {
         if let Some(i) = self.0.iter().position(|(w, _)| *w == what) {
             let (_, child) = self.0.remove(i);
@@ -104,6 +109,12 @@ pub fn free_display() -> u32 {
 
 impl Desktop {
     pub fn start(dir: &Path) -> Desktop {
+        Self::start_with_limit(dir, 0)
+    }
+
+    /// As [`Desktop::start`], dunst showing at most `limit` pop-ups at a
+    /// time (0: all); the rest wait in its queue.
+    pub fn start_with_limit(dir: &Path, limit: usize) -> Desktop {
         let mut procs = Procs(Vec::new());
         let n = free_display();
         let display = format!(":{n}");
@@ -171,7 +182,7 @@ impl Desktop {
             format!(
                 "[global]\n    width = 700\n    height = 300\n    origin = top-left\n    offset = 10x10\n    \
              font = Monospace 12\n    markup = full\n    format = \"<b>%s</b>\\n%b\"\n    \
-             notification_limit = 0\n    dmenu = {menu}\n\
+             notification_limit = {limit}\n    dmenu = {menu}\n\
              [urgency_low]\n    timeout = 600\n[urgency_normal]\n    timeout = 600\n\
              [urgency_critical]\n    timeout = 600\n\
              [mark_critical]\n    msg_urgency = critical\n    format = \"CRITICAL <b>%s</b>\\n%b\"\n",
