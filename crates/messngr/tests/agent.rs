@@ -337,6 +337,7 @@ fn a_big_catch_up_pops_up_everything_over_one_connection() {
     let tmp = tempfile::tempdir().unwrap();
     // dunst redraws every pop-up on screen for each new one: a screenful.
     let mut desk = Desktop::start_with_limit(tmp.path(), 10);
+    let started = std::time::Instant::now();
     desk.agent(&d1.socket());
     let count = |what: &str| -> usize {
         desk.dunstctl(&["count", what])
@@ -369,7 +370,16 @@ fn a_big_catch_up_pops_up_everything_over_one_connection() {
         .filter_map(|e| std::fs::read_link(e.unwrap().path()).ok())
         .filter(|l| l.to_string_lossy().starts_with("socket:"))
         .count();
-    eprintln!("{N} pop-ups: the agent holds {fds} descriptors, {sockets} sockets");
+    let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap_or_default()
+        .to_owned();
+    eprintln!(
+        "{N} pop-ups in {:?}: the agent holds {fds} descriptors, {sockets} sockets; {rss}",
+        started.elapsed()
+    );
     assert!(
         sockets < 10,
         "{sockets} sockets open for {N} pop-ups: a connection per pop-up?"
