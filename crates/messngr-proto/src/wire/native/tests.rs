@@ -6,6 +6,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::wire::Emit;
 
 const UUID: [u8; 16] = *b"\x01\x23\x45\x67\x89\xab\xcd\xef\xfe\xdc\xba\x98\x76\x54\x32\x10";
 
