@@ -76,10 +76,10 @@ pub enum Cmd {
         /// The receiver's address: skip the name lookup (like smbclient -I).
         #[arg(short = 'I', long = "address", value_name = "IP")]
         address: Option<std::net::Ipv4Addr>,
-        /// How urgent it is. The receiver's desktop and terminals decide
-        /// what that means: urgent pop-ups stay until dismissed and get
-        /// through do-not-disturb; low ones wait quietly in the inbox.
-        /// messngr receivers only: legacy ones cannot carry it.
+        /// How urgent it is: an urgent pop-up stays until dismissed and gets
+        /// through do-not-disturb (`messngr quiet`); hooks see it as
+        /// MESSNGR_PRIORITY. messngr receivers only: legacy ones cannot
+        /// carry it.
         #[arg(long, value_enum, value_name = "LEVEL")]
         priority: Option<PriorityArg>,
         /// Close the receiver's pop-up after SECS seconds (1–86400), like
@@ -288,7 +288,7 @@ pub struct DecodeArgs {
 /// `send --priority`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PriorityArg {
-    /// Waits in the inbox without a pop-up that stays.
+    /// Less than normal (for the receiver's hooks and filters).
     Low,
     /// What every legacy message is.
     Normal,

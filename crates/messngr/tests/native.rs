@@ -12,7 +12,7 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use support::{Capture, Daemon, Lan, Smbd, TestUser, text, wait_for};
+use support::{Capture, Daemon, Lan, Smbd, TestUser, run_in, text, wait_for};
 
 fn lan(hosts: usize) -> Option<Lan> {
     Lan::up(hosts).expect("build the test LAN")
@@ -94,6 +94,53 @@ fn priority_and_time_travel_between_messngr_daemons() {
     ]);
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     cap.assert_clean(20);
+}
+
+/// Frames made byte by byte by a Python peer (not our encoder): the same
+/// uuid twice is accepted twice and stored once; a malformed frame is
+/// refused, ends that session, and the daemon goes on serving.
+#[test]
+fn hand_made_frames_retries_and_a_malformed_one() {
+    let Some(lan) = lan(2) else { return };
+    let d = Daemon::start(&lan, 1, "H1", "");
+    d.wait_settled();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/native_raw.py");
+    let uuid = "00112233445566778899aabbccddeeff";
+    let raw = |mode: &str| {
+        let o = run_in(
+            &lan,
+            2,
+            "/usr/bin/python3",
+            &[script, "10.77.0.1", "H1", uuid, mode],
+        );
+        assert!(o.status.success(), "{}\n{}", text(&o), d.log());
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(
+        raw("good").trim(),
+        format!("accepted {uuid}"),
+        "{}",
+        d.log()
+    );
+    let bad = raw("bad");
+    assert!(bad.starts_with("refused 1 "), "{bad}");
+    assert!(bad.trim_end().ends_with("then closed"), "{bad}");
+    assert_eq!(
+        raw("good").trim(),
+        format!("accepted {uuid}"),
+        "{}",
+        d.log()
+    );
+    let inbox = d.wait_inbox(1);
+    assert_eq!(inbox.len(), 1, "the retry was stored twice: {inbox:?}");
+    let m = &inbox[0];
+    assert_eq!(m["uuid"], uuid);
+    assert_eq!(m["text"], "raw and urgent, ü");
+    assert_eq!(m["from"], "RAWPEER");
+    assert_eq!(m["priority"], "urgent");
+    assert_eq!(m["popup_secs"], 9);
+    assert_eq!(m["verified"], false);
+    assert!(d.log().contains("malformed native frame"), "{}", d.log());
 }
 
 #[test]
