@@ -304,7 +304,7 @@ pub enum Format {
     Nbns,
     /// NetBIOS datagram service (UDP 138), with mailslot writes.
     Nbdgm,
-    /// NetBIOS session service (TCP 139), with SMB message commands.
+    /// NetBIOS session service (TCP 139), with SMB message commands or messngr native frames.
     Nbss,
     /// Connectionless DCE/RPC (UDP 135), with MS-MSRP NetrSendMessage.
     Dcerpc,
