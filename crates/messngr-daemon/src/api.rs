@@ -58,6 +58,14 @@ pub enum Request {
         /// The receiver's address, skipping name resolution (`-I`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         address: Option<Ipv4Addr>,
+        /// `--priority`: carried only by messngr receivers (and to names
+        /// held here); a legacy receiver gets a plain message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        priority: Option<messngr_store::Priority>,
+        /// `--time SECS`: the receiver's pop-up closes itself after this
+        /// long (1–86400); messngr receivers only, like `priority`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        popup_secs: Option<u32>,
     },
     /// List the inbox, newest last.
     Inbox {

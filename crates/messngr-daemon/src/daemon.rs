@@ -116,6 +116,8 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
                 settings: settings.clone(),
                 dgm,
                 names: names_tx.clone(),
+                registry: registry.clone(),
+                inbox: inbox.clone(),
             };
             tasks.spawn(dispatch(api_rx, names_tx, Some(ctx), inbox));
             crate::names::run((*settings).clone(), registry, nbns, names_rx, stop.clone()).await;
@@ -165,10 +167,17 @@ async fn dispatch(
                 target,
                 text,
                 address,
+                priority,
+                popup_secs,
             } => {
                 let Some(ctx) = ctx.clone() else { continue };
+                let opts = crate::send::Options {
+                    priority,
+                    popup_secs,
+                    uid: call.uid,
+                };
                 tokio::spawn(async move {
-                    let r = crate::send::send(&ctx, &target, &text, address).await;
+                    let r = crate::send::send(&ctx, &target, &text, address, opts).await;
                     let _ = call.reply.send(r);
                 });
             }
@@ -217,7 +226,11 @@ async fn reply(
             std::net::IpAddr::V4(ip) => Some(ip),
             std::net::IpAddr::V6(_) => None,
         });
-    crate::send::send(ctx, &original.from, text, address).await
+    let opts = crate::send::Options {
+        uid,
+        ..Default::default()
+    };
+    crate::send::send(ctx, &original.from, text, address, opts).await
 }
 
 /// What a request that needs the NetBIOS ports gets when they are Samba's.

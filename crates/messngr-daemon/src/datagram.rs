@@ -153,6 +153,7 @@ fn parse_messngr(data: &[u8], from: SocketAddrV4, counters: &DatagramCounters) -
             text: p.text.to_vec(),
             block_ends: vec![p.text.len()],
             received_at: SystemTime::now(),
+            native: None,
         }),
         Err(e) => {
             counters.malformed.fetch_add(1, Ordering::Relaxed);

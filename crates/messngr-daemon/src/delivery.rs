@@ -19,6 +19,9 @@ pub enum Transport {
     Smb,
     /// A `\MAILSLOT\MESSNGR` datagram (UDP 138).
     Mailslot,
+    /// A messngr-to-messngr frame inside an NBT session (TCP 139,
+    /// `wire::native`): UTF-8 text, the sender's uuid and priority.
+    Messngr,
 }
 
 impl Transport {
@@ -27,6 +30,7 @@ impl Transport {
         match self {
             Self::Smb => "smb",
             Self::Mailslot => "mailslot",
+            Self::Messngr => "messngr",
         }
     }
 }
@@ -48,6 +52,19 @@ pub struct Incoming {
     pub block_ends: Vec<usize>,
     /// When it was complete.
     pub received_at: SystemTime,
+    /// What only a messngr peer sends (`None` for the legacy transports).
+    pub native: Option<Native>,
+}
+
+/// The fields of a messngr-to-messngr message the legacy ones lack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Native {
+    /// The sender's uuid: a retry carries the same one and is stored once.
+    pub uuid: [u8; 16],
+    /// How urgent the sender says it is.
+    pub priority: messngr_store::Priority,
+    /// Seconds its pop-up stays (`msg.exe /TIME`).
+    pub popup_secs: Option<u32>,
 }
 
 /// The message is on disk under this inbox id.

@@ -88,6 +88,19 @@ impl Inbox {
         self.quiet.subscribe()
     }
 
+    /// An inbox at `path` with default access rules (unit tests).
+    #[cfg(test)]
+    pub(crate) fn open_at(path: &Path) -> Self {
+        Self {
+            store: StoreHandle::open(path).unwrap(),
+            path: path.to_owned(),
+            codepage: CodePage::default(),
+            access: crate::access::Access::default(),
+            stored: tokio::sync::broadcast::channel(16).0,
+            quiet: tokio::sync::broadcast::channel(16).0,
+        }
+    }
+
     /// Every message, once it is on disk: what delivery to people
     /// (terminals, hooks, desktop agents) subscribes to. A slow subscriber
     /// misses messages (it is told how many) but never holds up the inbox;
@@ -142,6 +155,12 @@ impl Inbox {
                     let _ = subscribers.send(Arc::new(stored));
                     Ok(Stored(id))
                 }
+                // A retry of a message already on disk (a messngr peer
+                // resending after a lost answer): stored, and shown once.
+                Err(messngr_store::StoreError::Duplicate { uuid, id }) => {
+                    tracing::info!("message {uuid} offered again: already stored as {id}");
+                    Ok(Stored(id))
+                }
                 Err(e) => Err(NotStored(e.to_string())),
             }
         }
@@ -176,10 +195,34 @@ impl Inbox {
         self.queue_new(new).await
     }
 
+    /// Stores a message a local account sent to a name this host holds
+    /// (`messngr send` to ourselves): no network, and the sender is known —
+    /// the kernel reported `sender_uid` for the API socket — so it is
+    /// stored verified, as `messngr`.
+    pub async fn store_local(&self, local: crate::local::Local<'_>) -> Result<Stored, NotStored> {
+        let mut new = NewMessage::received(
+            StoreTransport::Messngr,
+            local.from,
+            local.to,
+            local.text,
+            local.text.as_bytes(),
+        );
+        new.codepage = Some("utf-8".into());
+        new.verified = true;
+        new.sender_uid = Some(local.uid);
+        new.priority = local.priority;
+        new.popup_secs = local.popup_secs;
+        new.owner_user = self.access.owner_of(local.to);
+        self.insert(new).await
+    }
+
     fn decode(&self, m: &Incoming) -> NewMessage {
+        if let Some(native) = m.native {
+            return self.decode_native(m, native);
+        }
         let transport = match m.transport {
-            Transport::Smb => TextTransport::Smb,
             Transport::Mailslot => TextTransport::Mailslot,
+            Transport::Smb | Transport::Messngr => TextTransport::Smb,
         };
         let mut d = MessageDecoder::new(self.codepage, transport);
         let mut start = 0;
@@ -196,6 +239,7 @@ impl Inbox {
             match m.transport {
                 Transport::Smb => StoreTransport::Smb,
                 Transport::Mailslot => StoreTransport::Mailslot,
+                Transport::Messngr => StoreTransport::Messngr,
             },
             &name(&m.from),
             &name(&m.to),
@@ -210,6 +254,32 @@ impl Inbox {
         new.codepage = Some(self.codepage.to_string());
         new.lossy = decoded.lossy;
         new.verified = false;
+        new.owner_user = self.access.owner_of(&new.to);
+        new
+    }
+
+    /// A messngr peer's message: UTF-8 already (the wire checked it), the
+    /// sender's uuid (so a retry is stored once), priority and pop-up time
+    /// as sent. Not verified: nothing is signed yet.
+    fn decode_native(&self, m: &Incoming, native: crate::delivery::Native) -> NewMessage {
+        let utf8 = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let mut new = NewMessage::received(
+            StoreTransport::Messngr,
+            &utf8(&m.from),
+            &utf8(&m.to),
+            &utf8(&m.text),
+            &m.text,
+        );
+        new.uuid = Some(crate::api::to_hex(&native.uuid));
+        new.received_at = m
+            .received_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        new.source_addr = Some(m.source.to_string());
+        new.codepage = Some("utf-8".into());
+        new.verified = false;
+        new.priority = native.priority;
+        new.popup_secs = native.popup_secs;
         new.owner_user = self.access.owner_of(&new.to);
         new
     }
@@ -331,6 +401,7 @@ mod tests {
             text: text.as_bytes().to_vec(),
             block_ends: vec![text.len()],
             received_at: SystemTime::now(),
+            native: None,
         }
     }
 

@@ -14,6 +14,8 @@
 //! * [`samba`]: messages smbd handed to `messngr deliver`, its charset conversion undone.
 //! * [`deliver`]: delivery to people once a message is stored: terminals, hooks.
 //! * [`send`]: `net send` semantics: resolve, NBT session, mailslot broadcast.
+//! * [`native`]: messngr-to-messngr messages on TCP 139 (priority, pop-up time), both ways.
+//! * [`local`]: a local account's message to a name held here, stored with its uid.
 //! * [`registry`]: the names held right now, shared with the receivers.
 //! * [`quiet`]: per-user do-not-disturb, honoured by terminals and agents.
 //! * [`access`]: who owns a message, which messages an API caller may see.
@@ -38,7 +40,9 @@ pub mod follow;
 pub mod iface;
 pub mod inbox;
 pub mod limit;
+pub mod local;
 pub mod names;
+pub mod native;
 pub mod quiet;
 pub mod registry;
 pub mod samba;

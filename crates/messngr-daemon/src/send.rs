@@ -6,6 +6,11 @@
 //!   send START/TEXT…/END (the `assembly::Sender` machine: ≤ 128-byte
 //!   blocks after OEM encoding, group id from the START reply), and report
 //!   success only when the receiver acknowledged the END.
+//!   With `--priority` or `--time` the message first goes as a native
+//!   messngr frame (crate::native) on that session; a peer that is not
+//!   messngr gets the SMB message on a new session, and the caller is told
+//!   what was dropped. A name this host holds is not sent at all: it is
+//!   stored here, with the local sender's uid (crate::local).
 //! * `*` — a `\MAILSLOT\MESSNGR` datagram to our workgroup, broadcast;
 //!   `/domain[:NAME]` — the same to that workgroup or domain. Datagrams are
 //!   not acknowledged: "sent" is all that can be said.
@@ -31,6 +36,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{Call, Request, Response};
 use crate::names::LookupView;
+pub use crate::native::Options;
+use crate::registry::Registry;
 use crate::settings::Settings;
 
 /// TCP port of the session service.
@@ -53,8 +60,16 @@ pub struct SendView {
     pub outcome: String,
     /// Characters the code page could not carry, sent as `?`.
     pub replaced: usize,
-    /// SMB text blocks used (0 for a datagram).
+    /// SMB text blocks used (0 for a datagram or a native message).
     pub blocks: usize,
+    /// Sent as a messngr-to-messngr message (priority and pop-up time
+    /// carried), or stored here for a name this host holds.
+    #[serde(default)]
+    pub native: bool,
+    /// What the sender should know, e.g. that priority and `--time` were
+    /// dropped because the receiver does not speak messngr.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// What the daemon needs to send.
@@ -66,6 +81,10 @@ pub struct SendContext {
     pub dgm: Arc<UdpSocket>,
     /// The name service, for lookups.
     pub names: mpsc::Sender<Call>,
+    /// The names this host holds (a message to one is stored here).
+    pub registry: Registry,
+    /// The inbox, for those messages.
+    pub inbox: Arc<crate::inbox::Inbox>,
 }
 
 /// Carries out `Request::Send`.
@@ -74,7 +93,14 @@ pub async fn send(
     target: &str,
     text: &str,
     address: Option<Ipv4Addr>,
+    opts: Options,
 ) -> Response {
+    if opts
+        .popup_secs
+        .is_some_and(|s| !(1..=messngr_proto::wire::native::MAX_POPUP_SECS).contains(&s))
+    {
+        return Response::err("bad_request", "--time takes 1 to 86400 seconds");
+    }
     let cp = CodePage::default();
     let encoded = encode_message_lossy(text, cp, LineBreak::CrLf);
     if encoded.bytes.is_empty() {
@@ -97,18 +123,57 @@ pub async fn send(
         None
     };
     if target == "/users" {
-        return send_users(ctx, &encoded.bytes, encoded.replaced).await;
+        return send_users(ctx, text, &encoded.bytes, encoded.replaced, opts).await;
     }
+    let message = Text {
+        utf8: text,
+        oem: &encoded.bytes,
+        replaced: encoded.replaced,
+    };
     match group {
-        Some(g) => send_group(ctx, target, &g, &encoded.bytes, encoded.replaced).await,
-        None => send_direct(ctx, target, address, &encoded.bytes, encoded.replaced).await,
+        Some(g) => {
+            let mut r = send_group(ctx, target, &g, &encoded.bytes, encoded.replaced).await;
+            if r.ok && opts.wants_native() {
+                r = with_warning(
+                    r,
+                    "a broadcast is a legacy datagram: priority and --time were dropped".into(),
+                );
+            }
+            r
+        }
+        None => send_direct(ctx, target, address, message, opts).await,
+    }
+}
+
+/// The text as typed, and as the legacy wire carries it.
+#[derive(Debug, Clone, Copy)]
+struct Text<'a> {
+    utf8: &'a str,
+    oem: &'a [u8],
+    replaced: usize,
+}
+
+/// Adds `warning` to a successful send's view.
+fn with_warning(r: Response, warning: String) -> Response {
+    match serde_json::from_value::<SendView>(r.data.clone()) {
+        Ok(v) => Response::ok(SendView {
+            warning: Some(warning),
+            ..v
+        }),
+        Err(_) => r,
     }
 }
 
 /// `/users`: every user with a session on this host, each through its own
 /// `USER<03>` name here (so the message takes the same path, and lands in
 /// the same inbox, as one from the network).
-async fn send_users(ctx: &SendContext, text: &[u8], replaced: usize) -> Response {
+async fn send_users(
+    ctx: &SendContext,
+    utf8: &str,
+    oem: &[u8],
+    replaced: usize,
+    opts: Options,
+) -> Response {
     let users = match crate::users::logged_in(&ctx.settings.utmp) {
         Ok(u) => u,
         Err(e) => {
@@ -123,7 +188,12 @@ async fn send_users(ctx: &SendContext, text: &[u8], replaced: usize) -> Response
     }
     let mut sent = Vec::new();
     for user in &users {
-        let r = send_direct(ctx, user, Some(ctx.settings.iface.address), text, replaced).await;
+        let text = Text {
+            utf8,
+            oem,
+            replaced,
+        };
+        let r = send_direct(ctx, user, Some(ctx.settings.iface.address), text, opts).await;
         if !r.ok {
             return r;
         }
@@ -180,6 +250,8 @@ async fn send_group(
         outcome: "sent".into(),
         replaced,
         blocks: 0,
+        native: false,
+        warning: None,
     })
 }
 
@@ -187,13 +259,17 @@ async fn send_direct(
     ctx: &SendContext,
     target: &str,
     address: Option<Ipv4Addr>,
-    text: &[u8],
-    replaced: usize,
+    text: Text<'_>,
+    opts: Options,
 ) -> Response {
     let to = match crate::config::netbios_name("target", target) {
         Ok(n) => n,
         Err(e) => return Response::err("bad_name", e.to_string()),
     };
+    let here = address.is_none_or(|a| a == ctx.settings.iface.address);
+    if here && ctx.registry.accepts_messages_for(&to) {
+        return crate::local::send(ctx, target, text.utf8, opts).await;
+    }
     let ip = match address {
         Some(ip) => ip,
         None => match resolve(ctx, target).await {
@@ -201,17 +277,33 @@ async fn send_direct(
             Err(r) => return r,
         },
     };
-    match session(ctx, to, ip, text).await {
+    let view = |transport: &str, blocks, native, warning| SendView {
+        target: target.to_owned(),
+        transport: transport.into(),
+        address: ip,
+        outcome: "delivered".into(),
+        replaced: if native { 0 } else { text.replaced },
+        blocks,
+        native,
+        warning,
+    };
+    let mut warning = None;
+    if opts.wants_native() {
+        match crate::native::attempt(ctx, to, ip, target, text.utf8, opts).await {
+            Ok(()) => return Response::ok(view("messngr", 0, true, None)),
+            Err(crate::native::Failure::Final(r)) => return r,
+            Err(crate::native::Failure::NotMessngr(_)) => {
+                warning = Some(format!(
+                    "{} does not speak messngr: sent as a plain message; priority and --time were dropped",
+                    target.to_ascii_uppercase()
+                ));
+            }
+        }
+    }
+    match session(ctx, to, ip, text.oem).await {
         Ok(blocks) => {
             tracing::info!("message to {to} at {ip} delivered ({blocks} blocks)");
-            Response::ok(SendView {
-                target: target.to_owned(),
-                transport: "smb".into(),
-                address: ip,
-                outcome: "delivered".into(),
-                replaced,
-                blocks,
-            })
+            Response::ok(view("smb", blocks, false, warning))
         }
         Err(r) => r,
     }
@@ -254,13 +346,13 @@ async fn resolve(ctx: &SendContext, name: &str) -> Result<Ipv4Addr, Response> {
         })
 }
 
-/// One NBT session: session request, then the sender machine to the end.
-async fn session(
+/// Opens an NBT session to `to` at `ip`: connect, session request, and
+/// the positive response; returns the stream and what was read past it.
+pub(crate) async fn open(
     ctx: &SendContext,
     to: NetbiosName,
     ip: Ipv4Addr,
-    text: &[u8],
-) -> Result<usize, Response> {
+) -> Result<(TcpStream, Vec<u8>), Response> {
     let net = |what: String| Response::err("network", what);
     let addr = SocketAddrV4::new(ip, NBSS_PORT);
     let mut stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
@@ -296,6 +388,18 @@ async fn session(
         }
         Err(e) => return Err(net(format!("{ip} sent a malformed session answer: {e}"))),
     }
+    Ok((stream, buf))
+}
+
+/// One NBT session: session request, then the sender machine to the end.
+async fn session(
+    ctx: &SendContext,
+    to: NetbiosName,
+    ip: Ipv4Addr,
+    text: &[u8],
+) -> Result<usize, Response> {
+    let net = |what: String| Response::err("network", what);
+    let (mut stream, mut buf) = open(ctx, to, ip).await?;
     let from = ctx.settings.netbios_name.as_bytes();
     let mut sender = Sender::new(from, to.name(), text, SenderConfig::default());
     let blocks = sender.block_count();
@@ -329,7 +433,8 @@ async fn session(
     }
 }
 
-async fn write(stream: &mut TcpStream, packet: &Nbss<'_>) -> Result<(), String> {
+/// Writes one NBSS packet.
+pub(crate) async fn write(stream: &mut TcpStream, packet: &Nbss<'_>) -> Result<(), String> {
     let bytes = packet
         .to_vec()
         .map_err(|e| format!("cannot encode {packet:?}: {e}"))?;
@@ -341,7 +446,16 @@ async fn write(stream: &mut TcpStream, packet: &Nbss<'_>) -> Result<(), String> 
 
 /// Reads one whole NBSS frame (with [`ANSWER_TIMEOUT`]).
 async fn read_frame(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Vec<u8>, String> {
-    let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
+    read_frame_within(stream, buf, ANSWER_TIMEOUT).await
+}
+
+/// Reads one whole NBSS frame, waiting at most `limit`.
+pub(crate) async fn read_frame_within(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    limit: Duration,
+) -> Result<Vec<u8>, String> {
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         if let Some(n) = nbss::frame_len(buf, nbss::DEFAULT_MAX_FRAME_LEN)
             .map_err(|e| format!("bad frame: {e}"))?
@@ -351,7 +465,7 @@ async fn read_frame(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Vec<u8>
         let mut chunk = [0u8; 2048];
         let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
             .await
-            .map_err(|_| format!("no answer within {ANSWER_TIMEOUT:?}"))?
+            .map_err(|_| format!("no answer within {limit:?}"))?
             .map_err(|e| format!("read failed: {e}"))?;
         if n == 0 {
             return Err("the receiver closed the connection".into());

@@ -8,6 +8,11 @@
 //! makes the durability rule concrete: the reply that tells the sender
 //! "delivered" is written only after the inbox said the message is on disk.
 //!
+//! When the first SESSION MESSAGE starts with the messngr magic
+//! (`wire::native`), the session is a messngr-to-messngr one and its frames
+//! go to crate::native instead of the SMB receiver; the same rule holds:
+//! Accepted only once stored.
+//!
 //! A malformed or truncated frame ends that session with a logged reason;
 //! the listener keeps serving everyone else.
 
@@ -17,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use messngr_proto::assembly::{Action, Receiver, ReceiverConfig, Refusal};
 use messngr_proto::wire::Emit;
+use messngr_proto::wire::native;
 use messngr_proto::wire::nbss::{self, ErrorCode, Repr as Nbss};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -85,10 +91,15 @@ async fn connection(
     let _ = stream.set_nodelay(true);
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut receiver: Option<Receiver> = None;
+    // What the first SESSION MESSAGE made this session: SMB or messngr.
+    let mut mode: Option<Mode> = None;
     loop {
         // Everything complete in the buffer first.
-        while let Some(n) =
-            nbss::frame_len(&buf, MAX_FRAME_LEN).map_err(|e| format!("bad NBSS frame: {e}"))?
+        while let Some(n) = match mode {
+            Some(Mode::Smb) => nbss::frame_len(&buf, MAX_FRAME_LEN),
+            _ => native::frame_len(&buf, MAX_FRAME_LEN),
+        }
+        .map_err(|e| format!("bad NBSS frame: {e}"))?
         {
             let frame: Vec<u8> = buf.drain(..n).collect();
             let now = Instant::now();
@@ -115,6 +126,24 @@ async fn connection(
                     let Some(rx) = receiver.as_mut() else {
                         return Err("SMB before a session request".into());
                     };
+                    let first = if native::is_native(payload) {
+                        Mode::Native
+                    } else {
+                        Mode::Smb
+                    };
+                    if *mode.get_or_insert(first) == Mode::Native {
+                        let answer = crate::native::receive(payload, peer, names, inbox).await;
+                        if !answer.reply.is_empty() {
+                            let reply = Nbss::SessionMessage {
+                                payload: &answer.reply,
+                            };
+                            write(&mut stream, &reply).await?;
+                        }
+                        if let Some(why) = answer.close {
+                            return Err(why);
+                        }
+                        continue;
+                    }
                     let reply = match rx.handle(now, payload) {
                         Action::Reply(smb) => smb,
                         Action::Deliver { token, message } => {
@@ -128,6 +157,7 @@ async fn connection(
                                     text: message.text,
                                     block_ends: message.block_ends,
                                     received_at: SystemTime::now(),
+                                    native: None,
                                 };
                                 match tokio::time::timeout(
                                     STORE_TIMEOUT,
@@ -202,6 +232,15 @@ async fn connection(
         }
         buf.extend_from_slice(&chunk[..n]);
     }
+}
+
+/// What a session carries, decided by its first SESSION MESSAGE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// SMB message commands (`net send`, `smbclient -M`).
+    Smb,
+    /// messngr-to-messngr frames.
+    Native,
 }
 
 async fn write(stream: &mut TcpStream, packet: &Nbss<'_>) -> Result<(), String> {

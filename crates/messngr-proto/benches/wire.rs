@@ -7,6 +7,7 @@
 mod datagram;
 mod dcerpc;
 mod name;
+mod native;
 mod nbns;
 mod session;
 mod text;

@@ -17,6 +17,8 @@ mod common;
 mod datagram;
 #[path = "tshark/dcerpc.rs"]
 mod dcerpc;
+#[path = "tshark/native.rs"]
+mod native;
 #[path = "tshark/nbns.rs"]
 mod nbns;
 #[path = "tshark/pcap.rs"]
@@ -38,6 +40,7 @@ fn catalogue() -> Vec<CatalogueFrame> {
         ("datagram", datagram::frames()),
         ("session", session::frames()),
         ("dcerpc", dcerpc::frames()),
+        ("native", native::frames()),
     ] {
         assert!(!frames.is_empty(), "the {area} catalogue is empty");
         all.extend(frames);

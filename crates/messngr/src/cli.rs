@@ -61,14 +61,31 @@ pub enum Cmd {
     /// or `/users` for every user logged in on this host. The text is the rest of the command line; without it,
     /// or with `-`, it is read from standard input.
     ///
+    /// With --priority or --time the message goes first as a messngr
+    /// message, which carries them; a receiver that is not messngr (Windows,
+    /// Samba, WinPopup) gets a plain message instead, and you are told that
+    /// they were dropped. A name this host holds (its own, an alias, a
+    /// logged-in user's) is stored here directly, with your uid.
+    ///
     /// Examples:
     ///   messngr send H2 Lunch is ready
     ///   messngr send '*' The printer is fixed
     ///   uptime | messngr send -I 10.0.0.7 OPS
+    ///   messngr send --priority urgent --time 60 H2 The server reboots in 5 minutes
     Send {
         /// The receiver's address: skip the name lookup (like smbclient -I).
         #[arg(short = 'I', long = "address", value_name = "IP")]
         address: Option<std::net::Ipv4Addr>,
+        /// How urgent it is: an urgent pop-up stays until dismissed and gets
+        /// through do-not-disturb (`messngr quiet`); hooks see it as
+        /// MESSNGR_PRIORITY. messngr receivers only: legacy ones cannot
+        /// carry it.
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        priority: Option<PriorityArg>,
+        /// Close the receiver's pop-up after SECS seconds (1–86400), like
+        /// `msg.exe /TIME`. messngr receivers only: legacy ones cannot carry it.
+        #[arg(long = "time", value_name = "SECS", value_parser = clap::value_parser!(u32).range(1..=86400))]
+        time: Option<u32>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -282,6 +299,17 @@ pub struct DecodeArgs {
 }
 
 /// Protocols `decode` understands.
+/// `send --priority`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PriorityArg {
+    /// Less than normal (for the receiver's hooks and filters).
+    Low,
+    /// What every legacy message is.
+    Normal,
+    /// Stays on screen until dismissed; gets through do-not-disturb.
+    Urgent,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Guess from the first bytes.
@@ -290,7 +318,7 @@ pub enum Format {
     Nbns,
     /// NetBIOS datagram service (UDP 138), with mailslot writes.
     Nbdgm,
-    /// NetBIOS session service (TCP 139), with SMB message commands.
+    /// NetBIOS session service (TCP 139), with SMB message commands or messngr native frames.
     Nbss,
     /// Connectionless DCE/RPC (UDP 135), with MS-MSRP NetrSendMessage.
     Dcerpc,
@@ -373,7 +401,10 @@ mod tests {
                 target,
                 text,
                 json,
+                priority,
+                time,
             } => {
+                assert_eq!((priority, time), (None, None));
                 assert_eq!(address, Some(std::net::Ipv4Addr::new(10, 0, 0, 7)));
                 assert_eq!(target, "H2");
                 assert_eq!(text, ["Lunch", "is", "ready"]);
@@ -382,6 +413,32 @@ mod tests {
             other => panic!("parsed as {other:?}"),
         }
         assert!(Cli::try_parse_from(["messngr", "send", "*", "-"]).is_ok());
+        let cli = Cli::try_parse_from([
+            "messngr",
+            "send",
+            "--priority",
+            "urgent",
+            "--time",
+            "7",
+            "H1",
+            "hi",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Cmd::Send {
+                priority: Some(PriorityArg::Urgent),
+                time: Some(7),
+                ..
+            }
+        ));
+        for bad in [
+            &["messngr", "send", "--time", "0", "H1", "hi"][..],
+            &["messngr", "send", "--time", "86401", "H1", "hi"],
+            &["messngr", "send", "--priority", "high", "H1", "hi"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
         assert!(Cli::try_parse_from(["messngr", "send"]).is_err());
     }
 

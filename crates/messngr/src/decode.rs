@@ -13,7 +13,7 @@ use messngr_proto::text::{self, CodePage, Transport};
 use messngr_proto::wire::dcerpc::{cl, msrp};
 use messngr_proto::wire::nbdgm::{self, Body};
 use messngr_proto::wire::smb::{mailslot, message};
-use messngr_proto::wire::{nbns, nbss};
+use messngr_proto::wire::{native, nbns, nbss};
 use serde::Serialize;
 
 use crate::cli::{DecodeArgs, EXIT_NO, Format};
@@ -182,9 +182,14 @@ fn decode(format: Format, bytes: &[u8], layers: &mut Vec<Layer>) -> Result<(), S
         Format::Nbss => {
             let repr = nbss::Repr::parse(bytes).map_err(err("nbss"))?;
             push(layers, "nbss", repr);
-            if let nbss::Repr::SessionMessage { payload: smb } = repr {
-                let m = message::Repr::parse(smb).map_err(err("smb"))?;
-                push(layers, "smb", m);
+            if let nbss::Repr::SessionMessage { payload } = repr {
+                if native::is_native(payload) {
+                    let m = native::Repr::parse(payload).map_err(err("messngr native"))?;
+                    push(layers, "messngr native", m);
+                } else {
+                    let m = message::Repr::parse(payload).map_err(err("smb"))?;
+                    push(layers, "smb", m);
+                }
             }
         }
         Format::Nbdgm => {
@@ -226,6 +231,20 @@ mod tests {
         assert_eq!(unhex("0a:0B ff").unwrap(), [10, 11, 255]);
         assert!(unhex("abc").is_err());
         assert!(unhex("zz").is_err());
+    }
+
+    #[test]
+    fn a_native_frame_in_a_session_message_is_decoded_as_such() {
+        let frame = b"\x00\x00\x00\x19\xfbMNG\x01\x02\x01\x00\x10AAAAAAAAAAAAAAAA";
+        let mut layers = Vec::new();
+        decode(Format::Auto, frame, &mut layers).unwrap();
+        let names: Vec<_> = layers.iter().map(|l| l.layer).collect();
+        assert_eq!(names, ["nbss", "messngr native"]);
+        assert!(layers[1].value.contains("Accepted"), "{}", layers[1].value);
+        // A critical field this version does not know: the native layer says so.
+        let frame = b"\x00\x00\x00\x1c\xfbMNG\x01\x02\x01\x00\x10AAAAAAAAAAAAAAAA\x80\x00\x00";
+        let e = decode(Format::Nbss, frame, &mut Vec::new()).unwrap_err();
+        assert!(e.starts_with("messngr native: unsupported"), "{e}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use messngr_daemon::config::{Config, DEFAULT_CONFIG};
 
-use cli::{Cli, Cmd, Generate};
+use cli::{Cli, Cmd, Generate, PriorityArg};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -68,17 +68,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             target,
             text,
+            priority,
+            time,
         } => {
             let config = load_config(cli.config.as_deref())?;
             let text = text_or_stdin(text)?;
-            client::send(
-                &socket_path(cli.socket, &config),
+            let request = messngr_daemon::api::Request::Send {
                 target,
                 text,
                 address,
-                json,
-                &mut out,
-            )
+                priority: priority.map(|p| match p {
+                    PriorityArg::Low => messngr_store::Priority::Low,
+                    PriorityArg::Normal => messngr_store::Priority::Normal,
+                    PriorityArg::Urgent => messngr_store::Priority::Urgent,
+                }),
+                popup_secs: time,
+            };
+            client::send(&socket_path(cli.socket, &config), request, json, &mut out)
         }
         Cmd::Inbox {
             unread,

@@ -22,6 +22,7 @@
 pub mod codec;
 pub mod dcerpc;
 pub mod name;
+pub mod native;
 pub mod nbdgm;
 pub mod nbns;
 pub mod nbss;

@@ -253,20 +253,15 @@ pub fn status(socket: &Path, json: bool, out: &mut impl Write) -> anyhow::Result
 /// `messngr send`.
 pub fn send(
     socket: &Path,
-    target: String,
-    text: String,
-    address: Option<std::net::Ipv4Addr>,
+    request: Request,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    if text.trim().is_empty() {
+    if let Request::Send { text, .. } = &request
+        && text.trim().is_empty()
+    {
         anyhow::bail!("no message text: give it after the target, or on standard input");
     }
-    let request = Request::Send {
-        target,
-        text,
-        address,
-    };
     exchange(socket, &request, json, out, |out, data| {
         let views: Vec<messngr_daemon::send::SendView> = if data.is_array() {
             serde_json::from_value(data)?
@@ -274,7 +269,17 @@ pub fn send(
             vec![serde_json::from_value(data)?]
         };
         for v in views {
-            if v.outcome == "delivered" {
+            if let Some(w) = &v.warning {
+                eprintln!("messngr: {w}");
+            }
+            if v.outcome == "delivered" && v.native && v.transport == "messngr" {
+                writeln!(
+                    out,
+                    "Message delivered to {} ({}, messngr)",
+                    v.target.to_ascii_uppercase(),
+                    v.address
+                )?;
+            } else if v.outcome == "delivered" {
                 writeln!(
                     out,
                     "Message delivered to {} ({})",

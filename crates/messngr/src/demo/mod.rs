@@ -238,14 +238,14 @@ fn walk_through(exe: &Path, shared: &Shared, out: &mut impl Write) -> anyhow::Re
 /// `messngr send` through `from`'s daemon, printed as `messngr send` prints it.
 fn send(from: &Host, target: &str, text: &str, out: &mut impl Write) -> anyhow::Result<bool> {
     let code = indented(out, |buf| {
-        crate::client::send(
-            &from.socket(),
-            target.to_owned(),
-            text.to_owned(),
-            None,
-            false,
-            buf,
-        )
+        let request = messngr_daemon::api::Request::Send {
+            target: target.to_owned(),
+            text: text.to_owned(),
+            address: None,
+            priority: None,
+            popup_secs: None,
+        };
+        crate::client::send(&from.socket(), request, false, buf)
     })?;
     Ok(code == ExitCode::SUCCESS)
 }

@@ -1,0 +1,124 @@
+//! The receiving half against a real store: Accepted only once stored, a
+//! retry with the same uuid stored once, refusals for names not ours and
+//! for malformed frames (which also end the session).
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use messngr_proto::wire::native::{Message, Priority as WirePriority, Reason, Repr};
+
+use super::*;
+use crate::api::Request;
+use crate::inbox::Inbox;
+
+const UUID: [u8; 16] = [0xA5; 16];
+
+fn frame(to: &str, text: &str) -> Vec<u8> {
+    Repr::Message(Message {
+        uuid: UUID,
+        sent_at: Some(1),
+        from: "H2",
+        to,
+        text,
+        priority: WirePriority::Urgent,
+        popup_secs: Some(7),
+    })
+    .to_vec()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_once_accepted_twice_and_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Arc::new(Inbox::open_at(&dir.path().join("inbox.sqlite")));
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let runner = tokio::spawn(crate::inbox::run(inbox.clone(), rx));
+    let names = Registry::default();
+    names.insert("H1#03".parse().unwrap());
+    let peer: SocketAddr = "10.77.0.2:40000".parse().unwrap();
+
+    let bytes = frame("h1", "Urgent: the build is red");
+    for attempt in 0..2 {
+        let a = receive(&bytes, peer, &names, &tx).await;
+        assert!(a.close.is_none(), "attempt {attempt}: {a:?}");
+        assert_eq!(
+            Repr::parse(&a.reply),
+            Ok(Repr::Accepted { uuid: UUID }),
+            "attempt {attempt}"
+        );
+    }
+    let list = inbox
+        .answer(
+            Request::Inbox {
+                unread: false,
+                from: None,
+                since: None,
+            },
+            0,
+        )
+        .await;
+    let list: Vec<messngr_store::Message> = serde_json::from_value(list.data).unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    let m = &list[0];
+    assert_eq!(m.uuid, "a5".repeat(16));
+    assert_eq!(m.transport, messngr_store::Transport::Messngr);
+    assert_eq!(m.priority, Priority::Urgent);
+    assert_eq!(m.popup_secs, Some(7));
+    assert!(!m.verified);
+    assert_eq!(m.sender_uid, None);
+    assert_eq!((m.from.as_str(), m.to.as_str()), ("H2", "h1"));
+    assert_eq!(m.text, "Urgent: the build is red");
+    assert_eq!(m.source_addr.as_deref(), Some("10.77.0.2:40000"));
+
+    // Not one of our names: refused, the session goes on.
+    let a = receive(&frame("NOBODY", "hi"), peer, &names, &tx).await;
+    assert!(a.close.is_none());
+    assert!(matches!(
+        Repr::parse(&a.reply),
+        Ok(Repr::Refused {
+            uuid: Some(UUID),
+            reason: Reason::NotHere,
+            ..
+        })
+    ));
+    // Empty text: refused.
+    let a = receive(&frame("H1", "  "), peer, &names, &tx).await;
+    assert!(matches!(
+        Repr::parse(&a.reply),
+        Ok(Repr::Refused {
+            reason: Reason::BadMessage,
+            ..
+        })
+    ));
+    // Malformed (a critical field we do not know): refused, and the session ends.
+    let mut bad = frame("H1", "hi");
+    bad.extend(b"\x80\x00\x00");
+    let a = receive(&bad, peer, &names, &tx).await;
+    assert!(a.close.as_deref().unwrap().contains("critical"), "{a:?}");
+    assert!(matches!(
+        Repr::parse(&a.reply),
+        Ok(Repr::Refused {
+            uuid: None,
+            reason: Reason::BadMessage,
+            ..
+        })
+    ));
+    // An Accepted where a Message belongs: the same.
+    let a = receive(
+        &Repr::Accepted { uuid: UUID }.to_vec().unwrap(),
+        peer,
+        &names,
+        &tx,
+    )
+    .await;
+    assert!(a.close.is_some());
+    drop(tx);
+    runner.await.unwrap();
+}
+
+#[test]
+fn priorities_map_both_ways() {
+    for p in [Priority::Low, Priority::Normal, Priority::Urgent] {
+        assert_eq!(priority_in(priority_out(p)), p);
+    }
+}

@@ -1,0 +1,312 @@
+//! messngr-to-messngr frames: what two messngr nodes say to each other
+//! inside the NBT session a `net send` would use (docs/native.md).
+//!
+//! Why a format of our own: the SMB message commands carry a sender name, a
+//! recipient name and text, nothing else. Priority, `msg.exe /TIME` and,
+//! later, signatures, keys and receipts need a frame that can grow. It
+//! travels as the payload of an NBSS SESSION MESSAGE after the session
+//! request to `NAME<03>`, where an SMB would be; its magic tells it apart
+//! (SMB1 is `FF 'SMB'`, SMB2 `FE 'SMB'`, transform `FD`, compressed `FC`).
+//!
+//! ```text
+//!  0  MAGIC    4 bytes  FB 'M' 'N' 'G'
+//!  4  VERSION  u8       1
+//!  5  KIND     u8       1 Message, 2 Accepted, 3 Refused
+//!  6  fields   TLV*     to the end of the NBSS payload:
+//!       TYPE   u8       bit 7 set: critical (a reader that does not know it
+//!                       must refuse the frame); clear: skip it if unknown
+//!       LENGTH u16 BE   bytes of VALUE
+//!       VALUE  LENGTH bytes
+//! ```
+//!
+//! Integers are big-endian. Text fields are UTF-8 (validated on parse).
+//! Normalisations when emitting what was parsed: fields are written in
+//! ascending TYPE order, unknown (non-critical) fields are dropped, and a
+//! Message always carries PRIORITY.
+
+use super::codec::Reader;
+use super::{Error, Result};
+
+mod repr;
+pub use repr::{Message, Repr};
+
+/// The first four bytes of every native frame.
+pub const MAGIC: [u8; 4] = *b"\xFBMNG";
+/// The only version this implementation speaks.
+pub const VERSION: u8 = 1;
+/// Bytes before the first field: magic, version, kind.
+pub const HEADER_LEN: usize = 6;
+/// Bytes of a field's TYPE and LENGTH.
+pub const FIELD_HEADER_LEN: usize = 3;
+/// TYPE bit 7: a reader that does not know the field must refuse the frame.
+pub const CRITICAL: u8 = 0x80;
+
+/// Longest text: 64 KiB, the SMB receiver's whole-message limit (less one
+/// byte, so that it fits the u16 LENGTH).
+pub const MAX_TEXT_LEN: usize = 0xFFFF;
+/// Longest sender or recipient name, as the SMB receiver's.
+pub const MAX_NAME_LEN: usize = 255;
+/// Longest refusal text.
+pub const MAX_REASON_LEN: usize = 1024;
+/// Longest `popup_secs`: one day (`msg.exe /TIME` has no upper bound; a
+/// pop-up that outlives a day is a pop-up that never closes).
+pub const MAX_POPUP_SECS: u32 = 86_400;
+/// Largest NBSS frame (header included) a reader should buffer for a native
+/// frame: a full-size text, names, and room for fields still to come
+/// (signature, key).
+pub const MAX_FRAME_LEN: usize = 80 * 1024;
+
+/// Field TYPE values.
+pub mod field {
+    /// 16 bytes: the message's uuid, the same on every node (dedupe).
+    pub const UUID: u8 = 0x01;
+    /// i64 BE: when the sender sent it (Unix ms).
+    pub const SENT_AT: u8 = 0x02;
+    /// UTF-8: the sender's name (`alice` or the host name).
+    pub const FROM: u8 = 0x03;
+    /// UTF-8: the recipient's name as the sender wrote it.
+    pub const TO: u8 = 0x04;
+    /// UTF-8: the text.
+    pub const TEXT: u8 = 0x05;
+    /// u8: 0 low, 1 normal, 2 urgent.
+    pub const PRIORITY: u8 = 0x06;
+    /// u32 BE, 1..=86400: seconds the pop-up stays (`msg.exe /TIME`).
+    pub const POPUP_SECS: u8 = 0x07;
+    /// u8: why a message was refused.
+    pub const REASON: u8 = 0x08;
+    /// UTF-8: the refusal, for a person.
+    pub const REASON_TEXT: u8 = 0x09;
+}
+
+/// KIND values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// 1: a message for the receiver's inbox.
+    Message,
+    /// 2: the message is stored (on disk) at the receiver.
+    Accepted,
+    /// 3: the message was not stored.
+    Refused,
+    /// Any other value (a later version's), kept for logs.
+    Unknown(u8),
+}
+
+impl From<u8> for Kind {
+    fn from(v: u8) -> Self {
+        match v {
+            1 => Self::Message,
+            2 => Self::Accepted,
+            3 => Self::Refused,
+            other => Self::Unknown(other),
+        }
+    }
+}
+
+impl From<Kind> for u8 {
+    fn from(k: Kind) -> u8 {
+        match k {
+            Kind::Message => 1,
+            Kind::Accepted => 2,
+            Kind::Refused => 3,
+            Kind::Unknown(v) => v,
+        }
+    }
+}
+
+/// How urgent the sender says a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Priority {
+    /// 0.
+    Low,
+    /// 1 (also what an absent PRIORITY field means).
+    #[default]
+    Normal,
+    /// 2.
+    Urgent,
+}
+
+impl Priority {
+    /// The wire value.
+    pub const fn to_u8(self) -> u8 {
+        match self {
+            Self::Low => 0,
+            Self::Normal => 1,
+            Self::Urgent => 2,
+        }
+    }
+
+    /// The priority of a wire value.
+    pub fn from_u8(v: u8) -> Result<Self> {
+        match v {
+            0 => Ok(Self::Low),
+            1 => Ok(Self::Normal),
+            2 => Ok(Self::Urgent),
+            _ => Err(Error::Malformed("native PRIORITY is not 0, 1 or 2")),
+        }
+    }
+}
+
+/// Why a receiver did not store a message (REASON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// 1: the frame or a field was not acceptable.
+    BadMessage,
+    /// 2: the recipient is not a name the receiver holds.
+    NotHere,
+    /// 3: the inbox is full or cannot be written now: try later.
+    NoRoom,
+    /// Any other value, kept so that it round-trips.
+    Unknown(u8),
+}
+
+impl From<u8> for Reason {
+    fn from(v: u8) -> Self {
+        match v {
+            1 => Self::BadMessage,
+            2 => Self::NotHere,
+            3 => Self::NoRoom,
+            other => Self::Unknown(other),
+        }
+    }
+}
+
+impl From<Reason> for u8 {
+    fn from(r: Reason) -> u8 {
+        match r {
+            Reason::BadMessage => 1,
+            Reason::NotHere => 2,
+            Reason::NoRoom => 3,
+            Reason::Unknown(v) => v,
+        }
+    }
+}
+
+/// Whether an NBSS payload is a native frame (starts with [`MAGIC`]).
+pub fn is_native(payload: &[u8]) -> bool {
+    payload.starts_with(&MAGIC)
+}
+
+/// A view of a native frame: magic, version and kind checked, fields
+/// reachable through [`Packet::fields`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Packet<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Packet<T> {
+    /// Wraps a buffer without checking it; accessors may panic on a short
+    /// buffer until [`Packet::check`] has succeeded.
+    pub const fn new_unchecked(buffer: T) -> Self {
+        Self { buffer }
+    }
+
+    /// Wraps a buffer after [`Packet::check`].
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let p = Self::new_unchecked(buffer);
+        p.check()?;
+        Ok(p)
+    }
+
+    /// Checks the length of the header, the magic and the version.
+    pub fn check(&self) -> Result<()> {
+        let b = self.buffer.as_ref();
+        if b.len() < HEADER_LEN {
+            return Err(Error::Truncated {
+                need: HEADER_LEN,
+                have: b.len(),
+            });
+        }
+        if !is_native(b) {
+            return Err(Error::Malformed("not a messngr frame (magic)"));
+        }
+        if self.version() != VERSION {
+            return Err(Error::Unsupported("messngr frame version"));
+        }
+        Ok(())
+    }
+
+    /// VERSION.
+    pub fn version(&self) -> u8 {
+        self.buffer.as_ref()[4]
+    }
+
+    /// KIND.
+    pub fn kind(&self) -> Kind {
+        Kind::from(self.buffer.as_ref()[5])
+    }
+}
+
+impl<'a> Packet<&'a [u8]> {
+    /// The fields, in wire order (each checked as it is reached), borrowed
+    /// from the buffer.
+    pub fn fields(&self) -> Fields<'a> {
+        Fields {
+            r: Reader::new(self.buffer.get(HEADER_LEN..).unwrap_or_default()),
+        }
+    }
+}
+
+/// One TLV field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field<'a> {
+    /// TYPE.
+    pub kind: u8,
+    /// VALUE.
+    pub value: &'a [u8],
+}
+
+/// Iterator over the fields of a frame; a truncated field is an `Err` item,
+/// after which it stops.
+#[derive(Debug, Clone)]
+pub struct Fields<'a> {
+    r: Reader<'a>,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = Result<Field<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.r.remaining() == 0 {
+            return None;
+        }
+        let field = (|| {
+            let kind = self.r.u8()?;
+            let len = self.r.u16_be()?;
+            let value = self.r.bytes(usize::from(len))?;
+            Ok(Field { kind, value })
+        })();
+        if field.is_err() {
+            self.r = Reader::new(&[]);
+        }
+        Some(field)
+    }
+}
+
+/// Where the first NBSS frame in `buf` ends, for a reader that accepts
+/// native frames up to [`MAX_FRAME_LEN`] and every other frame up to
+/// `max_other` (the SMB limit). Like [`super::nbss::frame_len`], but a
+/// SESSION MESSAGE longer than `max_other` is waited for until its first
+/// four payload bytes show whether it is native. Does not allocate.
+pub fn frame_len(buf: &[u8], max_other: usize) -> Result<Option<usize>> {
+    use super::nbss;
+    let Some(header) = buf.get(..nbss::HEADER_LEN) else {
+        return Ok(None);
+    };
+    let packet = nbss::Packet::new_unchecked(header);
+    packet.check_flags()?;
+    let total = packet.total_len();
+    if total <= max_other
+        || total < nbss::HEADER_LEN + MAGIC.len()
+        || packet.packet_type() != nbss::PacketType::SessionMessage
+    {
+        return nbss::frame_len(buf, max_other);
+    }
+    match buf.get(nbss::HEADER_LEN..nbss::HEADER_LEN + MAGIC.len()) {
+        None => Ok(None),
+        Some(m) if m == MAGIC => nbss::frame_len(buf, MAX_FRAME_LEN),
+        Some(_) => nbss::frame_len(buf, max_other),
+    }
+}
+
+#[cfg(test)]
+mod tests;
