@@ -61,6 +61,16 @@ fn new_and_waiting_messages_reach_the_desktop() {
     let bytes = std::fs::read(&png).unwrap();
     assert!(bytes.len() > 1000, "screenshot of {} bytes", bytes.len());
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    // What a person would see: OCR reads both texts off the screen, the
+    // markup in the second one as literal characters.
+    let seen = desktop::read_screen(&png);
+    for text in [
+        "sent while you were away",
+        "live from h2: lunch",
+        "<b>now</b>?",
+    ] {
+        assert!(seen.contains(text), "{text:?} not on the screen: {seen}");
+    }
 
     // "Mark read" from dunst's context menu (the script picks the first
     // one offered): that message, and only that one, is marked read.

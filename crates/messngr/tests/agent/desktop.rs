@@ -9,7 +9,14 @@ use std::time::{Duration, Instant};
 
 use crate::support::{self, BIN, wait_for};
 
-pub const TOOLS: [&str; 5] = ["Xvfb", "dbus-daemon", "dunst", "dunstctl", "import"];
+pub const TOOLS: [&str; 6] = [
+    "Xvfb",
+    "dbus-daemon",
+    "dunst",
+    "dunstctl",
+    "import",
+    "tesseract",
+];
 
 /// Whether the desktop tools are installed; under CI=true their absence fails.
 pub fn desktop_tools() -> bool {
@@ -298,6 +305,28 @@ impl Desktop {
             String::from_utf8_lossy(&o.stderr)
         );
     }
+}
+
+/// The text OCR (tesseract) reads in the screenshot `png`, lower case.
+/// The picture is first cut to what is drawn (the black desktop trimmed),
+/// inverted to dark text on light and doubled: tesseract reads light text
+/// on a dark screen unreliably.
+pub fn read_screen(png: &Path) -> String {
+    let ready = png.with_extension("ocr.png");
+    let o = Command::new("convert")
+        .arg(png)
+        .args(["-trim", "+repage", "-negate", "-resize", "200%"])
+        .arg(&ready)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "convert: {}", support::text(&o));
+    let o = Command::new("tesseract")
+        .arg(&ready)
+        .arg("stdout")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "tesseract: {}", support::text(&o));
+    String::from_utf8_lossy(&o.stdout).to_lowercase()
 }
 
 pub fn artifacts() -> PathBuf {
