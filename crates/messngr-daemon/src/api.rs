@@ -99,6 +99,10 @@ pub enum Request {
     /// Keep the connection open and stream each newly stored message as one
     /// line (see [`crate::follow`]); used by `messngr agent`.
     Follow,
+    /// How many received messages the caller may see are unread, and how
+    /// many of those are urgent (the agent's tray icon); cheap whatever the
+    /// inbox holds.
+    Unread,
     /// Ask (`on: None`) or set the caller's do-not-disturb (`messngr
     /// quiet`); see [`crate::quiet`].
     Quiet {
@@ -142,7 +146,11 @@ impl Request {
     pub fn is_inbox(&self) -> bool {
         matches!(
             self,
-            Self::Inbox { .. } | Self::Read { .. } | Self::Rm { .. } | Self::Quiet { .. }
+            Self::Inbox { .. }
+                | Self::Read { .. }
+                | Self::Rm { .. }
+                | Self::Quiet { .. }
+                | Self::Unread
         )
     }
 

@@ -207,7 +207,8 @@ async fn dispatch(
 }
 
 /// Answers message `id` to its sender: over SMB to the sender's name at the
-/// address it came from, or as a mailslot datagram the same way.
+/// address it came from, or as a mailslot datagram the same way; a message
+/// from a local account is answered to that account's inbox here.
 async fn reply(
     ctx: &SendContext,
     inbox: &crate::inbox::Inbox,
@@ -230,6 +231,10 @@ async fn reply(
         uid,
         ..Default::default()
     };
+    if original.sender_uid.is_some() && original.source_addr.is_none() {
+        // From a local account: back to that account, here.
+        return crate::local::send(ctx, &original.from, text, opts).await;
+    }
     crate::send::send(ctx, &original.from, text, address, opts).await
 }
 

@@ -161,7 +161,12 @@ pub async fn stream(
                 Ok(change) if user.as_deref() == Some(change.user.as_str()) => {
                     Response::event("quiet", &change)
                 }
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Ok(_) => continue,
+                // A missed change may have been this follower's: it asks again.
+                Err(broadcast::error::RecvError::Lagged(n)) => Response::err(
+                    "lagged",
+                    format!("{n} quiet changes were not streamed; ask whether you are quiet"),
+                ),
                 Err(broadcast::error::RecvError::Closed) => {
                     quiet_open = false;
                     continue;

@@ -38,6 +38,15 @@ pub struct InboxError {
     source: messngr_store::StoreError,
 }
 
+/// What `Request::Unread` answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UnreadView {
+    /// Unread received messages the caller may see.
+    pub count: u64,
+    /// How many of them are urgent.
+    pub urgent: u64,
+}
+
 /// The open inbox.
 pub struct Inbox {
     store: StoreHandle,
@@ -145,6 +154,14 @@ impl Inbox {
         &self,
         new: NewMessage,
     ) -> impl Future<Output = Result<Stored, NotStored>> + Send + 'static {
+        // A sender-given uuid may come again (a retry): then it must name
+        // the same message, or it is a different one that cannot be stored
+        // under it (and must not be acknowledged as if it were).
+        let same = new
+            .uuid
+            .is_some()
+            .then(|| (new.from.clone(), new.to.clone(), new.text.clone()));
+        let store = self.store.clone();
         let pending = self.store.queue_insert(new);
         let subscribers = self.stored.clone();
         async move {
@@ -158,8 +175,21 @@ impl Inbox {
                 // A retry of a message already on disk (a messngr peer
                 // resending after a lost answer): stored, and shown once.
                 Err(messngr_store::StoreError::Duplicate { uuid, id }) => {
-                    tracing::info!("message {uuid} offered again: already stored as {id}");
-                    Ok(Stored(id))
+                    let stored = store.get(id).await.ok();
+                    let matches = match (&same, &stored) {
+                        (Some((from, to, text)), Some(m)) => {
+                            m.from == *from && m.to == *to && m.text == *text
+                        }
+                        _ => false,
+                    };
+                    if matches {
+                        tracing::info!("message {uuid} offered again: already stored as {id}");
+                        Ok(Stored(id))
+                    } else {
+                        Err(NotStored(format!(
+                            "uuid {uuid} already names another message ({id})"
+                        )))
+                    }
                 }
                 Err(e) => Err(NotStored(e.to_string())),
             }
@@ -306,11 +336,23 @@ impl Inbox {
     /// answered exactly like a missing one.
     pub async fn answer(&self, request: Request, uid: u32) -> Response {
         let caller = self.access.caller(uid);
-        let visible =
-            |m: &messngr_store::Message| self.access.may_see(&caller, m.owner_user.as_deref());
+        let visible_owner = |owner: Option<&str>| self.access.may_see(&caller, owner);
+        let visible = |m: &messngr_store::Message| visible_owner(m.owner_user.as_deref());
         let missing = |id: i64| Response::err("not_found", format!("no message {id}"));
         let result = match request {
             Request::Quiet { on } => return self.answer_quiet(on, uid).await,
+            Request::Unread => self.handle().unread_counts().await.map(|rows| {
+                let mut view = UnreadView::default();
+                for (owner, priority, n) in rows {
+                    if visible_owner(owner.as_deref()) {
+                        view.count += n;
+                        if priority == messngr_store::Priority::Urgent {
+                            view.urgent += n;
+                        }
+                    }
+                }
+                Response::ok(view)
+            }),
             Request::Inbox {
                 unread,
                 from,
@@ -407,6 +449,38 @@ mod tests {
 
     /// Deliveries are queued without waiting for each other's COMMIT, yet
     /// stored in arrival order, and every one is answered once on disk.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_unread_count_is_of_what_the_caller_may_see() {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = Inbox::open_at(&dir.path().join(INBOX_FILE));
+        for (to, owner, priority) in [
+            ("ALICE", Some("alice"), messngr_store::Priority::Urgent),
+            ("ALICE", Some("alice"), messngr_store::Priority::Normal),
+            ("H1", None, messngr_store::Priority::Normal),
+        ] {
+            let mut m = NewMessage::received(StoreTransport::Smb, "H2", to, "hi", b"hi");
+            m.owner_user = owner.map(str::to_owned);
+            m.priority = priority;
+            inbox.insert(m).await.unwrap();
+        }
+        let count = |uid| {
+            let inbox = &inbox;
+            async move {
+                let r = inbox.answer(Request::Unread, uid).await;
+                serde_json::from_value::<UnreadView>(r.data).unwrap()
+            }
+        };
+        // root sees everything; a uid without an account, nothing.
+        assert_eq!(
+            count(0).await,
+            UnreadView {
+                count: 3,
+                urgent: 1
+            }
+        );
+        assert_eq!(count(59_999).await, UnreadView::default());
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn deliveries_are_stored_in_order_and_each_answered() {
         let dir = tempfile::tempdir().unwrap();

@@ -9,11 +9,12 @@
 //! terminal set to `mesg n`, as `wall` does. A remote node could not check
 //! a uid, so none is ever put on the wire.
 //!
-//! The sender's name is chosen so that `messngr reply` finds the sender
-//! again: the caller's login name when this host holds that name as a
-//! messenger name (a registered `USER<03>` or an alias), so the reply lands
-//! in that user's inbox; otherwise this host's NetBIOS name (the reply goes
-//! to the host's inbox, which root and the admin group see).
+//! The sender's name is the caller's login name (`alice`, `root`), never
+//! the host's: a verified message must say which person sent it, or any
+//! user could pass for the system. `messngr reply` to such a message is
+//! stored directly for that account (see `daemon::reply`), whether or not
+//! its name is registered as a messenger name, so a reply never lands in
+//! the host's shared inbox.
 
 use messngr_store::Priority;
 
@@ -37,19 +38,13 @@ pub struct Local<'a> {
     pub popup_secs: Option<u32>,
 }
 
-/// The name a local sender's messages carry: its login name when this host
-/// holds it as a messenger name, else the host's NetBIOS name.
-pub fn sender_name(ctx: &SendContext, uid: u32) -> String {
-    let login = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+/// The name a local sender's messages carry: its login name (`uid1234`
+/// for a uid without an account).
+pub fn sender_name(uid: u32) -> String {
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
         .ok()
         .flatten()
-        .map(|u| u.name);
-    login
-        .filter(|name| {
-            crate::config::netbios_name("sender", name)
-                .is_ok_and(|n| ctx.registry.accepts_messages_for(&n))
-        })
-        .unwrap_or_else(|| ctx.settings.netbios_name.clone())
+        .map_or_else(|| format!("uid{uid}"), |u| u.name)
 }
 
 /// Stores the message in this host's inbox and answers like a delivered
@@ -64,7 +59,7 @@ pub async fn send(ctx: &SendContext, target: &str, text: &str, opts: Options) ->
             ),
         );
     }
-    let from = sender_name(ctx, opts.uid);
+    let from = sender_name(opts.uid);
     let local = Local {
         from: &from,
         to: target,

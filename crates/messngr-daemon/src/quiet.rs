@@ -39,8 +39,8 @@ pub struct QuietView {
     pub since: Option<String>,
     /// Since when (Unix ms), when quiet.
     pub since_ms: Option<i64>,
-    /// Unread messages for this user that arrived since quiet began (now,
-    /// or, when quiet was just turned off, during the quiet time).
+    /// Unread, non-urgent messages for this user (their own and the host's)
+    /// that arrived since quiet began: what quiet held back.
     pub waiting: u64,
 }
 
@@ -139,10 +139,17 @@ impl Inbox {
                 ..Filter::default()
             })
             .await?;
+        // What was held back for this person: their own and the host's
+        // messages (not everyone's, even for root), and not the urgent
+        // ones, which were shown.
+        let person = Caller {
+            admin: false,
+            ..caller.clone()
+        };
         let n = list
             .iter()
-            .filter(|m| m.direction == Direction::In)
-            .filter(|m| self.access().may_see(caller, m.owner_user.as_deref()))
+            .filter(|m| m.direction == Direction::In && m.priority != Priority::Urgent)
+            .filter(|m| self.access().may_see(&person, m.owner_user.as_deref()))
             .count();
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }

@@ -93,6 +93,9 @@ async fn connection(
     let mut receiver: Option<Receiver> = None;
     // What the first SESSION MESSAGE made this session: SMB or messngr.
     let mut mode: Option<Mode> = None;
+    // When a native session last carried a frame (the SMB receiver keeps
+    // its own idle clock).
+    let mut last_frame = Instant::now();
     loop {
         // Everything complete in the buffer first.
         while let Some(n) = match mode {
@@ -103,6 +106,7 @@ async fn connection(
         {
             let frame: Vec<u8> = buf.drain(..n).collect();
             let now = Instant::now();
+            last_frame = now;
             match Nbss::parse(&frame).map_err(|e| format!("bad NBSS packet: {e}"))? {
                 Nbss::SessionKeepAlive => {}
                 Nbss::SessionRequest { called, calling } if receiver.is_none() => {
@@ -207,6 +211,7 @@ async fn connection(
         }
         // Then read more, with the session's idle limit.
         let deadline = match &receiver {
+            Some(_) if mode == Some(Mode::Native) => last_frame + NATIVE_IDLE,
             Some(rx) => rx
                 .poll_timeout()
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(60)),
@@ -233,6 +238,9 @@ async fn connection(
         buf.extend_from_slice(&chunk[..n]);
     }
 }
+
+/// How long a messngr-to-messngr session may stay silent between frames.
+pub const NATIVE_IDLE: Duration = Duration::from_secs(60);
 
 /// What a session carries, decided by its first SESSION MESSAGE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

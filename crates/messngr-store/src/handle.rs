@@ -222,6 +222,11 @@ impl StoreHandle {
         self.run(move |s| s.receipt_summary(&uuid)).await
     }
 
+    /// [`Store::unread_counts`].
+    pub async fn unread_counts(&self) -> Result<Vec<(Option<String>, crate::Priority, u64)>> {
+        self.run(|s| s.unread_counts()).await
+    }
+
     /// [`Store::set_quiet`].
     pub async fn set_quiet(&self, user: String, on: bool, at: i64) -> Result<bool> {
         self.run(move |s| s.set_quiet(&user, on, at)).await

@@ -198,6 +198,26 @@ impl Store {
         self.count(&Filter::unread())
     }
 
+    /// The unread received messages counted by owner and priority: one
+    /// small row per (owner, priority), whatever the inbox holds (for an
+    /// unread count that must not load every message).
+    pub fn unread_counts(&self) -> Result<Vec<(Option<String>, Priority, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT owner_user, priority, count(*) FROM messages \
+             WHERE direction = 'in' AND read_at IS NULL GROUP BY owner_user, priority",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let priority: i64 = r.get(1)?;
+            let n: i64 = r.get(2)?;
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                Priority::from_i64(priority).unwrap_or_default(),
+                u64::try_from(n).unwrap_or(0),
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// Marks a message read (now, unless it was read before: the first
     /// reading time is kept) and returns it.
     pub fn mark_read(&mut self, id: i64) -> Result<Message> {

@@ -217,7 +217,7 @@ fn a_local_sender_is_stored_with_its_uid() {
     assert_eq!(r["verified"], true, "{r}");
     assert_eq!(r["transport"], "messngr", "{r}");
     assert_eq!(r["priority"], "urgent", "{r}");
-    assert_eq!(r["from"], "H1", "{r}");
+    assert_eq!(r["from"], "root", "a verified sender is a person: {r}");
     assert_eq!(u["text"], "from a user");
     assert_eq!(u["sender_uid"], user.uid, "{u}");
     assert_eq!(u["verified"], true, "{u}");
@@ -236,4 +236,29 @@ fn a_local_sender_is_stored_with_its_uid() {
     let reply = reply.unwrap_or_else(|| panic!("{mine:?}\n{}", d.log()));
     assert_eq!(reply["sender_uid"], 0);
     assert_eq!(reply["owner_user"], user.name.as_str());
+
+    // A user whose name is no messenger name here still signs with it,
+    // and a reply reaches that user, not the host's shared inbox.
+    let other = TestUser::create("o");
+    let o = other.cli(&d.socket(), &["send", "H1", "from an unregistered user"]);
+    assert!(o.status.success(), "{}\n{}", text(&o), d.log());
+    let m = d.wait_inbox(4);
+    let m = m
+        .iter()
+        .find(|m| m["text"] == "from an unregistered user")
+        .unwrap();
+    assert_eq!(m["from"], other.name.as_str(), "{m}");
+    let o = d.cli(&["reply", &m["id"].as_i64().unwrap().to_string(), "noted"]);
+    assert!(o.status.success(), "{}\n{}", text(&o), d.log());
+    let o = other.cli(&d.socket(), &["inbox", "--json"]);
+    let theirs: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let noted = theirs.iter().find(|m| m["text"] == "noted");
+    let noted = noted.unwrap_or_else(|| panic!("{theirs:?}\n{}", d.log()));
+    assert_eq!(noted["owner_user"], other.name.as_str(), "{noted}");
+    let o = user.cli(&d.socket(), &["inbox", "--json"]);
+    let bystander: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        bystander.iter().all(|m| m["text"] != "noted"),
+        "a reply to one user is not everyone's: {bystander:?}"
+    );
 }

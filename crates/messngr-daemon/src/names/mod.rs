@@ -440,6 +440,7 @@ impl Driver {
             other @ (Request::Send { .. }
             | Request::Inbox { .. }
             | Request::Quiet { .. }
+            | Request::Unread
             | Request::Read { .. }
             | Request::Reply { .. }
             | Request::Rm { .. }

@@ -68,6 +68,15 @@ async fn stored_once_accepted_twice_and_refusals() {
     assert_eq!(m.sender_uid, None);
     assert_eq!((m.from.as_str(), m.to.as_str()), ("H2", "h1"));
     assert_eq!(m.text, "Urgent: the build is red");
+
+    // The same uuid on a different message is no retry: refused, not
+    // acknowledged as if it were stored.
+    let other = frame("h1", "a different text under the same uuid");
+    let a = receive(&other, peer, &names, &tx).await;
+    assert!(
+        matches!(Repr::parse(&a.reply), Ok(Repr::Refused { .. })),
+        "{a:?}"
+    );
     assert_eq!(m.source_addr.as_deref(), Some("10.77.0.2:40000"));
 
     // Not one of our names: refused, the session goes on.

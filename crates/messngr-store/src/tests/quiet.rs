@@ -85,3 +85,26 @@ fn a_version_1_inbox_is_migrated_and_its_messages_kept() {
     );
     assert!(store.quiet_users().unwrap().is_empty());
 }
+
+#[test]
+fn unread_counts_by_owner_and_priority() {
+    let (_dir, mut store) = temp_store();
+    let mut a = msg("H2", "alice", "1", T0);
+    a.owner_user = Some("alice".into());
+    store.insert(&a).unwrap();
+    a.priority = Priority::Urgent;
+    let urgent = store.insert(&a).unwrap();
+    store.insert(&msg("H2", "H1", "host", T0)).unwrap();
+    let mut counts = store.unread_counts().unwrap();
+    counts.sort_by_key(|(o, p, _)| (o.clone(), p.as_i64()));
+    assert_eq!(
+        counts,
+        [
+            (None, Priority::Normal, 1),
+            (Some("alice".into()), Priority::Normal, 1),
+            (Some("alice".into()), Priority::Urgent, 1),
+        ]
+    );
+    store.mark_read(urgent.id).unwrap();
+    assert_eq!(store.unread_counts().unwrap().len(), 2);
+}

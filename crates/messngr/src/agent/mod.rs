@@ -116,6 +116,15 @@ async fn stop_signal() {
     }
 }
 
+/// Aborts a background task when the session that started it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// One request over the API socket, off the runtime (the client is blocking).
 async fn call(socket: &Path, request: Request) -> anyhow::Result<Response> {
     let socket = socket.to_owned();
@@ -125,8 +134,19 @@ async fn call(socket: &Path, request: Request) -> anyhow::Result<Response> {
 /// One connection to the daemon: subscribe, catch up, then follow.
 async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
     let notifier = Notifier::connect().await?;
-    // Before the first pop-up, so that no click is missed.
-    let mut events = notifier.events().await?;
+    // Before the first pop-up, so that no click is missed. Drained by a task
+    // of its own into an unbounded queue: zbus stops reading the bus while
+    // a signal stream is full, and a catch-up that awaits one `Notify`
+    // reply after another would then wait for its reply forever.
+    let mut signals = notifier.events().await?;
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let _pump = AbortOnDrop(tokio::spawn(async move {
+        while let Some(event) = signals.next().await {
+            if tx.send(event).is_err() {
+                return;
+            }
+        }
+    }));
     let n = &notifier;
     let stream = tokio::net::UnixStream::connect(&options.socket)
         .await
@@ -154,17 +174,7 @@ async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
     // Subscribed first, so nothing stored (and no quiet change) from now on
     // is missed; now whether the user is quiet, and what arrived while no
     // agent ran.
-    let q = call(&options.socket, Request::Quiet { on: None }).await?;
-    if q.ok {
-        let view: QuietView = serde_json::from_value(q.data)?;
-        quiet::set(view.quiet);
-    } else {
-        eprintln!(
-            "messngr agent: cannot ask whether you are quiet ({}); showing every message",
-            q.error.unwrap_or_default()
-        );
-        quiet::set(false);
-    }
+    ask_quiet(options).await?;
     catch_up(options, shown, n).await?;
     loop {
         let l = tokio::select! {
@@ -176,7 +186,7 @@ async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
                 show_again(options, shown, n).await?;
                 continue;
             }
-            event = events.next() => {
+            event = events.recv() => {
                 match event {
                     Some(event) => on_event(options, shown, event),
                     None => bail!("the session bus connection closed"),
@@ -196,9 +206,27 @@ async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
             let m: Message = serde_json::from_value(r.data)?;
             show(shown, &m, n).await?;
         } else if r.kind.as_deref() == Some("lagged") {
+            // Missed messages or quiet changes: ask again, show what waits.
+            ask_quiet(options).await?;
             catch_up(options, shown, n).await?;
         }
     }
+}
+
+/// Asks the daemon whether the user is quiet and records it.
+async fn ask_quiet(options: &Options) -> anyhow::Result<()> {
+    let q = call(&options.socket, Request::Quiet { on: None }).await?;
+    if q.ok {
+        let view: QuietView = serde_json::from_value(q.data)?;
+        quiet::set(view.quiet);
+    } else {
+        eprintln!(
+            "messngr agent: cannot ask whether you are quiet ({}); showing every message",
+            q.error.unwrap_or_default()
+        );
+        quiet::set(false);
+    }
+    Ok(())
 }
 
 async fn catch_up(options: &Options, shown: &Shown, n: &Notifier) -> anyhow::Result<()> {

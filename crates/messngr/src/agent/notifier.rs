@@ -22,6 +22,9 @@ const DESTINATION: &str = "org.freedesktop.Notifications";
 const PATH: &str = "/org/freedesktop/Notifications";
 const INTERFACE: &str = "org.freedesktop.Notifications";
 
+/// How long the notification server may take to answer `Notify`.
+pub const NOTIFY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25);
+
 /// What the notification server told us about one of our pop-ups.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -82,7 +85,20 @@ impl Notifier {
     }
 
     /// Shows `popup` with the actions Reply and Mark read; the server's id.
+    /// A server that does not answer within [`NOTIFY_TIMEOUT`] is an error
+    /// (the agent reconnects; the message stays unread).
     pub async fn show(&self, popup: &Popup) -> anyhow::Result<u32> {
+        tokio::time::timeout(NOTIFY_TIMEOUT, self.notify(popup))
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "the notification server did not answer within {} s",
+                    NOTIFY_TIMEOUT.as_secs()
+                )
+            })?
+    }
+
+    async fn notify(&self, popup: &Popup) -> anyhow::Result<u32> {
         let actions = vec![ACTION_REPLY, "Reply", ACTION_MARK_READ, "Mark read"];
         let mut hints: HashMap<&str, Variant<'_>> = HashMap::new();
         hints.insert("urgency", Variant::U8(popup.urgency()));

@@ -60,13 +60,15 @@ impl Popup {
         } else {
             format!("(unverified, {})", m.transport.as_str())
         };
+        let mut to = safe(&m.to);
         if markup {
             text = escape_markup(&text);
+            to = escape_markup(&to);
         }
         let summary = format!("Message from {from}");
         Self {
             summary,
-            body: format!("{text}\n{when} · to {} · {mark}", safe(&m.to)),
+            body: format!("{text}\n{when} · to {to} · {mark}"),
             urgent: m.priority == Priority::Urgent,
             close_after_secs: m.popup_secs,
         }

@@ -5,8 +5,6 @@
 //! never "unread". Nothing unread: `Passive` (most trays hide the icon);
 //! some: `Active`; an urgent one among them: `NeedsAttention`.
 
-use messngr_store::{Direction, Message, Priority};
-
 /// The received messages nobody has read yet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Unread {
@@ -16,19 +14,13 @@ pub struct Unread {
     pub urgent: bool,
 }
 
-impl Unread {
-    /// Counts the received (direction In), unread ones of `messages`; what
-    /// we sent is never "unread" for the tray.
-    pub fn of(messages: &[Message]) -> Self {
-        let mut u = Self::default();
-        for m in messages
-            .iter()
-            .filter(|m| m.direction == Direction::In && m.is_unread())
-        {
-            u.count += 1;
-            u.urgent |= m.priority == Priority::Urgent;
+impl From<messngr_daemon::inbox::UnreadView> for Unread {
+    /// The daemon's count (`Request::Unread`).
+    fn from(v: messngr_daemon::inbox::UnreadView) -> Self {
+        Self {
+            count: usize::try_from(v.count).unwrap_or(usize::MAX),
+            urgent: v.urgent > 0,
         }
-        u
     }
 }
 
@@ -72,39 +64,21 @@ impl Look {
 mod tests {
     use super::*;
 
-    fn message(id: i64, direction: &str, read: bool, priority: &str) -> Message {
-        serde_json::from_value(serde_json::json!({
-            "id": id, "uuid": "00", "direction": direction, "from": "H2", "to": "H1",
-            "text": "hi", "received_at_ms": 1_795_000_000_000_i64, "transport": "smb",
-            "verified": false, "source_addr": null, "codepage": null, "lossy": false, "raw": "",
-            "sender_key": null, "priority": priority, "expires_at_ms": null,
-            "read_at_ms": if read { serde_json::json!(1_795_000_000_001_i64) } else { serde_json::Value::Null },
-            "owner_user": null, "notice_id": null, "in_reply_to": null
-        }))
-        .unwrap()
-    }
-
     #[test]
-    fn counts_received_unread_messages_only() {
-        assert_eq!(Unread::of(&[]), Unread::default());
-        let inbox = [
-            message(1, "in", false, "normal"),
-            message(2, "in", true, "urgent"),
-            message(3, "out", false, "urgent"),
-            message(4, "in", false, "low"),
-        ];
+    fn the_daemons_count_becomes_the_trays() {
+        let v = |count, urgent| messngr_daemon::inbox::UnreadView { count, urgent };
+        assert_eq!(Unread::from(v(0, 0)), Unread::default());
         assert_eq!(
-            Unread::of(&inbox),
+            Unread::from(v(2, 0)),
             Unread {
                 count: 2,
                 urgent: false
             }
         );
-        let urgent = [message(5, "in", false, "urgent")];
         assert_eq!(
-            Unread::of(&urgent),
+            Unread::from(v(3, 1)),
             Unread {
-                count: 1,
+                count: 3,
                 urgent: true
             }
         );

@@ -11,7 +11,7 @@
 //! `org.kde.StatusNotifierItem` at `/StatusNotifierItem` and registers with
 //! `org.kde.StatusNotifierWatcher` now, and again whenever a watcher
 //! appears later (a panel started after the agent). The count comes from
-//! the daemon (`Inbox { unread: true }`, received messages only), asked
+//! the daemon (`Request::Unread`: a count per owner from SQL, never the messages), asked
 //! after the agent's own hooks ([`refresh`]) and every [`POLL`] (a message
 //! read with `messngr read` in a terminal changes it too). Activating the
 //! icon (a left or middle click) pops up again the unread messages whose
@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use futures_lite::StreamExt;
 use messngr_daemon::api::{self, Request};
-use messngr_store::Message;
+use messngr_daemon::inbox::UnreadView;
 use tokio::sync::Notify;
 use zbus::{Connection, interface, object_server::SignalEmitter};
 
@@ -314,17 +314,12 @@ async fn follow_count(conn: Connection, socket: PathBuf) {
 
 async fn unread_now(socket: &Path) -> anyhow::Result<Unread> {
     let socket = socket.to_owned();
-    let request = Request::Inbox {
-        unread: true,
-        from: None,
-        since: None,
-    };
-    let r = tokio::task::spawn_blocking(move || api::call(&socket, &request)).await??;
+    let r = tokio::task::spawn_blocking(move || api::call(&socket, &Request::Unread)).await??;
     if !r.ok {
         anyhow::bail!("the inbox refused: {}", r.error.unwrap_or_default());
     }
-    let messages: Vec<Message> = serde_json::from_value(r.data)?;
-    Ok(Unread::of(&messages))
+    let v: UnreadView = serde_json::from_value(r.data)?;
+    Ok(Unread::from(v))
 }
 
 /// Updates the item and tells the tray what changed.
