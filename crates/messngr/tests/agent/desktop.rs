@@ -20,7 +20,12 @@ pub const TOOLS: [&str; 6] = [
 
 /// Whether the desktop tools are installed; under CI=true their absence fails.
 pub fn desktop_tools() -> bool {
-    let missing: Vec<&str> = TOOLS
+    tools_present("agent", &missing(&TOOLS))
+}
+
+/// Which of `tools` are not on `PATH`.
+pub fn missing<'a>(tools: &[&'a str]) -> Vec<&'a str> {
+    tools
         .iter()
         .copied()
         .filter(|t| {
@@ -30,7 +35,12 @@ pub fn desktop_tools() -> bool {
                 .status()
                 .is_ok_and(|s| s.success())
         })
-        .collect();
+        .collect()
+}
+
+/// `true` when nothing is `missing`; otherwise the `what` test is skipped
+/// with a message, or fails under CI=true.
+pub fn tools_present(what: &str, missing: &[&str]) -> bool {
     if missing.is_empty() {
         return true;
     }
@@ -38,7 +48,7 @@ pub fn desktop_tools() -> bool {
         std::env::var("CI").as_deref() != Ok("true"),
         "missing {missing:?} under CI=true: run ci/install-deps"
     );
-    eprintln!("SKIPPED: agent test needs {missing:?} (ci/install-deps)");
+    eprintln!("SKIPPED: {what} test needs {missing:?} (ci/install-deps)");
     false
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::desktop::Desktop;
+use crate::desktop::{self, Desktop};
 use crate::support::wait_for;
 
 /// Programs the tray test needs besides the desktop's.
@@ -25,29 +25,11 @@ pub fn xfconfd() -> Option<PathBuf> {
 
 /// Whether the tray tools are installed; under CI=true their absence fails.
 pub fn panel_tools() -> bool {
-    let mut missing: Vec<&str> = TOOLS
-        .iter()
-        .copied()
-        .filter(|t| {
-            !Command::new("sh")
-                .args(["-c", &format!("command -v {t}")])
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-        .collect();
+    let mut missing = desktop::missing(&TOOLS);
     if xfconfd().is_none() {
         missing.push("xfconfd");
     }
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "missing {missing:?} under CI=true: run ci/install-deps"
-    );
-    eprintln!("SKIPPED: tray test needs {missing:?} (ci/install-deps)");
-    false
+    desktop::tools_present("tray", &missing)
 }
 
 /// One panel along the bottom of the screen (dunst draws at the top),
