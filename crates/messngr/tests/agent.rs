@@ -15,22 +15,14 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use desktop::{DESKTOP, Desktop, Procs, artifacts, desktop_tools};
-use support::{BIN, Daemon, Lan, wait_for};
+use desktop::{Desktop, Procs, artifacts, desktop_lan};
+use support::{BIN, wait_for};
 
 #[test]
 fn new_and_waiting_messages_reach_the_desktop() {
-    if !desktop_tools() {
-        return;
-    }
-    let _one_desktop = DESKTOP.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lan) = Lan::up(2).expect("build the test LAN") else {
+    let Some((_one_desktop, lan, [d1, d2])) = desktop_lan::<2>() else {
         return;
     };
-    let d1 = Daemon::start(&lan, 1, "H1", "");
-    let d2 = Daemon::start(&lan, 2, "H2", "");
-    d1.wait_settled();
-    d2.wait_settled();
     let tmp = tempfile::tempdir().unwrap();
     let mut desk = Desktop::start(tmp.path());
 
@@ -173,17 +165,9 @@ fn new_and_waiting_messages_reach_the_desktop() {
 
 #[test]
 fn quiet_holds_messages_until_it_ends() {
-    if !desktop_tools() {
-        return;
-    }
-    let _one_desktop = DESKTOP.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lan) = Lan::up(2).expect("build the test LAN") else {
+    let Some((_one_desktop, _lan, [d1, d2])) = desktop_lan::<2>() else {
         return;
     };
-    let d1 = Daemon::start(&lan, 1, "H1", "");
-    let d2 = Daemon::start(&lan, 2, "H2", "");
-    d1.wait_settled();
-    d2.wait_settled();
     let tmp = tempfile::tempdir().unwrap();
     let mut desk = Desktop::start(tmp.path());
     assert_eq!(desk.quiet(&d1.socket(), &[]), "quiet off\n");
@@ -317,15 +301,9 @@ fn quiet_holds_messages_until_it_ends() {
 /// would have run into the usual 1024 open-files limit).
 #[test]
 fn a_big_catch_up_pops_up_everything_over_one_connection() {
-    if !desktop_tools() {
-        return;
-    }
-    let _one_desktop = DESKTOP.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lan) = Lan::up(1).expect("build the test LAN") else {
+    let Some((_one_desktop, _lan, [d1])) = desktop_lan::<1>() else {
         return;
     };
-    let d1 = Daemon::start(&lan, 1, "H1", "");
-    d1.wait_settled();
     const N: usize = 300;
     let mut store =
         messngr_store::Store::open(d1.dir.path().join("state").join("inbox.sqlite")).unwrap();

@@ -19,9 +19,9 @@ mod support;
 
 use std::time::Duration;
 
-use desktop::{DESKTOP, Desktop, artifacts, desktop_tools};
+use desktop::{Desktop, artifacts, desktop_lan};
 use panel::{panel_difference, panel_tools};
-use support::{Daemon, Lan, wait_for};
+use support::{Daemon, wait_for};
 
 fn agent_item(desk: &Desktop) -> String {
     let (_, child) = desk
@@ -56,17 +56,12 @@ fn agent_log(desk: &Desktop) -> String {
 
 #[test]
 fn the_tray_icon_shows_the_unread_count() {
-    if !desktop_tools() || !panel_tools() {
+    if !panel_tools() {
         return;
     }
-    let _one_desktop = DESKTOP.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lan) = Lan::up(2).expect("build the test LAN") else {
+    let Some((_one_desktop, _lan, [d1, d2])) = desktop_lan::<2>() else {
         return;
     };
-    let d1 = Daemon::start(&lan, 1, "H1", "");
-    let d2 = Daemon::start(&lan, 2, "H2", "");
-    d1.wait_settled();
-    d2.wait_settled();
     let tmp = tempfile::tempdir().unwrap();
     let mut desk = Desktop::start(tmp.path());
 

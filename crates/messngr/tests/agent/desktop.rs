@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{self, BIN, wait_for};
+use crate::support::{self, BIN, Daemon, Lan, wait_for};
 
 pub const TOOLS: [&str; 6] = [
     "Xvfb",
@@ -114,6 +114,24 @@ pub fn script(path: &Path, body: &str) {
 /// One desktop at a time: two tests scanning for a free display number at
 /// once could pick the same one.
 pub static DESKTOP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// What every desktop test starts with: the one-desktop lock, a LAN of `N`
+/// hosts and a settled daemon `H1`…`HN` on each. `None`: skipped (the
+/// desktop tools or network namespaces are missing outside CI).
+pub fn desktop_lan<const N: usize>()
+-> Option<(std::sync::MutexGuard<'static, ()>, Lan, [Daemon; N])> {
+    if !desktop_tools() {
+        return None;
+    }
+    let one = DESKTOP.lock().unwrap_or_else(|e| e.into_inner());
+    let lan = Lan::up(N).expect("build the test LAN")?;
+    let daemons: [Daemon; N] =
+        std::array::from_fn(|i| Daemon::start(&lan, i + 1, &format!("H{}", i + 1), ""));
+    for d in &daemons {
+        d.wait_settled();
+    }
+    Some((one, lan, daemons))
+}
 
 pub fn free_display() -> u32 {
     (90..400)
