@@ -33,32 +33,55 @@ use messngr_proto::wire::Emit;
 use messngr_proto::wire::name::{EncodedName, NetbiosName};
 use messngr_proto::wire::nbns::{Opcode, PORT, Rcode, Repr};
 
-/// Longest run accepted, so a typo cannot start an endless flood.
-pub const MAX_DURATION: Duration = Duration::from_secs(600);
+pub mod cli;
+
+pub use cli::MAX_DURATION;
+
 /// Most workers accepted.
 pub const MAX_CONCURRENCY: usize = 256;
 /// Most source addresses accepted (each is one socket).
 pub const MAX_SOURCES: usize = 512;
 
-/// Usage text.
-pub const USAGE: &str = "\
-nbns-load — closed-loop NBNS name query load generator (messngr benchmarks)
-
-usage: nbns-load --target IP --name NAME#xx [options]
-
-  --target IP         server to query (UDP port 137, or --port)
-  --name NAME#xx      name to ask for, e.g. BENCHBOX#03
-  --expect IP         address the answer must carry (default: the target)
-  --duration SECS     how long to run (default 10, at most 600)
-  --concurrency N     workers, each with one query in flight (default 8)
-  --timeout-ms MS     a query unanswered this long is lost (default 1000)
-  --source SPEC       send from this address (IP) or these (IP-IP, same /24);
-                      repeatable; default: the kernel's choice
-  --port PORT         server port (default 137)
-  --probe             send one query every 250 ms until one is answered
-                      correctly (exit 0) or the duration ends (exit 1)
-  --json              print the report as one JSON object
-";
+/// `nbns-load`'s command line.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "nbns-load",
+    about = "Closed-loop NBNS name query load generator (messngr benchmarks)"
+)]
+pub struct Args {
+    /// Server to query (UDP port 137, or --port).
+    #[arg(long, value_name = "IP")]
+    target: Ipv4Addr,
+    /// Name to ask for, e.g. BENCHBOX#03.
+    #[arg(long, value_name = "NAME#xx", value_parser = parse_name)]
+    name: NetbiosName,
+    /// Address the answer must carry (default: the target).
+    #[arg(long, value_name = "IP")]
+    expect: Option<Ipv4Addr>,
+    /// How long to run, in seconds (at most 600).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = cli::seconds)]
+    duration: Duration,
+    /// Workers, each with one query in flight (1 to 256).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = cli::count(1, MAX_CONCURRENCY as u64))]
+    concurrency: u64,
+    /// A query unanswered this long is lost (1 to 60000).
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = cli::count(1, 60_000))]
+    timeout_ms: u64,
+    /// Send from this address (IP) or these (IP-IP, same /24); repeatable;
+    /// default: the kernel's choice.
+    #[arg(long = "source", value_name = "SPEC", value_parser = parse_sources)]
+    sources: Vec<Vec<Ipv4Addr>>,
+    /// Server port.
+    #[arg(long, default_value_t = PORT)]
+    port: u16,
+    /// Send one query every 250 ms until one is answered correctly (exit 0)
+    /// or the duration ends (exit 1).
+    #[arg(long)]
+    probe: bool,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,91 +117,35 @@ pub enum Command {
 
 /// Parses the arguments (without the program name).
 pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command> {
-    let mut target = None;
-    let mut name = None;
-    let mut expect = None;
-    let mut port = PORT;
-    let mut duration = Duration::from_secs(10);
-    let mut concurrency = 8;
-    let mut timeout = Duration::from_millis(1000);
-    let mut sources = Vec::new();
-    let mut probe = false;
-    let mut json = false;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .with_context(|| format!("{arg} needs a value (see --help)"))
-        };
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--target" => target = Some(parse_ip("--target", &value()?)?),
-            "--expect" => expect = Some(parse_ip("--expect", &value()?)?),
-            "--name" => {
-                let v = value()?;
-                let n: NetbiosName = v
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("--name {v:?}: {e}"))?;
-                name = Some(n);
-            }
-            "--port" => port = parse_num("--port", &value()?)?,
-            "--duration" => {
-                let v = value()?;
-                let secs: f64 = v
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
-                    .with_context(|| format!("--duration {v:?}: a positive number of seconds"))?;
-                duration = Duration::from_secs_f64(secs.min(MAX_DURATION.as_secs_f64()));
-            }
-            "--concurrency" => {
-                concurrency = parse_num("--concurrency", &value()?)?;
-                if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
-                    bail!("--concurrency: 1 to {MAX_CONCURRENCY}");
-                }
-            }
-            "--timeout-ms" => {
-                let ms: u64 = parse_num("--timeout-ms", &value()?)?;
-                if !(1..=60_000).contains(&ms) {
-                    bail!("--timeout-ms: 1 to 60000");
-                }
-                timeout = Duration::from_millis(ms);
-            }
-            "--source" => {
-                sources.extend(parse_sources(&value()?)?);
-                if sources.len() > MAX_SOURCES {
-                    bail!("--source: at most {MAX_SOURCES} addresses");
-                }
-            }
-            "--probe" => probe = true,
-            "--json" => json = true,
-            other => bail!("unknown argument {other:?} (see --help)"),
-        }
+    let a: Args = match cli::parse("nbns-load", args)? {
+        cli::Parsed::Help => return Ok(Command::Help),
+        cli::Parsed::Run(a) => a,
+    };
+    let sources: Vec<Ipv4Addr> = a.sources.into_iter().flatten().collect();
+    if sources.len() > MAX_SOURCES {
+        bail!("--source: at most {MAX_SOURCES} addresses");
     }
-    let target = target.context("--target IP is required (see --help)")?;
-    let name = name.context("--name NAME#xx is required (see --help)")?;
     Ok(Command::Run(Options {
-        target: SocketAddrV4::new(target, port),
-        name,
-        expect: expect.unwrap_or(target),
-        duration,
-        concurrency,
-        timeout,
+        target: SocketAddrV4::new(a.target, a.port),
+        name: a.name,
+        expect: a.expect.unwrap_or(a.target),
+        duration: a.duration,
+        concurrency: usize::try_from(a.concurrency).unwrap_or(MAX_CONCURRENCY),
+        timeout: Duration::from_millis(a.timeout_ms),
         sources,
-        probe,
-        json,
+        probe: a.probe,
+        json: a.json,
     }))
+}
+
+fn parse_name(v: &str) -> Result<NetbiosName> {
+    v.parse()
+        .map_err(|e| anyhow::anyhow!("{e} (a name like BENCHBOX#03)"))
 }
 
 fn parse_ip(opt: &str, v: &str) -> Result<Ipv4Addr> {
     v.parse()
         .with_context(|| format!("{opt} {v:?}: not an IPv4 address"))
-}
-
-fn parse_num<T: std::str::FromStr>(opt: &str, v: &str) -> Result<T> {
-    v.parse()
-        .ok()
-        .with_context(|| format!("{opt} {v:?}: not a valid number"))
 }
 
 /// `IP` or `IP-IP` (an inclusive range within one /24).

@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use messngr_bench::{Command, USAGE, parse_args, probe, run};
+use messngr_bench::{Args, Command, cli, parse_args, probe, run};
 
 fn main() -> ExitCode {
     match main_inner() {
@@ -21,7 +21,7 @@ fn main() -> ExitCode {
 fn main_inner() -> anyhow::Result<ExitCode> {
     let o = match parse_args(std::env::args().skip(1))? {
         Command::Help => {
-            print!("{USAGE}");
+            cli::print_help::<Args>();
             return Ok(ExitCode::SUCCESS);
         }
         Command::Run(o) => o,

@@ -36,15 +36,13 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
-use messngr_bench::Latency;
+use anyhow::Result;
+use messngr_bench::{Latency, cli};
 use messngr_proto::assembly::{Progress, SendError, Sender, SenderConfig};
 use messngr_proto::wire::Emit;
 use messngr_proto::wire::name::{EncodedName, NetbiosName, suffix};
 use messngr_proto::wire::nbss::{self, Repr as Nbss, SSN_SRVC_TCP_PORT};
 
-/// Longest run accepted, so a typo cannot start an endless load.
-const MAX_DURATION: Duration = Duration::from_secs(600);
 /// Most sessions accepted (one thread each).
 const MAX_SESSIONS: usize = 256;
 /// Longest text accepted (the receivers' limit is 64 KiB; 1600 bytes is
@@ -57,27 +55,51 @@ const ERROR_PAUSE: Duration = Duration::from_millis(10);
 /// in every message.
 const CALLING: &[u8] = b"LOADGEN";
 
-const USAGE: &str = "\
-smb-load — closed-loop SMB message load generator (messngr benchmarks)
-
-usage: smb-load --target IP --name NAME [options]
-
-  --target IP          receiver (TCP port 139, or --port)
-  --name NAME          recipient: the session is called NAME<03> and each
-                       message is addressed to NAME (messngr checks it)
-  --sessions N         sessions, one message in flight each (default 8)
-  --duration SECS      how long to start new messages (default 10, at most 600)
-  --fresh              a new TCP connection and session request per message
-                       (default: each session stays open for the whole run)
-  --text-len BYTES     bytes of text per message (default 100; at least the
-                       unique marker plus a line feed, at most 65535)
-  --max-messages N     stop after N messages in all (default 10000000)
-  --timeout-ms MS      time allowed for each answer (default 10000)
-  --port PORT          receiver port (default 139)
-  --probe              open a session (no message) every 250 ms until one is
-                       accepted (exit 0) or the duration ends (exit 1)
-  --json               print the report as one JSON object
-";
+/// `smb-load`'s command line.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "smb-load",
+    about = "Closed-loop SMB message load generator (messngr benchmarks)"
+)]
+struct Args {
+    /// Receiver (TCP port 139, or --port).
+    #[arg(long, value_name = "IP")]
+    target: Ipv4Addr,
+    /// Recipient: the session is called NAME<03> and each message is
+    /// addressed to NAME (messngr checks it).
+    #[arg(long, value_name = "NAME", value_parser = messenger_name)]
+    name: String,
+    /// Sessions, one message in flight each (1 to 256).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = cli::count(1, MAX_SESSIONS as u64))]
+    sessions: u64,
+    /// How long to start new messages, in seconds (at most 600).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = cli::seconds)]
+    duration: Duration,
+    /// A new TCP connection and session request per message (default: each
+    /// session stays open for the whole run).
+    #[arg(long)]
+    fresh: bool,
+    /// Bytes of text per message (at least the unique marker plus a line
+    /// feed, at most 65535).
+    #[arg(long, value_name = "BYTES", default_value_t = 100, value_parser = cli::count(0, MAX_TEXT_LEN as u64))]
+    text_len: u64,
+    /// Stop after N messages in all.
+    #[arg(long, value_name = "N", default_value_t = 10_000_000, value_parser = cli::count(1, u64::MAX))]
+    max_messages: u64,
+    /// Time allowed for each answer (1 to 60000).
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = cli::count(1, 60_000))]
+    timeout_ms: u64,
+    /// Receiver port.
+    #[arg(long, default_value_t = SSN_SRVC_TCP_PORT)]
+    port: u16,
+    /// Open a session (no message) every 250 ms until one is accepted (exit
+    /// 0) or the duration ends (exit 1).
+    #[arg(long)]
+    probe: bool,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,93 +123,28 @@ enum Command {
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command> {
-    let mut target: Option<Ipv4Addr> = None;
-    let mut name = None;
-    let mut port = SSN_SRVC_TCP_PORT;
-    let mut o = Options {
-        target: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port),
-        name: String::new(),
-        sessions: 8,
-        duration: Duration::from_secs(10),
-        fresh: false,
-        text_len: 100,
-        max_messages: 10_000_000,
-        timeout: Duration::from_secs(10),
-        probe: false,
-        json: false,
+    let a: Args = match cli::parse("smb-load", args)? {
+        cli::Parsed::Help => return Ok(Command::Help),
+        cli::Parsed::Run(a) => a,
     };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .with_context(|| format!("{arg} needs a value (see --help)"))
-        };
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--target" => {
-                let v = value()?;
-                target = Some(
-                    v.parse()
-                        .with_context(|| format!("--target {v:?}: not an IPv4 address"))?,
-                );
-            }
-            "--name" => {
-                let v = value()?;
-                NetbiosName::new(v.as_bytes(), suffix::MESSENGER)
-                    .map_err(|e| anyhow::anyhow!("--name {v:?}: {e}"))?;
-                name = Some(v);
-            }
-            "--port" => port = num("--port", &value()?)?,
-            "--sessions" => {
-                o.sessions = num("--sessions", &value()?)?;
-                if !(1..=MAX_SESSIONS).contains(&o.sessions) {
-                    bail!("--sessions: 1 to {MAX_SESSIONS}");
-                }
-            }
-            "--duration" => {
-                let v = value()?;
-                let secs: f64 = v
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
-                    .with_context(|| format!("--duration {v:?}: a positive number of seconds"))?;
-                o.duration = Duration::from_secs_f64(secs.min(MAX_DURATION.as_secs_f64()));
-            }
-            "--fresh" => o.fresh = true,
-            "--text-len" => {
-                o.text_len = num("--text-len", &value()?)?;
-                if o.text_len > MAX_TEXT_LEN {
-                    bail!("--text-len: at most {MAX_TEXT_LEN}");
-                }
-            }
-            "--max-messages" => {
-                o.max_messages = num("--max-messages", &value()?)?;
-                if o.max_messages == 0 {
-                    bail!("--max-messages: at least 1");
-                }
-            }
-            "--timeout-ms" => {
-                let ms: u64 = num("--timeout-ms", &value()?)?;
-                if !(1..=60_000).contains(&ms) {
-                    bail!("--timeout-ms: 1 to 60000");
-                }
-                o.timeout = Duration::from_millis(ms);
-            }
-            "--probe" => o.probe = true,
-            "--json" => o.json = true,
-            other => bail!("unknown argument {other:?} (see --help)"),
-        }
-    }
-    let target = target.context("--target IP is required (see --help)")?;
-    o.name = name.context("--name NAME is required (see --help)")?;
-    o.target = SocketAddrV4::new(target, port);
-    Ok(Command::Run(o))
+    Ok(Command::Run(Options {
+        target: SocketAddrV4::new(a.target, a.port),
+        name: a.name,
+        sessions: usize::try_from(a.sessions).unwrap_or(MAX_SESSIONS),
+        duration: a.duration,
+        fresh: a.fresh,
+        text_len: usize::try_from(a.text_len).unwrap_or(MAX_TEXT_LEN),
+        max_messages: a.max_messages,
+        timeout: Duration::from_millis(a.timeout_ms),
+        probe: a.probe,
+        json: a.json,
+    }))
 }
 
-fn num<T: std::str::FromStr>(opt: &str, v: &str) -> Result<T> {
-    v.parse()
-        .ok()
-        .with_context(|| format!("{opt} {v:?}: not a valid number"))
+/// A name that can be called as `NAME<03>`.
+fn messenger_name(v: &str) -> Result<String> {
+    NetbiosName::new(v.as_bytes(), suffix::MESSENGER).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(v.to_owned())
 }
 
 /// The text of message `seq` of session `session` in run `tag`: the unique
@@ -577,7 +534,7 @@ fn main() -> ExitCode {
 fn main_inner() -> Result<ExitCode> {
     let o = match parse_args(std::env::args().skip(1))? {
         Command::Help => {
-            print!("{USAGE}");
+            cli::print_help::<Args>();
             return Ok(ExitCode::SUCCESS);
         }
         Command::Run(o) => o,
