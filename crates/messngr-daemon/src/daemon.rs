@@ -87,6 +87,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     let (deliveries, deliveries_rx) = mpsc::channel::<Delivery>(256);
     let (names_tx, names_rx) = mpsc::channel::<Call>(64);
     let (api_tx, api_rx) = mpsc::channel::<Call>(64);
+    inbox.load_quiet().await;
     let inbox = Arc::new(inbox);
     crate::deliver::spawn(&tasks, settings.clone(), &inbox, stop.child_token());
     tasks.spawn(crate::inbox::run(inbox.clone(), deliveries_rx));

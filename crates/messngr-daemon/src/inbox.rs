@@ -54,7 +54,7 @@ pub struct Inbox {
     codepage: CodePage,
     access: crate::access::Access,
     stored: tokio::sync::broadcast::Sender<Arc<messngr_store::Message>>,
-    quiet: tokio::sync::broadcast::Sender<crate::quiet::QuietChange>,
+    quiet: crate::quiet::Quiet,
 }
 
 impl Inbox {
@@ -71,7 +71,7 @@ impl Inbox {
             codepage: CodePage::default(),
             access: settings.access.clone(),
             stored: tokio::sync::broadcast::channel(256).0,
-            quiet: tokio::sync::broadcast::channel(16).0,
+            quiet: crate::quiet::Quiet::default(),
         })
     }
 
@@ -85,16 +85,14 @@ impl Inbox {
         &self.access
     }
 
-    /// Where quiet changes are announced.
-    pub(crate) fn quiet_sender(
-        &self,
-    ) -> &tokio::sync::broadcast::Sender<crate::quiet::QuietChange> {
+    /// Who is quiet, and where changes are announced.
+    pub(crate) fn quiet_state(&self) -> &crate::quiet::Quiet {
         &self.quiet
     }
 
     /// Every quiet change from now on (the terminal writer's summary).
     pub fn subscribe_quiet(&self) -> tokio::sync::broadcast::Receiver<crate::quiet::QuietChange> {
-        self.quiet.subscribe()
+        self.quiet.changes.subscribe()
     }
 
     /// An inbox at `path` with default access rules (unit tests).
@@ -106,7 +104,7 @@ impl Inbox {
             codepage: CodePage::default(),
             access: crate::access::Access::default(),
             stored: tokio::sync::broadcast::channel(16).0,
-            quiet: tokio::sync::broadcast::channel(16).0,
+            quiet: crate::quiet::Quiet::default(),
         }
     }
 
@@ -125,7 +123,7 @@ impl Inbox {
             self.stored.clone(),
             Arc::new(move |uid, m| access.may_see(&access.caller(uid), m.owner_user.as_deref())),
         )
-        .with_quiet(self.quiet.clone())
+        .with_quiet(self.quiet.changes.clone())
     }
 
     /// The database file.
@@ -491,7 +489,7 @@ mod tests {
             codepage: CodePage::default(),
             access: crate::access::Access::default(),
             stored: tokio::sync::broadcast::channel(4).0,
-            quiet: tokio::sync::broadcast::channel(4).0,
+            quiet: crate::quiet::Quiet::default(),
         });
         let (tx, rx) = mpsc::channel(8);
         let runner = tokio::spawn(run(inbox.clone(), rx));

@@ -10,8 +10,12 @@
 //! and the terminal writer tells the user's terminals how many messages
 //! arrived meanwhile.
 
+use std::collections::BTreeSet;
+use std::sync::RwLock;
+
 use messngr_store::{Direction, Filter, Priority, clock};
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 
 use crate::access::Caller;
 use crate::api::Response;
@@ -50,11 +54,64 @@ pub fn shows_now(quiet: bool, priority: Priority) -> bool {
     !quiet || priority == Priority::Urgent
 }
 
+/// The inbox's quiet state: who is quiet (kept in memory once loaded, so
+/// that delivering a message costs no store query) and where changes are
+/// announced. The store stays the truth; the daemon is its only writer.
+pub struct Quiet {
+    /// Every change, for followers and the terminal writer.
+    pub changes: broadcast::Sender<QuietChange>,
+    users: RwLock<Option<BTreeSet<String>>>,
+}
+
+impl Default for Quiet {
+    fn default() -> Self {
+        Self {
+            changes: broadcast::channel(16).0,
+            users: RwLock::new(None),
+        }
+    }
+}
+
+impl Quiet {
+    fn cached(&self) -> Option<Vec<String>> {
+        let users = self.users.read().ok()?;
+        users.as_ref().map(|u| u.iter().cloned().collect())
+    }
+
+    fn record(&self, user: &str, on: bool) {
+        if let Ok(mut users) = self.users.write()
+            && let Some(users) = users.as_mut()
+        {
+            if on {
+                users.insert(user.to_owned());
+            } else {
+                users.remove(user);
+            }
+        }
+    }
+}
+
 impl Inbox {
+    /// Reads who is quiet into memory (the daemon does this at start);
+    /// until then, or if it fails, [`Inbox::quiet_users`] asks the store.
+    pub async fn load_quiet(&self) {
+        match self.handle().quiet_users().await {
+            Ok(users) => {
+                if let Ok(mut cache) = self.quiet_state().users.write() {
+                    *cache = Some(users.into_iter().collect());
+                }
+            }
+            Err(e) => tracing::warn!("cannot read who is quiet: {e}; asking again per message"),
+        }
+    }
+
     /// The users in do-not-disturb now; a store failure is logged and
     /// counts as nobody quiet (better one message too many on a screen
     /// than one hidden by an error).
     pub async fn quiet_users(&self) -> Vec<String> {
+        if let Some(users) = self.quiet_state().cached() {
+            return users;
+        }
         match self.handle().quiet_users().await {
             Ok(users) => users,
             Err(e) => {
@@ -95,6 +152,7 @@ impl Inbox {
             Some(on) => {
                 let at = clock::now_ms();
                 if self.handle().set_quiet(user.to_owned(), on, at).await? {
+                    self.quiet_state().record(user, on);
                     tracing::info!(
                         "{user} turned quiet {}{}",
                         if on { "on" } else { "off" },
@@ -110,7 +168,7 @@ impl Inbox {
                         waiting: if on { 0 } else { waiting },
                     };
                     // Nobody following is fine.
-                    let _ = self.quiet_sender().send(change);
+                    let _ = self.quiet_state().changes.send(change);
                 }
                 on
             }
@@ -158,6 +216,31 @@ impl Inbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn who_is_quiet_follows_every_change_in_memory_and_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inbox.sqlite");
+        let inbox = Inbox::open_at(&path);
+        inbox.load_quiet().await;
+        assert!(inbox.quiet_users().await.is_empty());
+        let mut changes = inbox.subscribe_quiet();
+        let r = inbox.answer_quiet(Some(true), 0).await;
+        assert!(r.ok, "{r:?}");
+        assert_eq!(inbox.quiet_users().await, ["root"]);
+        assert!(changes.recv().await.unwrap().quiet);
+        // Asking changes nothing; a second `on` announces nothing.
+        assert_eq!(inbox.answer_quiet(None, 0).await.data["quiet"], true);
+        assert!(inbox.answer_quiet(Some(true), 0).await.ok);
+        assert!(changes.try_recv().is_err());
+        // A restarted daemon reads it back from the store.
+        let again = Inbox::open_at(&path);
+        again.load_quiet().await;
+        assert_eq!(again.quiet_users().await, ["root"]);
+        assert!(inbox.answer_quiet(Some(false), 0).await.ok);
+        assert!(inbox.quiet_users().await.is_empty());
+        assert!(!changes.recv().await.unwrap().quiet);
+    }
 
     #[test]
     fn urgent_overrides_quiet() {
