@@ -203,6 +203,24 @@ mod tests {
         Arc::new(serde_json::from_value(json).unwrap())
     }
 
+    type Lines = tokio::io::Lines<BufReader<tokio::io::DuplexStream>>;
+
+    /// Streams `subscription` to an in-memory follower until `stop`, and
+    /// returns the follower's lines once the "following" line arrived.
+    async fn follower(subscription: Subscription, stop: &CancellationToken) -> Lines {
+        let (ours, theirs) = tokio::io::duplex(4096);
+        let (r, w) = tokio::io::split(ours);
+        tokio::spawn(stream(r, w, subscription, WRITE_TIMEOUT, stop.clone()));
+        let mut lines = BufReader::new(theirs).lines();
+        let first = lines.next_line().await.unwrap().unwrap();
+        assert!(first.contains("following"), "{first}");
+        lines
+    }
+
+    async fn next(lines: &mut Lines) -> Response {
+        serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap()
+    }
+
     #[tokio::test]
     async fn streams_each_message_then_ends_when_the_follower_hangs_up() {
         let (tx, _) = broadcast::channel(4);
@@ -273,27 +291,14 @@ mod tests {
         for id in 0..5 {
             tx.send(message(id)).unwrap();
         }
-        let (ours, theirs) = tokio::io::duplex(4096);
-        let (r, w) = tokio::io::split(ours);
         let stop = CancellationToken::new();
         let all: Visibility = Arc::new(|_, _| true);
         let mut subscription = Feed::with_visibility(tx.clone(), all).subscribe(1000);
         subscription.messages = rx;
-        tokio::spawn(stream(r, w, subscription, WRITE_TIMEOUT, stop.clone()));
-        let mut lines = BufReader::new(theirs).lines();
-        assert!(
-            lines
-                .next_line()
-                .await
-                .unwrap()
-                .unwrap()
-                .contains("following")
-        );
-        let lagged: Response =
-            serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+        let mut lines = follower(subscription, &stop).await;
+        let lagged = next(&mut lines).await;
         assert_eq!(lagged.kind.as_deref(), Some("lagged"));
-        let next: Response =
-            serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+        let next = next(&mut lines).await;
         assert_eq!(next.data["id"], 3);
         stop.cancel();
     }
@@ -305,25 +310,8 @@ mod tests {
             tx.clone(),
             Arc::new(|uid, m: &Message| uid == 1000 && m.id == 2),
         );
-        let (ours, theirs) = tokio::io::duplex(4096);
-        let (r, w) = tokio::io::split(ours);
         let stop = CancellationToken::new();
-        tokio::spawn(stream(
-            r,
-            w,
-            feed.subscribe(1000),
-            WRITE_TIMEOUT,
-            stop.clone(),
-        ));
-        let mut lines = BufReader::new(theirs).lines();
-        assert!(
-            lines
-                .next_line()
-                .await
-                .unwrap()
-                .unwrap()
-                .contains("following")
-        );
+        let mut lines = follower(feed.subscribe(1000), &stop).await;
         for id in 1..=3 {
             tx.send(message(id)).unwrap();
         }
@@ -335,6 +323,37 @@ mod tests {
             next.is_err(),
             "messages 1 and 3 are not this follower's: {next:?}"
         );
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_follower_hears_its_own_users_quiet_changes_only() {
+        let (tx, _) = broadcast::channel(4);
+        let (quiet, _) = broadcast::channel(2);
+        let feed = Feed::new(tx).with_quiet(quiet.clone());
+        let stop = CancellationToken::new();
+        // uid 0 is root on every machine.
+        let mut lines = follower(feed.subscribe(0), &stop).await;
+        let change = |user: &str, on: bool| QuietChange {
+            user: user.into(),
+            quiet: on,
+            waiting: 0,
+        };
+        quiet.send(change("alice", true)).unwrap();
+        quiet.send(change("root", true)).unwrap();
+        let r = next(&mut lines).await;
+        assert_eq!(r.kind.as_deref(), Some("quiet"), "{r:?}");
+        assert_eq!(
+            (r.data["user"].as_str(), r.data["quiet"].as_bool()),
+            (Some("root"), Some(true))
+        );
+        // More changes than the channel holds while nobody reads: the
+        // follower is told to ask again.
+        let mut slow = follower(feed.subscribe(0), &stop).await;
+        for on in [false, true, false, true] {
+            quiet.send(change("root", on)).unwrap();
+        }
+        assert_eq!(next(&mut slow).await.kind.as_deref(), Some("lagged"));
         stop.cancel();
     }
 }
