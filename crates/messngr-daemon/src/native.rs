@@ -177,15 +177,6 @@ pub enum Failure {
 /// (which would store the message twice).
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(12);
 
-/// What a native send carries besides the text.
-#[derive(Debug, Clone, Copy)]
-pub struct Extras {
-    /// PRIORITY.
-    pub priority: Priority,
-    /// POPUP_SECS.
-    pub popup_secs: Option<u32>,
-}
-
 /// What `messngr send` sets besides target and text, and who asks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
@@ -201,13 +192,6 @@ impl Options {
     /// Whether the message needs the native frame to say everything.
     pub fn wants_native(&self) -> bool {
         self.priority.is_some() || self.popup_secs.is_some()
-    }
-
-    pub(crate) fn extras(&self) -> Extras {
-        Extras {
-            priority: self.priority.unwrap_or_default(),
-            popup_secs: self.popup_secs,
-        }
     }
 }
 
@@ -225,7 +209,7 @@ pub async fn attempt(
         .await
         .map_err(Failure::Final)?;
     let from = ctx.settings.netbios_name.as_str();
-    let sent = send(&mut stream, &mut buf, ip, from, target, text, opts.extras()).await;
+    let sent = send(&mut stream, &mut buf, ip, from, target, text, opts).await;
     match &sent {
         Ok(()) => tracing::info!("native message to {to} at {ip} accepted"),
         Err(Failure::NotMessngr(why)) => {
@@ -245,7 +229,7 @@ pub async fn send(
     from: &str,
     to: &str,
     text: &str,
-    extras: Extras,
+    opts: Options,
 ) -> Result<(), Failure> {
     let mut uuid = [0u8; 16];
     getrandom::fill(&mut uuid)
@@ -260,8 +244,8 @@ pub async fn send(
         from,
         to,
         text,
-        priority: priority_out(extras.priority),
-        popup_secs: extras.popup_secs,
+        priority: priority_out(opts.priority.unwrap_or_default()),
+        popup_secs: opts.popup_secs,
     })
     .to_vec()
     .map_err(|e| {
