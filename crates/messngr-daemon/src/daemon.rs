@@ -281,7 +281,7 @@ async fn deliver(
     let Some(text) = crate::api::from_hex(text_hex) else {
         return Response::err("bad_request", "text_hex is not hex");
     };
-    match inbox.deliver(transport, from, to, &text).await {
+    match inbox.deliver(from, to, &text).await {
         Ok(crate::delivery::Stored(id)) => {
             tracing::info!(
                 "message {id} ({} bytes) handed over by uid {uid} ({transport})",

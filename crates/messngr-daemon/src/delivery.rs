@@ -10,30 +10,8 @@
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
+pub use messngr_proto::Transport;
 use tokio::sync::{mpsc, oneshot};
-
-/// How a message arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    /// SMB message commands over an NBT session (TCP 139).
-    Smb,
-    /// A `\MAILSLOT\MESSNGR` datagram (UDP 138).
-    Mailslot,
-    /// A messngr-to-messngr frame inside an NBT session (TCP 139,
-    /// `wire::native`): UTF-8 text, the sender's uuid and priority.
-    Messngr,
-}
-
-impl Transport {
-    /// The name stored in the inbox.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Smb => "smb",
-            Self::Mailslot => "mailslot",
-            Self::Messngr => "messngr",
-        }
-    }
-}
 
 /// A message as received: raw legacy bytes, nothing decoded yet.
 #[derive(Debug, Clone)]

@@ -19,12 +19,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
-use messngr_proto::text::{CodePage, MessageDecoder, Transport as TextTransport};
+use messngr_proto::text::{CodePage, MessageDecoder};
 use messngr_store::{Filter, NewMessage, StoreHandle, Transport as StoreTransport};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::api::{Request, Response};
-use crate::delivery::{Delivery, Incoming, NotStored, Stored, Transport};
+use crate::delivery::{Delivery, Incoming, NotStored, Stored};
 use crate::settings::Settings;
 
 /// File name of the inbox database in the state directory.
@@ -197,21 +197,9 @@ impl Inbox {
     /// Stores a message another program received for us (`messngr deliver`,
     /// Samba's `message command`): `text` is in the receiver's charset,
     /// UTF-8 or, when it could not convert, the OEM code page.
-    pub async fn deliver(
-        &self,
-        transport: &str,
-        from: &str,
-        to: &str,
-        text: &[u8],
-    ) -> Result<Stored, NotStored> {
+    pub async fn deliver(&self, from: &str, to: &str, text: &[u8]) -> Result<Stored, NotStored> {
         let (decoded, lossy) = crate::samba::decode(self.codepage, text);
-        let mut new = NewMessage::received(
-            StoreTransport::Other(transport.to_owned()),
-            from,
-            to,
-            &decoded,
-            text,
-        );
+        let mut new = NewMessage::received(StoreTransport::Samba, from, to, &decoded, text);
         new.codepage = Some(self.codepage.to_string());
         new.lossy = lossy;
         new.verified = false;
@@ -248,11 +236,7 @@ impl Inbox {
         if let Some(native) = m.native {
             return self.decode_native(m, native);
         }
-        let transport = match m.transport {
-            Transport::Mailslot => TextTransport::Mailslot,
-            Transport::Smb | Transport::Messngr => TextTransport::Smb,
-        };
-        let mut d = MessageDecoder::new(self.codepage, transport);
+        let mut d = MessageDecoder::new(self.codepage, m.transport);
         let mut start = 0;
         for &end in &m.block_ends {
             d.push_block(m.text.get(start..end).unwrap_or_default());
@@ -264,11 +248,7 @@ impl Inbox {
         let decoded = d.finish();
         let name = |raw: &[u8]| self.codepage.decode(raw).text;
         let mut new = NewMessage::received(
-            match m.transport {
-                Transport::Smb => StoreTransport::Smb,
-                Transport::Mailslot => StoreTransport::Mailslot,
-                Transport::Messngr => StoreTransport::Messngr,
-            },
+            m.transport,
             &name(&m.from),
             &name(&m.to),
             &decoded.text,
@@ -431,6 +411,7 @@ mod tests {
     use tokio::sync::oneshot;
 
     use super::*;
+    use crate::delivery::Transport;
 
     fn incoming(text: &str) -> Incoming {
         Incoming {

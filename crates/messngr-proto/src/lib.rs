@@ -30,4 +30,8 @@ pub mod assembly;
 pub mod reassembly;
 pub mod registration;
 pub mod text;
+mod transport;
 pub mod wire;
+
+pub use transport::Transport;
+pub use wire::native::Priority;

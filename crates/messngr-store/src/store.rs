@@ -362,7 +362,7 @@ fn insert_row(tx: &rusqlite::Transaction<'_>, m: &NewMessage, uuid: String) -> R
         uuid,
         direction: m.direction,
         received_at: m.received_at,
-        transport: m.transport.clone(),
+        transport: m.transport,
         source_addr: m.source_addr.clone(),
         from: m.from.clone(),
         to: m.to.clone(),
@@ -388,7 +388,7 @@ fn validate(m: &NewMessage) -> Result<()> {
     if m.verified && !m.transport.can_verify() {
         return Err(StoreError::Invalid(format!(
             "a message on the legacy transport {} cannot be verified",
-            m.transport.as_str()
+            m.transport
         )));
     }
     if let Some(u) = &m.uuid
@@ -430,7 +430,13 @@ fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
             Direction::In
         },
         received_at: r.get(3)?,
-        transport: Transport::from_name(&transport),
+        transport: Transport::from_name(&transport).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                4,
+                rusqlite::types::Type::Text,
+                format!("unknown transport {transport:?}").into(),
+            )
+        })?,
         source_addr: r.get(5)?,
         from: r.get(6)?,
         to: r.get(7)?,

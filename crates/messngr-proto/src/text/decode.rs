@@ -6,27 +6,10 @@ use std::borrow::Cow;
 use super::CodePage;
 use super::breaks::BreakFolder;
 use super::display::sanitize_for_display;
+use crate::Transport;
 
 /// U+FFFD, put where a byte has no character in the code page.
 const REPLACEMENT: char = '\u{FFFD}';
-
-/// Which wire the text came from; selects the NUL rule. Line breaks are
-/// folded the same way on all of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Transport {
-    /// SMB message commands on TCP 139: one trailing NUL is stripped (0xD0
-    /// data may carry one, nbt-session-and-smb-messages.md §5.1, §7); other
-    /// NULs are kept as control characters.
-    #[default]
-    Smb,
-    /// `\MAILSLOT\MESSNGR` datagrams: the text runs to the first NUL or to
-    /// the end (mailslot-datagrams.md §5); bytes after that NUL are not
-    /// decoded and are counted in [`Decoded::after_nul`].
-    Mailslot,
-    /// MS-MSRP `NetrSendMessage` strings: as [`Transport::Smb`] (the NDR
-    /// string counts its NUL; a missing one is accepted, msrp-rpc.md §4).
-    Rpc,
-}
 
 /// Text decoded from the wire, with everything a caller needs to know about
 /// how faithful it is. The caller keeps the original bytes if it needs them.
@@ -123,7 +106,7 @@ impl MessageDecoder {
     /// Decodes the next block.
     pub fn push_block(&mut self, block: &[u8]) {
         let mut block = block;
-        if self.transport == Transport::Mailslot {
+        if self.transport.text_ends_at_nul() {
             if self.ended {
                 self.after_nul += block.len();
                 return;
@@ -166,7 +149,7 @@ impl MessageDecoder {
         let (held, held_len) = self.take_carry();
         self.push_oem(held.get(..held_len).unwrap_or_default());
         let mut nul_terminated = self.ended;
-        if matches!(self.transport, Transport::Smb | Transport::Rpc)
+        if !self.transport.text_ends_at_nul()
             && self.last_byte == Some(0)
             && self.out.ends_with('\0')
         {

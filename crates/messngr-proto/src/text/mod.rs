@@ -45,9 +45,10 @@ mod decode;
 mod display;
 mod encode;
 
+pub use crate::Transport;
 pub use breaks::{LineBreak, normalize_line_breaks};
 pub use codepage::{CodePage, UnknownCodePage};
-pub use decode::{Decoded, MessageDecoder, Transport, decode_blocks, decode_message};
+pub use decode::{Decoded, MessageDecoder, decode_blocks, decode_message};
 pub use display::sanitize_for_display;
 pub use encode::{Encoded, Unencodable, encode_message, encode_message_lossy};
 

@@ -113,8 +113,15 @@ impl From<Kind> for u8 {
     }
 }
 
-/// How urgent the sender says a message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// How urgent the sender says a message is: the wire's PRIORITY field, and
+/// the one priority every layer uses (stored as 0, 1, 2; shown as `low`,
+/// `normal`, `urgent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum Priority {
     /// 0.
     Low,
@@ -132,6 +139,25 @@ impl Priority {
             Self::Low => 0,
             Self::Normal => 1,
             Self::Urgent => 2,
+        }
+    }
+
+    /// The stored number (the wire value).
+    pub const fn as_i64(self) -> i64 {
+        self.to_u8() as i64
+    }
+
+    /// The priority of a stored number.
+    pub fn from_i64(n: i64) -> Option<Self> {
+        u8::try_from(n).ok().and_then(|v| Self::from_u8(v).ok())
+    }
+
+    /// The name shown: `low`, `normal`, `urgent`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Normal => "normal",
+            Self::Urgent => "urgent",
         }
     }
 
