@@ -34,8 +34,9 @@ use std::sync::mpsc;
 use tokio::sync::oneshot;
 
 use crate::error::{Result, StoreError};
-use crate::filter::Filter;
+use crate::filter::{Filter, Scope};
 use crate::message::{Message, NewMessage};
+use crate::page::Page;
 use crate::receipts::{ReceiptState, ReceiptSummary};
 use crate::store::Store;
 
@@ -195,9 +196,29 @@ impl StoreHandle {
         self.run(move |s| s.delete(id)).await
     }
 
-    /// [`Store::count`].
+    /// [`Store::count`] (the filter's scope, `before` and `max_priority`
+    /// included).
     pub async fn count(&self, filter: Filter) -> Result<u64> {
         self.run(move |s| s.count(&filter)).await
+    }
+
+    /// [`Store::page`]: the newest `limit` messages of `filter`, oldest
+    /// first, and how many older ones match.
+    pub async fn page(&self, filter: Filter, limit: u32) -> Result<Page> {
+        self.run(move |s| s.page(&filter, limit)).await
+    }
+
+    /// [`Store::search`]: as [`StoreHandle::page`], of the messages holding
+    /// every word of `text`.
+    pub async fn search(&self, text: String, filter: Filter, limit: u32) -> Result<Page> {
+        self.run(move |s| s.search(&text, &filter, limit)).await
+    }
+
+    /// [`Store::export_page`]: up to `n` messages of `scope` with an id
+    /// above `after`, ascending. One call is one job on the store thread,
+    /// so an export page by page lets inserts in between.
+    pub async fn export_page(&self, scope: Scope, after: i64, n: u32) -> Result<Vec<Message>> {
+        self.run(move |s| s.export_page(&scope, after, n)).await
     }
 
     /// [`Store::count_unread`].

@@ -23,7 +23,12 @@
 //!
 //! * [`Store`]: the blocking store (the CLI may use it directly).
 //! * [`StoreHandle`]: the same for async code, served by one thread.
-//! * [`NewMessage`] in, [`Message`] out; [`Filter`] for listings.
+//! * [`NewMessage`] in, [`Message`] out; [`Filter`] (with its [`Scope`])
+//!   for listings.
+//! * Inboxes of a million messages: [`Store::page`] (the newest N by id,
+//!   with the number of older ones, on indexes), [`Store::search`]
+//!   (full-text, FTS5), [`Store::export_page`] (an export one page at a
+//!   time), [`Store::count`] (exact, from counts kept by triggers).
 //! * The schema and its migrations: [`SCHEMA_VERSION`], see `schema.rs`.
 //! * Exports: [`Store::export_jsonl`], [`Store::export_text`].
 //! * Receipts of sent messages: [`Store::set_receipt`], [`ReceiptSummary`].
@@ -33,21 +38,25 @@
 #![deny(missing_docs)]
 
 pub mod clock;
+mod counts;
 mod error;
 mod export;
 mod filter;
 mod handle;
 mod message;
+mod page;
 mod quiet;
 mod receipts;
 mod schema;
+mod search;
 mod store;
 
 pub use error::{Result, StoreError};
 pub use export::{write_json_line, write_text_block};
-pub use filter::Filter;
+pub use filter::{Filter, Scope};
 pub use handle::StoreHandle;
 pub use message::{Direction, Message, NewMessage, Priority, Transport};
+pub use page::Page;
 pub use receipts::{Receipt, ReceiptState, ReceiptSummary};
 pub use schema::SCHEMA_VERSION;
 pub use store::{BUSY_TIMEOUT, Store};

@@ -5,6 +5,8 @@
 mod basics;
 mod durability;
 mod handle;
+mod model;
+mod page;
 mod quiet;
 mod roundtrip;
 
