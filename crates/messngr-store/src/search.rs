@@ -6,7 +6,7 @@
 //! search with a limit stops after the page it needs.
 //!
 //! What a user types is text, never FTS5 syntax: each whitespace-separated
-//! term becomes an FTS5 string (`"term"`, inner quotes doubled), and the
+//! term (NUL separates too) becomes an FTS5 string (`"term"`, inner quotes doubled), and the
 //! strings are joined by spaces, which FTS5 reads as AND. So `NEAR(`,
 //! `-word`, `a*`, `col:x` or a stray `"` are searched for as words (the
 //! tokenizer keeps their letters and digits) and can never be a syntax
@@ -50,7 +50,12 @@ pub(crate) fn search_sql(query: String, filter: &Filter) -> (Where, &'static str
 
 /// The FTS5 query for what a user typed: every term quoted, all required.
 pub(crate) fn fts_query(text: &str) -> Result<String> {
-    let terms: Vec<&str> = text.split_whitespace().collect();
+    // NUL ends an FTS5 query string early ("unterminated string"); it is
+    // no word character, so it separates terms like white space.
+    let terms: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c == '\0')
+        .filter(|t| !t.is_empty())
+        .collect();
     if terms.is_empty() {
         return Err(StoreError::Invalid(
             "empty search: give one or more words to look for".to_owned(),

@@ -208,3 +208,43 @@ async fn a_message_refused_on_its_own_does_not_fail_its_batch() {
         .collect();
     assert_eq!(texts, ["good", "first copy"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_search_export_and_count_through_the_handle() {
+    use crate::{Page, Scope};
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
+    for (i, owner) in [Some("alice"), None, Some("bob"), Some("alice")]
+        .into_iter()
+        .enumerate()
+    {
+        let mut m = msg("A", "H1", &format!("note {i} zanzibar"), T0 + i as i64);
+        m.owner_user = owner.map(str::to_owned);
+        store.queue_insert(m).await.unwrap();
+    }
+    let alice = Filter {
+        scope: Scope::Owners {
+            user: Some("alice".into()),
+            host: true,
+        },
+        ..Filter::default()
+    };
+    let page: Page = store.page(alice.clone(), 2).await.unwrap();
+    let texts: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["note 1 zanzibar", "note 3 zanzibar"]);
+    assert_eq!(page.older, 1);
+    let found = store
+        .search("ZANZIBAR note".into(), alice.clone(), 10)
+        .await
+        .unwrap();
+    assert_eq!((found.messages.len(), found.older), (3, 0));
+    assert_eq!(store.count(alice).await.unwrap(), 3);
+    let all = store.export_page(Scope::All, 0, 10).await.unwrap();
+    assert_eq!(all.len(), 4);
+    let rest = store.export_page(Scope::All, all[1].id, 10).await.unwrap();
+    assert_eq!(rest, all[2..]);
+    assert!(matches!(
+        store.search(" ".into(), Filter::default(), 10).await,
+        Err(StoreError::Invalid(_))
+    ));
+}

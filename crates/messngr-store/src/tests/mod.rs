@@ -3,12 +3,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
 mod basics;
+mod counts;
 mod durability;
 mod handle;
 mod model;
 mod page;
 mod quiet;
 mod roundtrip;
+mod search;
 
 use crate::{NewMessage, Store, Transport};
 

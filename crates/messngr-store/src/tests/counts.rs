@@ -1,0 +1,229 @@
+//! The counts the triggers keep (`message_counts`) against `count(*)` over
+//! the messages, after any mix of inserts, reads, deletes and updates made
+//! through the store or behind its back in SQL.
+
+use proptest::prelude::*;
+
+use super::model::scopes;
+use super::{T0, msg, temp_store};
+use crate::schema::{COUNT_BLOCK_SHIFT, MIGRATIONS};
+use crate::{Direction, Filter, Priority, Store};
+
+#[derive(Debug, Clone)]
+enum Op {
+    Insert {
+        owner: u8,
+        priority: u8,
+        out: bool,
+    },
+    Read(usize),
+    Unread(usize),
+    Delete(usize),
+    SetOwner(usize, u8),
+    SetPriority(usize, u8),
+    /// Skips ids (as deleted messages do), so that a few rows spread over
+    /// several blocks of counts.
+    Skip(u16),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..3u8, 0..3u8, any::<bool>())
+            .prop_map(|(owner, priority, out)| Op::Insert { owner, priority, out }),
+        1 => any::<usize>().prop_map(Op::Read),
+        1 => any::<usize>().prop_map(Op::Unread),
+        1 => any::<usize>().prop_map(Op::Delete),
+        1 => (any::<usize>(), 0..3u8).prop_map(|(i, o)| Op::SetOwner(i, o)),
+        1 => (any::<usize>(), 0..3u8).prop_map(|(i, p)| Op::SetPriority(i, p)),
+        1 => (1..1500u16).prop_map(Op::Skip),
+    ]
+}
+
+fn owner(o: u8) -> Option<String> {
+    ["alice", "bob"]
+        .get(usize::from(o))
+        .map(|s| (*s).to_owned())
+}
+
+fn apply(store: &mut Store, ids: &mut Vec<i64>, op: &Op) {
+    let pick = |i: &usize| (!ids.is_empty()).then(|| ids[i % ids.len()]);
+    let sql = |store: &Store, sql: &str, p: rusqlite::types::Value, id: i64| {
+        store
+            .conn_ref()
+            .execute(sql, rusqlite::params![p, id])
+            .unwrap();
+    };
+    match op {
+        Op::Insert {
+            owner: o,
+            priority,
+            out,
+        } => {
+            let mut m = msg("X", "H1", "t", T0);
+            m.owner_user = owner(*o);
+            m.priority = Priority::from_i64(i64::from(*priority)).unwrap();
+            if *out {
+                m.direction = Direction::Out;
+            }
+            ids.push(store.insert(&m).unwrap().id);
+        }
+        Op::Read(i) => {
+            if let Some(id) = pick(i) {
+                store.mark_read(id).unwrap();
+            }
+        }
+        Op::Unread(i) => {
+            if let Some(id) = pick(i) {
+                let null = rusqlite::types::Value::Null;
+                sql(
+                    store,
+                    "UPDATE messages SET read_at = ?1 WHERE id = ?2",
+                    null,
+                    id,
+                );
+            }
+        }
+        Op::Delete(i) => {
+            if let Some(id) = pick(i) {
+                store.delete(id).unwrap();
+                ids.retain(|x| *x != id);
+            }
+        }
+        Op::SetOwner(i, o) => {
+            if let Some(id) = pick(i) {
+                let v = owner(*o).map_or(rusqlite::types::Value::Null, Into::into);
+                sql(
+                    store,
+                    "UPDATE messages SET owner_user = ?1 WHERE id = ?2",
+                    v,
+                    id,
+                );
+            }
+        }
+        Op::SetPriority(i, p) => {
+            if let Some(id) = pick(i) {
+                let v = i64::from(*p).into();
+                sql(
+                    store,
+                    "UPDATE messages SET priority = ?1 WHERE id = ?2",
+                    v,
+                    id,
+                );
+            }
+        }
+        Op::Skip(n) => {
+            store
+                .conn_ref()
+                .execute(
+                    "UPDATE sqlite_sequence SET seq = seq + ?1 WHERE name = 'messages'",
+                    [i64::from(*n)],
+                )
+                .unwrap();
+        }
+    }
+}
+
+/// `count(*)` over the messages: the answer the counts must give.
+fn brute(store: &Store, f: &Filter) -> u64 {
+    let (cond, params) = f.to_sql();
+    let n: i64 = store
+        .conn_ref()
+        .query_row(
+            &format!("SELECT count(*) FROM messages WHERE {cond}"),
+            rusqlite::params_from_iter(params),
+            |r| r.get(0),
+        )
+        .unwrap();
+    n as u64
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn kept_counts_equal_counting_the_rows(ops in prop::collection::vec(op(), 1..60)) {
+        let (_dir, mut store) = temp_store();
+        // What is tested is the counting, not the fsync: spare the disk.
+        store.conn_ref().pragma_update(None, "synchronous", "OFF").unwrap();
+        let mut ids = Vec::new();
+        for op in &ops {
+            apply(&mut store, &mut ids, op);
+        }
+        let mut befores = vec![None, Some(1), Some(1024), Some(1025)];
+        // Some ids, and the one after each (the end of a block included).
+        let step = ids.len() / 8 + 1;
+        befores.extend(ids.iter().step_by(step).map(|id| Some(*id)));
+        befores.extend(ids.iter().step_by(step).map(|id| Some(*id + 1)));
+        for scope in scopes() {
+            for direction in [Direction::In, Direction::Out] {
+                for unread_only in [false, true] {
+                    for max_priority in [None, Some(Priority::Low), Some(Priority::Normal)] {
+                        for before in &befores {
+                            let f = Filter {
+                                scope: scope.clone(),
+                                direction,
+                                unread_only,
+                                max_priority,
+                                before: *before,
+                                ..Filter::default()
+                            };
+                            prop_assert_eq!(store.count(&f).unwrap(), brute(&store, &f), "{:?}", f);
+                        }
+                    }
+                }
+            }
+        }
+        // unread_counts (from the counts) against a GROUP BY of the rows.
+        let mut fast = store.unread_counts().unwrap();
+        fast.sort();
+        let mut slow: Vec<(Option<String>, Priority, u64)> = store
+            .conn_ref()
+            .prepare(
+                "SELECT owner_user, priority, count(*) FROM messages \
+                 WHERE direction = 'in' AND read_at IS NULL GROUP BY owner_user, priority",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, Priority::from_i64(r.get(1)?).unwrap(), r.get::<_, i64>(2)? as u64))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        slow.sort();
+        prop_assert_eq!(fast, slow);
+        // No row of counts is left at zero or below.
+        let empty: i64 = store
+            .conn_ref()
+            .query_row("SELECT count(*) FROM message_counts WHERE n <= 0", [], |r| r.get(0))
+            .unwrap();
+        prop_assert_eq!(empty, 0);
+    }
+}
+
+#[test]
+fn the_block_size_of_the_triggers_is_the_one_the_counts_read() {
+    let triggers = MIGRATIONS[2];
+    let shift = format!("id >> {COUNT_BLOCK_SHIFT}");
+    assert_eq!(
+        triggers.matches(">>").count(),
+        triggers.matches(&shift).count()
+    );
+    assert!(triggers.contains(&shift));
+}
+
+#[test]
+fn counts_with_since_take_the_smaller_side() {
+    let (_dir, mut store) = temp_store();
+    let rows = super::model::fill(&mut store, 2600);
+    for at in [rows[5].at, rows[1300].at, rows[2590].at, T0 - 1, i64::MAX] {
+        for scope in scopes() {
+            let f = Filter {
+                since: Some(at),
+                scope,
+                unread_only: true,
+                ..Filter::default()
+            };
+            assert_eq!(store.count(&f).unwrap(), brute(&store, &f), "{f:?}");
+        }
+    }
+}
