@@ -11,8 +11,12 @@
 //! counts are exactly as durable and as current as the rows).
 //!
 //! A filter of direction, scope, owner, unread and priority is a sum over
-//! those rows; `before` adds "blocks below `before`'s block" plus a walk of
-//! at most 1024 ids of its own block. `from` and `to` are not in the
+//! the few rows of `message_totals`. With `before`, it is the blocks below
+//! `before`'s block plus a walk of the ids of its block below `before` —
+//! or, when `before` is in the upper half of the ids (a client paging down
+//! from the newest), the total minus the blocks above and the ids of its
+//! block from `before` up: never more than half of the blocks, and at most
+//! 1024 ids walked. `from` and `to` are not in the
 //! counts (a key per sender would multiply the rows): they count on their
 //! indexes, which walk that sender's messages. `since` counts the smaller
 //! side of the time: the messages since then (when few), or all of them
@@ -92,43 +96,91 @@ fn count_branch(conn: &Connection, f: &Filter, owner: Owner<'_>) -> Result<u64> 
     if let Some(o) = &f.owner {
         w.push("host = 0 AND owner = ?", Some(Value::Text(o.clone())));
     }
-    let mut partial = 0;
-    if let Some(before) = f.before {
-        let block = before >> COUNT_BLOCK_SHIFT;
-        w.push("block < ?", Some(Value::Integer(block)));
-        partial = count_rows(
+    let Some(before) = f.before else {
+        return sum(conn, "message_totals", w);
+    };
+    // Ids below `before`: whole blocks on the side with fewer blocks, and
+    // a walk of the ids of `before`'s own block on that side of it.
+    let block = before >> COUNT_BLOCK_SHIFT;
+    let block_start = block << COUNT_BLOCK_SHIFT;
+    let block_end = (block + 1)
+        .checked_mul(1 << COUNT_BLOCK_SHIFT)
+        .unwrap_or(i64::MAX);
+    let top: Option<i64> = conn
+        .prepare_cached("SELECT max(block) FROM message_counts WHERE direction = ?")?
+        .query_row([f.direction.as_str()], |r| r.get(0))?;
+    let Some(top) = top else { return Ok(0) };
+    let unbounded = Filter {
+        before: None,
+        ..f.clone()
+    };
+    if block <= top.saturating_sub(block) {
+        let mut below = w;
+        below.push("block < ?", Some(Value::Integer(block)));
+        let part = count_rows(
             conn,
-            f,
+            &unbounded,
             owner,
             Since::Ignore,
-            Some(block << COUNT_BLOCK_SHIFT),
+            Some((block_start, before)),
         )?;
+        Ok(sum(conn, "message_counts", below)?.saturating_add(part))
+    } else {
+        let total = sum(conn, "message_totals", w.clone())?;
+        let mut above = w;
+        above.push("block > ?", Some(Value::Integer(block)));
+        let part = count_rows(
+            conn,
+            &unbounded,
+            owner,
+            Since::Ignore,
+            Some((before, block_end)),
+        )?;
+        Ok(total
+            .saturating_sub(sum(conn, "message_counts", above)?)
+            .saturating_sub(part))
     }
-    let sum: i64 = conn
+}
+
+/// `sum(n)` of the rows of `table` (`message_counts` or `message_totals`)
+/// that `w` selects.
+fn sum(conn: &Connection, table: &str, w: Where) -> Result<u64> {
+    let n: i64 = conn
         .prepare_cached(&format!(
-            "SELECT coalesce(sum(n), 0) FROM message_counts WHERE {}",
+            "SELECT coalesce(sum(n), 0) FROM {table} WHERE {}",
             w.sql()
         ))?
         .query_row(rusqlite::params_from_iter(w.params), |r| r.get(0))?;
-    Ok(u64::try_from(sum).unwrap_or(0).saturating_add(partial))
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// `count(*)` over the messages themselves (on whichever index fits), for
-/// one owner branch, optionally only from id `from_id` up.
+/// one owner branch, optionally only of the ids from `ids.0` up to (not
+/// including) `ids.1`.
 pub(crate) fn count_rows(
     conn: &Connection,
     f: &Filter,
     owner: Owner<'_>,
     since: Since,
-    from_id: Option<i64>,
+    ids: Option<(i64, i64)>,
 ) -> Result<u64> {
     let mut w = f.conditions(since);
     owner.to_sql(&mut w);
-    if let Some(id) = from_id {
-        w.push("id >= ?", Some(Value::Integer(id)));
+    if let Some((low, high)) = ids {
+        w.push("id >= ?", Some(Value::Integer(low)));
+        w.push("id < ?", Some(Value::Integer(high)));
     }
+    // A time range was found small: walk it, not an index of everyone's
+    // messages that the planner might prefer for its `=` terms.
+    let indexed = match since {
+        Since::Index | Since::Before if f.since.is_some() => " INDEXED BY messages_by_time",
+        _ => "",
+    };
     let n: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM messages WHERE {}", w.sql()))?
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM messages{indexed} WHERE {}",
+            w.sql()
+        ))?
         .query_row(rusqlite::params_from_iter(w.params), |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }

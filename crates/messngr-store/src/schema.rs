@@ -26,12 +26,15 @@
 //!
 //! * indexes whose last key is the id (SQLite appends the rowid to every
 //!   index), so "the newest N of one direction / owner / sender, unread or
-//!   not" is a walk down one index that stops after N rows;
+//!   not" is a walk down one index that stops after N rows, and counting
+//!   one sender's messages (of one owner) walks only that index;
 //! * `message_counts`, the number of messages per direction, owner, read
 //!   state, priority and block of 1024 ids ([`COUNT_BLOCK_SHIFT`]), kept by
-//!   triggers: an exact count of a whole inbox (or of the ids below a
-//!   page) is a sum over about a thousand small rows per million messages
-//!   instead of a walk over every message;
+//!   triggers, and `message_totals`, the same without the block (kept by
+//!   triggers on `message_counts`, so it is always their sum): an exact
+//!   count of a whole inbox is a sum over a few rows, and of the ids below
+//!   a page a sum over the blocks on the page's nearer side, instead of a
+//!   walk over every message;
 //! * `messages_fts`, an external-content FTS5 index of the text and the
 //!   sender and recipient names (the text is stored once, in `messages`),
 //!   kept in step by triggers on every INSERT, DELETE and UPDATE, filled
@@ -97,6 +100,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_by_owner_dir_unread ON messages(owner_user, direction)
         WHERE read_at IS NULL;
     CREATE INDEX messages_by_from ON messages(from_fold, direction);
+    CREATE INDEX messages_by_from_owner ON messages(from_fold, owner_user, direction);
 
     CREATE TABLE message_counts (
         direction TEXT NOT NULL,
@@ -108,6 +112,30 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         n         INTEGER NOT NULL,
         PRIMARY KEY (direction, block, host, owner, unread, priority)
     ) WITHOUT ROWID;
+    CREATE TABLE message_totals (
+        direction TEXT NOT NULL,
+        host      INTEGER NOT NULL,
+        owner     TEXT NOT NULL,
+        unread    INTEGER NOT NULL,
+        priority  INTEGER NOT NULL,
+        n         INTEGER NOT NULL,
+        PRIMARY KEY (direction, host, owner, unread, priority)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER message_counts_insert AFTER INSERT ON message_counts BEGIN
+        INSERT INTO message_totals (direction, host, owner, unread, priority, n)
+        VALUES (new.direction, new.host, new.owner, new.unread, new.priority, new.n)
+        ON CONFLICT DO UPDATE SET n = n + excluded.n;
+    END;
+    CREATE TRIGGER message_counts_update AFTER UPDATE OF n ON message_counts BEGIN
+        UPDATE message_totals SET n = n + new.n - old.n
+        WHERE direction = new.direction AND host = new.host AND owner = new.owner
+          AND unread = new.unread AND priority = new.priority;
+    END;
+    CREATE TRIGGER message_counts_delete AFTER DELETE ON message_counts BEGIN
+        UPDATE message_totals SET n = n - old.n
+        WHERE direction = old.direction AND host = old.host AND owner = old.owner
+          AND unread = old.unread AND priority = old.priority;
+    END;
     CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN
         INSERT INTO message_counts (direction, block, host, owner, unread, priority, n)
         VALUES (new.direction, new.id >> 10, new.owner_user IS NULL,

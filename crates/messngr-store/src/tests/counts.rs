@@ -197,6 +197,18 @@ proptest! {
             .query_row("SELECT count(*) FROM message_counts WHERE n <= 0", [], |r| r.get(0))
             .unwrap();
         prop_assert_eq!(empty, 0);
+        // The totals are the sums of the blocks.
+        let off: i64 = store
+            .conn_ref()
+            .query_row(
+                "SELECT count(*) FROM message_totals t WHERE n IS NOT (SELECT coalesce(sum(n), 0) \
+                 FROM message_counts c WHERE c.direction = t.direction AND c.host = t.host \
+                 AND c.owner = t.owner AND c.unread = t.unread AND c.priority = t.priority)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        prop_assert_eq!(off, 0);
     }
 }
 
