@@ -21,7 +21,8 @@
 //! indexes, which walk that sender's messages. `since` counts the smaller
 //! side of the time: the messages since then (when few), or all of them
 //! minus those before (when few of those); when both sides are large it
-//! walks the time index.
+//! walks the range since then. Either walk is on `messages_by_dir_time`,
+//! which holds every column such a count tests: no message is read.
 
 use rusqlite::Connection;
 use rusqlite::types::Value;
@@ -164,23 +165,36 @@ pub(crate) fn count_rows(
     since: Since,
     ids: Option<(i64, i64)>,
 ) -> Result<u64> {
+    let (sql, params) = count_rows_sql(f, owner, since, ids);
+    let n: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(params), |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The query of [`count_rows`] and its parameters.
+pub(crate) fn count_rows_sql(
+    f: &Filter,
+    owner: Owner<'_>,
+    since: Since,
+    ids: Option<(i64, i64)>,
+) -> (String, Vec<Value>) {
     let mut w = f.conditions(since);
     owner.to_sql(&mut w);
     if let Some((low, high)) = ids {
         w.push("id >= ?", Some(Value::Integer(low)));
         w.push("id < ?", Some(Value::Integer(high)));
     }
-    // A time range was found small: walk it, not an index of everyone's
-    // messages that the planner might prefer for its `=` terms.
+    // A count on `since`: walk the time range on the index that holds
+    // every column a count tests (direction, time, owner, read, priority,
+    // sender), not an index the planner might prefer for its `=` terms
+    // that would read each message.
     let indexed = match since {
-        Since::Index | Since::Before if f.since.is_some() => " INDEXED BY messages_by_time",
+        Since::Index | Since::Before if f.since.is_some() => " INDEXED BY messages_by_dir_time",
         _ => "",
     };
-    let n: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM messages{indexed} WHERE {}",
-            w.sql()
-        ))?
-        .query_row(rusqlite::params_from_iter(w.params), |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    (
+        format!("SELECT count(*) FROM messages{indexed} WHERE {}", w.sql()),
+        w.params,
+    )
 }

@@ -16,7 +16,7 @@
 //! is its own index-ordered arm with its own `LIMIT n`, and the at most 2n
 //! rows of the `UNION ALL` are merged. `since` depends on how much it
 //! keeps: a recent `since` (fewer than `counts::SMALL_RANGE` messages) walks the
-//! time index and sorts that little; an older one walks in id order and
+//! index by direction and time and sorts that little; an older one walks in id order and
 //! only checks the time. The count of older messages comes from
 //! `counts.rs`; both run in one read transaction, so they agree even while
 //! another process writes.
@@ -136,7 +136,7 @@ pub(crate) fn newest_sql(
     // A recent `since`: the time index holds fewer than SMALL_RANGE rows
     // from then on; walk those (and sort them) rather than the id order.
     let indexed = if since == Since::Index {
-        " INDEXED BY messages_by_time"
+        " INDEXED BY messages_by_dir_time"
     } else {
         ""
     };

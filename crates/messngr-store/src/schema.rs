@@ -27,7 +27,9 @@
 //! * indexes whose last key is the id (SQLite appends the rowid to every
 //!   index), so "the newest N of one direction / owner / sender, unread or
 //!   not" is a walk down one index that stops after N rows, and counting
-//!   one sender's messages (of one owner) walks only that index;
+//!   one sender's messages (of one owner) walks only that index; and one
+//!   index by direction and time that also holds every column a count
+//!   may test, so that counting a `since` range never reads the messages;
 //! * `message_counts`, the number of messages per direction, owner, read
 //!   state, priority and block of 1024 ids ([`COUNT_BLOCK_SHIFT`]), kept by
 //!   triggers, and `message_totals`, the same without the block (kept by
@@ -101,6 +103,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         WHERE read_at IS NULL;
     CREATE INDEX messages_by_from ON messages(from_fold, direction);
     CREATE INDEX messages_by_from_owner ON messages(from_fold, owner_user, direction);
+    CREATE INDEX messages_by_dir_time
+        ON messages(direction, received_at, owner_user, read_at, priority, from_fold);
 
     CREATE TABLE message_counts (
         direction TEXT NOT NULL,

@@ -239,3 +239,49 @@ fn counts_with_since_take_the_smaller_side() {
         }
     }
 }
+
+/// The counts that walk messages walk only an index: a sender's (of one
+/// owner or all), a `since` range (either side), a block's ids.
+#[test]
+fn counts_that_walk_walk_an_index_only() {
+    use crate::counts::count_rows_sql;
+    use crate::filter::{Owner, Since};
+    let (_dir, store) = temp_store();
+    let from = Filter {
+        from: Some("bob".into()),
+        ..Filter::default()
+    };
+    let since = Filter {
+        since: Some(T0),
+        unread_only: true,
+        max_priority: Some(Priority::Normal),
+        ..Filter::default()
+    };
+    let cases = [
+        (&from, Owner::Any, Since::Ignore, None),
+        (&from, Owner::User("alice"), Since::Ignore, None),
+        (&from, Owner::Host, Since::Ignore, None),
+        (&since, Owner::Any, Since::Index, None),
+        (&since, Owner::User("alice"), Since::Index, None),
+        (&since, Owner::Host, Since::Before, None),
+        (
+            &Filter::unread(),
+            Owner::Any,
+            Since::Ignore,
+            Some((1024, 1500)),
+        ),
+        (
+            &Filter::default(),
+            Owner::User("alice"),
+            Since::Ignore,
+            Some((1024, 1500)),
+        ),
+    ];
+    for (f, owner, s, ids) in cases {
+        let (sql, params) = count_rows_sql(f, owner, s, ids);
+        let p = super::page::plan(&store, &sql, params);
+        eprintln!("-- count {f:?} {owner:?} {s:?} {ids:?}\n{p}\n");
+        assert!(p.contains("COVERING INDEX") || p.contains("rowid>?"), "{p}");
+        assert!(!p.contains("SCAN messages"), "{p}");
+    }
+}

@@ -324,7 +324,7 @@ fn pages_and_exports_run_on_indexes() {
                 let after = i.checked_sub(1).map(|j| lines[j]).unwrap_or("");
                 assert!(
                     after.starts_with("SCAN (subquery-")
-                        || (since == Since::Index && after.contains("messages_by_time")),
+                        || (since == Since::Index && after.contains("messages_by_dir_time")),
                     "{what}: sorts\n{p}"
                 );
             }
