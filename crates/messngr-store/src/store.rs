@@ -167,7 +167,7 @@ impl Store {
     /// The messages `filter` selects, oldest first (with a limit: the
     /// newest `limit` of them, still oldest first).
     pub fn list(&self, filter: &Filter) -> Result<Vec<Message>> {
-        let (cond, mut params) = filter.to_sql();
+        let (cond, mut params) = filter.to_sql_by_time();
         let mut sql = format!(
             "SELECT {COLUMNS} FROM messages WHERE {cond} ORDER BY received_at DESC, id DESC"
         );
