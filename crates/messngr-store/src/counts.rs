@@ -5,30 +5,32 @@
 //! tray asks for the unread count every few seconds. `count(*)` over an
 //! index walks every matching entry — about 40 ms per million on this kind
 //! of machine, with the store thread (and every insert behind it) waiting.
-//! So migration 3 keeps `message_counts`: the number of messages per
-//! direction, owner, read state, priority and block of 1024 ids, updated
-//! by triggers in the same transaction as the messages themselves (so the
-//! counts are exactly as durable and as current as the rows).
+//! So migration 3 keeps two tables of counts, updated by triggers in the
+//! same transaction as the messages themselves (so the counts are exactly
+//! as durable and as current as the rows): `message_totals`, the number of
+//! messages per direction, sender, owner, read state and priority, and
+//! `message_counts`, the same per block of 1024 ids instead of per sender.
 //!
-//! A filter of direction, scope, owner, unread and priority is a sum over
-//! the few rows of `message_totals`. With `before`, it is the blocks below
-//! `before`'s block plus a walk of the ids of its block below `before` —
-//! or, when `before` is in the upper half of the ids (a client paging down
-//! from the newest), the total minus the blocks above and the ids of its
-//! block from `before` up: never more than half of the blocks, and at most
-//! 1024 ids walked. `from` and `to` are not in the
-//! counts (a key per sender would multiply the rows): they count on their
-//! indexes, which walk that sender's messages. `since` counts the smaller
-//! side of the time: the messages since then (when few), or all of them
-//! minus those before (when few of those); when both sides are large it
-//! walks the range since then. Either walk is on `messages_by_dir_time`,
-//! which holds every column such a count tests: no message is read.
+//! A filter of direction, scope, owner, sender, unread and priority is a
+//! sum over a few rows of `message_totals`. With `before`, it is the blocks
+//! below `before`'s block plus a walk of the ids of its block below
+//! `before` — or, when `before` is in the upper half of the ids (a client
+//! paging down from the newest), the total minus the blocks above and the
+//! ids of its block from `before` up: never more than half of the blocks,
+//! and at most 1024 ids walked. With a sender and `before`, the sender's
+//! index is walked on the shorter side of `before` (from the newest, that
+//! is the pages already shown). `to` is not in the counts: it walks the
+//! messages. `since` counts the smaller side of the time: the messages
+//! since then (when few), or all of them minus those before (when few of
+//! those); when both sides are large it walks the range since then. Either
+//! walk is on `messages_by_dir_time`, which holds every column such a
+//! count tests: no message is read.
 
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
 use crate::error::Result;
-use crate::filter::{Filter, Owner, Since, Where};
+use crate::filter::{Filter, Owner, Since, Where, fold};
 use crate::schema::COUNT_BLOCK_SHIFT;
 
 /// A time range with fewer messages than this is "small": listing or
@@ -75,7 +77,7 @@ fn count_branch(conn: &Connection, f: &Filter, owner: Owner<'_>) -> Result<u64> 
         }
         return count_rows(conn, f, owner, Since::Index, None);
     }
-    if f.from.is_some() || f.to.is_some() {
+    if f.to.is_some() {
         return count_rows(conn, f, owner, Since::Ignore, None);
     }
     let mut w = Where::default();
@@ -97,9 +99,39 @@ fn count_branch(conn: &Connection, f: &Filter, owner: Owner<'_>) -> Result<u64> 
     if let Some(o) = &f.owner {
         w.push("host = 0 AND owner = ?", Some(Value::Text(o.clone())));
     }
+    let mut totals = w.clone();
+    if let Some(from) = &f.from {
+        totals.push("sender = ?", Some(Value::Text(fold(from))));
+    }
     let Some(before) = f.before else {
-        return sum(conn, "message_totals", w);
+        return sum(conn, "message_totals", totals);
     };
+    let unbounded = Filter {
+        before: None,
+        ..f.clone()
+    };
+    if f.from.is_some() {
+        // The sender's messages from `before` up, or below it, on the
+        // sender's index, whichever side of the ids is shorter.
+        let (low, high): (Option<i64>, Option<i64>) = conn
+            .prepare_cached("SELECT min(id), max(id) FROM messages")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (Some(low), Some(high)) = (low, high) else {
+            return Ok(0);
+        };
+        if high.saturating_sub(before) < before.saturating_sub(low) {
+            let total = sum(conn, "message_totals", totals)?;
+            let above = count_rows(
+                conn,
+                &unbounded,
+                owner,
+                Since::Ignore,
+                Some((before, i64::MAX)),
+            )?;
+            return Ok(total.saturating_sub(above));
+        }
+        return count_rows(conn, f, owner, Since::Ignore, None);
+    }
     // Ids below `before`: whole blocks on the side with fewer blocks, and
     // a walk of the ids of `before`'s own block on that side of it.
     let block = before >> COUNT_BLOCK_SHIFT;
@@ -111,10 +143,6 @@ fn count_branch(conn: &Connection, f: &Filter, owner: Owner<'_>) -> Result<u64> 
         .prepare_cached("SELECT max(block) FROM message_counts WHERE direction = ?")?
         .query_row([f.direction.as_str()], |r| r.get(0))?;
     let Some(top) = top else { return Ok(0) };
-    let unbounded = Filter {
-        before: None,
-        ..f.clone()
-    };
     if block <= top.saturating_sub(block) {
         let mut below = w;
         below.push("block < ?", Some(Value::Integer(block)));
@@ -127,7 +155,7 @@ fn count_branch(conn: &Connection, f: &Filter, owner: Owner<'_>) -> Result<u64> 
         )?;
         Ok(sum(conn, "message_counts", below)?.saturating_add(part))
     } else {
-        let total = sum(conn, "message_totals", w.clone())?;
+        let total = sum(conn, "message_totals", totals)?;
         let mut above = w;
         above.push("block > ?", Some(Value::Integer(block)));
         let part = count_rows(

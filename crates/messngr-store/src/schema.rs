@@ -31,12 +31,13 @@
 //!   index by direction and time that also holds every column a count
 //!   may test, so that counting a `since` range never reads the messages;
 //! * `message_counts`, the number of messages per direction, owner, read
-//!   state, priority and block of 1024 ids ([`COUNT_BLOCK_SHIFT`]), kept by
-//!   triggers, and `message_totals`, the same without the block (kept by
-//!   triggers on `message_counts`, so it is always their sum): an exact
-//!   count of a whole inbox is a sum over a few rows, and of the ids below
-//!   a page a sum over the blocks on the page's nearer side, instead of a
-//!   walk over every message;
+//!   state, priority and block of 1024 ids ([`COUNT_BLOCK_SHIFT`]), and
+//!   `message_totals`, per direction, sender, owner, read state and
+//!   priority, both kept by triggers in the transaction that changes the
+//!   messages: an exact count of a whole inbox (or of one sender's
+//!   messages) is a sum over a few rows, and of the ids below a page a sum
+//!   over the blocks on the page's nearer side, instead of a walk over
+//!   every message;
 //! * `messages_fts`, an external-content FTS5 index of the text and the
 //!   sender and recipient names (the text is stored once, in `messages`),
 //!   kept in step by triggers on every INSERT, DELETE and UPDATE, filled
@@ -118,31 +119,21 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE TABLE message_totals (
         direction TEXT NOT NULL,
+        sender    TEXT NOT NULL,
         host      INTEGER NOT NULL,
         owner     TEXT NOT NULL,
         unread    INTEGER NOT NULL,
         priority  INTEGER NOT NULL,
         n         INTEGER NOT NULL,
-        PRIMARY KEY (direction, host, owner, unread, priority)
+        PRIMARY KEY (direction, sender, host, owner, unread, priority)
     ) WITHOUT ROWID;
-    CREATE TRIGGER message_counts_insert AFTER INSERT ON message_counts BEGIN
-        INSERT INTO message_totals (direction, host, owner, unread, priority, n)
-        VALUES (new.direction, new.host, new.owner, new.unread, new.priority, new.n)
-        ON CONFLICT DO UPDATE SET n = n + excluded.n;
-    END;
-    CREATE TRIGGER message_counts_update AFTER UPDATE OF n ON message_counts BEGIN
-        UPDATE message_totals SET n = n + new.n - old.n
-        WHERE direction = new.direction AND host = new.host AND owner = new.owner
-          AND unread = new.unread AND priority = new.priority;
-    END;
-    CREATE TRIGGER message_counts_delete AFTER DELETE ON message_counts BEGIN
-        UPDATE message_totals SET n = n - old.n
-        WHERE direction = old.direction AND host = old.host AND owner = old.owner
-          AND unread = old.unread AND priority = old.priority;
-    END;
     CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN
         INSERT INTO message_counts (direction, block, host, owner, unread, priority, n)
         VALUES (new.direction, new.id >> 10, new.owner_user IS NULL,
+                coalesce(new.owner_user, ''), new.read_at IS NULL, new.priority, 1)
+        ON CONFLICT DO UPDATE SET n = n + 1;
+        INSERT INTO message_totals (direction, sender, host, owner, unread, priority, n)
+        VALUES (new.direction, new.from_fold, new.owner_user IS NULL,
                 coalesce(new.owner_user, ''), new.read_at IS NULL, new.priority, 1)
         ON CONFLICT DO UPDATE SET n = n + 1;
     END;
@@ -151,15 +142,21 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         WHERE direction = old.direction AND block = old.id >> 10
           AND host = (old.owner_user IS NULL) AND owner = coalesce(old.owner_user, '')
           AND unread = (old.read_at IS NULL) AND priority = old.priority;
-        DELETE FROM message_counts
-        WHERE direction = old.direction AND block = old.id >> 10
+        DELETE FROM message_counts WHERE direction = old.direction AND block = old.id >> 10
+          AND host = (old.owner_user IS NULL) AND owner = coalesce(old.owner_user, '')
+          AND unread = (old.read_at IS NULL) AND priority = old.priority AND n <= 0;
+        UPDATE message_totals SET n = n - 1
+        WHERE direction = old.direction AND sender = old.from_fold
+          AND host = (old.owner_user IS NULL) AND owner = coalesce(old.owner_user, '')
+          AND unread = (old.read_at IS NULL) AND priority = old.priority;
+        DELETE FROM message_totals WHERE direction = old.direction AND sender = old.from_fold
           AND host = (old.owner_user IS NULL) AND owner = coalesce(old.owner_user, '')
           AND unread = (old.read_at IS NULL) AND priority = old.priority AND n <= 0;
     END;
     CREATE TRIGGER messages_count_update
-    AFTER UPDATE OF id, direction, owner_user, read_at, priority ON messages
+    AFTER UPDATE OF id, direction, from_fold, owner_user, read_at, priority ON messages
     WHEN old.id IS NOT new.id OR old.direction IS NOT new.direction
-      OR old.owner_user IS NOT new.owner_user
+      OR old.from_fold IS NOT new.from_fold OR old.owner_user IS NOT new.owner_user
       OR (old.read_at IS NULL) IS NOT (new.read_at IS NULL)
       OR old.priority IS NOT new.priority
     BEGIN
@@ -167,17 +164,31 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         WHERE direction = old.direction AND block = old.id >> 10
           AND host = (old.owner_user IS NULL) AND owner = coalesce(old.owner_user, '')
           AND unread = (old.read_at IS NULL) AND priority = old.priority;
-        DELETE FROM message_counts
-        WHERE direction = old.direction AND block = old.id >> 10
+        DELETE FROM message_counts WHERE direction = old.direction AND block = old.id >> 10
+          AND host = (old.owner_user IS NULL) AND owner = coalesce(old.owner_user, '')
+          AND unread = (old.read_at IS NULL) AND priority = old.priority AND n <= 0;
+        UPDATE message_totals SET n = n - 1
+        WHERE direction = old.direction AND sender = old.from_fold
+          AND host = (old.owner_user IS NULL) AND owner = coalesce(old.owner_user, '')
+          AND unread = (old.read_at IS NULL) AND priority = old.priority;
+        DELETE FROM message_totals WHERE direction = old.direction AND sender = old.from_fold
           AND host = (old.owner_user IS NULL) AND owner = coalesce(old.owner_user, '')
           AND unread = (old.read_at IS NULL) AND priority = old.priority AND n <= 0;
         INSERT INTO message_counts (direction, block, host, owner, unread, priority, n)
         VALUES (new.direction, new.id >> 10, new.owner_user IS NULL,
                 coalesce(new.owner_user, ''), new.read_at IS NULL, new.priority, 1)
         ON CONFLICT DO UPDATE SET n = n + 1;
+        INSERT INTO message_totals (direction, sender, host, owner, unread, priority, n)
+        VALUES (new.direction, new.from_fold, new.owner_user IS NULL,
+                coalesce(new.owner_user, ''), new.read_at IS NULL, new.priority, 1)
+        ON CONFLICT DO UPDATE SET n = n + 1;
     END;
     INSERT INTO message_counts (direction, block, host, owner, unread, priority, n)
     SELECT direction, id >> 10, owner_user IS NULL, coalesce(owner_user, ''),
+           read_at IS NULL, priority, count(*)
+    FROM messages GROUP BY 1, 2, 3, 4, 5, 6;
+    INSERT INTO message_totals (direction, sender, host, owner, unread, priority, n)
+    SELECT direction, from_fold, owner_user IS NULL, coalesce(owner_user, ''),
            read_at IS NULL, priority, count(*)
     FROM messages GROUP BY 1, 2, 3, 4, 5, 6;
 

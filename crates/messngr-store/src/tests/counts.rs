@@ -21,6 +21,7 @@ enum Op {
     Delete(usize),
     SetOwner(usize, u8),
     SetPriority(usize, u8),
+    SetSender(usize, u8),
     /// Skips ids (as deleted messages do), so that a few rows spread over
     /// several blocks of counts.
     Skip(u16),
@@ -35,9 +36,12 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<usize>().prop_map(Op::Delete),
         1 => (any::<usize>(), 0..3u8).prop_map(|(i, o)| Op::SetOwner(i, o)),
         1 => (any::<usize>(), 0..3u8).prop_map(|(i, p)| Op::SetPriority(i, p)),
+        1 => (any::<usize>(), 0..3u8).prop_map(|(i, s)| Op::SetSender(i, s)),
         1 => (1..1500u16).prop_map(Op::Skip),
     ]
 }
+
+const SENDERS: [&str; 3] = ["ALICE", "Bob", "carol"];
 
 fn owner(o: u8) -> Option<String> {
     ["alice", "bob"]
@@ -59,7 +63,7 @@ fn apply(store: &mut Store, ids: &mut Vec<i64>, op: &Op) {
             priority,
             out,
         } => {
-            let mut m = msg("X", "H1", "t", T0);
+            let mut m = msg(SENDERS[usize::from(*priority) % 3], "H1", "t", T0);
             m.owner_user = owner(*o);
             m.priority = Priority::from_i64(i64::from(*priority)).unwrap();
             if *out {
@@ -106,6 +110,17 @@ fn apply(store: &mut Store, ids: &mut Vec<i64>, op: &Op) {
                 sql(
                     store,
                     "UPDATE messages SET priority = ?1 WHERE id = ?2",
+                    v,
+                    id,
+                );
+            }
+        }
+        Op::SetSender(i, s) => {
+            if let Some(id) = pick(i) {
+                let v = SENDERS[usize::from(*s)].to_lowercase().into();
+                sql(
+                    store,
+                    "UPDATE messages SET from_fold = ?1 WHERE id = ?2",
                     v,
                     id,
                 );
@@ -158,16 +173,21 @@ proptest! {
             for direction in [Direction::In, Direction::Out] {
                 for unread_only in [false, true] {
                     for max_priority in [None, Some(Priority::Low), Some(Priority::Normal)] {
-                        for before in &befores {
-                            let f = Filter {
-                                scope: scope.clone(),
-                                direction,
-                                unread_only,
-                                max_priority,
-                                before: *before,
-                                ..Filter::default()
-                            };
-                            prop_assert_eq!(store.count(&f).unwrap(), brute(&store, &f), "{:?}", f);
+                        for from in [None, Some("BOB")] {
+                            for before in &befores {
+                                let f = Filter {
+                                    scope: scope.clone(),
+                                    direction,
+                                    unread_only,
+                                    max_priority,
+                                    from: from.map(str::to_owned),
+                                    before: *before,
+                                    ..Filter::default()
+                                };
+                                prop_assert_eq!(
+                                    store.count(&f).unwrap(), brute(&store, &f), "{:?}", f
+                                );
+                            }
                         }
                     }
                 }
@@ -197,11 +217,13 @@ proptest! {
             .query_row("SELECT count(*) FROM message_counts WHERE n <= 0", [], |r| r.get(0))
             .unwrap();
         prop_assert_eq!(empty, 0);
-        // The totals are the sums of the blocks.
+        // The totals (by sender) add up to the blocks' counts.
         let off: i64 = store
             .conn_ref()
             .query_row(
-                "SELECT count(*) FROM message_totals t WHERE n IS NOT (SELECT coalesce(sum(n), 0) \
+                "SELECT count(*) FROM (SELECT direction, host, owner, unread, priority, \
+                 sum(n) AS n FROM message_totals GROUP BY 1, 2, 3, 4, 5) t \
+                 WHERE n IS NOT (SELECT coalesce(sum(n), 0) \
                  FROM message_counts c WHERE c.direction = t.direction AND c.host = t.host \
                  AND c.owner = t.owner AND c.unread = t.unread AND c.priority = t.priority)",
                 [],
