@@ -22,28 +22,34 @@
 //! (`quiet`), kept here so that the daemon (terminals) and every agent of
 //! that user agree and it survives a restart.
 //!
-//! Migration 3 makes a million messages cheap to list, count and search:
+//! Migrations 3 and 4 make a million messages cheap to list, count and
+//! search:
 //!
 //! * indexes whose last key is the id (SQLite appends the rowid to every
 //!   index), so "the newest N of one direction / owner / sender, unread or
 //!   not" is a walk down one index that stops after N rows, and counting
-//!   one sender's messages (of one owner) walks only that index; and one
-//!   index by direction and time that also holds every column a count
-//!   may test, so that counting a `since` range never reads the messages;
-//! * `message_counts`, the number of messages per direction, owner, read
-//!   state, priority and block of 1024 ids ([`COUNT_BLOCK_SHIFT`]), and
-//!   `message_totals`, per direction, sender, owner, read state and
-//!   priority, both kept by triggers in the transaction that changes the
-//!   messages: an exact count of a whole inbox (or of one sender's
-//!   messages) is a sum over a few rows, and of the ids below a page a sum
-//!   over the blocks on the page's nearer side, instead of a walk over
-//!   every message;
-//! * `messages_fts`, an external-content FTS5 index of the text and the
-//!   sender and recipient names (the text is stored once, in `messages`),
-//!   kept in step by triggers on every INSERT, DELETE and UPDATE, filled
-//!   from the existing rows by `rebuild`. FTS5's own `secure-delete`
-//!   option is on, so that a deleted message's words leave the index at
-//!   once, as `secure_delete` makes its text leave the table.
+//!   one sender's messages (of one owner) walks only that index (3, and
+//!   sender with owner in 4); and (4) one index by direction and time that
+//!   also holds every column a count may test, so that counting a `since`
+//!   range never reads the messages;
+//! * `message_counts` (3), the number of messages per direction, owner,
+//!   read state, priority and block of 1024 ids ([`COUNT_BLOCK_SHIFT`]),
+//!   and `message_totals` (4), per direction, sender, owner, read state
+//!   and priority, both kept by triggers in the transaction that changes
+//!   the messages (4 replaces 3's triggers with ones that keep both): an
+//!   exact count of a whole inbox (or of one sender's messages) is a sum
+//!   over a few rows, and of the ids below a page a sum over the blocks on
+//!   the page's nearer side, instead of a walk over every message;
+//! * `messages_fts` (3), an external-content FTS5 index of the text and
+//!   the sender and recipient names (the text is stored once, in
+//!   `messages`), kept in step by triggers on every INSERT, DELETE and
+//!   UPDATE, filled from the existing rows by `rebuild`. FTS5's own
+//!   `secure-delete` option is on, so that a deleted message's words leave
+//!   the index at once, as `secure_delete` makes its text leave the table.
+//!
+//! Migration 4 is separate from 3 because 3 had already reached the main
+//! branch when the counts by sender were added: an inbox at version 3
+//! must be brought up by appending, never by changing 3.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -103,9 +109,6 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_by_owner_dir_unread ON messages(owner_user, direction)
         WHERE read_at IS NULL;
     CREATE INDEX messages_by_from ON messages(from_fold, direction);
-    CREATE INDEX messages_by_from_owner ON messages(from_fold, owner_user, direction);
-    CREATE INDEX messages_by_dir_time
-        ON messages(direction, received_at, owner_user, read_at, priority, from_fold);
 
     CREATE TABLE message_counts (
         direction TEXT NOT NULL,
@@ -117,6 +120,74 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         n         INTEGER NOT NULL,
         PRIMARY KEY (direction, block, host, owner, unread, priority)
     ) WITHOUT ROWID;
+    CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO message_counts (direction, block, host, owner, unread, priority, n)
+        VALUES (new.direction, new.id >> 10, new.owner_user IS NULL,
+                coalesce(new.owner_user, ''), new.read_at IS NULL, new.priority, 1)
+        ON CONFLICT DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER messages_count_delete AFTER DELETE ON messages BEGIN
+        UPDATE message_counts SET n = n - 1
+        WHERE direction = old.direction AND block = old.id >> 10
+          AND host = (old.owner_user IS NULL) AND owner = coalesce(old.owner_user, '')
+          AND unread = (old.read_at IS NULL) AND priority = old.priority;
+        DELETE FROM message_counts
+        WHERE direction = old.direction AND block = old.id >> 10
+          AND host = (old.owner_user IS NULL) AND owner = coalesce(old.owner_user, '')
+          AND unread = (old.read_at IS NULL) AND priority = old.priority AND n <= 0;
+    END;
+    CREATE TRIGGER messages_count_update
+    AFTER UPDATE OF id, direction, owner_user, read_at, priority ON messages
+    WHEN old.id IS NOT new.id OR old.direction IS NOT new.direction
+      OR old.owner_user IS NOT new.owner_user
+      OR (old.read_at IS NULL) IS NOT (new.read_at IS NULL)
+      OR old.priority IS NOT new.priority
+    BEGIN
+        UPDATE message_counts SET n = n - 1
+        WHERE direction = old.direction AND block = old.id >> 10
+          AND host = (old.owner_user IS NULL) AND owner = coalesce(old.owner_user, '')
+          AND unread = (old.read_at IS NULL) AND priority = old.priority;
+        DELETE FROM message_counts
+        WHERE direction = old.direction AND block = old.id >> 10
+          AND host = (old.owner_user IS NULL) AND owner = coalesce(old.owner_user, '')
+          AND unread = (old.read_at IS NULL) AND priority = old.priority AND n <= 0;
+        INSERT INTO message_counts (direction, block, host, owner, unread, priority, n)
+        VALUES (new.direction, new.id >> 10, new.owner_user IS NULL,
+                coalesce(new.owner_user, ''), new.read_at IS NULL, new.priority, 1)
+        ON CONFLICT DO UPDATE SET n = n + 1;
+    END;
+    INSERT INTO message_counts (direction, block, host, owner, unread, priority, n)
+    SELECT direction, id >> 10, owner_user IS NULL, coalesce(owner_user, ''),
+           read_at IS NULL, priority, count(*)
+    FROM messages GROUP BY 1, 2, 3, 4, 5, 6;
+
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, from_name, to_name,
+        content = 'messages', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts (rowid, text, from_name, to_name)
+        VALUES (new.id, new.text, new.from_name, new.to_name);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text, from_name, to_name)
+        VALUES ('delete', old.id, old.text, old.from_name, old.to_name);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF id, text, from_name, to_name ON messages
+    BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text, from_name, to_name)
+        VALUES ('delete', old.id, old.text, old.from_name, old.to_name);
+        INSERT INTO messages_fts (rowid, text, from_name, to_name)
+        VALUES (new.id, new.text, new.from_name, new.to_name);
+    END;
+    INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');",
+    // 4: counts by sender, an index by time that covers every count.
+    "CREATE INDEX messages_by_from_owner ON messages(from_fold, owner_user, direction);
+    CREATE INDEX messages_by_dir_time
+        ON messages(direction, received_at, owner_user, read_at, priority, from_fold);
+
     CREATE TABLE message_totals (
         direction TEXT NOT NULL,
         sender    TEXT NOT NULL,
@@ -127,6 +198,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         n         INTEGER NOT NULL,
         PRIMARY KEY (direction, sender, host, owner, unread, priority)
     ) WITHOUT ROWID;
+    DROP TRIGGER messages_count_insert;
+    DROP TRIGGER messages_count_delete;
+    DROP TRIGGER messages_count_update;
     CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN
         INSERT INTO message_counts (direction, block, host, owner, unread, priority, n)
         VALUES (new.direction, new.id >> 10, new.owner_user IS NULL,
@@ -183,41 +257,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
                 coalesce(new.owner_user, ''), new.read_at IS NULL, new.priority, 1)
         ON CONFLICT DO UPDATE SET n = n + 1;
     END;
-    INSERT INTO message_counts (direction, block, host, owner, unread, priority, n)
-    SELECT direction, id >> 10, owner_user IS NULL, coalesce(owner_user, ''),
-           read_at IS NULL, priority, count(*)
-    FROM messages GROUP BY 1, 2, 3, 4, 5, 6;
     INSERT INTO message_totals (direction, sender, host, owner, unread, priority, n)
     SELECT direction, from_fold, owner_user IS NULL, coalesce(owner_user, ''),
            read_at IS NULL, priority, count(*)
-    FROM messages GROUP BY 1, 2, 3, 4, 5, 6;
-
-    CREATE VIRTUAL TABLE messages_fts USING fts5(
-        text, from_name, to_name,
-        content = 'messages', content_rowid = 'id',
-        tokenize = 'unicode61 remove_diacritics 2'
-    );
-    INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
-    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-        INSERT INTO messages_fts (rowid, text, from_name, to_name)
-        VALUES (new.id, new.text, new.from_name, new.to_name);
-    END;
-    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-        INSERT INTO messages_fts (messages_fts, rowid, text, from_name, to_name)
-        VALUES ('delete', old.id, old.text, old.from_name, old.to_name);
-    END;
-    CREATE TRIGGER messages_fts_update AFTER UPDATE OF id, text, from_name, to_name ON messages
-    BEGIN
-        INSERT INTO messages_fts (messages_fts, rowid, text, from_name, to_name)
-        VALUES ('delete', old.id, old.text, old.from_name, old.to_name);
-        INSERT INTO messages_fts (rowid, text, from_name, to_name)
-        VALUES (new.id, new.text, new.from_name, new.to_name);
-    END;
-    INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');",
+    FROM messages GROUP BY 1, 2, 3, 4, 5, 6;",
 ];
 
-/// `message_counts.block` is `id >> COUNT_BLOCK_SHIFT` (migration 3's
-/// triggers say `>> 10`; a test checks that they agree).
+/// `message_counts.block` is `id >> COUNT_BLOCK_SHIFT` (the triggers of
+/// migrations 3 and 4 say `>> 10`; a test checks that they agree).
 pub(crate) const COUNT_BLOCK_SHIFT: u32 = 10;
 
 /// The schema version this build writes.

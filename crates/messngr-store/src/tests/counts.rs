@@ -236,13 +236,59 @@ proptest! {
 
 #[test]
 fn the_block_size_of_the_triggers_is_the_one_the_counts_read() {
-    let triggers = MIGRATIONS[2];
     let shift = format!("id >> {COUNT_BLOCK_SHIFT}");
+    for triggers in &MIGRATIONS[2..] {
+        assert_eq!(
+            triggers.matches(">>").count(),
+            triggers.matches(&shift).count()
+        );
+        assert!(triggers.contains(&shift));
+    }
+}
+
+/// An inbox at version 3 (counts by block only, 3's triggers) gets the
+/// counts by sender from its rows, and 4's triggers keep both after.
+#[test]
+fn a_version_3_inbox_gets_counts_by_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        for (i, from) in ["alice", "bob", "bob"].into_iter().enumerate() {
+            conn.execute(
+                "INSERT INTO messages (uuid, received_at, transport, from_name, to_name, \
+                 from_fold, to_fold, text, raw) VALUES (?1, ?2, 'smb', ?3, 'H1', ?3, 'h1', 'x', x'00')",
+                rusqlite::params![format!("{i:032x}"), T0, from],
+            )
+            .unwrap();
+        }
+    }
+    let mut store = Store::open(&path).unwrap();
     assert_eq!(
-        triggers.matches(">>").count(),
-        triggers.matches(&shift).count()
+        store.pragma_i64("user_version").unwrap(),
+        crate::SCHEMA_VERSION
     );
-    assert!(triggers.contains(&shift));
+    let from_bob = Filter {
+        from: Some("BOB".into()),
+        ..Filter::default()
+    };
+    assert_eq!(store.count(&from_bob).unwrap(), 2);
+    let m = store.insert(&msg("Bob", "H1", "new", T0)).unwrap();
+    assert_eq!(store.count(&from_bob).unwrap(), 3);
+    store.mark_read(m.id).unwrap();
+    let unread_bob = Filter {
+        unread_only: true,
+        ..from_bob.clone()
+    };
+    assert_eq!(store.count(&unread_bob).unwrap(), 2);
+    store.delete(m.id).unwrap();
+    assert_eq!(store.count(&from_bob).unwrap(), 2);
+    assert_eq!(store.count(&Filter::default()).unwrap(), 3);
+    assert_eq!(brute(&store, &from_bob), 2);
 }
 
 #[test]

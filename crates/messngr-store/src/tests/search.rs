@@ -210,7 +210,10 @@ fn a_version_2_inbox_is_migrated_and_its_messages_found() {
         }
     }
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.pragma_i64("user_version").unwrap(), 3);
+    assert_eq!(
+        store.pragma_i64("user_version").unwrap(),
+        crate::SCHEMA_VERSION
+    );
     let page = store.search("zanzibar", &Filter::default(), 10).unwrap();
     let found: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
     assert_eq!(found, ["the old zanzibar note", "zanzibar again"]);
@@ -229,6 +232,11 @@ fn a_version_2_inbox_is_migrated_and_its_messages_found() {
     assert_eq!(store.count(&Filter::default()).unwrap(), 3);
     assert_eq!(store.count(&Filter::unread()).unwrap(), 2);
     assert_eq!(store.count(&host).unwrap(), 2);
+    let from_h2 = Filter {
+        from: Some("h2".into()),
+        ..Filter::default()
+    };
+    assert_eq!(store.count(&from_h2).unwrap(), 3);
 }
 
 #[test]
