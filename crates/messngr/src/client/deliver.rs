@@ -12,9 +12,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use messngr_daemon::api::{Request, to_hex};
+use messngr_api::{Deliver, Transport};
 
-use super::ask;
+use super::{Kind, ask};
 
 /// The largest message file accepted (smbd's own limit is 1600 bytes; the
 /// API's request line must hold twice this in hex).
@@ -34,14 +34,14 @@ pub fn deliver(socket: &Path, file: &Path, from: String, to: String) -> anyhow::
             file.display()
         );
     }
-    let request = Request::Deliver {
-        transport: "samba".into(),
+    let request = Deliver {
+        transport: Transport::Samba,
         from,
         to,
-        text_hex: to_hex(&text),
+        text,
     };
     let mut sink = std::io::sink();
-    let response = match ask(socket, &request, false, &mut sink)? {
+    let id = match ask(socket, request, Kind::Other, false, &mut sink)? {
         Ok(r) => r,
         Err(code) => {
             eprintln!("messngr: the message stays in {}", file.display());
@@ -51,8 +51,7 @@ pub fn deliver(socket: &Path, file: &Path, from: String, to: String) -> anyhow::
     // Samba leaves removing the file to its message command.
     if let Err(e) = std::fs::remove_file(file) {
         eprintln!(
-            "messngr: message {} stored, but {} could not be removed: {e}",
-            response.data,
+            "messngr: message {id} stored, but {} could not be removed: {e}",
             file.display()
         );
     }

@@ -219,7 +219,7 @@ fn walk_through(exe: &Path, shared: &Shared, out: &mut impl Write) -> anyhow::Re
             h.name
         )?;
         indented(out, |buf| {
-            crate::client::inbox(&h.socket(), false, None, None, false, buf)
+            crate::client::inbox(&h.socket(), crate::cli::Selection::default(), false, buf)
         })?;
     }
     for m in &missing {
@@ -238,7 +238,7 @@ fn walk_through(exe: &Path, shared: &Shared, out: &mut impl Write) -> anyhow::Re
 /// `messngr send` through `from`'s daemon, printed as `messngr send` prints it.
 fn send(from: &Host, target: &str, text: &str, out: &mut impl Write) -> anyhow::Result<bool> {
     let code = indented(out, |buf| {
-        let request = messngr_daemon::api::Request::Send {
+        let request = messngr_api::Send {
             target: target.to_owned(),
             text: text.to_owned(),
             address: None,

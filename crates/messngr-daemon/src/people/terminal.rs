@@ -131,7 +131,7 @@ fn deliver_now(settings: &Settings, m: &Message, quiet: &[String]) {
     let text = render(&settings.netbios_name, m, &jiff::tz::TimeZone::system());
     let root_urgent = m.urgent_from_root();
     for s in targets {
-        if quiet.contains(&s.user) && !crate::quiet::shows_now(true, m.priority) {
+        if quiet.contains(&s.user) && !messngr_api::shows_now(true, m.priority) {
             tracing::info!(
                 "message {} not written on {}: {} is quiet (it waits in the inbox)",
                 m.id,
@@ -341,29 +341,7 @@ mod tests {
             session("alice", "pts/1"),
             session("alice", "tty3"),
         ];
-        let s = Settings {
-            netbios_name: "H1".into(),
-            workgroup: "MLAN".into(),
-            iface: crate::iface::Interface {
-                name: [0; 16],
-                address: std::net::Ipv4Addr::LOCALHOST,
-                netmask: std::net::Ipv4Addr::LOCALHOST,
-                broadcast: std::net::Ipv4Addr::LOCALHOST,
-                mac: [0; 6],
-            },
-            socket: "/x".into(),
-            state_dir: "/x".into(),
-            wins_server: None,
-            aliases: vec!["HELPDESK".into()],
-            register_users: true,
-            utmp: "/x".into(),
-            nbns_rate_limit: 0,
-            access: crate::access::Access::default(),
-            serve_netbios: true,
-            terminals: true,
-            terminal_host_messages: true,
-            hooks: Vec::new(),
-        };
+        let s = Settings::example();
         let lines = |m: &Message, s: &Settings| -> Vec<String> {
             recipients(s, m, &sessions)
                 .iter()

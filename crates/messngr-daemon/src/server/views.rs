@@ -1,0 +1,195 @@
+//! The daemon's typed results as the API's views and errors: the one place
+//! where domain values (store messages, send reports, name reports) become
+//! what clients see.
+
+use messngr_api::{
+    ApiError, CountersView, Direction, ErrorKind, MessageView, NameView, NodeNameView,
+    NodeStatusView, QuietChange as QuietChangeView, QuietView, SendView, StatusView,
+};
+use messngr_store::Message;
+
+use crate::inbox::InboxError;
+use crate::names::{NameInfo, NamesError, NamesReport, NodeReport};
+use crate::quiet::{QuietChange, QuietError, QuietState};
+use crate::send::{Outcome, SendError, SendReport};
+use crate::settings::Settings;
+
+/// A stored message as clients see it.
+pub(crate) fn message(m: &Message) -> MessageView {
+    let time = messngr_api::time::rfc3339;
+    MessageView {
+        id: m.id,
+        uuid: m.uuid.clone(),
+        direction: match m.direction {
+            messngr_store::Direction::In => Direction::In,
+            messngr_store::Direction::Out => Direction::Out,
+        },
+        from: m.from.clone(),
+        to: m.to.clone(),
+        text: m.text.clone(),
+        received_at: time(m.received_at),
+        received_at_ms: m.received_at,
+        transport: m.transport,
+        verified: m.verified,
+        source_addr: m.source_addr.clone(),
+        codepage: m.codepage.clone(),
+        lossy: m.lossy,
+        raw: m.raw.clone(),
+        sender_key: m.sender_key.clone(),
+        priority: m.priority,
+        expires_at: m.expires_at.map(time),
+        expires_at_ms: m.expires_at,
+        read_at: m.read_at.map(time),
+        read_at_ms: m.read_at,
+        owner_user: m.owner_user.clone(),
+        notice_id: m.notice_id.clone(),
+        in_reply_to: m.in_reply_to,
+        sender_uid: m.sender_uid,
+        popup_secs: m.popup_secs,
+    }
+}
+
+/// One receiver's send result.
+pub(crate) fn sent(r: SendReport) -> SendView {
+    SendView {
+        target: r.target,
+        transport: r.transport.as_str().to_owned(),
+        address: r.address,
+        outcome: match r.outcome {
+            Outcome::Delivered => "delivered",
+            Outcome::Sent => "sent",
+        }
+        .to_owned(),
+        replaced: r.replaced,
+        blocks: r.blocks,
+        native: r.native,
+        warning: r.warning,
+    }
+}
+
+/// One of our names.
+pub(crate) fn name(n: NameInfo) -> NameView {
+    NameView {
+        name: n.name.to_string(),
+        group: n.group,
+        state: n.state.to_owned(),
+        source: n.source,
+    }
+}
+
+/// `messngr status`.
+pub(crate) fn status(s: &Settings, r: NamesReport) -> StatusView {
+    let c = r.counters;
+    StatusView {
+        netbios_name: s.netbios_name.clone(),
+        workgroup: s.workgroup.clone(),
+        interface: s.iface.name().to_owned(),
+        address: s.iface.address,
+        broadcast: s.iface.broadcast,
+        wins_server: s.wins_server,
+        uptime_secs: r.uptime.as_secs(),
+        names: r.names.into_iter().map(name).collect(),
+        counters: CountersView {
+            nbns_received: c.received,
+            nbns_malformed: c.malformed,
+            nbns_rate_limited: c.rate_limited,
+            nbns_sent: c.sent,
+            queries_answered: c.queries_answered,
+            node_status_answered: c.node_status_answered,
+            defended: c.defended,
+            conflicts: c.conflicts,
+        },
+    }
+}
+
+/// A node status answer.
+pub(crate) fn node_status(r: NodeReport) -> NodeStatusView {
+    NodeStatusView {
+        address: r.address,
+        names: r
+            .names
+            .into_iter()
+            .map(|n| NodeNameView {
+                name: n.name.to_string(),
+                group: n.group,
+                node_type: n.node_type.to_owned(),
+                flags: n.flags.into_iter().map(str::to_owned).collect(),
+            })
+            .collect(),
+        mac: r
+            .mac
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    }
+}
+
+/// `messngr quiet`.
+pub(crate) fn quiet(q: QuietState) -> QuietView {
+    QuietView {
+        user: q.user,
+        quiet: q.quiet,
+        since: q.since.map(messngr_api::time::rfc3339),
+        since_ms: q.since,
+        waiting: q.waiting,
+    }
+}
+
+/// A quiet change on the follow stream.
+pub(crate) fn quiet_change(c: QuietChange) -> QuietChangeView {
+    QuietChangeView {
+        user: c.user,
+        quiet: c.quiet,
+        waiting: c.waiting,
+    }
+}
+
+impl From<SendError> for ApiError {
+    fn from(e: SendError) -> Self {
+        let kind = match &e {
+            SendError::BadRequest(_) => ErrorKind::BadRequest,
+            SendError::BadName(_) => ErrorKind::BadName,
+            SendError::NotFound(_) => ErrorKind::NotFound,
+            SendError::Refused(_) => ErrorKind::Refused,
+            SendError::Network(_) => ErrorKind::Network,
+            SendError::TooLong(_) => ErrorKind::TooLong,
+            SendError::Stopping => ErrorKind::ShuttingDown,
+        };
+        ApiError::new(kind, e.to_string())
+    }
+}
+
+impl From<NamesError> for ApiError {
+    fn from(e: NamesError) -> Self {
+        let kind = match &e {
+            NamesError::BadName(_) => ErrorKind::BadName,
+            NamesError::Conflict { .. } => ErrorKind::Conflict,
+            NamesError::NotFound(_) => ErrorKind::NotFound,
+            NamesError::Refused(_) => ErrorKind::Refused,
+            NamesError::Stopping => ErrorKind::ShuttingDown,
+        };
+        ApiError::new(kind, e.to_string())
+    }
+}
+
+impl From<InboxError> for ApiError {
+    fn from(e: InboxError) -> Self {
+        let kind = match &e {
+            InboxError::NotFound(_) => ErrorKind::NotFound,
+            InboxError::Invalid(_) => ErrorKind::BadRequest,
+            InboxError::Store(_) => ErrorKind::Store,
+        };
+        ApiError::new(kind, e.to_string())
+    }
+}
+
+impl From<QuietError> for ApiError {
+    fn from(e: QuietError) -> Self {
+        let kind = match &e {
+            QuietError::NoAccount(_) => ErrorKind::Denied,
+            QuietError::Store(_) => ErrorKind::Store,
+        };
+        ApiError::new(kind, e.to_string())
+    }
+}
