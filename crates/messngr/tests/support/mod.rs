@@ -404,9 +404,9 @@ impl Capture {
 }
 
 impl Daemon {
-    /// `messngr inbox --json`, parsed.
+    /// `messngr inbox --json --limit 1000` (every message a test makes), parsed.
     pub fn inbox(&self) -> Vec<serde_json::Value> {
-        let out = self.cli(&["inbox", "--json"]);
+        let out = self.cli(&["inbox", "--json", "--limit", "1000"]);
         assert!(
             out.status.success(),
             "inbox failed: {}\n{}",
