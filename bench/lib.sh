@@ -19,7 +19,9 @@ H2="$PREFIX-h2"
 log() { [ "$JSON" -eq 1 ] || printf '%s\n' "$*" >&2; }
 
 # bench_prepare BUILD LOADGEN TOOL... — needs root and the TOOLs, builds the
-# release binaries when BUILD is 1, sets MESSNGR and LOAD (target/release/LOADGEN).
+# release binaries when BUILD is 1, sets MESSNGR, LOAD (target/release/LOADGEN)
+# and SMB_CONF (smb-conf: writes the private smb.conf of a Samba program,
+# the same as the tests' and the demo's).
 bench_prepare() {
   local build=$1 loadgen=$2 tool bin target
   shift 2
@@ -34,7 +36,8 @@ bench_prepare() {
   fi
   MESSNGR=$target/release/messngr
   LOAD=$target/release/$loadgen
-  for bin in "$MESSNGR" "$LOAD"; do
+  SMB_CONF=$target/release/smb-conf
+  for bin in "$MESSNGR" "$LOAD" "$SMB_CONF"; do
     [ -x "$bin" ] || { echo "$SCRIPT: $bin missing (run without --no-build)" >&2; exit 2; }
   done
 }

@@ -97,29 +97,6 @@ cpu_ticks() {
   echo $((f[11] + f[12] + f[13] + f[14]))
 }
 
-# A private smb.conf: every state, cache and lock file under $1; extra
-# [global] lines from $2.
-samba_conf() {
-  local dir=$1 sub
-  for sub in lock state cache private pid ncalrpc log; do mkdir -p "$dir/$sub"; done
-  cat >"$dir/smb.conf" <<EOF
-[global]
-$2
-  workgroup = MLAN
-  interfaces = eth0
-  bind interfaces only = yes
-  dns proxy = no
-  lock directory = $dir/lock
-  state directory = $dir/state
-  cache directory = $dir/cache
-  private dir = $dir/private
-  pid directory = $dir/pid
-  ncalrpc dir = $dir/ncalrpc
-  log file = $dir/log/log.%m
-  passdb backend = tdbsam:$dir/private/passdb.tdb
-EOF
-}
-
 # Waits until the receiver in h1 accepts a session for NAME<03>.
 wait_accepting() {
   local who=$1 logfile=$2
@@ -186,10 +163,8 @@ mkdir -p "$SMBD_DIR/received" "$SMBD_DIR/tmp"
 # message is in the file.
 chmod 755 "$WORK" "$SMBD_DIR"
 chmod 777 "$SMBD_DIR/received" "$SMBD_DIR/tmp"
-samba_conf "$SMBD_DIR" "  netbios name = $NAME
-  server min protocol = NT1
-  smb ports = 139
-  message command = /bin/sh -c 'cat %s >> $SMBD_DIR/received/all.txt; rm %s'"
+"$SMB_CONF" "$SMBD_DIR" --write --name "$NAME" --set 'smb ports=139' \
+  --message-command "/bin/sh -c 'cat %s >> $SMBD_DIR/received/all.txt; rm %s'"
 SMBD_VERSION=$(smbd --version | awk '{print $2}')
 log "round A: smbd $SMBD_VERSION in h1 (message command appends to a file)"
 # TMPDIR: where smbd writes each message before running the command.
@@ -239,8 +214,7 @@ C_DIR=$WORK/client
 messngr_conf "$C_DIR" SENDERBOX
 ip netns exec "$H2" env -u RUST_LOG "$MESSNGR" daemon --config "$C_DIR/messngr.toml" </dev/null >"$C_DIR/log" 2>&1 &
 C_PID=$!
-samba_conf "$C_DIR/samba" "  netbios name = SENDERBOX
-  name resolve order = bcast"
+"$SMB_CONF" "$C_DIR/samba" --write --name SENDERBOX --broadcast-resolution
 for ((i = 0; i < 100; i++)); do
   "$MESSNGR" --socket "$C_DIR/api.sock" status >/dev/null 2>&1 && break
   sleep 0.1

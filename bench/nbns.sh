@@ -133,23 +133,7 @@ stop_server() {
 
 # --- round 1: nmbd ------------------------------------------------------------
 NMBD_DIR=$WORK/nmbd
-for sub in lock state cache private pid ncalrpc log; do mkdir -p "$NMBD_DIR/$sub"; done
-cat >"$NMBD_DIR/smb.conf" <<EOF
-[global]
-  netbios name = BENCHBOX
-  workgroup = MLAN
-  interfaces = eth0
-  bind interfaces only = yes
-  dns proxy = no
-  lock directory = $NMBD_DIR/lock
-  state directory = $NMBD_DIR/state
-  cache directory = $NMBD_DIR/cache
-  private dir = $NMBD_DIR/private
-  pid directory = $NMBD_DIR/pid
-  ncalrpc dir = $NMBD_DIR/ncalrpc
-  log file = $NMBD_DIR/log/log.%m
-  passdb backend = tdbsam:$NMBD_DIR/private/passdb.tdb
-EOF
+"$SMB_CONF" "$NMBD_DIR" --write --name BENCHBOX
 NMBD_VERSION=$(nmbd --version | awk '{print $2}')
 log "round 1: nmbd $NMBD_VERSION in h1"
 ip netns exec "$H1" nmbd -F --debug-stdout -s "$NMBD_DIR/smb.conf" </dev/null >"$NMBD_DIR/stdout" 2>&1 &

@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Daemon, Lan, Nmbd, client_conf, run_in, text, wait_for};
+use support::{Daemon, Lan, Nmbd, SmbConf, client_conf, run_in, text, wait_for};
 
 fn lan(hosts: usize) -> Option<Lan> {
     Lan::up(hosts).expect("build the test LAN")
@@ -86,7 +86,7 @@ fn nmblookup_finds_our_names_and_node_status_lists_them() {
 #[test]
 fn messngr_lookup_finds_what_nmbd_registered() {
     let Some(lan) = lan(2) else { return };
-    let nmbd = Nmbd::start(&lan, 2, "  netbios name = RECVBOX\n  workgroup = MLAN");
+    let nmbd = Nmbd::start(&lan, 2, SmbConf::new("RECVBOX"));
     let d = Daemon::start(&lan, 1, "H1", "");
     d.wait_settled();
     // nmbd answers only after its own registration rounds (about 4 s).
@@ -124,7 +124,7 @@ fn messngr_lookup_finds_what_nmbd_registered() {
 #[test]
 fn a_name_nmbd_holds_is_refused_to_us() {
     let Some(lan) = lan(2) else { return };
-    let nmbd = Nmbd::start(&lan, 2, "  netbios name = RECVBOX\n  workgroup = MLAN");
+    let nmbd = Nmbd::start(&lan, 2, SmbConf::new("RECVBOX"));
     let tmp = tempfile::tempdir().unwrap();
     let conf = client_conf(tmp.path());
     // Wait until nmbd owns its names.
@@ -188,7 +188,7 @@ fn nmbd_cannot_take_a_name_we_hold() {
     let cap = support::Capture::start(&lan, 1);
     let d = Daemon::start(&lan, 1, "H1", "");
     d.wait_settled();
-    let nmbd = Nmbd::start(&lan, 2, "  netbios name = H1\n  workgroup = MLAN");
+    let nmbd = Nmbd::start(&lan, 2, SmbConf::new("H1"));
     // nmbd registers H1<00>, <03>, <20>: we refuse each (0xAD86) and nmbd gives up.
     wait_for(
         Duration::from_secs(20),
@@ -266,11 +266,7 @@ fn malformed_datagrams_are_counted_and_the_daemon_keeps_answering() {
 fn registration_query_and_release_go_through_nmbd_as_wins_server() {
     let Some(lan) = lan(3) else { return };
     let cap = support::Capture::start(&lan, 1);
-    let wins = Nmbd::start(
-        &lan,
-        2,
-        "  netbios name = WINSBOX\n  workgroup = MLAN\n  wins support = yes",
-    );
+    let wins = Nmbd::start(&lan, 2, SmbConf::new("WINSBOX").wins_support());
     let tmp = tempfile::tempdir().unwrap();
     let conf = client_conf(tmp.path());
     let conf = conf.to_str().unwrap();
@@ -290,11 +286,7 @@ fn registration_query_and_release_go_through_nmbd_as_wins_server() {
     );
 
     // A host that registered at WINS and then died without releasing: only WINS knows it.
-    let ghost = Nmbd::start(
-        &lan,
-        3,
-        "  netbios name = GHOST\n  workgroup = MLAN\n  wins server = 10.77.0.2",
-    );
+    let ghost = Nmbd::start(&lan, 3, SmbConf::new("GHOST").wins_server(lan.ip(2)));
     wait_for(
         Duration::from_secs(20),
         || ask_wins("GHOST#20").contains("10.77.0.3 GHOST<20>"),

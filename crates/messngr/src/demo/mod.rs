@@ -19,6 +19,7 @@ use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use messngr_lan::samba::SmbConf;
 
 use hosts::{Host, WORKGROUP, wait_registered};
 use teardown::Shared;
@@ -260,20 +261,10 @@ fn smbclient_m(
     out: &mut impl Write,
 ) -> anyhow::Result<bool> {
     let dir = from.dir.join("samba");
-    for sub in ["lock", "state", "cache", "private", "pid", "ncalrpc", "log"] {
-        std::fs::create_dir_all(dir.join(sub)).context("creating smbclient's directories")?;
-    }
-    let d = dir.display();
-    let conf = format!(
-        "[global]\n  workgroup = {WORKGROUP}\n  netbios name = {name}\n  name resolve order = bcast\n\
-         \n  interfaces = eth0\n  bind interfaces only = yes\n\
-         \n  lock directory = {d}/lock\n  state directory = {d}/state\n  cache directory = {d}/cache\n\
-         \n  private dir = {d}/private\n  pid directory = {d}/pid\n  ncalrpc dir = {d}/ncalrpc\n\
-         \n  log file = {d}/log/log.%m\n",
-        name = from.name
-    );
-    let conf_path = dir.join("smb.conf");
-    std::fs::write(&conf_path, conf).context("writing smbclient's smb.conf")?;
+    let conf_path = SmbConf::new(&from.name)
+        .broadcast_resolution()
+        .write(&dir)
+        .context("writing smbclient's smb.conf")?;
     let log_path = dir.join("smbclient.out");
     let log = std::fs::File::create(&log_path).context("creating smbclient's output file")?;
     let log2 = log.try_clone().context("opening smbclient's output file")?;

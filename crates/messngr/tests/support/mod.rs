@@ -7,6 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub use messngr_lan::Lan;
+pub use messngr_lan::samba::{SmbConf, WORKGROUP};
 
 mod users;
 #[allow(unused_imports)] // not every test binary uses it
@@ -33,7 +34,7 @@ impl Daemon {
             .tempdir()
             .unwrap();
         let config = format!(
-            "netbios_name = \"{netbios_name}\"\nworkgroup = \"MLAN\"\ninterface = \"eth0\"\n\
+            "netbios_name = \"{netbios_name}\"\nworkgroup = \"{WORKGROUP}\"\ninterface = \"eth0\"\n\
              {state}socket = \"{sock}\"\n{users}{terminals}{extra}\n",
             state = if extra.contains("state_dir") {
                 String::new()
@@ -212,24 +213,6 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool, context: impl F
     }
 }
 
-/// A private smb.conf for Samba tools and daemons in a test: every state,
-/// cache and lock file under `dir`, so runs never share a name cache.
-pub fn samba_conf(dir: &Path, globals: &str) -> PathBuf {
-    for sub in ["lock", "state", "cache", "private", "pid", "ncalrpc", "log"] {
-        std::fs::create_dir_all(dir.join(sub)).unwrap();
-    }
-    let d = dir.display();
-    let conf = format!(
-        "[global]\n{globals}\n  interfaces = eth0\n  bind interfaces only = yes\n  dns proxy = no\n\
-         \n  lock directory = {d}/lock\n  state directory = {d}/state\n  cache directory = {d}/cache\n\
-         \n  private dir = {d}/private\n  pid directory = {d}/pid\n  ncalrpc dir = {d}/ncalrpc\n\
-         \n  log file = {d}/log/log.%m\n  passdb backend = tdbsam:{d}/private/passdb.tdb\n"
-    );
-    let path = dir.join("smb.conf");
-    std::fs::write(&path, conf).unwrap();
-    path
-}
-
 /// Samba's nmbd running in one host; killed with the LAN.
 pub struct Nmbd {
     pub dir: tempfile::TempDir,
@@ -237,13 +220,13 @@ pub struct Nmbd {
 }
 
 impl Nmbd {
-    /// Starts nmbd in host `i` with `globals` (netbios name, workgroup, …).
-    pub fn start(lan: &Lan, i: usize, globals: &str) -> Nmbd {
+    /// Starts nmbd in host `i` with the private smb.conf `conf`.
+    pub fn start(lan: &Lan, i: usize, conf: SmbConf) -> Nmbd {
         let dir = tempfile::Builder::new()
             .prefix("messngr-nmbd-")
             .tempdir()
             .unwrap();
-        let conf = samba_conf(dir.path(), globals);
+        let conf = conf.write(dir.path()).unwrap();
         let log = std::fs::File::create(dir.path().join("stdout")).unwrap();
         let child = lan
             .command(i, "nmbd")
@@ -275,10 +258,10 @@ impl Drop for Nmbd {
 
 /// A client-only smb.conf for nmblookup/smbclient in a test.
 pub fn client_conf(dir: &Path) -> PathBuf {
-    samba_conf(
-        dir,
-        "  workgroup = MLAN\n  netbios name = CLIENT\n  name resolve order = bcast",
-    )
+    SmbConf::new("CLIENT")
+        .broadcast_resolution()
+        .write(dir)
+        .unwrap()
 }
 
 /// Runs a program inside host `i` and returns its output.
@@ -453,15 +436,14 @@ impl Smbd {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(&received, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let globals = format!(
-            "  netbios name = {name}\n  workgroup = MLAN\n  server min protocol = NT1\n\
-             \n  message command = {}\n",
-            command.map_or_else(
-                || format!("/bin/mv %s {}/", received.display()),
-                str::to_owned
-            )
+        let command = command.map_or_else(
+            || format!("/bin/mv %s {}/", received.display()),
+            str::to_owned,
         );
-        let conf = samba_conf(dir.path(), &globals);
+        let conf = SmbConf::new(name)
+            .message_command(&command)
+            .write(dir.path())
+            .unwrap();
         let mut children = Vec::new();
         for daemon in ["smbd", "nmbd"] {
             let log = std::fs::File::create(dir.path().join(format!("{daemon}.out"))).unwrap();
