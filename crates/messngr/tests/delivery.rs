@@ -16,17 +16,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use messngr_proto::text::sanitize_for_display;
-use support::{Daemon, Lan, TestUser, client_conf, smbclient_m, text, wait_for};
-
-/// One glibc x86_64 `struct utmp` USER_PROCESS record (384 bytes).
-fn utmp_record(user: &str, line: &str) -> Vec<u8> {
-    let mut r = vec![0u8; 384];
-    r[0..2].copy_from_slice(&7i16.to_le_bytes());
-    r[4..8].copy_from_slice(&1234i32.to_le_bytes());
-    r[8..8 + line.len()].copy_from_slice(line.as_bytes());
-    r[44..44 + user.len()].copy_from_slice(user.as_bytes());
-    r
-}
+use support::{Daemon, Lan, TestUser, client_conf, logged_in, smbclient_m, text, wait_for};
 
 /// A tmux server on a private socket with one pane that only sleeps (no
 /// prompt to mix with what is written on its tty). Killed on drop.
@@ -103,24 +93,19 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
     // alice's terminal, as login would leave it: hers, mesg y.
     std::os::unix::fs::chown(&tty, Some(alice.uid), None).unwrap();
     std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(0o620)).unwrap();
-    let utmp = tmp.path().join("utmp");
     // A stale session on a terminal that is gone comes first: it fails
     // (logged) and the live one still gets every message. bob's stale
     // entry names alice's terminal: his messages must not appear there.
-    let mut records = utmp_record(&alice.name, "pts/9999");
-    records.extend(utmp_record(&alice.name, &line));
-    records.extend(utmp_record(&bob.name, &line));
-    std::fs::write(&utmp, records).unwrap();
-
-    let d = Daemon::start(
-        &lan,
-        1,
-        "H1",
-        &format!(
-            "register_users = true\nterminals = true\nutmp = \"{}\"\n",
-            utmp.display()
-        ),
+    let users = logged_in(
+        tmp.path(),
+        &[
+            (&alice.name, "pts/9999"),
+            (&alice.name, &line),
+            (&bob.name, &line),
+        ],
     );
+
+    let d = Daemon::start(&lan, 1, "H1", &format!("terminals = true\n{users}"));
     let (alice_nb, bob_nb) = (alice.name.to_uppercase(), bob.name.to_uppercase());
     wait_for(
         Duration::from_secs(15),
@@ -241,17 +226,8 @@ fn urgent_from_root_overrides_mesg_n_and_urgent_overrides_quiet() {
         let mode = if on { 0o620 } else { 0o600 };
         std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(mode)).unwrap();
     };
-    let utmp = tmp.path().join("utmp");
-    std::fs::write(&utmp, utmp_record(&alice.name, line)).unwrap();
-    let d1 = Daemon::start(
-        &lan,
-        1,
-        "H1",
-        &format!(
-            "register_users = true\nterminals = true\nutmp = \"{}\"\n",
-            utmp.display()
-        ),
-    );
+    let users = logged_in(tmp.path(), &[(&alice.name, line)]);
+    let d1 = Daemon::start(&lan, 1, "H1", &format!("terminals = true\n{users}"));
     let d2 = Daemon::start(&lan, 2, "H2", "");
     let to = alice.name.to_uppercase();
     wait_for(

@@ -9,7 +9,9 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Capture, Daemon, Lan, Smbd, client_conf, run_in, smbclient_m, text, wait_for};
+use support::{
+    Capture, Daemon, Lan, Smbd, client_conf, logged_in, run_in, smbclient_m, text, wait_for,
+};
 
 fn lan(hosts: usize) -> Option<Lan> {
     Lan::up(hosts).expect("build the test LAN")
@@ -266,30 +268,12 @@ fn messages_survive_a_restart_and_bad_frames_do_not_stop_the_daemon() {
     assert_eq!(texts(&d.inbox()), ["still here"]);
 }
 
-/// One glibc x86_64 `struct utmp` USER_PROCESS record (384 bytes).
-fn utmp_record(user: &str, line: &str) -> Vec<u8> {
-    let mut r = vec![0u8; 384];
-    r[0..2].copy_from_slice(&7i16.to_le_bytes());
-    r[4..8].copy_from_slice(&4242i32.to_le_bytes());
-    r[8..8 + line.len()].copy_from_slice(line.as_bytes());
-    r[44..44 + user.len()].copy_from_slice(user.as_bytes());
-    r
-}
-
 #[test]
 fn logged_in_users_get_names_and_slash_users_reaches_them() {
     let Some(lan) = lan(2) else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let utmp = tmp.path().join("utmp");
-    let mut records = utmp_record("alice", "pts/1");
-    records.extend(utmp_record("bob", "pts/2"));
-    std::fs::write(&utmp, records).unwrap();
-    let d = Daemon::start(
-        &lan,
-        1,
-        "H1",
-        &format!("register_users = true\nutmp = \"{}\"", utmp.display()),
-    );
+    let users = logged_in(tmp.path(), &[("alice", "pts/1"), ("bob", "pts/2")]);
+    let d = Daemon::start(&lan, 1, "H1", &users);
     d.wait_settled();
     assert_eq!(
         d.state_of("ALICE<03>").as_deref(),

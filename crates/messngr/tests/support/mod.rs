@@ -10,8 +10,11 @@ pub use messngr_lan::Lan;
 pub use messngr_lan::samba::{SmbConf, WORKGROUP};
 
 mod users;
-#[allow(unused_imports)] // not every test binary uses it
+mod utmp;
+#[allow(unused_imports)] // not every test binary uses them
 pub use users::TestUser;
+#[allow(unused_imports)]
+pub use utmp::{logged_in, utmp_record, write_utmp};
 
 /// The `messngr` binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_messngr");
