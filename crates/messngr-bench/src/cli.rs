@@ -20,6 +20,19 @@ pub enum Parsed<A> {
     Help,
 }
 
+impl<A> Parsed<A> {
+    /// The arguments to run with; `None` after printing `H`'s help.
+    pub fn or_help<H: clap::CommandFactory>(self) -> Option<A> {
+        match self {
+            Parsed::Run(a) => Some(a),
+            Parsed::Help => {
+                print_help::<H>();
+                None
+            }
+        }
+    }
+}
+
 /// Parses `args` (without the program name) as `A`.
 pub fn parse<A: clap::Parser>(
     program: &str,
