@@ -445,7 +445,7 @@ pub fn run(o: &Options) -> Result<Report> {
     let sockets: Vec<Vec<UdpSocket>> = (0..o.concurrency)
         .map(|w| worker_sockets(o, w))
         .collect::<Result<_>>()?;
-    let ids = TrnIds(AtomicU16::new(seed_u16()));
+    let ids = TrnIds(AtomicU16::new(seed_u16()?));
     let start = Instant::now();
     let end = start + o.duration;
     let tally = crate::closed_loop(sockets.len(), |w| worker(o, &sockets[w], &ids, end));
@@ -463,7 +463,7 @@ pub fn probe(o: &Options) -> Result<Option<Duration>> {
     .context("cannot bind a UDP socket")?;
     socket.set_read_timeout(Some(interval))?;
     let mut request = query_template(o.name)?;
-    let ids = TrnIds(AtomicU16::new(seed_u16()));
+    let ids = TrnIds(AtomicU16::new(seed_u16()?));
     let start = Instant::now();
     let target = SocketAddr::V4(o.target);
     let mut buf = [0u8; 1500];
@@ -491,10 +491,9 @@ pub fn probe(o: &Options) -> Result<Option<Duration>> {
     Ok(None)
 }
 
-/// A start value for NAME_TRN_IDs that differs between runs.
-fn seed_u16() -> u16 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    h.finish() as u16
+/// A random start value for NAME_TRN_IDs, so that runs differ.
+fn seed_u16() -> Result<u16> {
+    let mut bytes = [0u8; 2];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random NAME_TRN_ID: {e}"))?;
+    Ok(u16::from_be_bytes(bytes))
 }

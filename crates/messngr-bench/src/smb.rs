@@ -225,16 +225,13 @@ impl crate::Tally for Tally {
     }
 }
 
-/// A tag that differs between runs (and between the runs of one process),
-/// so that markers stay unique across the loads of a benchmark.
-fn run_tag() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        h.write_u128(t.as_nanos());
-    }
-    format!("{:08x}", h.finish() as u32)
+/// A random tag (8 hex digits) that differs between runs (and between the
+/// runs of one process), so that markers stay unique across the loads of a
+/// benchmark.
+fn run_tag() -> Result<String> {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random run tag: {e}"))?;
+    Ok(hex::encode(bytes))
 }
 
 /// One session thread: messages back to back until `end` or the shared
@@ -392,13 +389,13 @@ struct Json<'a> {
 }
 
 /// Runs the load for `o.duration` and reports.
-pub fn run(o: &Options) -> Report {
-    let tag = run_tag();
+pub fn run(o: &Options) -> Result<Report> {
+    let tag = run_tag()?;
     let budget = AtomicU64::new(0);
     let start = Instant::now();
     let end = start + o.duration;
     let tally = crate::closed_loop(o.sessions, |id| worker(o, &tag, id, end, &budget));
-    Report::new(o.clone(), start.elapsed(), tally)
+    Ok(Report::new(o.clone(), start.elapsed(), tally))
 }
 
 /// Probe mode: a session request (no message) every 250 ms until one is

@@ -39,7 +39,7 @@ fn main_inner() -> anyhow::Result<ExitCode> {
             }
         });
     }
-    let report = run(&o);
+    let report = run(&o)?;
     if o.json {
         println!("{}", report.json()?);
     } else {

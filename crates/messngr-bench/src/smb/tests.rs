@@ -57,9 +57,10 @@ fn texts_are_unique_lines_of_the_asked_length() {
     assert_ne!(a, message_text("t8", 1, 2, 100));
     // Too short for the marker: the marker wins.
     assert_eq!(message_text("t7", 1, 2, 1), b"msgbench-t7-1-2 \n");
-    let tag = run_tag();
+    let tag = run_tag().unwrap();
     assert_eq!(tag.len(), 8);
-    assert_ne!(tag, run_tag());
+    assert!(tag.bytes().all(|b| b.is_ascii_hexdigit()), "{tag}");
+    assert_ne!(tag, run_tag().unwrap());
 }
 
 /// A receiver on loopback built from `assembly::Receiver`: accepts
@@ -147,7 +148,7 @@ fn runs_count_what_the_receiver_acknowledged() {
     let (port, texts) = loopback("BENCHBOX");
     let o = opts(port, "BENCHBOX", false);
     assert!(probe(&o).is_some());
-    let r = run(&o);
+    let r = run(&o).unwrap();
     assert_eq!(
         (r.tally.accepted, r.tally.errors()),
         (5, 0),
@@ -155,7 +156,7 @@ fn runs_count_what_the_receiver_acknowledged() {
         r.human()
     );
     assert_eq!(r.tally.connections, 1);
-    let r = run(&Options { fresh: true, ..o });
+    let r = run(&Options { fresh: true, ..o }).unwrap();
     assert_eq!((r.tally.accepted, r.tally.connections), (5, 5));
     assert!(r.latency.p50_us <= r.latency.p99_us && r.latency.p99_us <= r.latency.max_us);
     // The keys bench/messages.sh reads, in their order, on one line.
@@ -215,7 +216,7 @@ fn refusals_and_foreign_names_are_errors() {
         })
         .is_none()
     );
-    let r = run(&o);
+    let r = run(&o).unwrap();
     assert_eq!((r.tally.accepted, r.tally.session), (0, 5), "{}", r.human());
     // A receiver that refuses at END: counted, never accepted.
     let o = opts(port, "BENCHBOX", false);
@@ -226,7 +227,7 @@ fn refusals_and_foreign_names_are_errors() {
     drop(TcpListener::bind("127.0.0.1:0").map(|l| {
         let port = l.local_addr().unwrap().port();
         drop(l);
-        let r = run(&opts(port, "BENCHBOX", true));
+        let r = run(&opts(port, "BENCHBOX", true)).unwrap();
         assert_eq!(r.tally.connect, 5);
     }));
 }
