@@ -20,7 +20,47 @@ pub mod latency;
 pub mod nbns;
 pub mod smb;
 
+use std::process::ExitCode;
+use std::time::Duration;
+
 pub use cli::MAX_DURATION;
+
+/// What a run of either load generator reports.
+pub trait Report {
+    /// The report for people (a few lines).
+    fn human(&self) -> String;
+    /// The report as one JSON line, for the bench scripts.
+    fn json(&self) -> serde_json::Result<String>;
+}
+
+/// Prints `report` (as JSON when `json`); exit status 0.
+pub fn print_report(report: &impl Report, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", report.json()?);
+    } else {
+        print!("{}", report.human());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A probe's verdict: `answered(after)` on stdout and exit status 0 when the
+/// server answered after `after`, else `silent()` on stderr and status 1.
+pub fn probe_verdict(
+    after: Option<Duration>,
+    answered: impl FnOnce(Duration) -> String,
+    silent: impl FnOnce() -> String,
+) -> ExitCode {
+    match after {
+        Some(after) => {
+            println!("{}", answered(after));
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("{}", silent());
+            ExitCode::from(1)
+        }
+    }
+}
 
 /// What one worker counted; the run's total is every worker's, merged.
 pub trait Tally: Default + Send {

@@ -281,9 +281,11 @@ impl Report {
     pub fn rate(&self) -> f64 {
         per_second(self.tally.answered, self.elapsed)
     }
+}
 
+impl crate::Report for Report {
     /// The report for people.
-    pub fn human(&self) -> String {
+    fn human(&self) -> String {
         let t = &self.tally;
         let o = &self.options;
         let mut s = String::new();
@@ -306,7 +308,7 @@ impl Report {
     }
 
     /// The report as one JSON object (one line; bench/nbns.sh reads it).
-    pub fn json(&self) -> serde_json::Result<String> {
+    fn json(&self) -> serde_json::Result<String> {
         let (t, o) = (&self.tally, &self.options);
         serde_json::to_string(&Json {
             target: o.target.to_string(),

@@ -6,8 +6,8 @@
 
 use std::process::ExitCode;
 
-use messngr_bench::cli;
 use messngr_bench::smb::{Args, parse_args, probe, run};
+use messngr_bench::{cli, print_report, probe_verdict};
 
 fn main() -> ExitCode {
     cli::exit("smb-load", main_inner())
@@ -18,32 +18,23 @@ fn main_inner() -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     if o.probe {
-        return Ok(match probe(&o) {
-            Some(after) => {
-                println!(
-                    "smb-load: {} accepted a session for {}<03> after {} ms",
-                    o.target,
-                    o.name,
-                    after.as_millis()
-                );
-                ExitCode::SUCCESS
-            }
-            None => {
-                eprintln!(
-                    "smb-load: {} accepted no session for {}<03> within {:.1} s",
-                    o.target,
-                    o.name,
-                    o.duration.as_secs_f64()
-                );
-                ExitCode::from(1)
-            }
-        });
+        return Ok(probe_verdict(
+            probe(&o),
+            |after| {
+                let ms = after.as_millis();
+                format!(
+                    "smb-load: {} accepted a session for {}<03> after {ms} ms",
+                    o.target, o.name
+                )
+            },
+            || {
+                let s = o.duration.as_secs_f64();
+                format!(
+                    "smb-load: {} accepted no session for {}<03> within {s:.1} s",
+                    o.target, o.name
+                )
+            },
+        ));
     }
-    let report = run(&o)?;
-    if o.json {
-        println!("{}", report.json()?);
-    } else {
-        print!("{}", report.human());
-    }
-    Ok(ExitCode::SUCCESS)
+    print_report(&run(&o)?, o.json)
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::Report as _;
 use messngr_proto::wire::nbns::{NbEntries, NbEntry, Ont};
 
 fn name() -> NetbiosName {

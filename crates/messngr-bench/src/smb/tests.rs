@@ -1,4 +1,5 @@
 use super::*;
+use crate::Report as _;
 use messngr_proto::assembly::{Action, Receiver, ReceiverConfig, Refusal};
 use messngr_proto::wire::Emit;
 use messngr_proto::wire::nbss::{self, Repr as Nbss};
