@@ -10,8 +10,8 @@ use messngr_api::{ClientError, InboxList, Status, StatusView};
 
 use super::teardown::Shared;
 
-/// The demo's workgroup.
-pub const WORKGROUP: &str = "MLAN";
+/// The demo's workgroup: the one every private LAN uses.
+pub use messngr_lan::samba::WORKGROUP;
 
 /// One host of the demo LAN.
 pub struct Host {
