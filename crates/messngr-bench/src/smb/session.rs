@@ -3,6 +3,9 @@
 //! when its END is answered with success.
 //!
 //! Why apart from the load loop: this is the protocol, the rest is counting.
+//! The opening and the stream cutting are messngr-proto's
+//! `wire::nbss::calling`, shared with the daemon's senders; only the
+//! blocking byte moving is here.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -10,7 +13,8 @@ use std::time::Instant;
 
 use messngr_proto::assembly::{Progress, SendError, Sender, SenderConfig};
 use messngr_proto::wire::Emit;
-use messngr_proto::wire::name::{EncodedName, NetbiosName, suffix};
+use messngr_proto::wire::name::{NetbiosName, suffix};
+use messngr_proto::wire::nbss::calling::{Framer, Opened, session_answer, session_request};
 use messngr_proto::wire::nbss::{self, Repr as Nbss};
 
 use super::{CALLING, Options};
@@ -35,7 +39,7 @@ pub(crate) enum Failure {
 /// One NBT session to the receiver.
 pub(crate) struct Session {
     stream: TcpStream,
-    buf: Vec<u8>,
+    framer: Framer,
 }
 
 fn io_failure(e: &std::io::Error) -> Failure {
@@ -61,16 +65,17 @@ impl Session {
             .map_err(|_| Failure::Io)?;
         let mut s = Session {
             stream,
-            buf: Vec::with_capacity(512),
+            framer: Framer::new(nbss::DEFAULT_MAX_FRAME_LEN),
         };
-        let request = Nbss::SessionRequest {
-            called: EncodedName::new(NetbiosName::truncated(o.name.as_bytes(), suffix::MESSENGER)),
-            calling: EncodedName::new(NetbiosName::truncated(CALLING, suffix::WORKSTATION)),
-        };
-        s.write(&request)?;
+        let request = session_request(
+            NetbiosName::truncated(o.name.as_bytes(), suffix::MESSENGER),
+            NetbiosName::truncated(CALLING, suffix::WORKSTATION),
+        )
+        .map_err(|_| Failure::Protocol)?;
+        s.write_bytes(&request)?;
         let frame = s.read_frame()?;
-        match Nbss::parse(&frame) {
-            Ok(Nbss::PositiveSessionResponse) => Ok(s),
+        match session_answer(&frame) {
+            Ok(Opened::Yes) => Ok(s),
             Ok(_) => Err(Failure::Session),
             Err(_) => Err(Failure::Protocol),
         }
@@ -78,23 +83,25 @@ impl Session {
 
     fn write(&mut self, packet: &Nbss<'_>) -> Result<(), Failure> {
         let bytes = packet.to_vec().map_err(|_| Failure::Protocol)?;
-        self.stream.write_all(&bytes).map_err(|e| io_failure(&e))
+        self.write_bytes(&bytes)
+    }
+
+    fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        self.stream.write_all(bytes).map_err(|e| io_failure(&e))
     }
 
     /// Reads one whole NBSS packet (keep-alives included).
     fn read_frame(&mut self) -> Result<Vec<u8>, Failure> {
         loop {
-            if let Some(n) = nbss::frame_len(&self.buf, nbss::DEFAULT_MAX_FRAME_LEN)
-                .map_err(|_| Failure::Protocol)?
-            {
-                return Ok(self.buf.drain(..n).collect());
+            if let Some(frame) = self.framer.next_frame().map_err(|_| Failure::Protocol)? {
+                return Ok(frame);
             }
             let mut chunk = [0u8; 2048];
             let n = self.stream.read(&mut chunk).map_err(|e| io_failure(&e))?;
             if n == 0 {
                 return Err(Failure::Io);
             }
-            self.buf.extend_from_slice(&chunk[..n]);
+            self.framer.push(&chunk[..n]);
         }
     }
 
