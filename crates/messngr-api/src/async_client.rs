@@ -77,7 +77,7 @@ impl AsyncClient {
 
     /// Reads a line; `Ok(false)` when the daemon hung up between lines.
     async fn read_or_end(&mut self) -> Result<bool, ClientError> {
-        frame::read_line_async(&mut self.reader, &mut self.buf)
+        frame::read_line_async(&mut self.reader, &mut self.buf, frame::MAX_REPLY_LINE)
             .await
             .map_err(protocol)
     }

@@ -103,7 +103,7 @@ impl Client {
     }
 
     fn read(&mut self) -> Result<(), ClientError> {
-        match frame::read_line(&mut self.reader, &mut self.buf) {
+        match frame::read_line(&mut self.reader, &mut self.buf, frame::MAX_REPLY_LINE) {
             Ok(true) => Ok(()),
             Ok(false) => Err(ClientError::Protocol(
                 "the daemon closed the connection without an answer".into(),

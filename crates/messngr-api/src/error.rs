@@ -39,6 +39,9 @@ pub enum ErrorKind {
     Store,
     /// The client and the daemon speak different API versions.
     Version,
+    /// A kind this client does not know (from a newer daemon).
+    #[serde(other)]
+    Unknown,
 }
 
 impl ErrorKind {
@@ -58,6 +61,7 @@ impl ErrorKind {
             Self::ShuttingDown => "shutting_down",
             Self::Store => "store",
             Self::Version => "version",
+            Self::Unknown => "unknown",
         }
     }
 }

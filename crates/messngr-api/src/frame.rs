@@ -10,9 +10,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ErrorKind};
 
-/// Longest line either side accepts, newline included (a request is a few
-/// hundred bytes; a message view at most a few tens of KiB).
+/// Longest request line the daemon reads, newline included (a request is a
+/// few hundred bytes; a `deliver` of [`crate::MAX_DELIVER_TEXT`] bytes in hex
+/// a few tens of KiB).
 pub const MAX_LINE: usize = 256 * 1024;
+
+/// Longest reply line a client reads. The daemon keeps a page under
+/// [`PAGE_BYTES`]; one message's view is at most a few hundred KiB (a 64 KiB
+/// message of control characters, each written `\u0001`, with its raw bytes).
+pub const MAX_REPLY_LINE: usize = 16 * 1024 * 1024;
+
+/// What the daemon puts in one page at most (its messages' JSON): a page
+/// with more is cut at its oldest messages, which count as older.
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// An answer: `{"ok": T}` or `{"error": {"kind": …, "message": …}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,8 +55,8 @@ impl<T> From<Reply<T>> for Result<T, ApiError> {
 /// Why a line could not be read as what was expected.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
-    /// Longer than [`MAX_LINE`].
-    #[error("a line over {MAX_LINE} bytes")]
+    /// Longer than [`MAX_REPLY_LINE`].
+    #[error("a line over {MAX_REPLY_LINE} bytes")]
     TooLong,
     /// Not UTF-8 JSON of the expected shape.
     #[error("{0}")]
@@ -76,20 +86,24 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 
 /// Reads one line (without its newline) as a `T`.
 pub fn decode<T: DeserializeOwned>(line: &[u8]) -> Result<T, FrameError> {
-    if line.len() > MAX_LINE {
+    if line.len() > MAX_REPLY_LINE {
         return Err(FrameError::TooLong);
     }
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     Ok(serde_json::from_slice(line)?)
 }
 
-/// Reads one line of at most [`MAX_LINE`] bytes into `buf` (cleared
-/// first). `Ok(false)`: the other side closed before a line began.
-pub fn read_line(r: &mut impl std::io::BufRead, buf: &mut Vec<u8>) -> Result<bool, ReadError> {
+/// Reads one line of at most `max` bytes into `buf` (cleared first).
+/// `Ok(false)`: the other side closed before a line began.
+pub fn read_line(
+    r: &mut impl std::io::BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> Result<bool, ReadError> {
     use std::io::{BufRead, Read};
     buf.clear();
-    let n = r.take(MAX_LINE as u64 + 1).read_until(b'\n', buf)?;
-    finish(n, buf)
+    let n = r.take(max as u64 + 1).read_until(b'\n', buf)?;
+    finish(n, buf, max)
 }
 
 /// [`read_line`] for tokio readers (the daemon's server, the async client).
@@ -97,19 +111,20 @@ pub fn read_line(r: &mut impl std::io::BufRead, buf: &mut Vec<u8>) -> Result<boo
 pub async fn read_line_async(
     r: &mut (impl tokio::io::AsyncBufRead + Unpin),
     buf: &mut Vec<u8>,
+    max: usize,
 ) -> Result<bool, ReadError> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt};
     buf.clear();
-    let n = r.take(MAX_LINE as u64 + 1).read_until(b'\n', buf).await?;
-    finish(n, buf)
+    let n = r.take(max as u64 + 1).read_until(b'\n', buf).await?;
+    finish(n, buf, max)
 }
 
-fn finish(n: usize, buf: &[u8]) -> Result<bool, ReadError> {
+fn finish(n: usize, buf: &[u8], max: usize) -> Result<bool, ReadError> {
     if n == 0 {
         return Ok(false);
     }
     if buf.last() != Some(&b'\n') {
-        return Err(if buf.len() > MAX_LINE {
+        return Err(if buf.len() > max {
             ReadError::TooLong
         } else {
             ReadError::Cut
@@ -121,8 +136,8 @@ fn finish(n: usize, buf: &[u8]) -> Result<bool, ReadError> {
 /// Why no whole line could be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    /// Longer than [`MAX_LINE`].
-    #[error("a line over {MAX_LINE} bytes")]
+    /// Longer than allowed.
+    #[error("a line over the size limit ({MAX_LINE} bytes for a request)")]
     TooLong,
     /// The other side closed in the middle of a line.
     #[error("the connection closed in the middle of a line")]
@@ -155,18 +170,19 @@ mod tests {
         let mut long = vec![b'x'; MAX_LINE + 10];
         long.push(b'\n');
         assert!(matches!(
-            read_line(&mut &long[..], &mut buf),
+            read_line(&mut &long[..], &mut buf, MAX_LINE),
             Err(ReadError::TooLong)
         ));
+        assert!(read_line(&mut &long[..], &mut buf, MAX_REPLY_LINE).unwrap());
         assert!(matches!(
-            read_line(&mut &b"{\"ok\":1}"[..], &mut buf),
+            read_line(&mut &b"{\"ok\":1}"[..], &mut buf, MAX_LINE),
             Err(ReadError::Cut)
         ));
-        assert!(!read_line(&mut &b""[..], &mut buf).unwrap());
-        assert!(read_line(&mut &b"{}\n{}\n"[..], &mut buf).unwrap());
+        assert!(!read_line(&mut &b""[..], &mut buf, MAX_LINE).unwrap());
+        assert!(read_line(&mut &b"{}\n{}\n"[..], &mut buf, MAX_LINE).unwrap());
         assert_eq!(buf, b"{}\n");
         assert!(matches!(
-            decode::<Reply<i64>>(&vec![b' '; MAX_LINE + 1]),
+            decode::<Reply<i64>>(&vec![b' '; MAX_REPLY_LINE + 1]),
             Err(FrameError::TooLong)
         ));
     }

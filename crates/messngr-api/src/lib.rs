@@ -55,7 +55,7 @@ pub mod time;
 pub use async_client::{AsyncClient, Follower};
 pub use client::{Client, ClientError, Exporter, call};
 pub use error::{ApiError, ErrorKind};
-pub use frame::{MAX_LINE, Reply};
+pub use frame::{MAX_LINE, MAX_REPLY_LINE, PAGE_BYTES, Reply};
 pub use hello::{API_VERSION, Hello, Welcome};
 pub use inbox::{
     DEFAULT_PAGE, Export, InboxFilter, InboxList, InboxPage, MAX_PAGE, Quiet, QuietChange,
@@ -68,5 +68,5 @@ pub use names::{
     NodeStatus, NodeStatusView, Status, StatusView,
 };
 pub use request::{Call, InboxRequest, NamesRequest, Request, SendRequest};
-pub use send::{Deliver, Reply as ReplyTo, Send, SendView};
+pub use send::{Deliver, MAX_DELIVER_NAME, MAX_DELIVER_TEXT, Reply as ReplyTo, Send, SendView};
 pub use stream::{ExportItem, Follow, FollowEvent, Following};

@@ -37,6 +37,11 @@ pub struct Reply {
     pub text: String,
 }
 
+/// The most text bytes a [`Deliver`] may carry (smbd's own limit is 1600).
+pub const MAX_DELIVER_TEXT: usize = 16 * 1024;
+/// The longest sender or recipient name a [`Deliver`] may carry.
+pub const MAX_DELIVER_NAME: usize = 255;
+
 /// Store a message another program received (`messngr deliver`, run by
 /// smbd as its `message command`). What is delivered is unverified, and
 /// delivering gives no right to read. The answer is the new message's id.

@@ -309,7 +309,6 @@ pub enum Cmd {
     },
 }
 
-/// Arguments of `messngr decode`.
 /// Which messages `inbox` and `search` show (one definition for both).
 #[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct Selection {
@@ -330,6 +329,7 @@ pub struct Selection {
     pub before: Option<i64>,
 }
 
+/// Arguments of `messngr decode`.
 #[derive(Debug, clap::Args)]
 pub struct DecodeArgs {
     /// Which protocol the frames are.

@@ -13,7 +13,11 @@ use support::{Daemon, Lan, text};
 const N: usize = 120;
 
 fn deliver(d: &Daemon, dir: &std::path::Path, i: usize) {
-    let word = if i % 10 == 0 { " zanzibar" } else { "" };
+    let word = if i.is_multiple_of(10) {
+        " zanzibar"
+    } else {
+        ""
+    };
     let file = dir.join(format!("m{i}"));
     std::fs::write(&file, format!("message {i}{word}")).unwrap();
     let o = d.cli(&["deliver", file.to_str().unwrap(), "alice", "H1"]);
@@ -116,4 +120,38 @@ fn the_inbox_pages_like_tail_search_finds_words_and_export_streams_all() {
     let o = d.cli(&["inbox", "--limit", "0"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("--limit"), "{}", text(&o));
+}
+
+#[test]
+fn a_reply_goes_to_the_sender_only_never_to_a_group_it_names() {
+    let Some(lan) = Lan::up(1).expect("build the test LAN") else {
+        return;
+    };
+    let d = Daemon::start(&lan, 1, "H1", "");
+    d.wait_settled();
+    let tmp = tempfile::tempdir().unwrap();
+    // Sender names a peer chose: each would make a reply a broadcast or a
+    // message to every user here.
+    for (i, from) in ["*", "/domain:EVIL", "/users", "/domain"]
+        .iter()
+        .enumerate()
+    {
+        let file = tmp.path().join(format!("r{i}"));
+        std::fs::write(&file, "answer me").unwrap();
+        let o = d.cli(&["deliver", file.to_str().unwrap(), from, "H1"]);
+        assert!(o.status.success(), "{}", text(&o));
+        let id = d.inbox().last().unwrap()["id"].to_string();
+        let o = d.cli(&["reply", &id, "hello all"]);
+        assert_eq!(o.status.code(), Some(2), "{from}: {}", text(&o));
+        assert!(
+            text(&o).contains("not a name a reply can go to"),
+            "{from}: {}",
+            text(&o)
+        );
+    }
+    assert!(
+        !d.log().contains("mailslot message broadcast"),
+        "{}",
+        d.log()
+    );
 }

@@ -62,13 +62,20 @@ impl Inbox {
         Ok(self.handle().search(text, filter, limit).await?)
     }
 
-    /// Message `id`, marked read, if the caller may see it.
+    /// Message `id`, marked read, if the caller may see it. A failure to
+    /// mark it (a full disk) is logged; the message is shown all the same.
     pub(crate) async fn read(&self, uid: u32, id: i64) -> Result<Message, InboxError> {
         let m = self.handle().get(id).await?;
         if !self.visible_to(uid, &m) {
             return Err(InboxError::NotFound(id));
         }
-        Ok(self.handle().mark_read(id).await?)
+        match self.handle().mark_read(id).await {
+            Ok(read) => Ok(read),
+            Err(e) => {
+                tracing::warn!("message {id} shown but not marked read: {e}");
+                Ok(m)
+            }
+        }
     }
 
     /// Deletes message `id`, if the caller may see it.
@@ -96,8 +103,9 @@ impl Inbox {
         Ok(count)
     }
 
-    /// Up to `n` received messages the caller may see with an id above
-    /// `after`, oldest first: one page of an export.
+    /// Up to `n` messages the caller may see with an id above `after`,
+    /// oldest first: one page of an export (received and, once the daemon
+    /// keeps them, sent).
     pub(crate) async fn export_page(
         &self,
         uid: u32,

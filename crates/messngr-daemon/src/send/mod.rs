@@ -101,12 +101,7 @@ pub(crate) async fn send(
             "--time takes 1 to 86400 seconds".into(),
         ));
     }
-    let encoded = encode_message_lossy(text, CodePage::default(), LineBreak::CrLf);
-    if encoded.bytes.is_empty() {
-        return Err(SendError::BadRequest(
-            "the message is empty: give some text".into(),
-        ));
-    }
+    let encoded = encode(text)?;
     let message = Text {
         utf8: text,
         oem: &encoded.bytes,
@@ -131,6 +126,18 @@ pub(crate) async fn send(
     }
 }
 
+/// `text` in the OEM code page with CR LF line breaks, as the legacy wire
+/// carries it; an empty message is refused.
+fn encode(text: &str) -> Result<messngr_proto::text::Encoded, SendError> {
+    let encoded = encode_message_lossy(text, CodePage::default(), LineBreak::CrLf);
+    if encoded.bytes.is_empty() {
+        return Err(SendError::BadRequest(
+            "the message is empty: give some text".into(),
+        ));
+    }
+    Ok(encoded)
+}
+
 /// The workgroup or domain a `*` or `/domain[:NAME]` target means.
 fn group_of(ctx: &SendContext, target: &str) -> Result<Option<String>, SendError> {
     if target == "*" {
@@ -148,9 +155,12 @@ fn group_of(ctx: &SendContext, target: &str) -> Result<Option<String>, SendError
     }
 }
 
-/// Answers message `id` to its sender: over SMB to the sender's name at
-/// the address it came from, or as a mailslot datagram the same way; a
-/// message from a local account is answered to that account's inbox here.
+/// Answers message `id` to its sender, by direct session only: to the
+/// sender's name at the address it came from (resolved by name when the
+/// message carries none); a message from a local account is answered to
+/// that account's inbox here. The sender's name was chosen by the sender,
+/// so it is taken as a plain NetBIOS name: a reply never becomes a
+/// broadcast (`*`, `/domain`) or a message to every local user (`/users`).
 pub(crate) async fn reply(
     ctx: &SendContext,
     uid: u32,
@@ -176,9 +186,20 @@ pub(crate) async fn reply(
         // From a local account: back to that account, here.
         return local::send(ctx, &original.from, text, opts).await;
     }
-    let mut sent = send(ctx, &original.from, text, address, opts).await?;
-    sent.pop()
-        .ok_or_else(|| SendError::NotFound(format!("nobody to answer for message {id}")))
+    let name = original.from.trim();
+    if name.starts_with(['*', '/']) || crate::config::netbios_name("sender", name).is_err() {
+        return Err(SendError::BadName(format!(
+            "message {id} came from {:?}, which is not a name a reply can go to",
+            name.escape_debug().to_string()
+        )));
+    }
+    let encoded = encode(text)?;
+    let message = Text {
+        utf8: text,
+        oem: &encoded.bytes,
+        replaced: encoded.replaced,
+    };
+    send_direct(ctx, name, address, message, opts).await
 }
 
 /// `/users`: every user with a session on this host, each through its own

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use messngr_api::frame::{Reply, encode};
 use messngr_api::{
-    ApiError, ErrorKind, InboxPage, InboxRequest, NamesRequest, Request, SendRequest, UnreadView,
+    ApiError, ErrorKind, InboxRequest, NamesRequest, Request, SendRequest, UnreadView,
 };
 use messngr_store::Filter;
 use serde::Serialize;
@@ -153,10 +153,7 @@ impl Services {
     }
 
     async fn inbox(&self, uid: u32, r: InboxRequest) -> Vec<u8> {
-        let page = |p: messngr_store::Page| InboxPage {
-            messages: p.messages.iter().map(views::message).collect(),
-            older: p.older,
-        };
+        let page = views::page;
         let filter = |f: &messngr_api::InboxFilter| Filter {
             unread_only: f.unread,
             from: f.from.clone(),
@@ -210,6 +207,22 @@ impl Services {
             return Err(ApiError::bad_request(format!(
                 "unknown hand-over transport {} (only samba)",
                 d.transport
+            )));
+        }
+        if d.text.len() > messngr_api::MAX_DELIVER_TEXT {
+            return Err(ApiError::new(
+                ErrorKind::TooLong,
+                format!(
+                    "{} bytes of text: a handed-over message has at most {}",
+                    d.text.len(),
+                    messngr_api::MAX_DELIVER_TEXT
+                ),
+            ));
+        }
+        if d.from.len().max(d.to.len()) > messngr_api::MAX_DELIVER_NAME {
+            return Err(ApiError::bad_request(format!(
+                "a sender or recipient name has at most {} bytes",
+                messngr_api::MAX_DELIVER_NAME
             )));
         }
         match self.inbox.deliver(&d.from, &d.to, &d.text).await {

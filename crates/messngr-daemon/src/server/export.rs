@@ -8,13 +8,16 @@
 
 use messngr_api::ExportItem;
 use messngr_api::frame::encode;
-use tokio::io::AsyncWriteExt;
 use tokio::net::unix::OwnedWriteHalf;
+
+use super::send;
 
 use crate::inbox::Inbox;
 
-/// Messages per store job.
-pub(crate) const EXPORT_PAGE: u32 = 500;
+/// Messages per store job (at most a few MiB even for the largest
+/// messages); each is written as it is encoded, every write within the
+/// server's write timeout, so a client that stops reading is dropped.
+pub(crate) const EXPORT_PAGE: u32 = 100;
 
 /// Streams the export to `write`; `false` when the connection is gone.
 pub(crate) async fn stream(inbox: &Inbox, uid: u32, write: &mut OwnedWriteHalf) -> bool {
@@ -25,24 +28,20 @@ pub(crate) async fn stream(inbox: &Inbox, uid: u32, write: &mut OwnedWriteHalf) 
             Ok(p) => p,
             Err(e) => {
                 tracing::error!("export for uid {uid} stopped after {count} messages: {e}");
-                let line = encode(&ExportItem::Error(e.into()));
-                return write.write_all(&line).await.is_ok();
+                return send(write, &encode(&ExportItem::Error(e.into()))).await;
             }
         };
         let Some(last) = page.last() else {
-            let line = encode(&ExportItem::End { count });
-            return write.write_all(&line).await.is_ok();
+            return send(write, &encode(&ExportItem::End { count })).await;
         };
         after = last.id;
-        let mut out = Vec::with_capacity(page.len() * 512);
         for m in &page {
-            out.extend_from_slice(&encode(&ExportItem::Message(Box::new(
-                super::views::message(m),
-            ))));
-        }
-        count += page.len() as u64;
-        if write.write_all(&out).await.is_err() {
-            return false;
+            let line = encode(&ExportItem::Message(Box::new(super::views::message(m))));
+            if !send(write, &line).await {
+                tracing::info!("export for uid {uid} dropped after {count} messages: not reading");
+                return false;
+            }
+            count += 1;
         }
     }
 }

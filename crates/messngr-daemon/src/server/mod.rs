@@ -17,16 +17,37 @@ mod follow;
 mod views;
 
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use messngr_api::frame::{self, ReadError, Reply};
 use messngr_api::{API_VERSION, ApiError, ErrorKind, Hello, InboxRequest, Request, Welcome};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use dispatch::Services;
 pub(crate) use follow::Feed;
+
+/// Connections served at once; more wait in the listen queue. Per-user
+/// limits are the policy layer's.
+pub(crate) const MAX_CONNECTIONS: usize = 512;
+/// How long a new connection may take to say hello.
+pub(crate) const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one answer may take to reach a client before it is dropped (a
+/// client that stops reading must not hold the daemon's memory).
+pub(crate) const WRITE_TIMEOUT: Duration = follow::WRITE_TIMEOUT;
+
+/// Writes `bytes` to the client within [`WRITE_TIMEOUT`]; `false` if that
+/// failed and the connection is to be dropped.
+pub(crate) async fn send(write: &mut OwnedWriteHalf, bytes: &[u8]) -> bool {
+    matches!(
+        tokio::time::timeout(WRITE_TIMEOUT, write.write_all(bytes)).await,
+        Ok(Ok(()))
+    )
+}
 
 /// Why the API socket could not be served.
 #[derive(Debug, thiserror::Error)]
@@ -74,12 +95,20 @@ pub(crate) async fn serve(
     feed: Feed,
     stop: CancellationToken,
 ) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
         tokio::select! {
             () = stop.cancelled() => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(connection(stream, services.clone(), feed.clone(), stop.clone()));
+                    let (services, feed, stop) = (services.clone(), feed.clone(), stop.clone());
+                    tokio::spawn(async move {
+                        connection(stream, services, feed, stop).await;
+                        drop(slot);
+                    });
                 }
                 Err(e) => {
                     tracing::warn!("api: accept failed: {e}");
@@ -152,14 +181,19 @@ async fn connection(stream: UnixStream, services: Services, feed: Feed, stop: Ca
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let mut buf = Vec::new();
-    // The greeting.
-    match next_line(&mut reader, &mut buf, uid, &mut write, &stop).await {
-        Some(()) => {}
-        None => return,
+    // The greeting, within HELLO_TIMEOUT.
+    let hello = next_line(&mut reader, &mut buf, uid, &mut write, &stop);
+    match tokio::time::timeout(HELLO_TIMEOUT, hello).await {
+        Ok(Some(())) => {}
+        Ok(None) => return,
+        Err(_) => {
+            tracing::debug!("api: uid {uid} said no hello within {HELLO_TIMEOUT:?}; closed");
+            return;
+        }
     }
     match greet(&buf) {
         Greeting::Welcome(client) => {
-            tracing::debug!("api: uid {uid} connected ({client})");
+            tracing::debug!("api: uid {uid} connected ({})", loggable(&client));
             let welcome = Welcome {
                 api: API_VERSION,
                 daemon: concat!("messngr ", env!("CARGO_PKG_VERSION")).to_owned(),
@@ -173,8 +207,8 @@ async fn connection(stream: UnixStream, services: Services, feed: Feed, stop: Ca
             }
         }
         Greeting::Refuse(answer, why) => {
-            tracing::warn!("api: uid {uid} refused: {why}");
-            let _ = write.write_all(&answer).await;
+            tracing::warn!("api: uid {uid} refused: {}", loggable(&why));
+            send(&mut write, &answer).await;
             return;
         }
     }
@@ -222,10 +256,20 @@ async fn connection(stream: UnixStream, services: Services, feed: Feed, stop: Ca
             }
             r => services.answer(uid, r).await,
         };
-        if write.write_all(&answer).await.is_err() {
+        if !send(&mut write, &answer).await {
+            tracing::info!("api: uid {uid} stopped reading its answers; dropped");
             return;
         }
     }
+}
+
+/// A client-chosen string as a log may show it: one line, escaped, short.
+fn loggable(s: &str) -> String {
+    let mut shown: String = s.escape_debug().take(200).collect();
+    if s.chars().count() > 200 {
+        shown.push('…');
+    }
+    shown
 }
 
 /// Reads the next request line into `buf`; `None` when the connection is
@@ -239,16 +283,18 @@ async fn next_line(
 ) -> Option<()> {
     let read = tokio::select! {
         () = stop.cancelled() => return None,
-        r = frame::read_line_async(reader, buf) => r,
+        r = frame::read_line_async(reader, buf, frame::MAX_LINE) => r,
     };
     match read {
         Ok(true) => Some(()),
         Ok(false) => None,
         Err(e @ ReadError::TooLong) => {
             tracing::warn!("api: uid {uid}: {e}; closing");
-            let _ = write
-                .write_all(&encode_err(ErrorKind::BadRequest, format!("request: {e}")))
-                .await;
+            send(
+                write,
+                &encode_err(ErrorKind::BadRequest, format!("request: {e}")),
+            )
+            .await;
             None
         }
         Err(e) => {

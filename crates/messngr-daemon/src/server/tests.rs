@@ -151,6 +151,17 @@ async fn bad_input_ends_one_connection_and_says_why() {
         let cut = raw(&path, &[&hello, &long]);
         assert_eq!(cut.len(), 2, "{cut:?}");
         assert!(cut[1].contains("bad_request"), "{cut:?}");
+        // A hand-over bigger than any WinPopup message.
+        let big = messngr_api::Deliver {
+            transport: Transport::Samba,
+            from: "alice".into(),
+            to: "H1".into(),
+            text: vec![b'x'; messngr_api::MAX_DELIVER_TEXT + 1],
+        };
+        match good.call(big) {
+            Err(ClientError::Daemon(e)) => assert_eq!(e.kind, ErrorKind::TooLong),
+            other => panic!("{other:?}"),
+        }
         // Garbage instead of a hello.
         let garbage = raw(&path, &[b"\x00\xff{{{\n"]);
         assert!(garbage[0].contains("hello"), "{garbage:?}");

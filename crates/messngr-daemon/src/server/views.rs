@@ -3,7 +3,7 @@
 //! what clients see.
 
 use messngr_api::{
-    ApiError, CountersView, Direction, ErrorKind, MessageView, NameView, NodeNameView,
+    ApiError, CountersView, Direction, ErrorKind, InboxPage, MessageView, NameView, NodeNameView,
     NodeStatusView, QuietChange as QuietChangeView, QuietView, SendView, StatusView,
 };
 use messngr_store::Message;
@@ -46,6 +46,28 @@ pub(crate) fn message(m: &Message) -> MessageView {
         in_reply_to: m.in_reply_to,
         sender_uid: m.sender_uid,
         popup_secs: m.popup_secs,
+    }
+}
+
+/// A page as clients see it, kept under [`messngr_api::PAGE_BYTES`] of
+/// JSON: if its messages are bigger (a few huge ones), the oldest are left
+/// out and counted as older, so every page fits a reply line.
+pub(crate) fn page(p: messngr_store::Page) -> InboxPage {
+    let mut bytes = 0;
+    let mut views = Vec::with_capacity(p.messages.len());
+    for m in p.messages.iter().rev() {
+        let v = message(m);
+        bytes += serde_json::to_vec(&v).map_or(0, |j| j.len());
+        if bytes > messngr_api::PAGE_BYTES && !views.is_empty() {
+            break;
+        }
+        views.push(v);
+    }
+    let cut = (p.messages.len() - views.len()) as u64;
+    views.reverse();
+    InboxPage {
+        messages: views,
+        older: p.older + cut,
     }
 }
 
@@ -191,5 +213,37 @@ impl From<QuietError> for ApiError {
             QuietError::Store(_) => ErrorKind::Store,
         };
         ApiError::new(kind, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use messngr_proto::Transport;
+    use messngr_store::{NewMessage, Store};
+
+    use super::*;
+
+    #[test]
+    fn a_page_of_huge_messages_is_cut_at_its_oldest_to_fit_a_reply_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path().join("inbox.sqlite")).unwrap();
+        // 64 KiB of control characters: about half a MiB of JSON each.
+        let text = "\u{1}".repeat(64 * 1024);
+        for _ in 0..12 {
+            let m = NewMessage::received(Transport::Smb, "H2", "H1", &text, text.as_bytes());
+            store.insert(&m).unwrap();
+        }
+        let page = page(store.page(&messngr_store::Filter::default(), 50).unwrap());
+        let json = serde_json::to_vec(&page).unwrap();
+        assert!(
+            json.len() <= messngr_api::PAGE_BYTES + 1024,
+            "{}",
+            json.len()
+        );
+        assert!(page.messages.len() < 12 && !page.messages.is_empty());
+        assert_eq!(page.messages.len() as u64 + page.older, 12);
+        assert_eq!(page.messages.last().unwrap().id, 12, "the newest are kept");
     }
 }

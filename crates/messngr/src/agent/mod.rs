@@ -24,8 +24,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use futures_lite::StreamExt;
 use messngr_api::{
-    AsyncClient, Call, Direction, FollowEvent, InboxFilter, InboxList, MAX_PAGE, MessageView,
-    Quiet, Read,
+    AsyncClient, Call, Direction, FollowEvent, InboxFilter, InboxList, MessageView, Quiet, Read,
 };
 
 use notifier::{Event, Notifier};
@@ -216,6 +215,9 @@ async fn ask_quiet(options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Unread messages asked for at a time while catching up.
+const CATCH_UP_PAGE: u32 = 100;
+
 /// Shows every unread message, oldest first: the pages of the unread
 /// listing, newest page first, shown in reverse.
 async fn catch_up(options: &Options, shown: &Shown, n: &Notifier) -> anyhow::Result<()> {
@@ -225,7 +227,7 @@ async fn catch_up(options: &Options, shown: &Shown, n: &Notifier) -> anyhow::Res
         let list = InboxList {
             filter: InboxFilter {
                 unread: true,
-                limit: Some(MAX_PAGE),
+                limit: Some(CATCH_UP_PAGE),
                 before,
                 ..InboxFilter::default()
             },

@@ -16,9 +16,8 @@ use messngr_api::{Deliver, Transport};
 
 use super::{Kind, ask};
 
-/// The largest message file accepted (smbd's own limit is 1600 bytes; the
-/// API's request line must hold twice this in hex).
-pub const MAX_DELIVER_BYTES: u64 = 16 * 1024;
+/// The largest message file accepted (the daemon's limit).
+const MAX_DELIVER_BYTES: u64 = messngr_api::MAX_DELIVER_TEXT as u64;
 
 /// `messngr deliver FILE FROM TO`.
 pub fn deliver(socket: &Path, file: &Path, from: String, to: String) -> anyhow::Result<ExitCode> {

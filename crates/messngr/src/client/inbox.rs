@@ -76,6 +76,16 @@ fn print_page(
     if json {
         serde_json::to_writer_pretty(&mut *out, &page.messages)?;
         writeln!(out)?;
+        if page.older > 0
+            && let Some(first) = page.messages.first()
+        {
+            eprintln!(
+                "messngr: {} older messages not shown: add --before {} (and --limit, up to {})",
+                page.older,
+                first.id,
+                messngr_api::MAX_PAGE
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     if page.older > 0
@@ -162,7 +172,7 @@ pub fn reply(
         anyhow::bail!("no reply text: give it after the id, or on standard input");
     }
     let reply = ReplyTo { id, text };
-    exchange(socket, reply, Kind::Send, json, out, |out, v: SendView| {
+    exchange(socket, reply, Kind::Other, json, out, |out, v: SendView| {
         writeln!(
             out,
             "Reply {} to {} ({})",

@@ -48,7 +48,18 @@ pub(crate) fn ask<C: Call>(
         Err(e) => return Err(e.into()),
     };
     if json {
-        let shown = serde_json::json!({"ok": false, "error": e.message, "kind": e.kind});
+        /// The refusal as `--json` has always printed it.
+        #[derive(serde::Serialize)]
+        struct Refusal<'a> {
+            ok: bool,
+            error: &'a str,
+            kind: ErrorKind,
+        }
+        let shown = Refusal {
+            ok: false,
+            error: &e.message,
+            kind: e.kind,
+        };
         serde_json::to_writer_pretty(&mut *out, &shown)?;
         writeln!(out)?;
     }
@@ -288,12 +299,13 @@ pub fn send(
     if request.text.trim().is_empty() {
         anyhow::bail!("no message text: give it after the target, or on standard input");
     }
+    let users = request.target == "/users";
     match ask(socket, request, Kind::Send, json, out)? {
         Err(code) => Ok(code),
         // One receiver prints as one object, `/users` as an array (as before).
         Ok(mut views) if json => {
             match views.len() {
-                1 => print_json(out, &views.remove(0))?,
+                1 if !users => print_json(out, &views.remove(0))?,
                 _ => print_json(out, &views)?,
             }
             Ok(ExitCode::SUCCESS)

@@ -36,7 +36,7 @@ pub fn session_answer(frame: &[u8]) -> Result<Opened> {
     Ok(match Repr::parse(frame)? {
         Repr::PositiveSessionResponse => Opened::Yes,
         Repr::NegativeSessionResponse { error_code } => Opened::Refused(error_code),
-        other => Opened::Unexpected(format!("{other:?}")),
+        other => Opened::Unexpected(format!("a {:?} packet", other.packet_type())),
     })
 }
 
