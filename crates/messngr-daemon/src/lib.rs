@@ -28,6 +28,7 @@
 //! * [`config`]: the TOML file and its defaults; `settings`: resolved
 //!   against the machine; `iface`, `udp`: the served interface and sockets.
 //! * `limit`: per-source token buckets; `users`: who is logged in (utmp).
+//! * `view`: a stored message as the API (and a hook's stdin) shows it.
 #![forbid(unsafe_code)]
 // Network input must never panic the daemon: no unwrap/expect outside tests.
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -53,6 +54,10 @@ mod session;
 mod settings;
 mod udp;
 mod users;
+mod view;
+
+#[cfg(test)]
+mod testing;
 
 pub use daemon::{DaemonError, run};
 pub use settings::{Settings, SettingsError};

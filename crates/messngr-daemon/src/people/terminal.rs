@@ -267,30 +267,9 @@ mod tests {
     use super::*;
 
     fn message(from: &str, to: &str, text: &str) -> Message {
-        Message {
-            id: 7,
-            uuid: "0".repeat(32),
-            direction: messngr_store::Direction::In,
-            received_at: 1_795_780_800_000,
-            transport: messngr_store::Transport::Smb,
-            source_addr: None,
-            from: from.into(),
-            to: to.into(),
-            text: text.into(),
-            raw: Vec::new(),
-            codepage: None,
-            lossy: false,
-            verified: false,
-            sender_key: None,
-            priority: messngr_store::Priority::Normal,
-            expires_at: None,
-            read_at: None,
-            owner_user: None,
-            notice_id: None,
-            in_reply_to: None,
-            sender_uid: None,
-            popup_secs: None,
-        }
+        let mut m = crate::testing::message(7, from, to, text);
+        m.raw = Vec::new();
+        m
     }
 
     fn session(user: &str, line: &str) -> Session {

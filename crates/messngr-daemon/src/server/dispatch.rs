@@ -184,7 +184,7 @@ impl Services {
                 self.inbox
                     .read(uid, r.id)
                     .await
-                    .map(|m| views::message(&m))
+                    .map(|m| crate::view::message(&m))
                     .map_err(ApiError::from),
             ),
             InboxRequest::Rm(r) => line(self.inbox.rm(uid, r.id).await.map_err(ApiError::from)),

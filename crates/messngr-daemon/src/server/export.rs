@@ -36,7 +36,7 @@ pub(crate) async fn stream(inbox: &Inbox, uid: u32, write: &mut OwnedWriteHalf) 
         };
         after = last.id;
         for m in &page {
-            let line = encode(&ExportItem::Message(Box::new(super::views::message(m))));
+            let line = encode(&ExportItem::Message(Box::new(crate::view::message(m))));
             if !send(write, &line).await {
                 tracing::info!("export for uid {uid} dropped after {count} messages: not reading");
                 return false;

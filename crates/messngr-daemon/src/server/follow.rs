@@ -149,7 +149,7 @@ pub(crate) async fn stream(
             },
             m = messages.recv() => match m {
                 Ok(m) if !visible(uid, &m) => continue,
-                Ok(m) => FollowEvent::Message(Box::new(super::views::message(&m))),
+                Ok(m) => FollowEvent::Message(Box::new(crate::view::message(&m))),
                 Err(broadcast::error::RecvError::Lagged(n)) => FollowEvent::Lagged { missed: n },
                 Err(broadcast::error::RecvError::Closed) => return,
             },
@@ -179,30 +179,7 @@ mod tests {
     use tokio::io::{AsyncBufReadExt, BufReader};
 
     fn message(id: i64) -> Arc<Message> {
-        Arc::new(Message {
-            id,
-            uuid: "00".repeat(16),
-            direction: messngr_store::Direction::In,
-            received_at: 0,
-            transport: messngr_proto::Transport::Smb,
-            source_addr: None,
-            from: "H2".into(),
-            to: "H1".into(),
-            text: "hello".into(),
-            raw: b"hello".to_vec(),
-            codepage: None,
-            lossy: false,
-            verified: false,
-            sender_key: None,
-            priority: messngr_proto::Priority::Normal,
-            expires_at: None,
-            read_at: None,
-            owner_user: None,
-            notice_id: None,
-            in_reply_to: None,
-            sender_uid: None,
-            popup_secs: None,
-        })
+        Arc::new(crate::testing::message(id, "H2", "H1", "hello"))
     }
 
     type Lines = tokio::io::Lines<BufReader<tokio::io::DuplexStream>>;

@@ -3,51 +3,15 @@
 //! what clients see.
 
 use messngr_api::{
-    ApiError, CountersView, Direction, ErrorKind, InboxPage, MessageView, NameView, NodeNameView,
-    NodeStatusView, QuietChange as QuietChangeView, QuietView, SendView, StatusView,
+    ApiError, CountersView, ErrorKind, InboxPage, NameView, NodeNameView, NodeStatusView,
+    QuietChange as QuietChangeView, QuietView, SendView, StatusView,
 };
-use messngr_store::Message;
 
 use crate::inbox::InboxError;
 use crate::names::{NameInfo, NamesError, NamesReport, NodeReport};
 use crate::quiet::{QuietChange, QuietError, QuietState};
 use crate::send::{Outcome, SendError, SendReport};
 use crate::settings::Settings;
-
-/// A stored message as clients see it.
-pub(crate) fn message(m: &Message) -> MessageView {
-    let time = messngr_api::time::rfc3339;
-    MessageView {
-        id: m.id,
-        uuid: m.uuid.clone(),
-        direction: match m.direction {
-            messngr_store::Direction::In => Direction::In,
-            messngr_store::Direction::Out => Direction::Out,
-        },
-        from: m.from.clone(),
-        to: m.to.clone(),
-        text: m.text.clone(),
-        received_at: time(m.received_at),
-        received_at_ms: m.received_at,
-        transport: m.transport,
-        verified: m.verified,
-        source_addr: m.source_addr.clone(),
-        codepage: m.codepage.clone(),
-        lossy: m.lossy,
-        raw: m.raw.clone(),
-        sender_key: m.sender_key.clone(),
-        priority: m.priority,
-        expires_at: m.expires_at.map(time),
-        expires_at_ms: m.expires_at,
-        read_at: m.read_at.map(time),
-        read_at_ms: m.read_at,
-        owner_user: m.owner_user.clone(),
-        notice_id: m.notice_id.clone(),
-        in_reply_to: m.in_reply_to,
-        sender_uid: m.sender_uid,
-        popup_secs: m.popup_secs,
-    }
-}
 
 /// A page as clients see it, kept under [`messngr_api::PAGE_BYTES`] of
 /// JSON: if its messages are bigger (a few huge ones), the oldest are left
@@ -56,7 +20,7 @@ pub(crate) fn page(p: messngr_store::Page) -> InboxPage {
     let mut bytes = 0;
     let mut views = Vec::with_capacity(p.messages.len());
     for m in p.messages.iter().rev() {
-        let v = message(m);
+        let v = crate::view::message(m);
         bytes += serde_json::to_vec(&v).map_or(0, |j| j.len());
         if bytes > messngr_api::PAGE_BYTES && !views.is_empty() {
             break;
