@@ -1,5 +1,6 @@
 # bench/lib.sh — what both benchmark scripts share: the checks and the
-# release build before a run, and the private two-host LAN they run on;
+# release build before a run, the private two-host LAN they run on, and how
+# a server on it is configured, started, waited for, measured and stopped;
 # sourced, not run. The caller sets SCRIPT (its name, for messages) and JSON
 # before sourcing, calls bench_prepare, then bench_begin (FAILED=1 until it
 # sets FAILED=0 on success), then build_lan.
@@ -19,7 +20,9 @@ H2="$PREFIX-h2"
 log() { [ "$JSON" -eq 1 ] || printf '%s\n' "$*" >&2; }
 
 # bench_prepare BUILD LOADGEN TOOL... — needs root and the TOOLs, builds the
-# release binaries when BUILD is 1, sets MESSNGR and LOAD (target/release/LOADGEN).
+# release binaries when BUILD is 1, sets MESSNGR, LOAD (target/release/LOADGEN)
+# and SMB_CONF (smb-conf: writes the private smb.conf of a Samba program,
+# the same as the tests' and the demo's).
 bench_prepare() {
   local build=$1 loadgen=$2 tool bin target
   shift 2
@@ -34,7 +37,8 @@ bench_prepare() {
   fi
   MESSNGR=$target/release/messngr
   LOAD=$target/release/$loadgen
-  for bin in "$MESSNGR" "$LOAD"; do
+  SMB_CONF=$target/release/smb-conf
+  for bin in "$MESSNGR" "$LOAD" "$SMB_CONF"; do
     [ -x "$bin" ] || { echo "$SCRIPT: $bin missing (run without --no-build)" >&2; exit 2; }
   done
 }
@@ -101,6 +105,77 @@ HOST
 }
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# CPU time of process $1 in clock ticks: utime + stime (all its threads);
+# with a second argument `children`, plus cutime + cstime (its children once
+# reaped).
+cpu_ticks() {
+  local stat rest f
+  stat=$(<"/proc/$1/stat")
+  rest=${stat##*) }
+  read -r -a f <<<"$rest"
+  if [ "${2:-}" = children ]; then
+    echo $((f[11] + f[12] + f[13] + f[14]))
+  else
+    echo $((f[11] + f[12]))
+  fi
+}
+
+# wait_ready WHO LOGFILE WHAT — waits (30 s at most) until the server in h1
+# answers the load generator's probe for $NAME at $SERVER_IP; otherwise says
+# "WHO never WHAT", shows the end of LOGFILE and exits 1.
+wait_ready() {
+  local who=$1 logfile=$2 what=$3
+  # In the background and waited for, so that Ctrl-C / SIGTERM act at once.
+  in_ns "$H2" "$LOAD" --probe --target "$SERVER_IP" --name "$NAME" --duration 30 >/dev/null &
+  if ! wait $!; then
+    echo "$SCRIPT: $who never $what; its log:" >&2
+    tail -n 30 "$logfile" >&2
+    exit 1
+  fi
+}
+
+# expect_comm PID NAME — exits 1 unless process PID is NAME (the pid $! of
+# `ip netns exec … NAME` is NAME's once it has exec'd).
+expect_comm() {
+  [ "$(cat "/proc/$1/comm")" = "$2" ] || { echo "$SCRIPT: pid $1 is not $2" >&2; exit 1; }
+}
+
+# stop_server PID — SIGTERM, up to 5 s to exit, then SIGKILL.
+stop_server() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# messngr_conf DIR NAME [TOML] — DIR/messngr.toml for a daemon called NAME
+# on eth0, its state and API socket under DIR, no user names; TOML: more
+# lines.
+messngr_conf() {
+  local dir=$1 name=$2
+  mkdir -p "$dir/state"
+  cat >"$dir/messngr.toml" <<EOF
+netbios_name = "$name"
+workgroup = "MLAN"
+interface = "eth0"
+state_dir = "$dir/state"
+socket = "$dir/api.sock"
+register_users = false
+${3:-}
+EOF
+}
+
+# start_messngr NS DIR — starts `messngr daemon` in namespace NS with
+# DIR/messngr.toml, logging to DIR/log; sets DAEMON_PID. RUST_LOG unset: the
+# daemon logs at info, as it runs by default.
+start_messngr() {
+  ip netns exec "$1" env -u RUST_LOG "$MESSNGR" daemon --config "$2/messngr.toml" </dev/null >"$2/log" 2>&1 &
+  DAEMON_PID=$!
+}
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
 CLK_TCK=$(getconf CLK_TCK)

@@ -86,50 +86,6 @@ build_lan
 # per namespace).
 ip netns exec "$H2" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
 
-# CPU time of a process in clock ticks: utime + stime, plus cutime + cstime
-# (its children once reaped: smbd forks a process per connection, and that
-# one the message command per message).
-cpu_ticks() {
-  local stat rest
-  stat=$(<"/proc/$1/stat")
-  rest=${stat##*) }
-  read -r -a f <<<"$rest"
-  echo $((f[11] + f[12] + f[13] + f[14]))
-}
-
-# A private smb.conf: every state, cache and lock file under $1; extra
-# [global] lines from $2.
-samba_conf() {
-  local dir=$1 sub
-  for sub in lock state cache private pid ncalrpc log; do mkdir -p "$dir/$sub"; done
-  cat >"$dir/smb.conf" <<EOF
-[global]
-$2
-  workgroup = MLAN
-  interfaces = eth0
-  bind interfaces only = yes
-  dns proxy = no
-  lock directory = $dir/lock
-  state directory = $dir/state
-  cache directory = $dir/cache
-  private dir = $dir/private
-  pid directory = $dir/pid
-  ncalrpc dir = $dir/ncalrpc
-  log file = $dir/log/log.%m
-  passdb backend = tdbsam:$dir/private/passdb.tdb
-EOF
-}
-
-# Waits until the receiver in h1 accepts a session for NAME<03>.
-wait_accepting() {
-  local who=$1 logfile=$2
-  if ! in_ns "$H2" "$LOAD" --probe --target "$SERVER_IP" --name "$NAME" --duration 30 >/dev/null; then
-    echo "messages.sh: $who never accepted a session for $NAME<03>; its log:" >&2
-    tail -n 30 "$logfile" >&2
-    exit 1
-  fi
-}
-
 # Messages the receiver holds: smbd's file (one line per message), or the
 # messngr inbox through the CLI. STORED is the last count taken, so that the
 # next load need not list a large inbox once more to know where it starts.
@@ -143,18 +99,20 @@ count_messngr() { "$MESSNGR" --socket "$M_DIR/api.sock" inbox --json | jq length
 # Runs one load against the receiver with pid $2 and writes $WORK/$1.json:
 # the load generator's report plus the server's CPU seconds, CPU per
 # accepted message, and how many messages the receiver's store gained
-# ($3 = the function that counts them).
+# ($3 = the function that counts them). CPU counts the server's reaped
+# children too: smbd forks a process per connection, and that one the
+# message command per message.
 measure() {
   local key=$1 pid=$2 counter=$3 fresh=${4:-} before after stored_before stored_after
   stored_before=${STORED:-$($counter)}
-  before=$(cpu_ticks "$pid")
+  before=$(cpu_ticks "$pid" children)
   # shellcheck disable=SC2086 # $fresh is empty or one word
   in_ns "$H2" "$LOAD" --target "$SERVER_IP" --name "$NAME" --sessions "$SESSIONS" \
     --duration "$DURATION" --text-len "$TEXT_LEN" $fresh --json >"$WORK/$key.load.json"
   # smbd's per-connection processes exit when their client closes; their CPU
   # reaches the parent's cutime once it has reaped them.
   sleep 0.5
-  after=$(cpu_ticks "$pid")
+  after=$(cpu_ticks "$pid" children)
   stored_after=$($counter)
   STORED=$stored_after
   local cpu accepted per stored
@@ -169,14 +127,13 @@ measure() {
   log "  $(jq -r '"\(.rate) accepted/s, p50 \(.p50_us) us, p99 \(.p99_us) us, \(.errors) errors, stored \(.stored) of \(.accepted) acknowledged"' "$WORK/$key.json")"
 }
 
-stop_server() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
+# The two loads against the receiver WHO (pid $2, its store counted by $3):
+# persistent sessions, then a fresh connection per message.
+both_loads() {
+  log "  persistent: $SESSIONS sessions, $DURATION s"
+  measure "$1_persistent" "$2" "$3"
+  log "  fresh connection per message: $SESSIONS at once, $DURATION s"
+  measure "$1_fresh" "$2" "$3" --fresh
 }
 
 # --- round A: smbd ------------------------------------------------------------
@@ -186,22 +143,17 @@ mkdir -p "$SMBD_DIR/received" "$SMBD_DIR/tmp"
 # message is in the file.
 chmod 755 "$WORK" "$SMBD_DIR"
 chmod 777 "$SMBD_DIR/received" "$SMBD_DIR/tmp"
-samba_conf "$SMBD_DIR" "  netbios name = $NAME
-  server min protocol = NT1
-  smb ports = 139
-  message command = /bin/sh -c 'cat %s >> $SMBD_DIR/received/all.txt; rm %s'"
+"$SMB_CONF" "$SMBD_DIR" --write --name "$NAME" --set 'smb ports=139' \
+  --message-command "/bin/sh -c 'cat %s >> $SMBD_DIR/received/all.txt; rm %s'"
 SMBD_VERSION=$(smbd --version | awk '{print $2}')
 log "round A: smbd $SMBD_VERSION in h1 (message command appends to a file)"
 # TMPDIR: where smbd writes each message before running the command.
 ip netns exec "$H1" env TMPDIR="$SMBD_DIR/tmp" smbd -F --debug-stdout -d 0 -s "$SMBD_DIR/smb.conf" \
   </dev/null >"$SMBD_DIR/stdout" 2>&1 &
 SMBD_PID=$!
-wait_accepting smbd "$SMBD_DIR/stdout"
-[ "$(cat "/proc/$SMBD_PID/comm")" = smbd ] || { echo "messages.sh: pid $SMBD_PID is not smbd" >&2; exit 1; }
-log "  persistent: $SESSIONS sessions, $DURATION s"
-measure smbd_persistent "$SMBD_PID" count_smbd
-log "  fresh connection per message: $SESSIONS at once, $DURATION s"
-measure smbd_fresh "$SMBD_PID" count_smbd --fresh
+wait_ready smbd "$SMBD_DIR/stdout" "accepted a session for $NAME<03>"
+expect_comm "$SMBD_PID" smbd
+both_loads smbd "$SMBD_PID" count_smbd
 SMBD_LINES=$STORED
 unset STORED
 SMBD_UNIQUE=$(grep -o '^msgbench-[^ ]*' "$SMBD_DIR/received/all.txt" | sort -u | wc -l)
@@ -209,38 +161,21 @@ stop_server "$SMBD_PID"
 wait "$SMBD_PID" 2>/dev/null || true
 
 # --- round B: messngr ---------------------------------------------------------
-messngr_conf() {
-  local dir=$1 name=$2
-  mkdir -p "$dir/state"
-  cat >"$dir/messngr.toml" <<EOF
-netbios_name = "$name"
-workgroup = "MLAN"
-interface = "eth0"
-state_dir = "$dir/state"
-socket = "$dir/api.sock"
-register_users = false
-EOF
-}
 messngr_conf "$M_DIR" "$NAME"
 MESSNGR_VERSION=$("$MESSNGR" --version | awk '{print $2}')
 log "round B: messngr $MESSNGR_VERSION in h1"
-# RUST_LOG unset: the daemon logs at info, as it runs by default.
-ip netns exec "$H1" env -u RUST_LOG "$MESSNGR" daemon --config "$M_DIR/messngr.toml" </dev/null >"$M_DIR/log" 2>&1 &
-M_PID=$!
-wait_accepting messngr "$M_DIR/log"
-[ "$(cat "/proc/$M_PID/comm")" = messngr ] || { echo "messages.sh: pid $M_PID is not messngr" >&2; exit 1; }
-log "  persistent: $SESSIONS sessions, $DURATION s"
-measure messngr_persistent "$M_PID" count_messngr
-log "  fresh connection per message: $SESSIONS at once, $DURATION s"
-measure messngr_fresh "$M_PID" count_messngr --fresh
+start_messngr "$H1" "$M_DIR"
+M_PID=$DAEMON_PID
+wait_ready messngr "$M_DIR/log" "accepted a session for $NAME<03>"
+expect_comm "$M_PID" messngr
+both_loads messngr "$M_PID" count_messngr
 
 # --- end to end: messngr send against smbclient -M, to the messngr receiver ---
 C_DIR=$WORK/client
 messngr_conf "$C_DIR" SENDERBOX
-ip netns exec "$H2" env -u RUST_LOG "$MESSNGR" daemon --config "$C_DIR/messngr.toml" </dev/null >"$C_DIR/log" 2>&1 &
-C_PID=$!
-samba_conf "$C_DIR/samba" "  netbios name = SENDERBOX
-  name resolve order = bcast"
+start_messngr "$H2" "$C_DIR"
+C_PID=$DAEMON_PID
+"$SMB_CONF" "$C_DIR/samba" --write --name SENDERBOX --broadcast-resolution
 for ((i = 0; i < 100; i++)); do
   "$MESSNGR" --socket "$C_DIR/api.sock" status >/dev/null 2>&1 && break
   sleep 0.1

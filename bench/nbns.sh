@@ -81,27 +81,6 @@ build_lan
 } | ip -n "$H2" -batch -
 SOURCE_SPEC="10.77.0.10-10.77.0.$((10 + SOURCES - 1))"
 
-# utime + stime of a process (all its threads), in clock ticks.
-cpu_ticks() {
-  local stat rest
-  stat=$(<"/proc/$1/stat")
-  rest=${stat##*) }
-  read -r -a f <<<"$rest"
-  echo $((f[11] + f[12]))
-}
-
-# Waits until the server in h1 answers one query correctly (nmbd registers
-# its names for about 4 s before it answers).
-wait_answering() {
-  local who=$1 logfile=$2
-  in_ns "$H2" "$LOAD" --probe --target "$SERVER_IP" --name "$NAME" --duration 30 >/dev/null &
-  if ! wait $!; then
-    echo "nbns.sh: $who never answered $NAME; its log:" >&2
-    tail -n 30 "$logfile" >&2
-    exit 1
-  fi
-}
-
 # Runs the load against the server with pid $2; writes $WORK/$1.json with the
 # load generator's report plus the server's CPU seconds and peak RSS.
 measure() {
@@ -121,41 +100,16 @@ measure() {
     "$WORK/$who.load.json" >"$WORK/$who.json"
 }
 
-stop_server() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-}
-
 # --- round 1: nmbd ------------------------------------------------------------
 NMBD_DIR=$WORK/nmbd
-for sub in lock state cache private pid ncalrpc log; do mkdir -p "$NMBD_DIR/$sub"; done
-cat >"$NMBD_DIR/smb.conf" <<EOF
-[global]
-  netbios name = BENCHBOX
-  workgroup = MLAN
-  interfaces = eth0
-  bind interfaces only = yes
-  dns proxy = no
-  lock directory = $NMBD_DIR/lock
-  state directory = $NMBD_DIR/state
-  cache directory = $NMBD_DIR/cache
-  private dir = $NMBD_DIR/private
-  pid directory = $NMBD_DIR/pid
-  ncalrpc dir = $NMBD_DIR/ncalrpc
-  log file = $NMBD_DIR/log/log.%m
-  passdb backend = tdbsam:$NMBD_DIR/private/passdb.tdb
-EOF
+"$SMB_CONF" "$NMBD_DIR" --write --name BENCHBOX
 NMBD_VERSION=$(nmbd --version | awk '{print $2}')
 log "round 1: nmbd $NMBD_VERSION in h1"
 ip netns exec "$H1" nmbd -F --debug-stdout -s "$NMBD_DIR/smb.conf" </dev/null >"$NMBD_DIR/stdout" 2>&1 &
 NMBD_PID=$!
-wait_answering nmbd "$NMBD_DIR/stdout"
-[ "$(cat "/proc/$NMBD_PID/comm")" = nmbd ] || { echo "nbns.sh: pid $NMBD_PID is not nmbd" >&2; exit 1; }
+# nmbd registers its names for about 4 s before it answers.
+wait_ready nmbd "$NMBD_DIR/stdout" "answered $NAME"
+expect_comm "$NMBD_PID" nmbd
 log "  load: $DURATION s, $CONCURRENCY workers"
 measure nmbd "$NMBD_PID"
 stop_server "$NMBD_PID"
@@ -163,23 +117,13 @@ wait "$NMBD_PID" 2>/dev/null || true
 
 # --- round 2: messngr ---------------------------------------------------------
 M_DIR=$WORK/messngr
-mkdir -p "$M_DIR/state"
-cat >"$M_DIR/messngr.toml" <<EOF
-netbios_name = "BENCHBOX"
-workgroup = "MLAN"
-interface = "eth0"
-state_dir = "$M_DIR/state"
-socket = "$M_DIR/api.sock"
-register_users = false
-nbns_rate_limit = $RATE_LIMIT
-EOF
+messngr_conf "$M_DIR" BENCHBOX "nbns_rate_limit = $RATE_LIMIT"
 MESSNGR_VERSION=$("$MESSNGR" --version | awk '{print $2}')
 log "round 2: messngr $MESSNGR_VERSION in h1"
-# RUST_LOG unset: the daemon logs at info, as it runs by default.
-ip netns exec "$H1" env -u RUST_LOG "$MESSNGR" daemon --config "$M_DIR/messngr.toml" </dev/null >"$M_DIR/log" 2>&1 &
-M_PID=$!
-wait_answering messngr "$M_DIR/log"
-[ "$(cat "/proc/$M_PID/comm")" = messngr ] || { echo "nbns.sh: pid $M_PID is not messngr" >&2; exit 1; }
+start_messngr "$H1" "$M_DIR"
+M_PID=$DAEMON_PID
+wait_ready messngr "$M_DIR/log" "answered $NAME"
+expect_comm "$M_PID" messngr
 log "  load: $DURATION s, $CONCURRENCY workers"
 measure messngr "$M_PID"
 "$MESSNGR" --socket "$M_DIR/api.sock" status --json >"$M_DIR/status.json" 2>/dev/null || true

@@ -1,8 +1,9 @@
-//! The command-line plumbing both load generators share: clap does the
-//! parsing and the help text; this module adds what they both need on top —
-//! `--help` as a result rather than an exit, and the value parsers for run
-//! times and bounded counts.
+//! The command-line plumbing the bench tools share: clap does the
+//! parsing and the help text; this module adds what they all need on top —
+//! `--help` as a result rather than an exit, one-line errors with exit
+//! status 2, and the value parsers for run times and bounded counts.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
@@ -17,6 +18,19 @@ pub enum Parsed<A> {
     Run(A),
     /// `-h` / `--help`.
     Help,
+}
+
+impl<A> Parsed<A> {
+    /// The arguments to run with; `None` after printing `H`'s help.
+    pub fn or_help<H: clap::CommandFactory>(self) -> Option<A> {
+        match self {
+            Parsed::Run(a) => Some(a),
+            Parsed::Help => {
+                print_help::<H>();
+                None
+            }
+        }
+    }
 }
 
 /// Parses `args` (without the program name) as `A`.
@@ -36,6 +50,15 @@ pub fn parse<A: clap::Parser>(
             Err(anyhow::anyhow!("{} (see --help)", what.join(" ")))
         }
     }
+}
+
+/// The end of every tool's `main`: the exit code `result` asks for, or its
+/// error on one line (`PROGRAM: …`) and exit status 2.
+pub fn exit(program: &str, result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("{program}: {e:#}");
+        ExitCode::from(2)
+    })
 }
 
 /// Prints `A`'s help (`--help`).

@@ -1,58 +1,38 @@
 //! `nbns-load`: a closed-loop NBNS name query load generator. See the
-//! library documentation for why it exists and `nbns-load --help` for use.
+//! `nbns` module of the library for why it exists and `nbns-load --help`
+//! for use.
 //!
 //! Exit status: 0 a run finished (or a probe was answered), 1 a probe was
 //! not answered, 2 usage or socket error.
 
 use std::process::ExitCode;
 
-use messngr_bench::{Args, Command, cli, parse_args, probe, run};
+use messngr_bench::nbns::{Args, parse_args, probe, run};
+use messngr_bench::{cli, print_report, probe_verdict};
 
 fn main() -> ExitCode {
-    match main_inner() {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("nbns-load: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    cli::exit("nbns-load", main_inner())
 }
 
 fn main_inner() -> anyhow::Result<ExitCode> {
-    let o = match parse_args(std::env::args().skip(1))? {
-        Command::Help => {
-            cli::print_help::<Args>();
-            return Ok(ExitCode::SUCCESS);
-        }
-        Command::Run(o) => o,
+    let Some(o) = parse_args(std::env::args().skip(1))?.or_help::<Args>() else {
+        return Ok(ExitCode::SUCCESS);
     };
     if o.probe {
-        return Ok(match probe(&o)? {
-            Some(after) => {
-                println!(
-                    "nbns-load: {} answered {} after {} ms",
-                    o.target,
-                    o.name,
-                    after.as_millis()
-                );
-                ExitCode::SUCCESS
-            }
-            None => {
-                eprintln!(
-                    "nbns-load: no correct answer from {} for {} within {:.1} s",
-                    o.target,
-                    o.name,
-                    o.duration.as_secs_f64()
-                );
-                ExitCode::from(1)
-            }
-        });
+        return Ok(probe_verdict(
+            probe(&o)?,
+            |after| {
+                let ms = after.as_millis();
+                format!("nbns-load: {} answered {} after {ms} ms", o.target, o.name)
+            },
+            || {
+                let s = o.duration.as_secs_f64();
+                format!(
+                    "nbns-load: no correct answer from {} for {} within {s:.1} s",
+                    o.target, o.name
+                )
+            },
+        ));
     }
-    let report = run(&o)?;
-    if o.json {
-        println!("{}", report.json());
-    } else {
-        print!("{}", report.human());
-    }
-    Ok(ExitCode::SUCCESS)
+    print_report(&run(&o)?, o.json)
 }

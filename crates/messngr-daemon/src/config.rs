@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use messngr_proto::wire::name::{NAME_CHARS, NetbiosName, suffix};
 use serde::Deserialize;
 
+/// Where glibc keeps the login records (the default `utmp`).
+pub(crate) const UTMP_PATH: &str = "/var/run/utmp";
+
 /// Where the daemon keeps its state when nothing else is configured.
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/messngr";
 /// The local API socket when nothing else is configured.
@@ -215,9 +218,7 @@ impl Config {
 
     /// The utmp file (default `/var/run/utmp`).
     pub fn utmp(&self) -> PathBuf {
-        self.utmp
-            .clone()
-            .unwrap_or_else(|| crate::users::UTMP_PATH.into())
+        self.utmp.clone().unwrap_or_else(|| UTMP_PATH.into())
     }
 
     /// Whether host and workgroup messages are everyone's (default yes).

@@ -21,7 +21,7 @@ use messngr_proto::wire::smb::mailslot::{MessngrPayload, Repr as MailslotWrite};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use crate::delivery::{Delivery, InboxSender, Incoming, Transport};
+use crate::intake::{Delivery, InboxSender, Incoming, Transport};
 use crate::registry::Registry;
 
 /// UDP port of the datagram service (RFC 1002 §6).

@@ -87,7 +87,8 @@ impl SourceLimiter {
     }
 
     /// Sources currently tracked.
-    pub fn sources(&self) -> usize {
+    #[cfg(test)]
+    fn sources(&self) -> usize {
         self.buckets.len()
     }
 }

@@ -1,7 +1,6 @@
-//! messngr-to-messngr messages on TCP 139: the receiving half (a native
-//! frame in a session, stored and answered only once on disk) and the
-//! sending half (one native message on a session, and whether the peer
-//! turned out to be a legacy one).
+//! messngr-to-messngr messages on TCP 139, the receiving half: a native
+//! frame in a session, stored and answered only once on disk. The sending
+//! half is `crate::send::native`.
 //!
 //! Why next to the SMB path and not instead of it: a messngr node must
 //! still talk to Windows and Samba, and it cannot know in advance which
@@ -10,37 +9,33 @@
 //! answers Accepted or Refused, anything else means "not messngr" and the
 //! sender falls back to the SMB message commands (crate::send).
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
 
-use messngr_proto::wire::native::{self, Message, Reason, Repr};
-use messngr_proto::wire::nbss::Repr as Nbss;
-use messngr_proto::wire::{Emit, Error};
-use messngr_store::Priority;
-use tokio::net::TcpStream;
+use messngr_proto::wire::Emit;
+use messngr_proto::wire::native::{self, Reason, Repr};
 
-use crate::api::Response;
-use crate::delivery::{InboxSender, Incoming, Native, Transport};
+use crate::intake::{InboxSender, Incoming, Native, Transport};
 use crate::registry::Registry;
 
 /// Time the inbox has to store a native message before it is refused.
-pub const STORE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const STORE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the session does after a native frame: the NBSS payload to send
 /// back, and whether the session must end (with the reason to log).
 #[derive(Debug)]
-pub struct Answer {
+pub(crate) struct Answer {
     /// The native Accepted or Refused, encoded.
-    pub reply: Vec<u8>,
+    pub(crate) reply: Vec<u8>,
     /// `Some(why)`: the frame was malformed; close the session after the reply.
-    pub close: Option<String>,
+    pub(crate) close: Option<String>,
 }
 
 /// Handles one native frame from `peer`: parses it, checks the recipient
 /// against the names we hold, stores it through the inbox and answers
 /// Accepted only once the store committed it (a retry with the same uuid
 /// is Accepted again and stored once).
-pub async fn receive(
+pub(crate) async fn receive(
     payload: &[u8],
     peer: SocketAddr,
     names: &Registry,
@@ -89,11 +84,11 @@ pub async fn receive(
         received_at: SystemTime::now(),
         native: Some(Native {
             uuid: m.uuid,
-            priority: priority_in(m.priority),
+            priority: m.priority,
             popup_secs: m.popup_secs,
         }),
     };
-    match tokio::time::timeout(STORE_TIMEOUT, crate::delivery::store(inbox, incoming)).await {
+    match tokio::time::timeout(STORE_TIMEOUT, crate::intake::store(inbox, incoming)).await {
         Ok(Ok(stored)) => {
             tracing::info!(
                 "native message {} from {peer} for {} stored ({:?}, pop-up {:?} s)",
@@ -140,155 +135,6 @@ fn answer(repr: &Repr<'_>, close: Option<String>) -> Answer {
             reply: Vec::new(),
             close: Some(format!("internal: cannot encode {repr:?}: {e}")),
         },
-    }
-}
-
-/// The store's priority for a wire priority.
-pub fn priority_in(p: native::Priority) -> Priority {
-    match p {
-        native::Priority::Low => Priority::Low,
-        native::Priority::Normal => Priority::Normal,
-        native::Priority::Urgent => Priority::Urgent,
-    }
-}
-
-/// The wire priority for the store's.
-pub fn priority_out(p: Priority) -> native::Priority {
-    match p {
-        Priority::Low => native::Priority::Low,
-        Priority::Normal => native::Priority::Normal,
-        Priority::Urgent => native::Priority::Urgent,
-    }
-}
-
-/// How a native send ended, when it did not end in Accepted.
-#[derive(Debug)]
-pub enum Failure {
-    /// The peer is not a messngr node (it closed the session, answered
-    /// with an SMB, or said nothing in time): send the legacy way.
-    NotMessngr(String),
-    /// The peer is a messngr node and said no, or the frame could not be
-    /// built: the answer for the caller, no fallback.
-    Final(Response),
-}
-
-/// Longest wait for Accepted: the receiver's own store limit, plus slack,
-/// so that a slow but working messngr peer is not mistaken for a legacy one
-/// (which would store the message twice).
-pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(12);
-
-/// What `messngr send` sets besides target and text, and who asks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Options {
-    /// `--priority`: `None` is normal, and no reason to try messngr first.
-    pub priority: Option<messngr_store::Priority>,
-    /// `--time SECS`: seconds the receiver's pop-up stays.
-    pub popup_secs: Option<u32>,
-    /// The caller's uid (from `SO_PEERCRED`).
-    pub uid: u32,
-}
-
-impl Options {
-    /// Whether the message needs the native frame to say everything.
-    pub fn wants_native(&self) -> bool {
-        self.priority.is_some() || self.popup_secs.is_some()
-    }
-}
-
-/// Tries `text` as a native message to `to` at `ip`: a session, the
-/// Message, and its answer. `Ok` once the receiver stored it.
-pub async fn attempt(
-    ctx: &crate::send::SendContext,
-    to: messngr_proto::wire::name::NetbiosName,
-    ip: Ipv4Addr,
-    target: &str,
-    text: &str,
-    opts: Options,
-) -> Result<(), Failure> {
-    let (mut stream, mut buf) = crate::send::open(ctx, to, ip)
-        .await
-        .map_err(Failure::Final)?;
-    let from = ctx.settings.netbios_name.as_str();
-    let sent = send(&mut stream, &mut buf, ip, from, target, text, opts).await;
-    match &sent {
-        Ok(()) => tracing::info!("native message to {to} at {ip} accepted"),
-        Err(Failure::NotMessngr(why)) => {
-            tracing::info!("{to} at {ip} does not speak messngr ({why}): sending SMB");
-        }
-        Err(Failure::Final(_)) => {}
-    }
-    sent
-}
-
-/// Sends one native Message on an open session (after the positive
-/// session response) and waits for the answer.
-pub async fn send(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    ip: Ipv4Addr,
-    from: &str,
-    to: &str,
-    text: &str,
-    opts: Options,
-) -> Result<(), Failure> {
-    let mut uuid = [0u8; 16];
-    getrandom::fill(&mut uuid)
-        .map_err(|e| Failure::Final(Response::err("internal", format!("no randomness: {e}"))))?;
-    let sent_at = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()
-        .and_then(|d| i64::try_from(d.as_millis()).ok());
-    let frame = Repr::Message(Message {
-        uuid,
-        sent_at,
-        from,
-        to,
-        text,
-        priority: priority_out(opts.priority.unwrap_or_default()),
-        popup_secs: opts.popup_secs,
-    })
-    .to_vec()
-    .map_err(|e| {
-        Failure::Final(match e {
-            Error::TooLong(_) => Response::err(
-                "too_long",
-                format!(
-                    "the message is longer than {} bytes of UTF-8: shorten it",
-                    native::MAX_TEXT_LEN
-                ),
-            ),
-            e => Response::err("bad_request", format!("cannot send this message: {e}")),
-        })
-    })?;
-    crate::send::write(stream, &Nbss::SessionMessage { payload: &frame })
-        .await
-        .map_err(|e| Failure::NotMessngr(format!("the session broke: {e}")))?;
-    loop {
-        let got = crate::send::read_frame_within(stream, buf, ANSWER_TIMEOUT)
-            .await
-            .map_err(Failure::NotMessngr)?;
-        let payload = match Nbss::parse(&got) {
-            Ok(Nbss::SessionKeepAlive) => continue,
-            Ok(Nbss::SessionMessage { payload }) if native::is_native(payload) => payload,
-            Ok(Nbss::SessionMessage { .. }) => {
-                return Err(Failure::NotMessngr("it answered with an SMB".into()));
-            }
-            Ok(other) => return Err(Failure::NotMessngr(format!("it answered {other:?}"))),
-            Err(e) => return Err(Failure::NotMessngr(format!("malformed answer: {e}"))),
-        };
-        let net = |what: String| Failure::Final(Response::err("network", what));
-        return match Repr::parse(payload) {
-            Ok(Repr::Accepted { uuid: u }) if u == uuid => Ok(()),
-            Ok(Repr::Accepted { .. }) => Err(net(format!(
-                "{ip} accepted another message than the one sent"
-            ))),
-            Ok(Repr::Refused { reason, text, .. }) => Err(Failure::Final(Response::err(
-                "refused",
-                format!("{to} at {ip} refused the message ({reason:?}: {text})"),
-            ))),
-            Ok(Repr::Message(_)) => Err(net(format!("{ip} answered with a message"))),
-            Err(e) => Err(net(format!("{ip} sent a malformed messngr answer: {e}"))),
-        };
     }
 }
 

@@ -11,19 +11,17 @@
 //! arrived meanwhile.
 
 use std::collections::BTreeSet;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
-use messngr_store::{Direction, Filter, Priority, clock};
-use serde::{Deserialize, Serialize};
+use messngr_proto::Priority;
+use messngr_store::{Filter, StoreHandle, clock};
 use tokio::sync::broadcast;
 
-use crate::access::Caller;
-use crate::api::Response;
-use crate::inbox::Inbox;
+use crate::access::{Access, Caller};
 
-/// One user's quiet setting changed (streamed as `kind: "quiet"`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QuietChange {
+/// One user's quiet setting changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QuietChange {
     /// The login name.
     pub user: String,
     /// Quiet now.
@@ -32,50 +30,101 @@ pub struct QuietChange {
     pub waiting: u64,
 }
 
-/// What `messngr quiet` prints (`--json`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QuietView {
+/// A user's quiet setting, as `messngr quiet` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QuietState {
     /// The caller's login name.
     pub user: String,
     /// Quiet now.
     pub quiet: bool,
-    /// Since when (RFC 3339), when quiet.
-    pub since: Option<String>,
     /// Since when (Unix ms), when quiet.
-    pub since_ms: Option<i64>,
-    /// Unread, non-urgent messages for this user (their own and the host's)
-    /// that arrived since quiet began: what quiet held back.
+    pub since: Option<i64>,
+    /// Unread, non-urgent messages for this user (their own and the
+    /// host's) that arrived since quiet began: what quiet held back.
     pub waiting: u64,
 }
 
-/// Whether a message of `priority` is shown now to a user who is `quiet`:
-/// urgent ones always.
-pub fn shows_now(quiet: bool, priority: Priority) -> bool {
-    !quiet || priority == Priority::Urgent
+/// Why quiet could not be asked or set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum QuietError {
+    /// Quiet is kept per login name; this uid has none.
+    #[error("uid {0} has no account name; quiet is kept per login name")]
+    NoAccount(u32),
+    /// The store failed.
+    #[error("the inbox failed: {0}")]
+    Store(String),
 }
 
-/// The inbox's quiet state: who is quiet (kept in memory once loaded, so
-/// that delivering a message costs no store query) and where changes are
-/// announced. The store stays the truth; the daemon is its only writer.
-pub struct Quiet {
-    /// Every change, for followers and the terminal writer.
-    pub changes: broadcast::Sender<QuietChange>,
-    users: RwLock<Option<BTreeSet<String>>>,
-}
-
-impl Default for Quiet {
-    fn default() -> Self {
-        Self {
-            changes: broadcast::channel(16).0,
-            users: RwLock::new(None),
-        }
+impl From<messngr_store::StoreError> for QuietError {
+    fn from(e: messngr_store::StoreError) -> Self {
+        QuietError::Store(e.to_string())
     }
 }
 
+/// Do-not-disturb: who is quiet (kept in memory once loaded, so that
+/// delivering a message costs no store query) and where changes are
+/// announced. The store stays the truth; the daemon is its only writer.
+#[derive(Clone)]
+pub(crate) struct Quiet {
+    store: StoreHandle,
+    access: Access,
+    changes: broadcast::Sender<QuietChange>,
+    users: Arc<RwLock<Option<BTreeSet<String>>>>,
+}
+
 impl Quiet {
-    fn cached(&self) -> Option<Vec<String>> {
-        let users = self.users.read().ok()?;
-        users.as_ref().map(|u| u.iter().cloned().collect())
+    /// Quiet kept in `store`, with `access` deciding whose messages waited.
+    pub(crate) fn new(store: StoreHandle, access: Access) -> Self {
+        Self {
+            store,
+            access,
+            changes: broadcast::channel(16).0,
+            users: Arc::default(),
+        }
+    }
+
+    /// Every change from now on (followers, the terminal writer's summary).
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<QuietChange> {
+        self.changes.subscribe()
+    }
+
+    /// The sender of every change (the API's follow feed subscribes to it).
+    pub(crate) fn changes(&self) -> broadcast::Sender<QuietChange> {
+        self.changes.clone()
+    }
+
+    /// Reads who is quiet into memory (the daemon does this at start);
+    /// until then, or if it fails, [`Quiet::users`] asks the store.
+    pub(crate) async fn load(&self) {
+        match self.store.quiet_users().await {
+            Ok(users) => {
+                if let Ok(mut cache) = self.users.write() {
+                    *cache = Some(users.into_iter().collect());
+                }
+            }
+            Err(e) => tracing::warn!("cannot read who is quiet: {e}; asking again per message"),
+        }
+    }
+
+    /// The users in do-not-disturb now; a store failure is logged and
+    /// counts as nobody quiet (better one message too many on a screen
+    /// than one hidden by an error).
+    pub(crate) async fn users(&self) -> Vec<String> {
+        let cached = self
+            .users
+            .read()
+            .ok()
+            .and_then(|u| u.as_ref().map(|u| u.iter().cloned().collect()));
+        if let Some(users) = cached {
+            return users;
+        }
+        match self.store.quiet_users().await {
+            Ok(users) => users,
+            Err(e) => {
+                tracing::warn!("cannot read who is quiet: {e}; delivering as if nobody were");
+                Vec::new()
+            }
+        }
     }
 
     fn record(&self, user: &str, on: bool) {
@@ -89,70 +138,29 @@ impl Quiet {
             }
         }
     }
-}
 
-impl Inbox {
-    /// Reads who is quiet into memory (the daemon does this at start);
-    /// until then, or if it fails, [`Inbox::quiet_users`] asks the store.
-    pub async fn load_quiet(&self) {
-        match self.handle().quiet_users().await {
-            Ok(users) => {
-                if let Ok(mut cache) = self.quiet_state().users.write() {
-                    *cache = Some(users.into_iter().collect());
-                }
-            }
-            Err(e) => tracing::warn!("cannot read who is quiet: {e}; asking again per message"),
-        }
-    }
-
-    /// The users in do-not-disturb now; a store failure is logged and
-    /// counts as nobody quiet (better one message too many on a screen
-    /// than one hidden by an error).
-    pub async fn quiet_users(&self) -> Vec<String> {
-        if let Some(users) = self.quiet_state().cached() {
-            return users;
-        }
-        match self.handle().quiet_users().await {
-            Ok(users) => users,
-            Err(e) => {
-                tracing::warn!("cannot read who is quiet: {e}; delivering as if nobody were");
-                Vec::new()
-            }
-        }
-    }
-
-    /// Answers `Request::Quiet` for the caller with `uid`.
-    pub async fn answer_quiet(&self, on: Option<bool>, uid: u32) -> Response {
-        let caller = self.access().caller(uid);
-        let Some(user) = caller.user.clone() else {
-            return Response::err(
-                "denied",
-                format!("uid {uid} has no account name; quiet is kept per login name"),
-            );
-        };
-        match self.quiet(&caller, &user, on).await {
-            Ok(view) => Response::ok(view),
-            Err(e) => Response::err("store", format!("the inbox failed: {e}")),
-        }
-    }
-
-    async fn quiet(
+    /// Asks (`on: None`) or sets the quiet setting of the caller with `uid`.
+    pub(crate) async fn answer(
         &self,
-        caller: &Caller,
-        user: &str,
+        uid: u32,
         on: Option<bool>,
-    ) -> messngr_store::Result<QuietView> {
-        let since = self.handle().quiet_since(user.to_owned()).await?;
+    ) -> Result<QuietState, QuietError> {
+        let caller = self.access.caller(uid);
+        let user = caller.user.clone().ok_or(QuietError::NoAccount(uid))?;
+        let since = self.store.quiet_since(user.clone()).await?;
         let waiting = match since {
-            Some(t) => self.waiting(caller, t).await?,
+            Some(t) => self.waiting(&caller, t).await?,
             None => 0,
         };
         let now_quiet = match on {
             None => since.is_some(),
             Some(on) => {
-                let at = clock::now_ms();
-                if self.handle().set_quiet(user.to_owned(), on, at).await? {
-                    self.quiet_state().record(user, on);
+                if self
+                    .store
+                    .set_quiet(user.clone(), on, clock::now_ms())
+                    .await?
+                {
+                    self.record(&user, on);
                     tracing::info!(
                         "{user} turned quiet {}{}",
                         if on { "on" } else { "off" },
@@ -162,92 +170,97 @@ impl Inbox {
                             format!(" ({waiting} messages waited)")
                         }
                     );
-                    let change = QuietChange {
-                        user: user.to_owned(),
+                    // Nobody following is fine.
+                    let _ = self.changes.send(QuietChange {
+                        user: user.clone(),
                         quiet: on,
                         waiting: if on { 0 } else { waiting },
-                    };
-                    // Nobody following is fine.
-                    let _ = self.quiet_state().changes.send(change);
+                    });
                 }
                 on
             }
         };
-        let since = if now_quiet {
-            since.or(Some(clock::now_ms()))
-        } else {
-            None
-        };
-        Ok(QuietView {
-            user: user.to_owned(),
+        Ok(QuietState {
+            user,
             quiet: now_quiet,
-            since: since.map(clock::rfc3339),
-            since_ms: since,
+            since: now_quiet.then(|| since.unwrap_or_else(clock::now_ms)),
             waiting,
         })
     }
 
-    /// Unread received messages `caller` may see, stored at or after `since`.
-    async fn waiting(&self, caller: &Caller, since: i64) -> messngr_store::Result<u64> {
-        let list = self
-            .handle()
-            .list(Filter {
-                unread_only: true,
-                since: Some(since),
-                ..Filter::default()
-            })
-            .await?;
-        // What was held back for this person: their own and the host's
-        // messages (not everyone's, even for root), and not the urgent
-        // ones, which were shown.
+    /// Unread received messages held back for `caller` since `since`: their
+    /// own and the host's (not everyone's, even for root), and not the
+    /// urgent ones, which were shown. Counted in SQL.
+    async fn waiting(&self, caller: &Caller, since: i64) -> Result<u64, QuietError> {
         let person = Caller {
             admin: false,
             ..caller.clone()
         };
-        let n = list
-            .iter()
-            .filter(|m| m.direction == Direction::In && m.priority != Priority::Urgent)
-            .filter(|m| self.access().may_see(&person, m.owner_user.as_deref()))
-            .count();
-        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+        let filter = Filter {
+            unread_only: true,
+            since: Some(since),
+            max_priority: Some(Priority::Normal),
+            scope: self.access.scope(&person),
+            ..Filter::default()
+        };
+        Ok(self.store.count(filter).await?)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn who_is_quiet_follows_every_change_in_memory_and_on_disk() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("inbox.sqlite");
-        let inbox = Inbox::open_at(&path);
-        inbox.load_quiet().await;
-        assert!(inbox.quiet_users().await.is_empty());
-        let mut changes = inbox.subscribe_quiet();
-        let r = inbox.answer_quiet(Some(true), 0).await;
-        assert!(r.ok, "{r:?}");
-        assert_eq!(inbox.quiet_users().await, ["root"]);
+        let quiet = Quiet::new(StoreHandle::open(&path).unwrap(), Access::default());
+        quiet.load().await;
+        assert!(quiet.users().await.is_empty());
+        let mut changes = quiet.subscribe();
+        assert!(quiet.answer(0, Some(true)).await.unwrap().quiet);
+        assert_eq!(quiet.users().await, ["root"]);
         assert!(changes.recv().await.unwrap().quiet);
         // Asking changes nothing; a second `on` announces nothing.
-        assert_eq!(inbox.answer_quiet(None, 0).await.data["quiet"], true);
-        assert!(inbox.answer_quiet(Some(true), 0).await.ok);
+        assert!(quiet.answer(0, None).await.unwrap().quiet);
+        assert!(quiet.answer(0, Some(true)).await.unwrap().quiet);
         assert!(changes.try_recv().is_err());
         // A restarted daemon reads it back from the store.
-        let again = Inbox::open_at(&path);
-        again.load_quiet().await;
-        assert_eq!(again.quiet_users().await, ["root"]);
-        assert!(inbox.answer_quiet(Some(false), 0).await.ok);
-        assert!(inbox.quiet_users().await.is_empty());
+        let again = Quiet::new(quiet.store.clone(), Access::default());
+        again.load().await;
+        assert_eq!(again.users().await, ["root"]);
+        assert!(!quiet.answer(0, Some(false)).await.unwrap().quiet);
+        assert!(quiet.users().await.is_empty());
         assert!(!changes.recv().await.unwrap().quiet);
+        assert_eq!(
+            quiet.answer(59_999, None).await,
+            Err(QuietError::NoAccount(59_999))
+        );
     }
 
-    #[test]
-    fn urgent_overrides_quiet() {
-        assert!(shows_now(false, Priority::Low));
-        assert!(shows_now(false, Priority::Normal));
-        assert!(!shows_now(true, Priority::Normal));
-        assert!(!shows_now(true, Priority::Low));
-        assert!(shows_now(true, Priority::Urgent));
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waiting_counts_what_quiet_held_back_for_this_person() {
+        use messngr_proto::Transport;
+        let dir = tempfile::tempdir().unwrap();
+        let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
+        let quiet = Quiet::new(store.clone(), Access::default());
+        quiet.answer(0, Some(true)).await.unwrap();
+        for (owner, priority) in [
+            (Some("root"), Priority::Normal),
+            (Some("root"), Priority::Urgent),
+            (Some("alice"), Priority::Normal),
+            (None, Priority::Low),
+        ] {
+            let mut m = messngr_store::NewMessage::received(Transport::Smb, "H2", "X", "hi", b"hi");
+            m.owner_user = owner.map(str::to_owned);
+            m.priority = priority;
+            store.insert(m).await.unwrap();
+        }
+        // root's own normal one; not the urgent one (shown), not alice's;
+        // the host's only when host messages are visible to all.
+        assert_eq!(quiet.answer(0, Some(false)).await.unwrap().waiting, 1);
     }
 }

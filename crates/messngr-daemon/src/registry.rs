@@ -41,22 +41,6 @@ impl Registry {
             .read()
             .is_ok_and(|n| n.iter().any(|ours| ours.eq_ignore_case(&wanted)))
     }
-
-    /// Every held name with suffix 0x03 (for logs and the demo).
-    pub fn messenger_names(&self) -> Vec<NetbiosName> {
-        let mut v: Vec<NetbiosName> = self
-            .names
-            .read()
-            .map(|n| {
-                n.iter()
-                    .filter(|x| x.suffix() == suffix::MESSENGER)
-                    .copied()
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort();
-        v
-    }
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::delivery::{InboxSender, Incoming, Transport};
+use crate::intake::{InboxSender, Incoming, Transport};
 use crate::registry::Registry;
 
 /// Sessions served at once; more wait in the kernel's accept queue.
@@ -165,7 +165,7 @@ async fn connection(
                                 };
                                 match tokio::time::timeout(
                                     STORE_TIMEOUT,
-                                    crate::delivery::store(inbox, incoming),
+                                    crate::intake::store(inbox, incoming),
                                 )
                                 .await
                                 {

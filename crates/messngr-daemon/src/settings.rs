@@ -60,6 +60,35 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Settings for unit tests: host H1 in MLAN on 127.0.0.1, alias
+    /// HELPDESK, nothing on disk.
+    #[cfg(test)]
+    pub(crate) fn example() -> Self {
+        Settings {
+            netbios_name: "H1".into(),
+            workgroup: "MLAN".into(),
+            iface: crate::iface::Interface {
+                name: [0; 16],
+                address: std::net::Ipv4Addr::LOCALHOST,
+                netmask: std::net::Ipv4Addr::LOCALHOST,
+                broadcast: std::net::Ipv4Addr::LOCALHOST,
+                mac: [0; 6],
+            },
+            socket: "/x".into(),
+            state_dir: "/x".into(),
+            wins_server: None,
+            aliases: vec!["HELPDESK".into()],
+            register_users: true,
+            utmp: "/x".into(),
+            nbns_rate_limit: 0,
+            access: crate::access::Access::default(),
+            serve_netbios: true,
+            terminals: true,
+            terminal_host_messages: true,
+            hooks: Vec::new(),
+        }
+    }
+
     /// Resolves `cfg` against this machine.
     pub fn resolve(cfg: &Config) -> Result<Self, SettingsError> {
         let hostname = nix::unistd::gethostname()

@@ -8,9 +8,6 @@
 
 use std::path::Path;
 
-/// Where glibc keeps the login records.
-pub const UTMP_PATH: &str = "/var/run/utmp";
-
 /// Distinct user names with a login session in `utmp`, sorted. Names that
 /// cannot be NetBIOS names (too long, odd characters) are skipped.
 pub fn logged_in(utmp: &Path) -> std::io::Result<Vec<String>> {

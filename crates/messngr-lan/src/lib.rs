@@ -17,6 +17,11 @@
 //! root so a test can skip with a message — except under `CI=true`, where it
 //! fails; [`Lan::build`] (for the demo) just fails, and [`is_root`] lets the
 //! caller explain first.
+//!
+//! [`samba`] writes the private `smb.conf` of every Samba program run on
+//! such a LAN.
+
+pub mod samba;
 
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};

@@ -31,6 +31,10 @@ pub enum Transport {
     /// Handed over by smbd's `message command` (`messngr deliver`): Samba
     /// owned the ports and received it.
     Samba,
+    /// A name this build does not know (written by a newer messngr, or a
+    /// damaged row): shown as `unknown` rather than failing the listing
+    /// that holds it. Never verified.
+    Unknown,
 }
 
 impl Transport {
@@ -43,7 +47,8 @@ impl Transport {
         Transport::Samba,
     ];
 
-    /// The name stored and shown: `smb`, `mailslot`, `rpc`, `messngr`, `samba`.
+    /// The name stored and shown: `smb`, `mailslot`, `rpc`, `messngr`,
+    /// `samba` (`unknown` for [`Transport::Unknown`]).
     pub const fn as_str(self) -> &'static str {
         match self {
             Transport::Smb => "smb",
@@ -51,12 +56,17 @@ impl Transport {
             Transport::Rpc => "rpc",
             Transport::Messngr => "messngr",
             Transport::Samba => "samba",
+            Transport::Unknown => "unknown",
         }
     }
 
-    /// The transport with this stored name.
-    pub fn from_name(s: &str) -> Option<Transport> {
-        Transport::ALL.into_iter().find(|t| t.as_str() == s)
+    /// The transport with this stored name; [`Transport::Unknown`] for a
+    /// name this build does not know.
+    pub fn from_name(s: &str) -> Transport {
+        Transport::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .unwrap_or(Transport::Unknown)
     }
 
     /// Whether a message on this transport can have a verified sender.
@@ -90,11 +100,7 @@ impl serde::Serialize for Transport {
 impl<'de> serde::Deserialize<'de> for Transport {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Transport::from_name(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "unknown transport {s:?} (smb, mailslot, rpc, messngr, samba)"
-            ))
-        })
+        Ok(Transport::from_name(&s))
     }
 }
 
@@ -105,10 +111,11 @@ mod tests {
     #[test]
     fn names_round_trip_and_only_messngr_verifies() {
         for t in Transport::ALL {
-            assert_eq!(Transport::from_name(t.as_str()), Some(t));
+            assert_eq!(Transport::from_name(t.as_str()), t);
             assert_eq!(t.can_verify(), t == Transport::Messngr);
         }
-        assert_eq!(Transport::from_name("SMB"), None);
-        assert_eq!(Transport::from_name("carrier-pigeon"), None);
+        assert_eq!(Transport::from_name("SMB"), Transport::Unknown);
+        assert_eq!(Transport::from_name("carrier-pigeon"), Transport::Unknown);
+        assert!(!Transport::Unknown.can_verify());
     }
 }

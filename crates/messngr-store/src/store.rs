@@ -431,13 +431,7 @@ pub(crate) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
             Direction::In
         },
         received_at: r.get(3)?,
-        transport: Transport::from_name(&transport).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                4,
-                rusqlite::types::Type::Text,
-                format!("unknown transport {transport:?}").into(),
-            )
-        })?,
+        transport: Transport::from_name(&transport),
         source_addr: r.get(5)?,
         from: r.get(6)?,
         to: r.get(7)?,

@@ -94,20 +94,44 @@ pub enum Cmd {
         /// The message; `-` or nothing reads standard input.
         text: Vec<String>,
     },
-    /// List received messages, oldest first (`*` marks unread ones).
+    /// List received messages: the newest 50, oldest first (`*` marks unread ones).
+    ///
+    /// Like `tail`, a listing shows the newest messages and says how many
+    /// older ones there are; page back with --before, the id of the oldest
+    /// shown. Every filter runs in the inbox database, so a listing is as
+    /// fast with a million messages as with ten.
+    ///
+    /// Examples:
+    ///   messngr inbox --unread
+    ///   messngr inbox --from alice --since 2h
+    ///   messngr inbox --limit 200 --before 1234
     Inbox {
-        /// Only messages not read yet.
-        #[arg(long)]
-        unread: bool,
-        /// Only messages from this sender.
-        #[arg(long, value_name = "NAME")]
-        from: Option<String>,
-        /// Only messages since T: 2026-11-27T10:00:00Z, or an age such as 90s, 15m, 2h, 3d.
-        #[arg(long, value_name = "T")]
-        since: Option<String>,
+        /// Which messages.
+        #[command(flatten)]
+        select: Selection,
         /// Print a JSON array.
         #[arg(long)]
         json: bool,
+    },
+    /// Search the text of received messages (every word must occur).
+    ///
+    /// Words match whole and case-insensitively, in any order; quotes and
+    /// operators are taken literally. The same filters and paging as
+    /// `inbox`.
+    ///
+    /// Examples:
+    ///   messngr search printer
+    ///   messngr search --from alice build red
+    Search {
+        /// Which messages to search.
+        #[command(flatten)]
+        select: Selection,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+        /// The words to find.
+        #[arg(required = true)]
+        text: Vec<String>,
     },
     /// Show one message in full and mark it read.
     Read {
@@ -285,6 +309,26 @@ pub enum Cmd {
     },
 }
 
+/// Which messages `inbox` and `search` show (one definition for both).
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct Selection {
+    /// Only messages not read yet.
+    #[arg(long)]
+    pub unread: bool,
+    /// Only messages from this sender.
+    #[arg(long, value_name = "NAME")]
+    pub from: Option<String>,
+    /// Only messages since T: 2026-11-27T10:00:00Z, or an age such as 90s, 15m, 2h, 3d.
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Show at most N messages, the newest (default 50, at most 1000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: Option<u32>,
+    /// Only messages older than the one with this id: the next page back.
+    #[arg(long, value_name = "ID")]
+    pub before: Option<i64>,
+}
+
 /// Arguments of `messngr decode`.
 #[derive(Debug, clap::Args)]
 pub struct DecodeArgs {
@@ -448,10 +492,20 @@ mod tests {
             "messngr", "inbox", "--unread", "--from", "alice", "--since", "2h",
         ])
         .unwrap();
+        assert!(matches!(cli.command, Cmd::Inbox { ref select, json: false }
+            if select.unread && select.from.as_deref() == Some("alice")
+                && select.since.as_deref() == Some("2h") && select.limit.is_none()));
+        let cli = Cli::try_parse_from([
+            "messngr", "search", "--limit", "5", "--before", "99", "build", "red",
+        ])
+        .unwrap();
         assert!(
-            matches!(cli.command, Cmd::Inbox { unread: true, ref from, ref since, json: false }
-            if from.as_deref() == Some("alice") && since.as_deref() == Some("2h"))
+            matches!(cli.command, Cmd::Search { ref select, ref text, .. }
+            if select.limit == Some(5) && select.before == Some(99) && text == &["build", "red"])
         );
+        assert!(Cli::try_parse_from(["messngr", "search"]).is_err());
+        assert!(Cli::try_parse_from(["messngr", "inbox", "--limit", "0"]).is_err());
+        assert!(Cli::try_parse_from(["messngr", "inbox", "--limit", "1001"]).is_err());
         assert!(matches!(
             Cli::try_parse_from(["messngr", "read", "7"])
                 .unwrap()

@@ -8,6 +8,7 @@ mod cli;
 mod client;
 mod decode;
 mod demo;
+mod show;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -73,35 +74,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let config = load_config(cli.config.as_deref())?;
             let text = text_or_stdin(text)?;
-            let request = messngr_daemon::api::Request::Send {
+            let request = messngr_api::Send {
                 target,
                 text,
                 address,
                 priority: priority.map(|p| match p {
-                    PriorityArg::Low => messngr_store::Priority::Low,
-                    PriorityArg::Normal => messngr_store::Priority::Normal,
-                    PriorityArg::Urgent => messngr_store::Priority::Urgent,
+                    PriorityArg::Low => messngr_api::Priority::Low,
+                    PriorityArg::Normal => messngr_api::Priority::Normal,
+                    PriorityArg::Urgent => messngr_api::Priority::Urgent,
                 }),
                 popup_secs: time,
             };
             client::send(&socket_path(cli.socket, &config), request, json, &mut out)
         }
-        Cmd::Inbox {
-            unread,
-            from,
-            since,
-            json,
-        } => {
+        Cmd::Inbox { select, json } => {
             let config = load_config(cli.config.as_deref())?;
-            let since = since.map(|t| client::parse_since(&t)).transpose()?;
-            client::inbox(
-                &socket_path(cli.socket, &config),
-                unread,
-                from,
-                since,
-                json,
-                &mut out,
-            )
+            client::inbox(&socket_path(cli.socket, &config), select, json, &mut out)
+        }
+        Cmd::Search { select, json, text } => {
+            let config = load_config(cli.config.as_deref())?;
+            let socket = socket_path(cli.socket, &config);
+            client::search(&socket, select, text, json, &mut out)
         }
         Cmd::Read { id, json } => {
             let config = load_config(cli.config.as_deref())?;

@@ -16,17 +16,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use messngr_proto::text::sanitize_for_display;
-use support::{Daemon, Lan, TestUser, client_conf, smbclient_m, text, wait_for};
-
-/// One glibc x86_64 `struct utmp` USER_PROCESS record (384 bytes).
-fn utmp_record(user: &str, line: &str) -> Vec<u8> {
-    let mut r = vec![0u8; 384];
-    r[0..2].copy_from_slice(&7i16.to_le_bytes());
-    r[4..8].copy_from_slice(&1234i32.to_le_bytes());
-    r[8..8 + line.len()].copy_from_slice(line.as_bytes());
-    r[44..44 + user.len()].copy_from_slice(user.as_bytes());
-    r
-}
+use support::{Daemon, SambaClient, TestUser, lan, logged_in, text, wait_for};
 
 /// A tmux server on a private socket with one pane that only sleeps (no
 /// prompt to mix with what is written on its tty). Killed on drop.
@@ -87,9 +77,7 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
     if !tmux_or_skip() {
         return;
     }
-    let Some(lan) = Lan::up(2).expect("build the test LAN") else {
-        return;
-    };
+    let Some(lan) = lan(2) else { return };
     let alice = TestUser::create("a");
     let bob = TestUser::create("b");
     let tmp = tempfile::tempdir().unwrap();
@@ -103,24 +91,19 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
     // alice's terminal, as login would leave it: hers, mesg y.
     std::os::unix::fs::chown(&tty, Some(alice.uid), None).unwrap();
     std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(0o620)).unwrap();
-    let utmp = tmp.path().join("utmp");
     // A stale session on a terminal that is gone comes first: it fails
     // (logged) and the live one still gets every message. bob's stale
     // entry names alice's terminal: his messages must not appear there.
-    let mut records = utmp_record(&alice.name, "pts/9999");
-    records.extend(utmp_record(&alice.name, &line));
-    records.extend(utmp_record(&bob.name, &line));
-    std::fs::write(&utmp, records).unwrap();
-
-    let d = Daemon::start(
-        &lan,
-        1,
-        "H1",
-        &format!(
-            "register_users = true\nterminals = true\nutmp = \"{}\"\n",
-            utmp.display()
-        ),
+    let users = logged_in(
+        tmp.path(),
+        &[
+            (&alice.name, "pts/9999"),
+            (&alice.name, &line),
+            (&bob.name, &line),
+        ],
     );
+
+    let d = Daemon::start(&lan, 1, "H1", &format!("terminals = true\n{users}"));
     let (alice_nb, bob_nb) = (alice.name.to_uppercase(), bob.name.to_uppercase());
     wait_for(
         Duration::from_secs(15),
@@ -130,11 +113,8 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
         },
         || d.log(),
     );
-    let conf = client_conf(tmp.path());
-    let send = |to: &str, message: &[u8]| {
-        let o = smbclient_m(&lan, 2, &conf, to, Some("10.77.0.1"), message);
-        assert!(o.status.success(), "smbclient: {}\n{}", text(&o), d.log());
-    };
+    let client = SambaClient::new();
+    let send = |to: &str, message: &[u8]| client.message_to_h1(&lan, to, message, || d.log());
 
     send(
         &alice_nb,
@@ -162,22 +142,14 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
     // bob's message: his utmp entry names a terminal that is alice's.
     send(&bob_nb, b"for bob only");
     d.wait_inbox(2);
-    wait_for(
-        Duration::from_secs(10),
-        || d.log().contains("a stale utmp entry?"),
-        || d.log(),
-    );
+    d.wait_log("a stale utmp entry?");
     assert!(!tmux.screen().contains("for bob only"), "{}", tmux.screen());
 
     // mesg n: no group-write bit, nothing written (the message is stored).
     std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(0o600)).unwrap();
     send(&alice_nb, b"while mesg n");
     d.wait_inbox(3);
-    wait_for(
-        Duration::from_secs(10),
-        || d.log().contains("mesg n"),
-        || d.log(),
-    );
+    d.wait_log("mesg n");
     assert!(!tmux.screen().contains("while mesg n"), "{}", tmux.screen());
 
     // mesg y again; a message to the host name reaches every logged-in user.
@@ -195,11 +167,7 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
     assert!(o.status.success(), "{}", text(&o));
     send(&alice_nb, b"during the meeting");
     d.wait_inbox(5);
-    wait_for(
-        Duration::from_secs(10),
-        || d.log().contains("is quiet (it waits in the inbox)"),
-        || d.log(),
-    );
+    d.wait_log("is quiet (it waits in the inbox)");
     assert!(
         !tmux.screen().contains("during the meeting"),
         "{}",
@@ -228,9 +196,7 @@ fn urgent_from_root_overrides_mesg_n_and_urgent_overrides_quiet() {
     if !tmux_or_skip() {
         return;
     }
-    let Some(lan) = Lan::up(2).expect("build the test LAN") else {
-        return;
-    };
+    let Some(lan) = lan(2) else { return };
     let alice = TestUser::create("p");
     let tmp = tempfile::tempdir().unwrap();
     let tmux = Tmux::start(tmp.path());
@@ -241,17 +207,8 @@ fn urgent_from_root_overrides_mesg_n_and_urgent_overrides_quiet() {
         let mode = if on { 0o620 } else { 0o600 };
         std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(mode)).unwrap();
     };
-    let utmp = tmp.path().join("utmp");
-    std::fs::write(&utmp, utmp_record(&alice.name, line)).unwrap();
-    let d1 = Daemon::start(
-        &lan,
-        1,
-        "H1",
-        &format!(
-            "register_users = true\nterminals = true\nutmp = \"{}\"\n",
-            utmp.display()
-        ),
-    );
+    let users = logged_in(tmp.path(), &[(&alice.name, line)]);
+    let d1 = Daemon::start(&lan, 1, "H1", &format!("terminals = true\n{users}"));
     let d2 = Daemon::start(&lan, 2, "H2", "");
     let to = alice.name.to_uppercase();
     wait_for(
@@ -268,11 +225,7 @@ fn urgent_from_root_overrides_mesg_n_and_urgent_overrides_quiet() {
     mesg(false);
     send(&d2, "urgent from H2");
     d1.wait_inbox(1);
-    wait_for(
-        Duration::from_secs(10),
-        || d1.log().contains("mesg n"),
-        || d1.log(),
-    );
+    d1.wait_log("mesg n");
     send(&d1, "urgent from root here");
     wait_for(
         Duration::from_secs(10),
@@ -331,9 +284,7 @@ cat > "$d/$MESSNGR_ID.json"
 
 #[test]
 fn hooks_get_hostile_text_literally_and_slow_hooks_are_killed() {
-    let Some(lan) = Lan::up(2).expect("build the test LAN") else {
-        return;
-    };
+    let Some(lan) = lan(2) else { return };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     std::fs::create_dir(&out).unwrap();
@@ -364,7 +315,7 @@ fn hooks_get_hostile_text_literally_and_slow_hooks_are_killed() {
         ),
     );
     d.wait_settled();
-    let conf = client_conf(tmp.path());
+    let client = SambaClient::new();
     let p = tmp.path().display();
     let messages = [
         format!("$(touch {p}/pwned1)"),
@@ -373,8 +324,7 @@ fn hooks_get_hostile_text_literally_and_slow_hooks_are_killed() {
         format!("line one\nline two $HOME\n\ttab \x1b[2J && touch {p}/pwned4"),
     ];
     for (n, m) in messages.iter().enumerate() {
-        let o = smbclient_m(&lan, 2, &conf, "H1", Some("10.77.0.1"), m.as_bytes());
-        assert!(o.status.success(), "smbclient: {}\n{}", text(&o), d.log());
+        client.message_to_h1(&lan, "H1", m.as_bytes(), || d.log());
         d.wait_inbox(n + 1);
     }
     let inbox = d.inbox();

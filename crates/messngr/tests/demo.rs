@@ -6,19 +6,13 @@
 //! the other namespace tests); the Samba step is checked when smbclient is
 //! installed.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_messngr");
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use support::{BIN, text};
 
 fn root() -> bool {
     messngr_lan::root_or_skip().expect("namespace tests need root")
@@ -38,6 +32,17 @@ fn namespaces_of(pid: u32) -> Vec<String> {
         .collect()
 }
 
+/// `messngr demo`, started with its output piped.
+fn spawn_demo() -> Child {
+    Command::new(BIN)
+        .arg("demo")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn has_smbclient() -> bool {
     Command::new("smbclient")
         .arg("--version")
@@ -51,13 +56,7 @@ fn the_demo_tells_its_story_and_cleans_up() {
         return;
     }
     let start = Instant::now();
-    let child = Command::new(BIN)
-        .arg("demo")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_demo();
     let pid = child.id();
     let o = child.wait_with_output().unwrap();
     let took = start.elapsed();
@@ -96,13 +95,7 @@ fn ctrl_c_removes_the_lan_and_stops_the_daemons() {
     if !root() {
         return;
     }
-    let mut child = Command::new(BIN)
-        .arg("demo")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_demo();
     let pid = child.id();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();

@@ -9,11 +9,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Capture, Daemon, Lan, Smbd, client_conf, run_in, smbclient_m, text, wait_for};
-
-fn lan(hosts: usize) -> Option<Lan> {
-    Lan::up(hosts).expect("build the test LAN")
-}
+use support::{Capture, Daemon, SambaClient, Smbd, lan, logged_in, run_in, text, wait_for};
 
 fn texts(inbox: &[serde_json::Value]) -> Vec<String> {
     inbox
@@ -28,8 +24,7 @@ fn smbclient_messages_arrive_exactly() {
     let cap = Capture::start(&lan, 1);
     let d = Daemon::start(&lan, 1, "H1", "");
     d.wait_settled();
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = client_conf(tmp.path());
+    let client = SambaClient::new();
 
     let long: String = (0..1500)
         .map(|i| char::from(b'a' + (i % 26) as u8))
@@ -53,7 +48,7 @@ fn smbclient_messages_arrive_exactly() {
         ),
     ];
     for (n, (what, message, ip)) in cases.iter().enumerate() {
-        let o = smbclient_m(&lan, 2, &conf, "H1", *ip, message.as_bytes());
+        let o = client.message(&lan, 2, "H1", *ip, message.as_bytes());
         assert!(o.status.success(), "{what}: smbclient failed: {}", text(&o));
         let inbox = d.wait_inbox(n + 1);
         let got = &inbox.iter().find(|m| m["text"] == message.as_str());
@@ -79,8 +74,7 @@ fn messngr_sends_to_samba_smbd() {
     let cap = Capture::start(&lan, 1);
     let d = Daemon::start(&lan, 1, "H1", "");
     d.wait_settled();
-    let o = d.cli(&["send", "-I", "10.77.0.2", "H2", "Hello smbd, from messngr"]);
-    assert!(o.status.success(), "send failed: {}\n{}", text(&o), d.log());
+    d.cli_ok(&["send", "-I", "10.77.0.2", "H2", "Hello smbd, from messngr"]);
     // By name: nmbd in h2 answers for H2<03> once it has registered (~4 s).
     wait_for(
         Duration::from_secs(20),
@@ -88,13 +82,7 @@ fn messngr_sends_to_samba_smbd() {
         || smbd.log(),
     );
     let long = "x".repeat(300) + "\nsecond line";
-    let o = d.cli(&["send", "H2", &long]);
-    assert!(
-        o.status.success(),
-        "send by name failed: {}\n{}",
-        text(&o),
-        d.log()
-    );
+    d.cli_ok(&["send", "H2", &long]);
     wait_for(
         Duration::from_secs(10),
         || smbd.received().len() >= 2,
@@ -178,10 +166,8 @@ fn messngr_to_messngr_both_ways_and_to_everyone() {
     for d in [&d1, &d2, &d3] {
         d.wait_settled();
     }
-    let o = d1.cli(&["send", "H2", "one to two"]);
-    assert!(o.status.success(), "{}\n{}", text(&o), d1.log());
-    let o = d2.cli(&["send", "H1", "two to one"]);
-    assert!(o.status.success(), "{}\n{}", text(&o), d2.log());
+    d1.cli_ok(&["send", "H2", "one to two"]);
+    d2.cli_ok(&["send", "H1", "two to one"]);
     assert_eq!(texts(&d2.wait_inbox(1)), ["one to two"]);
     assert_eq!(texts(&d1.wait_inbox(1)), ["two to one"]);
     // A name the receiver does not hold: refused at the session request (exit 4).
@@ -191,8 +177,7 @@ fn messngr_to_messngr_both_ways_and_to_everyone() {
     let o = d1.cli(&["send", "-I", "10.77.0.9", "GHOST", "hi"]);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
 
-    let o = d3.cli(&["send", "*", "to everyone"]);
-    assert!(o.status.success(), "{}\n{}", text(&o), d3.log());
+    d3.cli_ok(&["send", "*", "to everyone"]);
     for d in [&d1, &d2] {
         let inbox = d.wait_inbox(2);
         assert!(
@@ -201,8 +186,7 @@ fn messngr_to_messngr_both_ways_and_to_everyone() {
             texts(&inbox)
         );
     }
-    let o = d3.cli(&["send", "/domain:MLAN", "to the domain"]);
-    assert!(o.status.success(), "{}\n{}", text(&o), d3.log());
+    d3.cli_ok(&["send", "/domain:MLAN", "to the domain"]);
     assert!(texts(&d1.wait_inbox(3)).contains(&"to the domain".to_owned()));
 
     // read marks read, reply answers the sender the way it came, rm deletes, export lists.
@@ -221,8 +205,7 @@ fn messngr_to_messngr_both_ways_and_to_everyone() {
             .all(|m| m["id"].as_i64().unwrap().to_string() != first),
         "{unread:?}"
     );
-    let o = d2.cli(&["reply", &first, "thanks, one"]);
-    assert!(o.status.success(), "reply: {}\n{}", text(&o), d2.log());
+    d2.cli_ok(&["reply", &first, "thanks, one"]);
     assert!(texts(&d1.wait_inbox(4)).contains(&"thanks, one".to_owned()));
     let o = d2.cli(&["export", "--format", "text"]);
     assert!(
@@ -252,44 +235,23 @@ fn messages_survive_a_restart_and_bad_frames_do_not_stop_the_daemon() {
     let Some(lan) = lan(2) else { return };
     let d = Daemon::start(&lan, 1, "H1", "");
     d.wait_settled();
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = client_conf(tmp.path());
     // A truncated session request, then garbage after a valid one.
     let junk = "printf '\\x81\\x00\\x00\\x44\\x20AB' > /dev/tcp/10.77.0.1/139; \
                 printf '\\xff\\xff\\xff\\xff' > /dev/udp/10.77.0.1/138";
     let _ = run_in(&lan, 2, "bash", &["-c", junk]);
-    let o = smbclient_m(&lan, 2, &conf, "H1", Some("10.77.0.1"), b"still here");
-    assert!(o.status.success(), "{}", text(&o));
+    SambaClient::new().message_to_h1(&lan, "H1", b"still here", || d.log());
     assert_eq!(texts(&d.wait_inbox(1)), ["still here"]);
     // Restart on the same state directory: the message is still there.
     let d = d.restart(&lan);
     assert_eq!(texts(&d.inbox()), ["still here"]);
 }
 
-/// One glibc x86_64 `struct utmp` USER_PROCESS record (384 bytes).
-fn utmp_record(user: &str, line: &str) -> Vec<u8> {
-    let mut r = vec![0u8; 384];
-    r[0..2].copy_from_slice(&7i16.to_le_bytes());
-    r[4..8].copy_from_slice(&4242i32.to_le_bytes());
-    r[8..8 + line.len()].copy_from_slice(line.as_bytes());
-    r[44..44 + user.len()].copy_from_slice(user.as_bytes());
-    r
-}
-
 #[test]
 fn logged_in_users_get_names_and_slash_users_reaches_them() {
     let Some(lan) = lan(2) else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let utmp = tmp.path().join("utmp");
-    let mut records = utmp_record("alice", "pts/1");
-    records.extend(utmp_record("bob", "pts/2"));
-    std::fs::write(&utmp, records).unwrap();
-    let d = Daemon::start(
-        &lan,
-        1,
-        "H1",
-        &format!("register_users = true\nutmp = \"{}\"", utmp.display()),
-    );
+    let users = logged_in(tmp.path(), &[("alice", "pts/1"), ("bob", "pts/2")]);
+    let d = Daemon::start(&lan, 1, "H1", &users);
     d.wait_settled();
     assert_eq!(
         d.state_of("ALICE<03>").as_deref(),
@@ -306,11 +268,9 @@ fn logged_in_users_get_names_and_slash_users_reaches_them() {
     // From another host, by the user's name, like `net send alice`.
     let d2 = Daemon::start(&lan, 2, "H2", "");
     d2.wait_settled();
-    let o = d2.cli(&["send", "alice", "hi alice"]);
-    assert!(o.status.success(), "{}\n{}", text(&o), d2.log());
+    d2.cli_ok(&["send", "alice", "hi alice"]);
     // And `/users` on the host itself reaches both.
-    let o = d.cli(&["send", "/users", "the server restarts at noon"]);
-    assert!(o.status.success(), "{}\n{}", text(&o), d.log());
+    d.cli_ok(&["send", "/users", "the server restarts at noon"]);
     let inbox = d.wait_inbox(3);
     let to: Vec<String> = inbox
         .iter()

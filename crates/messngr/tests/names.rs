@@ -8,11 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Daemon, Lan, Nmbd, client_conf, run_in, text, wait_for};
-
-fn lan(hosts: usize) -> Option<Lan> {
-    Lan::up(hosts).expect("build the test LAN")
-}
+use support::{Daemon, Nmbd, SambaClient, SmbConf, lan, run_in, text, wait_for};
 
 #[test]
 fn nmblookup_finds_our_names_and_node_status_lists_them() {
@@ -20,17 +16,10 @@ fn nmblookup_finds_our_names_and_node_status_lists_them() {
     let cap = support::Capture::start(&lan, 1);
     let d = Daemon::start(&lan, 1, "H1", "names = [\"HELPDESK\"]");
     d.wait_settled();
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = client_conf(tmp.path());
-    let conf = conf.to_str().unwrap();
+    let client = SambaClient::new();
 
     for name in ["H1#03", "H1#00", "H1#20", "HELPDESK#03"] {
-        let o = run_in(
-            &lan,
-            2,
-            "nmblookup",
-            &["-s", conf, "-B", "10.77.0.255", name],
-        );
+        let o = client.nmblookup(&lan, 2, &["-B", "10.77.0.255", name]);
         let (n, s) = name.split_once('#').unwrap();
         assert!(
             text(&o).contains(&format!("10.77.0.1 {n}<{s}>")),
@@ -40,23 +29,13 @@ fn nmblookup_finds_our_names_and_node_status_lists_them() {
         );
     }
     // A unicast query (RD clear), as `nmblookup -U` sends it.
-    let o = run_in(
-        &lan,
-        2,
-        "nmblookup",
-        &["-s", conf, "-U", "10.77.0.1", "H1#03"],
-    );
+    let o = client.nmblookup(&lan, 2, &["-U", "10.77.0.1", "H1#03"]);
     assert!(text(&o).contains("10.77.0.1 H1<03>"), "{}", text(&o));
     // Names we do not own get no answer.
-    let o = run_in(
-        &lan,
-        2,
-        "nmblookup",
-        &["-s", conf, "-B", "10.77.0.255", "NOSUCH#03"],
-    );
+    let o = client.nmblookup(&lan, 2, &["-B", "10.77.0.255", "NOSUCH#03"]);
     assert!(text(&o).contains("name_query failed"), "{}", text(&o));
 
-    let o = run_in(&lan, 2, "nmblookup", &["-s", conf, "-A", "10.77.0.1"]);
+    let o = client.nmblookup(&lan, 2, &["-A", "10.77.0.1"]);
     let out = text(&o);
     for line in [
         "H1              <00> -         B <ACTIVE>",
@@ -86,7 +65,7 @@ fn nmblookup_finds_our_names_and_node_status_lists_them() {
 #[test]
 fn messngr_lookup_finds_what_nmbd_registered() {
     let Some(lan) = lan(2) else { return };
-    let nmbd = Nmbd::start(&lan, 2, "  netbios name = RECVBOX\n  workgroup = MLAN");
+    let nmbd = Nmbd::start(&lan, 2, SmbConf::new("RECVBOX"));
     let d = Daemon::start(&lan, 1, "H1", "");
     d.wait_settled();
     // nmbd answers only after its own registration rounds (about 4 s).
@@ -124,25 +103,13 @@ fn messngr_lookup_finds_what_nmbd_registered() {
 #[test]
 fn a_name_nmbd_holds_is_refused_to_us() {
     let Some(lan) = lan(2) else { return };
-    let nmbd = Nmbd::start(&lan, 2, "  netbios name = RECVBOX\n  workgroup = MLAN");
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = client_conf(tmp.path());
+    let nmbd = Nmbd::start(&lan, 2, SmbConf::new("RECVBOX"));
+    let client = SambaClient::new();
     // Wait until nmbd owns its names.
     wait_for(
         Duration::from_secs(20),
         || {
-            let o = run_in(
-                &lan,
-                1,
-                "nmblookup",
-                &[
-                    "-s",
-                    conf.to_str().unwrap(),
-                    "-B",
-                    "10.77.0.255",
-                    "RECVBOX#20",
-                ],
-            );
+            let o = client.nmblookup(&lan, 1, &["-B", "10.77.0.255", "RECVBOX#20"]);
             text(&o).contains("10.77.0.2 RECVBOX<20>")
         },
         || nmbd.log(),
@@ -188,7 +155,7 @@ fn nmbd_cannot_take_a_name_we_hold() {
     let cap = support::Capture::start(&lan, 1);
     let d = Daemon::start(&lan, 1, "H1", "");
     d.wait_settled();
-    let nmbd = Nmbd::start(&lan, 2, "  netbios name = H1\n  workgroup = MLAN");
+    let nmbd = Nmbd::start(&lan, 2, SmbConf::new("H1"));
     // nmbd registers H1<00>, <03>, <20>: we refuse each (0xAD86) and nmbd gives up.
     wait_for(
         Duration::from_secs(20),
@@ -196,14 +163,8 @@ fn nmbd_cannot_take_a_name_we_hold() {
         || format!("{}\n{}", d.log(), nmbd.log()),
     );
     std::thread::sleep(Duration::from_secs(4));
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = client_conf(tmp.path());
-    let o = run_in(
-        &lan,
-        3,
-        "nmblookup",
-        &["-s", conf.to_str().unwrap(), "-B", "10.77.0.255", "H1#03"],
-    );
+    let client = SambaClient::new();
+    let o = client.nmblookup(&lan, 3, &["-B", "10.77.0.255", "H1#03"]);
     let out = text(&o);
     assert!(out.contains("10.77.0.1 H1<03>"), "{out}");
     assert!(
@@ -251,14 +212,8 @@ fn malformed_datagrams_are_counted_and_the_daemon_keeps_answering() {
         },
         || d.log(),
     );
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = client_conf(tmp.path());
-    let o = run_in(
-        &lan,
-        2,
-        "nmblookup",
-        &["-s", conf.to_str().unwrap(), "-B", "10.77.0.255", "H1#03"],
-    );
+    let client = SambaClient::new();
+    let o = client.nmblookup(&lan, 2, &["-B", "10.77.0.255", "H1#03"]);
     assert!(text(&o).contains("10.77.0.1 H1<03>"), "{}", text(&o));
 }
 
@@ -266,23 +221,11 @@ fn malformed_datagrams_are_counted_and_the_daemon_keeps_answering() {
 fn registration_query_and_release_go_through_nmbd_as_wins_server() {
     let Some(lan) = lan(3) else { return };
     let cap = support::Capture::start(&lan, 1);
-    let wins = Nmbd::start(
-        &lan,
-        2,
-        "  netbios name = WINSBOX\n  workgroup = MLAN\n  wins support = yes",
-    );
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = client_conf(tmp.path());
-    let conf = conf.to_str().unwrap();
+    let wins = Nmbd::start(&lan, 2, SmbConf::new("WINSBOX").wins_support());
+    let client = SambaClient::new();
     // Ask the WINS server itself (unicast, recursion desired): it answers from its database.
-    let ask_wins = |name: &str| {
-        text(&run_in(
-            &lan,
-            3,
-            "nmblookup",
-            &["-s", conf, "-U", "10.77.0.2", "--recursion", name],
-        ))
-    };
+    let ask_wins =
+        |name: &str| text(&client.nmblookup(&lan, 3, &["-U", "10.77.0.2", "--recursion", name]));
     wait_for(
         Duration::from_secs(20),
         || ask_wins("WINSBOX#20").contains("10.77.0.2 WINSBOX<20>"),
@@ -290,11 +233,7 @@ fn registration_query_and_release_go_through_nmbd_as_wins_server() {
     );
 
     // A host that registered at WINS and then died without releasing: only WINS knows it.
-    let ghost = Nmbd::start(
-        &lan,
-        3,
-        "  netbios name = GHOST\n  workgroup = MLAN\n  wins server = 10.77.0.2",
-    );
+    let ghost = Nmbd::start(&lan, 3, SmbConf::new("GHOST").wins_server(lan.ip(2)));
     wait_for(
         Duration::from_secs(20),
         || ask_wins("GHOST#20").contains("10.77.0.3 GHOST<20>"),
@@ -317,13 +256,7 @@ fn registration_query_and_release_go_through_nmbd_as_wins_server() {
         wins.log()
     );
 
-    let o = d.cli(&["lookup", "GHOST#20"]);
-    assert!(
-        o.status.success(),
-        "lookup through WINS failed: {}\n{}",
-        text(&o),
-        d.log()
-    );
+    let o = d.cli_ok(&["lookup", "GHOST#20"]);
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("10.77.0.3 GHOST<20>"),
         "{}",
@@ -365,14 +298,8 @@ fn a_flooding_host_does_not_starve_the_others() {
     );
     let mut flooder = lan.command(2, "bash").args(["-c", &flood]).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = client_conf(tmp.path());
-    let o = run_in(
-        &lan,
-        3,
-        "nmblookup",
-        &["-s", conf.to_str().unwrap(), "-B", "10.77.0.255", "H1#03"],
-    );
+    let client = SambaClient::new();
+    let o = client.nmblookup(&lan, 3, &["-B", "10.77.0.255", "H1#03"]);
     let still_running = flooder.try_wait().unwrap().is_none();
     flooder.wait().unwrap();
     assert!(

@@ -9,14 +9,9 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use support::{Capture, Daemon, Lan, Smbd, TestUser, run_in, text, wait_for};
-
-fn lan(hosts: usize) -> Option<Lan> {
-    Lan::up(hosts).expect("build the test LAN")
-}
+use support::{Capture, Daemon, Smbd, TestUser, lan, run_in, text, wait_for};
 
 fn json(o: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(o)))
@@ -31,7 +26,7 @@ fn priority_and_time_travel_between_messngr_daemons() {
     d1.wait_settled();
     d2.wait_settled();
 
-    let o = d2.cli(&[
+    let o = d2.cli_ok(&[
         "send",
         "--json",
         "--priority",
@@ -41,7 +36,6 @@ fn priority_and_time_travel_between_messngr_daemons() {
         "H1",
         "Urgent: the build is red",
     ]);
-    assert!(o.status.success(), "{}\n{}", text(&o), d2.log());
     let v = json(&o);
     assert_eq!(v["transport"], "messngr", "{v}");
     assert_eq!(v["native"], true, "{v}");
@@ -50,8 +44,7 @@ fn priority_and_time_travel_between_messngr_daemons() {
 
     // Without --json, by address, a low one; the text may be long.
     let long = "ü".repeat(20_000);
-    let o = d2.cli(&["send", "-I", "10.77.0.1", "--priority", "low", "H1", &long]);
-    assert!(o.status.success(), "{}\n{}", text(&o), d2.log());
+    let o = d2.cli_ok(&["send", "-I", "10.77.0.1", "--priority", "low", "H1", &long]);
     assert!(text(&o).contains("messngr"), "{}", text(&o));
 
     let inbox = d1.wait_inbox(2);
@@ -71,8 +64,7 @@ fn priority_and_time_travel_between_messngr_daemons() {
 
     // A reply to a messngr message goes back to its sender.
     let id = inbox[0]["id"].as_i64().unwrap().to_string();
-    let o = d1.cli(&["reply", &id, "on it"]);
-    assert!(o.status.success(), "{}\n{}", text(&o), d1.log());
+    d1.cli_ok(&["reply", &id, "on it"]);
     let back = d2.wait_inbox(1);
     assert_eq!(back[0]["text"], "on it");
 
@@ -149,7 +141,7 @@ fn a_samba_receiver_gets_a_plain_message_and_the_sender_is_told() {
     let smbd = Smbd::start(&lan, 2, "H2");
     let d = Daemon::start(&lan, 1, "H1", "");
     d.wait_settled();
-    let o = d.cli(&[
+    let o = d.cli_ok(&[
         "send",
         "--json",
         "-I",
@@ -161,7 +153,6 @@ fn a_samba_receiver_gets_a_plain_message_and_the_sender_is_told() {
         "H2",
         "Urgent, but Samba cannot know",
     ]);
-    assert!(o.status.success(), "{}\n{}", text(&o), d.log());
     let v = json(&o);
     assert_eq!(v["transport"], "smb", "{v}");
     assert_eq!(v["native"], false, "{v}");
@@ -172,7 +163,7 @@ fn a_samba_receiver_gets_a_plain_message_and_the_sender_is_told() {
         "{v}"
     );
     // The human form says it on stderr.
-    let o = d.cli(&[
+    let o = d.cli_ok(&[
         "send",
         "-I",
         "10.77.0.2",
@@ -181,7 +172,6 @@ fn a_samba_receiver_gets_a_plain_message_and_the_sender_is_told() {
         "H2",
         "second",
     ]);
-    assert!(o.status.success(), "{}\n{}", text(&o), d.log());
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("does not speak messngr"), "{stderr}");
     wait_for(
@@ -200,12 +190,11 @@ fn a_local_sender_is_stored_with_its_uid() {
     let user = TestUser::create("n");
     let up = user.name.to_uppercase();
     let d = Daemon::start(&lan, 1, "H1", &format!("names = [\"{up}\"]"));
-    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    d.open_to_users();
     d.wait_settled();
 
     // Root, to the host name: urgent by root.
-    let o = d.cli(&["send", "--json", "--priority", "urgent", "H1", "from root"]);
-    assert!(o.status.success(), "{}\n{}", text(&o), d.log());
+    let o = d.cli_ok(&["send", "--json", "--priority", "urgent", "H1", "from root"]);
     assert_eq!(json(&o)["transport"], "messngr");
     // A person, to the host name (its own name is held here: it is the sender).
     let o = user.cli(&d.socket(), &["send", "--time", "5", "h1", "from a user"]);
@@ -228,8 +217,7 @@ fn a_local_sender_is_stored_with_its_uid() {
 
     // Root's reply to the user's message lands in the user's own inbox.
     let id = u["id"].as_i64().unwrap().to_string();
-    let o = d.cli(&["reply", &id, "seen"]);
-    assert!(o.status.success(), "{}\n{}", text(&o), d.log());
+    d.cli_ok(&["reply", &id, "seen"]);
     let o = user.cli(&d.socket(), &["inbox", "--json"]);
     let mine: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
     let reply = mine.iter().find(|m| m["text"] == "seen");
@@ -248,8 +236,7 @@ fn a_local_sender_is_stored_with_its_uid() {
         .find(|m| m["text"] == "from an unregistered user")
         .unwrap();
     assert_eq!(m["from"], other.name.as_str(), "{m}");
-    let o = d.cli(&["reply", &m["id"].as_i64().unwrap().to_string(), "noted"]);
-    assert!(o.status.success(), "{}\n{}", text(&o), d.log());
+    d.cli_ok(&["reply", &m["id"].as_i64().unwrap().to_string(), "noted"]);
     let o = other.cli(&d.socket(), &["inbox", "--json"]);
     let theirs: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
     let noted = theirs.iter().find(|m| m["text"] == "noted");

@@ -12,17 +12,15 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use support::{BIN, Daemon, Lan, Smbd, TestUser, client_conf, run_in, smbclient_m, text, wait_for};
+use support::{BIN, Daemon, SambaClient, Smbd, TestUser, lan, run_in, text, wait_for};
 
 #[test]
 fn smbd_hands_messages_to_messngr_deliver() {
-    let Some(lan) = Lan::up(2).expect("build the test LAN") else {
-        return;
-    };
+    let Some(lan) = lan(2) else { return };
     let d = Daemon::start(&lan, 1, "H1", "serve_netbios = false\n");
     // smbd runs the message command as its guest user: the socket's
     // directory must be traversable (the socket itself is 0666).
-    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    d.open_to_users();
     let command = format!("{BIN} --socket {} deliver %s %f %L", d.socket().display());
     let smbd = Smbd::start_with(&lan, 1, "H1", Some(&command));
     // messngr left the ports to Samba: smbd holds TCP 139.
@@ -32,8 +30,16 @@ fn smbd_hands_messages_to_messngr_deliver() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("serve_netbios"), "{}", text(&o));
 
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = client_conf(tmp.path());
+    // smbclient -M from h2 to H1; the inbox then holds `n` messages.
+    let client = SambaClient::new();
+    let deliver = |to: &str, message: &str, n: usize| {
+        client.message_to_h1(&lan, to, message.as_bytes(), || smbd.log());
+        wait_for(
+            Duration::from_secs(15),
+            || d.inbox().len() >= n,
+            || format!("{}\n{}", d.log(), smbd.log()),
+        );
+    };
     let cases = [
         "Hello through smbd",
         "two\nlines",
@@ -41,18 +47,7 @@ fn smbd_hands_messages_to_messngr_deliver() {
         "quotes ' \" and $(touch /tmp/messngr-pwned) `id`; done",
     ];
     for (n, message) in cases.iter().enumerate() {
-        let o = smbclient_m(&lan, 2, &conf, "H1", Some("10.77.0.1"), message.as_bytes());
-        assert!(
-            o.status.success(),
-            "smbclient: {}\n{}",
-            text(&o),
-            smbd.log()
-        );
-        wait_for(
-            Duration::from_secs(15),
-            || d.inbox().len() > n,
-            || format!("{}\n{}", d.log(), smbd.log()),
-        );
+        deliver("H1", message, n + 1);
     }
     let inbox = d.inbox();
     let texts: Vec<&str> = inbox.iter().map(|m| m["text"].as_str().unwrap()).collect();
@@ -70,25 +65,7 @@ fn smbd_hands_messages_to_messngr_deliver() {
     assert!(!std::path::Path::new("/tmp/messngr-pwned").exists());
     // A message to a user's name (%L, the called name) is that user's.
     let dora = TestUser::create("d");
-    let o = smbclient_m(
-        &lan,
-        2,
-        &conf,
-        &dora.name.to_uppercase(),
-        Some("10.77.0.1"),
-        b"for dora",
-    );
-    assert!(
-        o.status.success(),
-        "smbclient: {}\n{}",
-        text(&o),
-        smbd.log()
-    );
-    wait_for(
-        Duration::from_secs(15),
-        || d.inbox().len() > cases.len(),
-        || format!("{}\n{}", d.log(), smbd.log()),
-    );
+    deliver(&dora.name.to_uppercase(), "for dora", cases.len() + 1);
     let o = dora.cli(&d.socket(), &["inbox", "--json"]);
     let mine: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
     let texts: Vec<&str> = mine.iter().map(|m| m["text"].as_str().unwrap()).collect();
@@ -132,21 +109,20 @@ fn deliver_keeps_the_file_when_the_daemon_is_down_and_works_unprivileged() {
     assert_eq!(std::fs::read(&file).unwrap(), b"kept");
 
     // An unprivileged user may deliver, and delivering gives no right to read.
-    let Some(lan) = Lan::up(1).expect("build the test LAN") else {
-        return;
-    };
+    let Some(lan) = lan(1) else { return };
     let d = Daemon::start(
         &lan,
         1,
         "H1",
         "serve_netbios = false\nhost_messages_visible_to_all = false\n",
     );
-    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    d.open_to_users();
     let guest = TestUser::create("g");
     let spool = tempfile::tempdir().unwrap();
     std::fs::set_permissions(spool.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let msg = spool.path().join("msg.Y");
-    std::fs::write(&msg, b"caf\xc3\xa9 \xe9t\xe9\r\n\x1b[31mred").unwrap();
+    let raw = b"caf\xc3\xa9 \xe9t\xe9\r\n\x1b[31mred";
+    std::fs::write(&msg, raw).unwrap();
     std::fs::set_permissions(&msg, std::fs::Permissions::from_mode(0o644)).unwrap();
     let o = guest.cli(
         &d.socket(),
@@ -159,7 +135,7 @@ fn deliver_keeps_the_file_when_the_daemon_is_down_and_works_unprivileged() {
     assert_eq!(inbox[0]["from"], "bob");
     assert_eq!(inbox[0]["transport"], "samba");
     // The original bytes are kept exactly, whatever the decoding made of them.
-    assert_eq!(inbox[0]["raw"], "636166c3a920e974e90d0a1b5b33316d726564");
+    assert_eq!(inbox[0]["raw"], hex::encode(raw));
     let o = guest.cli(&d.socket(), &["inbox", "--json"]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");

@@ -11,9 +11,7 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
-
-use support::{Daemon, Lan, TestUser, client_conf, smbclient_m, text};
+use support::{Daemon, SambaClient, TestUser, lan, text};
 
 fn ids(inbox: &[serde_json::Value]) -> Vec<i64> {
     inbox.iter().map(|m| m["id"].as_i64().unwrap()).collect()
@@ -27,9 +25,7 @@ fn inbox_as(u: &TestUser, d: &Daemon) -> Vec<serde_json::Value> {
 
 #[test]
 fn one_user_cannot_see_read_reply_to_or_delete_anothers_messages() {
-    let Some(lan) = Lan::up(2).expect("build the test LAN") else {
-        return;
-    };
+    let Some(lan) = lan(2) else { return };
     let alice = TestUser::create("a");
     let bob = TestUser::create("b");
     let (a_up, b_up) = (alice.name.to_uppercase(), bob.name.to_uppercase());
@@ -43,19 +39,16 @@ fn one_user_cannot_see_read_reply_to_or_delete_anothers_messages() {
             alice.name
         ),
     );
-    // The users reach the API socket (0666) through the daemon's directory.
-    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    d.open_to_users();
     d.wait_settled();
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = client_conf(tmp.path());
+    let client = SambaClient::new();
     for (to, message) in [
         (a_up.as_str(), "for alice only"),
         (b_up.as_str(), "for bob only"),
         ("HELPDESK", "for the helpdesk (alice)"),
         ("H1", "for the host"),
     ] {
-        let o = smbclient_m(&lan, 2, &conf, to, Some("10.77.0.1"), message.as_bytes());
-        assert!(o.status.success(), "to {to}: {}\n{}", text(&o), d.log());
+        client.message_to_h1(&lan, to, message.as_bytes(), || d.log());
     }
     let all = d.wait_inbox(4);
     let id_of = |t: &str| {
@@ -135,24 +128,12 @@ fn one_user_cannot_see_read_reply_to_or_delete_anothers_messages() {
 
 #[test]
 fn host_messages_are_everyones_by_default() {
-    let Some(lan) = Lan::up(2).expect("build the test LAN") else {
-        return;
-    };
+    let Some(lan) = lan(2) else { return };
     let carol = TestUser::create("c");
     let d = Daemon::start(&lan, 1, "H1", "");
-    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    d.open_to_users();
     d.wait_settled();
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = client_conf(tmp.path());
-    let o = smbclient_m(
-        &lan,
-        2,
-        &conf,
-        "H1",
-        Some("10.77.0.1"),
-        b"to whoever is here",
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    SambaClient::new().message_to_h1(&lan, "H1", b"to whoever is here", || d.log());
     let all = d.wait_inbox(1);
     let got = inbox_as(&carol, &d);
     assert_eq!(ids(&got), ids(&all));

@@ -16,38 +16,41 @@ use std::time::{Duration, Instant};
 use messngr_proto::registration::{Destination, Event, NameService, NameState, QueryId};
 use messngr_proto::wire::name::NetbiosName;
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{Call, Request, Response};
 use crate::limit::SourceLimiter;
 use crate::registry::Registry;
 use crate::settings::Settings;
 
+mod handle;
 mod node_status;
-mod views;
+mod report;
 
-pub use views::{CountersView, LookupView, NameView, NodeNameView, NodeStatusView, StatusView};
+pub(crate) use handle::Names;
+use handle::{Answer, Command};
+use report::Counters;
+pub(crate) use report::{NameInfo, NamesError, NamesReport, NodeReport};
 
 /// UDP port of the name service (RFC 1002 §6).
-pub const NBNS_PORT: u16 = 137;
+pub(crate) const NBNS_PORT: u16 = 137;
 /// How long a node status query waits for its answer per try.
-pub const NODE_STATUS_TIMEOUT: Duration = Duration::from_millis(1500);
+pub(crate) const NODE_STATUS_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Node status tries (UCAST_REQ_RETRY_COUNT).
-pub const NODE_STATUS_TRIES: u8 = 3;
+pub(crate) const NODE_STATUS_TRIES: u8 = 3;
 /// How long `shutdown` may take to broadcast the releases.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// Most datagrams handled in a row before timers and API calls get a turn.
-pub const DRAIN_BATCH: usize = 64;
+pub(crate) const DRAIN_BATCH: usize = 64;
 /// How often logged-in users are looked up again.
-pub const USERS_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const USERS_INTERVAL: Duration = Duration::from_secs(30);
 
 struct NodeStatusQuery {
     trn_id: u16,
     target: SocketAddrV4,
     tries: u8,
     deadline: Instant,
-    reply: oneshot::Sender<Response>,
+    reply: Answer<NodeReport>,
 }
 
 /// The driver's state around the `NameService`.
@@ -58,8 +61,8 @@ struct Driver {
     socket: UdpSocket,
     limiter: Option<SourceLimiter>,
     sources: HashMap<NetbiosName, String>,
-    claims: HashMap<NetbiosName, oneshot::Sender<Response>>,
-    lookups: HashMap<QueryId, oneshot::Sender<Response>>,
+    claims: HashMap<NetbiosName, Answer<NameInfo>>,
+    lookups: HashMap<QueryId, Answer<Vec<std::net::Ipv4Addr>>>,
     node_status: Vec<NodeStatusQuery>,
     next_trn_id: u16,
     rate_limited: u64,
@@ -77,11 +80,11 @@ struct Driver {
 /// had to wake the blocked thread for the next datagram (two thread switches
 /// per wake-up). As a spawned task, the worker that sees the datagram arrive
 /// runs the loop itself. A panic in the loop still reaches the caller.
-pub async fn run(
+pub(crate) async fn run(
     settings: Settings,
     registry: Registry,
     socket: UdpSocket,
-    calls: mpsc::Receiver<Call>,
+    calls: mpsc::Receiver<Command>,
     stop: CancellationToken,
 ) {
     match tokio::spawn(serve(settings, registry, socket, calls, stop)).await {
@@ -95,7 +98,7 @@ async fn serve(
     settings: Settings,
     registry: Registry,
     socket: UdpSocket,
-    mut calls: mpsc::Receiver<Call>,
+    mut calls: mpsc::Receiver<Command>,
     stop: CancellationToken,
 ) {
     let now = Instant::now();
@@ -270,7 +273,9 @@ impl Driver {
                     tracing::info!("claimed {name}");
                     self.registry.insert(name);
                     if let Some(tx) = self.claims.remove(&name) {
-                        let _ = tx.send(Response::ok(self.view(&name)));
+                        let _ = tx.send(self.info(&name).ok_or_else(|| {
+                            NamesError::NotFound(format!("{name} was released meanwhile"))
+                        }));
                     }
                 }
                 Event::NameConflict { name, by } => {
@@ -279,8 +284,7 @@ impl Driver {
                         "cannot use {name}: {by} holds it (it refused our claim or demanded it back); the other names keep working"
                     );
                     if let Some(tx) = self.claims.remove(&name) {
-                        let _ =
-                            tx.send(Response::err("conflict", format!("{name} is held by {by}")));
+                        let _ = tx.send(Err(NamesError::Conflict { name, by }));
                     }
                 }
                 Event::NameReleased { name } => {
@@ -294,16 +298,13 @@ impl Driver {
                     addresses,
                 } => {
                     if let Some(tx) = self.lookups.remove(&id) {
-                        let _ = tx.send(Response::ok(LookupView {
-                            name: name.to_string(),
-                            addresses,
-                        }));
+                        tracing::debug!("{name} resolved to {addresses:?}");
+                        let _ = tx.send(Ok(addresses));
                     }
                 }
                 Event::QueryFailed { id, name } => {
                     if let Some(tx) = self.lookups.remove(&id) {
-                        let _ =
-                            tx.send(Response::err("not_found", format!("no answer for {name}")));
+                        let _ = tx.send(Err(NamesError::NotFound(format!("no answer for {name}"))));
                     }
                 }
             }
@@ -348,57 +349,43 @@ impl Driver {
         }
     }
 
-    fn view(&self, name: &NetbiosName) -> Option<NameView> {
-        self.ns.names().find(|i| i.name == *name).map(|i| NameView {
-            name: i.name.to_string(),
+    fn info(&self, name: &NetbiosName) -> Option<NameInfo> {
+        self.ns.names().find(|i| i.name == *name).map(|i| NameInfo {
+            name: i.name,
             group: i.group,
             state: match i.state {
                 NameState::Registering { .. } => "registering",
                 NameState::Registered => "registered",
                 NameState::Conflict => "conflict",
                 NameState::Releasing { .. } => "releasing",
-            }
-            .to_owned(),
+            },
             source: self.sources.get(&i.name).cloned().unwrap_or_default(),
         })
     }
 
-    fn names(&self) -> Vec<NameView> {
-        self.ns.names().filter_map(|i| self.view(&i.name)).collect()
-    }
-
-    fn call(&mut self, now: Instant, call: Call) {
-        let Call { request, reply, .. } = call;
-        match request {
-            Request::Status => {
+    fn call(&mut self, now: Instant, command: Command) {
+        let bad_name = |e: &dyn std::fmt::Display| NamesError::BadName(e.to_string());
+        match command {
+            Command::Report(reply) => {
                 let c = *self.ns.counters();
-                let _ = reply.send(Response::ok(StatusView {
-                    netbios_name: self.settings.netbios_name.clone(),
-                    workgroup: self.settings.workgroup.clone(),
-                    interface: self.settings.iface.name().to_owned(),
-                    address: self.settings.iface.address,
-                    broadcast: self.settings.iface.broadcast,
-                    wins_server: self.settings.wins_server,
-                    uptime_secs: self.started.elapsed().as_secs(),
-                    names: self.names(),
-                    counters: CountersView {
-                        nbns_received: c.received + self.rate_limited,
-                        nbns_malformed: c.malformed,
-                        nbns_rate_limited: self.rate_limited,
-                        nbns_sent: self.sent,
+                let _ = reply.send(Ok(NamesReport {
+                    names: self.ns.names().filter_map(|i| self.info(&i.name)).collect(),
+                    counters: Counters {
+                        received: c.received + self.rate_limited,
+                        malformed: c.malformed,
+                        rate_limited: self.rate_limited,
+                        sent: self.sent,
                         queries_answered: c.queries_answered,
                         node_status_answered: c.node_status_answered,
                         defended: c.defended,
                         conflicts: c.conflicts,
                     },
+                    uptime: self.started.elapsed(),
                 }));
             }
-            Request::NameList => {
-                let _ = reply.send(Response::ok(self.names()));
-            }
-            Request::NameAdd { name } => match crate::config::netbios_name("name", &name) {
+            Command::Add(name, reply) => match crate::config::netbios_name("name", &name) {
                 Err(e) => {
-                    let _ = reply.send(Response::err("bad_name", e.to_string()));
+                    let _ = reply.send(Err(bad_name(&e)));
                 }
                 Ok(n) => match self.ns.add_name(now, n, false) {
                     Ok(()) => {
@@ -407,51 +394,38 @@ impl Driver {
                         self.claims.insert(n, reply);
                     }
                     Err(e) => {
-                        let _ = reply.send(Response::err("refused", format!("{n}: {e}")));
+                        let _ = reply.send(Err(NamesError::Refused(format!("{n}: {e}"))));
                     }
                 },
             },
-            Request::NameDel { name } => match crate::config::netbios_name("name", &name) {
+            Command::Del(name, reply) => match crate::config::netbios_name("name", &name) {
                 Err(e) => {
-                    let _ = reply.send(Response::err("bad_name", e.to_string()));
+                    let _ = reply.send(Err(bad_name(&e)));
                 }
                 Ok(n) => {
                     self.registry.remove(&n);
-                    if self.ns.remove_name(now, &n) {
+                    let _ = reply.send(if self.ns.remove_name(now, &n) {
                         tracing::info!("releasing alias {n}");
-                        let _ = reply.send(Response::ok(n.to_string()));
+                        Ok(n.to_string())
                     } else {
-                        let _ = reply.send(Response::err(
-                            "not_found",
-                            format!("{n} is not one of this host's names"),
-                        ));
+                        Err(NamesError::NotFound(format!(
+                            "{n} is not one of this host's names"
+                        )))
+                    });
+                }
+            },
+            Command::Lookup(name, suffix, reply) => {
+                match NetbiosName::new(name.as_bytes(), suffix) {
+                    Err(e) => {
+                        let _ = reply.send(Err(NamesError::BadName(format!("{name:?}: {e}"))));
+                    }
+                    Ok(n) => {
+                        let id = self.ns.query(now, n);
+                        self.lookups.insert(id, reply);
                     }
                 }
-            },
-            Request::Lookup { name, suffix } => match NetbiosName::new(name.as_bytes(), suffix) {
-                Err(e) => {
-                    let _ = reply.send(Response::err("bad_name", format!("{name:?}: {e}")));
-                }
-                Ok(n) => {
-                    let id = self.ns.query(now, n);
-                    self.lookups.insert(id, reply);
-                }
-            },
-            other @ (Request::Send { .. }
-            | Request::Inbox { .. }
-            | Request::Quiet { .. }
-            | Request::Unread
-            | Request::Read { .. }
-            | Request::Reply { .. }
-            | Request::Rm { .. }
-            | Request::Deliver { .. }
-            | Request::Follow) => {
-                let _ = reply.send(Response::err(
-                    "bad_request",
-                    format!("the name service does not answer {other:?}"),
-                ));
             }
-            Request::NodeStatus { address } => {
+            Command::NodeStatus(address, reply) => {
                 let trn_id = self.next_trn_id;
                 self.next_trn_id = self.next_trn_id.wrapping_add(1) | 0x8000;
                 let target = SocketAddrV4::new(address, NBNS_PORT);

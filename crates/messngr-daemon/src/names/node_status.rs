@@ -10,8 +10,8 @@ use messngr_proto::wire::Emit;
 use messngr_proto::wire::name::{EncodedName, NetbiosName};
 use messngr_proto::wire::nbns::{RData, Repr as NbnsRepr};
 
-use super::{Driver, NODE_STATUS_TIMEOUT, NODE_STATUS_TRIES, NodeNameView, NodeStatusView};
-use crate::api::Response;
+use super::report::{NamesError, NodeName, NodeReport};
+use super::{Driver, NODE_STATUS_TIMEOUT, NODE_STATUS_TRIES};
 
 impl Driver {
     /// Sends due node status (re)tries, and fails the ones out of tries.
@@ -25,10 +25,10 @@ impl Driver {
             }
             if q.tries >= NODE_STATUS_TRIES {
                 let q = self.node_status.remove(i);
-                let _ = q.reply.send(Response::err(
-                    "not_found",
-                    format!("{} did not answer a node status query", q.target.ip()),
-                ));
+                let _ = q.reply.send(Err(NamesError::NotFound(format!(
+                    "{} did not answer a node status query",
+                    q.target.ip()
+                ))));
                 continue;
             }
             q.tries += 1;
@@ -76,30 +76,23 @@ impl Driver {
         let names = status
             .names
             .iter()
-            .map(|n| NodeNameView {
-                name: n.name.to_string(),
+            .map(|n| NodeName {
+                name: n.name,
                 group: n.flags.group(),
-                node_type: ["B", "P", "M", "H"][usize::from(n.flags.0 >> 13 & 3)].to_owned(),
+                node_type: ["B", "P", "M", "H"][usize::from(n.flags.0 >> 13 & 3)],
                 flags: node_flags(n.flags.0),
             })
             .collect();
-        let mac = status
-            .unit_id()
-            .unwrap_or_default()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(":");
-        let _ = q.reply.send(Response::ok(NodeStatusView {
+        let _ = q.reply.send(Ok(NodeReport {
             address: *from.ip(),
             names,
-            mac,
+            mac: status.unit_id().unwrap_or_default(),
         }));
         true
     }
 }
 
-fn node_flags(bits: u16) -> Vec<String> {
+fn node_flags(bits: u16) -> Vec<&'static str> {
     use messngr_proto::wire::nbns::NameFlags as F;
     [
         (F::GROUP, "GROUP"),
@@ -110,6 +103,6 @@ fn node_flags(bits: u16) -> Vec<String> {
     ]
     .into_iter()
     .filter(|(b, _)| bits & b != 0)
-    .map(|(_, s)| s.to_owned())
+    .map(|(_, s)| s)
     .collect()
 }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use messngr_proto::wire::native::{Message, Priority as WirePriority, Reason, Repr};
 
 use super::*;
-use crate::api::Request;
 use crate::inbox::Inbox;
 
 const UUID: [u8; 16] = [0xA5; 16];
@@ -48,21 +47,15 @@ async fn stored_once_accepted_twice_and_refusals() {
         );
     }
     let list = inbox
-        .answer(
-            Request::Inbox {
-                unread: false,
-                from: None,
-                since: None,
-            },
-            0,
-        )
-        .await;
-    let list: Vec<messngr_store::Message> = serde_json::from_value(list.data).unwrap();
+        .page(0, messngr_store::Filter::default(), 50)
+        .await
+        .unwrap()
+        .messages;
     assert_eq!(list.len(), 1, "{list:?}");
     let m = &list[0];
     assert_eq!(m.uuid, "a5".repeat(16));
     assert_eq!(m.transport, messngr_store::Transport::Messngr);
-    assert_eq!(m.priority, Priority::Urgent);
+    assert_eq!(m.priority, messngr_proto::Priority::Urgent);
     assert_eq!(m.popup_secs, Some(7));
     assert!(!m.verified);
     assert_eq!(m.sender_uid, None);
@@ -123,11 +116,4 @@ async fn stored_once_accepted_twice_and_refusals() {
     assert!(a.close.is_some());
     drop(tx);
     runner.await.unwrap();
-}
-
-#[test]
-fn priorities_map_both_ways() {
-    for p in [Priority::Low, Priority::Normal, Priority::Urgent] {
-        assert_eq!(priority_in(priority_out(p)), p);
-    }
 }

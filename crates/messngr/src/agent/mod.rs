@@ -5,7 +5,7 @@
 //! service without a desktop; the notification server lives on each user's
 //! D-Bus session bus. The agent runs in the user's session (systemd user
 //! unit or XDG autostart, see `packaging/`), follows the daemon's stream of
-//! new messages (`Request::Follow`) and first shows every unread message
+//! new messages (`messngr_api::Follow`) and first shows every unread message
 //! that arrived while it was away (the LinPopUp promise). It never marks a
 //! message read by itself: only the "Mark read" action does, so a message
 //! whose pop-up failed (no D-Bus session, no notification server) stays
@@ -23,10 +23,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use futures_lite::StreamExt;
-use messngr_daemon::api::{self, Request, Response};
-use messngr_daemon::quiet::{QuietChange, QuietView};
-use messngr_store::{Direction, Message};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use messngr_api::{
+    AsyncClient, Call, Direction, FollowEvent, InboxFilter, InboxList, MessageView, Quiet, Read,
+};
 
 use notifier::{Event, Notifier};
 pub use popup::Popup;
@@ -125,10 +124,10 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// One request over the API socket, off the runtime (the client is blocking).
-async fn call(socket: &Path, request: Request) -> anyhow::Result<Response> {
-    let socket = socket.to_owned();
-    Ok(tokio::task::spawn_blocking(move || api::call(&socket, &request)).await??)
+/// One call over the API socket (a connection of its own: the follow
+/// stream holds the other).
+async fn call<C: Call>(socket: &Path, c: C) -> anyhow::Result<C::Output> {
+    Ok(AsyncClient::connect(socket).await?.call(c).await?)
 }
 
 /// One connection to the daemon: subscribe, catch up, then follow.
@@ -148,38 +147,26 @@ async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
         }
     }));
     let n = &notifier;
-    let stream = tokio::net::UnixStream::connect(&options.socket)
+    let mut follower = AsyncClient::connect(&options.socket)
         .await
         .with_context(|| {
             format!(
                 "cannot reach the messngr daemon at {} (is `messngr daemon` running?)",
                 options.socket.display()
             )
-        })?;
-    let (read, mut write) = stream.into_split();
-    let mut line = serde_json::to_vec(&Request::Follow)?;
-    line.push(b'\n');
-    write.write_all(&line).await?;
-    let mut lines = BufReader::new(read).lines();
-    let first: Response = match lines.next_line().await? {
-        Some(l) => serde_json::from_str(&l)?,
-        None => bail!("the daemon hung up before following"),
-    };
-    if !first.ok {
-        bail!(
-            "the daemon refused to stream messages: {}",
-            first.error.unwrap_or_default()
-        );
-    }
+        })?
+        .follow()
+        .await
+        .context("the daemon refused to stream messages")?;
     // Subscribed first, so nothing stored (and no quiet change) from now on
     // is missed; now whether the user is quiet, and what arrived while no
     // agent ran.
     ask_quiet(options).await?;
     catch_up(options, shown, n).await?;
     loop {
-        let l = tokio::select! {
-            l = lines.next_line() => match l? {
-                Some(l) => l,
+        let event = tokio::select! {
+            e = follower.next() => match e? {
+                Some(e) => e,
                 None => return Ok(()),
             },
             () = tray::activated() => {
@@ -194,56 +181,70 @@ async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
                 continue;
             }
         };
-        let r: Response = serde_json::from_str(&l).context("a garbled line from the daemon")?;
         tray::refresh();
-        if r.ok && r.kind.as_deref() == Some("quiet") {
-            let change: QuietChange = serde_json::from_value(r.data)?;
-            if quiet::set(change.quiet) {
-                // Quiet ended: what waited pops up now.
+        match event {
+            FollowEvent::Message(m) => show(shown, &m, n).await?,
+            FollowEvent::Quiet(change) => {
+                if quiet::set(change.quiet) {
+                    // Quiet ended: what waited pops up now.
+                    catch_up(options, shown, n).await?;
+                }
+            }
+            FollowEvent::Lagged { .. } => {
+                // Missed messages or quiet changes: ask again, show what waits.
+                ask_quiet(options).await?;
                 catch_up(options, shown, n).await?;
             }
-        } else if r.ok {
-            let m: Message = serde_json::from_value(r.data)?;
-            show(shown, &m, n).await?;
-        } else if r.kind.as_deref() == Some("lagged") {
-            // Missed messages or quiet changes: ask again, show what waits.
-            ask_quiet(options).await?;
-            catch_up(options, shown, n).await?;
         }
     }
 }
 
 /// Asks the daemon whether the user is quiet and records it.
 async fn ask_quiet(options: &Options) -> anyhow::Result<()> {
-    let q = call(&options.socket, Request::Quiet { on: None }).await?;
-    if q.ok {
-        let view: QuietView = serde_json::from_value(q.data)?;
-        quiet::set(view.quiet);
-    } else {
-        eprintln!(
-            "messngr agent: cannot ask whether you are quiet ({}); showing every message",
-            q.error.unwrap_or_default()
-        );
-        quiet::set(false);
+    match call(&options.socket, Quiet { on: None }).await {
+        Ok(view) => {
+            quiet::set(view.quiet);
+        }
+        Err(e) => {
+            eprintln!(
+                "messngr agent: cannot ask whether you are quiet ({e:#}); showing every message"
+            );
+            quiet::set(false);
+        }
     }
     Ok(())
 }
 
+/// Unread messages asked for at a time while catching up.
+const CATCH_UP_PAGE: u32 = 100;
+
+/// Shows every unread message, oldest first: the pages of the unread
+/// listing, newest page first, shown in reverse.
 async fn catch_up(options: &Options, shown: &Shown, n: &Notifier) -> anyhow::Result<()> {
-    let r = call(
-        &options.socket,
-        Request::Inbox {
-            unread: true,
-            from: None,
-            since: None,
-        },
-    )
-    .await?;
-    if !r.ok {
-        bail!("the inbox refused: {}", r.error.unwrap_or_default());
+    let mut pages = Vec::new();
+    let mut before = None;
+    loop {
+        let list = InboxList {
+            filter: InboxFilter {
+                unread: true,
+                limit: Some(CATCH_UP_PAGE),
+                before,
+                ..InboxFilter::default()
+            },
+        };
+        let page = call(&options.socket, list)
+            .await
+            .context("the inbox refused")?;
+        let (Some(first), older) = (page.messages.first(), page.older) else {
+            break;
+        };
+        before = Some(first.id);
+        pages.push(page.messages);
+        if older == 0 {
+            break;
+        }
     }
-    let unread: Vec<Message> = serde_json::from_value(r.data)?;
-    for m in &unread {
+    for m in pages.iter().rev().flatten() {
         show(shown, m, n).await?;
     }
     tray::refresh();
@@ -263,7 +264,7 @@ async fn show_again(options: &Options, shown: &Shown, n: &Notifier) -> anyhow::R
 
 /// Shows `m` once (received, unread, not shown yet); its actions arrive
 /// as [`Event`]s.
-async fn show(shown: &Shown, m: &Message, n: &Notifier) -> anyhow::Result<()> {
+async fn show(shown: &Shown, m: &MessageView, n: &Notifier) -> anyhow::Result<()> {
     if m.direction != Direction::In || !m.is_unread() || !quiet::pops_up(quiet::is_on(), m.priority)
     {
         return Ok(());
@@ -310,17 +311,13 @@ fn on_event(options: &Options, shown: &Shown, event: Event) {
 /// Carries out a notification action (failures are logged, never fatal).
 async fn act(options: &Options, shown: &Shown, id: i64, action: &str) {
     match action {
-        popup::ACTION_MARK_READ => match call(&options.socket, Request::Read { id }).await {
-            Ok(r) if r.ok => {
+        popup::ACTION_MARK_READ => match call(&options.socket, Read { id }).await {
+            Ok(_) => {
                 if let Ok(mut s) = shown.lock() {
                     s.shown.remove(&id);
                 }
                 tray::refresh();
             }
-            Ok(r) => eprintln!(
-                "messngr agent: cannot mark {id} read: {}",
-                r.error.unwrap_or_default()
-            ),
             Err(e) => eprintln!("messngr agent: cannot mark {id} read: {e:#}"),
         },
         popup::ACTION_REPLY => match &options.reply_command {

@@ -7,7 +7,7 @@
 //! message cannot style itself or fake a link. The layout is a pure function
 //! ([`Popup::of`]) so it is tested without a D-Bus session.
 
-use messngr_store::{Message, Priority};
+use messngr_api::{MessageView as Message, Priority};
 
 /// The action key of "Reply".
 pub const ACTION_REPLY: &str = "reply";
@@ -52,7 +52,7 @@ impl Popup {
                 m.id
             ));
         }
-        let when = messngr_store::clock::local(m.received_at);
+        let when = crate::show::local(m.received_at_ms);
         let mark = if m.verified {
             "verified".to_owned()
         } else if m.transport.can_verify() {
@@ -128,7 +128,7 @@ mod tests {
         assert!(!p.summary.contains('\u{1b}'));
         assert!(p.body.starts_with("hi &lt;b&gt;there&lt;/b&gt;"), "{p:?}");
         assert!(!p.body.contains('\u{1b}') && !p.body.contains('\u{7}'));
-        let when = messngr_store::clock::local(1_795_000_000_000);
+        let when = crate::show::local(1_795_000_000_000);
         assert!(p.body.contains(&format!("\n{when} · to H1")), "{p:?}");
         assert!(p.body.contains("unverified"), "{p:?}");
         assert!(!p.urgent);

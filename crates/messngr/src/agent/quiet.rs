@@ -1,15 +1,15 @@
 //! Do-not-disturb as the agent sees it.
 //!
 //! The daemon keeps the setting (`messngr quiet on|off`, see
-//! `messngr_daemon::quiet`), so terminals and every agent of a user agree.
+//! `messngr_api::Quiet`), so terminals and every agent of a user agree.
 //! The agent asks for it when it connects and then hears each change on
-//! its follow stream (`kind: "quiet"`); this flag is its copy. While it is
+//! its follow stream (`FollowEvent::Quiet`); this flag is its copy. While it is
 //! on, only urgent messages pop up; when it goes off, the agent shows what
 //! waited.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use messngr_store::Priority;
+use messngr_api::Priority;
 
 static QUIET: AtomicBool = AtomicBool::new(false);
 
@@ -25,5 +25,5 @@ pub fn set(on: bool) -> bool {
 
 /// Whether a message of `priority` pops up now.
 pub fn pops_up(quiet: bool, priority: Priority) -> bool {
-    messngr_daemon::quiet::shows_now(quiet, priority)
+    messngr_api::shows_now(quiet, priority)
 }

@@ -12,13 +12,12 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use messngr_daemon::api::{Request, to_hex};
+use messngr_api::{Deliver, Transport};
 
-use super::ask;
+use super::{Kind, ask};
 
-/// The largest message file accepted (smbd's own limit is 1600 bytes; the
-/// API's request line must hold twice this in hex).
-pub const MAX_DELIVER_BYTES: u64 = 16 * 1024;
+/// The largest message file accepted (the daemon's limit).
+const MAX_DELIVER_BYTES: u64 = messngr_api::MAX_DELIVER_TEXT as u64;
 
 /// `messngr deliver FILE FROM TO`.
 pub fn deliver(socket: &Path, file: &Path, from: String, to: String) -> anyhow::Result<ExitCode> {
@@ -34,14 +33,14 @@ pub fn deliver(socket: &Path, file: &Path, from: String, to: String) -> anyhow::
             file.display()
         );
     }
-    let request = Request::Deliver {
-        transport: "samba".into(),
+    let request = Deliver {
+        transport: Transport::Samba,
         from,
         to,
-        text_hex: to_hex(&text),
+        text,
     };
     let mut sink = std::io::sink();
-    let response = match ask(socket, &request, false, &mut sink)? {
+    let id = match ask(socket, request, Kind::Other, false, &mut sink)? {
         Ok(r) => r,
         Err(code) => {
             eprintln!("messngr: the message stays in {}", file.display());
@@ -51,8 +50,7 @@ pub fn deliver(socket: &Path, file: &Path, from: String, to: String) -> anyhow::
     // Samba leaves removing the file to its message command.
     if let Err(e) = std::fs::remove_file(file) {
         eprintln!(
-            "messngr: message {} stored, but {} could not be removed: {e}",
-            response.data,
+            "messngr: message {id} stored, but {} could not be removed: {e}",
             file.display()
         );
     }

@@ -1,84 +1,114 @@
-//! The inbox commands: `inbox`, `read`, `reply`, `rm`, `export`. Remote
-//! text is shown through `sanitize_for_display`, never raw: a message must
-//! not be able to drive the reader's terminal.
+//! The inbox commands: `inbox`, `search`, `read`, `reply`, `rm`, `export`.
+//! Remote text is shown through `show::safe`, never raw: a message must not
+//! be able to drive the reader's terminal.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use messngr_daemon::api::Request;
+use messngr_api::{
+    Client, ClientError, Direction, InboxFilter, InboxList, InboxPage, MessageView, Read, ReplyTo,
+    Rm, Search, SendView,
+};
 
-use super::{ask, exchange};
-use crate::cli::ExportFormat;
+use super::{Kind, ask, exchange};
+use crate::cli::{EXIT_ERROR, EXIT_NO_DAEMON, ExportFormat, Selection};
+use crate::show::{local, safe};
 
-/// Parses `--since`: an RFC 3339 time, or an age (`90s`, `15m`, `2h`, `3d`)
-/// counted back from now. Returns Unix milliseconds.
-pub fn parse_since(t: &str) -> anyhow::Result<i64> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let unit = t.chars().last().unwrap_or(' ');
-    if let (Some(n), Some(ms)) = (
-        t.get(..t.len().saturating_sub(1))
-            .and_then(|n| n.parse::<i64>().ok()),
-        match unit {
-            's' => Some(1_000),
-            'm' => Some(60_000),
-            'h' => Some(3_600_000),
-            'd' => Some(86_400_000),
-            _ => None,
-        },
-    ) {
-        return Ok(now - n * ms);
-    }
-    messngr_store::clock::parse_rfc3339(t).ok_or_else(|| {
-        anyhow::anyhow!(
-            "--since {t:?}: give a time like 2026-11-27T10:00:00Z or an age like 15m, 2h, 3d"
-        )
+/// The API's filter for `--unread --from --since --limit --before`.
+fn filter(select: Selection) -> anyhow::Result<InboxFilter> {
+    Ok(InboxFilter {
+        unread: select.unread,
+        from: select.from,
+        since: select
+            .since
+            .map(|t| crate::show::parse_since(&t))
+            .transpose()?,
+        limit: select.limit,
+        before: select.before,
     })
-}
-
-fn field<'a>(m: &'a serde_json::Value, key: &str) -> &'a str {
-    m[key].as_str().unwrap_or_default()
-}
-
-/// Message text made safe for a terminal (no escape sequences, no control
-/// characters): remote text must never drive the reader's terminal.
-fn safe(s: &str) -> String {
-    messngr_proto::text::sanitize_for_display(s).into_owned()
 }
 
 /// `messngr inbox`.
 pub fn inbox(
     socket: &Path,
-    unread: bool,
-    from: Option<String>,
-    since: Option<i64>,
+    select: Selection,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let request = Request::Inbox {
-        unread,
-        from,
-        since,
-    };
-    exchange(socket, &request, json, out, |out, data| {
-        print_list(out, &data)
-    })
-}
-
-/// The `messngr inbox` table (`*` marks unread messages).
-/// When `m` was received, in local time (`received_at` as sent, if the
-/// milliseconds are missing).
-fn local_time(m: &serde_json::Value) -> String {
-    match m["received_at_ms"].as_i64() {
-        Some(ms) => messngr_store::clock::local(ms),
-        None => field(m, "received_at").to_owned(),
+    let f = filter(select)?;
+    let list = InboxList { filter: f.clone() };
+    match ask(socket, list, Kind::Other, json, out)? {
+        Ok(page) => print_page(out, &page, json, "messngr inbox", &f),
+        Err(code) => Ok(code),
     }
 }
 
-fn print_list(out: &mut impl Write, data: &serde_json::Value) -> anyhow::Result<()> {
-    let list = data.as_array().cloned().unwrap_or_default();
+/// `messngr search WORDS`.
+pub fn search(
+    socket: &Path,
+    select: Selection,
+    words: Vec<String>,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let search = Search {
+        text: words.join(" "),
+        filter: filter(select)?,
+    };
+    let again = format!("messngr search {}", safe(&search.text));
+    let f = search.filter.clone();
+    match ask(socket, search, Kind::Other, json, out)? {
+        Ok(page) => print_page(out, &page, json, &again, &f),
+        Err(code) => Ok(code),
+    }
+}
+
+/// A page: a JSON array of its messages (`--json`, the shape `inbox --json`
+/// always had), or the table and how many older messages there are.
+fn print_page(
+    out: &mut impl Write,
+    page: &InboxPage,
+    json: bool,
+    command: &str,
+    filter: &InboxFilter,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &page.messages)?;
+        writeln!(out)?;
+        if page.older > 0
+            && let Some(first) = page.messages.first()
+        {
+            eprintln!(
+                "messngr: {} older messages not shown: add --before {} (and --limit, up to {})",
+                page.older,
+                first.id,
+                messngr_api::MAX_PAGE
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if page.older > 0
+        && let Some(first) = page.messages.first()
+    {
+        let limit = filter
+            .limit
+            .map(|n| format!(" --limit {n}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "… {} older message{}: {command}{limit} --before {}",
+            page.older,
+            if page.older == 1 { "" } else { "s" },
+            first.id
+        )?;
+    }
+    print_list(out, &page.messages)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `messngr inbox` table (`*` marks unread messages).
+fn print_list(out: &mut impl Write, list: &[MessageView]) -> anyhow::Result<()> {
     if list.is_empty() {
         writeln!(out, "No messages.")?;
         return Ok(());
@@ -88,21 +118,16 @@ fn print_list(out: &mut impl Write, data: &serde_json::Value) -> anyhow::Result<
         "   {:>4}  {:<24} {:<15} {:<15} TEXT",
         "ID", "RECEIVED", "FROM", "TO"
     )?;
-    for m in &list {
-        let mark = if m["read_at"].is_null() { '*' } else { ' ' };
-        let text: String = safe(field(m, "text"))
-            .replace('\n', " ")
-            .chars()
-            .take(40)
-            .collect();
-        let when = local_time(m);
+    for m in list {
+        let mark = if m.is_unread() { '*' } else { ' ' };
+        let text: String = safe(&m.text).replace('\n', " ").chars().take(40).collect();
         writeln!(
             out,
             " {mark} {:>4}  {:<24} {:<15} {:<15} {text}",
-            m["id"].as_i64().unwrap_or_default(),
-            when,
-            safe(field(m, "from")),
-            safe(field(m, "to"))
+            m.id,
+            local(m.received_at_ms),
+            safe(&m.from),
+            safe(&m.to)
         )?;
     }
     Ok(())
@@ -110,29 +135,28 @@ fn print_list(out: &mut impl Write, data: &serde_json::Value) -> anyhow::Result<
 
 /// `messngr read ID`.
 pub fn read(socket: &Path, id: i64, json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    exchange(socket, &Request::Read { id }, json, out, |out, data| {
-        print_message(out, &data)?;
-        Ok(())
+    exchange(socket, Read { id }, Kind::Other, json, out, |out, m| {
+        print_message(out, &m)
     })
 }
 
-fn print_message(out: &mut impl Write, m: &serde_json::Value) -> anyhow::Result<()> {
-    let mark = if m["verified"] == true {
-        "verified"
-    } else {
-        "unverified"
+fn print_message(out: &mut impl Write, m: &MessageView) -> anyhow::Result<()> {
+    let mark = if m.verified { "verified" } else { "unverified" };
+    let verb = match m.direction {
+        Direction::In => "Message",
+        Direction::Out => "Sent message",
     };
     writeln!(
         out,
-        "Message from {} to {} on {} ({} from {}, {mark})",
-        safe(field(m, "from")),
-        safe(field(m, "to")),
-        local_time(m),
-        field(m, "transport"),
-        field(m, "source_addr"),
+        "{verb} from {} to {} on {} ({} from {}, {mark})",
+        safe(&m.from),
+        safe(&m.to),
+        local(m.received_at_ms),
+        m.transport,
+        safe(m.source_addr.as_deref().unwrap_or_default()),
     )?;
     writeln!(out)?;
-    writeln!(out, "{}", safe(field(m, "text")))?;
+    writeln!(out, "{}", safe(&m.text))?;
     Ok(())
 }
 
@@ -147,62 +171,63 @@ pub fn reply(
     if text.trim().is_empty() {
         anyhow::bail!("no reply text: give it after the id, or on standard input");
     }
-    exchange(
-        socket,
-        &Request::Reply { id, text },
-        json,
-        out,
-        |out, data| {
-            let v: messngr_daemon::send::SendView = serde_json::from_value(data)?;
-            writeln!(out, "Reply {} to {} ({})", v.outcome, v.target, v.address)?;
-            Ok(())
-        },
-    )
+    let reply = ReplyTo { id, text };
+    exchange(socket, reply, Kind::Other, json, out, |out, v: SendView| {
+        writeln!(
+            out,
+            "Reply {} to {} ({})",
+            v.outcome,
+            safe(&v.target),
+            v.address
+        )?;
+        Ok(())
+    })
 }
 
 /// `messngr rm ID`.
 pub fn rm(socket: &Path, id: i64, json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    exchange(socket, &Request::Rm { id }, json, out, |out, _| {
+    exchange(socket, Rm { id }, Kind::Other, json, out, |out, _| {
         writeln!(out, "Message {id} deleted")?;
         Ok(())
     })
 }
 
-/// `messngr export`.
+/// `messngr export`: every message the caller may see, oldest first, as
+/// it streams from the daemon (never the whole inbox in memory).
 pub fn export(
     socket: &Path,
     format: ExportFormat,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let request = Request::Inbox {
-        unread: false,
-        from: None,
-        since: None,
+    let client = match Client::connect(socket) {
+        Ok(c) => c,
+        Err(e @ ClientError::Connect { .. }) => {
+            eprintln!("messngr: {e}");
+            return Ok(ExitCode::from(EXIT_NO_DAEMON));
+        }
+        Err(e) => return Err(e.into()),
     };
-    let response = match ask(socket, &request, false, out)? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    for (i, m) in response
-        .data
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
+    for (i, m) in client.export()?.enumerate() {
+        let m = match m {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("messngr: the export stopped after {i} messages: {e}");
+                return Ok(ExitCode::from(EXIT_ERROR));
+            }
+        };
         match format {
             ExportFormat::Jsonl => {
-                serde_json::to_writer(&mut *out, m)?;
+                serde_json::to_writer(&mut *out, &m)?;
                 writeln!(out)?;
             }
             ExportFormat::Text => {
                 if i > 0 {
                     writeln!(out)?;
                 }
-                print_message(out, m)?;
+                print_message(out, &m)?;
             }
         }
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

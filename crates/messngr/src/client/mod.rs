@@ -6,77 +6,97 @@ mod deliver;
 mod inbox;
 
 pub use deliver::deliver;
-pub use inbox::{export, inbox, parse_since, read, reply, rm};
+pub use inbox::{export, inbox, read, reply, rm, search};
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use messngr_daemon::api::{self, ClientError, Request, Response};
-use messngr_daemon::names::{LookupView, NameView, NodeStatusView, StatusView};
-use messngr_daemon::quiet::QuietView;
+use messngr_api::{
+    Call, ClientError, ErrorKind, Lookup, LookupView, NameAdd, NameDel, NameList, NameView,
+    NodeStatus, NodeStatusView, Quiet, QuietView, Send, SendView, Status, StatusView,
+};
 
 use crate::cli::{EXIT_ERROR, EXIT_NETWORK, EXIT_NO, EXIT_NO_DAEMON, EXIT_REFUSED, NameAction};
 
-/// Sends `request`; prints failures on stderr and maps them to exit codes.
-pub(crate) fn ask(
+/// Whether a refusal is a send's (its `refused` and `network` have exit
+/// codes of their own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `send`, `reply`.
+    Send,
+    /// Everything else.
+    Other,
+}
+
+/// Makes `call`; a failure is printed on stderr (and, with `--json`, as
+/// `{"ok":false,"error":…,"kind":…}` on `out`) and becomes the exit code.
+pub(crate) fn ask<C: Call>(
     socket: &Path,
-    request: &Request,
+    call: C,
+    kind: Kind,
     json: bool,
     out: &mut impl Write,
-) -> anyhow::Result<Result<Response, ExitCode>> {
-    let response = match api::call(socket, request) {
-        Ok(r) => r,
+) -> anyhow::Result<Result<C::Output, ExitCode>> {
+    let e = match messngr_api::call(socket, call) {
+        Ok(answer) => return Ok(Ok(answer)),
+        Err(ClientError::Daemon(e)) => e,
         Err(e @ ClientError::Connect { .. }) => {
             eprintln!("messngr: {e}");
             return Ok(Err(ExitCode::from(EXIT_NO_DAEMON)));
         }
         Err(e) => return Err(e.into()),
     };
-    if response.ok {
-        return Ok(Ok(response));
-    }
     if json {
-        serde_json::to_writer_pretty(&mut *out, &response)?;
+        /// The refusal as `--json` has always printed it.
+        #[derive(serde::Serialize)]
+        struct Refusal<'a> {
+            ok: bool,
+            error: &'a str,
+            kind: ErrorKind,
+        }
+        let shown = Refusal {
+            ok: false,
+            error: &e.message,
+            kind: e.kind,
+        };
+        serde_json::to_writer_pretty(&mut *out, &shown)?;
         writeln!(out)?;
     }
-    let kind = response.kind.as_deref().unwrap_or("");
-    eprintln!(
-        "messngr: {}",
-        response.error.as_deref().unwrap_or("the daemon refused")
-    );
-    Ok(Err(ExitCode::from(match (request, kind) {
-        (Request::Send { .. }, "refused") => EXIT_REFUSED,
-        (Request::Send { .. }, "network") => EXIT_NETWORK,
-        (_, "not_found" | "conflict" | "refused") => EXIT_NO,
+    eprintln!("messngr: {}", crate::show::safe(&e.message));
+    Ok(Err(ExitCode::from(match (kind, e.kind) {
+        (Kind::Send, ErrorKind::Refused) => EXIT_REFUSED,
+        (Kind::Send, ErrorKind::Network) => EXIT_NETWORK,
+        (_, ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::Refused) => EXIT_NO,
         _ => EXIT_ERROR,
     })))
 }
 
-/// Sends `request` and prints the answer: with `--json` the data as the
-/// daemon sent it, otherwise through `human`. A failure is printed on
-/// stderr and becomes the exit code (see [`ask`]).
-pub(crate) fn exchange<W: Write>(
+/// Makes `call` and prints the answer: with `--json` as the daemon sent
+/// it, otherwise through `human`. A failure is printed on stderr and
+/// becomes the exit code (see [`ask`]).
+pub(crate) fn exchange<C: Call, W: Write>(
     socket: &Path,
-    request: &Request,
+    call: C,
+    kind: Kind,
     json: bool,
     out: &mut W,
-    human: impl FnOnce(&mut W, serde_json::Value) -> anyhow::Result<()>,
+    human: impl FnOnce(&mut W, C::Output) -> anyhow::Result<()>,
 ) -> anyhow::Result<ExitCode> {
-    match ask(socket, request, json, out)? {
+    match ask(socket, call, kind, json, out)? {
         Err(code) => Ok(code),
-        Ok(r) if json => {
-            print_json(out, &r.data)?;
+        Ok(answer) if json => {
+            print_json(out, &answer)?;
             Ok(ExitCode::SUCCESS)
         }
-        Ok(r) => {
-            human(out, r.data)?;
+        Ok(answer) => {
+            human(out, answer)?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn print_json(out: &mut impl Write, data: &serde_json::Value) -> anyhow::Result<()> {
+fn print_json(out: &mut impl Write, data: &impl serde::Serialize) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut *out, data)?;
     writeln!(out)?;
     Ok(())
@@ -102,24 +122,20 @@ pub fn name(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let request = match &action {
-        NameAction::List => Request::NameList,
-        NameAction::Add { name } => Request::NameAdd { name: name.clone() },
-        NameAction::Del { name } => Request::NameDel { name: name.clone() },
-    };
-    exchange(socket, &request, json, out, |out, data| {
-        match action {
-            NameAction::List => print_names(out, &serde_json::from_value::<Vec<NameView>>(data)?)?,
-            NameAction::Add { .. } => {
-                let v: NameView = serde_json::from_value(data)?;
-                writeln!(out, "{} {}", v.name, v.state)?;
-            }
-            NameAction::Del { .. } => {
-                writeln!(out, "{} released", data.as_str().unwrap_or("name"))?
-            }
-        }
-        Ok(())
-    })
+    let k = Kind::Other;
+    match action {
+        NameAction::List => exchange(socket, NameList {}, k, json, out, |out, names| {
+            print_names(out, &names)
+        }),
+        NameAction::Add { name } => exchange(socket, NameAdd { name }, k, json, out, |out, v| {
+            writeln!(out, "{} {}", v.name, v.state)?;
+            Ok(())
+        }),
+        NameAction::Del { name } => exchange(socket, NameDel { name }, k, json, out, |out, n| {
+            writeln!(out, "{n} released")?;
+            Ok(())
+        }),
+    }
 }
 
 /// `messngr quiet [on|off]`.
@@ -129,26 +145,32 @@ pub fn quiet(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    exchange(socket, &Request::Quiet { on }, json, out, |out, data| {
-        let v: QuietView = serde_json::from_value(data)?;
-        let plural = |n: u64| if n == 1 { "" } else { "s" };
-        match (v.quiet, on) {
-            (true, _) => writeln!(
-                out,
-                "quiet on since {}: only urgent messages are shown; {} waiting",
-                v.since.as_deref().unwrap_or("now"),
-                v.waiting
-            )?,
-            (false, Some(false)) if v.waiting > 0 => writeln!(
-                out,
-                "quiet off; {} message{} waited: messngr inbox --unread",
-                v.waiting,
-                plural(v.waiting)
-            )?,
-            (false, _) => writeln!(out, "quiet off")?,
-        }
-        Ok(())
-    })
+    exchange(
+        socket,
+        Quiet { on },
+        Kind::Other,
+        json,
+        out,
+        |out, v: QuietView| {
+            let plural = |n: u64| if n == 1 { "" } else { "s" };
+            match (v.quiet, on) {
+                (true, _) => writeln!(
+                    out,
+                    "quiet on since {}: only urgent messages are shown; {} waiting",
+                    v.since.as_deref().unwrap_or("now"),
+                    v.waiting
+                )?,
+                (false, Some(false)) if v.waiting > 0 => writeln!(
+                    out,
+                    "quiet off; {} message{} waited: messngr inbox --unread",
+                    v.waiting,
+                    plural(v.waiting)
+                )?,
+                (false, _) => writeln!(out, "quiet off")?,
+            }
+            Ok(())
+        },
+    )
 }
 
 /// `messngr lookup NAME[#XX]` or `messngr lookup -A IP`.
@@ -159,147 +181,171 @@ pub fn lookup(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let request = if node_status {
+    if node_status {
         let address = target.parse().map_err(|_| {
             anyhow::anyhow!(
                 "-A takes an IPv4 address, not {target:?} (e.g. messngr lookup -A 10.0.0.7)"
             )
         })?;
-        Request::NodeStatus { address }
-    } else {
-        let (name, suffix) = match target.rsplit_once('#') {
-            Some((n, s)) => (
-                n,
-                u8::from_str_radix(s, 16).map_err(|_| {
-                    anyhow::anyhow!("{s:?} is not a hex suffix: write NAME#03, NAME#20, …")
-                })?,
-            ),
-            None => (target, messngr_proto::wire::name::suffix::MESSENGER),
-        };
-        Request::Lookup {
-            name: name.to_owned(),
-            suffix,
-        }
+        return exchange(
+            socket,
+            NodeStatus { address },
+            Kind::Other,
+            json,
+            out,
+            |out, v: NodeStatusView| {
+                writeln!(out, "Looking up status of {}", v.address)?;
+                // The same columns as nmblookup -A, so scripts written for it work.
+                for n in &v.names {
+                    let (name, sfx) = n.name.rsplit_once('<').unwrap_or((&n.name, ""));
+                    let sfx = sfx.trim_end_matches('>').to_ascii_lowercase();
+                    let flags: String = n
+                        .flags
+                        .iter()
+                        .filter(|f| *f != "GROUP")
+                        .map(|f| format!("<{f}> "))
+                        .collect();
+                    let kind = if n.group { "<GROUP>" } else { "       " };
+                    let name = crate::show::safe(name);
+                    writeln!(out, "\t{name:<15} <{sfx}> - {kind} {} {flags}", n.node_type)?;
+                }
+                writeln!(
+                    out,
+                    "\n\tMAC Address = {}",
+                    v.mac.replace(':', "-").to_ascii_uppercase()
+                )?;
+                Ok(())
+            },
+        );
+    }
+    let (name, suffix) = match target.rsplit_once('#') {
+        Some((n, s)) => (
+            n,
+            u8::from_str_radix(s, 16).map_err(|_| {
+                anyhow::anyhow!("{s:?} is not a hex suffix: write NAME#03, NAME#20, …")
+            })?,
+        ),
+        None => (target, messngr_proto::wire::name::suffix::MESSENGER),
     };
-    exchange(socket, &request, json, out, |out, data| {
-        if node_status {
-            let v: NodeStatusView = serde_json::from_value(data)?;
-            writeln!(out, "Looking up status of {}", v.address)?;
-            // The same columns as nmblookup -A, so scripts written for it work.
-            for n in &v.names {
-                let (name, sfx) = n.name.rsplit_once('<').unwrap_or((&n.name, ""));
-                let sfx = sfx.trim_end_matches('>').to_ascii_lowercase();
-                let flags: String = n
-                    .flags
-                    .iter()
-                    .filter(|f| *f != "GROUP")
-                    .map(|f| format!("<{f}> "))
-                    .collect();
-                let kind = if n.group { "<GROUP>" } else { "       " };
-                writeln!(out, "\t{name:<15} <{sfx}> - {kind} {} {flags}", n.node_type)?;
-            }
-            writeln!(
-                out,
-                "\n\tMAC Address = {}",
-                v.mac.replace(':', "-").to_ascii_uppercase()
-            )?;
-        } else {
-            let v: LookupView = serde_json::from_value(data)?;
+    let lookup = Lookup {
+        name: name.to_owned(),
+        suffix,
+    };
+    exchange(
+        socket,
+        lookup,
+        Kind::Other,
+        json,
+        out,
+        |out, v: LookupView| {
             for a in v.addresses {
                 writeln!(out, "{a} {}", v.name)?;
             }
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
 }
 
 /// `messngr status`.
 pub fn status(socket: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    exchange(socket, &Request::Status, json, out, |out, data| {
-        let s: StatusView = serde_json::from_value(data)?;
-        writeln!(
-            out,
-            "{} in workgroup {}, up {} s",
-            s.netbios_name, s.workgroup, s.uptime_secs
-        )?;
-        writeln!(
-            out,
-            "interface {} address {} broadcast {}",
-            s.interface, s.address, s.broadcast
-        )?;
-        if let Some(w) = s.wins_server {
-            writeln!(out, "WINS server {w}")?;
-        }
-        writeln!(out)?;
-        print_names(out, &s.names)?;
-        let c = &s.counters;
-        writeln!(out)?;
-        writeln!(
-            out,
-            "name service: {} received ({} malformed, {} over rate limit), {} sent, {} queries and {} node status answered, {} registrations defended, {} conflicts",
-            c.nbns_received,
-            c.nbns_malformed,
-            c.nbns_rate_limited,
-            c.nbns_sent,
-            c.queries_answered,
-            c.node_status_answered,
-            c.defended,
-            c.conflicts
-        )?;
-        Ok(())
-    })
+    exchange(
+        socket,
+        Status {},
+        Kind::Other,
+        json,
+        out,
+        |out, s: StatusView| {
+            writeln!(
+                out,
+                "{} in workgroup {}, up {} s",
+                s.netbios_name, s.workgroup, s.uptime_secs
+            )?;
+            writeln!(
+                out,
+                "interface {} address {} broadcast {}",
+                s.interface, s.address, s.broadcast
+            )?;
+            if let Some(w) = s.wins_server {
+                writeln!(out, "WINS server {w}")?;
+            }
+            writeln!(out)?;
+            print_names(out, &s.names)?;
+            let c = &s.counters;
+            writeln!(out)?;
+            writeln!(
+                out,
+                "name service: {} received ({} malformed, {} over rate limit), {} sent, {} queries and {} node status answered, {} registrations defended, {} conflicts",
+                c.nbns_received,
+                c.nbns_malformed,
+                c.nbns_rate_limited,
+                c.nbns_sent,
+                c.queries_answered,
+                c.node_status_answered,
+                c.defended,
+                c.conflicts
+            )?;
+            Ok(())
+        },
+    )
 }
 
 /// `messngr send`.
 pub fn send(
     socket: &Path,
-    request: Request,
+    request: Send,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    if let Request::Send { text, .. } = &request
-        && text.trim().is_empty()
-    {
+    if request.text.trim().is_empty() {
         anyhow::bail!("no message text: give it after the target, or on standard input");
     }
-    exchange(socket, &request, json, out, |out, data| {
-        let views: Vec<messngr_daemon::send::SendView> = if data.is_array() {
-            serde_json::from_value(data)?
-        } else {
-            vec![serde_json::from_value(data)?]
-        };
-        for v in views {
-            if let Some(w) = &v.warning {
-                eprintln!("messngr: {w}");
+    let users = request.target == "/users";
+    match ask(socket, request, Kind::Send, json, out)? {
+        Err(code) => Ok(code),
+        // One receiver prints as one object, `/users` as an array (as before).
+        Ok(mut views) if json => {
+            match views.len() {
+                1 if !users => print_json(out, &views.remove(0))?,
+                _ => print_json(out, &views)?,
             }
-            if v.outcome == "delivered" && v.native && v.transport == "messngr" {
-                writeln!(
-                    out,
-                    "Message delivered to {} ({}, messngr)",
-                    v.target.to_ascii_uppercase(),
-                    v.address
-                )?;
-            } else if v.outcome == "delivered" {
-                writeln!(
-                    out,
-                    "Message delivered to {} ({})",
-                    v.target.to_ascii_uppercase(),
-                    v.address
-                )?;
-            } else {
-                writeln!(
-                    out,
-                    "Message broadcast to {} ({}); datagrams are not acknowledged",
-                    v.target, v.address
-                )?;
-            }
-            if v.replaced > 0 {
-                eprintln!(
-                    "messngr: {} characters the code page lacks were sent as '?'",
-                    v.replaced
-                );
-            }
+            Ok(ExitCode::SUCCESS)
         }
-        Ok(())
-    })
+        Ok(views) => {
+            for v in &views {
+                print_sent(out, v)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// One receiver's result, as `net send` users expect it.
+fn print_sent(out: &mut impl Write, v: &SendView) -> anyhow::Result<()> {
+    if let Some(w) = &v.warning {
+        eprintln!("messngr: {}", crate::show::safe(w));
+    }
+    let target = crate::show::safe(&v.target.to_ascii_uppercase()).into_owned();
+    if v.outcome == "delivered" && v.native && v.transport == "messngr" {
+        writeln!(
+            out,
+            "Message delivered to {target} ({}, messngr)",
+            v.address
+        )?;
+    } else if v.outcome == "delivered" {
+        writeln!(out, "Message delivered to {target} ({})", v.address)?;
+    } else {
+        writeln!(
+            out,
+            "Message broadcast to {} ({}); datagrams are not acknowledged",
+            crate::show::safe(&v.target),
+            v.address
+        )?;
+    }
+    if v.replaced > 0 {
+        eprintln!(
+            "messngr: {} characters the code page lacks were sent as '?'",
+            v.replaced
+        );
+    }
+    Ok(())
 }

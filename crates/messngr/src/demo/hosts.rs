@@ -6,13 +6,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use messngr_daemon::api::{self, Request};
-use messngr_daemon::names::StatusView;
+use messngr_api::{ClientError, InboxList, Status, StatusView};
 
 use super::teardown::Shared;
 
-/// The demo's workgroup.
-pub const WORKGROUP: &str = "MLAN";
+/// The demo's workgroup: the one every private LAN uses.
+pub use messngr_lan::samba::WORKGROUP;
 
 /// One host of the demo LAN.
 pub struct Host {
@@ -89,49 +88,18 @@ impl Host {
 
     /// The daemon's status, or `None` while its API socket is not up yet.
     fn status(&self) -> anyhow::Result<Option<StatusView>> {
-        let r = match api::call(&self.socket(), &Request::Status) {
-            Ok(r) => r,
-            Err(api::ClientError::Connect { .. }) => return Ok(None),
-            Err(e) => return Err(e).context(format!("asking {}'s daemon", self.name)),
-        };
-        if !r.ok {
-            bail!(
-                "{}'s daemon: {}",
-                self.name,
-                r.error.unwrap_or_else(|| "status refused".into())
-            );
+        match messngr_api::call(&self.socket(), Status {}) {
+            Ok(s) => Ok(Some(s)),
+            Err(ClientError::Connect { .. }) => Ok(None),
+            Err(e) => Err(e).context(format!("asking {}'s daemon", self.name)),
         }
-        Ok(Some(serde_json::from_value(r.data).with_context(|| {
-            format!("{}'s daemon answered a status we cannot read", self.name)
-        })?))
     }
 
     /// The texts of every message in this host's inbox.
     pub fn inbox_texts(&self) -> anyhow::Result<Vec<String>> {
-        let r = api::call(
-            &self.socket(),
-            &Request::Inbox {
-                unread: false,
-                from: None,
-                since: None,
-            },
-        )
-        .with_context(|| format!("reading {}'s inbox", self.name))?;
-        if !r.ok {
-            bail!(
-                "{}'s inbox: {}",
-                self.name,
-                r.error.unwrap_or_else(|| "refused".into())
-            );
-        }
-        Ok(r.data
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|m| m["text"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default())
+        let page = messngr_api::call(&self.socket(), InboxList::default())
+            .with_context(|| format!("reading {}'s inbox", self.name))?;
+        Ok(page.messages.into_iter().map(|m| m.text).collect())
     }
 }
 

@@ -19,6 +19,7 @@ use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use messngr_lan::samba::SmbConf;
 
 use hosts::{Host, WORKGROUP, wait_registered};
 use teardown::Shared;
@@ -160,34 +161,25 @@ fn walk_through(exe: &Path, shared: &Shared, out: &mut impl Write) -> anyhow::Re
 
     let mut ok = true;
     let mut expected = Vec::new();
+    // A message that was sent is expected in these hosts' inboxes.
+    let mut expect = |sent: bool, hosts: &[usize], text: &'static str, what: &'static str| {
+        ok &= sent;
+        if sent {
+            expected.extend(hosts.iter().map(|&host| Expected { host, text, what }));
+        }
+    };
     writeln!(
         out,
         "\nH1 → H2: net send H2 {DIRECT}   (a NetBIOS session to TCP 139)"
     )?;
-    if send(&hosts[0], "H2", DIRECT, out)? {
-        expected.push(Expected {
-            host: 1,
-            text: DIRECT,
-            what: "the direct message",
-        });
-    } else {
-        ok = false;
-    }
+    let sent = send(&hosts[0], "H2", DIRECT, out)?;
+    expect(sent, &[1], DIRECT, "the direct message");
     writeln!(
         out,
         "H3 → everyone: net send * {BROADCAST}   (a mailslot datagram to {WORKGROUP}, UDP 138)"
     )?;
-    if send(&hosts[2], "*", BROADCAST, out)? {
-        for host in [0, 1] {
-            expected.push(Expected {
-                host,
-                text: BROADCAST,
-                what: "the broadcast",
-            });
-        }
-    } else {
-        ok = false;
-    }
+    let sent = send(&hosts[2], "*", BROADCAST, out)?;
+    expect(sent, &[0, 1], BROADCAST, "the broadcast");
     match which("smbclient") {
         Some(smbclient) => {
             writeln!(
@@ -195,15 +187,8 @@ fn walk_through(exe: &Path, shared: &Shared, out: &mut impl Write) -> anyhow::Re
                 "H3 → H1: smbclient -M H1 -I {}   (Samba's client, as user alice)",
                 hosts[0].ip
             )?;
-            if smbclient_m(&smbclient, &hosts[2], &hosts[0], out)? {
-                expected.push(Expected {
-                    host: 0,
-                    text: SAMBA,
-                    what: "smbclient's message",
-                });
-            } else {
-                ok = false;
-            }
+            let sent = smbclient_m(&smbclient, &hosts[2], &hosts[0], out)?;
+            expect(sent, &[0], SAMBA, "smbclient's message");
         }
         None => writeln!(
             out,
@@ -219,7 +204,7 @@ fn walk_through(exe: &Path, shared: &Shared, out: &mut impl Write) -> anyhow::Re
             h.name
         )?;
         indented(out, |buf| {
-            crate::client::inbox(&h.socket(), false, None, None, false, buf)
+            crate::client::inbox(&h.socket(), crate::cli::Selection::default(), false, buf)
         })?;
     }
     for m in &missing {
@@ -238,7 +223,7 @@ fn walk_through(exe: &Path, shared: &Shared, out: &mut impl Write) -> anyhow::Re
 /// `messngr send` through `from`'s daemon, printed as `messngr send` prints it.
 fn send(from: &Host, target: &str, text: &str, out: &mut impl Write) -> anyhow::Result<bool> {
     let code = indented(out, |buf| {
-        let request = messngr_daemon::api::Request::Send {
+        let request = messngr_api::Send {
             target: target.to_owned(),
             text: text.to_owned(),
             address: None,
@@ -260,20 +245,10 @@ fn smbclient_m(
     out: &mut impl Write,
 ) -> anyhow::Result<bool> {
     let dir = from.dir.join("samba");
-    for sub in ["lock", "state", "cache", "private", "pid", "ncalrpc", "log"] {
-        std::fs::create_dir_all(dir.join(sub)).context("creating smbclient's directories")?;
-    }
-    let d = dir.display();
-    let conf = format!(
-        "[global]\n  workgroup = {WORKGROUP}\n  netbios name = {name}\n  name resolve order = bcast\n\
-         \n  interfaces = eth0\n  bind interfaces only = yes\n\
-         \n  lock directory = {d}/lock\n  state directory = {d}/state\n  cache directory = {d}/cache\n\
-         \n  private dir = {d}/private\n  pid directory = {d}/pid\n  ncalrpc dir = {d}/ncalrpc\n\
-         \n  log file = {d}/log/log.%m\n",
-        name = from.name
-    );
-    let conf_path = dir.join("smb.conf");
-    std::fs::write(&conf_path, conf).context("writing smbclient's smb.conf")?;
+    let conf_path = SmbConf::new(&from.name)
+        .broadcast_resolution()
+        .write(&dir)
+        .context("writing smbclient's smb.conf")?;
     let log_path = dir.join("smbclient.out");
     let log = std::fs::File::create(&log_path).context("creating smbclient's output file")?;
     let log2 = log.try_clone().context("opening smbclient's output file")?;

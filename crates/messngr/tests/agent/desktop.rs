@@ -124,7 +124,7 @@ pub fn desktop_lan<const N: usize>()
         return None;
     }
     let one = DESKTOP.lock().unwrap_or_else(|e| e.into_inner());
-    let lan = Lan::up(N).expect("build the test LAN")?;
+    let lan = support::lan(N)?;
     let daemons: [Daemon; N] =
         std::array::from_fn(|i| Daemon::start(&lan, i + 1, &format!("H{}", i + 1), ""));
     for d in &daemons {
@@ -250,8 +250,10 @@ impl Desktop {
         d
     }
 
-    pub fn dunstctl(&self, args: &[&str]) -> Option<String> {
-        let o = Command::new("dunstctl")
+    /// Runs `program ARGS…` on this desktop's session bus; its output when
+    /// it succeeded.
+    pub fn on_bus(&self, program: &str, args: &[&str]) -> Option<String> {
+        let o = Command::new(program)
             .args(args)
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
             .output()
@@ -259,6 +261,10 @@ impl Desktop {
         o.status
             .success()
             .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+    }
+
+    pub fn dunstctl(&self, args: &[&str]) -> Option<String> {
+        self.on_bus("dunstctl", args)
     }
 
     pub fn displayed(&self) -> usize {

@@ -116,16 +116,9 @@ impl Desktop {
 
     /// `gdbus call` on this desktop's bus; `None` if it failed.
     pub fn gdbus(&self, dest: &str, path: &str, method: &str, args: &[&str]) -> Option<String> {
-        let o = Command::new("gdbus")
-            .args(["call", "--session", "--dest", dest, "--object-path", path])
-            .args(["--method", method])
-            .args(args)
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
-            .output()
-            .ok()?;
-        o.status
-            .success()
-            .then(|| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        let call = ["call", "--session", "--dest", dest, "--object-path", path];
+        let args = [&call[..], &["--method", method], args].concat();
+        self.on_bus("gdbus", &args).map(|o| o.trim().to_owned())
     }
 
     pub fn has_owner(&self, name: &str) -> bool {

@@ -1,16 +1,30 @@
 //! Helpers for the CLI and daemon tests: run `messngr` (and Samba) inside a
 //! private namespace LAN, wait for conditions, read logs on failure.
 #![allow(dead_code)]
+// Not every test binary uses every helper.
+#![allow(unused_imports)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub use messngr_lan::Lan;
+pub use messngr_lan::samba::{SmbConf, WORKGROUP};
 
+mod capture;
+mod samba;
 mod users;
-#[allow(unused_imports)] // not every test binary uses it
+mod utmp;
+pub use capture::Capture;
+pub use samba::{Nmbd, SambaClient, Smbd};
 pub use users::TestUser;
+pub use utmp::{logged_in, utmp_record, write_utmp};
+
+/// A test LAN of `hosts` hosts; `None` (the test returns) when not root
+/// outside CI.
+pub fn lan(hosts: usize) -> Option<Lan> {
+    Lan::up(hosts).expect("build the test LAN")
+}
 
 /// The `messngr` binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_messngr");
@@ -33,7 +47,7 @@ impl Daemon {
             .tempdir()
             .unwrap();
         let config = format!(
-            "netbios_name = \"{netbios_name}\"\nworkgroup = \"MLAN\"\ninterface = \"eth0\"\n\
+            "netbios_name = \"{netbios_name}\"\nworkgroup = \"{WORKGROUP}\"\ninterface = \"eth0\"\n\
              {state}socket = \"{sock}\"\n{users}{terminals}{extra}\n",
             state = if extra.contains("state_dir") {
                 String::new()
@@ -114,6 +128,37 @@ impl Daemon {
             .args(args)
             .output()
             .unwrap()
+    }
+
+    /// [`Daemon::cli`], which must succeed (else the test fails, showing
+    /// what it printed and this daemon's log).
+    #[track_caller]
+    pub fn cli_ok(&self, args: &[&str]) -> Output {
+        let o = self.cli(args);
+        assert!(
+            o.status.success(),
+            "messngr {args:?}: {}\n{}",
+            text(&o),
+            self.log()
+        );
+        o
+    }
+
+    /// Lets other users reach the API socket (0666 itself) through this
+    /// daemon's directory, as they would reach /run/messngr.
+    pub fn open_to_users(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o755);
+        std::fs::set_permissions(self.dir.path(), mode).unwrap();
+    }
+
+    /// Waits up to 10 s until this daemon's log contains `needle`.
+    pub fn wait_log(&self, needle: &str) {
+        wait_for(
+            Duration::from_secs(10),
+            || self.log().contains(needle),
+            || self.log(),
+        );
     }
 
     /// `messngr status --json`, parsed.
@@ -212,75 +257,6 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool, context: impl F
     }
 }
 
-/// A private smb.conf for Samba tools and daemons in a test: every state,
-/// cache and lock file under `dir`, so runs never share a name cache.
-pub fn samba_conf(dir: &Path, globals: &str) -> PathBuf {
-    for sub in ["lock", "state", "cache", "private", "pid", "ncalrpc", "log"] {
-        std::fs::create_dir_all(dir.join(sub)).unwrap();
-    }
-    let d = dir.display();
-    let conf = format!(
-        "[global]\n{globals}\n  interfaces = eth0\n  bind interfaces only = yes\n  dns proxy = no\n\
-         \n  lock directory = {d}/lock\n  state directory = {d}/state\n  cache directory = {d}/cache\n\
-         \n  private dir = {d}/private\n  pid directory = {d}/pid\n  ncalrpc dir = {d}/ncalrpc\n\
-         \n  log file = {d}/log/log.%m\n  passdb backend = tdbsam:{d}/private/passdb.tdb\n"
-    );
-    let path = dir.join("smb.conf");
-    std::fs::write(&path, conf).unwrap();
-    path
-}
-
-/// Samba's nmbd running in one host; killed with the LAN.
-pub struct Nmbd {
-    pub dir: tempfile::TempDir,
-    child: Child,
-}
-
-impl Nmbd {
-    /// Starts nmbd in host `i` with `globals` (netbios name, workgroup, …).
-    pub fn start(lan: &Lan, i: usize, globals: &str) -> Nmbd {
-        let dir = tempfile::Builder::new()
-            .prefix("messngr-nmbd-")
-            .tempdir()
-            .unwrap();
-        let conf = samba_conf(dir.path(), globals);
-        let log = std::fs::File::create(dir.path().join("stdout")).unwrap();
-        let child = lan
-            .command(i, "nmbd")
-            .args(["-F", "--debug-stdout", "-d", "2", "-s"])
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        Nmbd { dir, child }
-    }
-
-    pub fn conf(&self) -> PathBuf {
-        self.dir.path().join("smb.conf")
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("stdout")).unwrap_or_default()
-    }
-}
-
-impl Drop for Nmbd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A client-only smb.conf for nmblookup/smbclient in a test.
-pub fn client_conf(dir: &Path) -> PathBuf {
-    samba_conf(
-        dir,
-        "  workgroup = MLAN\n  netbios name = CLIENT\n  name resolve order = bcast",
-    )
-}
-
 /// Runs a program inside host `i` and returns its output.
 pub fn run_in(lan: &Lan, i: usize, program: &str, args: &[&str]) -> Output {
     lan.command(i, program)
@@ -298,115 +274,10 @@ pub fn text(o: &Output) -> String {
     )
 }
 
-/// A tshark capture running in one host (`tshark -i eth0 -w FILE`).
-pub struct Capture {
-    pub dir: tempfile::TempDir,
-    child: Child,
-}
-
-impl Capture {
-    /// Starts capturing UDP/TCP NetBIOS ports in host `i`; returns once tshark captures.
-    pub fn start(lan: &Lan, i: usize) -> Capture {
-        let dir = tempfile::Builder::new()
-            .prefix("messngr-cap-")
-            .tempdir()
-            .unwrap();
-        let log = std::fs::File::create(dir.path().join("log")).unwrap();
-        let child = lan
-            .command(i, "tshark")
-            .args([
-                "-q",
-                "-n",
-                "-i",
-                "eth0",
-                "-f",
-                "udp port 137 or udp port 138 or tcp port 139",
-                "-w",
-            ])
-            .arg(dir.path().join("cap.pcapng"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let c = Capture { dir, child };
-        let logpath = c.dir.path().join("log");
-        wait_for(
-            Duration::from_secs(10),
-            || {
-                std::fs::read_to_string(&logpath)
-                    .unwrap_or_default()
-                    .contains("Capturing on")
-            },
-            || std::fs::read_to_string(&logpath).unwrap_or_default(),
-        );
-        c
-    }
-
-    /// Stops the capture and asserts that it saw at least `min_frames`
-    /// frames and that Wireshark objects to none of them.
-    pub fn assert_clean(self, min_frames: usize) {
-        let (frames, bad) = self.finish();
-        assert!(frames >= min_frames, "the capture saw only {frames} frames");
-        assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
-    }
-
-    /// Stops the capture (SIGINT flushes the file) and judges every frame
-    /// with Wireshark's dissectors: returns (frames, objections).
-    pub fn finish(mut self) -> (usize, Vec<String>) {
-        std::thread::sleep(Duration::from_millis(300));
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-        let out = Command::new("tshark")
-            .args(["-n", "-r"])
-            .arg(self.dir.path().join("cap.pcapng"))
-            .args([
-                "-T",
-                "fields",
-                "-E",
-                "separator=/t",
-                "-E",
-                "occurrence=a",
-                "-E",
-                "aggregator=|",
-            ])
-            .args([
-                "-e",
-                "frame.number",
-                "-e",
-                "_ws.col.Info",
-                "-e",
-                "_ws.expert.severity",
-                "-e",
-                "_ws.malformed",
-            ])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let mut bad = Vec::new();
-        let mut n = 0;
-        for line in text.lines() {
-            n += 1;
-            let cols: Vec<&str> = line.split('\t').collect();
-            let severe = cols.get(2).is_some_and(|s| {
-                s.split('|')
-                    .any(|v| v.parse::<u64>().is_ok_and(|v| v >= 0x0080_0000))
-            });
-            let malformed = cols.get(3).is_some_and(|s| !s.is_empty());
-            if severe || malformed {
-                bad.push(line.to_owned());
-            }
-        }
-        (n, bad)
-    }
-}
-
 impl Daemon {
-    /// `messngr inbox --json`, parsed.
+    /// `messngr inbox --json --limit 1000` (every message a test makes), parsed.
     pub fn inbox(&self) -> Vec<serde_json::Value> {
-        let out = self.cli(&["inbox", "--json"]);
+        let out = self.cli(&["inbox", "--json", "--limit", "1000"]);
         assert!(
             out.status.success(),
             "inbox failed: {}\n{}",
@@ -425,118 +296,4 @@ impl Daemon {
         );
         self.inbox()
     }
-}
-
-/// Samba's smbd (with nmbd for its names) as a WinPopup receiver: every
-/// message it gets is moved into `received/` by its `message command`.
-pub struct Smbd {
-    pub dir: tempfile::TempDir,
-    children: Vec<Child>,
-}
-
-impl Smbd {
-    /// Starts smbd and nmbd in host `i` with `netbios name = name`.
-    pub fn start(lan: &Lan, i: usize, name: &str) -> Smbd {
-        Self::start_with(lan, i, name, None)
-    }
-
-    /// As [`Smbd::start`], with `message command = COMMAND` instead of the
-    /// move into `received/` (e.g. `messngr deliver %s %f %t`).
-    pub fn start_with(lan: &Lan, i: usize, name: &str, command: Option<&str>) -> Smbd {
-        let dir = tempfile::Builder::new()
-            .prefix("messngr-smbd-")
-            .tempdir()
-            .unwrap();
-        let received = dir.path().join("received");
-        std::fs::create_dir_all(&received).unwrap();
-        // smbd runs the message command as the guest user (nobody).
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::set_permissions(&received, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let globals = format!(
-            "  netbios name = {name}\n  workgroup = MLAN\n  server min protocol = NT1\n\
-             \n  message command = {}\n",
-            command.map_or_else(
-                || format!("/bin/mv %s {}/", received.display()),
-                str::to_owned
-            )
-        );
-        let conf = samba_conf(dir.path(), &globals);
-        let mut children = Vec::new();
-        for daemon in ["smbd", "nmbd"] {
-            let log = std::fs::File::create(dir.path().join(format!("{daemon}.out"))).unwrap();
-            children.push(
-                lan.command(i, daemon)
-                    .args(["-F", "--debug-stdout", "-d", "1", "-s"])
-                    .arg(&conf)
-                    .stdin(Stdio::null())
-                    .stdout(log.try_clone().unwrap())
-                    .stderr(log)
-                    .spawn()
-                    .unwrap(),
-            );
-        }
-        let s = Smbd { dir, children };
-        wait_for(
-            Duration::from_secs(15),
-            || text(&run_in(lan, i, "ss", &["-H", "-ltn"])).contains(":139"),
-            || s.log(),
-        );
-        s
-    }
-
-    /// The messages smbd handed to its message command, oldest first.
-    pub fn received(&self) -> Vec<Vec<u8>> {
-        let mut files: Vec<_> = std::fs::read_dir(self.dir.path().join("received"))
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .collect();
-        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-        files.iter().map(|p| std::fs::read(p).unwrap()).collect()
-    }
-
-    pub fn log(&self) -> String {
-        ["smbd.out", "nmbd.out"]
-            .iter()
-            .map(|f| std::fs::read_to_string(self.dir.path().join(f)).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-impl Drop for Smbd {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// Runs `smbclient -M TARGET` in host `i` with `message` on its stdin.
-pub fn smbclient_m(
-    lan: &Lan,
-    i: usize,
-    conf: &Path,
-    target: &str,
-    ip: Option<&str>,
-    message: &[u8],
-) -> Output {
-    use std::io::Write;
-    let mut c = lan.command(i, "smbclient");
-    c.arg("-s")
-        .arg(conf)
-        .args(["-N", "-n", "SENDERBOX", "-U", "alice", "-M", target]);
-    if let Some(ip) = ip {
-        c.args(["-I", ip]);
-    }
-    let mut child = c
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(message).unwrap();
-    child.wait_with_output().unwrap()
 }

@@ -53,6 +53,8 @@ pub const RETARGET_LEN: usize = 6;
 pub const DEFAULT_MAX_FRAME_LEN: usize = 8192;
 
 /// Byte ranges of the header fields.
+pub mod calling;
+
 mod field {
     use core::ops::{Range, RangeFrom};
 

@@ -14,9 +14,9 @@ pub struct Unread {
     pub urgent: bool,
 }
 
-impl From<messngr_daemon::inbox::UnreadView> for Unread {
+impl From<messngr_api::UnreadView> for Unread {
     /// The daemon's count (`Request::Unread`).
-    fn from(v: messngr_daemon::inbox::UnreadView) -> Self {
+    fn from(v: messngr_api::UnreadView) -> Self {
         Self {
             count: usize::try_from(v.count).unwrap_or(usize::MAX),
             urgent: v.urgent > 0,
@@ -66,7 +66,7 @@ mod tests {
 
     #[test]
     fn the_daemons_count_becomes_the_trays() {
-        let v = |count, urgent| messngr_daemon::inbox::UnreadView { count, urgent };
+        let v = |count, urgent| messngr_api::UnreadView { count, urgent };
         assert_eq!(Unread::from(v(0, 0)), Unread::default());
         assert_eq!(
             Unread::from(v(2, 0)),

@@ -25,8 +25,6 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use futures_lite::StreamExt;
-use messngr_daemon::api::{self, Request};
-use messngr_daemon::inbox::UnreadView;
 use tokio::sync::Notify;
 use zbus::{Connection, interface, object_server::SignalEmitter};
 
@@ -313,13 +311,8 @@ async fn follow_count(conn: Connection, socket: PathBuf) {
 }
 
 async fn unread_now(socket: &Path) -> anyhow::Result<Unread> {
-    let socket = socket.to_owned();
-    let r = tokio::task::spawn_blocking(move || api::call(&socket, &Request::Unread)).await??;
-    if !r.ok {
-        anyhow::bail!("the inbox refused: {}", r.error.unwrap_or_default());
-    }
-    let v: UnreadView = serde_json::from_value(r.data)?;
-    Ok(Unread::from(v))
+    let mut client = messngr_api::AsyncClient::connect(socket).await?;
+    Ok(Unread::from(client.call(messngr_api::Unread {}).await?))
 }
 
 /// Updates the item and tells the tray what changed.

@@ -16,48 +16,32 @@
 //! its name is registered as a messenger name, so a reply never lands in
 //! the host's shared inbox.
 
-use messngr_store::Priority;
+use messngr_proto::Transport;
 
-use crate::api::Response;
-use crate::send::{Options, SendContext, SendView};
-
-/// A message a local account sends to a name held here.
-#[derive(Debug, Clone, Copy)]
-pub struct Local<'a> {
-    /// The sender's name (see the module doc).
-    pub from: &'a str,
-    /// The recipient as given.
-    pub to: &'a str,
-    /// The text, UTF-8 as typed.
-    pub text: &'a str,
-    /// The caller's uid.
-    pub uid: u32,
-    /// As given, normal by default.
-    pub priority: Priority,
-    /// `--time`.
-    pub popup_secs: Option<u32>,
-}
+use super::{Options, Outcome, SendContext, SendError, SendReport};
+use crate::inbox::Local;
 
 /// The name a local sender's messages carry: its login name (`uid1234`
 /// for a uid without an account).
-pub fn sender_name(uid: u32) -> String {
+pub(crate) fn sender_name(uid: u32) -> String {
     nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
         .ok()
         .flatten()
         .map_or_else(|| format!("uid{uid}"), |u| u.name)
 }
 
-/// Stores the message in this host's inbox and answers like a delivered
-/// send.
-pub async fn send(ctx: &SendContext, target: &str, text: &str, opts: Options) -> Response {
-    if text.len() > messngr_proto::wire::native::MAX_TEXT_LEN {
-        return Response::err(
-            "too_long",
-            format!(
-                "the message is longer than {} bytes: shorten it",
-                messngr_proto::wire::native::MAX_TEXT_LEN
-            ),
-        );
+/// Stores the message in this host's inbox and reports it delivered.
+pub(super) async fn send(
+    ctx: &SendContext,
+    target: &str,
+    text: &str,
+    opts: Options,
+) -> Result<SendReport, SendError> {
+    let max = messngr_proto::wire::native::MAX_TEXT_LEN;
+    if text.len() > max {
+        return Err(SendError::TooLong(format!(
+            "the message is longer than {max} bytes: shorten it"
+        )));
     }
     let from = sender_name(opts.uid);
     let local = Local {
@@ -69,16 +53,16 @@ pub async fn send(ctx: &SendContext, target: &str, text: &str, opts: Options) ->
         popup_secs: opts.popup_secs,
     };
     match ctx.inbox.store_local(local).await {
-        Ok(crate::delivery::Stored(id)) => {
+        Ok(crate::intake::Stored(id)) => {
             tracing::info!(
                 "message {id} from uid {} ({from}) to {target} stored here",
                 opts.uid
             );
-            Response::ok(SendView {
+            Ok(SendReport {
                 target: target.to_owned(),
-                transport: "messngr".into(),
+                transport: Transport::Messngr,
                 address: ctx.settings.iface.address,
-                outcome: "delivered".into(),
+                outcome: Outcome::Delivered,
                 replaced: 0,
                 blocks: 0,
                 native: true,
@@ -87,7 +71,7 @@ pub async fn send(ctx: &SendContext, target: &str, text: &str, opts: Options) ->
         }
         Err(e) => {
             tracing::error!("message from uid {} to {target} NOT stored: {e}", opts.uid);
-            Response::err("refused", format!("not stored here: {e}"))
+            Err(SendError::Refused(format!("not stored here: {e}")))
         }
     }
 }

@@ -14,54 +14,65 @@
 //! messages of several sessions together (group commit, see
 //! `messngr_store::StoreHandle`) instead of one fsync after another.
 
+mod query;
+
+pub(crate) use query::InboxError;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use messngr_proto::text::{CodePage, MessageDecoder};
-use messngr_store::{Filter, NewMessage, StoreHandle, Transport as StoreTransport};
+use messngr_store::{NewMessage, StoreHandle};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::api::{Request, Response};
-use crate::delivery::{Delivery, Incoming, NotStored, Stored};
+use crate::intake::{Delivery, Incoming, NotStored, Stored};
 use crate::settings::Settings;
 
 /// File name of the inbox database in the state directory.
-pub const INBOX_FILE: &str = "inbox.sqlite";
+pub(crate) const INBOX_FILE: &str = "inbox.sqlite";
 
 /// Why the inbox could not be opened.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot open the inbox {path}: {source} (check `state_dir` and its permissions)")]
-pub struct InboxError {
+pub struct OpenError {
     path: PathBuf,
     source: messngr_store::StoreError,
 }
 
-/// What `Request::Unread` answers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct UnreadView {
-    /// Unread received messages the caller may see.
-    pub count: u64,
-    /// How many of them are urgent.
-    pub urgent: u64,
-}
-
 /// The open inbox.
-pub struct Inbox {
+pub(crate) struct Inbox {
     store: StoreHandle,
     path: PathBuf,
     codepage: CodePage,
     access: crate::access::Access,
     stored: tokio::sync::broadcast::Sender<Arc<messngr_store::Message>>,
-    quiet: crate::quiet::Quiet,
+}
+
+/// A message a local account sends to a name held here (`messngr send`
+/// to ourselves; see `send::local`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Local<'a> {
+    /// The sender's login name.
+    pub from: &'a str,
+    /// The recipient as given.
+    pub to: &'a str,
+    /// The text, UTF-8 as typed.
+    pub text: &'a str,
+    /// The caller's uid.
+    pub uid: u32,
+    /// As given, normal by default.
+    pub priority: messngr_proto::Priority,
+    /// `--time`.
+    pub popup_secs: Option<u32>,
 }
 
 impl Inbox {
     /// Opens (creating) `state_dir/inbox.sqlite`.
-    pub fn open(settings: &Settings) -> Result<Self, InboxError> {
+    pub(crate) fn open(settings: &Settings) -> Result<Self, OpenError> {
         let path = settings.state_dir.join(INBOX_FILE);
-        let store = StoreHandle::open(&path).map_err(|source| InboxError {
+        let store = StoreHandle::open(&path).map_err(|source| OpenError {
             path: path.clone(),
             source,
         })?;
@@ -71,11 +82,10 @@ impl Inbox {
             codepage: CodePage::default(),
             access: settings.access.clone(),
             stored: tokio::sync::broadcast::channel(256).0,
-            quiet: crate::quiet::Quiet::default(),
         })
     }
 
-    /// The store (for the other parts of the inbox, e.g. [`crate::quiet`]).
+    /// The store (for the inbox's queries and [`crate::quiet`]).
     pub(crate) fn handle(&self) -> &StoreHandle {
         &self.store
     }
@@ -83,16 +93,6 @@ impl Inbox {
     /// The access rules.
     pub(crate) fn access(&self) -> &crate::access::Access {
         &self.access
-    }
-
-    /// Who is quiet, and where changes are announced.
-    pub(crate) fn quiet_state(&self) -> &crate::quiet::Quiet {
-        &self.quiet
-    }
-
-    /// Every quiet change from now on (the terminal writer's summary).
-    pub fn subscribe_quiet(&self) -> tokio::sync::broadcast::Receiver<crate::quiet::QuietChange> {
-        self.quiet.changes.subscribe()
     }
 
     /// An inbox at `path` with default access rules (unit tests).
@@ -104,7 +104,6 @@ impl Inbox {
             codepage: CodePage::default(),
             access: crate::access::Access::default(),
             stored: tokio::sync::broadcast::channel(16).0,
-            quiet: crate::quiet::Quiet::default(),
         }
     }
 
@@ -112,28 +111,22 @@ impl Inbox {
     /// (terminals, hooks, desktop agents) subscribes to. A slow subscriber
     /// misses messages (it is told how many) but never holds up the inbox;
     /// the message itself is safe in the store either way.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<messngr_store::Message>> {
+    pub(crate) fn subscribe(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<Arc<messngr_store::Message>> {
         self.stored.subscribe()
     }
 
-    /// The same broadcast, for the API's `Follow` streams.
-    pub fn feed(&self) -> crate::follow::Feed {
-        let access = self.access.clone();
-        crate::follow::Feed::with_visibility(
-            self.stored.clone(),
-            Arc::new(move |uid, m| access.may_see(&access.caller(uid), m.owner_user.as_deref())),
-        )
-        .with_quiet(self.quiet.changes.clone())
+    /// The broadcast [`Inbox::subscribe`] listens to (the API's follow feed).
+    pub(crate) fn stored_sender(
+        &self,
+    ) -> tokio::sync::broadcast::Sender<Arc<messngr_store::Message>> {
+        self.stored.clone()
     }
 
     /// The database file.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Decodes and stores one message; `Ok` only once it is on disk.
-    pub async fn store(&self, m: &Incoming) -> Result<Stored, NotStored> {
-        self.queue(m).await
     }
 
     /// Decodes `m` and queues its insert now (messages are stored in the
@@ -141,7 +134,7 @@ impl Inbox {
     /// thread's group commit); the answer, `Ok` only once it is on disk,
     /// comes from the returned future, which also hands the stored message
     /// to the subscribers (delivery to people).
-    pub fn queue(
+    pub(crate) fn queue(
         &self,
         m: &Incoming,
     ) -> impl Future<Output = Result<Stored, NotStored>> + Send + 'static {
@@ -197,9 +190,15 @@ impl Inbox {
     /// Stores a message another program received for us (`messngr deliver`,
     /// Samba's `message command`): `text` is in the receiver's charset,
     /// UTF-8 or, when it could not convert, the OEM code page.
-    pub async fn deliver(&self, from: &str, to: &str, text: &[u8]) -> Result<Stored, NotStored> {
+    pub(crate) async fn deliver(
+        &self,
+        from: &str,
+        to: &str,
+        text: &[u8],
+    ) -> Result<Stored, NotStored> {
         let (decoded, lossy) = crate::samba::decode(self.codepage, text);
-        let mut new = NewMessage::received(StoreTransport::Samba, from, to, &decoded, text);
+        let mut new =
+            NewMessage::received(messngr_proto::Transport::Samba, from, to, &decoded, text);
         new.codepage = Some(self.codepage.to_string());
         new.lossy = lossy;
         new.verified = false;
@@ -215,9 +214,9 @@ impl Inbox {
     /// (`messngr send` to ourselves): no network, and the sender is known —
     /// the kernel reported `sender_uid` for the API socket — so it is
     /// stored verified, as `messngr`.
-    pub async fn store_local(&self, local: crate::local::Local<'_>) -> Result<Stored, NotStored> {
+    pub(crate) async fn store_local(&self, local: Local<'_>) -> Result<Stored, NotStored> {
         let mut new = NewMessage::received(
-            StoreTransport::Messngr,
+            messngr_proto::Transport::Messngr,
             local.from,
             local.to,
             local.text,
@@ -269,16 +268,16 @@ impl Inbox {
     /// A messngr peer's message: UTF-8 already (the wire checked it), the
     /// sender's uuid (so a retry is stored once), priority and pop-up time
     /// as sent. Not verified: nothing is signed yet.
-    fn decode_native(&self, m: &Incoming, native: crate::delivery::Native) -> NewMessage {
+    fn decode_native(&self, m: &Incoming, native: crate::intake::Native) -> NewMessage {
         let utf8 = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let mut new = NewMessage::received(
-            StoreTransport::Messngr,
+            messngr_proto::Transport::Messngr,
             &utf8(&m.from),
             &utf8(&m.to),
             &utf8(&m.text),
             &m.text,
         );
-        new.uuid = Some(crate::api::to_hex(&native.uuid));
+        new.uuid = Some(hex::encode(native.uuid));
         new.received_at = m
             .received_at
             .duration_since(UNIX_EPOCH)
@@ -293,7 +292,7 @@ impl Inbox {
     }
 
     /// One message, if it exists and the caller with `uid` may see it.
-    pub async fn get(&self, id: i64, uid: u32) -> Option<messngr_store::Message> {
+    pub(crate) async fn get(&self, id: i64, uid: u32) -> Option<messngr_store::Message> {
         let caller = self.access.caller(uid);
         self.store
             .get(id)
@@ -304,72 +303,9 @@ impl Inbox {
 
     /// Whether the caller with `uid` may see `m` (for every delivery to
     /// people that answers a local user).
-    pub fn visible_to(&self, uid: u32, m: &messngr_store::Message) -> bool {
+    pub(crate) fn visible_to(&self, uid: u32, m: &messngr_store::Message) -> bool {
         self.access
             .may_see(&self.access.caller(uid), m.owner_user.as_deref())
-    }
-
-    /// Answers an inbox request from the CLI, showing the caller with `uid`
-    /// only what [`crate::access`] lets it see; someone else's message is
-    /// answered exactly like a missing one.
-    pub async fn answer(&self, request: Request, uid: u32) -> Response {
-        let caller = self.access.caller(uid);
-        let visible_owner = |owner: Option<&str>| self.access.may_see(&caller, owner);
-        let visible = |m: &messngr_store::Message| visible_owner(m.owner_user.as_deref());
-        let missing = |id: i64| Response::err("not_found", format!("no message {id}"));
-        let result = match request {
-            Request::Quiet { on } => return self.answer_quiet(on, uid).await,
-            Request::Unread => self.handle().unread_counts().await.map(|rows| {
-                let mut view = UnreadView::default();
-                for (owner, priority, n) in rows {
-                    if visible_owner(owner.as_deref()) {
-                        view.count += n;
-                        if priority == messngr_store::Priority::Urgent {
-                            view.urgent += n;
-                        }
-                    }
-                }
-                Response::ok(view)
-            }),
-            Request::Inbox {
-                unread,
-                from,
-                since,
-            } => self
-                .store
-                .list(Filter {
-                    unread_only: unread,
-                    from,
-                    since,
-                    ..Filter::default()
-                })
-                .await
-                .map(|list| Response::ok(list.into_iter().filter(visible).collect::<Vec<_>>())),
-            Request::Read { id } => match self.store.get(id).await {
-                Ok(m) if !visible(&m) => Ok(missing(id)),
-                Ok(m) => {
-                    let _ = self.store.mark_read(id).await;
-                    Ok(Response::ok(m))
-                }
-                Err(messngr_store::StoreError::NotFound(_)) => Ok(missing(id)),
-                Err(e) => Err(e),
-            },
-            Request::Rm { id } => match self.store.get(id).await {
-                Ok(m) if !visible(&m) => Ok(missing(id)),
-                Ok(_) => match self.store.delete(id).await {
-                    Ok(()) => Ok(Response::ok(id)),
-                    Err(messngr_store::StoreError::NotFound(_)) => Ok(missing(id)),
-                    Err(e) => Err(e),
-                },
-                Err(messngr_store::StoreError::NotFound(_)) => Ok(missing(id)),
-                Err(e) => Err(e),
-            },
-            other => Ok(Response::err(
-                "bad_request",
-                format!("not an inbox request: {other:?}"),
-            )),
-        };
-        result.unwrap_or_else(|e| Response::err("store", format!("the inbox failed: {e}")))
     }
 }
 
@@ -377,12 +313,12 @@ impl Inbox {
 /// back-pressure the delivery channel gives: when the store falls behind,
 /// this task stops taking deliveries, the channel fills, and the receivers
 /// wait (a datagram flood cannot queue inserts without limit).
-pub const MAX_IN_FLIGHT: usize = 256;
+pub(crate) const MAX_IN_FLIGHT: usize = 256;
 
 /// Stores every delivery, in order, until the channel closes: queues each
 /// insert at once and answers it from its own task when its COMMIT (shared
 /// with whatever else was queued meanwhile) returned.
-pub async fn run(inbox: Arc<Inbox>, mut deliveries: mpsc::Receiver<Delivery>) {
+pub(crate) async fn run(inbox: Arc<Inbox>, mut deliveries: mpsc::Receiver<Delivery>) {
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     while let Some(Delivery { message, done }) = deliveries.recv().await {
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
@@ -411,7 +347,7 @@ mod tests {
     use tokio::sync::oneshot;
 
     use super::*;
-    use crate::delivery::Transport;
+    use crate::intake::Transport;
 
     fn incoming(text: &str) -> Incoming {
         Incoming {
@@ -429,38 +365,6 @@ mod tests {
     /// Deliveries are queued without waiting for each other's COMMIT, yet
     /// stored in arrival order, and every one is answered once on disk.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_unread_count_is_of_what_the_caller_may_see() {
-        let dir = tempfile::tempdir().unwrap();
-        let inbox = Inbox::open_at(&dir.path().join(INBOX_FILE));
-        for (to, owner, priority) in [
-            ("ALICE", Some("alice"), messngr_store::Priority::Urgent),
-            ("ALICE", Some("alice"), messngr_store::Priority::Normal),
-            ("H1", None, messngr_store::Priority::Normal),
-        ] {
-            let mut m = NewMessage::received(StoreTransport::Smb, "H2", to, "hi", b"hi");
-            m.owner_user = owner.map(str::to_owned);
-            m.priority = priority;
-            inbox.insert(m).await.unwrap();
-        }
-        let count = |uid| {
-            let inbox = &inbox;
-            async move {
-                let r = inbox.answer(Request::Unread, uid).await;
-                serde_json::from_value::<UnreadView>(r.data).unwrap()
-            }
-        };
-        // root sees everything; a uid without an account, nothing.
-        assert_eq!(
-            count(0).await,
-            UnreadView {
-                count: 3,
-                urgent: 1
-            }
-        );
-        assert_eq!(count(59_999).await, UnreadView::default());
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn deliveries_are_stored_in_order_and_each_answered() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(INBOX_FILE);
@@ -470,7 +374,6 @@ mod tests {
             codepage: CodePage::default(),
             access: crate::access::Access::default(),
             stored: tokio::sync::broadcast::channel(4).0,
-            quiet: crate::quiet::Quiet::default(),
         });
         let (tx, rx) = mpsc::channel(8);
         let runner = tokio::spawn(run(inbox.clone(), rx));
@@ -502,7 +405,7 @@ mod tests {
         runner.await.unwrap();
         let texts: Vec<String> = inbox
             .store
-            .list(Filter::default())
+            .list(messngr_store::Filter::default())
             .await
             .unwrap()
             .into_iter()

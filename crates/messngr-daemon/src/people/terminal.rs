@@ -131,7 +131,7 @@ fn deliver_now(settings: &Settings, m: &Message, quiet: &[String]) {
     let text = render(&settings.netbios_name, m, &jiff::tz::TimeZone::system());
     let root_urgent = m.urgent_from_root();
     for s in targets {
-        if quiet.contains(&s.user) && !crate::quiet::shows_now(true, m.priority) {
+        if quiet.contains(&s.user) && !messngr_api::shows_now(true, m.priority) {
             tracing::info!(
                 "message {} not written on {}: {} is quiet (it waits in the inbox)",
                 m.id,
@@ -267,30 +267,9 @@ mod tests {
     use super::*;
 
     fn message(from: &str, to: &str, text: &str) -> Message {
-        Message {
-            id: 7,
-            uuid: "0".repeat(32),
-            direction: messngr_store::Direction::In,
-            received_at: 1_795_780_800_000,
-            transport: messngr_store::Transport::Smb,
-            source_addr: None,
-            from: from.into(),
-            to: to.into(),
-            text: text.into(),
-            raw: Vec::new(),
-            codepage: None,
-            lossy: false,
-            verified: false,
-            sender_key: None,
-            priority: messngr_store::Priority::Normal,
-            expires_at: None,
-            read_at: None,
-            owner_user: None,
-            notice_id: None,
-            in_reply_to: None,
-            sender_uid: None,
-            popup_secs: None,
-        }
+        let mut m = crate::testing::message(7, from, to, text);
+        m.raw = Vec::new();
+        m
     }
 
     fn session(user: &str, line: &str) -> Session {
@@ -341,29 +320,7 @@ mod tests {
             session("alice", "pts/1"),
             session("alice", "tty3"),
         ];
-        let s = Settings {
-            netbios_name: "H1".into(),
-            workgroup: "MLAN".into(),
-            iface: crate::iface::Interface {
-                name: [0; 16],
-                address: std::net::Ipv4Addr::LOCALHOST,
-                netmask: std::net::Ipv4Addr::LOCALHOST,
-                broadcast: std::net::Ipv4Addr::LOCALHOST,
-                mac: [0; 6],
-            },
-            socket: "/x".into(),
-            state_dir: "/x".into(),
-            wins_server: None,
-            aliases: vec!["HELPDESK".into()],
-            register_users: true,
-            utmp: "/x".into(),
-            nbns_rate_limit: 0,
-            access: crate::access::Access::default(),
-            serve_netbios: true,
-            terminals: true,
-            terminal_host_messages: true,
-            hooks: Vec::new(),
-        };
+        let s = Settings::example();
         let lines = |m: &Message, s: &Settings| -> Vec<String> {
             recipients(s, m, &sessions)
                 .iter()

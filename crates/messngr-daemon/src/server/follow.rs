@@ -1,5 +1,5 @@
-//! `Request::Follow`: a connection that stays open and receives every newly
-//! stored message, one JSON line each.
+//! `Follow`: a connection that stays open and receives every newly stored
+//! message, one [`FollowEvent`] line each.
 //!
 //! Why it exists: the per-user desktop agent (`messngr agent`) must show a
 //! message the moment it is stored, without polling. It subscribes here
@@ -7,30 +7,32 @@
 //! away, so nothing falls between the two. The stream is fed from
 //! [`Inbox::subscribe`](crate::inbox::Inbox::subscribe), a broadcast: a slow
 //! or dead agent never holds up the inbox. A lagging follower is told how
-//! many messages it missed (`kind: "lagged"`) and can catch up from the
+//! many messages it missed (`FollowEvent::Lagged`) and can catch up from the
 //! inbox; a follower that stops reading for [`WRITE_TIMEOUT`] is dropped.
 //!
 //! The same stream tells a follower when its user's do-not-disturb changes
-//! (`kind: "quiet"`, see [`crate::quiet`]), so an agent shows what waited
+//! (`FollowEvent::Quiet`, see [`crate::quiet`]), so an agent shows what waited
 //! the moment quiet ends, without polling.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use messngr_api::frame::{Reply, encode};
+use messngr_api::{FollowEvent, Following};
 use messngr_store::Message;
+use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::Response;
 use crate::quiet::QuietChange;
 
 /// How long one line may take to reach a follower before it is dropped.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where followers subscribe: every message once it is on disk.
 #[derive(Clone)]
-pub struct Feed {
+pub(crate) struct Feed {
     sender: broadcast::Sender<Arc<Message>>,
     quiet: broadcast::Sender<QuietChange>,
     visible: Visibility,
@@ -38,32 +40,36 @@ pub struct Feed {
 
 /// One follower's subscription: the messages it may see and its user's
 /// quiet changes.
-pub struct Subscription {
+pub(crate) struct Subscription {
     /// Every stored message (filtered by `visible` when streamed).
-    pub messages: broadcast::Receiver<Arc<Message>>,
+    pub(crate) messages: broadcast::Receiver<Arc<Message>>,
     /// Every quiet change (only the follower's own user's are streamed).
-    pub quiet: broadcast::Receiver<QuietChange>,
+    pub(crate) quiet: broadcast::Receiver<QuietChange>,
     /// The follower's uid.
-    pub uid: u32,
+    pub(crate) uid: u32,
     /// The follower's login name, if the uid has one.
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// The visibility rule.
-    pub visible: Visibility,
+    pub(crate) visible: Visibility,
 }
 
 /// Whether the caller with this uid may see a message (per-user access).
-pub type Visibility = Arc<dyn Fn(u32, &Message) -> bool + Send + Sync>;
+pub(crate) type Visibility = Arc<dyn Fn(u32, &Message) -> bool + Send + Sync>;
 
 impl Feed {
     /// Wraps the inbox's broadcast sender; every message is visible to
     /// every follower (tests, single-user setups).
-    pub fn new(sender: broadcast::Sender<Arc<Message>>) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(sender: broadcast::Sender<Arc<Message>>) -> Self {
         Self::with_visibility(sender, Arc::new(|_, _| true))
     }
 
     /// Wraps the sender; each follower is streamed only the messages
     /// `visible` lets it see, exactly as `inbox` would list them.
-    pub fn with_visibility(sender: broadcast::Sender<Arc<Message>>, visible: Visibility) -> Self {
+    pub(crate) fn with_visibility(
+        sender: broadcast::Sender<Arc<Message>>,
+        visible: Visibility,
+    ) -> Self {
         Self {
             sender,
             quiet: broadcast::channel(16).0,
@@ -72,13 +78,13 @@ impl Feed {
     }
 
     /// The same feed, also streaming the quiet changes sent on `quiet`.
-    pub fn with_quiet(self, quiet: broadcast::Sender<QuietChange>) -> Self {
+    pub(crate) fn with_quiet(self, quiet: broadcast::Sender<QuietChange>) -> Self {
         Self { quiet, ..self }
     }
 
     /// A new subscription for the caller `uid`, receiving what happens
     /// from now on.
-    pub fn subscribe(&self, uid: u32) -> Subscription {
+    pub(crate) fn subscribe(&self, uid: u32) -> Subscription {
         let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
             .ok()
             .flatten()
@@ -91,20 +97,14 @@ impl Feed {
             visible: self.visible.clone(),
         }
     }
-
-    /// The visibility rule for [`stream`].
-    pub fn visibility(&self) -> Visibility {
-        self.visible.clone()
-    }
 }
 
 async fn write_line(
     write: &mut (impl AsyncWrite + Unpin),
-    response: &Response,
+    line: &impl Serialize,
     limit: Duration,
 ) -> bool {
-    let mut out = serde_json::to_vec(response).unwrap_or_default();
-    out.push(b'\n');
+    let out = encode(line);
     matches!(
         tokio::time::timeout(limit, write.write_all(&out)).await,
         Ok(Ok(()))
@@ -113,11 +113,10 @@ async fn write_line(
 
 /// Streams `messages` to a follower until it hangs up, stops reading, or
 /// `stop` is cancelled, or a line waits longer than `limit`
-/// ([`WRITE_TIMEOUT`] in the daemon). The first line, `{"ok":true,"data":"following"}`,
-/// says the subscription is in place; then each message is one
-/// `{"ok":true,"data":{message}}` line, and each change of the follower's
-/// quiet setting one `{"ok":true,"kind":"quiet","data":{…}}` line.
-pub async fn stream(
+/// ([`WRITE_TIMEOUT`] in the daemon). The first line, `{"ok":{}}` (a
+/// [`Following`] reply), says the subscription is in place; then each line
+/// is one [`FollowEvent`].
+pub(crate) async fn stream(
     mut read: impl AsyncRead + Unpin,
     mut write: impl AsyncWrite + Unpin,
     subscription: Subscription,
@@ -132,13 +131,13 @@ pub async fn stream(
         visible,
     } = subscription;
     let mut quiet_open = true;
-    if !write_line(&mut write, &Response::ok("following"), limit).await {
+    if !write_line(&mut write, &Reply::Ok(Following {}), limit).await {
         return;
     }
     tracing::debug!("api: uid {uid} follows new messages");
     let mut scratch = [0u8; 256];
     loop {
-        let response = tokio::select! {
+        let event = tokio::select! {
             () = stop.cancelled() => return,
             // Anything the follower sends is ignored; end of file ends it.
             n = read.read(&mut scratch) => match n {
@@ -150,30 +149,24 @@ pub async fn stream(
             },
             m = messages.recv() => match m {
                 Ok(m) if !visible(uid, &m) => continue,
-                Ok(m) => Response::ok(&*m),
-                Err(broadcast::error::RecvError::Lagged(n)) => Response::err(
-                    "lagged",
-                    format!("{n} messages were not streamed; list the unread ones from the inbox"),
-                ),
+                Ok(m) => FollowEvent::Message(Box::new(crate::view::message(&m))),
+                Err(broadcast::error::RecvError::Lagged(n)) => FollowEvent::Lagged { missed: n },
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             q = quiet.recv(), if quiet_open => match q {
                 Ok(change) if user.as_deref() == Some(change.user.as_str()) => {
-                    Response::event("quiet", &change)
+                    FollowEvent::Quiet(super::views::quiet_change(change))
                 }
                 Ok(_) => continue,
                 // A missed change may have been this follower's: it asks again.
-                Err(broadcast::error::RecvError::Lagged(n)) => Response::err(
-                    "lagged",
-                    format!("{n} quiet changes were not streamed; ask whether you are quiet"),
-                ),
+                Err(broadcast::error::RecvError::Lagged(n)) => FollowEvent::Lagged { missed: n },
                 Err(broadcast::error::RecvError::Closed) => {
                     quiet_open = false;
                     continue;
                 }
             },
         };
-        if !write_line(&mut write, &response, limit).await {
+        if !write_line(&mut write, &event, limit).await {
             tracing::info!("api: follower uid {uid} stopped reading, dropped");
             return;
         }
@@ -186,21 +179,7 @@ mod tests {
     use tokio::io::{AsyncBufReadExt, BufReader};
 
     fn message(id: i64) -> Arc<Message> {
-        let new = messngr_store::NewMessage::received(
-            messngr_store::Transport::Smb,
-            "H2",
-            "H1",
-            "hello",
-            b"hello",
-        );
-        let json = serde_json::json!({
-            "id": id, "uuid": "00", "direction": "in", "from": new.from, "to": new.to,
-            "text": new.text, "received_at_ms": 0, "transport": "smb", "verified": false,
-            "source_addr": null, "codepage": null, "lossy": false, "raw": "", "sender_key": null,
-            "priority": "normal", "expires_at_ms": null, "read_at_ms": null, "owner_user": null,
-            "notice_id": null, "in_reply_to": null
-        });
-        Arc::new(serde_json::from_value(json).unwrap())
+        Arc::new(crate::testing::message(id, "H2", "H1", "hello"))
     }
 
     type Lines = tokio::io::Lines<BufReader<tokio::io::DuplexStream>>;
@@ -213,12 +192,19 @@ mod tests {
         tokio::spawn(stream(r, w, subscription, WRITE_TIMEOUT, stop.clone()));
         let mut lines = BufReader::new(theirs).lines();
         let first = lines.next_line().await.unwrap().unwrap();
-        assert!(first.contains("following"), "{first}");
+        assert_eq!(first, r#"{"ok":{}}"#);
         lines
     }
 
-    async fn next(lines: &mut Lines) -> Response {
+    async fn next(lines: &mut Lines) -> FollowEvent {
         serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap()
+    }
+
+    fn id_of(e: &FollowEvent) -> i64 {
+        match e {
+            FollowEvent::Message(m) => m.id,
+            other => panic!("not a message: {other:?}"),
+        }
     }
 
     #[tokio::test]
@@ -236,20 +222,13 @@ mod tests {
         ));
         let (their_r, their_w) = tokio::io::split(theirs);
         let mut lines = BufReader::new(their_r).lines();
-        assert!(
-            lines
-                .next_line()
-                .await
-                .unwrap()
-                .unwrap()
-                .contains("following")
-        );
+        assert_eq!(lines.next_line().await.unwrap().unwrap(), r#"{"ok":{}}"#);
         tx.send(message(7)).unwrap();
         let line = lines.next_line().await.unwrap().unwrap();
-        let r: Response = serde_json::from_str(&line).unwrap();
-        assert!(r.ok);
-        assert_eq!(r.data["id"], 7);
-        assert_eq!(r.data["text"], "hello");
+        match serde_json::from_str(&line).unwrap() {
+            FollowEvent::Message(m) => assert_eq!((m.id, m.text.as_str()), (7, "hello")),
+            other => panic!("{other:?}"),
+        }
         drop(their_w);
         drop(lines);
         tokio::time::timeout(Duration::from_secs(5), task)
@@ -296,10 +275,8 @@ mod tests {
         let mut subscription = Feed::with_visibility(tx.clone(), all).subscribe(1000);
         subscription.messages = rx;
         let mut lines = follower(subscription, &stop).await;
-        let lagged = next(&mut lines).await;
-        assert_eq!(lagged.kind.as_deref(), Some("lagged"));
-        let next = next(&mut lines).await;
-        assert_eq!(next.data["id"], 3);
+        assert_eq!(next(&mut lines).await, FollowEvent::Lagged { missed: 3 });
+        assert_eq!(id_of(&next(&mut lines).await), 3);
         stop.cancel();
     }
 
@@ -315,9 +292,7 @@ mod tests {
         for id in 1..=3 {
             tx.send(message(id)).unwrap();
         }
-        let line = lines.next_line().await.unwrap().unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(v["data"]["id"], 2, "{line}");
+        assert_eq!(id_of(&next(&mut lines).await), 2);
         let next = tokio::time::timeout(Duration::from_millis(200), lines.next_line()).await;
         assert!(
             next.is_err(),
@@ -341,19 +316,17 @@ mod tests {
         };
         quiet.send(change("alice", true)).unwrap();
         quiet.send(change("root", true)).unwrap();
-        let r = next(&mut lines).await;
-        assert_eq!(r.kind.as_deref(), Some("quiet"), "{r:?}");
-        assert_eq!(
-            (r.data["user"].as_str(), r.data["quiet"].as_bool()),
-            (Some("root"), Some(true))
-        );
+        match next(&mut lines).await {
+            FollowEvent::Quiet(q) => assert_eq!((q.user.as_str(), q.quiet), ("root", true)),
+            other => panic!("{other:?}"),
+        }
         // More changes than the channel holds while nobody reads: the
         // follower is told to ask again.
         let mut slow = follower(feed.subscribe(0), &stop).await;
         for on in [false, true, false, true] {
             quiet.send(change("root", on)).unwrap();
         }
-        assert_eq!(next(&mut slow).await.kind.as_deref(), Some("lagged"));
+        assert!(matches!(next(&mut slow).await, FollowEvent::Lagged { .. }));
         stop.cancel();
     }
 }

@@ -1,10 +1,47 @@
-//! What the name service answers the API with: the JSON shapes of
-//! `messngr name list`, `lookup`, `lookup -A` and `status`, shared with the
-//! CLI, which prints them.
+//! The name service's calls: `messngr status`, `name list|add|del`,
+//! `lookup` and `lookup -A`, with the views the CLI prints.
 
 use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
+
+/// The daemon's names, counters and interface (`messngr status`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {}
+
+/// This host's names and their states (`messngr name list`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameList {}
+
+/// Register `NAME<03>` as a messenger alias (root only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameAdd {
+    /// The name (1–15 characters).
+    pub name: String,
+}
+
+/// Release an alias (root only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameDel {
+    /// The name.
+    pub name: String,
+}
+
+/// Resolve a name (broadcast, or WINS when configured).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lookup {
+    /// The name.
+    pub name: String,
+    /// Its 16th byte.
+    pub suffix: u8,
+}
+
+/// Ask a host for its names (node status, like `nmblookup -A`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// The host.
+    pub address: Ipv4Addr,
+}
 
 /// One name as `messngr name list` / `status` show it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -29,26 +29,27 @@ use crate::settings::Settings;
 
 /// Starts the delivery tasks configured in `settings`, subscribed now (so
 /// that no message stored after this call is missed).
-pub fn spawn(
+pub(crate) fn spawn(
     tasks: &TaskTracker,
     settings: Arc<Settings>,
     inbox: &Arc<Inbox>,
+    quiet: &crate::quiet::Quiet,
     stop: CancellationToken,
 ) {
     if settings.terminals {
-        let (s, i) = (settings.clone(), inbox.clone());
+        let (s, q) = (settings.clone(), quiet.clone());
         tasks.spawn(follow(
             "terminals",
             inbox.subscribe(),
             stop.clone(),
             move |m| {
-                let (s, i) = (s.clone(), i.clone());
-                async move { terminal::deliver(s, m, i.quiet_users().await).await }
+                let (s, q) = (s.clone(), q.clone());
+                async move { terminal::deliver(s, m, q.users().await).await }
             },
         ));
         tasks.spawn(quiet_summaries(
             settings.clone(),
-            inbox.subscribe_quiet(),
+            quiet.subscribe(),
             stop.clone(),
         ));
     }

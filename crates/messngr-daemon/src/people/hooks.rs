@@ -17,7 +17,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use messngr_store::{Message, Priority, clock};
+use messngr_store::Message;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
@@ -155,11 +155,6 @@ fn log(hook: &HookConfig, m: &Message, r: Result<Finished, HookError>) {
 pub fn environment(m: &Message) -> Vec<(&'static str, String)> {
     let text = clean(&m.text);
     let (env_text, was_cut) = cut(&text, MAX_ENV_TEXT);
-    let priority = match m.priority {
-        Priority::Low => "low",
-        Priority::Normal => "normal",
-        Priority::Urgent => "urgent",
-    };
     vec![
         ("MESSNGR_ID", m.id.to_string()),
         ("MESSNGR_FROM", clean_line(&m.from)),
@@ -167,23 +162,24 @@ pub fn environment(m: &Message) -> Vec<(&'static str, String)> {
         ("MESSNGR_TEXT", env_text.to_owned()),
         ("MESSNGR_TEXT_CUT", was_cut.to_string()),
         ("MESSNGR_TRANSPORT", m.transport.as_str().to_owned()),
-        ("MESSNGR_RECEIVED_AT", clock::rfc3339(m.received_at)),
+        (
+            "MESSNGR_RECEIVED_AT",
+            messngr_api::time::rfc3339(m.received_at),
+        ),
         ("MESSNGR_VERIFIED", m.verified.to_string()),
-        ("MESSNGR_PRIORITY", priority.to_owned()),
+        ("MESSNGR_PRIORITY", m.priority.as_str().to_owned()),
     ]
 }
 
 /// The JSON object on a hook's stdin: the message as `inbox --json` shows
 /// it, with sender, recipient and text sanitised and `raw` left empty.
-pub fn json(m: &Message) -> Vec<u8> {
-    let mut safe = m.clone();
+pub(crate) fn json(m: &Message) -> Vec<u8> {
+    let mut safe = crate::view::message(m);
     safe.from = clean_line(&m.from);
     safe.to = clean_line(m.to.trim());
     safe.text = clean(&m.text);
     safe.raw = Vec::new();
-    let mut out = serde_json::to_vec(&safe).unwrap_or_default();
-    out.push(b'\n');
-    out
+    messngr_api::frame::encode(&safe)
 }
 
 /// Runs `hook` for `m` and waits for it (at most its timeout).
@@ -322,15 +318,9 @@ mod tests {
     }
 
     fn message(text: &str) -> Message {
-        let mut m = serde_json::from_value::<Message>(serde_json::json!({
-            "id": 3, "uuid": "0".repeat(32), "direction": "in", "from": "mallory;`id`",
-            "to": "ALICE", "text": "", "received_at_ms": 0, "transport": "smb",
-            "verified": false, "source_addr": null, "codepage": null, "lossy": false,
-            "raw": "00", "sender_key": null, "priority": "normal", "expires_at_ms": null,
-            "read_at_ms": null, "owner_user": null, "notice_id": null, "in_reply_to": null
-        }))
-        .unwrap();
-        m.text = text.into();
+        let mut m = crate::testing::message(3, "mallory;`id`", "ALICE", text);
+        m.received_at = 0;
+        m.raw = vec![0];
         m
     }
 

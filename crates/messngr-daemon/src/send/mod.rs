@@ -1,0 +1,373 @@
+//! Sending: what `messngr send` and `reply` ask the daemon to do, with
+//! `net send` semantics.
+//!
+//! * `NAME` — resolve `NAME<03>` (broadcast, or WINS first when configured;
+//!   skipped with an explicit address), open an NBT session to TCP 139,
+//!   send START/TEXT…/END (the `assembly::Sender` machine: ≤ 128-byte
+//!   blocks after OEM encoding, group id from the START reply), and report
+//!   success only when the receiver acknowledged the END.
+//!   With `--priority` or `--time` the message first goes as a native
+//!   messngr frame ([`native`]); a peer that is not messngr gets the SMB
+//!   message on a new session, and the caller is told what was dropped. A
+//!   name this host holds is not sent at all: it is stored here, with the
+//!   local sender's uid ([`local`]).
+//! * `*` — a `\MAILSLOT\MESSNGR` datagram to our workgroup, broadcast;
+//!   `/domain[:NAME]` — the same to that workgroup or domain. Datagrams are
+//!   not acknowledged: "sent" is all that can be said.
+//! * `/users` — every user with a session here, each through its `USER<03>`.
+//!
+//! The daemon sends, not the CLI, because it owns the NetBIOS name, the
+//! datagram socket (source port 138) and the WINS setting. Results are
+//! typed ([`SendReport`], [`SendError`]); the API's dispatch shows them.
+
+mod local;
+mod native;
+mod report;
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::Instant;
+
+use messngr_proto::Transport;
+use messngr_proto::assembly::{Progress, SendError as SmbSendError, Sender, SenderConfig};
+use messngr_proto::text::{CodePage, LineBreak, encode_message_lossy};
+use messngr_proto::wire::name::{EncodedName, NetbiosName, suffix};
+use messngr_proto::wire::nbdgm::{DatagramKind, Header as DgmHeader, NodeType};
+use messngr_proto::wire::nbss::Repr as Nbss;
+use messngr_proto::wire::smb::mailslot::{MessngrPayload, SizeLimit, messngr_datagram};
+use tokio::net::UdpSocket;
+
+pub(crate) use report::{Outcome, SendError, SendReport};
+
+use crate::names::{Names, NamesError};
+use crate::outbound::{ANSWER_TIMEOUT, Session};
+use crate::registry::Registry;
+use crate::settings::Settings;
+
+/// What the daemon needs to send.
+#[derive(Clone)]
+pub(crate) struct SendContext {
+    /// Settings (our name, workgroup, interface).
+    pub settings: Arc<Settings>,
+    /// The UDP 138 socket (datagrams must come from port 138).
+    pub dgm: Arc<UdpSocket>,
+    /// The name service, for lookups.
+    pub names: Names,
+    /// The names this host holds (a message to one is stored here).
+    pub registry: Registry,
+    /// The inbox, for those messages.
+    pub inbox: Arc<crate::inbox::Inbox>,
+}
+
+/// What `messngr send` sets besides target and text, and who asks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Options {
+    /// `--priority`: `None` is normal, and no reason to try messngr first.
+    pub priority: Option<messngr_proto::Priority>,
+    /// `--time SECS`: seconds the receiver's pop-up stays.
+    pub popup_secs: Option<u32>,
+    /// The caller's uid (from `SO_PEERCRED`).
+    pub uid: u32,
+}
+
+impl Options {
+    /// Whether the message needs the native frame to say everything.
+    fn wants_native(&self) -> bool {
+        self.priority.is_some() || self.popup_secs.is_some()
+    }
+}
+
+/// The text as typed, and as the legacy wire carries it.
+#[derive(Debug, Clone, Copy)]
+struct Text<'a> {
+    utf8: &'a str,
+    oem: &'a [u8],
+    replaced: usize,
+}
+
+/// Sends `text` to `target` (`net send` semantics, see the module doc).
+pub(crate) async fn send(
+    ctx: &SendContext,
+    target: &str,
+    text: &str,
+    address: Option<Ipv4Addr>,
+    opts: Options,
+) -> Result<Vec<SendReport>, SendError> {
+    if opts
+        .popup_secs
+        .is_some_and(|s| !(1..=messngr_proto::wire::native::MAX_POPUP_SECS).contains(&s))
+    {
+        return Err(SendError::BadRequest(
+            "--time takes 1 to 86400 seconds".into(),
+        ));
+    }
+    let encoded = encode(text)?;
+    let message = Text {
+        utf8: text,
+        oem: &encoded.bytes,
+        replaced: encoded.replaced,
+    };
+    if target == "/users" {
+        return send_users(ctx, message, opts).await;
+    }
+    match group_of(ctx, target)? {
+        Some(g) => {
+            let mut r = send_group(ctx, target, &g, message).await?;
+            if opts.wants_native() {
+                r.warning = Some(
+                    "a broadcast is a legacy datagram: priority and --time were dropped".into(),
+                );
+            }
+            Ok(vec![r])
+        }
+        None => Ok(vec![
+            send_direct(ctx, target, address, message, opts).await?,
+        ]),
+    }
+}
+
+/// `text` in the OEM code page with CR LF line breaks, as the legacy wire
+/// carries it; an empty message is refused.
+fn encode(text: &str) -> Result<messngr_proto::text::Encoded, SendError> {
+    let encoded = encode_message_lossy(text, CodePage::default(), LineBreak::CrLf);
+    if encoded.bytes.is_empty() {
+        return Err(SendError::BadRequest(
+            "the message is empty: give some text".into(),
+        ));
+    }
+    Ok(encoded)
+}
+
+/// The workgroup or domain a `*` or `/domain[:NAME]` target means.
+fn group_of(ctx: &SendContext, target: &str) -> Result<Option<String>, SendError> {
+    if target == "*" {
+        return Ok(Some(ctx.settings.workgroup.clone()));
+    }
+    let Some(rest) = target.strip_prefix("/domain") else {
+        return Ok(None);
+    };
+    match rest.strip_prefix(':') {
+        Some(d) if !d.is_empty() => Ok(Some(d.to_ascii_uppercase())),
+        None if rest.is_empty() => Ok(Some(ctx.settings.workgroup.clone())),
+        _ => Err(SendError::BadRequest(format!(
+            "{target:?}: write /domain or /domain:NAME"
+        ))),
+    }
+}
+
+/// Answers message `id` to its sender, by direct session only: to the
+/// sender's name at the address it came from (resolved by name when the
+/// message carries none); a message from a local account is answered to
+/// that account's inbox here. The sender's name was chosen by the sender,
+/// so it is taken as a plain NetBIOS name: a reply never becomes a
+/// broadcast (`*`, `/domain`) or a message to every local user (`/users`).
+pub(crate) async fn reply(
+    ctx: &SendContext,
+    uid: u32,
+    id: i64,
+    text: &str,
+) -> Result<SendReport, SendError> {
+    let Some(original) = ctx.inbox.get(id, uid).await else {
+        return Err(SendError::NotFound(format!("no message {id}")));
+    };
+    let address = original
+        .source_addr
+        .as_deref()
+        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+        .and_then(|a| match a.ip() {
+            std::net::IpAddr::V4(ip) => Some(ip),
+            std::net::IpAddr::V6(_) => None,
+        });
+    let opts = Options {
+        uid,
+        ..Options::default()
+    };
+    if original.sender_uid.is_some() && original.source_addr.is_none() {
+        // From a local account: back to that account, here.
+        return local::send(ctx, &original.from, text, opts).await;
+    }
+    let name = original.from.trim();
+    if name.starts_with(['*', '/']) || crate::config::netbios_name("sender", name).is_err() {
+        return Err(SendError::BadName(format!(
+            "message {id} came from {:?}, which is not a name a reply can go to",
+            name.escape_debug().to_string()
+        )));
+    }
+    let encoded = encode(text)?;
+    let message = Text {
+        utf8: text,
+        oem: &encoded.bytes,
+        replaced: encoded.replaced,
+    };
+    send_direct(ctx, name, address, message, opts).await
+}
+
+/// `/users`: every user with a session on this host, each through its own
+/// `USER<03>` name here (so the message takes the same path, and lands in
+/// the same inbox, as one from the network).
+async fn send_users(
+    ctx: &SendContext,
+    text: Text<'_>,
+    opts: Options,
+) -> Result<Vec<SendReport>, SendError> {
+    let users = crate::users::logged_in(&ctx.settings.utmp).map_err(|e| {
+        SendError::NotFound(format!("cannot read {}: {e}", ctx.settings.utmp.display()))
+    })?;
+    if users.is_empty() {
+        return Err(SendError::NotFound(
+            "no user has a session on this host".into(),
+        ));
+    }
+    let mut sent = Vec::new();
+    for user in &users {
+        let here = Some(ctx.settings.iface.address);
+        sent.push(send_direct(ctx, user, here, text, opts).await?);
+    }
+    Ok(sent)
+}
+
+async fn send_group(
+    ctx: &SendContext,
+    target: &str,
+    group: &str,
+    text: Text<'_>,
+) -> Result<SendReport, SendError> {
+    let s = &ctx.settings;
+    let from = NetbiosName::truncated(s.netbios_name.as_bytes(), suffix::WORKSTATION);
+    let to = crate::config::netbios_name("domain", group)
+        .map_err(|e| SendError::BadName(e.to_string()))?;
+    let payload = MessngrPayload::new(s.netbios_name.as_bytes(), group.as_bytes(), text.oem);
+    let header = DgmHeader::new(NodeType::B, crate::names::random_u16(), s.iface.address);
+    let bytes = messngr_datagram(
+        DatagramKind::DirectGroup,
+        header,
+        EncodedName::new(from),
+        EncodedName::new(to),
+        &payload,
+        SizeLimit::Unfragmented,
+    )
+    .map_err(|e| {
+        SendError::TooLong(format!(
+            "a broadcast message must fit one datagram ({e}); shorten it or send to a name"
+        ))
+    })?;
+    let dest = SocketAddrV4::new(s.iface.broadcast, crate::datagram::NBDGM_PORT);
+    ctx.dgm
+        .send_to(&bytes, dest)
+        .await
+        .map_err(|e| SendError::Network(format!("cannot broadcast to {dest}: {e}")))?;
+    tracing::info!(
+        "mailslot message broadcast to {group} ({} bytes of text)",
+        text.oem.len()
+    );
+    Ok(SendReport {
+        target: target.to_owned(),
+        transport: Transport::Mailslot,
+        address: s.iface.broadcast,
+        outcome: Outcome::Sent,
+        replaced: text.replaced,
+        blocks: 0,
+        native: false,
+        warning: None,
+    })
+}
+
+async fn send_direct(
+    ctx: &SendContext,
+    target: &str,
+    address: Option<Ipv4Addr>,
+    text: Text<'_>,
+    opts: Options,
+) -> Result<SendReport, SendError> {
+    let to = crate::config::netbios_name("target", target)
+        .map_err(|e| SendError::BadName(e.to_string()))?;
+    let here = address.is_none_or(|a| a == ctx.settings.iface.address);
+    if here && ctx.registry.accepts_messages_for(&to) {
+        return local::send(ctx, target, text.utf8, opts).await;
+    }
+    let ip = match address {
+        Some(ip) => ip,
+        None => resolve(&ctx.names, target).await?,
+    };
+    let report = |transport, blocks, native, warning| SendReport {
+        target: target.to_owned(),
+        transport,
+        address: ip,
+        outcome: Outcome::Delivered,
+        replaced: if native { 0 } else { text.replaced },
+        blocks,
+        native,
+        warning,
+    };
+    let calling = NetbiosName::truncated(ctx.settings.netbios_name.as_bytes(), suffix::WORKSTATION);
+    let mut warning = None;
+    if opts.wants_native() {
+        let from = ctx.settings.netbios_name.as_str();
+        match native::attempt(calling, from, to, ip, target, text.utf8, opts).await {
+            Ok(()) => return Ok(report(Transport::Messngr, 0, true, None)),
+            Err(native::Failure::Final(e)) => return Err(e),
+            Err(native::Failure::NotMessngr(_)) => {
+                warning = Some(format!(
+                    "{} does not speak messngr: sent as a plain message; priority and --time were dropped",
+                    target.to_ascii_uppercase()
+                ));
+            }
+        }
+    }
+    let blocks = session(ctx, calling, to, ip, text.oem).await?;
+    tracing::info!("message to {to} at {ip} delivered ({blocks} blocks)");
+    Ok(report(Transport::Smb, blocks, false, warning))
+}
+
+/// Resolves `NAME<03>` through the name service (broadcast or WINS).
+async fn resolve(names: &Names, name: &str) -> Result<Ipv4Addr, SendError> {
+    let upper = name.to_ascii_uppercase();
+    match names.lookup(name.to_owned(), suffix::MESSENGER).await {
+        Ok(addresses) => addresses.first().copied().ok_or_else(|| {
+            SendError::NotFound(format!("{upper}<03>: the answer carried no address"))
+        }),
+        Err(NamesError::Stopping) => Err(SendError::Stopping),
+        Err(NamesError::BadName(e)) => Err(SendError::BadName(e)),
+        Err(_) => Err(SendError::NotFound(format!(
+            "{upper}<03> not found: nobody answered for it (check the name, or give its address with -I)"
+        ))),
+    }
+}
+
+/// One NBT session: session request, then the sender machine to the end.
+async fn session(
+    ctx: &SendContext,
+    calling: NetbiosName,
+    to: NetbiosName,
+    ip: Ipv4Addr,
+    text: &[u8],
+) -> Result<usize, SendError> {
+    let net = SendError::Network;
+    let mut s = Session::open(calling, to, ip).await?;
+    let from = ctx.settings.netbios_name.as_bytes();
+    let mut sender = Sender::new(from, to.name(), text, SenderConfig::default());
+    let blocks = sender.block_count();
+    loop {
+        while let Some(smb) = sender.poll_request(Instant::now()) {
+            s.write(&Nbss::SessionMessage { payload: &smb }).await?;
+        }
+        let frame = s.read_frame(ANSWER_TIMEOUT).await?;
+        let payload = match Nbss::parse(&frame) {
+            Ok(Nbss::SessionMessage { payload }) => payload.to_vec(),
+            Ok(Nbss::SessionKeepAlive) => continue,
+            Ok(other) => return Err(net(format!("{ip} sent {other:?} inside the session"))),
+            Err(e) => return Err(net(format!("{ip} sent a malformed frame: {e}"))),
+        };
+        match sender.handle_reply(&payload) {
+            Progress::Pending => {}
+            Progress::Done => return Ok(blocks),
+            Progress::Failed(SmbSendError::Refused { command, status }) => {
+                return Err(SendError::Refused(format!(
+                    "{to} at {ip} refused the message ({}, at {command:?})",
+                    messngr_proto::assembly::status_text(status)
+                )));
+            }
+            Progress::Failed(e) => return Err(net(format!("{ip}: {e}"))),
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The one place requests meet the daemon's services: each [`Request`]
+//! goes to the service that answers it, and its typed result becomes the
+//! API's [`Reply`] line (views and error kinds in `views.rs`).
+//!
+//! Why a single match: the compiler checks that every request has an
+//! answer, and no service knows the API's envelope.
+
+use std::sync::Arc;
+
+use messngr_api::frame::{Reply, encode};
+use messngr_api::{
+    ApiError, ErrorKind, InboxRequest, NamesRequest, Request, SendRequest, UnreadView,
+};
+use messngr_store::Filter;
+use serde::Serialize;
+
+use super::views;
+use crate::inbox::Inbox;
+use crate::names::Names;
+use crate::quiet::Quiet;
+use crate::send::{Options, SendContext};
+use crate::settings::Settings;
+
+/// Everything a request may need.
+#[derive(Clone)]
+pub(crate) struct Services {
+    /// Our settings.
+    pub settings: Arc<Settings>,
+    /// The inbox.
+    pub inbox: Arc<Inbox>,
+    /// Do-not-disturb.
+    pub quiet: Quiet,
+    /// The name service and sending; `None` when Samba owns the ports.
+    pub netbios: Option<(Names, SendContext)>,
+}
+
+/// One reply line.
+fn line<T: Serialize>(r: Result<T, ApiError>) -> Vec<u8> {
+    encode(&Reply::from(r))
+}
+
+/// What a request that needs the NetBIOS ports gets when they are Samba's.
+fn no_netbios() -> ApiError {
+    ApiError::new(
+        ErrorKind::Disabled,
+        "this daemon does not serve NetBIOS (serve_netbios = false: Samba owns the ports); send with smbclient -M, look names up with nmblookup",
+    )
+}
+
+impl Services {
+    fn netbios(&self) -> Result<&(Names, SendContext), ApiError> {
+        self.netbios.as_ref().ok_or_else(no_netbios)
+    }
+
+    /// Answers `request` from the caller with `uid` with one reply line.
+    /// (`Follow` and `Export` are streams: the server handles them.)
+    pub(crate) async fn answer(&self, uid: u32, request: Request) -> Vec<u8> {
+        match request {
+            Request::Status(_) => line(self.status().await),
+            Request::Names(r) => self.names(r).await,
+            Request::Send(r) => self.send(uid, r).await,
+            Request::Inbox(r) => self.inbox(uid, r).await,
+            Request::Quiet(q) => line(
+                self.quiet
+                    .answer(uid, q.on)
+                    .await
+                    .map(views::quiet)
+                    .map_err(ApiError::from),
+            ),
+            Request::Deliver(d) => line(self.deliver(uid, d).await),
+            Request::Follow(_) => line::<()>(Err(ApiError::bad_request(
+                "follow is a stream: the server answers it",
+            ))),
+        }
+    }
+
+    async fn status(&self) -> Result<messngr_api::StatusView, ApiError> {
+        let (names, _) = self.netbios()?;
+        Ok(views::status(&self.settings, names.report().await?))
+    }
+
+    async fn names(&self, r: NamesRequest) -> Vec<u8> {
+        let names = match self.netbios() {
+            Ok((names, _)) => names,
+            Err(e) => return line::<()>(Err(e)),
+        };
+        match r {
+            NamesRequest::List(_) => line(
+                names
+                    .report()
+                    .await
+                    .map(|r| r.names.into_iter().map(views::name).collect::<Vec<_>>())
+                    .map_err(ApiError::from),
+            ),
+            NamesRequest::Add(a) => line(
+                names
+                    .add(a.name)
+                    .await
+                    .map(views::name)
+                    .map_err(ApiError::from),
+            ),
+            NamesRequest::Del(d) => line(names.del(d.name).await.map_err(ApiError::from)),
+            NamesRequest::Lookup(l) => {
+                let shown =
+                    messngr_proto::wire::name::NetbiosName::new(l.name.as_bytes(), l.suffix)
+                        .map_or_else(|_| l.name.clone(), |n| n.to_string());
+                line(
+                    names
+                        .lookup(l.name, l.suffix)
+                        .await
+                        .map(|addresses| messngr_api::LookupView {
+                            name: shown,
+                            addresses,
+                        })
+                        .map_err(ApiError::from),
+                )
+            }
+            NamesRequest::NodeStatus(n) => line(
+                names
+                    .node_status(n.address)
+                    .await
+                    .map(views::node_status)
+                    .map_err(ApiError::from),
+            ),
+        }
+    }
+
+    async fn send(&self, uid: u32, r: SendRequest) -> Vec<u8> {
+        let ctx = match self.netbios() {
+            Ok((_, ctx)) => ctx,
+            Err(e) => return line::<()>(Err(e)),
+        };
+        match r {
+            SendRequest::Send(s) => {
+                let opts = Options {
+                    priority: s.priority,
+                    popup_secs: s.popup_secs,
+                    uid,
+                };
+                let sent = crate::send::send(ctx, &s.target, &s.text, s.address, opts).await;
+                line(
+                    sent.map(|r| r.into_iter().map(views::sent).collect::<Vec<_>>())
+                        .map_err(ApiError::from),
+                )
+            }
+            SendRequest::Reply(r) => line(
+                crate::send::reply(ctx, uid, r.id, &r.text)
+                    .await
+                    .map(views::sent)
+                    .map_err(ApiError::from),
+            ),
+        }
+    }
+
+    async fn inbox(&self, uid: u32, r: InboxRequest) -> Vec<u8> {
+        let page = views::page;
+        let filter = |f: &messngr_api::InboxFilter| Filter {
+            unread_only: f.unread,
+            from: f.from.clone(),
+            since: f.since,
+            before: f.before,
+            ..Filter::default()
+        };
+        match r {
+            InboxRequest::List(l) => line(match l.filter.page_size() {
+                Ok(n) => self
+                    .inbox
+                    .page(uid, filter(&l.filter), n)
+                    .await
+                    .map(page)
+                    .map_err(ApiError::from),
+                Err(e) => Err(e),
+            }),
+            InboxRequest::Search(s) => line(match s.filter.page_size() {
+                Ok(n) => self
+                    .inbox
+                    .search(uid, s.text, filter(&s.filter), n)
+                    .await
+                    .map(page)
+                    .map_err(ApiError::from),
+                Err(e) => Err(e),
+            }),
+            InboxRequest::Read(r) => line(
+                self.inbox
+                    .read(uid, r.id)
+                    .await
+                    .map(|m| crate::view::message(&m))
+                    .map_err(ApiError::from),
+            ),
+            InboxRequest::Rm(r) => line(self.inbox.rm(uid, r.id).await.map_err(ApiError::from)),
+            InboxRequest::Unread(_) => line(
+                self.inbox
+                    .unread(uid)
+                    .await
+                    .map(|(count, urgent)| UnreadView { count, urgent })
+                    .map_err(ApiError::from),
+            ),
+            InboxRequest::Export(_) => line::<()>(Err(ApiError::bad_request(
+                "export is a stream: the server answers it",
+            ))),
+        }
+    }
+
+    /// Stores a message another program received (`messngr deliver`).
+    async fn deliver(&self, uid: u32, d: messngr_api::Deliver) -> Result<i64, ApiError> {
+        if d.transport != messngr_proto::Transport::Samba {
+            return Err(ApiError::bad_request(format!(
+                "unknown hand-over transport {} (only samba)",
+                d.transport
+            )));
+        }
+        if d.text.len() > messngr_api::MAX_DELIVER_TEXT {
+            return Err(ApiError::new(
+                ErrorKind::TooLong,
+                format!(
+                    "{} bytes of text: a handed-over message has at most {}",
+                    d.text.len(),
+                    messngr_api::MAX_DELIVER_TEXT
+                ),
+            ));
+        }
+        if d.from.len().max(d.to.len()) > messngr_api::MAX_DELIVER_NAME {
+            return Err(ApiError::bad_request(format!(
+                "a sender or recipient name has at most {} bytes",
+                messngr_api::MAX_DELIVER_NAME
+            )));
+        }
+        match self.inbox.deliver(&d.from, &d.to, &d.text).await {
+            Ok(crate::intake::Stored(id)) => {
+                tracing::info!(
+                    "message {id} ({} bytes) handed over by uid {uid} (samba)",
+                    d.text.len()
+                );
+                Ok(id)
+            }
+            Err(e) => {
+                tracing::error!("message handed over by uid {uid} (samba) NOT stored: {e}");
+                Err(ApiError::new(ErrorKind::NotStored, e.to_string()))
+            }
+        }
+    }
+}

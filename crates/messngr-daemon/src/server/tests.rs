@@ -1,0 +1,188 @@
+//! The server against the real clients of `messngr-api`: the handshake,
+//! typed answers and streams, and bad input that ends one connection only.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+
+use messngr_api::{ApiError, Client, ClientError, ErrorKind, InboxList, Read, Unread, UnreadView};
+use messngr_proto::Transport;
+use messngr_store::NewMessage;
+
+use super::*;
+use crate::inbox::Inbox;
+use crate::quiet::Quiet;
+
+struct Server {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    inbox: Arc<Inbox>,
+    stop: CancellationToken,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("api.sock");
+    let inbox = Arc::new(Inbox::open_at(&dir.path().join("inbox.sqlite")));
+    let settings = Arc::new(crate::settings::Settings::example());
+    let quiet = Quiet::new(inbox.handle().clone(), crate::access::Access::default());
+    let services = Services {
+        settings,
+        inbox: inbox.clone(),
+        quiet: quiet.clone(),
+        netbios: None,
+    };
+    let feed = Feed::new(inbox.stored_sender()).with_quiet(quiet.changes());
+    let stop = CancellationToken::new();
+    let listener = bind(&path).unwrap();
+    assert!(
+        bind(&path).is_err(),
+        "a second daemon must not steal the socket"
+    );
+    tokio::spawn(serve(listener, services, feed, stop.clone()));
+    Server {
+        _dir: dir,
+        path,
+        inbox,
+        stop,
+    }
+}
+
+/// Runs blocking client code off the runtime.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
+/// Writes `lines` on a raw connection and returns every line read until the
+/// daemon closes it.
+fn raw(path: &std::path::Path, lines: &[&[u8]]) -> Vec<String> {
+    let mut s = UnixStream::connect(path).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    for l in lines {
+        s.write_all(l).unwrap();
+    }
+    BufReader::new(s).lines().map(|l| l.unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_calls_and_an_export_travel_both_ways() {
+    let srv = server().await;
+    for i in 0..1203 {
+        let text = format!("message {i}");
+        let m = NewMessage::received(Transport::Smb, "H2", "H1", &text, text.as_bytes());
+        srv.inbox.handle().insert(m).await.unwrap();
+    }
+    let path = srv.path.clone();
+    blocking(move || {
+        let mut c = Client::connect(&path).unwrap();
+        assert_eq!(c.welcome().api, messngr_api::API_VERSION);
+        let page = c.call(InboxList::default()).unwrap();
+        assert_eq!(page.messages.len(), 50);
+        assert_eq!(page.older, 1153);
+        assert_eq!(page.messages.last().unwrap().text, "message 1202");
+        assert_eq!(
+            c.call(Unread {}).unwrap(),
+            UnreadView {
+                count: 1203,
+                urgent: 0
+            }
+        );
+        match c.call(Read { id: 99_999 }) {
+            Err(ClientError::Daemon(ApiError { kind, .. })) => {
+                assert_eq!(kind, ErrorKind::NotFound)
+            }
+            other => panic!("{other:?}"),
+        }
+        // The same connection goes on after a refusal; an export streams
+        // every message once, in order, across the server's pages.
+        let texts: Vec<String> = c.export().unwrap().map(|m| m.unwrap().text).collect();
+        assert_eq!(texts.len(), 1203);
+        assert_eq!(texts[0], "message 0");
+        assert_eq!(texts[1202], "message 1202");
+    })
+    .await;
+    srv.stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_ends_one_connection_and_says_why() {
+    let srv = server().await;
+    let path = srv.path.clone();
+    blocking(move || {
+        // A client of this version stays connected throughout.
+        let mut good = Client::connect(&path).unwrap();
+        // messngr 0.1's client: a request first, read as {"ok":false,…}.
+        let old = raw(&path, &[b"{\"request\":\"status\"}\n"]);
+        assert_eq!(old.len(), 1, "{old:?}");
+        let v: serde_json::Value = serde_json::from_str(&old[0]).unwrap();
+        assert_eq!(
+            (v["ok"].as_bool(), v["kind"].as_str()),
+            (Some(false), Some("version"))
+        );
+        assert!(
+            v["error"]
+                .as_str()
+                .unwrap()
+                .contains("older than the daemon"),
+            "{v}"
+        );
+        // A client from the future.
+        let newer = raw(
+            &path,
+            &[b"{\"hello\":{\"api\":99,\"client\":\"messngr 9\"}}\n"],
+        );
+        assert!(
+            newer[0].contains("\"version\"") && newer[0].contains("99"),
+            "{newer:?}"
+        );
+        // An unknown request after a good hello: an answer, then closed.
+        let hello = messngr_api::frame::encode(&messngr_api::Hello::new("test"));
+        let unknown = raw(
+            &path,
+            &[&hello, b"{\"format_disk\":{}}\n", b"{\"status\":{}}\n"],
+        );
+        assert_eq!(unknown.len(), 2, "answered once, then closed: {unknown:?}");
+        assert!(unknown[1].contains("bad_request"), "{unknown:?}");
+        // A line over the limit: refused, closed.
+        let mut long = vec![b'x'; messngr_api::MAX_LINE + 10];
+        long.push(b'\n');
+        let cut = raw(&path, &[&hello, &long]);
+        assert_eq!(cut.len(), 2, "{cut:?}");
+        assert!(cut[1].contains("bad_request"), "{cut:?}");
+        // A hand-over bigger than any WinPopup message.
+        let big = messngr_api::Deliver {
+            transport: Transport::Samba,
+            from: "alice".into(),
+            to: "H1".into(),
+            text: vec![b'x'; messngr_api::MAX_DELIVER_TEXT + 1],
+        };
+        match good.call(big) {
+            Err(ClientError::Daemon(e)) => assert_eq!(e.kind, ErrorKind::TooLong),
+            other => panic!("{other:?}"),
+        }
+        // Garbage instead of a hello.
+        let garbage = raw(&path, &[b"\x00\xff{{{\n"]);
+        assert!(garbage[0].contains("hello"), "{garbage:?}");
+        // The good client never noticed.
+        assert_eq!(good.call(Unread {}).unwrap(), UnreadView::default());
+    })
+    .await;
+    srv.stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_that_need_netbios_say_it_is_samba_s() {
+    let srv = server().await;
+    let path = srv.path.clone();
+    blocking(move || {
+        let err = messngr_api::call(&path, messngr_api::Status {}).unwrap_err();
+        assert!(
+            matches!(&err, ClientError::Daemon(e) if e.kind == ErrorKind::Disabled),
+            "{err:?}"
+        );
+    })
+    .await;
+    srv.stop.cancel();
+}

@@ -1,0 +1,114 @@
+//! A tshark capture on one host of a test LAN, judged by Wireshark's own
+//! dissectors: why apart — several tests (messages, names, native) prove
+//! their traffic well-formed this way, and it has nothing to do with the
+//! daemon helpers.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::{Lan, wait_for};
+
+/// A tshark capture running in one host (`tshark -i eth0 -w FILE`).
+pub struct Capture {
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Capture {
+    /// Starts capturing UDP/TCP NetBIOS ports in host `i`; returns once tshark captures.
+    pub fn start(lan: &Lan, i: usize) -> Capture {
+        let dir = tempfile::Builder::new()
+            .prefix("messngr-cap-")
+            .tempdir()
+            .unwrap();
+        let log = std::fs::File::create(dir.path().join("log")).unwrap();
+        let child = lan
+            .command(i, "tshark")
+            .args([
+                "-q",
+                "-n",
+                "-i",
+                "eth0",
+                "-f",
+                "udp port 137 or udp port 138 or tcp port 139",
+                "-w",
+            ])
+            .arg(dir.path().join("cap.pcapng"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let c = Capture { dir, child };
+        let logpath = c.dir.path().join("log");
+        wait_for(
+            Duration::from_secs(10),
+            || {
+                std::fs::read_to_string(&logpath)
+                    .unwrap_or_default()
+                    .contains("Capturing on")
+            },
+            || std::fs::read_to_string(&logpath).unwrap_or_default(),
+        );
+        c
+    }
+
+    /// Stops the capture and asserts that it saw at least `min_frames`
+    /// frames and that Wireshark objects to none of them.
+    pub fn assert_clean(self, min_frames: usize) {
+        let (frames, bad) = self.finish();
+        assert!(frames >= min_frames, "the capture saw only {frames} frames");
+        assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
+    }
+
+    /// Stops the capture (SIGINT flushes the file) and judges every frame
+    /// with Wireshark's dissectors: returns (frames, objections).
+    pub fn finish(mut self) -> (usize, Vec<String>) {
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let out = Command::new("tshark")
+            .args(["-n", "-r"])
+            .arg(self.dir.path().join("cap.pcapng"))
+            .args([
+                "-T",
+                "fields",
+                "-E",
+                "separator=/t",
+                "-E",
+                "occurrence=a",
+                "-E",
+                "aggregator=|",
+            ])
+            .args([
+                "-e",
+                "frame.number",
+                "-e",
+                "_ws.col.Info",
+                "-e",
+                "_ws.expert.severity",
+                "-e",
+                "_ws.malformed",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut bad = Vec::new();
+        let mut n = 0;
+        for line in text.lines() {
+            n += 1;
+            let cols: Vec<&str> = line.split('\t').collect();
+            let severe = cols.get(2).is_some_and(|s| {
+                s.split('|')
+                    .any(|v| v.parse::<u64>().is_ok_and(|v| v >= 0x0080_0000))
+            });
+            let malformed = cols.get(3).is_some_and(|s| !s.is_empty());
+            if severe || malformed {
+                bad.push(line.to_owned());
+            }
+        }
+        (n, bad)
+    }
+}
