@@ -94,7 +94,8 @@ M_DIR=$WORK/messngr
 count_smbd() {
   if [ -f "$SMBD_DIR/received/all.txt" ]; then grep -c '^msgbench-' "$SMBD_DIR/received/all.txt" || true; else echo 0; fi
 }
-count_messngr() { "$MESSNGR" --socket "$M_DIR/api.sock" inbox --json | jq length; }
+# Every stored message: `export` streams them all (`inbox` shows a page).
+count_messngr() { "$MESSNGR" --socket "$M_DIR/api.sock" export | wc -l; }
 
 # Runs one load against the receiver with pid $2 and writes $WORK/$1.json:
 # the load generator's report plus the server's CPU seconds, CPU per
@@ -208,7 +209,7 @@ for ((i = 0; i < $8; i++)); do
 done
 EOF
 # One listing for the end-to-end count and the duplicate check.
-"$MESSNGR" --socket "$M_DIR/api.sock" inbox --json >"$WORK/inbox.json"
+"$MESSNGR" --socket "$M_DIR/api.sock" export | jq -s . >"$WORK/inbox.json"
 E2E_STORED=$(($(jq length "$WORK/inbox.json") - E2E_BEFORE))
 E2E_FAILURES=$(wc -l <"$WORK/e2e.err")
 # mean, p50, p90 in ms (nearest rank) of one command's times.

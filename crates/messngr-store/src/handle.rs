@@ -23,8 +23,14 @@
 //! full, I/O error) fails for every caller in it, none of whose messages is
 //! stored: nothing is half-acknowledged.
 //!
-//! The thread ends when every handle is dropped or on [`StoreHandle::close`],
-//! which answers once the connection is closed (the WAL checkpointed).
+//! Reads: a handle opened with [`StoreHandle::open`] also has a reader, a
+//! second, query-only connection on a thread of its own (`reader.rs`);
+//! every method here that only reads goes there, so no listing, search or
+//! export page ever waits in front of an insert. A handle made with
+//! [`StoreHandle::spawn`] (tests) serves reads on its one thread.
+//!
+//! The threads end when every handle is dropped or on [`StoreHandle::close`],
+//! which answers once the connections are closed (the WAL checkpointed).
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -37,6 +43,7 @@ use crate::error::{Result, StoreError};
 use crate::filter::{Filter, Scope};
 use crate::message::{Message, NewMessage};
 use crate::page::Page;
+use crate::reader::Reader;
 use crate::receipts::{ReceiptState, ReceiptSummary};
 use crate::store::Store;
 
@@ -60,13 +67,17 @@ enum Request {
 #[derive(Debug, Clone)]
 pub struct StoreHandle {
     tx: mpsc::Sender<Request>,
+    reader: Option<Reader>,
 }
 
 impl StoreHandle {
     /// Opens the store at `path` (on the calling thread, so that errors
-    /// come back here) and starts its thread.
+    /// come back here) and starts its writer and its reader.
     pub fn open(path: impl AsRef<Path>) -> Result<StoreHandle> {
-        StoreHandle::spawn(Store::open(path)?)
+        let path = path.as_ref();
+        let mut handle = StoreHandle::spawn(Store::open(path)?)?;
+        handle.reader = Some(Reader::open(path)?);
+        Ok(handle)
     }
 
     /// Starts a thread serving `store`.
@@ -117,7 +128,7 @@ impl StoreHandle {
                 }
             })
             .map_err(|e| StoreError::Unavailable(format!("cannot start the store thread: {e}")))?;
-        Ok(StoreHandle { tx })
+        Ok(StoreHandle { tx, reader: None })
     }
 
     fn submit<T: Send + 'static>(
@@ -140,6 +151,18 @@ impl StoreHandle {
         f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         self.submit(f)?.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs the query `f` on the reader (the writer's thread when there is
+    /// none) and returns its result.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        match &self.reader {
+            Some(r) => r.submit(f)?.await.map_err(|_| StoreError::Closed)?,
+            None => self.run(move |s| f(s)).await,
+        }
     }
 
     /// As [`StoreHandle::run`], blocking the calling thread (not for use
@@ -178,12 +201,12 @@ impl StoreHandle {
 
     /// [`Store::list`].
     pub async fn list(&self, filter: Filter) -> Result<Vec<Message>> {
-        self.run(move |s| s.list(&filter)).await
+        self.read(move |s| s.list(&filter)).await
     }
 
     /// [`Store::get`].
     pub async fn get(&self, id: i64) -> Result<Message> {
-        self.run(move |s| s.get(id)).await
+        self.read(move |s| s.get(id)).await
     }
 
     /// [`Store::mark_read`].
@@ -199,31 +222,31 @@ impl StoreHandle {
     /// [`Store::count`] (the filter's scope, `before` and `max_priority`
     /// included).
     pub async fn count(&self, filter: Filter) -> Result<u64> {
-        self.run(move |s| s.count(&filter)).await
+        self.read(move |s| s.count(&filter)).await
     }
 
     /// [`Store::page`]: the newest `limit` messages of `filter`, oldest
     /// first, and how many older ones match.
     pub async fn page(&self, filter: Filter, limit: u32) -> Result<Page> {
-        self.run(move |s| s.page(&filter, limit)).await
+        self.read(move |s| s.page(&filter, limit)).await
     }
 
     /// [`Store::search`]: as [`StoreHandle::page`], of the messages holding
     /// every word of `text`.
     pub async fn search(&self, text: String, filter: Filter, limit: u32) -> Result<Page> {
-        self.run(move |s| s.search(&text, &filter, limit)).await
+        self.read(move |s| s.search(&text, &filter, limit)).await
     }
 
     /// [`Store::export_page`]: up to `n` messages of `scope` with an id
-    /// above `after`, ascending. One call is one job on the store thread,
-    /// so an export page by page lets inserts in between.
+    /// above `after`, ascending. One call is one job on the reader, so an
+    /// export page by page lets other readers in between.
     pub async fn export_page(&self, scope: Scope, after: i64, n: u32) -> Result<Vec<Message>> {
-        self.run(move |s| s.export_page(&scope, after, n)).await
+        self.read(move |s| s.export_page(&scope, after, n)).await
     }
 
     /// [`Store::count_unread`].
     pub async fn count_unread(&self) -> Result<u64> {
-        self.run(|s| s.count_unread()).await
+        self.read(|s| s.count_unread()).await
     }
 
     /// [`Store::set_receipt`].
@@ -240,12 +263,12 @@ impl StoreHandle {
 
     /// [`Store::receipt_summary`].
     pub async fn receipt_summary(&self, uuid: String) -> Result<ReceiptSummary> {
-        self.run(move |s| s.receipt_summary(&uuid)).await
+        self.read(move |s| s.receipt_summary(&uuid)).await
     }
 
     /// [`Store::unread_counts`].
     pub async fn unread_counts(&self) -> Result<Vec<(Option<String>, crate::Priority, u64)>> {
-        self.run(|s| s.unread_counts()).await
+        self.read(|s| s.unread_counts()).await
     }
 
     /// [`Store::set_quiet`].
@@ -255,17 +278,20 @@ impl StoreHandle {
 
     /// [`Store::quiet_since`].
     pub async fn quiet_since(&self, user: String) -> Result<Option<i64>> {
-        self.run(move |s| s.quiet_since(&user)).await
+        self.read(move |s| s.quiet_since(&user)).await
     }
 
     /// [`Store::quiet_users`].
     pub async fn quiet_users(&self) -> Result<Vec<String>> {
-        self.run(|s| s.quiet_users()).await
+        self.read(|s| s.quiet_users()).await
     }
 
     /// Stops the thread after the jobs queued before this call, closing the
     /// database; later calls on any clone fail with [`StoreError::Closed`].
     pub async fn close(&self) -> Result<()> {
+        if let Some(r) = &self.reader {
+            r.close().await?;
+        }
         let (done, closed) = oneshot::channel();
         self.tx
             .send(Request::Close(done))

@@ -39,6 +39,7 @@
 
 pub mod clock;
 mod counts;
+mod derived;
 mod error;
 mod export;
 mod filter;
@@ -46,6 +47,7 @@ mod handle;
 mod message;
 mod page;
 mod quiet;
+mod reader;
 mod receipts;
 mod schema;
 mod search;

@@ -131,6 +131,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut counts = crate::derived::Counts::default();
         for (m, uuid) in ms.iter().zip(uuids) {
             let uuid = match uuid {
                 Ok(u) => u,
@@ -140,7 +141,11 @@ impl Store {
                 }
             };
             match insert_row(&tx, m, uuid) {
-                Ok(stored) => out.push(Ok(stored)),
+                Ok(stored) => {
+                    crate::derived::index(&tx, stored.id, m)?;
+                    counts.add(stored.id, m);
+                    out.push(Ok(stored));
+                }
                 Err(e @ (StoreError::Invalid(_) | StoreError::Duplicate { .. })) => {
                     out.push(Err(e));
                 }
@@ -148,6 +153,7 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
+        counts.write(&tx)?;
         tx.commit()?;
         Ok(out)
     }

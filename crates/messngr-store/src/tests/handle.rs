@@ -100,10 +100,11 @@ async fn inserts_queued_together_are_all_stored_and_answered_in_order() {
     for i in 0..10 {
         answers.push(store.queue_insert(msg("A", "H1", &format!("m{i}"), T0 + i)));
     }
-    // A job queued behind them sees every one of them committed.
+    // A writer job queued behind them sees every one of them committed
+    // (reads go to the reader connection, which does not queue behind).
     let count = tokio::spawn({
         let s = store.clone();
-        async move { s.count(Filter::default()).await }
+        async move { s.run(|s| s.count(&Filter::default())).await }
     });
     let late = store.queue_insert(msg("A", "H1", "late", T0 + 10));
     release.send(()).unwrap();
@@ -246,5 +247,46 @@ async fn page_search_export_and_count_through_the_handle() {
     assert!(matches!(
         store.search(" ".into(), Filter::default(), 10).await,
         Err(StoreError::Invalid(_))
+    ));
+}
+
+/// Reads run on their own connection: an insert is committed and answered
+/// while a long query is still running (before, it queued behind it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_insert_never_waits_behind_a_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let (started, running) = tokio::sync::oneshot::channel();
+    let reading = store.clone();
+    let read = tokio::spawn(async move {
+        reading
+            .read(move |s| {
+                let _ = started.send(());
+                let _ = held.recv_timeout(std::time::Duration::from_secs(20));
+                s.count(&Filter::default())
+            })
+            .await
+    });
+    running.await.unwrap();
+    let stored = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        store.insert(msg("A", "H1", "while a reader is busy", T0)),
+    )
+    .await
+    .expect("the insert must not wait for the read")
+    .unwrap();
+    // The read's own query runs once released, after the commit: it sees it.
+    release.send(()).unwrap();
+    assert_eq!(read.await.unwrap().unwrap(), 1);
+    assert_eq!(
+        store.get(stored.id).await.unwrap().text,
+        "while a reader is busy"
+    );
+    // Closing stops both threads.
+    store.close().await.unwrap();
+    assert!(matches!(
+        store.get(stored.id).await,
+        Err(StoreError::Closed)
     ));
 }
