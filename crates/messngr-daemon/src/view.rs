@@ -39,3 +39,50 @@ pub(crate) fn message(m: &Message) -> MessageView {
         popup_secs: m.popup_secs,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The keys `inbox --json`, `export` and a hook's stdin have always had,
+    /// made from a stored message.
+    #[test]
+    fn a_stored_message_shows_as_inbox_json_always_did() {
+        let mut m = crate::testing::message(1, "ALICE", "H1", "hi\u{0}there");
+        m.received_at = 1_795_773_600_123;
+        m.raw = vec![0x68, 0x69, 0x00, 0xff];
+        m.priority = messngr_proto::Priority::Urgent;
+        let v = serde_json::to_value(message(&m)).unwrap();
+        assert_eq!(v["id"], 1);
+        assert_eq!(v["from"], "ALICE");
+        assert_eq!(v["received_at"], "2026-11-27T10:00:00.123Z");
+        assert_eq!(v["received_at_ms"], 1_795_773_600_123_i64);
+        assert_eq!(v["transport"], "smb");
+        assert_eq!(v["direction"], "in");
+        assert_eq!(v["verified"], false);
+        assert_eq!(v["priority"], "urgent");
+        assert_eq!(v["raw"], "686900ff");
+        assert_eq!(v["read_at"], serde_json::Value::Null);
+        assert_eq!(v["read_at_ms"], serde_json::Value::Null);
+        for key in [
+            "uuid",
+            "to",
+            "text",
+            "source_addr",
+            "codepage",
+            "lossy",
+            "sender_key",
+            "expires_at",
+            "expires_at_ms",
+            "owner_user",
+            "notice_id",
+            "in_reply_to",
+            "sender_uid",
+            "popup_secs",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key} in {v}");
+        }
+    }
+}

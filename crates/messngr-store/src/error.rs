@@ -68,9 +68,6 @@ pub enum StoreError {
         /// Why.
         source: std::io::Error,
     },
-    /// Writing an export failed.
-    #[error("export: {0}")]
-    Export(#[from] std::io::Error),
     /// The store's thread has stopped (after [`crate::StoreHandle::close`]
     /// or a panic): nothing was done.
     #[error("the inbox is closed")]
@@ -119,7 +116,6 @@ impl StoreError {
                 path: path.clone(),
                 source: io(source),
             },
-            StoreError::Export(e) => StoreError::Export(io(e)),
             StoreError::Closed => StoreError::Closed,
             StoreError::Sql(rusqlite::Error::SqliteFailure(code, text)) => {
                 StoreError::Sql(rusqlite::Error::SqliteFailure(*code, text.clone()))
@@ -148,12 +144,6 @@ impl From<rusqlite::Error> for StoreError {
             | ErrorCode::PermissionDenied => StoreError::Unavailable(e.to_string()),
             _ => StoreError::Sql(e),
         }
-    }
-}
-
-impl From<serde_json::Error> for StoreError {
-    fn from(e: serde_json::Error) -> Self {
-        StoreError::Export(std::io::Error::other(e))
     }
 }
 

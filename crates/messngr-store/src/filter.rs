@@ -7,7 +7,6 @@
 //! into its owner branches and the rest of the conditions separately.
 
 use rusqlite::types::Value;
-use serde::{Deserialize, Serialize};
 
 use crate::message::{Direction, Priority};
 
@@ -16,8 +15,7 @@ use crate::message::{Direction, Priority};
 /// Name matches are exact but case-insensitive (Unicode lower case, so
 /// `müller` finds `MÜLLER`). With a `limit`, the newest messages are kept;
 /// the result is always oldest first, as a terminal shows an inbox.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     /// Only messages not read yet (`--unread`).
     pub unread_only: bool,
@@ -45,8 +43,7 @@ pub struct Filter {
 }
 
 /// Whose messages a listing may show (decided by the daemon's access rules).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub enum Scope {
     /// Everyone's messages (an administrator).
     #[default]

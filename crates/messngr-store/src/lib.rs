@@ -30,7 +30,9 @@
 //!   (full-text, FTS5), [`Store::export_page`] (an export one page at a
 //!   time), [`Store::count`] (exact, from counts kept by triggers).
 //! * The schema and its migrations: [`SCHEMA_VERSION`], see `schema.rs`.
-//! * Exports: [`Store::export_jsonl`], [`Store::export_text`].
+//! * Pages, search, export pages and counts in SQL: [`Store::page`],
+//!   [`Store::search`], [`Store::export_page`], [`Store::count`]; a
+//!   [`StoreHandle`] serves them on a reader connection of their own.
 //! * Receipts of sent messages: [`Store::set_receipt`], [`ReceiptSummary`].
 //! * Do-not-disturb per user: [`Store::set_quiet`], [`Store::quiet_users`].
 #![forbid(unsafe_code)]
@@ -41,7 +43,6 @@ pub mod clock;
 mod counts;
 mod derived;
 mod error;
-mod export;
 mod filter;
 mod handle;
 mod message;
@@ -54,7 +55,6 @@ mod search;
 mod store;
 
 pub use error::{Result, StoreError};
-pub use export::{write_json_line, write_text_block};
 pub use filter::{Filter, Scope};
 pub use handle::StoreHandle;
 pub use message::{Direction, Message, NewMessage, Priority, Transport};
@@ -62,7 +62,6 @@ pub use page::Page;
 pub use receipts::{Receipt, ReceiptState, ReceiptSummary};
 pub use schema::SCHEMA_VERSION;
 pub use store::{BUSY_TIMEOUT, Store};
-pub use time::UtcOffset;
 
 #[cfg(test)]
 mod tests;

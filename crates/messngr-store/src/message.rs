@@ -1,13 +1,6 @@
-//! A stored message, what a receiver hands in, and their JSON shape.
-//!
-//! The JSON form is the contract of `messngr inbox --json` and of the
-//! export: `id`, `uuid`, `from`, `to`, `text`, `received_at` (RFC 3339 UTC)
-//! with `received_at_ms` (Unix ms), `transport`, `verified`, and the rest of
-//! the columns. Every time is given both ways; the `_ms` number is the
-//! authority when JSON is read back. `raw` (the bytes as they arrived) is
-//! lowercase hex.
-
-use serde::{Deserialize, Serialize};
+//! A stored message and what a receiver hands in: data only. How a
+//! message is shown (its JSON shape, local times, the text export) is the
+//! API's and the clients' business (`messngr_api::MessageView`).
 
 pub use messngr_proto::{Priority, Transport};
 
@@ -15,8 +8,7 @@ use crate::clock;
 
 /// Whether the message was received here or sent from here (sent ones are
 /// kept for replies and for their receipts).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Direction {
     /// Received: the inbox.
     #[default]
@@ -114,8 +106,7 @@ impl NewMessage {
 }
 
 /// A stored message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(into = "MessageJson", try_from = "MessageJson")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     /// The local id (`messngr read ID`); never reused, even after a delete.
     pub id: i64,
@@ -177,135 +168,9 @@ impl Message {
     }
 }
 
-/// The JSON shape of a [`Message`] (see the module doc).
-#[derive(Serialize, Deserialize)]
-struct MessageJson {
-    id: i64,
-    uuid: String,
-    direction: Direction,
-    from: String,
-    to: String,
-    text: String,
-    #[serde(default)]
-    received_at: String,
-    received_at_ms: i64,
-    transport: Transport,
-    verified: bool,
-    source_addr: Option<String>,
-    codepage: Option<String>,
-    lossy: bool,
-    raw: String,
-    sender_key: Option<String>,
-    priority: Priority,
-    #[serde(default)]
-    expires_at: Option<String>,
-    expires_at_ms: Option<i64>,
-    #[serde(default)]
-    read_at: Option<String>,
-    read_at_ms: Option<i64>,
-    owner_user: Option<String>,
-    notice_id: Option<String>,
-    in_reply_to: Option<i64>,
-    #[serde(default)]
-    sender_uid: Option<u32>,
-    #[serde(default)]
-    popup_secs: Option<u32>,
-}
-
-impl From<Message> for MessageJson {
-    fn from(m: Message) -> Self {
-        MessageJson {
-            id: m.id,
-            uuid: m.uuid,
-            direction: m.direction,
-            from: m.from,
-            to: m.to,
-            text: m.text,
-            received_at: clock::rfc3339(m.received_at),
-            received_at_ms: m.received_at,
-            transport: m.transport,
-            verified: m.verified,
-            source_addr: m.source_addr,
-            codepage: m.codepage,
-            lossy: m.lossy,
-            raw: hex(&m.raw),
-            sender_key: m.sender_key,
-            priority: m.priority,
-            expires_at: m.expires_at.map(clock::rfc3339),
-            expires_at_ms: m.expires_at,
-            read_at: m.read_at.map(clock::rfc3339),
-            read_at_ms: m.read_at,
-            owner_user: m.owner_user,
-            notice_id: m.notice_id,
-            in_reply_to: m.in_reply_to,
-            sender_uid: m.sender_uid,
-            popup_secs: m.popup_secs,
-        }
-    }
-}
-
-impl TryFrom<MessageJson> for Message {
-    type Error = String;
-
-    fn try_from(j: MessageJson) -> Result<Self, String> {
-        Ok(Message {
-            id: j.id,
-            uuid: j.uuid,
-            direction: j.direction,
-            received_at: j.received_at_ms,
-            transport: j.transport,
-            source_addr: j.source_addr,
-            from: j.from,
-            to: j.to,
-            text: j.text,
-            raw: unhex(&j.raw).ok_or("raw: not an even number of hex digits")?,
-            codepage: j.codepage,
-            lossy: j.lossy,
-            verified: j.verified,
-            sender_key: j.sender_key,
-            priority: j.priority,
-            expires_at: j.expires_at_ms,
-            read_at: j.read_at_ms,
-            owner_user: j.owner_user,
-            notice_id: j.notice_id,
-            in_reply_to: j.in_reply_to,
-            sender_uid: j.sender_uid,
-            popup_secs: j.popup_secs,
-        })
-    }
-}
-
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0xF)]));
-    }
-    s
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    let digits = s.as_bytes();
-    if !digits.len().is_multiple_of(2) {
-        return None;
-    }
-    digits
-        .chunks_exact(2)
-        .map(|p| {
-            let hi = char::from(p[0]).to_digit(16)?;
-            let lo = char::from(p[1]).to_digit(16)?;
-            u8::try_from(hi * 16 + lo).ok()
-        })
-        .collect()
-}
-
-/// A fresh uuid: 128 random bits as 32 lowercase hex digits.
-pub(crate) fn new_uuid() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)?;
-    Ok(hex(&bytes))
+/// A fresh uuid (version 4, random): 32 lowercase hex digits.
+pub(crate) fn new_uuid() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// Whether `s` has the uuid form (32 lowercase hex digits).

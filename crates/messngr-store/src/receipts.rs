@@ -6,14 +6,12 @@
 //! a `read`. A broadcast's "32 of 40 read" is [`ReceiptSummary`].
 
 use rusqlite::params;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, StoreError};
 use crate::store::Store;
 
 /// How far a message got with one recipient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ReceiptState {
     /// Sent, nothing heard back.
     Sent,
@@ -42,7 +40,7 @@ impl ReceiptState {
 }
 
 /// One recipient's receipt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
     /// Who.
     pub recipient: String,
@@ -53,7 +51,7 @@ pub struct Receipt {
 }
 
 /// Counts over a sent message's recipients ("32 of 40 read").
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReceiptSummary {
     /// Recipients recorded.
     pub total: u64,

@@ -116,11 +116,9 @@ impl Store {
         let mut out: Vec<Result<Message>> = Vec::with_capacity(ms.len());
         let mut uuids = Vec::with_capacity(ms.len());
         for m in ms {
-            uuids.push(validate(m).and_then(|()| match &m.uuid {
-                Some(u) => Ok(u.clone()),
-                None => message::new_uuid().map_err(|e| {
-                    StoreError::Unavailable(format!("no random numbers for a uuid: {e}"))
-                }),
+            uuids.push(validate(m).map(|()| match &m.uuid {
+                Some(u) => u.clone(),
+                None => message::new_uuid(),
             }));
         }
         // Nothing to write: no transaction (it would wait for the write
@@ -246,19 +244,6 @@ impl Store {
             .execute("DELETE FROM messages WHERE id = ?", [id])?;
         if changed == 0 {
             return Err(StoreError::NotFound(id));
-        }
-        Ok(())
-    }
-
-    /// Calls `each` for every message, received and sent, in id order,
-    /// without loading them all at once (for the exports).
-    pub fn for_each(&self, mut each: impl FnMut(&Message) -> Result<()>) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM messages ORDER BY id"))?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            each(&message_from_row(row)?)?;
         }
         Ok(())
     }

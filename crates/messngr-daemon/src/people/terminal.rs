@@ -29,7 +29,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use messngr_store::{Message, clock};
+use messngr_store::Message;
 
 use super::{clean, clean_line, cut};
 use crate::settings::Settings;
@@ -183,7 +183,7 @@ pub fn recipients<'a>(
 /// The bytes written on a terminal: a blank line, the banner, the text,
 /// every line ending in CR LF.
 pub fn render(host: &str, m: &Message, tz: &jiff::tz::TimeZone) -> String {
-    let time = clock::local_in(m.received_at, tz);
+    let time = messngr_api::time::local_in(m.received_at, tz);
     let mut out = format!(
         "\r\nMessage from {} to {} on {} at {}\r\n",
         clean_line(&m.from),
