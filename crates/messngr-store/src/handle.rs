@@ -39,6 +39,7 @@ use std::sync::mpsc;
 
 use tokio::sync::oneshot;
 
+use crate::derived::INDEX_BATCH;
 use crate::error::{Result, StoreError};
 use crate::filter::{Filter, Scope};
 use crate::message::{Message, NewMessage};
@@ -89,9 +90,20 @@ impl StoreHandle {
                 // A request taken off the queue while collecting a batch,
                 // served after that batch.
                 let mut next: Option<Request> = None;
+                // Messages stored since the full-text index last caught
+                // up (1 at start: whatever an earlier run left, if any).
+                let mut unindexed: usize = 1;
                 loop {
                     let req = match next.take() {
                         Some(r) => r,
+                        None if unindexed > 0 => match rx.recv_timeout(INDEX_WHEN_IDLE) {
+                            Ok(r) => r,
+                            Err(mpsc::RecvTimeoutError::Timeout) => {
+                                unindexed = index(&mut store, unindexed);
+                                continue;
+                            }
+                            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                        },
                         None => match rx.recv() {
                             Ok(r) => r,
                             Err(_) => return,
@@ -115,9 +127,13 @@ impl StoreHandle {
                                     Err(_) => break,
                                 }
                             }
+                            unindexed += batch.len();
                             let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
                                 insert_batch(&mut store, batch);
                             }));
+                            if unindexed >= INDEX_BATCH {
+                                unindexed = index(&mut store, unindexed);
+                            }
                         }
                         Request::Close(done) => {
                             drop(store);
@@ -232,8 +248,11 @@ impl StoreHandle {
     }
 
     /// [`Store::search`]: as [`StoreHandle::page`], of the messages holding
-    /// every word of `text`.
+    /// every word of `text`. The writer first indexes what waits (at most
+    /// [`INDEX_BATCH`] and a little more, see `derived.rs`), so every
+    /// message stored before the call is found.
     pub async fn search(&self, text: String, filter: Filter, limit: u32) -> Result<Page> {
+        self.run(|s| s.index_pending(usize::MAX)).await?;
         self.read(move |s| s.search(&text, &filter, limit)).await
     }
 
@@ -297,6 +316,19 @@ impl StoreHandle {
             .send(Request::Close(done))
             .map_err(|_| StoreError::Closed)?;
         closed.await.map_err(|_| StoreError::Closed)
+    }
+}
+
+/// How long the writer waits for work before it indexes what waits.
+const INDEX_WHEN_IDLE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Indexes up to [`INDEX_BATCH`] waiting messages; returns how many may
+/// still wait (a failure is logged by the next search, which retries).
+fn index(store: &mut Store, unindexed: usize) -> usize {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| store.index_pending(INDEX_BATCH))) {
+        Ok(Ok(n)) if n < INDEX_BATCH => 0,
+        Ok(Ok(_)) => unindexed.saturating_sub(INDEX_BATCH).max(1),
+        _ => 0,
     }
 }
 

@@ -261,12 +261,29 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     SELECT direction, from_fold, owner_user IS NULL, coalesce(owner_user, ''),
            read_at IS NULL, priority, count(*)
     FROM messages GROUP BY 1, 2, 3, 4, 5, 6;",
-    // 5: the full-text index and the counts of a new message are written
-    // by the insert itself (derived.rs), not by INSERT triggers: a trigger
-    // costs a statement savepoint per row, at which FTS5 flushes. Deletes
-    // and updates (rare) keep theirs.
+    // 5: a new message's counts are written by the insert itself and its
+    // words are indexed after it, in batches (derived.rs); no INSERT
+    // triggers: a trigger costs a statement savepoint per row, at which
+    // FTS5 flushes. `fts_progress` is the highest id the index has taken;
+    // deletes and updates touch the index only for rows it has.
     "DROP TRIGGER messages_fts_insert;
-    DROP TRIGGER messages_count_insert;",
+    DROP TRIGGER messages_count_insert;
+    DROP TRIGGER messages_fts_delete;
+    DROP TRIGGER messages_fts_update;
+    CREATE TABLE fts_progress (id INTEGER NOT NULL);
+    INSERT INTO fts_progress (id) SELECT coalesce(max(id), 0) FROM messages;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+    WHEN old.id <= (SELECT id FROM fts_progress) BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text, from_name, to_name)
+        VALUES ('delete', old.id, old.text, old.from_name, old.to_name);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF id, text, from_name, to_name ON messages
+    WHEN old.id <= (SELECT id FROM fts_progress) BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text, from_name, to_name)
+        VALUES ('delete', old.id, old.text, old.from_name, old.to_name);
+        INSERT INTO messages_fts (rowid, text, from_name, to_name)
+        VALUES (new.id, new.text, new.from_name, new.to_name);
+    END;",
 ];
 
 /// `message_counts.block` is `id >> COUNT_BLOCK_SHIFT` (the triggers of

@@ -84,14 +84,26 @@ impl Store {
 
     /// Stores `m` and returns it as stored. Returns only after `COMMIT`
     /// returned under `synchronous=FULL`: the message is on disk. On any
-    /// error nothing is stored (the transaction rolls back).
+    /// error nothing is stored (the transaction rolls back). The message is
+    /// then added to the full-text index at once (a failure there is not
+    /// the insert's: the message stays waiting for [`Store::index_pending`]).
     pub fn insert(&mut self, m: &NewMessage) -> Result<Message> {
         let mut results = self.insert_batch(std::slice::from_ref(m))?;
-        results.pop().unwrap_or_else(|| {
+        let stored = results.pop().unwrap_or_else(|| {
             Err(StoreError::Unavailable(
                 "insert_batch lost a message".into(),
             ))
-        })
+        })?;
+        let _ = self.index_pending(usize::MAX);
+        Ok(stored)
+    }
+
+    /// Adds up to `limit` stored messages that the full-text index does
+    /// not have yet (those [`Store::insert_batch`] stored), oldest first, in
+    /// one transaction; returns how many. [`Store::search`] finds a message
+    /// only once this has run for it.
+    pub fn index_pending(&mut self, limit: usize) -> Result<usize> {
+        crate::derived::index_pending(&mut self.conn, limit)
     }
 
     /// Stores several messages in ONE transaction and one `COMMIT` — one
@@ -140,7 +152,6 @@ impl Store {
             };
             match insert_row(&tx, m, uuid) {
                 Ok(stored) => {
-                    crate::derived::index(&tx, stored.id, m)?;
                     counts.add(stored.id, m);
                     out.push(Ok(stored));
                 }

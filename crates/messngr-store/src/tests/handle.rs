@@ -286,3 +286,24 @@ async fn an_insert_never_waits_behind_a_read() {
         Err(StoreError::Closed)
     ));
 }
+
+/// The daemon's path: inserts through the handle are acknowledged before
+/// the index has them, and a search through the handle finds every one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_through_the_handle_finds_every_acknowledged_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
+    let mut answers = Vec::new();
+    for i in 0..300 {
+        answers.push(store.queue_insert(msg("A", "H1", &format!("okapi {i}"), T0 + i)));
+    }
+    for a in answers {
+        a.await.unwrap();
+    }
+    let page = store
+        .search("okapi".into(), Filter::default(), 1000)
+        .await
+        .unwrap();
+    assert_eq!(page.messages.len(), 300);
+    assert_eq!(page.older, 0);
+}

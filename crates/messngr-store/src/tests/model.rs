@@ -79,6 +79,8 @@ pub(crate) fn fill(store: &mut Store, n: u64) -> Vec<Row> {
             });
         }
     }
+    // As the daemon's writer does after its batches.
+    store.index_pending(usize::MAX).unwrap();
     store
         .conn_ref()
         .execute(

@@ -297,3 +297,49 @@ proptest! {
         }
     }
 }
+
+/// Messages stored in batches (the daemon's path) are indexed afterwards:
+/// not found before, found once indexed; deleting or changing one the index
+/// does not have yet leaves the index intact; the progress survives a
+/// reopening (nothing is indexed twice or lost).
+#[test]
+fn batched_messages_are_indexed_after_them_and_exactly_once() {
+    let (dir, mut store) = temp_store();
+    let batch: Vec<_> = (0..5)
+        .map(|i| msg("A", "H1", &format!("walrus number {i}"), T0 + i))
+        .collect();
+    let stored: Vec<_> = store
+        .insert_batch(&batch)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(texts(&store, "walrus").is_empty(), "not indexed yet");
+    // Changed and deleted before the index took them.
+    store
+        .conn_ref()
+        .execute(
+            "UPDATE messages SET text = 'narwhal number 1' WHERE id = ?",
+            [stored[1].id],
+        )
+        .unwrap();
+    store.delete(stored[2].id).unwrap();
+    assert_eq!(store.index_pending(2).unwrap(), 2);
+    assert_eq!(texts(&store, "walrus"), ["walrus number 0"]);
+    drop(store);
+    let mut store = Store::open(dir.path().join("inbox.sqlite")).unwrap();
+    assert_eq!(store.index_pending(usize::MAX).unwrap(), 2);
+    assert_eq!(store.index_pending(usize::MAX).unwrap(), 0);
+    assert_eq!(
+        texts(&store, "walrus"),
+        ["walrus number 0", "walrus number 3", "walrus number 4"]
+    );
+    assert_eq!(texts(&store, "narwhal"), ["narwhal number 1"]);
+    store
+        .conn_ref()
+        .execute(
+            "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')",
+            [],
+        )
+        .unwrap();
+}
