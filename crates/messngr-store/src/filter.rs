@@ -149,6 +149,16 @@ impl Where {
         self.params.extend(param);
     }
 
+    /// Makes `clause` a check only (`+column = ?`): SQLite then does not
+    /// pick an index for it.
+    pub(crate) fn check_only(&mut self, clause: &str) {
+        for c in &mut self.clauses {
+            if c == clause {
+                *c = format!("+{clause}");
+            }
+        }
+    }
+
     /// The conditions joined by `AND` (`1` when there are none).
     pub(crate) fn sql(&self) -> String {
         if self.clauses.is_empty() {
@@ -179,16 +189,10 @@ impl Filter {
 
     /// As [`Filter::to_sql`], for a listing in time order
     /// ([`crate::Store::list`]): the direction is only checked
-    /// (`+direction`), so that SQLite walks the indexes in time order as it
-    /// did before migration 3, rather than an index by direction (in id
-    /// order) and a sort of everything it holds.
+    /// (`+direction`).
     pub(crate) fn to_sql_by_time(&self) -> (String, Vec<Value>) {
         let mut w = self.conditions(Since::Index);
-        for c in &mut w.clauses {
-            if c == "direction = ?" {
-                *c = "+direction = ?".to_owned();
-            }
-        }
+        w.check_only("direction = ?");
         self.scope.to_sql(&mut w);
         (w.sql(), w.params)
     }

@@ -179,8 +179,10 @@ impl Store {
             .ok_or(StoreError::NotFound(id))
     }
 
-    /// The messages `filter` selects, oldest first (with a limit: the
-    /// newest `limit` of them, still oldest first).
+    /// The messages `filter` selects in time order, oldest first (with a
+    /// limit: the newest `limit` of them, still oldest first). It sorts
+    /// what it selects: for small inboxes and tests; listings that scale
+    /// are [`Store::page`].
     pub fn list(&self, filter: &Filter) -> Result<Vec<Message>> {
         let (cond, mut params) = filter.to_sql_by_time();
         let mut sql = format!(

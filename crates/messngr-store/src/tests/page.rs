@@ -331,22 +331,3 @@ fn pages_and_exports_run_on_indexes() {
         }
     }
 }
-
-/// `list` (in time order) keeps the plans it had before migration 3: it
-/// walks a time index, with a limit stopping early, instead of sorting.
-#[test]
-fn list_still_walks_the_time_indexes() {
-    let (_dir, store) = temp_store();
-    for f in [Filter::default(), Filter::unread()] {
-        let (cond, params) = f.to_sql_by_time();
-        let sql = format!(
-            "SELECT id FROM messages WHERE {cond} ORDER BY received_at DESC, id DESC LIMIT 50"
-        );
-        let p = plan(&store, &sql, params);
-        assert!(!p.contains("TEMP B-TREE"), "{f:?}\n{p}");
-        assert!(
-            p.contains("messages_by_time") || p.contains("messages_unread"),
-            "{p}"
-        );
-    }
-}
