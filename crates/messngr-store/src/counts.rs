@@ -31,6 +31,7 @@ use rusqlite::types::Value;
 
 use crate::error::Result;
 use crate::filter::{Filter, Owner, Since, Where, fold};
+use crate::message::Direction;
 use crate::schema::COUNT_BLOCK_SHIFT;
 
 /// A time range with fewer messages than this is "small": listing or
@@ -46,9 +47,15 @@ pub(crate) fn count(conn: &Connection, f: &Filter) -> Result<u64> {
     Ok(total)
 }
 
-/// Whether fewer than [`SMALL_RANGE`] messages were received at or after
-/// `since` (or, with `before`, before it).
-pub(crate) fn time_range_is_small(conn: &Connection, since: i64, before: bool) -> Result<bool> {
+/// Whether fewer than [`SMALL_RANGE`] messages of `direction` were
+/// received at or after `since` (or, with `before`, before it); walks at
+/// most that many entries of the index by direction and time.
+pub(crate) fn time_range_is_small(
+    conn: &Connection,
+    direction: Direction,
+    since: i64,
+    before: bool,
+) -> Result<bool> {
     let cond = if before {
         "received_at < ?1"
     } else {
@@ -56,18 +63,22 @@ pub(crate) fn time_range_is_small(conn: &Connection, since: i64, before: bool) -
     };
     let n: i64 = conn
         .prepare_cached(&format!(
-            "SELECT count(*) FROM (SELECT 1 FROM messages WHERE {cond} LIMIT ?2)"
+            "SELECT count(*) FROM (SELECT 1 FROM messages INDEXED BY messages_by_dir_time \
+             WHERE direction = ?3 AND {cond} LIMIT ?2)"
         ))?
-        .query_row(rusqlite::params![since, SMALL_RANGE], |r| r.get(0))?;
+        .query_row(
+            rusqlite::params![since, SMALL_RANGE, direction.as_str()],
+            |r| r.get(0),
+        )?;
     Ok(n < SMALL_RANGE)
 }
 
 fn count_branch(conn: &Connection, f: &Filter, owner: Owner<'_>) -> Result<u64> {
     if let Some(since) = f.since {
-        if time_range_is_small(conn, since, false)? {
+        if time_range_is_small(conn, f.direction, since, false)? {
             return count_rows(conn, f, owner, Since::Index, None);
         }
-        if time_range_is_small(conn, since, true)? {
+        if time_range_is_small(conn, f.direction, since, true)? {
             let all = Filter {
                 since: None,
                 ..f.clone()
@@ -212,6 +223,10 @@ pub(crate) fn count_rows_sql(
     if let Some((low, high)) = ids {
         w.push("id >= ?", Some(Value::Integer(low)));
         w.push("id < ?", Some(Value::Integer(high)));
+        // A range of ids: everyone's walks the table's own id range.
+        if owner == Owner::Any {
+            w.check_only("direction = ?");
+        }
     }
     // A count on `since`: walk the time range on the index that holds
     // every column a count tests (direction, time, owner, read, priority,

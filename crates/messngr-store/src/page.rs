@@ -54,7 +54,9 @@ impl Store {
         let owners = filter.scope.owners();
         let since = match filter.since {
             None => Since::Ignore,
-            Some(t) if counts::time_range_is_small(&tx, t, false)? => Since::Index,
+            Some(t) if counts::time_range_is_small(&tx, filter.direction, t, false)? => {
+                Since::Index
+            }
             Some(_) => Since::Check,
         };
         let mut messages = if limit == 0 || owners.is_empty() {
