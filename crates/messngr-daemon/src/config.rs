@@ -86,6 +86,10 @@ pub struct Config {
     pub host_messages_visible_to_all: Option<bool>,
     /// A group whose members see every user's messages, as root does.
     pub admin_group: Option<String>,
+    /// Accounts besides root that may hand messages over with `messngr
+    /// deliver` (smbd's guest account, which runs its `message command`).
+    #[serde(default)]
+    pub deliver_users: Vec<String>,
     /// Serve NetBIOS (UDP 137/138, TCP 139). `false`: Samba owns the ports
     /// and hands messages over with `messngr deliver` (its `message command`).
     pub serve_netbios: Option<bool>,

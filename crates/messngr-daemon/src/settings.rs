@@ -22,6 +22,11 @@ pub enum SettingsError {
     /// The interface is unusable.
     #[error(transparent)]
     Interface(#[from] InterfaceError),
+    /// A `deliver_users` entry is no account here.
+    #[error(
+        "deliver_users: there is no account {0:?} on this host (give smbd's guest account, see `guest account` in smb.conf; usually nobody)"
+    )]
+    NoSuchUser(String),
 }
 
 /// Everything the running daemon needs, resolved.
@@ -57,6 +62,8 @@ pub struct Settings {
     pub terminal_host_messages: bool,
     /// The `[[hook]]` programs.
     pub hooks: Vec<crate::config::HookConfig>,
+    /// Who besides root may hand messages over (`deliver_users`, as uids).
+    pub deliver_uids: Vec<u32>,
 }
 
 impl Settings {
@@ -86,6 +93,7 @@ impl Settings {
             terminals: true,
             terminal_host_messages: true,
             hooks: Vec::new(),
+            deliver_uids: Vec::new(),
         }
     }
 
@@ -129,6 +137,17 @@ impl Settings {
             terminals: cfg.terminals(),
             terminal_host_messages: cfg.terminal_host_messages(),
             hooks: cfg.hooks.clone(),
+            deliver_uids: cfg
+                .deliver_users
+                .iter()
+                .map(|name| {
+                    nix::unistd::User::from_name(name)
+                        .ok()
+                        .flatten()
+                        .map(|u| u.uid.as_raw())
+                        .ok_or_else(|| SettingsError::NoSuchUser(name.clone()))
+                })
+                .collect::<Result<_, _>>()?,
         })
     }
 

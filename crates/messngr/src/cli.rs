@@ -178,7 +178,8 @@ pub enum Cmd {
     /// recipient, but Samba expands %t to the current time first). The message is stored unverified, like any
     /// legacy message, and the file is deleted once the daemon has it; if
     /// the daemon refuses or cannot be reached the file is kept and the exit
-    /// status is not 0 (3: no daemon). Any local user may deliver; it gives
+    /// status is not 0 (3: no daemon). Only root and the accounts in the
+    /// daemon's `deliver_users` (smbd's guest account) may deliver; it gives
     /// no right to read.
     Deliver {
         /// The file holding the message text.

@@ -17,7 +17,13 @@ use support::{BIN, Daemon, SambaClient, Smbd, TestUser, lan, run_in, text, wait_
 #[test]
 fn smbd_hands_messages_to_messngr_deliver() {
     let Some(lan) = lan(2) else { return };
-    let d = Daemon::start(&lan, 1, "H1", "serve_netbios = false\n");
+    // smbd runs its message command as its guest account, nobody.
+    let d = Daemon::start(
+        &lan,
+        1,
+        "H1",
+        "serve_netbios = false\ndeliver_users = [\"nobody\"]\n",
+    );
     // smbd runs the message command as its guest user: the socket's
     // directory must be traversable (the socket itself is 0666).
     d.open_to_users();
@@ -108,22 +114,36 @@ fn deliver_keeps_the_file_when_the_daemon_is_down_and_works_unprivileged() {
     assert!(text(&o).contains("stays in"), "{}", text(&o));
     assert_eq!(std::fs::read(&file).unwrap(), b"kept");
 
-    // An unprivileged user may deliver, and delivering gives no right to read.
+    // The account in deliver_users may deliver, unprivileged; delivering
+    // gives no right to read; any other local user is refused (it could
+    // forge a message from the network) and its file is kept.
     let Some(lan) = lan(1) else { return };
+    let guest = TestUser::create("g");
     let d = Daemon::start(
         &lan,
         1,
         "H1",
-        "serve_netbios = false\nhost_messages_visible_to_all = false\n",
+        &format!(
+            "serve_netbios = false\nhost_messages_visible_to_all = false\ndeliver_users = [\"{}\"]\n",
+            guest.name
+        ),
     );
     d.open_to_users();
-    let guest = TestUser::create("g");
+    let mallory = TestUser::create("m");
     let spool = tempfile::tempdir().unwrap();
     std::fs::set_permissions(spool.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let msg = spool.path().join("msg.Y");
     let raw = b"caf\xc3\xa9 \xe9t\xe9\r\n\x1b[31mred";
     std::fs::write(&msg, raw).unwrap();
     std::fs::set_permissions(&msg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = mallory.cli(
+        &d.socket(),
+        &["deliver", msg.to_str().unwrap(), "root", "H1"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}\n{}", text(&o), d.log());
+    assert!(text(&o).contains("deliver_users"), "{}", text(&o));
+    assert!(msg.exists(), "a refused file is kept");
+    assert!(d.inbox().is_empty(), "nothing stored for mallory");
     let o = guest.cli(
         &d.socket(),
         &["deliver", msg.to_str().unwrap(), "bob", "H1"],

@@ -403,9 +403,11 @@ mod tests {
         assert!(ids.windows(2).all(|w| w[1] > w[0]), "{ids:?}");
         drop(tx);
         runner.await.unwrap();
+        // A writer job: queued behind every insert, the datagram's too
+        // (reads go to the reader, which does not wait for them).
         let texts: Vec<String> = inbox
             .store
-            .list(messngr_store::Filter::default())
+            .run(|s| s.list(&messngr_store::Filter::default()))
             .await
             .unwrap()
             .into_iter()

@@ -201,8 +201,22 @@ impl Services {
         }
     }
 
-    /// Stores a message another program received (`messngr deliver`).
+    /// Stores a message another program received (`messngr deliver`): only
+    /// root, the daemon's own user and `deliver_users` (smbd's guest) may,
+    /// or any local user could put words in a remote sender's mouth.
     async fn deliver(&self, uid: u32, d: messngr_api::Deliver) -> Result<i64, ApiError> {
+        let own = nix::unistd::getuid().as_raw();
+        if uid != 0 && uid != own && !self.settings.deliver_uids.contains(&uid) {
+            tracing::warn!(
+                "uid {uid} tried to hand over a message; refused (not in deliver_users)"
+            );
+            return Err(ApiError::new(
+                ErrorKind::Denied,
+                format!(
+                    "uid {uid} may not hand messages over: only root and deliver_users (smbd's guest account) may; add the account to deliver_users in messngr.toml"
+                ),
+            ));
+        }
         if d.transport != messngr_proto::Transport::Samba {
             return Err(ApiError::bad_request(format!(
                 "unknown hand-over transport {} (only samba)",

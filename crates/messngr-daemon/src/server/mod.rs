@@ -14,6 +14,7 @@
 mod dispatch;
 mod export;
 mod follow;
+mod slots;
 mod views;
 
 use std::path::Path;
@@ -96,6 +97,7 @@ pub(crate) async fn serve(
     stop: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let per_uid = slots::Slots::default();
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
@@ -104,9 +106,21 @@ pub(crate) async fn serve(
             () = stop.cancelled() => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    let uid = match stream.peer_cred() {
+                        Ok(c) => c.uid(),
+                        Err(e) => {
+                            tracing::warn!("api: no peer credentials, closing: {e}");
+                            continue;
+                        }
+                    };
+                    let Some(mine) = per_uid.take(uid) else {
+                        tokio::spawn(refuse_busy(stream, uid));
+                        continue;
+                    };
                     let (services, feed, stop) = (services.clone(), feed.clone(), stop.clone());
                     tokio::spawn(async move {
-                        connection(stream, services, feed, stop).await;
+                        connection(stream, uid, services, feed, stop).await;
+                        drop(mine);
                         drop(slot);
                     });
                 }
@@ -170,14 +184,23 @@ fn encode_err(kind: ErrorKind, message: String) -> Vec<u8> {
     frame::encode(&Reply::<()>::Error(ApiError::new(kind, message)))
 }
 
-async fn connection(stream: UnixStream, services: Services, feed: Feed, stop: CancellationToken) {
-    let uid = match stream.peer_cred() {
-        Ok(c) => c.uid(),
-        Err(e) => {
-            tracing::warn!("api: no peer credentials, closing: {e}");
-            return;
-        }
-    };
+/// Answers a connection over its uid's bound and closes it.
+async fn refuse_busy(stream: UnixStream, uid: u32) {
+    let (_, mut write) = stream.into_split();
+    let why = format!(
+        "uid {uid} already holds {} connections to the daemon: close some and try again",
+        slots::PER_UID
+    );
+    send(&mut write, &encode_err(ErrorKind::Denied, why)).await;
+}
+
+async fn connection(
+    stream: UnixStream,
+    uid: u32,
+    services: Services,
+    feed: Feed,
+    stop: CancellationToken,
+) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let mut buf = Vec::new();

@@ -186,3 +186,35 @@ async fn requests_that_need_netbios_say_it_is_samba_s() {
     .await;
     srv.stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_uid_cannot_hold_every_connection() {
+    let srv = server().await;
+    let path = srv.path.clone();
+    blocking(move || {
+        let mut held: Vec<Client> = (0..super::slots::PER_UID)
+            .map(|_| Client::connect(&path).unwrap())
+            .collect();
+        match Client::connect(&path) {
+            Err(ClientError::Daemon(e)) => {
+                assert_eq!(e.kind, ErrorKind::Denied);
+                assert!(e.message.contains("close some"), "{}", e.message);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Those held still work; one closed makes room.
+        assert_eq!(held[0].call(Unread {}).unwrap(), UnreadView::default());
+        held.pop();
+        let mut again = None;
+        for _ in 0..50 {
+            if let Ok(c) = Client::connect(&path) {
+                again = Some(c);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(again.is_some(), "a place given back is usable");
+    })
+    .await;
+    srv.stop.cancel();
+}
