@@ -91,7 +91,7 @@ impl Access {
         let person = user.as_ref().is_some_and(|u| has_login_shell(&u.shell));
         Caller {
             uid,
-            admin: uid == 0 || uid == nix::unistd::getuid().as_raw() || in_admin_group,
+            admin: is_root_or_daemon(uid) || in_admin_group,
             user: user.map(|u| u.name),
             person,
         }
@@ -123,6 +123,12 @@ impl Access {
             host: self.host_messages_visible_to_all && caller.person,
         }
     }
+}
+
+/// Root or the daemon's own user: who may change the daemon's names and
+/// hand messages over, besides those configured for it.
+pub(crate) fn is_root_or_daemon(uid: u32) -> bool {
+    uid == 0 || uid == nix::unistd::getuid().as_raw()
 }
 
 /// Whether `shell` lets its account log in (an empty shell is /bin/sh).

@@ -248,11 +248,13 @@ impl StoreHandle {
     }
 
     /// [`Store::search`]: as [`StoreHandle::page`], of the messages holding
-    /// every word of `text`. The writer first indexes what waits (at most
-    /// [`INDEX_BATCH`] and a little more, see `derived.rs`), so every
-    /// message stored before the call is found.
+    /// every word of `text`. The writer first indexes what waits (normally
+    /// fewer than [`INDEX_BATCH`], see `derived.rs`; at most four times
+    /// that), so every message stored before the call is found.
     pub async fn search(&self, text: String, filter: Filter, limit: u32) -> Result<Page> {
-        self.run(|s| s.index_pending(usize::MAX)).await?;
+        // Bounded: normally fewer than INDEX_BATCH wait; if the indexer
+        // kept failing, a search must not hold the writer for all of them.
+        self.run(|s| s.index_pending(4 * INDEX_BATCH)).await?;
         self.read(move |s| s.search(&text, &filter, limit)).await
     }
 

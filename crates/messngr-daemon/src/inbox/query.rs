@@ -4,7 +4,7 @@
 //! them here. A page costs the same whatever the inbox holds, and no call
 //! holds the store's thread for more than one page.
 
-use messngr_store::{Filter, Message, Page, StoreError};
+use messngr_store::{Filter, Message, Page, Scope, StoreError};
 
 use super::Inbox;
 
@@ -35,8 +35,14 @@ impl From<StoreError> for InboxError {
 impl Inbox {
     /// `filter` narrowed to what the caller with `uid` may see.
     fn scoped(&self, uid: u32, mut filter: Filter) -> Filter {
-        filter.scope = self.access().scope(&self.access().caller(uid));
+        filter.scope = self.scope_of(uid);
         filter
+    }
+
+    /// Whose messages the caller with `uid` may see, as the store's SQL
+    /// condition (looked up once: it asks the system's account database).
+    pub(crate) fn scope_of(&self, uid: u32) -> Scope {
+        self.access().scope(&self.access().caller(uid))
     }
 
     /// The newest `limit` messages `filter` selects that `uid` may see.
@@ -108,13 +114,11 @@ impl Inbox {
     /// keeps them, sent).
     pub(crate) async fn export_page(
         &self,
-        uid: u32,
+        scope: &Scope,
         after: i64,
         n: u32,
     ) -> Result<Vec<Message>, InboxError> {
-        let scope = self.access().scope(&self.access().caller(uid));
-        let page = self.handle().export_page(scope, after, n).await?;
-        Ok(page)
+        Ok(self.handle().export_page(scope.clone(), after, n).await?)
     }
 }
 
@@ -151,8 +155,9 @@ mod tests {
         let id = all.messages[0].id;
         assert_eq!(inbox.read(59_999, id).await, Err(InboxError::NotFound(id)));
         assert_eq!(inbox.rm(59_999, id).await, Err(InboxError::NotFound(id)));
-        assert!(inbox.export_page(59_999, 0, 10).await.unwrap().is_empty());
-        assert_eq!(inbox.export_page(0, 0, 10).await.unwrap().len(), 3);
+        let (nobody, root) = (inbox.scope_of(59_999), inbox.scope_of(0));
+        assert!(inbox.export_page(&nobody, 0, 10).await.unwrap().is_empty());
+        assert_eq!(inbox.export_page(&root, 0, 10).await.unwrap().len(), 3);
         assert_eq!(inbox.rm(0, id).await, Ok(id));
         assert_eq!(inbox.read(0, id).await, Err(InboxError::NotFound(id)));
     }

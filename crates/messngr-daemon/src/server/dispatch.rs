@@ -205,8 +205,7 @@ impl Services {
     /// root, the daemon's own user and `deliver_users` (smbd's guest) may,
     /// or any local user could put words in a remote sender's mouth.
     async fn deliver(&self, uid: u32, d: messngr_api::Deliver) -> Result<i64, ApiError> {
-        let own = nix::unistd::getuid().as_raw();
-        if uid != 0 && uid != own && !self.settings.deliver_uids.contains(&uid) {
+        if !crate::access::is_root_or_daemon(uid) && !self.settings.deliver_uids.contains(&uid) {
             tracing::warn!(
                 "uid {uid} tried to hand over a message; refused (not in deliver_users)"
             );

@@ -21,10 +21,11 @@ pub(crate) const EXPORT_PAGE: u32 = 100;
 
 /// Streams the export to `write`; `false` when the connection is gone.
 pub(crate) async fn stream(inbox: &Inbox, uid: u32, write: &mut OwnedWriteHalf) -> bool {
+    let scope = inbox.scope_of(uid);
     let mut after = 0;
     let mut count = 0u64;
     loop {
-        let page = match inbox.export_page(uid, after, EXPORT_PAGE).await {
+        let page = match inbox.export_page(&scope, after, EXPORT_PAGE).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!("export for uid {uid} stopped after {count} messages: {e}");

@@ -221,11 +221,7 @@ async fn connection(
                 api: API_VERSION,
                 daemon: concat!("messngr ", env!("CARGO_PKG_VERSION")).to_owned(),
             };
-            if write
-                .write_all(&frame::encode(&Reply::Ok(welcome)))
-                .await
-                .is_err()
-            {
+            if !send(&mut write, &frame::encode(&Reply::Ok(welcome))).await {
                 return;
             }
         }
@@ -247,9 +243,7 @@ async fn connection(
             Err(e) => {
                 let why = format!("not a request: {e}");
                 tracing::warn!("api: uid {uid}: {why}; closing");
-                let _ = write
-                    .write_all(&encode_err(ErrorKind::BadRequest, why))
-                    .await;
+                send(&mut write, &encode_err(ErrorKind::BadRequest, why)).await;
                 return;
             }
         };
@@ -271,12 +265,10 @@ async fn connection(
                 }
                 continue;
             }
-            r if r.is_privileged() && uid != 0 && uid != nix::unistd::getuid().as_raw() => {
-                encode_err(
-                    ErrorKind::Denied,
-                    "only root can change the daemon's names (try sudo)".into(),
-                )
-            }
+            r if r.is_privileged() && !crate::access::is_root_or_daemon(uid) => encode_err(
+                ErrorKind::Denied,
+                "only root can change the daemon's names (try sudo)".into(),
+            ),
             r => services.answer(uid, r).await,
         };
         if !send(&mut write, &answer).await {
