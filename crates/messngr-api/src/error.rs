@@ -44,28 +44,6 @@ pub enum ErrorKind {
     Unknown,
 }
 
-impl ErrorKind {
-    /// The name on the wire (`not_found`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::BadRequest => "bad_request",
-            Self::BadName => "bad_name",
-            Self::NotFound => "not_found",
-            Self::Denied => "denied",
-            Self::Conflict => "conflict",
-            Self::Refused => "refused",
-            Self::Network => "network",
-            Self::TooLong => "too_long",
-            Self::NotStored => "not_stored",
-            Self::Disabled => "disabled",
-            Self::ShuttingDown => "shutting_down",
-            Self::Store => "store",
-            Self::Version => "version",
-            Self::Unknown => "unknown",
-        }
-    }
-}
-
 /// A failed request: its kind, and one line that says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]
@@ -88,15 +66,5 @@ impl ApiError {
     /// `bad_request`.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::BadRequest, message)
-    }
-
-    /// `not_found` for a message id: what someone else's message looks like too.
-    pub fn no_message(id: i64) -> Self {
-        Self::new(ErrorKind::NotFound, format!("no message {id}"))
-    }
-
-    /// `shutting_down`.
-    pub fn shutting_down() -> Self {
-        Self::new(ErrorKind::ShuttingDown, "the daemon is stopping")
     }
 }

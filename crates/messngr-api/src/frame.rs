@@ -155,7 +155,7 @@ mod tests {
     fn replies_have_their_documented_form() {
         let ok: Reply<i64> = Reply::Ok(7);
         assert_eq!(encode(&ok), b"{\"ok\":7}\n");
-        let err: Reply<i64> = Reply::Error(ApiError::no_message(9));
+        let err: Reply<i64> = Reply::Error(ApiError::new(ErrorKind::NotFound, "no message 9"));
         assert_eq!(
             String::from_utf8(encode(&err)).unwrap(),
             "{\"error\":{\"kind\":\"not_found\",\"message\":\"no message 9\"}}\n"

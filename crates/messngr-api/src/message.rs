@@ -90,12 +90,6 @@ impl MessageView {
     pub fn is_unread(&self) -> bool {
         self.read_at_ms.is_none()
     }
-
-    /// Urgent and sent by root on this host: the one kind of message that
-    /// may be written on a terminal whose user said `mesg n`.
-    pub fn urgent_from_root(&self) -> bool {
-        self.priority == Priority::Urgent && self.sender_uid == Some(0)
-    }
 }
 
 #[cfg(test)]
