@@ -1,5 +1,6 @@
 //! What the store keeps besides the messages' rows: their share of the
-//! kept counts (`message_counts` by id block, `message_totals` by sender),
+//! kept counts (`message_counts` by id block, `message_totals` by sender,
+//! `message_owner_totals` by owner),
 //! written by the insert in its own transaction, and their words in the
 //! full-text index (`messages_fts`), added after them in batches.
 //!
@@ -20,7 +21,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::error::Result;
 use crate::filter::fold;
@@ -33,11 +34,11 @@ pub const INDEX_BATCH: usize = 1024;
 /// one transaction with the new progress; returns how many it added.
 pub(crate) fn index_pending(conn: &mut Connection, limit: usize) -> Result<usize> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Exactly one row since migration 5: without it, fail rather than
+    // index everything again.
     let from: i64 = tx
         .prepare_cached("SELECT id FROM fts_progress")?
-        .query_row([], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0);
+        .query_row([], |r| r.get(0))?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut last = None;
     let mut n = 0;
@@ -76,6 +77,7 @@ pub(crate) fn index_pending(conn: &mut Connection, limit: usize) -> Result<usize
 pub(crate) struct Counts {
     blocks: HashMap<(&'static str, i64, bool, String, i64), i64>,
     senders: HashMap<(&'static str, String, bool, String, i64), i64>,
+    owners: HashMap<(&'static str, bool, String, i64), i64>,
 }
 
 impl Counts {
@@ -96,6 +98,10 @@ impl Counts {
             ))
             .or_default() += 1;
         *self
+            .owners
+            .entry((dir, host, owner.clone(), priority))
+            .or_default() += 1;
+        *self
             .senders
             .entry((dir, fold(&m.from), host, owner, priority))
             .or_default() += 1;
@@ -103,20 +109,34 @@ impl Counts {
 
     /// Writes the batch's counts (new messages are unread).
     pub(crate) fn write(self, tx: &Transaction<'_>) -> Result<()> {
-        let mut blocks = tx.prepare_cached(
-            "INSERT INTO message_counts (direction, block, host, owner, unread, priority, n) \
-             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-        )?;
+        let mut blocks = upsert(tx, "message_counts (direction, block")?;
         for ((dir, block, host, owner, priority), n) in self.blocks {
             blocks.execute(params![dir, block, host, owner, priority, n])?;
         }
-        let mut senders = tx.prepare_cached(
-            "INSERT INTO message_totals (direction, sender, host, owner, unread, priority, n) \
-             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-        )?;
+        let mut senders = upsert(tx, "message_totals (direction, sender")?;
         for ((dir, sender, host, owner, priority), n) in self.senders {
             senders.execute(params![dir, sender, host, owner, priority, n])?;
         }
+        let mut owners = tx.prepare_cached(
+            "INSERT INTO message_owner_totals (direction, host, owner, unread, priority, n) \
+             VALUES (?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+        )?;
+        for ((dir, host, owner, priority), n) in self.owners {
+            owners.execute(params![dir, host, owner, priority, n])?;
+        }
         Ok(())
     }
+}
+
+/// The upsert adding `n` to a count table keyed first by direction and
+/// `table_and_key` (e.g. `message_counts (direction, block`), then host,
+/// owner, unread (1: new messages are unread) and priority.
+fn upsert<'t>(
+    tx: &'t Transaction<'_>,
+    table_and_key: &str,
+) -> Result<rusqlite::CachedStatement<'t>> {
+    Ok(tx.prepare_cached(&format!(
+        "INSERT INTO {table_and_key}, host, owner, unread, priority, n) \
+         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6) ON CONFLICT DO UPDATE SET n = n + excluded.n"
+    ))?)
 }

@@ -35,7 +35,8 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 
 use tokio::sync::oneshot;
 
@@ -69,6 +70,9 @@ enum Request {
 pub struct StoreHandle {
     tx: mpsc::Sender<Request>,
     reader: Option<Reader>,
+    /// Set by the writer while messages wait for the full-text index, so a
+    /// search asks the writer to catch up only when there is something to do.
+    unindexed: Arc<AtomicBool>,
 }
 
 impl StoreHandle {
@@ -84,22 +88,26 @@ impl StoreHandle {
     /// Starts a thread serving `store`.
     pub fn spawn(mut store: Store) -> Result<StoreHandle> {
         let (tx, rx) = mpsc::channel::<Request>();
+        let unindexed_flag = Arc::new(AtomicBool::new(true));
+        let flag = unindexed_flag.clone();
         std::thread::Builder::new()
             .name("messngr-store".into())
             .spawn(move || {
                 // A request taken off the queue while collecting a batch,
                 // served after that batch.
                 let mut next: Option<Request> = None;
-                // Messages stored since the full-text index last caught
-                // up (1 at start: whatever an earlier run left, if any).
-                let mut unindexed: usize = 1;
+                let mut indexer = Indexer {
+                    waiting: 1, // whatever an earlier run left, if any
+                    retry_at: None,
+                    flag,
+                };
                 loop {
                     let req = match next.take() {
                         Some(r) => r,
-                        None if unindexed > 0 => match rx.recv_timeout(INDEX_WHEN_IDLE) {
+                        None if indexer.waiting > 0 => match rx.recv_timeout(INDEX_WHEN_IDLE) {
                             Ok(r) => r,
                             Err(mpsc::RecvTimeoutError::Timeout) => {
-                                unindexed = index(&mut store, unindexed);
+                                indexer.run(&mut store);
                                 continue;
                             }
                             Err(mpsc::RecvTimeoutError::Disconnected) => return,
@@ -127,12 +135,12 @@ impl StoreHandle {
                                     Err(_) => break,
                                 }
                             }
-                            unindexed += batch.len();
+                            indexer.added(batch.len());
                             let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
                                 insert_batch(&mut store, batch);
                             }));
-                            if unindexed >= INDEX_BATCH {
-                                unindexed = index(&mut store, unindexed);
+                            if indexer.waiting >= INDEX_BATCH {
+                                indexer.run(&mut store);
                             }
                         }
                         Request::Close(done) => {
@@ -144,7 +152,11 @@ impl StoreHandle {
                 }
             })
             .map_err(|e| StoreError::Unavailable(format!("cannot start the store thread: {e}")))?;
-        Ok(StoreHandle { tx, reader: None })
+        Ok(StoreHandle {
+            tx,
+            reader: None,
+            unindexed: unindexed_flag,
+        })
     }
 
     fn submit<T: Send + 'static>(
@@ -254,7 +266,9 @@ impl StoreHandle {
     pub async fn search(&self, text: String, filter: Filter, limit: u32) -> Result<Page> {
         // Bounded: normally fewer than INDEX_BATCH wait; if the indexer
         // kept failing, a search must not hold the writer for all of them.
-        self.run(|s| s.index_pending(4 * INDEX_BATCH)).await?;
+        if self.unindexed.load(Ordering::Acquire) {
+            self.run(|s| s.index_pending(4 * INDEX_BATCH)).await?;
+        }
         self.read(move |s| s.search(&text, &filter, limit)).await
     }
 
@@ -324,13 +338,41 @@ impl StoreHandle {
 /// How long the writer waits for work before it indexes what waits.
 const INDEX_WHEN_IDLE: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// Indexes up to [`INDEX_BATCH`] waiting messages; returns how many may
-/// still wait (a failure is logged by the next search, which retries).
-fn index(store: &mut Store, unindexed: usize) -> usize {
-    match std::panic::catch_unwind(AssertUnwindSafe(|| store.index_pending(INDEX_BATCH))) {
-        Ok(Ok(n)) if n < INDEX_BATCH => 0,
-        Ok(Ok(_)) => unindexed.saturating_sub(INDEX_BATCH).max(1),
-        _ => 0,
+/// How long the writer waits before it tries to index again after a
+/// failure (the next search tries at once, and reports the error).
+const INDEX_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The writer's view of the full-text index: how many stored messages may
+/// wait for it.
+struct Indexer {
+    waiting: usize,
+    retry_at: Option<std::time::Instant>,
+    flag: Arc<AtomicBool>,
+}
+
+impl Indexer {
+    /// `n` messages were queued for storing. The flag goes up before they
+    /// are committed, so a search after their acknowledgement sees it.
+    fn added(&mut self, n: usize) {
+        self.waiting += n;
+        self.flag.store(true, Ordering::Release);
+    }
+
+    /// Indexes up to [`INDEX_BATCH`] waiting messages; after a failure,
+    /// tries again no sooner than [`INDEX_RETRY`].
+    fn run(&mut self, store: &mut Store) {
+        if self.retry_at.is_some_and(|t| std::time::Instant::now() < t) {
+            return;
+        }
+        match std::panic::catch_unwind(AssertUnwindSafe(|| store.index_pending(INDEX_BATCH))) {
+            Ok(Ok(n)) if n < INDEX_BATCH => {
+                self.waiting = 0;
+                self.retry_at = None;
+                self.flag.store(false, Ordering::Release);
+            }
+            Ok(Ok(_)) => self.waiting = self.waiting.saturating_sub(INDEX_BATCH).max(1),
+            _ => self.retry_at = Some(std::time::Instant::now() + INDEX_RETRY),
+        }
     }
 }
 

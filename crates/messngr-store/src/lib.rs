@@ -28,7 +28,7 @@
 //! * Inboxes of a million messages: [`Store::page`] (the newest N by id,
 //!   with the number of older ones, on indexes), [`Store::search`]
 //!   (full-text, FTS5), [`Store::export_page`] (an export one page at a
-//!   time), [`Store::count`] (exact, from counts kept by triggers).
+//!   time), [`Store::count`] (exact, from kept counts: `derived.rs`).
 //! * The schema and its migrations: [`SCHEMA_VERSION`], see `schema.rs`.
 //! * Pages, search, export pages and counts in SQL: [`Store::page`],
 //!   [`Store::search`], [`Store::export_page`], [`Store::count`]; a

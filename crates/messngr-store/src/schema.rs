@@ -292,6 +292,52 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         INSERT INTO messages_fts (rowid, text, from_name, to_name)
         VALUES (new.id, new.text, new.from_name, new.to_name);
     END;",
+    // 6: counts by owner alone. `message_totals` is per sender, and a
+    // sender name is the network's to choose: a count without one summed a
+    // row per sender ever seen, so a host sending under a million names
+    // made every page and the tray's poll walk a million rows. Ids never
+    // change (the index and the counts are keyed on them).
+    "CREATE TABLE message_owner_totals (
+        direction TEXT NOT NULL,
+        host      INTEGER NOT NULL,
+        owner     TEXT NOT NULL,
+        unread    INTEGER NOT NULL,
+        priority  INTEGER NOT NULL,
+        n         INTEGER NOT NULL,
+        PRIMARY KEY (direction, host, owner, unread, priority)
+    ) WITHOUT ROWID;
+    INSERT INTO message_owner_totals (direction, host, owner, unread, priority, n)
+    SELECT direction, owner_user IS NULL, coalesce(owner_user, ''), read_at IS NULL,
+           priority, count(*)
+    FROM messages GROUP BY 1, 2, 3, 4, 5;
+    CREATE TRIGGER messages_owner_count_delete AFTER DELETE ON messages BEGIN
+        UPDATE message_owner_totals SET n = n - 1 WHERE direction = old.direction AND host = (old.owner_user IS NULL)
+          AND owner = coalesce(old.owner_user, '') AND unread = (old.read_at IS NULL)
+          AND priority = old.priority;
+        DELETE FROM message_owner_totals WHERE direction = old.direction AND host = (old.owner_user IS NULL)
+          AND owner = coalesce(old.owner_user, '') AND unread = (old.read_at IS NULL)
+          AND priority = old.priority AND n <= 0;
+    END;
+    CREATE TRIGGER messages_owner_count_update
+    AFTER UPDATE OF direction, owner_user, read_at, priority ON messages
+    WHEN old.direction IS NOT new.direction OR old.owner_user IS NOT new.owner_user
+      OR (old.read_at IS NULL) IS NOT (new.read_at IS NULL)
+      OR old.priority IS NOT new.priority
+    BEGIN
+        UPDATE message_owner_totals SET n = n - 1 WHERE direction = old.direction AND host = (old.owner_user IS NULL)
+          AND owner = coalesce(old.owner_user, '') AND unread = (old.read_at IS NULL)
+          AND priority = old.priority;
+        DELETE FROM message_owner_totals WHERE direction = old.direction AND host = (old.owner_user IS NULL)
+          AND owner = coalesce(old.owner_user, '') AND unread = (old.read_at IS NULL)
+          AND priority = old.priority AND n <= 0;
+        INSERT INTO message_owner_totals (direction, host, owner, unread, priority, n)
+        VALUES (new.direction, new.owner_user IS NULL, coalesce(new.owner_user, ''),
+                new.read_at IS NULL, new.priority, 1)
+        ON CONFLICT DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER messages_id_fixed BEFORE UPDATE OF id ON messages BEGIN
+        SELECT RAISE(ABORT, 'a message id never changes');
+    END;",
 ];
 
 /// `message_counts.block` is `id >> COUNT_BLOCK_SHIFT` (the triggers of

@@ -217,12 +217,11 @@ impl Store {
     /// small row per (owner, priority), whatever the inbox holds (for an
     /// unread count that must not load every message).
     pub fn unread_counts(&self) -> Result<Vec<(Option<String>, Priority, u64)>> {
-        // From the totals the triggers keep (migration 3): a row per
-        // sender, owner and priority, instead of every unread message.
+        // From the counts by owner (migration 6, derived.rs): a row per
+        // owner and priority, instead of every unread message.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT CASE WHEN host THEN NULL ELSE owner END, priority, sum(n) \
-             FROM message_totals WHERE direction = 'in' AND unread = 1 \
-             GROUP BY host, owner, priority HAVING sum(n) > 0",
+            "SELECT CASE WHEN host THEN NULL ELSE owner END, priority, n \
+             FROM message_owner_totals WHERE direction = 'in' AND unread = 1 AND n > 0",
         )?;
         let rows = stmt.query_map([], |r| {
             let priority: i64 = r.get(1)?;

@@ -353,3 +353,54 @@ fn counts_that_walk_walk_an_index_only() {
         assert!(!p.contains("SCAN messages"), "{p}");
     }
 }
+
+/// Sender names are the network's to choose: counts without a sender (every
+/// page, the tray) read a row per owner and priority, however many senders
+/// there were; and ids, on which the index and the counts are keyed, never
+/// change.
+#[test]
+fn many_sender_names_do_not_make_counts_walk_them() {
+    let (_dir, mut store) = super::temp_store();
+    let batch: Vec<_> = (0..3000)
+        .map(|i| super::msg(&format!("SPAM{i}"), "H1", "x", super::T0 + i))
+        .collect();
+    for r in store.insert_batch(&batch).unwrap() {
+        r.unwrap();
+    }
+    let rows = |table: &str| -> i64 {
+        store
+            .conn_ref()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(rows("message_totals"), 3000, "one row per sender");
+    assert_eq!(
+        rows("message_owner_totals"),
+        1,
+        "one row per owner and priority"
+    );
+    assert_eq!(store.count(&crate::Filter::default()).unwrap(), 3000);
+    assert_eq!(store.count_unread().unwrap(), 3000);
+    assert_eq!(
+        store
+            .unread_counts()
+            .unwrap()
+            .iter()
+            .map(|r| r.2)
+            .sum::<u64>(),
+        3000
+    );
+    let before = crate::Filter {
+        before: Some(1500),
+        ..crate::Filter::default()
+    };
+    assert_eq!(store.count(&before).unwrap(), 1499);
+    store.mark_read(1).unwrap();
+    store.delete(2).unwrap();
+    assert_eq!(store.count_unread().unwrap(), 2998);
+    assert_eq!(store.count(&crate::Filter::default()).unwrap(), 2999);
+    let changed = store
+        .conn_ref()
+        .execute("UPDATE messages SET id = 99999 WHERE id = 3", []);
+    assert!(changed.is_err(), "an id never changes");
+}
