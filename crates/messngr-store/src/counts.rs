@@ -41,11 +41,44 @@ use crate::schema::COUNT_BLOCK_SHIFT;
 /// counting it through the time index costs at most this many rows.
 pub(crate) const SMALL_RANGE: i64 = 1024;
 
+/// Which side of `since` holds fewer than [`SMALL_RANGE`] messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// The messages from `since` on (a recent `since`).
+    After,
+    /// The messages before it (an old `since`).
+    Before,
+    /// Neither.
+    Neither,
+}
+
+/// Where `f.since` cuts the inbox (`None` without one): sized once per
+/// request, then shared by the page and every owner's count.
+pub(crate) fn cut(conn: &Connection, f: &Filter) -> Result<Option<Cut>> {
+    let Some(since) = f.since else {
+        return Ok(None);
+    };
+    Ok(Some(
+        if time_range_is_small(conn, f.direction, since, false)? {
+            Cut::After
+        } else if time_range_is_small(conn, f.direction, since, true)? {
+            Cut::Before
+        } else {
+            Cut::Neither
+        },
+    ))
+}
+
 /// How many messages `f` selects (its `limit` ignored).
 pub(crate) fn count(conn: &Connection, f: &Filter) -> Result<u64> {
+    count_with(conn, f, cut(conn, f)?)
+}
+
+/// [`count`], with [`cut`] already known.
+pub(crate) fn count_with(conn: &Connection, f: &Filter, cut: Option<Cut>) -> Result<u64> {
     let mut total = 0u64;
     for owner in f.scope.owners() {
-        total = total.saturating_add(count_branch(conn, f, owner)?);
+        total = total.saturating_add(count_branch(conn, f, owner, cut)?);
     }
     Ok(total)
 }
@@ -76,20 +109,20 @@ pub(crate) fn time_range_is_small(
     Ok(n < SMALL_RANGE)
 }
 
-fn count_branch(conn: &Connection, f: &Filter, owner: Owner<'_>) -> Result<u64> {
-    if let Some(since) = f.since {
-        if time_range_is_small(conn, f.direction, since, false)? {
+fn count_branch(conn: &Connection, f: &Filter, owner: Owner<'_>, cut: Option<Cut>) -> Result<u64> {
+    match cut {
+        Some(Cut::After | Cut::Neither) => {
             return count_rows(conn, f, owner, Since::Index, None);
         }
-        if time_range_is_small(conn, f.direction, since, true)? {
+        Some(Cut::Before) => {
             let all = Filter {
                 since: None,
                 ..f.clone()
             };
             let left_out = count_rows(conn, f, owner, Since::Before, None)?;
-            return Ok(count_branch(conn, &all, owner)?.saturating_sub(left_out));
+            return Ok(count_branch(conn, &all, owner, None)?.saturating_sub(left_out));
         }
-        return count_rows(conn, f, owner, Since::Index, None);
+        None => {}
     }
     if f.to.is_some() {
         return count_rows(conn, f, owner, Since::Ignore, None);

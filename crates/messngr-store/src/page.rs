@@ -52,11 +52,10 @@ impl Store {
     pub fn page(&self, filter: &Filter, limit: u32) -> Result<Page> {
         let tx = self.conn_ref().unchecked_transaction()?;
         let owners = filter.scope.owners();
-        let since = match filter.since {
+        let cut = counts::cut(&tx, filter)?;
+        let since = match cut {
             None => Since::Ignore,
-            Some(t) if counts::time_range_is_small(&tx, filter.direction, t, false)? => {
-                Since::Index
-            }
+            Some(counts::Cut::After) => Since::Index,
             Some(_) => Since::Check,
         };
         let mut messages = if limit == 0 || owners.is_empty() {
@@ -65,7 +64,7 @@ impl Store {
             newest(&tx, filter, &owners, since, limit)?
         };
         messages.reverse();
-        let total = counts::count(&tx, filter)?;
+        let total = counts::count_with(&tx, filter, cut)?;
         tx.commit()?;
         let returned = u64::try_from(messages.len()).unwrap_or(u64::MAX);
         Ok(Page {
