@@ -102,7 +102,12 @@ pub fn run(a: &Args) -> Result<Report> {
 
     let limit = u32::try_from(a.limit).unwrap_or(50);
     let reps = a.reps;
-    let start = messngr_store::clock::now_ms() - data::SPAN_MS;
+    // The fill's own start (message 0, the lowest id, is received then),
+    // read back from the store: with --reuse the inbox may be days old.
+    let start = rt
+        .block_on(store.export_page(Scope::All, 0, 1))?
+        .first()
+        .map_or(0, |m| m.received_at);
     // A `since` keeping the newest 1 % (many messages: walked in id order),
     // and one keeping the newest 300 (few: the time index).
     let since_1pct = start + data::SPAN_MS / 100 * 99;
