@@ -28,7 +28,7 @@ use crate::filter::fold;
 use crate::message::NewMessage;
 
 /// How many messages the writer indexes at once.
-pub const INDEX_BATCH: usize = 1024;
+pub(crate) const INDEX_BATCH: usize = 1024;
 
 /// Adds up to `limit` messages the full-text index does not have yet, in
 /// one transaction with the new progress; returns how many it added.

@@ -54,7 +54,6 @@ mod schema;
 mod search;
 mod store;
 
-pub use derived::INDEX_BATCH;
 pub use error::{Result, StoreError};
 pub use filter::{Filter, Scope};
 pub use handle::StoreHandle;

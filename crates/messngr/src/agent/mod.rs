@@ -217,9 +217,12 @@ async fn ask_quiet(options: &Options) -> anyhow::Result<()> {
 
 /// Unread messages asked for at a time while catching up.
 const CATCH_UP_PAGE: u32 = 100;
+/// The most unread messages one catch-up pops up (the newest).
+const CATCH_UP_MAX: usize = 1000;
 
-/// Shows every unread message, oldest first: the pages of the unread
-/// listing, newest page first, shown in reverse.
+/// Shows the unread messages, oldest first — at most the newest
+/// [`CATCH_UP_MAX`]: the pages of the unread listing, newest page first,
+/// shown in reverse.
 async fn catch_up(options: &Options, shown: &Shown, n: &Notifier) -> anyhow::Result<()> {
     let mut pages = Vec::new();
     let mut before = None;
@@ -241,6 +244,14 @@ async fn catch_up(options: &Options, shown: &Shown, n: &Notifier) -> anyhow::Res
         before = Some(first.id);
         pages.push(page.messages);
         if older == 0 {
+            break;
+        }
+        // A flood of unread messages (anyone on the LAN can send them)
+        // must not open a pop-up each, nor fill the agent's memory.
+        if pages.len() * CATCH_UP_PAGE as usize >= CATCH_UP_MAX {
+            eprintln!(
+                "messngr agent: {older} older unread messages are not popped up; `messngr inbox --unread` lists them"
+            );
             break;
         }
     }
