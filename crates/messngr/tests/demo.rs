@@ -113,14 +113,24 @@ fn ctrl_c_removes_the_lan_and_stops_the_daemons() {
         }
     }
     let host1 = format!("{}{pid}x0-h1", messngr_lan::DEMO_STEM);
-    let pids = Command::new("ip")
-        .args(["netns", "pids", &host1])
-        .output()
-        .unwrap();
-    let daemons: Vec<String> = String::from_utf8_lossy(&pids.stdout)
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
+    // The narration comes right after the daemons are spawned; `ip netns
+    // exec` may take a moment to enter the namespace (under CI's load).
+    let daemons_in = || -> Vec<String> {
+        let pids = Command::new("ip")
+            .args(["netns", "pids", &host1])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&pids.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut daemons = daemons_in();
+    while daemons.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        daemons = daemons_in();
+    }
     assert!(!daemons.is_empty(), "no daemon in {host1}:\n{seen}");
     let sent = Command::new("kill")
         .args(["-INT", &pid.to_string()])
