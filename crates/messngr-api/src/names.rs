@@ -110,6 +110,10 @@ pub struct StatusView {
     pub names: Vec<NameView>,
     /// Counters.
     pub counters: CountersView,
+    /// Refusals by reason (`off_lan`, `rate_limited`, `quota_full`, …);
+    /// reasons that never happened are left out.
+    #[serde(default)]
+    pub refused: std::collections::BTreeMap<String, u64>,
 }
 
 /// Name-service counters.

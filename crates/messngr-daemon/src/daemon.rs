@@ -84,6 +84,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     );
     let settings = Arc::new(settings);
     let registry = Registry::default();
+    let policy = Arc::new(crate::policy::Policy::default());
     let tasks = tokio_util::task::TaskTracker::new();
 
     let (deliveries, deliveries_rx) = mpsc::channel::<Delivery>(256);
@@ -104,6 +105,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         settings: settings.clone(),
         inbox: inbox.clone(),
         quiet,
+        policy: policy.clone(),
         netbios: None,
     };
     match nbt {
@@ -111,6 +113,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
             tasks.spawn(crate::session::serve(
                 tcp,
                 registry.clone(),
+                policy.clone(),
                 deliveries.clone(),
                 stop.child_token(),
             ));
@@ -119,6 +122,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
                 settings.iface.address,
                 settings.workgroup.clone(),
                 registry.clone(),
+                policy.clone(),
                 deliveries,
                 stop.child_token(),
             ));

@@ -22,6 +22,7 @@ use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
 use crate::intake::{Delivery, InboxSender, Incoming, Transport};
+use crate::policy::{Policy, Refusal};
 use crate::registry::Registry;
 
 /// UDP port of the datagram service (RFC 1002 §6).
@@ -46,6 +47,7 @@ pub async fn serve(
     our_address: std::net::Ipv4Addr,
     workgroup: String,
     names: Registry,
+    policy: Arc<Policy>,
     inbox: InboxSender,
     stop: CancellationToken,
 ) {
@@ -79,7 +81,11 @@ pub async fn serve(
         let bytes = &buf[..n];
         let Ok(repr) = Nbdgm::parse(bytes) else {
             counters.malformed.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!("udp 138: malformed datagram from {from} ({n} bytes)");
+            policy.refuse(
+                Refusal::Malformed,
+                (*from.ip()).into(),
+                format_args!("malformed datagram on UDP 138 ({n} bytes)"),
+            );
             continue;
         };
         let message = match reassembler.handle(Instant::now(), repr) {

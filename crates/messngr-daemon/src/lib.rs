@@ -22,6 +22,8 @@
 //!   native frames, local accounts; `outbound`: the calling side of a session.
 //! * `registry`: the names held right now, shared with the receivers.
 //! * `quiet`: per-user do-not-disturb, honoured by terminals and agents.
+//! * `policy`: who may put a message here; every refusal counted by reason
+//!   and logged once per source per interval.
 //! * `access`: who owns a message, which messages an API caller may see.
 //! * `server`: the local API socket (`messngr-api`'s protocol): the one
 //!   dispatch that maps requests to the services and results to replies.
@@ -45,6 +47,7 @@ mod names;
 mod native;
 mod outbound;
 mod people;
+mod policy;
 mod quiet;
 mod registry;
 mod samba;

@@ -16,6 +16,7 @@ use messngr_proto::wire::Emit;
 use messngr_proto::wire::native::{self, Reason, Repr};
 
 use crate::intake::{InboxSender, Incoming, Native, Transport};
+use crate::policy::{Policy, Refusal};
 use crate::registry::Registry;
 
 /// Time the inbox has to store a native message before it is refused.
@@ -39,6 +40,7 @@ pub(crate) async fn receive(
     payload: &[u8],
     peer: SocketAddr,
     names: &Registry,
+    policy: &Policy,
     inbox: &InboxSender,
 ) -> Answer {
     let m = match Repr::parse(payload) {
@@ -55,9 +57,10 @@ pub(crate) async fn receive(
     let ours =
         crate::config::netbios_name("to", m.to).is_ok_and(|n| names.accepts_messages_for(&n));
     if !ours {
-        tracing::info!(
-            "native message from {peer} for {:?} refused: not one of our names",
-            m.to
+        policy.refuse(
+            Refusal::NotHere,
+            peer.ip(),
+            format_args!("native message for {:?}, not one of our names", m.to),
         );
         return refuse(
             Some(m.uuid),
@@ -100,13 +103,21 @@ pub(crate) async fn receive(
             answer(&Repr::Accepted { uuid: m.uuid }, None)
         }
         Ok(Err(e)) => {
-            tracing::error!("native message from {peer} for {} refused: {e}", m.to);
+            policy.refuse(
+                Refusal::NotStored,
+                peer.ip(),
+                format_args!("native message for {}: {e}", m.to),
+            );
             refuse(Some(m.uuid), Reason::NoRoom, &e.to_string(), None)
         }
         Err(_) => {
-            tracing::error!(
-                "native message from {peer} for {} refused: the inbox did not answer in time",
-                m.to
+            policy.refuse(
+                Refusal::NotStored,
+                peer.ip(),
+                format_args!(
+                    "native message for {}: the inbox did not answer in time",
+                    m.to
+                ),
             );
             refuse(
                 Some(m.uuid),

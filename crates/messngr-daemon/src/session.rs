@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use messngr_proto::assembly::{Action, Receiver, ReceiverConfig, Refusal};
+use messngr_proto::assembly::{Action, Receiver, ReceiverConfig, Refusal as SmbRefusal};
 use messngr_proto::wire::Emit;
 use messngr_proto::wire::native;
 use messngr_proto::wire::nbss::{self, ErrorCode, Repr as Nbss};
@@ -30,6 +30,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::intake::{InboxSender, Incoming, Transport};
+use crate::policy::{Policy, Refusal};
 use crate::registry::Registry;
 
 /// Sessions served at once; more wait in the kernel's accept queue.
@@ -45,6 +46,7 @@ pub const STORE_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn serve(
     listener: TcpListener,
     names: Registry,
+    policy: Arc<Policy>,
     inbox: InboxSender,
     stop: CancellationToken,
 ) {
@@ -64,9 +66,10 @@ pub async fn serve(
         match accepted {
             Ok((stream, peer)) => {
                 let (names, inbox, stop) = (names.clone(), inbox.clone(), stop.clone());
+                let policy = policy.clone();
                 tokio::spawn(async move {
                     let _permit = permit;
-                    match connection(stream, peer, &names, &inbox, &stop).await {
+                    match connection(stream, peer, &names, &policy, &inbox, &stop).await {
                         Ok(()) => tracing::debug!("session from {peer} closed"),
                         Err(why) => tracing::info!("session from {peer} ended: {why}"),
                     }
@@ -85,6 +88,7 @@ async fn connection(
     mut stream: TcpStream,
     peer: SocketAddr,
     names: &Registry,
+    policy: &Policy,
     inbox: &InboxSender,
     stop: &CancellationToken,
 ) -> Result<(), String> {
@@ -123,7 +127,12 @@ async fn connection(
                             error_code: ErrorCode::CalledNameNotPresent,
                         };
                         write(&mut stream, &no).await?;
-                        return Err(format!("called name {} is not ours", called.name));
+                        policy.refuse(
+                            Refusal::NotHere,
+                            peer.ip(),
+                            format_args!("session for {}, not one of our names", called.name),
+                        );
+                        return Ok(());
                     }
                 }
                 Nbss::SessionMessage { payload } => {
@@ -136,7 +145,8 @@ async fn connection(
                         Mode::Smb
                     };
                     if *mode.get_or_insert(first) == Mode::Native {
-                        let answer = crate::native::receive(payload, peer, names, inbox).await;
+                        let answer =
+                            crate::native::receive(payload, peer, names, policy, inbox).await;
                         if !answer.reply.is_empty() {
                             let reply = Nbss::SessionMessage {
                                 payload: &answer.reply,
@@ -177,23 +187,31 @@ async fn connection(
                                         Ok(())
                                     }
                                     Ok(Err(e)) => {
-                                        tracing::error!(
-                                            "message from {peer} for {to} refused: {e}"
+                                        policy.refuse(
+                                            Refusal::NotStored,
+                                            peer.ip(),
+                                            format_args!("message for {to}: {e}"),
                                         );
-                                        Err(Refusal::NoRoom)
+                                        Err(SmbRefusal::NoRoom)
                                     }
                                     Err(_) => {
-                                        tracing::error!(
-                                            "message from {peer} for {to} refused: the inbox did not answer in time"
+                                        policy.refuse(
+                                            Refusal::NotStored,
+                                            peer.ip(),
+                                            format_args!(
+                                                "message for {to}: the inbox did not answer in time"
+                                            ),
                                         );
-                                        Err(Refusal::NoRoom)
+                                        Err(SmbRefusal::NoRoom)
                                     }
                                 }
                             } else {
-                                tracing::info!(
-                                    "message from {peer} for {to} refused: not one of our names"
+                                policy.refuse(
+                                    Refusal::NotHere,
+                                    peer.ip(),
+                                    format_args!("message for {to}, not one of our names"),
                                 );
-                                Err(Refusal::MessagesOff)
+                                Err(SmbRefusal::MessagesOff)
                             };
                             match verdict {
                                 Ok(()) => rx.accept(token),

@@ -38,7 +38,7 @@ async fn stored_once_accepted_twice_and_refusals() {
 
     let bytes = frame("h1", "Urgent: the build is red");
     for attempt in 0..2 {
-        let a = receive(&bytes, peer, &names, &tx).await;
+        let a = receive(&bytes, peer, &names, &Default::default(), &tx).await;
         assert!(a.close.is_none(), "attempt {attempt}: {a:?}");
         assert_eq!(
             Repr::parse(&a.reply),
@@ -65,7 +65,7 @@ async fn stored_once_accepted_twice_and_refusals() {
     // The same uuid on a different message is no retry: refused, not
     // acknowledged as if it were stored.
     let other = frame("h1", "a different text under the same uuid");
-    let a = receive(&other, peer, &names, &tx).await;
+    let a = receive(&other, peer, &names, &Default::default(), &tx).await;
     assert!(
         matches!(Repr::parse(&a.reply), Ok(Repr::Refused { .. })),
         "{a:?}"
@@ -73,7 +73,14 @@ async fn stored_once_accepted_twice_and_refusals() {
     assert_eq!(m.source_addr.as_deref(), Some("10.77.0.2:40000"));
 
     // Not one of our names: refused, the session goes on.
-    let a = receive(&frame("NOBODY", "hi"), peer, &names, &tx).await;
+    let a = receive(
+        &frame("NOBODY", "hi"),
+        peer,
+        &names,
+        &Default::default(),
+        &tx,
+    )
+    .await;
     assert!(a.close.is_none());
     assert!(matches!(
         Repr::parse(&a.reply),
@@ -84,7 +91,7 @@ async fn stored_once_accepted_twice_and_refusals() {
         })
     ));
     // Empty text: refused.
-    let a = receive(&frame("H1", "  "), peer, &names, &tx).await;
+    let a = receive(&frame("H1", "  "), peer, &names, &Default::default(), &tx).await;
     assert!(matches!(
         Repr::parse(&a.reply),
         Ok(Repr::Refused {
@@ -95,7 +102,7 @@ async fn stored_once_accepted_twice_and_refusals() {
     // Malformed (a critical field we do not know): refused, and the session ends.
     let mut bad = frame("H1", "hi");
     bad.extend(b"\x80\x00\x00");
-    let a = receive(&bad, peer, &names, &tx).await;
+    let a = receive(&bad, peer, &names, &Default::default(), &tx).await;
     assert!(a.close.as_deref().unwrap().contains("critical"), "{a:?}");
     assert!(matches!(
         Repr::parse(&a.reply),
@@ -110,6 +117,7 @@ async fn stored_once_accepted_twice_and_refusals() {
         &Repr::Accepted { uuid: UUID }.to_vec().unwrap(),
         peer,
         &names,
+        &Default::default(),
         &tx,
     )
     .await;

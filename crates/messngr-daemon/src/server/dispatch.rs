@@ -30,6 +30,8 @@ pub(crate) struct Services {
     pub inbox: Arc<Inbox>,
     /// Do-not-disturb.
     pub quiet: Quiet,
+    /// Rules and refusal counters shared with the receivers.
+    pub policy: Arc<crate::policy::Policy>,
     /// The name service and sending; `None` when Samba owns the ports.
     pub netbios: Option<(Names, SendContext)>,
 }
@@ -76,7 +78,11 @@ impl Services {
 
     async fn status(&self) -> Result<messngr_api::StatusView, ApiError> {
         let (names, _) = self.netbios()?;
-        Ok(views::status(&self.settings, names.report().await?))
+        Ok(views::status(
+            &self.settings,
+            names.report().await?,
+            self.policy.refusals(),
+        ))
     }
 
     async fn names(&self, r: NamesRequest) -> Vec<u8> {

@@ -31,6 +31,7 @@ async fn server() -> Server {
         settings,
         inbox: inbox.clone(),
         quiet: quiet.clone(),
+        policy: Default::default(),
         netbios: None,
     };
     let feed = Feed::new(inbox.stored_sender()).with_quiet(quiet.changes());

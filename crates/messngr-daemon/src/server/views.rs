@@ -82,7 +82,11 @@ pub(crate) fn name(n: NameInfo) -> NameView {
 }
 
 /// `messngr status`.
-pub(crate) fn status(s: &Settings, r: NamesReport) -> StatusView {
+pub(crate) fn status(
+    s: &Settings,
+    r: NamesReport,
+    refusals: &crate::policy::Refusals,
+) -> StatusView {
     let c = r.counters;
     StatusView {
         netbios_name: s.netbios_name.clone(),
@@ -103,6 +107,7 @@ pub(crate) fn status(s: &Settings, r: NamesReport) -> StatusView {
             defended: c.defended,
             conflicts: c.conflicts,
         },
+        refused: refusals.snapshot(),
     }
 }
 

@@ -284,6 +284,12 @@ pub fn status(socket: &Path, json: bool, out: &mut impl Write) -> anyhow::Result
                 c.defended,
                 c.conflicts
             )?;
+            if s.refused.is_empty() {
+                writeln!(out, "refused: nothing")?;
+            } else {
+                let list: Vec<String> = s.refused.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                writeln!(out, "refused: {}", list.join(", "))?;
+            }
             Ok(())
         },
     )

@@ -1,0 +1,178 @@
+//! Policy: who may put a message into this host, decided in one place for
+//! every transport (UDP 137/138, TCP 139 SMB and native, the local API, and
+//! later RPC and HTTP) before anything is stored or shown.
+//!
+//! Why one module: the Messenger service died of "anyone can put any text on
+//! any screen". A rule that lives in each receiver is a rule one receiver
+//! forgets. Every refusal goes through [`Policy::refuse`]: it is counted by
+//! [`Refusal`] reason (shown by `messngr status`) and logged at most once per
+//! source per [`LOG_INTERVAL`], so a flood cannot fill the journal either.
+
+mod log_once;
+
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+pub(crate) use log_once::LogOnce;
+
+/// How often one source's refusals are logged (the rest are only counted).
+pub(crate) const LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Why something from the network (or a local caller) was refused.
+///
+/// The names are what `messngr status` prints; keep them stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Refusal {
+    /// The source is not on the served interface's subnet and no
+    /// `allow_from` rule admits it.
+    OffLan,
+    /// A `deny_from` rule matched the source.
+    DeniedSource,
+    /// A name rule refused the sender's name.
+    DeniedName,
+    /// The sender may not write to the workgroup or `*`.
+    GroupNotAllowed,
+    /// Over the per-source or global rate.
+    RateLimited,
+    /// Too many concurrent sessions from one address, or in all.
+    TooManySessions,
+    /// A deadline passed (no session request in time, idle).
+    Timeout,
+    /// Larger than the configured cap.
+    TooLarge,
+    /// The inbox is over its quota (total or the recipient's).
+    QuotaFull,
+    /// The message could not be stored (disk full, store error).
+    NotStored,
+    /// Malformed input ended the exchange.
+    Malformed,
+    /// Not for a name this host holds.
+    NotHere,
+}
+
+impl Refusal {
+    /// Every reason, in the order `status` lists them.
+    pub(crate) const ALL: [Refusal; 12] = [
+        Refusal::OffLan,
+        Refusal::DeniedSource,
+        Refusal::DeniedName,
+        Refusal::GroupNotAllowed,
+        Refusal::RateLimited,
+        Refusal::TooManySessions,
+        Refusal::Timeout,
+        Refusal::TooLarge,
+        Refusal::QuotaFull,
+        Refusal::NotStored,
+        Refusal::Malformed,
+        Refusal::NotHere,
+    ];
+
+    /// The reason's stable name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Refusal::OffLan => "off_lan",
+            Refusal::DeniedSource => "denied_source",
+            Refusal::DeniedName => "denied_name",
+            Refusal::GroupNotAllowed => "group_not_allowed",
+            Refusal::RateLimited => "rate_limited",
+            Refusal::TooManySessions => "too_many_sessions",
+            Refusal::Timeout => "timeout",
+            Refusal::TooLarge => "too_large",
+            Refusal::QuotaFull => "quota_full",
+            Refusal::NotStored => "not_stored",
+            Refusal::Malformed => "malformed",
+            Refusal::NotHere => "not_here",
+        }
+    }
+
+    fn index(self) -> usize {
+        Refusal::ALL.iter().position(|r| *r == self).unwrap_or(0)
+    }
+}
+
+/// Refusals counted by reason, for `messngr status`.
+#[derive(Debug, Default)]
+pub(crate) struct Refusals {
+    counts: [AtomicU64; Refusal::ALL.len()],
+}
+
+impl Refusals {
+    /// Counts one refusal.
+    pub(crate) fn add(&self, reason: Refusal) {
+        self.counts[reason.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many refusals `reason` had.
+    pub(crate) fn get(&self, reason: Refusal) -> u64 {
+        self.counts[reason.index()].load(Ordering::Relaxed)
+    }
+
+    /// Every reason with a count above zero, by name.
+    pub(crate) fn snapshot(&self) -> std::collections::BTreeMap<String, u64> {
+        Refusal::ALL
+            .iter()
+            .map(|r| (r.as_str().to_owned(), self.get(*r)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
+/// The daemon's policy: rules, counters and the log limiter, shared by
+/// every receiver (`Arc<Policy>`).
+#[derive(Debug, Default)]
+pub(crate) struct Policy {
+    refusals: Refusals,
+    log: Mutex<LogOnce>,
+}
+
+impl Policy {
+    /// The counters.
+    pub(crate) fn refusals(&self) -> &Refusals {
+        &self.refusals
+    }
+
+    /// Records a refusal of something from `source`: counts it and logs
+    /// `what` (already escaped by the caller when it holds peer strings) at
+    /// most once per source per [`LOG_INTERVAL`].
+    pub(crate) fn refuse(&self, reason: Refusal, source: IpAddr, what: std::fmt::Arguments<'_>) {
+        self.refusals.add(reason);
+        let first = self
+            .log
+            .lock()
+            .map(|mut l| l.should_log(Instant::now(), source, reason))
+            .unwrap_or(true);
+        if first {
+            tracing::info!(
+                "refused from {source} ({}): {what} (further refusals from {source} are counted in `messngr status`, logged again in {} s)",
+                reason.as_str(),
+                LOG_INTERVAL.as_secs()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn refusals_are_counted_by_reason_and_named_stably() {
+        let p = Policy::default();
+        let src = IpAddr::V4(Ipv4Addr::new(10, 9, 0, 1));
+        p.refuse(Refusal::OffLan, src, format_args!("x"));
+        p.refuse(Refusal::OffLan, src, format_args!("x"));
+        p.refuse(Refusal::QuotaFull, src, format_args!("y"));
+        let s = p.refusals().snapshot();
+        assert_eq!(s.get("off_lan"), Some(&2));
+        assert_eq!(s.get("quota_full"), Some(&1));
+        assert_eq!(s.len(), 2, "reasons without refusals are left out: {s:?}");
+        let names: std::collections::HashSet<_> = Refusal::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(names.len(), Refusal::ALL.len(), "names are distinct");
+        for (i, r) in Refusal::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+        }
+    }
+}
