@@ -20,7 +20,8 @@ H2="$PREFIX-h2"
 log() { [ "$JSON" -eq 1 ] || printf '%s\n' "$*" >&2; }
 
 # bench_prepare BUILD LOADGEN TOOL... — needs root and the TOOLs, builds the
-# release binaries when BUILD is 1, sets MESSNGR, LOAD (target/release/LOADGEN)
+# release binaries when BUILD is 1, sets MESSNGR (target/release/messngr, or
+# $MESSNGR_BIN: another build of messngr to measure, as bench/compare.sh does), LOAD (target/release/LOADGEN)
 # and SMB_CONF (smb-conf: writes the private smb.conf of a Samba program,
 # the same as the tests' and the demo's).
 bench_prepare() {
@@ -35,7 +36,7 @@ bench_prepare() {
     log "building release binaries (cargo build --release -p messngr -p messngr-bench)"
     cargo build --release --quiet -p messngr -p messngr-bench
   fi
-  MESSNGR=$target/release/messngr
+  MESSNGR=${MESSNGR_BIN:-$target/release/messngr}
   LOAD=$target/release/$loadgen
   SMB_CONF=$target/release/smb-conf
   for bin in "$MESSNGR" "$LOAD" "$SMB_CONF"; do
