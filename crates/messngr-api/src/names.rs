@@ -54,6 +54,12 @@ pub struct NameView {
     pub state: String,
     /// Where the name comes from: `host`, `workgroup`, `alias`, `user`.
     pub source: String,
+    /// In `conflict`: the host that refused the name to us.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<Ipv4Addr>,
+    /// In `conflict`: seconds until it is claimed again (absent: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_in_secs: Option<u64>,
 }
 
 /// Answer to a lookup.
@@ -133,6 +139,13 @@ pub struct CountersView {
     pub node_status_answered: u64,
     /// Registrations of our names by others refused.
     pub defended: u64,
-    /// Names lost to conflicts.
+    /// Names lost to conflicts (each refused claim of a retried name counts).
     pub conflicts: u64,
+    /// Conflict demands and negative registration responses for our names
+    /// that answered no registration of ours: ignored, the names kept.
+    #[serde(default)]
+    pub conflict_demands_ignored: u64,
+    /// Name releases of our unique names sent by other hosts: ignored.
+    #[serde(default)]
+    pub releases_ignored: u64,
 }

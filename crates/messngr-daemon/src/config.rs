@@ -81,6 +81,10 @@ pub struct Config {
     /// NBNS datagrams per second accepted from one source address (bursts
     /// of twice that); 0 turns the limit off.
     pub nbns_rate_limit: Option<u32>,
+    /// Seconds after losing a name to another host before it is claimed
+    /// again; each further loss doubles the wait, up to 30 times this
+    /// (default 60: 1 min to 30 min). 0: never claim a lost name again.
+    pub name_retry_secs: Option<u64>,
     /// Whether messages to the host or workgroup name are shown to every
     /// local user (default yes); otherwise only to root and `admin_group`.
     pub host_messages_visible_to_all: Option<bool>,
@@ -124,6 +128,11 @@ pub struct HookConfig {
     /// default: as the daemon (root).
     pub user: Option<String>,
 }
+
+/// Default `name_retry_secs`: a minute.
+pub const DEFAULT_NAME_RETRY_SECS: u64 = 60;
+/// Largest `name_retry_secs`.
+pub const MAX_NAME_RETRY_SECS: u64 = 86_400;
 
 /// Default seconds a hook may run.
 pub const DEFAULT_HOOK_TIMEOUT_SECS: u64 = 10;
@@ -175,6 +184,17 @@ impl Config {
                 });
             }
         }
+        if self
+            .name_retry_secs
+            .is_some_and(|s| s > MAX_NAME_RETRY_SECS)
+        {
+            return Err(ConfigError::Invalid {
+                key: "name_retry_secs",
+                message: format!(
+                    "at most {MAX_NAME_RETRY_SECS} (a day); 0 never claims a lost name again"
+                ),
+            });
+        }
         for h in &self.hooks {
             if !h.program.is_absolute() {
                 return Err(ConfigError::Invalid {
@@ -218,6 +238,15 @@ impl Config {
     /// NBNS datagrams per second per source (default 200; 0 = unlimited).
     pub fn nbns_rate_limit(&self) -> u32 {
         self.nbns_rate_limit.unwrap_or(200)
+    }
+
+    /// The first wait before a lost name is claimed again (default 60 s;
+    /// `None`: never, `name_retry_secs = 0`).
+    pub fn name_retry(&self) -> Option<std::time::Duration> {
+        match self.name_retry_secs.unwrap_or(DEFAULT_NAME_RETRY_SECS) {
+            0 => None,
+            s => Some(std::time::Duration::from_secs(s)),
+        }
     }
 
     /// The utmp file (default `/var/run/utmp`).
@@ -300,6 +329,7 @@ mod tests {
         assert!(cfg.register_users());
         assert!(cfg.host_messages_visible_to_all());
         assert!(cfg.serve_netbios());
+        assert_eq!(cfg.name_retry(), Some(std::time::Duration::from_secs(60)));
     }
 
     #[test]
@@ -315,6 +345,7 @@ mod tests {
             names = ["HELPDESK", "ops"]
             register_users = false
             nbns_rate_limit = 0
+            name_retry_secs = 0
             host_messages_visible_to_all = false
             admin_group = "wheel"
             serve_netbios = false
@@ -339,6 +370,7 @@ mod tests {
         assert_eq!(cfg.wins_server, Some(Ipv4Addr::new(10, 0, 0, 2)));
         assert_eq!(cfg.names, ["HELPDESK", "ops"]);
         assert_eq!(cfg.nbns_rate_limit(), 0);
+        assert_eq!(cfg.name_retry(), None);
         assert!(!cfg.host_messages_visible_to_all());
         assert_eq!(cfg.admin_group.as_deref(), Some("wheel"));
         assert!(!cfg.serve_netbios());
@@ -361,6 +393,7 @@ mod tests {
         assert!(err("names = [\"a*b\"]").contains("names"));
         assert!(err("wins_server = \"not an ip\"").contains("wins_server"));
         assert!(err("colour = \"blue\"").contains("unknown field"));
+        assert!(err("name_retry_secs = 86401").contains("name_retry_secs"));
         assert!(err("[aliases]\nHELPDESK = \"\"").contains("aliases"));
         assert!(err("[aliases]\n\"A/B\" = \"x\"").contains("aliases"));
         assert!(err("[[hook]]\nprogram = \"notify-send\"").contains("hook.program"));

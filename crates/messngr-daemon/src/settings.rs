@@ -52,6 +52,8 @@ pub struct Settings {
     pub utmp: PathBuf,
     /// NBNS datagrams per second per source; 0 = unlimited.
     pub nbns_rate_limit: u32,
+    /// First wait before a lost name is claimed again (`None`: never).
+    pub name_retry: Option<std::time::Duration>,
     /// Who owns which message and who may see it.
     pub access: crate::access::Access,
     /// Whether to bind UDP 137/138 and TCP 139 (false: Samba feeds us).
@@ -88,6 +90,7 @@ impl Settings {
             register_users: true,
             utmp: "/x".into(),
             nbns_rate_limit: 0,
+            name_retry: None,
             access: crate::access::Access::default(),
             serve_netbios: true,
             terminals: true,
@@ -132,6 +135,7 @@ impl Settings {
             register_users: cfg.register_users(),
             utmp: cfg.utmp(),
             nbns_rate_limit: cfg.nbns_rate_limit(),
+            name_retry: cfg.name_retry(),
             access,
             serve_netbios: cfg.serve_netbios(),
             terminals: cfg.terminals(),

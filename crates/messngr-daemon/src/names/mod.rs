@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
-use messngr_proto::registration::{Destination, Event, NameService, NameState, QueryId};
+use messngr_proto::registration::{
+    Destination, Event, NameService, NameState, QueryId, RECLAIM_MAX,
+};
 use messngr_proto::wire::name::NetbiosName;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -42,6 +44,9 @@ pub(crate) const NODE_STATUS_TRIES: u8 = 3;
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// Most datagrams handled in a row before timers and API calls get a turn.
 pub(crate) const DRAIN_BATCH: usize = 64;
+/// The longest wait between claims of a lost name, in first waits
+/// (`name_retry_secs`): 60 s grows to 30 min.
+pub(crate) const RECLAIM_BACKOFF_LIMIT: u32 = 30;
 /// How often logged-in users are looked up again.
 pub(crate) const USERS_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -105,6 +110,10 @@ async fn serve(
     let mut config = messngr_proto::registration::Config::new(settings.iface.address);
     config.unit_id = settings.iface.mac;
     config.first_trn_id = random_u16();
+    config.reclaim_after = settings.name_retry;
+    config.reclaim_max = settings
+        .name_retry
+        .map_or(RECLAIM_MAX, |d| d.saturating_mul(RECLAIM_BACKOFF_LIMIT));
     if let Some(wins) = settings.wins_server {
         config = config.with_wins(SocketAddrV4::new(wins, NBNS_PORT));
     }
@@ -255,12 +264,21 @@ impl Driver {
         if self.node_status_answer(from, bytes) {
             return;
         }
-        let before = self.ns.counters().malformed;
+        let before = *self.ns.counters();
         self.ns.handle(now, from, bytes);
-        if self.ns.counters().malformed > before {
+        let after = self.ns.counters();
+        if after.malformed > before.malformed {
             tracing::debug!(
                 "nbns: malformed datagram from {from} dropped ({} bytes)",
                 bytes.len()
+            );
+        }
+        let ignored = after.conflict_demands_ignored + after.releases_ignored;
+        if ignored > before.conflict_demands_ignored + before.releases_ignored
+            && ignored.is_power_of_two()
+        {
+            tracing::warn!(
+                "nbns: ignored a conflict demand or release for one of our names from {from}: it answered no registration of ours ({ignored} so far; the names are kept)"
             );
         }
         self.drain_events();
@@ -280,8 +298,12 @@ impl Driver {
                 }
                 Event::NameConflict { name, by } => {
                     self.registry.remove(&name);
+                    let retry = match self.info(&name).and_then(|i| i.retry_in) {
+                        Some(d) => format!("claiming it again in {} s", d.as_secs()),
+                        None => "not claiming it again (name_retry_secs = 0)".into(),
+                    };
                     tracing::warn!(
-                        "cannot use {name}: {by} holds it (it refused our claim or demanded it back); the other names keep working"
+                        "cannot use {name}: {by} holds it (it refused our claim); {retry}; the other names keep working"
                     );
                     if let Some(tx) = self.claims.remove(&name) {
                         let _ = tx.send(Err(NamesError::Conflict { name, by }));
@@ -360,6 +382,10 @@ impl Driver {
                 NameState::Releasing { .. } => "releasing",
             },
             source: self.sources.get(&i.name).cloned().unwrap_or_default(),
+            held_by: i.held_by,
+            retry_in: i
+                .retry_at
+                .map(|t| t.saturating_duration_since(Instant::now())),
         })
     }
 
@@ -379,6 +405,8 @@ impl Driver {
                         node_status_answered: c.node_status_answered,
                         defended: c.defended,
                         conflicts: c.conflicts,
+                        conflict_demands_ignored: c.conflict_demands_ignored,
+                        releases_ignored: c.releases_ignored,
                     },
                     uptime: self.started.elapsed(),
                 }));

@@ -17,6 +17,10 @@ pub(crate) struct NameInfo {
     pub state: &'static str,
     /// Where it comes from: `host`, `workgroup`, `alias`, `user`.
     pub source: String,
+    /// In conflict: who refused it to us.
+    pub held_by: Option<Ipv4Addr>,
+    /// In conflict: how long until it is claimed again (`None`: never).
+    pub retry_in: Option<Duration>,
 }
 
 /// The name service's state (`messngr status`).
@@ -49,6 +53,10 @@ pub(crate) struct Counters {
     pub defended: u64,
     /// Names lost to conflicts.
     pub conflicts: u64,
+    /// Unsolicited conflict demands / negative responses ignored.
+    pub conflict_demands_ignored: u64,
+    /// Other hosts' releases of our unique names ignored.
+    pub releases_ignored: u64,
 }
 
 /// One name of a node status answer.
@@ -82,7 +90,9 @@ pub(crate) enum NamesError {
     #[error("{0}")]
     BadName(String),
     /// Another node holds it.
-    #[error("{name} is held by {by}")]
+    #[error(
+        "{name} is held by {by}; `messngr status` shows when it is claimed again, `messngr name del` gives it up"
+    )]
     Conflict {
         /// The name.
         name: NetbiosName,

@@ -78,6 +78,11 @@ pub(crate) fn name(n: NameInfo) -> NameView {
         group: n.group,
         state: n.state.to_owned(),
         source: n.source,
+        held_by: n.held_by,
+        // Rounded up: "0 s" while the claim is still to come would mislead.
+        retry_in_secs: n
+            .retry_in
+            .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0)),
     }
 }
 
@@ -106,6 +111,8 @@ pub(crate) fn status(
             node_status_answered: c.node_status_answered,
             defended: c.defended,
             conflicts: c.conflicts,
+            conflict_demands_ignored: c.conflict_demands_ignored,
+            releases_ignored: c.releases_ignored,
         },
         refused: refusals.snapshot(),
     }

@@ -3,7 +3,7 @@
 use std::net::SocketAddrV4;
 use std::time::Instant;
 
-use super::{Destination, Event, NameService, NameState};
+use super::{Destination, NameService, NameState};
 use crate::wire::Emit;
 use crate::wire::name::EncodedName;
 use crate::wire::nbns::{
@@ -32,7 +32,10 @@ impl NameService {
                 return;
             }
             match repr.flags.opcode {
-                Opcode::Registration => self.on_registration_response(from, &repr),
+                Opcode::Registration
+                | Opcode::MultiHomedRegistration
+                | Opcode::Refresh
+                | Opcode::RefreshAlt => self.on_registration_response(now, from, &repr),
                 Opcode::Query => self.on_query_response(now, from, &repr),
                 _ => false,
             }
@@ -64,6 +67,7 @@ impl NameService {
             (Opcode::Registration | Opcode::MultiHomedRegistration, RecordType::Nb) => {
                 self.defend(from, repr, q.name)
             }
+            (Opcode::Release, RecordType::Nb) => self.on_foreign_release(q.name),
             _ => false,
         }
     }
@@ -145,46 +149,6 @@ impl NameService {
             Repr::registration_response(repr.trn_id, asked, 0, requested, Rcode::ActErr).to_vec();
         self.queue(Destination::Unicast(from), bytes);
         self.counters.defended += 1;
-        true
-    }
-
-    /// A negative answer to our claim, or a conflict demand.
-    fn on_registration_response(&mut self, from: SocketAddrV4, repr: &Repr<'_>) -> bool {
-        let Some(rr) = repr.answers.first() else {
-            return false;
-        };
-        let Some(name) = rr.name.netbios() else {
-            return false;
-        };
-        if !self.in_scope(name) {
-            return false;
-        }
-        let Some(i) = self.find(&name.name) else {
-            return false;
-        };
-        let e = &mut self.names[i];
-        let rcode = repr.flags.rcode;
-        let lost = match e.state {
-            // While an H-node registers at WINS, only WINS answers (wins.rs).
-            NameState::Registering { .. } => {
-                !e.via_wins
-                    && e.trn_id == repr.trn_id
-                    && matches!(rcode, Rcode::ActErr | Rcode::CftErr)
-            }
-            NameState::Registered => rcode == Rcode::CftErr,
-            NameState::Conflict | NameState::Releasing { .. } => false,
-        };
-        if !lost {
-            return false;
-        }
-        e.state = NameState::Conflict;
-        e.deadline = None;
-        let name = e.name;
-        self.events.push_back(Event::NameConflict {
-            name,
-            by: *from.ip(),
-        });
-        self.counters.conflicts += 1;
         true
     }
 }

@@ -28,8 +28,16 @@
 //!   unique name of ours, or a unique registration for our group name, gets
 //!   0xAD86 (ACT_ERR) unicast back. Group registrations for our groups are
 //!   fine.
-//! * **Conflict demand** (0xAD87) for a registered name: state `Conflict`,
-//!   [`Event::NameConflict`]; the name is no longer answered or defended.
+//! * **Conflicts** (in `conflict.rs`): only an answer to our own
+//!   registration takes a name away: a negative response carrying the
+//!   NAME_TRN_ID of our claim while it runs, or WINS's answer to a
+//!   registration or refresh in flight. A conflict demand (0xAD87) or
+//!   negative response at any other time, and a name release request from
+//!   another host for a unique name we hold, are ignored and counted (like
+//!   Windows' `NoNameReleaseOnDemand`): anybody on the LAN can send those.
+//!   A lost name is in [`NameState::Conflict`], neither answered nor
+//!   defended, and claimed again after [`Config::reclaim_after`], the wait
+//!   doubling per loss up to [`Config::reclaim_max`].
 //! * **Release** ([`NameService::remove_name`], [`NameService::shutdown`]):
 //!   broadcast 0x3010 (TTL 0) on the claim schedule, then
 //!   [`Event::NameReleased`].
@@ -40,9 +48,10 @@
 //!   queries too; broadcast when WINS is silent.
 //!
 //! Ignored: packets from our own address (we hear our own broadcasts),
-//! releases, responses that match nothing outstanding. Input that does not
+//! other hosts' releases, responses that match nothing outstanding. Input that does not
 //! parse is dropped and counted ([`Counters`]); nothing is ever answered to it.
 
+mod conflict;
 mod incoming;
 mod resolver;
 mod types;
@@ -60,7 +69,7 @@ pub use resolver::QueryId;
 pub use types::{
     BCAST_REQ_RETRY_COUNT, BCAST_REQ_RETRY_TIMEOUT, Config, Counters, DEFAULT_TTL, Destination,
     Event, MAX_NAMES, MAX_WACK_WAIT, MIN_REFRESH_INTERVAL, NameError, NameInfo, NameState,
-    NodeType, Transmit, UCAST_REQ_RETRY_COUNT, UCAST_REQ_RETRY_TIMEOUT,
+    NodeType, RECLAIM_AFTER, RECLAIM_MAX, Transmit, UCAST_REQ_RETRY_COUNT, UCAST_REQ_RETRY_TIMEOUT,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -83,6 +92,11 @@ struct Entry {
     via_wins: bool,
     /// Refresh requests sent in the current refresh round (0: none running).
     refresh_attempt: u8,
+    /// In conflict: who refused the name to us.
+    held_by: Option<std::net::Ipv4Addr>,
+    /// The wait before the next reclaim after a loss (zero: the first one,
+    /// [`Config::reclaim_after`]).
+    backoff: std::time::Duration,
 }
 
 /// The name service of one node on one interface. See the module documentation.
@@ -133,6 +147,8 @@ impl NameService {
             name: e.name,
             group: e.group,
             state: e.state,
+            held_by: e.held_by.filter(|_| e.state == NameState::Conflict),
+            retry_at: e.deadline.filter(|_| e.state == NameState::Conflict),
         })
     }
 
@@ -175,6 +191,8 @@ impl NameService {
             deadline: Some(now + timeout),
             via_wins,
             refresh_attempt: 0,
+            held_by: None,
+            backoff: std::time::Duration::ZERO,
         });
         self.send_registration(self.names.len() - 1);
         Ok(())
@@ -264,6 +282,7 @@ impl NameService {
             NameState::Registering { .. } => {
                 e.state = NameState::Registered;
                 e.deadline = None;
+                e.claimed();
                 let name = e.name;
                 self.events.push_back(Event::NameClaimed { name });
                 if self.config.overwrite_demand {
@@ -282,7 +301,8 @@ impl NameService {
                 self.events.push_back(Event::NameReleased { name });
                 return false;
             }
-            NameState::Registered | NameState::Conflict => e.deadline = None,
+            NameState::Conflict => self.reclaim(now, i),
+            NameState::Registered => e.deadline = None,
         }
         true
     }

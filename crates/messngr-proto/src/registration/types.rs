@@ -2,7 +2,7 @@
 //! events, name states, counters.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::QueryId;
 use crate::wire::name::{NetbiosName, Scope, scope_labels};
@@ -23,6 +23,10 @@ pub const MAX_WACK_WAIT: Duration = Duration::from_secs(120);
 pub const DEFAULT_TTL: u32 = 259_200;
 /// Most names a node status response can list (NUM_NAMES is one byte).
 pub const MAX_NAMES: usize = 255;
+/// First wait before a name lost to another host is claimed again.
+pub const RECLAIM_AFTER: Duration = Duration::from_secs(60);
+/// Longest wait between claims of a lost name (the wait doubles per loss).
+pub const RECLAIM_MAX: Duration = Duration::from_secs(30 * 60);
 
 /// The NetBIOS node type ([MS-NBTE] §3.1.3: H when an NBNS is configured, else B).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -63,6 +67,12 @@ pub struct Config {
     pub overwrite_demand: bool,
     /// First NAME_TRN_ID used (the driver should pick it at random).
     pub first_trn_id: u16,
+    /// Wait before a name lost to a conflict is claimed again (`None`:
+    /// never). Each further loss of the same name doubles it, up to
+    /// [`Config::reclaim_max`]; a successful claim starts over.
+    pub reclaim_after: Option<Duration>,
+    /// Longest wait between claims of a lost name.
+    pub reclaim_max: Duration,
     scope: Vec<u8>,
 }
 
@@ -80,6 +90,8 @@ impl Config {
             unicast_retry_count: UCAST_REQ_RETRY_COUNT,
             overwrite_demand: true,
             first_trn_id: 1,
+            reclaim_after: Some(RECLAIM_AFTER),
+            reclaim_max: RECLAIM_MAX,
             scope: Vec::new(),
         }
     }
@@ -128,8 +140,11 @@ pub enum Event {
         /// The name.
         name: NetbiosName,
     },
-    /// Another node refused our claim, or sent a conflict demand for a name
-    /// we held. The name is not usable; only [`remove_name`](super::NameService::remove_name) remains.
+    /// Another node refused our claim (or WINS refused our registration or
+    /// refresh). The name is not usable until a later claim succeeds
+    /// ([`Config::reclaim_after`]); [`remove_name`](super::NameService::remove_name)
+    /// gives it up. Conflict demands and negative responses that answer
+    /// nothing we sent never take a name away.
     NameConflict {
         /// The name.
         name: NetbiosName,
@@ -170,7 +185,8 @@ pub enum NameState {
     },
     /// Ours: answered and defended.
     Registered,
-    /// Refused or demanded away: neither used, answered nor defended.
+    /// Refused to us: neither used, answered nor defended; claimed again
+    /// later ([`NameInfo::retry_at`]).
     Conflict,
     /// Release broadcasts in progress.
     Releasing {
@@ -188,6 +204,11 @@ pub struct NameInfo {
     pub group: bool,
     /// Where it stands.
     pub state: NameState,
+    /// In [`NameState::Conflict`]: who refused it to us.
+    pub held_by: Option<Ipv4Addr>,
+    /// In [`NameState::Conflict`]: when it will be claimed again (`None`:
+    /// never, [`Config::reclaim_after`] is `None`).
+    pub retry_at: Option<Instant>,
 }
 
 /// Why [`NameService::add_name`](super::NameService::add_name) refused a name.
@@ -224,8 +245,16 @@ pub struct Counters {
     pub node_status_answered: u64,
     /// Registrations refused with ACT_ERR.
     pub defended: u64,
-    /// Names lost to a conflict.
+    /// Names lost to a conflict (each lost claim of a retried name counts).
     pub conflicts: u64,
+    /// Conflict demands and negative registration responses for our names
+    /// that answered no registration of ours (not during our claim with its
+    /// NAME_TRN_ID, not from WINS to a request in flight): ignored, the name
+    /// is kept.
+    pub conflict_demands_ignored: u64,
+    /// Name release requests for a unique name we hold, sent by another
+    /// host (the MS00-047 spoof): ignored, the name is kept.
+    pub releases_ignored: u64,
     /// Registrations and queries that fell back from WINS to broadcast.
     pub wins_fallbacks: u64,
 }

@@ -13,10 +13,13 @@
 //! * Refresh: unicast 0x4000 (opcode 8) every half granted TTL, at least
 //!   every [`MIN_REFRESH_INTERVAL`]; a TTL of 0 (infinite) needs none. If
 //!   WINS stays silent the name is kept and the next round starts one
-//!   interval later; a negative answer is a conflict.
+//!   interval later; a negative answer is a conflict (claimed again later,
+//!   see `conflict.rs`).
 //! * Release: unicast 0x3000 to WINS, as well as the broadcasts.
 //!
-//! Only responses whose source address is the WINS server's are taken here.
+//! Only responses whose source address is the WINS server's, to a request
+//! in flight (its NAME_TRN_ID), are taken here; anything else that claims
+//! to answer us is ignored and counted by `incoming.rs`.
 
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
@@ -124,6 +127,7 @@ impl NameService {
             Rcode::NoError => {
                 e.state = NameState::Registered;
                 e.refresh_attempt = 0;
+                e.claimed();
                 e.deadline = refresh_interval(rr.ttl).map(|d| now + d);
                 if registering {
                     let name = e.name;
@@ -133,12 +137,7 @@ impl NameService {
             }
             _ => *from.ip(),
         };
-        e.state = NameState::Conflict;
-        e.deadline = None;
-        e.refresh_attempt = 0;
-        let name = e.name;
-        self.events.push_back(Event::NameConflict { name, by });
-        self.counters.conflicts += 1;
+        self.lose(now, i, by);
         true
     }
 }

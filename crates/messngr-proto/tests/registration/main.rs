@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 #[path = "../common/mod.rs"]
 mod common;
+mod conflicts;
 mod lan;
 mod wins;
 
@@ -327,30 +328,22 @@ fn node_status_lists_every_name_with_its_flags() {
         .add_name(now, nb("RECVBOX<03>"), false)
         .unwrap();
     lan.nodes[0].add_name(now, nb("MLAN<00>"), true).unwrap();
-    lan.nodes[0].add_name(now, nb("TAKEN<03>"), false).unwrap();
     lan.nodes[1].add_name(now, nb("TAKEN<03>"), false).unwrap();
     lan.run_until(1000 * MS);
-    assert_eq!(lan.events(0).len(), 3);
-    // TAKEN<03>: both claimed at once and neither defended while registering.
-    // A conflict demand from a third party puts this node's copy in conflict.
-    let demand = Repr::name_conflict_demand(
-        0x4242,
-        EncodedName::new(nb("TAKEN<03>")),
-        NbEntry::new(false, Ont::B, Ipv4Addr::UNSPECIFIED),
-    );
-    let client = SocketAddrV4::new(ip(50), 40532);
-    lan.send_from_outside(
-        client,
-        Destination::Unicast(SocketAddrV4::new(ip(1), 137)),
-        &demand.to_vec().unwrap(),
-    );
+    assert_eq!(lan.events(0).len(), 2);
+    // TAKEN<03>: node 2 holds it and refuses our claim.
+    lan.nodes[0]
+        .add_name(lan.now, nb("TAKEN<03>"), false)
+        .unwrap();
+    lan.run_until(2000 * MS);
     assert_eq!(
         lan.events(0),
         [Event::NameConflict {
             name: nb("TAKEN<03>"),
-            by: ip(50)
+            by: ip(2)
         }]
     );
+    let client = SocketAddrV4::new(ip(50), 40532);
     lan.wire.clear();
     let req = Repr::node_status_request(0x6D4C, EncodedName::new(NetbiosName::WILDCARD), false);
     lan.send_from_outside(

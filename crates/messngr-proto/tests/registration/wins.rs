@@ -201,7 +201,8 @@ fn wack_negative_answer_challenge_and_spoofed_answers() {
             by: *wins().ip()
         })
     );
-    assert_eq!(ns.poll_timeout(), None);
+    // Claimed again in a minute (RECLAIM_AFTER).
+    assert_eq!(ns.poll_timeout(), Some(t0 + 62 * SEC));
 
     // End-node challenge: WINS names the owner; we give up (conflict with it).
     ns.add_name(t0, nb("OTHER<03>"), false).unwrap();

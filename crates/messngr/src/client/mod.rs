@@ -106,9 +106,14 @@ fn print_names(out: &mut impl Write, names: &[NameView]) -> anyhow::Result<()> {
     writeln!(out, "{:<20} {:<7} {:<12} SOURCE", "NAME", "TYPE", "STATE")?;
     for n in names {
         let kind = if n.group { "group" } else { "unique" };
+        let lost = match (n.held_by, n.retry_in_secs) {
+            (Some(by), Some(s)) => format!("  (held by {by}, retrying in {s} s)"),
+            (Some(by), None) => format!("  (held by {by}, not retried)"),
+            (None, _) => String::new(),
+        };
         writeln!(
             out,
-            "{:<20} {:<7} {:<12} {}",
+            "{:<20} {:<7} {:<12} {}{lost}",
             n.name, kind, n.state, n.source
         )?;
     }
@@ -274,7 +279,7 @@ pub fn status(socket: &Path, json: bool, out: &mut impl Write) -> anyhow::Result
             writeln!(out)?;
             writeln!(
                 out,
-                "name service: {} received ({} malformed, {} over rate limit), {} sent, {} queries and {} node status answered, {} registrations defended, {} conflicts",
+                "name service: {} received ({} malformed, {} over rate limit), {} sent, {} queries and {} node status answered, {} registrations defended, {} conflicts, {} conflict demands and {} releases of our names ignored",
                 c.nbns_received,
                 c.nbns_malformed,
                 c.nbns_rate_limited,
@@ -282,7 +287,9 @@ pub fn status(socket: &Path, json: bool, out: &mut impl Write) -> anyhow::Result
                 c.queries_answered,
                 c.node_status_answered,
                 c.defended,
-                c.conflicts
+                c.conflicts,
+                c.conflict_demands_ignored,
+                c.releases_ignored
             )?;
             if s.refused.is_empty() {
                 writeln!(out, "refused: nothing")?;
