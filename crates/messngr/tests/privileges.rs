@@ -196,13 +196,25 @@ fn refused_start(lan: &Lan, dir: &Path, config: &str) -> String {
         ),
     )
     .unwrap();
-    let o = lan
+    let mut child = lan
         .command(1, BIN)
         .arg("daemon")
         .arg("--config")
         .arg(&path)
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let o = child.wait_with_output().unwrap();
+            panic!("the daemon started: {}", text(&o));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     text(&o)
 }
