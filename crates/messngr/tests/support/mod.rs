@@ -109,6 +109,9 @@ impl Daemon {
         terminate(&self.ns);
         let status = wait_child(&mut child, Duration::from_secs(10));
         assert!(status.success(), "daemon exit: {status:?}\n{}", self.log());
+        // The daemon, no longer root, cannot unlink its socket in this
+        // root-owned directory: remove it, or the wait below would see it.
+        let _ = std::fs::remove_file(self.socket());
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         Self::launch(lan, self.host, dir)
     }
