@@ -307,7 +307,7 @@ pub(crate) fn check_status(status: &str, uid: Uid) -> Result<(), String> {
     }
     for cap in ["CapEff:", "CapPrm:", "CapAmb:"] {
         let v = field(cap)?;
-        if u64::from_str_radix(v, 16).map_or(true, |v| v != 0) {
+        if u64::from_str_radix(v, 16) != Ok(0) {
             return Err(format!("{cap} {v}"));
         }
     }
