@@ -126,9 +126,18 @@ impl Access {
 }
 
 /// Root or the daemon's own user: who may change the daemon's names and
-/// hand messages over, besides those configured for it.
+/// hand messages over, besides those configured for it. When the daemon
+/// runs as `nobody` (its `user` does not exist), that uid is shared with
+/// other services (smbd's guest, NFS's squashed root) and counts for nothing.
 pub(crate) fn is_root_or_daemon(uid: u32) -> bool {
-    uid == 0 || uid == nix::unistd::getuid().as_raw()
+    uid == 0 || (uid == nix::unistd::getuid().as_raw() && !is_nobody(uid))
+}
+
+fn is_nobody(uid: u32) -> bool {
+    nix::unistd::User::from_name(crate::privs::FALLBACK_USER)
+        .ok()
+        .flatten()
+        .is_some_and(|u| u.uid.as_raw() == uid)
 }
 
 /// Whether `shell` lets its account log in (an empty shell is /bin/sh).
@@ -256,5 +265,13 @@ mod tests {
         assert!(!ghost.person);
         // The test may itself run as root (then any uid equal to ours is admin).
         assert_eq!(ghost.admin, nix::unistd::getuid().as_raw() == 61_999);
+    }
+
+    #[test]
+    fn nobody_is_never_admin() {
+        if let Some(nobody) = nix::unistd::User::from_name("nobody").ok().flatten() {
+            assert!(!is_root_or_daemon(nobody.uid.as_raw()));
+            assert!(!access(false).caller(nobody.uid.as_raw()).admin);
+        }
     }
 }

@@ -106,6 +106,9 @@ pub struct Config {
     /// Messages to the host name, an alias or the workgroup go to the
     /// terminals of every logged-in user (otherwise to nobody's).
     pub terminal_host_messages: Option<bool>,
+    /// The account the daemon runs as once its ports are bound (started as
+    /// root, it always drops to it; `nobody` if it does not exist).
+    pub user: Option<String>,
     /// Programs run for each message (`[[hook]]` tables).
     #[serde(default, rename = "hook")]
     pub hooks: Vec<HookConfig>,
@@ -124,8 +127,9 @@ pub struct HookConfig {
     pub timeout_secs: Option<u64>,
     /// Run only for messages to this name (case-insensitive); default: all.
     pub to: Option<String>,
-    /// Run as this local user (its uid, primary gid, no other groups);
-    /// default: as the daemon (root).
+    /// Run as this local user; it must be the daemon's own `user` (a
+    /// daemon without root cannot start programs as anyone else); default:
+    /// as the daemon's user.
     pub user: Option<String>,
 }
 
@@ -133,6 +137,8 @@ pub struct HookConfig {
 pub const DEFAULT_NAME_RETRY_SECS: u64 = 60;
 /// Largest `name_retry_secs`.
 pub const MAX_NAME_RETRY_SECS: u64 = 86_400;
+/// The account the daemon drops to when `user` is not set.
+pub const DEFAULT_USER: &str = "messngr";
 
 /// Default seconds a hook may run.
 pub const DEFAULT_HOOK_TIMEOUT_SECS: u64 = 10;
@@ -195,6 +201,17 @@ impl Config {
                 ),
             });
         }
+        if let Some(u) = &self.user {
+            let u = u.trim();
+            if u.is_empty() || u == "root" || u.chars().any(|c| c.is_whitespace() || c == '/') {
+                return Err(ConfigError::Invalid {
+                    key: "user",
+                    message: format!(
+                        "{u:?}: name the unprivileged local account the daemon runs as (default {DEFAULT_USER}); it never stays root"
+                    ),
+                });
+            }
+        }
         for h in &self.hooks {
             if !h.program.is_absolute() {
                 return Err(ConfigError::Invalid {
@@ -228,6 +245,14 @@ impl Config {
         self.state_dir
             .clone()
             .unwrap_or_else(|| DEFAULT_STATE_DIR.into())
+    }
+
+    /// The account the daemon runs as (default `messngr`).
+    pub fn user(&self) -> String {
+        self.user
+            .as_deref()
+            .map_or(DEFAULT_USER, str::trim)
+            .to_owned()
     }
 
     /// The API socket.
@@ -330,6 +355,7 @@ mod tests {
         assert!(cfg.host_messages_visible_to_all());
         assert!(cfg.serve_netbios());
         assert_eq!(cfg.name_retry(), Some(std::time::Duration::from_secs(60)));
+        assert_eq!(cfg.user(), DEFAULT_USER);
     }
 
     #[test]
@@ -351,6 +377,7 @@ mod tests {
             serve_netbios = false
             terminals = false
             terminal_host_messages = false
+            user = "msgd"
 
             [aliases]
             HELPDESK = "carol"
@@ -376,6 +403,7 @@ mod tests {
         assert!(!cfg.serve_netbios());
         assert_eq!(cfg.aliases["HELPDESK"], "carol");
         assert!(!cfg.terminals() && !cfg.terminal_host_messages());
+        assert_eq!(cfg.user(), "msgd");
         assert_eq!(cfg.hooks.len(), 1);
         assert_eq!(cfg.hooks[0].args, ["--from", "$MESSNGR_FROM"]);
         assert_eq!(cfg.hooks[0].timeout(), std::time::Duration::from_secs(3));
@@ -397,6 +425,8 @@ mod tests {
         assert!(err("[aliases]\nHELPDESK = \"\"").contains("aliases"));
         assert!(err("[aliases]\n\"A/B\" = \"x\"").contains("aliases"));
         assert!(err("[[hook]]\nprogram = \"notify-send\"").contains("hook.program"));
+        assert!(err("user = \"root\"").contains("never stays root"));
+        assert!(err("user = \"\"").starts_with("user: "));
         assert!(err("[[hook]]\nprogram = \"/bin/true\"\ntimeout_secs = 0").contains("timeout"));
     }
 

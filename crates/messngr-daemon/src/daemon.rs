@@ -4,6 +4,10 @@
 //! datagram receiver (UDP 138), the inbox writer, delivery to people
 //! (terminals, hooks: `deliver`), and the API with its
 //! dispatcher, which routes each request to the task that owns the answer.
+//! Started as root, `run` binds the ports and the API socket, prepares the
+//! state and socket directories and then drops root for good
+//! ([`crate::privs`]) before it opens the inbox or reads anything from the
+//! network; nothing after that needs privilege.
 //! Shutdown is one `CancellationToken`: the caller cancels it (SIGTERM,
 //! Ctrl-C, or a test), the listeners stop, and the name service releases
 //! every name before `run` returns.
@@ -42,10 +46,88 @@ pub enum DaemonError {
     /// The inbox could not be opened.
     #[error(transparent)]
     Inbox(#[from] crate::inbox::OpenError),
+    /// Root could not be given up (the daemon never runs on as root).
+    #[error(transparent)]
+    Privs(#[from] crate::privs::PrivsError),
+    /// A hook names a user the daemon cannot run it as.
+    #[error(
+        "hook {program}: user = {user:?}, but the daemon runs as {daemon} and cannot start programs as anyone else; remove `user` (it then runs as {daemon}) or set the daemon's `user` to {user:?}"
+    )]
+    HookUser {
+        /// The hook's program.
+        program: String,
+        /// Its `user`.
+        user: String,
+        /// The daemon's user.
+        daemon: String,
+    },
+}
+
+/// Who the daemon will run as: the account to drop to when root, else
+/// the current user as it is.
+fn plan(settings: &Settings) -> Result<Option<crate::privs::Target>, DaemonError> {
+    let (target, name, uid) = if nix::unistd::geteuid().is_root() {
+        let t = crate::privs::Target::resolve(&settings.user)?;
+        let (name, uid) = (t.name.clone(), t.uid);
+        (Some(t), name, uid)
+    } else {
+        let uid = nix::unistd::geteuid();
+        let name = nix::unistd::User::from_uid(uid)
+            .ok()
+            .flatten()
+            .map_or_else(|| uid.to_string(), |u| u.name);
+        (None, name, uid)
+    };
+    for hook in &settings.hooks {
+        let Some(user) = &hook.user else { continue };
+        let same = nix::unistd::User::from_name(user.trim())
+            .ok()
+            .flatten()
+            .is_some_and(|u| u.uid == uid);
+        if !same {
+            return Err(DaemonError::HookUser {
+                program: hook.program.display().to_string(),
+                user: user.clone(),
+                daemon: name,
+            });
+        }
+    }
+    Ok(target)
+}
+
+/// Makes the directories the user's, then drops to it (as root), or
+/// clears the capabilities the daemon was started with (as anyone else).
+fn give_up_root(target: Option<&crate::privs::Target>) -> Result<(), DaemonError> {
+    let Some(t) = target else {
+        crate::privs::clear_capabilities()?;
+        tracing::info!(
+            "not started as root: running as uid {} as it is, no capabilities",
+            nix::unistd::geteuid()
+        );
+        return Ok(());
+    };
+    crate::privs::drop_to(t)?;
+    crate::privs::verify(t.uid)?;
+    if let Some(wanted) = &t.fallback {
+        tracing::warn!(
+            "no account {wanted:?}: running as {} instead (create it: useradd --system --no-create-home --shell /usr/sbin/nologin {wanted})",
+            t.name
+        );
+    }
+    tracing::info!(
+        "dropped root: running as {} (uid {}, gid {}, groups {}), no capabilities",
+        t.name,
+        t.uid,
+        t.gid,
+        t.tty
+            .map_or_else(|| "none".into(), |g| format!("tty ({g})"))
+    );
+    Ok(())
 }
 
 /// Runs the daemon until `stop` is cancelled.
 pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), DaemonError> {
+    let target = plan(&settings)?;
     let iface = settings.iface.name().to_owned();
     let bind_err = |what: &'static str| {
         let iface = iface.clone();
@@ -70,8 +152,19 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     } else {
         None
     };
-    let inbox = crate::inbox::Inbox::open(&settings)?;
+    if let Some(t) = &target {
+        crate::privs::own_dir(&settings.state_dir, t, 0o700)?;
+        if let Some(dir) = settings
+            .socket
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            crate::privs::socket_dir(dir, t)?;
+        }
+    }
     let listener = crate::server::bind(&settings.socket)?;
+    give_up_root(target.as_ref())?;
+    let inbox = crate::inbox::Inbox::open(&settings)?;
     tracing::info!(
         "messngr daemon {} on {} ({}, broadcast {}), workgroup {}; inbox {}; API at {}",
         settings.netbios_name,

@@ -9,6 +9,7 @@
 //! module is private to the crate (so the compiler finds dead code). Inside:
 //!
 //! * `daemon`: bind, start the tasks, stop them (one cancellation token).
+//! * `privs`: started as root, give it up for good once bound (`user`).
 //! * `names`: the UDP 137 driver around `registration::NameService`, asked
 //!   through a typed command channel (`names::Names`).
 //! * `session`: TCP 139, NBT sessions with SMB message commands;
@@ -48,6 +49,7 @@ mod native;
 mod outbound;
 mod people;
 mod policy;
+mod privs;
 mod quiet;
 mod registry;
 mod samba;
@@ -63,4 +65,5 @@ mod view;
 mod testing;
 
 pub use daemon::{DaemonError, run};
+pub use privs::PrivsError;
 pub use settings::{Settings, SettingsError};

@@ -66,6 +66,8 @@ pub struct Settings {
     pub hooks: Vec<crate::config::HookConfig>,
     /// Who besides root may hand messages over (`deliver_users`, as uids).
     pub deliver_uids: Vec<u32>,
+    /// The account the daemon drops to when started as root (`user`).
+    pub user: String,
 }
 
 impl Settings {
@@ -97,6 +99,7 @@ impl Settings {
             terminal_host_messages: true,
             hooks: Vec::new(),
             deliver_uids: Vec::new(),
+            user: crate::config::DEFAULT_USER.into(),
         }
     }
 
@@ -152,6 +155,7 @@ impl Settings {
                         .ok_or_else(|| SettingsError::NoSuchUser(name.clone()))
                 })
                 .collect::<Result<_, _>>()?,
+            user: cfg.user(),
         })
     }
 

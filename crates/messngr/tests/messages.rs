@@ -290,7 +290,8 @@ impl SmallDisk {
                 "-t",
                 "tmpfs",
                 "-o",
-                &format!("size={size}"),
+                // 0755: a state_dir root owns (the daemon takes it over).
+                &format!("size={size},mode=0755"),
                 "messngr-test",
                 at.to_str().unwrap(),
             ])
@@ -313,7 +314,7 @@ impl Drop for SmallDisk {
 #[test]
 fn a_full_disk_refuses_the_message_instead_of_acknowledging_it() {
     let Some(lan) = lan(2) else { return };
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = support::tempdir();
     let state = tmp.path().join("state");
     let _disk = SmallDisk::mount(&state, "4m");
     let d = Daemon::start(

@@ -9,6 +9,10 @@
 //! cleared but for `PATH`) and as one JSON object on stdin; every text in
 //! either is sanitised ([`super::clean`]), and `raw` is left out.
 //!
+//! A hook runs as the daemon's user, never as root (the daemon dropped root
+//! at start, see [`crate::privs`]); a `user` other than the daemon's is
+//! refused at start, as a daemon without root cannot switch to it.
+//!
 //! A hook runs in a process group of its own and the whole group is killed
 //! after the timeout; its stdout and stderr are logged (sanitised, cut to
 //! [`MAX_OUTPUT`] bytes). At most [`MAX_RUNNING`] hooks run at once.
@@ -199,11 +203,13 @@ pub async fn run(hook: &HookConfig, m: &Message) -> Result<Finished, HookError> 
         let user = nix::unistd::User::from_name(name)
             .map_err(|e| no_user(format!(": {e}")))?
             .ok_or_else(|| no_user(String::new()))?;
-        // As root, std drops the supplementary groups when it sets the uid.
-        cmd.uid(user.uid.as_raw())
-            .gid(user.gid.as_raw())
-            .env("USER", &user.name)
-            .env("HOME", &user.dir);
+        // The daemon has dropped root: it runs hooks as itself, and the
+        // start refused a `user` other than its own. As root (the unit
+        // tests), std drops the supplementary groups when it sets the uid.
+        if user.uid != nix::unistd::geteuid() {
+            cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+        }
+        cmd.env("USER", &user.name).env("HOME", &user.dir);
     }
     let mut child = cmd
         .stdin(Stdio::piped())

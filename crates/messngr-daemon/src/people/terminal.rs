@@ -12,11 +12,13 @@
 //! `USER<03>` to the sessions whose login name equals `USER` ignoring case;
 //! one to the host name, an alias or the workgroup to every logged-in user
 //! when `terminal_host_messages` is on. A terminal without the group-write
-//! bit (`mesg n`) is skipped unless the message is urgent and was sent by
-//! root on this host (as `wall` run by root does); an urgent message from
-//! the network does not override `mesg n`. A user in do-not-disturb
-//! ([`crate::quiet`]) gets only urgent messages; when quiet ends, one line
-//! tells their terminals how many messages waited ([`quiet_ended`]).
+//! bit (`mesg n`) is skipped, whoever sent the message: the daemon has
+//! dropped root ([`crate::privs`]) and writes terminals only through the
+//! `tty` group, as `write` does (an urgent message from root no longer
+//! overrides `mesg n` as `wall` from root would; it waits in the inbox). A
+//! user in do-not-disturb ([`crate::quiet`]) gets only urgent messages; when
+//! quiet ends, one line tells their terminals how many messages waited
+//! ([`quiet_ended`]).
 //!
 //! A tty is opened `O_WRONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW` and must
 //! be a character device, a terminal, and owned by the session's user (a
@@ -97,7 +99,7 @@ pub async fn quiet_ended(settings: Arc<Settings>, user: String, waiting: u64) {
                 continue;
             }
             seen.push(&s.line);
-            match write_line(&s.line, line.as_bytes(), &s.user, false) {
+            match write_line(&s.line, line.as_bytes(), &s.user) {
                 Ok(Written::Shown) => {
                     tracing::info!("told {} on {}: {waiting} waited", s.user, s.line)
                 }
@@ -129,7 +131,6 @@ fn deliver_now(settings: &Settings, m: &Message, quiet: &[String]) {
         return;
     }
     let text = render(&settings.netbios_name, m, &jiff::tz::TimeZone::system());
-    let root_urgent = m.urgent_from_root();
     for s in targets {
         if quiet.contains(&s.user) && !messngr_api::shows_now(true, m.priority) {
             tracing::info!(
@@ -140,7 +141,7 @@ fn deliver_now(settings: &Settings, m: &Message, quiet: &[String]) {
             );
             continue;
         }
-        match write_line(&s.line, text.as_bytes(), &s.user, root_urgent) {
+        match write_line(&s.line, text.as_bytes(), &s.user) {
             Ok(Written::Shown) => {
                 tracing::info!("message {} written on {} ({})", m.id, s.line, s.user);
             }
@@ -208,13 +209,9 @@ pub fn render(host: &str, m: &Message, tz: &jiff::tz::TimeZone) -> String {
 }
 
 /// Writes `bytes` on `/dev/LINE` if it is `user`'s terminal, unless they
-/// said `mesg n` and `override_mesg` (urgent, from root) is false.
-pub fn write_line(
-    line: &str,
-    bytes: &[u8],
-    user: &str,
-    override_mesg: bool,
-) -> Result<Written, TerminalError> {
+/// said `mesg n` (checked before opening: the daemon, in group `tty`,
+/// could not open such a terminal anyway).
+pub fn write_line(line: &str, bytes: &[u8], user: &str) -> Result<Written, TerminalError> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '.');
     if line.is_empty()
         || line.starts_with('/')
@@ -233,6 +230,9 @@ pub fn write_line(
     let before = std::fs::symlink_metadata(&path).map_err(|e| fail(e.to_string()))?;
     if !before.file_type().is_char_device() {
         return Err(fail("not a character device".into()));
+    }
+    if before.permissions().mode() & 0o020 == 0 {
+        return Ok(Written::Refused);
     }
     let mut tty = OpenOptions::new()
         .write(true)
@@ -254,7 +254,7 @@ pub fn write_line(
             account.uid
         )));
     }
-    if meta.permissions().mode() & 0o020 == 0 && !override_mesg {
+    if meta.permissions().mode() & 0o020 == 0 {
         return Ok(Written::Refused);
     }
     tty.write_all(bytes)
@@ -350,14 +350,14 @@ mod tests {
         for line in ["", "/etc/passwd", "../sda", "pts/../../sda", ":0", "pts//1"] {
             assert!(
                 matches!(
-                    write_line(line, b"x", "root", false),
+                    write_line(line, b"x", "root"),
                     Err(TerminalError::BadLine(_))
                 ),
                 "{line:?}"
             );
         }
         assert!(matches!(
-            write_line("null", b"x", "root", false),
+            write_line("null", b"x", "root"),
             Err(TerminalError::Device { .. })
         ));
     }

@@ -124,6 +124,12 @@ fn walk_through(exe: &Path, shared: &Shared, out: &mut impl Write) -> anyhow::Re
             .prefix("messngr-demo-")
             .tempdir()
             .context("creating the demo's temp dir")?;
+        // The daemons drop root once bound: their user must reach state/.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+                .context("opening the demo's temp dir to the daemons' user")?;
+        }
         let lan =
             messngr_lan::Lan::build(messngr_lan::DEMO_STEM, 3).context("building the demo LAN")?;
         let hosts: Vec<Host> = (1..=lan.hosts())

@@ -46,6 +46,8 @@ impl Daemon {
             .prefix("messngr-test-")
             .tempdir()
             .unwrap();
+        // The daemon drops root once bound: its user must reach state/.
+        open_dir(dir.path());
         let config = format!(
             "netbios_name = \"{netbios_name}\"\nworkgroup = \"{WORKGROUP}\"\ninterface = \"eth0\"\n\
              {state}socket = \"{sock}\"\n{users}{terminals}{extra}\n",
@@ -107,6 +109,9 @@ impl Daemon {
         terminate(&self.ns);
         let status = wait_child(&mut child, Duration::from_secs(10));
         assert!(status.success(), "daemon exit: {status:?}\n{}", self.log());
+        // The daemon, no longer root, cannot unlink its socket in this
+        // root-owned directory: remove it, or the wait below would see it.
+        let _ = std::fs::remove_file(self.socket());
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         Self::launch(lan, self.host, dir)
     }
@@ -242,6 +247,33 @@ fn wait_child(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Lets every user enter (not write) `dir`, as /var/lib and /run are: the
+/// daemon under test drops root and must reach its files below it.
+pub fn open_dir(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A temp dir every user can enter (see [`open_dir`]).
+pub fn tempdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    open_dir(dir.path());
+    dir
+}
+
+/// The `tty` group's gid (terminals are `USER:tty`, mode 0620 with `mesg y`).
+pub fn tty_gid() -> u32 {
+    let o = Command::new("getent")
+        .args(["group", "tty"])
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&o.stdout).into_owned();
+    line.split(':')
+        .nth(2)
+        .and_then(|g| g.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no tty group: {line:?}"))
 }
 
 /// Polls `cond` every 100 ms up to `limit`; panics with `context()` if it never holds.

@@ -29,8 +29,10 @@ pub fn utmp_record(user: &str, line: &str) -> Vec<u8> {
     r
 }
 
-/// Writes `dir/utmp` with one login session per `(user, line)`, in order.
+/// Writes `dir/utmp` with one login session per `(user, line)`, in order
+/// (and lets everyone enter `dir`: the daemon reads it after dropping root).
 pub fn write_utmp(dir: &Path, sessions: &[(&str, &str)]) -> PathBuf {
+    super::open_dir(dir);
     let path = dir.join("utmp");
     let records: Vec<u8> = sessions
         .iter()
