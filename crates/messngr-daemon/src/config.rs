@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use messngr_proto::wire::name::{NAME_CHARS, NetbiosName, suffix};
 use serde::Deserialize;
 
+mod limits;
+pub use limits::{Limits, MAX_SESSIONS};
+
 /// Where glibc keeps the login records (the default `utmp`).
 pub(crate) const UTMP_PATH: &str = "/var/run/utmp";
 
@@ -102,6 +105,9 @@ pub struct Config {
     /// Messages to the host name, an alias or the workgroup go to the
     /// terminals of every logged-in user (otherwise to nobody's).
     pub terminal_host_messages: Option<bool>,
+    /// Flood protection on UDP 138 and TCP 139 (the `[limits]` table).
+    #[serde(default)]
+    pub limits: Limits,
     /// Programs run for each message (`[[hook]]` tables).
     #[serde(default, rename = "hook")]
     pub hooks: Vec<HookConfig>,
@@ -175,6 +181,7 @@ impl Config {
                 });
             }
         }
+        self.limits.validate()?;
         for h in &self.hooks {
             if !h.program.is_absolute() {
                 return Err(ConfigError::Invalid {
@@ -300,6 +307,7 @@ mod tests {
         assert!(cfg.register_users());
         assert!(cfg.host_messages_visible_to_all());
         assert!(cfg.serve_netbios());
+        assert_eq!(cfg.limits.sessions_per_source(), 16);
     }
 
     #[test]
@@ -323,6 +331,17 @@ mod tests {
 
             [aliases]
             HELPDESK = "carol"
+
+            [limits]
+            datagrams_per_source = 1
+            datagrams_total = 2
+            mailslot_messages_per_source = 3
+            mailslot_messages_total = 4
+            new_sessions_per_source = 5
+            new_sessions_total = 6
+            sessions_per_source = 7
+            session_messages_per_source = 8
+            session_messages_total = 0
 
             [[hook]]
             program = "/usr/local/bin/on-message"
@@ -348,6 +367,21 @@ mod tests {
         assert_eq!(cfg.hooks[0].args, ["--from", "$MESSNGR_FROM"]);
         assert_eq!(cfg.hooks[0].timeout(), std::time::Duration::from_secs(3));
         assert_eq!(cfg.hooks[0].to.as_deref(), Some("alice"));
+        let l = &cfg.limits;
+        assert_eq!(
+            [
+                l.datagrams_per_source(),
+                l.datagrams_total(),
+                l.mailslot_messages_per_source(),
+                l.mailslot_messages_total(),
+                l.new_sessions_per_source(),
+                l.new_sessions_total(),
+                l.sessions_per_source(),
+                l.session_messages_per_source(),
+                l.session_messages_total(),
+            ],
+            [1, 2, 3, 4, 5, 6, 7, 8, 0]
+        );
     }
 
     #[test]
@@ -365,6 +399,8 @@ mod tests {
         assert!(err("[aliases]\n\"A/B\" = \"x\"").contains("aliases"));
         assert!(err("[[hook]]\nprogram = \"notify-send\"").contains("hook.program"));
         assert!(err("[[hook]]\nprogram = \"/bin/true\"\ntimeout_secs = 0").contains("timeout"));
+        assert!(err("[limits]\nsessions_per_source = 257").contains("limits.sessions_per_source"));
+        assert!(err("[limits]\nsessions = 3").contains("unknown field"));
     }
 
     #[test]
