@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use messngr_proto::wire::name::{NAME_CHARS, NetbiosName, suffix};
 use serde::Deserialize;
 
+mod limits;
+pub use limits::{Limits, MAX_SESSIONS};
+
 /// Where glibc keeps the login records (the default `utmp`).
 pub(crate) const UTMP_PATH: &str = "/var/run/utmp";
 
@@ -109,6 +112,9 @@ pub struct Config {
     /// The account the daemon runs as once its ports are bound (started as
     /// root, it always drops to it; `nobody` if it does not exist).
     pub user: Option<String>,
+    /// Flood protection on UDP 138 and TCP 139 (the `[limits]` table).
+    #[serde(default)]
+    pub limits: Limits,
     /// Programs run for each message (`[[hook]]` tables).
     #[serde(default, rename = "hook")]
     pub hooks: Vec<HookConfig>,
@@ -212,6 +218,7 @@ impl Config {
                 });
             }
         }
+        self.limits.validate()?;
         for h in &self.hooks {
             if !h.program.is_absolute() {
                 return Err(ConfigError::Invalid {
@@ -356,6 +363,7 @@ mod tests {
         assert!(cfg.serve_netbios());
         assert_eq!(cfg.name_retry(), Some(std::time::Duration::from_secs(60)));
         assert_eq!(cfg.user(), DEFAULT_USER);
+        assert_eq!(cfg.limits.sessions_per_source(), 16);
     }
 
     #[test]
@@ -381,6 +389,17 @@ mod tests {
 
             [aliases]
             HELPDESK = "carol"
+
+            [limits]
+            datagrams_per_source = 1
+            datagrams_total = 2
+            mailslot_messages_per_source = 3
+            mailslot_messages_total = 4
+            new_sessions_per_source = 5
+            new_sessions_total = 6
+            sessions_per_source = 7
+            session_messages_per_source = 8
+            session_messages_total = 0
 
             [[hook]]
             program = "/usr/local/bin/on-message"
@@ -408,6 +427,21 @@ mod tests {
         assert_eq!(cfg.hooks[0].args, ["--from", "$MESSNGR_FROM"]);
         assert_eq!(cfg.hooks[0].timeout(), std::time::Duration::from_secs(3));
         assert_eq!(cfg.hooks[0].to.as_deref(), Some("alice"));
+        let l = &cfg.limits;
+        assert_eq!(
+            [
+                l.datagrams_per_source(),
+                l.datagrams_total(),
+                l.mailslot_messages_per_source(),
+                l.mailslot_messages_total(),
+                l.new_sessions_per_source(),
+                l.new_sessions_total(),
+                l.sessions_per_source(),
+                l.session_messages_per_source(),
+                l.session_messages_total(),
+            ],
+            [1, 2, 3, 4, 5, 6, 7, 8, 0]
+        );
     }
 
     #[test]
@@ -428,6 +462,8 @@ mod tests {
         assert!(err("user = \"root\"").contains("never stays root"));
         assert!(err("user = \"\"").starts_with("user: "));
         assert!(err("[[hook]]\nprogram = \"/bin/true\"\ntimeout_secs = 0").contains("timeout"));
+        assert!(err("[limits]\nsessions_per_source = 257").contains("limits.sessions_per_source"));
+        assert!(err("[limits]\nsessions = 3").contains("unknown field"));
     }
 
     #[test]

@@ -177,7 +177,9 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     );
     let settings = Arc::new(settings);
     let registry = Registry::default();
-    let policy = Arc::new(crate::policy::Policy::default());
+    let policy = Arc::new(crate::policy::Policy::with_limits(
+        crate::policy::Limits::new(&settings.limits, std::time::Instant::now()),
+    ));
     let tasks = tokio_util::task::TaskTracker::new();
 
     let (deliveries, deliveries_rx) = mpsc::channel::<Delivery>(256);

@@ -9,6 +9,13 @@
 //! Datagrams have no acknowledgement, so nothing waits for the store; other
 //! mailslots (the browser's) are dropped silently, malformed datagrams are
 //! counted and logged at debug level.
+//!
+//! Flood protection: every datagram is held to `policy::limits`' rates (per
+//! source address, then in all) before it is parsed, and every MESSNGR
+//! message once more before it reaches the inbox; a datagram over
+//! [`MAX_DATAGRAM_LEN`] is refused as `too_large` (never cut and parsed).
+//! The reassembler holds at most 32 incomplete datagrams and 64 KiB
+//! (`reassembly::Config`'s defaults).
 
 use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::Arc;
@@ -27,6 +34,10 @@ use crate::registry::Registry;
 
 /// UDP port of the datagram service (RFC 1002 §6).
 pub const NBDGM_PORT: u16 = 138;
+/// Largest datagram accepted: RFC 1002's MAX_DATAGRAM_LENGTH is 576 and a
+/// Windows mailslot write ~600; this leaves room without cutting anything
+/// real.
+pub const MAX_DATAGRAM_LEN: usize = 2048;
 
 /// Counters of the datagram service, shared with `status`.
 #[derive(Debug, Default)]
@@ -53,7 +64,8 @@ pub async fn serve(
 ) {
     let counters = DatagramCounters::default();
     let mut reassembler = Reassembler::new(ReassemblyConfig::default());
-    let mut buf = vec![0u8; 2048];
+    // One byte more than accepted, to tell a datagram over the cap.
+    let mut buf = vec![0u8; MAX_DATAGRAM_LEN + 1];
     loop {
         let timer = reassembler.poll_timeout();
         let (n, from) = tokio::select! {
@@ -78,6 +90,20 @@ pub async fn serve(
         if *from.ip() == our_address {
             continue; // our own broadcast
         }
+        let now = Instant::now();
+        let source = std::net::IpAddr::V4(*from.ip());
+        if let Err(reason) = policy.limits().datagram(now, source) {
+            policy.refuse(reason, source, format_args!("UDP 138 datagrams"));
+            continue;
+        }
+        if n > MAX_DATAGRAM_LEN {
+            policy.refuse(
+                Refusal::TooLarge,
+                source,
+                format_args!("datagram over {MAX_DATAGRAM_LEN} bytes on UDP 138"),
+            );
+            continue;
+        }
         let bytes = &buf[..n];
         let Ok(repr) = Nbdgm::parse(bytes) else {
             counters.malformed.fetch_add(1, Ordering::Relaxed);
@@ -88,7 +114,7 @@ pub async fn serve(
             );
             continue;
         };
-        let message = match reassembler.handle(Instant::now(), repr) {
+        let message = match reassembler.handle(now, repr) {
             Outcome::Complete(c) => {
                 let for_us = match c.kind {
                     DatagramKind::DirectUnique => {
@@ -116,6 +142,10 @@ pub async fn serve(
             }
         };
         let Some(message) = message else { continue };
+        if let Err(reason) = policy.limits().mailslot_message(now, source) {
+            policy.refuse(reason, source, format_args!("mailslot messages"));
+            continue;
+        }
         counters.messages.fetch_add(1, Ordering::Relaxed);
         tracing::info!(
             "mailslot message from {from} ({}) for {}",

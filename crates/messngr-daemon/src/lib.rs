@@ -23,7 +23,8 @@
 //!   native frames, local accounts; `outbound`: the calling side of a session.
 //! * `registry`: the names held right now, shared with the receivers.
 //! * `quiet`: per-user do-not-disturb, honoured by terminals and agents.
-//! * `policy`: who may put a message here; every refusal counted by reason
+//! * `policy`: who may put a message here (rates and per-source session
+//!   caps in `policy::limits`); every refusal counted by reason
 //!   and logged once per source per interval.
 //! * `access`: who owns a message, which messages an API caller may see.
 //! * `server`: the local API socket (`messngr-api`'s protocol): the one

@@ -4,7 +4,10 @@
 //! A token bucket per source address: `burst` packets at once, refilled at
 //! `rate` per second. The table is bounded; when it is full, buckets idle long
 //! enough to be full again are dropped (they carry no information), and if
-//! none is, the stalest bucket goes. Sans-IO: time is passed in.
+//! none is (a flood of spoofed sources), the whole table is forgotten: that
+//! only hands out fresh bursts, costs O(1) per packet amortised (finding the
+//! stalest of thousands per packet would make a spoofed flood expensive), and
+//! the callers' global [`Bucket`] still holds. Sans-IO: time is passed in.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -17,10 +20,35 @@ pub const DEFAULT_BURST: f64 = 400.0;
 /// Default number of sources tracked at once.
 pub const DEFAULT_MAX_SOURCES: usize = 4096;
 
+/// One token bucket: `burst` at once, refilled at `rate` per second (a
+/// global limit is one of these; [`SourceLimiter`] keeps one per source).
 #[derive(Debug, Clone, Copy)]
-struct Bucket {
+pub(crate) struct Bucket {
     tokens: f64,
     at: Instant,
+}
+
+impl Bucket {
+    /// A full bucket at `now`.
+    pub(crate) fn full(burst: f64, now: Instant) -> Self {
+        Self {
+            tokens: burst,
+            at: now,
+        }
+    }
+
+    /// Takes one token at `now` if there is one.
+    pub(crate) fn take(&mut self, now: Instant, rate: f64, burst: f64) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * rate).min(burst);
+        self.at = self.at.max(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// Token buckets keyed by source address.
@@ -56,33 +84,21 @@ impl SourceLimiter {
             self.evict(now);
         }
         let (rate, burst) = (self.rate, self.burst);
-        let b = self.buckets.entry(src).or_insert(Bucket {
-            tokens: burst,
-            at: now,
-        });
-        let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
-        b.tokens = (b.tokens + elapsed * rate).min(burst);
-        b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.buckets
+            .entry(src)
+            .or_insert(Bucket::full(burst, now))
+            .take(now, rate, burst)
     }
 
     fn evict(&mut self, now: Instant) {
-        let refill = Duration::from_secs_f64(self.burst / self.rate.max(f64::MIN_POSITIVE));
+        let refill = Duration::try_from_secs_f64(self.burst / self.rate.max(f64::MIN_POSITIVE))
+            .unwrap_or(Duration::MAX);
         self.buckets
             .retain(|_, b| now.saturating_duration_since(b.at) < refill);
-        if self.buckets.len() >= self.max_sources
-            && let Some(stalest) = self
-                .buckets
-                .iter()
-                .min_by_key(|(_, b)| b.at)
-                .map(|(k, _)| *k)
-        {
-            self.buckets.remove(&stalest);
+        // Still three quarters full: forget them all rather than sweep the
+        // table again for the next new source.
+        if self.buckets.len() >= self.max_sources - self.max_sources / 4 {
+            self.buckets.clear();
         }
     }
 
@@ -114,6 +130,16 @@ mod tests {
             l.allow(t + Duration::from_millis(100), ip(1)),
             "one token per 100 ms"
         );
+    }
+
+    #[test]
+    fn a_global_bucket_refills_at_its_rate() {
+        let t = Instant::now();
+        let mut b = Bucket::full(3.0, t);
+        assert_eq!((0..10).filter(|_| b.take(t, 10.0, 3.0)).count(), 3);
+        assert!(!b.take(t + Duration::from_millis(50), 10.0, 3.0));
+        assert!(b.take(t + Duration::from_millis(100), 10.0, 3.0));
+        assert!(!b.take(t, 10.0, 3.0), "time going backwards gives nothing");
     }
 
     #[test]

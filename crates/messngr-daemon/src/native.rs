@@ -69,6 +69,22 @@ pub(crate) async fn receive(
             None,
         );
     }
+    if let Err(reason) = policy
+        .limits()
+        .session_message(std::time::Instant::now(), peer.ip())
+    {
+        policy.refuse(
+            reason,
+            peer.ip(),
+            format_args!("native message for {:?}", m.to),
+        );
+        return refuse(
+            Some(m.uuid),
+            Reason::NoRoom,
+            "too many messages from this host: try later",
+            None,
+        );
+    }
     if m.text.trim().is_empty() {
         return refuse(
             Some(m.uuid),

@@ -15,15 +15,28 @@
 //!
 //! A malformed or truncated frame ends that session with a logged reason;
 //! the listener keeps serving everyone else.
+//!
+//! Flood protection (issue 10): each new session is counted against its
+//! source (`policy::limits`: at most `sessions_per_source` at once, and a
+//! rate of new sessions); a refused one is answered NEGATIVE SESSION
+//! RESPONSE 0x83 if its request comes quickly, else closed. The deadlines
+//! are fixed, never pushed back by bytes or keep-alives: the session request
+//! within [`REQUEST_TIMEOUT`] of accept (a keep-alive before it ends the
+//! session), a complete SMB or native frame every [`IDLE_TIMEOUT`] (the SMB
+//! receiver's idle clock counts only those), at most [`MAX_SESSION_LIFE`] in
+//! all, and every write within [`WRITE_TIMEOUT`]. Frames are capped at
+//! [`MAX_FRAME_LEN`] (native ones at `native::MAX_FRAME_LEN`), message text
+//! by the receiver's caps; what is refused is counted by reason.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use messngr_proto::assembly::{Action, Receiver, ReceiverConfig, Refusal as SmbRefusal};
-use messngr_proto::wire::Emit;
 use messngr_proto::wire::native;
 use messngr_proto::wire::nbss::{self, ErrorCode, Repr as Nbss};
+use messngr_proto::wire::smb::header::{Header as SmbHeader, Status, dos};
+use messngr_proto::wire::{Emit, Error as WireError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -34,13 +47,27 @@ use crate::policy::{Policy, Refusal};
 use crate::registry::Registry;
 
 /// Sessions served at once; more wait in the kernel's accept queue.
-pub const MAX_SESSIONS: usize = 256;
-/// Longest NBSS frame accepted (an SMB message block is ~200 bytes).
+pub const MAX_SESSIONS: usize = crate::config::MAX_SESSIONS as usize;
+/// Longest NBSS frame accepted (an SMB message block is ~200 bytes; the
+/// receiver's own caps on a block, 1 KiB, and a message, 64 KiB, sit inside).
 pub const MAX_FRAME_LEN: usize = 8192;
-/// Time a peer has to send its session request.
+/// Time from accept to a complete session request; fixed at accept.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest silence between complete SMB or native frames (keep-alives do
+/// not count): the SMB receiver's own idle clock, and the native one.
+pub const IDLE_TIMEOUT: Duration = messngr_proto::assembly::DEFAULT_IDLE_TIMEOUT;
+/// A session's whole life: one host cannot hold a slot forever by sending
+/// a frame every minute. Senders open a session per message, or reconnect.
+pub const MAX_SESSION_LIFE: Duration = Duration::from_secs(600);
+/// Time a reply has to leave (a peer that does not read cannot hold a task).
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time the inbox has to store a message before the sender is refused.
 pub const STORE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Refused sessions waited on at once for their request (to answer 0x83);
+/// beyond them a refused connection is closed at once.
+const REFUSING: usize = 64;
+/// Time a refused session's request may take to arrive.
+const REFUSE_WAIT: Duration = Duration::from_secs(2);
 
 /// Serves TCP 139 until `stop` is cancelled.
 pub async fn serve(
@@ -51,6 +78,7 @@ pub async fn serve(
     stop: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_SESSIONS));
+    let refusing = Arc::new(Semaphore::new(REFUSING));
     loop {
         let permit = tokio::select! {
             () = stop.cancelled() => return,
@@ -65,13 +93,46 @@ pub async fn serve(
         };
         match accepted {
             Ok((stream, peer)) => {
+                let counted = match policy.limits().open_session(Instant::now(), peer.ip()) {
+                    Ok(counted) => counted,
+                    Err(reason) => {
+                        drop(permit);
+                        policy.refuse(
+                            reason,
+                            peer.ip(),
+                            format_args!("TCP 139 session refused (0x83)"),
+                        );
+                        // Answer 0x83 if the pool allows, else just close.
+                        if let Ok(p) = refusing.clone().try_acquire_owned() {
+                            tokio::spawn(async move {
+                                let _p = p;
+                                refuse_session(stream).await;
+                            });
+                        }
+                        continue;
+                    }
+                };
                 let (names, inbox, stop) = (names.clone(), inbox.clone(), stop.clone());
                 let policy = policy.clone();
                 tokio::spawn(async move {
-                    let _permit = permit;
-                    match connection(stream, peer, &names, &policy, &inbox, &stop).await {
+                    let _permits = (permit, counted);
+                    let life = tokio::time::timeout(
+                        MAX_SESSION_LIFE,
+                        connection(stream, peer, &names, &policy, &inbox, &stop),
+                    );
+                    match life.await.unwrap_or_else(|_| {
+                        Err(Ended::Refused(
+                            Refusal::Timeout,
+                            format!("session older than {} s", MAX_SESSION_LIFE.as_secs()),
+                        ))
+                    }) {
                         Ok(()) => tracing::debug!("session from {peer} closed"),
-                        Err(why) => tracing::info!("session from {peer} ended: {why}"),
+                        Err(Ended::Io(why)) => tracing::debug!("session from {peer} ended: {why}"),
+                        Err(Ended::Refused(reason, why)) => policy.refuse(
+                            reason,
+                            peer.ip(),
+                            format_args!("TCP 139 session ended: {why}"),
+                        ),
                     }
                 });
             }
@@ -83,6 +144,26 @@ pub async fn serve(
     }
 }
 
+/// Why a session ended early: a refusal (counted and logged by the policy)
+/// or the connection itself (logged at debug level).
+#[derive(Debug)]
+enum Ended {
+    Refused(Refusal, String),
+    Io(String),
+}
+
+fn malformed(why: impl std::fmt::Display) -> Ended {
+    Ended::Refused(Refusal::Malformed, why.to_string())
+}
+
+/// A frame the cutter refused: over the size cap, or not NBSS at all.
+fn bad_frame(e: WireError) -> Ended {
+    match e {
+        WireError::TooLong(_) => Ended::Refused(Refusal::TooLarge, format!("frame: {e}")),
+        e => malformed(format!("bad NBSS frame: {e}")),
+    }
+}
+
 /// Serves one connection; `Err` carries the reason it was cut.
 async fn connection(
     mut stream: TcpStream,
@@ -91,14 +172,16 @@ async fn connection(
     policy: &Policy,
     inbox: &InboxSender,
     stop: &CancellationToken,
-) -> Result<(), String> {
+) -> Result<(), Ended> {
     let _ = stream.set_nodelay(true);
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut receiver: Option<Receiver> = None;
     // What the first SESSION MESSAGE made this session: SMB or messngr.
     let mut mode: Option<Mode> = None;
-    // When a native session last carried a frame (the SMB receiver keeps
-    // its own idle clock).
+    // Fixed at accept: bytes trickling in do not move it.
+    let request_deadline = Instant::now() + REQUEST_TIMEOUT;
+    // When a native session last carried a complete frame (the SMB receiver
+    // keeps its own idle clock; keep-alives touch neither).
     let mut last_frame = Instant::now();
     loop {
         // Everything complete in the buffer first.
@@ -106,12 +189,14 @@ async fn connection(
             Some(Mode::Smb) => nbss::frame_len(&buf, MAX_FRAME_LEN),
             _ => native::frame_len(&buf, MAX_FRAME_LEN),
         }
-        .map_err(|e| format!("bad NBSS frame: {e}"))?
+        .map_err(bad_frame)?
         {
             let frame: Vec<u8> = buf.drain(..n).collect();
             let now = Instant::now();
-            last_frame = now;
-            match Nbss::parse(&frame).map_err(|e| format!("bad NBSS packet: {e}"))? {
+            match Nbss::parse(&frame).map_err(|e| malformed(format!("bad NBSS packet: {e}")))? {
+                Nbss::SessionKeepAlive if receiver.is_none() => {
+                    return Err(malformed("keep-alive before the session request"));
+                }
                 Nbss::SessionKeepAlive => {}
                 Nbss::SessionRequest { called, calling } if receiver.is_none() => {
                     if names.accepts_messages_for(&called.name) {
@@ -121,7 +206,14 @@ async fn connection(
                             calling.name,
                             called.name
                         );
-                        receiver = Some(Receiver::new(ReceiverConfig::default(), now));
+                        receiver = Some(Receiver::new(
+                            ReceiverConfig {
+                                idle_timeout: IDLE_TIMEOUT,
+                                ..ReceiverConfig::default()
+                            },
+                            now,
+                        ));
+                        last_frame = now;
                     } else {
                         let no = Nbss::NegativeSessionResponse {
                             error_code: ErrorCode::CalledNameNotPresent,
@@ -137,8 +229,9 @@ async fn connection(
                 }
                 Nbss::SessionMessage { payload } => {
                     let Some(rx) = receiver.as_mut() else {
-                        return Err("SMB before a session request".into());
+                        return Err(malformed("SMB before a session request"));
                     };
+                    last_frame = now;
                     let first = if native::is_native(payload) {
                         Mode::Native
                     } else {
@@ -154,111 +247,165 @@ async fn connection(
                             write(&mut stream, &reply).await?;
                         }
                         if let Some(why) = answer.close {
-                            return Err(why);
+                            return Err(malformed(why));
                         }
                         continue;
                     }
                     let reply = match rx.handle(now, payload) {
-                        Action::Reply(smb) => smb,
-                        Action::Deliver { token, message } => {
-                            let to = message.destination_name();
-                            let verdict = if names.accepts_messages_for(&to) {
-                                let incoming = Incoming {
-                                    transport: Transport::Smb,
-                                    source: peer,
-                                    from: message.from,
-                                    to: message.to,
-                                    text: message.text,
-                                    block_ends: message.block_ends,
-                                    received_at: SystemTime::now(),
-                                    native: None,
-                                };
-                                match tokio::time::timeout(
-                                    STORE_TIMEOUT,
-                                    crate::intake::store(inbox, incoming),
-                                )
-                                .await
-                                {
-                                    Ok(Ok(stored)) => {
-                                        tracing::info!(
-                                            "message {} from {peer} for {to} stored",
-                                            stored.0
-                                        );
-                                        Ok(())
-                                    }
-                                    Ok(Err(e)) => {
-                                        policy.refuse(
-                                            Refusal::NotStored,
-                                            peer.ip(),
-                                            format_args!("message for {to}: {e}"),
-                                        );
-                                        Err(SmbRefusal::NoRoom)
-                                    }
-                                    Err(_) => {
-                                        policy.refuse(
-                                            Refusal::NotStored,
-                                            peer.ip(),
-                                            format_args!(
-                                                "message for {to}: the inbox did not answer in time"
-                                            ),
-                                        );
-                                        Err(SmbRefusal::NoRoom)
-                                    }
-                                }
-                            } else {
+                        Action::Reply(smb) => {
+                            if is_no_room(&smb) {
+                                // Only the receiver's caps answer ERRnoroom here.
                                 policy.refuse(
-                                    Refusal::NotHere,
+                                    Refusal::TooLarge,
                                     peer.ip(),
-                                    format_args!("message for {to}, not one of our names"),
+                                    format_args!("SMB message over the size caps"),
                                 );
-                                Err(SmbRefusal::MessagesOff)
-                            };
+                            }
+                            smb
+                        }
+                        Action::Deliver { token, message } => {
+                            let verdict = deliver(message, peer, names, policy, inbox).await;
                             match verdict {
                                 Ok(()) => rx.accept(token),
                                 Err(why) => rx.refuse(token, why),
                             }
-                            .map_err(|e| format!("internal: {e}"))?
+                            .map_err(|e| Ended::Io(format!("internal: {e}")))?
                         }
-                        Action::Busy => return Err("request while a delivery was pending".into()),
-                        Action::Close(e) => return Err(format!("not an SMB message command: {e}")),
+                        Action::Busy => {
+                            return Err(malformed("request while a delivery was pending"));
+                        }
+                        Action::Close(e) => {
+                            return Err(malformed(format!("not an SMB message command: {e}")));
+                        }
                     };
                     write(&mut stream, &Nbss::SessionMessage { payload: &reply }).await?;
                 }
-                other => return Err(format!("unexpected NBSS packet {other:?}")),
+                other => return Err(malformed(format!("unexpected NBSS packet {other:?}"))),
             }
         }
-        // Then read more, with the session's idle limit.
+        // Then read more, until the session's fixed deadline.
         let deadline = match &receiver {
-            Some(_) if mode == Some(Mode::Native) => last_frame + NATIVE_IDLE,
-            Some(rx) => rx
-                .poll_timeout()
-                .unwrap_or_else(|| Instant::now() + Duration::from_secs(60)),
-            None => Instant::now() + REQUEST_TIMEOUT,
+            Some(_) if mode == Some(Mode::Native) => last_frame + IDLE_TIMEOUT,
+            Some(rx) => rx.poll_timeout().unwrap_or(last_frame + IDLE_TIMEOUT),
+            None => request_deadline,
         };
         let mut chunk = [0u8; 4096];
         let n = tokio::select! {
             () = stop.cancelled() => return Ok(()),
             () = tokio::time::sleep_until(deadline.into()) => {
-                return if receiver.is_some() { Ok(()) } else { Err("no session request in time".into()) };
+                let why = if receiver.is_some() {
+                    format!("no SMB or messngr frame for {} s", IDLE_TIMEOUT.as_secs())
+                } else {
+                    format!("no session request within {} s", REQUEST_TIMEOUT.as_secs())
+                };
+                return Err(Ended::Refused(Refusal::Timeout, why));
             }
-            r = stream.read(&mut chunk) => r.map_err(|e| format!("read: {e}"))?,
+            r = stream.read(&mut chunk) => r.map_err(|e| Ended::Io(format!("read: {e}")))?,
         };
         if n == 0 {
             return if buf.is_empty() {
                 Ok(())
             } else {
-                Err(format!(
+                Err(Ended::Io(format!(
                     "connection closed inside a frame ({} bytes left)",
                     buf.len()
-                ))
+                )))
             };
         }
         buf.extend_from_slice(&chunk[..n]);
     }
 }
 
-/// How long a messngr-to-messngr session may stay silent between frames.
-pub const NATIVE_IDLE: Duration = Duration::from_secs(60);
+/// Hands a complete SMB message to the inbox if it is for us and within
+/// the source's rate; `Err` is the refusal the sender gets.
+async fn deliver(
+    message: messngr_proto::assembly::MessageReceived,
+    peer: SocketAddr,
+    names: &Registry,
+    policy: &Policy,
+    inbox: &InboxSender,
+) -> Result<(), SmbRefusal> {
+    let to = message.destination_name();
+    if !names.accepts_messages_for(&to) {
+        policy.refuse(
+            Refusal::NotHere,
+            peer.ip(),
+            format_args!("message for {to}, not one of our names"),
+        );
+        return Err(SmbRefusal::MessagesOff);
+    }
+    if let Err(reason) = policy.limits().session_message(Instant::now(), peer.ip()) {
+        policy.refuse(reason, peer.ip(), format_args!("message for {to}"));
+        return Err(SmbRefusal::NoRoom);
+    }
+    let incoming = Incoming {
+        transport: Transport::Smb,
+        source: peer,
+        from: message.from,
+        to: message.to,
+        text: message.text,
+        block_ends: message.block_ends,
+        received_at: SystemTime::now(),
+        native: None,
+    };
+    match tokio::time::timeout(STORE_TIMEOUT, crate::intake::store(inbox, incoming)).await {
+        Ok(Ok(stored)) => {
+            tracing::info!("message {} from {peer} for {to} stored", stored.0);
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            policy.refuse(
+                Refusal::NotStored,
+                peer.ip(),
+                format_args!("message for {to}: {e}"),
+            );
+            Err(SmbRefusal::NoRoom)
+        }
+        Err(_) => {
+            policy.refuse(
+                Refusal::NotStored,
+                peer.ip(),
+                format_args!("message for {to}: the inbox did not answer in time"),
+            );
+            Err(SmbRefusal::NoRoom)
+        }
+    }
+}
+
+/// Whether an SMB reply is ERRSRV/ERRnoroom.
+fn is_no_room(smb: &[u8]) -> bool {
+    SmbHeader::parse(smb).is_ok_and(|h| h.status == Status::srv(dos::ERRNOROOM))
+}
+
+/// A session refused before it started: reads its request for at most
+/// [`REFUSE_WAIT`] and answers NEGATIVE SESSION RESPONSE 0x83 ("called
+/// name present, but insufficient resources"), then closes.
+async fn refuse_session(mut stream: TcpStream) {
+    let read_request = async {
+        let mut buf = Vec::with_capacity(128);
+        let mut chunk = [0u8; 512];
+        loop {
+            match nbss::frame_len(&buf, MAX_FRAME_LEN) {
+                Ok(Some(n)) => return buf.get(..n).map(<[u8]>::to_vec),
+                Ok(None) => {}
+                Err(_) => return None,
+            }
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    let Ok(Some(frame)) = tokio::time::timeout(REFUSE_WAIT, read_request).await else {
+        return;
+    };
+    if matches!(Nbss::parse(&frame), Ok(Nbss::SessionRequest { .. })) {
+        let no = Nbss::NegativeSessionResponse {
+            error_code: ErrorCode::InsufficientResources,
+        };
+        let _ = write(&mut stream, &no).await;
+    }
+}
 
 /// What a session carries, decided by its first SESSION MESSAGE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,12 +416,18 @@ enum Mode {
     Native,
 }
 
-async fn write(stream: &mut TcpStream, packet: &Nbss<'_>) -> Result<(), String> {
+async fn write(stream: &mut TcpStream, packet: &Nbss<'_>) -> Result<(), Ended> {
     let bytes = packet
         .to_vec()
-        .map_err(|e| format!("internal: cannot encode {packet:?}: {e}"))?;
-    stream
-        .write_all(&bytes)
-        .await
-        .map_err(|e| format!("write: {e}"))
+        .map_err(|e| Ended::Io(format!("internal: cannot encode {packet:?}: {e}")))?;
+    match tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&bytes)).await {
+        Ok(r) => r.map_err(|e| Ended::Io(format!("write: {e}"))),
+        Err(_) => Err(Ended::Refused(
+            Refusal::Timeout,
+            format!(
+                "the peer did not read a reply in {} s",
+                WRITE_TIMEOUT.as_secs()
+            ),
+        )),
+    }
 }

@@ -68,6 +68,8 @@ pub struct Settings {
     pub deliver_uids: Vec<u32>,
     /// The account the daemon drops to when started as root (`user`).
     pub user: String,
+    /// Rate limits and session caps on UDP 138 and TCP 139.
+    pub limits: crate::config::Limits,
 }
 
 impl Settings {
@@ -100,6 +102,7 @@ impl Settings {
             hooks: Vec::new(),
             deliver_uids: Vec::new(),
             user: crate::config::DEFAULT_USER.into(),
+            limits: crate::config::Limits::default(),
         }
     }
 
@@ -156,6 +159,7 @@ impl Settings {
                 })
                 .collect::<Result<_, _>>()?,
             user: cfg.user(),
+            limits: cfg.limits.clone(),
         })
     }
 

@@ -8,6 +8,7 @@
 //! [`Refusal`] reason (shown by `messngr status`) and logged at most once per
 //! source per [`LOG_INTERVAL`], so a flood cannot fill the journal either.
 
+mod limits;
 mod log_once;
 
 use std::net::IpAddr;
@@ -15,6 +16,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+pub(crate) use limits::Limits;
 pub(crate) use log_once::LogOnce;
 
 /// How often one source's refusals are logged (the rest are only counted).
@@ -125,9 +127,23 @@ impl Refusals {
 pub(crate) struct Policy {
     refusals: Refusals,
     log: Mutex<LogOnce>,
+    limits: Limits,
 }
 
 impl Policy {
+    /// A policy with these rate limits and session caps.
+    pub(crate) fn with_limits(limits: Limits) -> Self {
+        Self {
+            limits,
+            ..Self::default()
+        }
+    }
+
+    /// The rate limits and session caps (`policy/limits.rs`).
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// The counters.
     pub(crate) fn refusals(&self) -> &Refusals {
         &self.refusals
