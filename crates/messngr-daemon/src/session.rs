@@ -188,7 +188,7 @@ async fn connection(
                                     }
                                     Ok(Err(e)) => {
                                         policy.refuse(
-                                            Refusal::NotStored,
+                                            e.refusal(),
                                             peer.ip(),
                                             format_args!("message for {to}: {e}"),
                                         );

@@ -64,6 +64,10 @@ pub struct Settings {
     pub hooks: Vec<crate::config::HookConfig>,
     /// Who besides root may hand messages over (`deliver_users`, as uids).
     pub deliver_uids: Vec<u32>,
+    /// The inbox's limits on received messages.
+    pub quota: messngr_store::Quota,
+    /// Read messages older than this are deleted (`None`: never).
+    pub expire_read_after: Option<std::time::Duration>,
 }
 
 impl Settings {
@@ -94,6 +98,8 @@ impl Settings {
             terminal_host_messages: true,
             hooks: Vec::new(),
             deliver_uids: Vec::new(),
+            quota: messngr_store::Quota::default(),
+            expire_read_after: None,
         }
     }
 
@@ -148,6 +154,11 @@ impl Settings {
                         .ok_or_else(|| SettingsError::NoSuchUser(name.clone()))
                 })
                 .collect::<Result<_, _>>()?,
+            quota: messngr_store::Quota {
+                max_messages: cfg.max_messages(),
+                max_messages_per_owner: cfg.max_messages_per_owner(),
+            },
+            expire_read_after: cfg.expire_read_after(),
         })
     }
 
