@@ -19,11 +19,16 @@ fn texts(d: &Daemon) -> Vec<String> {
         .collect()
 }
 
-/// What smbclient says when the receiver refused the message: it exits 0
-/// either way, and reports the refusal on stderr (`cli_message returned
-/// NT_STATUS_…`).
+/// Whether smbclient was refused with "no room": it exits 0 either way and
+/// reports a refusal on stderr; Samba maps ERRSRV/ERRnoroom to
+/// `NT_STATUS_DISK_FULL`. Any other refusal fails the test.
 fn refused(o: &std::process::Output) -> bool {
-    text(o).contains("cli_message returned")
+    let t = text(o);
+    if t.contains("cli_message returned") {
+        assert!(t.contains("NT_STATUS_DISK_FULL"), "not no-room: {t}");
+        return true;
+    }
+    false
 }
 
 #[test]
