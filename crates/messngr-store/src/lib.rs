@@ -16,8 +16,8 @@
 //! crash or power loss. [`Store::open`] reads both settings back and refuses
 //! to run if either did not take. On any error nothing is stored, and the
 //! caller must refuse the message: [`StoreError::Full`] (disk full,
-//! `SQLITE_FULL`) is the daemon's `ERRnoroom`, everything else a general
-//! error. Never acknowledge what `insert` did not return `Ok` for.
+//! `SQLITE_FULL`) and [`StoreError::QuotaFull`] (over the [`Quota`]) are
+//! the daemon's `ERRnoroom`, everything else a general error. Never acknowledge what `insert` did not return `Ok` for.
 //!
 //! ## Pieces
 //!
