@@ -115,6 +115,15 @@ pub struct Config {
     /// Flood protection on UDP 138 and TCP 139 (the `[limits]` table).
     #[serde(default)]
     pub limits: Limits,
+    /// Received messages the inbox holds at most (everyone's); the next
+    /// is refused ("no room"). 0: no limit.
+    pub max_messages: Option<u64>,
+    /// Received messages one local user (or the host, for messages that
+    /// belong to nobody) holds at most. 0: no limit.
+    pub max_messages_per_owner: Option<u64>,
+    /// Read received messages older than this many days are deleted.
+    /// 0: never.
+    pub expire_read_after_days: Option<u32>,
     /// Programs run for each message (`[[hook]]` tables).
     #[serde(default, rename = "hook")]
     pub hooks: Vec<HookConfig>,
@@ -145,6 +154,12 @@ pub const DEFAULT_NAME_RETRY_SECS: u64 = 60;
 pub const MAX_NAME_RETRY_SECS: u64 = 86_400;
 /// The account the daemon drops to when `user` is not set.
 pub const DEFAULT_USER: &str = "messngr";
+/// Default `max_messages`.
+pub const DEFAULT_MAX_MESSAGES: u64 = 100_000;
+/// Default `max_messages_per_owner`.
+pub const DEFAULT_MAX_MESSAGES_PER_OWNER: u64 = 10_000;
+/// Largest `expire_read_after_days`.
+const MAX_EXPIRE_DAYS: u32 = 36_500;
 
 /// Default seconds a hook may run.
 pub const DEFAULT_HOOK_TIMEOUT_SECS: u64 = 10;
@@ -236,7 +251,50 @@ impl Config {
                 });
             }
         }
+        let (total, per_owner) = (self.max_messages(), self.max_messages_per_owner());
+        if let (Some(total), Some(per_owner)) = (total, per_owner)
+            && per_owner > total
+        {
+            return Err(ConfigError::Invalid {
+                key: "max_messages_per_owner",
+                message: format!(
+                    "{per_owner} is more than max_messages ({total}): lower it or raise max_messages"
+                ),
+            });
+        }
+        if self
+            .expire_read_after_days
+            .is_some_and(|d| d > MAX_EXPIRE_DAYS)
+        {
+            return Err(ConfigError::Invalid {
+                key: "expire_read_after_days",
+                message: format!("at most {MAX_EXPIRE_DAYS} (100 years); 0 keeps read messages"),
+            });
+        }
         Ok(())
+    }
+
+    /// Received messages held at most (default 100 000; `None`: no limit).
+    pub fn max_messages(&self) -> Option<u64> {
+        Some(self.max_messages.unwrap_or(DEFAULT_MAX_MESSAGES)).filter(|n| *n > 0)
+    }
+
+    /// Received messages one owner holds at most (default 10 000; `None`:
+    /// no limit).
+    pub fn max_messages_per_owner(&self) -> Option<u64> {
+        Some(
+            self.max_messages_per_owner
+                .unwrap_or(DEFAULT_MAX_MESSAGES_PER_OWNER),
+        )
+        .filter(|n| *n > 0)
+    }
+
+    /// After how long read messages are deleted (default never).
+    pub fn expire_read_after(&self) -> Option<std::time::Duration> {
+        match self.expire_read_after_days.unwrap_or(0) {
+            0 => None,
+            d => Some(std::time::Duration::from_secs(u64::from(d) * 24 * 3600)),
+        }
     }
 
     /// The workgroup, default `WORKGROUP`.
@@ -364,6 +422,12 @@ mod tests {
         assert_eq!(cfg.name_retry(), Some(std::time::Duration::from_secs(60)));
         assert_eq!(cfg.user(), DEFAULT_USER);
         assert_eq!(cfg.limits.sessions_per_source(), 16);
+        assert_eq!(cfg.max_messages(), Some(DEFAULT_MAX_MESSAGES));
+        assert_eq!(
+            cfg.max_messages_per_owner(),
+            Some(DEFAULT_MAX_MESSAGES_PER_OWNER)
+        );
+        assert_eq!(cfg.expire_read_after(), None);
     }
 
     #[test]
@@ -386,6 +450,9 @@ mod tests {
             terminals = false
             terminal_host_messages = false
             user = "msgd"
+            max_messages = 0
+            max_messages_per_owner = 50
+            expire_read_after_days = 2
 
             [aliases]
             HELPDESK = "carol"
@@ -423,6 +490,12 @@ mod tests {
         assert_eq!(cfg.aliases["HELPDESK"], "carol");
         assert!(!cfg.terminals() && !cfg.terminal_host_messages());
         assert_eq!(cfg.user(), "msgd");
+        assert_eq!(cfg.max_messages(), None, "0: no limit");
+        assert_eq!(cfg.max_messages_per_owner(), Some(50));
+        assert_eq!(
+            cfg.expire_read_after(),
+            Some(std::time::Duration::from_secs(2 * 86_400))
+        );
         assert_eq!(cfg.hooks.len(), 1);
         assert_eq!(cfg.hooks[0].args, ["--from", "$MESSNGR_FROM"]);
         assert_eq!(cfg.hooks[0].timeout(), std::time::Duration::from_secs(3));
@@ -464,6 +537,12 @@ mod tests {
         assert!(err("[[hook]]\nprogram = \"/bin/true\"\ntimeout_secs = 0").contains("timeout"));
         assert!(err("[limits]\nsessions_per_source = 257").contains("limits.sessions_per_source"));
         assert!(err("[limits]\nsessions = 3").contains("unknown field"));
+        assert!(
+            err("max_messages = 10\nmax_messages_per_owner = 11").contains("raise max_messages")
+        );
+        assert!(err("max_messages_per_owner = 100001").contains("max_messages_per_owner"));
+        assert!(err("expire_read_after_days = 99999").contains("expire_read_after_days"));
+        assert!(err("max_messages = -1").contains("max_messages"));
     }
 
     #[test]

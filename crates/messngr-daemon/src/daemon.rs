@@ -187,7 +187,15 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     let quiet = Quiet::new(inbox.handle().clone(), settings.access.clone());
     quiet.load().await;
     crate::people::spawn(&tasks, settings.clone(), &inbox, &quiet, stop.child_token());
-    tasks.spawn(crate::inbox::run(inbox.clone(), deliveries_rx));
+    tasks.spawn(crate::inbox::run(
+        inbox.clone(),
+        deliveries_rx,
+        policy.clone(),
+    ));
+    if let Some(after) = settings.expire_read_after {
+        let expiry = crate::inbox::expiry::run(inbox.handle().clone(), after, stop.child_token());
+        tasks.spawn(expiry);
+    }
     let feed = {
         let access = settings.access.clone();
         Feed::with_visibility(

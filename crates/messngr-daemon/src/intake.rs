@@ -49,11 +49,56 @@ pub struct Native {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stored(pub i64);
 
-/// The message could not be kept (disk full, store unavailable); the
-/// sender must be told so, never acknowledged.
+/// The message could not be kept (over the quota, disk full, store
+/// unavailable); the sender must be told so, never acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("message not stored: {0}")]
-pub struct NotStored(pub String);
+#[error("message not stored: {reason}")]
+pub struct NotStored {
+    /// Why, in the terms the policy counts.
+    pub kind: NotStoredKind,
+    /// Why, for the log and a local caller.
+    pub reason: String,
+}
+
+/// What kind of "not stored" it was: the sender hears "no room" either
+/// way, `messngr status` counts them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotStoredKind {
+    /// The inbox (or the recipient's share of it) is at its quota.
+    QuotaFull,
+    /// Anything else: disk full, store unavailable, shut down.
+    Failed,
+}
+
+impl NotStored {
+    /// A failure other than the quota.
+    pub fn failed(reason: impl Into<String>) -> Self {
+        NotStored {
+            kind: NotStoredKind::Failed,
+            reason: reason.into(),
+        }
+    }
+
+    /// The store's refusal, kept apart when it is the quota.
+    pub fn from_store(e: &messngr_store::StoreError) -> Self {
+        NotStored {
+            kind: if e.is_quota_full() {
+                NotStoredKind::QuotaFull
+            } else {
+                NotStoredKind::Failed
+            },
+            reason: e.to_string(),
+        }
+    }
+
+    /// The reason the policy counts it under.
+    pub(crate) fn refusal(&self) -> crate::policy::Refusal {
+        match self.kind {
+            NotStoredKind::QuotaFull => crate::policy::Refusal::QuotaFull,
+            NotStoredKind::Failed => crate::policy::Refusal::NotStored,
+        }
+    }
+}
 
 /// One hand-over to the inbox.
 #[derive(Debug)]
@@ -76,7 +121,7 @@ pub async fn store(inbox: &InboxSender, message: Incoming) -> Result<Stored, Not
             done: Some(tx),
         })
         .await
-        .map_err(|_| NotStored("the inbox is shut down".into()))?;
+        .map_err(|_| NotStored::failed("the inbox is shut down"))?;
     rx.await
-        .unwrap_or_else(|_| Err(NotStored("the inbox dropped the message".into())))
+        .unwrap_or_else(|_| Err(NotStored::failed("the inbox dropped the message")))
 }

@@ -120,7 +120,7 @@ pub(crate) async fn receive(
         }
         Ok(Err(e)) => {
             policy.refuse(
-                Refusal::NotStored,
+                e.refusal(),
                 peer.ip(),
                 format_args!("native message for {}: {e}", m.to),
             );

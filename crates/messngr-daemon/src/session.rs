@@ -355,7 +355,7 @@ async fn deliver(
         }
         Ok(Err(e)) => {
             policy.refuse(
-                Refusal::NotStored,
+                e.refusal(),
                 peer.ip(),
                 format_args!("message for {to}: {e}"),
             );

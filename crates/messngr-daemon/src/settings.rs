@@ -70,6 +70,10 @@ pub struct Settings {
     pub user: String,
     /// Rate limits and session caps on UDP 138 and TCP 139.
     pub limits: crate::config::Limits,
+    /// The inbox's limits on received messages.
+    pub quota: messngr_store::Quota,
+    /// Read messages older than this are deleted (`None`: never).
+    pub expire_read_after: Option<std::time::Duration>,
 }
 
 impl Settings {
@@ -103,6 +107,8 @@ impl Settings {
             deliver_uids: Vec::new(),
             user: crate::config::DEFAULT_USER.into(),
             limits: crate::config::Limits::default(),
+            quota: messngr_store::Quota::default(),
+            expire_read_after: None,
         }
     }
 
@@ -160,6 +166,11 @@ impl Settings {
                 .collect::<Result<_, _>>()?,
             user: cfg.user(),
             limits: cfg.limits.clone(),
+            quota: messngr_store::Quota {
+                max_messages: cfg.max_messages(),
+                max_messages_per_owner: cfg.max_messages_per_owner(),
+            },
+            expire_read_after: cfg.expire_read_after(),
         })
     }
 

@@ -23,6 +23,15 @@ pub enum StoreError {
     /// nothing was stored.
     #[error("the inbox is unavailable: {0}")]
     Unavailable(String),
+    /// The inbox holds as many received messages as its [`crate::Quota`]
+    /// allows (in all, or for this message's owner): nothing was stored.
+    #[error("the inbox is over its quota: {bucket} are at the limit of {limit} messages")]
+    QuotaFull {
+        /// Whose limit was hit.
+        bucket: crate::QuotaBucket,
+        /// The limit.
+        limit: u64,
+    },
     /// No message has this id.
     #[error("no message {0}")]
     NotFound(i64),
@@ -84,6 +93,12 @@ impl StoreError {
         matches!(self, StoreError::Full)
     }
 
+    /// Whether the inbox is over its quota (the sender hears `ERRnoroom`
+    /// too, but it is counted apart from a store failure).
+    pub fn is_quota_full(&self) -> bool {
+        matches!(self, StoreError::QuotaFull { .. })
+    }
+
     /// The same failure again, for telling every caller of a failed batch
     /// (`StoreError` holds errors that are not `Clone`). The variant — what
     /// the caller must do — is kept; a SQLite error other than a result code
@@ -93,6 +108,10 @@ impl StoreError {
         match self {
             StoreError::Full => StoreError::Full,
             StoreError::Unavailable(s) => StoreError::Unavailable(s.clone()),
+            StoreError::QuotaFull { bucket, limit } => StoreError::QuotaFull {
+                bucket: bucket.clone(),
+                limit: *limit,
+            },
             StoreError::NotFound(id) => StoreError::NotFound(*id),
             StoreError::Duplicate { uuid, id } => StoreError::Duplicate {
                 uuid: uuid.clone(),

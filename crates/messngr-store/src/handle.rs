@@ -227,6 +227,21 @@ impl StoreHandle {
         }
     }
 
+    /// [`Store::set_quota`], queued now: every insert queued after this
+    /// call is checked against `quota` (nothing to wait for).
+    pub fn set_quota(&self, quota: crate::Quota) -> Result<()> {
+        let job: Job = Box::new(move |store| store.set_quota(quota));
+        self.tx
+            .send(Request::Job(job))
+            .map_err(|_| StoreError::Closed)
+    }
+
+    /// [`Store::expire_read`]: one batch, one job on the writer (inserts
+    /// queued meanwhile go between batches).
+    pub async fn expire_read(&self, before: i64, limit: u32) -> Result<usize> {
+        self.run(move |s| s.expire_read(before, limit)).await
+    }
+
     /// [`Store::list`].
     pub async fn list(&self, filter: Filter) -> Result<Vec<Message>> {
         self.read(move |s| s.list(&filter)).await

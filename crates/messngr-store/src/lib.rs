@@ -16,8 +16,8 @@
 //! crash or power loss. [`Store::open`] reads both settings back and refuses
 //! to run if either did not take. On any error nothing is stored, and the
 //! caller must refuse the message: [`StoreError::Full`] (disk full,
-//! `SQLITE_FULL`) is the daemon's `ERRnoroom`, everything else a general
-//! error. Never acknowledge what `insert` did not return `Ok` for.
+//! `SQLITE_FULL`) and [`StoreError::QuotaFull`] (over the [`Quota`]) are
+//! the daemon's `ERRnoroom`, everything else a general error. Never acknowledge what `insert` did not return `Ok` for.
 //!
 //! ## Pieces
 //!
@@ -35,6 +35,9 @@
 //!   [`StoreHandle`] serves them on a reader connection of their own.
 //! * Receipts of sent messages: [`Store::set_receipt`], [`ReceiptSummary`].
 //! * Do-not-disturb per user: [`Store::set_quiet`], [`Store::quiet_users`].
+//! * Limits: [`Quota`] ([`Store::set_quota`]; a message over it is
+//!   [`StoreError::QuotaFull`]) and the expiry of read messages
+//!   ([`Store::expire_read`]).
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![deny(missing_docs)]
@@ -48,6 +51,7 @@ mod handle;
 mod message;
 mod page;
 mod quiet;
+mod quota;
 mod reader;
 mod receipts;
 mod schema;
@@ -59,6 +63,7 @@ pub use filter::{Filter, Scope};
 pub use handle::StoreHandle;
 pub use message::{Direction, Message, NewMessage, Priority, Transport};
 pub use page::Page;
+pub use quota::{Quota, QuotaBucket};
 pub use receipts::{Receipt, ReceiptState, ReceiptSummary};
 pub use schema::SCHEMA_VERSION;
 pub use store::{BUSY_TIMEOUT, Store};

@@ -14,6 +14,7 @@ use crate::clock;
 use crate::error::{Result, StoreError};
 use crate::filter::{Filter, fold};
 use crate::message::{self, Direction, Message, NewMessage, Priority, Transport};
+use crate::quota::{self, Quota};
 use crate::schema;
 
 /// How long a statement waits for a lock another process holds (a CLI
@@ -30,6 +31,7 @@ pub(crate) const COLUMNS: &str = "id, uuid, direction, received_at, transport, s
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    quota: Quota,
 }
 
 impl Store {
@@ -64,12 +66,40 @@ impl Store {
         expect_pragma(&conn, "foreign_keys", 1, "1 (ON)")?;
         conn.pragma_update(None, "secure_delete", "ON")?;
         schema::migrate(&mut conn)?;
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn,
+            path,
+            quota: Quota::default(),
+        })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Sets the limits every later insert is checked against, in its own
+    /// transaction (none by default; see `quota.rs`).
+    pub fn set_quota(&mut self, quota: Quota) {
+        self.quota = quota;
+    }
+
+    /// The limits inserts are checked against.
+    pub fn quota(&self) -> Quota {
+        self.quota
+    }
+
+    /// Deletes up to `limit` received messages that were read and were
+    /// received before `before` (ms since the epoch), oldest first, in one
+    /// transaction; returns how many. Counts and the full-text index stay
+    /// exact (the delete triggers). Call again while it returns `limit`.
+    pub fn expire_read(&mut self, before: i64, limit: u32) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = quota::expire_read(&tx, before, limit)?;
+        tx.commit()?;
+        Ok(n)
     }
 
     /// Reads a pragma's integer value (for checks and tests).
@@ -116,7 +146,9 @@ impl Store {
     /// messages of others refused:
     ///
     /// * a message that is not acceptable in itself ([`StoreError::Invalid`],
-    ///   [`StoreError::Duplicate`]) gets its error in its own slot of the
+    ///   [`StoreError::Duplicate`], [`StoreError::QuotaFull`]: checked
+    ///   against [`Store::set_quota`]'s limits in this transaction, the
+    ///   batch's earlier messages counted) gets its error in its own slot of the
     ///   `Ok` vector and is not stored; it is found out before its row is
     ///   written, so the others are unaffected;
     /// * anything else (disk full, I/O error, the COMMIT failing) is `Err`
@@ -142,6 +174,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut counts = crate::derived::Counts::default();
+        let mut quota = quota::Check::new(self.quota);
         for (m, uuid) in ms.iter().zip(uuids) {
             let uuid = match uuid {
                 Ok(u) => u,
@@ -150,12 +183,16 @@ impl Store {
                     continue;
                 }
             };
-            match insert_row(&tx, m, uuid) {
+            match insert_row(&tx, m, uuid, &mut quota) {
                 Ok(stored) => {
                     counts.add(stored.id, m);
                     out.push(Ok(stored));
                 }
-                Err(e @ (StoreError::Invalid(_) | StoreError::Duplicate { .. })) => {
+                Err(
+                    e @ (StoreError::Invalid(_)
+                    | StoreError::Duplicate { .. }
+                    | StoreError::QuotaFull { .. }),
+                ) => {
                     out.push(Err(e));
                 }
                 // Dropping `tx` rolls the whole batch back.
@@ -304,12 +341,18 @@ fn expect_pragma(
     Ok(())
 }
 
-/// Writes one row of a batch inside `tx`: refuses a duplicate uuid or a
-/// reply to a missing message BEFORE writing anything (so that such a
+/// Writes one row of a batch inside `tx`: refuses a duplicate uuid, a
+/// reply to a missing message or a message over its quota BEFORE writing
+/// anything (so that such a
 /// refusal leaves the rest of the batch intact); any error after that is a
 /// storage error that fails the batch. The statements are cached: they
 /// run for every message received.
-fn insert_row(tx: &rusqlite::Transaction<'_>, m: &NewMessage, uuid: String) -> Result<Message> {
+fn insert_row(
+    tx: &rusqlite::Transaction<'_>,
+    m: &NewMessage,
+    uuid: String,
+    quota: &mut quota::Check,
+) -> Result<Message> {
     let existing: Option<i64> = tx
         .prepare_cached("SELECT id FROM messages WHERE uuid = ?")?
         .query_row([&uuid], |r| r.get(0))
@@ -328,6 +371,8 @@ fn insert_row(tx: &rusqlite::Transaction<'_>, m: &NewMessage, uuid: String) -> R
             )));
         }
     }
+    // Last: a retry of a stored message is a Duplicate even when full.
+    quota.admit(tx, m)?;
     tx.prepare_cached(
         "INSERT INTO messages (uuid, direction, received_at, transport, source_addr, \
          from_name, to_name, from_fold, to_fold, text, raw, codepage, lossy, verified, \

@@ -14,6 +14,7 @@
 //! messages of several sessions together (group commit, see
 //! `messngr_store::StoreHandle`) instead of one fsync after another.
 
+pub(crate) mod expiry;
 mod query;
 
 pub(crate) use query::InboxError;
@@ -76,6 +77,12 @@ impl Inbox {
             path: path.clone(),
             source,
         })?;
+        store
+            .set_quota(settings.quota)
+            .map_err(|source| OpenError {
+                path: path.clone(),
+                source,
+            })?;
         Ok(Self {
             store,
             path,
@@ -177,12 +184,12 @@ impl Inbox {
                         tracing::info!("message {uuid} offered again: already stored as {id}");
                         Ok(Stored(id))
                     } else {
-                        Err(NotStored(format!(
+                        Err(NotStored::failed(format!(
                             "uuid {uuid} already names another message ({id})"
                         )))
                     }
                 }
-                Err(e) => Err(NotStored(e.to_string())),
+                Err(e) => Err(NotStored::from_store(&e)),
             }
         }
     }
@@ -317,8 +324,15 @@ pub(crate) const MAX_IN_FLIGHT: usize = 256;
 
 /// Stores every delivery, in order, until the channel closes: queues each
 /// insert at once and answers it from its own task when its COMMIT (shared
-/// with whatever else was queued meanwhile) returned.
-pub(crate) async fn run(inbox: Arc<Inbox>, mut deliveries: mpsc::Receiver<Delivery>) {
+/// with whatever else was queued meanwhile) returned. A delivery nobody
+/// waits for (a datagram) that is not stored is refused through `policy`
+/// (counted, logged once a minute per source); the waiting receivers
+/// refuse their own.
+pub(crate) async fn run(
+    inbox: Arc<Inbox>,
+    mut deliveries: mpsc::Receiver<Delivery>,
+    policy: Arc<crate::policy::Policy>,
+) {
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     while let Some(Delivery { message, done }) = deliveries.recv().await {
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
@@ -326,11 +340,20 @@ pub(crate) async fn run(inbox: Arc<Inbox>, mut deliveries: mpsc::Receiver<Delive
         };
         let stored = inbox.queue(&message);
         let source = message.source;
+        let policy = policy.clone();
         tokio::spawn(async move {
             let r = stored.await;
             drop(permit);
-            if let Err(e) = &r {
-                tracing::error!("message from {source} NOT stored: {e}");
+            match (&r, &done) {
+                (Err(e), None) => policy.refuse(
+                    e.refusal(),
+                    source.ip(),
+                    format_args!("datagram dropped: {e}"),
+                ),
+                (Err(e), Some(_)) if e.kind == crate::intake::NotStoredKind::Failed => {
+                    tracing::error!("message from {source} NOT stored: {e}");
+                }
+                _ => {}
             }
             if let Some(done) = done {
                 let _ = done.send(r);
@@ -376,7 +399,7 @@ mod tests {
             stored: tokio::sync::broadcast::channel(4).0,
         });
         let (tx, rx) = mpsc::channel(8);
-        let runner = tokio::spawn(run(inbox.clone(), rx));
+        let runner = tokio::spawn(run(inbox.clone(), rx, Default::default()));
         let mut answers = Vec::new();
         for i in 0..50 {
             let (done, answer) = oneshot::channel();
@@ -416,5 +439,56 @@ mod tests {
         assert_eq!(texts.len(), 51);
         assert_eq!(texts[0], "m0");
         assert_eq!(texts[49], "m49");
+    }
+
+    /// A datagram over the quota is dropped and counted as quota_full; a
+    /// waiting receiver gets NotStored of the quota kind; expiry then
+    /// frees room.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn over_the_quota_datagrams_are_counted_and_expiry_frees_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = Arc::new(Inbox::open_at(&dir.path().join(INBOX_FILE)));
+        inbox
+            .store
+            .set_quota(messngr_store::Quota {
+                max_messages: Some(1),
+                max_messages_per_owner: None,
+            })
+            .unwrap();
+        let policy = Arc::new(crate::policy::Policy::default());
+        let (tx, rx) = mpsc::channel(8);
+        let runner = tokio::spawn(run(inbox.clone(), rx, policy.clone()));
+        let send = |text: &str, wait: bool| {
+            let (done, answer) = oneshot::channel();
+            let d = Delivery {
+                message: incoming(text),
+                done: wait.then_some(done),
+            };
+            (d, answer)
+        };
+        let (d, first) = send("first", true);
+        tx.send(d).await.unwrap();
+        let id = first.await.unwrap().unwrap().0;
+        let (d, _) = send("datagram", false);
+        tx.send(d).await.unwrap();
+        let (d, refused) = send("waiting", true);
+        tx.send(d).await.unwrap();
+        let e = refused.await.unwrap().unwrap_err();
+        assert_eq!(e.kind, crate::intake::NotStoredKind::QuotaFull, "{e}");
+        assert_eq!(e.refusal(), crate::policy::Refusal::QuotaFull);
+        // The waiting receiver counts its own; the datagram was counted here.
+        assert_eq!(policy.refusals().snapshot().get("quota_full"), Some(&1));
+        // Read, and received long ago: expiry deletes it, room again.
+        inbox.store.mark_read(id).await.unwrap();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let later = std::time::Duration::from_secs(3600);
+        assert_eq!(expiry::expire(&inbox.store, later, &stop).await.unwrap(), 0);
+        let none = std::time::Duration::ZERO;
+        assert_eq!(expiry::expire(&inbox.store, none, &stop).await.unwrap(), 1);
+        let (d, again) = send("room again", true);
+        tx.send(d).await.unwrap();
+        again.await.unwrap().unwrap();
+        drop(tx);
+        runner.await.unwrap();
     }
 }

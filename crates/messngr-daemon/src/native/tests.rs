@@ -31,7 +31,7 @@ async fn stored_once_accepted_twice_and_refusals() {
     let dir = tempfile::tempdir().unwrap();
     let inbox = Arc::new(Inbox::open_at(&dir.path().join("inbox.sqlite")));
     let (tx, rx) = tokio::sync::mpsc::channel(8);
-    let runner = tokio::spawn(crate::inbox::run(inbox.clone(), rx));
+    let runner = tokio::spawn(crate::inbox::run(inbox.clone(), rx, Default::default()));
     let names = Registry::default();
     names.insert("H1#03".parse().unwrap());
     let peer: SocketAddr = "10.77.0.2:40000".parse().unwrap();
@@ -122,6 +122,56 @@ async fn stored_once_accepted_twice_and_refusals() {
     )
     .await;
     assert!(a.close.is_some());
+    drop(tx);
+    runner.await.unwrap();
+}
+
+/// Over the quota: Refused NoRoom, nothing stored, and counted as
+/// `quota_full` (not `not_stored`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_quota_is_no_room_counted_as_quota_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Arc::new(Inbox::open_at(&dir.path().join("inbox.sqlite")));
+    inbox
+        .handle()
+        .set_quota(messngr_store::Quota {
+            max_messages: Some(1),
+            max_messages_per_owner: None,
+        })
+        .unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let runner = tokio::spawn(crate::inbox::run(inbox.clone(), rx, Default::default()));
+    let names = Registry::default();
+    names.insert("H1#03".parse().unwrap());
+    let peer: SocketAddr = "10.77.0.2:40000".parse().unwrap();
+    let policy = Policy::default();
+    let a = receive(&frame("H1", "first"), peer, &names, &policy, &tx).await;
+    assert_eq!(Repr::parse(&a.reply), Ok(Repr::Accepted { uuid: UUID }));
+    let second = Repr::Message(Message {
+        uuid: [0x5A; 16],
+        sent_at: Some(1),
+        from: "H2",
+        to: "H1",
+        text: "second",
+        priority: WirePriority::Normal,
+        popup_secs: None,
+    })
+    .to_vec()
+    .unwrap();
+    let a = receive(&second, peer, &names, &policy, &tx).await;
+    assert!(
+        matches!(
+            Repr::parse(&a.reply),
+            Ok(Repr::Refused {
+                reason: Reason::NoRoom,
+                ..
+            })
+        ),
+        "{a:?}"
+    );
+    let counted = policy.refusals().snapshot();
+    assert_eq!(counted.get("quota_full"), Some(&1), "{counted:?}");
+    assert_eq!(counted.get("not_stored"), None, "{counted:?}");
     drop(tx);
     runner.await.unwrap();
 }

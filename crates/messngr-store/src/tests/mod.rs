@@ -9,6 +9,7 @@ mod handle;
 mod model;
 mod page;
 mod quiet;
+mod quota;
 mod roundtrip;
 mod search;
 

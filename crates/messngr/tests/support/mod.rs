@@ -12,11 +12,15 @@ pub use messngr_lan::Lan;
 pub use messngr_lan::samba::{SmbConf, WORKGROUP};
 
 mod capture;
+mod disk;
 mod samba;
+mod smb_sender;
 mod users;
 mod utmp;
 pub use capture::Capture;
+pub use disk::SmallDisk;
 pub use samba::{Nmbd, SambaClient, Smbd};
+pub use smb_sender::{SmbSession, enter_netns};
 pub use users::TestUser;
 pub use utmp::{logged_in, utmp_record, write_utmp};
 
@@ -112,6 +116,17 @@ impl Daemon {
         // The daemon, no longer root, cannot unlink its socket in this
         // root-owned directory: remove it, or the wait below would see it.
         let _ = std::fs::remove_file(self.socket());
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        Self::launch(lan, self.host, dir)
+    }
+
+    /// Kills the daemon with SIGKILL (no shutdown at all, as a crash
+    /// would) and starts it again on the same state and configuration.
+    pub fn crash_and_restart(mut self, lan: &Lan) -> Daemon {
+        let mut child = self.child.take().unwrap();
+        let _ = child.kill(); // `ip netns exec` exec'd the daemon: its pid
+        let _ = child.wait();
+        let _ = std::fs::remove_file(self.socket()); // left behind
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         Self::launch(lan, self.host, dir)
     }
