@@ -37,7 +37,7 @@ use messngr_proto::wire::native;
 use messngr_proto::wire::nbss::{self, ErrorCode, Repr as Nbss};
 use messngr_proto::wire::smb::header::{Header as SmbHeader, Status, dos};
 use messngr_proto::wire::{Emit, Error as WireError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -112,6 +112,7 @@ pub async fn serve(
                         continue;
                     }
                 };
+                let _ = stream.set_nodelay(true);
                 let (names, inbox, stop) = (names.clone(), inbox.clone(), stop.clone());
                 let policy = policy.clone();
                 tokio::spawn(async move {
@@ -147,7 +148,7 @@ pub async fn serve(
 /// Why a session ended early: a refusal (counted and logged by the policy)
 /// or the connection itself (logged at debug level).
 #[derive(Debug)]
-enum Ended {
+pub(crate) enum Ended {
     Refused(Refusal, String),
     Io(String),
 }
@@ -164,16 +165,16 @@ fn bad_frame(e: WireError) -> Ended {
     }
 }
 
-/// Serves one connection; `Err` carries the reason it was cut.
-async fn connection(
-    mut stream: TcpStream,
+/// Serves one connection; `Err` carries the reason it was cut. Any byte
+/// stream will do (the fuzz target drives it in memory).
+pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     peer: SocketAddr,
     names: &Registry,
     policy: &Policy,
     inbox: &InboxSender,
     stop: &CancellationToken,
 ) -> Result<(), Ended> {
-    let _ = stream.set_nodelay(true);
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut receiver: Option<Receiver> = None;
     // What the first SESSION MESSAGE made this session: SMB or messngr.
@@ -416,7 +417,7 @@ enum Mode {
     Native,
 }
 
-async fn write(stream: &mut TcpStream, packet: &Nbss<'_>) -> Result<(), Ended> {
+async fn write<S: AsyncWrite + Unpin>(stream: &mut S, packet: &Nbss<'_>) -> Result<(), Ended> {
     let bytes = packet
         .to_vec()
         .map_err(|e| Ended::Io(format!("internal: cannot encode {packet:?}: {e}")))?;
