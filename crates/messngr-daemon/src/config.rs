@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use messngr_proto::wire::name::{NAME_CHARS, NetbiosName, suffix};
 use serde::Deserialize;
 
+use crate::policy::{NamePatterns, NetList};
+
 /// Where glibc keeps the login records (the default `utmp`).
 pub(crate) const UTMP_PATH: &str = "/var/run/utmp";
 
@@ -102,6 +104,23 @@ pub struct Config {
     /// Messages to the host name, an alias or the workgroup go to the
     /// terminals of every logged-in user (otherwise to nobody's).
     pub terminal_host_messages: Option<bool>,
+    /// Sources admitted besides the served interface's subnet: CIDR
+    /// networks or addresses (`"10.1.0.0/16"`, `"10.1.2.3"`).
+    #[serde(default)]
+    pub allow_from: Vec<String>,
+    /// Sources refused wherever they are (wins over `allow_from` and the LAN).
+    #[serde(default)]
+    pub deny_from: Vec<String>,
+    /// When set, only messages from these sender names (`*` globs,
+    /// case-insensitive) are admitted.
+    #[serde(default)]
+    pub allow_names: Vec<String>,
+    /// Sender names refused (`*` globs, case-insensitive).
+    #[serde(default)]
+    pub deny_names: Vec<String>,
+    /// Who may send to the workgroup or `*`: networks, addresses or `"lan"`;
+    /// default `["lan"]`.
+    pub group_senders: Option<Vec<String>>,
     /// Programs run for each message (`[[hook]]` tables).
     #[serde(default, rename = "hook")]
     pub hooks: Vec<HookConfig>,
@@ -175,6 +194,11 @@ impl Config {
                 });
             }
         }
+        self.allow_from()?;
+        self.deny_from()?;
+        self.group_senders()?;
+        self.allow_names()?;
+        self.deny_names()?;
         for h in &self.hooks {
             if !h.program.is_absolute() {
                 return Err(ConfigError::Invalid {
@@ -246,9 +270,37 @@ impl Config {
     }
 
     /// Whether host, alias and workgroup messages go to every logged-in
-    /// user's terminals (default yes).
+    /// user's terminals (default no: anyone on the LAN may send them).
     pub fn terminal_host_messages(&self) -> bool {
-        self.terminal_host_messages.unwrap_or(true)
+        self.terminal_host_messages.unwrap_or(false)
+    }
+
+    /// `allow_from`, parsed.
+    pub fn allow_from(&self) -> Result<NetList, ConfigError> {
+        nets("allow_from", &self.allow_from)
+    }
+
+    /// `deny_from`, parsed.
+    pub fn deny_from(&self) -> Result<NetList, ConfigError> {
+        nets("deny_from", &self.deny_from)
+    }
+
+    /// `group_senders`, parsed (default: the LAN).
+    pub fn group_senders(&self) -> Result<NetList, ConfigError> {
+        match &self.group_senders {
+            Some(v) => nets("group_senders", v),
+            None => Ok(NetList::lan_only()),
+        }
+    }
+
+    /// `allow_names`, parsed.
+    pub fn allow_names(&self) -> Result<NamePatterns, ConfigError> {
+        patterns("allow_names", &self.allow_names)
+    }
+
+    /// `deny_names`, parsed.
+    pub fn deny_names(&self) -> Result<NamePatterns, ConfigError> {
+        patterns("deny_names", &self.deny_names)
     }
 
     /// The NetBIOS name: configured, or derived from `hostname`.
@@ -267,6 +319,20 @@ impl Config {
             }
         }
     }
+}
+
+fn nets(key: &'static str, values: &[String]) -> Result<NetList, ConfigError> {
+    NetList::parse(values).map_err(|e| ConfigError::Invalid {
+        key,
+        message: e.to_string(),
+    })
+}
+
+fn patterns(key: &'static str, values: &[String]) -> Result<NamePatterns, ConfigError> {
+    NamePatterns::parse(values).map_err(|e| ConfigError::Invalid {
+        key,
+        message: e.to_string(),
+    })
 }
 
 /// Checks that `value` can be a NetBIOS name: 1–15 ASCII bytes, printable,
@@ -300,6 +366,9 @@ mod tests {
         assert!(cfg.register_users());
         assert!(cfg.host_messages_visible_to_all());
         assert!(cfg.serve_netbios());
+        assert!(!cfg.terminal_host_messages());
+        assert_eq!(cfg.group_senders().unwrap(), NetList::lan_only());
+        assert!(cfg.allow_from().unwrap().nets.is_empty());
     }
 
     #[test]
@@ -320,6 +389,11 @@ mod tests {
             serve_netbios = false
             terminals = false
             terminal_host_messages = false
+            allow_from = ["10.1.0.0/16", "192.168.7.7"]
+            deny_from = ["10.1.2.0/24"]
+            allow_names = ["ALICE", "ops-*"]
+            deny_names = ["spam*"]
+            group_senders = ["lan", "10.1.0.0/16"]
 
             [aliases]
             HELPDESK = "carol"
@@ -344,6 +418,11 @@ mod tests {
         assert!(!cfg.serve_netbios());
         assert_eq!(cfg.aliases["HELPDESK"], "carol");
         assert!(!cfg.terminals() && !cfg.terminal_host_messages());
+        assert_eq!(cfg.allow_from().unwrap().nets.len(), 2);
+        assert_eq!(cfg.deny_from().unwrap().nets.len(), 1);
+        assert!(cfg.allow_names().unwrap().matches(b"OPS-1"));
+        assert!(cfg.deny_names().unwrap().matches(b"SPAMMER"));
+        assert!(cfg.group_senders().unwrap().lan);
         assert_eq!(cfg.hooks.len(), 1);
         assert_eq!(cfg.hooks[0].args, ["--from", "$MESSNGR_FROM"]);
         assert_eq!(cfg.hooks[0].timeout(), std::time::Duration::from_secs(3));
@@ -365,6 +444,17 @@ mod tests {
         assert!(err("[aliases]\n\"A/B\" = \"x\"").contains("aliases"));
         assert!(err("[[hook]]\nprogram = \"notify-send\"").contains("hook.program"));
         assert!(err("[[hook]]\nprogram = \"/bin/true\"\ntimeout_secs = 0").contains("timeout"));
+        for (key, value) in [
+            ("allow_from", "\"10.0.0.0/33\""),
+            ("deny_from", "\"everyone\""),
+            ("group_senders", "\"10.1\""),
+            ("allow_names", "\"\""),
+            ("deny_names", "\"caf\u{e9}\""),
+        ] {
+            let e = err(&format!("{key} = [{value}]"));
+            assert!(e.starts_with(&format!("{key}: ")), "{e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     );
     let settings = Arc::new(settings);
     let registry = Registry::default();
-    let policy = Arc::new(crate::policy::Policy::default());
+    let policy = Arc::new(crate::policy::Policy::with_rules(settings.policy.clone()));
     let tasks = tokio_util::task::TaskTracker::new();
 
     let (deliveries, deliveries_rx) = mpsc::channel::<Delivery>(256);
@@ -141,7 +141,15 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
                 feed,
                 stop.child_token(),
             ));
-            crate::names::run((*settings).clone(), registry, nbns, commands, stop.clone()).await;
+            crate::names::run(
+                (*settings).clone(),
+                registry,
+                policy,
+                nbns,
+                commands,
+                stop.clone(),
+            )
+            .await;
         }
         None => {
             tracing::info!(

@@ -93,6 +93,8 @@ async fn connection(
     stop: &CancellationToken,
 ) -> Result<(), String> {
     let _ = stream.set_nodelay(true);
+    // Judged at accept, answered at the session request (0x81).
+    let admitted = policy.admit_source("TCP 139", peer.ip());
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut receiver: Option<Receiver> = None;
     // What the first SESSION MESSAGE made this session: SMB or messngr.
@@ -114,6 +116,14 @@ async fn connection(
             match Nbss::parse(&frame).map_err(|e| format!("bad NBSS packet: {e}"))? {
                 Nbss::SessionKeepAlive => {}
                 Nbss::SessionRequest { called, calling } if receiver.is_none() => {
+                    if let Err(why) = admitted {
+                        let no = Nbss::NegativeSessionResponse {
+                            error_code: ErrorCode::NotListeningForCallingName,
+                        };
+                        write(&mut stream, &no).await?;
+                        tracing::debug!("session from {peer} refused: {}", why.as_str());
+                        return Ok(());
+                    }
                     if names.accepts_messages_for(&called.name) {
                         write(&mut stream, &Nbss::PositiveSessionResponse).await?;
                         tracing::debug!(
@@ -162,7 +172,12 @@ async fn connection(
                         Action::Reply(smb) => smb,
                         Action::Deliver { token, message } => {
                             let to = message.destination_name();
-                            let verdict = if names.accepts_messages_for(&to) {
+                            let verdict = if policy
+                                .admit_message("SMB", peer.ip(), &message.from, &message.to, false)
+                                .is_err()
+                            {
+                                Err(SmbRefusal::MessagesOff)
+                            } else if names.accepts_messages_for(&to) {
                                 let incoming = Incoming {
                                     transport: Transport::Smb,
                                     source: peer,

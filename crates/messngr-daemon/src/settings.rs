@@ -64,6 +64,8 @@ pub struct Settings {
     pub hooks: Vec<crate::config::HookConfig>,
     /// Who besides root may hand messages over (`deliver_users`, as uids).
     pub deliver_uids: Vec<u32>,
+    /// Who may send messages over the network (crate::policy).
+    pub policy: crate::policy::Rules,
 }
 
 impl Settings {
@@ -94,6 +96,7 @@ impl Settings {
             terminal_host_messages: true,
             hooks: Vec::new(),
             deliver_uids: Vec::new(),
+            policy: crate::policy::Rules::default(),
         }
     }
 
@@ -121,10 +124,21 @@ impl Settings {
             host_messages_visible_to_all: cfg.host_messages_visible_to_all(),
             admin_group: cfg.admin_group.clone(),
         };
+        let iface = crate::iface::find(cfg.interface.as_deref())?;
+        let policy = crate::policy::Rules {
+            lan: Some(crate::policy::subnet(iface.address, iface.netmask)),
+            allow_from: cfg.allow_from()?,
+            deny_from: cfg.deny_from()?,
+            allow_names: cfg.allow_names()?,
+            deny_names: cfg.deny_names()?,
+            group_senders: cfg.group_senders()?,
+            workgroup: cfg.workgroup(),
+            wins_server: cfg.wins_server,
+        };
         Ok(Self {
             netbios_name,
             workgroup: cfg.workgroup(),
-            iface: crate::iface::find(cfg.interface.as_deref())?,
+            iface,
             socket: cfg.socket(),
             state_dir: cfg.state_dir(),
             wins_server: cfg.wins_server,
@@ -148,6 +162,7 @@ impl Settings {
                         .ok_or_else(|| SettingsError::NoSuchUser(name.clone()))
                 })
                 .collect::<Result<_, _>>()?,
+            policy,
         })
     }
 

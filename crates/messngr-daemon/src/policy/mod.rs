@@ -8,14 +8,18 @@
 //! [`Refusal`] reason (shown by `messngr status`) and logged at most once per
 //! source per [`LOG_INTERVAL`], so a flood cannot fill the journal either.
 
+mod cidr;
 mod log_once;
+mod rules;
 
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+pub use cidr::{NetList, subnet};
 pub(crate) use log_once::LogOnce;
+pub use rules::{NamePatterns, Rules};
 
 /// How often one source's refusals are logged (the rest are only counted).
 pub(crate) const LOG_INTERVAL: Duration = Duration::from_secs(60);
@@ -123,6 +127,8 @@ impl Refusals {
 /// every receiver (`Arc<Policy>`).
 #[derive(Debug, Default)]
 pub(crate) struct Policy {
+    /// Who may send (policy/rules.rs).
+    rules: Rules,
     refusals: Refusals,
     log: Mutex<LogOnce>,
 }
