@@ -13,6 +13,7 @@ use messngr_proto::wire::name::{NAME_CHARS, NetbiosName, suffix};
 use serde::Deserialize;
 
 mod limits;
+use crate::policy::{NamePatterns, NetList};
 pub use limits::{Limits, MAX_SESSIONS};
 
 /// Where glibc keeps the login records (the default `utmp`).
@@ -124,6 +125,23 @@ pub struct Config {
     /// Read received messages older than this many days are deleted.
     /// 0: never.
     pub expire_read_after_days: Option<u32>,
+    /// Sources admitted besides the served interface's subnet: CIDR
+    /// networks or addresses (`"10.1.0.0/16"`, `"10.1.2.3"`).
+    #[serde(default)]
+    pub allow_from: Vec<String>,
+    /// Sources refused wherever they are (wins over `allow_from` and the LAN).
+    #[serde(default)]
+    pub deny_from: Vec<String>,
+    /// When set, only messages from these sender names (`*` globs,
+    /// case-insensitive) are admitted.
+    #[serde(default)]
+    pub allow_names: Vec<String>,
+    /// Sender names refused (`*` globs, case-insensitive).
+    #[serde(default)]
+    pub deny_names: Vec<String>,
+    /// Who may send to the workgroup or `*`: networks, addresses or `"lan"`;
+    /// default `["lan"]`.
+    pub group_senders: Option<Vec<String>>,
     /// Programs run for each message (`[[hook]]` tables).
     #[serde(default, rename = "hook")]
     pub hooks: Vec<HookConfig>,
@@ -234,6 +252,11 @@ impl Config {
             }
         }
         self.limits.validate()?;
+        self.allow_from()?;
+        self.deny_from()?;
+        self.group_senders()?;
+        self.allow_names()?;
+        self.deny_names()?;
         for h in &self.hooks {
             if !h.program.is_absolute() {
                 return Err(ConfigError::Invalid {
@@ -365,9 +388,37 @@ impl Config {
     }
 
     /// Whether host, alias and workgroup messages go to every logged-in
-    /// user's terminals (default yes).
+    /// user's terminals (default no: anyone on the LAN may send them).
     pub fn terminal_host_messages(&self) -> bool {
-        self.terminal_host_messages.unwrap_or(true)
+        self.terminal_host_messages.unwrap_or(false)
+    }
+
+    /// `allow_from`, parsed.
+    pub fn allow_from(&self) -> Result<NetList, ConfigError> {
+        nets("allow_from", &self.allow_from)
+    }
+
+    /// `deny_from`, parsed.
+    pub fn deny_from(&self) -> Result<NetList, ConfigError> {
+        nets("deny_from", &self.deny_from)
+    }
+
+    /// `group_senders`, parsed (default: the LAN).
+    pub fn group_senders(&self) -> Result<NetList, ConfigError> {
+        match &self.group_senders {
+            Some(v) => nets("group_senders", v),
+            None => Ok(NetList::lan_only()),
+        }
+    }
+
+    /// `allow_names`, parsed.
+    pub fn allow_names(&self) -> Result<NamePatterns, ConfigError> {
+        patterns("allow_names", &self.allow_names)
+    }
+
+    /// `deny_names`, parsed.
+    pub fn deny_names(&self) -> Result<NamePatterns, ConfigError> {
+        patterns("deny_names", &self.deny_names)
     }
 
     /// The NetBIOS name: configured, or derived from `hostname`.
@@ -386,6 +437,20 @@ impl Config {
             }
         }
     }
+}
+
+fn nets(key: &'static str, values: &[String]) -> Result<NetList, ConfigError> {
+    NetList::parse(values).map_err(|e| ConfigError::Invalid {
+        key,
+        message: e.to_string(),
+    })
+}
+
+fn patterns(key: &'static str, values: &[String]) -> Result<NamePatterns, ConfigError> {
+    NamePatterns::parse(values).map_err(|e| ConfigError::Invalid {
+        key,
+        message: e.to_string(),
+    })
 }
 
 /// Checks that `value` can be a NetBIOS name: 1–15 ASCII bytes, printable,
@@ -428,6 +493,9 @@ mod tests {
             Some(DEFAULT_MAX_MESSAGES_PER_OWNER)
         );
         assert_eq!(cfg.expire_read_after(), None);
+        assert!(!cfg.terminal_host_messages());
+        assert_eq!(cfg.group_senders().unwrap(), NetList::lan_only());
+        assert!(cfg.allow_from().unwrap().nets.is_empty());
     }
 
     #[test]
@@ -453,6 +521,11 @@ mod tests {
             max_messages = 0
             max_messages_per_owner = 50
             expire_read_after_days = 2
+            allow_from = ["10.1.0.0/16", "192.168.7.7"]
+            deny_from = ["10.1.2.0/24"]
+            allow_names = ["ALICE", "ops-*"]
+            deny_names = ["spam*"]
+            group_senders = ["lan", "10.1.0.0/16"]
 
             [aliases]
             HELPDESK = "carol"
@@ -496,6 +569,11 @@ mod tests {
             cfg.expire_read_after(),
             Some(std::time::Duration::from_secs(2 * 86_400))
         );
+        assert_eq!(cfg.allow_from().unwrap().nets.len(), 2);
+        assert_eq!(cfg.deny_from().unwrap().nets.len(), 1);
+        assert!(cfg.allow_names().unwrap().matches(b"OPS-1"));
+        assert!(cfg.deny_names().unwrap().matches(b"SPAMMER"));
+        assert!(cfg.group_senders().unwrap().lan);
         assert_eq!(cfg.hooks.len(), 1);
         assert_eq!(cfg.hooks[0].args, ["--from", "$MESSNGR_FROM"]);
         assert_eq!(cfg.hooks[0].timeout(), std::time::Duration::from_secs(3));
@@ -543,6 +621,17 @@ mod tests {
         assert!(err("max_messages_per_owner = 100001").contains("max_messages_per_owner"));
         assert!(err("expire_read_after_days = 99999").contains("expire_read_after_days"));
         assert!(err("max_messages = -1").contains("max_messages"));
+        for (key, value) in [
+            ("allow_from", "\"10.0.0.0/33\""),
+            ("deny_from", "\"everyone\""),
+            ("group_senders", "\"10.1\""),
+            ("allow_names", "\"\""),
+            ("deny_names", "\"caf\u{e9}\""),
+        ] {
+            let e = err(&format!("{key} = [{value}]"));
+            assert!(e.starts_with(&format!("{key}: ")), "{e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
     }
 
     #[test]

@@ -177,9 +177,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     );
     let settings = Arc::new(settings);
     let registry = Registry::default();
-    let policy = Arc::new(crate::policy::Policy::with_limits(
-        crate::policy::Limits::new(&settings.limits, std::time::Instant::now()),
-    ));
+    let policy = Arc::new(settings.policy());
     let tasks = tokio_util::task::TaskTracker::new();
 
     let (deliveries, deliveries_rx) = mpsc::channel::<Delivery>(256);
@@ -244,7 +242,15 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
                 feed,
                 stop.child_token(),
             ));
-            crate::names::run((*settings).clone(), registry, nbns, commands, stop.clone()).await;
+            crate::names::run(
+                (*settings).clone(),
+                registry,
+                policy,
+                nbns,
+                commands,
+                stop.clone(),
+            )
+            .await;
         }
         None => {
             tracing::info!(

@@ -90,6 +90,9 @@ pub async fn serve(
         if *from.ip() == our_address {
             continue; // our own broadcast
         }
+        if policy.admit_source("UDP 138", (*from.ip()).into()).is_err() {
+            continue;
+        }
         let now = Instant::now();
         let source = std::net::IpAddr::V4(*from.ip());
         if let Err(reason) = policy.limits().datagram(now, source) {
@@ -133,7 +136,9 @@ pub async fn serve(
                     counters.ignored.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
+                let group = c.kind != DatagramKind::DirectUnique;
                 parse_messngr(c.data, from, &counters)
+                    .filter(|m| admitted(&policy, c.source.ip, from, m, group))
             }
             Outcome::Pending => continue,
             Outcome::Dropped(why) => {
@@ -163,6 +168,22 @@ pub async fn serve(
             return;
         }
     }
+}
+
+/// Whether the policy admits `m`: its sender (the packet's source and the
+/// SOURCE_IP it claims), its sender name, and for a group datagram the
+/// group rule. A refusal is counted and logged by the policy.
+fn admitted(
+    policy: &Policy,
+    claimed: std::net::Ipv4Addr,
+    from: SocketAddrV4,
+    m: &Incoming,
+    group: bool,
+) -> bool {
+    let from = (*from.ip()).into();
+    let claimed = claimed.into();
+    let check = |ip| policy.admit_message("UDP 138", ip, &m.from, &m.to, group);
+    check(from).is_ok() && (claimed == from || check(claimed).is_ok())
 }
 
 /// The MESSNGR payload of a mailslot write, or `None` (counted) when the

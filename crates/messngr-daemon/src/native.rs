@@ -54,6 +54,17 @@ pub(crate) async fn receive(
             return refuse(None, Reason::BadMessage, &why, Some(why.clone()));
         }
     };
+    let admitted = policy.admit_message(
+        "messngr",
+        peer.ip(),
+        m.from.as_bytes(),
+        m.to.as_bytes(),
+        false,
+    );
+    if let Err(why) = admitted {
+        let text = format!("this host's policy refuses it ({})", why.as_str());
+        return refuse(Some(m.uuid), Reason::Denied, &text, None);
+    }
     let ours =
         crate::config::netbios_name("to", m.to).is_ok_and(|n| names.accepts_messages_for(&n));
     if !ours {

@@ -93,6 +93,19 @@ pub async fn serve(
         };
         match accepted {
             Ok((stream, peer)) => {
+                // The source rule first (counted and logged by the policy):
+                // a refused source holds no session slot, and hears 0x81
+                // "not listening for calling name" at its session request.
+                if policy.admit_source("TCP 139", peer.ip()).is_err() {
+                    drop(permit);
+                    if let Ok(p) = refusing.clone().try_acquire_owned() {
+                        tokio::spawn(async move {
+                            let _p = p;
+                            refuse_session(stream, ErrorCode::NotListeningForCallingName).await;
+                        });
+                    }
+                    continue;
+                }
                 let counted = match policy.limits().open_session(Instant::now(), peer.ip()) {
                     Ok(counted) => counted,
                     Err(reason) => {
@@ -106,7 +119,7 @@ pub async fn serve(
                         if let Ok(p) = refusing.clone().try_acquire_owned() {
                             tokio::spawn(async move {
                                 let _p = p;
-                                refuse_session(stream).await;
+                                refuse_session(stream, ErrorCode::InsufficientResources).await;
                             });
                         }
                         continue;
@@ -327,6 +340,12 @@ async fn deliver(
     inbox: &InboxSender,
 ) -> Result<(), SmbRefusal> {
     let to = message.destination_name();
+    if policy
+        .admit_message("SMB", peer.ip(), &message.from, &message.to, false)
+        .is_err()
+    {
+        return Err(SmbRefusal::MessagesOff);
+    }
     if !names.accepts_messages_for(&to) {
         policy.refuse(
             Refusal::NotHere,
@@ -379,9 +398,11 @@ fn is_no_room(smb: &[u8]) -> bool {
 }
 
 /// A session refused before it started: reads its request for at most
-/// [`REFUSE_WAIT`] and answers NEGATIVE SESSION RESPONSE 0x83 ("called
-/// name present, but insufficient resources"), then closes.
-async fn refuse_session(mut stream: TcpStream) {
+/// [`REFUSE_WAIT`] and answers NEGATIVE SESSION RESPONSE `error_code`
+/// (0x81 "not listening for calling name" for a source the rules refuse,
+/// 0x83 "called name present, but insufficient resources" over a limit),
+/// then closes.
+async fn refuse_session(mut stream: TcpStream, error_code: ErrorCode) {
     let read_request = async {
         let mut buf = Vec::with_capacity(128);
         let mut chunk = [0u8; 512];
@@ -401,9 +422,7 @@ async fn refuse_session(mut stream: TcpStream) {
         return;
     };
     if matches!(Nbss::parse(&frame), Ok(Nbss::SessionRequest { .. })) {
-        let no = Nbss::NegativeSessionResponse {
-            error_code: ErrorCode::InsufficientResources,
-        };
+        let no = Nbss::NegativeSessionResponse { error_code };
         let _ = write(&mut stream, &no).await;
     }
 }

@@ -74,6 +74,8 @@ pub struct Settings {
     pub quota: messngr_store::Quota,
     /// Read messages older than this are deleted (`None`: never).
     pub expire_read_after: Option<std::time::Duration>,
+    /// Who may send messages over the network (crate::policy).
+    pub policy: crate::policy::Rules,
 }
 
 impl Settings {
@@ -109,7 +111,16 @@ impl Settings {
             limits: crate::config::Limits::default(),
             quota: messngr_store::Quota::default(),
             expire_read_after: None,
+            policy: crate::policy::Rules::default(),
         }
+    }
+
+    /// The policy these settings make: their rules and limits.
+    pub(crate) fn policy(&self) -> crate::policy::Policy {
+        crate::policy::Policy::new(
+            self.policy.clone(),
+            crate::policy::Limits::new(&self.limits.rates(), std::time::Instant::now()),
+        )
     }
 
     /// Resolves `cfg` against this machine.
@@ -136,10 +147,21 @@ impl Settings {
             host_messages_visible_to_all: cfg.host_messages_visible_to_all(),
             admin_group: cfg.admin_group.clone(),
         };
+        let iface = crate::iface::find(cfg.interface.as_deref())?;
+        let policy = crate::policy::Rules {
+            lan: Some(crate::policy::subnet(iface.address, iface.netmask)),
+            allow_from: cfg.allow_from()?,
+            deny_from: cfg.deny_from()?,
+            allow_names: cfg.allow_names()?,
+            deny_names: cfg.deny_names()?,
+            group_senders: cfg.group_senders()?,
+            workgroup: cfg.workgroup(),
+            wins_server: cfg.wins_server,
+        };
         Ok(Self {
             netbios_name,
             workgroup: cfg.workgroup(),
-            iface: crate::iface::find(cfg.interface.as_deref())?,
+            iface,
             socket: cfg.socket(),
             state_dir: cfg.state_dir(),
             wins_server: cfg.wins_server,
@@ -171,6 +193,7 @@ impl Settings {
                 max_messages_per_owner: cfg.max_messages_per_owner(),
             },
             expire_read_after: cfg.expire_read_after(),
+            policy,
         })
     }
 

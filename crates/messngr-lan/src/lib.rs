@@ -18,6 +18,10 @@
 //! fails; [`Lan::build`] (for the demo) just fails, and [`is_root`] lets the
 //! caller explain first.
 //!
+//! [`Lan::up_routed`] adds a second subnet ([`REMOTE_NET`]) behind a router
+//! namespace (`PREFIX-rt`, the only one with IP forwarding on), for tests of
+//! what an off-LAN sender may do; its hosts continue the numbering.
+//!
 //! [`samba`] writes the private `smb.conf` of every Samba program run on
 //! such a LAN.
 
@@ -29,6 +33,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// First three octets of every test LAN (each LAN is sealed off, so they may repeat).
 pub const NET: [u8; 3] = [10, 77, 0];
+/// First three octets of the second subnet of [`Lan::up_routed`].
+pub const REMOTE_NET: [u8; 3] = [10, 77, 1];
+/// The router's host number on both subnets.
+pub const ROUTER: u8 = 254;
 /// Namespace prefix every test LAN starts with; `ci/test` removes stale ones.
 pub const PREFIX_STEM: &str = "mt";
 /// Namespace prefix of `messngr demo`'s LAN (`ci/test` reaps stale ones too).
@@ -53,6 +61,8 @@ impl std::error::Error for Error {}
 pub struct Lan {
     prefix: String,
     hosts: usize,
+    /// Hosts on the second subnet, behind the router (0: no router).
+    remote: usize,
     /// False after [`Lan::leave_up`]: drop then leaves the namespaces alone.
     remove_on_drop: bool,
 }
@@ -69,11 +79,30 @@ impl Lan {
         Self::build(PREFIX_STEM, hosts).map(Some)
     }
 
+    /// A test LAN of `hosts` hosts (10.77.0.i) and `remote` more
+    /// (`hosts+1 ..= hosts+remote`, at 10.77.1.i) on a second subnet behind a
+    /// router at .254 on both; each side has a route to the other and no
+    /// default route. `Ok(None)` when not root, as [`Lan::up`].
+    pub fn up_routed(hosts: usize, remote: usize) -> Result<Option<Lan>, Error> {
+        if !root_or_skip()? {
+            return Ok(None);
+        }
+        assert!(remote >= 1, "a routed LAN has remote hosts");
+        Self::make_lan(PREFIX_STEM, hosts, remote).map(Some)
+    }
+
     /// Builds a LAN of `hosts` hosts (1..=250) whose namespaces are named
     /// `STEM<pid>x<n>-…`. Fails when not root (check [`is_root`] first to
     /// say something friendlier); whatever was made is removed on error.
     pub fn build(stem: &str, hosts: usize) -> Result<Lan, Error> {
-        assert!((1..=250).contains(&hosts), "a LAN has 1..=250 hosts");
+        Self::make_lan(stem, hosts, 0)
+    }
+
+    fn make_lan(stem: &str, hosts: usize, remote: usize) -> Result<Lan, Error> {
+        assert!(
+            (1..=250).contains(&(hosts + remote)) && hosts >= 1,
+            "a LAN has 1..=250 hosts"
+        );
         let prefix = format!(
             "{stem}{}x{}",
             std::process::id(),
@@ -82,6 +111,7 @@ impl Lan {
         let lan = Lan {
             prefix,
             hosts,
+            remote,
             remove_on_drop: true,
         };
         lan.make()?; // on error, Drop removes what was made
@@ -97,44 +127,101 @@ impl Lan {
     }
 
     fn make(&self) -> Result<(), Error> {
-        let sw = self.switch_ns();
-        ip(&["netns", "add", &sw])?;
-        for i in 1..=self.hosts {
-            ip(&["netns", "add", &self.ns(i)])?;
-        }
         let nov6 = [
             "net.ipv6.conf.all.disable_ipv6=1",
             "net.ipv6.conf.default.disable_ipv6=1",
         ];
-        run(Command::new("ip")
-            .args(["netns", "exec", &sw, "sysctl", "-qw"])
-            .args(nov6))?;
-        let mut batch = String::from("link set lo up\n");
-        batch += "link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0\n";
-        batch += "link set br0 up\n";
-        for i in 1..=self.hosts {
+        let sysctl = |ns: &str, args: &[&str]| {
             run(Command::new("ip")
-                .args(["netns", "exec", &self.ns(i), "sysctl", "-qw"])
-                .args(nov6))?;
-            batch += &format!(
-                "link add p{i} type veth peer name eth0 netns {}\n",
-                self.ns(i)
-            );
-            batch += &format!("link set p{i} master br0 up\n");
+                .args(["netns", "exec", ns, "sysctl", "-qw"])
+                .args(args))
+        };
+        let mut switches = vec![(self.switch_ns(), 1..=self.hosts)];
+        if self.remote > 0 {
+            switches.push((
+                self.remote_switch_ns(),
+                self.hosts + 1..=self.hosts + self.remote,
+            ));
         }
-        ip_batch(Some(&sw), &batch)?;
-        for i in 1..=self.hosts {
-            let batch = format!(
+        for (sw, members) in &switches {
+            ip(&["netns", "add", sw])?;
+            for i in members.clone() {
+                ip(&["netns", "add", &self.ns(i)])?;
+            }
+        }
+        for (sw, members) in &switches {
+            sysctl(sw, &nov6)?;
+            let mut batch = String::from("link set lo up\n");
+            batch += "link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0\n";
+            batch += "link set br0 up\n";
+            for i in members.clone() {
+                sysctl(&self.ns(i), &nov6)?;
+                batch += &format!(
+                    "link add p{i} type veth peer name eth0 netns {}\n",
+                    self.ns(i)
+                );
+                batch += &format!("link set p{i} master br0 up\n");
+            }
+            ip_batch(Some(sw), &batch)?;
+        }
+        for i in 1..=self.hosts + self.remote {
+            let mut batch = format!(
                 "link set lo up\nlink set eth0 address 02:77:00:00:{:02x}:{:02x}\n\
                  addr add {}/24 brd {} dev eth0\nlink set eth0 up\n",
                 i / 256,
                 i % 256,
                 self.ip(i),
-                self.broadcast()
+                self.broadcast_of(i)
             );
+            if self.remote > 0 {
+                let (other, via) = if self.is_remote(i) {
+                    (NET, REMOTE_NET)
+                } else {
+                    (REMOTE_NET, NET)
+                };
+                batch += &format!(
+                    "route add {}.{}.{}.0/24 via {}.{}.{}.{ROUTER}\n",
+                    other[0], other[1], other[2], via[0], via[1], via[2]
+                );
+            }
             ip_batch(Some(&self.ns(i)), &batch)?;
         }
+        if self.remote > 0 {
+            self.make_router(&nov6)?;
+        }
         Ok(())
+    }
+
+    /// The router: one leg on each switch, forwarding on (in its own
+    /// namespace only), no default route.
+    fn make_router(&self, nov6: &[&str]) -> Result<(), Error> {
+        let rt = self.router_ns();
+        ip(&["netns", "add", &rt])?;
+        run(Command::new("ip")
+            .args(["netns", "exec", &rt, "sysctl", "-qw"])
+            .args(nov6)
+            .arg("net.ipv4.ip_forward=1"))?;
+        for (leg, sw) in [(0, self.switch_ns()), (1, self.remote_switch_ns())] {
+            let batch = format!(
+                "link add r{leg} type veth peer name eth{leg} netns {rt}\n\
+                 link set r{leg} master br0 up\n"
+            );
+            ip_batch(Some(&sw), &batch)?;
+        }
+        let batch = format!(
+            "link set lo up\n\
+             link set eth0 address 02:77:00:fe:00:00\n\
+             addr add {n0}.{n1}.{n2}.{ROUTER}/24 dev eth0\nlink set eth0 up\n\
+             link set eth1 address 02:77:00:fe:00:01\n\
+             addr add {r0}.{r1}.{r2}.{ROUTER}/24 dev eth1\nlink set eth1 up\n",
+            n0 = NET[0],
+            n1 = NET[1],
+            n2 = NET[2],
+            r0 = REMOTE_NET[0],
+            r1 = REMOTE_NET[1],
+            r2 = REMOTE_NET[2],
+        );
+        ip_batch(Some(&rt), &batch)
     }
 
     /// The unique prefix of this LAN's namespaces.
@@ -142,9 +229,14 @@ impl Lan {
         &self.prefix
     }
 
-    /// Number of hosts.
+    /// Number of hosts on the LAN (without those behind the router).
     pub fn hosts(&self) -> usize {
         self.hosts
+    }
+
+    /// Whether host `i` is on the second subnet, behind the router.
+    pub fn is_remote(&self, i: usize) -> bool {
+        i > self.hosts
     }
 
     /// Namespace name of host `i` (1-based).
@@ -156,9 +248,28 @@ impl Lan {
         format!("{}-sw", self.prefix)
     }
 
-    /// Address of host `i`.
+    fn remote_switch_ns(&self) -> String {
+        format!("{}-sw2", self.prefix)
+    }
+
+    fn router_ns(&self) -> String {
+        format!("{}-rt", self.prefix)
+    }
+
+    fn net_of(&self, i: usize) -> [u8; 3] {
+        if self.is_remote(i) { REMOTE_NET } else { NET }
+    }
+
+    /// Address of host `i` (10.77.1.i behind the router).
     pub fn ip(&self, i: usize) -> Ipv4Addr {
-        Ipv4Addr::new(NET[0], NET[1], NET[2], i as u8)
+        let n = self.net_of(i);
+        Ipv4Addr::new(n[0], n[1], n[2], i as u8)
+    }
+
+    /// The broadcast address of host `i`'s subnet.
+    pub fn broadcast_of(&self, i: usize) -> Ipv4Addr {
+        let n = self.net_of(i);
+        Ipv4Addr::new(n[0], n[1], n[2], 255)
     }
 
     /// The LAN's broadcast address.
@@ -173,9 +284,13 @@ impl Lan {
         c
     }
 
-    /// Every namespace of this LAN: the hosts, then the switch.
+    /// Every namespace of this LAN: the hosts, then the router and switches.
     pub fn namespaces(&self) -> Vec<String> {
-        let mut v: Vec<String> = (1..=self.hosts).map(|i| self.ns(i)).collect();
+        let mut v: Vec<String> = (1..=self.hosts + self.remote).map(|i| self.ns(i)).collect();
+        if self.remote > 0 {
+            v.push(self.router_ns());
+            v.push(self.remote_switch_ns());
+        }
         v.push(self.switch_ns());
         v
     }
@@ -314,6 +429,55 @@ mod tests {
             .unwrap();
         assert!(!route.status.success(), "host 1 must have no default route");
         let names = lan.namespaces();
+        drop(lan);
+        let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
+        let list = String::from_utf8_lossy(&list.stdout);
+        for ns in names {
+            assert!(
+                !list.split_whitespace().any(|w| w == ns),
+                "{ns} left behind"
+            );
+        }
+    }
+
+    /// A host behind the router reaches the LAN through it, and the router
+    /// leaves no route, namespace or forwarding behind.
+    #[test]
+    fn a_routed_subnet_reaches_the_lan_and_goes_away() {
+        let Some(lan) = Lan::up_routed(1, 1).unwrap() else {
+            return;
+        };
+        assert!(lan.is_remote(2) && !lan.is_remote(1));
+        assert_eq!(lan.ip(2), Ipv4Addr::new(10, 77, 1, 2));
+        let out = lan
+            .command(2, "ping")
+            .args(["-c", "1", "-W", "2", &lan.ip(1).to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let fwd = |ns: &str| {
+            let o = Command::new("ip")
+                .args(["netns", "exec", ns, "sysctl", "-n", "net.ipv4.ip_forward"])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout).trim().to_owned()
+        };
+        assert_eq!(fwd(&lan.router_ns()), "1");
+        assert_eq!(fwd(&lan.ns(1)), "0", "hosts do not forward");
+        for i in 1..=2 {
+            let route = lan
+                .command(i, "ip")
+                .args(["route", "get", "192.0.2.1"])
+                .output()
+                .unwrap();
+            assert!(!route.status.success(), "host {i} has no default route");
+        }
+        let names = lan.namespaces();
+        assert_eq!(names.len(), 5, "{names:?}");
         drop(lan);
         let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
         let list = String::from_utf8_lossy(&list.stdout);

@@ -103,7 +103,12 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
         ],
     );
 
-    let d = Daemon::start(&lan, 1, "H1", &format!("terminals = true\n{users}"));
+    let d = Daemon::start(
+        &lan,
+        1,
+        "H1",
+        &format!("terminals = true\nterminal_host_messages = true\n{users}"),
+    );
     let (alice_nb, bob_nb) = (alice.name.to_uppercase(), bob.name.to_uppercase());
     wait_for(
         Duration::from_secs(15),

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use messngr_proto::registration::{
@@ -22,6 +23,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::limit::SourceLimiter;
+use crate::policy::Policy;
 use crate::registry::Registry;
 use crate::settings::Settings;
 
@@ -63,6 +65,7 @@ struct Driver {
     settings: Settings,
     ns: NameService,
     registry: Registry,
+    policy: Arc<Policy>,
     socket: UdpSocket,
     limiter: Option<SourceLimiter>,
     sources: HashMap<NetbiosName, String>,
@@ -88,11 +91,12 @@ struct Driver {
 pub(crate) async fn run(
     settings: Settings,
     registry: Registry,
+    policy: Arc<Policy>,
     socket: UdpSocket,
     calls: mpsc::Receiver<Command>,
     stop: CancellationToken,
 ) {
-    match tokio::spawn(serve(settings, registry, socket, calls, stop)).await {
+    match tokio::spawn(serve(settings, registry, policy, socket, calls, stop)).await {
         Ok(()) => {}
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => tracing::error!("name service task stopped: {e}"),
@@ -102,6 +106,7 @@ pub(crate) async fn run(
 async fn serve(
     settings: Settings,
     registry: Registry,
+    policy: Arc<Policy>,
     socket: UdpSocket,
     mut calls: mpsc::Receiver<Command>,
     stop: CancellationToken,
@@ -120,6 +125,7 @@ async fn serve(
     let mut d = Driver {
         ns: NameService::new(config),
         registry,
+        policy,
         socket,
         limiter: match settings.nbns_rate_limit {
             0 => None,
@@ -248,6 +254,13 @@ impl Driver {
 
     fn incoming(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
         let SocketAddr::V4(from) = from else { return };
+        // Off-LAN hosts are not answered (we would be a reflector), except
+        // the one we asked for its node status.
+        if !self.node_status.iter().any(|q| q.target == from)
+            && self.policy.admit_name_service((*from.ip()).into()).is_err()
+        {
+            return;
+        }
         if let Some(limiter) = &mut self.limiter
             && !limiter.allow(now, IpAddr::V4(*from.ip()))
         {

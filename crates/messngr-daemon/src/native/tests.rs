@@ -13,10 +13,14 @@ use crate::inbox::Inbox;
 const UUID: [u8; 16] = [0xA5; 16];
 
 fn frame(to: &str, text: &str) -> Vec<u8> {
+    frame_from("H2", to, text)
+}
+
+fn frame_from(from: &str, to: &str, text: &str) -> Vec<u8> {
     Repr::Message(Message {
         uuid: UUID,
         sent_at: Some(1),
-        from: "H2",
+        from,
         to,
         text,
         priority: WirePriority::Urgent,
@@ -35,10 +39,16 @@ async fn stored_once_accepted_twice_and_refusals() {
     let names = Registry::default();
     names.insert("H1#03".parse().unwrap());
     let peer: SocketAddr = "10.77.0.2:40000".parse().unwrap();
+    let rules = crate::policy::Rules {
+        lan: Some("10.77.0.0/24".parse().unwrap()),
+        deny_names: crate::policy::NamePatterns::parse(&["spam*".into()]).unwrap(),
+        ..Default::default()
+    };
+    let policy = crate::policy::Policy::new(rules, Default::default());
 
     let bytes = frame("h1", "Urgent: the build is red");
     for attempt in 0..2 {
-        let a = receive(&bytes, peer, &names, &Default::default(), &tx).await;
+        let a = receive(&bytes, peer, &names, &policy, &tx).await;
         assert!(a.close.is_none(), "attempt {attempt}: {a:?}");
         assert_eq!(
             Repr::parse(&a.reply),
@@ -65,7 +75,7 @@ async fn stored_once_accepted_twice_and_refusals() {
     // The same uuid on a different message is no retry: refused, not
     // acknowledged as if it were stored.
     let other = frame("h1", "a different text under the same uuid");
-    let a = receive(&other, peer, &names, &Default::default(), &tx).await;
+    let a = receive(&other, peer, &names, &policy, &tx).await;
     assert!(
         matches!(Repr::parse(&a.reply), Ok(Repr::Refused { .. })),
         "{a:?}"
@@ -73,14 +83,7 @@ async fn stored_once_accepted_twice_and_refusals() {
     assert_eq!(m.source_addr.as_deref(), Some("10.77.0.2:40000"));
 
     // Not one of our names: refused, the session goes on.
-    let a = receive(
-        &frame("NOBODY", "hi"),
-        peer,
-        &names,
-        &Default::default(),
-        &tx,
-    )
-    .await;
+    let a = receive(&frame("NOBODY", "hi"), peer, &names, &policy, &tx).await;
     assert!(a.close.is_none());
     assert!(matches!(
         Repr::parse(&a.reply),
@@ -90,8 +93,33 @@ async fn stored_once_accepted_twice_and_refusals() {
             ..
         })
     ));
+    // A denied sender name: refused (Denied), not stored, counted.
+    let spam = frame_from("SPAMMER", "H1", "buy now");
+    let a = receive(&spam, peer, &names, &policy, &tx).await;
+    assert!(a.close.is_none());
+    assert!(
+        matches!(
+            Repr::parse(&a.reply),
+            Ok(Repr::Refused {
+                reason: Reason::Denied,
+                ..
+            })
+        ),
+        "{a:?}"
+    );
+    assert_eq!(policy.refusals().get(crate::policy::Refusal::DeniedName), 1);
+    // From off the LAN (had the session let it through): refused too.
+    let far: SocketAddr = "10.78.0.2:40000".parse().unwrap();
+    let a = receive(&frame("H1", "hi"), far, &names, &policy, &tx).await;
+    assert!(matches!(
+        Repr::parse(&a.reply),
+        Ok(Repr::Refused {
+            reason: Reason::Denied,
+            ..
+        })
+    ));
     // Empty text: refused.
-    let a = receive(&frame("H1", "  "), peer, &names, &Default::default(), &tx).await;
+    let a = receive(&frame("H1", "  "), peer, &names, &policy, &tx).await;
     assert!(matches!(
         Repr::parse(&a.reply),
         Ok(Repr::Refused {
@@ -102,7 +130,7 @@ async fn stored_once_accepted_twice_and_refusals() {
     // Malformed (a critical field we do not know): refused, and the session ends.
     let mut bad = frame("H1", "hi");
     bad.extend(b"\x80\x00\x00");
-    let a = receive(&bad, peer, &names, &Default::default(), &tx).await;
+    let a = receive(&bad, peer, &names, &policy, &tx).await;
     assert!(a.close.as_deref().unwrap().contains("critical"), "{a:?}");
     assert!(matches!(
         Repr::parse(&a.reply),
@@ -117,7 +145,7 @@ async fn stored_once_accepted_twice_and_refusals() {
         &Repr::Accepted { uuid: UUID }.to_vec().unwrap(),
         peer,
         &names,
-        &Default::default(),
+        &policy,
         &tx,
     )
     .await;
@@ -144,7 +172,11 @@ async fn over_the_quota_is_no_room_counted_as_quota_full() {
     let names = Registry::default();
     names.insert("H1#03".parse().unwrap());
     let peer: SocketAddr = "10.77.0.2:40000".parse().unwrap();
-    let policy = Policy::default();
+    let lan = crate::policy::Rules {
+        lan: Some("10.77.0.0/24".parse().unwrap()),
+        ..Default::default()
+    };
+    let policy = Policy::new(lan, Default::default());
     let a = receive(&frame("H1", "first"), peer, &names, &policy, &tx).await;
     assert_eq!(Repr::parse(&a.reply), Ok(Repr::Accepted { uuid: UUID }));
     let second = Repr::Message(Message {

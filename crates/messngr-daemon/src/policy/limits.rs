@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use super::Refusal;
-use crate::config::Limits as LimitsConfig;
 use crate::limit::{Bucket, DEFAULT_MAX_SOURCES, SourceLimiter};
 
 /// One rate: a bucket per source, then a global one (either may be off).
@@ -57,6 +56,47 @@ struct Rates {
     session_messages: Rate,
 }
 
+/// The limits' values (per second, bursts of one second's worth; 0 = off),
+/// as the `[limits]` table of the configuration resolves them. The defaults
+/// live here, once; `config::Limits` fills in what the user left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LimitRates {
+    /// `datagrams_per_source`.
+    pub(crate) datagrams_per_source: u32,
+    /// `datagrams_total`.
+    pub(crate) datagrams_total: u32,
+    /// `mailslot_messages_per_source`.
+    pub(crate) mailslot_messages_per_source: u32,
+    /// `mailslot_messages_total`.
+    pub(crate) mailslot_messages_total: u32,
+    /// `new_sessions_per_source`.
+    pub(crate) new_sessions_per_source: u32,
+    /// `new_sessions_total`.
+    pub(crate) new_sessions_total: u32,
+    /// `sessions_per_source`.
+    pub(crate) sessions_per_source: u32,
+    /// `session_messages_per_source`.
+    pub(crate) session_messages_per_source: u32,
+    /// `session_messages_total`.
+    pub(crate) session_messages_total: u32,
+}
+
+impl LimitRates {
+    /// The defaults: ceilings against runaway or hostile hosts that leave a
+    /// busy LAN alone (see `config::Limits`).
+    pub(crate) const DEFAULT: LimitRates = LimitRates {
+        datagrams_per_source: 1000,
+        datagrams_total: 20_000,
+        mailslot_messages_per_source: 20,
+        mailslot_messages_total: 200,
+        new_sessions_per_source: 10_000,
+        new_sessions_total: 20_000,
+        sessions_per_source: 16,
+        session_messages_per_source: 20_000,
+        session_messages_total: 50_000,
+    };
+}
+
 /// The limits in force and their state, shared by every receiver (inside
 /// `Policy`).
 #[derive(Debug)]
@@ -68,33 +108,29 @@ pub(crate) struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self::new(&LimitsConfig::default(), Instant::now())
+        Self::new(&LimitRates::DEFAULT, Instant::now())
     }
 }
 
 impl Limits {
     /// The limits of `cfg`, with full buckets at `now`.
-    pub(crate) fn new(cfg: &LimitsConfig, now: Instant) -> Self {
+    pub(crate) fn new(cfg: &LimitRates, now: Instant) -> Self {
         Self {
             rates: Mutex::new(Rates {
-                datagrams: Rate::new(cfg.datagrams_per_source(), cfg.datagrams_total(), now),
+                datagrams: Rate::new(cfg.datagrams_per_source, cfg.datagrams_total, now),
                 mailslot_messages: Rate::new(
-                    cfg.mailslot_messages_per_source(),
-                    cfg.mailslot_messages_total(),
+                    cfg.mailslot_messages_per_source,
+                    cfg.mailslot_messages_total,
                     now,
                 ),
-                new_sessions: Rate::new(
-                    cfg.new_sessions_per_source(),
-                    cfg.new_sessions_total(),
-                    now,
-                ),
+                new_sessions: Rate::new(cfg.new_sessions_per_source, cfg.new_sessions_total, now),
                 session_messages: Rate::new(
-                    cfg.session_messages_per_source(),
-                    cfg.session_messages_total(),
+                    cfg.session_messages_per_source,
+                    cfg.session_messages_total,
                     now,
                 ),
             }),
-            sessions_per_source: cfg.sessions_per_source(),
+            sessions_per_source: cfg.sessions_per_source,
             open: Arc::default(),
         }
     }
@@ -178,8 +214,8 @@ mod tests {
         IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n))
     }
 
-    fn cfg(f: impl FnOnce(&mut LimitsConfig)) -> LimitsConfig {
-        let mut c = LimitsConfig::default();
+    fn cfg(f: impl FnOnce(&mut LimitRates)) -> LimitRates {
+        let mut c = LimitRates::DEFAULT;
         f(&mut c);
         c
     }
@@ -189,8 +225,8 @@ mod tests {
         let t = Instant::now();
         let l = Limits::new(
             &cfg(|c| {
-                c.datagrams_per_source = Some(10);
-                c.datagrams_total = Some(1000);
+                c.datagrams_per_source = 10;
+                c.datagrams_total = 1000;
             }),
             t,
         );
@@ -204,7 +240,7 @@ mod tests {
     #[test]
     fn a_spoofed_flood_meets_the_global_limit() {
         let t = Instant::now();
-        let l = Limits::new(&cfg(|c| c.mailslot_messages_total = Some(50)), t);
+        let l = Limits::new(&cfg(|c| c.mailslot_messages_total = 50), t);
         let passed = (0..10_000)
             .filter(|n| l.mailslot_message(t, ip(*n)).is_ok())
             .count();
@@ -220,11 +256,11 @@ mod tests {
         let t = Instant::now();
         let l = Limits::new(
             &cfg(|c| {
-                c.session_messages_per_source = Some(0);
-                c.session_messages_total = Some(0);
-                c.sessions_per_source = Some(0);
-                c.new_sessions_per_source = Some(0);
-                c.new_sessions_total = Some(0);
+                c.session_messages_per_source = 0;
+                c.session_messages_total = 0;
+                c.sessions_per_source = 0;
+                c.new_sessions_per_source = 0;
+                c.new_sessions_total = 0;
             }),
             t,
         );
@@ -236,7 +272,7 @@ mod tests {
     #[test]
     fn sessions_are_capped_per_source_until_one_ends() {
         let t = Instant::now();
-        let l = Limits::new(&cfg(|c| c.sessions_per_source = Some(3)), t);
+        let l = Limits::new(&cfg(|c| c.sessions_per_source = 3), t);
         let held: Vec<_> = (0..3).map(|_| l.open_session(t, ip(1)).unwrap()).collect();
         assert_eq!(
             l.open_session(t, ip(1)).unwrap_err(),
@@ -254,8 +290,8 @@ mod tests {
         let t = Instant::now();
         let l = Limits::new(
             &cfg(|c| {
-                c.new_sessions_per_source = Some(5);
-                c.sessions_per_source = Some(0);
+                c.new_sessions_per_source = 5;
+                c.sessions_per_source = 0;
             }),
             t,
         );

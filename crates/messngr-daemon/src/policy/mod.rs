@@ -8,16 +8,20 @@
 //! [`Refusal`] reason (shown by `messngr status`) and logged at most once per
 //! source per [`LOG_INTERVAL`], so a flood cannot fill the journal either.
 
+mod cidr;
 mod limits;
 mod log_once;
+mod rules;
 
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-pub(crate) use limits::Limits;
+pub use cidr::{NetList, subnet};
+pub(crate) use limits::{LimitRates, Limits};
 pub(crate) use log_once::LogOnce;
+pub use rules::{NamePatterns, Rules};
 
 /// How often one source's refusals are logged (the rest are only counted).
 pub(crate) const LOG_INTERVAL: Duration = Duration::from_secs(60);
@@ -125,15 +129,18 @@ impl Refusals {
 /// every receiver (`Arc<Policy>`).
 #[derive(Debug, Default)]
 pub(crate) struct Policy {
+    /// Who may send (policy/rules.rs).
+    rules: Rules,
     refusals: Refusals,
     log: Mutex<LogOnce>,
     limits: Limits,
 }
 
 impl Policy {
-    /// A policy with these rate limits and session caps.
-    pub(crate) fn with_limits(limits: Limits) -> Self {
+    /// A policy of these rules and limits (counters and log limiter new).
+    pub(crate) fn new(rules: Rules, limits: Limits) -> Self {
         Self {
+            rules,
             limits,
             ..Self::default()
         }

@@ -181,6 +181,9 @@ pub enum Reason {
     NotHere,
     /// 3: the inbox is full or cannot be written now: try later.
     NoRoom,
+    /// 4: the receiver's policy does not accept messages from this sender
+    /// (its address, its name, or a group message it may not send).
+    Denied,
     /// Any other value, kept so that it round-trips.
     Unknown(u8),
 }
@@ -191,6 +194,7 @@ impl From<u8> for Reason {
             1 => Self::BadMessage,
             2 => Self::NotHere,
             3 => Self::NoRoom,
+            4 => Self::Denied,
             other => Self::Unknown(other),
         }
     }
@@ -202,6 +206,7 @@ impl From<Reason> for u8 {
             Reason::BadMessage => 1,
             Reason::NotHere => 2,
             Reason::NoRoom => 3,
+            Reason::Denied => 4,
             Reason::Unknown(v) => v,
         }
     }
