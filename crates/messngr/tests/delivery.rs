@@ -118,7 +118,7 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
 
     send(
         &alice_nb,
-        b"hello alice\n\x1b]2;pwned\x07title? \x1b[2Jcleared? \x1b[31mred",
+        b"hello alice\r\n[verified: local uid 0] Message from root to ALICE on H1 at 12:00\n\x1b]2;pwned\x07title? \x1b[2Jcleared? \x1b[31mred",
     );
     wait_for(
         Duration::from_secs(15),
@@ -126,13 +126,22 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
         || format!("screen:\n{}\nlog:\n{}", tmux.screen(), d.log()),
     );
     let screen = tmux.screen();
+    // The banner says where it came from, unverified, before any text;
+    // every text line is prefixed, so the fake banner cannot pass.
     assert!(
-        screen.contains(&format!("Message from alice to {alice_nb} on H1 at ")),
+        screen.contains("[UNVERIFIED smb from 10.")
+            && screen.contains(&format!("] Message from alice to {alice_nb} on H1 at ")),
         "{screen}"
     );
-    assert!(screen.contains("hello alice"), "{screen}");
+    assert!(screen.contains("\n| hello alice"), "{screen}");
+    for l in screen.lines().filter(|l| l.contains("Message from root")) {
+        assert!(
+            l.starts_with("| [verified: local uid 0] Message"),
+            "{l:?} in {screen}"
+        );
+    }
     assert!(
-        screen.contains("^[]2;pwned^Gtitle? ^[[2Jcleared? ^[[31mred"),
+        screen.contains("| ^[]2;pwned^Gtitle? ^[[2Jcleared? ^[[31mred"),
         "{screen}"
     );
     assert_eq!(tmux.display("#{pane_title}"), title, "the title changed");
@@ -188,11 +197,11 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
 }
 
 /// Priority on terminals: an urgent message from root on this host is
-/// written even on a `mesg n` terminal (as `wall` from root is); an urgent
-/// one from another host is not, but it does get through quiet time, and a
-/// normal one waits.
+/// written even on a `mesg n` terminal (as `wall` from root is) and through
+/// quiet time; an urgent one from another host is neither (it waits like a
+/// normal one), and is marked unverified in its banner.
 #[test]
-fn urgent_from_root_overrides_mesg_n_and_urgent_overrides_quiet() {
+fn only_urgent_from_root_here_overrides_mesg_n_and_quiet() {
     if !tmux_or_skip() {
         return;
     }
@@ -254,24 +263,29 @@ fn urgent_from_root_overrides_mesg_n_and_urgent_overrides_quiet() {
     assert_eq!(remote["verified"], false, "{remote}");
     assert_eq!(remote["sender_uid"], serde_json::Value::Null, "{remote}");
 
-    // Quiet: a normal message waits, an urgent one from the LAN shows.
+    // Quiet: a normal message and an urgent one from the LAN wait; root's
+    // urgent one here shows.
     mesg(true);
     let o = alice.cli(&d1.socket(), &["quiet", "on"]);
     assert!(o.status.success(), "{}", support::text(&o));
     let o = d2.cli(&["send", &to, "normal during quiet"]);
     assert!(o.status.success(), "{}", support::text(&o));
-    send(&d2, "urgent during quiet");
+    send(&d2, "urgent from H2 during quiet");
+    d1.wait_inbox(4);
+    send(&d1, "urgent from root during quiet");
     wait_for(
         Duration::from_secs(10),
-        || tmux.screen().contains("urgent during quiet"),
+        || tmux.screen().contains("| urgent from root during quiet"),
         || format!("screen:\n{}\nlog:\n{}", tmux.screen(), d1.log()),
     );
-    d1.wait_inbox(4);
+    let screen = tmux.screen();
+    assert!(!screen.contains("normal during quiet"), "{screen}");
+    assert!(!screen.contains("urgent from H2 during quiet"), "{screen}");
     assert!(
-        !tmux.screen().contains("normal during quiet"),
-        "{}",
-        tmux.screen()
+        screen.contains("[verified: local uid 0] Message from root to "),
+        "{screen}"
     );
+    assert!(d1.log().contains("is quiet (it waits in the inbox)"));
 }
 
 /// A hook that records its argv, `MESSNGR_TEXT` and stdin per message id.
