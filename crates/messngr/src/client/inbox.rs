@@ -137,7 +137,13 @@ fn print_list(out: &mut impl Write, list: &[MessageView]) -> anyhow::Result<()> 
 /// `messngr read ID`.
 pub fn read(socket: &Path, id: i64, json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     exchange(socket, Read { id }, Kind::Other, json, out, |out, m| {
-        print_message(out, &m)
+        print_message(out, &m)?;
+        if m.is_unread() && m.owner_user.is_none() {
+            eprintln!(
+                "messngr: message {id} is the host's, shared by every user: shown, not marked read (only root and admin_group mark it read)"
+            );
+        }
+        Ok(())
     })
 }
 
