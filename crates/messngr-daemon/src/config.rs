@@ -105,6 +105,37 @@ pub struct Config {
     /// Programs run for each message (`[[hook]]` tables).
     #[serde(default, rename = "hook")]
     pub hooks: Vec<HookConfig>,
+    /// API requests per second one local uid may make (bursts of four
+    /// times that); more are answered late, not refused. Root and the
+    /// daemon's user are exempt; 0 turns the limit off.
+    pub api_rate_limit: Option<u32>,
+    /// Seconds an API connection may stay silent between requests before
+    /// the daemon closes it (`follow` streams excepted).
+    pub api_idle_secs: Option<u64>,
+}
+
+/// How much of the API socket one local user may take, besides the
+/// per-uid connection cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiLimits {
+    /// Requests per second per uid (0: unlimited); the burst is 4×.
+    pub rate: u32,
+    /// A connection silent this long between requests is closed.
+    pub idle: std::time::Duration,
+}
+
+/// Default API requests per second per uid.
+pub const DEFAULT_API_RATE: u32 = 50;
+/// Default idle time before an API connection is closed (seconds).
+pub const DEFAULT_API_IDLE_SECS: u64 = 300;
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        Self {
+            rate: DEFAULT_API_RATE,
+            idle: std::time::Duration::from_secs(DEFAULT_API_IDLE_SECS),
+        }
+    }
 }
 
 /// One `[[hook]]`: a program run (never through a shell) for each message.
@@ -192,6 +223,14 @@ impl Config {
                 });
             }
         }
+        if self.api_idle_secs == Some(0) {
+            return Err(ConfigError::Invalid {
+                key: "api_idle_secs",
+                message:
+                    "must be at least 1 (seconds a silent API connection stays open; default 300)"
+                        .into(),
+            });
+        }
         Ok(())
     }
 
@@ -218,6 +257,17 @@ impl Config {
     /// NBNS datagrams per second per source (default 200; 0 = unlimited).
     pub fn nbns_rate_limit(&self) -> u32 {
         self.nbns_rate_limit.unwrap_or(200)
+    }
+
+    /// The API's per-uid request rate and idle timeout (defaults 50/s,
+    /// 300 s).
+    pub fn api_limits(&self) -> ApiLimits {
+        ApiLimits {
+            rate: self.api_rate_limit.unwrap_or(DEFAULT_API_RATE),
+            idle: std::time::Duration::from_secs(
+                self.api_idle_secs.unwrap_or(DEFAULT_API_IDLE_SECS),
+            ),
+        }
     }
 
     /// The utmp file (default `/var/run/utmp`).
@@ -300,6 +350,7 @@ mod tests {
         assert!(cfg.register_users());
         assert!(cfg.host_messages_visible_to_all());
         assert!(cfg.serve_netbios());
+        assert_eq!(cfg.api_limits(), ApiLimits::default());
     }
 
     #[test]
@@ -320,6 +371,8 @@ mod tests {
             serve_netbios = false
             terminals = false
             terminal_host_messages = false
+            api_rate_limit = 0
+            api_idle_secs = 30
 
             [aliases]
             HELPDESK = "carol"
@@ -344,6 +397,13 @@ mod tests {
         assert!(!cfg.serve_netbios());
         assert_eq!(cfg.aliases["HELPDESK"], "carol");
         assert!(!cfg.terminals() && !cfg.terminal_host_messages());
+        assert_eq!(
+            cfg.api_limits(),
+            ApiLimits {
+                rate: 0,
+                idle: std::time::Duration::from_secs(30)
+            }
+        );
         assert_eq!(cfg.hooks.len(), 1);
         assert_eq!(cfg.hooks[0].args, ["--from", "$MESSNGR_FROM"]);
         assert_eq!(cfg.hooks[0].timeout(), std::time::Duration::from_secs(3));
@@ -365,6 +425,7 @@ mod tests {
         assert!(err("[aliases]\n\"A/B\" = \"x\"").contains("aliases"));
         assert!(err("[[hook]]\nprogram = \"notify-send\"").contains("hook.program"));
         assert!(err("[[hook]]\nprogram = \"/bin/true\"\ntimeout_secs = 0").contains("timeout"));
+        assert!(err("api_idle_secs = 0").contains("api_idle_secs"));
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub struct Settings {
     pub hooks: Vec<crate::config::HookConfig>,
     /// Who besides root may hand messages over (`deliver_users`, as uids).
     pub deliver_uids: Vec<u32>,
+    /// The API's per-uid request rate and idle timeout.
+    pub api_limits: crate::config::ApiLimits,
 }
 
 impl Settings {
@@ -94,6 +96,7 @@ impl Settings {
             terminal_host_messages: true,
             hooks: Vec::new(),
             deliver_uids: Vec::new(),
+            api_limits: crate::config::ApiLimits::default(),
         }
     }
 
@@ -148,6 +151,7 @@ impl Settings {
                         .ok_or_else(|| SettingsError::NoSuchUser(name.clone()))
                 })
                 .collect::<Result<_, _>>()?,
+            api_limits: cfg.api_limits(),
         })
     }
 

@@ -80,10 +80,10 @@ impl Inbox {
     /// disk) is logged; the message is shown all the same.
     pub(crate) async fn read(&self, uid: u32, id: i64) -> Result<Message, InboxError> {
         let m = self.handle().get(id).await?;
-        let caller = self.access().caller(uid);
-        if !self.access().may_see(&caller, m.owner_user.as_deref()) {
+        if !self.visible_to(uid, &m) {
             return Err(InboxError::NotFound(id));
         }
+        let caller = self.access().caller(uid);
         if !self.access().may_change(&caller, m.owner_user.as_deref()) {
             tracing::debug!("message {id} shown to uid {uid}, not marked read: the host's");
             return Ok(m);
@@ -102,12 +102,11 @@ impl Inbox {
     /// message the caller may see is refused, saying why.
     pub(crate) async fn rm(&self, uid: u32, id: i64) -> Result<i64, InboxError> {
         let m = self.handle().get(id).await?;
-        let caller = self.access().caller(uid);
-        let owner = m.owner_user.as_deref();
-        if !self.access().may_see(&caller, owner) {
+        if !self.visible_to(uid, &m) {
             return Err(InboxError::NotFound(id));
         }
-        if !self.access().may_change(&caller, owner) {
+        let caller = self.access().caller(uid);
+        if !self.access().may_change(&caller, m.owner_user.as_deref()) {
             return Err(InboxError::Denied(format!(
                 "message {id} is the host's (to {}), shared by every user: only root and admin_group may delete it",
                 messngr_proto::text::sanitize_line(m.to.trim())
