@@ -10,6 +10,7 @@
 //! mailslots (the browser's) are dropped silently, malformed datagrams are
 //! counted and logged at debug level.
 
+use messngr_proto::text::sanitize_line;
 use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -119,8 +120,8 @@ pub async fn serve(
         counters.messages.fetch_add(1, Ordering::Relaxed);
         tracing::info!(
             "mailslot message from {from} ({}) for {}",
-            String::from_utf8_lossy(&message.from),
-            String::from_utf8_lossy(&message.to)
+            sanitize_line(&String::from_utf8_lossy(&message.from)),
+            sanitize_line(&String::from_utf8_lossy(&message.to))
         );
         if inbox
             .send(Delivery {
