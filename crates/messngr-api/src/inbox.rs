@@ -130,8 +130,9 @@ pub struct QuietView {
     pub since: Option<String>,
     /// Since when (Unix ms), when quiet.
     pub since_ms: Option<i64>,
-    /// Unread, non-urgent messages for this user (their own and the
-    /// host's) that arrived since quiet began: what quiet held back.
+    /// Unread messages for this user (their own and the
+    /// host's) that arrived since quiet began (what quiet held back, and
+    /// any that interrupted and are still unread).
     pub waiting: u64,
 }
 
