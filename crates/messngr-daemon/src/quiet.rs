@@ -15,7 +15,6 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
-use messngr_proto::Priority;
 use messngr_store::{Filter, StoreHandle, clock};
 use tokio::sync::broadcast;
 
@@ -247,7 +246,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn waiting_counts_what_quiet_held_back_for_this_person() {
-        use messngr_proto::Transport;
+        use messngr_proto::{Priority, Transport};
         let dir = tempfile::tempdir().unwrap();
         let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
         let quiet = Quiet::new(store.clone(), Access::default());

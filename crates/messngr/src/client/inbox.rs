@@ -115,23 +115,39 @@ fn print_list(out: &mut impl Write, list: &[MessageView]) -> anyhow::Result<()> 
     }
     writeln!(
         out,
-        "   {:>4}  {:<24} {:<15} {:<15} {:<34} TEXT",
-        "ID", "RECEIVED", "FROM", "TO", "SOURCE"
+        "   {:>4}  {:<24} {:<15} {:<15} {:<10} {:<8} {:<15} TEXT",
+        "ID", "RECEIVED", "FROM", "TO", "VERIFIED", "VIA", "SOURCE"
     )?;
     for m in list {
         let mark = if m.is_unread() { '*' } else { ' ' };
         let text: String = line(&m.text.replace('\n', " ")).chars().take(40).collect();
         writeln!(
             out,
-            " {mark} {:>4}  {:<24} {:<15} {:<15} {:<34} {text}",
+            " {mark} {:>4}  {:<24} {:<15} {:<15} {:<10} {:<8} {:<15} {text}",
             m.id,
             local(m.received_at_ms),
             line(&m.from),
             line(&m.to),
-            m.provenance()
+            if m.verified { "verified" } else { "UNVERIFIED" },
+            m.transport.as_str(),
+            source(m),
         )?;
     }
     Ok(())
+}
+
+/// Where a message came from, for the table: the sender's address without
+/// its port, `uid N` for a local sender, `-` for a Samba hand-over
+/// (`messngr read` shows the whole provenance).
+fn source(m: &MessageView) -> String {
+    match (&m.source_addr, m.sender_uid) {
+        (Some(addr), _) => {
+            let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+            line(host).into_owned()
+        }
+        (None, Some(uid)) => format!("uid {uid}"),
+        (None, None) => "-".to_owned(),
+    }
 }
 
 /// `messngr read ID`.
