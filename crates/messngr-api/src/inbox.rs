@@ -130,16 +130,19 @@ pub struct QuietView {
     pub since: Option<String>,
     /// Since when (Unix ms), when quiet.
     pub since_ms: Option<i64>,
-    /// Unread, non-urgent messages for this user (their own and the
-    /// host's) that arrived since quiet began: what quiet held back.
+    /// Unread messages for this user (their own and the
+    /// host's) that arrived since quiet began (what quiet held back, and
+    /// any that interrupted and are still unread).
     pub waiting: u64,
 }
 
-/// Whether a message of `priority` is shown at once to a user who is
-/// `quiet`: urgent ones always. The one rule the daemon's terminals and
-/// every desktop agent apply.
-pub fn shows_now(quiet: bool, priority: crate::Priority) -> bool {
-    !quiet || priority == crate::Priority::Urgent
+/// Whether a message is shown at once to a user who is `quiet`: only one
+/// that `interrupts` ([`crate::MessageView::interrupts`]: urgent from root
+/// or `admin_group` on this host) breaks through. The one rule the daemon's
+/// terminals and every desktop agent apply; an urgent message from the
+/// network waits like any other.
+pub fn shows_now(quiet: bool, interrupts: bool) -> bool {
+    !quiet || interrupts
 }
 
 /// One user's quiet setting changed (on the follow stream).
@@ -158,13 +161,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urgent_overrides_quiet() {
-        use crate::Priority;
-        assert!(shows_now(false, Priority::Low));
-        assert!(shows_now(false, Priority::Normal));
-        assert!(!shows_now(true, Priority::Normal));
-        assert!(!shows_now(true, Priority::Low));
-        assert!(shows_now(true, Priority::Urgent));
+    fn only_interrupting_messages_override_quiet() {
+        assert!(shows_now(false, false));
+        assert!(shows_now(false, true));
+        assert!(!shows_now(true, false));
+        assert!(shows_now(true, true));
     }
 
     #[test]

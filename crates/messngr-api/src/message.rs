@@ -90,6 +90,40 @@ impl MessageView {
     pub fn is_unread(&self) -> bool {
         self.read_at_ms.is_none()
     }
+
+    /// Where the message came from and whether that is verified, as one
+    /// short line people read before the text: `verified: local uid 1000`,
+    /// `UNVERIFIED smb from 10.0.0.7:1040`, `UNVERIFIED samba hand-over`.
+    /// Terminals, pop-ups, `messngr inbox` and `messngr read` show it where
+    /// the text cannot push it out of view (before the text). Everything
+    /// from the legacy network is unverified; so is, for now, every
+    /// messngr message from another host (nothing is signed yet).
+    pub fn provenance(&self) -> String {
+        let line = |s: &str| messngr_proto::text::sanitize_line(s).into_owned();
+        match (self.verified, self.sender_uid, &self.sender_key) {
+            (true, Some(uid), _) => format!("verified: local uid {uid}"),
+            (true, None, Some(key)) => format!("verified: key {}", line(key)),
+            (true, None, None) => format!("verified: {}", self.transport),
+            (false, ..) => match (&self.source_addr, self.transport) {
+                (Some(addr), t) => format!("UNVERIFIED {t} from {}", line(addr)),
+                (None, crate::Transport::Samba) => "UNVERIFIED samba hand-over".to_owned(),
+                (None, t) => format!("UNVERIFIED {t}"),
+            },
+        }
+    }
+
+    /// May break through do-not-disturb (and, on terminals, `mesg n`):
+    /// urgent, received, and sent through this host's daemon by a local
+    /// account (`sender_uid`, no source address). The daemon stores a local
+    /// sender's urgent message as urgent only when the sender is root or in
+    /// `admin_group` (decided from the API socket's peer uid when it is
+    /// sent); an urgent message from the network never interrupts.
+    pub fn interrupts(&self) -> bool {
+        self.direction == Direction::In
+            && self.priority == crate::Priority::Urgent
+            && self.sender_uid.is_some()
+            && self.source_addr.is_none()
+    }
 }
 
 #[cfg(test)]
@@ -135,5 +169,54 @@ mod tests {
         let back: MessageView = serde_json::from_value(v).unwrap();
         assert_eq!(back, m);
         assert!(back.is_unread());
+        // Urgent from the network never interrupts; from a local account
+        // (stored urgent only for root and admin_group) it does.
+        let urgent = MessageView {
+            priority: Priority::Urgent,
+            ..m.clone()
+        };
+        assert!(!urgent.interrupts());
+        let local = MessageView {
+            sender_uid: Some(0),
+            source_addr: None,
+            ..urgent.clone()
+        };
+        assert!(local.interrupts());
+        let spoofed = MessageView {
+            sender_uid: Some(0),
+            ..urgent
+        };
+        assert!(
+            !spoofed.interrupts(),
+            "a message with a source address came from the network"
+        );
+        assert_eq!(local.provenance(), "UNVERIFIED smb");
+        assert!(
+            !MessageView {
+                priority: Priority::Normal,
+                ..local
+            }
+            .interrupts()
+        );
+        assert_eq!(m.provenance(), "UNVERIFIED smb from 10.77.0.2:1040");
+        let verified = MessageView {
+            verified: true,
+            sender_uid: Some(1000),
+            source_addr: None,
+            transport: Transport::Messngr,
+            ..m.clone()
+        };
+        assert_eq!(verified.provenance(), "verified: local uid 1000");
+        let handed = MessageView {
+            transport: Transport::Samba,
+            source_addr: None,
+            ..m.clone()
+        };
+        assert_eq!(handed.provenance(), "UNVERIFIED samba hand-over");
+        let odd = MessageView {
+            source_addr: Some("x\n\u{1b}[2J".into()),
+            ..m.clone()
+        };
+        assert_eq!(odd.provenance(), "UNVERIFIED smb from x^J^[[2J");
     }
 }

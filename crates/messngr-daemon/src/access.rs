@@ -97,8 +97,8 @@ impl Access {
         }
     }
 
-    /// Whether `caller` may see (list, read, reply to, delete) a message
-    /// owned by `owner`. Anything else must look like a missing message.
+    /// Whether `caller` may see (list, read, reply to) a message owned by
+    /// `owner`. Anything else must look like a missing message.
     pub fn may_see(&self, caller: &Caller, owner: Option<&str>) -> bool {
         if caller.admin {
             return true;
@@ -111,6 +111,14 @@ impl Access {
 }
 
 impl Access {
+    /// Whether `caller` may change (delete, mark read) a message owned by
+    /// `owner`: only their own; the host's (owner `None`, shared by every
+    /// user who may see it) and other users' only root, the daemon's user
+    /// and `admin_group`. Seeing a host message does not make it yours.
+    pub fn may_change(&self, caller: &Caller, owner: Option<&str>) -> bool {
+        caller.admin || owner.is_some_and(|o| caller.user.as_deref() == Some(o))
+    }
+
     /// [`Access::may_see`] as the store's SQL condition: the owners whose
     /// messages `caller` may see, so that a listing is filtered on indexes
     /// instead of row by row.
@@ -246,6 +254,18 @@ mod tests {
                 "{shell}"
             );
         }
+    }
+
+    #[test]
+    fn users_change_only_their_own_messages() {
+        let a = access(true);
+        let alice = caller(Some("alice"), false);
+        assert!(a.may_change(&alice, Some("alice")));
+        assert!(a.may_see(&alice, None) && !a.may_change(&alice, None));
+        assert!(!a.may_change(&alice, Some("bob")));
+        assert!(!a.may_change(&caller(None, false), None));
+        let root = caller(Some("root"), true);
+        assert!(a.may_change(&root, None) && a.may_change(&root, Some("bob")));
     }
 
     #[test]

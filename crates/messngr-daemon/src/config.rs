@@ -145,6 +145,37 @@ pub struct Config {
     /// Programs run for each message (`[[hook]]` tables).
     #[serde(default, rename = "hook")]
     pub hooks: Vec<HookConfig>,
+    /// API requests per second one local uid may make (bursts of four
+    /// times that); more are answered late, not refused. Root and the
+    /// daemon's user are exempt; 0 turns the limit off.
+    pub api_rate_limit: Option<u32>,
+    /// Seconds an API connection may stay silent between requests before
+    /// the daemon closes it (`follow` streams excepted).
+    pub api_idle_secs: Option<u64>,
+}
+
+/// How much of the API socket one local user may take, besides the
+/// per-uid connection cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiLimits {
+    /// Requests per second per uid (0: unlimited); the burst is 4×.
+    pub rate: u32,
+    /// A connection silent this long between requests is closed.
+    pub idle: std::time::Duration,
+}
+
+/// Default API requests per second per uid.
+pub const DEFAULT_API_RATE: u32 = 50;
+/// Default idle time before an API connection is closed (seconds).
+pub const DEFAULT_API_IDLE_SECS: u64 = 300;
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        Self {
+            rate: DEFAULT_API_RATE,
+            idle: std::time::Duration::from_secs(DEFAULT_API_IDLE_SECS),
+        }
+    }
 }
 
 /// One `[[hook]]`: a program run (never through a shell) for each message.
@@ -294,6 +325,14 @@ impl Config {
                 message: format!("at most {MAX_EXPIRE_DAYS} (100 years); 0 keeps read messages"),
             });
         }
+        if self.api_idle_secs == Some(0) {
+            return Err(ConfigError::Invalid {
+                key: "api_idle_secs",
+                message:
+                    "must be at least 1 (seconds a silent API connection stays open; default 300)"
+                        .into(),
+            });
+        }
         Ok(())
     }
 
@@ -359,6 +398,17 @@ impl Config {
         match self.name_retry_secs.unwrap_or(DEFAULT_NAME_RETRY_SECS) {
             0 => None,
             s => Some(std::time::Duration::from_secs(s)),
+        }
+    }
+
+    /// The API's per-uid request rate and idle timeout (defaults 50/s,
+    /// 300 s).
+    pub fn api_limits(&self) -> ApiLimits {
+        ApiLimits {
+            rate: self.api_rate_limit.unwrap_or(DEFAULT_API_RATE),
+            idle: std::time::Duration::from_secs(
+                self.api_idle_secs.unwrap_or(DEFAULT_API_IDLE_SECS),
+            ),
         }
     }
 
@@ -496,6 +546,7 @@ mod tests {
         assert!(!cfg.terminal_host_messages());
         assert_eq!(cfg.group_senders().unwrap(), NetList::lan_only());
         assert!(cfg.allow_from().unwrap().nets.is_empty());
+        assert_eq!(cfg.api_limits(), ApiLimits::default());
     }
 
     #[test]
@@ -526,6 +577,8 @@ mod tests {
             allow_names = ["ALICE", "ops-*"]
             deny_names = ["spam*"]
             group_senders = ["lan", "10.1.0.0/16"]
+            api_rate_limit = 0
+            api_idle_secs = 30
 
             [aliases]
             HELPDESK = "carol"
@@ -574,6 +627,13 @@ mod tests {
         assert!(cfg.allow_names().unwrap().matches(b"OPS-1"));
         assert!(cfg.deny_names().unwrap().matches(b"SPAMMER"));
         assert!(cfg.group_senders().unwrap().lan);
+        assert_eq!(
+            cfg.api_limits(),
+            ApiLimits {
+                rate: 0,
+                idle: std::time::Duration::from_secs(30)
+            }
+        );
         assert_eq!(cfg.hooks.len(), 1);
         assert_eq!(cfg.hooks[0].args, ["--from", "$MESSNGR_FROM"]);
         assert_eq!(cfg.hooks[0].timeout(), std::time::Duration::from_secs(3));
@@ -632,6 +692,7 @@ mod tests {
             assert!(e.starts_with(&format!("{key}: ")), "{e}");
             assert!(!e.contains('\n'), "one line: {e}");
         }
+        assert!(err("api_idle_secs = 0").contains("api_idle_secs"));
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! The reassembler holds at most 32 incomplete datagrams and 64 KiB
 //! (`reassembly::Config`'s defaults).
 
+use messngr_proto::text::sanitize_line;
 use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -154,8 +155,8 @@ pub async fn serve(
         counters.messages.fetch_add(1, Ordering::Relaxed);
         tracing::info!(
             "mailslot message from {from} ({}) for {}",
-            String::from_utf8_lossy(&message.from),
-            String::from_utf8_lossy(&message.to)
+            sanitize_line(&String::from_utf8_lossy(&message.from)),
+            sanitize_line(&String::from_utf8_lossy(&message.to))
         );
         if inbox
             .send(Delivery {

@@ -9,6 +9,7 @@
 //! answers Accepted or Refused, anything else means "not messngr" and the
 //! sender falls back to the SMB message commands (crate::send).
 
+use messngr_proto::text::sanitize_line;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
@@ -71,7 +72,10 @@ pub(crate) async fn receive(
         policy.refuse(
             Refusal::NotHere,
             peer.ip(),
-            format_args!("native message for {:?}, not one of our names", m.to),
+            format_args!(
+                "native message for {}, not one of our names",
+                sanitize_line(m.to)
+            ),
         );
         return refuse(
             Some(m.uuid),
@@ -123,7 +127,7 @@ pub(crate) async fn receive(
             tracing::info!(
                 "native message {} from {peer} for {} stored ({:?}, pop-up {:?} s)",
                 stored.0,
-                m.to,
+                sanitize_line(m.to),
                 m.priority,
                 m.popup_secs
             );
@@ -133,7 +137,7 @@ pub(crate) async fn receive(
             policy.refuse(
                 e.refusal(),
                 peer.ip(),
-                format_args!("native message for {}: {e}", m.to),
+                format_args!("native message for {}: {e}", sanitize_line(m.to)),
             );
             refuse(Some(m.uuid), Reason::NoRoom, &e.to_string(), None)
         }
@@ -143,7 +147,7 @@ pub(crate) async fn receive(
                 peer.ip(),
                 format_args!(
                     "native message for {}: the inbox did not answer in time",
-                    m.to
+                    sanitize_line(m.to)
                 ),
             );
             refuse(

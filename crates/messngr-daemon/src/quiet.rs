@@ -5,7 +5,9 @@
 //! that user's desktop agents — so it lives in the inbox's database (per
 //! login name, surviving restarts) and the API is the one place to change
 //! it. While a user is quiet, their messages are stored as always and
-//! wait, unread; only urgent ones are shown at once. When quiet ends, the
+//! wait, unread; only those that interrupt (urgent from root or
+//! admin_group on this host, `MessageView::interrupts`; never one from the
+//! network) are shown at once. When quiet ends, the
 //! change is broadcast: followers (agents) of that user show what waited,
 //! and the terminal writer tells the user's terminals how many messages
 //! arrived meanwhile.
@@ -13,7 +15,6 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
-use messngr_proto::Priority;
 use messngr_store::{Filter, StoreHandle, clock};
 use tokio::sync::broadcast;
 
@@ -39,8 +40,9 @@ pub(crate) struct QuietState {
     pub quiet: bool,
     /// Since when (Unix ms), when quiet.
     pub since: Option<i64>,
-    /// Unread, non-urgent messages for this user (their own and the
-    /// host's) that arrived since quiet began: what quiet held back.
+    /// Unread messages for this user (their own and the
+    /// host's) that arrived since quiet began (what quiet held back, and
+    /// any that interrupted and are still unread).
     pub waiting: u64,
 }
 
@@ -188,9 +190,11 @@ impl Quiet {
         })
     }
 
-    /// Unread received messages held back for `caller` since `since`: their
-    /// own and the host's (not everyone's, even for root), and not the
-    /// urgent ones, which were shown. Counted in SQL.
+    /// Unread received messages for `caller` that arrived since `since`:
+    /// their own and the host's (not everyone's, even for root). Urgent ones
+    /// count too: one from the network waited like any other, and one that
+    /// interrupted (root's or admin_group's, here) is still unread. Counted
+    /// in SQL.
     async fn waiting(&self, caller: &Caller, since: i64) -> Result<u64, QuietError> {
         let person = Caller {
             admin: false,
@@ -199,7 +203,6 @@ impl Quiet {
         let filter = Filter {
             unread_only: true,
             since: Some(since),
-            max_priority: Some(Priority::Normal),
             scope: self.access.scope(&person),
             ..Filter::default()
         };
@@ -243,7 +246,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn waiting_counts_what_quiet_held_back_for_this_person() {
-        use messngr_proto::Transport;
+        use messngr_proto::{Priority, Transport};
         let dir = tempfile::tempdir().unwrap();
         let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
         let quiet = Quiet::new(store.clone(), Access::default());
@@ -259,8 +262,9 @@ mod tests {
             m.priority = priority;
             store.insert(m).await.unwrap();
         }
-        // root's own normal one; not the urgent one (shown), not alice's;
-        // the host's only when host messages are visible to all.
-        assert_eq!(quiet.answer(0, Some(false)).await.unwrap().waiting, 1);
+        // root's own two (the urgent one came from the network: it waited
+        // too); not alice's; the host's only when host messages are visible
+        // to all.
+        assert_eq!(quiet.answer(0, Some(false)).await.unwrap().waiting, 2);
     }
 }

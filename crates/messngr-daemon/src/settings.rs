@@ -76,6 +76,8 @@ pub struct Settings {
     pub expire_read_after: Option<std::time::Duration>,
     /// Who may send messages over the network (crate::policy).
     pub policy: crate::policy::Rules,
+    /// The API's per-uid request rate and idle timeout.
+    pub api_limits: crate::config::ApiLimits,
 }
 
 impl Settings {
@@ -112,6 +114,7 @@ impl Settings {
             quota: messngr_store::Quota::default(),
             expire_read_after: None,
             policy: crate::policy::Rules::default(),
+            api_limits: crate::config::ApiLimits::default(),
         }
     }
 
@@ -194,6 +197,7 @@ impl Settings {
             },
             expire_read_after: cfg.expire_read_after(),
             policy,
+            api_limits: cfg.api_limits(),
         })
     }
 

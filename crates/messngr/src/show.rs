@@ -8,9 +8,18 @@
 use std::borrow::Cow;
 
 /// Text from the network made safe for a terminal: no escape sequences, no
-/// control characters. A message must never drive its reader's terminal.
+/// control characters, no bidi or invisible characters (messngr-proto's
+/// `text::escape`); line breaks kept. A message must never drive its
+/// reader's terminal.
 pub(crate) fn safe(s: &str) -> Cow<'_, str> {
     messngr_proto::text::sanitize_for_display(s)
+}
+
+/// A one-line field from the network (a name, a refusal reason a peer
+/// sent, an address) made safe for a terminal: like [`safe`], and it never
+/// spans lines (LF and TAB shown as `^J`, `^I`).
+pub(crate) fn line(s: &str) -> Cow<'_, str> {
+    messngr_proto::text::sanitize_line(s)
 }
 
 /// `ms` in the system's time zone, for people (`messngr_api::time::local`).

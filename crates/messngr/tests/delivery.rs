@@ -123,7 +123,7 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
 
     send(
         &alice_nb,
-        b"hello alice\n\x1b]2;pwned\x07title? \x1b[2Jcleared? \x1b[31mred",
+        b"hello alice\r\n[verified: local uid 0] Message from root to ALICE on H1 at 12:00\n\x1b]2;pwned\x07title? \x1b[2Jcleared? \x1b[31mred",
     );
     wait_for(
         Duration::from_secs(15),
@@ -131,13 +131,22 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
         || format!("screen:\n{}\nlog:\n{}", tmux.screen(), d.log()),
     );
     let screen = tmux.screen();
+    // The banner says where it came from, unverified, before any text;
+    // every text line is prefixed, so the fake banner cannot pass.
     assert!(
-        screen.contains(&format!("Message from alice to {alice_nb} on H1 at ")),
+        screen.contains("[UNVERIFIED smb from 10.")
+            && screen.contains(&format!("] Message from alice to {alice_nb} on H1 at ")),
         "{screen}"
     );
-    assert!(screen.contains("hello alice"), "{screen}");
+    assert!(screen.contains("\n| hello alice"), "{screen}");
+    for l in screen.lines().filter(|l| l.contains("Message from root")) {
+        assert!(
+            l.starts_with("| [verified: local uid 0] Message"),
+            "{l:?} in {screen}"
+        );
+    }
     assert!(
-        screen.contains("^[]2;pwned^Gtitle? ^[[2Jcleared? ^[[31mred"),
+        screen.contains("| ^[]2;pwned^Gtitle? ^[[2Jcleared? ^[[31mred"),
         "{screen}"
     );
     assert_eq!(tmux.display("#{pane_title}"), title, "the title changed");
@@ -194,10 +203,12 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
 
 /// Priority on terminals: `mesg n` holds for every message, even an urgent
 /// one from root on this host (the daemon has dropped root and writes
-/// terminals through the tty group only; the message waits in the inbox);
-/// an urgent one does get through quiet time, and a normal one waits.
+/// terminals through the tty group only; the message waits in the inbox).
+/// Quiet time: only an urgent message from root here interrupts it; a normal
+/// one and an urgent one from another host wait, and the banner says who
+/// is verified.
 #[test]
-fn mesg_n_holds_even_for_urgent_from_root_and_urgent_overrides_quiet() {
+fn mesg_n_holds_for_everyone_and_only_urgent_from_root_here_overrides_quiet() {
     if !tmux_or_skip() {
         return;
     }
@@ -257,24 +268,29 @@ fn mesg_n_holds_even_for_urgent_from_root_and_urgent_overrides_quiet() {
     assert_eq!(remote["verified"], false, "{remote}");
     assert_eq!(remote["sender_uid"], serde_json::Value::Null, "{remote}");
 
-    // Quiet: a normal message waits, an urgent one from the LAN shows.
+    // Quiet: a normal message and an urgent one from the LAN wait; root's
+    // urgent one here shows.
     mesg(true);
     let o = alice.cli(&d1.socket(), &["quiet", "on"]);
     assert!(o.status.success(), "{}", support::text(&o));
     let o = d2.cli(&["send", &to, "normal during quiet"]);
     assert!(o.status.success(), "{}", support::text(&o));
-    send(&d2, "urgent during quiet");
+    send(&d2, "urgent from H2 during quiet");
+    d1.wait_inbox(4);
+    send(&d1, "urgent from root during quiet");
     wait_for(
         Duration::from_secs(10),
-        || tmux.screen().contains("urgent during quiet"),
+        || tmux.screen().contains("| urgent from root during quiet"),
         || format!("screen:\n{}\nlog:\n{}", tmux.screen(), d1.log()),
     );
-    d1.wait_inbox(4);
+    let screen = tmux.screen();
+    assert!(!screen.contains("normal during quiet"), "{screen}");
+    assert!(!screen.contains("urgent from H2 during quiet"), "{screen}");
     assert!(
-        !tmux.screen().contains("normal during quiet"),
-        "{}",
-        tmux.screen()
+        screen.contains("[verified: local uid 0] Message from root to "),
+        "{screen}"
     );
+    assert!(d1.log().contains("is quiet (it waits in the inbox)"));
 }
 
 /// A hook that records its argv, `MESSNGR_TEXT` and stdin per message id.

@@ -70,14 +70,14 @@ fn the_demo_tells_its_story_and_cleans_up() {
         "Message delivered to H2 (10.77.0.2)",
         "H3 → everyone: net send * The printer on floor 2 is fixed.",
         "H2's inbox, as `messngr inbox` shows it there:",
-        "H1              H2              Lunch is ready in the kitchen.",
-        "H3              MLAN            The printer on floor 2 is fixed.",
+        "H1              H2              UNVERIFIED smb      10.77.0.1       Lunch is ready in the kitchen.",
+        "H3              MLAN            UNVERIFIED mailslot 10.77.0.3       The printer on floor 2 is fixed.",
         "Every message arrived; the LAN and its daemons are gone",
     ];
     if has_smbclient() {
         lines.extend([
             "H3 → H1: smbclient -M H1 -I 10.77.0.1",
-            "alice           H1              Hello H1, from Samba's smbclient.",
+            "alice           H1              UNVERIFIED smb      10.77.0.3       Hello H1, from Samba's smbclient.",
         ]);
     }
     for line in lines {

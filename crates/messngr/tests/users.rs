@@ -126,8 +126,11 @@ fn one_user_cannot_see_read_reply_to_or_delete_anothers_messages() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
 
+/// Host messages are everyone's to see by default, and no one user's to
+/// change: carol can read one (it stays unread for the others) but not
+/// delete it; root can do both.
 #[test]
-fn host_messages_are_everyones_by_default() {
+fn host_messages_are_everyones_to_see_and_only_roots_to_change() {
     let Some(lan) = lan(2) else { return };
     let carol = TestUser::create("c");
     let d = Daemon::start(&lan, 1, "H1", "");
@@ -138,4 +141,30 @@ fn host_messages_are_everyones_by_default() {
     let got = inbox_as(&carol, &d);
     assert_eq!(ids(&got), ids(&all));
     assert_eq!(got[0]["text"], "to whoever is here");
+    let id = ids(&all)[0].to_string();
+
+    let o = carol.cli(&d.socket(), &["read", &id]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("to whoever is here"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not marked read"),
+        "{}",
+        text(&o)
+    );
+    let o = carol.cli(&d.socket(), &["rm", &id]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).trim(),
+        format!(
+            "messngr: message {id} is the host's (to H1), shared by every user: only root and admin_group may delete it"
+        )
+    );
+    let now = d.inbox();
+    assert_eq!(ids(&now), ids(&all), "carol deleted it");
+    assert!(now[0]["read_at"].is_null(), "carol marked it read: {now:?}");
+
+    d.cli_ok(&["read", &id]);
+    assert!(!d.inbox()[0]["read_at"].is_null());
+    d.cli_ok(&["rm", &id]);
+    assert!(d.inbox().is_empty());
 }

@@ -221,6 +221,12 @@ impl Inbox {
     /// (`messngr send` to ourselves): no network, and the sender is known —
     /// the kernel reported `sender_uid` for the API socket — so it is
     /// stored verified, as `messngr`.
+    ///
+    /// Urgent is a privilege here: a local sender's urgent message breaks
+    /// through do-not-disturb and `mesg n` (`MessageView::interrupts`), so
+    /// it is stored urgent only when the sender is root, the daemon's user
+    /// or in `admin_group` (decided now, from the socket's peer uid); anyone
+    /// else's is stored as normal (logged).
     pub(crate) async fn store_local(&self, local: Local<'_>) -> Result<Stored, NotStored> {
         let mut new = NewMessage::received(
             messngr_proto::Transport::Messngr,
@@ -233,6 +239,15 @@ impl Inbox {
         new.verified = true;
         new.sender_uid = Some(local.uid);
         new.priority = local.priority;
+        if local.priority == messngr_proto::Priority::Urgent && !self.access.caller(local.uid).admin
+        {
+            tracing::info!(
+                "uid {} sent an urgent message to {}: stored as normal (only root and admin_group may interrupt)",
+                local.uid,
+                messngr_proto::text::sanitize_line(local.to)
+            );
+            new.priority = messngr_proto::Priority::Normal;
+        }
         new.popup_secs = local.popup_secs;
         new.owner_user = self.access.owner_of(local.to);
         self.insert(new).await

@@ -17,6 +17,10 @@ pub(crate) enum InboxError {
     /// The request cannot be answered as asked (e.g. an empty search).
     #[error("{0}")]
     Invalid(String),
+    /// The caller may see the message but not change it (the host's, or,
+    /// for admins, never): the sentence says which and why.
+    #[error("{0}")]
+    Denied(String),
     /// The store failed.
     #[error("the inbox failed: {0}")]
     Store(String),
@@ -68,12 +72,21 @@ impl Inbox {
         Ok(self.handle().search(text, filter, limit).await?)
     }
 
-    /// Message `id`, marked read, if the caller may see it. A failure to
-    /// mark it (a full disk) is logged; the message is shown all the same.
+    /// Message `id`, if the caller may see it, marked read if it is theirs
+    /// to change ([`crate::access::Access::may_change`]). A host message a
+    /// user may see is shown but not marked read: its read mark is the
+    /// whole host's, and one user reading it must not hide it from the
+    /// others (root and admin_group mark it). A failure to mark it (a full
+    /// disk) is logged; the message is shown all the same.
     pub(crate) async fn read(&self, uid: u32, id: i64) -> Result<Message, InboxError> {
         let m = self.handle().get(id).await?;
         if !self.visible_to(uid, &m) {
             return Err(InboxError::NotFound(id));
+        }
+        let caller = self.access().caller(uid);
+        if !self.access().may_change(&caller, m.owner_user.as_deref()) {
+            tracing::debug!("message {id} shown to uid {uid}, not marked read: the host's");
+            return Ok(m);
         }
         match self.handle().mark_read(id).await {
             Ok(read) => Ok(read),
@@ -84,11 +97,20 @@ impl Inbox {
         }
     }
 
-    /// Deletes message `id`, if the caller may see it.
+    /// Deletes message `id`, if it is the caller's to change: their own
+    /// (root and admin_group: any). Someone else's looks missing; a host
+    /// message the caller may see is refused, saying why.
     pub(crate) async fn rm(&self, uid: u32, id: i64) -> Result<i64, InboxError> {
         let m = self.handle().get(id).await?;
         if !self.visible_to(uid, &m) {
             return Err(InboxError::NotFound(id));
+        }
+        let caller = self.access().caller(uid);
+        if !self.access().may_change(&caller, m.owner_user.as_deref()) {
+            return Err(InboxError::Denied(format!(
+                "message {id} is the host's (to {}), shared by every user: only root and admin_group may delete it",
+                messngr_proto::text::sanitize_line(m.to.trim())
+            )));
         }
         self.handle().delete(id).await?;
         Ok(id)

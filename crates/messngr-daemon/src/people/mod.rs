@@ -18,7 +18,7 @@ pub mod terminal;
 use std::future::Future;
 use std::sync::Arc;
 
-use messngr_proto::text::sanitize_for_display;
+use messngr_proto::text::{sanitize_for_display, sanitize_line};
 use messngr_store::{Direction, Message};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 use tokio_util::sync::CancellationToken;
@@ -107,7 +107,8 @@ async fn quiet_summaries(
 }
 
 /// Remote text made harmless for a terminal or a hook: control characters
-/// and escape sequences shown as `^[`…, LF and TAB kept.
+/// and escape sequences shown as `^[`…, bidi and invisible characters as
+/// U+FFFD, LF and TAB kept (messngr-proto's `text::escape`).
 pub fn clean(text: &str) -> String {
     sanitize_for_display(text).into_owned()
 }
@@ -115,7 +116,7 @@ pub fn clean(text: &str) -> String {
 /// Like [`clean`], for names and other one-line fields: LF and TAB too
 /// become visible (`^J`, `^I`), so a name cannot start a line of its own.
 pub fn clean_line(text: &str) -> String {
-    clean(text).replace('\n', "^J").replace('\t', "^I")
+    sanitize_line(text).into_owned()
 }
 
 /// `s` cut to at most `max` bytes at a character boundary; whether it was cut.

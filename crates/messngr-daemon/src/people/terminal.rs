@@ -5,8 +5,11 @@
 //! `net send` there, as with `write` and `wall`. Why it is careful: remote
 //! text on a tty can rewrite the screen, set the title or fake a prompt
 //! (CVE-2024-28085, `wall`), so the sender, the recipient and the text all
-//! pass through [`super::clean`]; the daemon writes nothing else but its own
-//! banner and CR LF line ends.
+//! pass through [`super::clean`] (messngr-proto's `text::escape`); the daemon
+//! writes nothing else but its own banner, the [`TEXT_PREFIX`] that starts
+//! every text line (so no line of text can pass for a banner or a prompt)
+//! and CR LF line ends. The banner starts with where the message came from
+//! and whether that is verified (`[UNVERIFIED smb from 10.0.0.7:1040]`).
 //!
 //! Who gets it: a message with an `owner_user` goes to that user; one to
 //! `USER<03>` to the sessions whose login name equals `USER` ignoring case;
@@ -16,9 +19,11 @@
 //! dropped root ([`crate::privs`]) and writes terminals only through the
 //! `tty` group, as `write` does (an urgent message from root no longer
 //! overrides `mesg n` as `wall` from root would; it waits in the inbox). A
-//! user in do-not-disturb ([`crate::quiet`]) gets only urgent messages; when
-//! quiet ends, one line tells their terminals how many messages waited
-//! ([`quiet_ended`]).
+//! user in do-not-disturb ([`crate::quiet`]) gets only messages that
+//! interrupt: urgent and sent by root or an `admin_group` member on this
+//! host (`MessageView::interrupts`); an urgent message from the network
+//! never does. When quiet ends, one line tells their terminals how many
+//! messages waited ([`quiet_ended`]).
 //!
 //! A tty is opened `O_WRONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW` and must
 //! be a character device, a terminal, and owned by the session's user (a
@@ -67,7 +72,7 @@ pub enum Written {
 }
 
 /// Writes `m` on its recipients' terminals (blocking work on the blocking
-/// pool), except those of the `quiet` users when `m` is not urgent.
+/// pool), except those of the `quiet` users when `m` does not interrupt.
 pub async fn deliver(settings: Arc<Settings>, m: Arc<Message>, quiet: Vec<String>) {
     let id = m.id;
     if let Err(e) = tokio::task::spawn_blocking(move || deliver_now(&settings, &m, &quiet)).await {
@@ -131,8 +136,9 @@ fn deliver_now(settings: &Settings, m: &Message, quiet: &[String]) {
         return;
     }
     let text = render(&settings.netbios_name, m, &jiff::tz::TimeZone::system());
+    let interrupts = crate::view::message(m).interrupts();
     for s in targets {
-        if quiet.contains(&s.user) && !messngr_api::shows_now(true, m.priority) {
+        if quiet.contains(&s.user) && !messngr_api::shows_now(true, interrupts) {
             tracing::info!(
                 "message {} not written on {}: {} is quiet (it waits in the inbox)",
                 m.id,
@@ -181,22 +187,46 @@ pub fn recipients<'a>(
     out
 }
 
-/// The bytes written on a terminal: a blank line, the banner, the text,
-/// every line ending in CR LF.
+/// Every line of text on a terminal starts with this, so a message cannot
+/// draw a line that looks like the daemon's banner or a shell prompt.
+pub const TEXT_PREFIX: &str = "| ";
+/// Display columns of text per terminal line (after [`TEXT_PREFIX`]): a
+/// longer line is broken here by the daemon, each piece prefixed, so the
+/// terminal's own wrapping cannot start an unprefixed line on an 80-column
+/// screen.
+pub const TEXT_COLUMNS: usize = 76;
+/// A name in the banner is cut to this many characters.
+const MAX_BANNER_NAME: usize = 64;
+
+/// The bytes written on a terminal: a blank line, the banner (where it
+/// came from and whether that is verified first, where nothing can push it
+/// out of view), then the text, each line after [`TEXT_PREFIX`] and at most
+/// [`TEXT_COLUMNS`] wide, every line ending in CR LF.
 pub fn render(host: &str, m: &Message, tz: &jiff::tz::TimeZone) -> String {
     let time = messngr_api::time::local_in(m.received_at, tz);
+    let name = |s: &str| {
+        let clean = clean_line(s);
+        match clean.char_indices().nth(MAX_BANNER_NAME) {
+            Some((end, _)) => format!("{}…", &clean[..end]),
+            None => clean,
+        }
+    };
     let mut out = format!(
-        "\r\nMessage from {} to {} on {} at {}\r\n",
-        clean_line(&m.from),
-        clean_line(m.to.trim()),
-        clean_line(host),
+        "\r\n[{}] Message from {} to {} on {} at {}\r\n",
+        crate::view::message(m).provenance(),
+        name(&m.from),
+        name(m.to.trim()),
+        name(host),
         time
     );
     let text = clean(&m.text);
     let (shown, was_cut) = cut(&text, MAX_TERMINAL_TEXT);
     for line in shown.lines() {
-        out.push_str(line);
-        out.push_str("\r\n");
+        for piece in wrap(line, TEXT_COLUMNS) {
+            out.push_str(TEXT_PREFIX);
+            out.push_str(piece);
+            out.push_str("\r\n");
+        }
     }
     if was_cut {
         out.push_str(&format!(
@@ -206,6 +236,24 @@ pub fn render(host: &str, m: &Message, tz: &jiff::tz::TimeZone) -> String {
         ));
     }
     out
+}
+
+/// `line` in pieces of at most `columns` display columns (a wide
+/// character counts two; an empty line is one empty piece).
+fn wrap(line: &str, columns: usize) -> Vec<&str> {
+    use unicode_width::UnicodeWidthChar;
+    let mut pieces = Vec::new();
+    let (mut start, mut width) = (0, 0);
+    for (i, c) in line.char_indices() {
+        let w = c.width().unwrap_or(0);
+        if width + w > columns && i > start {
+            pieces.push(&line[start..i]);
+            (start, width) = (i, 0);
+        }
+        width += w;
+    }
+    pieces.push(&line[start..]);
+    pieces
 }
 
 /// Writes `bytes` on `/dev/LINE` if it is `user`'s terminal, unless they
@@ -269,6 +317,7 @@ mod tests {
     fn message(from: &str, to: &str, text: &str) -> Message {
         let mut m = crate::testing::message(7, from, to, text);
         m.raw = Vec::new();
+        m.source_addr = Some("10.77.0.2:1040".into());
         m
     }
 
@@ -292,10 +341,59 @@ mod tests {
         );
         assert_eq!(
             out,
-            "\r\nMessage from ev^[[2Jil^J to ALICE on H1 at 2026-11-27 13:00:00 +01\r\n\
-             hi^[]2;pwned^G\r\nthere^M^[[2J\r\n"
+            "\r\n[UNVERIFIED smb from 10.77.0.2:1040] \
+             Message from ev^[[2Jil^J to ALICE on H1 at 2026-11-27 13:00:00 +01\r\n\
+             | hi^[]2;pwned^G\r\n| there^M^[[2J\r\n"
         );
         assert!(!out.bytes().any(|b| b == 0x1b || b == 0x07));
+    }
+
+    /// Every line the daemon writes is its banner or starts with the text
+    /// prefix: a message cannot draw a banner or a prompt of its own, not
+    /// with CR LF, a lone CR, a line separator, nor by filling a line so
+    /// the terminal wraps it.
+    #[test]
+    fn no_text_line_can_pass_for_a_banner() {
+        let fake = "Message from root on H1 at 2026-11-27 13:00:00 +01";
+        let padded = format!("{}{fake}", " ".repeat(78));
+        let wide = format!("{}{fake}", "東".repeat(38));
+        for text in [
+            format!("hi\r\n{fake}\r\nroot@h1:~# "),
+            format!("hi\n\n[verified: local uid 0] {fake}"),
+            format!("hi\r{fake}"),
+            format!("hi\u{2028}{fake}"),
+            format!("hi\u{85}{fake}"),
+            padded,
+            wide,
+        ] {
+            let out = render(
+                "H1",
+                &message("H2", "ALICE", &text),
+                &jiff::tz::TimeZone::UTC,
+            );
+            let lines: Vec<&str> = out.split("\r\n").collect();
+            assert_eq!(lines[0], "", "{out:?}");
+            assert!(lines[1].starts_with("[UNVERIFIED smb from "), "{out:?}");
+            assert_eq!(lines.last(), Some(&""), "{out:?}");
+            for l in &lines[2..lines.len() - 1] {
+                assert!(l.starts_with("| "), "{l:?} in {out:?}");
+                assert!(!l.contains('\r') && !l.contains('\n'), "{l:?}");
+                let cols = unicode_width::UnicodeWidthStr::width(*l);
+                assert!(cols <= TEXT_PREFIX.len() + TEXT_COLUMNS, "{cols}: {l:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_local_senders_message_is_marked_verified_in_the_banner() {
+        let mut m = message("alice", "BOB", "hi");
+        (m.verified, m.sender_uid, m.source_addr) = (true, Some(1000), None);
+        m.transport = messngr_proto::Transport::Messngr;
+        let out = render("H1", &m, &jiff::tz::TimeZone::UTC);
+        assert!(
+            out.starts_with("\r\n[verified: local uid 1000] Message from alice to BOB on H1 at "),
+            "{out:?}"
+        );
     }
 
     #[test]
@@ -305,7 +403,7 @@ mod tests {
             &message("a", "B", &"x".repeat(10_000)),
             &jiff::tz::TimeZone::UTC,
         );
-        assert!(out.len() < MAX_TERMINAL_TEXT + 200);
+        assert!(out.len() < MAX_TERMINAL_TEXT + 400);
         assert!(
             out.ends_with("[… 5904 more bytes: messngr read 7]\r\n"),
             "{out}"

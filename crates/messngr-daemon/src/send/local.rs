@@ -17,6 +17,7 @@
 //! the host's shared inbox.
 
 use messngr_proto::Transport;
+use messngr_proto::text::sanitize_line;
 
 use super::{Options, Outcome, SendContext, SendError, SendReport};
 use crate::inbox::Local;
@@ -55,8 +56,9 @@ pub(super) async fn send(
     match ctx.inbox.store_local(local).await {
         Ok(crate::intake::Stored(id)) => {
             tracing::info!(
-                "message {id} from uid {} ({from}) to {target} stored here",
-                opts.uid
+                "message {id} from uid {} ({from}) to {} stored here",
+                opts.uid,
+                sanitize_line(target)
             );
             Ok(SendReport {
                 target: target.to_owned(),
@@ -70,7 +72,11 @@ pub(super) async fn send(
             })
         }
         Err(e) => {
-            tracing::error!("message from uid {} to {target} NOT stored: {e}", opts.uid);
+            tracing::error!(
+                "message from uid {} to {} NOT stored: {e}",
+                opts.uid,
+                sanitize_line(target)
+            );
             Err(SendError::Refused(format!("not stored here: {e}")))
         }
     }

@@ -6,6 +6,7 @@
 //! and the caller falls back to the SMB message commands. The receiving
 //! half is `crate::native`.
 
+use messngr_proto::text::sanitize_line;
 use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -51,7 +52,10 @@ pub(super) async fn attempt(
     match &sent {
         Ok(()) => tracing::info!("native message to {to} at {ip} accepted"),
         Err(Failure::NotMessngr(why)) => {
-            tracing::info!("{to} at {ip} does not speak messngr ({why}): sending SMB");
+            tracing::info!(
+                "{to} at {ip} does not speak messngr ({}): sending SMB",
+                sanitize_line(why)
+            );
         }
         Err(Failure::Final(_)) => {}
     }
@@ -120,9 +124,12 @@ async fn send(
             Ok(Repr::Accepted { .. }) => Err(net(format!(
                 "{ip} accepted another message than the one sent"
             ))),
-            Ok(Repr::Refused { reason, text, .. }) => Err(Failure::Final(SendError::Refused(
-                format!("{to} at {ip} refused the message ({reason:?}: {text})"),
-            ))),
+            Ok(Repr::Refused { reason, text, .. }) => {
+                Err(Failure::Final(SendError::Refused(format!(
+                    "{to} at {ip} refused the message ({reason:?}: {})",
+                    sanitize_line(text)
+                ))))
+            }
             Ok(Repr::Message(_)) => Err(net(format!("{ip} answered with a message"))),
             Err(e) => Err(net(format!("{ip} sent a malformed messngr answer: {e}"))),
         };

@@ -10,10 +10,17 @@
 //! Bad input ends that connection only: a line that is too long, not a
 //! request, or from a client of another API version gets a typed error,
 //! one log line, and a closed connection; other clients never notice.
+//!
+//! One local user cannot take the socket from the others: each uid holds
+//! at most [`slots::PER_UID`] connections, its requests are answered at
+//! most at `api_rate_limit` per second ([`rate`]: late, not refused), and
+//! a connection that sends no request for `api_idle_secs` is closed
+//! (`follow` streams excepted: they wait for the daemon, not the client).
 
 mod dispatch;
 mod export;
 mod follow;
+mod rate;
 mod slots;
 mod views;
 
@@ -98,6 +105,8 @@ pub(crate) async fn serve(
 ) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let per_uid = slots::Slots::default();
+    let limits = services.settings.api_limits;
+    let rates = rate::Rates::new(limits.rate);
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
@@ -118,8 +127,9 @@ pub(crate) async fn serve(
                         continue;
                     };
                     let (services, feed, stop) = (services.clone(), feed.clone(), stop.clone());
+                    let limits = Limits { rates: rates.clone(), idle: limits.idle };
                     tokio::spawn(async move {
-                        connection(stream, uid, services, feed, stop).await;
+                        connection(stream, uid, services, feed, limits, stop).await;
                         drop(mine);
                         drop(slot);
                     });
@@ -194,11 +204,19 @@ async fn refuse_busy(stream: UnixStream, uid: u32) {
     send(&mut write, &encode_err(ErrorKind::Denied, why)).await;
 }
 
+/// What one connection may take: its uid's request rate, and how long it
+/// may stay silent.
+struct Limits {
+    rates: rate::Rates,
+    idle: Duration,
+}
+
 async fn connection(
     stream: UnixStream,
     uid: u32,
     services: Services,
     feed: Feed,
+    limits: Limits,
     stop: CancellationToken,
 ) {
     let (read, mut write) = stream.into_split();
@@ -232,11 +250,24 @@ async fn connection(
         }
     }
     loop {
-        if next_line(&mut reader, &mut buf, uid, &mut write, &stop)
-            .await
-            .is_none()
-        {
-            return;
+        let next = next_line(&mut reader, &mut buf, uid, &mut write, &stop);
+        match tokio::time::timeout(limits.idle, next).await {
+            Ok(Some(())) => {}
+            Ok(None) => return,
+            Err(_) => {
+                tracing::debug!(
+                    "api: uid {uid} sent no request for {:?}; closed",
+                    limits.idle
+                );
+                return;
+            }
+        }
+        let wait = limits.rates.delay(uid, std::time::Instant::now());
+        if !wait.is_zero() {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
+            }
         }
         let request = match frame::decode::<Request>(&buf) {
             Ok(r) => r,

@@ -194,6 +194,7 @@ impl From<InboxError> for ApiError {
         let kind = match &e {
             InboxError::NotFound(_) => ErrorKind::NotFound,
             InboxError::Invalid(_) => ErrorKind::BadRequest,
+            InboxError::Denied(_) => ErrorKind::Denied,
             InboxError::Store(_) => ErrorKind::Store,
         };
         ApiError::new(kind, e.to_string())

@@ -49,7 +49,9 @@ pub use crate::Transport;
 pub use breaks::{LineBreak, normalize_line_breaks};
 pub use codepage::{CodePage, UnknownCodePage};
 pub use decode::{Decoded, MessageDecoder, decode_blocks, decode_message};
-pub use display::sanitize_for_display;
+pub use display::{
+    Layout, escape, is_bidi_control, is_invisible, sanitize_for_display, sanitize_line,
+};
 pub use encode::{Encoded, Unencodable, encode_message, encode_message_lossy};
 
 #[cfg(test)]

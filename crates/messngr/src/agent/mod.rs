@@ -276,8 +276,7 @@ async fn show_again(options: &Options, shown: &Shown, n: &Notifier) -> anyhow::R
 /// Shows `m` once (received, unread, not shown yet); its actions arrive
 /// as [`Event`]s.
 async fn show(shown: &Shown, m: &MessageView, n: &Notifier) -> anyhow::Result<()> {
-    if m.direction != Direction::In || !m.is_unread() || !quiet::pops_up(quiet::is_on(), m.priority)
-    {
+    if m.direction != Direction::In || !m.is_unread() || !quiet::pops_up(quiet::is_on(), m) {
         return Ok(());
     }
     if shown.lock().map_or(true, |s| s.shown.contains(&m.id)) {

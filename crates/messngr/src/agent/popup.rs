@@ -4,7 +4,12 @@
 //! the agent. Remote text (sender name and message) reaches the
 //! notification server only through `sanitize_for_display`, and, when the
 //! server renders markup (`body-markup`), with `&`, `<` and `>` escaped so a
-//! message cannot style itself or fake a link. The layout is a pure function
+//! message cannot style itself or fake a link. Where the message came from
+//! and whether that is verified (`MessageView::provenance`) leads the
+//! summary, where no text can push it out of view; only a message that
+//! interrupts (urgent from root or admin_group on this host) is sent as
+//! critical, which desktops show through their own do-not-disturb.
+//! The layout is a pure function
 //! ([`Popup::of`]) so it is tested without a D-Bus session.
 
 use messngr_api::{MessageView as Message, Priority};
@@ -20,12 +25,15 @@ pub const MAX_POPUP_CHARS: usize = 1000;
 /// What the notification shows, before it is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Popup {
-    /// "Message from SENDER".
+    /// "[PROVENANCE] Message from SENDER".
     pub summary: String,
-    /// The text, then a line with the time and the verified mark.
+    /// The text, then a line with the time and the recipient.
     pub body: String,
-    /// Urgent messages: critical, and they stay until dismissed.
+    /// Urgent messages stay until dismissed.
     pub urgent: bool,
+    /// Sent as critical (freedesktop urgency 2, which desktops show even in
+    /// their do-not-disturb): only a message that interrupts.
+    pub critical: bool,
     /// The sender's `--time SECS` (`msg.exe /TIME`): the pop-up closes
     /// itself after that long, urgent or not (the message stays unread in
     /// the inbox).
@@ -42,7 +50,8 @@ impl Popup {
     /// The pop-up for `m`; `markup` when the server renders body markup.
     pub fn of(m: &Message, markup: bool) -> Self {
         let safe = |s: &str| messngr_proto::text::sanitize_for_display(s).into_owned();
-        let from = safe(&m.from);
+        let one_line = |s: &str| messngr_proto::text::sanitize_line(s).into_owned();
+        let from = one_line(&m.from);
         let mut text = safe(&m.text);
         if let Some((cut, _)) = text.char_indices().nth(MAX_POPUP_CHARS) {
             let rest = text[cut..].chars().count();
@@ -53,30 +62,26 @@ impl Popup {
             ));
         }
         let when = crate::show::local(m.received_at_ms);
-        let mark = if m.verified {
-            "verified".to_owned()
-        } else if m.transport.can_verify() {
-            "(unverified)".to_owned()
-        } else {
-            format!("(unverified, {})", m.transport.as_str())
-        };
-        let mut to = safe(&m.to);
+        let mut to = one_line(&m.to);
         if markup {
             text = escape_markup(&text);
             to = escape_markup(&to);
         }
-        let summary = format!("Message from {from}");
+        let summary = format!("[{}] Message from {from}", m.provenance());
         Self {
             summary,
-            body: format!("{text}\n{when} · to {to} · {mark}"),
+            body: format!("{text}\n{when} · to {to}"),
             urgent: m.priority == Priority::Urgent,
+            critical: m.interrupts(),
             close_after_secs: m.popup_secs,
         }
     }
 
-    /// The freedesktop urgency: 1 normal, 2 critical.
+    /// The freedesktop urgency: 1 normal, 2 critical (only a message that
+    /// interrupts: an urgent one from the network must not pass the
+    /// desktop's do-not-disturb).
     pub fn urgency(&self) -> u8 {
-        if self.urgent { 2 } else { 1 }
+        if self.critical { 2 } else { 1 }
     }
 
     /// `expire_timeout` of `Notify` in milliseconds: the sender's time if
@@ -124,13 +129,11 @@ mod tests {
             &message("hi <b>there</b>\u{1b}]0;owned\u{7}", "normal", "smb"),
             true,
         );
-        assert!(p.summary.starts_with("Message from H2"), "{p:?}");
-        assert!(!p.summary.contains('\u{1b}'));
+        assert_eq!(p.summary, "[UNVERIFIED smb] Message from H2^[[31m", "{p:?}");
         assert!(p.body.starts_with("hi &lt;b&gt;there&lt;/b&gt;"), "{p:?}");
         assert!(!p.body.contains('\u{1b}') && !p.body.contains('\u{7}'));
         let when = crate::show::local(1_795_000_000_000);
-        assert!(p.body.contains(&format!("\n{when} · to H1")), "{p:?}");
-        assert!(p.body.contains("unverified"), "{p:?}");
+        assert!(p.body.ends_with(&format!("\n{when} · to H1")), "{p:?}");
         assert!(!p.urgent);
         let plain = Popup::of(&message("a<b", "normal", "smb"), false);
         assert!(plain.body.starts_with("a<b\n"));
@@ -147,13 +150,32 @@ mod tests {
             &p.body[p.body.len() - 200..]
         );
         assert!(!p.body.contains('\u{0}') && !p.body.contains('\u{9b}'));
-        assert!(p.body.contains("(unverified, mailslot)"));
+        assert_eq!(p.summary, "[UNVERIFIED mailslot] Message from H2^[[31m");
     }
 
     #[test]
-    fn urgent_messages_are_critical_and_stay() {
+    fn urgent_messages_stay_but_only_local_authorised_ones_are_critical() {
         let p = Popup::of(&message("fire", "urgent", "smb"), false);
         assert!(p.urgent);
+        assert_eq!((p.expire_timeout_ms(), p.urgency()), (0, 1));
+        let mut local = message("fire", "urgent", "messngr");
+        (local.verified, local.sender_uid) = (true, Some(0));
+        let p = Popup::of(&local, false);
         assert_eq!((p.expire_timeout_ms(), p.urgency()), (0, 2));
+        assert!(
+            p.summary
+                .starts_with("[verified: local uid 0] Message from ")
+        );
+    }
+
+    #[test]
+    fn a_name_never_spans_lines_and_bidi_cannot_reorder_the_summary() {
+        let mut m = message("x", "normal", "smb");
+        m.from = "root\n[verified: local uid 0]\u{202e}".into();
+        let p = Popup::of(&m, false);
+        assert_eq!(
+            p.summary,
+            "[UNVERIFIED smb] Message from root^J[verified: local uid 0]\u{FFFD}"
+        );
     }
 }

@@ -4,12 +4,13 @@
 //! `messngr_api::Quiet`), so terminals and every agent of a user agree.
 //! The agent asks for it when it connects and then hears each change on
 //! its follow stream (`FollowEvent::Quiet`); this flag is its copy. While it is
-//! on, only urgent messages pop up; when it goes off, the agent shows what
+//! on, only messages that interrupt (urgent from root or admin_group on
+//! this host) pop up; when it goes off, the agent shows what
 //! waited.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use messngr_api::Priority;
+use messngr_api::MessageView;
 
 static QUIET: AtomicBool = AtomicBool::new(false);
 
@@ -23,7 +24,9 @@ pub fn set(on: bool) -> bool {
     QUIET.swap(on, Ordering::Relaxed) && !on
 }
 
-/// Whether a message of `priority` pops up now.
-pub fn pops_up(quiet: bool, priority: Priority) -> bool {
-    messngr_api::shows_now(quiet, priority)
+/// Whether `m` pops up now: while quiet, only a message that interrupts
+/// (urgent from root or admin_group on this host, never one from the
+/// network: `MessageView::interrupts`).
+pub fn pops_up(quiet: bool, m: &MessageView) -> bool {
+    messngr_api::shows_now(quiet, m.interrupts())
 }

@@ -13,7 +13,7 @@ use messngr_api::{
 
 use super::{Kind, ask, exchange};
 use crate::cli::{EXIT_ERROR, EXIT_NO_DAEMON, ExportFormat, Selection};
-use crate::show::{local, safe};
+use crate::show::{line, local, safe};
 
 /// The API's filter for `--unread --from --since --limit --before`.
 fn filter(select: Selection) -> anyhow::Result<InboxFilter> {
@@ -115,45 +115,67 @@ fn print_list(out: &mut impl Write, list: &[MessageView]) -> anyhow::Result<()> 
     }
     writeln!(
         out,
-        "   {:>4}  {:<24} {:<15} {:<15} TEXT",
-        "ID", "RECEIVED", "FROM", "TO"
+        "   {:>4}  {:<24} {:<15} {:<15} {:<10} {:<8} {:<15} TEXT",
+        "ID", "RECEIVED", "FROM", "TO", "VERIFIED", "VIA", "SOURCE"
     )?;
     for m in list {
         let mark = if m.is_unread() { '*' } else { ' ' };
-        let text: String = safe(&m.text).replace('\n', " ").chars().take(40).collect();
+        let text: String = line(&m.text.replace('\n', " ")).chars().take(40).collect();
         writeln!(
             out,
-            " {mark} {:>4}  {:<24} {:<15} {:<15} {text}",
+            " {mark} {:>4}  {:<24} {:<15} {:<15} {:<10} {:<8} {:<15} {text}",
             m.id,
             local(m.received_at_ms),
-            safe(&m.from),
-            safe(&m.to)
+            line(&m.from),
+            line(&m.to),
+            if m.verified { "verified" } else { "UNVERIFIED" },
+            m.transport.as_str(),
+            source(m),
         )?;
     }
     Ok(())
 }
 
+/// Where a message came from, for the table: the sender's address without
+/// its port, `uid N` for a local sender, `-` for a Samba hand-over
+/// (`messngr read` shows the whole provenance).
+fn source(m: &MessageView) -> String {
+    match (&m.source_addr, m.sender_uid) {
+        (Some(addr), _) => {
+            let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+            line(host).into_owned()
+        }
+        (None, Some(uid)) => format!("uid {uid}"),
+        (None, None) => "-".to_owned(),
+    }
+}
+
 /// `messngr read ID`.
 pub fn read(socket: &Path, id: i64, json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     exchange(socket, Read { id }, Kind::Other, json, out, |out, m| {
-        print_message(out, &m)
+        print_message(out, &m)?;
+        if m.is_unread() && m.owner_user.is_none() {
+            eprintln!(
+                "messngr: message {id} is the host's, shared by every user: shown, not marked read (only root and admin_group mark it read)"
+            );
+        }
+        Ok(())
     })
 }
 
 fn print_message(out: &mut impl Write, m: &MessageView) -> anyhow::Result<()> {
-    let mark = if m.verified { "verified" } else { "unverified" };
     let verb = match m.direction {
         Direction::In => "Message",
         Direction::Out => "Sent message",
     };
+    // Where it came from first: no name can push it out of view.
     writeln!(
         out,
-        "{verb} from {} to {} on {} ({} from {}, {mark})",
-        safe(&m.from),
-        safe(&m.to),
+        "[{}] {verb} from {} to {} on {}",
+        m.provenance(),
+        line(&m.from),
+        line(&m.to),
         local(m.received_at_ms),
-        m.transport,
-        safe(m.source_addr.as_deref().unwrap_or_default()),
     )?;
     writeln!(out)?;
     writeln!(out, "{}", safe(&m.text))?;
@@ -177,7 +199,7 @@ pub fn reply(
             out,
             "Reply {} to {} ({})",
             v.outcome,
-            safe(&v.target),
+            line(&v.target),
             v.address
         )?;
         Ok(())

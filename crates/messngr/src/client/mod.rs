@@ -63,7 +63,7 @@ pub(crate) fn ask<C: Call>(
         serde_json::to_writer_pretty(&mut *out, &shown)?;
         writeln!(out)?;
     }
-    eprintln!("messngr: {}", crate::show::safe(&e.message));
+    eprintln!("messngr: {}", crate::show::line(&e.message));
     Ok(Err(ExitCode::from(match (kind, e.kind) {
         (Kind::Send, ErrorKind::Refused) => EXIT_REFUSED,
         (Kind::Send, ErrorKind::Network) => EXIT_NETWORK,
@@ -211,7 +211,7 @@ pub fn lookup(
                         .map(|f| format!("<{f}> "))
                         .collect();
                     let kind = if n.group { "<GROUP>" } else { "       " };
-                    let name = crate::show::safe(name);
+                    let name = crate::show::line(name);
                     writeln!(out, "\t{name:<15} <{sfx}> - {kind} {} {flags}", n.node_type)?;
                 }
                 writeln!(
@@ -335,9 +335,9 @@ pub fn send(
 /// One receiver's result, as `net send` users expect it.
 fn print_sent(out: &mut impl Write, v: &SendView) -> anyhow::Result<()> {
     if let Some(w) = &v.warning {
-        eprintln!("messngr: {}", crate::show::safe(w));
+        eprintln!("messngr: {}", crate::show::line(w));
     }
-    let target = crate::show::safe(&v.target.to_ascii_uppercase()).into_owned();
+    let target = crate::show::line(&v.target.to_ascii_uppercase()).into_owned();
     if v.outcome == "delivered" && v.native && v.transport == "messngr" {
         writeln!(
             out,
@@ -350,7 +350,7 @@ fn print_sent(out: &mut impl Write, v: &SendView) -> anyhow::Result<()> {
         writeln!(
             out,
             "Message broadcast to {} ({}); datagrams are not acknowledged",
-            crate::show::safe(&v.target),
+            crate::show::line(&v.target),
             v.address
         )?;
     }

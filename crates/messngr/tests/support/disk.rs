@@ -13,7 +13,13 @@ impl SmallDisk {
     pub fn mount(at: &Path, size: &str) -> SmallDisk {
         std::fs::create_dir_all(at).unwrap();
         let o = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "messngr-test"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "messngr-test",
+            ])
             .arg(at)
             .output()
             .unwrap();

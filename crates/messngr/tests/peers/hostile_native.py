@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""A hostile messngr-to-messngr peer for tests/display.rs, built byte by byte
+(docs/native.md): its names and reasons carry escape sequences, line breaks
+and bidi controls, which the daemon's log and the CLI must show inert.
+
+usage: hostile_native.py refuse         listen on TCP 139, answer one native
+                                        Message with Refused and a hostile text
+       hostile_native.py send IP CALLED send a native Message whose FROM and TO
+                                        are hostile (TO is not CALLED's name)
+"""
+import socket
+import struct
+import sys
+
+HOSTILE = "\x1b[2J\x1b]0;owned\x07\nFAKE LOG LINE \u202eevil\u200b".encode()
+
+
+def encode_name(name, suffix):
+    raw = name.upper().ljust(15)[:15].encode("ascii") + bytes([suffix])
+    out = bytearray([32])
+    for b in raw:
+        out += bytes([ord("A") + (b >> 4), ord("A") + (b & 0xF)])
+    return bytes(out) + b"\x00"
+
+
+def field(t, v):
+    return bytes([t]) + struct.pack(">H", len(v)) + v
+
+
+def read_frame(s):
+    head = b""
+    while len(head) < 4:
+        chunk = s.recv(4 - len(head))
+        if not chunk:
+            return None
+        head += chunk
+    length = ((head[1] & 1) << 16) | struct.unpack(">H", head[2:4])[0]
+    body = b""
+    while len(body) < length:
+        chunk = s.recv(length - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return head + body
+
+
+def frame(payload):
+    return b"\x00\x00" + struct.pack(">H", len(payload)) + payload
+
+
+def refuse():
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", 139))
+    ls.listen(1)
+    print("listening", flush=True)
+    s, _ = ls.accept()
+    s.settimeout(10)
+    if read_frame(s) is None:
+        return
+    s.sendall(b"\x82\x00\x00\x00")
+    msg = read_frame(s)
+    uuid = b"\x00" * 16
+    if msg is not None and msg[4:9] == b"\xfbMNG\x01":
+        p, i = msg[4:], 6
+        while i < len(p):
+            t, n = p[i], struct.unpack(">H", p[i + 1:i + 3])[0]
+            if t == 1:
+                uuid = p[i + 3:i + 3 + n]
+            i += 3 + n
+    refused = b"\xfbMNG\x01\x03" + field(1, uuid) + field(8, b"\x01") + field(9, HOSTILE)
+    s.sendall(frame(refused))
+    s.recv(1)
+    print("refused", flush=True)
+
+
+def send(ip, called):
+    s = socket.create_connection((ip, 139), timeout=10)
+    req = encode_name(called, 0x03) + encode_name("RAWPEER", 0x00)
+    s.sendall(b"\x81\x00" + struct.pack(">H", len(req)) + req)
+    ans = read_frame(s)
+    if ans is None or ans[0] != 0x82:
+        print("session refused", ans)
+        return
+    msg = b"\xfbMNG\x01\x01" + field(1, b"\x11" * 16) + field(3, HOSTILE) \
+        + field(4, b"NOTUS" + HOSTILE) + field(5, b"hi")
+    s.sendall(frame(msg))
+    ans = read_frame(s)
+    print("closed" if ans is None else "answered", flush=True)
+
+
+if sys.argv[1] == "refuse":
+    refuse()
+else:
+    send(sys.argv[2], sys.argv[3])
