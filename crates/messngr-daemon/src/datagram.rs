@@ -53,7 +53,8 @@ pub struct DatagramCounters {
     pub messages: AtomicU64,
 }
 
-/// Serves UDP 138 until `stop` is cancelled.
+/// Serves UDP 138 until `stop` is cancelled: receives, hands each datagram
+/// to [`Datagrams::handle`], and what comes out to the inbox.
 pub async fn serve(
     socket: Arc<UdpSocket>,
     our_address: std::net::Ipv4Addr,
@@ -63,19 +64,18 @@ pub async fn serve(
     inbox: InboxSender,
     stop: CancellationToken,
 ) {
-    let counters = DatagramCounters::default();
-    let mut reassembler = Reassembler::new(ReassemblyConfig::default());
+    let mut datagrams = Datagrams::new(our_address, workgroup);
     // One byte more than accepted, to tell a datagram over the cap.
     let mut buf = vec![0u8; MAX_DATAGRAM_LEN + 1];
     loop {
-        let timer = reassembler.poll_timeout();
+        let timer = datagrams.poll_timeout();
         let (n, from) = tokio::select! {
             () = stop.cancelled() => {
-                tracing::debug!("udp 138 stopped: {counters:?}");
+                tracing::debug!("udp 138 stopped: {:?}", datagrams.counters);
                 return;
             }
             () = async { if let Some(t) = timer { tokio::time::sleep_until(t.into()).await } }, if timer.is_some() => {
-                reassembler.handle_timeout(Instant::now());
+                datagrams.handle_timeout(Instant::now());
                 continue;
             }
             r = socket.recv_from(&mut buf) => match r {
@@ -86,78 +86,11 @@ pub async fn serve(
                 }
             },
         };
-        counters.received.fetch_add(1, Ordering::Relaxed);
         let SocketAddr::V4(from) = from else { continue };
-        if *from.ip() == our_address {
-            continue; // our own broadcast
-        }
-        if policy.admit_source("UDP 138", (*from.ip()).into()).is_err() {
-            continue;
-        }
-        let now = Instant::now();
-        let source = std::net::IpAddr::V4(*from.ip());
-        if let Err(reason) = policy.limits().datagram(now, source) {
-            policy.refuse(reason, source, format_args!("UDP 138 datagrams"));
-            continue;
-        }
-        if n > MAX_DATAGRAM_LEN {
-            policy.refuse(
-                Refusal::TooLarge,
-                source,
-                format_args!("datagram over {MAX_DATAGRAM_LEN} bytes on UDP 138"),
-            );
-            continue;
-        }
-        let bytes = &buf[..n];
-        let Ok(repr) = Nbdgm::parse(bytes) else {
-            counters.malformed.fetch_add(1, Ordering::Relaxed);
-            policy.refuse(
-                Refusal::Malformed,
-                (*from.ip()).into(),
-                format_args!("malformed datagram on UDP 138 ({n} bytes)"),
-            );
+        let Some(message) = datagrams.handle(Instant::now(), &buf[..n], from, &names, &policy)
+        else {
             continue;
         };
-        let message = match reassembler.handle(now, repr) {
-            Outcome::Complete(c) => {
-                let for_us = match c.kind {
-                    DatagramKind::DirectUnique => {
-                        names.accepts_messages_for(&c.names.destination.name)
-                    }
-                    DatagramKind::DirectGroup | DatagramKind::Broadcast => {
-                        c.names
-                            .destination
-                            .name
-                            .name()
-                            .eq_ignore_ascii_case(workgroup.as_bytes())
-                            || names.accepts_messages_for(&c.names.destination.name)
-                    }
-                };
-                if !for_us {
-                    counters.ignored.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                let group = c.kind != DatagramKind::DirectUnique;
-                parse_messngr(c.data, from, &counters)
-                    .filter(|m| admitted(&policy, c.source.ip, from, m, group))
-            }
-            Outcome::Pending => continue,
-            Outcome::Dropped(why) => {
-                tracing::debug!("udp 138: datagram from {from} dropped: {why:?}");
-                continue;
-            }
-        };
-        let Some(message) = message else { continue };
-        if let Err(reason) = policy.limits().mailslot_message(now, source) {
-            policy.refuse(reason, source, format_args!("mailslot messages"));
-            continue;
-        }
-        counters.messages.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(
-            "mailslot message from {from} ({}) for {}",
-            sanitize_line(&String::from_utf8_lossy(&message.from)),
-            sanitize_line(&String::from_utf8_lossy(&message.to))
-        );
         if inbox
             .send(Delivery {
                 message,
@@ -168,6 +101,118 @@ pub async fn serve(
         {
             return;
         }
+    }
+}
+
+/// The receiving side of UDP 138 without the socket: policy, limits, size
+/// cap, parsing, reassembly, the for-us check, the MESSNGR payload. Time is
+/// passed in (the fuzz target drives it in memory).
+#[derive(Debug)]
+pub(crate) struct Datagrams {
+    our_address: std::net::Ipv4Addr,
+    workgroup: String,
+    reassembler: Reassembler,
+    counters: DatagramCounters,
+}
+
+impl Datagrams {
+    /// A receiver for the host at `our_address` in `workgroup`.
+    pub(crate) fn new(our_address: std::net::Ipv4Addr, workgroup: String) -> Self {
+        Self {
+            our_address,
+            workgroup,
+            reassembler: Reassembler::new(ReassemblyConfig::default()),
+            counters: DatagramCounters::default(),
+        }
+    }
+
+    /// When the oldest incomplete datagram expires.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        self.reassembler.poll_timeout()
+    }
+
+    /// Drops incomplete datagrams that expired by `now`.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.reassembler.handle_timeout(now);
+    }
+
+    /// One datagram of `bytes` (its whole length as received, which may be
+    /// over the cap) from `from`: the message it completes for one of our
+    /// names, if any. Refusals are counted and logged by `policy`.
+    pub(crate) fn handle(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+        from: SocketAddrV4,
+        names: &Registry,
+        policy: &Policy,
+    ) -> Option<Incoming> {
+        let counters = &self.counters;
+        counters.received.fetch_add(1, Ordering::Relaxed);
+        if *from.ip() == self.our_address {
+            return None; // our own broadcast
+        }
+        let source = std::net::IpAddr::V4(*from.ip());
+        policy.admit_source("UDP 138", source).ok()?;
+        if let Err(reason) = policy.limits().datagram(now, source) {
+            policy.refuse(reason, source, format_args!("UDP 138 datagrams"));
+            return None;
+        }
+        let n = bytes.len();
+        if n > MAX_DATAGRAM_LEN {
+            policy.refuse(
+                Refusal::TooLarge,
+                source,
+                format_args!("datagram over {MAX_DATAGRAM_LEN} bytes on UDP 138"),
+            );
+            return None;
+        }
+        let Ok(repr) = Nbdgm::parse(bytes) else {
+            counters.malformed.fetch_add(1, Ordering::Relaxed);
+            policy.refuse(
+                Refusal::Malformed,
+                source,
+                format_args!("malformed datagram on UDP 138 ({n} bytes)"),
+            );
+            return None;
+        };
+        let message = match self.reassembler.handle(now, repr) {
+            Outcome::Complete(c) => {
+                let destination = &c.names.destination.name;
+                let for_us = match c.kind {
+                    DatagramKind::DirectUnique => names.accepts_messages_for(destination),
+                    DatagramKind::DirectGroup | DatagramKind::Broadcast => {
+                        destination
+                            .name()
+                            .eq_ignore_ascii_case(self.workgroup.as_bytes())
+                            || names.accepts_messages_for(destination)
+                    }
+                };
+                if !for_us {
+                    counters.ignored.fetch_add(1, Ordering::Relaxed);
+                    return None;
+                }
+                let group = c.kind != DatagramKind::DirectUnique;
+                parse_messngr(c.data, from, counters)
+                    .filter(|m| admitted(policy, c.source.ip, from, m, group))?
+            }
+            Outcome::Pending => return None,
+            Outcome::Dropped(why) => {
+                tracing::debug!("udp 138: datagram from {from} dropped: {why:?}");
+                return None;
+            }
+        };
+        if let Err(reason) = policy.limits().mailslot_message(now, source) {
+            policy.refuse(reason, source, format_args!("mailslot messages"));
+            return None;
+        }
+        counters.messages.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            "mailslot message from {from} ({}) for {}",
+            sanitize_line(&String::from_utf8_lossy(&message.from)),
+            sanitize_line(&String::from_utf8_lossy(&message.to))
+        );
+        Some(message)
     }
 }
 

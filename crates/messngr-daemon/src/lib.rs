@@ -65,6 +65,11 @@ mod view;
 #[cfg(test)]
 mod testing;
 
+/// The receive paths driven in memory, for `fuzz/fuzz_targets/daemon.rs`.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use daemon::{DaemonError, run};
 pub use privs::PrivsError;
 pub use settings::{Settings, SettingsError};

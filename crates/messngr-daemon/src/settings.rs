@@ -83,7 +83,7 @@ pub struct Settings {
 impl Settings {
     /// Settings for unit tests: host H1 in MLAN on 127.0.0.1, alias
     /// HELPDESK, nothing on disk.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn example() -> Self {
         Settings {
             netbios_name: "H1".into(),
