@@ -11,7 +11,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use support::{Daemon, Lan, SambaClient, lan, run_in, text};
@@ -77,21 +77,6 @@ fn flood_corpus() -> String {
     lines.join("\n") + "\n"
 }
 
-/// The pid of the messngr daemon in `ns`.
-fn daemon_pid(ns: &str) -> u32 {
-    let o = Command::new("ip")
-        .args(["netns", "pids", ns])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&o.stdout)
-        .split_whitespace()
-        .find(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "messngr")
-        })
-        .and_then(|p| p.parse().ok())
-        .expect("the daemon's pid")
-}
-
 /// A `/proc/PID/status` field in KiB.
 fn proc_kib(pid: u32, field: &str) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -118,16 +103,12 @@ fn report(child: Child) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)))
 }
 
-fn refused(d: &Daemon, reason: &str) -> u64 {
-    d.status()["refused"][reason].as_u64().unwrap_or(0)
-}
-
 #[test]
 fn a_flood_on_every_port_leaves_room_for_a_real_message() {
     let Some(lan) = lan(3) else { return };
     let d = Daemon::start(&lan, 1, "RECVBOX", "");
     d.wait_settled();
-    let pid = daemon_pid(&d.ns);
+    let pid = d.pid();
     let corpus = d.dir.path().join("corpus");
     std::fs::write(&corpus, flood_corpus()).unwrap();
     let secs = FLOOD_SECS.to_string();
@@ -181,12 +162,8 @@ fn a_flood_on_every_port_leaves_room_for_a_real_message() {
     // over the flood, and the real one.
     let bound = 200 * (FLOOD_SECS as usize + 2) + 1;
     assert!(stored <= bound, "{stored} messages stored, bound {bound}");
-    assert!(refused(&d, "rate_limited") > 0, "{}", status["refused"]);
-    assert!(
-        refused(&d, "too_many_sessions") > 0,
-        "{}",
-        status["refused"]
-    );
+    assert!(d.refused("rate_limited") > 0, "{}", status["refused"]);
+    assert!(d.refused("too_many_sessions") > 0, "{}", status["refused"]);
     // Still serving: the same sender once more.
     let o = smb.message(&lan, 3, "RECVBOX", Some("10.77.0.1"), b"and after it");
     assert!(o.status.success(), "{}", text(&o));
@@ -201,7 +178,7 @@ fn a_host_over_its_session_cap_is_told_insufficient_resources() {
     assert!(o.status.success(), "{}", text(&o));
     let answers: Vec<String> = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(answers, ["82", "82", "82", "82", "83", "83"], "{}", d.log());
-    assert_eq!(refused(&d, "too_many_sessions"), 2);
+    assert_eq!(d.refused("too_many_sessions"), 2);
     // The sessions are gone once the peer is: a new one is welcome.
     let o = run_in(&lan, 2, "python3", &[PEER, "cap", "10.77.0.1", "1"]);
     assert_eq!(text(&o).trim(), "[\"82\"]", "{}", d.log());
@@ -226,6 +203,6 @@ fn tcp_139_deadlines_are_fixed_from_accept() {
     for k in ["silent", "trickle"] {
         assert!((8.0..15.0).contains(&at(k)), "{k}: {closed}");
     }
-    assert!(refused(&d, "timeout") >= 2, "{}", d.status());
-    assert!(refused(&d, "malformed") >= 1, "{}", d.status());
+    assert!(d.refused("timeout") >= 2, "{}", d.status());
+    assert!(d.refused("malformed") >= 1, "{}", d.status());
 }

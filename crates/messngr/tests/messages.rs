@@ -279,44 +279,12 @@ fn logged_in_users_get_names_and_slash_users_reaches_them() {
     assert_eq!(to, ["ALICE", "ALICE", "BOB"], "{inbox:?}");
 }
 
-/// A tmpfs mounted for one test, unmounted on drop.
-struct SmallDisk(std::path::PathBuf);
-
-impl SmallDisk {
-    fn mount(at: &std::path::Path, size: &str) -> SmallDisk {
-        std::fs::create_dir_all(at).unwrap();
-        let o = std::process::Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                // 0755: a state_dir root owns (the daemon takes it over).
-                &format!("size={size},mode=0755"),
-                "messngr-test",
-                at.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "mount tmpfs: {}", text(&o));
-        SmallDisk(at.to_owned())
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
-    }
-}
-
 #[test]
 fn a_full_disk_refuses_the_message_instead_of_acknowledging_it() {
     let Some(lan) = lan(2) else { return };
     let tmp = support::tempdir();
     let state = tmp.path().join("state");
-    let _disk = SmallDisk::mount(&state, "4m");
+    let _disk = support::SmallDisk::mount(&state, "4m");
     let d = Daemon::start(
         &lan,
         1,

@@ -30,10 +30,6 @@ fn texts(d: &Daemon) -> Vec<String> {
         .collect()
 }
 
-fn refused(d: &Daemon, reason: &str) -> u64 {
-    d.status()["refused"][reason].as_u64().unwrap_or(0)
-}
-
 /// `smbclient -M H1 -I 10.77.0.1` from host `i`.
 fn smbclient(lan: &Lan, client: &SambaClient, i: usize, message: &str) -> Output {
     client.message(lan, i, "H1", Some("10.77.0.1"), message.as_bytes())
@@ -74,7 +70,7 @@ fn off_lan_senders_are_refused_until_allow_from_admits_them() {
     client.message_to_h1(&lan, "H1", b"from the LAN", || d.log());
     let inbox = d.wait_inbox(1);
     assert_eq!(texts(&d), ["from the LAN"], "{inbox:?}");
-    assert!(refused(&d, "off_lan") >= 4, "{}\n{}", d.status(), d.log());
+    assert!(d.refused("off_lan") >= 4, "{}\n{}", d.status(), d.log());
     d.wait_log("refused from 10.77.1.3 (off_lan)");
     let (status, _) = d.stop();
     assert!(status.success());
@@ -111,7 +107,7 @@ fn off_lan_senders_are_refused_until_allow_from_admits_them() {
             .is_some_and(|s| s.starts_with("10.77.1.3:"))),
         "{inbox:?}"
     );
-    assert_eq!(refused(&d, "off_lan"), 0, "{}", d.status());
+    assert_eq!(d.refused("off_lan"), 0, "{}", d.status());
 }
 
 /// One MESSNGR mailslot datagram to H1, sent by scapy from host 2 as a raw
@@ -154,5 +150,5 @@ fn a_datagram_with_a_forged_off_lan_source_is_refused() {
     d.wait_inbox(1);
     assert_eq!(texts(&d), ["from the LAN"]);
     assert_eq!(d.inbox()[0]["source_addr"], "10.77.0.77:138");
-    assert_eq!(refused(&d, "off_lan"), 2, "{}\n{}", d.status(), d.log());
+    assert_eq!(d.refused("off_lan"), 2, "{}\n{}", d.status(), d.log());
 }

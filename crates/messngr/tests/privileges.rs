@@ -16,19 +16,9 @@ use std::time::Duration;
 
 use support::{BIN, Daemon, Lan, TestUser, lan, text, wait_for};
 
-/// `/proc/PID/status` of the messngr daemon in `d`'s namespace.
+/// `/proc/PID/status` of the messngr daemon `d`.
 fn daemon_status(d: &Daemon) -> String {
-    let pids = Command::new("ip")
-        .args(["netns", "pids", &d.ns])
-        .output()
-        .unwrap();
-    for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if comm.trim() == "messngr" {
-            return std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        }
-    }
-    panic!("no messngr process in {}\n{}", d.ns, d.log());
+    std::fs::read_to_string(format!("/proc/{}/status", d.pid())).unwrap()
 }
 
 fn field<'a>(status: &'a str, name: &str) -> &'a str {

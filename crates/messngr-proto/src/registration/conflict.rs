@@ -53,13 +53,7 @@ impl NameService {
     /// The retry timer of lost entry `i` fired: claim it again from the
     /// start (at WINS first on an H-node), with a new NAME_TRN_ID.
     pub(super) fn reclaim(&mut self, now: Instant, i: usize) {
-        let trn_id = self.trn_id();
-        let via_wins = self.wins().is_some();
-        let timeout = if via_wins {
-            self.config.unicast_retry_timeout
-        } else {
-            self.config.retry_timeout
-        };
+        let (trn_id, via_wins, timeout) = self.new_transaction();
         let e = &mut self.names[i];
         e.trn_id = trn_id;
         e.via_wins = via_wins;

@@ -176,13 +176,7 @@ impl NameService {
         if self.names.len() >= MAX_NAMES {
             return Err(NameError::TableFull);
         }
-        let trn_id = self.trn_id();
-        let via_wins = self.wins().is_some();
-        let timeout = if via_wins {
-            self.config.unicast_retry_timeout
-        } else {
-            self.config.retry_timeout
-        };
+        let (trn_id, via_wins, timeout) = self.new_transaction();
         self.names.push(Entry {
             name,
             group,
@@ -354,6 +348,20 @@ impl NameService {
     }
 
     /// The WINS server of an H-node.
+    /// A new exchange (a claim, a reclaim or a query): its NAME_TRN_ID,
+    /// whether it goes to the WINS server (H-node), and the retry timeout
+    /// that fits (unicast to WINS, or broadcast).
+    fn new_transaction(&mut self) -> (u16, bool, std::time::Duration) {
+        let trn_id = self.trn_id();
+        let via_wins = self.wins().is_some();
+        let timeout = if via_wins {
+            self.config.unicast_retry_timeout
+        } else {
+            self.config.retry_timeout
+        };
+        (trn_id, via_wins, timeout)
+    }
+
     fn wins(&self) -> Option<SocketAddrV4> {
         match self.config.node_type {
             NodeType::B => None,

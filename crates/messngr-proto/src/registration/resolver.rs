@@ -54,13 +54,7 @@ impl NameService {
             });
             return id;
         }
-        let trn_id = self.trn_id();
-        let via_wins = self.wins().is_some();
-        let timeout = if via_wins {
-            self.config.unicast_retry_timeout
-        } else {
-            self.config.retry_timeout
-        };
+        let (trn_id, via_wins, timeout) = self.new_transaction();
         self.queries.push(Query {
             id,
             name,

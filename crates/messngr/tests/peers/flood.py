@@ -27,6 +27,8 @@ import struct
 import sys
 import time
 
+from nbt import encode_name
+
 
 def udp(dst, corpus, seconds, pps):
     packets = []
@@ -71,14 +73,6 @@ def udp(dst, corpus, seconds, pps):
 
 
 KEEPALIVE = b"\x85\x00\x00\x00"
-
-
-def encode_name(name, suffix):
-    raw = name.upper().ljust(15)[:15].encode("ascii") + bytes([suffix])
-    out = bytearray([32])
-    for b in raw:
-        out += bytes([ord("A") + (b >> 4), ord("A") + (b & 0xF)])
-    return bytes(out) + b"\x00"
 
 
 REQ_BODY = encode_name("RECVBOX", 0x03) + encode_name("FLOODER", 0x00)

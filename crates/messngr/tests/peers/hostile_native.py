@@ -12,40 +12,9 @@ import socket
 import struct
 import sys
 
+from nbt import encode_name, field, frame, read_frame
+
 HOSTILE = "\x1b[2J\x1b]0;owned\x07\nFAKE LOG LINE \u202eevil\u200b".encode()
-
-
-def encode_name(name, suffix):
-    raw = name.upper().ljust(15)[:15].encode("ascii") + bytes([suffix])
-    out = bytearray([32])
-    for b in raw:
-        out += bytes([ord("A") + (b >> 4), ord("A") + (b & 0xF)])
-    return bytes(out) + b"\x00"
-
-
-def field(t, v):
-    return bytes([t]) + struct.pack(">H", len(v)) + v
-
-
-def read_frame(s):
-    head = b""
-    while len(head) < 4:
-        chunk = s.recv(4 - len(head))
-        if not chunk:
-            return None
-        head += chunk
-    length = ((head[1] & 1) << 16) | struct.unpack(">H", head[2:4])[0]
-    body = b""
-    while len(body) < length:
-        chunk = s.recv(length - len(body))
-        if not chunk:
-            return None
-        body += chunk
-    return head + body
-
-
-def frame(payload):
-    return b"\x00\x00" + struct.pack(">H", len(payload)) + payload
 
 
 def refuse():

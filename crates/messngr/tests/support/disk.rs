@@ -9,7 +9,8 @@ use super::text;
 pub struct SmallDisk(PathBuf);
 
 impl SmallDisk {
-    /// Mounts a tmpfs of `size` (e.g. `"512k"`) at `at` (created).
+    /// Mounts a tmpfs of `size` (e.g. `"512k"`) at `at` (created), mode
+    /// 0755 and root's: a state_dir the dropped daemon takes over.
     pub fn mount(at: &Path, size: &str) -> SmallDisk {
         std::fs::create_dir_all(at).unwrap();
         let o = std::process::Command::new("mount")

@@ -181,6 +181,32 @@ impl Daemon {
         );
     }
 
+    /// The daemon's pid (`ip netns exec` becomes the daemon), checked to be
+    /// a messngr process.
+    pub fn pid(&self) -> u32 {
+        let pid = self
+            .child
+            .as_ref()
+            .map(Child::id)
+            .expect("a running daemon");
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        assert_eq!(comm.trim(), "messngr", "pid {pid}\n{}", self.log());
+        pid
+    }
+
+    /// Whether the daemon process started is still running (not exited,
+    /// not restarted).
+    pub fn alive(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// How many refusals `messngr status` counts for `reason` (0 if none).
+    pub fn refused(&self, reason: &str) -> u64 {
+        self.status()["refused"][reason].as_u64().unwrap_or(0)
+    }
+
     /// `messngr status --json`, parsed.
     pub fn status(&self) -> serde_json::Value {
         let out = self.cli(&["status", "--json"]);
