@@ -48,6 +48,8 @@ bench_prepare() {
 bench_begin() {
   FAILED=1
   WORK=$(mktemp -d /tmp/messngr-bench.XXXXXX)
+  # The daemon drops root once bound: its user must reach its state_dir.
+  chmod 755 "$WORK"
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM
 }
