@@ -8,10 +8,11 @@
 //! The rules, in order: a source no host can send from (a broadcast,
 //! multicast, network or unspecified address: forged) is refused;
 //! `deny_from` refuses a source (it wins over every allow); the served
-//! subnet and `allow_from` admit one, anything else is off the LAN. A sender name must match `allow_names` (when set) and no
-//! `deny_names` pattern. A message to the workgroup or `*` (a group or
-//! broadcast datagram, an SMB message to the workgroup name) needs its
-//! source in `group_senders` (default: the LAN).
+//! subnet and `allow_from` admit one, anything else is off the LAN. A
+//! sender name must match `allow_names` (when set) and no `deny_names`
+//! pattern. A message to the workgroup or `*` (a group or broadcast
+//! datagram, an SMB message to the workgroup name) needs its source in
+//! `group_senders` (default: the LAN).
 
 use std::net::{IpAddr, Ipv4Addr};
 
