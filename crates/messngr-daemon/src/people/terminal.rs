@@ -222,7 +222,8 @@ pub fn render(host: &str, m: &Message, tz: &jiff::tz::TimeZone) -> String {
     let text = clean(&m.text);
     let (shown, was_cut) = cut(&text, MAX_TERMINAL_TEXT);
     for line in shown.lines() {
-        for piece in wrap(line, TEXT_COLUMNS) {
+        let line = expand_tabs(line);
+        for piece in wrap(&line, TEXT_COLUMNS) {
             out.push_str(TEXT_PREFIX);
             out.push_str(piece);
             out.push_str("\r\n");
@@ -238,14 +239,42 @@ pub fn render(host: &str, m: &Message, tz: &jiff::tz::TimeZone) -> String {
     out
 }
 
+/// Tab stops in text, every this many columns.
+const TAB_STOP: usize = 8;
+
+/// `line` with each TAB replaced by the blanks to the next tab stop: a tab
+/// on the terminal would take up to eight columns that [`wrap`] cannot
+/// count (and stop at the last one, where the next character wraps onto a
+/// line without the prefix).
+fn expand_tabs(line: &str) -> std::borrow::Cow<'_, str> {
+    use unicode_width::UnicodeWidthChar;
+    if !line.contains('\t') {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + TAB_STOP);
+    let mut col = 0;
+    for c in line.chars() {
+        if c == '\t' {
+            let next = (col / TAB_STOP + 1) * TAB_STOP;
+            out.extend(std::iter::repeat_n(' ', next - col));
+            col = next;
+        } else {
+            out.push(c);
+            col += c.width_cjk().unwrap_or(0);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `line` in pieces of at most `columns` display columns (a wide
-/// character counts two; an empty line is one empty piece).
+/// character counts two, and so does an East Asian ambiguous one, as a
+/// CJK locale's terminal shows it; an empty line is one empty piece).
 fn wrap(line: &str, columns: usize) -> Vec<&str> {
     use unicode_width::UnicodeWidthChar;
     let mut pieces = Vec::new();
     let (mut start, mut width) = (0, 0);
     for (i, c) in line.char_indices() {
-        let w = c.width().unwrap_or(0);
+        let w = c.width_cjk().unwrap_or(0);
         if width + w > columns && i > start {
             pieces.push(&line[start..i]);
             (start, width) = (i, 0);
@@ -348,6 +377,16 @@ mod tests {
         assert!(!out.bytes().any(|b| b == 0x1b || b == 0x07));
     }
 
+    /// The columns `line` takes on a terminal with tab stops every 8
+    /// columns, ambiguous-width characters counted wide (a CJK locale).
+    fn screen_columns(line: &str) -> usize {
+        use unicode_width::UnicodeWidthChar;
+        line.chars().fold(0, |col, c| match c {
+            '\t' => (col / 8 + 1) * 8,
+            c => col + c.width_cjk().unwrap_or(0),
+        })
+    }
+
     /// Every line the daemon writes is its banner or starts with the text
     /// prefix: a message cannot draw a banner or a prompt of its own, not
     /// with CR LF, a lone CR, a line separator, nor by filling a line so
@@ -365,6 +404,12 @@ mod tests {
             format!("hi\u{85}{fake}"),
             padded,
             wide,
+            // Tabs take up to 8 columns on the screen, and stop at the
+            // last column: ten of them and one more character there.
+            format!("{}X{fake}", "\t".repeat(10)),
+            // East Asian ambiguous characters take two columns in a CJK
+            // locale's terminal.
+            format!("{}{fake}", "\u{2460}".repeat(39)),
         ] {
             let out = render(
                 "H1",
@@ -378,7 +423,7 @@ mod tests {
             for l in &lines[2..lines.len() - 1] {
                 assert!(l.starts_with("| "), "{l:?} in {out:?}");
                 assert!(!l.contains('\r') && !l.contains('\n'), "{l:?}");
-                let cols = unicode_width::UnicodeWidthStr::width(*l);
+                let cols = screen_columns(l);
                 assert!(cols <= TEXT_PREFIX.len() + TEXT_COLUMNS, "{cols}: {l:?}");
             }
         }

@@ -5,12 +5,14 @@
 //! addresses and names ([`Rules`]), tested without sockets; the receivers
 //! call the [`Policy`] wrappers, which also count and log each refusal.
 //!
-//! The rules, in order: `deny_from` refuses a source (it wins over
-//! everything); the served subnet and `allow_from` admit one, anything else
-//! is off the LAN. A sender name must match `allow_names` (when set) and no
-//! `deny_names` pattern. A message to the workgroup or `*` (a group or
-//! broadcast datagram, an SMB message to the workgroup name) needs its
-//! source in `group_senders` (default: the LAN).
+//! The rules, in order: a source no host can send from (a broadcast,
+//! multicast, network or unspecified address: forged) is refused;
+//! `deny_from` refuses a source (it wins over every allow); the served
+//! subnet and `allow_from` admit one, anything else is off the LAN. A
+//! sender name must match `allow_names` (when set) and no `deny_names`
+//! pattern. A message to the workgroup or `*` (a group or broadcast
+//! datagram, an SMB message to the workgroup name) needs its source in
+//! `group_senders` (default: the LAN).
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -122,12 +124,36 @@ pub struct Rules {
     pub wins_server: Option<Ipv4Addr>,
 }
 
+/// Whether `ip` cannot be a real sender: unspecified, broadcast, multicast,
+/// or the LAN's own network or broadcast address (a subnet with hosts
+/// besides those two, i.e. up to /30). A packet from one is forged, and an
+/// answer to it (a name query's) would go to every host on the LAN.
+fn never_a_sender(ip: IpAddr, lan: Option<Ipv4Net>) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || lan.is_some_and(|net| {
+                    net.prefix_len() <= 30 && (v4 == net.network() || v4 == net.broadcast())
+                })
+        }
+        IpAddr::V6(v6) => v6.is_unspecified() || v6.is_multicast(),
+    }
+}
+
 /// A refusal and the words for the log.
 pub(crate) type Verdict = Result<(), (Refusal, &'static str)>;
 
 impl Rules {
     /// Whether a packet or connection from `ip` is admitted at all.
     pub(crate) fn source(&self, ip: IpAddr) -> Verdict {
+        if never_a_sender(ip, self.lan) {
+            return Err((
+                Refusal::DeniedSource,
+                "it is a broadcast, multicast, network or unspecified address, which no host sends from (forged)",
+            ));
+        }
         if self.deny_from.contains(ip, self.lan) {
             return Err((Refusal::DeniedSource, "a deny_from rule matches it"));
         }

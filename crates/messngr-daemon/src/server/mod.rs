@@ -75,8 +75,13 @@ pub enum ServeError {
 /// Binds the API socket at `path` (creating its directory, replacing a stale
 /// socket file) with mode 0666: every local user may ask; privileged requests
 /// are checked per call by uid.
+///
+/// The mode is given by the umask at `bind`, never by a `chmod` of the path
+/// afterwards: the daemon binds as root in a directory its dropped user
+/// owns, and a chmod by path would follow a symlink that user swapped in
+/// for the socket (making, say, /etc/shadow 0666).
 pub(crate) fn bind(path: &Path) -> Result<UnixListener, ServeError> {
-    use std::os::unix::fs::PermissionsExt;
+    use nix::sys::stat::{Mode, umask};
     let err = |source| ServeError::Bind {
         path: path.display().to_string(),
         source,
@@ -91,9 +96,12 @@ pub(crate) fn bind(path: &Path) -> Result<UnixListener, ServeError> {
         )));
     }
     let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path).map_err(err)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666)).map_err(err)?;
-    Ok(listener)
+    // A socket is made 0777 & !umask; the umask is the process's, so it is
+    // set back at once (nothing else creates files while the daemon starts).
+    let old = umask(Mode::from_bits_truncate(0o111));
+    let listener = UnixListener::bind(path);
+    umask(old);
+    listener.map_err(err)
 }
 
 /// Serves API connections until `stop` is cancelled.

@@ -219,3 +219,62 @@ async fn one_uid_cannot_hold_every_connection() {
     .await;
     srv.stop.cancel();
 }
+
+/// The daemon binds its socket as root in a directory its dropped user
+/// owns: that user must not be able to make root chmod another file by
+/// swapping a symlink in for the socket right after it is bound.
+#[test]
+fn binding_never_changes_the_mode_of_what_a_swapped_in_symlink_names() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, b"x").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let path = dir.path().join("api.sock");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let racer = {
+        let (dir, secret, path, stop) = (
+            dir.path().to_owned(),
+            secret.clone(),
+            path.clone(),
+            stop.clone(),
+        );
+        std::thread::spawn(move || {
+            let tmp = dir.join("link");
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = std::fs::remove_file(&tmp);
+                let _ = std::os::unix::fs::symlink(&secret, &tmp);
+                let _ = std::fs::rename(&tmp, &path);
+            }
+        })
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _guard = rt.enter();
+    let mut bound = 0;
+    for _ in 0..20_000 {
+        if let Ok(listener) = bind(&path) {
+            bound += 1;
+            drop(listener);
+        }
+        let mode = std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777;
+        if mode != 0o600 {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            racer.join().unwrap();
+            panic!("bind made {} mode {mode:o}", secret.display());
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    racer.join().unwrap();
+    assert!(bound > 0, "the socket was never bound");
+    // Without the racer the socket is 0666, for every local user.
+    let _ = std::fs::remove_file(&path);
+    let _listener = bind(&path).unwrap();
+    let mode = std::fs::symlink_metadata(&path)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o666);
+}

@@ -226,3 +226,42 @@ fn the_policy_counts_what_the_rules_refuse() {
     assert_eq!(p.refusals().get(Refusal::OffLan), 1);
     assert_eq!(p.refusals().snapshot().len(), 1);
 }
+
+/// No host sends from the LAN's broadcast or network address (or from a
+/// broadcast, multicast or unspecified one): a packet claiming to is forged,
+/// and answering it (a name query) would broadcast the answer to the LAN.
+#[test]
+fn broadcast_and_network_sources_are_refused() {
+    let r = Rules {
+        allow_from: nets(&["0.0.0.0/0"]),
+        group_senders: nets(&["0.0.0.0/0"]),
+        ..lan_rules()
+    };
+    for forged in [
+        "10.77.0.255",
+        "10.77.0.0",
+        "255.255.255.255",
+        "0.0.0.0",
+        "224.0.0.1",
+        "::ffff:10.77.0.255",
+    ] {
+        assert_eq!(
+            reason(r.source(ip(forged))),
+            Some(Refusal::DeniedSource),
+            "{forged}"
+        );
+        assert!(r.name_service(ip(forged)).is_err(), "{forged}");
+    }
+    assert_eq!(reason(r.source(ip("10.77.0.254"))), None);
+    assert_eq!(reason(r.source(ip("10.77.0.1"))), None);
+    // A /31 or /32 "LAN" has no broadcast or network address to refuse.
+    let p2p = Rules {
+        lan: Some(subnet(
+            Ipv4Addr::new(10, 77, 0, 0),
+            Ipv4Addr::new(255, 255, 255, 254),
+        )),
+        ..Rules::default()
+    };
+    assert_eq!(reason(p2p.source(ip("10.77.0.0"))), None);
+    assert_eq!(reason(p2p.source(ip("10.77.0.1"))), None);
+}
