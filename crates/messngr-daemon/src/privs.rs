@@ -46,9 +46,9 @@ pub enum PrivsError {
         "user: no account {0:?} and no account nobody to run as (create one: useradd --system --no-create-home --shell /usr/sbin/nologin messngr)"
     )]
     NoAccount(String),
-    /// The configured account is root (uid 0).
+    /// The configured account is root (uid 0) or in group root (gid 0).
     #[error(
-        "user: {0:?} has uid 0; the daemon never runs as root (name an unprivileged account, default messngr)"
+        "user: {0:?} has uid 0 or primary group 0 (root); the daemon never runs as root (name an unprivileged account, default messngr)"
     )]
     Root(String),
     /// A directory cannot be made the user's.
@@ -100,7 +100,8 @@ impl Target {
                 Some(configured.to_owned()),
             ),
         };
-        if user.uid.is_root() {
+        // Group root opens what root's group may: as bad as the uid.
+        if user.uid.is_root() || user.gid.as_raw() == 0 {
             return Err(PrivsError::Root(user.name));
         }
         let tty = Group::from_name(TTY_GROUP).ok().flatten().map(|g| g.gid);
@@ -345,6 +346,26 @@ mod tests {
         assert!(!t.uid.is_root());
         let err = Target::resolve("root").unwrap_err().to_string();
         assert!(err.contains("never runs as root"), "{err}");
+    }
+
+    /// An account whose primary group is root is refused like root
+    /// (made with useradd for the test, removed after).
+    #[test]
+    fn an_account_in_group_root_is_refused() {
+        if !nix::unistd::geteuid().is_root() {
+            return; // useradd needs root; CI runs as root
+        }
+        let name = format!("mngr-g0-{}", std::process::id() % 100_000);
+        let add = std::process::Command::new("useradd")
+            .args(["--system", "--no-create-home", "--gid", "0", "--shell"])
+            .args(["/usr/sbin/nologin", &name])
+            .status()
+            .unwrap();
+        assert!(add.success(), "useradd {name}");
+        let err = Target::resolve(&name).map(|t| t.name);
+        let _ = std::process::Command::new("userdel").arg(&name).status();
+        let err = err.unwrap_err().to_string();
+        assert!(err.contains("primary group 0"), "{err}");
     }
 
     #[test]
