@@ -11,8 +11,9 @@
 # Make the baseline binary from an older commit, e.g.:
 #   git worktree add /tmp/base <commit> &&
 #   (cd /tmp/base && cargo build --release -p messngr)   # /tmp/base/target/release/messngr
-# The baseline must accept the configuration bench/lib.sh writes (the same
-# keys), which every messngr since the benchmarks exist does.
+# The baseline gets the configuration bench/lib.sh writes without the keys
+# added since (MESSNGR_BASELINE=1: the quotas), which every messngr since the
+# benchmarks exist accepts.
 #
 # Safety: the two scripts it runs keep everything inside their own network
 # namespaces and remove them on exit (see their headers).
@@ -44,12 +45,12 @@ fi
 OUT=$(mktemp -d /tmp/messngr-compare.XXXXXX)
 for ((r = 1; r <= ROUNDS; r++)); do
   for who in baseline current; do
-    bin=
-    [ "$who" = baseline ] && bin=$BASELINE
+    bin= old=
+    [ "$who" = baseline ] && bin=$BASELINE old=1
     echo "round $r/$ROUNDS: $who" >&2
-    MESSNGR_BIN=$bin bash bench/messages.sh --no-build --json --duration "$DURATION" --e2e-runs 20 \
+    MESSNGR_BIN=$bin MESSNGR_BASELINE=$old bash bench/messages.sh --no-build --json --duration "$DURATION" --e2e-runs 20 \
       >"$OUT/messages.$who.$r.json"
-    MESSNGR_BIN=$bin bash bench/nbns.sh --no-build --json --duration "$DURATION" >"$OUT/nbns.$who.$r.json"
+    MESSNGR_BIN=$bin MESSNGR_BASELINE=$old bash bench/nbns.sh --no-build --json --duration "$DURATION" >"$OUT/nbns.$who.$r.json"
   done
 done
 # One row per figure: the values of every round for each build, and the peer's.

@@ -159,13 +159,6 @@ impl Message {
     pub fn is_unread(&self) -> bool {
         self.read_at.is_none()
     }
-
-    /// Urgent and sent by root on this host: the one kind of message that
-    /// may be written on a terminal whose user said `mesg n` (as `wall`
-    /// run by root does).
-    pub fn urgent_from_root(&self) -> bool {
-        self.priority == Priority::Urgent && self.sender_uid == Some(0)
-    }
 }
 
 /// A fresh uuid (version 4, random): 32 lowercase hex digits.

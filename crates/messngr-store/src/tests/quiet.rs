@@ -11,22 +11,27 @@ fn sender_uid_and_popup_secs_are_kept_and_validated() {
     m.popup_secs = Some(30);
     m.priority = Priority::Urgent;
     let stored = store.insert(&m).unwrap();
-    assert!(stored.urgent_from_root());
     let again = store.get(stored.id).unwrap();
-    assert_eq!((again.sender_uid, again.popup_secs), (Some(0), Some(30)));
+    assert_eq!(
+        (again.sender_uid, again.popup_secs, again.priority),
+        (Some(0), Some(30), Priority::Urgent)
+    );
 
-    // Urgent from an ordinary user, or normal from root: not "urgent by root".
+    // Another sender and another priority are kept as they are.
     let mut user = m.clone();
     user.sender_uid = Some(1000);
-    assert!(!store.insert(&user).unwrap().urgent_from_root());
-    let mut calm = m.clone();
-    calm.priority = Priority::Normal;
-    assert!(!store.insert(&calm).unwrap().urgent_from_root());
+    user.priority = Priority::Normal;
+    let u = store.insert(&user).unwrap();
+    let again = store.get(u.id).unwrap();
+    assert_eq!(
+        (again.sender_uid, again.priority),
+        (Some(1000), Priority::Normal)
+    );
 
     let mut zero = m.clone();
     zero.popup_secs = Some(0);
     assert!(matches!(store.insert(&zero), Err(StoreError::Invalid(_))));
-    assert_eq!(store.count(&Filter::default()).unwrap(), 3);
+    assert_eq!(store.count(&Filter::default()).unwrap(), 2);
 }
 
 #[test]
