@@ -322,13 +322,6 @@ impl Inbox {
             .ok()
             .filter(|m| self.access.may_see(&caller, m.owner_user.as_deref()))
     }
-
-    /// Whether the caller with `uid` may see `m` (for every delivery to
-    /// people that answers a local user).
-    pub(crate) fn visible_to(&self, uid: u32, m: &messngr_store::Message) -> bool {
-        self.access
-            .may_see(&self.access.caller(uid), m.owner_user.as_deref())
-    }
 }
 
 /// Messages queued to the store and not yet answered. The bound keeps the

@@ -49,6 +49,21 @@ impl Inbox {
         self.access().scope(&self.access().caller(uid))
     }
 
+    /// Message `id` if the caller with `uid` may see it (someone else's
+    /// looks missing), and whether they may change it
+    /// ([`crate::access::Access::may_change`]); the caller is looked up
+    /// once (the system's account database).
+    async fn visible(&self, uid: u32, id: i64) -> Result<(Message, bool), InboxError> {
+        let m = self.handle().get(id).await?;
+        let caller = self.access().caller(uid);
+        let owner = m.owner_user.as_deref();
+        if !self.access().may_see(&caller, owner) {
+            return Err(InboxError::NotFound(id));
+        }
+        let may_change = self.access().may_change(&caller, owner);
+        Ok((m, may_change))
+    }
+
     /// The newest `limit` messages `filter` selects that `uid` may see.
     pub(crate) async fn page(
         &self,
@@ -79,12 +94,8 @@ impl Inbox {
     /// others (root and admin_group mark it). A failure to mark it (a full
     /// disk) is logged; the message is shown all the same.
     pub(crate) async fn read(&self, uid: u32, id: i64) -> Result<Message, InboxError> {
-        let m = self.handle().get(id).await?;
-        if !self.visible_to(uid, &m) {
-            return Err(InboxError::NotFound(id));
-        }
-        let caller = self.access().caller(uid);
-        if !self.access().may_change(&caller, m.owner_user.as_deref()) {
+        let (m, may_change) = self.visible(uid, id).await?;
+        if !may_change {
             tracing::debug!("message {id} shown to uid {uid}, not marked read: the host's");
             return Ok(m);
         }
@@ -101,12 +112,8 @@ impl Inbox {
     /// (root and admin_group: any). Someone else's looks missing; a host
     /// message the caller may see is refused, saying why.
     pub(crate) async fn rm(&self, uid: u32, id: i64) -> Result<i64, InboxError> {
-        let m = self.handle().get(id).await?;
-        if !self.visible_to(uid, &m) {
-            return Err(InboxError::NotFound(id));
-        }
-        let caller = self.access().caller(uid);
-        if !self.access().may_change(&caller, m.owner_user.as_deref()) {
+        let (m, may_change) = self.visible(uid, id).await?;
+        if !may_change {
             return Err(InboxError::Denied(format!(
                 "message {id} is the host's (to {}), shared by every user: only root and admin_group may delete it",
                 messngr_proto::text::sanitize_line(m.to.trim())
