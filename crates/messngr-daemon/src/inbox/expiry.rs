@@ -8,7 +8,7 @@
 //! delete writes its pages over). The store keeps the counts and the
 //! full-text index exact (its delete triggers).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use messngr_store::StoreHandle;
 use tokio_util::sync::CancellationToken;
@@ -48,8 +48,7 @@ pub(crate) async fn expire(
 ) -> messngr_store::Result<usize> {
     let cutoff = SystemTime::now()
         .checked_sub(after)
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        .map_or(0, super::unix_ms);
     let mut total = 0;
     loop {
         let n = store.expire_read(cutoff, BATCH).await?;

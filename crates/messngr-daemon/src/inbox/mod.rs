@@ -275,10 +275,7 @@ impl Inbox {
             &decoded.text,
             &m.text,
         );
-        new.received_at = m
-            .received_at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        new.received_at = unix_ms(m.received_at);
         new.source_addr = Some(m.source.to_string());
         new.codepage = Some(self.codepage.to_string());
         new.lossy = decoded.lossy;
@@ -300,10 +297,7 @@ impl Inbox {
             &m.text,
         );
         new.uuid = Some(hex::encode(native.uuid));
-        new.received_at = m
-            .received_at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        new.received_at = unix_ms(m.received_at);
         new.source_addr = Some(m.source.to_string());
         new.codepage = Some("utf-8".into());
         new.verified = false;
@@ -322,6 +316,12 @@ impl Inbox {
             .ok()
             .filter(|m| self.access.may_see(&caller, m.owner_user.as_deref()))
     }
+}
+
+/// `t` in the store's Unix milliseconds (0 before 1970).
+fn unix_ms(t: std::time::SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Messages queued to the store and not yet answered. The bound keeps the
