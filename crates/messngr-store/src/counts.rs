@@ -196,32 +196,24 @@ fn count_branch(conn: &Connection, f: &Filter, owner: Owner<'_>, cut: Option<Cut
         .prepare_cached("SELECT max(block) FROM message_counts WHERE direction = ?")?
         .query_row([f.direction.as_str()], |r| r.get(0))?;
     let Some(top) = top else { return Ok(0) };
-    if block <= top.saturating_sub(block) {
-        let mut below = w;
-        below.push("block < ?", Some(Value::Integer(block)));
-        let part = count_rows(
-            conn,
-            &unbounded,
-            owner,
-            Since::Ignore,
-            Some((block_start, before)),
-        )?;
-        Ok(sum(conn, "message_counts", below)?.saturating_add(part))
+    // The lower side: the blocks below plus `before`'s block up to it; the
+    // upper side: the total minus the blocks above and its block from it.
+    let lower = block <= top.saturating_sub(block);
+    let (side, ids) = if lower {
+        ("block < ?", (block_start, before))
     } else {
-        let total = sum(conn, totals_table, totals)?;
-        let mut above = w;
-        above.push("block > ?", Some(Value::Integer(block)));
-        let part = count_rows(
-            conn,
-            &unbounded,
-            owner,
-            Since::Ignore,
-            Some((before, block_end)),
-        )?;
-        Ok(total
-            .saturating_sub(sum(conn, "message_counts", above)?)
-            .saturating_sub(part))
+        ("block > ?", (before, block_end))
+    };
+    let mut blocks = w;
+    blocks.push(side, Some(Value::Integer(block)));
+    let blocks = sum(conn, "message_counts", blocks)?;
+    let part = count_rows(conn, &unbounded, owner, Since::Ignore, Some(ids))?;
+    if lower {
+        return Ok(blocks.saturating_add(part));
     }
+    Ok(sum(conn, totals_table, totals)?
+        .saturating_sub(blocks)
+        .saturating_sub(part))
 }
 
 /// `sum(n)` of the rows of `table` (one of the count tables)
