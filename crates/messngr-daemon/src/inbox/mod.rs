@@ -73,16 +73,12 @@ impl Inbox {
     /// Opens (creating) `state_dir/inbox.sqlite`.
     pub(crate) fn open(settings: &Settings) -> Result<Self, OpenError> {
         let path = settings.state_dir.join(INBOX_FILE);
-        let store = StoreHandle::open(&path).map_err(|source| OpenError {
+        let failed = |source| OpenError {
             path: path.clone(),
             source,
-        })?;
-        store
-            .set_quota(settings.quota)
-            .map_err(|source| OpenError {
-                path: path.clone(),
-                source,
-            })?;
+        };
+        let store = StoreHandle::open(&path).map_err(failed)?;
+        store.set_quota(settings.quota).map_err(failed)?;
         Ok(Self {
             store,
             path,
