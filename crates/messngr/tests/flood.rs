@@ -10,34 +10,18 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Daemon, Lan, SambaClient, lan, run_in, text};
+use support::{Daemon, Lan, SambaClient, lan, run_in, text, vector};
 
 const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/flood.py");
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../messngr-proto/tests/vectors"
-);
 /// The daemon's peak resident set (VmHWM) during the flood must stay under
 /// this (a debug build; it measured ~20 MiB when this was written).
 const RSS_BOUND_KIB: u64 = 64 * 1024;
 /// The issue's own bound for a legitimate message during a flood.
 const DELIVERY_BOUND: Duration = Duration::from_secs(1);
 const FLOOD_SECS: u64 = 6;
-
-/// A captured vector's bytes (`#` lines are comments).
-fn vector(name: &str) -> Vec<u8> {
-    let t = std::fs::read_to_string(Path::new(VECTORS).join(name)).unwrap();
-    let hex: String = t
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .flat_map(|l| l.split_whitespace())
-        .collect();
-    hex::decode(hex).unwrap()
-}
 
 /// The flood's datagrams, "PORT HEX" a line: valid `\MAILSLOT\MESSNGR`
 /// messages to RECVBOX<03> (the scapy capture, its text varied), truncated

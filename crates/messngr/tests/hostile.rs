@@ -15,25 +15,10 @@ mod support;
 
 use std::path::Path;
 
-use support::{Daemon, SambaClient, lan, run_in, text};
+use support::{Daemon, SambaClient, lan, run_in, text, vector};
 
 const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/hostile.py");
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../messngr-proto/tests/vectors"
-);
 const FUZZ: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus");
-
-/// A captured vector's bytes (`#` lines are comments).
-fn vector(name: &str) -> Vec<u8> {
-    let t = std::fs::read_to_string(Path::new(VECTORS).join(name)).unwrap();
-    let hex: String = t
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .flat_map(|l| l.split_whitespace())
-        .collect();
-    hex::decode(hex).unwrap()
-}
 
 /// The seeds of one fuzz target.
 fn seeds(target: &str) -> Vec<Vec<u8>> {
