@@ -19,7 +19,7 @@ mod users;
 mod utmp;
 pub use capture::Capture;
 pub use disk::SmallDisk;
-pub use samba::{Nmbd, SambaClient, Smbd};
+pub use samba::{Nmbd, SambaClient, Smbd, acknowledged};
 pub use smb_sender::{SmbSession, enter_netns};
 pub use users::TestUser;
 pub use utmp::{logged_in, utmp_record, write_utmp};
