@@ -6,7 +6,8 @@
 //! fixed deadlines of TCP 139. The attacker is tests/peers/flood.py (a raw
 //! socket for the spoofed sources), inside the namespace.
 //!
-//! Needs root, python3 and Samba's smbclient; skipped otherwise, failed under CI.
+//! Needs root, python3 and Samba's smbclient; skipped when not root (failed
+//! under CI); without the peers it fails.
 
 mod support;
 

@@ -5,8 +5,8 @@
 //! acknowledged, the daemon keeps serving, and once there is room again
 //! the next message is stored.
 //!
-//! Needs root and Samba (`ci/install-deps`); skipped otherwise, failed
-//! under CI.
+//! Needs root and Samba (`ci/install-deps`); skipped when not root (failed
+//! under CI); without Samba it fails.
 
 mod support;
 

@@ -8,8 +8,8 @@
 //! process, it answered, and the next legitimate message on each transport
 //! arrives.
 //!
-//! Needs root, python3 and Samba's smbclient/nmblookup; skipped
-//! otherwise, failed under CI.
+//! Needs root, python3 and Samba's smbclient/nmblookup; skipped when not
+//! root (failed under CI); without the peers it fails.
 
 mod support;
 
