@@ -8,32 +8,17 @@
 //! process, it answered, and the next legitimate message on each transport
 //! arrives.
 //!
-//! Needs root, python3 and Samba's smbclient/nmblookup; skipped
-//! otherwise, failed under CI.
+//! Needs root, python3 and Samba's smbclient/nmblookup; skipped when not
+//! root (failed under CI); without the peers it fails.
 
 mod support;
 
 use std::path::Path;
 
-use support::{Daemon, SambaClient, lan, run_in, text};
+use support::{Daemon, SambaClient, acknowledged, lan, run_in, text, vector};
 
 const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/hostile.py");
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../messngr-proto/tests/vectors"
-);
 const FUZZ: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus");
-
-/// A captured vector's bytes (`#` lines are comments).
-fn vector(name: &str) -> Vec<u8> {
-    let t = std::fs::read_to_string(Path::new(VECTORS).join(name)).unwrap();
-    let hex: String = t
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .flat_map(|l| l.split_whitespace())
-        .collect();
-    hex::decode(hex).unwrap()
-}
 
 /// The seeds of one fuzz target.
 fn seeds(target: &str) -> Vec<Vec<u8>> {
@@ -286,12 +271,7 @@ fn malformed_frames_on_every_transport_leave_the_daemon_serving() {
     // The next legitimate message on each transport, and a name query.
     let smb = SambaClient::new();
     let o = smb.message(&lan, 2, "HARDBOX", Some("10.77.0.1"), b"after the storm");
-    assert!(
-        o.status.success(),
-        "smbclient -M: {}\n{}",
-        text(&o),
-        d.log()
-    );
+    assert!(acknowledged(&o), "smbclient -M: {}\n{}", text(&o), d.log());
     // The scapy-built capture (a third-party encoder's bytes), to HARDBOX.
     let legit = retarget(&vector("mailslot-messngr-scapy.hex"));
     let legit_file = d.dir.path().join("legit");

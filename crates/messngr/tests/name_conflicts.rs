@@ -5,8 +5,8 @@
 //!
 //! Every test builds its own LAN (removed on drop, also on failure); nothing
 //! here touches the machine's network. Needs root, nmbd, nmblookup and
-//! python3-scapy (`ci/install-deps`); skipped with a message otherwise,
-//! failed under CI.
+//! python3-scapy (`ci/install-deps`); skipped with a message when not root
+//! (failed under CI); without the peers it fails.
 
 mod support;
 

@@ -35,6 +35,19 @@ fn smbclient(lan: &Lan, client: &SambaClient, i: usize, message: &str) -> Output
     client.message(lan, i, "H1", Some("10.77.0.1"), message.as_bytes())
 }
 
+/// `messngr send --priority urgent` from the remote daemon to H1.
+fn urgent_from_afar(remote: &Daemon) -> Output {
+    remote.cli(&[
+        "send",
+        "-I",
+        "10.77.0.1",
+        "--priority",
+        "urgent",
+        "H1",
+        "urgent from afar",
+    ])
+}
+
 #[test]
 fn off_lan_senders_are_refused_until_allow_from_admits_them() {
     let Some(lan) = routed_lan() else { return };
@@ -49,15 +62,7 @@ fn off_lan_senders_are_refused_until_allow_from_admits_them() {
     let o = remote.cli(&["send", "-I", "10.77.0.1", "H1", "messngr from afar"]);
     assert_eq!(o.status.code(), Some(4), "{}\n{}", text(&o), d.log());
     assert!(text(&o).contains("refused"), "{}", text(&o));
-    let o = remote.cli(&[
-        "send",
-        "-I",
-        "10.77.0.1",
-        "--priority",
-        "urgent",
-        "H1",
-        "urgent from afar",
-    ]);
+    let o = urgent_from_afar(&remote);
     assert_eq!(o.status.code(), Some(4), "{}\n{}", text(&o), d.log());
     // The name service does not answer off the LAN (no reflector).
     let o = client.nmblookup(&lan, REMOTE, &["-U", "10.77.0.1", "H1#03"]);
@@ -86,15 +91,7 @@ fn off_lan_senders_are_refused_until_allow_from_admits_them() {
         "nmblookup: {}",
         text(&o)
     );
-    let o = remote.cli(&[
-        "send",
-        "-I",
-        "10.77.0.1",
-        "--priority",
-        "urgent",
-        "H1",
-        "urgent from afar",
-    ]);
+    let o = urgent_from_afar(&remote);
     assert!(o.status.success(), "{}\n{}", text(&o), d.log());
     d.wait_inbox(2);
     let mut t = texts(&d);

@@ -6,8 +6,8 @@
 //!
 //! The two users are real throwaway accounts (`useradd --system`, deleted
 //! afterwards): the daemon resolves the caller's uid to a name as it would
-//! in production. Needs root, Samba and setpriv; skipped otherwise, failed
-//! under CI.
+//! in production. Needs root, Samba and setpriv; skipped when not root
+//! (failed under CI); without Samba or setpriv it fails.
 
 mod support;
 

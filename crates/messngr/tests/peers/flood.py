@@ -27,7 +27,7 @@ import struct
 import sys
 import time
 
-from nbt import encode_name
+from nbt import session_request
 
 
 def udp(dst, corpus, seconds, pps):
@@ -75,8 +75,7 @@ def udp(dst, corpus, seconds, pps):
 KEEPALIVE = b"\x85\x00\x00\x00"
 
 
-REQ_BODY = encode_name("RECVBOX", 0x03) + encode_name("FLOODER", 0x00)
-REQUEST = b"\x81\x00" + struct.pack(">H", len(REQ_BODY)) + REQ_BODY
+REQUEST = session_request("RECVBOX", "FLOODER")
 
 
 def tcp(dst, seconds, n):

@@ -12,7 +12,7 @@ import socket
 import struct
 import sys
 
-from nbt import encode_name, field, frame, read_frame
+from nbt import field, frame, read_frame, session_request
 
 HOSTILE = "\x1b[2J\x1b]0;owned\x07\nFAKE LOG LINE \u202eevil\u200b".encode()
 
@@ -45,8 +45,7 @@ def refuse():
 
 def send(ip, called):
     s = socket.create_connection((ip, 139), timeout=10)
-    req = encode_name(called, 0x03) + encode_name("RAWPEER", 0x00)
-    s.sendall(b"\x81\x00" + struct.pack(">H", len(req)) + req)
+    s.sendall(session_request(called, "RAWPEER"))
     ans = read_frame(s)
     if ans is None or ans[0] != 0x82:
         print("session refused", ans)

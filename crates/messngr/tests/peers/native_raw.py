@@ -13,15 +13,14 @@ import socket
 import struct
 import sys
 
-from nbt import encode_name, field, read_frame
+from nbt import field, frame, read_frame, session_request
 
 
 def main():
     ip, called, uuid_hex, mode = sys.argv[1:5]
     uuid = bytes.fromhex(uuid_hex)
     s = socket.create_connection((ip, 139), timeout=10)
-    req = encode_name(called, 0x03) + encode_name("RAWPEER", 0x00)
-    s.sendall(b"\x81\x00" + struct.pack(">H", len(req)) + req)
+    s.sendall(session_request(called, "RAWPEER"))
     ans = read_frame(s)
     if ans is None or ans[0] != 0x82:
         print("session refused", ans)
@@ -31,7 +30,7 @@ def main():
         + field(6, b"\x02") + field(7, struct.pack(">I", 9))
     if mode == "bad":
         msg += field(0x80, b"")
-    s.sendall(b"\x00\x00" + struct.pack(">H", len(msg)) + msg)
+    s.sendall(frame(msg))
     ans = read_frame(s)
     if ans is None:
         print("closed")

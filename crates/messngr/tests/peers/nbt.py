@@ -19,6 +19,12 @@ def field(t, v):
     return bytes([t]) + struct.pack(">H", len(v)) + v
 
 
+def session_request(called, calling):
+    """An NBSS SESSION REQUEST from `calling`<00> to `called`<03>."""
+    body = encode_name(called, 0x03) + encode_name(calling, 0x00)
+    return b"\x81\x00" + struct.pack(">H", len(body)) + body
+
+
 def frame(payload):
     """An NBSS SESSION MESSAGE carrying `payload`."""
     return b"\x00\x00" + struct.pack(">H", len(payload)) + payload

@@ -19,7 +19,7 @@ mod users;
 mod utmp;
 pub use capture::Capture;
 pub use disk::SmallDisk;
-pub use samba::{Nmbd, SambaClient, Smbd};
+pub use samba::{Nmbd, SambaClient, Smbd, acknowledged};
 pub use smb_sender::{SmbSession, enter_netns};
 pub use users::TestUser;
 pub use utmp::{logged_in, utmp_record, write_utmp};
@@ -337,6 +337,22 @@ pub fn run_in(lan: &Lan, i: usize, program: &str, args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .unwrap()
+}
+
+/// A captured vector of messngr-proto/tests/vectors, as bytes (`#` lines
+/// are comments).
+pub fn vector(name: &str) -> Vec<u8> {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../messngr-proto/tests/vectors"
+    );
+    let t = std::fs::read_to_string(std::path::Path::new(dir).join(name)).unwrap();
+    let hex: String = t
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .flat_map(|l| l.split_whitespace())
+        .collect();
+    hex::decode(hex).unwrap()
 }
 
 pub fn text(o: &Output) -> String {
