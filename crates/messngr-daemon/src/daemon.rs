@@ -195,10 +195,13 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         tasks.spawn(expiry);
     }
     let feed = {
-        let access = settings.access.clone();
+        let access = Arc::new(settings.access.clone());
         Feed::with_visibility(
             inbox.stored_sender(),
-            Arc::new(move |uid, m| access.may_see(&access.caller(uid), m.owner_user.as_deref())),
+            Arc::new(move |uid| {
+                let (access, caller) = (access.clone(), access.caller(uid));
+                Box::new(move |m| access.may_see(&caller, m.owner_user.as_deref()))
+            }),
         )
         .with_quiet(quiet.changes())
     };

@@ -162,11 +162,7 @@ pub(crate) async fn receive(
 
 fn refuse(uuid: Option<[u8; 16]>, reason: Reason, text: &str, close: Option<String>) -> Answer {
     // Keep the reason within what the frame carries (it is for a person).
-    let mut cut = text.len().min(native::MAX_REASON_LEN);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let text = text.get(..cut).unwrap_or_default();
+    let (text, _) = crate::people::cut(text, native::MAX_REASON_LEN);
     answer(&Repr::Refused { uuid, reason, text }, close)
 }
 

@@ -45,64 +45,35 @@ pub struct Limits {
 pub const MAX_SESSIONS: u32 = 256;
 
 impl Limits {
-    /// UDP 138 datagrams/s per source.
-    pub fn datagrams_per_source(&self) -> u32 {
-        self.datagrams_per_source
-            .unwrap_or(LimitRates::DEFAULT.datagrams_per_source)
-    }
-    /// UDP 138 datagrams/s in all.
-    pub fn datagrams_total(&self) -> u32 {
-        self.datagrams_total
-            .unwrap_or(LimitRates::DEFAULT.datagrams_total)
-    }
-    /// Mailslot messages/s per source.
-    pub fn mailslot_messages_per_source(&self) -> u32 {
-        self.mailslot_messages_per_source
-            .unwrap_or(LimitRates::DEFAULT.mailslot_messages_per_source)
-    }
-    /// Mailslot messages/s in all.
-    pub fn mailslot_messages_total(&self) -> u32 {
-        self.mailslot_messages_total
-            .unwrap_or(LimitRates::DEFAULT.mailslot_messages_total)
-    }
-    /// New TCP 139 sessions/s per source.
-    pub fn new_sessions_per_source(&self) -> u32 {
-        self.new_sessions_per_source
-            .unwrap_or(LimitRates::DEFAULT.new_sessions_per_source)
-    }
-    /// New TCP 139 sessions/s in all.
-    pub fn new_sessions_total(&self) -> u32 {
-        self.new_sessions_total
-            .unwrap_or(LimitRates::DEFAULT.new_sessions_total)
-    }
     /// Concurrent TCP 139 sessions per source.
     pub fn sessions_per_source(&self) -> u32 {
         self.sessions_per_source
             .unwrap_or(LimitRates::DEFAULT.sessions_per_source)
     }
-    /// TCP 139 messages/s per source.
-    pub fn session_messages_per_source(&self) -> u32 {
-        self.session_messages_per_source
-            .unwrap_or(LimitRates::DEFAULT.session_messages_per_source)
-    }
-    /// TCP 139 messages/s in all.
-    pub fn session_messages_total(&self) -> u32 {
-        self.session_messages_total
-            .unwrap_or(LimitRates::DEFAULT.session_messages_total)
-    }
 
     /// The values in force.
     pub(crate) fn rates(&self) -> LimitRates {
+        let d = LimitRates::DEFAULT;
         LimitRates {
-            datagrams_per_source: self.datagrams_per_source(),
-            datagrams_total: self.datagrams_total(),
-            mailslot_messages_per_source: self.mailslot_messages_per_source(),
-            mailslot_messages_total: self.mailslot_messages_total(),
-            new_sessions_per_source: self.new_sessions_per_source(),
-            new_sessions_total: self.new_sessions_total(),
-            sessions_per_source: self.sessions_per_source(),
-            session_messages_per_source: self.session_messages_per_source(),
-            session_messages_total: self.session_messages_total(),
+            datagrams_per_source: self.datagrams_per_source.unwrap_or(d.datagrams_per_source),
+            datagrams_total: self.datagrams_total.unwrap_or(d.datagrams_total),
+            mailslot_messages_per_source: self
+                .mailslot_messages_per_source
+                .unwrap_or(d.mailslot_messages_per_source),
+            mailslot_messages_total: self
+                .mailslot_messages_total
+                .unwrap_or(d.mailslot_messages_total),
+            new_sessions_per_source: self
+                .new_sessions_per_source
+                .unwrap_or(d.new_sessions_per_source),
+            new_sessions_total: self.new_sessions_total.unwrap_or(d.new_sessions_total),
+            sessions_per_source: self.sessions_per_source.unwrap_or(d.sessions_per_source),
+            session_messages_per_source: self
+                .session_messages_per_source
+                .unwrap_or(d.session_messages_per_source),
+            session_messages_total: self
+                .session_messages_total
+                .unwrap_or(d.session_messages_total),
         }
     }
 

@@ -116,18 +116,18 @@ fn every_key_parses() {
     assert_eq!(cfg.hooks[0].args, ["--from", "$MESSNGR_FROM"]);
     assert_eq!(cfg.hooks[0].timeout(), std::time::Duration::from_secs(3));
     assert_eq!(cfg.hooks[0].to.as_deref(), Some("alice"));
-    let l = &cfg.limits;
+    let l = cfg.limits.rates();
     assert_eq!(
         [
-            l.datagrams_per_source(),
-            l.datagrams_total(),
-            l.mailslot_messages_per_source(),
-            l.mailslot_messages_total(),
-            l.new_sessions_per_source(),
-            l.new_sessions_total(),
-            l.sessions_per_source(),
-            l.session_messages_per_source(),
-            l.session_messages_total(),
+            l.datagrams_per_source,
+            l.datagrams_total,
+            l.mailslot_messages_per_source,
+            l.mailslot_messages_total,
+            l.new_sessions_per_source,
+            l.new_sessions_total,
+            l.sessions_per_source,
+            l.session_messages_per_source,
+            l.session_messages_total,
         ],
         [1, 2, 3, 4, 5, 6, 7, 8, 0]
     );

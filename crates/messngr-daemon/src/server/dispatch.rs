@@ -3,7 +3,9 @@
 //! API's [`Reply`] line (views and error kinds in `views.rs`).
 //!
 //! Why a single match: the compiler checks that every request has an
-//! answer, and no service knows the API's envelope.
+//! answer, and no service knows the API's envelope. Who may ask (root for
+//! names, `deliver_users` for hand-overs) is decided here too, so that no
+//! way into [`Services::answer`] skips it.
 
 use std::sync::Arc;
 
@@ -57,6 +59,12 @@ impl Services {
     /// Answers `request` from the caller with `uid` with one reply line.
     /// (`Follow` and `Export` are streams: the server handles them.)
     pub(crate) async fn answer(&self, uid: u32, request: Request) -> Vec<u8> {
+        if request.is_privileged() && !crate::access::is_root_or_daemon(uid) {
+            return line::<()>(Err(ApiError::new(
+                ErrorKind::Denied,
+                "only root can change the daemon's names (try sudo)",
+            )));
+        }
         match request {
             Request::Status(_) => line(self.status().await),
             Request::Names(r) => self.names(r).await,

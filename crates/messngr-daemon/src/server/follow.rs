@@ -49,19 +49,26 @@ pub(crate) struct Subscription {
     pub(crate) uid: u32,
     /// The follower's login name, if the uid has one.
     pub(crate) user: Option<String>,
-    /// The visibility rule.
-    pub(crate) visible: Visibility,
+    /// The visibility rule, for this follower.
+    pub(crate) visible: Visible,
 }
 
-/// Whether the caller with this uid may see a message (per-user access).
-pub(crate) type Visibility = Arc<dyn Fn(u32, &Message) -> bool + Send + Sync>;
+/// The visibility rule for the caller with a uid (per-user access). It is
+/// asked once per subscription: the caller's account (and admin group) is
+/// resolved then, not once per stored message and follower, which would
+/// put a passwd (and group) lookup on the async runtime for every message a
+/// LAN host sends, times every agent.
+pub(crate) type Visibility = Arc<dyn Fn(u32) -> Visible + Send + Sync>;
+
+/// Whether one follower may see a message.
+pub(crate) type Visible = Box<dyn Fn(&Message) -> bool + Send + Sync>;
 
 impl Feed {
     /// Wraps the inbox's broadcast sender; every message is visible to
     /// every follower (tests, single-user setups).
     #[cfg(test)]
     pub(crate) fn new(sender: broadcast::Sender<Arc<Message>>) -> Self {
-        Self::with_visibility(sender, Arc::new(|_, _| true))
+        Self::with_visibility(sender, Arc::new(|_| Box::new(|_| true)))
     }
 
     /// Wraps the sender; each follower is streamed only the messages
@@ -94,7 +101,7 @@ impl Feed {
             quiet: self.quiet.subscribe(),
             uid,
             user,
-            visible: self.visible.clone(),
+            visible: (self.visible)(uid),
         }
     }
 }
@@ -148,7 +155,7 @@ pub(crate) async fn stream(
                 Ok(_) => continue,
             },
             m = messages.recv() => match m {
-                Ok(m) if !visible(uid, &m) => continue,
+                Ok(m) if !visible(&m) => continue,
                 Ok(m) => FollowEvent::Message(Box::new(crate::view::message(&m))),
                 Err(broadcast::error::RecvError::Lagged(n)) => FollowEvent::Lagged { missed: n },
                 Err(broadcast::error::RecvError::Closed) => return,
@@ -271,7 +278,7 @@ mod tests {
             tx.send(message(id)).unwrap();
         }
         let stop = CancellationToken::new();
-        let all: Visibility = Arc::new(|_, _| true);
+        let all: Visibility = Arc::new(|_| Box::new(|_| true));
         let mut subscription = Feed::with_visibility(tx.clone(), all).subscribe(1000);
         subscription.messages = rx;
         let mut lines = follower(subscription, &stop).await;
@@ -281,11 +288,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_follower_s_account_is_resolved_once_not_per_message() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (tx, _) = broadcast::channel(16);
+        let resolved = Arc::new(AtomicUsize::new(0));
+        let counter = resolved.clone();
+        let feed = Feed::with_visibility(
+            tx.clone(),
+            Arc::new(move |_| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                Box::new(|_| true)
+            }),
+        );
+        let stop = CancellationToken::new();
+        let mut lines = follower(feed.subscribe(1000), &stop).await;
+        for id in 1..=5 {
+            tx.send(message(id)).unwrap();
+        }
+        for id in 1..=5 {
+            assert_eq!(id_of(&next(&mut lines).await), id);
+        }
+        assert_eq!(resolved.load(Ordering::Relaxed), 1);
+        stop.cancel();
+    }
+
+    #[tokio::test]
     async fn a_follower_gets_only_what_it_may_see() {
         let (tx, _) = broadcast::channel(16);
         let feed = Feed::with_visibility(
             tx.clone(),
-            Arc::new(|uid, m: &Message| uid == 1000 && m.id == 2),
+            Arc::new(|uid| Box::new(move |m: &Message| uid == 1000 && m.id == 2)),
         );
         let stop = CancellationToken::new();
         let mut lines = follower(feed.subscribe(1000), &stop).await;

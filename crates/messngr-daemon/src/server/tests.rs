@@ -25,16 +25,8 @@ async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("api.sock");
     let inbox = Arc::new(Inbox::open_at(&dir.path().join("inbox.sqlite")));
-    let settings = Arc::new(crate::settings::Settings::example());
-    let quiet = Quiet::new(inbox.handle().clone(), crate::access::Access::default());
-    let services = Services {
-        settings,
-        inbox: inbox.clone(),
-        quiet: quiet.clone(),
-        policy: Default::default(),
-        netbios: None,
-    };
-    let feed = Feed::new(inbox.stored_sender()).with_quiet(quiet.changes());
+    let services = services(&inbox);
+    let feed = Feed::new(inbox.stored_sender()).with_quiet(services.quiet.changes());
     let stop = CancellationToken::new();
     let listener = bind(&path).unwrap();
     assert!(
@@ -47,6 +39,17 @@ async fn server() -> Server {
         path,
         inbox,
         stop,
+    }
+}
+
+/// The services of a daemon whose NetBIOS ports are Samba's.
+fn services(inbox: &Arc<Inbox>) -> Services {
+    Services {
+        settings: Arc::new(crate::settings::Settings::example()),
+        inbox: inbox.clone(),
+        quiet: Quiet::new(inbox.handle().clone(), crate::access::Access::default()),
+        policy: Default::default(),
+        netbios: None,
     }
 }
 
@@ -282,4 +285,37 @@ fn binding_never_changes_the_mode_of_what_a_swapped_in_symlink_names() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o666);
+}
+
+/// Who may ask is checked where requests are answered, not by the socket
+/// loop: whatever calls [`Services::answer`] gets the refusal.
+#[tokio::test]
+async fn only_root_changes_names_and_hands_messages_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Arc::new(Inbox::open_at(&dir.path().join("inbox.sqlite")));
+    let services = services(&inbox);
+    let someone = if nix::unistd::getuid().as_raw() == 61_000 {
+        61_001
+    } else {
+        61_000
+    };
+    let deliver = messngr_api::Deliver {
+        transport: Transport::Samba,
+        from: "MALLORY".into(),
+        to: "H1".into(),
+        text: b"hi".to_vec(),
+    };
+    for request in [
+        messngr_api::Request::from(messngr_api::NameAdd {
+            name: "EVIL".into(),
+        }),
+        messngr_api::Request::from(messngr_api::NameDel { name: "H1".into() }),
+        deliver.into(),
+    ] {
+        let reply = services.answer(someone, request.clone()).await;
+        match frame::decode::<Reply<serde_json::Value>>(&reply).unwrap() {
+            Reply::Error(e) => assert_eq!(e.kind, ErrorKind::Denied, "{request:?}: {e:?}"),
+            Reply::Ok(v) => panic!("{request:?} answered for uid {someone}: {v}"),
+        }
+    }
 }
