@@ -166,7 +166,7 @@ impl Transport {
         }
         let pieces = plaintext.len().div_ceil(MAX_CHUNK_PLAINTEXT).max(1);
         let mut body = Vec::with_capacity(plaintext.len() + pieces * (2 + TAG));
-        let mut buf = vec![0u8; MAX_MESSAGE];
+        let mut buf = vec![0u8; plaintext.len().min(MAX_CHUNK_PLAINTEXT) + TAG];
         let mut chunks = plaintext.chunks(MAX_CHUNK_PLAINTEXT);
         let first: &[u8] = chunks.next().unwrap_or(&[]);
         for piece in std::iter::once(first).chain(chunks) {
@@ -202,7 +202,7 @@ impl Transport {
             return Err(NoiseError::Malformed("no chunk"));
         }
         let mut plaintext = Vec::new();
-        let mut buf = vec![0u8; MAX_MESSAGE];
+        let mut buf = Vec::new();
         let mut rest = body;
         let mut chunk = 0;
         while !rest.is_empty() {
@@ -222,6 +222,7 @@ impl Transport {
                     len: plaintext.len() + (len - TAG),
                 });
             }
+            buf.resize(len - TAG, 0);
             let n = self
                 .state
                 .read_message(message, &mut buf)
