@@ -166,7 +166,7 @@ fn new_fields_come_back_from_every_read() {
     assert_eq!(store.find_by_uuid(&uuid(1)).unwrap(), Some(stored.clone()));
     assert_eq!(store.find_by_uuid(&uuid(9)).unwrap(), None);
     let page = store.page(&Filter::default(), 10).unwrap();
-    assert_eq!(page.messages, [stored.clone()]);
+    assert_eq!(page.messages, std::slice::from_ref(&stored));
     let found = store.search("zanzibar", &Filter::default(), 10).unwrap();
     assert_eq!(found.messages, [stored]);
 }
@@ -188,7 +188,7 @@ fn the_author_updates_a_notice_and_it_is_unread_again() {
         read_at: None,
         ..old.clone()
     };
-    assert_eq!(updated, [expected.clone()]);
+    assert_eq!(updated, std::slice::from_ref(&expected));
     assert_eq!(store.get(old.id).unwrap(), expected);
     assert_eq!(store.count_unread().unwrap(), 1);
     assert_eq!(texts(&store, "eleven"), ["meeting at eleven ☕"]);
@@ -246,7 +246,7 @@ fn a_retraction_withdraws_the_words_and_is_final() {
         read_at: Some(T0 + 7),
         ..old.clone()
     };
-    assert_eq!(retracted, [expected.clone()]);
+    assert_eq!(retracted, std::slice::from_ref(&expected));
     assert!(expected.is_retracted());
     assert_eq!(store.count_unread().unwrap(), 0);
     assert!(texts(&store, "zanzibar").is_empty());
@@ -261,7 +261,7 @@ fn a_retraction_withdraws_the_words_and_is_final() {
     );
     assert_eq!(
         store.retract_notice(&uuid(1), ALICE, None, T0 + 9).unwrap(),
-        [expected.clone()]
+        std::slice::from_ref(&expected)
     );
     assert_eq!(store.get(old.id).unwrap(), expected);
     // A message read before keeps its reading time.
