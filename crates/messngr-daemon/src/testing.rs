@@ -27,5 +27,9 @@ pub(crate) fn message(id: i64, from: &str, to: &str, text: &str) -> Message {
         in_reply_to: None,
         sender_uid: None,
         popup_secs: None,
+        author: None,
+        signed: None,
+        updated_at: None,
+        retracted_at: None,
     }
 }

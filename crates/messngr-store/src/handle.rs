@@ -46,7 +46,7 @@ use crate::filter::{Filter, Scope};
 use crate::message::{Message, NewMessage};
 use crate::page::Page;
 use crate::reader::Reader;
-use crate::receipts::{ReceiptState, ReceiptSummary};
+use crate::receipts::{Receipt, ReceiptState, ReceiptSummary};
 use crate::store::Store;
 
 /// Most inserts committed in one transaction: bounds how long the first
@@ -308,6 +308,57 @@ impl StoreHandle {
         at: i64,
     ) -> Result<()> {
         self.run(move |s| s.set_receipt(&uuid, &recipient, state, at))
+            .await
+    }
+
+    /// [`Store::add_recipients`].
+    pub async fn add_recipients(
+        &self,
+        uuid: String,
+        recipients: Vec<String>,
+        at: i64,
+    ) -> Result<usize> {
+        self.run(move |s| s.add_recipients(&uuid, &recipients, at))
+            .await
+    }
+
+    /// [`Store::receipts`].
+    pub async fn receipts(&self, uuid: String) -> Result<Vec<Receipt>> {
+        self.read(move |s| s.receipts(&uuid)).await
+    }
+
+    /// [`Store::unread_recipients`].
+    pub async fn unread_recipients(&self, uuid: String) -> Result<Vec<String>> {
+        self.read(move |s| s.unread_recipients(&uuid)).await
+    }
+
+    /// [`Store::find_by_uuid`].
+    pub async fn find_by_uuid(&self, uuid: String) -> Result<Option<Message>> {
+        self.read(move |s| s.find_by_uuid(&uuid)).await
+    }
+
+    /// [`Store::update_notice`].
+    pub async fn update_notice(
+        &self,
+        uuid: String,
+        author: String,
+        text: String,
+        signed: Option<Vec<u8>>,
+        at: i64,
+    ) -> Result<Vec<Message>> {
+        self.run(move |s| s.update_notice(&uuid, &author, &text, signed.as_deref(), at))
+            .await
+    }
+
+    /// [`Store::retract_notice`].
+    pub async fn retract_notice(
+        &self,
+        uuid: String,
+        author: String,
+        signed: Option<Vec<u8>>,
+        at: i64,
+    ) -> Result<Vec<Message>> {
+        self.run(move |s| s.retract_notice(&uuid, &author, signed.as_deref(), at))
             .await
     }
 

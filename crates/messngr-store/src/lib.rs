@@ -33,7 +33,11 @@
 //! * Pages, search, export pages and counts in SQL: [`Store::page`],
 //!   [`Store::search`], [`Store::export_page`], [`Store::count`]; a
 //!   [`StoreHandle`] serves them on a reader connection of their own.
-//! * Receipts of sent messages: [`Store::set_receipt`], [`ReceiptSummary`].
+//! * Receipts of sent messages: [`Store::add_recipients`],
+//!   [`Store::set_receipt`], [`Store::unread_recipients`], [`ReceiptSummary`].
+//! * Signed messages and live notices (issue #11): [`Message::author`] and
+//!   [`Message::signed`], [`Store::find_by_uuid`], [`Store::update_notice`],
+//!   [`Store::retract_notice`] (`notices.rs`).
 //! * Do-not-disturb per user: [`Store::set_quiet`], [`Store::quiet_users`].
 //! * Limits: [`Quota`] ([`Store::set_quota`]; a message over it is
 //!   [`StoreError::QuotaFull`]) and the expiry of read messages
@@ -49,6 +53,7 @@ mod error;
 mod filter;
 mod handle;
 mod message;
+mod notices;
 mod page;
 mod quiet;
 mod quota;
@@ -62,6 +67,7 @@ pub use error::{Result, StoreError};
 pub use filter::{Filter, Scope};
 pub use handle::StoreHandle;
 pub use message::{Direction, Message, NewMessage, Priority, Transport};
+pub use notices::{MAX_AUTHOR, MAX_SIGNED};
 pub use page::Page;
 pub use quota::{Quota, QuotaBucket};
 pub use receipts::{Receipt, ReceiptState, ReceiptSummary};

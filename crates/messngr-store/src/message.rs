@@ -74,6 +74,15 @@ pub struct NewMessage {
     /// Seconds the pop-up stays before it closes itself (`msg.exe /TIME`);
     /// `None`: the desktop's default.
     pub popup_secs: Option<u32>,
+    /// Who signed it, `account@HOST` (`alice@H2`); also set for a message
+    /// a local account sent through this host's daemon. Only with
+    /// `verified` or `sender_uid` ([`crate::StoreError::Invalid`]
+    /// otherwise), 1 to [`crate::MAX_AUTHOR`] bytes.
+    pub author: Option<String>,
+    /// The signed frame as received, so that its signature can be checked
+    /// again later or the message relayed. Only with `verified`, at most
+    /// [`crate::MAX_SIGNED`] bytes.
+    pub signed: Option<Vec<u8>>,
 }
 
 impl NewMessage {
@@ -101,6 +110,8 @@ impl NewMessage {
             in_reply_to: None,
             sender_uid: None,
             popup_secs: None,
+            author: None,
+            signed: None,
         }
     }
 }
@@ -152,12 +163,26 @@ pub struct Message {
     pub sender_uid: Option<u32>,
     /// Seconds its pop-up stays.
     pub popup_secs: Option<u32>,
+    /// Who signed it (`alice@H2`), or the local account that sent it.
+    pub author: Option<String>,
+    /// The signed frame as received (of the last update or the retraction,
+    /// once there was one).
+    pub signed: Option<Vec<u8>>,
+    /// When its author last updated it (a live notice; Unix ms).
+    pub updated_at: Option<i64>,
+    /// When its author withdrew it (Unix ms); its text is then empty.
+    pub retracted_at: Option<i64>,
 }
 
 impl Message {
     /// Not read yet.
     pub fn is_unread(&self) -> bool {
         self.read_at.is_none()
+    }
+
+    /// Withdrawn by its author (live notices).
+    pub fn is_retracted(&self) -> bool {
+        self.retracted_at.is_some()
     }
 }
 

@@ -4,8 +4,13 @@
 //! recipient: `sent` when it leaves, then `delivered` and `read` as peers
 //! report them. States only move forward, so a late `delivered` cannot undo
 //! a `read`. A broadcast's "32 of 40 read" is [`ReceiptSummary`].
+//!
+//! The recipients known when a message leaves are recorded with
+//! [`Store::add_recipients`]; a broadcast's are not known in advance, so a
+//! receipt from a recipient without a row adds one ([`Store::set_receipt`]
+//! inserts): they appear as they answer.
 
-use rusqlite::params;
+use rusqlite::{TransactionBehavior, params};
 
 use crate::error::{Result, StoreError};
 use crate::store::Store;
@@ -63,7 +68,9 @@ pub struct ReceiptSummary {
 
 impl Store {
     /// Records that `recipient` reached `state` for the message `uuid` at
-    /// `at`; an earlier state never replaces a later one.
+    /// `at`; an earlier state never replaces a later one. A recipient with
+    /// no row yet gets one (a broadcast's recipients appear as they
+    /// answer). An unknown `uuid` is [`StoreError::Invalid`].
     pub fn set_receipt(
         &mut self,
         uuid: &str,
@@ -71,16 +78,7 @@ impl Store {
         state: ReceiptState,
         at: i64,
     ) -> Result<()> {
-        let known: bool = self.conn_ref().query_row(
-            "SELECT EXISTS (SELECT 1 FROM messages WHERE uuid = ?)",
-            [uuid],
-            |r| r.get(0),
-        )?;
-        if !known {
-            return Err(StoreError::Invalid(format!(
-                "receipt for unknown message {uuid}"
-            )));
-        }
+        known(self.conn_ref(), uuid)?;
         self.conn_ref().execute(
             "INSERT INTO receipts (message_uuid, recipient, state, at) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (message_uuid, recipient) DO UPDATE SET state = excluded.state, \
@@ -90,6 +88,46 @@ impl Store {
             params![uuid, recipient, state.as_str(), at],
         )?;
         Ok(())
+    }
+
+    /// Records the recipients a message was sent to, each `sent` at `at`,
+    /// in one transaction; a recipient already recorded keeps its row (so
+    /// calling again, or after a receipt came, changes nothing). Returns
+    /// how many rows were added. An unknown `uuid` or an empty recipient
+    /// is [`StoreError::Invalid`] and records nothing.
+    pub fn add_recipients(&mut self, uuid: &str, recipients: &[String], at: i64) -> Result<usize> {
+        if recipients.iter().any(String::is_empty) {
+            return Err(StoreError::Invalid(
+                "an empty recipient name: give each recipient's name".to_owned(),
+            ));
+        }
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        known(&tx, uuid)?;
+        let mut added = 0;
+        {
+            let mut add = tx.prepare_cached(
+                "INSERT INTO receipts (message_uuid, recipient, state, at) \
+                 VALUES (?1, ?2, 'sent', ?3) ON CONFLICT (message_uuid, recipient) DO NOTHING",
+            )?;
+            for r in recipients {
+                added += add.execute(params![uuid, r, at])?;
+            }
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// The recipients of the message `uuid` that have not read it (state
+    /// `sent` or `delivered`), by name.
+    pub fn unread_recipients(&self, uuid: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn_ref().prepare_cached(
+            "SELECT recipient FROM receipts WHERE message_uuid = ? \
+             AND state IN ('sent', 'delivered') ORDER BY recipient",
+        )?;
+        let rows = stmt.query_map([uuid], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// Every recipient's receipt for the message `uuid`, by recipient.
@@ -126,4 +164,19 @@ impl Store {
             },
         )?)
     }
+}
+
+/// Refuses a receipt for a message that is not stored.
+fn known(conn: &rusqlite::Connection, uuid: &str) -> Result<()> {
+    let known: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE uuid = ?)",
+        [uuid],
+        |r| r.get(0),
+    )?;
+    if !known {
+        return Err(StoreError::Invalid(format!(
+            "receipt for unknown message {uuid}"
+        )));
+    }
+    Ok(())
 }

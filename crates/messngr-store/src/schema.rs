@@ -50,6 +50,16 @@
 //! Migration 4 is separate from 3 because 3 had already reached the main
 //! branch when the counts by sender were added: an inbox at version 3
 //! must be brought up by appending, never by changing 3.
+//!
+//! Migration 7 (issue #11, secure channel) adds what signed messages and
+//! live notices need: `author` (who signed it, `alice@H2`, or the local
+//! account that sent it), `signed` (the signed frame as received, so the
+//! signature can be checked again or the message relayed), `updated_at`
+//! and `retracted_at` (Unix ms of the author's last update and of its
+//! withdrawal, `notices.rs`). CHECKs repeat the store's own checks, so a
+//! row written behind its back cannot claim an unverified author either.
+//! An update rewrites `text` and `read_at`, so the FTS and count triggers
+//! of 5 and 6 keep the index and the counts exact without new triggers.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -338,6 +348,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER messages_id_fixed BEFORE UPDATE OF id ON messages BEGIN
         SELECT RAISE(ABORT, 'a message id never changes');
     END;",
+    // 7: signed messages and live notices (issue #11).
+    "ALTER TABLE messages ADD COLUMN author TEXT
+        CHECK (author IS NULL OR (length(CAST(author AS BLOB)) BETWEEN 1 AND 80
+               AND (verified = 1 OR sender_uid IS NOT NULL)));
+    ALTER TABLE messages ADD COLUMN signed BLOB
+        CHECK (signed IS NULL OR (verified = 1 AND length(signed) <= 81920));
+    ALTER TABLE messages ADD COLUMN updated_at INTEGER;
+    ALTER TABLE messages ADD COLUMN retracted_at INTEGER;",
 ];
 
 /// `message_counts.block` is `id >> COUNT_BLOCK_SHIFT` (the triggers of

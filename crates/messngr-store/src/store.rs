@@ -24,7 +24,8 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The columns [`message_from_row`] reads, in its order.
 pub(crate) const COLUMNS: &str = "id, uuid, direction, received_at, transport, source_addr, from_name, \
     to_name, text, raw, codepage, lossy, verified, sender_key, priority, expires_at, read_at, \
-    owner_user, notice_id, in_reply_to, sender_uid, popup_secs";
+    owner_user, notice_id, in_reply_to, sender_uid, popup_secs, author, signed, updated_at, \
+    retracted_at";
 
 /// An open inbox. Blocking; see [`crate::StoreHandle`] for async callers.
 #[derive(Debug)]
@@ -301,6 +302,11 @@ impl Store {
     pub(crate) fn conn_ref(&self) -> &Connection {
         &self.conn
     }
+
+    /// The connection, for the other modules' transactions (notices).
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
 }
 
 /// Creates the database file readable by its owner only, if it does not
@@ -377,9 +383,9 @@ fn insert_row(
         "INSERT INTO messages (uuid, direction, received_at, transport, source_addr, \
          from_name, to_name, from_fold, to_fold, text, raw, codepage, lossy, verified, \
          sender_key, priority, expires_at, owner_user, notice_id, in_reply_to, sender_uid, \
-         popup_secs) \
+         popup_secs, author, signed) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-         ?17, ?18, ?19, ?20, ?21, ?22)",
+         ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
     )?
     .execute(params![
         uuid,
@@ -404,6 +410,8 @@ fn insert_row(
         m.in_reply_to,
         m.sender_uid,
         m.popup_secs,
+        m.author,
+        m.signed,
     ])?;
     let id = tx.last_insert_rowid();
     Ok(Message {
@@ -429,6 +437,10 @@ fn insert_row(
         in_reply_to: m.in_reply_to,
         sender_uid: m.sender_uid,
         popup_secs: m.popup_secs,
+        author: m.author.clone(),
+        signed: m.signed.clone(),
+        updated_at: None,
+        retracted_at: None,
     })
 }
 
@@ -447,6 +459,7 @@ fn validate(m: &NewMessage) -> Result<()> {
             "uuid {u:?} is not 32 lowercase hex digits"
         )));
     }
+    crate::notices::check_signer(m)?;
     if m.popup_secs == Some(0) {
         return Err(StoreError::Invalid(
             "popup_secs 0: a pop-up must stay at least a second (None: the desktop's default)"
@@ -497,5 +510,9 @@ pub(crate) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         in_reply_to: r.get(19)?,
         sender_uid: r.get(20)?,
         popup_secs: r.get(21)?,
+        author: r.get(22)?,
+        signed: r.get(23)?,
+        updated_at: r.get(24)?,
+        retracted_at: r.get(25)?,
     })
 }

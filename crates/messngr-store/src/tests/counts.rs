@@ -139,7 +139,7 @@ fn apply(store: &mut Store, ids: &mut Vec<i64>, op: &Op) {
 }
 
 /// `count(*)` over the messages: the answer the counts must give.
-fn brute(store: &Store, f: &Filter) -> u64 {
+pub(super) fn brute(store: &Store, f: &Filter) -> u64 {
     let (cond, params) = f.to_sql();
     let n: i64 = store
         .conn_ref()

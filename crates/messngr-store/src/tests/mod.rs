@@ -7,6 +7,7 @@ mod counts;
 mod durability;
 mod handle;
 mod model;
+mod notices;
 mod page;
 mod quiet;
 mod quota;
