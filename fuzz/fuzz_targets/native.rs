@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     if let Some((&knob, rest)) = data.split_first() {
         let max = 4 + usize::from(knob) * 8;
         if let Ok(Some(n)) = native::frame_len(rest, max) {
-            assert!(n <= rest.len() && n <= native::MAX_FRAME_LEN.max(max));
+            assert!(n <= rest.len() && n <= native::MAX_SEALED_LEN.max(max));
         }
     }
 });

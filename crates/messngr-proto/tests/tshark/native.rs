@@ -33,6 +33,10 @@ pub fn frames() -> Vec<CatalogueFrame> {
         text: "Urgent: the build is red — Grüße",
         priority: Priority::Urgent,
         popup_secs: Some(7),
+        signer: None,
+        signature: None,
+        replaces: None,
+        retract: false,
     };
     vec![
         frame(
