@@ -482,4 +482,8 @@ pub const fn sealed_body_len(plaintext: usize) -> usize {
 }
 
 #[cfg(test)]
+mod secure_tests;
+#[cfg(test)]
+mod signed_tests;
+#[cfg(test)]
 mod tests;
