@@ -17,6 +17,10 @@ fn message() -> Message<'static> {
         text: "The build is green again; lunch at twelve? — Grüße",
         priority: Priority::Urgent,
         popup_secs: Some(30),
+        signer: None,
+        signature: None,
+        replaces: None,
+        retract: false,
     }
 }
 

@@ -25,6 +25,10 @@ fn frame_from(from: &str, to: &str, text: &str) -> Vec<u8> {
         text,
         priority: WirePriority::Urgent,
         popup_secs: Some(7),
+        signer: None,
+        signature: None,
+        replaces: None,
+        retract: false,
     })
     .to_vec()
     .unwrap()
@@ -187,6 +191,10 @@ async fn over_the_quota_is_no_room_counted_as_quota_full() {
         text: "second",
         priority: WirePriority::Normal,
         popup_secs: None,
+        signer: None,
+        signature: None,
+        replaces: None,
+        retract: false,
     })
     .to_vec()
     .unwrap();

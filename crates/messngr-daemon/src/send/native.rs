@@ -89,6 +89,10 @@ async fn send(
         text,
         priority: opts.priority.unwrap_or_default(),
         popup_secs: opts.popup_secs,
+        signer: None,
+        signature: None,
+        replaces: None,
+        retract: false,
     })
     .to_vec()
     .map_err(|e| {
@@ -130,7 +134,10 @@ async fn send(
                     sanitize_line(text)
                 ))))
             }
-            Ok(Repr::Message(_)) => Err(net(format!("{ip} answered with a message"))),
+            Ok(other) => Err(net(format!(
+                "{ip} answered with a {:?} frame",
+                other.kind()
+            ))),
             Err(e) => Err(net(format!("{ip} sent a malformed messngr answer: {e}"))),
         };
     }

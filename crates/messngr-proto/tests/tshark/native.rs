@@ -22,7 +22,8 @@ fn frame(what: &'static str, l4: L4, repr: &Repr<'_>) -> CatalogueFrame {
     }
 }
 
-/// A Message, its Accepted and a Refused.
+/// A Message, its Accepted and a Refused; a Noise handshake message and a
+/// SEALED frame of two chunks (opaque bytes: tshark sees them as Data too).
 pub fn frames() -> Vec<CatalogueFrame> {
     let uuid = [0x5A; 16];
     let message = Message {
@@ -33,8 +34,30 @@ pub fn frames() -> Vec<CatalogueFrame> {
         text: "Urgent: the build is red — Grüße",
         priority: Priority::Urgent,
         popup_secs: Some(7),
+        signer: None,
+        signature: None,
+        replaces: None,
+        retract: false,
     };
+    // `-> e`: an ephemeral X25519 key; a SEALED body: two chunks, each
+    // `u16 LENGTH` then ciphertext and its 16-byte tag.
+    let noise = [0xE5; 32];
+    let mut body = Vec::new();
+    for (len, fill) in [(40u16, 0xC1), (16, 0xC2)] {
+        body.extend(len.to_be_bytes());
+        body.extend(std::iter::repeat_n(fill, usize::from(len)));
+    }
     vec![
+        frame(
+            "native Handshake (-> e)",
+            L4::TcpToServer(PORT),
+            &Repr::Handshake { noise: &noise },
+        ),
+        frame(
+            "native Sealed (2 chunks)",
+            L4::TcpToServer(PORT),
+            &Repr::Sealed { body: &body },
+        ),
         frame(
             "native Message (urgent, 7 s)",
             L4::TcpToServer(PORT),

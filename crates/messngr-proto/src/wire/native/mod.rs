@@ -11,8 +11,10 @@
 //! ```text
 //!  0  MAGIC    4 bytes  FB 'M' 'N' 'G'
 //!  4  VERSION  u8       1
-//!  5  KIND     u8       1 Message, 2 Accepted, 3 Refused
-//!  6  fields   TLV*     to the end of the NBSS payload:
+//!  5  KIND     u8       1 Message, 2 Accepted, 3 Refused, 4 Handshake,
+//!                       5 Sealed, 6 Receipt
+//!  6  fields   TLV*     to the end of the NBSS payload (Sealed: opaque
+//!                       chunks instead, see [`chunks`]):
 //!       TYPE   u8       bit 7 set: critical (a reader that does not know it
 //!                       must refuse the frame); clear: skip it if unknown
 //!       LENGTH u16 BE   bytes of VALUE
@@ -27,8 +29,11 @@
 use super::codec::Reader;
 use super::{Error, Result};
 
+mod found;
+mod hello;
 mod repr;
-pub use repr::{Message, Repr};
+pub use hello::Hello;
+pub use repr::{Message, Receipt, ReceiptState, Repr, Signer};
 
 /// The first four bytes of every native frame.
 pub const MAGIC: [u8; 4] = *b"\xFBMNG";
@@ -51,10 +56,35 @@ pub const MAX_REASON_LEN: usize = 1024;
 /// Longest `popup_secs`: one day (`msg.exe /TIME` has no upper bound; a
 /// pop-up that outlives a day is a pop-up that never closes).
 pub const MAX_POPUP_SECS: u32 = 86_400;
-/// Largest NBSS frame (header included) a reader should buffer for a native
-/// frame: a full-size text, names, and room for fields still to come
-/// (signature, key).
+/// Longest AUTHOR (an account name).
+pub const MAX_AUTHOR_LEN: usize = 64;
+/// Longest HOST: a NetBIOS name without its suffix byte.
+pub const MAX_HOST_LEN: usize = 15;
+/// Largest NBSS frame (header included) a reader should buffer for a
+/// plaintext native frame: a full-size text, names, signer fields
+/// (about 300 bytes), and room for fields still to come. The inner frame of
+/// a SEALED frame is held to the same limit (its payload at most
+/// `MAX_FRAME_LEN - 4` bytes).
 pub const MAX_FRAME_LEN: usize = 80 * 1024;
+/// Bytes of a SEALED chunk's LENGTH.
+pub const CHUNK_HEADER_LEN: usize = 2;
+/// Bytes of the authentication tag in every chunk (ChaChaPoly).
+pub const TAG_LEN: usize = 16;
+/// Longest chunk (a Noise transport message): its LENGTH is a u16.
+pub const MAX_CHUNK_LEN: usize = 0xFFFF;
+/// Most plaintext one chunk carries. A sender fills each chunk before it
+/// starts the next, so an inner frame up to [`MAX_FRAME_LEN`] takes at most
+/// two chunks.
+pub const MAX_CHUNK_PLAINTEXT: usize = MAX_CHUNK_LEN - TAG_LEN;
+/// What sealing adds to an inner frame of at most [`MAX_FRAME_LEN`]: the
+/// SEALED header and two chunk headers and tags (6 + 2 * (2 + 16) = 42).
+pub const SEALED_OVERHEAD: usize = HEADER_LEN + 2 * (CHUNK_HEADER_LEN + TAG_LEN);
+/// Largest NBSS frame (header included) a reader should buffer for a SEALED
+/// frame: a sealed inner frame of the largest size.
+pub const MAX_SEALED_LEN: usize = MAX_FRAME_LEN + SEALED_OVERHEAD;
+/// What a signature covers: this, then the frame emitted without its
+/// SIGNATURE field ([`Repr::signed_bytes`]).
+pub const SIGNED_PREFIX: &[u8] = b"messngr signed v1\0";
 
 /// Field TYPE values.
 pub mod field {
@@ -76,6 +106,29 @@ pub mod field {
     pub const REASON: u8 = 0x08;
     /// UTF-8: the refusal, for a person.
     pub const REASON_TEXT: u8 = 0x09;
+    /// UTF-8, 1..=64 bytes: the account that wrote a message or receipt.
+    pub const AUTHOR: u8 = 0x0A;
+    /// UTF-8 NetBIOS name, 1..=15 bytes: the author's host (HELLO: the
+    /// sender's host).
+    pub const HOST: u8 = 0x0B;
+    /// 32 bytes: the author's Ed25519 public key.
+    pub const AUTHOR_KEY: u8 = 0x0C;
+    /// 32 bytes: the host's Ed25519 public key.
+    pub const HOST_KEY: u8 = 0x0D;
+    /// 64 bytes: the host's signature over the author's key.
+    pub const CERT: u8 = 0x0E;
+    /// 64 bytes: the author's signature over [`super::Repr::signed_bytes`].
+    pub const SIGNATURE: u8 = 0x0F;
+    /// 16 bytes: the UUID of an earlier message this one updates.
+    pub const REPLACES: u8 = 0x10;
+    /// 0 bytes: with REPLACES, withdraws that message.
+    pub const RETRACT: u8 = 0x11;
+    /// u8: 1 delivered, 2 read (Receipt).
+    pub const STATE: u8 = 0x12;
+    /// UTF-8, 1..=255 bytes: who read it (Receipt).
+    pub const READER: u8 = 0x13;
+    /// Critical, 1..=65535 bytes: a Noise handshake message (Handshake).
+    pub const NOISE: u8 = 0x8A;
 }
 
 /// KIND values.
@@ -87,6 +140,12 @@ pub enum Kind {
     Accepted,
     /// 3: the message was not stored.
     Refused,
+    /// 4: a Noise handshake message (NOISE).
+    Handshake,
+    /// 5: chunks of Noise transport messages, an inner frame encrypted.
+    Sealed,
+    /// 6: a signed delivery or read receipt.
+    Receipt,
     /// Any other value (a later version's), kept for logs.
     Unknown(u8),
 }
@@ -97,6 +156,9 @@ impl From<u8> for Kind {
             1 => Self::Message,
             2 => Self::Accepted,
             3 => Self::Refused,
+            4 => Self::Handshake,
+            5 => Self::Sealed,
+            6 => Self::Receipt,
             other => Self::Unknown(other),
         }
     }
@@ -108,6 +170,9 @@ impl From<Kind> for u8 {
             Kind::Message => 1,
             Kind::Accepted => 2,
             Kind::Refused => 3,
+            Kind::Handshake => 4,
+            Kind::Sealed => 5,
+            Kind::Receipt => 6,
             Kind::Unknown(v) => v,
         }
     }
@@ -184,6 +249,13 @@ pub enum Reason {
     /// 4: the receiver's policy does not accept messages from this sender
     /// (its address, its name, or a group message it may not send).
     Denied,
+    /// 5: a signature or certificate does not verify.
+    BadSignature,
+    /// 6: the receiver has pinned another key for the sender's host.
+    KeyChanged,
+    /// 7: the receiver accepts messages only in a secure session (SEALED),
+    /// and this one is plaintext.
+    SecureRequired,
     /// Any other value, kept so that it round-trips.
     Unknown(u8),
 }
@@ -195,6 +267,9 @@ impl From<u8> for Reason {
             2 => Self::NotHere,
             3 => Self::NoRoom,
             4 => Self::Denied,
+            5 => Self::BadSignature,
+            6 => Self::KeyChanged,
+            7 => Self::SecureRequired,
             other => Self::Unknown(other),
         }
     }
@@ -207,6 +282,9 @@ impl From<Reason> for u8 {
             Reason::NotHere => 2,
             Reason::NoRoom => 3,
             Reason::Denied => 4,
+            Reason::BadSignature => 5,
+            Reason::KeyChanged => 6,
+            Reason::SecureRequired => 7,
             Reason::Unknown(v) => v,
         }
     }
@@ -314,10 +392,12 @@ impl<'a> Iterator for Fields<'a> {
 }
 
 /// Where the first NBSS frame in `buf` ends, for a reader that accepts
-/// native frames up to [`MAX_FRAME_LEN`] and every other frame up to
-/// `max_other` (the SMB limit). Like [`super::nbss::frame_len`], but a
-/// SESSION MESSAGE longer than `max_other` is waited for until its first
-/// four payload bytes show whether it is native. Does not allocate.
+/// native frames up to [`MAX_FRAME_LEN`], SEALED ones up to
+/// [`MAX_SEALED_LEN`], and every other frame up to `max_other` (the SMB
+/// limit). Like [`super::nbss::frame_len`], but a SESSION MESSAGE longer
+/// than `max_other` is waited for until its payload's magic shows whether it
+/// is native (and, past [`MAX_FRAME_LEN`], until its KIND shows whether it
+/// is SEALED). Does not allocate.
 pub fn frame_len(buf: &[u8], max_other: usize) -> Result<Option<usize>> {
     use super::nbss;
     let Some(header) = buf.get(..nbss::HEADER_LEN) else {
@@ -332,12 +412,78 @@ pub fn frame_len(buf: &[u8], max_other: usize) -> Result<Option<usize>> {
     {
         return nbss::frame_len(buf, max_other);
     }
-    match buf.get(nbss::HEADER_LEN..nbss::HEADER_LEN + MAGIC.len()) {
+    let payload = buf.get(nbss::HEADER_LEN..).unwrap_or_default();
+    let Some(magic) = payload.get(..MAGIC.len()) else {
+        return Ok(None);
+    };
+    if magic != MAGIC {
+        return nbss::frame_len(buf, max_other);
+    }
+    if total <= MAX_FRAME_LEN {
+        return nbss::frame_len(buf, MAX_FRAME_LEN);
+    }
+    match payload.get(5) {
         None => Ok(None),
-        Some(m) if m == MAGIC => nbss::frame_len(buf, MAX_FRAME_LEN),
-        Some(_) => nbss::frame_len(buf, max_other),
+        Some(&k) if Kind::from(k) == Kind::Sealed => nbss::frame_len(buf, MAX_SEALED_LEN),
+        Some(_) => nbss::frame_len(buf, MAX_FRAME_LEN),
     }
 }
 
+/// The chunks of a SEALED frame's body (`u16 LENGTH, LENGTH bytes`, each a
+/// Noise transport message), borrowed. A chunk shorter than [`TAG_LEN`] or
+/// cut short is an `Err` item, after which the iterator stops.
+pub fn chunks(body: &[u8]) -> Chunks<'_> {
+    Chunks {
+        r: Reader::new(body),
+    }
+}
+
+/// Iterator returned by [`chunks`].
+#[derive(Debug, Clone)]
+pub struct Chunks<'a> {
+    r: Reader<'a>,
+}
+
+impl<'a> Iterator for Chunks<'a> {
+    type Item = Result<&'a [u8]>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.r.remaining() == 0 {
+            return None;
+        }
+        let chunk = self
+            .r
+            .u16_be()
+            .and_then(|len| self.r.bytes(usize::from(len)))
+            .and_then(|c| {
+                if c.len() < TAG_LEN {
+                    Err(Error::Malformed("SEALED chunk shorter than its tag"))
+                } else {
+                    Ok(c)
+                }
+            });
+        if chunk.is_err() {
+            self.r = Reader::new(&[]);
+        }
+        Some(chunk)
+    }
+}
+
+/// Bytes of a SEALED frame's body carrying `plaintext` bytes of inner frame
+/// in full chunks (a sender's layout): one header and tag per
+/// [`MAX_CHUNK_PLAINTEXT`] bytes begun.
+pub const fn sealed_body_len(plaintext: usize) -> usize {
+    let n = if plaintext == 0 {
+        1
+    } else {
+        plaintext.div_ceil(MAX_CHUNK_PLAINTEXT)
+    };
+    plaintext + n * (CHUNK_HEADER_LEN + TAG_LEN)
+}
+
+#[cfg(test)]
+mod secure_tests;
+#[cfg(test)]
+mod signed_tests;
 #[cfg(test)]
 mod tests;

@@ -1,12 +1,32 @@
 //! The decoded form of a native frame ([`Repr`]), what each kind requires,
-//! and its encoder (fields in TYPE order).
+//! its encoder (fields in TYPE order), and the bytes a signature covers.
 
+use super::found::{FieldValue, Found, check_name, check_signer, signer_fields};
 use super::{
-    CRITICAL, FIELD_HEADER_LEN, Field, HEADER_LEN, Kind, MAGIC, MAX_NAME_LEN, MAX_POPUP_SECS,
-    MAX_REASON_LEN, MAX_TEXT_LEN, Packet, Priority, Reason, VERSION, field,
+    HEADER_LEN, Kind, MAGIC, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_POPUP_SECS, MAX_REASON_LEN,
+    MAX_SEALED_LEN, MAX_TEXT_LEN, Packet, Priority, Reason, SIGNED_PREFIX, VERSION, field,
 };
 use crate::wire::codec::Writer;
-use crate::wire::{Emit, Error, Result};
+use crate::wire::{Emit, Error, Result, nbss};
+
+/// Longest body of a SEALED frame: what fits [`MAX_SEALED_LEN`].
+const MAX_SEALED_BODY_LEN: usize = MAX_SEALED_LEN - nbss::HEADER_LEN - HEADER_LEN;
+
+/// Who signs a message or receipt: the author's account and key, and the
+/// host that certifies the key (the five signer fields besides SIGNATURE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signer<'a> {
+    /// AUTHOR (1..=64 bytes of UTF-8): the account, `alice`.
+    pub author: &'a str,
+    /// HOST (a NetBIOS name, 1..=15 printable ASCII, no space).
+    pub host: &'a str,
+    /// AUTHOR_KEY: the author's Ed25519 public key.
+    pub author_key: [u8; 32],
+    /// HOST_KEY: the host's Ed25519 public key.
+    pub host_key: [u8; 32],
+    /// CERT: the host's signature over the author's key.
+    pub cert: [u8; 64],
+}
 
 /// A message for the receiver's inbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,12 +39,75 @@ pub struct Message<'a> {
     pub from: &'a str,
     /// TO (required, 1..=255 bytes).
     pub to: &'a str,
-    /// TEXT (required, up to [`MAX_TEXT_LEN`] bytes).
+    /// TEXT (required, up to [`MAX_TEXT_LEN`] bytes; empty only with
+    /// `retract`).
     pub text: &'a str,
     /// PRIORITY (absent: normal).
     pub priority: Priority,
     /// POPUP_SECS (1..=[`MAX_POPUP_SECS`]).
     pub popup_secs: Option<u32>,
+    /// AUTHOR, HOST, AUTHOR_KEY, HOST_KEY, CERT: given with `signature`,
+    /// or neither is.
+    pub signer: Option<Signer<'a>>,
+    /// SIGNATURE: the author's, over [`Repr::signed_bytes`].
+    pub signature: Option<[u8; 64]>,
+    /// REPLACES: the UUID of an earlier message this one updates.
+    pub replaces: Option<[u8; 16]>,
+    /// RETRACT: withdraws `replaces` (which it requires).
+    pub retract: bool,
+}
+
+/// What a receipt says happened to a message (STATE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReceiptState {
+    /// 1: stored at the receiver.
+    Delivered,
+    /// 2: read by the recipient.
+    Read,
+}
+
+impl ReceiptState {
+    /// The wire value.
+    pub const fn to_u8(self) -> u8 {
+        match self {
+            Self::Delivered => 1,
+            Self::Read => 2,
+        }
+    }
+
+    /// The state of a wire value.
+    pub fn from_u8(v: u8) -> Result<Self> {
+        match v {
+            1 => Ok(Self::Delivered),
+            2 => Ok(Self::Read),
+            _ => Err(Error::Malformed("native STATE is not 1 or 2")),
+        }
+    }
+
+    /// The name shown: `delivered`, `read`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+        }
+    }
+}
+
+/// KIND 6: a signed delivery or read receipt (every field required).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt<'a> {
+    /// UUID: the message it is about.
+    pub uuid: [u8; 16],
+    /// STATE.
+    pub state: ReceiptState,
+    /// READER (1..=255 bytes): the account that read it, or the host.
+    pub reader: &'a str,
+    /// SENT_AT: when (Unix ms).
+    pub at: i64,
+    /// The reader's signer fields.
+    pub signer: Signer<'a>,
+    /// SIGNATURE: the reader's, over [`Repr::signed_bytes`].
+    pub signature: [u8; 64],
 }
 
 /// The meaning of one native frame.
@@ -46,106 +129,60 @@ pub enum Repr<'a> {
         /// REASON_TEXT (absent: empty).
         text: &'a str,
     },
-}
-
-/// The fields a frame may carry, as found (before the kind decides which
-/// are required).
-#[derive(Default)]
-struct Found<'a> {
-    uuid: Option<[u8; 16]>,
-    sent_at: Option<i64>,
-    from: Option<&'a str>,
-    to: Option<&'a str>,
-    text: Option<&'a str>,
-    priority: Option<Priority>,
-    popup_secs: Option<u32>,
-    reason: Option<Reason>,
-    reason_text: Option<&'a str>,
-}
-
-fn utf8<'a>(v: &'a [u8], max: usize, what: &'static str) -> Result<&'a str> {
-    if v.len() > max {
-        return Err(Error::TooLong(what));
-    }
-    core::str::from_utf8(v).map_err(|_| Error::Malformed("native text field is not UTF-8"))
-}
-
-fn set<T>(slot: &mut Option<T>, v: T) -> Result<()> {
-    if slot.is_some() {
-        return Err(Error::Malformed("native field given twice"));
-    }
-    *slot = Some(v);
-    Ok(())
-}
-
-fn exact<const N: usize>(v: &[u8], what: &'static str) -> Result<[u8; N]> {
-    v.try_into().map_err(|_| Error::Malformed(what))
-}
-
-impl<'a> Found<'a> {
-    fn take(&mut self, f: Field<'a>) -> Result<()> {
-        let v = f.value;
-        match f.kind {
-            field::UUID => set(&mut self.uuid, exact(v, "native UUID is not 16 bytes")?),
-            field::SENT_AT => set(
-                &mut self.sent_at,
-                i64::from_be_bytes(exact(v, "native SENT_AT is not 8 bytes")?),
-            ),
-            field::FROM => set(&mut self.from, name(v, "native FROM")?),
-            field::TO => set(&mut self.to, name(v, "native TO")?),
-            field::TEXT => set(&mut self.text, utf8(v, MAX_TEXT_LEN, "native TEXT")?),
-            field::PRIORITY => {
-                let [p] = exact(v, "native PRIORITY is not 1 byte")?;
-                set(&mut self.priority, Priority::from_u8(p)?)
-            }
-            field::POPUP_SECS => {
-                let s = u32::from_be_bytes(exact(v, "native POPUP_SECS is not 4 bytes")?);
-                if !(1..=MAX_POPUP_SECS).contains(&s) {
-                    return Err(Error::Malformed("native POPUP_SECS not in 1..=86400"));
-                }
-                set(&mut self.popup_secs, s)
-            }
-            field::REASON => {
-                let [r] = exact(v, "native REASON is not 1 byte")?;
-                set(&mut self.reason, Reason::from(r))
-            }
-            field::REASON_TEXT => set(
-                &mut self.reason_text,
-                utf8(v, MAX_REASON_LEN, "native REASON_TEXT")?,
-            ),
-            k if k & CRITICAL != 0 => Err(Error::Unsupported("critical native field")),
-            _ => Ok(()),
-        }
-    }
-}
-
-fn name<'a>(v: &'a [u8], what: &'static str) -> Result<&'a str> {
-    let s = utf8(v, MAX_NAME_LEN, what)?;
-    if s.is_empty() {
-        return Err(Error::Malformed("native FROM or TO is empty"));
-    }
-    Ok(s)
+    /// KIND 4: one Noise handshake message.
+    Handshake {
+        /// NOISE (required, critical, 1..=65535 bytes), opaque here.
+        noise: &'a [u8],
+    },
+    /// KIND 5: an encrypted inner frame.
+    Sealed {
+        /// Everything after the header (not TLV: the chunks, see
+        /// [`super::chunks`]), opaque here; not empty.
+        body: &'a [u8],
+    },
+    /// KIND 6.
+    Receipt(Receipt<'a>),
 }
 
 impl<'a> Repr<'a> {
-    /// Reads a native frame: the whole NBSS payload, every byte a field.
+    /// Reads a native frame: the whole NBSS payload, every byte a field
+    /// (SEALED: every byte the body).
     pub fn parse(payload: &'a [u8]) -> Result<Self> {
         let packet = Packet::new_checked(payload)?;
+        if packet.kind() == Kind::Sealed {
+            let body = payload.get(HEADER_LEN..).unwrap_or_default();
+            if body.is_empty() {
+                return Err(Error::Malformed("native SEALED without chunks"));
+            }
+            if body.len() > MAX_SEALED_BODY_LEN {
+                return Err(Error::TooLong("native SEALED"));
+            }
+            return Ok(Self::Sealed { body });
+        }
         let mut found = Found::default();
         for f in packet.fields() {
             found.take(f?)?;
         }
-        let missing = |what| Error::Malformed(what);
+        let missing = Error::Malformed;
         match packet.kind() {
-            Kind::Message => Ok(Self::Message(Message {
-                uuid: found.uuid.ok_or(missing("native Message without UUID"))?,
-                sent_at: found.sent_at,
-                from: found.from.ok_or(missing("native Message without FROM"))?,
-                to: found.to.ok_or(missing("native Message without TO"))?,
-                text: found.text.ok_or(missing("native Message without TEXT"))?,
-                priority: found.priority.unwrap_or_default(),
-                popup_secs: found.popup_secs,
-            })),
+            Kind::Message => {
+                let signed = found.signer()?;
+                let m = Message {
+                    uuid: found.uuid.ok_or(missing("native Message without UUID"))?,
+                    sent_at: found.sent_at,
+                    from: found.from.ok_or(missing("native Message without FROM"))?,
+                    to: found.to.ok_or(missing("native Message without TO"))?,
+                    text: found.text.ok_or(missing("native Message without TEXT"))?,
+                    priority: found.priority.unwrap_or_default(),
+                    popup_secs: found.popup_secs,
+                    signer: signed.map(|(s, _)| s),
+                    signature: signed.map(|(_, sig)| sig),
+                    replaces: found.replaces,
+                    retract: found.retract.is_some(),
+                };
+                check_message(&m, false)?;
+                Ok(Self::Message(m))
+            }
             Kind::Accepted => Ok(Self::Accepted {
                 uuid: found.uuid.ok_or(missing("native Accepted without UUID"))?,
             }),
@@ -156,7 +193,29 @@ impl<'a> Repr<'a> {
                     .ok_or(missing("native Refused without REASON"))?,
                 text: found.reason_text.unwrap_or_default(),
             }),
-            Kind::Unknown(_) => Err(Error::Unsupported("native frame kind")),
+            Kind::Handshake => Ok(Self::Handshake {
+                noise: found
+                    .noise
+                    .ok_or(missing("native Handshake without NOISE"))?,
+            }),
+            Kind::Receipt => {
+                let (signer, signature) = found
+                    .signer()?
+                    .ok_or(missing("native Receipt without signer fields"))?;
+                Ok(Self::Receipt(Receipt {
+                    uuid: found.uuid.ok_or(missing("native Receipt without UUID"))?,
+                    state: found.state.ok_or(missing("native Receipt without STATE"))?,
+                    reader: found
+                        .reader
+                        .ok_or(missing("native Receipt without READER"))?,
+                    at: found
+                        .sent_at
+                        .ok_or(missing("native Receipt without SENT_AT"))?,
+                    signer,
+                    signature,
+                }))
+            }
+            Kind::Sealed | Kind::Unknown(_) => Err(Error::Unsupported("native frame kind")),
         }
     }
 
@@ -166,11 +225,41 @@ impl<'a> Repr<'a> {
             Self::Message(_) => Kind::Message,
             Self::Accepted { .. } => Kind::Accepted,
             Self::Refused { .. } => Kind::Refused,
+            Self::Handshake { .. } => Kind::Handshake,
+            Self::Sealed { .. } => Kind::Sealed,
+            Self::Receipt(_) => Kind::Receipt,
         }
     }
 
-    /// Calls `each` with every field this frame emits, in TYPE order.
-    fn each_field(&self, mut each: impl FnMut(u8, FieldValue<'_>) -> Result<()>) -> Result<()> {
+    /// What the author signs (and a receiver verifies): [`SIGNED_PREFIX`],
+    /// then this frame as emitted without its SIGNATURE field. Emission is
+    /// canonical (fields in TYPE order, unknown ones dropped), so a parsed
+    /// frame gives the same bytes as the `Repr` it was emitted from. Only a
+    /// Message with a signer, or a Receipt, is signed; the signature itself
+    /// may be absent (it is about to be made) and is ignored.
+    pub fn signed_bytes(&self) -> Result<Vec<u8>> {
+        match self {
+            Self::Message(m) if m.signer.is_none() => {
+                return Err(Error::Malformed("native Message without signer fields"));
+            }
+            Self::Message(_) | Self::Receipt(_) => {}
+            _ => return Err(Error::Unsupported("native frame kind is not signed")),
+        }
+        let frame_len = self.len(false);
+        let mut v = vec![0; SIGNED_PREFIX.len() + frame_len];
+        let (prefix, frame) = v.split_at_mut(SIGNED_PREFIX.len());
+        prefix.copy_from_slice(SIGNED_PREFIX);
+        self.write(frame, false)?;
+        Ok(v)
+    }
+
+    /// Calls `each` with every field this frame emits, in TYPE order; the
+    /// SIGNATURE only `with_signature`. SEALED has none.
+    fn each_field<'s>(
+        &'s self,
+        with_signature: bool,
+        mut each: impl FnMut(u8, FieldValue<'s>) -> Result<()>,
+    ) -> Result<()> {
         match self {
             Self::Message(m) => {
                 each(field::UUID, FieldValue::Bytes(&m.uuid))?;
@@ -184,6 +273,18 @@ impl<'a> Repr<'a> {
                 if let Some(s) = m.popup_secs {
                     each(field::POPUP_SECS, FieldValue::U32(s))?;
                 }
+                if let Some(s) = &m.signer {
+                    signer_fields(s, &mut each)?;
+                }
+                if let Some(sig) = m.signature.as_ref().filter(|_| with_signature) {
+                    each(field::SIGNATURE, FieldValue::Bytes(sig))?;
+                }
+                if let Some(r) = &m.replaces {
+                    each(field::REPLACES, FieldValue::Bytes(r))?;
+                }
+                if m.retract {
+                    each(field::RETRACT, FieldValue::Bytes(&[]))?;
+                }
             }
             Self::Accepted { uuid } => each(field::UUID, FieldValue::Bytes(uuid))?,
             Self::Refused { uuid, reason, text } => {
@@ -195,66 +296,62 @@ impl<'a> Repr<'a> {
                     each(field::REASON_TEXT, FieldValue::Text(text, MAX_REASON_LEN))?;
                 }
             }
+            Self::Handshake { noise } => each(field::NOISE, FieldValue::Bytes(noise))?,
+            Self::Sealed { .. } => {}
+            Self::Receipt(r) => {
+                each(field::UUID, FieldValue::Bytes(&r.uuid))?;
+                each(field::SENT_AT, FieldValue::I64(r.at))?;
+                signer_fields(&r.signer, &mut each)?;
+                if with_signature {
+                    each(field::SIGNATURE, FieldValue::Bytes(&r.signature))?;
+                }
+                each(field::STATE, FieldValue::U8(r.state.to_u8()))?;
+                each(field::READER, FieldValue::Text(r.reader, MAX_NAME_LEN))?;
+            }
         }
         Ok(())
     }
 
     /// Checks what [`Repr::parse`] would refuse, so that nothing is emitted
-    /// that a receiver must reject.
-    fn check(&self) -> Result<()> {
-        if let Self::Message(m) = self {
-            if m.from.is_empty() || m.to.is_empty() {
-                return Err(Error::Malformed("native FROM or TO is empty"));
-            }
-            if m.popup_secs
-                .is_some_and(|s| !(1..=MAX_POPUP_SECS).contains(&s))
-            {
-                return Err(Error::Malformed("native POPUP_SECS not in 1..=86400"));
-            }
-        }
-        self.each_field(|_, v| match v {
-            FieldValue::Text(s, max) if s.len() > max => Err(Error::TooLong("native text field")),
-            _ => Ok(()),
-        })
-    }
-}
-
-/// A value to emit.
-enum FieldValue<'a> {
-    Bytes(&'a [u8]),
-    Text(&'a str, usize),
-    U8(u8),
-    U32(u32),
-    I64(i64),
-}
-
-impl FieldValue<'_> {
-    fn len(&self) -> usize {
+    /// that a receiver must reject. `signing`: the signature may be absent.
+    fn check(&self, signing: bool) -> Result<()> {
         match self {
-            Self::Bytes(b) => b.len(),
-            Self::Text(s, _) => s.len(),
-            Self::U8(_) => 1,
-            Self::U32(_) => 4,
-            Self::I64(_) => 8,
+            Self::Message(m) => check_message(m, signing)?,
+            Self::Receipt(r) => {
+                check_name(r.reader)?;
+                check_signer(&r.signer)?;
+            }
+            Self::Handshake { noise } if noise.is_empty() => {
+                return Err(Error::Malformed("native NOISE is empty"));
+            }
+            Self::Sealed { body } if body.is_empty() => {
+                return Err(Error::Malformed("native SEALED without chunks"));
+            }
+            Self::Sealed { body } if body.len() > MAX_SEALED_BODY_LEN => {
+                return Err(Error::TooLong("native SEALED"));
+            }
+            _ => {}
         }
+        self.each_field(true, |_, v| v.check())
     }
-}
 
-impl Emit for Repr<'_> {
-    fn buffer_len(&self) -> usize {
+    /// Bytes of the frame, with or without its SIGNATURE field.
+    fn len(&self, with_signature: bool) -> usize {
         let mut n = HEADER_LEN;
-        let _ = self.each_field(|_, v| {
-            n += FIELD_HEADER_LEN + v.len();
+        if let Self::Sealed { body } = self {
+            return n + body.len();
+        }
+        let _ = self.each_field(with_signature, |_, v| {
+            n += super::FIELD_HEADER_LEN + v.len();
             Ok(())
         });
         n
     }
 
-    /// Writes the frame; a field over its limit is [`Error::TooLong`], an
-    /// empty name or a `popup_secs` out of range [`Error::Malformed`].
-    fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        self.check()?;
-        let need = self.buffer_len();
+    /// Checks, then writes the frame into `buf`.
+    fn write(&self, buf: &mut [u8], with_signature: bool) -> Result<usize> {
+        self.check(!with_signature)?;
+        let need = self.len(with_signature);
         let have = buf.len();
         let out = buf
             .get_mut(..need)
@@ -263,18 +360,61 @@ impl Emit for Repr<'_> {
         w.bytes(&MAGIC)?;
         w.u8(VERSION)?;
         w.u8(self.kind().into())?;
-        self.each_field(|kind, v| {
-            w.u8(kind)?;
-            let len = u16::try_from(v.len()).map_err(|_| Error::TooLong("native field"))?;
-            w.u16_be(len)?;
-            match v {
-                FieldValue::Bytes(b) => w.bytes(b),
-                FieldValue::Text(s, _) => w.bytes(s.as_bytes()),
-                FieldValue::U8(x) => w.u8(x),
-                FieldValue::U32(x) => w.u32_be(x),
-                FieldValue::I64(x) => w.bytes(&x.to_be_bytes()),
-            }
-        })?;
+        if let Self::Sealed { body } = self {
+            w.bytes(body)?;
+        }
+        self.each_field(with_signature, |kind, v| v.write(kind, &mut w))?;
         Ok(w.position())
     }
 }
+
+/// A Message's own rules (beyond each field's): names not empty, POPUP_SECS
+/// in range, signer fields all or none (`signing`: SIGNATURE may be
+/// missing), RETRACT only with REPLACES, TEXT empty only with RETRACT.
+fn check_message(m: &Message<'_>, signing: bool) -> Result<()> {
+    check_name(m.from)?;
+    check_name(m.to)?;
+    if m.popup_secs
+        .is_some_and(|s| !(1..=MAX_POPUP_SECS).contains(&s))
+    {
+        return Err(Error::Malformed("native POPUP_SECS not in 1..=86400"));
+    }
+    if let Some(s) = &m.signer {
+        check_signer(s)?;
+    }
+    if m.signer.is_none() && m.signature.is_some()
+        || (m.signer.is_some() && m.signature.is_none() && !signing)
+    {
+        return Err(Error::Malformed(
+            "native signer fields (AUTHOR, HOST, AUTHOR_KEY, HOST_KEY, CERT, SIGNATURE) come all or none",
+        ));
+    }
+    if m.retract && m.replaces.is_none() {
+        return Err(Error::Malformed("native RETRACT without REPLACES"));
+    }
+    if m.text.is_empty() && !m.retract {
+        return Err(Error::Malformed(
+            "native TEXT is empty (allowed only with RETRACT)",
+        ));
+    }
+    Ok(())
+}
+
+impl Emit for Repr<'_> {
+    fn buffer_len(&self) -> usize {
+        self.len(true)
+    }
+
+    /// Writes the frame; a field over its limit is [`Error::TooLong`], a
+    /// frame [`Repr::parse`] would refuse (an empty name, `popup_secs` out of
+    /// range, signer fields not all or none, RETRACT without REPLACES, an
+    /// empty TEXT, NOISE or SEALED body) [`Error::Malformed`].
+    fn emit(&self, buf: &mut [u8]) -> Result<usize> {
+        self.write(buf, true)
+    }
+}
+
+/// Keeps [`MAX_FRAME_LEN`] and the SEALED limit in step: the body limit is
+/// what sealing an inner frame of the largest size takes.
+const _: () =
+    assert!(MAX_SEALED_BODY_LEN == super::sealed_body_len(MAX_FRAME_LEN - nbss::HEADER_LEN));

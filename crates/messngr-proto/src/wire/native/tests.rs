@@ -33,6 +33,10 @@ fn message() -> Message<'static> {
         text: "Grüß",
         priority: Priority::Urgent,
         popup_secs: Some(7),
+        signer: None,
+        signature: None,
+        replaces: None,
+        retract: false,
     }
 }
 
@@ -150,6 +154,10 @@ fn bad_frames_are_refused_with_a_reason() {
     // only optional ones (PRIORITY, POPUP_SECS) follow: another message.
     let without_popup = Message {
         popup_secs: None,
+        signer: None,
+        signature: None,
+        replaces: None,
+        retract: false,
         ..message()
     };
     let without_priority = Message {
@@ -238,7 +246,7 @@ prop_compose! {
         sent_at in any::<Option<i64>>(),
         from in arb_name(),
         to in arb_name(),
-        text in arb_text(MAX_TEXT_LEN),
+        text in arb_name(),
         priority in 0u8..3,
         popup_secs in prop::option::of(1..=MAX_POPUP_SECS),
     ) -> (Message<'static>, [String; 3]) {
@@ -250,6 +258,10 @@ prop_compose! {
             text: "",
             priority: Priority::from_u8(priority).unwrap(),
             popup_secs,
+            signer: None,
+            signature: None,
+            replaces: None,
+            retract: false,
         };
         (m, [from, to, text])
     }
