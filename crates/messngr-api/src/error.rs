@@ -26,6 +26,9 @@ pub enum ErrorKind {
     Refused,
     /// The network failed: no connection, no answer.
     Network,
+    /// A host's key does not match its pin (or has none under `trust =
+    /// "file"`), or plain text was forbidden (`--secure`, `require_secure`).
+    Untrusted,
     /// The message does not fit (a broadcast datagram, the native limit).
     TooLong,
     /// A message handed over could not be stored.

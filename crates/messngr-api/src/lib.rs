@@ -50,6 +50,7 @@ mod request;
 mod send;
 mod stream;
 pub mod time;
+mod trust;
 
 #[cfg(feature = "tokio")]
 pub use async_client::{AsyncClient, Follower};
@@ -67,6 +68,7 @@ pub use names::{
     CountersView, Lookup, LookupView, NameAdd, NameDel, NameList, NameView, NodeNameView,
     NodeStatus, NodeStatusView, Status, StatusView,
 };
-pub use request::{Call, InboxRequest, NamesRequest, Request, SendRequest};
+pub use request::{Call, InboxRequest, NamesRequest, Request, SendRequest, TrustRequest};
 pub use send::{Deliver, MAX_DELIVER_NAME, MAX_DELIVER_TEXT, Reply as ReplyTo, Send, SendView};
 pub use stream::{ExportItem, Follow, FollowEvent, Following};
+pub use trust::{KeyChangeView, PinView, TrustAdd, TrustExport, TrustList, TrustRemove, TrustShow};

@@ -58,6 +58,16 @@ pub struct MessageView {
     pub raw: Vec<u8>,
     /// The sender's key fingerprint (signed messngr messages).
     pub sender_key: Option<String>,
+    /// Who signed it, `alice@H2` (verified messngr messages, and local
+    /// senders: `alice@` this host).
+    #[serde(default)]
+    pub author: Option<String>,
+    /// When its author last changed it (a live notice), Unix ms.
+    #[serde(default)]
+    pub updated_at_ms: Option<i64>,
+    /// When its author withdrew it (its text is gone), Unix ms.
+    #[serde(default)]
+    pub retracted_at_ms: Option<i64>,
     /// How urgent the sender says it is.
     pub priority: Priority,
     /// When it stops being relevant, RFC 3339.
@@ -92,18 +102,25 @@ impl MessageView {
     }
 
     /// Where the message came from and whether that is verified, as one
-    /// short line people read before the text: `verified: local uid 1000`,
-    /// `UNVERIFIED smb from 10.0.0.7:1040`, `UNVERIFIED samba hand-over`.
-    /// Terminals, pop-ups, `messngr inbox` and `messngr read` show it where
-    /// the text cannot push it out of view (before the text). Everything
-    /// from the legacy network is unverified; so is, for now, every
-    /// messngr message from another host (nothing is signed yet).
+    /// short line people read before the text: `verified alice@H2` (a
+    /// signature checked against H2's pinned key, or a local account sending
+    /// through this host's daemon), `UNVERIFIED smb from 10.0.0.7:1040`,
+    /// `UNVERIFIED samba hand-over`. Terminals, pop-ups, the tray, `messngr
+    /// inbox` and `messngr read` show it where the text cannot push it out
+    /// of view (before the text). Everything from the legacy network is
+    /// unverified, and so is a messngr message that came unsigned.
     pub fn provenance(&self) -> String {
         let line = |s: &str| messngr_proto::text::sanitize_line(s).into_owned();
-        match (self.verified, self.sender_uid, &self.sender_key) {
-            (true, Some(uid), _) => format!("verified: local uid {uid}"),
-            (true, None, Some(key)) => format!("verified: key {}", line(key)),
-            (true, None, None) => format!("verified: {}", self.transport),
+        match (
+            self.verified,
+            &self.author,
+            self.sender_uid,
+            &self.sender_key,
+        ) {
+            (true, Some(author), ..) => format!("verified {}", line(author)),
+            (true, None, Some(uid), _) => format!("verified: local uid {uid}"),
+            (true, None, None, Some(key)) => format!("verified: key {}", line(key)),
+            (true, None, None, None) => format!("verified: {}", self.transport),
             (false, ..) => match (&self.source_addr, self.transport) {
                 (Some(addr), t) => format!("UNVERIFIED {t} from {}", line(addr)),
                 (None, crate::Transport::Samba) => "UNVERIFIED samba hand-over".to_owned(),
@@ -117,12 +134,16 @@ impl MessageView {
     /// account (`sender_uid`, no source address). The daemon stores a local
     /// sender's urgent message as urgent only when the sender is root or in
     /// `admin_group` (decided from the API socket's peer uid when it is
-    /// sent); an urgent message from the network never interrupts.
+    /// sent). From the network only a signed one interrupts: the receiving
+    /// daemon keeps urgent only for verified authors in `urgent_senders`
+    /// (default `root@*`), so an unsigned or unauthorised urgent message
+    /// arrives as normal.
     pub fn interrupts(&self) -> bool {
+        let local = self.sender_uid.is_some() && self.source_addr.is_none();
+        let signed = self.verified && self.author.is_some() && self.retracted_at_ms.is_none();
         self.direction == Direction::In
             && self.priority == crate::Priority::Urgent
-            && self.sender_uid.is_some()
-            && self.source_addr.is_none()
+            && (local || signed)
     }
 }
 

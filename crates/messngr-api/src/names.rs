@@ -120,6 +120,12 @@ pub struct StatusView {
     /// reasons that never happened are left out.
     #[serde(default)]
     pub refused: std::collections::BTreeMap<String, u64>,
+    /// This host's key fingerprint (`messngr trust show` has the key).
+    #[serde(default)]
+    pub host_key: Option<String>,
+    /// Hosts that showed another key than their pin, refused.
+    #[serde(default)]
+    pub key_changes: Vec<crate::KeyChangeView>,
 }
 
 /// Name-service counters.

@@ -19,6 +19,7 @@ use crate::names::{
 };
 use crate::send::{Deliver, Reply, Send, SendView};
 use crate::stream::Follow;
+use crate::trust::{PinView, TrustAdd, TrustExport, TrustList, TrustRemove, TrustShow};
 
 /// A request to the daemon.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +39,24 @@ pub enum Request {
     Follow(Follow),
     /// A message another program received.
     Deliver(Deliver),
+    /// Keys and pins.
+    Trust(TrustRequest),
+}
+
+/// Keys' and pins' requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustRequest {
+    /// [`TrustList`].
+    List(TrustList),
+    /// [`TrustShow`].
+    Show(TrustShow),
+    /// [`TrustAdd`].
+    Add(TrustAdd),
+    /// [`TrustRemove`].
+    Remove(TrustRemove),
+    /// [`TrustExport`].
+    Export(TrustExport),
 }
 
 /// The name service's requests.
@@ -120,6 +139,11 @@ calls! {
     Unread => |c| Request::Inbox(InboxRequest::Unread(c)), UnreadView;
     Quiet => Request::Quiet, QuietView;
     Deliver => Request::Deliver, i64;
+    TrustList => |c| Request::Trust(TrustRequest::List(c)), Vec<PinView>;
+    TrustShow => |c| Request::Trust(TrustRequest::Show(c)), PinView;
+    TrustAdd => |c| Request::Trust(TrustRequest::Add(c)), PinView;
+    TrustRemove => |c| Request::Trust(TrustRequest::Remove(c)), PinView;
+    TrustExport => |c| Request::Trust(TrustRequest::Export(c)), String;
 }
 
 impl From<Export> for Request {
@@ -140,6 +164,7 @@ impl Request {
         matches!(
             self,
             Request::Names(NamesRequest::Add(_) | NamesRequest::Del(_))
+                | Request::Trust(TrustRequest::Add(_) | TrustRequest::Remove(_))
         )
     }
 }

@@ -26,6 +26,10 @@ pub struct Send {
     /// (1–86400); messngr receivers only, like `priority`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub popup_secs: Option<u32>,
+    /// `--secure`: only an encrypted, signed messngr session will do; a
+    /// legacy receiver is an error instead of a plain-text fallback.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secure: bool,
 }
 
 /// Answer a message, to its sender, by the way it came.
@@ -77,6 +81,10 @@ pub struct SendView {
     /// carried), or stored here for a name this host holds.
     #[serde(default)]
     pub native: bool,
+    /// Encrypted and signed (a messngr peer over a Noise session, with its
+    /// host key checked against the pin).
+    #[serde(default)]
+    pub secure: bool,
     /// What the sender should know, e.g. that priority and `--time` were
     /// dropped because the receiver does not speak messngr.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -13,8 +13,10 @@ use messngr_proto::wire::name::{NAME_CHARS, NetbiosName, suffix};
 use serde::Deserialize;
 
 mod limits;
+mod secure;
 use crate::policy::{NamePatterns, NetList};
 pub use limits::{Limits, MAX_SESSIONS};
+pub use secure::{DEFAULT_TRUST_FILE, DEFAULT_URGENT_SENDERS, Secure, TrustMode};
 
 /// Where glibc keeps the login records (the default `utmp`).
 pub(crate) const UTMP_PATH: &str = "/var/run/utmp";
@@ -116,6 +118,9 @@ pub struct Config {
     /// Flood protection on UDP 138 and TCP 139 (the `[limits]` table).
     #[serde(default)]
     pub limits: Limits,
+    /// Keys, trust and what must be verified (the `[secure]` table).
+    #[serde(default)]
+    pub secure: Secure,
     /// Received messages the inbox holds at most (everyone's); the next
     /// is refused ("no room"). 0: no limit.
     pub max_messages: Option<u64>,
@@ -283,6 +288,7 @@ impl Config {
             }
         }
         self.limits.validate()?;
+        self.secure.validate()?;
         self.allow_from()?;
         self.deny_from()?;
         self.group_senders()?;

@@ -46,6 +46,9 @@ pub enum DaemonError {
     /// The inbox could not be opened.
     #[error(transparent)]
     Inbox(#[from] crate::inbox::OpenError),
+    /// The host key or the pins could not be loaded.
+    #[error("keys: {0}")]
+    Secure(#[from] crate::secure::SecureError),
     /// Root could not be given up (the daemon never runs on as root).
     #[error(transparent)]
     Privs(#[from] crate::privs::PrivsError),
@@ -175,6 +178,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         inbox.path().display(),
         settings.socket.display()
     );
+    let secure = Arc::new(crate::secure::Secure::open(&settings)?);
     let settings = Arc::new(settings);
     let registry = Registry::default();
     let policy = Arc::new(settings.policy());
@@ -210,6 +214,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         inbox: inbox.clone(),
         quiet,
         policy: policy.clone(),
+        secure: secure.clone(),
         netbios: None,
     };
     match nbt {
@@ -219,6 +224,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
                 registry.clone(),
                 policy.clone(),
                 deliveries.clone(),
+                secure.clone(),
                 stop.child_token(),
             ));
             tasks.spawn(crate::datagram::serve(
@@ -237,6 +243,8 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
                 names: names.clone(),
                 registry: registry.clone(),
                 inbox: inbox.clone(),
+                secure: secure.clone(),
+                peers: Arc::new(crate::send::Peers::default()),
             };
             services.netbios = Some((names, ctx));
             tasks.spawn(crate::server::serve(

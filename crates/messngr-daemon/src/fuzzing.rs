@@ -33,6 +33,7 @@ struct Harness {
     names: Registry,
     policy: Arc<Policy>,
     inbox: InboxSender,
+    secure: crate::secure::Secure,
     datagrams: Mutex<Datagrams>,
 }
 
@@ -68,6 +69,9 @@ fn harness() -> &'static Harness {
             max_messages_per_owner: Some(5_000),
         };
         let inbox = Arc::new(Inbox::open(&settings).expect("an inbox"));
+        // A host key of its own, made in the state directory: a fuzzed
+        // handshake meets the real responder.
+        let secure = crate::secure::Secure::open(&settings).expect("keys");
         let policy = Arc::new(settings.policy());
         let names = Registry::default();
         for n in [
@@ -90,6 +94,7 @@ fn harness() -> &'static Harness {
             names,
             policy,
             inbox: tx,
+            secure,
             datagrams,
         }
     })
@@ -129,7 +134,9 @@ pub fn session(data: &[u8]) {
     h.rt.block_on(async {
         let (mut client, server) = tokio::io::duplex(64 * 1024);
         let stop = tokio_util::sync::CancellationToken::new();
-        let served = crate::session::connection(server, PEER, &h.names, &h.policy, &h.inbox, &stop);
+        let served = crate::session::connection(
+            server, PEER, &h.names, &h.policy, &h.inbox, &h.secure, &stop,
+        );
         let feed = async {
             for part in bytes.chunks(chunk) {
                 if client.write_all(part).await.is_err() {
@@ -146,11 +153,18 @@ pub fn session(data: &[u8]) {
     });
 }
 
-/// One native frame as a SESSION MESSAGE payload.
+/// One native frame as the first SESSION MESSAGE payload of a session.
 pub fn native(data: &[u8]) {
     let h = harness();
     h.rt.block_on(async {
-        let answer = crate::native::receive(data, PEER, &h.names, &h.policy, &h.inbox).await;
+        let ctx = crate::native::Ctx {
+            names: &h.names,
+            policy: &h.policy,
+            inbox: &h.inbox,
+            secure: &h.secure,
+        };
+        let mut channel = crate::native::Channel::default();
+        let answer = channel.frame(data, PEER, ctx).await;
         assert!(
             !answer.reply.is_empty() || answer.close.is_some(),
             "every native frame gets an answer or a reason"

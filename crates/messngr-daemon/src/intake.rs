@@ -35,7 +35,7 @@ pub struct Incoming {
 }
 
 /// The fields of a messngr-to-messngr message the legacy ones lack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Native {
     /// The sender's uuid: a retry carries the same one and is stored once.
     pub uuid: [u8; 16],
@@ -43,11 +43,24 @@ pub struct Native {
     pub priority: messngr_store::Priority,
     /// Seconds its pop-up stays (`msg.exe /TIME`).
     pub popup_secs: Option<u32>,
+    /// Verified: who signed it (`alice@H2`), the author key's fingerprint,
+    /// and the signed frame; `None`: unsigned (an older messngr node).
+    pub origin: Option<(String, String, Vec<u8>)>,
 }
 
 /// The message is on disk under this inbox id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stored(pub i64);
+pub struct Stored(pub i64, pub Again);
+
+/// Whether a stored message was already on disk before this delivery: a
+/// sender's retry after a lost answer, or (signed messages) a replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Again {
+    /// Stored now.
+    New,
+    /// The same uuid and content were stored before: kept once.
+    Duplicate,
+}
 
 /// The message could not be kept (over the quota, disk full, store
 /// unavailable); the sender must be told so, never acknowledged.

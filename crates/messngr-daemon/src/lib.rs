@@ -54,6 +54,7 @@ mod privs;
 mod quiet;
 mod registry;
 mod samba;
+mod secure;
 mod send;
 mod server;
 mod session;

@@ -14,11 +14,15 @@ use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use messngr_proto::wire::Emit;
-use messngr_proto::wire::native::{self, Reason, Repr};
+use messngr_proto::wire::native::{self, Message, Reason, Repr};
 
 use crate::intake::{InboxSender, Incoming, Native, Transport};
 use crate::policy::{Policy, Refusal};
 use crate::registry::Registry;
+use crate::secure::Verified;
+
+mod channel;
+pub(crate) use channel::{Channel, Ctx};
 
 /// Time the inbox has to store a native message before it is refused.
 pub(crate) const STORE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,10 +37,20 @@ pub(crate) struct Answer {
     pub(crate) close: Option<String>,
 }
 
-/// Handles one native frame from `peer`: parses it, checks the recipient
-/// against the names we hold, stores it through the inbox and answers
-/// Accepted only once the store committed it (a retry with the same uuid
-/// is Accepted again and stored once).
+/// A message's verified origin: who signed it, and the signed frame.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    /// Who signed it.
+    pub(crate) verified: Verified,
+    /// The frame as signed (the inner plaintext of a SEALED frame).
+    pub(crate) signed: Vec<u8>,
+}
+
+/// Handles one plaintext native frame from `peer` (a session that did not
+/// start with a handshake: an older messngr node): parses it, and stores it
+/// unverified through [`accept`]. (The sessions use [`Channel`], which
+/// also refuses it under `require_secure`; this is the unit tests' way in.)
+#[cfg(test)]
 pub(crate) async fn receive(
     payload: &[u8],
     peer: SocketAddr,
@@ -55,13 +69,31 @@ pub(crate) async fn receive(
             return refuse(None, Reason::BadMessage, &why, Some(why.clone()));
         }
     };
-    let admitted = policy.admit_message(
-        "messngr",
-        peer.ip(),
-        m.from.as_bytes(),
-        m.to.as_bytes(),
-        false,
-    );
+    accept(&m, peer, names, policy, inbox, None).await
+}
+
+/// Checks a parsed Message against the policy and our names, and stores it:
+/// verified when `origin` says who signed it. Answers Accepted only once the
+/// store committed it (a retry with the same uuid is Accepted again and
+/// stored once).
+pub(crate) async fn accept(
+    m: &Message<'_>,
+    peer: SocketAddr,
+    names: &Registry,
+    policy: &Policy,
+    inbox: &InboxSender,
+    origin: Option<Origin>,
+) -> Answer {
+    let admitted = match &origin {
+        Some(_) => policy.admit_signed_message(peer.ip(), m.from.as_bytes(), m.to.as_bytes()),
+        None => policy.admit_message(
+            "messngr",
+            peer.ip(),
+            m.from.as_bytes(),
+            m.to.as_bytes(),
+            false,
+        ),
+    };
     if let Err(why) = admitted {
         let text = format!("this host's policy refuses it ({})", why.as_str());
         return refuse(Some(m.uuid), Reason::Denied, &text, None);
@@ -108,6 +140,26 @@ pub(crate) async fn receive(
             None,
         );
     }
+    // Urgent interrupts people: only verified authors the policy names
+    // (`urgent_senders`) keep it; anyone else's is stored as normal.
+    let priority = match (&origin, m.priority) {
+        (Some(o), native::Priority::Urgent) if policy.may_send_urgent(&o.verified.author) => {
+            native::Priority::Urgent
+        }
+        (o, native::Priority::Urgent) => {
+            tracing::info!(
+                "urgent message from {} at {peer} stored as normal ({})",
+                sanitize_line(o.as_ref().map_or(m.from, |o| o.verified.author.as_str())),
+                if o.is_some() {
+                    "not in urgent_senders"
+                } else {
+                    "unsigned"
+                }
+            );
+            native::Priority::Normal
+        }
+        (_, p) => p,
+    };
     let incoming = Incoming {
         transport: Transport::Messngr,
         source: peer,
@@ -118,11 +170,24 @@ pub(crate) async fn receive(
         received_at: SystemTime::now(),
         native: Some(Native {
             uuid: m.uuid,
-            priority: m.priority,
+            priority,
             popup_secs: m.popup_secs,
+            origin: origin.map(|o| (o.verified.author, o.verified.fingerprint, o.signed)),
         }),
     };
+    let signed = incoming.native.as_ref().is_some_and(|n| n.origin.is_some());
     match tokio::time::timeout(STORE_TIMEOUT, crate::intake::store(inbox, incoming)).await {
+        Ok(Ok(crate::intake::Stored(id, crate::intake::Again::Duplicate))) if signed => {
+            // Signed and already here: a retry after a lost answer, or a
+            // replay. Shown once either way; the sender hears Accepted (it
+            // is on disk), and the count tells an admin it happened.
+            policy.refuse(
+                Refusal::Replayed,
+                peer.ip(),
+                format_args!("signed message {id} offered again (kept once)"),
+            );
+            answer(&Repr::Accepted { uuid: m.uuid }, None)
+        }
         Ok(Ok(stored)) => {
             tracing::info!(
                 "native message {} from {peer} for {} stored ({:?}, pop-up {:?} s)",

@@ -75,6 +75,7 @@ pub async fn serve(
     names: Registry,
     policy: Arc<Policy>,
     inbox: InboxSender,
+    secure: Arc<crate::secure::Secure>,
     stop: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_SESSIONS));
@@ -127,12 +128,12 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let (names, inbox, stop) = (names.clone(), inbox.clone(), stop.clone());
-                let policy = policy.clone();
+                let (policy, secure) = (policy.clone(), secure.clone());
                 tokio::spawn(async move {
                     let _permits = (permit, counted);
                     let life = tokio::time::timeout(
                         MAX_SESSION_LIFE,
-                        connection(stream, peer, &names, &policy, &inbox, &stop),
+                        connection(stream, peer, &names, &policy, &inbox, &secure, &stop),
                     );
                     match life.await.unwrap_or_else(|_| {
                         Err(Ended::Refused(
@@ -186,10 +187,12 @@ pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
     names: &Registry,
     policy: &Policy,
     inbox: &InboxSender,
+    secure: &crate::secure::Secure,
     stop: &CancellationToken,
 ) -> Result<(), Ended> {
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut receiver: Option<Receiver> = None;
+    let mut channel = crate::native::Channel::default();
     // What the first SESSION MESSAGE made this session: SMB or messngr.
     let mut mode: Option<Mode> = None;
     // Fixed at accept: bytes trickling in do not move it.
@@ -252,8 +255,13 @@ pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                         Mode::Smb
                     };
                     if *mode.get_or_insert(first) == Mode::Native {
-                        let answer =
-                            crate::native::receive(payload, peer, names, policy, inbox).await;
+                        let ctx = crate::native::Ctx {
+                            names,
+                            policy,
+                            inbox,
+                            secure,
+                        };
+                        let answer = channel.frame(payload, peer, ctx).await;
                         if !answer.reply.is_empty() {
                             let reply = Nbss::SessionMessage {
                                 payload: &answer.reply,
@@ -261,7 +269,8 @@ pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                             write(&mut stream, &reply).await?;
                         }
                         if let Some(why) = answer.close {
-                            return Err(malformed(why));
+                            // Counted and logged by the channel already.
+                            return Err(Ended::Io(why));
                         }
                         continue;
                     }

@@ -78,6 +78,8 @@ pub struct Settings {
     pub policy: crate::policy::Rules,
     /// The API's per-uid request rate and idle timeout.
     pub api_limits: crate::config::ApiLimits,
+    /// Keys and trust (`[secure]`).
+    pub secure: crate::config::Secure,
 }
 
 impl Settings {
@@ -115,6 +117,7 @@ impl Settings {
             expire_read_after: None,
             policy: crate::policy::Rules::default(),
             api_limits: crate::config::ApiLimits::default(),
+            secure: crate::config::Secure::default(),
         }
     }
 
@@ -160,6 +163,9 @@ impl Settings {
             group_senders: cfg.group_senders()?,
             workgroup: cfg.workgroup(),
             wins_server: cfg.wins_server,
+            require_verified_from: cfg.secure.require_verified_from()?,
+            require_verified_names: cfg.secure.require_verified_names()?,
+            urgent_senders: cfg.secure.urgent_senders()?,
         };
         Ok(Self {
             netbios_name,
@@ -198,6 +204,7 @@ impl Settings {
             expire_read_after: cfg.expire_read_after(),
             policy,
             api_limits: cfg.api_limits(),
+            secure: cfg.secure.clone(),
         })
     }
 

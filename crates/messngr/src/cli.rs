@@ -5,6 +5,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use std::path::PathBuf;
 
+mod trust;
+pub use trust::TrustAction;
+
 /// Exit code: the answer is "no" — the name was not found, a name could not
 /// be claimed, a frame did not decode.
 pub const EXIT_NO: u8 = 1;
@@ -16,6 +19,9 @@ pub const EXIT_NO_DAEMON: u8 = 3;
 pub const EXIT_REFUSED: u8 = 4;
 /// Exit code of `send`: the network failed (no connection, no answer).
 pub const EXIT_NETWORK: u8 = 5;
+/// Exit code of `send`: the receiver's key is not trusted, or `--secure`
+/// could not be met.
+pub const EXIT_UNTRUSTED: u8 = 6;
 
 /// messngr — the Windows Messenger service (net send, WinPopup, smbclient -M)
 /// rebuilt: wire-exact with the legacy world, durable and safe.
@@ -29,6 +35,7 @@ EXIT STATUS:
     3  the daemon could not be reached
     4  send: the receiver refused the message
     5  send: network error (no connection, no answer)
+    6  send: the receiver's key does not match its pin, or --secure could not be met
 
 FILES:
     /etc/messngr/messngr.toml    configuration (messngr generate config prints a commented one)
@@ -61,18 +68,25 @@ pub enum Cmd {
     /// or `/users` for every user logged in on this host. The text is the rest of the command line; without it,
     /// or with `-`, it is read from standard input.
     ///
-    /// With --priority or --time the message goes first as a messngr
-    /// message, which carries them; a receiver that is not messngr (Windows,
-    /// Samba, WinPopup) gets a plain message instead, and you are told that
-    /// they were dropped. A name this host holds (its own, an alias, a
-    /// logged-in user's) is stored here directly, with your uid.
+    /// A messngr receiver gets the message encrypted and signed with your
+    /// own key (its host key is pinned at first contact: `messngr trust`);
+    /// a receiver that is not messngr (Windows, Samba, WinPopup) gets a
+    /// plain SMB message instead, and --priority and --time are dropped
+    /// (you are told). --secure forbids that fallback. A name this host
+    /// holds (its own, an alias, a logged-in user's) is stored here
+    /// directly, with your uid.
     ///
     /// Examples:
     ///   messngr send H2 Lunch is ready
     ///   messngr send '*' The printer is fixed
     ///   uptime | messngr send -I 10.0.0.7 OPS
     ///   messngr send --priority urgent --time 60 H2 The server reboots in 5 minutes
+    ///   messngr send --secure H2 The new password is in the safe
     Send {
+        /// Only encrypted and signed: fail rather than send plain text to a
+        /// receiver that is not messngr (or whose key is not trusted).
+        #[arg(long)]
+        secure: bool,
         /// The receiver's address: skip the name lookup (like smbclient -I).
         #[arg(short = 'I', long = "address", value_name = "IP")]
         address: Option<std::net::Ipv4Addr>,
@@ -261,6 +275,23 @@ pub enum Cmd {
         state: Option<String>,
         /// Print JSON.
         #[arg(long)]
+        json: bool,
+    },
+    /// Keys and trust between messngr hosts: this host's key, the pins.
+    ///
+    /// Every messngr host has a key; a host's key is pinned by its NetBIOS
+    /// name the first time it is met (trust on first use), or taken from
+    /// the admin's trust file (`trust_file`). A host that later shows
+    /// another key is refused, logged and listed in `messngr status`.
+    #[command(
+        after_help = "Examples:\n  messngr trust show            # this host's fingerprint, to read aloud\n  messngr trust list\n  sudo messngr trust remove H2  # after H2's admin confirmed its new key\n  messngr trust export > trust  # a trust file for other hosts"
+    )]
+    Trust {
+        /// What to do.
+        #[command(subcommand)]
+        action: TrustAction,
+        /// Print JSON.
+        #[arg(long, global = true)]
         json: bool,
     },
     /// Show the daemon's names, their states and its counters.

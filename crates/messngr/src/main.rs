@@ -71,6 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             text,
             priority,
             time,
+            secure,
         } => {
             let config = load_config(cli.config.as_deref())?;
             let text = text_or_stdin(text)?;
@@ -84,6 +85,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     PriorityArg::Urgent => messngr_api::Priority::Urgent,
                 }),
                 popup_secs: time,
+                secure,
             };
             client::send(&socket_path(cli.socket, &config), request, json, &mut out)
         }
@@ -134,6 +136,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 json,
                 &mut out,
             )
+        }
+        Cmd::Trust { action, json } => {
+            let config = load_config(cli.config.as_deref())?;
+            client::trust(&socket_path(cli.socket, &config), action, json, &mut out)
         }
         Cmd::Status { json } => {
             let config = load_config(cli.config.as_deref())?;

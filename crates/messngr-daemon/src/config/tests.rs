@@ -25,6 +25,10 @@ fn the_example_file_parses_to_the_defaults() {
     assert_eq!(cfg.group_senders().unwrap(), NetList::lan_only());
     assert!(cfg.allow_from().unwrap().nets.is_empty());
     assert_eq!(cfg.api_limits(), ApiLimits::default());
+    assert_eq!(cfg.secure.trust(), TrustMode::Tofu);
+    assert_eq!(cfg.secure.trust_file(), PathBuf::from(DEFAULT_TRUST_FILE));
+    assert!(!cfg.secure.require_secure());
+    assert!(cfg.secure.require_verified_from().unwrap().nets.is_empty());
 }
 
 #[test]
@@ -71,6 +75,13 @@ fn every_key_parses() {
         sessions_per_source = 7
         session_messages_per_source = 8
         session_messages_total = 0
+
+        [secure]
+        trust = "file"
+        trust_file = "/etc/x/trust"
+        require_secure = true
+        require_verified_from = ["lan"]
+        require_verified_names = ["BOSS*"]
 
         [[hook]]
         program = "/usr/local/bin/on-message"
@@ -131,6 +142,17 @@ fn every_key_parses() {
         ],
         [1, 2, 3, 4, 5, 6, 7, 8, 0]
     );
+    assert_eq!(cfg.secure.trust(), TrustMode::File);
+    assert_eq!(cfg.secure.trust_file(), PathBuf::from("/etc/x/trust"));
+    assert!(cfg.secure.require_secure());
+    assert_eq!(cfg.secure.require_verified_from().unwrap().nets.len(), 0);
+    assert!(cfg.secure.require_verified_from().unwrap().lan);
+    assert!(
+        cfg.secure
+            .require_verified_names()
+            .unwrap()
+            .matches(b"boss1")
+    );
 }
 
 #[test]
@@ -169,6 +191,12 @@ fn mistakes_are_named() {
         assert!(!e.contains('\n'), "one line: {e}");
     }
     assert!(err("api_idle_secs = 0").contains("api_idle_secs"));
+    assert!(err("[secure]\ntrust = \"maybe\"").contains("secure"));
+    assert!(err("[secure]\ntrust_file = \"trust\"").contains("secure.trust_file"));
+    assert!(
+        err("[secure]\nrequire_verified_from = [\"10.1\"]")
+            .starts_with("secure.require_verified_from: ")
+    );
 }
 
 #[test]

@@ -28,7 +28,7 @@ use messngr_proto::text::{CodePage, MessageDecoder};
 use messngr_store::{NewMessage, StoreHandle};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::intake::{Delivery, Incoming, NotStored, Stored};
+use crate::intake::{Again, Delivery, Incoming, NotStored, Stored};
 use crate::settings::Settings;
 
 /// File name of the inbox database in the state directory.
@@ -164,7 +164,7 @@ impl Inbox {
                     let id = stored.id;
                     // Nobody listening is fine: the message is stored.
                     let _ = subscribers.send(Arc::new(stored));
-                    Ok(Stored(id))
+                    Ok(Stored(id, Again::New))
                 }
                 // A retry of a message already on disk (a messngr peer
                 // resending after a lost answer): stored, and shown once.
@@ -178,7 +178,7 @@ impl Inbox {
                     };
                     if matches {
                         tracing::info!("message {uuid} offered again: already stored as {id}");
-                        Ok(Stored(id))
+                        Ok(Stored(id, Again::Duplicate))
                     } else {
                         Err(NotStored::failed(format!(
                             "uuid {uuid} already names another message ({id})"
@@ -234,6 +234,7 @@ impl Inbox {
         new.codepage = Some("utf-8".into());
         new.verified = true;
         new.sender_uid = Some(local.uid);
+        new.author = Some(format!("{}@{}", local.from, self.access.host));
         new.priority = local.priority;
         if local.priority == messngr_proto::Priority::Urgent && !self.access.caller(local.uid).admin
         {
@@ -250,7 +251,7 @@ impl Inbox {
     }
 
     fn decode(&self, m: &Incoming) -> NewMessage {
-        if let Some(native) = m.native {
+        if let Some(native) = &m.native {
             return self.decode_native(m, native);
         }
         let mut d = MessageDecoder::new(self.codepage, m.transport);
@@ -282,8 +283,9 @@ impl Inbox {
 
     /// A messngr peer's message: UTF-8 already (the wire checked it), the
     /// sender's uuid (so a retry is stored once), priority and pop-up time
-    /// as sent. Not verified: nothing is signed yet.
-    fn decode_native(&self, m: &Incoming, native: crate::intake::Native) -> NewMessage {
+    /// as sent; verified when its signature was checked (then the author and
+    /// the signed frame are kept with it).
+    fn decode_native(&self, m: &Incoming, native: &crate::intake::Native) -> NewMessage {
         let utf8 = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let mut new = NewMessage::received(
             messngr_proto::Transport::Messngr,
@@ -296,7 +298,12 @@ impl Inbox {
         new.received_at = unix_ms(m.received_at);
         new.source_addr = Some(m.source.to_string());
         new.codepage = Some("utf-8".into());
-        new.verified = false;
+        new.verified = native.origin.is_some();
+        if let Some((author, fingerprint, signed)) = &native.origin {
+            new.sender_key = Some(fingerprint.clone());
+            new.author = Some(author.clone());
+            new.signed = Some(signed.clone());
+        }
         new.priority = native.priority;
         new.popup_secs = native.popup_secs;
         new.owner_user = self.access.owner_of(&new.to);

@@ -56,11 +56,26 @@ pub(crate) enum Refusal {
     Malformed,
     /// Not for a name this host holds.
     NotHere,
+    /// A messngr handshake failed (malformed, or a replayed session).
+    HandshakeFailed,
+    /// An encrypted frame did not decrypt: tampered, replayed or reordered.
+    Tampered,
+    /// A signature did not verify against the pins (forged, re-signed).
+    Forged,
+    /// A host showed another key than its pin.
+    KeyChanged,
+    /// A host with no pin under `trust = "file"`.
+    Untrusted,
+    /// A signed message already stored, sent again.
+    Replayed,
+    /// Plain text where `require_secure` or `require_verified_*` wants a
+    /// verified sender.
+    Unverified,
 }
 
 impl Refusal {
     /// Every reason, in the order `status` lists them.
-    pub(crate) const ALL: [Refusal; 12] = [
+    pub(crate) const ALL: [Refusal; 19] = [
         Refusal::OffLan,
         Refusal::DeniedSource,
         Refusal::DeniedName,
@@ -73,6 +88,13 @@ impl Refusal {
         Refusal::NotStored,
         Refusal::Malformed,
         Refusal::NotHere,
+        Refusal::HandshakeFailed,
+        Refusal::Tampered,
+        Refusal::Forged,
+        Refusal::KeyChanged,
+        Refusal::Untrusted,
+        Refusal::Replayed,
+        Refusal::Unverified,
     ];
 
     /// The reason's stable name.
@@ -90,6 +112,13 @@ impl Refusal {
             Refusal::NotStored => "not_stored",
             Refusal::Malformed => "malformed",
             Refusal::NotHere => "not_here",
+            Refusal::HandshakeFailed => "handshake_failed",
+            Refusal::Tampered => "tampered",
+            Refusal::Forged => "forged",
+            Refusal::KeyChanged => "key_changed",
+            Refusal::Untrusted => "untrusted",
+            Refusal::Replayed => "replayed",
+            Refusal::Unverified => "unverified",
         }
     }
 
@@ -144,6 +173,11 @@ impl Policy {
             limits,
             ..Self::default()
         }
+    }
+
+    /// Whether the verified author `user@HOST` may send urgent messages.
+    pub(crate) fn may_send_urgent(&self, author: &str) -> bool {
+        self.rules.may_send_urgent(author)
     }
 
     /// The rate limits and session caps (`policy/limits.rs`).

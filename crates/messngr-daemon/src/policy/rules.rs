@@ -122,6 +122,27 @@ pub struct Rules {
     pub workgroup: String,
     /// The WINS server: its name-service packets are admitted wherever it is.
     pub wins_server: Option<Ipv4Addr>,
+    /// Sources whose messages must be signed (`[secure]`).
+    pub require_verified_from: NetList,
+    /// Sender names no unsigned message may claim (`[secure]`).
+    pub require_verified_names: NamePatterns,
+    /// Verified authors (`user@HOST`) whose urgent messages stay urgent.
+    pub urgent_senders: NamePatterns,
+}
+
+impl Rules {
+    /// Whether the verified author `user@HOST` may send urgent messages.
+    pub fn may_send_urgent(&self, author: &str) -> bool {
+        self.urgent_senders.matches(author.as_bytes())
+    }
+
+    /// Whether a message from `ip` claiming `from` must be verified
+    /// (`require_verified_from`, `require_verified_names`): an unsigned one
+    /// is then refused as `unverified`.
+    pub fn must_verify(&self, ip: IpAddr, from: &[u8]) -> bool {
+        self.require_verified_from.contains(ip, self.lan)
+            || self.require_verified_names.matches(from)
+    }
 }
 
 /// Whether `ip` cannot be a real sender: unspecified, broadcast, multicast,
@@ -245,8 +266,29 @@ impl Policy {
         to: &[u8],
         group: bool,
     ) -> Result<(), Refusal> {
-        let v = self.rules.message(source, from, to, group);
+        let v = self.rules.message(source, from, to, group).and_then(|()| {
+            if self.rules.must_verify(source, from) {
+                Err((
+                    Refusal::Unverified,
+                    "unsigned, and require_verified_from/require_verified_names want this sender signed",
+                ))
+            } else {
+                Ok(())
+            }
+        });
         self.judge(v, source, transport, Some((from, to)))
+    }
+
+    /// The same rules for a message whose author a signature verified:
+    /// `require_verified_*` is met.
+    pub(crate) fn admit_signed_message(
+        &self,
+        source: IpAddr,
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<(), Refusal> {
+        let v = self.rules.message(source, from, to, false);
+        self.judge(v, source, "messngr", Some((from, to)))
     }
 
     fn judge(

@@ -54,7 +54,7 @@ pub(super) async fn send(
         popup_secs: opts.popup_secs,
     };
     match ctx.inbox.store_local(local).await {
-        Ok(crate::intake::Stored(id)) => {
+        Ok(crate::intake::Stored(id, _)) => {
             tracing::info!(
                 "message {id} from uid {} ({from}) to {} stored here",
                 opts.uid,
@@ -68,6 +68,7 @@ pub(super) async fn send(
                 replaced: 0,
                 blocks: 0,
                 native: true,
+                secure: false,
                 warning: None,
             })
         }

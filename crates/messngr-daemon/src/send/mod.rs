@@ -21,8 +21,8 @@
 //! typed ([`SendReport`], [`SendError`]); the API's dispatch shows them.
 
 mod local;
-mod native;
 mod report;
+mod secure;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
@@ -38,6 +38,7 @@ use messngr_proto::wire::smb::mailslot::{MessngrPayload, SizeLimit, messngr_data
 use tokio::net::UdpSocket;
 
 pub(crate) use report::{Outcome, SendError, SendReport};
+pub(crate) use secure::Peers;
 
 use crate::names::{Names, NamesError};
 use crate::outbound::{ANSWER_TIMEOUT, Session};
@@ -57,6 +58,10 @@ pub(crate) struct SendContext {
     pub registry: Registry,
     /// The inbox, for those messages.
     pub inbox: Arc<crate::inbox::Inbox>,
+    /// Keys and pins.
+    pub secure: Arc<crate::secure::Secure>,
+    /// Open secure sessions, reused.
+    pub peers: Arc<Peers>,
 }
 
 /// What `messngr send` sets besides target and text, and who asks.
@@ -68,6 +73,8 @@ pub(crate) struct Options {
     pub popup_secs: Option<u32>,
     /// The caller's uid (from `SO_PEERCRED`).
     pub uid: u32,
+    /// `--secure`: no plain-text fallback.
+    pub secure: bool,
 }
 
 impl Options {
@@ -268,6 +275,7 @@ async fn send_group(
         replaced: text.replaced,
         blocks: 0,
         native: false,
+        secure: false,
         warning: None,
     })
 }
@@ -297,22 +305,51 @@ async fn send_direct(
         replaced: if native { 0 } else { text.replaced },
         blocks,
         native,
+        secure: false,
         warning,
     };
     let calling = NetbiosName::truncated(ctx.settings.netbios_name.as_bytes(), suffix::WORKSTATION);
     let mut warning = None;
-    if opts.wants_native() {
-        let from = ctx.settings.netbios_name.as_str();
-        match native::attempt(calling, from, to, ip, target, text.utf8, opts).await {
-            Ok(()) => return Ok(report(Transport::Messngr, 0, true, None)),
-            Err(native::Failure::Final(e)) => return Err(e),
-            Err(native::Failure::NotMessngr(_)) => {
-                warning = Some(format!(
-                    "{} does not speak messngr: sent as a plain message; priority and --time were dropped",
-                    target.to_ascii_uppercase()
-                ));
+    let must_be_secure = opts.secure || ctx.secure.require_secure();
+    if must_be_secure || !ctx.peers.known_legacy(ip, to) {
+        let link = secure::Link::default();
+        match secure::attempt(ctx, to, ip, target, text.utf8, opts, link).await {
+            Ok(sent) => {
+                tracing::info!(
+                    "secure message {} to {to} ({}) at {ip} accepted",
+                    hex::encode(sent.uuid),
+                    sent.host
+                );
+                let mut r = report(Transport::Messngr, 0, true, None);
+                r.secure = true;
+                return Ok(r);
+            }
+            Err(secure::Failure::Final(e)) => return Err(e),
+            Err(secure::Failure::NotMessngr(why)) if must_be_secure => {
+                return Err(SendError::Untrusted(format!(
+                    "{} does not speak messngr ({}): {} forbids a plain-text message",
+                    target.to_ascii_uppercase(),
+                    messngr_proto::text::sanitize_line(&why),
+                    if opts.secure {
+                        "--secure"
+                    } else {
+                        "require_secure"
+                    }
+                )));
+            }
+            Err(secure::Failure::NotMessngr(why)) => {
+                tracing::info!(
+                    "{to} at {ip} does not speak messngr ({}): sending SMB",
+                    messngr_proto::text::sanitize_line(&why)
+                );
             }
         }
+    }
+    if opts.wants_native() {
+        warning = Some(format!(
+            "{} does not speak messngr: sent as a plain message; priority and --time were dropped",
+            target.to_ascii_uppercase()
+        ));
     }
     let blocks = session(ctx, calling, to, ip, text.oem).await?;
     tracing::info!("message to {to} at {ip} delivered ({blocks} blocks)");

@@ -31,6 +31,8 @@ pub(crate) struct SendReport {
     pub blocks: usize,
     /// Sent as a messngr message, or stored here.
     pub native: bool,
+    /// Encrypted and signed over a Noise session.
+    pub secure: bool,
     /// What the sender should know (e.g. priority dropped).
     pub warning: Option<String>,
 }
@@ -56,6 +58,9 @@ pub(crate) enum SendError {
     /// The message does not fit.
     #[error("{0}")]
     TooLong(String),
+    /// The peer's key does not match its pin, or plain text is forbidden.
+    #[error("{0}")]
+    Untrusted(String),
     /// The daemon is stopping.
     #[error("the daemon is stopping")]
     Stopping,

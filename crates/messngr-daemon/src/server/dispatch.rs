@@ -34,6 +34,8 @@ pub(crate) struct Services {
     pub quiet: Quiet,
     /// Rules and refusal counters shared with the receivers.
     pub policy: Arc<crate::policy::Policy>,
+    /// Keys and pins.
+    pub secure: Arc<crate::secure::Secure>,
     /// The name service and sending; `None` when Samba owns the ports.
     pub netbios: Option<(Names, SendContext)>,
 }
@@ -78,6 +80,7 @@ impl Services {
                     .map_err(ApiError::from),
             ),
             Request::Deliver(d) => line(self.deliver(uid, d).await),
+            Request::Trust(t) => super::trust::answer(&self.secure, t),
             Request::Follow(_) => line::<()>(Err(ApiError::bad_request(
                 "follow is a stream: the server answers it",
             ))),
@@ -86,11 +89,13 @@ impl Services {
 
     async fn status(&self) -> Result<messngr_api::StatusView, ApiError> {
         let (names, _) = self.netbios()?;
-        Ok(views::status(
+        let mut view = views::status(
             &self.settings,
             names.report().await?,
             self.policy.refusals(),
-        ))
+        );
+        super::trust::add_to_status(&self.secure, &mut view);
+        Ok(view)
     }
 
     async fn names(&self, r: NamesRequest) -> Vec<u8> {
@@ -150,6 +155,7 @@ impl Services {
                     priority: s.priority,
                     popup_secs: s.popup_secs,
                     uid,
+                    secure: s.secure,
                 };
                 let sent = crate::send::send(ctx, &s.target, &s.text, s.address, opts).await;
                 line(
@@ -253,7 +259,7 @@ impl Services {
             )));
         }
         match self.inbox.deliver(&d.from, &d.to, &d.text).await {
-            Ok(crate::intake::Stored(id)) => {
+            Ok(crate::intake::Stored(id, _)) => {
                 tracing::info!(
                     "message {id} ({} bytes) handed over by uid {uid} (samba)",
                     d.text.len()

@@ -22,6 +22,7 @@ mod export;
 mod follow;
 mod rate;
 mod slots;
+mod trust;
 mod views;
 
 use std::path::Path;

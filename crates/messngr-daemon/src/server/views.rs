@@ -67,6 +67,7 @@ pub(crate) fn sent(r: SendReport) -> SendView {
         replaced: r.replaced,
         blocks: r.blocks,
         native: r.native,
+        secure: r.secure,
         warning: r.warning,
     }
 }
@@ -115,6 +116,8 @@ pub(crate) fn status(
             releases_ignored: c.releases_ignored,
         },
         refused: refusals.snapshot(),
+        host_key: None,
+        key_changes: Vec::new(),
     }
 }
 
@@ -170,6 +173,7 @@ impl From<SendError> for ApiError {
             SendError::Refused(_) => ErrorKind::Refused,
             SendError::Network(_) => ErrorKind::Network,
             SendError::TooLong(_) => ErrorKind::TooLong,
+            SendError::Untrusted(_) => ErrorKind::Untrusted,
             SendError::Stopping => ErrorKind::ShuttingDown,
         };
         ApiError::new(kind, e.to_string())

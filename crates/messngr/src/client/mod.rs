@@ -4,9 +4,11 @@
 
 mod deliver;
 mod inbox;
+mod trust;
 
 pub use deliver::deliver;
 pub use inbox::{export, inbox, read, reply, rm, search};
+pub use trust::trust;
 
 use std::io::Write;
 use std::path::Path;
@@ -17,7 +19,9 @@ use messngr_api::{
     NodeStatus, NodeStatusView, Quiet, QuietView, Send, SendView, Status, StatusView,
 };
 
-use crate::cli::{EXIT_ERROR, EXIT_NETWORK, EXIT_NO, EXIT_NO_DAEMON, EXIT_REFUSED, NameAction};
+use crate::cli::{
+    EXIT_ERROR, EXIT_NETWORK, EXIT_NO, EXIT_NO_DAEMON, EXIT_REFUSED, EXIT_UNTRUSTED, NameAction,
+};
 
 /// Whether a refusal is a send's (its `refused` and `network` have exit
 /// codes of their own).
@@ -67,6 +71,7 @@ pub(crate) fn ask<C: Call>(
     Ok(Err(ExitCode::from(match (kind, e.kind) {
         (Kind::Send, ErrorKind::Refused) => EXIT_REFUSED,
         (Kind::Send, ErrorKind::Network) => EXIT_NETWORK,
+        (Kind::Send, ErrorKind::Untrusted) => EXIT_UNTRUSTED,
         (_, ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::Refused) => EXIT_NO,
         _ => EXIT_ERROR,
     })))
@@ -291,6 +296,21 @@ pub fn status(socket: &Path, json: bool, out: &mut impl Write) -> anyhow::Result
                 c.conflict_demands_ignored,
                 c.releases_ignored
             )?;
+            if let Some(k) = &s.host_key {
+                writeln!(out, "host key {k} (`messngr trust show` has the whole key)")?;
+            }
+            for c in &s.key_changes {
+                writeln!(
+                    out,
+                    "KEY CHANGED: {} showed {} from {} ({} times), pinned {}: refused; if expected, `messngr trust remove {}`",
+                    crate::show::line(&c.name),
+                    c.offered,
+                    crate::show::line(&c.address),
+                    c.count,
+                    c.pinned,
+                    crate::show::line(&c.name)
+                )?;
+            }
             if s.refused.is_empty() {
                 writeln!(out, "refused: nothing")?;
             } else {
@@ -338,7 +358,13 @@ fn print_sent(out: &mut impl Write, v: &SendView) -> anyhow::Result<()> {
         eprintln!("messngr: {}", crate::show::line(w));
     }
     let target = crate::show::line(&v.target.to_ascii_uppercase()).into_owned();
-    if v.outcome == "delivered" && v.native && v.transport == "messngr" {
+    if v.outcome == "delivered" && v.secure {
+        writeln!(
+            out,
+            "Message delivered to {target} ({}, messngr, encrypted and signed)",
+            v.address
+        )?;
+    } else if v.outcome == "delivered" && v.native && v.transport == "messngr" {
         writeln!(
             out,
             "Message delivered to {target} ({}, messngr)",

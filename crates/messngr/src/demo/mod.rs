@@ -235,6 +235,7 @@ fn send(from: &Host, target: &str, text: &str, out: &mut impl Write) -> anyhow::
             address: None,
             priority: None,
             popup_secs: None,
+            secure: false,
         };
         crate::client::send(&from.socket(), request, false, buf)
     })?;

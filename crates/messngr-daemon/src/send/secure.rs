@@ -1,0 +1,386 @@
+//! The sending half of encrypted, signed messngr messages: a Noise session
+//! per peer, kept open and reused, and each message signed by its author.
+//!
+//! Why a pool: the handshake (three messages, four Diffie-Hellmans) is the
+//! expensive part, and a person who sends a message often sends the next
+//! to the same host. One session per (address, called name) stays open
+//! while it is used — shorter than the receiver's idle and life limits
+//! (crate::session), so that the receiver never closes it under us — and
+//! is reopened once when it broke anyway. A peer that is not messngr (it
+//! closed at the HANDSHAKE, answered an SMB, or stayed silent) is
+//! remembered for a while, so that plain legacy sends pay the probe once.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use messngr_proto::text::sanitize_line;
+use messngr_proto::wire::Emit;
+use messngr_proto::wire::name::NetbiosName;
+use messngr_proto::wire::native::{self, Hello, Message, Repr};
+use messngr_proto::wire::nbss::Repr as Nbss;
+use messngr_secure::{Handshake, PublicKey, Transport};
+
+use super::{Options, SendContext, SendError};
+use crate::outbound::Session;
+
+/// Longest wait for a handshake answer or an Accepted (the receiver's store
+/// limit plus slack, as for plaintext native messages).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(12);
+/// A session idle this long is not reused (the receiver closes at 60 s).
+const REUSE_IDLE: Duration = Duration::from_secs(45);
+/// A session this old is not reused (the receiver closes at 600 s).
+const REUSE_LIFE: Duration = Duration::from_secs(540);
+/// How long a peer that is not messngr is remembered as legacy.
+const LEGACY_FOR: Duration = Duration::from_secs(600);
+
+type Key = (Ipv4Addr, NetbiosName);
+
+/// How a secure send ended, when it did not end in Accepted.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The peer is not a messngr node (it closed the session at the
+    /// handshake, answered with an SMB, or said nothing in time): send the
+    /// legacy way, unless plain text is forbidden.
+    NotMessngr(String),
+    /// The peer is a messngr node and said no, its key is not trusted, or
+    /// the frame could not be built: final, no fallback.
+    Final(SendError),
+}
+
+/// Open secure sessions, by peer, and peers known to be legacy.
+#[derive(Default)]
+pub(crate) struct Peers {
+    slots: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<Option<Conn>>>>>,
+    legacy: Mutex<HashMap<Key, Instant>>,
+}
+
+/// One established session.
+struct Conn {
+    session: Session,
+    transport: Transport,
+    /// The peer host's name, as pinned.
+    host: String,
+    opened: Instant,
+    used: Instant,
+}
+
+/// A message as sent: its uuid (for receipts and live notices).
+pub(crate) struct Sent {
+    /// The uuid the receiver stored it under.
+    pub(crate) uuid: [u8; 16],
+    /// The receiving host, as pinned.
+    pub(crate) host: String,
+}
+
+/// What a message says besides its text (live notices).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Link {
+    /// The uuid of the message this one updates or retracts.
+    pub(crate) replaces: Option<[u8; 16]>,
+    /// Withdraw `replaces`.
+    pub(crate) retract: bool,
+}
+
+impl Peers {
+    /// Whether `to` at `ip` turned out not to be messngr lately.
+    pub(crate) fn known_legacy(&self, ip: Ipv4Addr, to: NetbiosName) -> bool {
+        let legacy = self.legacy.lock().unwrap_or_else(|p| p.into_inner());
+        legacy
+            .get(&(ip, to))
+            .is_some_and(|at| at.elapsed() < LEGACY_FOR)
+    }
+
+    fn mark_legacy(&self, ip: Ipv4Addr, to: NetbiosName) {
+        let mut legacy = self.legacy.lock().unwrap_or_else(|p| p.into_inner());
+        legacy.retain(|_, at| at.elapsed() < LEGACY_FOR);
+        legacy.insert((ip, to), Instant::now());
+    }
+
+    fn slot(&self, key: Key) -> Arc<tokio::sync::Mutex<Option<Conn>>> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if slots.len() > 1024 {
+            slots
+                .retain(|_, s| Arc::strong_count(s) > 1 || s.try_lock().is_ok_and(|c| c.is_some()));
+        }
+        slots.entry(key).or_default().clone()
+    }
+}
+
+/// Sends `text` to `to` at `ip` encrypted and signed by the account `opts.uid`.
+/// `Ok` once the receiver stored it.
+pub(crate) async fn attempt(
+    ctx: &SendContext,
+    to: NetbiosName,
+    ip: Ipv4Addr,
+    target: &str,
+    text: &str,
+    opts: Options,
+    link: Link,
+) -> Result<Sent, Failure> {
+    let signer = ctx
+        .secure
+        .signer(opts.uid)
+        .map_err(|e| Failure::Final(SendError::Network(format!("cannot sign: {e}"))))?;
+    let mut uuid = [0u8; 16];
+    getrandom::fill(&mut uuid).map_err(|e| {
+        Failure::Final(SendError::Network(format!(
+            "no random numbers for a uuid: {e}"
+        )))
+    })?;
+    let mut message = Message {
+        uuid,
+        sent_at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_millis()).ok()),
+        from: &ctx.settings.netbios_name,
+        to: target,
+        text,
+        priority: opts.priority.unwrap_or_default(),
+        popup_secs: opts.popup_secs,
+        signer: Some(signer.fields()),
+        signature: None,
+        replaces: link.replaces,
+        retract: link.retract,
+    };
+    let bad = |e: messngr_proto::wire::Error| {
+        Failure::Final(match e {
+            messngr_proto::wire::Error::TooLong(_) => SendError::TooLong(format!(
+                "the message is longer than {} bytes of UTF-8: shorten it",
+                native::MAX_TEXT_LEN
+            )),
+            e => SendError::BadRequest(format!("cannot send this message: {e}")),
+        })
+    };
+    message.signature = Some(signer.sign(&Repr::Message(message)).map_err(bad)?);
+    let frame = Repr::Message(message).to_vec().map_err(bad)?;
+
+    let key = (ip, to);
+    let slot = ctx.peers.slot(key);
+    let mut held = slot.lock().await;
+    // A reused session may have been closed by the peer meanwhile: one
+    // more try on a new one (the same uuid: stored once if it got there).
+    let reusable = held
+        .as_ref()
+        .is_some_and(|c| c.used.elapsed() < REUSE_IDLE && c.opened.elapsed() < REUSE_LIFE);
+    if !reusable {
+        *held = None;
+    }
+    for fresh in [held.is_none(), true] {
+        if held.is_none() {
+            match connect(ctx, to, ip).await {
+                Ok(c) => *held = Some(c),
+                Err(Failure::NotMessngr(why)) => {
+                    ctx.peers.mark_legacy(ip, to);
+                    return Err(Failure::NotMessngr(why));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let Some(conn) = held.as_mut() else { continue };
+        match exchange(conn, &frame, uuid).await {
+            Ok(()) => {
+                conn.used = Instant::now();
+                return Ok(Sent {
+                    uuid,
+                    host: conn.host.clone(),
+                });
+            }
+            Err(Broken::Final(e)) => {
+                *held = None;
+                return Err(Failure::Final(e));
+            }
+            Err(Broken::Io(why)) => {
+                *held = None;
+                if fresh {
+                    return Err(Failure::Final(SendError::Network(format!(
+                        "{to} at {ip}: the secure session broke: {why}"
+                    ))));
+                }
+                tracing::debug!("secure session to {to} at {ip} broke ({why}): reconnecting");
+            }
+        }
+    }
+    Err(Failure::Final(SendError::Network(format!(
+        "{to} at {ip}: no secure session"
+    ))))
+}
+
+/// Why an exchange on an open session failed.
+enum Broken {
+    /// The session broke (closed, timed out): a new one may do.
+    Io(String),
+    /// The peer answered no, or answered nonsense: final.
+    Final(SendError),
+}
+
+/// Sends one sealed frame and reads the sealed answer.
+async fn exchange(conn: &mut Conn, frame: &[u8], uuid: [u8; 16]) -> Result<(), Broken> {
+    let ip = conn.session.peer;
+    let host = conn.host.clone();
+    let body = conn
+        .transport
+        .seal(frame)
+        .map_err(|e| Broken::Final(SendError::Network(format!("cannot encrypt: {e}"))))?;
+    let sealed = Repr::Sealed { body: &body }
+        .to_vec()
+        .map_err(|e| Broken::Final(SendError::Network(format!("cannot frame: {e}"))))?;
+    conn.session
+        .write(&Nbss::SessionMessage { payload: &sealed })
+        .await
+        .map_err(|e| Broken::Io(e.to_string()))?;
+    let inner = read_sealed(conn).await?;
+    let net = |what: String| Broken::Final(SendError::Network(what));
+    match Repr::parse(&inner) {
+        Ok(Repr::Accepted { uuid: u }) if u == uuid => Ok(()),
+        Ok(Repr::Accepted { .. }) => Err(net(format!("{host} at {ip} accepted another message"))),
+        Ok(Repr::Refused { reason, text, .. }) => Err(Broken::Final(SendError::Refused(format!(
+            "{host} at {ip} refused the message ({reason:?}: {})",
+            sanitize_line(text)
+        )))),
+        Ok(other) => Err(net(format!("{host} at {ip} answered {:?}", other.kind()))),
+        Err(e) => Err(net(format!("{host} at {ip} sent a malformed answer: {e}"))),
+    }
+}
+
+/// Reads the next SEALED frame and opens it.
+async fn read_sealed(conn: &mut Conn) -> Result<Vec<u8>, Broken> {
+    loop {
+        let got = conn
+            .session
+            .read_frame(ANSWER_TIMEOUT)
+            .await
+            .map_err(|e| Broken::Io(e.to_string()))?;
+        let payload = match Nbss::parse(&got) {
+            Ok(Nbss::SessionKeepAlive) => continue,
+            Ok(Nbss::SessionMessage { payload }) => payload.to_vec(),
+            Ok(other) => return Err(Broken::Io(format!("unexpected {other:?}"))),
+            Err(e) => return Err(Broken::Io(format!("malformed frame: {e}"))),
+        };
+        return match Repr::parse(&payload) {
+            Ok(Repr::Sealed { body }) => conn.transport.open(body).map_err(|e| {
+                Broken::Final(SendError::Network(format!(
+                    "{}'s answer did not decrypt: {e}",
+                    conn.host
+                )))
+            }),
+            Ok(Repr::Refused { text, .. }) => Err(Broken::Final(SendError::Refused(format!(
+                "{} refused: {}",
+                conn.host,
+                sanitize_line(text)
+            )))),
+            Ok(other) => Err(Broken::Io(format!("unexpected native {:?}", other.kind()))),
+            Err(e) => Err(Broken::Io(format!("malformed native answer: {e}"))),
+        };
+    }
+}
+
+/// Opens a session to `to` at `ip` and runs the handshake as initiator.
+async fn connect(ctx: &SendContext, to: NetbiosName, ip: Ipv4Addr) -> Result<Conn, Failure> {
+    let calling = NetbiosName::truncated(
+        ctx.settings.netbios_name.as_bytes(),
+        messngr_proto::wire::name::suffix::WORKSTATION,
+    );
+    let mut session = Session::open(calling, to, ip)
+        .await
+        .map_err(|e| Failure::Final(e.into()))?;
+    let fatal = |what: String| Failure::Final(SendError::Network(what));
+    let mut hs =
+        Handshake::initiator(ctx.secure.host()).map_err(|e| fatal(format!("handshake: {e}")))?;
+    let first = hs
+        .write(&[])
+        .map_err(|e| fatal(format!("handshake: {e}")))?;
+    write_native(&mut session, &Repr::Handshake { noise: &first })
+        .await
+        .map_err(Failure::NotMessngr)?;
+    let noise = read_handshake(&mut session).await?;
+    let hello = hs
+        .read(&noise)
+        .map_err(|e| fatal(format!("{to} at {ip}: handshake failed: {e}")))?;
+    let hello = Hello::parse(&hello).map_err(|e| fatal(format!("{to} at {ip}: bad HELLO: {e}")))?;
+    let key = PublicKey::from_bytes(hello.host_key)
+        .map_err(|e| fatal(format!("{to} at {ip}: bad HELLO key: {e}")))?;
+    if hs.remote_static() != Some(key.x25519()) {
+        return Err(fatal(format!(
+            "{to} at {ip}: its HELLO key is not its session key"
+        )));
+    }
+    let host = hello.host.to_ascii_uppercase();
+    let called = String::from_utf8_lossy(to.name())
+        .trim_end()
+        .to_ascii_uppercase();
+    if host != called && ctx.secure.trust().pinned(&called).is_some() {
+        return Err(Failure::Final(SendError::Untrusted(format!(
+            "{ip} answered for {called}, but it is {} ({}): not {called}, whose key is pinned; check who holds the name",
+            sanitize_line(&host),
+            key.fingerprint()
+        ))));
+    }
+    ctx.secure
+        .trust()
+        .admit(
+            &host,
+            &key,
+            std::net::SocketAddr::from((ip, crate::outbound::NBSS_PORT)),
+        )
+        .map_err(|e| Failure::Final(SendError::Untrusted(e.to_string())))?;
+    let last = hs
+        .write(ctx.secure.hello())
+        .map_err(|e| fatal(format!("handshake: {e}")))?;
+    let transport = hs
+        .into_transport()
+        .map_err(|e| fatal(format!("handshake: {e}")))?;
+    write_native(&mut session, &Repr::Handshake { noise: &last })
+        .await
+        .map_err(|e| fatal(format!("{to} at {ip}: {e}")))?;
+    tracing::info!("secure session to {host} at {ip} ({})", key.fingerprint());
+    let now = Instant::now();
+    Ok(Conn {
+        session,
+        transport,
+        host,
+        opened: now,
+        used: now,
+    })
+}
+
+async fn write_native(session: &mut Session, repr: &Repr<'_>) -> Result<(), String> {
+    let frame = repr.to_vec().map_err(|e| format!("cannot encode: {e}"))?;
+    session
+        .write(&Nbss::SessionMessage { payload: &frame })
+        .await
+        .map_err(|e| format!("the session broke: {e}"))
+}
+
+/// The responder's handshake message; anything else means "not messngr".
+async fn read_handshake(session: &mut Session) -> Result<Vec<u8>, Failure> {
+    loop {
+        let got = session
+            .read_frame(ANSWER_TIMEOUT)
+            .await
+            .map_err(|e| Failure::NotMessngr(e.to_string()))?;
+        let payload = match Nbss::parse(&got) {
+            Ok(Nbss::SessionKeepAlive) => continue,
+            Ok(Nbss::SessionMessage { payload }) if native::is_native(payload) => payload,
+            Ok(Nbss::SessionMessage { .. }) => {
+                return Err(Failure::NotMessngr("it answered with an SMB".into()));
+            }
+            Ok(other) => return Err(Failure::NotMessngr(format!("it answered {other:?}"))),
+            Err(e) => return Err(Failure::NotMessngr(format!("malformed answer: {e}"))),
+        };
+        return match Repr::parse(payload) {
+            Ok(Repr::Handshake { noise }) => Ok(noise.to_vec()),
+            Ok(Repr::Refused { text, .. }) => Err(Failure::NotMessngr(format!(
+                "an older messngr that has no secure sessions ({})",
+                sanitize_line(text)
+            ))),
+            Ok(other) => Err(Failure::NotMessngr(format!(
+                "it answered {:?}",
+                other.kind()
+            ))),
+            Err(e) => Err(Failure::NotMessngr(format!("malformed answer: {e}"))),
+        };
+    }
+}
