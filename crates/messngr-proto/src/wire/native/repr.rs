@@ -321,10 +321,10 @@ impl<'a> Repr<'a> {
                 check_name(r.reader)?;
                 check_signer(&r.signer)?;
             }
-            Self::Handshake { noise } if noise.is_empty() => {
+            Self::Handshake { noise: [] } => {
                 return Err(Error::Malformed("native NOISE is empty"));
             }
-            Self::Sealed { body } if body.is_empty() => {
+            Self::Sealed { body: [] } => {
                 return Err(Error::Malformed("native SEALED without chunks"));
             }
             Self::Sealed { body } if body.len() > MAX_SEALED_BODY_LEN => {
