@@ -53,7 +53,12 @@ fn priority_and_time_travel_between_messngr_daemons() {
     assert_eq!(m["transport"], "messngr", "{m}");
     assert_eq!(m["priority"], "urgent", "{m}");
     assert_eq!(m["popup_secs"], 7, "{m}");
-    assert_eq!(m["verified"], false, "{m}");
+    // Encrypted and signed by root's key on H2, certified by H2's host
+    // key, which H1 pinned at first contact: verified, and root@* may send
+    // urgent (urgent_senders' default).
+    assert_eq!(m["verified"], true, "{m}");
+    assert_eq!(m["author"], "root@H2", "{m}");
+    assert!(m["sender_key"].as_str().is_some_and(|k| k.len() == 19), "{m}");
     assert_eq!(m["sender_uid"], serde_json::Value::Null, "{m}");
     assert_eq!(m["from"], "H2", "{m}");
     assert_eq!(m["to"], "H1", "{m}");
@@ -68,11 +73,15 @@ fn priority_and_time_travel_between_messngr_daemons() {
     let back = d2.wait_inbox(1);
     assert_eq!(back[0]["text"], "on it");
 
-    // Without --priority/--time nothing changes: the SMB message commands.
+    // Without --priority/--time a messngr peer still gets it encrypted
+    // and signed (the session is reused).
     let o = d2.cli(&["send", "--json", "H1", "plain"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(json(&o)["transport"], "smb");
-    assert_eq!(d1.wait_inbox(3)[2]["transport"], "smb");
+    assert_eq!(json(&o)["transport"], "messngr");
+    assert_eq!(json(&o)["secure"], true);
+    let third = &d1.wait_inbox(3)[2];
+    assert_eq!(third["transport"], "messngr", "{third}");
+    assert_eq!(third["verified"], true, "{third}");
 
     // A name H1 does not hold: refused by a messngr peer, exit code 4.
     let o = d2.cli(&[
@@ -129,7 +138,9 @@ fn hand_made_frames_retries_and_a_malformed_one() {
     assert_eq!(m["uuid"], uuid);
     assert_eq!(m["text"], "raw and urgent, ü");
     assert_eq!(m["from"], "RAWPEER");
-    assert_eq!(m["priority"], "urgent");
+    // Unsigned: its urgent is not believed (only verified authors in
+    // urgent_senders keep it), so it is stored as normal.
+    assert_eq!(m["priority"], "normal");
     assert_eq!(m["popup_secs"], 9);
     assert_eq!(m["verified"], false);
     assert!(d.log().contains("malformed native frame"), "{}", d.log());
