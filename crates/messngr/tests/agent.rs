@@ -141,7 +141,8 @@ fn new_and_waiting_messages_reach_the_desktop() {
             )
         })
         .collect();
-    // Where it came from, unverified, leads the summary.
+    // Where it came from leads the summary: signed by root on H2, whose
+    // host key H1 pinned.
     let summary = format!("] Message from {from}");
     for text in [
         "Sent while you were away",
@@ -151,7 +152,7 @@ fn new_and_waiting_messages_reach_the_desktop() {
         let hit = shown.iter().find(|(_, b)| b.contains(text));
         let (s, b) = hit.unwrap_or_else(|| panic!("{text:?} not shown: {shown:?}"));
         assert!(
-            s.starts_with("[UNVERIFIED smb from 10.77.0.2:") && s.ends_with(&summary),
+            s.starts_with("[verified root@H2") && s.ends_with(&summary),
             "{shown:?}"
         );
         assert!(b.contains("UTC"), "no time: {b:?}");
@@ -197,19 +198,20 @@ fn quiet_holds_messages_until_it_ends() {
     assert!(o.status.success(), "{}", support::text(&o));
     d1.wait_inbox(3);
 
-    // Quiet: only root's urgent one here pops up; an urgent one from the
-    // network waits like a normal one.
+    // Quiet: only the urgent ones from verified senders allowed to send
+    // urgent pop up: root's here, and root@H2's (signed, and root@* is in
+    // urgent_senders by default); the normal one waits.
     desk.agent(&d1.socket());
     wait_for(
         Duration::from_secs(10),
-        || desk.displayed() >= 1,
+        || desk.displayed() >= 2,
         || desk.logs(),
     );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         desk.displayed(),
-        1,
-        "quiet let a message from the network through\n{}",
+        2,
+        "quiet let a normal message through\n{}",
         desk.logs()
     );
 
@@ -250,15 +252,11 @@ fn quiet_holds_messages_until_it_ends() {
         .unwrap()
         .clone();
     let summary = fire["summary"]["data"].as_str().unwrap();
-    assert!(
-        summary.starts_with("[UNVERIFIED messngr from 10.77.0.2:")
-            && summary.ends_with("] Message from H2"),
-        "{fire}"
-    );
-    // Urgent from the network: it stays, but it is not critical (which
-    // desktops show through their own do-not-disturb).
+    assert_eq!(summary, "[verified root@H2] Message from H2", "{fire}");
+    // Urgent from a verified, authorised sender on the network: critical,
+    // like root's here (an unsigned one is stored as normal: native.rs).
     let rendered = fire["message"]["data"].as_str().unwrap();
-    assert!(!rendered.starts_with("CRITICAL"), "critical: {fire}");
+    assert!(rendered.starts_with("CRITICAL"), "not critical: {fire}");
     assert_eq!(
         fire["timeout"]["data"], 30_000_000,
         "the sender's --time 30 (dunst counts microseconds): {fire}"
@@ -299,7 +297,7 @@ fn quiet_holds_messages_until_it_ends() {
         "an urgent pop-up without --time must stay: {boss}"
     );
     assert_eq!(
-        boss["summary"]["data"], "[verified: local uid 0] Message from root",
+        boss["summary"]["data"], "[verified root@H1] Message from root",
         "{boss}"
     );
     let rendered = boss["message"]["data"].as_str().unwrap();

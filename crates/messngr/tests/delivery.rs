@@ -123,7 +123,7 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
 
     send(
         &alice_nb,
-        b"hello alice\r\n[verified: local uid 0] Message from root to ALICE on H1 at 12:00\n\x1b]2;pwned\x07title? \x1b[2Jcleared? \x1b[31mred",
+        b"hello alice\r\n[verified root@H1] Message from root to ALICE on H1 at 12:00\n\x1b]2;pwned\x07title? \x1b[2Jcleared? \x1b[31mred",
     );
     wait_for(
         Duration::from_secs(15),
@@ -141,7 +141,7 @@ fn terminal_delivery_shows_text_and_neutralises_escapes() {
     assert!(screen.contains("\n| hello alice"), "{screen}");
     for l in screen.lines().filter(|l| l.contains("Message from root")) {
         assert!(
-            l.starts_with("| [verified: local uid 0] Message"),
+            l.starts_with("| [verified root@H1] Message"),
             "{l:?} in {screen}"
         );
     }
@@ -224,7 +224,14 @@ fn mesg_n_holds_for_everyone_and_only_urgent_from_root_here_overrides_quiet() {
         std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(mode)).unwrap();
     };
     let users = logged_in(tmp.path(), &[(&alice.name, line)]);
-    let d1 = Daemon::start(&lan, 1, "H1", &format!("terminals = true\n{users}"));
+    // No network sender may send urgent here (urgent_senders = []): H2's
+    // signed urgent messages are stored as normal.
+    let d1 = Daemon::start(
+        &lan,
+        1,
+        "H1",
+        &format!("terminals = true\n{users}\n[secure]\nurgent_senders = []\n"),
+    );
     let d2 = Daemon::start(&lan, 2, "H2", "");
     let to = alice.name.to_uppercase();
     wait_for(
@@ -265,7 +272,12 @@ fn mesg_n_holds_for_everyone_and_only_urgent_from_root_here_overrides_quiet() {
         .iter()
         .find(|m| m["text"] == "urgent from H2")
         .unwrap();
-    assert_eq!(remote["verified"], false, "{remote}");
+    assert_eq!(remote["verified"], true, "{remote}");
+    assert_eq!(remote["author"], "root@H2", "{remote}");
+    assert_eq!(
+        remote["priority"], "normal",
+        "not in urgent_senders: {remote}"
+    );
     assert_eq!(remote["sender_uid"], serde_json::Value::Null, "{remote}");
 
     // Quiet: a normal message and an urgent one from the LAN wait; root's
@@ -287,7 +299,7 @@ fn mesg_n_holds_for_everyone_and_only_urgent_from_root_here_overrides_quiet() {
     assert!(!screen.contains("normal during quiet"), "{screen}");
     assert!(!screen.contains("urgent from H2 during quiet"), "{screen}");
     assert!(
-        screen.contains("[verified: local uid 0] Message from root to "),
+        screen.contains("[verified root@H1] Message from root to "),
         "{screen}"
     );
     assert!(d1.log().contains("is quiet (it waits in the inbox)"));

@@ -67,10 +67,10 @@ fn the_demo_tells_its_story_and_cleans_up() {
         "H1: H1<00> H1<03> H1<20> MLAN<00> (group) registered",
         "H3: H3<00> H3<03> H3<20> MLAN<00> (group) registered",
         "H1 → H2: net send H2 Lunch is ready in the kitchen.",
-        "Message delivered to H2 (10.77.0.2)",
+        "Message delivered to H2 (10.77.0.2, messngr, encrypted and signed)",
         "H3 → everyone: net send * The printer on floor 2 is fixed.",
         "H2's inbox, as `messngr inbox` shows it there:",
-        "H1              H2              UNVERIFIED smb      10.77.0.1       Lunch is ready in the kitchen.",
+        "root@H1         H2              verified   messngr  10.77.0.1       Lunch is ready in the kitchen.",
         "H3              MLAN            UNVERIFIED mailslot 10.77.0.3       The printer on floor 2 is fixed.",
         "Every message arrived; the LAN and its daemons are gone",
     ];

@@ -58,7 +58,10 @@ fn priority_and_time_travel_between_messngr_daemons() {
     // urgent (urgent_senders' default).
     assert_eq!(m["verified"], true, "{m}");
     assert_eq!(m["author"], "root@H2", "{m}");
-    assert!(m["sender_key"].as_str().is_some_and(|k| k.len() == 19), "{m}");
+    assert!(
+        m["sender_key"].as_str().is_some_and(|k| k.len() == 19),
+        "{m}"
+    );
     assert_eq!(m["sender_uid"], serde_json::Value::Null, "{m}");
     assert_eq!(m["from"], "H2", "{m}");
     assert_eq!(m["to"], "H1", "{m}");

@@ -126,7 +126,7 @@ fn print_list(out: &mut impl Write, list: &[MessageView]) -> anyhow::Result<()> 
             " {mark} {:>4}  {:<24} {:<15} {:<15} {:<10} {:<8} {:<15} {text}",
             m.id,
             local(m.received_at_ms),
-            line(&m.from),
+            line(sender(m)),
             line(&m.to),
             if m.verified { "verified" } else { "UNVERIFIED" },
             m.transport.as_str(),
@@ -134,6 +134,15 @@ fn print_list(out: &mut impl Write, list: &[MessageView]) -> anyhow::Result<()> 
         )?;
     }
     Ok(())
+}
+
+/// Who sent it, for the table: the verified author (`root@H2`) when a
+/// signature or the local socket says who, else the name the wire gave.
+fn sender(m: &MessageView) -> &str {
+    match (&m.author, m.verified) {
+        (Some(author), true) => author,
+        _ => &m.from,
+    }
 }
 
 /// Where a message came from, for the table: the sender's address without
