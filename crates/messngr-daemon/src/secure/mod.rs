@@ -165,6 +165,9 @@ fn make_private_dir(path: &std::path::Path) -> Result<(), SecureError> {
 }
 
 #[cfg(test)]
+mod tests;
+
+#[cfg(test)]
 pub(crate) mod testing {
     //! Keys for unit tests: a host with pins in a temporary directory.
     use super::*;
