@@ -158,9 +158,16 @@ impl Conn {
         })
     }
 
+    /// Writes `bytes`; a receiver that resets the connection meanwhile is
+    /// not an error here (the next read reports it closed).
     pub(crate) fn write_raw(&mut self, bytes: &[u8]) -> Result<()> {
         self.sent.extend_from_slice(bytes);
-        self.stream.write_all(bytes).context("write")
+        match self.stream.write_all(bytes) {
+            Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) => {
+                Ok(())
+            }
+            other => other.context("write"),
+        }
     }
 
     /// Sends one native frame as a SESSION MESSAGE.
