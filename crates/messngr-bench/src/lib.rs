@@ -6,6 +6,8 @@
 //!   (messngr against nmbd);
 //! - `smb-load` ([`smb`]): closed-loop SMB messages over NBT sessions, for
 //!   `bench/messages.sh` (messngr against smbd);
+//! - `secure-probe` ([`secure_probe`]): a hostile messngr peer for the
+//!   secure-channel attack tests (crates/messngr/tests/secure.rs);
 //! - `smb-conf`: the private smb.conf those scripts run Samba with
 //!   (`messngr_lan::samba`, the tests' and the demo's writer).
 //!
@@ -18,6 +20,7 @@
 pub mod cli;
 pub mod latency;
 pub mod nbns;
+pub mod secure_probe;
 pub mod smb;
 
 use std::process::ExitCode;

@@ -236,6 +236,16 @@ async fn exchange(conn: &mut Conn, frame: &[u8], uuid: [u8; 16]) -> Result<(), B
     match Repr::parse(&inner) {
         Ok(Repr::Accepted { uuid: u }) if u == uuid => Ok(()),
         Ok(Repr::Accepted { .. }) => Err(net(format!("{host} at {ip} accepted another message"))),
+        // It does not trust our key: a matter of keys, as when we do not
+        // trust its key (exit code 6), not a refusal of this message.
+        Ok(Repr::Refused {
+            reason: native::Reason::KeyChanged,
+            text,
+            ..
+        }) => Err(Broken::Final(SendError::Untrusted(format!(
+            "{host} at {ip} refused this host's key: {}",
+            sanitize_line(text)
+        )))),
         Ok(Repr::Refused { reason, text, .. }) => Err(Broken::Final(SendError::Refused(format!(
             "{host} at {ip} refused the message ({reason:?}: {})",
             sanitize_line(text)

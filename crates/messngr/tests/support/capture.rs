@@ -61,14 +61,30 @@ impl Capture {
         assert!(bad.is_empty(), "Wireshark objects to:\n{}", bad.join("\n"));
     }
 
+    /// As [`Capture::finish`], and the captured file's bytes (for a search
+    /// of what must not be on the wire).
+    pub fn finish_with_pcap(self) -> (usize, Vec<String>, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let keep = dir.path().join("cap.pcapng");
+        let (frames, bad) = self.finish_to(Some(&keep));
+        (frames, bad, std::fs::read(keep).unwrap_or_default())
+    }
+
     /// Stops the capture (SIGINT flushes the file) and judges every frame
     /// with Wireshark's dissectors: returns (frames, objections).
-    pub fn finish(mut self) -> (usize, Vec<String>) {
+    pub fn finish(self) -> (usize, Vec<String>) {
+        self.finish_to(None)
+    }
+
+    fn finish_to(mut self, keep: Option<&std::path::Path>) -> (usize, Vec<String>) {
         std::thread::sleep(Duration::from_millis(300));
         let _ = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status();
         let _ = self.child.wait();
+        if let Some(keep) = keep {
+            let _ = std::fs::copy(self.dir.path().join("cap.pcapng"), keep);
+        }
         let out = Command::new("tshark")
             .args(["-n", "-r"])
             .arg(self.dir.path().join("cap.pcapng"))
