@@ -6,6 +6,8 @@
 //!   (messngr against nmbd);
 //! - `smb-load` ([`smb`]): closed-loop SMB messages over NBT sessions, for
 //!   `bench/messages.sh` (messngr against smbd);
+//! - `native-load` ([`native_load`]): closed-loop native messngr messages,
+//!   plaintext or encrypted and signed, for `bench/secure.sh`;
 //! - `smb-conf`: the private smb.conf those scripts run Samba with
 //!   (`messngr_lan::samba`, the tests' and the demo's writer).
 //!
@@ -17,6 +19,7 @@
 
 pub mod cli;
 pub mod latency;
+pub mod native_load;
 pub mod nbns;
 pub mod smb;
 
