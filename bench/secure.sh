@@ -112,12 +112,12 @@ load() {
   before=$(cpu_ticks "$M_PID")
   in_ns "$H2" "$LOAD" --target "$SERVER_IP" --name "$NAME" --mode "$mode" \
     --sessions "$SESSIONS" --messages "$MESSAGES" --text-len "$TEXT_LEN" \
-    --host BENCH --host-key "$WORK/bench.key" --json >"$WORK/$key.load.json"
+    --host BENCH --host-key "$WORK/bench.key" --json >"$WORK/$key.raw"
   after=$(cpu_ticks "$M_PID")
   jq -c --argjson t $((after - before)) --argjson hz "$CLK_TCK" \
     '. + {server_cpu_s: ($t / $hz), server_cpu_us_per_msg:
           (if .accepted > 0 then ($t / $hz * 1e6 / .accepted * 10 | round / 10) else 0 end)}' \
-    "$WORK/$key.load.json" >"$WORK/$key.json"
+    "$WORK/$key.raw" >"$WORK/$key.json"
   log "  $mode: $(jq -r '"\(.rate) accepted/s, p50 \(.p50_us) us, p99 \(.p99_us) us, \(.errors) errors, receiver \(.server_cpu_us_per_msg) us CPU/msg"' "$WORK/$key.json")"
 }
 
@@ -197,7 +197,8 @@ log "end to end to smbd $SMBD_VERSION: the same"
 for ((k = 0; k <= RESTARTS; k++)); do
   cycle smbd $((k > 0 ? 1 : 0))
 done
-SMBD_STORED=$(grep -c '^end-to-end' "$SMBD_DIR/received/all.txt" 2>/dev/null || true)
+# smbd appends each text as it came (no line feed): count the texts.
+SMBD_STORED=$(grep -o 'end-to-end' "$SMBD_DIR/received/all.txt" 2>/dev/null | wc -l)
 stop_server "$SMBD_PID"
 wait "$SMBD_PID" 2>/dev/null || true
 E2E_FAILURES=$(grep -c . "$WORK/e2e.err" || true)
