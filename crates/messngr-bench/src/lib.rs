@@ -8,6 +8,8 @@
 //!   `bench/messages.sh` (messngr against smbd);
 //! - `secure-probe` ([`secure_probe`]): a hostile messngr peer for the
 //!   secure-channel attack tests (crates/messngr/tests/secure.rs);
+//! - `native-load` ([`native_load`]): closed-loop native messngr messages,
+//!   plaintext or encrypted and signed, for `bench/secure.sh`;
 //! - `smb-conf`: the private smb.conf those scripts run Samba with
 //!   (`messngr_lan::samba`, the tests' and the demo's writer).
 //!
@@ -19,6 +21,7 @@
 
 pub mod cli;
 pub mod latency;
+pub mod native_load;
 pub mod nbns;
 pub mod secure_probe;
 pub mod smb;
