@@ -479,8 +479,10 @@ mod tests {
                 json,
                 priority,
                 time,
+                secure,
             } => {
                 assert_eq!((priority, time), (None, None));
+                assert!(!secure);
                 assert_eq!(address, Some(std::net::Ipv4Addr::new(10, 0, 0, 7)));
                 assert_eq!(target, "H2");
                 assert_eq!(text, ["Lunch", "is", "ready"]);

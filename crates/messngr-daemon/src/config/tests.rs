@@ -191,7 +191,7 @@ fn mistakes_are_named() {
         assert!(!e.contains('\n'), "one line: {e}");
     }
     assert!(err("api_idle_secs = 0").contains("api_idle_secs"));
-    assert!(err("[secure]\ntrust = \"maybe\"").contains("secure"));
+    assert!(err("[secure]\ntrust = \"maybe\"").contains("unknown variant"));
     assert!(err("[secure]\ntrust_file = \"trust\"").contains("secure.trust_file"));
     assert!(
         err("[secure]\nrequire_verified_from = [\"10.1\"]")

@@ -18,7 +18,7 @@ use super::{Answer, Origin, accept, answer, refuse};
 use crate::intake::InboxSender;
 use crate::policy::{Policy, Refusal};
 use crate::registry::Registry;
-use crate::secure::{Secure, Untrusted};
+use crate::secure::{Certified, Secure, Untrusted};
 
 /// What a session's frames need.
 #[derive(Clone, Copy)]
@@ -54,6 +54,8 @@ struct Open {
     transport: Transport,
     /// The peer host's NetBIOS name, as pinned.
     host: String,
+    /// The author certificate checked last in this session.
+    certified: Certified,
 }
 
 /// The receiving side of one native session.
@@ -202,7 +204,11 @@ impl Channel {
             );
         }
         tracing::debug!("secure session from {peer}: {host} ({})", key.fingerprint());
-        self.state = State::Open(Box::new(Open { transport, host }));
+        self.state = State::Open(Box::new(Open {
+            transport,
+            host,
+            certified: None,
+        }));
         Answer {
             reply: Vec::new(),
             close: None,
@@ -241,7 +247,7 @@ impl Channel {
             }
         };
         let answer = match inner {
-            Repr::Message(m) => match ctx.secure.verify(&inner) {
+            Repr::Message(m) => match ctx.secure.verify_cached(&inner, &mut open.certified) {
                 Ok(v) if v.host == open.host => {
                     let origin = Origin {
                         verified: v,

@@ -69,7 +69,8 @@ async fn stored_once_accepted_twice_and_refusals() {
     let m = &list[0];
     assert_eq!(m.uuid, "a5".repeat(16));
     assert_eq!(m.transport, messngr_store::Transport::Messngr);
-    assert_eq!(m.priority, messngr_proto::Priority::Urgent);
+    // Unsigned: its urgent is stored as normal (urgent_senders).
+    assert_eq!(m.priority, messngr_proto::Priority::Normal);
     assert_eq!(m.popup_secs, Some(7));
     assert!(!m.verified);
     assert_eq!(m.sender_uid, None);

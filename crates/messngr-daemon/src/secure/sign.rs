@@ -86,9 +86,27 @@ pub(crate) enum Forged {
     Kind(native::Kind),
 }
 
+/// The certificate a session checked last: (host key, author, author key,
+/// cert). A session's messages come from a few accounts; the certificate
+/// of each is one more Ed25519 check, done again only when it changes.
+pub(crate) type Certified = Option<([u8; 32], String, [u8; 32], [u8; 64])>;
+
 impl Secure {
-    /// Checks the signature of a Message or Receipt against the pins.
+    /// Checks the signature of a Message or Receipt against the pins (a
+    /// stored or relayed frame, outside any session).
+    #[cfg(test)]
     pub(crate) fn verify(&self, repr: &Repr<'_>) -> Result<Verified, Forged> {
+        self.verify_cached(repr, &mut None)
+    }
+
+    /// [`Secure::verify`], skipping the certificate check when it is the
+    /// one `certified` holds (checked earlier in the same session); the
+    /// pin and the message's own signature are checked every time.
+    pub(crate) fn verify_cached(
+        &self,
+        repr: &Repr<'_>,
+        certified: &mut Certified,
+    ) -> Result<Verified, Forged> {
         let (signer, signature) = match repr {
             Repr::Message(m) => match (&m.signer, &m.signature) {
                 (Some(s), Some(sig)) => (s, sig),
@@ -107,14 +125,28 @@ impl Secure {
         }
         let author_key =
             PublicKey::from_bytes(signer.author_key).map_err(|_| Forged::Cert(host.clone()))?;
-        messngr_secure::check_cert(
-            &pinned,
-            signer.host,
-            signer.author,
-            &author_key,
-            &signer.cert,
-        )
-        .map_err(|_| Forged::Cert(host.clone()))?;
+        let known = certified.as_ref().is_some_and(|(h, a, k, c)| {
+            h == &signer.host_key
+                && a == signer.author
+                && k == &signer.author_key
+                && c == &signer.cert
+        });
+        if !known {
+            messngr_secure::check_cert(
+                &pinned,
+                signer.host,
+                signer.author,
+                &author_key,
+                &signer.cert,
+            )
+            .map_err(|_| Forged::Cert(host.clone()))?;
+            *certified = Some((
+                signer.host_key,
+                signer.author.to_owned(),
+                signer.author_key,
+                signer.cert,
+            ));
+        }
         let bytes = repr.signed_bytes().map_err(|_| Forged::Signature)?;
         author_key
             .verify(&bytes, signature)

@@ -25,7 +25,12 @@ fn first_contact_pins_and_a_changed_key_is_refused_and_remembered() {
     s.trust().admit("h2", &h2, addr()).unwrap();
     assert_eq!(s.trust().pinned("H2"), Some(h2));
     // Persisted: a new daemon on the same state dir knows the pin.
-    let again = Trust::load(crate::config::TrustMode::Tofu, &dir.path().join("x"), dir.path()).unwrap();
+    let again = Trust::load(
+        crate::config::TrustMode::Tofu,
+        &dir.path().join("x"),
+        dir.path(),
+    )
+    .unwrap();
     assert_eq!(again.pinned("H2"), Some(h2));
 
     let other = Identity::generate().unwrap().public();
@@ -55,7 +60,10 @@ fn without_trust_on_first_use_only_the_trust_file_counts() {
     let h3 = Identity::generate().unwrap().public();
     let e = t.admit("H3", &h3, addr()).unwrap_err();
     assert!(matches!(e, Untrusted::Unknown { .. }), "{e}");
-    assert!(e.to_string().contains("messngr trust add H3 ed25519:"), "{e}");
+    assert!(
+        e.to_string().contains("messngr trust add H3 ed25519:"),
+        "{e}"
+    );
     assert!(t.in_trust_file("h2"));
     assert!(t.pinned("H3").is_none());
 }
@@ -90,7 +98,10 @@ fn a_signature_verifies_only_against_the_pinned_host_key() {
 
     // H1 has no pin of H2 yet: not believed.
     let parsed = Repr::parse(&frame).unwrap();
-    assert_eq!(h1.verify(&parsed), Err(sign::Forged::UnknownHost("H2".into())));
+    assert_eq!(
+        h1.verify(&parsed),
+        Err(sign::Forged::UnknownHost("H2".into()))
+    );
     h1.trust().admit("H2", &h2.host().public(), addr()).unwrap();
     let v = h1.verify(&parsed).unwrap();
     assert_eq!(v.author, "root@H2");
@@ -122,7 +133,12 @@ fn a_signature_verifies_only_against_the_pinned_host_key() {
 
     // Its own account key with H2's real host key in the frame: the
     // certificate does not hold.
-    let mixed = Signer::new(h3.host(), "H2", "root".into(), Identity::generate().unwrap());
+    let mixed = Signer::new(
+        h3.host(),
+        "H2",
+        "root".into(),
+        Identity::generate().unwrap(),
+    );
     let mut fields = mixed.fields();
     fields.host_key = *h2.host().public().as_bytes();
     let mut m = Message {

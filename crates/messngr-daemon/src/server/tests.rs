@@ -49,6 +49,13 @@ fn services(inbox: &Arc<Inbox>) -> Services {
         inbox: inbox.clone(),
         quiet: Quiet::new(inbox.handle().clone(), crate::access::Access::default()),
         policy: Default::default(),
+        secure: Arc::new(crate::secure::testing::secure(
+            "H1",
+            inbox
+                .path()
+                .parent()
+                .unwrap_or(std::path::Path::new("/tmp")),
+        )),
         netbios: None,
     }
 }
