@@ -85,6 +85,13 @@ pub struct SendView {
     /// host key checked against the pin).
     #[serde(default)]
     pub secure: bool,
+    /// The sent message, kept for `messngr track ID` (messngr receivers and
+    /// names held here; legacy receivers send no receipts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Its uuid, the same at every recipient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
     /// What the sender should know, e.g. that priority and `--time` were
     /// dropped because the receiver does not speak messngr.
     #[serde(default, skip_serializing_if = "Option::is_none")]

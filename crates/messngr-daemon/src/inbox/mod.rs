@@ -67,6 +67,8 @@ pub(crate) struct Local<'a> {
     pub priority: messngr_proto::Priority,
     /// `--time`.
     pub popup_secs: Option<u32>,
+    /// The uuid of the sent message that tracks it (`messngr track`).
+    pub notice_id: Option<&'a str>,
 }
 
 impl Inbox {
@@ -235,6 +237,7 @@ impl Inbox {
         new.verified = true;
         new.sender_uid = Some(local.uid);
         new.author = Some(format!("{}@{}", local.from, self.access.host));
+        new.notice_id = local.notice_id.map(str::to_owned);
         new.priority = local.priority;
         if local.priority == messngr_proto::Priority::Urgent && !self.access.caller(local.uid).admin
         {
@@ -303,6 +306,8 @@ impl Inbox {
             new.sender_key = Some(fingerprint.clone());
             new.author = Some(author.clone());
             new.signed = Some(signed.clone());
+            // The sender tracks it (receipts, live notices) by this uuid.
+            new.notice_id = new.uuid.clone();
         }
         new.priority = native.priority;
         new.popup_secs = native.popup_secs;

@@ -31,12 +31,14 @@ pub(crate) fn sender_name(uid: u32) -> String {
         .map_or_else(|| format!("uid{uid}"), |u| u.name)
 }
 
-/// Stores the message in this host's inbox and reports it delivered.
+/// Stores the message in this host's inbox and reports it delivered;
+/// `notice` links it to the sent message that tracks it (its uuid).
 pub(super) async fn send(
     ctx: &SendContext,
     target: &str,
     text: &str,
     opts: Options,
+    notice: Option<&str>,
 ) -> Result<SendReport, SendError> {
     let max = messngr_proto::wire::native::MAX_TEXT_LEN;
     if text.len() > max {
@@ -52,6 +54,7 @@ pub(super) async fn send(
         uid: opts.uid,
         priority: opts.priority.unwrap_or_default(),
         popup_secs: opts.popup_secs,
+        notice_id: notice,
     };
     match ctx.inbox.store_local(local).await {
         Ok(crate::intake::Stored(id, _)) => {
@@ -69,6 +72,8 @@ pub(super) async fn send(
                 blocks: 0,
                 native: true,
                 secure: false,
+                id: None,
+                uuid: None,
                 warning: None,
             })
         }

@@ -21,6 +21,7 @@
 //! typed ([`SendReport`], [`SendError`]); the API's dispatch shows them.
 
 mod local;
+mod record;
 mod report;
 mod secure;
 
@@ -191,7 +192,7 @@ pub(crate) async fn reply(
     };
     if original.sender_uid.is_some() && original.source_addr.is_none() {
         // From a local account: back to that account, here.
-        return local::send(ctx, &original.from, text, opts).await;
+        return local::send(ctx, &original.from, text, opts, None).await;
     }
     let name = original.from.trim();
     if name.starts_with(['*', '/']) || crate::config::netbios_name("sender", name).is_err() {
@@ -225,12 +226,64 @@ async fn send_users(
             "no user has a session on this host".into(),
         ));
     }
+    // One sent message tracks every user stored here; a user whose name
+    // is not held here (register_users = false) gets it over the network,
+    // untracked.
+    let uuid = new_uuid()?;
     let mut sent = Vec::new();
+    let mut reached = Vec::new();
     for user in &users {
-        let here = Some(ctx.settings.iface.address);
-        sent.push(send_direct(ctx, user, here, text, opts).await?);
+        let name = crate::config::netbios_name("user", user)
+            .map_err(|e| SendError::BadName(e.to_string()))?;
+        if ctx.registry.accepts_messages_for(&name) {
+            sent.push(local::send(ctx, user, text.utf8, opts, Some(&uuid)).await?);
+            reached.push(record::recipient(user, &ctx.settings.netbios_name));
+        } else {
+            let here = Some(ctx.settings.iface.address);
+            sent.push(send_direct(ctx, user, here, text, opts).await?);
+        }
+    }
+    if !reached.is_empty() {
+        let id = keep_local(ctx, "/users", text.utf8, opts, &uuid, reached).await;
+        for r in sent
+            .iter_mut()
+            .filter(|r| r.transport == Transport::Messngr)
+        {
+            r.id = id;
+            r.uuid = Some(uuid.clone());
+        }
     }
     Ok(sent)
+}
+
+/// A fresh uuid: 32 lowercase hex digits.
+fn new_uuid() -> Result<String, SendError> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b)
+        .map_err(|e| SendError::Network(format!("no random numbers for a uuid: {e}")))?;
+    Ok(hex::encode(b))
+}
+
+/// Keeps a message stored here for local recipients as sent (tracked).
+async fn keep_local(
+    ctx: &SendContext,
+    target: &str,
+    text: &str,
+    opts: Options,
+    uuid: &str,
+    recipients: Vec<String>,
+) -> Option<i64> {
+    let login = local::sender_name(opts.uid);
+    let sent = record::Sent {
+        uuid: uuid.to_owned(),
+        uid: opts.uid,
+        login: &login,
+        target,
+        text,
+        recipients,
+        signed: None,
+    };
+    record::keep(ctx, sent).await
 }
 
 async fn send_group(
@@ -276,6 +329,8 @@ async fn send_group(
         blocks: 0,
         native: false,
         secure: false,
+        id: None,
+        uuid: None,
         warning: None,
     })
 }
@@ -291,7 +346,12 @@ async fn send_direct(
         .map_err(|e| SendError::BadName(e.to_string()))?;
     let here = address.is_none_or(|a| a == ctx.settings.iface.address);
     if here && ctx.registry.accepts_messages_for(&to) {
-        return local::send(ctx, target, text.utf8, opts).await;
+        let uuid = new_uuid()?;
+        let mut r = local::send(ctx, target, text.utf8, opts, Some(&uuid)).await?;
+        let recipients = vec![record::recipient(target, &ctx.settings.netbios_name)];
+        r.id = keep_local(ctx, target, text.utf8, opts, &uuid, recipients).await;
+        r.uuid = Some(uuid);
+        return Ok(r);
     }
     let ip = match address {
         Some(ip) => ip,
@@ -306,6 +366,8 @@ async fn send_direct(
         blocks,
         native,
         secure: false,
+        id: None,
+        uuid: None,
         warning,
     };
     let calling = NetbiosName::truncated(ctx.settings.netbios_name.as_bytes(), suffix::WORKSTATION);
@@ -322,6 +384,19 @@ async fn send_direct(
                 );
                 let mut r = report(Transport::Messngr, 0, true, None);
                 r.secure = true;
+                let login = local::sender_name(opts.uid);
+                let uuid = hex::encode(sent.uuid);
+                let kept = record::Sent {
+                    uuid: uuid.clone(),
+                    uid: opts.uid,
+                    login: &login,
+                    target,
+                    text: text.utf8,
+                    recipients: vec![record::recipient(target, &sent.host)],
+                    signed: Some(sent.frame),
+                };
+                r.id = record::keep(ctx, kept).await;
+                r.uuid = Some(uuid);
                 return Ok(r);
             }
             Err(secure::Failure::Final(e)) => return Err(e),

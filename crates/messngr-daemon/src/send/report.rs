@@ -33,6 +33,10 @@ pub(crate) struct SendReport {
     pub native: bool,
     /// Encrypted and signed over a Noise session.
     pub secure: bool,
+    /// The sent message kept for tracking (`messngr track ID`).
+    pub id: Option<i64>,
+    /// Its uuid, the same at every recipient.
+    pub uuid: Option<String>,
     /// What the sender should know (e.g. priority dropped).
     pub warning: Option<String>,
 }

@@ -72,6 +72,8 @@ pub(crate) struct Sent {
     pub(crate) uuid: [u8; 16],
     /// The receiving host, as pinned.
     pub(crate) host: String,
+    /// The signed frame as sent.
+    pub(crate) frame: Vec<u8>,
 }
 
 /// What a message says besides its text (live notices).
@@ -186,6 +188,7 @@ pub(crate) async fn attempt(
                 return Ok(Sent {
                     uuid,
                     host: conn.host.clone(),
+                    frame,
                 });
             }
             Err(Broken::Final(e)) => {

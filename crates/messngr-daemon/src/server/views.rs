@@ -68,6 +68,8 @@ pub(crate) fn sent(r: SendReport) -> SendView {
         blocks: r.blocks,
         native: r.native,
         secure: r.secure,
+        id: r.id,
+        uuid: r.uuid,
         warning: r.warning,
     }
 }

@@ -1,0 +1,113 @@
+//! What a local account sent, kept so that it can be tracked and changed:
+//! one `out` message per send, with a receipt row per recipient.
+//!
+//! Why the sender keeps it: receipts (`messngr track`, `send --wait`) and
+//! live notices (update, retract) name a message the sender sent, by the
+//! uuid every recipient stored it under; the recipients are the ones it
+//! reached, each as a label that also says which host may report on it
+//! (`H2` for a host's own name, `ALICE@H2` for a name another host holds:
+//! a receipt is believed only from that host). Only messages that can be
+//! tracked are kept: messngr ones (encrypted, or stored here), not legacy
+//! SMB or broadcast datagrams, whose receivers never answer.
+
+use messngr_store::{Direction, NewMessage, ReceiptState, Transport};
+
+use super::SendContext;
+
+/// The label a recipient is tracked under: the name as addressed (upper
+/// case), with `@HOST` when the host that holds it is another name.
+pub(crate) fn recipient(to: &str, host: &str) -> String {
+    let to = to.trim().to_ascii_uppercase();
+    let host = host.trim().to_ascii_uppercase();
+    if to == host {
+        to
+    } else {
+        format!("{to}@{host}")
+    }
+}
+
+/// Whether `host` may report on `label` (a receipt signed by its key).
+pub(crate) fn reports_on(label: &str, host: &str) -> bool {
+    let host = host.to_ascii_uppercase();
+    label == host || label.rsplit_once('@').is_some_and(|(_, h)| h == host)
+}
+
+/// A sent message to keep.
+pub(crate) struct Sent<'a> {
+    /// The uuid every recipient stored it under (32 hex digits).
+    pub(crate) uuid: String,
+    /// The sender's uid and login name.
+    pub(crate) uid: u32,
+    pub(crate) login: &'a str,
+    /// The target as written (`H2`, `/users`).
+    pub(crate) target: &'a str,
+    pub(crate) text: &'a str,
+    /// Who it reached, each already delivered.
+    pub(crate) recipients: Vec<String>,
+    /// The signed frame (remote sends).
+    pub(crate) signed: Option<Vec<u8>>,
+}
+
+/// Stores `sent` as an `out` message with its recipients delivered; its
+/// id, or `None` (logged: the message itself was delivered, only tracking
+/// is lost).
+pub(crate) async fn keep(ctx: &SendContext, sent: Sent<'_>) -> Option<i64> {
+    let store = ctx.inbox.handle();
+    let mut m = NewMessage::received(
+        Transport::Messngr,
+        sent.login,
+        sent.target,
+        sent.text,
+        sent.text.as_bytes(),
+    );
+    m.uuid = Some(sent.uuid.clone());
+    m.direction = Direction::Out;
+    m.codepage = Some("utf-8".into());
+    m.verified = true;
+    m.sender_uid = Some(sent.uid);
+    m.author = Some(format!("{}@{}", sent.login, ctx.settings.netbios_name));
+    m.owner_user = Some(sent.login.to_owned());
+    m.signed = sent.signed;
+    let at = m.received_at;
+    let stored = match store.insert(m).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(
+                "sent message {} delivered but not kept for tracking: {e}",
+                sent.uuid
+            );
+            return None;
+        }
+    };
+    let kept = async {
+        store
+            .add_recipients(sent.uuid.clone(), sent.recipients.clone(), at)
+            .await?;
+        for r in &sent.recipients {
+            store
+                .set_receipt(sent.uuid.clone(), r.clone(), ReceiptState::Delivered, at)
+                .await?;
+        }
+        Ok::<_, messngr_store::StoreError>(())
+    };
+    if let Err(e) = kept.await {
+        tracing::warn!("receipts of sent message {} not kept: {e}", stored.id);
+    }
+    Some(stored.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recipient_is_reported_on_only_by_its_host() {
+        assert_eq!(recipient("h2", "H2"), "H2");
+        assert_eq!(recipient("alice", "H2"), "ALICE@H2");
+        assert!(reports_on("H2", "h2"));
+        assert!(reports_on("ALICE@H2", "H2"));
+        assert!(!reports_on("ALICE@H2", "H3"));
+        assert!(!reports_on("H2", "H3"));
+        assert!(!reports_on("ALICE@H22", "H2"));
+    }
+}
