@@ -2,7 +2,8 @@
 """ci/layers.py — the architecture rules, checked so they cannot silently return.
 
 1. Crate layers (from `cargo metadata`, normal dependencies only):
-   proto <- store <- daemon; proto <- api; api <- daemon (its server),
+   proto <- store <- daemon; proto <- api; api <- daemon (its server);
+   secure (crypto on bytes, knows no other crate of ours) <- daemon, bench;
    api <- messngr (CLI, agent). Nothing depends on the binary crate, and
    nothing below knows what is above.
 2. `messngr-api` in its default build pulls no async runtime, no SQLite,
@@ -29,9 +30,10 @@ ALLOWED = {
     "messngr-proto": set(),
     "messngr-store": {"messngr-proto"},
     "messngr-api": {"messngr-proto"},
-    "messngr-daemon": {"messngr-proto", "messngr-store", "messngr-api"},
+    "messngr-secure": set(),
+    "messngr-daemon": {"messngr-proto", "messngr-store", "messngr-api", "messngr-secure"},
     "messngr-lan": set(),
-    "messngr-bench": {"messngr-proto", "messngr-store", "messngr-lan"},
+    "messngr-bench": {"messngr-proto", "messngr-store", "messngr-lan", "messngr-secure"},
     "messngr": {"messngr-proto", "messngr-api", "messngr-daemon", "messngr-lan"},
 }
 

@@ -5,7 +5,7 @@
 //! before it — the first frame decides plaintext or secure, the second
 //! handshake message must finish the handshake, and after it only SEALED
 //! frames may come, each decrypted with the next nonce. The session task
-//! (crate::session) only moves frames; this decides, counts and answers
+//! (the session module) only moves frames; this decides, counts and answers
 //! (docs/native.md, "Secure sessions").
 
 use std::net::SocketAddr;

@@ -3,8 +3,8 @@
 //! Why one place: the host key (`state_dir/host.key`) is both the Noise
 //! static key of every encrypted session and the key that certifies each
 //! local sender's own key (`state_dir/users/UID.key`); the pins (`trust`)
-//! decide which peer keys are accepted. Sessions (`crate::native::channel`,
-//! `crate::send::secure`) and the receiver's signature check all go
+//! decide which peer keys are accepted. Sessions (`native::channel`,
+//! `send::secure`) and the receiver's signature check all go
 //! through [`Secure`], so there is one rule for what "verified" means
 //! (docs/native.md, "Secure sessions").
 

@@ -5,7 +5,7 @@
 //! expensive part, and a person who sends a message often sends the next
 //! to the same host. One session per (address, called name) stays open
 //! while it is used — shorter than the receiver's idle and life limits
-//! (crate::session), so that the receiver never closes it under us — and
+//! (the session module), so that the receiver never closes it under us — and
 //! is reopened once when it broke anyway. A peer that is not messngr (it
 //! closed at the HANDSHAKE, answered an SMB, or stayed silent) is
 //! remembered for a while, so that plain legacy sends pay the probe once.
