@@ -83,7 +83,11 @@ fn check_at(at: i64) -> Result<()> {
 
 /// Which rows an update or retraction of `uuid` by `author` may touch
 /// (`?1` the uuid, `?2` the author).
-const MINE: &str = "uuid = ?1 AND direction = 'in' AND author = ?2";
+/// The received messages a notice names: the one stored under its uuid (a
+/// remote sender's), or every one linked to it by `notice_id` (a local
+/// sender's deliveries to several accounts here share the sent message's
+/// uuid as their `notice_id`).
+const MINE: &str = "(uuid = ?1 OR notice_id = ?1) AND direction = 'in' AND author = ?2";
 
 impl Store {
     /// The message with this uuid (either direction), if stored.

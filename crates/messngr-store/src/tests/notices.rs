@@ -196,6 +196,32 @@ fn the_author_updates_a_notice_and_it_is_unread_again() {
     assert_derived_exact(&store);
 }
 
+/// A local sender's deliveries to several accounts here: each stored under
+/// its own uuid, all linked to the sent message by `notice_id`; one update
+/// of that uuid changes them all, and a retraction withdraws them all.
+#[test]
+fn a_notice_reaches_every_delivery_linked_to_it() {
+    let (_dir, mut store) = temp_store();
+    let mut ids = Vec::new();
+    for (n, owner) in [(11, "bob"), (12, "carol")] {
+        let mut m = signed(n, "server reboots in 10 minutes");
+        m.notice_id = Some(uuid(9));
+        m.owner_user = Some(owner.into());
+        ids.push(store.insert(&m).unwrap().id);
+    }
+    let other = store.insert(&signed(13, "unrelated")).unwrap();
+    let updated = store
+        .update_notice(&uuid(9), ALICE, "server reboots in 5 minutes", None, T0 + 5)
+        .unwrap();
+    let mut got: Vec<i64> = updated.iter().map(|m| m.id).collect();
+    got.sort_unstable();
+    assert_eq!(got, ids);
+    assert!(updated.iter().all(|m| m.text == "server reboots in 5 minutes"));
+    assert_eq!(store.get(other.id).unwrap().text, "unrelated");
+    assert_eq!(store.retract_notice(&uuid(9), ALICE, None, T0 + 6).unwrap().len(), 2);
+    assert_derived_exact(&store);
+}
+
 #[test]
 fn nobody_else_updates_or_retracts_a_notice() {
     let (_dir, mut store) = temp_store();
