@@ -46,6 +46,7 @@ mod hello;
 mod inbox;
 mod message;
 mod names;
+mod notice;
 mod request;
 mod send;
 mod stream;
@@ -69,6 +70,7 @@ pub use names::{
     NodeStatus, NodeStatusView, Status, StatusView,
 };
 pub use request::{Call, InboxRequest, NamesRequest, Request, SendRequest, TrustRequest};
+pub use notice::{NoticeFailure, NoticeView, Remind, Retract, Update};
 pub use send::{Deliver, MAX_DELIVER_NAME, MAX_DELIVER_TEXT, Reply as ReplyTo, Send, SendView};
 pub use stream::{ExportItem, Follow, FollowEvent, Following};
 pub use trust::{KeyChangeView, PinView, TrustAdd, TrustExport, TrustList, TrustRemove, TrustShow};

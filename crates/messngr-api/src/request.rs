@@ -17,6 +17,7 @@ use crate::names::{
     Lookup, LookupView, NameAdd, NameDel, NameList, NameView, NodeStatus, NodeStatusView, Status,
     StatusView,
 };
+use crate::notice::{NoticeView, Remind, Retract, Update};
 use crate::send::{Deliver, Reply, Send, SendView};
 use crate::stream::Follow;
 use crate::trust::{PinView, TrustAdd, TrustExport, TrustList, TrustRemove, TrustShow};
@@ -83,6 +84,12 @@ pub enum SendRequest {
     Send(Send),
     /// [`Reply`].
     Reply(Reply),
+    /// [`Update`].
+    Update(Update),
+    /// [`Retract`].
+    Retract(Retract),
+    /// [`Remind`].
+    Remind(Remind),
 }
 
 /// The inbox's requests.
@@ -132,6 +139,9 @@ calls! {
     NodeStatus => |c| Request::Names(NamesRequest::NodeStatus(c)), NodeStatusView;
     Send => |c| Request::Send(SendRequest::Send(c)), Vec<SendView>;
     Reply => |c| Request::Send(SendRequest::Reply(c)), SendView;
+    Update => |c| Request::Send(SendRequest::Update(c)), NoticeView;
+    Retract => |c| Request::Send(SendRequest::Retract(c)), NoticeView;
+    Remind => |c| Request::Send(SendRequest::Remind(c)), NoticeView;
     InboxList => |c| Request::Inbox(InboxRequest::List(c)), InboxPage;
     Search => |c| Request::Inbox(InboxRequest::Search(c)), InboxPage;
     Read => |c| Request::Inbox(InboxRequest::Read(c)), MessageView;

@@ -46,6 +46,12 @@ pub struct Native {
     /// Verified: who signed it (`alice@H2`), the author key's fingerprint,
     /// and the signed frame; `None`: unsigned (an older messngr node).
     pub origin: Option<(String, String, Vec<u8>)>,
+    /// A live notice: the uuid of the author's earlier message this one
+    /// changes (its new text), or withdraws (`retract`). Not stored as a
+    /// message of its own.
+    pub replaces: Option<[u8; 16]>,
+    /// With `replaces`: withdraw it.
+    pub retract: bool,
 }
 
 /// The message is on disk under this inbox id.
@@ -81,6 +87,9 @@ pub enum NotStoredKind {
     QuotaFull,
     /// Anything else: disk full, store unavailable, shut down.
     Failed,
+    /// A live notice for a message this inbox does not hold (from that
+    /// author).
+    NoSuchMessage,
 }
 
 impl NotStored {
@@ -109,6 +118,7 @@ impl NotStored {
         match self.kind {
             NotStoredKind::QuotaFull => crate::policy::Refusal::QuotaFull,
             NotStoredKind::Failed => crate::policy::Refusal::NotStored,
+            NotStoredKind::NoSuchMessage => crate::policy::Refusal::NotHere,
         }
     }
 }

@@ -132,7 +132,15 @@ pub(crate) async fn accept(
             None,
         );
     }
-    if m.text.trim().is_empty() {
+    if m.replaces.is_some() && origin.is_none() {
+        return refuse(
+            Some(m.uuid),
+            Reason::BadSignature,
+            "only a signed message may change or withdraw another",
+            None,
+        );
+    }
+    if m.text.trim().is_empty() && !m.retract {
         return refuse(
             Some(m.uuid),
             Reason::BadMessage,
@@ -173,6 +181,8 @@ pub(crate) async fn accept(
             priority,
             popup_secs: m.popup_secs,
             origin: origin.map(|o| (o.verified.author, o.verified.fingerprint, o.signed)),
+            replaces: m.replaces,
+            retract: m.retract,
         }),
     };
     let signed = incoming.native.as_ref().is_some_and(|n| n.origin.is_some());
@@ -204,7 +214,11 @@ pub(crate) async fn accept(
                 peer.ip(),
                 format_args!("native message for {}: {e}", sanitize_line(m.to)),
             );
-            refuse(Some(m.uuid), Reason::NoRoom, &e.to_string(), None)
+            let reason = match e.kind {
+                crate::intake::NotStoredKind::NoSuchMessage => Reason::NotHere,
+                _ => Reason::NoRoom,
+            };
+            refuse(Some(m.uuid), reason, &e.to_string(), None)
         }
         Err(_) => {
             policy.refuse(

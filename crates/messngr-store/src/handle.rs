@@ -362,6 +362,11 @@ impl StoreHandle {
             .await
     }
 
+    /// [`Store::change_sent`].
+    pub async fn change_sent(&self, id: i64, text: Option<String>, at: i64) -> Result<Option<Message>> {
+        self.run(move |s| s.change_sent(id, text.as_deref(), at)).await
+    }
+
     /// [`Store::receipt_summary`].
     pub async fn receipt_summary(&self, uuid: String) -> Result<ReceiptSummary> {
         self.read(move |s| s.receipt_summary(&uuid)).await

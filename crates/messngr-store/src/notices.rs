@@ -171,4 +171,28 @@ impl Store {
         tx.commit()?;
         Ok(rows)
     }
+
+    /// The sender's own copy of a live notice: sent message `id` gets
+    /// `text` and `updated_at = at`, or (`text` `None`) is withdrawn
+    /// (`retracted_at = at`, text kept: it is the sender's own). Returns
+    /// it, or `None` when `id` is no sent message or was withdrawn before.
+    pub fn change_sent(&mut self, id: i64, text: Option<&str>, at: i64) -> Result<Option<Message>> {
+        check_at(at)?;
+        let sql = match text {
+            Some(_) => format!(
+                "UPDATE messages SET text = ?2, raw = CAST(?2 AS BLOB), updated_at = ?3 \
+                 WHERE id = ?1 AND direction = 'out' AND retracted_at IS NULL RETURNING {COLUMNS}"
+            ),
+            None => format!(
+                "UPDATE messages SET retracted_at = ?3 \
+                 WHERE id = ?1 AND direction = 'out' AND retracted_at IS NULL AND ?2 IS NULL \
+                 RETURNING {COLUMNS}"
+            ),
+        };
+        Ok(self
+            .conn_mut()
+            .prepare_cached(&sql)?
+            .query_row(params![id, text, at], message_from_row)
+            .optional()?)
+    }
 }

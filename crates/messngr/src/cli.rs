@@ -165,6 +165,43 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Change a message you sent, at every recipient: a live notice.
+    ///
+    /// ID is what `messngr send` printed (messngr receivers and names held
+    /// here; a legacy receiver cannot be changed). Each recipient's copy gets
+    /// the new text and is unread again; a pop-up still on screen is replaced
+    /// in place, a terminal gets one short line. Only you (or root) can
+    /// change what you sent, and receivers check it by your signature.
+    #[command(
+        after_help = "Example, a countdown:\n  messngr send --json '*' …   # or: messngr send /users Server reboots in 10 minutes\n  messngr update 42 Server reboots in 5 minutes\n  messngr update 42 Server reboots in 1 minute"
+    )]
+    Update {
+        /// The sent message's id.
+        id: i64,
+        /// The new text; `-` or nothing reads standard input.
+        text: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Withdraw a message you sent, at every recipient: its text is deleted
+    /// there and its pop-up says it was withdrawn.
+    Retract {
+        /// The sent message's id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Alert again only the recipients of a message you sent who have not
+    /// read it yet (it is unread there again and pops up again).
+    Remind {
+        /// The sent message's id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete a message.
     Rm {
         /// Its id.

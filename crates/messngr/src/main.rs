@@ -107,6 +107,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let text = text_or_stdin(text)?;
             client::reply(&socket_path(cli.socket, &config), id, text, json, &mut out)
         }
+        Cmd::Update { id, text, json } => {
+            let config = load_config(cli.config.as_deref())?;
+            let text = text_or_stdin(text)?;
+            let call = messngr_api::Update { id, text };
+            client::notice(&socket_path(cli.socket, &config), call, json, &mut out)
+        }
+        Cmd::Retract { id, json } => {
+            let config = load_config(cli.config.as_deref())?;
+            let call = messngr_api::Retract { id };
+            client::notice(&socket_path(cli.socket, &config), call, json, &mut out)
+        }
+        Cmd::Remind { id, json } => {
+            let config = load_config(cli.config.as_deref())?;
+            let call = messngr_api::Remind { id };
+            client::notice(&socket_path(cli.socket, &config), call, json, &mut out)
+        }
         Cmd::Rm { id, json } => {
             let config = load_config(cli.config.as_deref())?;
             client::rm(&socket_path(cli.socket, &config), id, json, &mut out)

@@ -15,6 +15,7 @@
 //! `messngr_store::StoreHandle`) instead of one fsync after another.
 
 pub(crate) mod expiry;
+pub(crate) mod notice;
 mod query;
 
 pub(crate) use query::InboxError;
@@ -142,8 +143,11 @@ impl Inbox {
     pub(crate) fn queue(
         &self,
         m: &Incoming,
-    ) -> impl Future<Output = Result<Stored, NotStored>> + Send + 'static {
-        self.queue_new(self.decode(m))
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Stored, NotStored>> + Send + 'static>> {
+        if let Some(change) = notice::Notice::of(m) {
+            return Box::pin(self.notice(change));
+        }
+        Box::pin(self.queue_new(self.decode(m)))
     }
 
     fn queue_new(

@@ -197,6 +197,8 @@ pub const TEXT_PREFIX: &str = "| ";
 pub const TEXT_COLUMNS: usize = 76;
 /// A name in the banner is cut to this many characters.
 const MAX_BANNER_NAME: usize = 64;
+/// Bytes of an updated message's text on its one short line.
+const NOTICE_TEXT: usize = 60;
 
 /// The bytes written on a terminal: a blank line, the banner (where it
 /// came from and whether that is verified first, where nothing can push it
@@ -211,6 +213,23 @@ pub fn render(host: &str, m: &Message, tz: &jiff::tz::TimeZone) -> String {
             None => clean,
         }
     };
+    // A live notice changed a message shown before: one short line.
+    if m.retracted_at.is_some() || m.updated_at.is_some() {
+        let what = if m.retracted_at.is_some() {
+            "withdrawn by its author".to_owned()
+        } else {
+            let first = clean_line(m.text.lines().next().unwrap_or_default());
+            let (shown, was_cut) = cut(&first, NOTICE_TEXT);
+            format!("now: {shown}{}", if was_cut { "…" } else { "" })
+        };
+        return format!(
+            "\r\n[{}] Message {} from {} {what} (messngr read {})\r\n",
+            crate::view::message(m).provenance(),
+            m.id,
+            name(&m.from),
+            m.id
+        );
+    }
     let mut out = format!(
         "\r\n[{}] Message from {} to {} on {} at {}\r\n",
         crate::view::message(m).provenance(),

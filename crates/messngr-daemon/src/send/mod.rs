@@ -21,6 +21,7 @@
 //! typed ([`SendReport`], [`SendError`]); the API's dispatch shows them.
 
 mod local;
+pub(crate) mod notice;
 mod record;
 mod report;
 mod secure;

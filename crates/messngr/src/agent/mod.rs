@@ -276,16 +276,37 @@ async fn show_again(options: &Options, shown: &Shown, n: &Notifier) -> anyhow::R
 /// Shows `m` once (received, unread, not shown yet); its actions arrive
 /// as [`Event`]s.
 async fn show(shown: &Shown, m: &MessageView, n: &Notifier) -> anyhow::Result<()> {
-    if m.direction != Direction::In || !m.is_unread() || !quiet::pops_up(quiet::is_on(), m) {
+    if m.direction != Direction::In {
         return Ok(());
     }
-    if shown.lock().map_or(true, |s| s.shown.contains(&m.id)) {
-        return Ok(());
-    }
+    // A live notice for a message on screen: its pop-up is replaced in
+    // place (a withdrawn one too, saying so), whatever quiet says.
+    let changed = m.updated_at_ms.is_some() || m.retracted_at_ms.is_some();
+    let on_screen = shown.lock().ok().and_then(|s| {
+        s.on_screen
+            .iter()
+            .find(|(_, id)| **id == m.id)
+            .map(|(nid, _)| *nid)
+    });
+    let replaces = match on_screen {
+        Some(nid) if changed => nid,
+        _ => {
+            if !m.is_unread() || !quiet::pops_up(quiet::is_on(), m) {
+                return Ok(());
+            }
+            if !changed && shown.lock().map_or(true, |s| s.shown.contains(&m.id)) {
+                return Ok(());
+            }
+            0
+        }
+    };
     let nid = n
-        .show(&Popup::of(m, n.markup))
+        .show(&Popup::of(m, n.markup), replaces)
         .await
         .map_err(|e| anyhow::anyhow!("cannot show message {}: {e:#}", m.id))?;
+    if let Ok(mut s) = shown.lock() {
+        s.on_screen.remove(&replaces);
+    }
     if let Ok(mut s) = shown.lock() {
         s.shown.insert(m.id);
         s.gone.remove(&m.id);

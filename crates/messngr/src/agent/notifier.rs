@@ -87,8 +87,8 @@ impl Notifier {
     /// Shows `popup` with the actions Reply and Mark read; the server's id.
     /// A server that does not answer within [`NOTIFY_TIMEOUT`] is an error
     /// (the agent reconnects; the message stays unread).
-    pub async fn show(&self, popup: &Popup) -> anyhow::Result<u32> {
-        tokio::time::timeout(NOTIFY_TIMEOUT, self.notify(popup))
+    pub async fn show(&self, popup: &Popup, replaces: u32) -> anyhow::Result<u32> {
+        tokio::time::timeout(NOTIFY_TIMEOUT, self.notify(popup, replaces))
             .await
             .map_err(|_| {
                 anyhow::anyhow!(
@@ -98,7 +98,9 @@ impl Notifier {
             })?
     }
 
-    async fn notify(&self, popup: &Popup) -> anyhow::Result<u32> {
+    /// `replaces`: the id of our pop-up this one takes the place of (0:
+    /// none), as the specification's `replaces_id`.
+    async fn notify(&self, popup: &Popup, replaces: u32) -> anyhow::Result<u32> {
         let actions = vec![ACTION_REPLY, "Reply", ACTION_MARK_READ, "Mark read"];
         let mut hints: HashMap<&str, Variant<'_>> = HashMap::new();
         hints.insert("urgency", Variant::U8(popup.urgency()));
@@ -109,7 +111,7 @@ impl Notifier {
                 "Notify",
                 &(
                     "messngr",
-                    0u32,
+                    replaces,
                     "mail-message-new",
                     popup.summary.as_str(),
                     popup.body.as_str(),

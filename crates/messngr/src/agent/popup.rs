@@ -67,7 +67,14 @@ impl Popup {
             text = escape_markup(&text);
             to = escape_markup(&to);
         }
-        let summary = format!("[{}] Message from {from}", m.provenance());
+        // A live notice: the author changed or withdrew it (the pop-up is
+        // replaced in place, and says so).
+        let (change, text) = match (m.retracted_at_ms, m.updated_at_ms) {
+            (Some(_), _) => (" (withdrawn)", "withdrawn by its author".to_owned()),
+            (None, Some(_)) => (" (updated)", text),
+            (None, None) => ("", text),
+        };
+        let summary = format!("[{}] Message from {from}{change}", m.provenance());
         Self {
             summary,
             body: format!("{text}\n{when} · to {to}"),

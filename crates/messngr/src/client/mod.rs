@@ -4,10 +4,12 @@
 
 mod deliver;
 mod inbox;
+mod notice;
 mod trust;
 
 pub use deliver::deliver;
 pub use inbox::{export, inbox, read, reply, rm, search};
+pub use notice::notice;
 pub use trust::trust;
 
 use std::io::Write;
