@@ -69,8 +69,8 @@ pub use names::{
     CountersView, Lookup, LookupView, NameAdd, NameDel, NameList, NameView, NodeNameView,
     NodeStatus, NodeStatusView, Status, StatusView,
 };
-pub use request::{Call, InboxRequest, NamesRequest, Request, SendRequest, TrustRequest};
 pub use notice::{NoticeFailure, NoticeView, Remind, Retract, Update};
+pub use request::{Call, InboxRequest, NamesRequest, Request, SendRequest, TrustRequest};
 pub use send::{Deliver, MAX_DELIVER_NAME, MAX_DELIVER_TEXT, Reply as ReplyTo, Send, SendView};
 pub use stream::{ExportItem, Follow, FollowEvent, Following};
 pub use trust::{KeyChangeView, PinView, TrustAdd, TrustExport, TrustList, TrustRemove, TrustShow};

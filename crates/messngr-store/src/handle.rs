@@ -363,8 +363,14 @@ impl StoreHandle {
     }
 
     /// [`Store::change_sent`].
-    pub async fn change_sent(&self, id: i64, text: Option<String>, at: i64) -> Result<Option<Message>> {
-        self.run(move |s| s.change_sent(id, text.as_deref(), at)).await
+    pub async fn change_sent(
+        &self,
+        id: i64,
+        text: Option<String>,
+        at: i64,
+    ) -> Result<Option<Message>> {
+        self.run(move |s| s.change_sent(id, text.as_deref(), at))
+            .await
     }
 
     /// [`Store::receipt_summary`].

@@ -50,7 +50,10 @@ fn an_update_and_a_retraction_reach_every_recipient_and_only_from_the_author() {
     let recipients = [(&d1, &sent[0]), (&d3, &sent[1]), (&d2, &sent[2])];
     for (d, (_, _, uuid)) in recipients {
         let inbox = d.wait_inbox(1);
-        assert_eq!(by_uuid(&inbox, uuid)["text"], "The server reboots in 10 minutes");
+        assert_eq!(
+            by_uuid(&inbox, uuid)["text"],
+            "The server reboots in 10 minutes"
+        );
         // Read it: the update must make it unread again.
         let id = by_uuid(&inbox, uuid)["id"].as_i64().unwrap().to_string();
         d.cli_ok(&["read", &id]);
@@ -76,16 +79,26 @@ fn an_update_and_a_retraction_reach_every_recipient_and_only_from_the_author() {
         assert!(m["updated_at_ms"].is_i64(), "{m}");
         assert!(m["read_at_ms"].is_null(), "an update is unread again: {m}");
         assert_eq!(m["author"], "root@H2", "{m}");
-        assert_eq!(inbox.len(), 1, "an update is no message of its own: {inbox:?}");
+        assert_eq!(
+            inbox.len(),
+            1,
+            "an update is no message of its own: {inbox:?}"
+        );
     }
 
     // Nobody else can change it: H3's root cannot update H2's message
     // (H3 has no sent message with that id), and H1 cannot update what
     // it received.
-    let received_id = by_uuid(&d1.wait_inbox(1), &sent[0].2)["id"].as_i64().unwrap();
+    let received_id = by_uuid(&d1.wait_inbox(1), &sent[0].2)["id"]
+        .as_i64()
+        .unwrap();
     let o = d1.cli(&["update", &received_id.to_string(), "hijacked"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no sent message"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no sent message"),
+        "{}",
+        text(&o)
+    );
 
     // Withdrawn: the words are gone everywhere.
     for (_, id, _) in &sent {
@@ -122,7 +135,11 @@ fn an_update_replaces_the_pop_up_in_place() {
         "Fire drill in 10 minutes",
     ]));
     let id = v["id"].as_i64().unwrap().to_string();
-    wait_for(Duration::from_secs(20), || desk.displayed() == 1, || desk.logs());
+    wait_for(
+        Duration::from_secs(20),
+        || desk.displayed() == 1,
+        || desk.logs(),
+    );
 
     d2.cli_ok(&["update", &id, "Fire drill in 2 minutes"]);
     // Replaced in place: still one pop-up, with the new text.
@@ -131,13 +148,20 @@ fn an_update_replaces_the_pop_up_in_place() {
     desk.dunstctl(&["close-all"]).expect("dunstctl close-all");
     let history = desk.dunstctl(&["history"]).unwrap_or_default();
     assert!(history.contains("Fire drill in 2 minutes"), "{history}");
-    assert!(!history.contains("Fire drill in 10 minutes"), "not replaced: {history}");
+    assert!(
+        !history.contains("Fire drill in 10 minutes"),
+        "not replaced: {history}"
+    );
     assert!(history.contains("(updated)"), "{history}");
 
     // Withdrawn while on screen: the pop-up says so, without the words.
     let v = json(&d2.cli_ok(&["send", "--json", "H1", "Free cake in the kitchen"]));
     let id = v["id"].as_i64().unwrap().to_string();
-    wait_for(Duration::from_secs(20), || desk.displayed() == 1, || desk.logs());
+    wait_for(
+        Duration::from_secs(20),
+        || desk.displayed() == 1,
+        || desk.logs(),
+    );
     d2.cli_ok(&["retract", &id]);
     wait_for(
         Duration::from_secs(10),
@@ -149,5 +173,8 @@ fn an_update_replaces_the_pop_up_in_place() {
         || desk.logs(),
     );
     let history = desk.dunstctl(&["history"]).unwrap_or_default();
-    assert!(!history.contains("Free cake"), "the words stayed: {history}");
+    assert!(
+        !history.contains("Free cake"),
+        "the words stayed: {history}"
+    );
 }

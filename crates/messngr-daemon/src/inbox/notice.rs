@@ -59,12 +59,23 @@ impl Inbox {
             let changed = match change.text {
                 Some(text) => {
                     store
-                        .update_notice(change.uuid.clone(), change.author.clone(), text, change.signed, at)
+                        .update_notice(
+                            change.uuid.clone(),
+                            change.author.clone(),
+                            text,
+                            change.signed,
+                            at,
+                        )
                         .await
                 }
                 None => {
                     store
-                        .retract_notice(change.uuid.clone(), change.author.clone(), change.signed, at)
+                        .retract_notice(
+                            change.uuid.clone(),
+                            change.author.clone(),
+                            change.signed,
+                            at,
+                        )
                         .await
                 }
             }
@@ -83,7 +94,11 @@ impl Inbox {
                 tracing::info!(
                     "message {} {} by its author",
                     m.id,
-                    if m.retracted_at.is_some() { "withdrawn" } else { "updated" }
+                    if m.retracted_at.is_some() {
+                        "withdrawn"
+                    } else {
+                        "updated"
+                    }
                 );
                 let _ = subscribers.send(Arc::new(m));
             }

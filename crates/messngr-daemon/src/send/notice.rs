@@ -46,7 +46,9 @@ pub(crate) async fn apply(
             ))
         })?;
     if sent.retracted_at.is_some() {
-        return Err(SendError::BadRequest(format!("message {id} was withdrawn already")));
+        return Err(SendError::BadRequest(format!(
+            "message {id} was withdrawn already"
+        )));
     }
     let text = match &change {
         Change::Update(t) if t.trim().is_empty() => {
@@ -78,23 +80,27 @@ pub(crate) async fn apply(
         failed: Vec::new(),
     };
     let here = ctx.settings.netbios_name.to_ascii_uppercase();
-    let (local_ones, remote): (Vec<String>, Vec<String>) = recipients
-        .into_iter()
-        .partition(|r| host_of(r) == here);
+    let (local_ones, remote): (Vec<String>, Vec<String>) =
+        recipients.into_iter().partition(|r| host_of(r) == here);
     if !local_ones.is_empty() {
         let login = local::sender_name(uid);
         let notice = Notice {
             uuid: sent.uuid.clone(),
-            author: sent.author.clone().unwrap_or_else(|| format!("{login}@{here}")),
+            author: sent
+                .author
+                .clone()
+                .unwrap_or_else(|| format!("{login}@{here}")),
             text: (!retract).then(|| text.clone()),
             signed: None,
         };
         match ctx.inbox.notice(notice).await {
             Ok(_) => view.reached.extend(local_ones),
-            Err(e) => view.failed.extend(local_ones.into_iter().map(|r| NoticeFailure {
-                recipient: r,
-                error: e.to_string(),
-            })),
+            Err(e) => view
+                .failed
+                .extend(local_ones.into_iter().map(|r| NoticeFailure {
+                    recipient: r,
+                    error: e.to_string(),
+                })),
         }
     }
     let opts = Options {
@@ -103,7 +109,18 @@ pub(crate) async fn apply(
         ..Options::default()
     };
     for r in remote {
-        match to_one(ctx, &r, &text, opts, Link { replaces: Some(uuid), retract }).await {
+        match to_one(
+            ctx,
+            &r,
+            &text,
+            opts,
+            Link {
+                replaces: Some(uuid),
+                retract,
+            },
+        )
+        .await
+        {
             Ok(()) => view.reached.push(r),
             Err(e) => view.failed.push(NoticeFailure {
                 recipient: r,
@@ -118,7 +135,9 @@ pub(crate) async fn apply(
         Change::Remind => None,
     };
     if let Some(text) = own
-        && let Err(e) = store.change_sent(id, text, messngr_store::clock::now_ms()).await
+        && let Err(e) = store
+            .change_sent(id, text, messngr_store::clock::now_ms())
+            .await
     {
         tracing::warn!("sent message {id}: the sender's copy not changed: {e}");
     }

@@ -171,15 +171,27 @@ impl Services {
             ),
             SendRequest::Update(u) => {
                 let change = crate::send::notice::Change::Update(u.text);
-                line(crate::send::notice::apply(ctx, uid, u.id, change).await.map_err(ApiError::from))
+                line(
+                    crate::send::notice::apply(ctx, uid, u.id, change)
+                        .await
+                        .map_err(ApiError::from),
+                )
             }
             SendRequest::Retract(r) => {
                 let change = crate::send::notice::Change::Retract;
-                line(crate::send::notice::apply(ctx, uid, r.id, change).await.map_err(ApiError::from))
+                line(
+                    crate::send::notice::apply(ctx, uid, r.id, change)
+                        .await
+                        .map_err(ApiError::from),
+                )
             }
             SendRequest::Remind(r) => {
                 let change = crate::send::notice::Change::Remind;
-                line(crate::send::notice::apply(ctx, uid, r.id, change).await.map_err(ApiError::from))
+                line(
+                    crate::send::notice::apply(ctx, uid, r.id, change)
+                        .await
+                        .map_err(ApiError::from),
+                )
             }
         }
     }

@@ -216,9 +216,19 @@ fn a_notice_reaches_every_delivery_linked_to_it() {
     let mut got: Vec<i64> = updated.iter().map(|m| m.id).collect();
     got.sort_unstable();
     assert_eq!(got, ids);
-    assert!(updated.iter().all(|m| m.text == "server reboots in 5 minutes"));
+    assert!(
+        updated
+            .iter()
+            .all(|m| m.text == "server reboots in 5 minutes")
+    );
     assert_eq!(store.get(other.id).unwrap().text, "unrelated");
-    assert_eq!(store.retract_notice(&uuid(9), ALICE, None, T0 + 6).unwrap().len(), 2);
+    assert_eq!(
+        store
+            .retract_notice(&uuid(9), ALICE, None, T0 + 6)
+            .unwrap()
+            .len(),
+        2
+    );
     assert_derived_exact(&store);
 }
 

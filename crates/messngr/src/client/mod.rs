@@ -346,8 +346,10 @@ pub fn send(
             Ok(ExitCode::SUCCESS)
         }
         Ok(views) => {
-            for v in &views {
-                print_sent(out, v)?;
+            for (i, v) in views.iter().enumerate() {
+                // A `/users` send is one sent message: its id once.
+                let first = v.id.is_some() && views[..i].iter().all(|w| w.id != v.id);
+                print_sent(out, v, first)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -355,7 +357,7 @@ pub fn send(
 }
 
 /// One receiver's result, as `net send` users expect it.
-fn print_sent(out: &mut impl Write, v: &SendView) -> anyhow::Result<()> {
+fn print_sent(out: &mut impl Write, v: &SendView, show_id: bool) -> anyhow::Result<()> {
     if let Some(w) = &v.warning {
         eprintln!("messngr: {}", crate::show::line(w));
     }
@@ -380,6 +382,12 @@ fn print_sent(out: &mut impl Write, v: &SendView) -> anyhow::Result<()> {
             "Message broadcast to {} ({}); datagrams are not acknowledged",
             crate::show::line(&v.target),
             v.address
+        )?;
+    }
+    if let Some(id) = v.id.filter(|_| show_id) {
+        writeln!(
+            out,
+            "  sent message {id}: `messngr update {id} TEXT` or `messngr retract {id}` changes it everywhere"
         )?;
     }
     if v.replaced > 0 {

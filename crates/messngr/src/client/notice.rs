@@ -28,7 +28,11 @@ pub fn notice<C: Call<Output = NoticeView>>(
         writeln!(out)?;
     } else {
         if v.reached.is_empty() && v.failed.is_empty() {
-            writeln!(out, "message {}: nobody to reach (everyone has read it)", v.id)?;
+            writeln!(
+                out,
+                "message {}: nobody to reach (everyone has read it)",
+                v.id
+            )?;
         }
         for r in &v.reached {
             writeln!(out, "message {} changed at {}", v.id, line(r))?;
