@@ -48,6 +48,9 @@ pub enum Case {
     KeyChanged,
     /// Malformed frames (--garbage picks which).
     Garbage,
+    /// A signed live notice (its own identity) that tries to change the
+    /// message --replaces of another author.
+    Notice,
 }
 
 /// Which malformed input `--case garbage` sends.
@@ -103,6 +106,9 @@ pub struct Args {
     /// garbage: which malformed input.
     #[arg(long, value_enum, default_value = "handshake")]
     pub garbage: Garbage,
+    /// notice: the uuid (32 hex digits) of the message to change.
+    #[arg(long)]
+    pub replaces: Option<String>,
 }
 
 /// Longest wait for one answer.
@@ -312,7 +318,16 @@ impl Author {
                 cert,
             }),
             signature: None,
-            replaces: None,
+            replaces: a
+                .replaces
+                .as_deref()
+                .map(|h| {
+                    hex::decode(h)
+                        .ok()
+                        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                        .ok_or_else(|| anyhow::anyhow!("--replaces takes 32 hex digits"))
+                })
+                .transpose()?,
             retract: false,
         };
         m.signature = Some(self.key.sign(&Repr::Message(m).signed_bytes()?));

@@ -8,6 +8,8 @@
 
 #[path = "agent/desktop.rs"]
 mod desktop;
+#[path = "secure/probe.rs"]
+mod probe;
 mod support;
 
 use std::time::Duration;
@@ -116,6 +118,49 @@ fn an_update_and_a_retraction_reach_every_recipient_and_only_from_the_author() {
     // Withdrawn once is withdrawn: a second retraction is refused.
     let o = d2.cli(&["retract", &sent[0].1.to_string()]);
     assert!(!o.status.success(), "{}", text(&o));
+}
+
+/// A trusted third host (its key pinned at its first message) signs a
+/// notice naming H2's message: refused, counted, and H1's copy unchanged.
+#[test]
+fn another_author_cannot_change_a_message() {
+    let Some(lan) = lan(3) else { return };
+    let d1 = support::Daemon::start(&lan, 1, "H1", "");
+    let d2 = support::Daemon::start(&lan, 2, "H2", "");
+    d1.wait_settled();
+    d2.wait_settled();
+    let v = json(&d2.cli_ok(&["send", "--json", "H1", "Meeting at ten"]));
+    let uuid = v["uuid"].as_str().unwrap().to_owned();
+    d1.wait_inbox(1);
+    let log = || d1.log();
+    // The probe has a fresh key each run: a host name of its own each time.
+    for (author, name) in [("alice", "PROBE1"), ("root", "PROBE2")] {
+        let v = probe::probe(
+            &lan,
+            3,
+            &[
+                "--case",
+                "notice",
+                "--name",
+                name,
+                "--author",
+                author,
+                "--replaces",
+                &uuid,
+                "--text",
+                "Meeting cancelled",
+            ],
+            log,
+        );
+        let a = &v["answers"][0];
+        assert_eq!(a["kind"], "refused", "{v}");
+        assert_eq!(a["reason"], 2, "not a message of this author here: {v}");
+    }
+    let inbox = d1.inbox();
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+    assert_eq!(inbox[0]["text"], "Meeting at ten");
+    assert!(inbox[0]["updated_at_ms"].is_null(), "{}", inbox[0]);
+    assert_eq!(d1.status()["refused"]["not_here"], 2, "{}", d1.log());
 }
 
 #[test]

@@ -21,6 +21,12 @@ pub fn run(a: &Args) -> Result<Value> {
         Case::Resign => resign(a)?,
         Case::ClaimName | Case::KeyChanged => claim_name(a)?,
         Case::Garbage => garbage(a)?,
+        Case::Notice => {
+            if a.replaces.is_none() {
+                bail!("--case notice needs --replaces UUID");
+            }
+            ok(a)?
+        }
     };
     report["case"] = json!(format!("{:?}", a.case).to_lowercase());
     Ok(report)
