@@ -355,3 +355,37 @@ fn send_secure_to_samba_fails_and_plain_send_falls_back() {
     );
     assert_eq!(smbd.received(), [b"plain is fine".to_vec()]);
 }
+
+/// `require_verified_names` and `require_verified_from`: a legacy message
+/// claiming a protected name, or from a protected source, is refused and
+/// counted `unverified`; a signed one from the same LAN is stored.
+#[test]
+fn policy_can_require_verified_senders_by_name_and_by_source() {
+    let Some(lan) = lan(3) else { return };
+    let client = SambaClient::new();
+    for (config, refused_name) in [
+        ("[secure]\nrequire_verified_names = [\"ALI*\"]\n", "by name"),
+        ("[secure]\nrequire_verified_from = [\"lan\"]\n", "by source"),
+    ] {
+        let d1 = Daemon::start(&lan, 1, "H1", config);
+        let d2 = Daemon::start(&lan, 2, "H2", "");
+        d1.wait_settled();
+        d2.wait_settled();
+        // smbclient sends as alice: unsigned, so refused.
+        let o = client.message(&lan, 3, "H1", Some("10.77.0.1"), b"I am alice, trust me");
+        assert!(!support::acknowledged(&o), "{refused_name}: {}", text(&o));
+        d2.cli_ok(&["send", "H1", "signed by root on H2"]);
+        let inbox = d1.wait_inbox(1);
+        assert_eq!(
+            texts(&d1),
+            ["signed by root on H2"],
+            "{refused_name}: {inbox:?}"
+        );
+        assert_eq!(
+            refused(&d1)["unverified"],
+            1,
+            "{refused_name}: {}",
+            d1.log()
+        );
+    }
+}
