@@ -213,10 +213,20 @@ fn messngr_to_messngr_both_ways_and_to_everyone() {
         "{}",
         text(&o)
     );
+    // Export holds every message: the received ones and those sent from
+    // here to messngr receivers (kept for tracking), each with its direction.
     let o = d2.cli(&["export"]);
-    assert_eq!(
-        String::from_utf8_lossy(&o.stdout).lines().count(),
-        d2.inbox().len()
+    let exported: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let received = exported.iter().filter(|m| m["direction"] == "in").count();
+    assert_eq!(received, d2.inbox().len(), "{exported:?}");
+    assert!(
+        exported
+            .iter()
+            .any(|m| m["direction"] == "out" && m["author"] == "root@H2"),
+        "{exported:?}"
     );
     let o = d2.cli(&["rm", &first]);
     assert!(o.status.success(), "{}", text(&o));

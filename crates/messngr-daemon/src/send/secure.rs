@@ -385,10 +385,14 @@ async fn read_handshake(session: &mut Session) -> Result<Vec<u8>, Failure> {
         };
         return match Repr::parse(payload) {
             Ok(Repr::Handshake { noise }) => Ok(noise.to_vec()),
-            Ok(Repr::Refused { text, .. }) => Err(Failure::NotMessngr(format!(
-                "an older messngr that has no secure sessions ({})",
-                sanitize_line(text)
-            ))),
+            // A messngr peer that says no to the session itself: final.
+            Ok(Repr::Refused { reason, text, .. }) => {
+                Err(Failure::Final(SendError::Refused(format!(
+                    "{} refused the message ({reason:?}: {})",
+                    session.peer,
+                    sanitize_line(text)
+                ))))
+            }
             Ok(other) => Err(Failure::NotMessngr(format!(
                 "it answered {:?}",
                 other.kind()
