@@ -21,6 +21,7 @@
 //! typed ([`SendReport`], [`SendError`]); the API's dispatch shows them.
 
 mod local;
+mod receipt;
 mod record;
 mod report;
 mod secure;
@@ -38,6 +39,8 @@ use messngr_proto::wire::nbss::Repr as Nbss;
 use messngr_proto::wire::smb::mailslot::{MessngrPayload, SizeLimit, messngr_datagram};
 use tokio::net::UdpSocket;
 
+pub(crate) use receipt::on_read;
+pub(crate) use record::reports_on;
 pub(crate) use report::{Outcome, SendError, SendReport};
 pub(crate) use secure::Peers;
 

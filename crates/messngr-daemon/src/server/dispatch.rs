@@ -202,9 +202,14 @@ impl Services {
             }),
             InboxRequest::Read(r) => line(
                 self.inbox
-                    .read(uid, r.id)
+                    .read_first(uid, r.id)
                     .await
-                    .map(|m| crate::view::message(&m))
+                    .map(|(m, first)| {
+                        if let (true, Some((_, ctx))) = (first, &self.netbios) {
+                            crate::send::on_read(ctx, uid, &m);
+                        }
+                        crate::view::message(&m)
+                    })
                     .map_err(ApiError::from),
             ),
             InboxRequest::Rm(r) => line(self.inbox.rm(uid, r.id).await.map_err(ApiError::from)),
