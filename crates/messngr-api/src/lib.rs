@@ -50,6 +50,7 @@ mod request;
 mod send;
 mod stream;
 pub mod time;
+mod track;
 mod trust;
 
 #[cfg(feature = "tokio")]
@@ -71,4 +72,5 @@ pub use names::{
 pub use request::{Call, InboxRequest, NamesRequest, Request, SendRequest, TrustRequest};
 pub use send::{Deliver, MAX_DELIVER_NAME, MAX_DELIVER_TEXT, Reply as ReplyTo, Send, SendView};
 pub use stream::{ExportItem, Follow, FollowEvent, Following};
+pub use track::{MAX_WAIT_SECS, RecipientView, Track, TrackView};
 pub use trust::{KeyChangeView, PinView, TrustAdd, TrustExport, TrustList, TrustRemove, TrustShow};

@@ -19,6 +19,7 @@ use crate::names::{
 };
 use crate::send::{Deliver, Reply, Send, SendView};
 use crate::stream::Follow;
+use crate::track::{Track, TrackView};
 use crate::trust::{PinView, TrustAdd, TrustExport, TrustList, TrustRemove, TrustShow};
 
 /// A request to the daemon.
@@ -41,6 +42,8 @@ pub enum Request {
     Deliver(Deliver),
     /// Keys and pins.
     Trust(TrustRequest),
+    /// The receipts of a sent message.
+    Track(Track),
 }
 
 /// Keys' and pins' requests.
@@ -144,6 +147,7 @@ calls! {
     TrustAdd => |c| Request::Trust(TrustRequest::Add(c)), PinView;
     TrustRemove => |c| Request::Trust(TrustRequest::Remove(c)), PinView;
     TrustExport => |c| Request::Trust(TrustRequest::Export(c)), String;
+    Track => Request::Track, TrackView;
 }
 
 impl From<Export> for Request {

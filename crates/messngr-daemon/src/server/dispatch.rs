@@ -81,6 +81,7 @@ impl Services {
             ),
             Request::Deliver(d) => line(self.deliver(uid, d).await),
             Request::Trust(t) => super::trust::answer(&self.secure, t),
+            Request::Track(t) => line(super::track::answer(self.inbox.handle(), uid, t).await),
             Request::Follow(_) => line::<()>(Err(ApiError::bad_request(
                 "follow is a stream: the server answers it",
             ))),
