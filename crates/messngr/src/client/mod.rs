@@ -4,10 +4,12 @@
 
 mod deliver;
 mod inbox;
+mod track;
 mod trust;
 
 pub use deliver::deliver;
 pub use inbox::{export, inbox, read, reply, rm, search};
+pub use track::{send_and_wait, track};
 pub use trust::trust;
 
 use std::io::Write;
