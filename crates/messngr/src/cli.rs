@@ -61,9 +61,7 @@ pub struct Cli {
 fn wait_secs(s: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
         Ok(n @ 1..=86400) => Ok(n),
-        _ => Err(format!(
-            "not a number of seconds (1-86400); to wait the default 300 s, put --wait after the message text or write --wait 300"
-        )),
+        _ => Err("not a number of seconds (1-86400); to wait the default 300 s, put --wait after the message text or write --wait 300".to_owned()),
     }
 }
 
@@ -522,8 +520,9 @@ mod tests {
                 priority,
                 time,
                 secure,
+                wait,
             } => {
-                assert_eq!((priority, time), (None, None));
+                assert_eq!((priority, time, wait), (None, None, None));
                 assert!(!secure);
                 assert_eq!(address, Some(std::net::Ipv4Addr::new(10, 0, 0, 7)));
                 assert_eq!(target, "H2");
@@ -550,6 +549,32 @@ mod tests {
                 priority: Some(PriorityArg::Urgent),
                 time: Some(7),
                 ..
+            }
+        ));
+        // --wait: SECS, or the default when last; a target after a bare
+        // --wait is an error, never taken as the time.
+        let wait = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Cmd::Send { wait, target, .. }) => Ok((wait, target)),
+            Ok(other) => panic!("parsed as {other:?}"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(
+            wait(&["messngr", "send", "--wait", "10", "H1", "hi"]).unwrap(),
+            (Some(10), "H1".into())
+        );
+        assert_eq!(
+            wait(&["messngr", "send", "H1", "hi", "--wait"]).unwrap(),
+            (Some(300), "H1".into())
+        );
+        assert!(wait(&["messngr", "send", "--wait", "H1", "hi"]).is_err());
+        assert!(wait(&["messngr", "send", "--wait", "0", "H1", "hi"]).is_err());
+        let cli = Cli::try_parse_from(["messngr", "track", "7", "--wait", "30"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Cmd::Track {
+                id: 7,
+                wait: Some(30),
+                json: false
             }
         ));
         for bad in [
