@@ -20,6 +20,7 @@ use crate::names::{
 use crate::notice::{NoticeView, Remind, Retract, Update};
 use crate::send::{Deliver, Reply, Send, SendView};
 use crate::stream::Follow;
+use crate::track::{Track, TrackView};
 use crate::trust::{PinView, TrustAdd, TrustExport, TrustList, TrustRemove, TrustShow};
 
 /// A request to the daemon.
@@ -42,6 +43,8 @@ pub enum Request {
     Deliver(Deliver),
     /// Keys and pins.
     Trust(TrustRequest),
+    /// The receipts of a sent message.
+    Track(Track),
 }
 
 /// Keys' and pins' requests.
@@ -154,6 +157,7 @@ calls! {
     TrustAdd => |c| Request::Trust(TrustRequest::Add(c)), PinView;
     TrustRemove => |c| Request::Trust(TrustRequest::Remove(c)), PinView;
     TrustExport => |c| Request::Trust(TrustRequest::Export(c)), String;
+    Track => Request::Track, TrackView;
 }
 
 impl From<Export> for Request {

@@ -51,6 +51,9 @@ pub enum Case {
     /// A signed live notice (its own identity) that tries to change the
     /// message --replaces of another author.
     Notice,
+    /// A read receipt for message --uuid about recipient --reader, signed
+    /// by the probe's own (pinned on first use) key.
+    Receipt,
 }
 
 /// Which malformed input `--case garbage` sends.
@@ -103,6 +106,12 @@ pub struct Args {
     /// ok: write every byte sent to this file.
     #[arg(long)]
     pub record: Option<PathBuf>,
+    /// receipt: the message's uuid (32 hex digits).
+    #[arg(long)]
+    pub uuid: Option<String>,
+    /// receipt: READER, the recipient reported on (`H2`, `ALICE@H2`).
+    #[arg(long, default_value = "H2")]
+    pub reader: String,
     /// garbage: which malformed input.
     #[arg(long, value_enum, default_value = "handshake")]
     pub garbage: Garbage,
@@ -332,6 +341,31 @@ impl Author {
         };
         m.signature = Some(self.key.sign(&Repr::Message(m).signed_bytes()?));
         Ok(Repr::Message(m).to_vec()?)
+    }
+}
+
+impl Author {
+    /// A read Receipt for `uuid` about `a.reader`, signed by `a.author` of
+    /// host `a.name` (the probe's own, correctly certified).
+    pub(crate) fn receipt(&self, a: &Args, uuid: [u8; 16]) -> Result<Vec<u8>> {
+        let author_key = self.key.public();
+        let cert = messngr_secure::certify(&self.host, &a.name, &a.author, &author_key);
+        let mut r = native::Receipt {
+            uuid,
+            state: native::ReceiptState::Read,
+            reader: &a.reader,
+            at: 1_700_000_000_000,
+            signer: native::Signer {
+                author: &a.author,
+                host: &a.name,
+                author_key: *author_key.as_bytes(),
+                host_key: *self.host.public().as_bytes(),
+                cert,
+            },
+            signature: [0; 64],
+        };
+        r.signature = self.key.sign(&Repr::Receipt(r).signed_bytes()?);
+        Ok(Repr::Receipt(r).to_vec()?)
     }
 }
 

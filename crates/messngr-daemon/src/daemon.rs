@@ -225,6 +225,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
                 policy.clone(),
                 deliveries.clone(),
                 secure.clone(),
+                inbox.handle().clone(),
                 stop.child_token(),
             ));
             tasks.spawn(crate::datagram::serve(

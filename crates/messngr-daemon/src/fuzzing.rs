@@ -33,6 +33,7 @@ struct Harness {
     names: Registry,
     policy: Arc<Policy>,
     inbox: InboxSender,
+    store: messngr_store::StoreHandle,
     secure: crate::secure::Secure,
     datagrams: Mutex<Datagrams>,
 }
@@ -84,6 +85,7 @@ fn harness() -> &'static Harness {
             names.insert(n.parse().expect("a NetBIOS name"));
         }
         let (tx, rx) = tokio::sync::mpsc::channel::<Delivery>(256);
+        let store = inbox.handle().clone();
         rt.spawn(crate::inbox::run(inbox, rx, policy.clone()));
         let datagrams = Mutex::new(Datagrams::new(
             settings.iface.address,
@@ -94,10 +96,23 @@ fn harness() -> &'static Harness {
             names,
             policy,
             inbox: tx,
+            store,
             secure,
             datagrams,
         }
     })
+}
+
+impl Harness {
+    fn ctx(&self) -> crate::native::Ctx<'_> {
+        crate::native::Ctx {
+            names: &self.names,
+            policy: &self.policy,
+            inbox: &self.inbox,
+            secure: &self.secure,
+            store: &self.store,
+        }
+    }
 }
 
 /// The state directories' prefix; the process id follows.
@@ -134,9 +149,7 @@ pub fn session(data: &[u8]) {
     h.rt.block_on(async {
         let (mut client, server) = tokio::io::duplex(64 * 1024);
         let stop = tokio_util::sync::CancellationToken::new();
-        let served = crate::session::connection(
-            server, PEER, &h.names, &h.policy, &h.inbox, &h.secure, &stop,
-        );
+        let served = crate::session::connection(server, PEER, h.ctx(), &stop);
         let feed = async {
             for part in bytes.chunks(chunk) {
                 if client.write_all(part).await.is_err() {
@@ -157,12 +170,7 @@ pub fn session(data: &[u8]) {
 pub fn native(data: &[u8]) {
     let h = harness();
     h.rt.block_on(async {
-        let ctx = crate::native::Ctx {
-            names: &h.names,
-            policy: &h.policy,
-            inbox: &h.inbox,
-            secure: &h.secure,
-        };
+        let ctx = h.ctx();
         let mut channel = crate::native::Channel::default();
         let answer = channel.frame(data, PEER, ctx).await;
         assert!(

@@ -22,6 +22,7 @@ use crate::registry::Registry;
 use crate::secure::Verified;
 
 mod channel;
+mod receipt;
 pub(crate) use channel::{Channel, Ctx};
 
 /// Time the inbox has to store a native message before it is refused.

@@ -76,6 +76,7 @@ pub async fn serve(
     policy: Arc<Policy>,
     inbox: InboxSender,
     secure: Arc<crate::secure::Secure>,
+    store: messngr_store::StoreHandle,
     stop: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_SESSIONS));
@@ -128,12 +129,19 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let (names, inbox, stop) = (names.clone(), inbox.clone(), stop.clone());
-                let (policy, secure) = (policy.clone(), secure.clone());
+                let (policy, secure, store) = (policy.clone(), secure.clone(), store.clone());
                 tokio::spawn(async move {
                     let _permits = (permit, counted);
+                    let ctx = crate::native::Ctx {
+                        names: &names,
+                        policy: &policy,
+                        inbox: &inbox,
+                        secure: &secure,
+                        store: &store,
+                    };
                     let life = tokio::time::timeout(
                         MAX_SESSION_LIFE,
-                        connection(stream, peer, &names, &policy, &inbox, &secure, &stop),
+                        connection(stream, peer, ctx, &stop),
                     );
                     match life.await.unwrap_or_else(|_| {
                         Err(Ended::Refused(
@@ -184,12 +192,15 @@ fn bad_frame(e: WireError) -> Ended {
 pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     peer: SocketAddr,
-    names: &Registry,
-    policy: &Policy,
-    inbox: &InboxSender,
-    secure: &crate::secure::Secure,
+    ctx: crate::native::Ctx<'_>,
     stop: &CancellationToken,
 ) -> Result<(), Ended> {
+    let crate::native::Ctx {
+        names,
+        policy,
+        inbox,
+        ..
+    } = ctx;
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut receiver: Option<Receiver> = None;
     let mut channel = crate::native::Channel::default();
@@ -255,12 +266,6 @@ pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                         Mode::Smb
                     };
                     if *mode.get_or_insert(first) == Mode::Native {
-                        let ctx = crate::native::Ctx {
-                            names,
-                            policy,
-                            inbox,
-                            secure,
-                        };
                         let answer = channel.frame(payload, peer, ctx).await;
                         if !answer.reply.is_empty() {
                             let reply = Nbss::SessionMessage {

@@ -56,6 +56,15 @@ pub struct Cli {
     pub command: Cmd,
 }
 
+/// `send --wait SECS`: 1–86400 seconds; anything else says how to wait
+/// the default (a target right after `--wait` would be read as SECS).
+fn wait_secs(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(n @ 1..=86400) => Ok(n),
+        _ => Err("not a number of seconds (1-86400); to wait the default 300 s, put --wait after the message text or write --wait 300".to_owned()),
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
@@ -82,7 +91,17 @@ pub enum Cmd {
     ///   uptime | messngr send -I 10.0.0.7 OPS
     ///   messngr send --priority urgent --time 60 H2 The server reboots in 5 minutes
     ///   messngr send --secure H2 The new password is in the safe
+    ///   messngr send --wait 60 H2 Please call me back
+    ///   messngr send H2 Are you there? --wait
     Send {
+        /// Wait until the message has been read, like `msg /W`: SECS
+        /// seconds (1–86400), 300 without a value. Exit status 0 once every
+        /// recipient read it, 1 when the time is up (the unread ones are
+        /// named). messngr receivers and names held here only: others send
+        /// no receipts. Without SECS, put --wait last (after the text).
+        #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "300",
+              value_parser = wait_secs)]
+        wait: Option<u32>,
         /// Only encrypted and signed: fail rather than send plain text to a
         /// receiver that is not messngr (or whose key is not trusted).
         #[arg(long)]
@@ -151,6 +170,27 @@ pub enum Cmd {
     Read {
         /// Its id (from `messngr inbox`).
         id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who got and who read a message you sent: "2 of 3 read".
+    ///
+    /// ID is the sent message's id (`messngr send --json` prints it). Each
+    /// recipient is a host (`H2`) or a name another host holds
+    /// (`ALICE@H2`); a recipient's host reports reading in a receipt signed
+    /// by the reader's key. Unread recipients come first, marked `*`.
+    /// With --wait, returns once everyone has read it (exit 0) or after
+    /// SECS seconds (exit 1).
+    #[command(
+        after_help = "Examples:\n  messngr track 42\n  messngr track 42 --wait 600   # until all have read it, at most 10 minutes\n  messngr track 42 --json"
+    )]
+    Track {
+        /// The sent message's id.
+        id: i64,
+        /// Wait up to SECS seconds (1–86400) until everyone has read it.
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u32).range(1..=86400))]
+        wait: Option<u32>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -517,8 +557,9 @@ mod tests {
                 priority,
                 time,
                 secure,
+                wait,
             } => {
-                assert_eq!((priority, time), (None, None));
+                assert_eq!((priority, time, wait), (None, None, None));
                 assert!(!secure);
                 assert_eq!(address, Some(std::net::Ipv4Addr::new(10, 0, 0, 7)));
                 assert_eq!(target, "H2");
@@ -545,6 +586,32 @@ mod tests {
                 priority: Some(PriorityArg::Urgent),
                 time: Some(7),
                 ..
+            }
+        ));
+        // --wait: SECS, or the default when last; a target after a bare
+        // --wait is an error, never taken as the time.
+        let wait = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Cmd::Send { wait, target, .. }) => Ok((wait, target)),
+            Ok(other) => panic!("parsed as {other:?}"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(
+            wait(&["messngr", "send", "--wait", "10", "H1", "hi"]).unwrap(),
+            (Some(10), "H1".into())
+        );
+        assert_eq!(
+            wait(&["messngr", "send", "H1", "hi", "--wait"]).unwrap(),
+            (Some(300), "H1".into())
+        );
+        assert!(wait(&["messngr", "send", "--wait", "H1", "hi"]).is_err());
+        assert!(wait(&["messngr", "send", "--wait", "0", "H1", "hi"]).is_err());
+        let cli = Cli::try_parse_from(["messngr", "track", "7", "--wait", "30"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Cmd::Track {
+                id: 7,
+                wait: Some(30),
+                json: false
             }
         ));
         for bad in [

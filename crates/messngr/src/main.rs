@@ -72,6 +72,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             priority,
             time,
             secure,
+            wait,
         } => {
             let config = load_config(cli.config.as_deref())?;
             let text = text_or_stdin(text)?;
@@ -87,7 +88,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 popup_secs: time,
                 secure,
             };
-            client::send(&socket_path(cli.socket, &config), request, json, &mut out)
+            let socket = socket_path(cli.socket, &config);
+            match wait {
+                Some(secs) => client::send_and_wait(&socket, request, secs, json, &mut out),
+                None => client::send(&socket, request, json, &mut out),
+            }
+        }
+        Cmd::Track { id, wait, json } => {
+            let config = load_config(cli.config.as_deref())?;
+            client::track(&socket_path(cli.socket, &config), id, wait, json, &mut out)
         }
         Cmd::Inbox { select, json } => {
             let config = load_config(cli.config.as_deref())?;

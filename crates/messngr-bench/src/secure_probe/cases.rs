@@ -27,6 +27,7 @@ pub fn run(a: &Args) -> Result<Value> {
             }
             ok(a)?
         }
+        Case::Receipt => receipt(a)?,
     };
     report["case"] = json!(format!("{:?}", a.case).to_lowercase());
     Ok(report)
@@ -61,6 +62,21 @@ fn ok(a: &Args) -> Result<Value> {
         std::fs::write(path, &c.sent).with_context(|| format!("write {}", path.display()))?;
     }
     Ok(json!({"answers": [answer], "closed": false}))
+}
+
+fn receipt(a: &Args) -> Result<Value> {
+    let given = a
+        .uuid
+        .as_deref()
+        .context("--case receipt needs --uuid HEX (the message's 32 hex digits)")?;
+    let uuid: [u8; 16] = hex::decode(given)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .context("--uuid must be 32 hex digits")?;
+    let (mut c, mut t, me) = session(a)?;
+    c.send(&sealed(&mut t, &me.receipt(a, uuid)?)?)?;
+    let answer = c.answer(Some(&mut t))?;
+    report(&mut c, vec![answer])
 }
 
 fn tamper(a: &Args) -> Result<Value> {

@@ -93,17 +93,29 @@ impl Inbox {
     /// whole host's, and one user reading it must not hide it from the
     /// others (root and admin_group mark it). A failure to mark it (a full
     /// disk) is logged; the message is shown all the same.
+    #[cfg(test)]
     pub(crate) async fn read(&self, uid: u32, id: i64) -> Result<Message, InboxError> {
+        self.read_first(uid, id).await.map(|(m, _)| m)
+    }
+
+    /// [`Inbox::read`], and whether this read is the one that marked it
+    /// read (its first: a read receipt goes out then, once).
+    pub(crate) async fn read_first(
+        &self,
+        uid: u32,
+        id: i64,
+    ) -> Result<(Message, bool), InboxError> {
         let (m, may_change) = self.visible(uid, id).await?;
         if !may_change {
             tracing::debug!("message {id} shown to uid {uid}, not marked read: the host's");
-            return Ok(m);
+            return Ok((m, false));
         }
+        let first = m.read_at.is_none();
         match self.handle().mark_read(id).await {
-            Ok(read) => Ok(read),
+            Ok(read) => Ok((read, first)),
             Err(e) => {
                 tracing::warn!("message {id} shown but not marked read: {e}");
-                Ok(m)
+                Ok((m, false))
             }
         }
     }

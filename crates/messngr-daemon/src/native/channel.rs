@@ -31,6 +31,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) inbox: &'a InboxSender,
     /// Keys and pins.
     pub(crate) secure: &'a Secure,
+    /// The store, for receipts of messages sent from here.
+    pub(crate) store: &'a messngr_store::StoreHandle,
 }
 
 /// Where the session is.
@@ -277,6 +279,9 @@ impl Channel {
                     refuse(Some(m.uuid), Reason::BadSignature, &text, None)
                 }
             },
+            Repr::Receipt(r) => {
+                super::receipt::receive(r, &open.host, &mut open.certified, peer, ctx).await
+            }
             other => {
                 let text = format!("native {:?} inside the secure session", other.kind());
                 ctx.policy

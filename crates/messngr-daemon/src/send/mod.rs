@@ -22,6 +22,7 @@
 
 mod local;
 pub(crate) mod notice;
+mod receipt;
 mod record;
 mod report;
 mod secure;
@@ -39,6 +40,8 @@ use messngr_proto::wire::nbss::Repr as Nbss;
 use messngr_proto::wire::smb::mailslot::{MessngrPayload, SizeLimit, messngr_datagram};
 use tokio::net::UdpSocket;
 
+pub(crate) use receipt::on_read;
+pub(crate) use record::reports_on;
 pub(crate) use report::{Outcome, SendError, SendReport};
 pub(crate) use secure::Peers;
 

@@ -159,6 +159,56 @@ pub(crate) async fn attempt(
     message.signature = Some(signer.sign(&Repr::Message(message)).map_err(bad)?);
     let frame = Repr::Message(message).to_vec().map_err(bad)?;
 
+    let host = pooled(ctx, to, ip, &frame, uuid).await?;
+    Ok(Sent { uuid, host, frame })
+}
+
+/// Sends a signed read receipt for message `uuid` (stored here under
+/// `reader`) to its author's host `to` at `ip`, signed by the reading
+/// account `uid`, over the pooled session; `Ok` once that host accepted it.
+pub(crate) async fn receipt(
+    ctx: &SendContext,
+    to: NetbiosName,
+    ip: Ipv4Addr,
+    uid: u32,
+    uuid: [u8; 16],
+    reader: &str,
+    at: i64,
+) -> Result<(), SendError> {
+    let signer = ctx
+        .secure
+        .signer(uid)
+        .map_err(|e| SendError::Network(format!("cannot sign: {e}")))?;
+    let mut receipt = native::Receipt {
+        uuid,
+        state: native::ReceiptState::Read,
+        reader,
+        at,
+        signer: signer.fields(),
+        signature: [0; 64],
+    };
+    let bad = |e: messngr_proto::wire::Error| SendError::BadRequest(format!("bad receipt: {e}"));
+    receipt.signature = signer.sign(&Repr::Receipt(receipt)).map_err(bad)?;
+    let frame = Repr::Receipt(receipt).to_vec().map_err(bad)?;
+    match pooled(ctx, to, ip, &frame, uuid).await {
+        Ok(_) => Ok(()),
+        Err(Failure::Final(e)) => Err(e),
+        Err(Failure::NotMessngr(why)) => Err(SendError::Network(format!(
+            "{to} at {ip} is not a messngr node: {why}"
+        ))),
+    }
+}
+
+/// Sends one signed inner `frame` to `to` at `ip` over the pooled secure
+/// session (opened, or reopened once when it broke); the peer host's
+/// name once it answered Accepted for `uuid`.
+async fn pooled(
+    ctx: &SendContext,
+    to: NetbiosName,
+    ip: Ipv4Addr,
+    frame: &[u8],
+    uuid: [u8; 16],
+) -> Result<String, Failure> {
     let key = (ip, to);
     let slot = ctx.peers.slot(key);
     let mut held = slot.lock().await;
@@ -182,14 +232,10 @@ pub(crate) async fn attempt(
             }
         }
         let Some(conn) = held.as_mut() else { continue };
-        match exchange(conn, &frame, uuid).await {
+        match exchange(conn, frame, uuid).await {
             Ok(()) => {
                 conn.used = Instant::now();
-                return Ok(Sent {
-                    uuid,
-                    host: conn.host.clone(),
-                    frame,
-                });
+                return Ok(conn.host.clone());
             }
             Err(Broken::Final(e)) => {
                 *held = None;

@@ -81,6 +81,7 @@ impl Services {
             ),
             Request::Deliver(d) => line(self.deliver(uid, d).await),
             Request::Trust(t) => super::trust::answer(&self.secure, t),
+            Request::Track(t) => line(super::track::answer(self.inbox.handle(), uid, t).await),
             Request::Follow(_) => line::<()>(Err(ApiError::bad_request(
                 "follow is a stream: the server answers it",
             ))),
@@ -226,9 +227,14 @@ impl Services {
             }),
             InboxRequest::Read(r) => line(
                 self.inbox
-                    .read(uid, r.id)
+                    .read_first(uid, r.id)
                     .await
-                    .map(|m| crate::view::message(&m))
+                    .map(|(m, first)| {
+                        if let (true, Some((_, ctx))) = (first, &self.netbios) {
+                            crate::send::on_read(ctx, uid, &m);
+                        }
+                        crate::view::message(&m)
+                    })
                     .map_err(ApiError::from),
             ),
             InboxRequest::Rm(r) => line(self.inbox.rm(uid, r.id).await.map_err(ApiError::from)),

@@ -22,6 +22,7 @@ mod export;
 mod follow;
 mod rate;
 mod slots;
+mod track;
 mod trust;
 mod views;
 
@@ -305,6 +306,11 @@ async fn connection(
                 }
                 continue;
             }
+            // A wait for receipts ends when the daemon stops.
+            r @ Request::Track(_) => tokio::select! {
+                () = stop.cancelled() => return,
+                a = services.answer(uid, r) => a,
+            },
             r => services.answer(uid, r).await,
         };
         if !send(&mut write, &answer).await {

@@ -5,11 +5,13 @@
 mod deliver;
 mod inbox;
 mod notice;
+mod track;
 mod trust;
 
 pub use deliver::deliver;
 pub use inbox::{export, inbox, read, reply, rm, search};
 pub use notice::notice;
+pub use track::{send_and_wait, track};
 pub use trust::trust;
 
 use std::io::Write;

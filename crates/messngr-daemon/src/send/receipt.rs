@@ -1,0 +1,102 @@
+//! Read receipts, the reader's side: when a person first reads a tracked
+//! message, its sender learns it.
+//!
+//! Why in sending: a receipt for a message from another host is a signed
+//! frame sent over the same pooled secure session as a message (the
+//! author's host checks the signature, so a host cannot claim that someone
+//! read what they did not); one from this host is a row in this store.
+//! Either way the reader is never kept waiting: the work runs in a task of
+//! its own, and a failure is only logged (docs/native.md, "Receipts").
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use messngr_proto::text::sanitize_line;
+use messngr_proto::wire::name::{NetbiosName, suffix};
+use messngr_store::{Direction, Message, ReceiptState};
+
+use super::{SendContext, record, secure};
+
+/// After message `m` was first read by the account `uid`: records its read
+/// receipt here (a message sent from this host) or sends a signed one to
+/// the host of its author, in the background. Messages nobody tracks
+/// (unsigned, legacy, sent without a uuid to track) are left alone.
+pub(crate) fn on_read(ctx: &SendContext, uid: u32, m: &Message) {
+    let (Some(notice), true, Some(author), Direction::In) =
+        (&m.notice_id, m.verified, &m.author, m.direction)
+    else {
+        return;
+    };
+    let Some((_, author_host)) = author.rsplit_once('@') else {
+        return;
+    };
+    let here = &ctx.settings.netbios_name;
+    let reader = record::recipient(&m.to, here);
+    let at = now_ms();
+    let (id, notice) = (m.id, notice.clone());
+    if author_host.eq_ignore_ascii_case(here) {
+        let store = ctx.inbox.handle().clone();
+        tokio::spawn(async move {
+            if let Err(e) = store
+                .set_receipt(notice, reader, ReceiptState::Read, at)
+                .await
+            {
+                tracing::debug!("message {id} read; its sender's copy is gone: {e}");
+            }
+        });
+        return;
+    }
+    let Some(ip) = m.source_addr.as_deref().and_then(source_ip) else {
+        tracing::debug!("message {id} read; no address to send its receipt to");
+        return;
+    };
+    let Ok(to) = NetbiosName::new(author_host.as_bytes(), suffix::MESSENGER) else {
+        tracing::debug!("message {id} read; its author's host is not a NetBIOS name");
+        return;
+    };
+    let Some(uuid) = hex::decode(&notice)
+        .ok()
+        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+    else {
+        return;
+    };
+    let ctx = ctx.clone();
+    let host = sanitize_line(author_host).into_owned();
+    tokio::spawn(async move {
+        match secure::receipt(&ctx, to, ip, uid, uuid, &reader, at).await {
+            Ok(()) => tracing::info!("read receipt for message {id} accepted by {host} at {ip}"),
+            Err(e) => tracing::warn!("read receipt for message {id} not sent to {host}: {e}"),
+        }
+    });
+}
+
+/// The IPv4 address in a stored `source_addr` (`10.0.0.2:139` or `10.0.0.2`).
+fn source_ip(s: &str) -> Option<Ipv4Addr> {
+    match s.parse::<SocketAddr>() {
+        Ok(SocketAddr::V4(a)) => Some(*a.ip()),
+        Ok(SocketAddr::V6(_)) => None,
+        Err(_) => s.parse().ok(),
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_source_gives_its_address() {
+        assert_eq!(
+            source_ip("10.0.0.2:40000"),
+            Some(Ipv4Addr::new(10, 0, 0, 2))
+        );
+        assert_eq!(source_ip("10.0.0.2"), Some(Ipv4Addr::new(10, 0, 0, 2)));
+        assert_eq!(source_ip("[::1]:139"), None);
+        assert_eq!(source_ip("nonsense"), None);
+    }
+}
