@@ -183,11 +183,15 @@ pub enum Cmd {
     /// With --wait, returns once everyone has read it (exit 0) or after
     /// SECS seconds (exit 1).
     #[command(
-        after_help = "Examples:\n  messngr track 42\n  messngr track 42 --wait 600   # until all have read it, at most 10 minutes\n  messngr track 42 --json"
+        after_help = "Examples:\n  messngr track 42\n  messngr track 42 --remind      # pop it up again for those who have not read it\n  messngr track 42 --wait 600   # until all have read it, at most 10 minutes\n  messngr track 42 --json"
     )]
     Track {
         /// The sent message's id.
         id: i64,
+        /// First alert again only the recipients who have not read it: their
+        /// copy is unread again and pops up again.
+        #[arg(long)]
+        remind: bool,
         /// Wait up to SECS seconds (1–86400) until everyone has read it.
         #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u32).range(1..=86400))]
         wait: Option<u32>,
@@ -227,15 +231,6 @@ pub enum Cmd {
     /// Withdraw a message you sent, at every recipient: its text is deleted
     /// there and its pop-up says it was withdrawn.
     Retract {
-        /// The sent message's id.
-        id: i64,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Alert again only the recipients of a message you sent who have not
-    /// read it yet (it is unread there again and pops up again).
-    Remind {
         /// The sent message's id.
         id: i64,
         /// Print JSON.

@@ -94,9 +94,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => client::send(&socket, request, json, &mut out),
             }
         }
-        Cmd::Track { id, wait, json } => {
+        Cmd::Track {
+            id,
+            remind,
+            wait,
+            json,
+        } => {
             let config = load_config(cli.config.as_deref())?;
-            client::track(&socket_path(cli.socket, &config), id, wait, json, &mut out)
+            let socket = socket_path(cli.socket, &config);
+            if remind {
+                let code = client::notice(
+                    &socket,
+                    messngr_api::Remind { id },
+                    "reminded",
+                    json,
+                    &mut out,
+                )?;
+                if code != ExitCode::SUCCESS {
+                    return Ok(code);
+                }
+            }
+            client::track(&socket, id, wait, json, &mut out)
         }
         Cmd::Inbox { select, json } => {
             let config = load_config(cli.config.as_deref())?;
@@ -120,17 +138,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(cli.config.as_deref())?;
             let text = text_or_stdin(text)?;
             let call = messngr_api::Update { id, text };
-            client::notice(&socket_path(cli.socket, &config), call, json, &mut out)
+            client::notice(
+                &socket_path(cli.socket, &config),
+                call,
+                "changed",
+                json,
+                &mut out,
+            )
         }
         Cmd::Retract { id, json } => {
             let config = load_config(cli.config.as_deref())?;
             let call = messngr_api::Retract { id };
-            client::notice(&socket_path(cli.socket, &config), call, json, &mut out)
-        }
-        Cmd::Remind { id, json } => {
-            let config = load_config(cli.config.as_deref())?;
-            let call = messngr_api::Remind { id };
-            client::notice(&socket_path(cli.socket, &config), call, json, &mut out)
+            client::notice(
+                &socket_path(cli.socket, &config),
+                call,
+                "withdrawn",
+                json,
+                &mut out,
+            )
         }
         Cmd::Rm { id, json } => {
             let config = load_config(cli.config.as_deref())?;

@@ -223,3 +223,54 @@ fn an_update_replaces_the_pop_up_in_place() {
         "the words stayed: {history}"
     );
 }
+
+/// `track --remind`: only the recipient who has not read the message gets
+/// it again (unread, popping up); the one who read it is left alone.
+#[test]
+fn remind_reaches_only_the_unread() {
+    let Some(lan) = lan(3) else { return };
+    let d1 = support::Daemon::start(&lan, 1, "H1", "");
+    let d2 = support::Daemon::start(&lan, 2, "H2", "");
+    let d3 = support::Daemon::start(&lan, 3, "H3", "");
+    for d in [&d1, &d2, &d3] {
+        d.wait_settled();
+    }
+    let mut ids = Vec::new();
+    for to in ["H1", "H3"] {
+        let v = json(&d2.cli_ok(&["send", "--json", to, "Please sign the form"]));
+        ids.push((
+            v["id"].as_i64().unwrap().to_string(),
+            v["uuid"].as_str().unwrap().to_owned(),
+        ));
+    }
+    // H1 reads its copy; H3 does not.
+    let read_id = by_uuid(&d1.wait_inbox(1), &ids[0].1)["id"]
+        .as_i64()
+        .unwrap();
+    d1.cli_ok(&["read", &read_id.to_string()]);
+    wait_for(
+        Duration::from_secs(10),
+        || text(&d2.cli_ok(&["track", &ids[0].0])).contains("1 of 1 read"),
+        || d2.log(),
+    );
+    for (id, uuid) in &ids {
+        let o = d2.cli_ok(&["track", "--remind", id]);
+        let out = text(&o);
+        if uuid == &ids[0].1 {
+            assert!(out.contains("nobody to reach"), "{out}");
+        } else {
+            assert!(out.contains("reminded at H3"), "{out}");
+        }
+    }
+    let h1 = by_uuid(&d1.wait_inbox(1), &ids[0].1).clone();
+    assert!(
+        h1["read_at_ms"].is_i64() && h1["updated_at_ms"].is_null(),
+        "{h1}"
+    );
+    let h3 = by_uuid(&d3.wait_inbox(1), &ids[1].1).clone();
+    assert!(
+        h3["read_at_ms"].is_null() && h3["updated_at_ms"].is_i64(),
+        "{h3}"
+    );
+    assert_eq!(h3["text"], "Please sign the form");
+}

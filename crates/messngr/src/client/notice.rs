@@ -13,9 +13,12 @@ use crate::show::line;
 
 /// Makes the notice `call` and prints each recipient's result; exit 1 when
 /// some recipient was not reached.
+/// `done` says what happened at each recipient reached (`changed`,
+/// `withdrawn`, `reminded`).
 pub fn notice<C: Call<Output = NoticeView>>(
     socket: &Path,
     call: C,
+    done: &str,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
@@ -35,7 +38,7 @@ pub fn notice<C: Call<Output = NoticeView>>(
             )?;
         }
         for r in &v.reached {
-            writeln!(out, "message {} changed at {}", v.id, line(r))?;
+            writeln!(out, "message {}: {done} at {}", v.id, line(r))?;
         }
     }
     for f in &v.failed {
