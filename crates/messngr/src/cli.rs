@@ -606,6 +606,7 @@ mod tests {
             Cmd::Track {
                 id: 7,
                 wait: Some(30),
+                remind: false,
                 json: false
             }
         ));
