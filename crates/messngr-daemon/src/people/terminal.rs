@@ -448,6 +448,34 @@ mod tests {
         }
     }
 
+    /// A live notice is one short line: the provenance first, the new
+    /// text's first line cut and inert, or that it was withdrawn.
+    #[test]
+    fn a_changed_message_is_one_short_line() {
+        let mut m = message("H2", "BOB", "reboot in 5 minutes\x1b[2J\nsecond line");
+        (m.verified, m.author) = (true, Some("root@H2".into()));
+        m.transport = messngr_proto::Transport::Messngr;
+        m.updated_at = Some(1);
+        let out = render("H1", &m, &jiff::tz::TimeZone::UTC);
+        assert_eq!(
+            out,
+            "\r\n[verified root@H2] Message 7 from H2 now: reboot in 5 minutes^[[2J (messngr read 7)\r\n"
+        );
+        m.text = "x".repeat(500);
+        let out = render("H1", &m, &jiff::tz::TimeZone::UTC);
+        assert_eq!(out.lines().count(), 2, "{out:?}");
+        assert!(
+            out.contains(&format!("{}…", "x".repeat(NOTICE_TEXT))),
+            "{out:?}"
+        );
+        (m.retracted_at, m.text) = (Some(2), String::new());
+        let out = render("H1", &m, &jiff::tz::TimeZone::UTC);
+        assert_eq!(
+            out,
+            "\r\n[verified root@H2] Message 7 from H2 withdrawn by its author (messngr read 7)\r\n"
+        );
+    }
+
     #[test]
     fn a_local_senders_message_is_marked_verified_in_the_banner() {
         let mut m = message("alice", "BOB", "hi");
