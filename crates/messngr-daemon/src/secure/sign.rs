@@ -86,10 +86,32 @@ pub(crate) enum Forged {
     Kind(native::Kind),
 }
 
-/// The certificate a session checked last: (host key, author, author key,
-/// cert). A session's messages come from a few accounts; the certificate
-/// of each is one more Ed25519 check, done again only when it changes.
-pub(crate) type Certified = Option<([u8; 32], String, [u8; 32], [u8; 64])>;
+/// The certificate a session checked last. A session's messages come from
+/// a few accounts; the certificate of each is one more Ed25519 check, done
+/// again only when it changes. The author key is kept decompressed and its
+/// fingerprint computed, so that a message by the same author costs its
+/// own signature check and nothing else.
+pub(crate) type Certified = Option<CertifiedAuthor>;
+
+/// What [`Certified`] holds: the signer fields a certificate check passed,
+/// and what was derived from them.
+pub(crate) struct CertifiedAuthor {
+    host_key: [u8; 32],
+    author: String,
+    author_key: PublicKey,
+    cert: [u8; 64],
+    fingerprint: String,
+}
+
+impl CertifiedAuthor {
+    /// Whether `signer` carries exactly the fields checked.
+    fn is(&self, signer: &native::Signer<'_>) -> bool {
+        self.host_key == signer.host_key
+            && self.author == signer.author
+            && self.author_key.as_bytes() == &signer.author_key
+            && self.cert == signer.cert
+    }
+}
 
 impl Secure {
     /// Checks the signature of a Message or Receipt against the pins (a
@@ -123,30 +145,31 @@ impl Secure {
         if pinned.as_bytes() != &signer.host_key {
             return Err(Forged::HostKey(host));
         }
-        let author_key =
-            PublicKey::from_bytes(signer.author_key).map_err(|_| Forged::Cert(host.clone()))?;
-        let known = certified.as_ref().is_some_and(|(h, a, k, c)| {
-            h == &signer.host_key
-                && a == signer.author
-                && k == &signer.author_key
-                && c == &signer.cert
-        });
-        if !known {
-            messngr_secure::check_cert(
-                &pinned,
-                signer.host,
-                signer.author,
-                &author_key,
-                &signer.cert,
-            )
-            .map_err(|_| Forged::Cert(host.clone()))?;
-            *certified = Some((
-                signer.host_key,
-                signer.author.to_owned(),
-                signer.author_key,
-                signer.cert,
-            ));
-        }
+        let cached = certified.as_ref().filter(|c| c.is(signer));
+        let (author_key, fingerprint) = match cached {
+            Some(c) => (c.author_key, c.fingerprint.clone()),
+            None => {
+                let author_key = PublicKey::from_bytes(signer.author_key)
+                    .map_err(|_| Forged::Cert(host.clone()))?;
+                messngr_secure::check_cert(
+                    &pinned,
+                    signer.host,
+                    signer.author,
+                    &author_key,
+                    &signer.cert,
+                )
+                .map_err(|_| Forged::Cert(host.clone()))?;
+                let fingerprint = author_key.fingerprint().to_string();
+                *certified = Some(CertifiedAuthor {
+                    host_key: signer.host_key,
+                    author: signer.author.to_owned(),
+                    author_key,
+                    cert: signer.cert,
+                    fingerprint: fingerprint.clone(),
+                });
+                (author_key, fingerprint)
+            }
+        };
         let bytes = repr.signed_bytes().map_err(|_| Forged::Signature)?;
         author_key
             .verify(&bytes, signature)
@@ -154,7 +177,7 @@ impl Secure {
         Ok(Verified {
             author: format!("{}@{host}", signer.author),
             host,
-            fingerprint: author_key.fingerprint().to_string(),
+            fingerprint,
         })
     }
 }

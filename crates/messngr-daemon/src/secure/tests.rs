@@ -160,3 +160,97 @@ fn a_signature_verifies_only_against_the_pinned_host_key() {
         Err(sign::Forged::Cert("H2".into()))
     );
 }
+
+/// A session's cached certificate (and decompressed author key) spares the
+/// certificate check only: every message's own signature is still checked,
+/// and a frame with other signer fields gets the full check.
+#[test]
+fn a_cached_certificate_still_checks_each_signature() {
+    let dir1 = tempfile::tempdir().unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    let h1 = secure("H1", dir1.path());
+    let h2 = secure("H2", dir2.path());
+    h1.trust().admit("H2", &h2.host().public(), addr()).unwrap();
+    let root = h2.signer(0).unwrap();
+    let mut session = None;
+
+    let first = signed(&root, "hello");
+    let v1 = h1
+        .verify_cached(&Repr::parse(&first).unwrap(), &mut session)
+        .unwrap();
+    assert!(session.is_some());
+    let second = signed(&root, "again");
+    let v2 = h1
+        .verify_cached(&Repr::parse(&second).unwrap(), &mut session)
+        .unwrap();
+    assert_eq!(v1, v2);
+    assert_eq!(v2.author, "root@H2");
+    assert_eq!(
+        v2.fingerprint,
+        messngr_secure::PublicKey::from_bytes(root.fields().author_key)
+            .unwrap()
+            .fingerprint()
+            .to_string(),
+        "the fingerprint of the author key"
+    );
+
+    // Same signer fields as the cached ones, changed text: refused.
+    let mut tampered = second.clone();
+    let at = tampered.windows(5).position(|w| w == b"again").unwrap();
+    tampered[at] = b'A';
+    assert_eq!(
+        h1.verify_cached(&Repr::parse(&tampered).unwrap(), &mut session),
+        Err(sign::Forged::Signature)
+    );
+
+    // The cached author key with a changed certificate: checked again.
+    let mut fields = root.fields();
+    fields.cert[0] ^= 1;
+    let mut m = Message {
+        uuid: [8; 16],
+        sent_at: None,
+        from: "H2",
+        to: "H1",
+        text: "x",
+        priority: Default::default(),
+        popup_secs: None,
+        signer: Some(fields),
+        signature: None,
+        replaces: None,
+        retract: false,
+    };
+    m.signature = Some(root.sign(&Repr::Message(m)).unwrap());
+    assert_eq!(
+        h1.verify_cached(&Repr::Message(m), &mut session),
+        Err(sign::Forged::Cert("H2".into()))
+    );
+
+    // Another key under the same author name, certified by no one (the
+    // cached certificate copied in): the certificate is checked again.
+    let impostor = Signer::new(
+        h2.host(),
+        "H2",
+        "root".into(),
+        Identity::generate().unwrap(),
+    );
+    let mut fields = impostor.fields();
+    fields.cert = root.fields().cert;
+    let mut m = Message {
+        uuid: [9; 16],
+        sent_at: None,
+        from: "H2",
+        to: "H1",
+        text: "x",
+        priority: Default::default(),
+        popup_secs: None,
+        signer: Some(fields),
+        signature: None,
+        replaces: None,
+        retract: false,
+    };
+    m.signature = Some(impostor.sign(&Repr::Message(m)).unwrap());
+    assert_eq!(
+        h1.verify_cached(&Repr::Message(m), &mut session),
+        Err(sign::Forged::Cert("H2".into()))
+    );
+}
