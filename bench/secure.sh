@@ -3,7 +3,9 @@
 # messages accepted per second over persistent sessions, plaintext (unsigned,
 # as an older messngr sends them) against encrypted and signed (Noise XX,
 # signed by a certified user key, sealed), to the same messngr receiver in
-# the same run, loads alternating; the receiver's CPU per message and peak
+# the same run, loads alternating, and a third load of plaintext with a new
+# session per message (what messngr's sender did before secure sessions:
+# today's native path as it was used); the receiver's CPU per message and peak
 # RSS; then `messngr send` end to end from a second messngr daemon: the first
 # send after it starts (handshake included) against the following ones on
 # the reused session, and the same to Samba's smbd (the legacy SMB path) for
@@ -109,10 +111,11 @@ expect_comm "$M_PID" messngr
 # every secure load: the receiver pins BENCH at the first.
 load() {
   local key=$1 mode=$2 before after
+  shift 2
   before=$(cpu_ticks "$M_PID")
   in_ns "$H2" "$LOAD" --target "$SERVER_IP" --name "$NAME" --mode "$mode" \
     --sessions "$SESSIONS" --messages "$MESSAGES" --text-len "$TEXT_LEN" \
-    --host BENCH --host-key "$WORK/bench.key" --json >"$WORK/$key.raw"
+    --host BENCH --host-key "$WORK/bench.key" --json "$@" >"$WORK/$key.raw"
   after=$(cpu_ticks "$M_PID")
   jq -c --argjson t $((after - before)) --argjson hz "$CLK_TCK" \
     '. + {server_cpu_s: ($t / $hz), server_cpu_us_per_msg:
@@ -126,12 +129,15 @@ for ((r = 1; r <= ROUNDS; r++)); do
   log " round $r"
   load "plain_$r" plain
   load "secure_$r" secure
+  # Today's native path as messngr's sender used it: a session per message.
+  load "fresh_$r" plain --fresh
 done
 jq -s -c . "$WORK"/plain_*.json >"$WORK/plain.all"
 jq -s -c . "$WORK"/secure_*.json >"$WORK/secure.all"
+jq -s -c . "$WORK"/fresh_*.json >"$WORK/fresh.all"
 M_RSS_KB=$(peak_rss_kb "$M_PID")
-LOAD_ERRORS=$(jq -s '[.[][] | .errors] | add' "$WORK/plain.all" "$WORK/secure.all")
-LOAD_ACCEPTED=$(jq -s '[.[][] | .accepted] | add' "$WORK/plain.all" "$WORK/secure.all")
+LOAD_ERRORS=$(jq -s '[.[][] | .errors] | add' "$WORK/plain.all" "$WORK/secure.all" "$WORK/fresh.all")
+LOAD_ACCEPTED=$(jq -s '[.[][] | .accepted] | add' "$WORK/plain.all" "$WORK/secure.all" "$WORK/fresh.all")
 
 # --- end to end: messngr send from a second daemon ------------------------------
 C_DIR=$WORK/sender
@@ -210,6 +216,7 @@ e2e() {
     awk '{v[NR] = $1; s += $1} END {p = int((NR + 1) / 2); printf "{\"runs\":%d,\"mean_ms\":%.2f,\"p50_ms\":%.2f}", NR, (NR ? s / NR : 0), v[p]}'
 }
 SUMMARY=$(jq -n -c --slurpfile p "$WORK/plain.all" --slurpfile s "$WORK/secure.all" \
+  --slurpfile f "$WORK/fresh.all" \
   --argjson em1 "$(e2e messngr first)" --argjson emr "$(e2e messngr reused)" \
   --argjson es1 "$(e2e smbd first)" --argjson esr "$(e2e smbd reused)" \
   --argjson rss "$M_RSS_KB" --argjson rounds "$ROUNDS" --argjson sessions "$SESSIONS" \
@@ -222,10 +229,12 @@ SUMMARY=$(jq -n -c --slurpfile p "$WORK/plain.all" --slurpfile s "$WORK/secure.a
                p50_us: (r | mean(.p50_us) | round), p99_us: (r | mean(.p99_us) | round),
                server_cpu_us_per_msg: (r | mean(.server_cpu_us_per_msg) | . * 10 | round / 10),
                open_p50_us: (r | mean(.open_p50_us) | round), errors: (r | map(.errors) | add)};
-  (agg($p[0])) as $plain | (agg($s[0])) as $secure |
+  (agg($p[0])) as $plain | (agg($s[0])) as $secure | (agg($f[0])) as $fresh |
   {messngr_version: $version, smbd_version: $smbd, rounds: $rounds, sessions: $sessions,
    messages_per_session: $messages, state_fs: $fs, plain: $plain, secure: $secure,
+   plain_session_per_message: $fresh,
    secure_over_plain: ($secure.rate / $plain.rate * 1000 | round / 1000),
+   secure_over_plain_session_per_message: ($secure.rate / $fresh.rate * 1000 | round / 1000),
    receiver_peak_rss_kb: $rss,
    e2e: {messngr: {first: $em1, reused: $emr, first_extra_ms: ($em1.mean_ms - $emr.mean_ms | . * 100 | round / 100)},
          smbd: {first: $es1, reused: $esr, first_extra_ms: ($es1.mean_ms - $esr.mean_ms | . * 100 | round / 100)}},
@@ -252,6 +261,8 @@ else
   row "  receiver CPU per message (us)" "$(g .plain.server_cpu_us_per_msg)" "$(g .secure.server_cpu_us_per_msg)" ""
   row "  session open, p50 (us)" "$(g .plain.open_p50_us)" "$(g .secure.open_p50_us)" ""
   row "  errors" "$(g .plain.errors)" "$(g .secure.errors)" ""
+  printf '%-36s %16s %16s %8s\n' "plaintext, a session per message" "$(g .plain_session_per_message.rate)" "(today's sender)" "$(g .secure_over_plain_session_per_message)"
+  printf '%-36s %16s\n' "  receiver CPU per message (us)" "$(g .plain_session_per_message.server_cpu_us_per_msg)"
   printf 'receiver peak RSS: %s kB\n' "$(g .receiver_peak_rss_kb)"
   printf '\nmessngr send end to end from h2, %s sender starts (ms, mean / p50)\n' "$RESTARTS"
   row "" "first send" "next sends" "extra"

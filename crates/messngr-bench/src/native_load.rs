@@ -98,6 +98,11 @@ pub struct Args {
     /// Receiver port.
     #[arg(long, default_value_t = SSN_SRVC_TCP_PORT)]
     port: u16,
+    /// A new session for every message (connect, session request, and in
+    /// secure mode the handshake): what messngr's sender did before secure
+    /// sessions, one session per `send`.
+    #[arg(long)]
+    fresh: bool,
     /// Print the report as one JSON object.
     #[arg(long)]
     json: bool,
@@ -130,6 +135,8 @@ pub struct Options {
     pub host_key: Option<PathBuf>,
     /// Time allowed for each answer.
     pub timeout: Duration,
+    /// A new session for every message.
+    pub fresh: bool,
     /// JSON output.
     pub json: bool,
 }
@@ -151,6 +158,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<cli::Parsed<
         host: a.host,
         host_key: a.host_key,
         timeout: Duration::from_millis(a.timeout_ms),
+        fresh: a.fresh,
         json: a.json,
     }))
 }
@@ -237,6 +245,9 @@ fn worker(o: &Options, host: &BenchHost, tag: [u8; 8], id: usize, end: Instant) 
             Ok(()) => {
                 t.accepted += 1;
                 t.latencies.record(started.elapsed());
+                if o.fresh {
+                    conn = None;
+                }
             }
             Err(f) => {
                 t.failures[f as usize] += 1;
@@ -279,10 +290,15 @@ impl crate::Report for Report {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "native-load: {} for {}<03>, {:?}, {} session(s) x {} messages, {:.1} s",
+            "native-load: {} for {}<03>, {:?}{}, {} session(s) x {} messages, {:.1} s",
             o.target,
             o.name,
             self.mode(),
+            if o.fresh {
+                ", a session per message"
+            } else {
+                ""
+            },
             o.sessions,
             o.messages,
             self.elapsed.as_secs_f64()
@@ -321,6 +337,7 @@ impl crate::Report for Report {
             target: o.target.to_string(),
             name: &o.name,
             mode: self.mode(),
+            fresh: o.fresh,
             sessions: o.sessions,
             messages_per_session: o.messages,
             text_len: message_text("0000000000000000", 0, 0, o.text_len).len(),
@@ -350,6 +367,7 @@ struct Json<'a> {
     target: String,
     name: &'a str,
     mode: Mode,
+    fresh: bool,
     sessions: usize,
     messages_per_session: u64,
     text_len: usize,
