@@ -310,7 +310,7 @@ impl Author {
     ) -> Result<Vec<u8>> {
         let author_key = self.key.public();
         let cert = messngr_secure::certify(&self.host, host, &a.author, &author_key);
-        let from = format!("{}@{host}", a.author);
+        let from = host.to_owned();
         let mut m = Message {
             uuid,
             sent_at: Some(1_700_000_000_000),

@@ -150,19 +150,26 @@ pub(crate) async fn accept(
         );
     }
     // Urgent interrupts people: only verified authors the policy names
-    // (`urgent_senders`) keep it; anyone else's is stored as normal.
+    // (`urgent_senders`), on a host whose key an admin vetted (trust file
+    // or `messngr trust add`: under trust on first use any host can call
+    // itself anything and sign as its `root`), keep it; anyone else's is
+    // stored as normal.
     let priority = match (&origin, m.priority) {
-        (Some(o), native::Priority::Urgent) if policy.may_send_urgent(&o.verified.author) => {
+        (Some(o), native::Priority::Urgent)
+            if o.verified.vetted && policy.may_send_urgent(&o.verified.author) =>
+        {
             native::Priority::Urgent
         }
         (o, native::Priority::Urgent) => {
             tracing::info!(
                 "urgent message from {} at {peer} stored as normal ({})",
                 sanitize_line(o.as_ref().map_or(m.from, |o| o.verified.author.as_str())),
-                if o.is_some() {
-                    "not in urgent_senders"
-                } else {
-                    "unsigned"
+                match o {
+                    Some(o) if !o.verified.vetted => {
+                        "its host's key was pinned on first use, not vetted by an admin"
+                    }
+                    Some(_) => "not in urgent_senders",
+                    None => "unsigned",
                 }
             );
             native::Priority::Normal

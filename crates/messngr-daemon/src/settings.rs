@@ -166,6 +166,7 @@ impl Settings {
             require_verified_from: cfg.secure.require_verified_from()?,
             require_verified_names: cfg.secure.require_verified_names()?,
             urgent_senders: cfg.secure.urgent_senders()?,
+            require_secure: cfg.secure.require_secure(),
         };
         Ok(Self {
             netbios_name,

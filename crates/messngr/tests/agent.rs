@@ -178,6 +178,8 @@ fn quiet_holds_messages_until_it_ends() {
     assert!(desk.quiet(&d1.socket(), &["on"]).starts_with("quiet on"));
     assert!(desk.quiet(&d1.socket(), &[]).starts_with("quiet on since "));
 
+    // H1's admin vetted H2's key: root@H2 may send urgent (urgent_senders).
+    d1.vet(&d2, "H2");
     // While no agent runs: a normal message over the LAN, and an urgent
     // one whose sender wants its pop-up gone after 30 s (`--time`, native
     // messngr-to-messngr), and one from root on H1 itself (verified: the

@@ -25,6 +25,8 @@ fn priority_and_time_travel_between_messngr_daemons() {
     let d2 = Daemon::start(&lan, 2, "H2", "");
     d1.wait_settled();
     d2.wait_settled();
+    // H1's admin vetted H2's key (urgent needs a vetted host).
+    d1.vet(&d2, "H2");
 
     let o = d2.cli_ok(&[
         "send",
@@ -54,8 +56,8 @@ fn priority_and_time_travel_between_messngr_daemons() {
     assert_eq!(m["priority"], "urgent", "{m}");
     assert_eq!(m["popup_secs"], 7, "{m}");
     // Encrypted and signed by root's key on H2, certified by H2's host
-    // key, which H1 pinned at first contact: verified, and root@* may send
-    // urgent (urgent_senders' default).
+    // key, which H1's admin pinned: verified, and root@* may send urgent
+    // (urgent_senders' default) from a vetted host.
     assert_eq!(m["verified"], true, "{m}");
     assert_eq!(m["author"], "root@H2", "{m}");
     assert!(

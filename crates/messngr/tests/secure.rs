@@ -169,6 +169,19 @@ fn attacks_on_secure_sessions_are_refused_counted_and_store_nothing() {
         );
     }
 
+    // A host presenting the receiver's own name (to pass for its local root,
+    // `verified root@H1`): never pinned, refused and counted.
+    let before = refused(&d1);
+    let v = p(&["--case", "claim-name", "--name", "H1"]);
+    assert_eq!(v["answers"][0]["kind"], "refused", "{v}");
+    assert_eq!(v["answers"][0]["reason"], 4, "{v}");
+    counted(&d1, &before, "untrusted");
+    assert!(
+        !text(&d1.cli_ok(&["trust", "list"])).contains("H1 "),
+        "H1 pinned: {}",
+        d1.log()
+    );
+
     // Malformed input: each ends its session and is counted.
     for (garbage, name, reason) in [
         ("handshake", "PROBE7", "handshake_failed"),

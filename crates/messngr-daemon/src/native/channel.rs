@@ -186,7 +186,9 @@ impl Channel {
         if let Err(untrusted) = ctx.secure.trust().admit(&host, &key, peer) {
             let (why, reason) = match &untrusted {
                 Untrusted::Changed { .. } => (Refusal::KeyChanged, Reason::KeyChanged),
-                Untrusted::Unknown { .. } => (Refusal::Untrusted, Reason::Denied),
+                Untrusted::Unknown { .. }
+                | Untrusted::OurName { .. }
+                | Untrusted::TooMany { .. } => (Refusal::Untrusted, Reason::Denied),
             };
             ctx.policy.refuse(
                 why,

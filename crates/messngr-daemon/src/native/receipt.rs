@@ -34,6 +34,18 @@ pub(super) async fn receive(
         refuse(Some(r.uuid), reason, &text, None)
     };
     let reader = sanitize_line(r.reader);
+    // A receipt costs a signature check and store work, as a message does.
+    if let Err(why) = ctx
+        .policy
+        .limits()
+        .session_message(std::time::Instant::now(), peer.ip())
+    {
+        return no(
+            why,
+            Reason::NoRoom,
+            format!("receipt from {host}: too many, try later"),
+        );
+    }
     match ctx.secure.verify_cached(&Repr::Receipt(r), certified) {
         Err(f) => {
             return no(

@@ -128,6 +128,9 @@ pub struct Rules {
     pub require_verified_names: NamePatterns,
     /// Verified authors (`user@HOST`) whose urgent messages stay urgent.
     pub urgent_senders: NamePatterns,
+    /// `require_secure`: no unsigned message from anyone (legacy SMB and
+    /// mailslots included).
+    pub require_secure: bool,
 }
 
 impl Rules {
@@ -140,7 +143,8 @@ impl Rules {
     /// (`require_verified_from`, `require_verified_names`): an unsigned one
     /// is then refused as `unverified`.
     pub fn must_verify(&self, ip: IpAddr, from: &[u8]) -> bool {
-        self.require_verified_from.contains(ip, self.lan)
+        self.require_secure
+            || self.require_verified_from.contains(ip, self.lan)
             || self.require_verified_names.matches(from)
     }
 }

@@ -69,7 +69,10 @@ impl Secure {
             &settings.secure.trust_file(),
             &settings.state_dir,
         )
-        .map_err(|e| SecureError::Trust(e.to_string()))?;
+        .map_err(|e| SecureError::Trust(e.to_string()))?
+        .reserving(
+            std::iter::once(settings.netbios_name.clone()).chain(settings.aliases.iter().cloned()),
+        );
         tracing::info!(
             "host key {} ({})",
             host.public().fingerprint(),

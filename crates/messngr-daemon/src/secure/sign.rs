@@ -61,6 +61,8 @@ pub(crate) struct Verified {
     pub(crate) host: String,
     /// The author key's fingerprint.
     pub(crate) fingerprint: String,
+    /// The host's pin was vetted by an admin (trust file or `trust add`).
+    pub(crate) vetted: bool,
 }
 
 /// Why a signed frame is not believed.
@@ -81,6 +83,12 @@ pub(crate) enum Forged {
     /// The signature does not verify.
     #[error("its signature does not verify")]
     Signature,
+    /// AUTHOR or HOST is not a plain name.
+    #[error("its author or host name has characters a name may not have")]
+    Name,
+    /// FROM is not the author's host.
+    #[error("its FROM is not its author's host")]
+    From,
     /// The frame cannot be signed (a kind without signatures).
     #[error("a {0:?} frame carries no signature")]
     Kind(native::Kind),
@@ -96,6 +104,7 @@ pub(crate) type Certified = Option<CertifiedAuthor>;
 /// What [`Certified`] holds: the signer fields a certificate check passed,
 /// and what was derived from them.
 pub(crate) struct CertifiedAuthor {
+    host: String,
     host_key: [u8; 32],
     author: String,
     author_key: PublicKey,
@@ -107,10 +116,20 @@ impl CertifiedAuthor {
     /// Whether `signer` carries exactly the fields checked.
     fn is(&self, signer: &native::Signer<'_>) -> bool {
         self.host_key == signer.host_key
+            && self.host == signer.host
             && self.author == signer.author
             && self.author_key.as_bytes() == &signer.author_key
             && self.cert == signer.cert
     }
+}
+
+/// An account name people can read unambiguously: POSIX portable
+/// characters (letters, digits, `.`, `_`, `-`), not starting with `-`.
+fn is_account_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('-')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 impl Secure {
@@ -137,6 +156,19 @@ impl Secure {
             Repr::Receipt(r) => (&r.signer, &r.signature),
             other => return Err(Forged::Kind(other.kind())),
         };
+        // Names people read as `author@HOST`: an account name of portable
+        // characters, a host name without `@`, so that neither can pass for
+        // another (`root@H1@X`, padding, look-alikes).
+        if !is_account_name(signer.author) || signer.host.contains('@') {
+            return Err(Forged::Name);
+        }
+        // A message's FROM is its author's host (what messngr sends), so
+        // that no signed message shows another sender's name.
+        if let Repr::Message(m) = repr
+            && !m.from.trim().eq_ignore_ascii_case(signer.host)
+        {
+            return Err(Forged::From);
+        }
         let host = signer.host.to_ascii_uppercase();
         let pinned = self
             .trust()
@@ -161,6 +193,7 @@ impl Secure {
                 .map_err(|_| Forged::Cert(host.clone()))?;
                 let fingerprint = author_key.fingerprint().to_string();
                 *certified = Some(CertifiedAuthor {
+                    host: signer.host.to_owned(),
                     host_key: signer.host_key,
                     author: signer.author.to_owned(),
                     author_key,
@@ -176,6 +209,7 @@ impl Secure {
             .map_err(|_| Forged::Signature)?;
         Ok(Verified {
             author: format!("{}@{host}", signer.author),
+            vetted: self.trust().vetted(&host),
             host,
             fingerprint,
         })

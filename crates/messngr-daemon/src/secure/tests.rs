@@ -50,6 +50,25 @@ fn first_contact_pins_and_a_changed_key_is_refused_and_remembered() {
 }
 
 #[test]
+fn this_hosts_own_names_are_never_pinned_or_believed() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Trust::load(
+        crate::config::TrustMode::Tofu,
+        &dir.path().join("x"),
+        dir.path(),
+    )
+    .unwrap()
+    .reserving(["H1".to_owned(), "HELPDESK".to_owned()]);
+    let k = Identity::generate().unwrap().public();
+    for name in ["h1", "HELPDESK", " H1 "] {
+        let e = t.admit(name, &k, addr()).unwrap_err();
+        assert!(matches!(e, Untrusted::OurName { .. }), "{name}: {e}");
+    }
+    assert!(t.pinned("H1").is_none());
+    assert!(t.list().is_empty());
+}
+
+#[test]
 fn without_trust_on_first_use_only_the_trust_file_counts() {
     let dir = tempfile::tempdir().unwrap();
     let h2 = Identity::generate().unwrap().public();

@@ -32,6 +32,23 @@ pub(crate) enum Untrusted {
         /// The offered key's fingerprint.
         offered: String,
     },
+    /// A peer named itself as this host (its name or an alias): no key
+    /// from the network is ever pinned or believed under those.
+    #[error("{name} is this host's own name: no other host may use it")]
+    OurName {
+        /// The name.
+        name: String,
+    },
+    /// Trust on first use has pinned as many hosts as it may.
+    #[error(
+        "{max} hosts are pinned already: {name} is not pinned; `messngr trust list`, and remove stale pins"
+    )]
+    TooMany {
+        /// The host.
+        name: String,
+        /// The cap.
+        max: usize,
+    },
     /// `trust = "file"` and the host has no pin.
     #[error(
         "{name} is not in the trust file (trust = \"file\"): its fingerprint is {offered}; to trust it run `messngr trust add {name} {key}`"
@@ -63,7 +80,13 @@ pub(crate) struct Trust {
     own: Mutex<Pins>,
     path: PathBuf,
     changes: Mutex<BTreeMap<String, KeyChange>>,
+    /// This host's own names (upper case): never pinned, never believed.
+    reserved: Vec<String>,
 }
+
+/// The most hosts trust on first use pins (a pin is a line in a file and
+/// an entry in memory; a host may name itself anything).
+pub(crate) const MAX_TOFU_PINS: usize = 4096;
 
 /// Why the pins could not be loaded or saved.
 #[derive(Debug, thiserror::Error)]
@@ -128,7 +151,20 @@ impl Trust {
             own: Mutex::new(own),
             path,
             changes: Mutex::new(BTreeMap::new()),
+            reserved: Vec::new(),
         })
+    }
+
+    /// These pins, refusing `names` (this host's own) from any peer.
+    pub(crate) fn reserving(mut self, names: impl IntoIterator<Item = String>) -> Trust {
+        self.reserved = names.into_iter().map(|n| n.to_ascii_uppercase()).collect();
+        self
+    }
+
+    /// Whether `name` is one of this host's own.
+    pub(crate) fn is_ours(&self, name: &str) -> bool {
+        let name = name.trim().to_ascii_uppercase();
+        self.reserved.contains(&name)
     }
 
     /// Accepts `key` for host `name` seen at `from`: pinned already, or
@@ -141,9 +177,23 @@ impl Trust {
         from: SocketAddr,
     ) -> Result<(), Untrusted> {
         let name = name.to_ascii_uppercase();
+        if self.is_ours(&name) {
+            tracing::warn!(
+                "refused a host at {from} that calls itself {name}, this host's own name"
+            );
+            return Err(Untrusted::OurName { name });
+        }
         let mut own = self.own.lock().unwrap_or_else(|p| p.into_inner());
         match messngr_secure::check(&self.admin, &own, &name, key) {
             Verdict::Pinned => Ok(()),
+            Verdict::Unknown if self.mode == TrustMode::Tofu && own.len() >= MAX_TOFU_PINS => {
+                let e = Untrusted::TooMany {
+                    name,
+                    max: MAX_TOFU_PINS,
+                };
+                tracing::warn!("refused a new host at {from}: {e}");
+                Err(e)
+            }
             Verdict::Unknown if self.mode == TrustMode::Tofu => {
                 let Ok(pin) = Pin::new(&name, *key, PinSource::Tofu, now_ms()) else {
                     return Err(Untrusted::Unknown {
@@ -198,6 +248,9 @@ impl Trust {
     /// The key pinned for `name`, if any (the admin's first).
     pub(crate) fn pinned(&self, name: &str) -> Option<PublicKey> {
         let name = name.to_ascii_uppercase();
+        if self.is_ours(&name) {
+            return None;
+        }
         self.admin.get(&name).map(|p| p.key).or_else(|| {
             self.own
                 .lock()
@@ -205,6 +258,19 @@ impl Trust {
                 .get(&name)
                 .map(|p| p.key)
         })
+    }
+
+    /// Whether `name`'s pin was vetted by an admin (the trust file, or
+    /// `messngr trust add`), not merely met first (trust on first use).
+    pub(crate) fn vetted(&self, name: &str) -> bool {
+        let name = name.to_ascii_uppercase();
+        self.admin.get(&name).is_some()
+            || self
+                .own
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&name)
+                .is_some_and(|p| p.source == PinSource::Manual)
     }
 
     /// Every pin: the admin's, then the daemon's own it does not override.

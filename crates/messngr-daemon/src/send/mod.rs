@@ -376,7 +376,11 @@ async fn send_direct(
     };
     let calling = NetbiosName::truncated(ctx.settings.netbios_name.as_bytes(), suffix::WORKSTATION);
     let mut warning = None;
-    let must_be_secure = opts.secure || ctx.secure.require_secure();
+    // A name whose key is pinned is a messngr host: never downgraded to
+    // plain text (whoever answered its name and closed at the handshake
+    // could otherwise read the message).
+    let pinned = ctx.secure.trust().pinned(target).is_some();
+    let must_be_secure = opts.secure || ctx.secure.require_secure() || pinned;
     if must_be_secure || !ctx.peers.known_legacy(ip, to) {
         let link = secure::Link::default();
         match secure::attempt(ctx, to, ip, target, text.utf8, opts, link).await {
@@ -411,6 +415,8 @@ async fn send_direct(
                     messngr_proto::text::sanitize_line(&why),
                     if opts.secure {
                         "--secure"
+                    } else if pinned {
+                        "its pinned key (a messngr host)"
                     } else {
                         "require_secure"
                     }

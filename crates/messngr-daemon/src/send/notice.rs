@@ -103,24 +103,21 @@ pub(crate) async fn apply(
                 })),
         }
     }
+    // Signed by the message's author (root acting on another's message
+    // signs with that account's key: receivers apply only the author's).
     let opts = Options {
-        uid,
+        uid: sent.sender_uid.unwrap_or(uid),
         secure: true,
         ..Options::default()
     };
     for r in remote {
-        match to_one(
-            ctx,
-            &r,
-            &text,
-            opts,
-            Link {
-                replaces: Some(uuid),
-                retract,
-            },
-        )
-        .await
-        {
+        let host = host_of(&r);
+        let link = Link {
+            replaces: Some(uuid),
+            retract,
+            host: Some(&host),
+        };
+        match to_one(ctx, &r, &text, opts, link).await {
             Ok(()) => view.reached.push(r),
             Err(e) => view.failed.push(NoticeFailure {
                 recipient: r,
@@ -168,7 +165,7 @@ async fn to_one(
     label: &str,
     text: &str,
     opts: Options,
-    link: Link,
+    link: Link<'_>,
 ) -> Result<(), SendError> {
     let name = name_of(label);
     let to = crate::config::netbios_name("recipient", name)

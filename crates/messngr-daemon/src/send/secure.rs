@@ -37,6 +37,9 @@ const LEGACY_FOR: Duration = Duration::from_secs(600);
 
 type Key = (Ipv4Addr, NetbiosName);
 
+/// Past this many peers, idle and stale sessions are dropped.
+const MAX_IDLE_SLOTS: usize = 64;
+
 /// How a secure send ended, when it did not end in Accepted.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -62,6 +65,8 @@ struct Conn {
     transport: Transport,
     /// The peer host's name, as pinned.
     host: String,
+    /// Its key: a session is reused only while the pin still says so.
+    key: PublicKey,
     opened: Instant,
     used: Instant,
 }
@@ -76,13 +81,17 @@ pub(crate) struct Sent {
     pub(crate) frame: Vec<u8>,
 }
 
-/// What a message says besides its text (live notices).
+/// What a message says besides its text (live notices), and the host it
+/// must reach.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Link {
+pub(crate) struct Link<'a> {
     /// The uuid of the message this one updates or retracts.
     pub(crate) replaces: Option<[u8; 16]>,
     /// Withdraw `replaces`.
     pub(crate) retract: bool,
+    /// The host that must answer (a notice goes only where the message
+    /// went): another host holding the name now gets nothing.
+    pub(crate) host: Option<&'a str>,
 }
 
 impl Peers {
@@ -102,11 +111,23 @@ impl Peers {
 
     fn slot(&self, key: Key) -> Arc<tokio::sync::Mutex<Option<Conn>>> {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        if slots.len() > 1024 {
-            slots
-                .retain(|_, s| Arc::strong_count(s) > 1 || s.try_lock().is_ok_and(|c| c.is_some()));
+        if slots.len() > MAX_IDLE_SLOTS {
+            // Keep what is in use and what may still be reused; the rest
+            // (and its connection) goes.
+            slots.retain(|_, s| {
+                Arc::strong_count(s) > 1
+                    || s.try_lock()
+                        .is_ok_and(|c| c.as_ref().is_some_and(Conn::reusable))
+            });
         }
         slots.entry(key).or_default().clone()
+    }
+}
+
+impl Conn {
+    /// Young and idle enough that the receiver has not closed it.
+    fn reusable(&self) -> bool {
+        self.used.elapsed() < REUSE_IDLE && self.opened.elapsed() < REUSE_LIFE
     }
 }
 
@@ -119,7 +140,7 @@ pub(crate) async fn attempt(
     target: &str,
     text: &str,
     opts: Options,
-    link: Link,
+    link: Link<'_>,
 ) -> Result<Sent, Failure> {
     let signer = ctx
         .secure
@@ -159,7 +180,7 @@ pub(crate) async fn attempt(
     message.signature = Some(signer.sign(&Repr::Message(message)).map_err(bad)?);
     let frame = Repr::Message(message).to_vec().map_err(bad)?;
 
-    let host = pooled(ctx, to, ip, &frame, uuid).await?;
+    let host = pooled(ctx, to, ip, &frame, uuid, link.host).await?;
     Ok(Sent { uuid, host, frame })
 }
 
@@ -190,7 +211,8 @@ pub(crate) async fn receipt(
     let bad = |e: messngr_proto::wire::Error| SendError::BadRequest(format!("bad receipt: {e}"));
     receipt.signature = signer.sign(&Repr::Receipt(receipt)).map_err(bad)?;
     let frame = Repr::Receipt(receipt).to_vec().map_err(bad)?;
-    match pooled(ctx, to, ip, &frame, uuid).await {
+    let host = String::from_utf8_lossy(to.name()).trim_end().to_owned();
+    match pooled(ctx, to, ip, &frame, uuid, Some(&host)).await {
         Ok(_) => Ok(()),
         Err(Failure::Final(e)) => Err(e),
         Err(Failure::NotMessngr(why)) => Err(SendError::Network(format!(
@@ -208,15 +230,17 @@ async fn pooled(
     ip: Ipv4Addr,
     frame: &[u8],
     uuid: [u8; 16],
+    expect_host: Option<&str>,
 ) -> Result<String, Failure> {
     let key = (ip, to);
     let slot = ctx.peers.slot(key);
     let mut held = slot.lock().await;
     // A reused session may have been closed by the peer meanwhile: one
     // more try on a new one (the same uuid: stored once if it got there).
-    let reusable = held
-        .as_ref()
-        .is_some_and(|c| c.used.elapsed() < REUSE_IDLE && c.opened.elapsed() < REUSE_LIFE);
+    // Never one whose key is no longer the pin (`messngr trust` changed it).
+    let reusable = held.as_ref().is_some_and(|c| {
+        c.reusable() && ctx.secure.trust().pinned(&c.host).as_ref() == Some(&c.key)
+    });
     if !reusable {
         *held = None;
     }
@@ -232,6 +256,15 @@ async fn pooled(
             }
         }
         let Some(conn) = held.as_mut() else { continue };
+        if let Some(want) = expect_host
+            && !conn.host.eq_ignore_ascii_case(want.trim())
+        {
+            return Err(Failure::Final(SendError::Untrusted(format!(
+                "{to} at {ip} is now {}, not {}: nothing sent",
+                sanitize_line(&conn.host),
+                sanitize_line(want)
+            ))));
+        }
         match exchange(conn, frame, uuid).await {
             Ok(()) => {
                 conn.used = Instant::now();
@@ -325,8 +358,10 @@ async fn read_sealed(conn: &mut Conn) -> Result<Vec<u8>, Broken> {
                     conn.host
                 )))
             }),
-            Ok(Repr::Refused { text, .. }) => Err(Broken::Final(SendError::Refused(format!(
-                "{} refused: {}",
+            // Inside the secure session only sealed answers count: a
+            // plaintext one could come from anyone on the path.
+            Ok(Repr::Refused { text, .. }) => Err(Broken::Final(SendError::Network(format!(
+                "{} answered with an unauthenticated plaintext refusal ({}): not believed",
                 conn.host,
                 sanitize_line(text)
             )))),
@@ -377,6 +412,17 @@ async fn connect(ctx: &SendContext, to: NetbiosName, ip: Ipv4Addr) -> Result<Con
             key.fingerprint()
         ))));
     }
+    // Trust on first use pins only the name that was called: a host that
+    // answers for another name (a user's) must be known already, or any
+    // responder could have any unpinned host name pinned to its key.
+    if host != called && ctx.secure.trust().pinned(&host).is_none() {
+        return Err(Failure::Final(SendError::Untrusted(format!(
+            "{called} at {ip} is held by {}, whose key is not pinned yet ({}): send to {} once, or compare the fingerprint with its admin and `messngr trust add`",
+            sanitize_line(&host),
+            key.fingerprint(),
+            sanitize_line(&host)
+        ))));
+    }
     ctx.secure
         .trust()
         .admit(
@@ -400,6 +446,7 @@ async fn connect(ctx: &SendContext, to: NetbiosName, ip: Ipv4Addr) -> Result<Con
         session,
         transport,
         host,
+        key,
         opened: now,
         used: now,
     })

@@ -73,6 +73,11 @@ pub(super) fn answer(secure: &Secure, r: TrustRequest) -> Vec<u8> {
                     "{e}: give the key as `messngr trust show` prints it on {n} (ed25519: and 64 hex digits)"
                 ))
             })?;
+            if trust.is_ours(&n) {
+                return Err(ApiError::bad_request(format!(
+                    "{n} is this host's own name: no other host's key can be pinned under it"
+                )));
+            }
             if trust.in_trust_file(&n) {
                 return Err(ApiError::new(
                     ErrorKind::Denied,
