@@ -379,6 +379,7 @@ fn policy_can_require_verified_senders_by_name_and_by_source() {
     for (config, refused_name) in [
         ("[secure]\nrequire_verified_names = [\"ALI*\"]\n", "by name"),
         ("[secure]\nrequire_verified_from = [\"lan\"]\n", "by source"),
+        ("[secure]\nrequire_secure = true\n", "require_secure"),
     ] {
         let d1 = Daemon::start(&lan, 1, "H1", config);
         let d2 = Daemon::start(&lan, 2, "H2", "");

@@ -273,3 +273,47 @@ fn a_cached_certificate_still_checks_each_signature() {
         Err(sign::Forged::Cert("H2".into()))
     );
 }
+
+/// `author@HOST` and the sender shown cannot be dressed up: an account name
+/// of portable characters, a host without `@`, FROM = HOST.
+#[test]
+fn names_are_checked_before_the_signature() {
+    let dir1 = tempfile::tempdir().unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    let h1 = secure("H1", dir1.path());
+    let h2 = secure("H2", dir2.path());
+    h1.trust().admit("H2", &h2.host().public(), addr()).unwrap();
+    let sign = |author: &str, from: &str| {
+        let s = Signer::new(
+            h2.host(),
+            "H2",
+            author.into(),
+            Identity::generate().unwrap(),
+        );
+        let mut m = Message {
+            uuid: [9; 16],
+            sent_at: None,
+            from,
+            to: "H1",
+            text: "x",
+            priority: Default::default(),
+            popup_secs: None,
+            signer: Some(s.fields()),
+            signature: None,
+            replaces: None,
+            retract: false,
+        };
+        m.signature = Some(s.sign(&Repr::Message(m)).unwrap());
+        messngr_proto::wire::Emit::to_vec(&Repr::Message(m)).unwrap()
+    };
+    let verify = |f: &[u8]| h1.verify(&Repr::parse(f).unwrap());
+    assert!(verify(&sign("alice", "H2")).is_ok());
+    assert_eq!(verify(&sign("alice", "HELPDESK")), Err(sign::Forged::From));
+    for author in ["root@H1", "root       ", "rööt", "-rf"] {
+        assert_eq!(
+            verify(&sign(author, "H2")),
+            Err(sign::Forged::Name),
+            "{author}"
+        );
+    }
+}
