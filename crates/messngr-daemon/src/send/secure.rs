@@ -412,17 +412,10 @@ async fn connect(ctx: &SendContext, to: NetbiosName, ip: Ipv4Addr) -> Result<Con
             key.fingerprint()
         ))));
     }
-    // Trust on first use pins only the name that was called: a host that
-    // answers for another name (a user's) must be known already, or any
-    // responder could have any unpinned host name pinned to its key.
-    if host != called && ctx.secure.trust().pinned(&host).is_none() {
-        return Err(Failure::Final(SendError::Untrusted(format!(
-            "{called} at {ip} is held by {}, whose key is not pinned yet ({}): send to {} once, or compare the fingerprint with its admin and `messngr trust add`",
-            sanitize_line(&host),
-            key.fingerprint(),
-            sanitize_line(&host)
-        ))));
-    }
+    // A host answering for another name (a user's `ALICE<03>`) is pinned
+    // under its own name on first use, as any host that connects to us
+    // is: trust on first use lets the first to claim a name have it (the
+    // trust file is the answer where that matters).
     ctx.secure
         .trust()
         .admit(
