@@ -87,22 +87,38 @@ fn without_trust_on_first_use_only_the_trust_file_counts() {
     assert!(t.pinned("H3").is_none());
 }
 
-/// A signed frame from `signer` for H1.
-fn signed(signer: &Signer, text: &str) -> Vec<u8> {
-    let mut m = Message {
-        uuid: [7; 16],
-        sent_at: Some(1),
+/// A Message from H2 to H1 with text `x`, carrying `fields`, unsigned.
+fn message(uuid: u8, fields: messngr_proto::wire::native::Signer<'_>) -> Message<'_> {
+    Message {
+        uuid: [uuid; 16],
+        sent_at: None,
         from: "H2",
         to: "H1",
-        text,
+        text: "x",
         priority: Default::default(),
         popup_secs: None,
-        signer: Some(signer.fields()),
+        signer: Some(fields),
         signature: None,
         replaces: None,
         retract: false,
-    };
+    }
+}
+
+/// `m` signed by `signer`.
+fn sign_with<'a>(signer: &Signer, mut m: Message<'a>) -> Message<'a> {
     m.signature = Some(signer.sign(&Repr::Message(m)).unwrap());
+    m
+}
+
+/// A signed frame from `signer` for H1.
+fn signed(signer: &Signer, text: &str) -> Vec<u8> {
+    let m = sign_with(
+        signer,
+        Message {
+            text,
+            ..message(7, signer.fields())
+        },
+    );
     messngr_proto::wire::Emit::to_vec(&Repr::Message(m)).unwrap()
 }
 
@@ -160,20 +176,7 @@ fn a_signature_verifies_only_against_the_pinned_host_key() {
     );
     let mut fields = mixed.fields();
     fields.host_key = *h2.host().public().as_bytes();
-    let mut m = Message {
-        uuid: [8; 16],
-        sent_at: None,
-        from: "H2",
-        to: "H1",
-        text: "x",
-        priority: Default::default(),
-        popup_secs: None,
-        signer: Some(fields),
-        signature: None,
-        replaces: None,
-        retract: false,
-    };
-    m.signature = Some(mixed.sign(&Repr::Message(m)).unwrap());
+    let m = sign_with(&mixed, message(8, fields));
     assert_eq!(
         h1.verify(&Repr::Message(m)),
         Err(sign::Forged::Cert("H2".into()))
@@ -225,20 +228,7 @@ fn a_cached_certificate_still_checks_each_signature() {
     // The cached author key with a changed certificate: checked again.
     let mut fields = root.fields();
     fields.cert[0] ^= 1;
-    let mut m = Message {
-        uuid: [8; 16],
-        sent_at: None,
-        from: "H2",
-        to: "H1",
-        text: "x",
-        priority: Default::default(),
-        popup_secs: None,
-        signer: Some(fields),
-        signature: None,
-        replaces: None,
-        retract: false,
-    };
-    m.signature = Some(root.sign(&Repr::Message(m)).unwrap());
+    let m = sign_with(&root, message(8, fields));
     assert_eq!(
         h1.verify_cached(&Repr::Message(m), &mut session),
         Err(sign::Forged::Cert("H2".into()))
@@ -254,20 +244,7 @@ fn a_cached_certificate_still_checks_each_signature() {
     );
     let mut fields = impostor.fields();
     fields.cert = root.fields().cert;
-    let mut m = Message {
-        uuid: [9; 16],
-        sent_at: None,
-        from: "H2",
-        to: "H1",
-        text: "x",
-        priority: Default::default(),
-        popup_secs: None,
-        signer: Some(fields),
-        signature: None,
-        replaces: None,
-        retract: false,
-    };
-    m.signature = Some(impostor.sign(&Repr::Message(m)).unwrap());
+    let m = sign_with(&impostor, message(9, fields));
     assert_eq!(
         h1.verify_cached(&Repr::Message(m), &mut session),
         Err(sign::Forged::Cert("H2".into()))
@@ -290,20 +267,13 @@ fn names_are_checked_before_the_signature() {
             author.into(),
             Identity::generate().unwrap(),
         );
-        let mut m = Message {
-            uuid: [9; 16],
-            sent_at: None,
-            from,
-            to: "H1",
-            text: "x",
-            priority: Default::default(),
-            popup_secs: None,
-            signer: Some(s.fields()),
-            signature: None,
-            replaces: None,
-            retract: false,
-        };
-        m.signature = Some(s.sign(&Repr::Message(m)).unwrap());
+        let m = sign_with(
+            &s,
+            Message {
+                from,
+                ..message(9, s.fields())
+            },
+        );
         messngr_proto::wire::Emit::to_vec(&Repr::Message(m)).unwrap()
     };
     let verify = |f: &[u8]| h1.verify(&Repr::parse(f).unwrap());
