@@ -114,9 +114,14 @@ pub struct PublicKey(VerifyingKey);
 impl PublicKey {
     /// Refuses 32 bytes that are not a point on the curve.
     pub fn from_bytes(b: [u8; 32]) -> Result<PublicKey, KeyError> {
+        // A small-order key is a key anyone holds: as a Noise static key
+        // its Diffie-Hellman proves nothing, and no signature under it is
+        // strict. Refused wherever a key is read.
         VerifyingKey::from_bytes(&b)
+            .ok()
+            .filter(|k| !k.is_weak())
             .map(PublicKey)
-            .map_err(|_| KeyError::InvalidPoint(hex::encode(b)))
+            .ok_or_else(|| KeyError::InvalidPoint(hex::encode(b)))
     }
 
     pub fn as_bytes(&self) -> &[u8; 32] {
@@ -305,6 +310,13 @@ mod tests {
         ));
         let good = Identity::from_seed([3; 32]).public();
         assert_eq!(PublicKey::from_bytes(*good.as_bytes()).unwrap(), good);
+        // The identity point (y = 1) is on the curve but of small order.
+        let mut weak = [0u8; 32];
+        weak[0] = 1;
+        assert!(matches!(
+            PublicKey::from_bytes(weak),
+            Err(KeyError::InvalidPoint(_))
+        ));
     }
 
     #[test]
