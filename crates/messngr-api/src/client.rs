@@ -66,8 +66,14 @@ impl Client {
             },
             buf: Vec::new(),
         };
-        client.send(&hello())?;
-        client.read()?;
+        // A daemon that refuses the connection (too many of this uid's)
+        // says why and closes, maybe before our hello is written: then
+        // the write fails (EPIPE), and its answer is still there to read.
+        let sent = client.send(&hello());
+        if let Err(e) = client.read() {
+            sent?;
+            return Err(e);
+        }
         client.welcome = welcome(&client.buf, path)?;
         Ok(client)
     }

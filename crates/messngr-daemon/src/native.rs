@@ -99,8 +99,10 @@ pub(crate) async fn accept(
         let text = format!("this host's policy refuses it ({})", why.as_str());
         return refuse(Some(m.uuid), Reason::Denied, &text, None);
     }
-    let ours =
-        crate::config::netbios_name("to", m.to).is_ok_and(|n| names.accepts_messages_for(&n));
+    // A name we hold, or our workgroup: a broadcast's signed copy (the
+    // group rules applied above, as to its datagram).
+    let ours = policy.is_workgroup(m.to.as_bytes())
+        || crate::config::netbios_name("to", m.to).is_ok_and(|n| names.accepts_messages_for(&n));
     if !ours {
         policy.refuse(
             Refusal::NotHere,

@@ -73,9 +73,11 @@ pub enum Cmd {
     /// TARGET is a NetBIOS name (its NAME<03> is looked up by broadcast, or
     /// at the WINS server; or give the address with -I), `*` for everyone in
     /// this workgroup, `/domain` or `/domain:NAME` for a workgroup or domain
-    /// (both as a broadcast mailslot datagram, which nobody acknowledges),
-    /// or `/users` for every user logged in on this host. The text is the rest of the command line; without it,
-    /// or with `-`, it is read from standard input.
+    /// (both as a broadcast mailslot datagram, which nobody acknowledges;
+    /// the messngr hosts this one has met get a signed copy first, and
+    /// those are tracked), or `/users` for every user logged in on this
+    /// host. The text is the rest of the command line; without it, or with
+    /// `-`, it is read from standard input.
     ///
     /// A messngr receiver gets the message encrypted and signed with your
     /// own key (its host key is pinned at first contact: `messngr trust`);
@@ -103,7 +105,8 @@ pub enum Cmd {
               value_parser = wait_secs)]
         wait: Option<u32>,
         /// Only encrypted and signed: fail rather than send plain text to a
-        /// receiver that is not messngr (or whose key is not trusted).
+        /// receiver that is not messngr (or whose key is not trusted); a
+        /// broadcast goes to messngr hosts only, with no datagram.
         #[arg(long)]
         secure: bool,
         /// The receiver's address: skip the name lookup (like smbclient -I).

@@ -14,6 +14,7 @@
 //! messages of several sessions together (group commit, see
 //! `messngr_store::StoreHandle`) instead of one fsync after another.
 
+mod copies;
 pub(crate) mod expiry;
 pub(crate) mod notice;
 mod query;
@@ -50,6 +51,8 @@ pub(crate) struct Inbox {
     codepage: CodePage,
     access: crate::access::Access,
     stored: tokio::sync::broadcast::Sender<Arc<messngr_store::Message>>,
+    /// Broadcast copies lately stored, whose datagrams are dropped.
+    copies: Arc<copies::Copies>,
 }
 
 /// A message a local account sends to a name held here (`messngr send`
@@ -88,6 +91,10 @@ impl Inbox {
             codepage: CodePage::default(),
             access: settings.access.clone(),
             stored: tokio::sync::broadcast::channel(256).0,
+            copies: Arc::new(copies::Copies::new(
+                &settings.workgroup,
+                CodePage::default(),
+            )),
         })
     }
 
@@ -110,6 +117,7 @@ impl Inbox {
             codepage: CodePage::default(),
             access: crate::access::Access::default(),
             stored: tokio::sync::broadcast::channel(16).0,
+            copies: Arc::new(copies::Copies::new("WORKGROUP", CodePage::default())),
         }
     }
 
@@ -147,7 +155,26 @@ impl Inbox {
         if let Some(change) = notice::Notice::of(m) {
             return Box::pin(self.notice(change));
         }
-        Box::pin(self.queue_new(self.decode(m)))
+        let now = std::time::Instant::now();
+        if let Some(id) = self.copies.repeated(m, now) {
+            tracing::info!(
+                "mailslot broadcast from {} repeats the signed copy stored as message {id}: not stored twice",
+                m.source
+            );
+            return Box::pin(std::future::ready(Ok(Stored(id, Again::Duplicate))));
+        }
+        let stored = self.queue_new(self.decode(m));
+        let Some(copy) = self.copies.of(m) else {
+            return Box::pin(stored);
+        };
+        let copies = self.copies.clone();
+        Box::pin(async move {
+            let r = stored.await;
+            if let Ok(Stored(id, _)) = &r {
+                copies.remember(copy, *id, std::time::Instant::now());
+            }
+            r
+        })
     }
 
     fn queue_new(

@@ -34,6 +34,7 @@ async fn deliveries_are_stored_in_order_and_each_answered() {
         codepage: CodePage::default(),
         access: crate::access::Access::default(),
         stored: tokio::sync::broadcast::channel(4).0,
+        copies: Arc::new(super::copies::Copies::new("WORKGROUP", CodePage::default())),
     });
     let (tx, rx) = mpsc::channel(8);
     let runner = tokio::spawn(run(inbox.clone(), rx, Default::default()));

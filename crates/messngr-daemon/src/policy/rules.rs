@@ -283,6 +283,13 @@ impl Policy {
         self.judge(v, source, transport, Some((from, to)))
     }
 
+    /// Whether `to` names this host's workgroup (a broadcast's signed copy
+    /// is addressed so).
+    pub(crate) fn is_workgroup(&self, to: &[u8]) -> bool {
+        let to = trim_name(to);
+        !to.is_empty() && to.eq_ignore_ascii_case(self.rules.workgroup.as_bytes())
+    }
+
     /// The same rules for a message whose author a signature verified:
     /// `require_verified_*` is met.
     pub(crate) fn admit_signed_message(

@@ -13,13 +13,16 @@
 //!   local sender's uid ([`local`]).
 //! * `*` — a `\MAILSLOT\MESSNGR` datagram to our workgroup, broadcast;
 //!   `/domain[:NAME]` — the same to that workgroup or domain. Datagrams are
-//!   not acknowledged: "sent" is all that can be said.
+//!   not acknowledged: "sent" is all that can be said of them; the
+//!   messngr hosts this one knows get a signed copy first ([`broadcast`]),
+//!   which is tracked.
 //! * `/users` — every user with a session here, each through its `USER<03>`.
 //!
 //! The daemon sends, not the CLI, because it owns the NetBIOS name, the
 //! datagram socket (source port 138) and the WINS setting. Results are
 //! typed ([`SendReport`], [`SendError`]); the API's dispatch shows them.
 
+mod broadcast;
 mod local;
 pub(crate) mod notice;
 mod receipt;
@@ -27,17 +30,15 @@ mod record;
 mod report;
 mod secure;
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use messngr_proto::Transport;
 use messngr_proto::assembly::{Progress, SendError as SmbSendError, Sender, SenderConfig};
 use messngr_proto::text::{CodePage, LineBreak, encode_message_lossy};
-use messngr_proto::wire::name::{EncodedName, NetbiosName, suffix};
-use messngr_proto::wire::nbdgm::{DatagramKind, Header as DgmHeader, NodeType};
+use messngr_proto::wire::name::{NetbiosName, suffix};
 use messngr_proto::wire::nbss::Repr as Nbss;
-use messngr_proto::wire::smb::mailslot::{MessngrPayload, SizeLimit, messngr_datagram};
 use tokio::net::UdpSocket;
 
 pub(crate) use receipt::on_read;
@@ -123,15 +124,7 @@ pub(crate) async fn send(
         return send_users(ctx, message, opts).await;
     }
     match group_of(ctx, target)? {
-        Some(g) => {
-            let mut r = send_group(ctx, target, &g, message).await?;
-            if opts.wants_native() {
-                r.warning = Some(
-                    "a broadcast is a legacy datagram: priority and --time were dropped".into(),
-                );
-            }
-            Ok(vec![r])
-        }
+        Some(g) => broadcast::send(ctx, target, &g, message, opts).await,
         None => Ok(vec![
             send_direct(ctx, target, address, message, opts).await?,
         ]),
@@ -288,55 +281,6 @@ async fn keep_local(
         signed: None,
     };
     record::keep(ctx, sent).await
-}
-
-async fn send_group(
-    ctx: &SendContext,
-    target: &str,
-    group: &str,
-    text: Text<'_>,
-) -> Result<SendReport, SendError> {
-    let s = &ctx.settings;
-    let from = NetbiosName::truncated(s.netbios_name.as_bytes(), suffix::WORKSTATION);
-    let to = crate::config::netbios_name("domain", group)
-        .map_err(|e| SendError::BadName(e.to_string()))?;
-    let payload = MessngrPayload::new(s.netbios_name.as_bytes(), group.as_bytes(), text.oem);
-    let header = DgmHeader::new(NodeType::B, crate::names::random_u16(), s.iface.address);
-    let bytes = messngr_datagram(
-        DatagramKind::DirectGroup,
-        header,
-        EncodedName::new(from),
-        EncodedName::new(to),
-        &payload,
-        SizeLimit::Unfragmented,
-    )
-    .map_err(|e| {
-        SendError::TooLong(format!(
-            "a broadcast message must fit one datagram ({e}); shorten it or send to a name"
-        ))
-    })?;
-    let dest = SocketAddrV4::new(s.iface.broadcast, crate::datagram::NBDGM_PORT);
-    ctx.dgm
-        .send_to(&bytes, dest)
-        .await
-        .map_err(|e| SendError::Network(format!("cannot broadcast to {dest}: {e}")))?;
-    tracing::info!(
-        "mailslot message broadcast to {group} ({} bytes of text)",
-        text.oem.len()
-    );
-    Ok(SendReport {
-        target: target.to_owned(),
-        transport: Transport::Mailslot,
-        address: s.iface.broadcast,
-        outcome: Outcome::Sent,
-        replaced: text.replaced,
-        blocks: 0,
-        native: false,
-        secure: false,
-        id: None,
-        uuid: None,
-        warning: None,
-    })
 }
 
 async fn send_direct(

@@ -31,7 +31,12 @@ pub(crate) fn on_read(ctx: &SendContext, uid: u32, m: &Message) {
         return;
     };
     let here = &ctx.settings.netbios_name;
-    let reader = record::recipient(&m.to, here);
+    // A broadcast's copy (to our workgroup) is tracked per host.
+    let reader = if m.to.trim().eq_ignore_ascii_case(&ctx.settings.workgroup) {
+        record::recipient(here, here)
+    } else {
+        record::recipient(&m.to, here)
+    };
     let at = now_ms();
     let (id, notice) = (m.id, notice.clone());
     if author_host.eq_ignore_ascii_case(here) {

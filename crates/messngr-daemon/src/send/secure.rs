@@ -142,6 +142,21 @@ pub(crate) async fn attempt(
     opts: Options,
     link: Link<'_>,
 ) -> Result<Sent, Failure> {
+    let (uuid, frame) = sign(ctx, target, text, opts, link)?;
+    let host = pooled(ctx, to, ip, &frame, uuid, link.host).await?;
+    Ok(Sent { uuid, host, frame })
+}
+
+/// A new message to `target`, signed by the account `opts.uid`: its fresh
+/// uuid and the encoded frame, ready for [`deliver`] to any number of
+/// hosts (a broadcast's copies are one signed message).
+pub(crate) fn sign(
+    ctx: &SendContext,
+    target: &str,
+    text: &str,
+    opts: Options,
+    link: Link<'_>,
+) -> Result<([u8; 16], Vec<u8>), Failure> {
     let signer = ctx
         .secure
         .signer(opts.uid)
@@ -179,9 +194,21 @@ pub(crate) async fn attempt(
     };
     message.signature = Some(signer.sign(&Repr::Message(message)).map_err(bad)?);
     let frame = Repr::Message(message).to_vec().map_err(bad)?;
+    Ok((uuid, frame))
+}
 
-    let host = pooled(ctx, to, ip, &frame, uuid, link.host).await?;
-    Ok(Sent { uuid, host, frame })
+/// Sends the signed message `frame` (uuid `uuid`, from [`sign`]) to `to`
+/// at `ip`, which must be the host `host`; that host's name once it
+/// stored it.
+pub(crate) async fn deliver(
+    ctx: &SendContext,
+    to: NetbiosName,
+    ip: Ipv4Addr,
+    frame: &[u8],
+    uuid: [u8; 16],
+    host: &str,
+) -> Result<String, Failure> {
+    pooled(ctx, to, ip, frame, uuid, Some(host)).await
 }
 
 /// Sends a signed read receipt for message `uuid` (stored here under
