@@ -100,8 +100,9 @@ pub(crate) async fn accept(
         return refuse(Some(m.uuid), Reason::Denied, &text, None);
     }
     // A name we hold, or our workgroup: a broadcast's signed copy (the
-    // group rules applied above, as to its datagram).
-    let ours = policy.is_workgroup(m.to.as_bytes())
+    // group rules applied above, as to its datagram). Only signed: the
+    // copies share one uuid, which an unsigned one must not take first.
+    let ours = (origin.is_some() && policy.is_workgroup(m.to.as_bytes()))
         || crate::config::netbios_name("to", m.to).is_ok_and(|n| names.accepts_messages_for(&n));
     if !ours {
         policy.refuse(

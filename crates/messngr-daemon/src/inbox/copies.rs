@@ -30,6 +30,8 @@ const MAX_REMEMBERED: usize = 64;
 #[derive(Debug, Clone)]
 pub(crate) struct Copy {
     ip: IpAddr,
+    /// The group, upper case.
+    to: Vec<u8>,
     /// The sender's name, upper case.
     from: Vec<u8>,
     /// The text as the datagram carries it (OEM code page, CR LF).
@@ -71,6 +73,7 @@ impl Copies {
         let text = String::from_utf8_lossy(&m.text);
         Some(Copy {
             ip: m.source.ip(),
+            to: upper(&m.to),
             from: upper(&m.from),
             text: encode_message_lossy(&text, self.codepage, LineBreak::CrLf).bytes,
         })
@@ -86,20 +89,22 @@ impl Copies {
         recent.push_back((copy, id, now));
     }
 
-    /// The id of the copy that the datagram `m` repeats, if it does.
+    /// The id of the copy that the datagram `m` repeats, if it does; each
+    /// copy stands for one datagram.
     pub(crate) fn repeated(&self, m: &Incoming, now: Instant) -> Option<i64> {
         if m.transport != Transport::Mailslot || m.native.is_some() {
             return None;
         }
-        let (ip, from) = (m.source.ip(), upper(&m.from));
-        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        recent
-            .iter()
-            .rev()
-            .find(|(c, _, at)| {
-                now.duration_since(*at) < WINDOW && c.ip == ip && c.from == from && c.text == m.text
-            })
-            .map(|(_, id, _)| *id)
+        let (ip, from, to) = (m.source.ip(), upper(&m.from), upper(&m.to));
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let at = recent.iter().rposition(|(c, _, at)| {
+            now.duration_since(*at) < WINDOW
+                && c.ip == ip
+                && c.from == from
+                && c.to == to
+                && c.text == m.text
+        })?;
+        recent.remove(at).map(|(_, id, _)| id)
     }
 }
 
@@ -149,8 +154,14 @@ mod tests {
             "WORKGROUP",
             b"Lunch is ready\r\nin the hall",
         );
-        assert_eq!(copies.repeated(&same, now), Some(42));
-        // Another text, sender or source is a message of its own.
+        // Another text, sender, group or source is a message of its own.
+        let group = incoming(
+            Transport::Mailslot,
+            "H1",
+            "OTHER",
+            b"Lunch is ready\r\nin the hall",
+        );
+        assert_eq!(copies.repeated(&group, now), None);
         let other = incoming(Transport::Mailslot, "H1", "WORKGROUP", b"Lunch is cold");
         assert_eq!(copies.repeated(&other, now), None);
         let name = incoming(
@@ -165,6 +176,9 @@ mod tests {
         assert_eq!(copies.repeated(&moved, now), None);
         // Nor after the window.
         assert_eq!(copies.repeated(&same, now + WINDOW), None);
+        // Once, for one datagram.
+        assert_eq!(copies.repeated(&same, now), Some(42));
+        assert_eq!(copies.repeated(&same, now), None);
     }
 
     #[test]

@@ -31,6 +31,9 @@ const AT_ONCE: usize = 16;
 /// a name nobody answers costs a lookup's timeout; the sender should not
 /// wait minutes for them).
 const COPIES_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
+/// How long one host's copy may take (lookup, handshake, answer): a host
+/// that stalls holds one of the AT_ONCE places no longer.
+const PER_HOST: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Sends `text` to `group` (the workgroup or domain `target` names): the
 /// copies first, then the datagram; one report for the broadcast and one
@@ -43,23 +46,44 @@ pub(super) async fn send(
     opts: Options,
 ) -> Result<Vec<SendReport>, SendError> {
     let secure_only = opts.secure || ctx.secure.require_secure();
+    crate::config::netbios_name("domain", group).map_err(|e| SendError::BadName(e.to_string()))?;
     // Built first: a message too long for a datagram goes nowhere.
     let bytes = if secure_only {
         None
     } else {
         Some(datagram(ctx, group, text)?)
     };
-    let copies = copies(ctx, group, text.utf8, opts).await?;
+    let copies = match copies(ctx, group, text.utf8, opts).await {
+        Ok(c) => c,
+        // Without a key of the sender's, the legacy broadcast still goes.
+        Err(e) if !secure_only => {
+            tracing::warn!("broadcast to {group}: no signed copies ({e}): the datagram only");
+            Copies::none()
+        }
+        Err(e) => return Err(e),
+    };
     let mut reports = Vec::new();
     if let Some(bytes) = bytes {
-        let mut r = broadcast(ctx, target, group, &bytes, text).await?;
-        if opts.wants_native() {
-            r.warning = Some(
-                "the broadcast datagram carries neither priority nor --time: only messngr hosts got them"
-                    .into(),
-            );
+        match broadcast(ctx, target, group, &bytes, text).await {
+            Ok(mut r) => {
+                if opts.wants_native() {
+                    r.warning = Some(
+                        "the broadcast datagram carries neither priority nor --time: only messngr hosts got them"
+                            .into(),
+                    );
+                }
+                reports.push(r);
+            }
+            // The copies are stored: keep the record, say what failed.
+            Err(e) if !copies.hosts.is_empty() => {
+                tracing::warn!("broadcast to {group}: {e}");
+                reports.push(SendReport {
+                    warning: Some(format!("the legacy datagram was not sent: {e}")),
+                    ..no_datagram(target, ctx.settings.iface.broadcast)
+                });
+            }
+            Err(e) => return Err(e),
         }
-        reports.push(r);
     } else if copies.hosts.is_empty() {
         return Err(SendError::Untrusted(format!(
             "no messngr host of {group} took a secure copy, and {} forbids the plain-text broadcast{}",
@@ -117,6 +141,15 @@ struct Copies {
 }
 
 impl Copies {
+    fn none() -> Copies {
+        Copies {
+            uuid: [0; 16],
+            frame: Vec::new(),
+            hosts: Vec::new(),
+            failed: Vec::new(),
+        }
+    }
+
     fn why_none(&self) -> String {
         match self.failed.first() {
             None => ": this host has met no messngr host yet (`messngr trust list`)".into(),
@@ -138,7 +171,7 @@ async fn copies(
         Err(Failure::Final(e)) => return Err(e),
         Err(Failure::NotMessngr(why)) => return Err(SendError::Network(why)),
     };
-    let hosts: Vec<String> = ctx
+    let mut hosts: Vec<String> = ctx
         .secure
         .trust()
         .list()
@@ -146,6 +179,9 @@ async fn copies(
         .map(|p| p.name)
         .filter(|h| !ctx.secure.trust().is_ours(h))
         .collect();
+    // In no order a peer could choose: under trust on first use anyone
+    // can add pins that stall, and the deadline is shared.
+    shuffle(&mut hosts);
     let mut out = Copies {
         uuid,
         frame,
@@ -170,6 +206,8 @@ async fn copies(
             Ok(None) => break,
             Err(_) => {
                 let late = running.len() + pending.len();
+                out.failed
+                    .push((format!("{late} hosts"), "not reached in time".to_owned()));
                 tracing::warn!(
                     "broadcast to {group}: {late} messngr hosts not reached in {} s: only the datagram goes to them",
                     COPIES_DEADLINE.as_secs()
@@ -198,7 +236,9 @@ async fn copies(
     Ok(out)
 }
 
-/// One copy to the pinned `host`: its address once it stored it.
+/// One copy to the pinned `host`: its address once it stored it. Only a
+/// host on this host's subnet, where the datagram goes: a copy reaches no
+/// one the broadcast would not.
 async fn copy(
     ctx: &SendContext,
     host: &str,
@@ -206,11 +246,59 @@ async fn copy(
     uuid: [u8; 16],
 ) -> Result<Ipv4Addr, String> {
     let to = NetbiosName::new(host.as_bytes(), suffix::MESSENGER).map_err(|e| e.to_string())?;
-    let ip = resolve(&ctx.names, host).await.map_err(|e| e.to_string())?;
-    match secure::deliver(ctx, to, ip, frame, uuid, host).await {
-        Ok(_) => Ok(ip),
-        Err(Failure::Final(e)) => Err(e.to_string()),
-        Err(Failure::NotMessngr(why)) => Err(format!("not messngr now ({why})")),
+    let attempt = async {
+        let ip = resolve(&ctx.names, host).await.map_err(|e| e.to_string())?;
+        if !on_subnet(ctx, ip) {
+            return Err(format!("{ip} is not on this subnet"));
+        }
+        if ctx.peers.known_legacy(ip, to) {
+            return Err(format!("{ip} did not speak messngr lately"));
+        }
+        match secure::deliver(ctx, to, ip, frame, uuid, host).await {
+            Ok(_) => Ok(ip),
+            Err(Failure::Final(e)) => Err(e.to_string()),
+            Err(Failure::NotMessngr(why)) => Err(format!("not messngr now ({why})")),
+        }
+    };
+    tokio::time::timeout(PER_HOST, attempt)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer in {} s", PER_HOST.as_secs())))
+}
+
+/// Whether `ip` is on the served interface's subnet.
+fn on_subnet(ctx: &SendContext, ip: Ipv4Addr) -> bool {
+    let iface = &ctx.settings.iface;
+    let mask = u32::from(iface.netmask);
+    u32::from(ip) & mask == u32::from(iface.address) & mask
+}
+
+/// Fisher-Yates with the system's random numbers (a failure leaves the
+/// order as it is).
+fn shuffle(v: &mut [String]) {
+    for i in (1..v.len()).rev() {
+        let mut b = [0u8; 4];
+        if getrandom::fill(&mut b).is_err() {
+            return;
+        }
+        let j = usize::try_from(u32::from_le_bytes(b)).unwrap_or(0) % (i + 1);
+        v.swap(i, j);
+    }
+}
+
+/// A broadcast report for a datagram that did not go.
+fn no_datagram(target: &str, address: Ipv4Addr) -> SendReport {
+    SendReport {
+        target: target.to_owned(),
+        transport: Transport::Mailslot,
+        address,
+        outcome: Outcome::Sent,
+        replaced: 0,
+        blocks: 0,
+        native: false,
+        secure: false,
+        id: None,
+        uuid: None,
+        warning: None,
     }
 }
 

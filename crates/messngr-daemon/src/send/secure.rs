@@ -282,7 +282,12 @@ async fn pooled(
                 Err(e) => return Err(e),
             }
         }
-        let Some(conn) = held.as_mut() else { continue };
+        // Out of the slot while in use: a task cancelled mid-exchange
+        // (a broadcast's deadline) drops it, never leaves a half-read
+        // answer for the next message.
+        let Some(mut conn) = held.take() else {
+            continue;
+        };
         if let Some(want) = expect_host
             && !conn.host.eq_ignore_ascii_case(want.trim())
         {
@@ -292,17 +297,17 @@ async fn pooled(
                 sanitize_line(want)
             ))));
         }
-        match exchange(conn, frame, uuid).await {
+        match exchange(&mut conn, frame, uuid).await {
             Ok(()) => {
                 conn.used = Instant::now();
-                return Ok(conn.host.clone());
+                let host = conn.host.clone();
+                *held = Some(conn);
+                return Ok(host);
             }
             Err(Broken::Final(e)) => {
-                *held = None;
                 return Err(Failure::Final(e));
             }
             Err(Broken::Io(why)) => {
-                *held = None;
                 if fresh {
                     return Err(Failure::Final(SendError::Network(format!(
                         "{to} at {ip}: the secure session broke: {why}"
