@@ -51,6 +51,7 @@ mod request;
 mod send;
 mod stream;
 pub mod time;
+mod token;
 mod track;
 mod trust;
 
@@ -71,8 +72,11 @@ pub use names::{
     NodeStatus, NodeStatusView, Status, StatusView,
 };
 pub use notice::{NoticeFailure, NoticeView, Remind, Retract, Update};
-pub use request::{Call, InboxRequest, NamesRequest, Request, SendRequest, TrustRequest};
+pub use request::{
+    Call, InboxRequest, NamesRequest, Request, SendRequest, TokenRequest, TrustRequest,
+};
 pub use send::{Deliver, MAX_DELIVER_NAME, MAX_DELIVER_TEXT, Reply as ReplyTo, Send, SendView};
 pub use stream::{ExportItem, Follow, FollowEvent, Following};
+pub use token::{TokenCreate, TokenCreated, TokenList, TokenRevoke, TokenView};
 pub use track::{MAX_WAIT_SECS, RecipientView, Track, TrackView};
 pub use trust::{KeyChangeView, PinView, TrustAdd, TrustExport, TrustList, TrustRemove, TrustShow};

@@ -20,6 +20,7 @@ use crate::names::{
 use crate::notice::{NoticeView, Remind, Retract, Update};
 use crate::send::{Deliver, Reply, Send, SendView};
 use crate::stream::Follow;
+use crate::token::{TokenCreate, TokenCreated, TokenList, TokenRevoke, TokenView};
 use crate::track::{Track, TrackView};
 use crate::trust::{PinView, TrustAdd, TrustExport, TrustList, TrustRemove, TrustShow};
 
@@ -45,6 +46,20 @@ pub enum Request {
     Trust(TrustRequest),
     /// The receipts of a sent message.
     Track(Track),
+    /// Tokens for the HTTP API.
+    Token(TokenRequest),
+}
+
+/// Tokens' requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenRequest {
+    /// [`TokenCreate`].
+    Create(TokenCreate),
+    /// [`TokenList`].
+    List(TokenList),
+    /// [`TokenRevoke`].
+    Revoke(TokenRevoke),
 }
 
 /// Keys' and pins' requests.
@@ -158,6 +173,9 @@ calls! {
     TrustRemove => |c| Request::Trust(TrustRequest::Remove(c)), PinView;
     TrustExport => |c| Request::Trust(TrustRequest::Export(c)), String;
     Track => Request::Track, TrackView;
+    TokenCreate => |c| Request::Token(TokenRequest::Create(c)), TokenCreated;
+    TokenList => |c| Request::Token(TokenRequest::List(c)), Vec<TokenView>;
+    TokenRevoke => |c| Request::Token(TokenRequest::Revoke(c)), TokenView;
 }
 
 impl From<Export> for Request {

@@ -12,9 +12,11 @@ use std::path::{Path, PathBuf};
 use messngr_proto::wire::name::{NAME_CHARS, NetbiosName, suffix};
 use serde::Deserialize;
 
+mod http;
 mod limits;
 mod secure;
 use crate::policy::{NamePatterns, NetList};
+pub use http::{DEFAULT_HTTP_LISTEN, DEFAULT_MAX_BODY, Http};
 pub use limits::{Limits, MAX_SESSIONS};
 pub use secure::{DEFAULT_TRUST_FILE, DEFAULT_URGENT_SENDERS, Secure, TrustMode};
 
@@ -121,6 +123,9 @@ pub struct Config {
     /// Keys, trust and what must be verified (the `[secure]` table).
     #[serde(default)]
     pub secure: Secure,
+    /// The HTTP listener (the `[http]` table).
+    #[serde(default)]
+    pub http: Http,
     /// Received messages the inbox holds at most (everyone's); the next
     /// is refused ("no room"). 0: no limit.
     pub max_messages: Option<u64>,
@@ -289,6 +294,7 @@ impl Config {
         }
         self.limits.validate()?;
         self.secure.validate()?;
+        self.http.validate()?;
         self.allow_from()?;
         self.deny_from()?;
         self.group_senders()?;

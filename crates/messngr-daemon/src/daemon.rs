@@ -49,6 +49,12 @@ pub enum DaemonError {
     /// The host key or the pins could not be loaded.
     #[error("keys: {0}")]
     Secure(#[from] crate::secure::SecureError),
+    /// The HTTP listener could not start.
+    #[error("{0}")]
+    Http(String),
+    /// The HTTP API's tokens could not be loaded.
+    #[error("HTTP tokens: {0}")]
+    Tokens(#[from] crate::tokens::TokenError),
     /// Root could not be given up (the daemon never runs on as root).
     #[error(transparent)]
     Privs(#[from] crate::privs::PrivsError),
@@ -166,6 +172,13 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         }
     }
     let listener = crate::server::bind(&settings.socket)?;
+    let http_addrs = settings
+        .http
+        .listen()
+        .map_err(|e| DaemonError::Http(e.to_string()))?;
+    let http = crate::http::bind(&http_addrs)
+        .await
+        .map_err(|e| DaemonError::Http(e.to_string()))?;
     give_up_root(target.as_ref())?;
     let inbox = crate::inbox::Inbox::open(&settings)?;
     tracing::info!(
@@ -179,6 +192,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         settings.socket.display()
     );
     let secure = Arc::new(crate::secure::Secure::open(&settings)?);
+    let tokens = Arc::new(crate::tokens::Tokens::load(&settings.state_dir)?);
     let settings = Arc::new(settings);
     let registry = Registry::default();
     let policy = Arc::new(settings.policy());
@@ -215,6 +229,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         quiet,
         policy: policy.clone(),
         secure: secure.clone(),
+        tokens,
         netbios: None,
     };
     match nbt {
@@ -248,12 +263,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
                 peers: Arc::new(crate::send::Peers::default()),
             };
             services.netbios = Some((names, ctx));
-            tasks.spawn(crate::server::serve(
-                listener,
-                services,
-                feed,
-                stop.child_token(),
-            ));
+            serve_local(&tasks, listener, http, services, feed, &stop);
             crate::names::run(
                 (*settings).clone(),
                 registry,
@@ -269,12 +279,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
                 "serve_netbios = false: UDP 137/138 and TCP 139 are left to Samba; messages arrive through `messngr deliver`"
             );
             drop(deliveries);
-            tasks.spawn(crate::server::serve(
-                listener,
-                services,
-                feed,
-                stop.child_token(),
-            ));
+            serve_local(&tasks, listener, http, services, feed, &stop);
             stop.cancelled().await;
         }
     }
@@ -283,4 +288,31 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     tasks.wait().await;
     let _ = std::fs::remove_file(&settings.socket);
     Ok(())
+}
+
+/// The daemon's front doors for people and programs: the Unix socket's API
+/// and the HTTP listener, both asking the same services.
+fn serve_local(
+    tasks: &tokio_util::task::TaskTracker,
+    listener: tokio::net::UnixListener,
+    http: Vec<tokio::net::TcpListener>,
+    services: Services,
+    feed: Feed,
+    stop: &CancellationToken,
+) {
+    if !http.is_empty() {
+        let max_body = services.settings.http.max_body();
+        let app = crate::http::App {
+            services: services.clone(),
+            feed: feed.clone(),
+            stop: stop.child_token(),
+        };
+        tasks.spawn(crate::http::serve(http, app, max_body, stop.child_token()));
+    }
+    tasks.spawn(crate::server::serve(
+        listener,
+        services,
+        feed,
+        stop.child_token(),
+    ));
 }

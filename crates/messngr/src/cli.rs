@@ -5,7 +5,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use std::path::PathBuf;
 
+mod token;
 mod trust;
+pub use token::TokenAction;
 pub use trust::TrustAction;
 
 /// Exit code: the answer is "no" — the name was not found, a name could not
@@ -365,6 +367,22 @@ pub enum Cmd {
         /// What to do.
         #[command(subcommand)]
         action: TrustAction,
+        /// Print JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Tokens for the HTTP API (`http://127.0.0.1:8139/v1/…`, ntfy-style
+    /// publishing, the web inbox).
+    ///
+    /// A token acts as your account: it sends as you and sees your
+    /// messages. Only a hash is kept; a revoked token is refused at once.
+    #[command(
+        after_help = "Examples:\n  TOKEN=$(messngr token create --label backup)\n  curl -H \"Authorization: Bearer $TOKEN\" -d '{\"to\":\"H2\",\"text\":\"done\"}' http://127.0.0.1:8139/v1/messages\n  messngr token list\n  messngr token revoke 3"
+    )]
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        action: TokenAction,
         /// Print JSON.
         #[arg(long, global = true)]
         json: bool,

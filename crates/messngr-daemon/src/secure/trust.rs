@@ -348,31 +348,12 @@ impl Trust {
     /// Writes the daemon's own pins: a temporary file, fsync, rename. A
     /// failure is logged; the pins in memory stay in force.
     fn save(&self, own: &Pins) {
-        if let Err(e) = write_atomically(&self.path, own.to_state().as_bytes()) {
+        if let Err(e) = crate::privs::write_atomically(&self.path, own.to_state().as_bytes(), 0o644)
+        {
             tracing::error!(
                 "cannot save the pins to {}: {e}; they hold until the daemon stops",
                 self.path.display()
             );
         }
     }
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("new");
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }

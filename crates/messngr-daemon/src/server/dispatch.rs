@@ -36,6 +36,8 @@ pub(crate) struct Services {
     pub policy: Arc<crate::policy::Policy>,
     /// Keys and pins.
     pub secure: Arc<crate::secure::Secure>,
+    /// The HTTP API's tokens.
+    pub tokens: Arc<crate::tokens::Tokens>,
     /// The name service and sending; `None` when Samba owns the ports.
     pub netbios: Option<(Names, SendContext)>,
 }
@@ -82,6 +84,9 @@ impl Services {
             Request::Deliver(d) => line(self.deliver(uid, d).await),
             Request::Trust(t) => super::trust::answer(&self.secure, t),
             Request::Track(t) => line(super::track::answer(self.inbox.handle(), uid, t).await),
+            Request::Token(t) => {
+                super::token::answer(&self.tokens, &self.inbox.access().caller(uid), t)
+            }
             Request::Follow(_) => line::<()>(Err(ApiError::bad_request(
                 "follow is a stream: the server answers it",
             ))),

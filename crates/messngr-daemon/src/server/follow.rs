@@ -51,6 +51,8 @@ pub(crate) struct Subscription {
     pub(crate) user: Option<String>,
     /// The visibility rule, for this follower.
     pub(crate) visible: Visible,
+    /// Whether quiet changes may still come.
+    pub(crate) quiet_open: bool,
 }
 
 /// The visibility rule for the caller with a uid (per-user access). It is
@@ -62,6 +64,38 @@ pub(crate) type Visibility = Arc<dyn Fn(u32) -> Visible + Send + Sync>;
 
 /// Whether one follower may see a message.
 pub(crate) type Visible = Box<dyn Fn(&Message) -> bool + Send + Sync>;
+
+impl Subscription {
+    /// The next event for this follower: a message it may see, its own
+    /// user's quiet change, or how many it missed; `None` when the daemon
+    /// stops. (The Unix socket's follow stream and the HTTP event stream
+    /// both read this.)
+    pub(crate) async fn next(&mut self) -> Option<FollowEvent> {
+        loop {
+            let event = tokio::select! {
+                m = self.messages.recv() => match m {
+                    Ok(m) if !(self.visible)(&m) => continue,
+                    Ok(m) => FollowEvent::Message(Box::new(crate::view::message(&m))),
+                    Err(broadcast::error::RecvError::Lagged(n)) => FollowEvent::Lagged { missed: n },
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                q = self.quiet.recv(), if self.quiet_open => match q {
+                    Ok(change) if self.user.as_deref() == Some(change.user.as_str()) => {
+                        FollowEvent::Quiet(super::views::quiet_change(change))
+                    }
+                    Ok(_) => continue,
+                    // A missed change may have been this follower's: it asks again.
+                    Err(broadcast::error::RecvError::Lagged(n)) => FollowEvent::Lagged { missed: n },
+                    Err(broadcast::error::RecvError::Closed) => {
+                        self.quiet_open = false;
+                        continue;
+                    }
+                },
+            };
+            return Some(event);
+        }
+    }
+}
 
 impl Feed {
     /// Wraps the inbox's broadcast sender; every message is visible to
@@ -102,6 +136,7 @@ impl Feed {
             uid,
             user,
             visible: (self.visible)(uid),
+            quiet_open: true,
         }
     }
 }
@@ -130,14 +165,8 @@ pub(crate) async fn stream(
     limit: Duration,
     stop: CancellationToken,
 ) {
-    let Subscription {
-        mut messages,
-        mut quiet,
-        uid,
-        user,
-        visible,
-    } = subscription;
-    let mut quiet_open = true;
+    let uid = subscription.uid;
+    let mut subscription = subscription;
     if !write_line(&mut write, &Reply::Ok(Following {}), limit).await {
         return;
     }
@@ -154,23 +183,9 @@ pub(crate) async fn stream(
                 }
                 Ok(_) => continue,
             },
-            m = messages.recv() => match m {
-                Ok(m) if !visible(&m) => continue,
-                Ok(m) => FollowEvent::Message(Box::new(crate::view::message(&m))),
-                Err(broadcast::error::RecvError::Lagged(n)) => FollowEvent::Lagged { missed: n },
-                Err(broadcast::error::RecvError::Closed) => return,
-            },
-            q = quiet.recv(), if quiet_open => match q {
-                Ok(change) if user.as_deref() == Some(change.user.as_str()) => {
-                    FollowEvent::Quiet(super::views::quiet_change(change))
-                }
-                Ok(_) => continue,
-                // A missed change may have been this follower's: it asks again.
-                Err(broadcast::error::RecvError::Lagged(n)) => FollowEvent::Lagged { missed: n },
-                Err(broadcast::error::RecvError::Closed) => {
-                    quiet_open = false;
-                    continue;
-                }
+            e = subscription.next() => match e {
+                Some(e) => e,
+                None => return,
             },
         };
         if !write_line(&mut write, &event, limit).await {

@@ -22,6 +22,7 @@ mod export;
 mod follow;
 mod rate;
 mod slots;
+mod token;
 mod track;
 mod trust;
 mod views;

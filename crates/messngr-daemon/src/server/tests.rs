@@ -56,6 +56,15 @@ fn services(inbox: &Arc<Inbox>) -> Services {
                 .parent()
                 .unwrap_or(std::path::Path::new("/tmp")),
         )),
+        tokens: Arc::new(
+            crate::tokens::Tokens::load(
+                inbox
+                    .path()
+                    .parent()
+                    .unwrap_or(std::path::Path::new("/tmp")),
+            )
+            .unwrap(),
+        ),
         netbios: None,
     }
 }

@@ -5,12 +5,14 @@
 mod deliver;
 mod inbox;
 mod notice;
+mod token;
 mod track;
 mod trust;
 
 pub use deliver::deliver;
 pub use inbox::{export, inbox, read, reply, rm, search};
 pub use notice::notice;
+pub use token::token;
 pub use track::{send_and_wait, track};
 pub use trust::trust;
 

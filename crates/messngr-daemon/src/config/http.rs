@@ -1,0 +1,107 @@
+//! The `[http]` table: where the HTTP API, the ntfy and Alertmanager
+//! receivers and the web inbox listen.
+//!
+//! Why loopback by default, and the LAN only when asked: a listener on the
+//! LAN is a new door into the daemon. On loopback only this host's users
+//! and programs reach it (each still needs a token); `lan = true` says the
+//! admin meant the LAN, and the source policy (`allow_from`, `deny_from`)
+//! then judges every connection as it judges TCP 139.
+
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+
+use super::ConfigError;
+
+/// Where the HTTP listener is unless told otherwise.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8139";
+/// The largest request body by default (a message's text is at most 64 KiB).
+pub const DEFAULT_MAX_BODY: usize = 256 * 1024;
+
+/// `[http]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    /// Addresses to listen on (`"127.0.0.1:8139"` by default; `[]` turns
+    /// the listener off).
+    pub listen: Option<Vec<String>>,
+    /// Allow addresses that are not loopback (the LAN). Default false.
+    pub lan: Option<bool>,
+    /// The largest request body, in bytes.
+    pub max_body: Option<usize>,
+}
+
+impl Http {
+    /// The addresses to listen on, checked.
+    pub fn listen(&self) -> Result<Vec<SocketAddr>, ConfigError> {
+        let given: Vec<String> = match &self.listen {
+            Some(l) => l.clone(),
+            None => vec![DEFAULT_HTTP_LISTEN.to_owned()],
+        };
+        let mut out = Vec::new();
+        for a in given {
+            let addr: SocketAddr = a.parse().map_err(|_| ConfigError::Invalid {
+                key: "http.listen",
+                message: format!("{a:?} is not ADDRESS:PORT (e.g. \"127.0.0.1:8139\")"),
+            })?;
+            if !addr.ip().is_loopback() && !self.lan.unwrap_or(false) {
+                return Err(ConfigError::Invalid {
+                    key: "http.listen",
+                    message: format!(
+                        "{addr} is not a loopback address: set http.lan = true to serve the LAN (allow_from and deny_from then apply)"
+                    ),
+                });
+            }
+            out.push(addr);
+        }
+        Ok(out)
+    }
+
+    /// The largest request body.
+    pub fn max_body(&self) -> usize {
+        self.max_body.unwrap_or(DEFAULT_MAX_BODY)
+    }
+
+    /// Checks the values that can be wrong.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen()?;
+        if self.max_body == Some(0) {
+            return Err(ConfigError::Invalid {
+                key: "http.max_body",
+                message: "give a size in bytes, e.g. 262144".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lan_needs_saying_so() {
+        let h = Http::default();
+        assert_eq!(h.listen().unwrap(), vec!["127.0.0.1:8139".parse().unwrap()]);
+        let lan = Http {
+            listen: Some(vec!["10.0.0.1:8139".into()]),
+            ..Http::default()
+        };
+        assert!(lan.listen().unwrap_err().to_string().contains("http.lan"));
+        let lan = Http {
+            lan: Some(true),
+            ..lan
+        };
+        assert!(lan.listen().is_ok());
+        let off = Http {
+            listen: Some(vec![]),
+            ..Http::default()
+        };
+        assert!(off.listen().unwrap().is_empty());
+        let bad = Http {
+            listen: Some(vec!["localhost".into()]),
+            ..Http::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+}

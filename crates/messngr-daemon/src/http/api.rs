@@ -1,0 +1,183 @@
+//! `/v1/…`: the JSON API — send, list and read messages, and a live event
+//! stream — each route a `messngr_api` request answered by the daemon's
+//! services as the token's account.
+//!
+//! Why the same requests as the CLI: `POST /v1/messages` must address as
+//! `messngr send` does (`H2`, `*`, `/domain:X`, `/users`, a local user),
+//! and `GET /v1/messages` must filter and page as `messngr inbox` does; the
+//! API crate already says what each means, and `Services` already answers
+//! it with the caller's access rules. A new route adds a mapping, never a
+//! second implementation.
+
+use std::convert::Infallible;
+use std::net::Ipv4Addr;
+
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use messngr_api::{
+    FollowEvent, InboxFilter, InboxList, Priority, Read, ReplyTo, Request, Rm, Search, Send,
+};
+use serde::Deserialize;
+
+use super::App;
+use super::auth::Auth;
+use super::reply::{Failure, from_line};
+
+/// The `/v1` routes.
+pub(super) fn routes() -> Router<App> {
+    Router::new()
+        .route("/v1/messages", get(list).post(send))
+        .route("/v1/messages/{id}", get(read).delete(remove))
+        .route("/v1/messages/{id}/reply", axum::routing::post(reply))
+        .route("/v1/events", get(events))
+}
+
+/// Asks the services as `auth`'s account.
+async fn ask(app: &App, auth: &Auth, request: impl Into<Request>) -> Response {
+    tracing::debug!("HTTP request as {} (uid {})", auth.user, auth.uid);
+    from_line(&app.services.answer(auth.uid, request.into()).await)
+}
+
+/// A JSON body, or a 400 that says what is wrong with it.
+fn body<T>(r: Result<axum::Json<T>, JsonRejection>) -> Result<T, Failure> {
+    r.map(|axum::Json(t)| t).map_err(|e| {
+        let mut f = Failure::bad_request(format!("the JSON body: {}", e.body_text()));
+        // 413 for a body over the limit, 415 without the JSON type.
+        f.1 = Some(e.status());
+        f
+    })
+}
+
+/// `POST /v1/messages`: what `messngr send` takes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewMessage {
+    /// The target, as `messngr send` takes it.
+    #[serde(alias = "target")]
+    to: String,
+    text: String,
+    #[serde(default)]
+    priority: Option<Priority>,
+    /// Seconds the receiver's pop-up stays (`--time`).
+    #[serde(default)]
+    time: Option<u32>,
+    #[serde(default)]
+    secure: bool,
+    /// Skip the name lookup (`-I`).
+    #[serde(default)]
+    address: Option<Ipv4Addr>,
+}
+
+async fn send(
+    State(app): State<App>,
+    auth: Auth,
+    json: Result<axum::Json<NewMessage>, JsonRejection>,
+) -> Result<Response, Failure> {
+    let m = body(json)?;
+    let request = Send {
+        target: m.to,
+        text: m.text,
+        address: m.address,
+        priority: m.priority,
+        popup_secs: m.time,
+        secure: m.secure,
+    };
+    Ok(ask(&app, &auth, request).await)
+}
+
+/// `GET /v1/messages`: `messngr inbox`'s filters, and `q` for `messngr
+/// search`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Listing {
+    #[serde(default)]
+    unread: bool,
+    from: Option<String>,
+    since: Option<i64>,
+    limit: Option<u32>,
+    before: Option<i64>,
+    q: Option<String>,
+    /// A token in the query (ntfy's `auth`), read by [`Auth`].
+    #[serde(default, rename = "auth")]
+    _auth: Option<String>,
+}
+
+async fn list(
+    State(app): State<App>,
+    auth: Auth,
+    query: Result<Query<Listing>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Failure> {
+    let Query(l) = query.map_err(|e| Failure::bad_request(e.body_text()))?;
+    let filter = InboxFilter {
+        unread: l.unread,
+        from: l.from,
+        since: l.since,
+        limit: l.limit,
+        before: l.before,
+    };
+    Ok(match l.q {
+        Some(text) => ask(&app, &auth, Search { text, filter }).await,
+        None => ask(&app, &auth, InboxList { filter }).await,
+    })
+}
+
+/// `GET /v1/messages/ID`: the message, marked read (as `messngr read`).
+async fn read(State(app): State<App>, auth: Auth, Path(id): Path<i64>) -> Response {
+    ask(&app, &auth, Read { id }).await
+}
+
+/// `DELETE /v1/messages/ID`.
+async fn remove(State(app): State<App>, auth: Auth, Path(id): Path<i64>) -> Response {
+    ask(&app, &auth, Rm { id }).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Answer {
+    text: String,
+}
+
+/// `POST /v1/messages/ID/reply`: `{"text": …}` to its sender.
+async fn reply(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    json: Result<axum::Json<Answer>, JsonRejection>,
+) -> Result<Response, Failure> {
+    let a = body(json)?;
+    Ok(ask(&app, &auth, ReplyTo { id, text: a.text }).await)
+}
+
+/// `GET /v1/events`: Server-Sent Events — `message` for each new message
+/// the account may see, `update` when one changed (a live notice), `quiet`
+/// for its do-not-disturb, `lagged` when it fell behind (then list again).
+async fn events(State(app): State<App>, auth: Auth) -> impl IntoResponse {
+    let subscription = app.feed.subscribe(auth.uid);
+    let stop = app.stop.clone();
+    let stream = futures_lite::stream::unfold((subscription, stop), |(mut sub, stop)| async move {
+        let event = tokio::select! {
+            () = stop.cancelled() => return None,
+            e = sub.next() => e?,
+        };
+        let (name, data) = match &event {
+            FollowEvent::Message(m) if m.updated_at_ms.is_some() || m.retracted_at_ms.is_some() => {
+                ("update", serde_json::to_string(m))
+            }
+            FollowEvent::Message(m) => ("message", serde_json::to_string(m)),
+            FollowEvent::Quiet(q) => ("quiet", serde_json::to_string(q)),
+            FollowEvent::Lagged { missed } => (
+                "lagged",
+                serde_json::to_string(&serde_json::json!({ "missed": missed })),
+            ),
+        };
+        let e = Event::default()
+            .event(name)
+            .data(data.unwrap_or_else(|_| "{}".into()));
+        Some((Ok::<_, Infallible>(e), (sub, stop)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

@@ -1,0 +1,105 @@
+//! Who is asking: the account a request's token belongs to.
+//!
+//! Why these three places for a token: `Authorization: Bearer tk_…` is
+//! what scripts and ntfy's `--token` send; `Authorization: Basic` with the
+//! token as the password is what a URL like `https://:tk_…@host/` and
+//! ntfy's `-u :tk_…` send; ntfy's `?auth=` (base64 of one of those header
+//! values) is for clients that cannot set headers. A request without a
+//! valid token is answered 401 and sees nothing — not whether a message,
+//! a topic or an account exists.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
+
+use super::App;
+use super::reply::Failure;
+
+/// The account a valid token acts as.
+#[derive(Debug, Clone)]
+pub(crate) struct Auth {
+    pub(crate) uid: u32,
+    pub(crate) user: String,
+}
+
+/// The token in an `Authorization` header value, if any.
+fn from_header_value(v: &str) -> Option<String> {
+    let (scheme, rest) = v.trim().split_once(' ')?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(rest.to_owned());
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = STANDARD.decode(rest).ok()?;
+        let decoded = String::from_utf8(decoded).ok()?;
+        // user:password, the token as the password (the user is ignored).
+        let (_, password) = decoded.split_once(':')?;
+        return Some(password.to_owned());
+    }
+    None
+}
+
+/// ntfy's `auth` query parameter: a header value in base64.
+fn from_query(query: &str) -> Option<String> {
+    let value = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == "auth")
+        .map(|(_, v)| v)?;
+    let decoded = [URL_SAFE_NO_PAD, URL_SAFE, STANDARD]
+        .iter()
+        .find_map(|e| e.decode(value).ok())?;
+    from_header_value(&String::from_utf8(decoded).ok()?)
+}
+
+/// The token a request carries, wherever it is.
+pub(crate) fn token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(from_header_value)
+        .or_else(|| query.and_then(from_query))
+}
+
+impl FromRequestParts<App> for Auth {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Some(token) = token(&parts.headers, parts.uri.query()) else {
+            return Err(Failure::unauthorized(
+                "no token: send `Authorization: Bearer tk_…` (make one with `messngr token create`)",
+            ));
+        };
+        match app.services.tokens.check(&token) {
+            Some((uid, user)) => Ok(Auth { uid, user }),
+            None => Err(Failure::unauthorized(
+                "the token is not valid (revoked, or mistyped): `messngr token list`",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_comes_in_a_header_or_ntfy_s_auth_parameter() {
+        let t = "tk_abcdefghijklmnopqrstuvwxyz012";
+        assert_eq!(
+            from_header_value(&format!("Bearer {t}")).as_deref(),
+            Some(t)
+        );
+        let basic = STANDARD.encode(format!(":{t}"));
+        assert_eq!(
+            from_header_value(&format!("Basic {basic}")).as_deref(),
+            Some(t)
+        );
+        let q = URL_SAFE_NO_PAD.encode(format!("Bearer {t}"));
+        assert_eq!(from_query(&format!("x=1&auth={q}")).as_deref(), Some(t));
+        assert_eq!(from_header_value("Digest abc"), None);
+        assert_eq!(from_query("auth=%%%"), None);
+    }
+}

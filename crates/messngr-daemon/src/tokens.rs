@@ -1,0 +1,301 @@
+//! Tokens for the HTTP API: made by an account over the local socket, kept
+//! hashed in `state_dir/tokens`, checked on every HTTP request.
+//!
+//! Why hashed and why SHA-256: the file must not hand out working tokens
+//! to whoever reads a backup of it, and a token is 150 random bits, so a
+//! fast hash is as good as a slow one (nothing to guess). The format is
+//! ntfy's (`tk_` and 29 lowercase letters and digits), so that ntfy
+//! clients' `--token` option takes it. A token acts as the account that
+//! made it and sees what that account sees; revoking it takes effect at
+//! the next request.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+/// File name of the tokens in the state directory.
+pub(crate) const TOKENS_FILE: &str = "tokens";
+/// How many tokens one account may hold.
+pub(crate) const MAX_PER_ACCOUNT: usize = 32;
+/// The longest label.
+pub(crate) const MAX_LABEL: usize = 64;
+const PREFIX: &str = "tk_";
+const BODY_LEN: usize = 29;
+const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// One token, as kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) id: u32,
+    pub(crate) uid: u32,
+    pub(crate) user: String,
+    pub(crate) created_ms: i64,
+    /// The token's first characters, to recognise it in a list.
+    pub(crate) prefix: String,
+    pub(crate) label: String,
+    hash: [u8; 32],
+}
+
+/// Why a token could not be made, found or kept.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} line {line}: {why} (remove the line, or the file to start over)")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        why: &'static str,
+    },
+    #[error("no random numbers for a token: {0}")]
+    Random(String),
+    #[error(
+        "this account has {MAX_PER_ACCOUNT} tokens already: revoke one (`messngr token list`, `messngr token revoke ID`)"
+    )]
+    TooMany,
+    #[error("the label is longer than {MAX_LABEL} characters or has control characters")]
+    BadLabel,
+    #[error("no token {0} of yours: `messngr token list` shows them")]
+    NotFound(u32),
+}
+
+/// The tokens in force.
+#[derive(Debug)]
+pub(crate) struct Tokens {
+    path: PathBuf,
+    entries: Mutex<Vec<Entry>>,
+}
+
+fn hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn now_ms() -> i64 {
+    messngr_store::clock::now_ms()
+}
+
+impl Tokens {
+    /// Loads `state_dir/tokens` (none yet is an empty set).
+    pub(crate) fn load(state_dir: &Path) -> Result<Tokens, TokenError> {
+        let path = state_dir.join(TOKENS_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => return Err(TokenError::Io { path, source }),
+        };
+        let mut entries = Vec::new();
+        for (i, l) in text.lines().enumerate() {
+            if l.trim().is_empty() || l.starts_with('#') {
+                continue;
+            }
+            let bad = |why| TokenError::Parse {
+                path: path.clone(),
+                line: i + 1,
+                why,
+            };
+            entries.push(parse_line(l).map_err(bad)?);
+        }
+        Ok(Tokens {
+            path,
+            entries: Mutex::new(entries),
+        })
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes a token for `uid` (`user`): its entry, and the token itself.
+    pub(crate) fn create(
+        &self,
+        uid: u32,
+        user: &str,
+        label: Option<&str>,
+    ) -> Result<(Entry, String), TokenError> {
+        let label = label.unwrap_or("").trim();
+        if label.chars().count() > MAX_LABEL || label.chars().any(char::is_control) {
+            return Err(TokenError::BadLabel);
+        }
+        let token = new_token()?;
+        let mut entries = self.entries();
+        if entries.iter().filter(|e| e.uid == uid).count() >= MAX_PER_ACCOUNT {
+            return Err(TokenError::TooMany);
+        }
+        let entry = Entry {
+            id: entries.iter().map(|e| e.id).max().unwrap_or(0) + 1,
+            uid,
+            user: user.to_owned(),
+            created_ms: now_ms(),
+            prefix: token.chars().take(7).collect(),
+            label: label.to_owned(),
+            hash: hash(&token),
+        };
+        entries.push(entry.clone());
+        if let Err(e) = self.save(&entries) {
+            entries.pop();
+            return Err(e);
+        }
+        tracing::info!("HTTP token {} made for {user} (uid {uid})", entry.id);
+        Ok((entry, token))
+    }
+
+    /// The tokens of `uid`, or every one for `all`.
+    pub(crate) fn list(&self, uid: u32, all: bool) -> Vec<Entry> {
+        self.entries()
+            .iter()
+            .filter(|e| all || e.uid == uid)
+            .cloned()
+            .collect()
+    }
+
+    /// Revokes token `id` of `uid` (`any`: of anyone).
+    pub(crate) fn revoke(&self, uid: u32, any: bool, id: u32) -> Result<Entry, TokenError> {
+        let mut entries = self.entries();
+        let at = entries
+            .iter()
+            .position(|e| e.id == id && (any || e.uid == uid))
+            .ok_or(TokenError::NotFound(id))?;
+        let gone = entries.remove(at);
+        if let Err(e) = self.save(&entries) {
+            entries.insert(at, gone);
+            return Err(e);
+        }
+        tracing::info!("HTTP token {id} of {} revoked", gone.user);
+        Ok(gone)
+    }
+
+    /// The account `token` acts as, if it is a token in force.
+    pub(crate) fn check(&self, token: &str) -> Option<(u32, String)> {
+        if token.len() != PREFIX.len() + BODY_LEN || !token.starts_with(PREFIX) {
+            return None;
+        }
+        let h = hash(token);
+        self.entries()
+            .iter()
+            .find(|e| e.hash == h)
+            .map(|e| (e.uid, e.user.clone()))
+    }
+
+    fn save(&self, entries: &[Entry]) -> Result<(), TokenError> {
+        let mut out = String::from(
+            "# messngr HTTP tokens (SHA-256 of each): ID UID USER CREATED_MS PREFIX HASH LABEL\n",
+        );
+        for e in entries {
+            out.push_str(&format!(
+                "{} {} {} {} {} {} {}\n",
+                e.id,
+                e.uid,
+                e.user,
+                e.created_ms,
+                e.prefix,
+                hex::encode(e.hash),
+                e.label
+            ));
+        }
+        crate::privs::write_atomically(&self.path, out.as_bytes(), 0o600).map_err(|source| {
+            TokenError::Io {
+                path: self.path.clone(),
+                source,
+            }
+        })
+    }
+}
+
+fn parse_line(l: &str) -> Result<Entry, &'static str> {
+    let mut f = l.splitn(7, ' ');
+    let mut next = |what| f.next().filter(|s| !s.is_empty()).ok_or(what);
+    let id = next("no id")?.parse().map_err(|_| "bad id")?;
+    let uid = next("no uid")?.parse().map_err(|_| "bad uid")?;
+    let user = next("no user")?.to_owned();
+    let created_ms = next("no time")?.parse().map_err(|_| "bad time")?;
+    let prefix = next("no prefix")?.to_owned();
+    let hash = hex::decode(next("no hash")?)
+        .ok()
+        .and_then(|h| <[u8; 32]>::try_from(h).ok())
+        .ok_or("bad hash")?;
+    let label = f.next().unwrap_or("").to_owned();
+    Ok(Entry {
+        id,
+        uid,
+        user,
+        created_ms,
+        prefix,
+        label,
+        hash,
+    })
+}
+
+/// `tk_` and 29 characters of [a-z0-9], uniformly (rejection sampling).
+fn new_token() -> Result<String, TokenError> {
+    let mut out = String::from(PREFIX);
+    let mut buf = [0u8; 64];
+    while out.len() < PREFIX.len() + BODY_LEN {
+        getrandom::fill(&mut buf).map_err(|e| TokenError::Random(e.to_string()))?;
+        for b in buf {
+            // 252 = 7 × 36: the bytes above it would favour some characters.
+            if b < 252 && out.len() < PREFIX.len() + BODY_LEN {
+                out.push(char::from(ALPHABET[usize::from(b % 36)]));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_kept_hashed_checked_and_revoked() {
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = Tokens::load(dir.path()).unwrap();
+        let (e, token) = tokens.create(1000, "alice", Some("phone")).unwrap();
+        assert!(token.starts_with("tk_") && token.len() == 32, "{token}");
+        assert_eq!(tokens.check(&token), Some((1000, "alice".into())));
+        let file = std::fs::read_to_string(dir.path().join(TOKENS_FILE)).unwrap();
+        assert!(!file.contains(&token), "the file holds only hashes");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(TOKENS_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Kept across a restart.
+        let again = Tokens::load(dir.path()).unwrap();
+        assert_eq!(again.check(&token), Some((1000, "alice".into())));
+        assert_eq!(again.list(1000, false)[0].label, "phone");
+        // Only its owner (or root) revokes it.
+        assert!(matches!(
+            again.revoke(1001, false, e.id),
+            Err(TokenError::NotFound(_))
+        ));
+        again.revoke(1000, false, e.id).unwrap();
+        assert_eq!(again.check(&token), None);
+        assert_eq!(Tokens::load(dir.path()).unwrap().check(&token), None);
+        // Anything else is no token.
+        assert_eq!(again.check("tk_"), None);
+        assert_eq!(again.check(&token.replace("tk_", "tx_")), None);
+    }
+
+    #[test]
+    fn an_account_holds_a_bounded_number_of_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = Tokens::load(dir.path()).unwrap();
+        for _ in 0..MAX_PER_ACCOUNT {
+            tokens.create(7, "bob", None).unwrap();
+        }
+        assert!(matches!(
+            tokens.create(7, "bob", None),
+            Err(TokenError::TooMany)
+        ));
+        assert!(tokens.create(8, "carol", None).is_ok());
+        assert!(matches!(
+            tokens.create(8, "carol", Some("a\nb")),
+            Err(TokenError::BadLabel)
+        ));
+    }
+}
