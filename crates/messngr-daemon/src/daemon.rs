@@ -306,6 +306,7 @@ fn serve_local(
             services: services.clone(),
             feed: feed.clone(),
             stop: stop.child_token(),
+            rates: crate::server::Rates::new(services.settings.api_limits.rate),
         };
         tasks.spawn(crate::http::serve(http, app, max_body, stop.child_token()));
     }
