@@ -222,6 +222,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
             }),
         )
         .with_quiet(quiet.changes())
+        .with_receipts(inbox.receipts().news())
     };
     let mut services = Services {
         settings: settings.clone(),
@@ -240,7 +241,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
                 policy.clone(),
                 deliveries.clone(),
                 secure.clone(),
-                inbox.handle().clone(),
+                inbox.receipts().clone(),
                 stop.child_token(),
             ));
             tasks.spawn(crate::datagram::serve(

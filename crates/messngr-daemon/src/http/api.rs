@@ -157,7 +157,8 @@ async fn reply(
 }
 
 /// `GET /v1/events`: Server-Sent Events — `message` for each new message
-/// the account may see, `update` when one changed (a live notice), `quiet`
+/// the account may see, `update` when one changed (a live notice),
+/// `receipt` when a recipient of a message it sent got or read it, `quiet`
 /// for its do-not-disturb, `lagged` when it fell behind (then list again).
 async fn events(State(app): State<App>, auth: Auth) -> impl IntoResponse {
     let subscription = app.feed.subscribe(auth.uid);
@@ -173,6 +174,7 @@ async fn events(State(app): State<App>, auth: Auth) -> impl IntoResponse {
             }
             FollowEvent::Message(m) => ("message", serde_json::to_string(m)),
             FollowEvent::Quiet(q) => ("quiet", serde_json::to_string(q)),
+            FollowEvent::Receipt(r) => ("receipt", serde_json::to_string(r)),
             FollowEvent::Lagged { missed } => (
                 "lagged",
                 serde_json::to_string(&serde_json::json!({ "missed": missed })),
