@@ -308,6 +308,7 @@ fn serve_local(
             feed: feed.clone(),
             stop: stop.child_token(),
             rates: crate::server::Rates::new(services.settings.api_limits.rate),
+            streams: crate::http::Streams::default(),
         };
         tasks.spawn(crate::http::serve(http, app, max_body, stop.child_token()));
     }
