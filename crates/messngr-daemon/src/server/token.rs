@@ -24,9 +24,7 @@ fn error(e: TokenError) -> ApiError {
     let kind = match e {
         TokenError::NotFound(_) => ErrorKind::NotFound,
         TokenError::TooMany | TokenError::BadLabel => ErrorKind::BadRequest,
-        TokenError::Io { .. } | TokenError::Parse { .. } | TokenError::Random(_) => {
-            ErrorKind::Store
-        }
+        TokenError::Io { .. } | TokenError::Random(_) => ErrorKind::Store,
     };
     ApiError::new(kind, e.to_string())
 }
