@@ -131,6 +131,7 @@ mod tests {
             origin: Some(("root@H1".into(), "fp".into(), vec![])),
             replaces: None,
             retract: false,
+            alert: None,
         });
         m
     }
