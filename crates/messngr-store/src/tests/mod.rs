@@ -4,6 +4,7 @@
 
 mod basics;
 mod counts;
+mod alerts;
 mod durability;
 mod handle;
 mod model;
