@@ -39,6 +39,7 @@
 
 #[cfg(feature = "tokio")]
 mod async_client;
+mod alert;
 mod client;
 mod error;
 pub mod frame;
@@ -56,6 +57,7 @@ mod trust;
 
 #[cfg(feature = "tokio")]
 pub use async_client::{AsyncClient, Follower};
+pub use alert::{Alert, AlertView, MAX_TITLE};
 pub use client::{Client, ClientError, Exporter, call};
 pub use error::{ApiError, ErrorKind};
 pub use frame::{MAX_LINE, MAX_REPLY_LINE, PAGE_BYTES, Reply};

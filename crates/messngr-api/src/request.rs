@@ -10,6 +10,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::alert::{Alert, AlertView};
 use crate::inbox::UnreadView;
 use crate::inbox::{Export, InboxList, InboxPage, Quiet, QuietView, Read, Rm, Search, Unread};
 use crate::message::MessageView;
@@ -45,6 +46,8 @@ pub enum Request {
     Trust(TrustRequest),
     /// The receipts of a sent message.
     Track(Track),
+    /// An alert for the configured subscribers.
+    Alert(Alert),
 }
 
 /// Keys' and pins' requests.
@@ -158,6 +161,7 @@ calls! {
     TrustRemove => |c| Request::Trust(TrustRequest::Remove(c)), PinView;
     TrustExport => |c| Request::Trust(TrustRequest::Export(c)), String;
     Track => Request::Track, TrackView;
+    Alert => Request::Alert, AlertView;
 }
 
 impl From<Export> for Request {
