@@ -13,8 +13,10 @@ use messngr_proto::wire::name::{NAME_CHARS, NetbiosName, suffix};
 use serde::Deserialize;
 
 mod limits;
+mod alerter;
 mod secure;
 use crate::policy::{NamePatterns, NetList};
+pub use alerter::{Alerter, DEFAULT_COLLAPSE_SECS};
 pub use limits::{Limits, MAX_SESSIONS};
 pub use secure::{DEFAULT_TRUST_FILE, DEFAULT_URGENT_SENDERS, Secure, TrustMode};
 
@@ -121,6 +123,10 @@ pub struct Config {
     /// Keys, trust and what must be verified (the `[secure]` table).
     #[serde(default)]
     pub secure: Secure,
+    /// Who is told of alerts, and who may raise them (the `[alerter]`
+    /// table).
+    #[serde(default)]
+    pub alerter: Alerter,
     /// Received messages the inbox holds at most (everyone's); the next
     /// is refused ("no room"). 0: no limit.
     pub max_messages: Option<u64>,
@@ -289,6 +295,7 @@ impl Config {
         }
         self.limits.validate()?;
         self.secure.validate()?;
+        self.alerter.validate()?;
         self.allow_from()?;
         self.deny_from()?;
         self.group_senders()?;

@@ -216,6 +216,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         policy: policy.clone(),
         secure: secure.clone(),
         netbios: None,
+        alerter: Arc::new(crate::alerter::Alerter::new(settings.clone(), None)),
     };
     match nbt {
         Some((nbns, dgm, tcp)) => {
@@ -247,6 +248,10 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
                 secure: secure.clone(),
                 peers: Arc::new(crate::send::Peers::default()),
             };
+            services.alerter = Arc::new(crate::alerter::Alerter::new(
+                settings.clone(),
+                Some(ctx.clone()),
+            ));
             services.netbios = Some((names, ctx));
             tasks.spawn(crate::server::serve(
                 listener,

@@ -80,6 +80,8 @@ pub struct Settings {
     pub api_limits: crate::config::ApiLimits,
     /// Keys and trust (`[secure]`).
     pub secure: crate::config::Secure,
+    /// `[alerter]`.
+    pub alerter: crate::config::Alerter,
 }
 
 impl Settings {
@@ -118,6 +120,7 @@ impl Settings {
             policy: crate::policy::Rules::default(),
             api_limits: crate::config::ApiLimits::default(),
             secure: crate::config::Secure::default(),
+            alerter: crate::config::Alerter::default(),
         }
     }
 
@@ -206,6 +209,7 @@ impl Settings {
             policy,
             api_limits: cfg.api_limits(),
             secure: cfg.secure.clone(),
+            alerter: cfg.alerter.clone(),
         })
     }
 

@@ -129,6 +129,17 @@ pub struct AlertMark {
     pub repeats: u32,
 }
 
+impl From<messngr_proto::wire::native::Alert<'_>> for AlertMark {
+    /// The mark a native frame's ALERT and REPEATS give (an empty title is
+    /// none).
+    fn from(a: messngr_proto::wire::native::Alert<'_>) -> Self {
+        AlertMark {
+            title: (!a.title.trim().is_empty()).then(|| a.title.to_owned()),
+            repeats: a.repeats,
+        }
+    }
+}
+
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {

@@ -68,7 +68,13 @@ impl Copies {
         if upper(&m.to) != self.workgroup.as_bytes() {
             return None;
         }
-        let text = String::from_utf8_lossy(&m.text);
+        let mut text = String::from_utf8_lossy(&m.text).into_owned();
+        if let Some(a) = &native.alert {
+            // Its datagram led the text with the alert line (legacy
+            // receivers have no other mark).
+            let title = a.title.as_deref().unwrap_or_default();
+            text = messngr_proto::wire::native::alert_legacy_text(title, &text);
+        }
         Some(Copy {
             ip: m.source.ip(),
             from: upper(&m.from),

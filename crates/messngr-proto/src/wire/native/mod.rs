@@ -139,6 +139,18 @@ pub mod field {
     pub const NOISE: u8 = 0x8A;
 }
 
+/// An alert's text for a receiver that cannot carry ALERT (a legacy SMB
+/// or mailslot receiver): led by a line `ALERT: TITLE` (or `ALERT`), as
+/// the Windows Alerter's messages were plain Messenger text.
+pub fn alert_legacy_text(title: &str, text: &str) -> String {
+    let title = title.trim();
+    if title.is_empty() {
+        format!("ALERT\n{text}")
+    } else {
+        format!("ALERT: {title}\n{text}")
+    }
+}
+
 /// KIND values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
