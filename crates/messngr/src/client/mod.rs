@@ -2,12 +2,14 @@
 //! socket, print the answer as text or JSON, and turn it into an exit code
 //! scripts can use. Names and sending here; the inbox commands in [`inbox`].
 
+mod alert;
 mod deliver;
 mod inbox;
 mod notice;
 mod track;
 mod trust;
 
+pub use alert::alert;
 pub use deliver::deliver;
 pub use inbox::{export, inbox, read, reply, rm, search};
 pub use notice::notice;
