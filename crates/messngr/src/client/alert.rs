@@ -119,14 +119,20 @@ fn print_view(out: &mut impl Write, v: &AlertView) -> anyhow::Result<()> {
         }
     } else {
         for s in &v.sent {
-            let how = match (s.outcome.as_str(), s.secure, s.native) {
-                ("sent", ..) => "broadcast".to_owned(),
-                ("updated", ..) => "updated".to_owned(),
-                (_, true, _) => format!("delivered ({}, messngr, encrypted and signed)", s.address),
-                (_, false, true) => format!("delivered ({}, messngr)", s.address),
-                _ => format!("delivered ({}, plain SMB: marked by its first line)", s.address),
+            let (verb, how) = match (s.outcome.as_str(), s.secure, s.native) {
+                ("sent", ..) => ("broadcast", format!(" ({})", s.address)),
+                ("updated", ..) => ("updated", String::new()),
+                (_, true, _) => (
+                    "delivered",
+                    format!(" ({}, messngr, encrypted and signed)", s.address),
+                ),
+                (_, false, true) => ("delivered", format!(" ({}, messngr)", s.address)),
+                _ => (
+                    "delivered",
+                    format!(" ({}, plain SMB: marked by its first line)", s.address),
+                ),
             };
-            writeln!(out, "Alert {how} to {}", line(&s.target))?;
+            writeln!(out, "Alert {verb} to {}{how}", line(&s.target))?;
         }
     }
     for f in &v.failed {
