@@ -37,9 +37,9 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![deny(missing_docs)]
 
+mod alert;
 #[cfg(feature = "tokio")]
 mod async_client;
-mod alert;
 mod client;
 mod error;
 pub mod frame;
@@ -55,9 +55,9 @@ pub mod time;
 mod track;
 mod trust;
 
+pub use alert::{Alert, AlertView, MAX_TITLE};
 #[cfg(feature = "tokio")]
 pub use async_client::{AsyncClient, Follower};
-pub use alert::{Alert, AlertView, MAX_TITLE};
 pub use client::{Client, ClientError, Exporter, call};
 pub use error::{ApiError, ErrorKind};
 pub use frame::{MAX_LINE, MAX_REPLY_LINE, PAGE_BYTES, Reply};

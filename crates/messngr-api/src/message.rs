@@ -264,9 +264,15 @@ mod tests {
             repeats: 3,
             ..m.clone()
         };
-        assert_eq!(alert.alert_mark().as_deref(), Some("ALERT: disk^J^[[2J (3 times)"));
+        assert_eq!(
+            alert.alert_mark().as_deref(),
+            Some("ALERT: disk^J^[[2J (3 times)")
+        );
         let v = serde_json::to_value(&alert).unwrap();
-        assert_eq!((v["alert"].as_bool(), v["repeats"].as_u64()), (Some(true), Some(3)));
+        assert_eq!(
+            (v["alert"].as_bool(), v["repeats"].as_u64()),
+            (Some(true), Some(3))
+        );
         // An older daemon's JSON (no alert fields) reads as no alert.
         let mut old = serde_json::to_value(&m).unwrap();
         for k in ["alert", "title", "repeats"] {

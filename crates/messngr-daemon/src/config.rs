@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use messngr_proto::wire::name::{NAME_CHARS, NetbiosName, suffix};
 use serde::Deserialize;
 
-mod limits;
 mod alerter;
+mod limits;
 mod secure;
 use crate::policy::{NamePatterns, NetList};
 pub use alerter::{Alerter, DEFAULT_COLLAPSE_SECS};

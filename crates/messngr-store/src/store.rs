@@ -466,7 +466,9 @@ fn validate(m: &NewMessage) -> Result<()> {
     crate::notices::check_signer(m)?;
     if let Some(a) = &m.alert {
         if a.repeats == 0 {
-            return Err(StoreError::Invalid("an alert is raised at least once".to_owned()));
+            return Err(StoreError::Invalid(
+                "an alert is raised at least once".to_owned(),
+            ));
         }
         if a.title.as_ref().is_some_and(|t| t.len() > crate::MAX_TITLE) {
             return Err(StoreError::Invalid(format!(

@@ -29,7 +29,10 @@ impl Group {
     fn create(tag: &str, members: &[&TestUser]) -> Group {
         let name = format!("mg{}{tag}", std::process::id());
         let _ = Command::new("groupdel").arg(&name).output();
-        let o = Command::new("groupadd").args(["--system", &name]).output().unwrap();
+        let o = Command::new("groupadd")
+            .args(["--system", &name])
+            .output()
+            .unwrap();
         assert!(o.status.success(), "groupadd {name}: {}", text(&o));
         for u in members {
             let o = Command::new("usermod")
@@ -94,7 +97,10 @@ fn an_alert_reaches_a_messngr_host_a_group_and_a_legacy_receiver_marked() {
     let m = got[0];
     assert_eq!(m["title"], "backup", "{m}");
     assert_eq!(m["text"], "The nightly backup failed", "{m}");
-    assert_eq!((&m["verified"], &m["author"]), (&serde_json::json!(true), &serde_json::json!("root@H1")));
+    assert_eq!(
+        (&m["verified"], &m["author"]),
+        (&serde_json::json!(true), &serde_json::json!("root@H1"))
+    );
     assert_eq!(m["repeats"], 1);
     let read = d2.cli_ok(&["read", &m["id"].to_string()]);
     assert!(
@@ -168,7 +174,11 @@ fn a_repeated_alert_is_one_message_with_a_count() {
     // One message at each receiver, saying how often.
     wait_for(
         Duration::from_secs(10),
-        || alerts(&d2.inbox()).first().is_some_and(|m| m["repeats"] == 3),
+        || {
+            alerts(&d2.inbox())
+                .first()
+                .is_some_and(|m| m["repeats"] == 3)
+        },
         || format!("{:?}\n{}", d2.inbox(), d2.log()),
     );
     let inbox = d2.inbox();
@@ -184,7 +194,10 @@ fn a_repeated_alert_is_one_message_with_a_count() {
     assert_eq!(local.len(), 1, "{inbox:?}");
     assert_eq!(local[0]["repeats"], 3, "{}", local[0]);
     let read = text(&d1.cli_ok(&["read", &local[0]["id"].to_string()]));
-    assert!(read.contains("ALERT: disk full (3 times) from root"), "{read}");
+    assert!(
+        read.contains("ALERT: disk full (3 times) from root"),
+        "{read}"
+    );
 
     // Another alert is not collapsed into it.
     let other = text(&d1.cli_ok(&["alert", "--priority", "urgent", "/home is full"]));
@@ -242,7 +255,11 @@ fn exec_start(unit: &str) -> Vec<String> {
 fn the_systemd_template_verifies() {
     let unit_text = std::fs::read_to_string(TEMPLATE).unwrap();
     assert_eq!(exec_start("x.service")[..2], ["/usr/bin/messngr", "alert"]);
-    assert!(exec_start("x.service").windows(2).any(|w| w == ["--unit", "x.service"]));
+    assert!(
+        exec_start("x.service")
+            .windows(2)
+            .any(|w| w == ["--unit", "x.service"])
+    );
     // verify checks that ExecStart's program exists: point it at the
     // binary under test (the only change), and verify an instance, as
     // OnFailure=messngr-alert@%n.service makes one.
@@ -288,13 +305,19 @@ fn journal(dir: &Path, unit: &str) {
     }
     let input = dir.join("export");
     std::fs::write(&input, export).unwrap();
-    let remote = ["/lib/systemd/systemd-journal-remote", "/usr/lib/systemd/systemd-journal-remote"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("systemd-journal-remote (install it: ci/install-deps)");
+    let remote = [
+        "/lib/systemd/systemd-journal-remote",
+        "/usr/lib/systemd/systemd-journal-remote",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .expect("systemd-journal-remote (install it: ci/install-deps)");
     std::fs::create_dir_all(dir.join("journal")).unwrap();
     let o = Command::new(remote)
-        .arg(format!("--output={}", dir.join("journal/remote.journal").display()))
+        .arg(format!(
+            "--output={}",
+            dir.join("journal/remote.journal").display()
+        ))
         .arg(&input)
         .output()
         .unwrap();

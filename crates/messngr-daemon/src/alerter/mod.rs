@@ -181,11 +181,10 @@ impl Alerter {
         tracing::warn!("{who} tried to raise an alert; refused (not a raiser)");
         Err(AlertError::Denied(format!(
             "{who} may not raise alerts: only root, the daemon's user, {} and the users in [alerter] raisers may (an admin can add {who} there in messngr.toml)",
-            self.settings
-                .access
-                .admin_group
-                .as_deref()
-                .map_or_else(|| "admin_group".to_owned(), |g| format!("admin_group ({g})"))
+            self.settings.access.admin_group.as_deref().map_or_else(
+                || "admin_group".to_owned(),
+                |g| format!("admin_group ({g})")
+            )
         )))
     }
 
@@ -208,7 +207,7 @@ impl Alerter {
             priority: Some(alert.priority),
             uid: alert.uid,
             alert: Some(Mark {
-                title: &title,
+                title,
                 repeats: 1,
             }),
             ..Options::default()
@@ -258,10 +257,10 @@ impl Alerter {
     fn subscribers(&self, alert: &Alert) -> Result<Vec<String>, AlertError> {
         let names = match &alert.to {
             Some(to) => to.clone(),
-            None => self.settings.alerter.subscribers(
-                alert.priority,
-                self.settings.access.admin_group.as_deref(),
-            ),
+            None => self
+                .settings
+                .alerter
+                .subscribers(alert.priority, self.settings.access.admin_group.as_deref()),
         };
         if names.is_empty() {
             return Err(AlertError::NoSubscribers(format!(
@@ -281,7 +280,11 @@ fn check(alert: &Alert) -> Result<(), AlertError> {
             "the alert is empty: give some text".into(),
         ));
     }
-    if alert.title.as_ref().is_some_and(|t| t.len() > MAX_TITLE_LEN) {
+    if alert
+        .title
+        .as_ref()
+        .is_some_and(|t| t.len() > MAX_TITLE_LEN)
+    {
         return Err(AlertError::BadRequest(format!(
             "the title has more than {MAX_TITLE_LEN} bytes: shorten it"
         )));

@@ -98,7 +98,10 @@ impl Window {
             return Seen::Repeat(e.earlier.clone());
         }
         if keys.len() >= MAX_KEYS
-            && let Some(oldest) = keys.iter().min_by_key(|(_, e)| e.first).map(|(k, _)| k.clone())
+            && let Some(oldest) = keys
+                .iter()
+                .min_by_key(|(_, e)| e.first)
+                .map(|(k, _)| k.clone())
         {
             keys.remove(&oldest);
         }
@@ -155,13 +158,19 @@ mod tests {
         // Another key is its own alert.
         assert_eq!(w.see_at("other", false, t0), Seen::New);
         // Past the window (from the first) it is new again.
-        assert_eq!(w.see_at("k", false, t0 + Duration::from_secs(301)), Seen::New);
+        assert_eq!(
+            w.see_at("k", false, t0 + Duration::from_secs(301)),
+            Seen::New
+        );
         w.sent("k", vec![9], "disk full", 0);
         let Seen::Resolves(e) = w.see_at("k", true, t0 + Duration::from_secs(302)) else {
             panic!("resolves")
         };
         assert_eq!(e.ids, [9]);
-        assert_eq!(w.see_at("k", true, t0 + Duration::from_secs(303)), Seen::New);
+        assert_eq!(
+            w.see_at("k", true, t0 + Duration::from_secs(303)),
+            Seen::New
+        );
     }
 
     #[test]

@@ -102,7 +102,9 @@ fn check_subscriber(s: &str) -> Result<(), String> {
     }
     super::netbios_name("subscriber", s)
         .map(|_| ())
-        .map_err(|e| format!("{s:?}: not a user or NetBIOS name ({e}); or write @GROUP, * or /users"))
+        .map_err(|e| {
+            format!("{s:?}: not a user or NetBIOS name ({e}); or write @GROUP, * or /users")
+        })
 }
 
 #[cfg(test)]

@@ -56,9 +56,17 @@ fn build(args: &AlertArgs, text: String) -> anyhow::Result<Alert> {
         body = format!("{text}\n{body}");
     }
     body.push('\n');
-    body.push_str(&journal(unit, args.journal_directory.as_deref(), args.lines));
+    body.push_str(&journal(
+        unit,
+        args.journal_directory.as_deref(),
+        args.lines,
+    ));
     Ok(Alert {
-        title: Some(args.title.clone().unwrap_or_else(|| format!("{unit} failed"))),
+        title: Some(
+            args.title
+                .clone()
+                .unwrap_or_else(|| format!("{unit} failed")),
+        ),
         text: body,
         priority,
         key: Some(args.key.clone().unwrap_or_else(|| format!("unit:{unit}"))),
@@ -79,7 +87,10 @@ fn journal(unit: &str, directory: Option<&Path>, lines: u32) -> String {
     }
     match cmd.output() {
         Ok(o) if o.status.success() && !o.stdout.trim_ascii().is_empty() => {
-            format!("Last journal lines:\n{}", String::from_utf8_lossy(&o.stdout).trim_end())
+            format!(
+                "Last journal lines:\n{}",
+                String::from_utf8_lossy(&o.stdout).trim_end()
+            )
         }
         Ok(o) if o.status.success() => "The journal has no lines of it.".to_owned(),
         Ok(o) => format!(
@@ -109,7 +120,11 @@ fn print_view(out: &mut impl Write, v: &AlertView) -> anyhow::Result<()> {
                 v.repeats
             )?;
         } else {
-            let who: Vec<_> = v.sent.iter().map(|s| line(&s.target).into_owned()).collect();
+            let who: Vec<_> = v
+                .sent
+                .iter()
+                .map(|s| line(&s.target).into_owned())
+                .collect();
             writeln!(
                 out,
                 "Alert collapsed: raised {} times within the collapse window; its message now says so at {}",

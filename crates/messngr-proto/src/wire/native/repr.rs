@@ -4,7 +4,8 @@
 use super::found::{FieldValue, Found, check_name, check_signer, signer_fields};
 use super::{
     HEADER_LEN, Kind, MAGIC, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_POPUP_SECS, MAX_REASON_LEN,
-    MAX_SEALED_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN, Packet, Priority, Reason, SIGNED_PREFIX, VERSION, field,
+    MAX_SEALED_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN, Packet, Priority, Reason, SIGNED_PREFIX, VERSION,
+    field,
 };
 use crate::wire::codec::Writer;
 use crate::wire::{Emit, Error, Result, nbss};
