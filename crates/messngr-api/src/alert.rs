@@ -30,6 +30,10 @@ pub struct Alert {
     /// priority).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// This alert resolves the one sent lately with the same key: that
+    /// one's message is updated to say RESOLVED instead of a new one sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resolved: bool,
     /// Who raised it: `cli`, `systemd` (`--unit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,

@@ -155,6 +155,8 @@ fn a_repeated_alert_is_one_message_with_a_count() {
             "urgent",
             "--title",
             "disk full",
+            "--key",
+            "disk:/var",
             "/var is 100% full",
         ])
     };
@@ -202,6 +204,37 @@ fn a_repeated_alert_is_one_message_with_a_count() {
     // Another alert is not collapsed into it.
     let other = text(&d1.cli_ok(&["alert", "--priority", "urgent", "/home is full"]));
     assert!(other.contains("Alert delivered to H2"), "{other}");
+
+    // Its resolution updates the same message everywhere.
+    let resolved = text(&d1.cli_ok(&[
+        "alert",
+        "--priority",
+        "urgent",
+        "--key",
+        "disk:/var",
+        "--resolved",
+        "/var has room again",
+    ]));
+    assert!(resolved.contains("Alert resolved"), "{resolved}");
+    let resolved_text = "RESOLVED: /var has room again";
+    wait_for(
+        Duration::from_secs(10),
+        || {
+            alerts(&d2.inbox())
+                .iter()
+                .any(|m| m["text"] == resolved_text)
+        },
+        || format!("{:?}\n{}", d2.inbox(), d2.log()),
+    );
+    let inbox = d2.inbox();
+    assert_eq!(alerts(&inbox).len(), 2, "{inbox:?}");
+    let inbox = d1.inbox();
+    assert!(
+        alerts(&inbox)
+            .iter()
+            .any(|m| m["owner_user"] == user.name.as_str() && m["text"] == resolved_text),
+        "{inbox:?}"
+    );
 }
 
 #[test]

@@ -101,7 +101,7 @@ impl Services {
             text: a.text,
             priority: a.priority.unwrap_or_default(),
             key: a.key,
-            resolved: false,
+            resolved: a.resolved,
             to: None,
             source: a.source.unwrap_or_else(|| "cli".to_owned()),
             uid,

@@ -48,6 +48,7 @@ fn build(args: &AlertArgs, text: String) -> anyhow::Result<Alert> {
             text,
             priority,
             key: args.key.clone(),
+            resolved: args.resolved,
             source: Some("cli".into()),
         });
     };
@@ -70,6 +71,7 @@ fn build(args: &AlertArgs, text: String) -> anyhow::Result<Alert> {
         text: body,
         priority,
         key: Some(args.key.clone().unwrap_or_else(|| format!("unit:{unit}"))),
+        resolved: args.resolved,
         source: Some("systemd".into()),
     })
 }
@@ -112,7 +114,18 @@ fn host_name() -> String {
 /// What happened, as people read it.
 fn print_view(out: &mut impl Write, v: &AlertView) -> anyhow::Result<()> {
     let line = crate::show::line;
-    if v.collapsed {
+    if !v.collapsed && !v.sent.is_empty() && v.sent.iter().all(|s| s.outcome == "updated") {
+        let who: Vec<_> = v
+            .sent
+            .iter()
+            .map(|s| line(&s.target).into_owned())
+            .collect();
+        writeln!(
+            out,
+            "Alert resolved: its message now says so at {}",
+            who.join(", ")
+        )?;
+    } else if v.collapsed {
         if v.sent.is_empty() {
             writeln!(
                 out,
