@@ -49,9 +49,12 @@ pub struct AlertView {
     pub collapsed: bool,
     /// Times raised within the window, this one included.
     pub repeats: u32,
-    /// One result per subscriber it was sent to (a new alert), or per
-    /// recipient the count reached (a collapsed one).
+    /// One result per receiver a new alert was sent to.
     pub sent: Vec<SendView>,
+    /// The recipients whose copy of the earlier alert now shows the count
+    /// (collapsed) or says RESOLVED (`ALICE@H2`, `H2`).
+    #[serde(default)]
+    pub updated: Vec<String>,
     /// Subscribers it did not reach, each with why.
     #[serde(default)]
     pub failed: Vec<crate::NoticeFailure>,

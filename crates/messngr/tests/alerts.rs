@@ -370,15 +370,17 @@ fn a_failed_units_alert_carries_its_journal_lines() {
     journal(dir.path(), "nightly.service");
 
     // What the template runs, on the journal just written.
-    let words = exec_start("nightly.service");
-    let o = Command::new(BIN)
-        .arg("--socket")
-        .arg(d1.socket())
-        .args(&words[1..])
-        .arg("--journal-directory")
-        .arg(dir.path().join("journal"))
-        .output()
-        .unwrap();
+    let failed = || {
+        Command::new(BIN)
+            .arg("--socket")
+            .arg(d1.socket())
+            .args(&exec_start("nightly.service")[1..])
+            .arg("--journal-directory")
+            .arg(dir.path().join("journal"))
+            .output()
+            .unwrap()
+    };
+    let o = failed();
     assert!(o.status.success(), "{}\n{}", text(&o), d1.log());
 
     let inbox = d2.wait_inbox(1);
@@ -401,14 +403,7 @@ fn a_failed_units_alert_carries_its_journal_lines() {
     // The unit failing again collapses by its name, though the journal
     // lines differ.
     journal(dir.path(), "nightly.service");
-    let o = Command::new(BIN)
-        .arg("--socket")
-        .arg(d1.socket())
-        .args(&words[1..])
-        .arg("--journal-directory")
-        .arg(dir.path().join("journal"))
-        .output()
-        .unwrap();
+    let o = failed();
     assert!(text(&o).contains("Alert collapsed"), "{}", text(&o));
 }
 

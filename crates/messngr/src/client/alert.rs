@@ -114,54 +114,35 @@ fn host_name() -> String {
 /// What happened, as people read it.
 fn print_view(out: &mut impl Write, v: &AlertView) -> anyhow::Result<()> {
     let line = crate::show::line;
-    if !v.collapsed && !v.sent.is_empty() && v.sent.iter().all(|s| s.outcome == "updated") {
-        let who: Vec<_> = v
-            .sent
-            .iter()
-            .map(|s| line(&s.target).into_owned())
-            .collect();
+    let updated: Vec<_> = v.updated.iter().map(|t| line(t).into_owned()).collect();
+    let at = if updated.is_empty() {
+        "not sent again (its receivers cannot be updated)".to_owned()
+    } else {
+        format!("its message now says so at {}", updated.join(", "))
+    };
+    if v.collapsed {
         writeln!(
             out,
-            "Alert resolved: its message now says so at {}",
-            who.join(", ")
+            "Alert collapsed: raised {} times within the collapse window; {at}",
+            v.repeats
         )?;
-    } else if v.collapsed {
-        if v.sent.is_empty() {
-            writeln!(
-                out,
-                "Alert collapsed: raised {} times within the collapse window; not sent again (its receivers cannot be updated)",
-                v.repeats
-            )?;
-        } else {
-            let who: Vec<_> = v
-                .sent
-                .iter()
-                .map(|s| line(&s.target).into_owned())
-                .collect();
-            writeln!(
-                out,
-                "Alert collapsed: raised {} times within the collapse window; its message now says so at {}",
-                v.repeats,
-                who.join(", ")
-            )?;
-        }
-    } else {
-        for s in &v.sent {
-            let (verb, how) = match (s.outcome.as_str(), s.secure, s.native) {
-                ("sent", ..) => ("broadcast", format!(" ({})", s.address)),
-                ("updated", ..) => ("updated", String::new()),
-                (_, true, _) => (
-                    "delivered",
-                    format!(" ({}, messngr, encrypted and signed)", s.address),
-                ),
-                (_, false, true) => ("delivered", format!(" ({}, messngr)", s.address)),
-                _ => (
-                    "delivered",
-                    format!(" ({}, plain SMB: marked by its first line)", s.address),
-                ),
-            };
-            writeln!(out, "Alert {verb} to {}{how}", line(&s.target))?;
-        }
+    } else if v.sent.is_empty() {
+        writeln!(out, "Alert resolved: {at}")?;
+    }
+    for s in &v.sent {
+        let (verb, how) = match (s.outcome.as_str(), s.secure, s.native) {
+            ("sent", ..) => ("broadcast", format!(" ({})", s.address)),
+            (_, true, _) => (
+                "delivered",
+                format!(" ({}, messngr, encrypted and signed)", s.address),
+            ),
+            (_, false, true) => ("delivered", format!(" ({}, messngr)", s.address)),
+            _ => (
+                "delivered",
+                format!(" ({}, plain SMB: marked by its first line)", s.address),
+            ),
+        };
+        writeln!(out, "Alert {verb} to {}{how}", line(&s.target))?;
     }
     for f in &v.failed {
         eprintln!(
