@@ -230,6 +230,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         policy: policy.clone(),
         secure: secure.clone(),
         tokens,
+        web: Arc::default(),
         netbios: None,
     };
     match nbt {

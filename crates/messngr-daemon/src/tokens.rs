@@ -20,6 +20,8 @@ pub(crate) const TOKENS_FILE: &str = "tokens";
 pub(crate) const MAX_PER_ACCOUNT: usize = 32;
 /// The longest label.
 pub(crate) const MAX_LABEL: usize = 64;
+/// The label of the token `messngr web` sessions act as.
+pub(crate) const WEB_LABEL: &str = "messngr web";
 const PREFIX: &str = "tk_";
 const BODY_LEN: usize = 29;
 const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -170,6 +172,11 @@ impl Tokens {
 
     /// The account `token` acts as, if it is a token in force.
     pub(crate) fn check(&self, token: &str) -> Option<(u32, String)> {
+        self.check_id(token).map(|(_, uid, user)| (uid, user))
+    }
+
+    /// [`Tokens::check`], with the token's id: (id, uid, user).
+    pub(crate) fn check_id(&self, token: &str) -> Option<(u32, u32, String)> {
         if token.len() != PREFIX.len() + BODY_LEN || !token.starts_with(PREFIX) {
             return None;
         }
@@ -177,7 +184,31 @@ impl Tokens {
         self.entries()
             .iter()
             .find(|e| e.hash == h)
+            .map(|e| (e.id, e.uid, e.user.clone()))
+    }
+
+    /// The account token `id` acts as, while it is in force (a web
+    /// session asks at every request).
+    pub(crate) fn by_id(&self, id: u32) -> Option<(u32, String)> {
+        self.entries()
+            .iter()
+            .find(|e| e.id == id)
             .map(|e| (e.uid, e.user.clone()))
+    }
+
+    /// The token `messngr web` sessions of `uid` act as: the one labelled
+    /// [`WEB_LABEL`], made the first time (the token itself is never
+    /// shown: only its sessions use it; revoking it ends them).
+    pub(crate) fn web_token(&self, uid: u32, user: &str) -> Result<Entry, TokenError> {
+        let found = self
+            .entries()
+            .iter()
+            .find(|e| e.uid == uid && e.label == WEB_LABEL)
+            .cloned();
+        match found {
+            Some(e) => Ok(e),
+            None => self.create(uid, user, Some(WEB_LABEL)).map(|(e, _)| e),
+        }
     }
 
     fn save(&self, entries: &[Entry]) -> Result<(), TokenError> {

@@ -10,11 +10,13 @@
 //! request may do is the same as over the Unix socket: every route turns
 //! it into a `messngr_api::Request` and asks `server::Services`, as the
 //! account its token belongs to; nothing here is a second implementation
-//! of sending or of the inbox.
+//! of sending or of the inbox. Every response carries a strict
+//! Content-Security-Policy, nosniff and no-referrer (`web::guard`).
 
 mod api;
 mod auth;
 mod reply;
+mod web;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -77,6 +79,8 @@ pub(crate) async fn bind(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, BindE
 /// The routes, with the body limit.
 fn router(app: App, max_body: usize) -> Router {
     api::routes()
+        .merge(web::routes())
+        .layer(axum::middleware::map_response(web::protect))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(app)
 }

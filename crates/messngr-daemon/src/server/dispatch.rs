@@ -38,6 +38,8 @@ pub(crate) struct Services {
     pub secure: Arc<crate::secure::Secure>,
     /// The HTTP API's tokens.
     pub tokens: Arc<crate::tokens::Tokens>,
+    /// The web inbox's sessions and login codes.
+    pub web: Arc<crate::websession::WebSessions>,
     /// The name service and sending; `None` when Samba owns the ports.
     pub netbios: Option<(Names, SendContext)>,
 }
@@ -84,9 +86,7 @@ impl Services {
             Request::Deliver(d) => line(self.deliver(uid, d).await),
             Request::Trust(t) => super::trust::answer(&self.secure, t),
             Request::Track(t) => line(super::track::answer(self.inbox.handle(), uid, t).await),
-            Request::Token(t) => {
-                super::token::answer(&self.tokens, &self.inbox.access().caller(uid), t)
-            }
+            Request::Token(t) => super::token::answer(self, &self.inbox.access().caller(uid), t),
             Request::Follow(_) => line::<()>(Err(ApiError::bad_request(
                 "follow is a stream: the server answers it",
             ))),

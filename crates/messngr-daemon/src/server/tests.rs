@@ -65,6 +65,7 @@ fn services(inbox: &Arc<Inbox>) -> Services {
             )
             .unwrap(),
         ),
+        web: Arc::default(),
         netbios: None,
     }
 }

@@ -12,7 +12,7 @@ mod trust;
 pub use deliver::deliver;
 pub use inbox::{export, inbox, read, reply, rm, search};
 pub use notice::notice;
-pub use token::token;
+pub use token::{token, web};
 pub use track::{send_and_wait, track};
 pub use trust::trust;
 
