@@ -76,7 +76,7 @@ pub use request::{
     Call, InboxRequest, NamesRequest, Request, SendRequest, TokenRequest, TrustRequest,
 };
 pub use send::{Deliver, MAX_DELIVER_NAME, MAX_DELIVER_TEXT, Reply as ReplyTo, Send, SendView};
-pub use stream::{ExportItem, Follow, FollowEvent, Following};
+pub use stream::{ExportItem, Follow, FollowEvent, Following, ReceiptEvent};
 pub use token::{
     TokenCreate, TokenCreated, TokenList, TokenRevoke, TokenView, WebLogin, WebLoginView,
 };

@@ -30,12 +30,25 @@ pub enum FollowEvent {
     Message(Box<MessageView>),
     /// The follower's own do-not-disturb changed.
     Quiet(QuietChange),
+    /// A recipient of a message the follower sent got or read it.
+    Receipt(ReceiptEvent),
     /// The follower fell behind and missed `missed` events: it should ask
     /// the inbox for what is unread, and ask whether it is quiet.
     Lagged {
         /// How many it missed.
         missed: u64,
     },
+}
+
+/// A receipt, as the sender's follow stream carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptEvent {
+    /// The sent message's id (`messngr track ID`).
+    pub id: i64,
+    /// Its uuid.
+    pub uuid: String,
+    /// The recipient and its new state.
+    pub recipient: crate::track::RecipientView,
 }
 
 /// One line of an export.

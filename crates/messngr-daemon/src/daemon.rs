@@ -222,6 +222,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
             }),
         )
         .with_quiet(quiet.changes())
+        .with_receipts(inbox.receipts().news())
     };
     let mut services = Services {
         settings: settings.clone(),
@@ -241,7 +242,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
                 policy.clone(),
                 deliveries.clone(),
                 secure.clone(),
-                inbox.handle().clone(),
+                inbox.receipts().clone(),
                 stop.child_token(),
             ));
             tasks.spawn(crate::datagram::serve(
@@ -307,6 +308,8 @@ fn serve_local(
             services: services.clone(),
             feed: feed.clone(),
             stop: stop.child_token(),
+            rates: crate::server::Rates::new(services.settings.api_limits.rate),
+            streams: crate::http::Streams::default(),
         };
         tasks.spawn(crate::http::serve(http, app, max_body, stop.child_token()));
     }

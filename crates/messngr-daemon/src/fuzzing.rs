@@ -33,7 +33,7 @@ struct Harness {
     names: Registry,
     policy: Arc<Policy>,
     inbox: InboxSender,
-    store: messngr_store::StoreHandle,
+    store: crate::inbox::receipts::Recorder,
     secure: crate::secure::Secure,
     datagrams: Mutex<Datagrams>,
 }
@@ -85,7 +85,7 @@ fn harness() -> &'static Harness {
             names.insert(n.parse().expect("a NetBIOS name"));
         }
         let (tx, rx) = tokio::sync::mpsc::channel::<Delivery>(256);
-        let store = inbox.handle().clone();
+        let store = inbox.receipts().clone();
         rt.spawn(crate::inbox::run(inbox, rx, policy.clone()));
         let datagrams = Mutex::new(Datagrams::new(
             settings.iface.address,

@@ -76,7 +76,7 @@ pub async fn serve(
     policy: Arc<Policy>,
     inbox: InboxSender,
     secure: Arc<crate::secure::Secure>,
-    store: messngr_store::StoreHandle,
+    store: crate::inbox::receipts::Recorder,
     stop: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_SESSIONS));

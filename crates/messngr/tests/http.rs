@@ -43,6 +43,49 @@ fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
+/// A live `/v1/events` stream, read by curl inside host `i`.
+struct Events(std::process::Child);
+
+impl Events {
+    fn follow(lan: &messngr_lan::Lan, i: usize, token: &str) -> Events {
+        let child = lan
+            .command(i, "curl")
+            .args([
+                "-sS",
+                "-N",
+                "--max-time",
+                "20",
+                "-H",
+                &bearer(token),
+                &format!("{URL}/v1/events"),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The subscription is in place once curl has connected.
+        std::thread::sleep(Duration::from_millis(500));
+        Events(child)
+    }
+
+    /// What the stream said until `needle` (or 15 s, or its end).
+    fn until(mut self, needle: &str) -> String {
+        let mut seen = String::new();
+        let mut out = self.0.stdout.take().unwrap();
+        let start = Instant::now();
+        let mut buf = [0u8; 4096];
+        while !seen.contains(needle) && start.elapsed() < Duration::from_secs(15) {
+            match out.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        seen
+    }
+}
+
 #[test]
 fn tokens_guard_every_request_and_sends_and_lists_work() {
     let Some(lan) = lan(2) else { return };
@@ -90,6 +133,16 @@ fn tokens_guard_every_request_and_sends_and_lists_work() {
     let got = d2.wait_inbox(1);
     assert_eq!(got[0]["text"], "over HTTP");
     assert_eq!(got[0]["author"], "root@H1", "{}", got[0]);
+
+    // Read on H2: H1's sender hears the signed receipt on its event stream.
+    let events = Events::follow(&lan, 1, &token);
+    d2.cli_ok(&["read", &got[0]["id"].to_string()]);
+    let seen = events.until("\"read\"");
+    assert!(
+        seen.contains("event: receipt") && seen.contains("\"name\":\"H2\""),
+        "{seen}\n{}",
+        d1.log()
+    );
 
     // H2 answers; H1 lists it over HTTP, and with ntfy's `auth` parameter.
     d2.cli_ok(&["send", "H1", "answer from H2"]);
@@ -192,35 +245,9 @@ fn a_token_sees_only_its_account_s_messages_and_streams_them_live() {
     let tb = token_of(&bob.cli(&d1.socket(), &["token", "create"]));
 
     // Alice follows her events; a message for her arrives from H2.
-    let mut events = lan
-        .command(1, "curl")
-        .args([
-            "-sS",
-            "-N",
-            "--max-time",
-            "15",
-            "-H",
-            &bearer(&ta),
-            &format!("{URL}/v1/events"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    let events = Events::follow(&lan, 1, &ta);
     d2.cli_ok(&["send", &alice.name, "for alice only"]);
-    let mut seen = String::new();
-    let mut out = events.stdout.take().unwrap();
-    let start = Instant::now();
-    let mut buf = [0u8; 4096];
-    while !seen.contains("for alice only") && start.elapsed() < Duration::from_secs(15) {
-        match out.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
-        }
-    }
-    let _ = events.kill();
-    let _ = events.wait();
+    let seen = events.until("for alice only");
     assert!(
         seen.contains("event: message") && seen.contains("for alice only"),
         "{seen}\n{}",

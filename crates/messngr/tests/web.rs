@@ -150,6 +150,46 @@ fn a_user_reads_and_answers_messages_in_a_browser() {
     assert_eq!(b.eval("document.getElementById('unread').textContent"), "1");
     b.screenshot("4-live");
 
+    // Search: only the hostile one holds the word.
+    b.eval(
+        "document.querySelector('form.search input[name=q]').value = 'hostile'; document.querySelector('form.search').requestSubmit(); true",
+    );
+    b.wait_until(
+        "location.search.includes('q=hostile') && document.getElementById('messages') !== null",
+    );
+    let rows: Vec<String> = serde_json::from_value(b.eval(ROW_TEXTS)).unwrap();
+    assert_eq!(rows, vec![HOSTILE.to_owned()]);
+
+    // Write, with a name lookup first (nmbd on host 2 answers for ALICE
+    // once it has registered it): smbd gets the message.
+    wait_for(
+        Duration::from_secs(20),
+        || d1.cli(&["lookup", "ALICE"]).status.success(),
+        || smbd.log(),
+    );
+    b.navigate(&format!("{URL}/web/compose"));
+    b.wait_until("document.getElementById('lookup') !== null");
+    b.eval(
+        "document.querySelector('#lookup input[name=lookup]').value = 'alice'; document.getElementById('lookup').requestSubmit(); true",
+    );
+    b.wait_until(
+        "(document.getElementById('found') || {}).textContent === 'ALICE<03> is at 10.77.0.2'",
+    );
+    assert_eq!(b.eval("document.getElementById('to').value"), "alice");
+    b.eval(
+        "document.getElementById('compose-text').value = 'Written in the web inbox'; document.getElementById('compose').requestSubmit(); true",
+    );
+    b.wait_until("(document.querySelector('.notice') || {}).textContent === 'Message sent.'");
+    wait_for(
+        Duration::from_secs(20),
+        || {
+            smbd.received()
+                .iter()
+                .any(|m| m.as_slice() == b"Written in the web inbox")
+        },
+        || format!("{}\n{}", d1.log(), smbd.log()),
+    );
+
     // A phone-sized screen: nothing wider than the screen.
     b.call(
         "Emulation.setDeviceMetricsOverride",
@@ -298,6 +338,18 @@ fn a_cross_site_post_is_refused_and_the_headers_are_strict() {
         vec![b"from our page".to_vec()],
         "nothing forged arrived"
     );
+
+    // Export: every received message, a JSON object a line, as a download.
+    let (code, export) = curl(&lan, &["-b", jar, &format!("{URL}/web/export")]);
+    assert_eq!(code, 200, "{export}");
+    let (head, body) = export.split_once("\r\n\r\n").unwrap();
+    assert!(head.contains("attachment"), "{head}");
+    let texts: Vec<String> = body
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].to_string())
+        .collect();
+    // (Received messages, as `messngr export` gives them.)
+    assert_eq!(texts, vec!["\"for the csrf test\""], "{body}");
 
     // Revoking the `messngr web` token ends its sessions.
     let tokens: serde_json::Value =

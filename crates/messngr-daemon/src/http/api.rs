@@ -39,6 +39,7 @@ pub(super) fn routes() -> Router<App> {
 /// Asks the services as `auth`'s account.
 async fn ask(app: &App, auth: &Auth, request: impl Into<Request>) -> Response {
     tracing::debug!("HTTP request as {} (uid {})", auth.user, auth.uid);
+    app.pace(auth.uid).await;
     from_line(&app.services.answer(auth.uid, request.into()).await)
 }
 
@@ -153,12 +154,24 @@ async fn reply(
 }
 
 /// `GET /v1/events`: Server-Sent Events — `message` for each new message
-/// the account may see, `update` when one changed (a live notice), `quiet`
+/// the account may see, `update` when one changed (a live notice),
+/// `receipt` when a recipient of a message it sent got or read it, `quiet`
 /// for its do-not-disturb, `lagged` when it fell behind (then list again).
-async fn events(State(app): State<App>, auth: Auth) -> impl IntoResponse {
+async fn events(State(app): State<App>, auth: Auth) -> Result<impl IntoResponse, Failure> {
+    // A stream holds a connection for as long as it lasts: a few per
+    // account, so that one account cannot hold every connection.
+    let Some(held) = app.streams.take(auth.uid) else {
+        let mut f = Failure::bad_request(format!(
+            "this account has {} event streams open already: close one",
+            super::MAX_STREAMS_PER_ACCOUNT
+        ));
+        f.1 = Some(axum::http::StatusCode::TOO_MANY_REQUESTS);
+        return Err(f);
+    };
     let subscription = app.feed.subscribe(auth.uid);
     let stop = app.stop.clone();
-    let stream = futures_lite::stream::unfold((subscription, stop), |(mut sub, stop)| async move {
+    let state = (subscription, stop, held);
+    let stream = futures_lite::stream::unfold(state, |(mut sub, stop, held)| async move {
         let event = tokio::select! {
             () = stop.cancelled() => return None,
             e = sub.next() => e?,
@@ -169,6 +182,7 @@ async fn events(State(app): State<App>, auth: Auth) -> impl IntoResponse {
             }
             FollowEvent::Message(m) => ("message", serde_json::to_string(m)),
             FollowEvent::Quiet(q) => ("quiet", serde_json::to_string(q)),
+            FollowEvent::Receipt(r) => ("receipt", serde_json::to_string(r)),
             FollowEvent::Lagged { missed } => (
                 "lagged",
                 serde_json::to_string(&serde_json::json!({ "missed": missed })),
@@ -177,7 +191,7 @@ async fn events(State(app): State<App>, auth: Auth) -> impl IntoResponse {
         let e = Event::default()
             .event(name)
             .data(data.unwrap_or_else(|_| "{}".into()));
-        Some((Ok::<_, Infallible>(e), (sub, stop)))
+        Some((Ok::<_, Infallible>(e), (sub, stop, held)))
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -39,6 +39,8 @@ pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const MAX_CONNECTIONS: usize = 512;
 /// Connections open at once from one address.
 pub(crate) const MAX_PER_ADDRESS: usize = 32;
+/// Event streams one account may hold open.
+pub(crate) const MAX_STREAMS_PER_ACCOUNT: usize = 8;
 /// How long open connections get to finish when the daemon stops.
 const GRACE: Duration = Duration::from_secs(2);
 
@@ -51,6 +53,60 @@ pub(crate) struct App {
     pub(crate) feed: Feed,
     /// Stops event streams when the daemon stops.
     pub(crate) stop: CancellationToken,
+    /// How fast each account may ask (`api_rate_limit`, as on the Unix
+    /// socket: over it, answers come late, never refused).
+    pub(crate) rates: crate::server::Rates,
+    /// Event streams open, by account.
+    pub(crate) streams: Streams,
+}
+
+impl App {
+    /// Waits as long as `uid`'s rate asks before a request is answered
+    /// (`api_rate_limit`: late, never refused).
+    pub(crate) async fn pace(&self, uid: u32) {
+        let wait = self.rates.delay(uid, std::time::Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Event streams open, by account.
+#[derive(Clone, Default)]
+pub(crate) struct Streams(Arc<Mutex<HashMap<u32, usize>>>);
+
+/// One open stream, given back when dropped.
+pub(crate) struct Stream {
+    uid: u32,
+    streams: Streams,
+}
+
+impl Streams {
+    /// A place for one more stream of `uid`, if it has fewer than the cap.
+    pub(crate) fn take(&self, uid: u32) -> Option<Stream> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(uid).or_default();
+        if *n >= MAX_STREAMS_PER_ACCOUNT {
+            return None;
+        }
+        *n += 1;
+        Some(Stream {
+            uid,
+            streams: self.clone(),
+        })
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let mut map = self.streams.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.uid) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.uid);
+            }
+        }
+    }
 }
 
 /// Why the listener could not start.
@@ -116,7 +172,9 @@ impl Held {
         let all = self.all.clone().try_acquire_owned().ok()?;
         let mut map = self.by_address.lock().unwrap_or_else(|p| p.into_inner());
         let n = map.entry(ip).or_default();
-        if *n >= MAX_PER_ADDRESS {
+        // Every local account shares the loopback address: a cap on it
+        // would let one of them shut the others out.
+        if *n >= MAX_PER_ADDRESS && !ip.is_loopback() {
             return None;
         }
         *n += 1;
@@ -226,4 +284,42 @@ async fn connection(
         }
     }
     drop(place);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_holds_a_few_event_streams_and_gets_them_back() {
+        let streams = Streams::default();
+        let held: Vec<Stream> = (0..MAX_STREAMS_PER_ACCOUNT)
+            .map(|_| streams.take(1000).unwrap())
+            .collect();
+        assert!(streams.take(1000).is_none());
+        assert!(
+            streams.take(1001).is_some(),
+            "another account is not held up"
+        );
+        drop(held);
+        assert!(streams.take(1000).is_some());
+    }
+
+    #[test]
+    fn loopback_is_not_capped_per_address_the_lan_is() {
+        let held = Held {
+            all: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+            by_address: Arc::default(),
+        };
+        let lan: IpAddr = "10.0.0.9".parse().unwrap();
+        let mine: Vec<Place> = (0..MAX_PER_ADDRESS)
+            .map(|_| held.take(lan).unwrap())
+            .collect();
+        assert!(held.take(lan).is_none());
+        let local: Vec<Place> = (0..MAX_PER_ADDRESS + 1)
+            .map(|_| held.take("127.0.0.1".parse().unwrap()).unwrap())
+            .collect();
+        drop((mine, local));
+        assert!(held.take(lan).is_some());
+    }
 }

@@ -18,6 +18,7 @@ mod copies;
 pub(crate) mod expiry;
 pub(crate) mod notice;
 mod query;
+pub(crate) mod receipts;
 
 pub(crate) use query::InboxError;
 
@@ -53,6 +54,8 @@ pub(crate) struct Inbox {
     stored: tokio::sync::broadcast::Sender<Arc<messngr_store::Message>>,
     /// Broadcast copies lately stored, whose datagrams are dropped.
     copies: Arc<copies::Copies>,
+    /// Receipts of sent messages, recorded and told.
+    receipts: receipts::Recorder,
 }
 
 /// A message a local account sends to a name held here (`messngr send`
@@ -86,7 +89,6 @@ impl Inbox {
         let store = StoreHandle::open(&path).map_err(failed)?;
         store.set_quota(settings.quota).map_err(failed)?;
         Ok(Self {
-            store,
             path,
             codepage: CodePage::default(),
             access: settings.access.clone(),
@@ -95,12 +97,19 @@ impl Inbox {
                 &settings.workgroup,
                 CodePage::default(),
             )),
+            receipts: receipts::Recorder::new(store.clone()),
+            store,
         })
     }
 
     /// The store (for the inbox's queries and [`crate::quiet`]).
     pub(crate) fn handle(&self) -> &StoreHandle {
         &self.store
+    }
+
+    /// Where receipts of sent messages are recorded and told.
+    pub(crate) fn receipts(&self) -> &receipts::Recorder {
+        &self.receipts
     }
 
     /// The access rules.
@@ -111,8 +120,10 @@ impl Inbox {
     /// An inbox at `path` with default access rules (unit tests).
     #[cfg(test)]
     pub(crate) fn open_at(path: &Path) -> Self {
+        let store = StoreHandle::open(path).unwrap();
         Self {
-            store: StoreHandle::open(path).unwrap(),
+            receipts: receipts::Recorder::new(store.clone()),
+            store,
             path: path.to_owned(),
             codepage: CodePage::default(),
             access: crate::access::Access::default(),

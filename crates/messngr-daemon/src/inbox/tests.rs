@@ -28,8 +28,10 @@ fn incoming(text: &str) -> Incoming {
 async fn deliveries_are_stored_in_order_and_each_answered() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(INBOX_FILE);
+    let store = StoreHandle::open(&path).unwrap();
     let inbox = Arc::new(Inbox {
-        store: StoreHandle::open(&path).unwrap(),
+        receipts: super::receipts::Recorder::new(store.clone()),
+        store,
         path,
         codepage: CodePage::default(),
         access: crate::access::Access::default(),

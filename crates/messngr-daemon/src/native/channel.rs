@@ -32,7 +32,7 @@ pub(crate) struct Ctx<'a> {
     /// Keys and pins.
     pub(crate) secure: &'a Secure,
     /// The store, for receipts of messages sent from here.
-    pub(crate) store: &'a messngr_store::StoreHandle,
+    pub(crate) store: &'a crate::inbox::receipts::Recorder,
 }
 
 /// Where the session is.

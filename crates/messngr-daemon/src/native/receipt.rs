@@ -99,7 +99,7 @@ pub(super) async fn receive(
     let at = r.at.min(now_ms());
     if let Err(e) = ctx
         .store
-        .set_receipt(uuid.clone(), r.reader.to_owned(), state, at)
+        .record(uuid.clone(), r.reader.to_owned(), state, at)
         .await
     {
         return store_failed(ctx, peer, &uuid, &e, r.uuid);

@@ -40,12 +40,9 @@ pub(crate) fn on_read(ctx: &SendContext, uid: u32, m: &Message) {
     let at = now_ms();
     let (id, notice) = (m.id, notice.clone());
     if author_host.eq_ignore_ascii_case(here) {
-        let store = ctx.inbox.handle().clone();
+        let store = ctx.inbox.receipts().clone();
         tokio::spawn(async move {
-            if let Err(e) = store
-                .set_receipt(notice, reader, ReceiptState::Read, at)
-                .await
-            {
+            if let Err(e) = store.record(notice, reader, ReceiptState::Read, at).await {
                 tracing::debug!("message {id} read; its sender's copy is gone: {e}");
             }
         });

@@ -18,13 +18,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use messngr_api::frame::{Reply, encode};
-use messngr_api::{FollowEvent, Following};
+use messngr_api::{FollowEvent, Following, ReceiptEvent};
 use messngr_store::Message;
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use crate::inbox::receipts::ReceiptNote;
 use crate::quiet::QuietChange;
 
 /// How long one line may take to reach a follower before it is dropped.
@@ -35,6 +36,7 @@ pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct Feed {
     sender: broadcast::Sender<Arc<Message>>,
     quiet: broadcast::Sender<QuietChange>,
+    receipts: broadcast::Sender<Arc<ReceiptNote>>,
     visible: Visibility,
 }
 
@@ -53,6 +55,10 @@ pub(crate) struct Subscription {
     pub(crate) visible: Visible,
     /// Whether quiet changes may still come.
     pub(crate) quiet_open: bool,
+    /// Receipts of sent messages (only the follower's own are streamed).
+    pub(crate) receipts: broadcast::Receiver<Arc<ReceiptNote>>,
+    /// Whether receipts may still come.
+    pub(crate) receipts_open: bool,
 }
 
 /// The visibility rule for the caller with a uid (per-user access). It is
@@ -78,6 +84,28 @@ impl Subscription {
                     Ok(m) => FollowEvent::Message(Box::new(crate::view::message(&m))),
                     Err(broadcast::error::RecvError::Lagged(n)) => FollowEvent::Lagged { missed: n },
                     Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                r = self.receipts.recv(), if self.receipts_open => match r {
+                    // Only the sender hears of its receipts (root of all).
+                    Ok(note) if note.sender_uid == Some(self.uid)
+                        || crate::access::is_root_or_daemon(self.uid) =>
+                    {
+                        FollowEvent::Receipt(ReceiptEvent {
+                            id: note.id,
+                            uuid: note.uuid.clone(),
+                            recipient: super::track::recipient(
+                                note.recipient.clone(),
+                                note.state,
+                                note.at,
+                            ),
+                        })
+                    }
+                    Ok(_) => continue,
+                    Err(broadcast::error::RecvError::Lagged(n)) => FollowEvent::Lagged { missed: n },
+                    Err(broadcast::error::RecvError::Closed) => {
+                        self.receipts_open = false;
+                        continue;
+                    }
                 },
                 q = self.quiet.recv(), if self.quiet_open => match q {
                     Ok(change) if self.user.as_deref() == Some(change.user.as_str()) => {
@@ -114,6 +142,7 @@ impl Feed {
         Self {
             sender,
             quiet: broadcast::channel(16).0,
+            receipts: broadcast::channel(16).0,
             visible,
         }
     }
@@ -121,6 +150,11 @@ impl Feed {
     /// The same feed, also streaming the quiet changes sent on `quiet`.
     pub(crate) fn with_quiet(self, quiet: broadcast::Sender<QuietChange>) -> Self {
         Self { quiet, ..self }
+    }
+
+    /// The same feed, also streaming receipts of messages sent from here.
+    pub(crate) fn with_receipts(self, receipts: broadcast::Sender<Arc<ReceiptNote>>) -> Self {
+        Self { receipts, ..self }
     }
 
     /// A new subscription for the caller `uid`, receiving what happens
@@ -137,6 +171,8 @@ impl Feed {
             user,
             visible: (self.visible)(uid),
             quiet_open: true,
+            receipts: self.receipts.subscribe(),
+            receipts_open: true,
         }
     }
 }

@@ -21,6 +21,7 @@ mod dispatch;
 mod export;
 mod follow;
 mod rate;
+pub(crate) use rate::Rates;
 mod slots;
 mod token;
 mod track;

@@ -55,16 +55,7 @@ async fn view(store: &StoreHandle, uid: u32, id: i64) -> Result<TrackView, Inbox
     let summary = store.receipt_summary(m.uuid.clone()).await?;
     let recipients = rows
         .into_iter()
-        .map(|r| RecipientView {
-            name: r.recipient,
-            state: match r.state {
-                ReceiptState::Sent => "sent",
-                ReceiptState::Delivered => "delivered",
-                ReceiptState::Read => "read",
-            }
-            .to_owned(),
-            at_ms: r.at,
-        })
+        .map(|r| recipient(r.recipient, r.state, r.at))
         .collect();
     Ok(TrackView {
         id,
@@ -77,4 +68,18 @@ async fn view(store: &StoreHandle, uid: u32, id: i64) -> Result<TrackView, Inbox
         read: summary.read,
         recipients,
     })
+}
+
+/// One recipient's receipt as the API shows it (`track`, the follow stream).
+pub(crate) fn recipient(name: String, state: ReceiptState, at_ms: i64) -> RecipientView {
+    RecipientView {
+        name,
+        state: match state {
+            ReceiptState::Sent => "sent",
+            ReceiptState::Delivered => "delivered",
+            ReceiptState::Read => "read",
+        }
+        .to_owned(),
+        at_ms,
+    }
 }

@@ -190,6 +190,8 @@ async fn session(options: &Options, shown: &Shown) -> anyhow::Result<()> {
                     catch_up(options, shown, n).await?;
                 }
             }
+            // The agent shows what arrives, not who read what was sent.
+            FollowEvent::Receipt(_) => {}
             FollowEvent::Lagged { .. } => {
                 // Missed messages or quiet changes: ask again, show what waits.
                 ask_quiet(options).await?;

@@ -100,12 +100,13 @@ fn api_failure(b: &Browser, e: &ApiError) -> Response {
     failure(Some(b), super::reply::status(e.kind), &e.message)
 }
 
-/// Asks the services as `uid`, typed.
+/// Asks the services as `uid`, typed, paced as `/v1` is.
 async fn call<T: DeserializeOwned>(
     app: &App,
     uid: u32,
     request: impl Into<Request>,
 ) -> Result<T, ApiError> {
+    app.pace(uid).await;
     let line = app.services.answer(uid, request.into()).await;
     match serde_json::from_slice::<Reply<T>>(&line) {
         Ok(Reply::Ok(t)) => Ok(t),
