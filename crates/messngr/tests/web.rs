@@ -198,6 +198,12 @@ fn a_user_reads_and_answers_messages_in_a_browser() {
     b.wait_until("document.documentElement.scrollWidth <= window.innerWidth");
     let shot = b.screenshot("5-phone");
     println!("last screenshot: {}", shot.display());
+
+    // Sign out: the session is gone, the sign-in form is back.
+    b.eval("document.querySelector('form[action=\"/web/logout\"]').requestSubmit(); true");
+    b.wait_until("document.getElementById('login') !== null");
+    b.navigate(&format!("{URL}/web/compose"));
+    b.wait_until("document.getElementById('login') !== null");
 }
 
 /// curl in host 1: (status, headers and body).

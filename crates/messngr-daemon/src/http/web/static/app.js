@@ -31,6 +31,14 @@ function preview(text) {
   return p;
 }
 
+// A time as the server's pages show it (YYYY-MM-DD HH:MM:SS, local).
+function when(ms) {
+  const d = new Date(ms);
+  const two = (n) => String(n).padStart(2, "0");
+  return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " +
+    two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds());
+}
+
 // One row of the list, as the server renders it.
 function row(m) {
   const li = document.createElement("li");
@@ -42,7 +50,7 @@ function row(m) {
   a.appendChild(span("who", m.direction === "in" ? "from " + m.from : "to " + m.to));
   a.appendChild(document.createTextNode(" "));
   const t = document.createElement("time");
-  t.textContent = new Date(m.received_at_ms).toLocaleString();
+  t.textContent = when(m.received_at_ms);
   a.appendChild(t);
   a.appendChild(document.createTextNode(" "));
   a.appendChild(span("mark " + (m.verified ? "verified" : "unverified"), "[" + provenance(m) + "]"));
