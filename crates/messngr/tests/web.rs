@@ -138,7 +138,7 @@ fn a_user_reads_and_answers_messages_in_a_browser() {
     b.wait_until("document.getElementById('messages') !== null");
     b.eval("window.stayed = 'here'; true");
     // The page's stream is open before the message comes.
-    std::thread::sleep(Duration::from_secs(1));
+    b.wait_until("document.body.dataset.live === 'open'");
     client.message_to_h1(&lan, "H1", HOSTILE_LIVE.as_bytes(), || d1.log());
     b.wait_until(&format!(
         "Array.from(document.querySelectorAll('#messages li.live .text')).some(e => e.textContent === {})",
@@ -345,6 +345,33 @@ fn a_cross_site_post_is_refused_and_the_headers_are_strict() {
         "nothing forged arrived"
     );
 
+    // A verified message (root on this host) is marked so.
+    d1.cli_ok(&["send", "H1", "from root here"]);
+    d1.wait_inbox(2);
+    let (_, inbox) = curl(&lan, &["-b", jar, &format!("{URL}/web/")]);
+    assert!(
+        inbox.contains("<span class=\"mark verified\">[verified root@H1]</span>"),
+        "{inbox}"
+    );
+
+    // Paging: 25 a page, the rest behind Older.
+    for n in 0..25 {
+        client.message_to_h1(&lan, "H1", format!("page {n}").as_bytes(), || d1.log());
+    }
+    let (_, first) = curl(&lan, &["-b", jar, &format!("{URL}/web/")]);
+    assert_eq!(first.matches("<li class=").count(), 25, "{first}");
+    assert!(first.contains("page 24") && !first.contains("for the csrf test"));
+    let older = first
+        .split("class=\"older\" href=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no Older link: {first}"))
+        .replace("&amp;", "&");
+    assert!(first.contains("Older (2 more)"), "{first}");
+    let (_, second) = curl(&lan, &["-b", jar, &format!("{URL}{older}")]);
+    assert_eq!(second.matches("<li class=").count(), 2, "{second}");
+    assert!(second.contains("for the csrf test") && second.contains("from root here"));
+
     // Export: every received message, a JSON object a line, as a download.
     let (code, export) = curl(&lan, &["-b", jar, &format!("{URL}/web/export")]);
     assert_eq!(code, 200, "{export}");
@@ -354,8 +381,17 @@ fn a_cross_site_post_is_refused_and_the_headers_are_strict() {
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].to_string())
         .collect();
-    // (Received messages, as `messngr export` gives them.)
-    assert_eq!(texts, vec!["\"for the csrf test\""], "{body}");
+    // As `messngr export` gives them: oldest first, each page once.
+    assert_eq!(texts[0], "\"for the csrf test\"", "{body}");
+    assert_eq!(
+        texts.last().map(String::as_str),
+        Some("\"page 24\""),
+        "{body}"
+    );
+    for n in 0..25 {
+        let t = format!("\"page {n}\"");
+        assert_eq!(texts.iter().filter(|x| **x == t).count(), 1, "{body}");
+    }
 
     // Revoking the `messngr web` token ends its sessions.
     let tokens: serde_json::Value =

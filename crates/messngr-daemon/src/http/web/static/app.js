@@ -69,6 +69,9 @@ function follow() {
   const params = new URLSearchParams(window.location.search);
   const firstPage = !params.get("q") && !params.get("before") && !params.get("unread");
   const events = new EventSource("/v1/events");
+  // Whether new messages arrive now (the stylesheet shows it).
+  events.addEventListener("open", () => { document.body.dataset.live = "open"; });
+  events.addEventListener("error", () => { document.body.dataset.live = "closed"; });
   events.addEventListener("message", (e) => {
     const m = JSON.parse(e.data);
     if (firstPage) {
