@@ -338,10 +338,33 @@ fn a_cross_site_post_is_refused_and_the_headers_are_strict() {
         || !smbd.received().is_empty(),
         || format!("{}\n{}", d1.log(), smbd.log()),
     );
+    // And the JSON API from our page, with the CSRF header.
+    let (code, body) = curl(
+        &lan,
+        &[
+            "-b",
+            jar,
+            "-H",
+            &format!("Origin: {URL}"),
+            "-H",
+            &format!("X-CSRF-Token: {csrf}"),
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"to":"ALICE","text":"from our script"}"#,
+            &format!("{URL}/v1/messages"),
+        ],
+    );
+    assert_eq!(code, 200, "{body}");
+    wait_for(
+        Duration::from_secs(20),
+        || smbd.received().len() >= 2,
+        || format!("{}\n{}", d1.log(), smbd.log()),
+    );
     let got = smbd.received();
     assert_eq!(
         got,
-        vec![b"from our page".to_vec()],
+        vec![b"from our page".to_vec(), b"from our script".to_vec()],
         "nothing forged arrived"
     );
 
