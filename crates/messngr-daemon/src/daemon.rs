@@ -176,9 +176,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         .http
         .listen()
         .map_err(|e| DaemonError::Http(e.to_string()))?;
-    let http = crate::http::bind(&http_addrs)
-        .await
-        .map_err(|e| DaemonError::Http(e.to_string()))?;
+    let http = crate::http::bind(&http_addrs).await;
     give_up_root(target.as_ref())?;
     let inbox = crate::inbox::Inbox::open(&settings)?;
     tracing::info!(
@@ -302,13 +300,15 @@ fn serve_local(
     feed: Feed,
     stop: &CancellationToken,
 ) {
+    // One budget per account, whichever way it asks.
+    let rates = crate::server::Rates::new(services.settings.api_limits.rate);
     if !http.is_empty() {
         let max_body = services.settings.http.max_body();
         let app = crate::http::App {
             services: services.clone(),
             feed: feed.clone(),
             stop: stop.child_token(),
-            rates: crate::server::Rates::new(services.settings.api_limits.rate),
+            rates: rates.clone(),
             streams: crate::http::Streams::default(),
         };
         tasks.spawn(crate::http::serve(http, app, max_body, stop.child_token()));
@@ -317,6 +317,7 @@ fn serve_local(
         listener,
         services,
         feed,
+        rates,
         stop.child_token(),
     ));
 }

@@ -47,12 +47,6 @@ pub enum TokenError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} line {line}: {why} (remove the line, or the file to start over)")]
-    Parse {
-        path: PathBuf,
-        line: usize,
-        why: &'static str,
-    },
     #[error("no random numbers for a token: {0}")]
     Random(String),
     #[error(
@@ -69,8 +63,19 @@ pub enum TokenError {
 #[derive(Debug)]
 pub(crate) struct Tokens {
     path: PathBuf,
-    entries: Mutex<Vec<Entry>>,
+    entries: Mutex<Inner>,
 }
+
+/// The tokens and the next number.
+#[derive(Debug)]
+struct Inner {
+    entries: Vec<Entry>,
+    next: u32,
+}
+
+/// The number the next token gets, kept in the file (`#next N`) so that a
+/// revoked token's number never names a newer one.
+const NEXT: &str = "#next ";
 
 fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
@@ -90,24 +95,33 @@ impl Tokens {
             Err(source) => return Err(TokenError::Io { path, source }),
         };
         let mut entries = Vec::new();
+        let mut next = 1;
         for (i, l) in text.lines().enumerate() {
+            if let Some(n) = l.strip_prefix(NEXT) {
+                next = n.trim().parse().unwrap_or(next);
+                continue;
+            }
             if l.trim().is_empty() || l.starts_with('#') {
                 continue;
             }
-            let bad = |why| TokenError::Parse {
-                path: path.clone(),
-                line: i + 1,
-                why,
-            };
-            entries.push(parse_line(l).map_err(bad)?);
+            // One bad line costs that token, not the daemon.
+            match parse_line(l) {
+                Ok(e) => entries.push(e),
+                Err(why) => tracing::warn!(
+                    "{} line {}: {why}: that token is not in force (remove the line)",
+                    path.display(),
+                    i + 1
+                ),
+            }
         }
+        let next = entries.iter().map(|e| e.id + 1).fold(next, u32::max);
         Ok(Tokens {
             path,
-            entries: Mutex::new(entries),
+            entries: Mutex::new(Inner { entries, next }),
         })
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -123,12 +137,12 @@ impl Tokens {
             return Err(TokenError::BadLabel);
         }
         let token = new_token()?;
-        let mut entries = self.entries();
-        if entries.iter().filter(|e| e.uid == uid).count() >= MAX_PER_ACCOUNT {
+        let mut inner = self.entries();
+        if inner.entries.iter().filter(|e| e.uid == uid).count() >= MAX_PER_ACCOUNT {
             return Err(TokenError::TooMany);
         }
         let entry = Entry {
-            id: entries.iter().map(|e| e.id).max().unwrap_or(0) + 1,
+            id: inner.next,
             uid,
             user: user.to_owned(),
             created_ms: now_ms(),
@@ -136,9 +150,11 @@ impl Tokens {
             label: label.to_owned(),
             hash: hash(&token),
         };
-        entries.push(entry.clone());
-        if let Err(e) = self.save(&entries) {
-            entries.pop();
+        inner.entries.push(entry.clone());
+        inner.next += 1;
+        if let Err(e) = self.save(&inner) {
+            inner.entries.pop();
+            inner.next -= 1;
             return Err(e);
         }
         tracing::info!("HTTP token {} made for {user} (uid {uid})", entry.id);
@@ -148,6 +164,7 @@ impl Tokens {
     /// The tokens of `uid`, or every one for `all`.
     pub(crate) fn list(&self, uid: u32, all: bool) -> Vec<Entry> {
         self.entries()
+            .entries
             .iter()
             .filter(|e| all || e.uid == uid)
             .cloned()
@@ -156,41 +173,45 @@ impl Tokens {
 
     /// Revokes token `id` of `uid` (`any`: of anyone).
     pub(crate) fn revoke(&self, uid: u32, any: bool, id: u32) -> Result<Entry, TokenError> {
-        let mut entries = self.entries();
-        let at = entries
+        let mut inner = self.entries();
+        let at = inner
+            .entries
             .iter()
             .position(|e| e.id == id && (any || e.uid == uid))
             .ok_or(TokenError::NotFound(id))?;
-        let gone = entries.remove(at);
-        if let Err(e) = self.save(&entries) {
-            entries.insert(at, gone);
+        let gone = inner.entries.remove(at);
+        if let Err(e) = self.save(&inner) {
+            inner.entries.insert(at, gone);
             return Err(e);
         }
         tracing::info!("HTTP token {id} of {} revoked", gone.user);
         Ok(gone)
     }
 
-    /// The account `token` acts as, if it is a token in force.
-    pub(crate) fn check(&self, token: &str) -> Option<(u32, String)> {
-        self.check_id(token).map(|(_, uid, user)| (uid, user))
-    }
-
-    /// [`Tokens::check`], with the token's id: (id, uid, user).
-    pub(crate) fn check_id(&self, token: &str) -> Option<(u32, u32, String)> {
+    /// The token `token` is, if it is one in force: its number and the
+    /// account it acts as.
+    pub(crate) fn check(&self, token: &str) -> Option<(u32, u32, String)> {
         if token.len() != PREFIX.len() + BODY_LEN || !token.starts_with(PREFIX) {
             return None;
         }
         let h = hash(token);
         self.entries()
+            .entries
             .iter()
             .find(|e| e.hash == h)
             .map(|e| (e.id, e.uid, e.user.clone()))
+    }
+
+    /// Whether token `id` is still in force (open event streams ask).
+    pub(crate) fn is_live(&self, id: u32) -> bool {
+        self.entries().entries.iter().any(|e| e.id == id)
     }
 
     /// The account token `id` acts as, while it is in force (a web
     /// session asks at every request).
     pub(crate) fn by_id(&self, id: u32) -> Option<(u32, String)> {
         self.entries()
+            .entries
             .iter()
             .find(|e| e.id == id)
             .map(|e| (e.uid, e.user.clone()))
@@ -202,6 +223,7 @@ impl Tokens {
     pub(crate) fn web_token(&self, uid: u32, user: &str) -> Result<Entry, TokenError> {
         let found = self
             .entries()
+            .entries
             .iter()
             .find(|e| e.uid == uid && e.label == WEB_LABEL)
             .cloned();
@@ -211,11 +233,12 @@ impl Tokens {
         }
     }
 
-    fn save(&self, entries: &[Entry]) -> Result<(), TokenError> {
-        let mut out = String::from(
-            "# messngr HTTP tokens (SHA-256 of each): ID UID USER CREATED_MS PREFIX HASH LABEL\n",
+    fn save(&self, inner: &Inner) -> Result<(), TokenError> {
+        let mut out = format!(
+            "# messngr HTTP tokens (SHA-256 of each): ID UID USER CREATED_MS PREFIX HASH LABEL\n{NEXT}{}\n",
+            inner.next
         );
-        for e in entries {
+        for e in &inner.entries {
             out.push_str(&format!(
                 "{} {} {} {} {} {} {}\n",
                 e.id,
@@ -286,7 +309,7 @@ mod tests {
         let tokens = Tokens::load(dir.path()).unwrap();
         let (e, token) = tokens.create(1000, "alice", Some("phone")).unwrap();
         assert!(token.starts_with("tk_") && token.len() == 32, "{token}");
-        assert_eq!(tokens.check(&token), Some((1000, "alice".into())));
+        assert_eq!(tokens.check(&token), Some((e.id, 1000, "alice".into())));
         let file = std::fs::read_to_string(dir.path().join(TOKENS_FILE)).unwrap();
         assert!(!file.contains(&token), "the file holds only hashes");
         use std::os::unix::fs::PermissionsExt;
@@ -297,7 +320,7 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         // Kept across a restart.
         let again = Tokens::load(dir.path()).unwrap();
-        assert_eq!(again.check(&token), Some((1000, "alice".into())));
+        assert_eq!(again.check(&token), Some((e.id, 1000, "alice".into())));
         assert_eq!(again.list(1000, false)[0].label, "phone");
         // Only its owner (or root) revokes it.
         assert!(matches!(
@@ -306,7 +329,18 @@ mod tests {
         ));
         again.revoke(1000, false, e.id).unwrap();
         assert_eq!(again.check(&token), None);
-        assert_eq!(Tokens::load(dir.path()).unwrap().check(&token), None);
+        assert!(!again.is_live(e.id));
+        let reloaded = Tokens::load(dir.path()).unwrap();
+        assert_eq!(reloaded.check(&token), None);
+        // A revoked token's number is never given again.
+        let (newer, _) = reloaded.create(1000, "alice", None).unwrap();
+        assert!(newer.id > e.id, "{} after {}", newer.id, e.id);
+        // A bad line costs its token, not the rest.
+        let file = dir.path().join(TOKENS_FILE);
+        let mut text = std::fs::read_to_string(&file).unwrap();
+        text.push_str("garbage line\n");
+        std::fs::write(&file, text).unwrap();
+        assert_eq!(Tokens::load(dir.path()).unwrap().list(1000, false).len(), 1);
         // Anything else is no token.
         assert_eq!(again.check("tk_"), None);
         assert_eq!(again.check(&token.replace("tk_", "tx_")), None);

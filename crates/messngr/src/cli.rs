@@ -371,13 +371,13 @@ pub enum Cmd {
         #[arg(long, global = true)]
         json: bool,
     },
-    /// Tokens for the HTTP API (`http://127.0.0.1:8139/v1/…`, ntfy-style
+    /// Tokens for the HTTP API (`http://127.0.0.1:839/v1/…`, ntfy-style
     /// publishing, the web inbox).
     ///
     /// A token acts as your account: it sends as you and sees your
     /// messages. Only a hash is kept; a revoked token is refused at once.
     #[command(
-        after_help = "Examples:\n  TOKEN=$(messngr token create --label backup)\n  curl -H \"Authorization: Bearer $TOKEN\" -d '{\"to\":\"H2\",\"text\":\"done\"}' http://127.0.0.1:8139/v1/messages\n  messngr token list\n  messngr token revoke 3"
+        after_help = "Examples:\n  (umask 077; echo \"Authorization: Bearer $(messngr token create --label backup)\" > auth)\n  curl -H @auth -H 'Content-Type: application/json' -d '{\"to\":\"H2\",\"text\":\"done\"}' http://127.0.0.1:839/v1/messages\n  messngr token list\n  messngr token revoke 3"
     )]
     Token {
         /// What to do.
@@ -394,7 +394,7 @@ pub enum Cmd {
     /// opened. The session acts as your `messngr web` token: `messngr token
     /// revoke` on it signs every such browser out.
     #[command(
-        after_help = "Examples:\n  messngr web\n  messngr web --print    # only print the link (e.g. over ssh -L 8139:127.0.0.1:8139)"
+        after_help = "Examples:\n  messngr web\n  messngr web --print    # only print the link (over ssh: forward a port to 127.0.0.1:839)"
     )]
     Web {
         /// Print the link instead of opening a browser.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use support::{Daemon, TestUser, lan, run_in, text, wait_for};
 
-const URL: &str = "http://127.0.0.1:8139";
+const URL: &str = "http://127.0.0.1:839";
 
 /// curl in host `i`: (status, body).
 fn curl(lan: &messngr_lan::Lan, i: usize, args: &[&str]) -> (u16, String) {
@@ -213,7 +213,28 @@ fn tokens_guard_every_request_and_sends_and_lists_work() {
     assert_eq!(code, 413);
     assert_eq!(d2.inbox().len(), 1, "nothing more reached H2");
 
-    // Revoked: refused at the next request.
+    // A DNS name rebound to 127.0.0.1, or another site's page: refused.
+    for (header, want) in [
+        ("Host: evil.example", 421),
+        ("Sec-Fetch-Site: cross-site", 403),
+        ("Origin: http://evil.example", 403),
+    ] {
+        let (code, body) = curl(
+            &lan,
+            1,
+            &[
+                "-H",
+                &bearer(&token),
+                "-H",
+                header,
+                &format!("{URL}/v1/messages"),
+            ],
+        );
+        assert_eq!(code, want, "{header}: {body}");
+    }
+
+    // Revoked: refused at the next request, and its open stream ends.
+    let stream = Events::follow(&lan, 1, &token);
     let id = json(&text(&d1.cli_ok(&["token", "list", "--json"])))[0]["id"].to_string();
     d1.cli_ok(&["token", "revoke", &id]);
     let (code, _) = curl(
@@ -222,6 +243,12 @@ fn tokens_guard_every_request_and_sends_and_lists_work() {
         &["-H", &bearer(&token), &format!("{URL}/v1/messages")],
     );
     assert_eq!(code, 401);
+    let started = Instant::now();
+    stream.until("never said");
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "the revoked token's stream ended by itself"
+    );
 }
 
 #[test]
@@ -280,7 +307,7 @@ fn the_lan_gets_no_listener_unless_asked_and_a_slow_client_is_cut_off() {
     d1.wait_settled();
     // From H2: nothing listens on H1's LAN address.
     let h1 = lan.ip(1).to_string();
-    let (code, _) = curl(&lan, 2, &[&format!("http://{h1}:8139/v1/messages")]);
+    let (code, _) = curl(&lan, 2, &[&format!("http://{h1}:839/v1/messages")]);
     assert_eq!(code, 0, "a LAN listener without lan = true");
 
     // A client that never finishes its headers is closed (slow-loris).
@@ -289,7 +316,7 @@ fn the_lan_gets_no_listener_unless_asked_and_a_slow_client_is_cut_off() {
         .command(1, "python3")
         .args([
             "-c",
-            "import socket,sys\ns=socket.create_connection(('127.0.0.1',8139))\ns.sendall(b'GET /v1/messages HTTP/1.1\\r\\nHost: x\\r\\n')\ns.settimeout(60)\nprint(len(s.recv(100)))",
+            "import socket,sys\ns=socket.create_connection(('127.0.0.1',839))\ns.sendall(b'GET /v1/messages HTTP/1.1\\r\\nHost: x\\r\\n')\ns.settimeout(60)\nprint(len(s.recv(100)))",
         ])
         .stdout(Stdio::piped())
         .spawn()
@@ -317,7 +344,7 @@ fn the_lan_gets_no_listener_unless_asked_and_a_slow_client_is_cut_off() {
     std::fs::write(
         &cfg,
         format!(
-            "netbios_name = \"H9\"\ninterface = \"eth0\"\nstate_dir = \"{}\"\nsocket = \"{}\"\n[http]\nlisten = [\"{h1}:8139\"]\n",
+            "netbios_name = \"H9\"\ninterface = \"eth0\"\nstate_dir = \"{}\"\nsocket = \"{}\"\n[http]\nlisten = [\"{h1}:839\"]\n",
             dir.path().join("state").display(),
             dir.path().join("api.sock").display()
         ),

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use support::{Chromium, Daemon, SambaClient, Smbd, lan, run_in, text, wait_for};
 
-const URL: &str = "http://127.0.0.1:8139";
+const URL: &str = "http://127.0.0.1:839";
 
 /// What the hostile messages try: markup that would run script if it
 /// were ever read as HTML.

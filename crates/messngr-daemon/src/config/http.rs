@@ -13,8 +13,11 @@ use serde::Deserialize;
 
 use super::ConfigError;
 
-/// Where the HTTP listener is unless told otherwise.
-pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8139";
+/// Where the HTTP listener is unless told otherwise: both loopback
+/// addresses (so that no local user can take the other one and collect
+/// the tokens `localhost` sends there), on a port below 1024 (bound before
+/// the daemon gives up root, so that no local user can take it first).
+pub const DEFAULT_HTTP_LISTEN: &[&str] = &["127.0.0.1:839", "[::1]:839"];
 /// The largest request body by default (a message's text is at most 64 KiB).
 pub const DEFAULT_MAX_BODY: usize = 256 * 1024;
 
@@ -22,8 +25,8 @@ pub const DEFAULT_MAX_BODY: usize = 256 * 1024;
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Http {
-    /// Addresses to listen on (`"127.0.0.1:8139"` by default; `[]` turns
-    /// the listener off).
+    /// Addresses to listen on (`127.0.0.1:839` and `[::1]:839` by default;
+    /// `[]` turns the listener off).
     pub listen: Option<Vec<String>>,
     /// Allow addresses that are not loopback (the LAN). Default false.
     pub lan: Option<bool>,
@@ -36,13 +39,16 @@ impl Http {
     pub fn listen(&self) -> Result<Vec<SocketAddr>, ConfigError> {
         let given: Vec<String> = match &self.listen {
             Some(l) => l.clone(),
-            None => vec![DEFAULT_HTTP_LISTEN.to_owned()],
+            None => DEFAULT_HTTP_LISTEN
+                .iter()
+                .map(|a| (*a).to_owned())
+                .collect(),
         };
         let mut out = Vec::new();
         for a in given {
             let addr: SocketAddr = a.parse().map_err(|_| ConfigError::Invalid {
                 key: "http.listen",
-                message: format!("{a:?} is not ADDRESS:PORT (e.g. \"127.0.0.1:8139\")"),
+                message: format!("{a:?} is not ADDRESS:PORT (e.g. \"127.0.0.1:839\")"),
             })?;
             if !addr.ip().is_loopback() && !self.lan.unwrap_or(false) {
                 return Err(ConfigError::Invalid {
@@ -82,9 +88,13 @@ mod tests {
     #[test]
     fn the_lan_needs_saying_so() {
         let h = Http::default();
-        assert_eq!(h.listen().unwrap(), vec!["127.0.0.1:8139".parse().unwrap()]);
+        let both: Vec<SocketAddr> = vec![
+            "127.0.0.1:839".parse().unwrap(),
+            "[::1]:839".parse().unwrap(),
+        ];
+        assert_eq!(h.listen().unwrap(), both);
         let lan = Http {
-            listen: Some(vec!["10.0.0.1:8139".into()]),
+            listen: Some(vec!["10.0.0.1:839".into()]),
             ..Http::default()
         };
         assert!(lan.listen().unwrap_err().to_string().contains("http.lan"));

@@ -169,13 +169,28 @@ async fn events(State(app): State<App>, auth: Auth) -> Result<impl IntoResponse,
         return Err(f);
     };
     let subscription = app.feed.subscribe(auth.uid);
-    let stop = app.stop.clone();
-    let state = (subscription, stop, held);
-    let stream = futures_lite::stream::unfold(state, |(mut sub, stop, held)| async move {
-        let event = tokio::select! {
-            () = stop.cancelled() => return None,
-            e = sub.next() => e?,
+    let live = Live {
+        app: app.clone(),
+        token: auth.token,
+        _held: held,
+    };
+    let state = (subscription, live);
+    let stream = futures_lite::stream::unfold(state, |(mut sub, live)| async move {
+        let event = loop {
+            tokio::select! {
+                () = live.app.stop.cancelled() => return None,
+                e = sub.next() => break e?,
+                // A revoked token's stream ends within a check.
+                () = tokio::time::sleep(REVOKED_CHECK) => {
+                    if !live.app.services.tokens.is_live(live.token) {
+                        return None;
+                    }
+                }
+            }
         };
+        if !live.app.services.tokens.is_live(live.token) {
+            return None;
+        }
         let (name, data) = match &event {
             FollowEvent::Message(m) if m.updated_at_ms.is_some() || m.retracted_at_ms.is_some() => {
                 ("update", serde_json::to_string(m))
@@ -191,7 +206,18 @@ async fn events(State(app): State<App>, auth: Auth) -> Result<impl IntoResponse,
         let e = Event::default()
             .event(name)
             .data(data.unwrap_or_else(|_| "{}".into()));
-        Some((Ok::<_, Infallible>(e), (sub, stop, held)))
+        Some((Ok::<_, Infallible>(e), (sub, live)))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// How often an idle event stream checks that its token still holds.
+const REVOKED_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What an open event stream holds: its token's number (checked), its
+/// place among the account's streams.
+struct Live {
+    app: App,
+    token: u32,
+    _held: super::Stream,
 }

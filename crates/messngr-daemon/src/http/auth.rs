@@ -26,6 +26,8 @@ use super::reply::Failure;
 pub(crate) struct Auth {
     pub(crate) uid: u32,
     pub(crate) user: String,
+    /// The token's number (event streams end when it is revoked).
+    pub(crate) token: u32,
 }
 
 /// The token in an `Authorization` header value, if any.
@@ -47,11 +49,12 @@ fn from_header_value(v: &str) -> Option<String> {
 
 /// ntfy's `auth` query parameter: a header value in base64.
 fn from_query(query: &str) -> Option<String> {
-    let value = query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == "auth")
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+    let value = pairs
+        .into_iter()
+        .find(|(k, _)| k == "auth")
         .map(|(_, v)| v)?;
+    let value = value.as_str();
     let decoded = [URL_SAFE_NO_PAD, URL_SAFE, STANDARD]
         .iter()
         .find_map(|e| e.decode(value).ok())?;
@@ -65,6 +68,18 @@ pub(crate) fn token(headers: &HeaderMap, query: Option<&str>) -> Option<String> 
         .and_then(|v| v.to_str().ok())
         .and_then(from_header_value)
         .or_else(|| query.and_then(from_query))
+}
+
+/// Whether `uid` still names the account `user` a token was made for: a
+/// token belongs to an account, not to a number, so when the uid now
+/// names another account (or none), the token (and its web sessions) is no
+/// longer good.
+pub(crate) fn same_account(uid: u32, user: &str) -> bool {
+    let now = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name);
+    now.as_deref() == Some(user)
 }
 
 /// A signed-in browser's request, as its account: a GET as it is,
@@ -106,12 +121,21 @@ impl FromRequestParts<App> for Auth {
                 "no token: send `Authorization: Bearer tk_…` (make one with `messngr token create`)",
             ));
         };
-        match app.services.tokens.check(&token) {
-            Some((uid, user)) => Ok(Auth { uid, user }),
-            None => Err(Failure::unauthorized(
+        let Some((id, uid, user)) = app.services.tokens.check(&token) else {
+            return Err(Failure::unauthorized(
                 "the token is not valid (revoked, or mistyped): `messngr token list`",
-            )),
+            ));
+        };
+        if !same_account(uid, &user) {
+            return Err(Failure::unauthorized(
+                "the token's account is gone or renamed: make a new token",
+            ));
         }
+        Ok(Auth {
+            uid,
+            user,
+            token: id,
+        })
     }
 }
 
@@ -135,5 +159,7 @@ mod tests {
         assert_eq!(from_query(&format!("x=1&auth={q}")).as_deref(), Some(t));
         assert_eq!(from_header_value("Digest abc"), None);
         assert_eq!(from_query("auth=%%%"), None);
+        let padded = URL_SAFE.encode(format!("Bearer {t}")).replace('=', "%3D");
+        assert_eq!(from_query(&format!("auth={padded}")).as_deref(), Some(t));
     }
 }

@@ -15,6 +15,7 @@
 
 mod api;
 mod auth;
+mod guard;
 mod reply;
 mod web;
 
@@ -109,35 +110,34 @@ impl Drop for Stream {
     }
 }
 
-/// Why the listener could not start.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "cannot listen for HTTP on {addr}: {source} (another program has the port? set [http] listen, or listen = [] to turn it off)"
-)]
-pub struct BindError {
-    addr: SocketAddr,
-    source: std::io::Error,
-}
-
 /// Binds every configured address (before the daemon gives up root, so
-/// that a port below 1024 works).
-pub(crate) async fn bind(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, BindError> {
+/// that a port below 1024 works). An address that cannot be bound is
+/// logged with what to do and left out: the rest of the daemon (NetBIOS,
+/// the Unix socket) serves on without it.
+pub(crate) async fn bind(addrs: &[SocketAddr]) -> Vec<TcpListener> {
     let mut out = Vec::new();
     for &addr in addrs {
-        let l = TcpListener::bind(addr)
-            .await
-            .map_err(|source| BindError { addr, source })?;
-        out.push(l);
+        match TcpListener::bind(addr).await {
+            Ok(l) => out.push(l),
+            Err(e) if addr.is_ipv6() && e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+                tracing::info!("HTTP: no {addr} on this host (IPv6 off): not listening there");
+            }
+            Err(e) => tracing::error!(
+                "HTTP: cannot listen on {addr}: {e} (another program has the port? set [http] listen, or listen = [] to turn HTTP off); serving without it"
+            ),
+        }
     }
-    Ok(out)
+    out
 }
 
 /// The routes, with the body limit.
 fn router(app: App, max_body: usize) -> Router {
     api::routes()
         .merge(web::routes())
-        .layer(axum::middleware::map_response(web::protect))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(guard::guard))
+        // Outermost: the guard's refusals carry the headers too.
+        .layer(axum::middleware::map_response(web::protect))
         .with_state(app)
 }
 
@@ -239,10 +239,11 @@ async fn accept(
         };
         // Loopback is this host's own; anything else is the LAN, judged
         // as TCP 139 is (the refusal is counted and logged there).
-        if !peer.ip().is_loopback() && policy.admit_source("HTTP", peer.ip()).is_err() {
+        let ip = peer.ip().to_canonical();
+        if !ip.is_loopback() && policy.admit_source("HTTP", ip).is_err() {
             continue;
         }
-        let Some(place) = held.take(peer.ip()) else {
+        let Some(place) = held.take(ip) else {
             tracing::debug!("HTTP: {peer} over the connection cap, closed");
             continue;
         };
@@ -259,8 +260,13 @@ async fn connection(
     place: Place,
     stop: CancellationToken,
 ) {
+    let loopback = guard::Loopback(
+        tcp.local_addr()
+            .is_ok_and(|a| a.ip().to_canonical().is_loopback()),
+    );
     let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
         req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(loopback);
         let mut router = router.clone();
         async move {
             use tower_service::Service;
@@ -270,6 +276,9 @@ async fn connection(
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
+        // Headers are small; hyper's default buffer (~400 KB) times every
+        // connection would be memory for the asking.
+        .max_buf_size(64 * 1024)
         .serve_connection(TokioIo::new(tcp), service);
     tokio::pin!(conn);
     tokio::select! {

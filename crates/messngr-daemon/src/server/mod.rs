@@ -114,12 +114,12 @@ pub(crate) async fn serve(
     listener: UnixListener,
     services: Services,
     feed: Feed,
+    rates: Rates,
     stop: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let per_uid = slots::Slots::default();
     let limits = services.settings.api_limits;
-    let rates = rate::Rates::new(limits.rate);
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;

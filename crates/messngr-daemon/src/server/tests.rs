@@ -33,7 +33,8 @@ async fn server() -> Server {
         bind(&path).is_err(),
         "a second daemon must not steal the socket"
     );
-    tokio::spawn(serve(listener, services, feed, stop.clone()));
+    let rates = Rates::new(services.settings.api_limits.rate);
+    tokio::spawn(serve(listener, services, feed, rates, stop.clone()));
     Server {
         _dir: dir,
         path,

@@ -25,9 +25,7 @@ fn error(e: TokenError) -> ApiError {
     let kind = match e {
         TokenError::NotFound(_) => ErrorKind::NotFound,
         TokenError::TooMany | TokenError::BadLabel => ErrorKind::BadRequest,
-        TokenError::Io { .. } | TokenError::Parse { .. } | TokenError::Random(_) => {
-            ErrorKind::Store
-        }
+        TokenError::Io { .. } | TokenError::Random(_) => ErrorKind::Store,
     };
     ApiError::new(kind, e.to_string())
 }
@@ -54,7 +52,8 @@ fn web_login(services: &super::Services, caller: &Caller) -> Result<WebLoginView
         .http
         .listen()
         .map_err(|e| ApiError::new(ErrorKind::Disabled, e.to_string()))?;
-    let Some(addr) = listen.first() else {
+    // 127.0.0.1 rather than [::1] when both: any browser takes it.
+    let Some(addr) = listen.iter().find(|a| a.is_ipv4()).or(listen.first()) else {
         return Err(ApiError::new(
             ErrorKind::Disabled,
             "the HTTP listener is off ([http] listen = []): the web inbox needs it",

@@ -9,7 +9,7 @@ pub enum TokenAction {
     /// shown; the daemon keeps a hash).
     ///
     /// Use it as `Authorization: Bearer TOKEN`, with ntfy's `--token`, or
-    /// as the password of `http://:TOKEN@localhost:8139/`. It sees and
+    /// as the password of `http://:TOKEN@localhost:839/`. It sees and
     /// sends what your account does, until you revoke it.
     Create {
         /// A label, to tell your tokens apart (`grafana`, `phone`).

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::Response;
 
 use super::super::App;
-use super::super::auth::Auth;
+use super::super::auth::{Auth, same_account};
 use crate::websession::same_secret;
 
 /// The session cookie's name.
@@ -47,16 +47,21 @@ pub(crate) fn cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The browser a request comes from, if its session is in force and its
-/// token not revoked (a revoked token's sessions are ended here).
+/// token not revoked nor its account gone (such sessions end here).
 pub(crate) fn browser(app: &App, headers: &HeaderMap) -> Option<Browser> {
     let id = cookie(headers)?;
     let session = app.services.web.get(&id)?;
-    let Some((uid, user)) = app.services.tokens.by_id(session.token_id) else {
+    let account = app.services.tokens.by_id(session.token_id);
+    let Some((uid, user)) = account.filter(|(uid, user)| same_account(*uid, user)) else {
         app.services.web.close(&id);
         return None;
     };
     Some(Browser {
-        auth: Auth { uid, user },
+        auth: Auth {
+            uid,
+            user,
+            token: session.token_id,
+        },
         session_id: id,
         csrf: session.csrf,
     })
@@ -148,8 +153,8 @@ mod tests {
 
     #[test]
     fn only_our_own_origin_may_change_things() {
-        let host = ("host", "127.0.0.1:8139");
-        assert!(same_origin(&headers(&[host, ("origin", "http://127.0.0.1:8139")])).is_ok());
+        let host = ("host", "127.0.0.1:839");
+        assert!(same_origin(&headers(&[host, ("origin", "http://127.0.0.1:839")])).is_ok());
         assert!(same_origin(&headers(&[host, ("origin", "http://evil.example")])).is_err());
         assert!(same_origin(&headers(&[host])).is_err(), "no Origin at all");
         assert!(same_origin(&headers(&[host, ("origin", "null")])).is_err());
@@ -164,7 +169,7 @@ mod tests {
         assert!(
             same_origin(&headers(&[
                 host,
-                ("origin", "http://127.0.0.1:8139"),
+                ("origin", "http://127.0.0.1:839"),
                 ("sec-fetch-site", "cross-site")
             ]))
             .is_err()

@@ -72,11 +72,17 @@ pub(super) async fn with_token(
             page::login(Some("give a token (`messngr token create` makes one)")),
         );
     };
-    match app.services.tokens.check_id(f.token.trim()) {
-        Some((id, _, user)) => {
+    match app.services.tokens.check(f.token.trim()) {
+        Some((id, uid, user)) if super::super::auth::same_account(uid, &user) => {
             tracing::info!("HTTP: {user} signed in to the web inbox");
             open(&app, id)
         }
+        Some(_) => html(
+            StatusCode::UNAUTHORIZED,
+            page::login(Some(
+                "the token's account is gone or renamed: make a new token",
+            )),
+        ),
         None => html(
             StatusCode::UNAUTHORIZED,
             page::login(Some(
