@@ -64,7 +64,7 @@ pub struct WebLogin {}
 /// What [`WebLogin`] answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebLoginView {
-    /// The link to open (`http://127.0.0.1:8139/web/login?code=…`).
+    /// The link to open (`http://127.0.0.1:839/web/login?code=…`).
     pub url: String,
     /// Seconds it stays valid.
     pub expires_in_secs: u32,
