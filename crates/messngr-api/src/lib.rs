@@ -79,6 +79,8 @@ pub use request::{
 };
 pub use send::{Deliver, MAX_DELIVER_NAME, MAX_DELIVER_TEXT, Reply as ReplyTo, Send, SendView};
 pub use stream::{ExportItem, Follow, FollowEvent, Following, ReceiptEvent};
-pub use token::{TokenCreate, TokenCreated, TokenList, TokenRevoke, TokenView};
+pub use token::{
+    TokenCreate, TokenCreated, TokenList, TokenRevoke, TokenView, WebLogin, WebLoginView,
+};
 pub use track::{MAX_WAIT_SECS, RecipientView, Track, TrackView};
 pub use trust::{KeyChangeView, PinView, TrustAdd, TrustExport, TrustList, TrustRemove, TrustShow};

@@ -21,7 +21,9 @@ use crate::names::{
 use crate::notice::{NoticeView, Remind, Retract, Update};
 use crate::send::{Deliver, Reply, Send, SendView};
 use crate::stream::Follow;
-use crate::token::{TokenCreate, TokenCreated, TokenList, TokenRevoke, TokenView};
+use crate::token::{
+    TokenCreate, TokenCreated, TokenList, TokenRevoke, TokenView, WebLogin, WebLoginView,
+};
 use crate::track::{Track, TrackView};
 use crate::trust::{PinView, TrustAdd, TrustExport, TrustList, TrustRemove, TrustShow};
 
@@ -63,6 +65,8 @@ pub enum TokenRequest {
     List(TokenList),
     /// [`TokenRevoke`].
     Revoke(TokenRevoke),
+    /// [`WebLogin`].
+    WebLogin(WebLogin),
 }
 
 /// Keys' and pins' requests.
@@ -180,6 +184,7 @@ calls! {
     TokenList => |c| Request::Token(TokenRequest::List(c)), Vec<TokenView>;
     TokenRevoke => |c| Request::Token(TokenRequest::Revoke(c)), TokenView;
     Alert => Request::Alert, AlertView;
+    WebLogin => |c| Request::Token(TokenRequest::WebLogin(c)), WebLoginView;
 }
 
 impl From<Export> for Request {

@@ -50,3 +50,22 @@ pub struct TokenCreated {
     /// The token: `Authorization: Bearer tk_…`.
     pub token: String,
 }
+
+/// A one-time link that signs the caller's account in to the web inbox
+/// (`messngr web`): single use, valid for [`WebLoginView::expires_in_secs`].
+///
+/// Why over the Unix socket: the daemon knows who is asking there, so the
+/// link needs no token typed into a browser. The web session it opens acts
+/// as the account's `messngr web` token (made once, shown in `messngr
+/// token list`); revoking that token ends those sessions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebLogin {}
+
+/// What [`WebLogin`] answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebLoginView {
+    /// The link to open (`http://127.0.0.1:839/web/login?code=…`).
+    pub url: String,
+    /// Seconds it stays valid.
+    pub expires_in_secs: u32,
+}

@@ -229,6 +229,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         policy: policy.clone(),
         secure: secure.clone(),
         tokens,
+        web: Arc::default(),
         netbios: None,
         alerter: Arc::new(crate::alerter::Alerter::new(settings.clone(), None)),
     };

@@ -65,6 +65,7 @@ mod tokens;
 mod udp;
 mod users;
 mod view;
+mod websession;
 
 #[cfg(test)]
 mod testing;

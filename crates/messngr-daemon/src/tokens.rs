@@ -20,6 +20,8 @@ pub(crate) const TOKENS_FILE: &str = "tokens";
 pub(crate) const MAX_PER_ACCOUNT: usize = 32;
 /// The longest label.
 pub(crate) const MAX_LABEL: usize = 64;
+/// The label of the token `messngr web` sessions act as.
+pub(crate) const WEB_LABEL: &str = "messngr web";
 const PREFIX: &str = "tk_";
 const BODY_LEN: usize = 29;
 const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -203,6 +205,32 @@ impl Tokens {
     /// Whether token `id` is still in force (open event streams ask).
     pub(crate) fn is_live(&self, id: u32) -> bool {
         self.entries().entries.iter().any(|e| e.id == id)
+    }
+
+    /// The account token `id` acts as, while it is in force (a web
+    /// session asks at every request).
+    pub(crate) fn by_id(&self, id: u32) -> Option<(u32, String)> {
+        self.entries()
+            .entries
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| (e.uid, e.user.clone()))
+    }
+
+    /// The token `messngr web` sessions of `uid` act as: the one labelled
+    /// [`WEB_LABEL`], made the first time (the token itself is never
+    /// shown: only its sessions use it; revoking it ends them).
+    pub(crate) fn web_token(&self, uid: u32, user: &str) -> Result<Entry, TokenError> {
+        let found = self
+            .entries()
+            .entries
+            .iter()
+            .find(|e| e.uid == uid && e.label == WEB_LABEL)
+            .cloned();
+        match found {
+            Some(e) => Ok(e),
+            None => self.create(uid, user, Some(WEB_LABEL)).map(|(e, _)| e),
+        }
     }
 
     fn save(&self, inner: &Inner) -> Result<(), TokenError> {

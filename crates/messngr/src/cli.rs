@@ -402,6 +402,20 @@ pub enum Cmd {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// Open the web inbox in a browser, already signed in.
+    ///
+    /// Asks the daemon for a one-time sign-in link (good once, for 60
+    /// seconds) and opens it with xdg-open; prints it when no browser can be
+    /// opened. The session acts as your `messngr web` token: `messngr token
+    /// revoke` on it signs every such browser out.
+    #[command(
+        after_help = "Examples:\n  messngr web\n  messngr web --print    # only print the link (over ssh: forward a port to 127.0.0.1:839)"
+    )]
+    Web {
+        /// Print the link instead of opening a browser.
+        #[arg(long)]
+        print: bool,
+    },
     /// Show the daemon's names, their states and its counters.
     Status {
         /// Print JSON.

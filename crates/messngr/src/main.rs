@@ -201,6 +201,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(cli.config.as_deref())?;
             client::token(&socket_path(cli.socket, &config), action, json, &mut out)
         }
+        Cmd::Web { print } => {
+            let config = load_config(cli.config.as_deref())?;
+            client::web(&socket_path(cli.socket, &config), print, &mut out)
+        }
         Cmd::Status { json } => {
             let config = load_config(cli.config.as_deref())?;
             client::status(&socket_path(cli.socket, &config), json, &mut out)

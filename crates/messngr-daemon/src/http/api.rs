@@ -39,10 +39,7 @@ pub(super) fn routes() -> Router<App> {
 /// Asks the services as `auth`'s account.
 async fn ask(app: &App, auth: &Auth, request: impl Into<Request>) -> Response {
     tracing::debug!("HTTP request as {} (uid {})", auth.user, auth.uid);
-    let wait = app.rates.delay(auth.uid, std::time::Instant::now());
-    if !wait.is_zero() {
-        tokio::time::sleep(wait).await;
-    }
+    app.pace(auth.uid).await;
     from_line(&app.services.answer(auth.uid, request.into()).await)
 }
 

@@ -7,6 +7,10 @@
 //! values) is for clients that cannot set headers. A request without a
 //! valid token is answered 401 and sees nothing — not whether a message,
 //! a topic or an account exists.
+//!
+//! The web inbox's session cookie also names an account (see
+//! `web::guard`): enough for a GET, and for anything else only with the
+//! session's CSRF token in `X-CSRF-Token` and from our own origin.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -66,11 +70,53 @@ pub(crate) fn token(headers: &HeaderMap, query: Option<&str>) -> Option<String> 
         .or_else(|| query.and_then(from_query))
 }
 
+/// Whether `uid` still names the account `user` a token was made for: a
+/// token belongs to an account, not to a number, so when the uid now
+/// names another account (or none), the token (and its web sessions) is no
+/// longer good.
+pub(crate) fn same_account(uid: u32, user: &str) -> bool {
+    let now = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name);
+    now.as_deref() == Some(user)
+}
+
+/// A signed-in browser's request, as its account: a GET as it is,
+/// anything else only with the CSRF token and from our origin (else 403,
+/// saying why).
+fn from_browser(b: super::web::guard::Browser, parts: &Parts) -> Result<Auth, Failure> {
+    use super::web::guard;
+    if guard::is_safe(&parts.method) {
+        return Ok(b.auth);
+    }
+    let given = parts
+        .headers
+        .get(guard::CSRF_HEADER)
+        .and_then(|v| v.to_str().ok());
+    match guard::may_change(&b, &parts.headers, given) {
+        Ok(()) => Ok(b.auth),
+        Err(why) => {
+            tracing::info!(
+                "HTTP: refused a request of {}'s web session: {why}",
+                b.auth.user
+            );
+            Err(Failure(
+                messngr_api::ApiError::new(messngr_api::ErrorKind::Denied, why),
+                Some(axum::http::StatusCode::FORBIDDEN),
+            ))
+        }
+    }
+}
+
 impl FromRequestParts<App> for Auth {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let Some(token) = token(&parts.headers, parts.uri.query()) else {
+            if let Some(b) = super::web::guard::browser(app, &parts.headers) {
+                return from_browser(b, parts);
+            }
             return Err(Failure::unauthorized(
                 "no token: send `Authorization: Bearer tk_…` (make one with `messngr token create`)",
             ));
@@ -80,13 +126,7 @@ impl FromRequestParts<App> for Auth {
                 "the token is not valid (revoked, or mistyped): `messngr token list`",
             ));
         };
-        // A token belongs to an account, not to a number: when the uid now
-        // names another account (or none), the token is no longer good.
-        let now = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-            .ok()
-            .flatten()
-            .map(|u| u.name);
-        if now.as_deref() != Some(user.as_str()) {
+        if !same_account(uid, &user) {
             return Err(Failure::unauthorized(
                 "the token's account is gone or renamed: make a new token",
             ));

@@ -10,12 +10,14 @@
 //! request may do is the same as over the Unix socket: every route turns
 //! it into a `messngr_api::Request` and asks `server::Services`, as the
 //! account its token belongs to; nothing here is a second implementation
-//! of sending or of the inbox.
+//! of sending or of the inbox. Every response carries a strict
+//! Content-Security-Policy, nosniff and no-referrer (`web::guard`).
 
 mod api;
 mod auth;
 mod guard;
 mod reply;
+mod web;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -57,6 +59,17 @@ pub(crate) struct App {
     pub(crate) rates: crate::server::Rates,
     /// Event streams open, by account.
     pub(crate) streams: Streams,
+}
+
+impl App {
+    /// Waits as long as `uid`'s rate asks before a request is answered
+    /// (`api_rate_limit`: late, never refused).
+    pub(crate) async fn pace(&self, uid: u32) {
+        let wait = self.rates.delay(uid, std::time::Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
 }
 
 /// Event streams open, by account.
@@ -120,8 +133,11 @@ pub(crate) async fn bind(addrs: &[SocketAddr]) -> Vec<TcpListener> {
 /// The routes, with the body limit.
 fn router(app: App, max_body: usize) -> Router {
     api::routes()
+        .merge(web::routes())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(guard::guard))
+        // Outermost: the guard's refusals carry the headers too.
+        .layer(axum::middleware::map_response(web::protect))
         .with_state(app)
 }
 

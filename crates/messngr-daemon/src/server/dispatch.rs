@@ -38,6 +38,8 @@ pub(crate) struct Services {
     pub secure: Arc<crate::secure::Secure>,
     /// The HTTP API's tokens.
     pub tokens: Arc<crate::tokens::Tokens>,
+    /// The web inbox's sessions and login codes.
+    pub web: Arc<crate::websession::WebSessions>,
     /// The name service and sending; `None` when Samba owns the ports.
     pub netbios: Option<(Names, SendContext)>,
     /// The Alerter (`messngr alert`; the HTTP sources call it too).
@@ -86,9 +88,7 @@ impl Services {
             Request::Deliver(d) => line(self.deliver(uid, d).await),
             Request::Trust(t) => super::trust::answer(&self.secure, t),
             Request::Track(t) => line(super::track::answer(self.inbox.handle(), uid, t).await),
-            Request::Token(t) => {
-                super::token::answer(&self.tokens, &self.inbox.access().caller(uid), t)
-            }
+            Request::Token(t) => super::token::answer(self, &self.inbox.access().caller(uid), t),
             Request::Alert(a) => line(self.alert(uid, a).await),
             Request::Follow(_) => line::<()>(Err(ApiError::bad_request(
                 "follow is a stream: the server answers it",

@@ -41,6 +41,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use dispatch::Services;
+pub(crate) use export::EXPORT_PAGE;
 pub(crate) use follow::Feed;
 
 /// Connections served at once; more wait in the listen queue. Per-user

@@ -68,6 +68,7 @@ fn services(inbox: &Arc<Inbox>) -> Services {
             )
             .unwrap(),
         ),
+        web: Arc::default(),
         netbios: None,
     }
 }

@@ -14,7 +14,7 @@ pub use alert::alert;
 pub use deliver::deliver;
 pub use inbox::{export, inbox, read, reply, rm, search};
 pub use notice::notice;
-pub use token::token;
+pub use token::{token, web};
 pub use track::{send_and_wait, track};
 pub use trust::trust;
 

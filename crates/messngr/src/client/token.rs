@@ -1,10 +1,13 @@
-//! `messngr token …`: the HTTP API's tokens, as text or JSON.
+//! `messngr token …`: the HTTP API's tokens, as text or JSON; and
+//! `messngr web`, which signs a browser in with a one-time link.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use messngr_api::{TokenCreate, TokenCreated, TokenList, TokenRevoke, TokenView};
+use messngr_api::{
+    TokenCreate, TokenCreated, TokenList, TokenRevoke, TokenView, WebLogin, WebLoginView,
+};
 
 use super::{Kind, exchange};
 use crate::cli::TokenAction;
@@ -80,4 +83,38 @@ pub fn token(
             },
         ),
     }
+}
+
+/// `messngr web`: opens the one-time sign-in link with xdg-open, or prints
+/// it (`--print`, or when no browser can be opened).
+pub fn web(socket: &Path, print: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    exchange(
+        socket,
+        WebLogin {},
+        Kind::Other,
+        false,
+        out,
+        |out, v: WebLoginView| {
+            let opened = !print
+                && std::process::Command::new("xdg-open")
+                    .arg(&v.url)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+            if opened {
+                eprintln!("messngr: the web inbox is open in your browser");
+            } else {
+                if !print {
+                    eprintln!(
+                        "messngr: no browser could be opened (xdg-open); open this link (good once, for {} s):",
+                        v.expires_in_secs
+                    );
+                }
+                writeln!(out, "{}", v.url)?;
+            }
+            Ok(())
+        },
+    )
 }

@@ -12,12 +12,14 @@ pub use messngr_lan::Lan;
 pub use messngr_lan::samba::{SmbConf, WORKGROUP};
 
 mod capture;
+mod cdp;
 mod disk;
 mod samba;
 mod smb_sender;
 mod users;
 mod utmp;
 pub use capture::Capture;
+pub use cdp::{Chromium, artifacts};
 pub use disk::SmallDisk;
 pub use samba::{Nmbd, SambaClient, Smbd, acknowledged};
 pub use smb_sender::{SmbSession, enter_netns};
