@@ -195,14 +195,22 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     let tokens = Arc::new(crate::tokens::Tokens::load(&settings.state_dir)?);
     let settings = Arc::new(settings);
     let registry = Registry::default();
-    let policy = Arc::new(settings.policy());
+    let inbox = Arc::new(inbox);
+    let policy = Arc::new(settings.policy().with_flow(inbox.flow().clone()));
+    let delivered = Arc::new(crate::people::Delivered::default());
     let tasks = tokio_util::task::TaskTracker::new();
 
     let (deliveries, deliveries_rx) = mpsc::channel::<Delivery>(256);
-    let inbox = Arc::new(inbox);
     let quiet = Quiet::new(inbox.handle().clone(), settings.access.clone());
     quiet.load().await;
-    crate::people::spawn(&tasks, settings.clone(), &inbox, &quiet, stop.child_token());
+    crate::people::spawn(
+        &tasks,
+        settings.clone(),
+        &inbox,
+        &quiet,
+        &delivered,
+        stop.child_token(),
+    );
     tasks.spawn(crate::inbox::run(
         inbox.clone(),
         deliveries_rx,
@@ -231,6 +239,8 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         secure: secure.clone(),
         tokens,
         netbios: None,
+        delivered,
+        deliveries: Some(deliveries.downgrade()),
     };
     match nbt {
         Some((nbns, dgm, tcp)) => {
@@ -306,6 +316,8 @@ fn serve_local(
             services: services.clone(),
             feed: feed.clone(),
             stop: stop.child_token(),
+            requests: Arc::default(),
+            started: std::time::Instant::now(),
         };
         tasks.spawn(crate::http::serve(http, app, max_body, stop.child_token()));
     }

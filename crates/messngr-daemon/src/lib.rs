@@ -46,6 +46,7 @@ mod iface;
 mod inbox;
 mod intake;
 mod limit;
+mod metrics;
 mod names;
 mod native;
 mod outbound;

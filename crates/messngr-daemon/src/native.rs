@@ -85,10 +85,14 @@ pub(crate) async fn accept(
     inbox: &InboxSender,
     origin: Option<Origin>,
 ) -> Answer {
+    policy.flow().add(
+        crate::intake::Route::Messngr,
+        crate::intake::Outcome::Received,
+    );
     let admitted = match &origin {
         Some(_) => policy.admit_signed_message(peer.ip(), m.from.as_bytes(), m.to.as_bytes()),
         None => policy.admit_message(
-            "messngr",
+            Transport::Messngr,
             peer.ip(),
             m.from.as_bytes(),
             m.to.as_bytes(),
@@ -105,7 +109,8 @@ pub(crate) async fn accept(
     let ours = (origin.is_some() && policy.is_workgroup(m.to.as_bytes()))
         || crate::config::netbios_name("to", m.to).is_ok_and(|n| names.accepts_messages_for(&n));
     if !ours {
-        policy.refuse(
+        policy.refuse_message(
+            Transport::Messngr,
             Refusal::NotHere,
             peer.ip(),
             format_args!(
@@ -124,7 +129,8 @@ pub(crate) async fn accept(
         .limits()
         .session_message(std::time::Instant::now(), peer.ip())
     {
-        policy.refuse(
+        policy.refuse_message(
+            Transport::Messngr,
             reason,
             peer.ip(),
             format_args!("native message for {:?}", m.to),
@@ -137,6 +143,10 @@ pub(crate) async fn accept(
         );
     }
     if m.replaces.is_some() && origin.is_none() {
+        policy.flow().add(
+            crate::intake::Route::Messngr,
+            crate::intake::Outcome::Refused,
+        );
         return refuse(
             Some(m.uuid),
             Reason::BadSignature,
@@ -145,6 +155,10 @@ pub(crate) async fn accept(
         );
     }
     if m.text.trim().is_empty() && !m.retract {
+        policy.flow().add(
+            crate::intake::Route::Messngr,
+            crate::intake::Outcome::Refused,
+        );
         return refuse(
             Some(m.uuid),
             Reason::BadMessage,
@@ -220,7 +234,8 @@ pub(crate) async fn accept(
             answer(&Repr::Accepted { uuid: m.uuid }, None)
         }
         Ok(Err(e)) => {
-            policy.refuse(
+            policy.refuse_message(
+                Transport::Messngr,
                 e.refusal(),
                 peer.ip(),
                 format_args!("native message for {}: {e}", sanitize_line(m.to)),
@@ -232,7 +247,8 @@ pub(crate) async fn accept(
             refuse(Some(m.uuid), reason, &e.to_string(), None)
         }
         Err(_) => {
-            policy.refuse(
+            policy.refuse_message(
+                Transport::Messngr,
                 Refusal::NotStored,
                 peer.ip(),
                 format_args!(

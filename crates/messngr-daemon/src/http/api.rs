@@ -156,7 +156,10 @@ async fn reply(
 /// the account may see, `update` when one changed (a live notice), `quiet`
 /// for its do-not-disturb, `lagged` when it fell behind (then list again).
 async fn events(State(app): State<App>, auth: Auth) -> impl IntoResponse {
-    let subscription = app.feed.subscribe(auth.uid);
+    let subscription = app
+        .feed
+        .subscribe(auth.uid)
+        .counting(app.services.delivered.clone(), crate::people::Sink::Http);
     let stop = app.stop.clone();
     let stream = futures_lite::stream::unfold((subscription, stop), |(mut sub, stop)| async move {
         let event = tokio::select! {

@@ -1,6 +1,6 @@
-//! The HTTP listener: the JSON API (`/v1/…`), and what other parts of the
-//! daemon serve over it (ntfy's publish, Alertmanager's webhook, the web
-//! inbox).
+//! The HTTP listener: the JSON API (`/v1/…`), `/metrics` for Prometheus,
+//! and what other parts of the daemon serve over it (ntfy's publish,
+//! Alertmanager's webhook, the web inbox).
 //!
 //! Why connection by connection (hyper-util) rather than `axum::serve`:
 //! each connection is judged before a byte of it is parsed — the source
@@ -15,6 +15,7 @@
 mod api;
 mod auth;
 mod reply;
+mod scrape;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -49,6 +50,10 @@ pub(crate) struct App {
     pub(crate) feed: Feed,
     /// Stops event streams when the daemon stops.
     pub(crate) stop: CancellationToken,
+    /// Requests answered, by route and status (`/metrics`).
+    pub(crate) requests: Arc<scrape::Requests>,
+    /// When the daemon started (`/metrics`' uptime).
+    pub(crate) started: std::time::Instant,
 }
 
 /// Why the listener could not start.
@@ -74,11 +79,27 @@ pub(crate) async fn bind(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, BindE
     Ok(out)
 }
 
-/// The routes, with the body limit.
+/// The routes, with the body limit; every request counted by the route
+/// it matched and its status (an unknown path as `other`).
 fn router(app: App, max_body: usize) -> Router {
     api::routes()
+        .route("/metrics", axum::routing::get(scrape::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            scrape::count,
+        ))
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(app)
+}
+
+/// A path no route serves: 404, counted as `other`.
+async fn not_found(axum::extract::State(app): axum::extract::State<App>) -> reply::Failure {
+    app.requests.add("other", axum::http::StatusCode::NOT_FOUND);
+    reply::Failure(
+        messngr_api::ApiError::new(messngr_api::ErrorKind::NotFound, "no such path"),
+        None,
+    )
 }
 
 /// Connections held, in all and by address.

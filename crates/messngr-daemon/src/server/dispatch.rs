@@ -40,6 +40,11 @@ pub(crate) struct Services {
     pub tokens: Arc<crate::tokens::Tokens>,
     /// The name service and sending; `None` when Samba owns the ports.
     pub netbios: Option<(Names, SendContext)>,
+    /// Deliveries to people by sink (`/metrics`).
+    pub delivered: Arc<crate::people::Delivered>,
+    /// The receivers' channel to the inbox, for its depth (`/metrics`);
+    /// weak, so that it closes when the receivers stop.
+    pub deliveries: Option<tokio::sync::mpsc::WeakSender<crate::intake::Delivery>>,
 }
 
 /// One reply line.

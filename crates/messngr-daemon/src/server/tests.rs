@@ -66,6 +66,8 @@ fn services(inbox: &Arc<Inbox>) -> Services {
             .unwrap(),
         ),
         netbios: None,
+        delivered: Arc::default(),
+        deliveries: None,
     }
 }
 
