@@ -125,7 +125,9 @@ wait $! || { tail -n 30 "$M_DIR/log" >&2; exit 1; }
 in_ns "$H2" "$SMB_LOAD" --probe --target "$SERVER_IP" --name "$NAME" --duration 30 >/dev/null &
 wait $! || { tail -n 30 "$M_DIR/log" >&2; exit 1; }
 
-count_messngr() { "$MESSNGR" --socket "$M_DIR/api.sock" export | wc -l; }
+# Received messages only: a publish to a name held here also keeps an `out`
+# copy of what root sent (for `messngr track`), as `messngr send` does.
+count_messngr() { "$MESSNGR" --socket "$M_DIR/api.sock" export | grep -c '"direction":"in"' || true; }
 STORED=$(count_messngr)
 
 # measure KEY CMD… — runs one load in h2 (its JSON report to $WORK/KEY.json)
@@ -158,7 +160,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   measure "smb_$r" "$SMB_LOAD" --target "$SERVER_IP" --name "$NAME" --sessions "$CONNECTIONS"
 done
 
-"$MESSNGR" --socket "$M_DIR/api.sock" export | jq -r '.text' >"$WORK/texts"
+"$MESSNGR" --socket "$M_DIR/api.sock" export | jq -r 'select(.direction == "in") | .text' >"$WORK/texts"
 H_LINES=$(grep -c '^httpbench-' "$WORK/texts" || true)
 H_UNIQUE=$(grep -o '^httpbench-[^ ]*' "$WORK/texts" | sort -u | wc -l)
 S_LINES=$(grep -c '^msgbench-' "$WORK/texts" || true)
