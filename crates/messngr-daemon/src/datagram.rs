@@ -29,7 +29,8 @@ use messngr_proto::wire::smb::mailslot::{MessngrPayload, Repr as MailslotWrite};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use crate::intake::{Delivery, InboxSender, Incoming, Route, Transport};
+use crate::flow::Route;
+use crate::intake::{Delivery, InboxSender, Incoming, Transport};
 use crate::policy::{Policy, Refusal};
 use crate::registry::Registry;
 
@@ -196,7 +197,7 @@ impl Datagrams {
                 let m = parse_messngr(c.data, from, counters)?;
                 policy
                     .flow()
-                    .add(Route::Mailslot, crate::intake::Outcome::Received);
+                    .add(Route::Mailslot, crate::flow::Outcome::Received);
                 Some(m).filter(|m| admitted(policy, c.source.ip, from, m, group))?
             }
             Outcome::Pending => return None,

@@ -41,6 +41,7 @@ mod access;
 pub mod config;
 mod daemon;
 mod datagram;
+mod flow;
 mod http;
 mod iface;
 mod inbox;

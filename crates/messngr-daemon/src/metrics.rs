@@ -2,7 +2,7 @@
 //! (version 0.0.4), rendered from what each module already counts.
 //!
 //! Why one module that only reads: every counter lives with the thing it
-//! counts, as atomics (messages by route and outcome in `intake::Flow`,
+//! counts, as atomics (messages by route and outcome in `flow::Flow`,
 //! refusals by reason in `policy`, deliveries by sink in `people`, HTTP
 //! requests in `http`), so counting costs a relaxed add on the hot path and
 //! no lock. Gauges (queue depths, the store's size) are read when scraped.
@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use crate::intake::{Flow, Outcome, Route};
+use crate::flow::{Flow, Outcome, Route};
 use crate::people::{Delivered, Sink};
 use crate::policy::{Refusal, Refusals};
 

@@ -85,10 +85,9 @@ pub(crate) async fn accept(
     inbox: &InboxSender,
     origin: Option<Origin>,
 ) -> Answer {
-    policy.flow().add(
-        crate::intake::Route::Messngr,
-        crate::intake::Outcome::Received,
-    );
+    policy
+        .flow()
+        .add(crate::flow::Route::Messngr, crate::flow::Outcome::Received);
     let admitted = match &origin {
         Some(_) => policy.admit_signed_message(peer.ip(), m.from.as_bytes(), m.to.as_bytes()),
         None => policy.admit_message(
@@ -143,10 +142,9 @@ pub(crate) async fn accept(
         );
     }
     if m.replaces.is_some() && origin.is_none() {
-        policy.flow().add(
-            crate::intake::Route::Messngr,
-            crate::intake::Outcome::Refused,
-        );
+        policy
+            .flow()
+            .add(crate::flow::Route::Messngr, crate::flow::Outcome::Refused);
         return refuse(
             Some(m.uuid),
             Reason::BadSignature,
@@ -155,10 +153,9 @@ pub(crate) async fn accept(
         );
     }
     if m.text.trim().is_empty() && !m.retract {
-        policy.flow().add(
-            crate::intake::Route::Messngr,
-            crate::intake::Outcome::Refused,
-        );
+        policy
+            .flow()
+            .add(crate::flow::Route::Messngr, crate::flow::Outcome::Refused);
         return refuse(
             Some(m.uuid),
             Reason::BadMessage,

@@ -356,7 +356,7 @@ async fn deliver(
     let to = message.destination_name();
     policy
         .flow()
-        .add(crate::intake::Route::Smb, crate::intake::Outcome::Received);
+        .add(crate::flow::Route::Smb, crate::flow::Outcome::Received);
     if policy
         .admit_message(Transport::Smb, peer.ip(), &message.from, &message.to, false)
         .is_err()

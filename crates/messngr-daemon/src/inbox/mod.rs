@@ -30,7 +30,8 @@ use messngr_proto::text::{CodePage, MessageDecoder};
 use messngr_store::{NewMessage, StoreHandle};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::intake::{Again, Delivery, Flow, Incoming, NotStored, Outcome, Route, Stored};
+use crate::flow::{Flow, Outcome, Route};
+use crate::intake::{Again, Delivery, Incoming, NotStored, Stored};
 use crate::settings::Settings;
 
 /// File name of the inbox database in the state directory.
@@ -179,7 +180,7 @@ impl Inbox {
         let flow = self.flow.clone();
         Box::pin(async move {
             let r = answer.await;
-            flow.answered(route, &r, false);
+            count(&flow, route, &r, false);
             r
         })
     }
@@ -283,7 +284,7 @@ impl Inbox {
     async fn insert(&self, route: Route, new: NewMessage) -> Result<Stored, NotStored> {
         self.flow.add(route, Outcome::Received);
         let r = self.queue_new(new).await;
-        self.flow.answered(route, &r, true);
+        count(&self.flow, route, &r, true);
         r
     }
 
@@ -395,6 +396,18 @@ impl Inbox {
             .await
             .ok()
             .filter(|m| self.access.may_see(&caller, m.owner_user.as_deref()))
+    }
+}
+
+/// Counts the inbox's answer for a message of `route`: stored, duplicate,
+/// or (when `refused` counts it here, for the routes no receiver judged)
+/// refused.
+fn count(flow: &Flow, route: Route, r: &Result<Stored, NotStored>, refused: bool) {
+    match r {
+        Ok(Stored(_, Again::New)) => flow.add(route, Outcome::Stored),
+        Ok(Stored(_, Again::Duplicate)) => flow.add(route, Outcome::Duplicate),
+        Err(_) if refused => flow.add(route, Outcome::Refused),
+        Err(_) => {}
     }
 }
 

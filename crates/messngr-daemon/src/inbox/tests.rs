@@ -80,7 +80,7 @@ async fn deliveries_are_stored_in_order_and_each_answered() {
     // Counted for /metrics: every one stored, none left in flight.
     let stored = inbox
         .flow
-        .get(crate::intake::Route::Smb, crate::intake::Outcome::Stored);
+        .get(crate::flow::Route::Smb, crate::flow::Outcome::Stored);
     assert_eq!(stored, 51);
     assert_eq!(inbox.in_flight(), 0);
     assert_eq!(texts[0], "m0");

@@ -23,7 +23,8 @@ pub(crate) use limits::{LimitRates, Limits};
 pub(crate) use log_once::LogOnce;
 pub use rules::{NamePatterns, Rules};
 
-use crate::intake::{Flow, Outcome, Transport};
+use crate::flow::{Flow, Outcome};
+use messngr_proto::Transport;
 
 /// How often one source's refusals are logged (the rest are only counted).
 pub(crate) const LOG_INTERVAL: Duration = Duration::from_secs(60);

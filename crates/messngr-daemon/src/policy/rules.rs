@@ -264,7 +264,7 @@ impl Policy {
     /// `group`: sent to a group), or counts and logs the refusal.
     pub(crate) fn admit_message(
         &self,
-        transport: crate::intake::Transport,
+        transport: messngr_proto::Transport,
         source: IpAddr,
         from: &[u8],
         to: &[u8],
@@ -299,7 +299,7 @@ impl Policy {
         to: &[u8],
     ) -> Result<(), Refusal> {
         let v = self.rules.message(source, from, to, false);
-        self.judge_message(v, source, crate::intake::Transport::Messngr, from, to)
+        self.judge_message(v, source, messngr_proto::Transport::Messngr, from, to)
     }
 
     /// [`Policy::judge`] for a message: a refusal is also counted as the
@@ -308,17 +308,17 @@ impl Policy {
         &self,
         verdict: Verdict,
         source: IpAddr,
-        transport: crate::intake::Transport,
+        transport: messngr_proto::Transport,
         from: &[u8],
         to: &[u8],
     ) -> Result<(), Refusal> {
         if verdict.is_err() {
             self.flow()
-                .add_transport(transport, crate::intake::Outcome::Refused);
+                .add_transport(transport, crate::flow::Outcome::Refused);
         }
         let label = match transport {
-            crate::intake::Transport::Smb => "SMB",
-            crate::intake::Transport::Mailslot => "UDP 138",
+            messngr_proto::Transport::Smb => "SMB",
+            messngr_proto::Transport::Mailslot => "UDP 138",
             t => t.as_str(),
         };
         self.judge(verdict, source, label, Some((from, to)))

@@ -221,7 +221,7 @@ fn the_policy_counts_what_the_rules_refuse() {
     );
     assert_eq!(
         p.admit_message(
-            crate::intake::Transport::Mailslot,
+            messngr_proto::Transport::Mailslot,
             ip("10.77.0.2"),
             b"a",
             b"*",
