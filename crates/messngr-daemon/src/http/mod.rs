@@ -80,7 +80,8 @@ pub(crate) async fn bind(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, BindE
 }
 
 /// The routes, with the body limit; every request counted by the route
-/// it matched and its status (an unknown path as `other`).
+/// it matched and its status (an unknown path as `other`). A route_layer
+/// wraps only the routes above it: add new routes before it.
 fn router(app: App, max_body: usize) -> Router {
     api::routes()
         .route("/metrics", axum::routing::get(scrape::metrics))
