@@ -3,7 +3,8 @@
 //! judged by Prometheus' own parser (`promtool check metrics`), and the
 //! numbers move with what really happened — smbclient messages stored and
 //! one refused by `deny_names`, a signed message from another messngr host,
-//! a local send over `POST /v1/messages`, an SSE stream that got it. A
+//! a local send over `POST /v1/messages`, an SSE stream and a hook that got
+//! them. A
 //! non-admin token is refused: the counters are the whole host's.
 //!
 //! Needs root, curl, smbclient, setpriv and promtool (Debian `prometheus`);
@@ -15,7 +16,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Daemon, SambaClient, TestUser, lan, run_in, text};
+use support::{Daemon, SambaClient, TestUser, lan, run_in, text, wait_for};
 
 const URL: &str = "http://127.0.0.1:8139";
 
@@ -100,7 +101,12 @@ fn metrics_parse_and_move_with_messages_refusals_and_deliveries() {
     if !has_tools() {
         return;
     }
-    let d1 = Daemon::start(&lan, 1, "H1", "deny_names = [\"MALLORY\"]\n");
+    let d1 = Daemon::start(
+        &lan,
+        1,
+        "H1",
+        "deny_names = [\"MALLORY\"]\n[[hook]]\nprogram = \"/bin/true\"\n",
+    );
     let d2 = Daemon::start(&lan, 2, "H2", "");
     d1.wait_settled();
     d2.wait_settled();
@@ -208,6 +214,13 @@ fn metrics_parse_and_move_with_messages_refusals_and_deliveries() {
         moved("messngr_deliveries_total{sink=\"http_events\"}"),
         3,
         "{seen}\n{after}"
+    );
+    // A hook that exits 0 for each of the three (they run after the store).
+    let hooks = "messngr_deliveries_total{sink=\"hook\"}";
+    wait_for(
+        Duration::from_secs(10),
+        || value(&scrape(&lan, &root), hooks) - value(&before, hooks) == 3,
+        || d1.log(),
     );
     assert_eq!(
         value(&after, "messngr_store_messages{direction=\"in\"}"),
