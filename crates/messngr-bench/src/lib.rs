@@ -8,6 +8,8 @@
 //!   `bench/messages.sh` (messngr against smbd);
 //! - `secure-probe` ([`secure_probe`]): a hostile messngr peer for the
 //!   secure-channel attack tests (crates/messngr/tests/secure.rs);
+//! - `http-load` ([`http`]): closed-loop HTTP publishes (`POST
+//!   /v1/messages`) over keep-alive connections, for `bench/http.sh`;
 //! - `native-load` ([`native_load`]): closed-loop native messngr messages,
 //!   plaintext or encrypted and signed, for `bench/secure.sh`;
 //! - `smb-conf`: the private smb.conf those scripts run Samba with
@@ -20,6 +22,7 @@
 //! scripts — around a different protocol.
 
 pub mod cli;
+pub mod http;
 pub mod latency;
 pub mod native_load;
 pub mod nbns;

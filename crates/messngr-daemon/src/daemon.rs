@@ -193,14 +193,22 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     let tokens = Arc::new(crate::tokens::Tokens::load(&settings.state_dir)?);
     let settings = Arc::new(settings);
     let registry = Registry::default();
-    let policy = Arc::new(settings.policy());
+    let inbox = Arc::new(inbox);
+    let policy = Arc::new(settings.policy().with_flow(inbox.flow().clone()));
+    let delivered = Arc::new(crate::people::Delivered::default());
     let tasks = tokio_util::task::TaskTracker::new();
 
     let (deliveries, deliveries_rx) = mpsc::channel::<Delivery>(256);
-    let inbox = Arc::new(inbox);
     let quiet = Quiet::new(inbox.handle().clone(), settings.access.clone());
     quiet.load().await;
-    crate::people::spawn(&tasks, settings.clone(), &inbox, &quiet, stop.child_token());
+    crate::people::spawn(
+        &tasks,
+        settings.clone(),
+        &inbox,
+        &quiet,
+        &delivered,
+        stop.child_token(),
+    );
     tasks.spawn(crate::inbox::run(
         inbox.clone(),
         deliveries_rx,
@@ -232,6 +240,8 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         web: Arc::default(),
         netbios: None,
         alerter: Arc::new(crate::alerter::Alerter::new(settings.clone(), None)),
+        delivered,
+        deliveries: Some(deliveries.downgrade()),
     };
     match nbt {
         Some((nbns, dgm, tcp)) => {
@@ -315,6 +325,8 @@ fn serve_local(
             stop: stop.child_token(),
             rates: rates.clone(),
             streams: crate::http::Streams::default(),
+            requests: Arc::default(),
+            started: std::time::Instant::now(),
         };
         tasks.spawn(crate::http::serve(http, app, max_body, stop.child_token()));
     }

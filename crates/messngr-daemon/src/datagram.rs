@@ -29,6 +29,7 @@ use messngr_proto::wire::smb::mailslot::{MessngrPayload, Repr as MailslotWrite};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
+use crate::flow::Route;
 use crate::intake::{Delivery, InboxSender, Incoming, Transport};
 use crate::policy::{Policy, Refusal};
 use crate::registry::Registry;
@@ -193,8 +194,11 @@ impl Datagrams {
                     return None;
                 }
                 let group = c.kind != DatagramKind::DirectUnique;
-                parse_messngr(c.data, from, counters)
-                    .filter(|m| admitted(policy, c.source.ip, from, m, group))?
+                let m = parse_messngr(c.data, from, counters)?;
+                policy
+                    .flow()
+                    .add(Route::Mailslot, crate::flow::Outcome::Received);
+                Some(m).filter(|m| admitted(policy, c.source.ip, from, m, group))?
             }
             Outcome::Pending => return None,
             Outcome::Dropped(why) => {
@@ -203,7 +207,12 @@ impl Datagrams {
             }
         };
         if let Err(reason) = policy.limits().mailslot_message(now, source) {
-            policy.refuse(reason, source, format_args!("mailslot messages"));
+            policy.refuse_message(
+                Transport::Mailslot,
+                reason,
+                source,
+                format_args!("mailslot messages"),
+            );
             return None;
         }
         counters.messages.fetch_add(1, Ordering::Relaxed);
@@ -228,7 +237,7 @@ fn admitted(
 ) -> bool {
     let from = (*from.ip()).into();
     let claimed = claimed.into();
-    let check = |ip| policy.admit_message("UDP 138", ip, &m.from, &m.to, group);
+    let check = |ip| policy.admit_message(Transport::Mailslot, ip, &m.from, &m.to, group);
     check(from).is_ok() && (claimed == from || check(claimed).is_ok())
 }
 

@@ -85,10 +85,13 @@ pub(crate) async fn accept(
     inbox: &InboxSender,
     origin: Option<Origin>,
 ) -> Answer {
+    policy
+        .flow()
+        .add(crate::flow::Route::Messngr, crate::flow::Outcome::Received);
     let admitted = match &origin {
         Some(_) => policy.admit_signed_message(peer.ip(), m.from.as_bytes(), m.to.as_bytes()),
         None => policy.admit_message(
-            "messngr",
+            Transport::Messngr,
             peer.ip(),
             m.from.as_bytes(),
             m.to.as_bytes(),
@@ -105,7 +108,8 @@ pub(crate) async fn accept(
     let ours = (origin.is_some() && policy.is_workgroup(m.to.as_bytes()))
         || crate::config::netbios_name("to", m.to).is_ok_and(|n| names.accepts_messages_for(&n));
     if !ours {
-        policy.refuse(
+        policy.refuse_message(
+            Transport::Messngr,
             Refusal::NotHere,
             peer.ip(),
             format_args!(
@@ -124,7 +128,8 @@ pub(crate) async fn accept(
         .limits()
         .session_message(std::time::Instant::now(), peer.ip())
     {
-        policy.refuse(
+        policy.refuse_message(
+            Transport::Messngr,
             reason,
             peer.ip(),
             format_args!("native message for {:?}", m.to),
@@ -137,6 +142,9 @@ pub(crate) async fn accept(
         );
     }
     if m.replaces.is_some() && origin.is_none() {
+        policy
+            .flow()
+            .add(crate::flow::Route::Messngr, crate::flow::Outcome::Refused);
         return refuse(
             Some(m.uuid),
             Reason::BadSignature,
@@ -145,6 +153,9 @@ pub(crate) async fn accept(
         );
     }
     if m.text.trim().is_empty() && !m.retract {
+        policy
+            .flow()
+            .add(crate::flow::Route::Messngr, crate::flow::Outcome::Refused);
         return refuse(
             Some(m.uuid),
             Reason::BadMessage,
@@ -221,7 +232,8 @@ pub(crate) async fn accept(
             answer(&Repr::Accepted { uuid: m.uuid }, None)
         }
         Ok(Err(e)) => {
-            policy.refuse(
+            policy.refuse_message(
+                Transport::Messngr,
                 e.refusal(),
                 peer.ip(),
                 format_args!("native message for {}: {e}", sanitize_line(m.to)),
@@ -233,7 +245,8 @@ pub(crate) async fn accept(
             refuse(Some(m.uuid), reason, &e.to_string(), None)
         }
         Err(_) => {
-            policy.refuse(
+            policy.refuse_message(
+                Transport::Messngr,
                 Refusal::NotStored,
                 peer.ip(),
                 format_args!(

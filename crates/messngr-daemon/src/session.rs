@@ -354,14 +354,18 @@ async fn deliver(
     inbox: &InboxSender,
 ) -> Result<(), SmbRefusal> {
     let to = message.destination_name();
+    policy
+        .flow()
+        .add(crate::flow::Route::Smb, crate::flow::Outcome::Received);
     if policy
-        .admit_message("SMB", peer.ip(), &message.from, &message.to, false)
+        .admit_message(Transport::Smb, peer.ip(), &message.from, &message.to, false)
         .is_err()
     {
         return Err(SmbRefusal::MessagesOff);
     }
     if !names.accepts_messages_for(&to) {
-        policy.refuse(
+        policy.refuse_message(
+            Transport::Smb,
             Refusal::NotHere,
             peer.ip(),
             format_args!("message for {to}, not one of our names"),
@@ -369,7 +373,12 @@ async fn deliver(
         return Err(SmbRefusal::MessagesOff);
     }
     if let Err(reason) = policy.limits().session_message(Instant::now(), peer.ip()) {
-        policy.refuse(reason, peer.ip(), format_args!("message for {to}"));
+        policy.refuse_message(
+            Transport::Smb,
+            reason,
+            peer.ip(),
+            format_args!("message for {to}"),
+        );
         return Err(SmbRefusal::NoRoom);
     }
     let incoming = Incoming {
@@ -388,7 +397,8 @@ async fn deliver(
             Ok(())
         }
         Ok(Err(e)) => {
-            policy.refuse(
+            policy.refuse_message(
+                Transport::Smb,
                 e.refusal(),
                 peer.ip(),
                 format_args!("message for {to}: {e}"),
@@ -396,7 +406,8 @@ async fn deliver(
             Err(SmbRefusal::NoRoom)
         }
         Err(_) => {
-            policy.refuse(
+            policy.refuse_message(
+                Transport::Smb,
                 Refusal::NotStored,
                 peer.ip(),
                 format_args!("message for {to}: the inbox did not answer in time"),

@@ -168,7 +168,10 @@ async fn events(State(app): State<App>, auth: Auth) -> Result<impl IntoResponse,
         f.1 = Some(axum::http::StatusCode::TOO_MANY_REQUESTS);
         return Err(f);
     };
-    let subscription = app.feed.subscribe(auth.uid);
+    let subscription = app
+        .feed
+        .subscribe(auth.uid)
+        .counting(app.services.delivered.clone(), crate::people::Sink::Http);
     let live = Live {
         app: app.clone(),
         token: auth.token,

@@ -1,6 +1,6 @@
-//! The HTTP listener: the JSON API (`/v1/…`), and what other parts of the
-//! daemon serve over it (ntfy's publish, Alertmanager's webhook, the web
-//! inbox).
+//! The HTTP listener: the JSON API (`/v1/…`), `/metrics` for Prometheus,
+//! and what other parts of the daemon serve over it (ntfy's publish,
+//! Alertmanager's webhook, the web inbox).
 //!
 //! Why connection by connection (hyper-util) rather than `axum::serve`:
 //! each connection is judged before a byte of it is parsed — the source
@@ -17,6 +17,7 @@ mod api;
 mod auth;
 mod guard;
 mod reply;
+mod scrape;
 mod web;
 
 use std::collections::HashMap;
@@ -59,6 +60,10 @@ pub(crate) struct App {
     pub(crate) rates: crate::server::Rates,
     /// Event streams open, by account.
     pub(crate) streams: Streams,
+    /// Requests answered, by route and status (`/metrics`).
+    pub(crate) requests: Arc<scrape::Requests>,
+    /// When the daemon started (`/metrics`' uptime).
+    pub(crate) started: std::time::Instant,
 }
 
 impl App {
@@ -130,15 +135,32 @@ pub(crate) async fn bind(addrs: &[SocketAddr]) -> Vec<TcpListener> {
     out
 }
 
-/// The routes, with the body limit.
+/// The routes, with the body limit; every request counted by the route
+/// it matched and its status (an unknown path as `other`). A route_layer
+/// wraps only the routes above it: add new routes before it.
 fn router(app: App, max_body: usize) -> Router {
     api::routes()
         .merge(web::routes())
+        .route("/metrics", axum::routing::get(scrape::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            scrape::count,
+        ))
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(guard::guard))
         // Outermost: the guard's refusals carry the headers too.
         .layer(axum::middleware::map_response(web::protect))
         .with_state(app)
+}
+
+/// A path no route serves: 404, counted as `other`.
+async fn not_found(axum::extract::State(app): axum::extract::State<App>) -> reply::Failure {
+    app.requests.add("other", axum::http::StatusCode::NOT_FOUND);
+    reply::Failure(
+        messngr_api::ApiError::new(messngr_api::ErrorKind::NotFound, "no such path"),
+        None,
+    )
 }
 
 /// Connections held, in all and by address.

@@ -31,6 +31,7 @@ use messngr_proto::text::{CodePage, MessageDecoder};
 use messngr_store::{NewMessage, StoreHandle};
 use tokio::sync::{Semaphore, mpsc};
 
+use crate::flow::{Flow, Outcome, Route};
 use crate::intake::{Again, Delivery, Incoming, NotStored, Stored};
 use crate::settings::Settings;
 
@@ -56,6 +57,10 @@ pub(crate) struct Inbox {
     copies: Arc<copies::Copies>,
     /// Receipts of sent messages, recorded and told.
     receipts: receipts::Recorder,
+    /// Messages by route and outcome (shared with the policy).
+    flow: Arc<Flow>,
+    /// Places for inserts queued and not yet answered ([`MAX_IN_FLIGHT`]).
+    in_flight: Arc<Semaphore>,
 }
 
 /// A message a local account sends to a name held here (`messngr send`
@@ -101,6 +106,8 @@ impl Inbox {
             )),
             receipts: receipts::Recorder::new(store.clone()),
             store,
+            flow: Arc::default(),
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         })
     }
 
@@ -131,6 +138,8 @@ impl Inbox {
             access: crate::access::Access::default(),
             stored: tokio::sync::broadcast::channel(16).0,
             copies: Arc::new(copies::Copies::new("WORKGROUP", CodePage::default())),
+            flow: Arc::default(),
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         }
     }
 
@@ -156,12 +165,40 @@ impl Inbox {
         &self.path
     }
 
+    /// Messages by route and outcome (the policy counts into it too).
+    pub(crate) fn flow(&self) -> &Arc<Flow> {
+        &self.flow
+    }
+
+    /// Inserts queued to the store and not yet answered.
+    pub(crate) fn in_flight(&self) -> usize {
+        MAX_IN_FLIGHT.saturating_sub(self.in_flight.available_permits())
+    }
+
     /// Decodes `m` and queues its insert now (messages are stored in the
     /// order of the calls, and concurrent ones share one COMMIT: the store
     /// thread's group commit); the answer, `Ok` only once it is on disk,
     /// comes from the returned future, which also hands the stored message
     /// to the subscribers (delivery to people).
     pub(crate) fn queue(
+        &self,
+        m: &Incoming,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Stored, NotStored>> + Send + 'static>> {
+        let answer = self.queue_counted(m);
+        let Some(route) = Route::of(m.transport) else {
+            return answer;
+        };
+        // Refusals are counted by whoever refuses (the policy): here only
+        // what was stored.
+        let flow = self.flow.clone();
+        Box::pin(async move {
+            let r = answer.await;
+            count(&flow, route, &r, false);
+            r
+        })
+    }
+
+    fn queue_counted(
         &self,
         m: &Incoming,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<Stored, NotStored>> + Send + 'static>> {
@@ -252,11 +289,16 @@ impl Inbox {
         new.lossy = lossy;
         new.verified = false;
         new.owner_user = self.access.owner_of(to);
-        self.insert(new).await
+        self.insert(Route::Samba, new).await
     }
 
-    async fn insert(&self, new: NewMessage) -> Result<Stored, NotStored> {
-        self.queue_new(new).await
+    /// Stores a message that starts here (no receiver counted it), counted
+    /// as `route`'s from received to its outcome.
+    async fn insert(&self, route: Route, new: NewMessage) -> Result<Stored, NotStored> {
+        self.flow.add(route, Outcome::Received);
+        let r = self.queue_new(new).await;
+        count(&self.flow, route, &r, true);
+        r
     }
 
     /// Stores a message a local account sent to a name this host holds
@@ -295,7 +337,7 @@ impl Inbox {
         new.popup_secs = local.popup_secs;
         new.alert = local.alert.map(messngr_store::AlertMark::from);
         new.owner_user = self.access.owner_of(local.to);
-        self.insert(new).await
+        self.insert(Route::Local, new).await
     }
 
     fn decode(&self, m: &Incoming) -> NewMessage {
@@ -372,6 +414,18 @@ impl Inbox {
     }
 }
 
+/// Counts the inbox's answer for a message of `route`: stored, duplicate,
+/// or (when `refused` counts it here, for the routes no receiver judged)
+/// refused.
+fn count(flow: &Flow, route: Route, r: &Result<Stored, NotStored>, refused: bool) {
+    match r {
+        Ok(Stored(_, Again::New)) => flow.add(route, Outcome::Stored),
+        Ok(Stored(_, Again::Duplicate)) => flow.add(route, Outcome::Duplicate),
+        Err(_) if refused => flow.add(route, Outcome::Refused),
+        Err(_) => {}
+    }
+}
+
 /// `t` in the store's Unix milliseconds (0 before 1970).
 fn unix_ms(t: std::time::SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
@@ -395,19 +449,20 @@ pub(crate) async fn run(
     mut deliveries: mpsc::Receiver<Delivery>,
     policy: Arc<crate::policy::Policy>,
 ) {
-    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let in_flight = inbox.in_flight.clone();
     while let Some(Delivery { message, done }) = deliveries.recv().await {
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             return;
         };
         let stored = inbox.queue(&message);
-        let source = message.source;
+        let (source, transport) = (message.source, message.transport);
         let policy = policy.clone();
         tokio::spawn(async move {
             let r = stored.await;
             drop(permit);
             match (&r, &done) {
-                (Err(e), None) => policy.refuse(
+                (Err(e), None) => policy.refuse_message(
+                    transport,
                     e.refusal(),
                     source.ip(),
                     format_args!("datagram dropped: {e}"),

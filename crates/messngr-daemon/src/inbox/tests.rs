@@ -37,6 +37,8 @@ async fn deliveries_are_stored_in_order_and_each_answered() {
         access: crate::access::Access::default(),
         stored: tokio::sync::broadcast::channel(4).0,
         copies: Arc::new(super::copies::Copies::new("WORKGROUP", CodePage::default())),
+        flow: Arc::default(),
+        in_flight: Arc::new(tokio::sync::Semaphore::new(super::MAX_IN_FLIGHT)),
     });
     let (tx, rx) = mpsc::channel(8);
     let runner = tokio::spawn(run(inbox.clone(), rx, Default::default()));
@@ -77,6 +79,12 @@ async fn deliveries_are_stored_in_order_and_each_answered() {
         .map(|m| m.text)
         .collect();
     assert_eq!(texts.len(), 51);
+    // Counted for /metrics: every one stored, none left in flight.
+    let stored = inbox
+        .flow
+        .get(crate::flow::Route::Smb, crate::flow::Outcome::Stored);
+    assert_eq!(stored, 51);
+    assert_eq!(inbox.in_flight(), 0);
     assert_eq!(texts[0], "m0");
     assert_eq!(texts[49], "m49");
 }

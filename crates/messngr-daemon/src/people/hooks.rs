@@ -97,6 +97,7 @@ pub struct Finished {
 pub struct Runner {
     hooks: Arc<Vec<HookConfig>>,
     running: Arc<Semaphore>,
+    delivered: Arc<super::Delivered>,
 }
 
 impl Runner {
@@ -105,7 +106,13 @@ impl Runner {
         Self {
             hooks: Arc::new(hooks),
             running: Arc::new(Semaphore::new(MAX_RUNNING)),
+            delivered: Arc::default(),
         }
+    }
+
+    /// The same runner, counting the hooks that exited 0 into `delivered`.
+    pub(crate) fn counting(self, delivered: Arc<super::Delivered>) -> Self {
+        Self { delivered, ..self }
     }
 
     /// Starts every hook that wants `m`, each in a task of its own; returns
@@ -115,9 +122,13 @@ impl Runner {
             let Ok(permit) = self.running.clone().acquire_owned().await else {
                 return;
             };
-            let (hook, m) = (hook.clone(), m.clone());
+            let (hook, m, delivered) = (hook.clone(), m.clone(), self.delivered.clone());
             tokio::spawn(async move {
-                log(&hook, &m, run(&hook, &m).await);
+                let r = run(&hook, &m).await;
+                if r.as_ref().is_ok_and(|f| f.status.success()) {
+                    delivered.add(super::Sink::Hook);
+                }
+                log(&hook, &m, r);
                 drop(permit);
             });
         }

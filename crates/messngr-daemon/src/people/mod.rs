@@ -17,6 +17,7 @@ pub mod terminal;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use messngr_proto::text::{sanitize_for_display, sanitize_line};
 use messngr_store::{Direction, Message};
@@ -27,6 +28,53 @@ use tokio_util::task::TaskTracker;
 use crate::inbox::Inbox;
 use crate::settings::Settings;
 
+/// Where a stored message reached someone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sink {
+    /// Written on a terminal (one per terminal).
+    Terminal,
+    /// A hook that ran and exited 0 (one per hook).
+    Hook,
+    /// Streamed to a follower of the API socket: desktop agents, `messngr
+    /// follow` (one per follower).
+    Follow,
+    /// Streamed as an HTTP `/v1/events` message (one per stream).
+    Http,
+}
+
+impl Sink {
+    /// Every sink, in the order `/metrics` lists them.
+    pub(crate) const ALL: [Sink; 4] = [Sink::Terminal, Sink::Hook, Sink::Follow, Sink::Http];
+
+    /// The label.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Sink::Terminal => "terminal",
+            Sink::Hook => "hook",
+            Sink::Follow => "follow",
+            Sink::Http => "http_events",
+        }
+    }
+}
+
+/// Deliveries by sink, counted where each one happens; read by `/metrics`.
+#[derive(Debug, Default)]
+pub(crate) struct Delivered {
+    counts: [AtomicU64; Sink::ALL.len()],
+}
+
+impl Delivered {
+    /// Counts one delivery to `sink`.
+    pub(crate) fn add(&self, sink: Sink) {
+        self.counts[sink as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many deliveries `sink` had.
+    pub(crate) fn get(&self, sink: Sink) -> u64 {
+        self.counts[sink as usize].load(Ordering::Relaxed)
+    }
+}
+
 /// Starts the delivery tasks configured in `settings`, subscribed now (so
 /// that no message stored after this call is missed).
 pub(crate) fn spawn(
@@ -34,17 +82,18 @@ pub(crate) fn spawn(
     settings: Arc<Settings>,
     inbox: &Arc<Inbox>,
     quiet: &crate::quiet::Quiet,
+    delivered: &Arc<Delivered>,
     stop: CancellationToken,
 ) {
     if settings.terminals {
-        let (s, q) = (settings.clone(), quiet.clone());
+        let (s, q, d) = (settings.clone(), quiet.clone(), delivered.clone());
         tasks.spawn(follow(
             "terminals",
             inbox.subscribe(),
             stop.clone(),
             move |m| {
-                let (s, q) = (s.clone(), q.clone());
-                async move { terminal::deliver(s, m, q.users().await).await }
+                let (s, q, d) = (s.clone(), q.clone(), d.clone());
+                async move { terminal::deliver(s, m, q.users().await, d).await }
             },
         ));
         tasks.spawn(quiet_summaries(
@@ -54,7 +103,7 @@ pub(crate) fn spawn(
         ));
     }
     if !settings.hooks.is_empty() {
-        let runner = hooks::Runner::new(settings.hooks.clone());
+        let runner = hooks::Runner::new(settings.hooks.clone()).counting(delivered.clone());
         tasks.spawn(follow("hooks", inbox.subscribe(), stop, move |m| {
             runner.clone().start(m)
         }));

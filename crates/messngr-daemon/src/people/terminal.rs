@@ -73,9 +73,15 @@ pub enum Written {
 
 /// Writes `m` on its recipients' terminals (blocking work on the blocking
 /// pool), except those of the `quiet` users when `m` does not interrupt.
-pub async fn deliver(settings: Arc<Settings>, m: Arc<Message>, quiet: Vec<String>) {
+pub(crate) async fn deliver(
+    settings: Arc<Settings>,
+    m: Arc<Message>,
+    quiet: Vec<String>,
+    delivered: Arc<super::Delivered>,
+) {
     let id = m.id;
-    if let Err(e) = tokio::task::spawn_blocking(move || deliver_now(&settings, &m, &quiet)).await {
+    let job = move || deliver_now(&settings, &m, &quiet, &delivered);
+    if let Err(e) = tokio::task::spawn_blocking(job).await {
         tracing::warn!("terminal delivery of message {id} failed: {e}");
     }
 }
@@ -118,7 +124,7 @@ pub async fn quiet_ended(settings: Arc<Settings>, user: String, waiting: u64) {
     }
 }
 
-fn deliver_now(settings: &Settings, m: &Message, quiet: &[String]) {
+fn deliver_now(settings: &Settings, m: &Message, quiet: &[String], delivered: &super::Delivered) {
     let sessions = match crate::users::sessions(&settings.utmp) {
         Ok(s) => s,
         Err(e) => {
@@ -149,6 +155,7 @@ fn deliver_now(settings: &Settings, m: &Message, quiet: &[String]) {
         }
         match write_line(&s.line, text.as_bytes(), &s.user) {
             Ok(Written::Shown) => {
+                delivered.add(super::Sink::Terminal);
                 tracing::info!("message {} written on {} ({})", m.id, s.line, s.user);
             }
             Ok(Written::Refused) => tracing::info!(

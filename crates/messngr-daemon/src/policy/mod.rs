@@ -14,14 +14,17 @@ mod log_once;
 mod rules;
 
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use cidr::{NetList, subnet};
 pub(crate) use limits::{LimitRates, Limits};
 pub(crate) use log_once::LogOnce;
 pub use rules::{NamePatterns, Rules};
+
+use crate::flow::{Flow, Outcome};
+use messngr_proto::Transport;
 
 /// How often one source's refusals are logged (the rest are only counted).
 pub(crate) const LOG_INTERVAL: Duration = Duration::from_secs(60);
@@ -163,6 +166,8 @@ pub(crate) struct Policy {
     refusals: Refusals,
     log: Mutex<LogOnce>,
     limits: Limits,
+    /// Messages by route and outcome, shared with the inbox.
+    flow: Arc<Flow>,
 }
 
 impl Policy {
@@ -173,6 +178,17 @@ impl Policy {
             limits,
             ..Self::default()
         }
+    }
+
+    /// The same policy, counting messages into `flow` (the inbox's).
+    pub(crate) fn with_flow(mut self, flow: Arc<Flow>) -> Self {
+        self.flow = flow;
+        self
+    }
+
+    /// Messages by route and outcome.
+    pub(crate) fn flow(&self) -> &Flow {
+        &self.flow
     }
 
     /// Whether the verified author `user@HOST` may send urgent messages.
@@ -188,6 +204,19 @@ impl Policy {
     /// The counters.
     pub(crate) fn refusals(&self) -> &Refusals {
         &self.refusals
+    }
+
+    /// [`Policy::refuse`] for a complete message that came by `transport`:
+    /// also counted as that transport's `refused` message.
+    pub(crate) fn refuse_message(
+        &self,
+        transport: Transport,
+        reason: Refusal,
+        source: IpAddr,
+        what: std::fmt::Arguments<'_>,
+    ) {
+        self.flow.add_transport(transport, Outcome::Refused);
+        self.refuse(reason, source, what);
     }
 
     /// Records a refusal of something from `source`: counts it and logs

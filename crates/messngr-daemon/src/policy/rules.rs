@@ -264,7 +264,7 @@ impl Policy {
     /// `group`: sent to a group), or counts and logs the refusal.
     pub(crate) fn admit_message(
         &self,
-        transport: &str,
+        transport: messngr_proto::Transport,
         source: IpAddr,
         from: &[u8],
         to: &[u8],
@@ -280,7 +280,7 @@ impl Policy {
                 Ok(())
             }
         });
-        self.judge(v, source, transport, Some((from, to)))
+        self.judge_message(v, source, transport, from, to)
     }
 
     /// Whether `to` names this host's workgroup (a broadcast's signed copy
@@ -299,7 +299,29 @@ impl Policy {
         to: &[u8],
     ) -> Result<(), Refusal> {
         let v = self.rules.message(source, from, to, false);
-        self.judge(v, source, "messngr", Some((from, to)))
+        self.judge_message(v, source, messngr_proto::Transport::Messngr, from, to)
+    }
+
+    /// [`Policy::judge`] for a message: a refusal is also counted as the
+    /// transport's `refused` message.
+    fn judge_message(
+        &self,
+        verdict: Verdict,
+        source: IpAddr,
+        transport: messngr_proto::Transport,
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<(), Refusal> {
+        if verdict.is_err() {
+            self.flow()
+                .add_transport(transport, crate::flow::Outcome::Refused);
+        }
+        let label = match transport {
+            messngr_proto::Transport::Smb => "SMB",
+            messngr_proto::Transport::Mailslot => "UDP 138",
+            t => t.as_str(),
+        };
+        self.judge(verdict, source, label, Some((from, to)))
     }
 
     fn judge(

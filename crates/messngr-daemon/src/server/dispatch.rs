@@ -44,6 +44,11 @@ pub(crate) struct Services {
     pub netbios: Option<(Names, SendContext)>,
     /// The Alerter (`messngr alert`; the HTTP sources call it too).
     pub alerter: Arc<crate::alerter::Alerter>,
+    /// Deliveries to people by sink (`/metrics`).
+    pub delivered: Arc<crate::people::Delivered>,
+    /// The receivers' channel to the inbox, for its depth (`/metrics`);
+    /// weak, so that it closes when the receivers stop.
+    pub deliveries: Option<tokio::sync::mpsc::WeakSender<crate::intake::Delivery>>,
 }
 
 /// One reply line.

@@ -59,6 +59,8 @@ pub(crate) struct Subscription {
     pub(crate) receipts: broadcast::Receiver<Arc<ReceiptNote>>,
     /// Whether receipts may still come.
     pub(crate) receipts_open: bool,
+    /// Where the messages streamed are counted, and as which sink.
+    pub(crate) counted: Option<(Arc<crate::people::Delivered>, crate::people::Sink)>,
 }
 
 /// The visibility rule for the caller with a uid (per-user access). It is
@@ -72,6 +74,19 @@ pub(crate) type Visibility = Arc<dyn Fn(u32) -> Visible + Send + Sync>;
 pub(crate) type Visible = Box<dyn Fn(&Message) -> bool + Send + Sync>;
 
 impl Subscription {
+    /// The same subscription, counting each message it yields as a
+    /// delivery to `sink`.
+    pub(crate) fn counting(
+        self,
+        delivered: Arc<crate::people::Delivered>,
+        sink: crate::people::Sink,
+    ) -> Self {
+        Self {
+            counted: Some((delivered, sink)),
+            ..self
+        }
+    }
+
     /// The next event for this follower: a message it may see, its own
     /// user's quiet change, or how many it missed; `None` when the daemon
     /// stops. (The Unix socket's follow stream and the HTTP event stream
@@ -81,7 +96,12 @@ impl Subscription {
             let event = tokio::select! {
                 m = self.messages.recv() => match m {
                     Ok(m) if !(self.visible)(&m) => continue,
-                    Ok(m) => FollowEvent::Message(Box::new(crate::view::message(&m))),
+                    Ok(m) => {
+                        if let Some((delivered, sink)) = &self.counted {
+                            delivered.add(*sink);
+                        }
+                        FollowEvent::Message(Box::new(crate::view::message(&m)))
+                    }
                     Err(broadcast::error::RecvError::Lagged(n)) => FollowEvent::Lagged { missed: n },
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
@@ -173,6 +193,7 @@ impl Feed {
             quiet_open: true,
             receipts: self.receipts.subscribe(),
             receipts_open: true,
+            counted: None,
         }
     }
 }

@@ -296,7 +296,8 @@ async fn connection(
                 follow::stream(
                     reader,
                     write,
-                    feed.subscribe(uid),
+                    feed.subscribe(uid)
+                        .counting(services.delivered.clone(), crate::people::Sink::Follow),
                     follow::WRITE_TIMEOUT,
                     stop,
                 )

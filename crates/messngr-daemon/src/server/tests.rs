@@ -70,6 +70,8 @@ fn services(inbox: &Arc<Inbox>) -> Services {
         ),
         web: Arc::default(),
         netbios: None,
+        delivered: Arc::default(),
+        deliveries: None,
     }
 }
 

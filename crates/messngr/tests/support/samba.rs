@@ -156,6 +156,11 @@ impl SambaClient {
         SambaClient { _dir: dir, conf }
     }
 
+    /// Its smb.conf (for an smbclient command line of a test's own).
+    pub fn conf(&self) -> &std::path::Path {
+        &self.conf
+    }
+
     /// `nmblookup ARGS…` in host `i`.
     pub fn nmblookup(&self, lan: &Lan, i: usize, args: &[&str]) -> Output {
         let conf = self.conf.to_str().unwrap();

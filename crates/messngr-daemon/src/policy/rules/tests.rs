@@ -220,7 +220,13 @@ fn the_policy_counts_what_the_rules_refuse() {
         Err(Refusal::OffLan)
     );
     assert_eq!(
-        p.admit_message("UDP 138", ip("10.77.0.2"), b"a", b"*", true),
+        p.admit_message(
+            messngr_proto::Transport::Mailslot,
+            ip("10.77.0.2"),
+            b"a",
+            b"*",
+            true
+        ),
         Ok(())
     );
     assert_eq!(p.refusals().get(Refusal::OffLan), 1);
