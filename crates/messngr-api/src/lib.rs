@@ -37,6 +37,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![deny(missing_docs)]
 
+mod alert;
 #[cfg(feature = "tokio")]
 mod async_client;
 mod client;
@@ -55,6 +56,7 @@ mod token;
 mod track;
 mod trust;
 
+pub use alert::{Alert, AlertView, MAX_TITLE};
 #[cfg(feature = "tokio")]
 pub use async_client::{AsyncClient, Follower};
 pub use client::{Client, ClientError, Exporter, call};

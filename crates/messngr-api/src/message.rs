@@ -93,12 +93,43 @@ pub struct MessageView {
     /// default.
     #[serde(default)]
     pub popup_secs: Option<u32>,
+    /// An alert (`messngr alert`, the Alerter), not a person's message.
+    #[serde(default)]
+    pub alert: bool,
+    /// An alert's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// How many times an alert was raised and collapsed into this message
+    /// (1 for every other message).
+    #[serde(default = "one")]
+    pub repeats: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl MessageView {
     /// Not read yet.
     pub fn is_unread(&self) -> bool {
         self.read_at_ms.is_none()
+    }
+
+    /// An alert's mark as people read it before the text: `ALERT`,
+    /// `ALERT: TITLE`, with `(3 times)` once collapsed; `None` for a
+    /// message that is no alert. The title is the sender's: sanitised.
+    pub fn alert_mark(&self) -> Option<String> {
+        if !self.alert {
+            return None;
+        }
+        let mut s = match self.title.as_deref().filter(|t| !t.trim().is_empty()) {
+            Some(t) => format!("ALERT: {}", messngr_proto::text::sanitize_line(t)),
+            None => "ALERT".to_owned(),
+        };
+        if self.repeats > 1 {
+            s.push_str(&format!(" ({} times)", self.repeats));
+        }
+        Some(s)
     }
 
     /// Where the message came from and whether that is verified, as one
@@ -182,6 +213,9 @@ mod tests {
             in_reply_to: None,
             sender_uid: None,
             popup_secs: None,
+            alert: false,
+            title: None,
+            repeats: 1,
         };
         let v = serde_json::to_value(&m).unwrap();
         assert_eq!(v["received_at"], "2026-11-27T10:00:00.123Z");
@@ -223,6 +257,29 @@ mod tests {
             .interrupts()
         );
         assert_eq!(m.provenance(), "UNVERIFIED smb from 10.77.0.2:1040");
+        assert_eq!(m.alert_mark(), None);
+        let alert = MessageView {
+            alert: true,
+            title: Some("disk\n\u{1b}[2J".into()),
+            repeats: 3,
+            ..m.clone()
+        };
+        assert_eq!(
+            alert.alert_mark().as_deref(),
+            Some("ALERT: disk^J^[[2J (3 times)")
+        );
+        let v = serde_json::to_value(&alert).unwrap();
+        assert_eq!(
+            (v["alert"].as_bool(), v["repeats"].as_u64()),
+            (Some(true), Some(3))
+        );
+        // An older daemon's JSON (no alert fields) reads as no alert.
+        let mut old = serde_json::to_value(&m).unwrap();
+        for k in ["alert", "title", "repeats"] {
+            old.as_object_mut().unwrap().remove(k);
+        }
+        let back: MessageView = serde_json::from_value(old).unwrap();
+        assert_eq!((back.alert, back.repeats), (false, 1));
         let verified = MessageView {
             verified: true,
             sender_uid: Some(1000),

@@ -10,6 +10,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::alert::{Alert, AlertView};
 use crate::inbox::UnreadView;
 use crate::inbox::{Export, InboxList, InboxPage, Quiet, QuietView, Read, Rm, Search, Unread};
 use crate::message::MessageView;
@@ -48,6 +49,8 @@ pub enum Request {
     Track(Track),
     /// Tokens for the HTTP API.
     Token(TokenRequest),
+    /// An alert for the configured subscribers.
+    Alert(Alert),
 }
 
 /// Tokens' requests.
@@ -176,6 +179,7 @@ calls! {
     TokenCreate => |c| Request::Token(TokenRequest::Create(c)), TokenCreated;
     TokenList => |c| Request::Token(TokenRequest::List(c)), Vec<TokenView>;
     TokenRevoke => |c| Request::Token(TokenRequest::Revoke(c)), TokenView;
+    Alert => Request::Alert, AlertView;
 }
 
 impl From<Export> for Request {

@@ -12,10 +12,12 @@ use std::path::{Path, PathBuf};
 use messngr_proto::wire::name::{NAME_CHARS, NetbiosName, suffix};
 use serde::Deserialize;
 
+mod alerter;
 mod http;
 mod limits;
 mod secure;
 use crate::policy::{NamePatterns, NetList};
+pub use alerter::{Alerter, DEFAULT_COLLAPSE_SECS};
 pub use http::{DEFAULT_HTTP_LISTEN, DEFAULT_MAX_BODY, Http};
 pub use limits::{Limits, MAX_SESSIONS};
 pub use secure::{DEFAULT_TRUST_FILE, DEFAULT_URGENT_SENDERS, Secure, TrustMode};
@@ -126,6 +128,10 @@ pub struct Config {
     /// The HTTP listener (the `[http]` table).
     #[serde(default)]
     pub http: Http,
+    /// Who is told of alerts, and who may raise them (the `[alerter]`
+    /// table).
+    #[serde(default)]
+    pub alerter: Alerter,
     /// Received messages the inbox holds at most (everyone's); the next
     /// is refused ("no room"). 0: no limit.
     pub max_messages: Option<u64>,
@@ -295,6 +301,7 @@ impl Config {
         self.limits.validate()?;
         self.secure.validate()?;
         self.http.validate()?;
+        self.alerter.validate()?;
         self.allow_from()?;
         self.deny_from()?;
         self.group_senders()?;

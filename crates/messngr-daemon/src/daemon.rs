@@ -231,6 +231,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         secure: secure.clone(),
         tokens,
         netbios: None,
+        alerter: Arc::new(crate::alerter::Alerter::new(settings.clone(), None)),
     };
     match nbt {
         Some((nbns, dgm, tcp)) => {
@@ -262,6 +263,10 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
                 secure: secure.clone(),
                 peers: Arc::new(crate::send::Peers::default()),
             };
+            services.alerter = Arc::new(crate::alerter::Alerter::new(
+                settings.clone(),
+                Some(ctx.clone()),
+            ));
             services.netbios = Some((names, ctx));
             serve_local(&tasks, listener, http, services, feed, &stop);
             crate::names::run(

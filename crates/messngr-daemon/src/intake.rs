@@ -52,6 +52,8 @@ pub struct Native {
     pub replaces: Option<[u8; 16]>,
     /// With `replaces`: withdraw it.
     pub retract: bool,
+    /// An alert's title and repeat count (ALERT, REPEATS).
+    pub alert: Option<messngr_store::AlertMark>,
 }
 
 /// The message is on disk under this inbox id.

@@ -38,6 +38,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod alerter;
 pub mod config;
 mod daemon;
 mod datagram;

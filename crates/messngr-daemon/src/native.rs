@@ -194,6 +194,7 @@ pub(crate) async fn accept(
             origin: origin.map(|o| (o.verified.author, o.verified.fingerprint, o.signed)),
             replaces: m.replaces,
             retract: m.retract,
+            alert: m.alert.map(messngr_store::AlertMark::from),
         }),
     };
     let signed = incoming.native.as_ref().is_some_and(|n| n.origin.is_some());

@@ -82,6 +82,8 @@ pub struct Settings {
     pub secure: crate::config::Secure,
     /// The HTTP listener (`[http]`).
     pub http: crate::config::Http,
+    /// `[alerter]`.
+    pub alerter: crate::config::Alerter,
 }
 
 impl Settings {
@@ -121,6 +123,7 @@ impl Settings {
             api_limits: crate::config::ApiLimits::default(),
             secure: crate::config::Secure::default(),
             http: crate::config::Http::default(),
+            alerter: crate::config::Alerter::default(),
         }
     }
 
@@ -210,6 +213,7 @@ impl Settings {
             api_limits: cfg.api_limits(),
             secure: cfg.secure.clone(),
             http: cfg.http.clone(),
+            alerter: cfg.alerter.clone(),
         })
     }
 

@@ -31,5 +31,6 @@ pub(crate) fn message(id: i64, from: &str, to: &str, text: &str) -> Message {
         signed: None,
         updated_at: None,
         retracted_at: None,
+        alert: None,
     }
 }

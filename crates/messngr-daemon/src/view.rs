@@ -40,6 +40,9 @@ pub(crate) fn message(m: &Message) -> MessageView {
         in_reply_to: m.in_reply_to,
         sender_uid: m.sender_uid,
         popup_secs: m.popup_secs,
+        alert: m.alert.is_some(),
+        title: m.alert.as_ref().and_then(|a| a.title.clone()),
+        repeats: m.alert.as_ref().map_or(1, |a| a.repeats),
     }
 }
 

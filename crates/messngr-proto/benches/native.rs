@@ -21,6 +21,7 @@ fn message() -> Message<'static> {
         signature: None,
         replaces: None,
         retract: false,
+        alert: None,
     }
 }
 

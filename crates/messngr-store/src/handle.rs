@@ -362,6 +362,17 @@ impl StoreHandle {
             .await
     }
 
+    /// [`Store::set_repeats`].
+    pub async fn set_repeats(
+        &self,
+        uuid: String,
+        author: String,
+        repeats: u32,
+    ) -> Result<Vec<Message>> {
+        self.run(move |s| s.set_repeats(&uuid, &author, repeats))
+            .await
+    }
+
     /// [`Store::change_sent`].
     pub async fn change_sent(
         &self,

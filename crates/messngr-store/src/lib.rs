@@ -66,8 +66,10 @@ mod store;
 pub use error::{Result, StoreError};
 pub use filter::{Filter, Scope};
 pub use handle::StoreHandle;
-pub use message::{Direction, Message, NewMessage, Priority, Transport};
+pub use message::{AlertMark, Direction, Message, NewMessage, Priority, Transport};
 pub use notices::{MAX_AUTHOR, MAX_SIGNED};
+/// Longest alert title, in bytes (the native ALERT field's limit).
+pub const MAX_TITLE: usize = 255;
 pub use page::Page;
 pub use quota::{Quota, QuotaBucket};
 pub use receipts::{Receipt, ReceiptState, ReceiptSummary};

@@ -83,6 +83,8 @@ pub struct NewMessage {
     /// again later or the message relayed. Only with `verified`, at most
     /// [`crate::MAX_SIGNED`] bytes.
     pub signed: Option<Vec<u8>>,
+    /// The message is an alert (`messngr alert`, issue 12).
+    pub alert: Option<AlertMark>,
 }
 
 impl NewMessage {
@@ -112,6 +114,28 @@ impl NewMessage {
             popup_secs: None,
             author: None,
             signed: None,
+            alert: None,
+        }
+    }
+}
+
+/// What marks a message as an alert: its title, and how many times it was
+/// raised (identical alerts within the collapse window are one message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertMark {
+    /// The title (`None`: none), at most [`crate::MAX_TITLE`] bytes.
+    pub title: Option<String>,
+    /// Times raised, at least 1.
+    pub repeats: u32,
+}
+
+impl From<messngr_proto::wire::native::Alert<'_>> for AlertMark {
+    /// The mark a native frame's ALERT and REPEATS give (an empty title is
+    /// none).
+    fn from(a: messngr_proto::wire::native::Alert<'_>) -> Self {
+        AlertMark {
+            title: (!a.title.trim().is_empty()).then(|| a.title.to_owned()),
+            repeats: a.repeats,
         }
     }
 }
@@ -172,6 +196,8 @@ pub struct Message {
     pub updated_at: Option<i64>,
     /// When its author withdrew it (Unix ms); its text is then empty.
     pub retracted_at: Option<i64>,
+    /// An alert's mark.
+    pub alert: Option<AlertMark>,
 }
 
 impl Message {

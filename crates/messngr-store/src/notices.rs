@@ -172,6 +172,22 @@ impl Store {
         Ok(rows)
     }
 
+    /// A collapsed alert raised again: every alert stored under `uuid` (or
+    /// linked to it by `notice_id`) whose author is `author` now counts
+    /// `repeats` (never fewer than before). Returns the rows changed.
+    pub fn set_repeats(&mut self, uuid: &str, author: &str, repeats: u32) -> Result<Vec<Message>> {
+        check_author(author)?;
+        Ok(self
+            .conn_mut()
+            .prepare_cached(&format!(
+                "UPDATE messages SET repeats = max(repeats, ?3) \
+                 WHERE (uuid = ?1 OR notice_id = ?1) AND author = ?2 AND alert = 1 \
+                 RETURNING {COLUMNS}"
+            ))?
+            .query_map(params![uuid, author, repeats], message_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// The sender's own copy of a live notice: sent message `id` gets
     /// `text` and `updated_at = at`, or (`text` `None`) is withdrawn
     /// (`retracted_at = at`, text kept: it is the sender's own). Returns

@@ -58,6 +58,10 @@
 //! and `retracted_at` (Unix ms of the author's last update and of its
 //! withdrawal, `notices.rs`). CHECKs repeat the store's own checks, so a
 //! row written behind its back cannot claim an unverified author either.
+//!
+//! Migration 8 (issue 12, the Alerter) marks alerts: `alert` (0 or 1),
+//! `title`, and `repeats`, how many identical alerts were collapsed into
+//! the message (1 for every other message).
 //! An update rewrites `text` and `read_at`, so the FTS and count triggers
 //! of 5 and 6 keep the index and the counts exact without new triggers.
 
@@ -356,6 +360,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         CHECK (signed IS NULL OR (verified = 1 AND length(signed) <= 81920));
     ALTER TABLE messages ADD COLUMN updated_at INTEGER;
     ALTER TABLE messages ADD COLUMN retracted_at INTEGER;",
+    // 8: alerts (issue 12): the mark, the title and how many times an
+    // alert was raised within its collapse window.
+    "ALTER TABLE messages ADD COLUMN alert INTEGER NOT NULL DEFAULT 0 CHECK (alert IN (0, 1));
+    ALTER TABLE messages ADD COLUMN title TEXT
+        CHECK (title IS NULL OR (alert = 1 AND length(CAST(title AS BLOB)) <= 255));
+    ALTER TABLE messages ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1 CHECK (repeats >= 1);",
 ];
 
 /// `message_counts.block` is `id >> COUNT_BLOCK_SHIFT` (the triggers of

@@ -25,7 +25,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) const COLUMNS: &str = "id, uuid, direction, received_at, transport, source_addr, from_name, \
     to_name, text, raw, codepage, lossy, verified, sender_key, priority, expires_at, read_at, \
     owner_user, notice_id, in_reply_to, sender_uid, popup_secs, author, signed, updated_at, \
-    retracted_at";
+    retracted_at, alert, title, repeats";
 
 /// An open inbox. Blocking; see [`crate::StoreHandle`] for async callers.
 #[derive(Debug)]
@@ -383,9 +383,9 @@ fn insert_row(
         "INSERT INTO messages (uuid, direction, received_at, transport, source_addr, \
          from_name, to_name, from_fold, to_fold, text, raw, codepage, lossy, verified, \
          sender_key, priority, expires_at, owner_user, notice_id, in_reply_to, sender_uid, \
-         popup_secs, author, signed) \
+         popup_secs, author, signed, alert, title, repeats) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-         ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+         ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
     )?
     .execute(params![
         uuid,
@@ -412,6 +412,9 @@ fn insert_row(
         m.popup_secs,
         m.author,
         m.signed,
+        m.alert.is_some(),
+        m.alert.as_ref().and_then(|a| a.title.as_deref()),
+        m.alert.as_ref().map_or(1, |a| a.repeats),
     ])?;
     let id = tx.last_insert_rowid();
     Ok(Message {
@@ -441,6 +444,7 @@ fn insert_row(
         signed: m.signed.clone(),
         updated_at: None,
         retracted_at: None,
+        alert: m.alert.clone(),
     })
 }
 
@@ -460,6 +464,19 @@ fn validate(m: &NewMessage) -> Result<()> {
         )));
     }
     crate::notices::check_signer(m)?;
+    if let Some(a) = &m.alert {
+        if a.repeats == 0 {
+            return Err(StoreError::Invalid(
+                "an alert is raised at least once".to_owned(),
+            ));
+        }
+        if a.title.as_ref().is_some_and(|t| t.len() > crate::MAX_TITLE) {
+            return Err(StoreError::Invalid(format!(
+                "an alert title has at most {} bytes",
+                crate::MAX_TITLE
+            )));
+        }
+    }
     if m.popup_secs == Some(0) {
         return Err(StoreError::Invalid(
             "popup_secs 0: a pop-up must stay at least a second (None: the desktop's default)"
@@ -514,5 +531,13 @@ pub(crate) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         signed: r.get(23)?,
         updated_at: r.get(24)?,
         retracted_at: r.get(25)?,
+        alert: if r.get::<_, bool>(26)? {
+            Some(crate::AlertMark {
+                title: r.get(27)?,
+                repeats: r.get(28)?,
+            })
+        } else {
+            None
+        },
     })
 }

@@ -5,8 +5,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use std::path::PathBuf;
 
+mod alert;
 mod token;
 mod trust;
+pub use alert::AlertArgs;
 pub use token::TokenAction;
 pub use trust::TrustAction;
 
@@ -132,6 +134,21 @@ pub enum Cmd {
         /// The message; `-` or nothing reads standard input.
         text: Vec<String>,
     },
+    /// Raise an alert for the subscribers configured in [alerter], like the
+    /// Windows Alerter.
+    ///
+    /// The subscribers of its severity get it (NetBIOS names, local users,
+    /// @groups, `*`, /users), marked as an alert everywhere: pop-up, terminal
+    /// banner, inbox; a legacy receiver gets an `ALERT` line first. The same
+    /// alert raised again within collapse_secs is not sent again: its first
+    /// message counts it ("(3 times)"), its pop-up replaced in place. Only
+    /// root, the daemon's user, admin_group and [alerter] raisers may.
+    ///
+    /// Examples:
+    ///   messngr alert --title backup The nightly backup failed
+    ///   df -h / | messngr alert --priority urgent --title 'disk full'
+    ///   messngr alert --unit nginx.service    # as messngr-alert@.service runs it
+    Alert(AlertArgs),
     /// List received messages: the newest 50, oldest first (`*` marks unread ones).
     ///
     /// Like `tail`, a listing shows the newest messages and says how many
@@ -477,6 +494,16 @@ pub enum PriorityArg {
     Normal,
     /// Stays on screen until dismissed; gets through do-not-disturb.
     Urgent,
+}
+
+impl From<PriorityArg> for messngr_api::Priority {
+    fn from(p: PriorityArg) -> Self {
+        match p {
+            PriorityArg::Low => messngr_api::Priority::Low,
+            PriorityArg::Normal => messngr_api::Priority::Normal,
+            PriorityArg::Urgent => messngr_api::Priority::Urgent,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use messngr_daemon::config::{Config, DEFAULT_CONFIG};
 
-use cli::{Cli, Cmd, Generate, PriorityArg};
+use cli::{Cli, Cmd, Generate};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -80,11 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 target,
                 text,
                 address,
-                priority: priority.map(|p| match p {
-                    PriorityArg::Low => messngr_api::Priority::Low,
-                    PriorityArg::Normal => messngr_api::Priority::Normal,
-                    PriorityArg::Urgent => messngr_api::Priority::Urgent,
-                }),
+                priority: priority.map(Into::into),
                 popup_secs: time,
                 secure,
             };
@@ -186,6 +182,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 json,
                 &mut out,
             )
+        }
+        Cmd::Alert(args) => {
+            let config = load_config(cli.config.as_deref())?;
+            let socket = socket_path(cli.socket, &config);
+            let text = if args.unit.is_some() && args.text.is_empty() {
+                String::new()
+            } else {
+                text_or_stdin(args.text.clone())?
+            };
+            client::alert(&socket, args, text, &mut out)
         }
         Cmd::Trust { action, json } => {
             let config = load_config(cli.config.as_deref())?;

@@ -139,6 +139,7 @@ impl BenchHost {
             signature: None,
             replaces: None,
             retract: false,
+            alert: None,
         };
         if signed {
             m.signature = Some(self.user.sign(&Repr::Message(m).signed_bytes()?));

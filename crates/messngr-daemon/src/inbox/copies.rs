@@ -70,7 +70,13 @@ impl Copies {
         if upper(&m.to) != self.workgroup.as_bytes() {
             return None;
         }
-        let text = String::from_utf8_lossy(&m.text);
+        let mut text = String::from_utf8_lossy(&m.text).into_owned();
+        if let Some(a) = &native.alert {
+            // Its datagram led the text with the alert line (legacy
+            // receivers have no other mark).
+            let title = a.title.as_deref().unwrap_or_default();
+            text = messngr_proto::wire::native::alert_legacy_text(title, &text);
+        }
         Some(Copy {
             ip: m.source.ip(),
             to: upper(&m.to),
@@ -136,6 +142,7 @@ mod tests {
             origin: Some(("root@H1".into(), "fp".into(), vec![])),
             replaces: None,
             retract: false,
+            alert: None,
         });
         m
     }

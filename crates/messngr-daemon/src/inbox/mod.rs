@@ -73,6 +73,8 @@ pub(crate) struct Local<'a> {
     pub popup_secs: Option<u32>,
     /// The uuid of the sent message that tracks it (`messngr track`).
     pub notice_id: Option<&'a str>,
+    /// An alert's title and count.
+    pub alert: Option<messngr_proto::wire::native::Alert<'a>>,
 }
 
 impl Inbox {
@@ -280,6 +282,7 @@ impl Inbox {
             new.priority = messngr_proto::Priority::Normal;
         }
         new.popup_secs = local.popup_secs;
+        new.alert = local.alert.map(messngr_store::AlertMark::from);
         new.owner_user = self.access.owner_of(local.to);
         self.insert(new).await
     }
@@ -342,6 +345,7 @@ impl Inbox {
         }
         new.priority = native.priority;
         new.popup_secs = native.popup_secs;
+        new.alert = native.alert.clone();
         new.owner_user = self.access.owner_of(&new.to);
         new
     }

@@ -27,6 +27,8 @@ pub(crate) struct Notice {
     pub(crate) text: Option<String>,
     /// The notice's signed frame (remote authors).
     pub(crate) signed: Option<Vec<u8>>,
+    /// A collapsed alert raised again: its count now.
+    pub(crate) repeats: Option<u32>,
 }
 
 impl Notice {
@@ -41,6 +43,7 @@ impl Notice {
             author: author.clone(),
             text: (!native.retract).then(|| String::from_utf8_lossy(&m.text).into_owned()),
             signed: Some(signed.clone()),
+            repeats: native.alert.as_ref().map(|a| a.repeats).filter(|&n| n > 1),
         })
     }
 }
@@ -56,6 +59,15 @@ impl Inbox {
         let subscribers = self.stored.clone();
         async move {
             let at = messngr_store::clock::now_ms();
+            if let Some(n) = change.repeats
+                && change.text.is_some()
+            {
+                // Counted first, so the updated rows handed on carry it.
+                store
+                    .set_repeats(change.uuid.clone(), change.author.clone(), n)
+                    .await
+                    .map_err(|e| NotStored::from_store(&e))?;
+            }
             let changed = match change.text {
                 Some(text) => {
                     store

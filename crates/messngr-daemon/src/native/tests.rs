@@ -29,6 +29,7 @@ fn frame_from(from: &str, to: &str, text: &str) -> Vec<u8> {
         signature: None,
         replaces: None,
         retract: false,
+        alert: None,
     })
     .to_vec()
     .unwrap()
@@ -196,6 +197,7 @@ async fn over_the_quota_is_no_room_counted_as_quota_full() {
         signature: None,
         replaces: None,
         retract: false,
+        alert: None,
     })
     .to_vec()
     .unwrap();

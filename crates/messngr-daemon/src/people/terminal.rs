@@ -213,6 +213,9 @@ pub fn render(host: &str, m: &Message, tz: &jiff::tz::TimeZone) -> String {
             None => clean,
         }
     };
+    let view = crate::view::message(m);
+    // An alert says so where a message says "Message" (`ALERT: TITLE`).
+    let kind = view.alert_mark().unwrap_or_else(|| "Message".to_owned());
     // A live notice changed a message shown before: one short line.
     if m.retracted_at.is_some() || m.updated_at.is_some() {
         let what = if m.retracted_at.is_some() {
@@ -223,16 +226,16 @@ pub fn render(host: &str, m: &Message, tz: &jiff::tz::TimeZone) -> String {
             format!("now: {shown}{}", if was_cut { "…" } else { "" })
         };
         return format!(
-            "\r\n[{}] Message {} from {} {what} (messngr read {})\r\n",
-            crate::view::message(m).provenance(),
+            "\r\n[{}] {kind} {} from {} {what} (messngr read {})\r\n",
+            view.provenance(),
             m.id,
             name(&m.from),
             m.id
         );
     }
     let mut out = format!(
-        "\r\n[{}] Message from {} to {} on {} at {}\r\n",
-        crate::view::message(m).provenance(),
+        "\r\n[{}] {kind} from {} to {} on {} at {}\r\n",
+        view.provenance(),
         name(&m.from),
         name(m.to.trim()),
         name(host),
@@ -484,6 +487,32 @@ mod tests {
         let out = render("H1", &m, &jiff::tz::TimeZone::UTC);
         assert!(
             out.starts_with("\r\n[verified: local uid 1000] Message from alice to BOB on H1 at "),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn an_alert_says_so_in_the_banner_and_its_count_in_the_notice_line() {
+        let mut m = message("H2", "BOB", "disk full");
+        m.alert = Some(messngr_store::AlertMark {
+            title: Some("backup\x1b[2J".into()),
+            repeats: 1,
+        });
+        let out = render("H1", &m, &jiff::tz::TimeZone::UTC);
+        assert!(
+            out.starts_with(
+                "\r\n[UNVERIFIED smb from 10.77.0.2:1040] ALERT: backup^[[2J from H2 to BOB on H1 at "
+            ),
+            "{out:?}"
+        );
+        (m.updated_at, m.text) = (Some(1), "disk full\n(3 times)".into());
+        m.alert = Some(messngr_store::AlertMark {
+            title: None,
+            repeats: 3,
+        });
+        let out = render("H1", &m, &jiff::tz::TimeZone::UTC);
+        assert!(
+            out.contains("] ALERT (3 times) 7 from H2 now: disk full (messngr read 7)"),
             "{out:?}"
         );
     }

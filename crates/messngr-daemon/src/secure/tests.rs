@@ -101,6 +101,7 @@ fn message(uuid: u8, fields: messngr_proto::wire::native::Signer<'_>) -> Message
         signature: None,
         replaces: None,
         retract: false,
+        alert: None,
     }
 }
 

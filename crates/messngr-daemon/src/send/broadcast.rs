@@ -43,7 +43,7 @@ pub(super) async fn send(
     target: &str,
     group: &str,
     text: Text<'_>,
-    opts: Options,
+    opts: Options<'_>,
 ) -> Result<Vec<SendReport>, SendError> {
     let secure_only = opts.secure || ctx.secure.require_secure();
     crate::config::netbios_name("domain", group).map_err(|e| SendError::BadName(e.to_string()))?;
@@ -51,7 +51,7 @@ pub(super) async fn send(
     let bytes = if secure_only {
         None
     } else {
-        Some(datagram(ctx, group, text)?)
+        Some(datagram(ctx, group, opts.legacy_text(text)?.oem())?)
     };
     let copies = match copies(ctx, group, text.utf8, opts).await {
         Ok(c) => c,
@@ -108,6 +108,7 @@ pub(super) async fn send(
         text: text.utf8,
         recipients: copies.hosts.iter().map(|(h, _)| h.clone()).collect(),
         signed: Some(copies.frame),
+        alert: opts.alert,
     };
     let id = record::keep(ctx, kept).await;
     for r in &mut reports {
@@ -164,7 +165,7 @@ async fn copies(
     ctx: &SendContext,
     group: &str,
     text: &str,
-    opts: Options,
+    opts: Options<'_>,
 ) -> Result<Copies, SendError> {
     let (uuid, frame) = match secure::sign(ctx, group, text, opts, Link::default()) {
         Ok(signed) => signed,
@@ -303,12 +304,12 @@ fn no_datagram(target: &str, address: Ipv4Addr) -> SendReport {
 }
 
 /// The `\MAILSLOT\MESSNGR` datagram to `group`.
-fn datagram(ctx: &SendContext, group: &str, text: Text<'_>) -> Result<Vec<u8>, SendError> {
+fn datagram(ctx: &SendContext, group: &str, oem: &[u8]) -> Result<Vec<u8>, SendError> {
     let s = &ctx.settings;
     let from = NetbiosName::truncated(s.netbios_name.as_bytes(), suffix::WORKSTATION);
     let to = crate::config::netbios_name("domain", group)
         .map_err(|e| SendError::BadName(e.to_string()))?;
-    let payload = MessngrPayload::new(s.netbios_name.as_bytes(), group.as_bytes(), text.oem);
+    let payload = MessngrPayload::new(s.netbios_name.as_bytes(), group.as_bytes(), oem);
     let header = DgmHeader::new(NodeType::B, crate::names::random_u16(), s.iface.address);
     messngr_datagram(
         DatagramKind::DirectGroup,

@@ -37,7 +37,7 @@ pub(super) async fn send(
     ctx: &SendContext,
     target: &str,
     text: &str,
-    opts: Options,
+    opts: Options<'_>,
     notice: Option<&str>,
 ) -> Result<SendReport, SendError> {
     let max = messngr_proto::wire::native::MAX_TEXT_LEN;
@@ -55,6 +55,7 @@ pub(super) async fn send(
         priority: opts.priority.unwrap_or_default(),
         popup_secs: opts.popup_secs,
         notice_id: notice,
+        alert: opts.alert,
     };
     match ctx.inbox.store_local(local).await {
         Ok(crate::intake::Stored(id, _)) => {

@@ -72,7 +72,7 @@ pub(crate) struct SendContext {
 
 /// What `messngr send` sets besides target and text, and who asks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Options {
+pub(crate) struct Options<'a> {
     /// `--priority`: `None` is normal, and no reason to try messngr first.
     pub priority: Option<messngr_proto::Priority>,
     /// `--time SECS`: seconds the receiver's pop-up stays.
@@ -81,12 +81,40 @@ pub(crate) struct Options {
     pub uid: u32,
     /// `--secure`: no plain-text fallback.
     pub secure: bool,
+    /// An alert (`crate::alerter`): marked in the native frame, its text
+    /// led by an `ALERT` line for legacy receivers.
+    pub alert: Option<messngr_proto::wire::native::Alert<'a>>,
 }
 
-impl Options {
+impl Options<'_> {
     /// Whether the message needs the native frame to say everything.
     fn wants_native(&self) -> bool {
         self.priority.is_some() || self.popup_secs.is_some()
+    }
+
+    /// `text` as a legacy receiver gets it: an alert's led by its line.
+    fn legacy_text<'t>(&self, text: Text<'t>) -> Result<LegacyText<'t>, SendError> {
+        match self.alert {
+            None => Ok(LegacyText::Same(text)),
+            Some(a) => Ok(LegacyText::Alert(encode(
+                &messngr_proto::wire::native::alert_legacy_text(a.title, text.utf8),
+            )?)),
+        }
+    }
+}
+
+/// What a legacy receiver gets: the text, or an alert's text with its line.
+enum LegacyText<'t> {
+    Same(Text<'t>),
+    Alert(messngr_proto::text::Encoded),
+}
+
+impl LegacyText<'_> {
+    fn oem(&self) -> &[u8] {
+        match self {
+            LegacyText::Same(t) => t.oem,
+            LegacyText::Alert(e) => &e.bytes,
+        }
     }
 }
 
@@ -104,7 +132,7 @@ pub(crate) async fn send(
     target: &str,
     text: &str,
     address: Option<Ipv4Addr>,
-    opts: Options,
+    opts: Options<'_>,
 ) -> Result<Vec<SendReport>, SendError> {
     if opts
         .popup_secs
@@ -213,7 +241,7 @@ pub(crate) async fn reply(
 async fn send_users(
     ctx: &SendContext,
     text: Text<'_>,
-    opts: Options,
+    opts: Options<'_>,
 ) -> Result<Vec<SendReport>, SendError> {
     let users = crate::users::logged_in(&ctx.settings.utmp).map_err(|e| {
         SendError::NotFound(format!("cannot read {}: {e}", ctx.settings.utmp.display()))
@@ -253,6 +281,36 @@ async fn send_users(
     Ok(sent)
 }
 
+/// Stores `text` here for each of the local accounts `users`, as theirs
+/// (whether or not they are logged in or their names registered), tracked
+/// as one sent message labelled `label` (`@ops`, `alice`). The Alerter's
+/// `@group` and user subscribers.
+pub(crate) async fn to_accounts(
+    ctx: &SendContext,
+    label: &str,
+    users: &[String],
+    text: &str,
+    opts: Options<'_>,
+) -> Result<Vec<SendReport>, SendError> {
+    if users.is_empty() {
+        return Err(SendError::NotFound(format!("{label}: nobody to send to")));
+    }
+    encode(text)?;
+    let uuid = new_uuid()?;
+    let mut sent = Vec::new();
+    let mut reached = Vec::new();
+    for user in users {
+        sent.push(local::send(ctx, user, text, opts, Some(&uuid)).await?);
+        reached.push(record::recipient(user, &ctx.settings.netbios_name));
+    }
+    let id = keep_local(ctx, label, text, opts, &uuid, reached).await;
+    for r in &mut sent {
+        r.id = id;
+        r.uuid = Some(uuid.clone());
+    }
+    Ok(sent)
+}
+
 /// A fresh uuid: 32 lowercase hex digits.
 fn new_uuid() -> Result<String, SendError> {
     let mut b = [0u8; 16];
@@ -266,7 +324,7 @@ async fn keep_local(
     ctx: &SendContext,
     target: &str,
     text: &str,
-    opts: Options,
+    opts: Options<'_>,
     uuid: &str,
     recipients: Vec<String>,
 ) -> Option<i64> {
@@ -279,6 +337,7 @@ async fn keep_local(
         text,
         recipients,
         signed: None,
+        alert: opts.alert,
     };
     record::keep(ctx, sent).await
 }
@@ -288,7 +347,7 @@ async fn send_direct(
     target: &str,
     address: Option<Ipv4Addr>,
     text: Text<'_>,
-    opts: Options,
+    opts: Options<'_>,
 ) -> Result<SendReport, SendError> {
     let to = crate::config::netbios_name("target", target)
         .map_err(|e| SendError::BadName(e.to_string()))?;
@@ -346,6 +405,7 @@ async fn send_direct(
                     text: text.utf8,
                     recipients: vec![record::recipient(target, &sent.host)],
                     signed: Some(sent.frame),
+                    alert: opts.alert,
                 };
                 r.id = record::keep(ctx, kept).await;
                 r.uuid = Some(uuid);
@@ -380,7 +440,8 @@ async fn send_direct(
             target.to_ascii_uppercase()
         ));
     }
-    let blocks = session(ctx, calling, to, ip, text.oem).await?;
+    let legacy = opts.legacy_text(text)?;
+    let blocks = session(ctx, calling, to, ip, legacy.oem()).await?;
     tracing::info!("message to {to} at {ip} delivered ({blocks} blocks)");
     Ok(report(Transport::Smb, blocks, false, warning))
 }

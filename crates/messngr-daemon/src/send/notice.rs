@@ -24,6 +24,17 @@ pub(crate) enum Change {
     Retract,
     /// Its own text again, to the recipients who have not read it.
     Remind,
+    /// An alert raised again or resolved (`crate::alerter`): new text
+    /// with the alert's mark and count, everywhere it went (the pop-up is
+    /// replaced in place), the count kept in each store.
+    Alert {
+        /// The new text (`… (3 times)`, `RESOLVED …`).
+        text: String,
+        /// The alert's title (empty: none).
+        title: String,
+        /// Times raised.
+        repeats: u32,
+    },
 }
 
 /// Applies `change` to sent message `id` of the caller `uid`.
@@ -56,7 +67,7 @@ pub(crate) async fn apply(
                 "the new text is empty: give some, or use `messngr retract ID`".into(),
             ));
         }
-        Change::Update(t) => t.clone(),
+        Change::Update(t) | Change::Alert { text: t, .. } => t.clone(),
         Change::Retract => String::new(),
         Change::Remind => sent.text.clone(),
     };
@@ -92,6 +103,10 @@ pub(crate) async fn apply(
                 .unwrap_or_else(|| format!("{login}@{here}")),
             text: (!retract).then(|| text.clone()),
             signed: None,
+            repeats: match &change {
+                Change::Alert { repeats, .. } => Some(*repeats),
+                _ => None,
+            },
         };
         match ctx.inbox.notice(notice).await {
             Ok(_) => view.reached.extend(local_ones),
@@ -108,6 +123,13 @@ pub(crate) async fn apply(
     let opts = Options {
         uid: sent.sender_uid.unwrap_or(uid),
         secure: true,
+        alert: match &change {
+            Change::Alert { title, repeats, .. } => Some(messngr_proto::wire::native::Alert {
+                title,
+                repeats: *repeats,
+            }),
+            _ => None,
+        },
         ..Options::default()
     };
     for r in remote {
@@ -126,8 +148,15 @@ pub(crate) async fn apply(
         }
     }
     // The sender's copy follows (`track` and `remind` show what is current).
+    if let (Change::Alert { repeats, .. }, Some(author)) = (&change, &sent.author)
+        && let Err(e) = store
+            .set_repeats(sent.uuid.clone(), author.clone(), *repeats)
+            .await
+    {
+        tracing::warn!("sent alert {id}: the sender's count not kept: {e}");
+    }
     let own = match change {
-        Change::Update(_) => Some(Some(text)),
+        Change::Update(_) | Change::Alert { .. } => Some(Some(text)),
         Change::Retract => Some(None),
         Change::Remind => None,
     };
@@ -164,7 +193,7 @@ async fn to_one(
     ctx: &SendContext,
     label: &str,
     text: &str,
-    opts: Options,
+    opts: Options<'_>,
     link: Link<'_>,
 ) -> Result<(), SendError> {
     let name = name_of(label);

@@ -46,6 +46,8 @@ pub(crate) struct Sent<'a> {
     pub(crate) recipients: Vec<String>,
     /// The signed frame (remote sends).
     pub(crate) signed: Option<Vec<u8>>,
+    /// An alert's mark (its sender's copy counts the repeats too).
+    pub(crate) alert: Option<messngr_proto::wire::native::Alert<'a>>,
 }
 
 /// Stores `sent` as an `out` message with its recipients delivered; its
@@ -68,6 +70,7 @@ pub(crate) async fn keep(ctx: &SendContext, sent: Sent<'_>) -> Option<i64> {
     m.author = Some(format!("{}@{}", sent.login, ctx.settings.netbios_name));
     m.owner_user = Some(sent.login.to_owned());
     m.signed = sent.signed;
+    m.alert = sent.alert.map(messngr_store::AlertMark::from);
     let at = m.received_at;
     let stored = match store.insert(m).await {
         Ok(s) => s,

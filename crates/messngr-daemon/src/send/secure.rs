@@ -139,7 +139,7 @@ pub(crate) async fn attempt(
     ip: Ipv4Addr,
     target: &str,
     text: &str,
-    opts: Options,
+    opts: Options<'_>,
     link: Link<'_>,
 ) -> Result<Sent, Failure> {
     let (uuid, frame) = sign(ctx, target, text, opts, link)?;
@@ -154,7 +154,7 @@ pub(crate) fn sign(
     ctx: &SendContext,
     target: &str,
     text: &str,
-    opts: Options,
+    opts: Options<'_>,
     link: Link<'_>,
 ) -> Result<([u8; 16], Vec<u8>), Failure> {
     let signer = ctx
@@ -182,6 +182,7 @@ pub(crate) fn sign(
         signature: None,
         replaces: link.replaces,
         retract: link.retract,
+        alert: opts.alert,
     };
     let bad = |e: messngr_proto::wire::Error| {
         Failure::Final(match e {

@@ -40,6 +40,8 @@ pub(crate) struct Services {
     pub tokens: Arc<crate::tokens::Tokens>,
     /// The name service and sending; `None` when Samba owns the ports.
     pub netbios: Option<(Names, SendContext)>,
+    /// The Alerter (`messngr alert`; the HTTP sources call it too).
+    pub alerter: Arc<crate::alerter::Alerter>,
 }
 
 /// One reply line.
@@ -87,10 +89,33 @@ impl Services {
             Request::Token(t) => {
                 super::token::answer(&self.tokens, &self.inbox.access().caller(uid), t)
             }
+            Request::Alert(a) => line(self.alert(uid, a).await),
             Request::Follow(_) => line::<()>(Err(ApiError::bad_request(
                 "follow is a stream: the server answers it",
             ))),
         }
+    }
+
+    async fn alert(
+        &self,
+        uid: u32,
+        a: messngr_api::Alert,
+    ) -> Result<messngr_api::AlertView, ApiError> {
+        let alert = crate::alerter::Alert {
+            title: a.title.filter(|t| !t.trim().is_empty()),
+            text: a.text,
+            priority: a.priority.unwrap_or_default(),
+            key: a.key,
+            resolved: false,
+            to: None,
+            source: a.source.unwrap_or_else(|| "cli".to_owned()),
+            uid,
+        };
+        self.alerter
+            .raise(alert)
+            .await
+            .map(views::alert)
+            .map_err(ApiError::from)
     }
 
     async fn status(&self) -> Result<messngr_api::StatusView, ApiError> {
@@ -162,6 +187,7 @@ impl Services {
                     popup_secs: s.popup_secs,
                     uid,
                     secure: s.secure,
+                    alert: None,
                 };
                 let sent = crate::send::send(ctx, &s.target, &s.text, s.address, opts).await;
                 line(

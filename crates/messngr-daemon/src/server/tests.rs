@@ -44,8 +44,10 @@ async fn server() -> Server {
 
 /// The services of a daemon whose NetBIOS ports are Samba's.
 fn services(inbox: &Arc<Inbox>) -> Services {
+    let settings = Arc::new(crate::settings::Settings::example());
     Services {
-        settings: Arc::new(crate::settings::Settings::example()),
+        alerter: Arc::new(crate::alerter::Alerter::new(settings.clone(), None)),
+        settings,
         inbox: inbox.clone(),
         quiet: Quiet::new(inbox.handle().clone(), crate::access::Access::default()),
         policy: Default::default(),

@@ -166,6 +166,48 @@ pub(crate) fn quiet_change(c: QuietChange) -> QuietChangeView {
     }
 }
 
+/// What an alert did.
+pub(crate) fn alert(r: crate::alerter::AlertReport) -> messngr_api::AlertView {
+    let updated = r.updated.into_iter().map(|label| messngr_api::SendView {
+        target: label,
+        transport: "messngr".to_owned(),
+        address: std::net::Ipv4Addr::UNSPECIFIED,
+        outcome: "updated".to_owned(),
+        replaced: 0,
+        blocks: 0,
+        native: true,
+        secure: false,
+        id: None,
+        uuid: None,
+        warning: None,
+    });
+    messngr_api::AlertView {
+        key: r.key,
+        collapsed: r.collapsed,
+        repeats: r.repeats,
+        sent: r.sent.into_iter().map(sent).chain(updated).collect(),
+        failed: r
+            .failed
+            .into_iter()
+            .map(|(recipient, error)| messngr_api::NoticeFailure { recipient, error })
+            .collect(),
+    }
+}
+
+impl From<crate::alerter::AlertError> for ApiError {
+    fn from(e: crate::alerter::AlertError) -> Self {
+        use crate::alerter::AlertError as E;
+        let kind = match &e {
+            E::Denied(_) => ErrorKind::Denied,
+            E::BadRequest(_) => ErrorKind::BadRequest,
+            E::NoSubscribers(_) => ErrorKind::NotFound,
+            E::NotDelivered(_) => ErrorKind::Refused,
+            E::Disabled(_) => ErrorKind::Disabled,
+        };
+        ApiError::new(kind, e.to_string())
+    }
+}
+
 impl From<SendError> for ApiError {
     fn from(e: SendError) -> Self {
         let kind = match &e {

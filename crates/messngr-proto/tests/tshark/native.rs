@@ -38,6 +38,7 @@ pub fn frames() -> Vec<CatalogueFrame> {
         signature: None,
         replaces: None,
         retract: false,
+        alert: None,
     };
     // `-> e`: an ephemeral X25519 key; a SEALED body: two chunks, each
     // `u16 LENGTH` then ciphertext and its 16-byte tag.

@@ -2,6 +2,7 @@
 //! `:memory:`, so WAL and fsync are exercised).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
+mod alerts;
 mod basics;
 mod counts;
 mod durability;

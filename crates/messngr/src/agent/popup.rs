@@ -74,7 +74,10 @@ impl Popup {
             (None, Some(_)) => (" (updated)", text),
             (None, None) => ("", text),
         };
-        let summary = format!("[{}] Message from {from}{change}", m.provenance());
+        // An alert says so where a message says "Message" (the summary is
+        // never markup).
+        let kind = m.alert_mark().unwrap_or_else(|| "Message".to_owned());
+        let summary = format!("[{}] {kind} from {from}{change}", m.provenance());
         Self {
             summary,
             body: format!("{text}\n{when} · to {to}"),
@@ -116,6 +119,22 @@ mod tests {
             "owner_user": null, "notice_id": null, "in_reply_to": null
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn an_alert_leads_the_summary_with_its_mark_and_count() {
+        let mut m = message("disk full", "normal", "smb");
+        (m.alert, m.title, m.repeats) = (true, Some("backup".into()), 1);
+        assert_eq!(
+            Popup::of(&m, true).summary,
+            "[UNVERIFIED smb] ALERT: backup from H2^[[31m"
+        );
+        m.repeats = 4;
+        m.updated_at_ms = Some(1);
+        assert_eq!(
+            Popup::of(&m, true).summary,
+            "[UNVERIFIED smb] ALERT: backup (4 times) from H2^[[31m (updated)"
+        );
     }
 
     #[test]

@@ -120,7 +120,11 @@ fn print_list(out: &mut impl Write, list: &[MessageView]) -> anyhow::Result<()> 
     )?;
     for m in list {
         let mark = if m.is_unread() { '*' } else { ' ' };
-        let text: String = line(&m.text.replace('\n', " ")).chars().take(40).collect();
+        let text = match m.alert_mark() {
+            Some(alert) => format!("[{alert}] {}", m.text),
+            None => m.text.clone(),
+        };
+        let text: String = line(&text.replace('\n', " ")).chars().take(40).collect();
         writeln!(
             out,
             " {mark} {:>4}  {:<24} {:<15} {:<15} {:<10} {:<8} {:<15} {text}",
@@ -173,9 +177,11 @@ pub fn read(socket: &Path, id: i64, json: bool, out: &mut impl Write) -> anyhow:
 }
 
 fn print_message(out: &mut impl Write, m: &MessageView) -> anyhow::Result<()> {
-    let verb = match m.direction {
-        Direction::In => "Message",
-        Direction::Out => "Sent message",
+    let verb = match (m.direction, m.alert_mark()) {
+        (Direction::In, Some(alert)) => alert,
+        (Direction::Out, Some(alert)) => format!("Sent {alert}"),
+        (Direction::In, None) => "Message".to_owned(),
+        (Direction::Out, None) => "Sent message".to_owned(),
     };
     // Where it came from first: no name can push it out of view.
     writeln!(

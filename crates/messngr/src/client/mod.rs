@@ -2,6 +2,7 @@
 //! socket, print the answer as text or JSON, and turn it into an exit code
 //! scripts can use. Names and sending here; the inbox commands in [`inbox`].
 
+mod alert;
 mod deliver;
 mod inbox;
 mod notice;
@@ -9,6 +10,7 @@ mod token;
 mod track;
 mod trust;
 
+pub use alert::alert;
 pub use deliver::deliver;
 pub use inbox::{export, inbox, read, reply, rm, search};
 pub use notice::notice;

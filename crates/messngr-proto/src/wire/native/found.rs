@@ -4,7 +4,7 @@
 
 use super::{
     CRITICAL, Field, MAX_AUTHOR_LEN, MAX_HOST_LEN, MAX_NAME_LEN, MAX_POPUP_SECS, MAX_REASON_LEN,
-    MAX_TEXT_LEN, Priority, Reason, ReceiptState, Signer, field,
+    MAX_TEXT_LEN, MAX_TITLE_LEN, Priority, Reason, ReceiptState, Signer, field,
 };
 use crate::wire::codec::Writer;
 use crate::wire::{Error, Result};
@@ -32,6 +32,8 @@ pub(super) struct Found<'a> {
     pub state: Option<ReceiptState>,
     pub reader: Option<&'a str>,
     pub noise: Option<&'a [u8]>,
+    pub alert: Option<&'a str>,
+    pub repeats: Option<u32>,
 }
 
 fn set<T>(slot: &mut Option<T>, v: T) -> Result<()> {
@@ -168,6 +170,14 @@ impl<'a> Found<'a> {
                 set(&mut self.state, ReceiptState::from_u8(s)?)
             }
             field::READER => set(&mut self.reader, name(v, "native READER")?),
+            field::ALERT => set(&mut self.alert, utf8(v, MAX_TITLE_LEN, "native ALERT")?),
+            field::REPEATS => {
+                let n = u32::from_be_bytes(exact(v, "native REPEATS is not 4 bytes")?);
+                if n < 2 {
+                    return Err(Error::Malformed("native REPEATS is less than 2"));
+                }
+                set(&mut self.repeats, n)
+            }
             field::NOISE => {
                 if v.is_empty() {
                     return Err(Error::Malformed("native NOISE is empty"));

@@ -33,7 +33,7 @@ mod found;
 mod hello;
 mod repr;
 pub use hello::Hello;
-pub use repr::{Message, Receipt, ReceiptState, Repr, Signer};
+pub use repr::{Alert, Message, Receipt, ReceiptState, Repr, Signer};
 
 /// The first four bytes of every native frame.
 pub const MAGIC: [u8; 4] = *b"\xFBMNG";
@@ -58,6 +58,8 @@ pub const MAX_REASON_LEN: usize = 1024;
 pub const MAX_POPUP_SECS: u32 = 86_400;
 /// Longest AUTHOR (an account name).
 pub const MAX_AUTHOR_LEN: usize = 64;
+/// Longest alert title (ALERT).
+pub const MAX_TITLE_LEN: usize = 255;
 /// Longest HOST: a NetBIOS name without its suffix byte.
 pub const MAX_HOST_LEN: usize = 15;
 /// Largest NBSS frame (header included) a reader should buffer for a
@@ -127,8 +129,26 @@ pub mod field {
     pub const STATE: u8 = 0x12;
     /// UTF-8, 1..=255 bytes: who read it (Receipt).
     pub const READER: u8 = 0x13;
+    /// UTF-8, 0..=255 bytes: the message is an alert (the Alerter's), with
+    /// this title (empty: none).
+    pub const ALERT: u8 = 0x14;
+    /// u32 BE, 2..: an alert raised this many times, collapsed into one
+    /// message (requires ALERT).
+    pub const REPEATS: u8 = 0x15;
     /// Critical, 1..=65535 bytes: a Noise handshake message (Handshake).
     pub const NOISE: u8 = 0x8A;
+}
+
+/// An alert's text for a receiver that cannot carry ALERT (a legacy SMB
+/// or mailslot receiver): led by a line `ALERT: TITLE` (or `ALERT`), as
+/// the Windows Alerter's messages were plain Messenger text.
+pub fn alert_legacy_text(title: &str, text: &str) -> String {
+    let title = title.trim();
+    if title.is_empty() {
+        format!("ALERT\n{text}")
+    } else {
+        format!("ALERT: {title}\n{text}")
+    }
 }
 
 /// KIND values.

@@ -4,7 +4,8 @@
 use super::found::{FieldValue, Found, check_name, check_signer, signer_fields};
 use super::{
     HEADER_LEN, Kind, MAGIC, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_POPUP_SECS, MAX_REASON_LEN,
-    MAX_SEALED_LEN, MAX_TEXT_LEN, Packet, Priority, Reason, SIGNED_PREFIX, VERSION, field,
+    MAX_SEALED_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN, Packet, Priority, Reason, SIGNED_PREFIX, VERSION,
+    field,
 };
 use crate::wire::codec::Writer;
 use crate::wire::{Emit, Error, Result, nbss};
@@ -26,6 +27,17 @@ pub struct Signer<'a> {
     pub host_key: [u8; 32],
     /// CERT: the host's signature over the author's key.
     pub cert: [u8; 64],
+}
+
+/// The alert mark of a message (ALERT, REPEATS): inside the signed bytes,
+/// so a relay cannot make a message an alert or hide that it is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Alert<'a> {
+    /// ALERT: the title, 0..=[`MAX_TITLE_LEN`] bytes (empty: none).
+    pub title: &'a str,
+    /// REPEATS: how many times it was raised (1: the field is absent; it
+    /// is at least 2 when present).
+    pub repeats: u32,
 }
 
 /// A message for the receiver's inbox.
@@ -55,6 +67,8 @@ pub struct Message<'a> {
     pub replaces: Option<[u8; 16]>,
     /// RETRACT: withdraws `replaces` (which it requires).
     pub retract: bool,
+    /// ALERT and REPEATS: the message is an alert.
+    pub alert: Option<Alert<'a>>,
 }
 
 /// What a receipt says happened to a message (STATE).
@@ -179,6 +193,16 @@ impl<'a> Repr<'a> {
                     signature: signed.map(|(_, sig)| sig),
                     replaces: found.replaces,
                     retract: found.retract.is_some(),
+                    alert: match (found.alert, found.repeats) {
+                        (Some(title), repeats) => Some(Alert {
+                            title,
+                            repeats: repeats.unwrap_or(1),
+                        }),
+                        (None, None) => None,
+                        (None, Some(_)) => {
+                            return Err(missing("native REPEATS without ALERT"));
+                        }
+                    },
                 };
                 check_message(&m, false)?;
                 Ok(Self::Message(m))
@@ -285,6 +309,12 @@ impl<'a> Repr<'a> {
                 if m.retract {
                     each(field::RETRACT, FieldValue::Bytes(&[]))?;
                 }
+                if let Some(a) = &m.alert {
+                    each(field::ALERT, FieldValue::Text(a.title, MAX_TITLE_LEN))?;
+                    if a.repeats > 1 {
+                        each(field::REPEATS, FieldValue::U32(a.repeats))?;
+                    }
+                }
             }
             Self::Accepted { uuid } => each(field::UUID, FieldValue::Bytes(uuid))?,
             Self::Refused { uuid, reason, text } => {
@@ -370,7 +400,8 @@ impl<'a> Repr<'a> {
 
 /// A Message's own rules (beyond each field's): names not empty, POPUP_SECS
 /// in range, signer fields all or none (`signing`: SIGNATURE may be
-/// missing), RETRACT only with REPLACES, TEXT empty only with RETRACT.
+/// missing), RETRACT only with REPLACES, TEXT empty only with RETRACT, an
+/// alert raised at least once.
 fn check_message(m: &Message<'_>, signing: bool) -> Result<()> {
     check_name(m.from)?;
     check_name(m.to)?;
@@ -391,6 +422,9 @@ fn check_message(m: &Message<'_>, signing: bool) -> Result<()> {
     }
     if m.retract && m.replaces.is_none() {
         return Err(Error::Malformed("native RETRACT without REPLACES"));
+    }
+    if m.alert.is_some_and(|a| a.repeats == 0) {
+        return Err(Error::Malformed("native REPEATS is 0"));
     }
     if m.text.is_empty() && !m.retract {
         return Err(Error::Malformed(

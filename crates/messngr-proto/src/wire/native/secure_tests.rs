@@ -61,6 +61,7 @@ fn signed_message() -> Message<'static> {
         signature: Some([0x51; 64]),
         replaces: Some([0x77; 16]),
         retract: false,
+        alert: None,
     }
 }
 
@@ -319,6 +320,7 @@ fn each_new_malformed_case_is_refused() {
     m.signature = None;
     let mut bytes = Repr::Message(Message {
         retract: false,
+        alert: None,
         ..m
     })
     .to_vec()

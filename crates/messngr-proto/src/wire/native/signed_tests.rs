@@ -31,6 +31,7 @@ fn message() -> Message<'static> {
         signature: Some([0x51; 64]),
         replaces: Some([0x77; 16]),
         retract: false,
+        alert: None,
     }
 }
 
@@ -103,6 +104,27 @@ fn signed_bytes_change_with_every_signed_field_not_the_signature() {
             ..m
         },
         Message { retract: true, ..m },
+        Message {
+            alert: Some(Alert {
+                title: "",
+                repeats: 1,
+            }),
+            ..m
+        },
+        Message {
+            alert: Some(Alert {
+                title: "disk",
+                repeats: 1,
+            }),
+            ..m
+        },
+        Message {
+            alert: Some(Alert {
+                title: "",
+                repeats: 2,
+            }),
+            ..m
+        },
         Message {
             signer: Some(Signer { author: "eve", ..s }),
             ..m
@@ -259,6 +281,7 @@ proptest! {
         signature in prop::collection::vec(any::<u8>(), 64),
         replaces in any::<Option<[u8; 16]>>(),
         retract in any::<bool>(),
+        alert in prop::option::of(("[a-z ]{0,20}", 1u32..5)),
     ) {
         let retract = retract && replaces.is_some();
         let text = if text.is_empty() && !retract { "t".to_string() } else { text };
@@ -277,6 +300,7 @@ proptest! {
             signature: s.map(|_| signature.clone().try_into().unwrap()),
             replaces,
             retract,
+            alert: alert.as_ref().map(|(title, repeats)| Alert { title, repeats: *repeats }),
         };
         let repr = Repr::Message(m);
         let bytes = repr.to_vec().unwrap();

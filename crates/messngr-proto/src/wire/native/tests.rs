@@ -37,6 +37,7 @@ fn message() -> Message<'static> {
         signature: None,
         replaces: None,
         retract: false,
+        alert: None,
     }
 }
 
@@ -158,6 +159,7 @@ fn bad_frames_are_refused_with_a_reason() {
         signature: None,
         replaces: None,
         retract: false,
+        alert: None,
         ..message()
     };
     let without_priority = Message {
@@ -262,6 +264,7 @@ prop_compose! {
             signature: None,
             replaces: None,
             retract: false,
+            alert: None,
         };
         (m, [from, to, text])
     }
@@ -303,4 +306,88 @@ proptest! {
         }
         let _ = frame_len(&bytes, 64);
     }
+}
+
+/// An alert (issue 12): MESSAGE with ALERT "disk" and REPEATS 3, by hand.
+const ALERT: &[u8] = b"\x14\x00\x04disk\x15\x00\x04\x00\x00\x00\x03";
+
+#[test]
+fn an_alert_from_hand_made_bytes() {
+    let bytes = [MESSAGE, ALERT].concat();
+    let repr = Repr::parse(&bytes).unwrap();
+    let alert = Message {
+        alert: Some(Alert {
+            title: "disk",
+            repeats: 3,
+        }),
+        ..message()
+    };
+    assert_eq!(repr, Repr::Message(alert));
+    assert_eq!(emit(&repr), bytes);
+    // ALERT alone (an empty title, raised once): REPEATS is not emitted.
+    let once = [MESSAGE, b"\x14\x00\x00"].concat();
+    let repr = Repr::parse(&once).unwrap();
+    let Repr::Message(m) = repr else {
+        panic!("{repr:?}")
+    };
+    assert_eq!(
+        m.alert,
+        Some(Alert {
+            title: "",
+            repeats: 1
+        })
+    );
+    assert_eq!(emit(&repr), once);
+    // Without the fields a message is no alert.
+    let Ok(Repr::Message(plain)) = Repr::parse(MESSAGE) else {
+        panic!()
+    };
+    assert_eq!(plain.alert, None);
+}
+
+#[test]
+fn alert_fields_are_checked() {
+    let bad = |tail: &[u8]| Repr::parse(&[MESSAGE, tail].concat()).map(|_| ());
+    // REPEATS without ALERT, REPEATS below 2 or of the wrong length, a
+    // title that is not UTF-8 or too long: refused.
+    assert!(matches!(
+        bad(b"\x15\x00\x04\x00\x00\x00\x03"),
+        Err(Error::Malformed(_))
+    ));
+    assert!(matches!(
+        bad(b"\x14\x00\x00\x15\x00\x04\x00\x00\x00\x01"),
+        Err(Error::Malformed(_))
+    ));
+    assert!(matches!(
+        bad(b"\x14\x00\x00\x15\x00\x02\x00\x03"),
+        Err(Error::Malformed(_))
+    ));
+    assert!(matches!(bad(b"\x14\x00\x01\xff"), Err(Error::Malformed(_))));
+    let long = [b"\x14\x01\x00".as_slice(), &[b'a'; 256]].concat();
+    assert!(matches!(bad(&long), Err(Error::TooLong(_))));
+    assert!(matches!(
+        bad(b"\x14\x00\x00\x14\x00\x00"),
+        Err(Error::Malformed(_))
+    ));
+    // Emitting refuses what parsing would.
+    let zero = Message {
+        alert: Some(Alert {
+            title: "",
+            repeats: 0,
+        }),
+        ..message()
+    };
+    assert!(Repr::Message(zero).to_vec().is_err());
+    let long_title = "t".repeat(256);
+    let long = Message {
+        alert: Some(Alert {
+            title: &long_title,
+            repeats: 1,
+        }),
+        ..message()
+    };
+    assert!(matches!(
+        Repr::Message(long).to_vec(),
+        Err(Error::TooLong(_))
+    ));
 }
