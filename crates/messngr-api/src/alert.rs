@@ -30,9 +30,18 @@ pub struct Alert {
     /// priority).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    /// Who raised it: `cli`, `systemd` (`--unit`).
+    /// Who raised it: `cli`, `systemd` (`--unit`), `ntfy`, `alertmanager`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// A topic of `[http.topics]` (ntfy's publish): its recipients instead
+    /// of the subscribers of the alert's severity. The daemon's config names
+    /// them, so a caller can pick a topic, never arbitrary recipients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// This resolves the alert raised earlier with the same key
+    /// (Alertmanager's `resolved`): its message is updated, no new one sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resolved: bool,
 }
 
 /// What an alert did.

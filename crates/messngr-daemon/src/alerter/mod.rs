@@ -123,7 +123,9 @@ impl Alerter {
         let title = alert.title.clone().unwrap_or_default();
         match self.window.see(&key, alert.resolved) {
             Seen::Repeat(earlier) => {
-                let text = format!("{}\n({} times)", earlier.text, earlier.repeats);
+                // The latest text: a source that raises one key again with news
+                // (Alertmanager re-notifying a group) shows the news.
+                let text = format!("{}\n({} times)", alert.text, earlier.repeats);
                 let (updated, failed) = notify(ctx, &earlier, text, &title).await;
                 tracing::info!(
                     "alert {key} from {} (uid {}) raised again: {} times, counted on its first message",

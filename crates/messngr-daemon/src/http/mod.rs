@@ -12,8 +12,10 @@
 //! account its token belongs to; nothing here is a second implementation
 //! of sending or of the inbox.
 
+mod alertmanager;
 mod api;
 mod auth;
+mod ntfy;
 mod reply;
 
 use std::collections::HashMap;
@@ -77,6 +79,8 @@ pub(crate) async fn bind(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, BindE
 /// The routes, with the body limit.
 fn router(app: App, max_body: usize) -> Router {
     api::routes()
+        .merge(ntfy::routes())
+        .merge(alertmanager::routes())
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(app)
 }

@@ -30,7 +30,7 @@ impl Failure {
 }
 
 /// The status code for an error kind.
-fn status(kind: ErrorKind) -> StatusCode {
+pub(crate) fn status(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::BadRequest | ErrorKind::BadName => StatusCode::BAD_REQUEST,
         ErrorKind::TooLong => StatusCode::PAYLOAD_TOO_LARGE,

@@ -49,6 +49,8 @@ fn build(args: &AlertArgs, text: String) -> anyhow::Result<Alert> {
             priority,
             key: args.key.clone(),
             source: Some("cli".into()),
+            topic: None,
+            resolved: false,
         });
     };
     let mut body = format!("{unit} failed on {}.", host_name());
@@ -71,6 +73,8 @@ fn build(args: &AlertArgs, text: String) -> anyhow::Result<Alert> {
         priority,
         key: Some(args.key.clone().unwrap_or_else(|| format!("unit:{unit}"))),
         source: Some("systemd".into()),
+        topic: None,
+        resolved: false,
     })
 }
 
