@@ -13,6 +13,7 @@ pub use messngr_lan::samba::{SmbConf, WORKGROUP};
 
 mod capture;
 mod disk;
+pub mod http;
 mod samba;
 mod smb_sender;
 mod users;
