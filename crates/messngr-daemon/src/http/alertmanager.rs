@@ -136,19 +136,20 @@ fn severity(w: &Webhook) -> Priority {
         .unwrap_or(Priority::Normal)
 }
 
-/// `[FIRING:2] DiskFull node`, as Alertmanager's own templates title a
-/// group.
+/// The group's labels' values (`DiskFull node`): what names the group,
+/// firing or resolved (a resolution updates the text, which says so).
 fn title(w: &Webhook) -> String {
-    let firing = w.alerts.iter().filter(|a| a.status == "firing").count();
-    let mut t = if w.status == "firing" {
-        format!("[FIRING:{}]", firing as u64 + w.truncated_alerts)
+    let t = w
+        .group_labels
+        .values()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let t = if t.trim().is_empty() {
+        format!("Alertmanager {}", w.receiver)
     } else {
-        "[RESOLVED]".to_owned()
+        t
     };
-    for v in w.group_labels.values() {
-        t.push(' ');
-        t.push_str(v);
-    }
     cut(&t, messngr_api::MAX_TITLE)
 }
 
@@ -201,27 +202,31 @@ fn line(w: &Webhook, a: &AmAlert) -> String {
     line
 }
 
-/// The message: the group's common summary, its alerts (at most
-/// [`LISTED`]), how many more, and where Alertmanager shows them.
+/// The message: `[FIRING:2]` as Alertmanager's templates say it (a
+/// resolution gets the Alerter's `RESOLVED:` instead), the group's common
+/// summary, its alerts (at most [`LISTED`]), how many more, and where
+/// Alertmanager shows them.
 fn text(w: &Webhook) -> String {
-    let mut t = String::new();
+    let total = w.alerts.len() as u64 + w.truncated_alerts;
+    let firing =
+        w.alerts.iter().filter(|a| a.status == "firing").count() as u64 + w.truncated_alerts;
+    let mut head = if w.status == "firing" {
+        let mut h = format!("[FIRING:{firing}]");
+        if total > firing {
+            let _ = write!(h, " ({} resolved)", total - firing);
+        }
+        h
+    } else {
+        format!("{total} alert{}", if total == 1 { "" } else { "s" })
+    };
     if let Some(s) = ["summary", "description"]
         .iter()
         .find_map(|k| w.common_annotations.get(*k))
     {
-        t.push_str(s.trim());
-        t.push('\n');
+        let _ = write!(head, " {}", s.trim());
     }
-    let total = w.alerts.len() as u64 + w.truncated_alerts;
-    let firing = w.alerts.iter().filter(|a| a.status == "firing").count() as u64;
-    if total > 1 {
-        let _ = writeln!(
-            t,
-            "{total} alerts, {} firing, {} resolved:",
-            firing + w.truncated_alerts,
-            total - firing - w.truncated_alerts
-        );
-    }
+    let mut t = head;
+    t.push('\n');
     for a in w.alerts.iter().take(LISTED) {
         t.push_str(&line(w, a));
         t.push('\n');
@@ -314,7 +319,7 @@ mod tests {
     #[test]
     fn a_group_is_one_titled_message_listing_its_alerts() {
         let w = parse(payload("firing", 2).as_bytes()).ok().unwrap();
-        assert_eq!(title(&w), "[FIRING:2] DiskFull");
+        assert_eq!(title(&w), "DiskFull");
         assert_eq!(severity(&w), Priority::Urgent);
         let t = text(&w);
         assert!(
@@ -323,10 +328,15 @@ mod tests {
             ),
             "{t}"
         );
-        assert!(t.contains("2 alerts, 2 firing, 0 resolved"), "{t}");
+        assert!(t.starts_with("[FIRING:2]\n- DiskFull"), "{t}");
         assert_eq!(key(&w), "alertmanager/{}:{alertname=\"DiskFull\"}");
         let r = parse(payload("resolved", 1).as_bytes()).ok().unwrap();
-        assert_eq!(title(&r), "[RESOLVED] DiskFull");
+        assert_eq!(title(&r), "DiskFull");
+        assert!(
+            text(&r).starts_with("1 alert\n- DiskFull instance=h0"),
+            "{}",
+            text(&r)
+        );
         assert_eq!(key(&r), key(&w));
     }
 
@@ -336,7 +346,7 @@ mod tests {
         let t = text(&w);
         assert_eq!(t.lines().filter(|l| l.starts_with("- ")).count(), LISTED);
         assert!(
-            t.contains("10000 alerts") && t.contains("… and 9990 more"),
+            t.starts_with("[FIRING:10000]") && t.contains("… and 9990 more"),
             "{t}"
         );
         assert!(t.len() < 4096, "{}", t.len());
