@@ -30,6 +30,10 @@ pub struct Alert {
     /// priority).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// This alert resolves the one sent lately with the same key: that
+    /// one's message is updated to say RESOLVED instead of a new one sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resolved: bool,
     /// Who raised it: `cli`, `systemd` (`--unit`), `ntfy`, `alertmanager`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -38,10 +42,6 @@ pub struct Alert {
     /// them, so a caller can pick a topic, never arbitrary recipients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
-    /// This resolves the alert raised earlier with the same key
-    /// (Alertmanager's `resolved`): its message is updated, no new one sent.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub resolved: bool,
 }
 
 /// What an alert did.
@@ -54,9 +54,12 @@ pub struct AlertView {
     pub collapsed: bool,
     /// Times raised within the window, this one included.
     pub repeats: u32,
-    /// One result per subscriber it was sent to (a new alert), or per
-    /// recipient the count reached (a collapsed one).
+    /// One result per receiver a new alert was sent to.
     pub sent: Vec<SendView>,
+    /// The recipients whose copy of the earlier alert now shows the count
+    /// (collapsed) or says RESOLVED (`ALICE@H2`, `H2`).
+    #[serde(default)]
+    pub updated: Vec<String>,
     /// Subscribers it did not reach, each with why.
     #[serde(default)]
     pub failed: Vec<crate::NoticeFailure>,

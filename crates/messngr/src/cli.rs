@@ -143,11 +143,9 @@ pub enum Cmd {
     /// alert raised again within collapse_secs is not sent again: its first
     /// message counts it ("(3 times)"), its pop-up replaced in place. Only
     /// root, the daemon's user, admin_group and [alerter] raisers may.
-    ///
-    /// Examples:
-    ///   messngr alert --title backup The nightly backup failed
-    ///   df -h / | messngr alert --priority urgent --title 'disk full'
-    ///   messngr alert --unit nginx.service    # as messngr-alert@.service runs it
+    #[command(
+        after_help = "Examples:\n  messngr alert --title backup The nightly backup failed\n  df -h / | messngr alert --priority urgent --title 'disk full'\n  messngr alert --unit nginx.service    # as messngr-alert@.service runs it"
+    )]
     Alert(AlertArgs),
     /// List received messages: the newest 50, oldest first (`*` marks unread ones).
     ///

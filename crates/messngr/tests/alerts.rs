@@ -155,6 +155,8 @@ fn a_repeated_alert_is_one_message_with_a_count() {
             "urgent",
             "--title",
             "disk full",
+            "--key",
+            "disk:/var",
             "/var is 100% full",
         ])
     };
@@ -202,6 +204,37 @@ fn a_repeated_alert_is_one_message_with_a_count() {
     // Another alert is not collapsed into it.
     let other = text(&d1.cli_ok(&["alert", "--priority", "urgent", "/home is full"]));
     assert!(other.contains("Alert delivered to H2"), "{other}");
+
+    // Its resolution updates the same message everywhere.
+    let resolved = text(&d1.cli_ok(&[
+        "alert",
+        "--priority",
+        "urgent",
+        "--key",
+        "disk:/var",
+        "--resolved",
+        "/var has room again",
+    ]));
+    assert!(resolved.contains("Alert resolved"), "{resolved}");
+    let resolved_text = "RESOLVED: /var has room again";
+    wait_for(
+        Duration::from_secs(10),
+        || {
+            alerts(&d2.inbox())
+                .iter()
+                .any(|m| m["text"] == resolved_text)
+        },
+        || format!("{:?}\n{}", d2.inbox(), d2.log()),
+    );
+    let inbox = d2.inbox();
+    assert_eq!(alerts(&inbox).len(), 2, "{inbox:?}");
+    let inbox = d1.inbox();
+    assert!(
+        alerts(&inbox)
+            .iter()
+            .any(|m| m["owner_user"] == user.name.as_str() && m["text"] == resolved_text),
+        "{inbox:?}"
+    );
 }
 
 #[test]
@@ -337,15 +370,17 @@ fn a_failed_units_alert_carries_its_journal_lines() {
     journal(dir.path(), "nightly.service");
 
     // What the template runs, on the journal just written.
-    let words = exec_start("nightly.service");
-    let o = Command::new(BIN)
-        .arg("--socket")
-        .arg(d1.socket())
-        .args(&words[1..])
-        .arg("--journal-directory")
-        .arg(dir.path().join("journal"))
-        .output()
-        .unwrap();
+    let failed = || {
+        Command::new(BIN)
+            .arg("--socket")
+            .arg(d1.socket())
+            .args(&exec_start("nightly.service")[1..])
+            .arg("--journal-directory")
+            .arg(dir.path().join("journal"))
+            .output()
+            .unwrap()
+    };
+    let o = failed();
     assert!(o.status.success(), "{}\n{}", text(&o), d1.log());
 
     let inbox = d2.wait_inbox(1);
@@ -368,13 +403,62 @@ fn a_failed_units_alert_carries_its_journal_lines() {
     // The unit failing again collapses by its name, though the journal
     // lines differ.
     journal(dir.path(), "nightly.service");
-    let o = Command::new(BIN)
-        .arg("--socket")
-        .arg(d1.socket())
-        .args(&words[1..])
-        .arg("--journal-directory")
-        .arg(dir.path().join("journal"))
-        .output()
-        .unwrap();
+    let o = failed();
     assert!(text(&o).contains("Alert collapsed"), "{}", text(&o));
+}
+
+#[test]
+fn a_broadcast_alert_is_stored_once_and_marked_by_its_line_in_the_datagram() {
+    let Some(lan) = lan(3) else { return };
+    let d1 = Daemon::start(&lan, 1, "H1", "[alerter]\nlow = [\"*\"]");
+    let d2 = Daemon::start(&lan, 2, "H2", "");
+    let d3 = Daemon::start(&lan, 3, "H3", "");
+    for d in [&d1, &d2, &d3] {
+        d.wait_settled();
+    }
+    // H1 meets H2 (its key is pinned: it gets a signed copy); H3 it never
+    // met: it gets only the datagram, as a legacy host would.
+    d1.cli_ok(&["send", "H2", "hello"]);
+    let o = d1.cli_ok(&[
+        "alert",
+        "--priority",
+        "low",
+        "--title",
+        "drill",
+        "Fire drill at 3",
+    ]);
+    assert!(text(&o).contains("Alert broadcast to *"), "{}", text(&o));
+
+    let is_drill =
+        |m: &&serde_json::Value| m["text"].as_str().is_some_and(|t| t.contains("Fire drill"));
+    wait_for(
+        Duration::from_secs(10),
+        || d3.inbox().iter().any(|m| is_drill(&m)),
+        || d3.log(),
+    );
+    let inbox = d3.inbox();
+    let got: Vec<_> = inbox.iter().filter(is_drill).collect();
+    assert_eq!(got.len(), 1, "{inbox:?}");
+    assert_eq!(got[0]["transport"], "mailslot");
+    assert_eq!(
+        got[0]["text"], "ALERT: drill\nFire drill at 3",
+        "{}",
+        got[0]
+    );
+
+    // H2 keeps the signed copy, marked, and drops the datagram repeating it.
+    wait_for(
+        Duration::from_secs(10),
+        || d2.inbox().iter().any(|m| is_drill(&m)),
+        || d2.log(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let inbox = d2.inbox();
+    let got: Vec<_> = inbox.iter().filter(is_drill).collect();
+    assert_eq!(got.len(), 1, "{inbox:?}\n{}", d2.log());
+    assert_eq!(
+        (&got[0]["alert"], &got[0]["title"]),
+        (&serde_json::json!(true), &serde_json::json!("drill"))
+    );
+    assert_eq!(got[0]["text"], "Fire drill at 3");
 }

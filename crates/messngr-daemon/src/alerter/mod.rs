@@ -208,10 +208,7 @@ impl Alerter {
         let opts = Options {
             priority: Some(alert.priority),
             uid: alert.uid,
-            alert: Some(Mark {
-                title: &title,
-                repeats: 1,
-            }),
+            alert: Some(Mark { title, repeats: 1 }),
             ..Options::default()
         };
         let mut sent = Vec::new();

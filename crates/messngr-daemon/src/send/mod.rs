@@ -81,7 +81,7 @@ pub(crate) struct Options<'a> {
     pub uid: u32,
     /// `--secure`: no plain-text fallback.
     pub secure: bool,
-    /// An alert (`crate::alerter`): marked in the native frame, its text
+    /// An alert (the Alerter's): marked in the native frame, its text
     /// led by an `ALERT` line for legacy receivers.
     pub alert: Option<messngr_proto::wire::native::Alert<'a>>,
 }

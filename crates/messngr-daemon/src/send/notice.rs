@@ -24,7 +24,7 @@ pub(crate) enum Change {
     Retract,
     /// Its own text again, to the recipients who have not read it.
     Remind,
-    /// An alert raised again or resolved (`crate::alerter`): new text
+    /// An alert raised again or resolved (by the Alerter): new text
     /// with the alert's mark and count, everywhere it went (the pop-up is
     /// replaced in place), the count kept in each store.
     Alert {

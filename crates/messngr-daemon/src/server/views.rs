@@ -168,24 +168,12 @@ pub(crate) fn quiet_change(c: QuietChange) -> QuietChangeView {
 
 /// What an alert did.
 pub(crate) fn alert(r: crate::alerter::AlertReport) -> messngr_api::AlertView {
-    let updated = r.updated.into_iter().map(|label| messngr_api::SendView {
-        target: label,
-        transport: "messngr".to_owned(),
-        address: std::net::Ipv4Addr::UNSPECIFIED,
-        outcome: "updated".to_owned(),
-        replaced: 0,
-        blocks: 0,
-        native: true,
-        secure: false,
-        id: None,
-        uuid: None,
-        warning: None,
-    });
     messngr_api::AlertView {
         key: r.key,
         collapsed: r.collapsed,
         repeats: r.repeats,
-        sent: r.sent.into_iter().map(sent).chain(updated).collect(),
+        sent: r.sent.into_iter().map(sent).collect(),
+        updated: r.updated,
         failed: r
             .failed
             .into_iter()

@@ -32,6 +32,11 @@ pub struct AlertArgs {
     /// is counted on the first one's message, not sent again.
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
+    /// It is over: the alert with the same key sent lately (give the
+    /// same --key, or --title and text) is updated to say RESOLVED at every
+    /// recipient instead of a new one sent.
+    #[arg(long)]
+    pub resolved: bool,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

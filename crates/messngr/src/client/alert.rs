@@ -48,9 +48,9 @@ fn build(args: &AlertArgs, text: String) -> anyhow::Result<Alert> {
             text,
             priority,
             key: args.key.clone(),
+            resolved: args.resolved,
             source: Some("cli".into()),
             topic: None,
-            resolved: false,
         });
     };
     let mut body = format!("{unit} failed on {}.", host_name());
@@ -72,9 +72,9 @@ fn build(args: &AlertArgs, text: String) -> anyhow::Result<Alert> {
         text: body,
         priority,
         key: Some(args.key.clone().unwrap_or_else(|| format!("unit:{unit}"))),
+        resolved: args.resolved,
         source: Some("systemd".into()),
         topic: None,
-        resolved: false,
     })
 }
 
@@ -116,43 +116,35 @@ fn host_name() -> String {
 /// What happened, as people read it.
 fn print_view(out: &mut impl Write, v: &AlertView) -> anyhow::Result<()> {
     let line = crate::show::line;
-    if v.collapsed {
-        if v.sent.is_empty() {
-            writeln!(
-                out,
-                "Alert collapsed: raised {} times within the collapse window; not sent again (its receivers cannot be updated)",
-                v.repeats
-            )?;
-        } else {
-            let who: Vec<_> = v
-                .sent
-                .iter()
-                .map(|s| line(&s.target).into_owned())
-                .collect();
-            writeln!(
-                out,
-                "Alert collapsed: raised {} times within the collapse window; its message now says so at {}",
-                v.repeats,
-                who.join(", ")
-            )?;
-        }
+    let updated: Vec<_> = v.updated.iter().map(|t| line(t).into_owned()).collect();
+    let at = if updated.is_empty() {
+        "not sent again (its receivers cannot be updated)".to_owned()
     } else {
-        for s in &v.sent {
-            let (verb, how) = match (s.outcome.as_str(), s.secure, s.native) {
-                ("sent", ..) => ("broadcast", format!(" ({})", s.address)),
-                ("updated", ..) => ("updated", String::new()),
-                (_, true, _) => (
-                    "delivered",
-                    format!(" ({}, messngr, encrypted and signed)", s.address),
-                ),
-                (_, false, true) => ("delivered", format!(" ({}, messngr)", s.address)),
-                _ => (
-                    "delivered",
-                    format!(" ({}, plain SMB: marked by its first line)", s.address),
-                ),
-            };
-            writeln!(out, "Alert {verb} to {}{how}", line(&s.target))?;
-        }
+        format!("its message now says so at {}", updated.join(", "))
+    };
+    if v.collapsed {
+        writeln!(
+            out,
+            "Alert collapsed: raised {} times within the collapse window; {at}",
+            v.repeats
+        )?;
+    } else if v.sent.is_empty() {
+        writeln!(out, "Alert resolved: {at}")?;
+    }
+    for s in &v.sent {
+        let (verb, how) = match (s.outcome.as_str(), s.secure, s.native) {
+            ("sent", ..) => ("broadcast", format!(" ({})", s.address)),
+            (_, true, _) => (
+                "delivered",
+                format!(" ({}, messngr, encrypted and signed)", s.address),
+            ),
+            (_, false, true) => ("delivered", format!(" ({}, messngr)", s.address)),
+            _ => (
+                "delivered",
+                format!(" ({}, plain SMB: marked by its first line)", s.address),
+            ),
+        };
+        writeln!(out, "Alert {verb} to {}{how}", line(&s.target))?;
     }
     for f in &v.failed {
         eprintln!(
