@@ -289,6 +289,14 @@ fn bad_payloads_are_refused_and_ten_thousand_alerts_are_one_message() {
             .contains("reads version 4"),
         "{body}"
     );
+    // Over the route's limit (16 MiB): 413, said in JSON.
+    let huge = format!(
+        r#"{{"version":"4","status":"firing","x":"{}"}}"#,
+        "x".repeat(17 << 20)
+    );
+    let (code, body) = post(&huge, true);
+    assert_eq!(code, 413, "{body}");
+    assert!(json(&body)["error"]["message"].is_string(), "{body}");
     std::thread::sleep(Duration::from_millis(300));
     assert!(alerts(&d2).is_empty(), "{:?}", d2.inbox());
 

@@ -30,7 +30,7 @@ use serde::Deserialize;
 
 use super::App;
 use super::auth::Auth;
-use super::reply::{Failure, from_line};
+use super::reply::{Failure, from_line, raw_body};
 
 /// The payload version this receiver reads.
 const VERSION: &str = "4";
@@ -255,8 +255,12 @@ fn key(w: &Webhook) -> String {
 }
 
 /// `POST /v1/alertmanager`.
-async fn webhook(State(app): State<App>, auth: Auth, body: Bytes) -> Result<Response, Failure> {
-    let w = parse(&body)?;
+async fn webhook(
+    State(app): State<App>,
+    auth: Auth,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, Failure> {
+    let w = parse(&raw_body(body)?)?;
     // A topic named like the receiver, when there is one; else the
     // [alerter] subscribers of its severity.
     let topic = app

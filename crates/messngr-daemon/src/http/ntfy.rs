@@ -33,7 +33,10 @@ use serde::Deserialize;
 
 use super::App;
 use super::auth::Auth;
-use super::reply::{Failure, status};
+use super::reply::{Failure, raw_body, status};
+
+/// A body, or why it could not be read.
+type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
 
 /// ntfy's routes.
 pub(super) fn routes() -> Router<App> {
@@ -196,9 +199,10 @@ async fn plain(
     Path(topic): Path<String>,
     query: Pairs,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, NtfyError> {
     let auth = auth?;
+    let body = raw_body(body)?;
     let message = String::from_utf8(body.to_vec()).map_err(|_| {
         NtfyError::bad("the body is not UTF-8 text: messngr publishes text (no attachments)")
     })?;
@@ -219,9 +223,10 @@ async fn verb(
     Path((topic, verb)): Path<(String, String)>,
     query: Pairs,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, NtfyError> {
     let auth = auth?;
+    let body = raw_body(body)?;
     if !matches!(verb.as_str(), "publish" | "send" | "trigger") {
         return Err(NtfyError {
             http: StatusCode::NOT_FOUND,
@@ -263,9 +268,10 @@ async fn json(
     auth: Result<Auth, Failure>,
     query: Pairs,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, NtfyError> {
     let auth = auth?;
+    let body = raw_body(body)?;
     let j: JsonPublish = serde_json::from_slice(&body).map_err(|e| {
         NtfyError::bad(format!(
             "the JSON body: {e} (POST / takes ntfy's {{\"topic\": …, \"message\": …}}; or POST /TOPIC with the text)"
