@@ -201,18 +201,7 @@ async fn plain(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, NtfyError> {
-    let auth = auth?;
-    let body = raw_body(body)?;
-    let message = String::from_utf8(body.to_vec()).map_err(|_| {
-        NtfyError::bad("the body is not UTF-8 text: messngr publishes text (no attachments)")
-    })?;
-    let mut p = Publish {
-        topic,
-        message,
-        ..Publish::default()
-    };
-    options(&mut p, &headers, &pairs(query)?)?;
-    publish(&app, &auth, p).await
+    text_publish(&app, auth, topic, query, &headers, body).await
 }
 
 /// `GET|POST|PUT /<topic>/publish` (or `send`, `trigger`): ntfy's form for
@@ -226,7 +215,6 @@ async fn verb(
     body: Body,
 ) -> Result<Response, NtfyError> {
     let auth = auth?;
-    let body = raw_body(body)?;
     if !matches!(verb.as_str(), "publish" | "send" | "trigger") {
         return Err(NtfyError {
             http: StatusCode::NOT_FOUND,
@@ -235,15 +223,31 @@ async fn verb(
             ),
         });
     }
-    let message = String::from_utf8(body.to_vec())
-        .map_err(|_| NtfyError::bad("the body is not UTF-8 text"))?;
+    text_publish(&app, Ok(auth), topic, query, &headers, body).await
+}
+
+/// A publish whose body (if any) is the message, options in the headers
+/// and query.
+async fn text_publish(
+    app: &App,
+    auth: Result<Auth, Failure>,
+    topic: String,
+    query: Pairs,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, NtfyError> {
+    let auth = auth?;
+    let body = raw_body(body)?;
+    let message = String::from_utf8(body.to_vec()).map_err(|_| {
+        NtfyError::bad("the body is not UTF-8 text: messngr publishes text (no attachments)")
+    })?;
     let mut p = Publish {
         topic,
         message,
         ..Publish::default()
     };
-    options(&mut p, &headers, &pairs(query)?)?;
-    publish(&app, &auth, p).await
+    options(&mut p, headers, &pairs(query)?)?;
+    publish(app, &auth, p).await
 }
 
 /// ntfy's JSON publish body.
