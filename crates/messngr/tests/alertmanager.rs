@@ -17,7 +17,7 @@ mod support;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use support::http::{URL, bearer, curl, json, root_token};
+use support::http::{URL, alerts, bearer, curl, json, root_token};
 use support::{Daemon, lan, wait_for};
 
 /// Alertmanager's address inside host 1.
@@ -117,14 +117,6 @@ fn disk_full(instance: &str, ends: Option<&str>) -> serde_json::Value {
         a["endsAt"] = e.into();
     }
     a
-}
-
-/// The alerts `d` received.
-fn alerts(d: &Daemon) -> Vec<serde_json::Value> {
-    d.inbox()
-        .into_iter()
-        .filter(|m| m["direction"] == "in" && m["alert"] == true)
-        .collect()
 }
 
 #[test]

@@ -16,16 +16,8 @@ mod support;
 
 use std::time::Duration;
 
-use support::http::{URL, bearer, curl, json, root_token, token_of};
+use support::http::{URL, alerts, bearer, curl, json, root_token, token_of};
 use support::{Daemon, TestUser, lan, run_in, text, wait_for};
-
-/// The alerts H2 received.
-fn alerts(d: &Daemon) -> Vec<serde_json::Value> {
-    d.inbox()
-        .into_iter()
-        .filter(|m| m["direction"] == "in" && m["alert"] == true)
-        .collect()
-}
 
 /// Waits until `d` holds `n` alerts, and returns the newest.
 fn wait_alerts(d: &Daemon, n: usize, sender: &Daemon) -> serde_json::Value {

@@ -38,6 +38,14 @@ pub fn root_token(d: &Daemon) -> String {
     token_of(&d.cli(&["token", "create"]))
 }
 
+/// The alerts `d` received (the HTTP sources raise alerts), oldest first.
+pub fn alerts(d: &Daemon) -> Vec<serde_json::Value> {
+    d.inbox()
+        .into_iter()
+        .filter(|m| m["direction"] == "in" && m["alert"] == true)
+        .collect()
+}
+
 /// `body` as JSON, or a panic that shows it.
 pub fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
