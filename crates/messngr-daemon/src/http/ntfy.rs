@@ -288,7 +288,7 @@ async fn json(
     }
     let mut p = Publish {
         topic: j.topic,
-        message: String::new(),
+        message: j.message,
         title: j.title,
         priority: j
             .priority
@@ -298,12 +298,12 @@ async fn json(
             .transpose()?,
         tags: j.tags,
     };
-    // Headers and query options apply too (Apprise sends X-Priority, X-Tags).
+    // Headers and query options apply too (Apprise sends X-Priority,
+    // X-Tags); the body's own title and priority come first.
     let from_body = (p.priority, p.title.clone());
     options(&mut p, &headers, &pairs(query)?)?;
     p.priority = from_body.0.or(p.priority);
     p.title = from_body.1.or(p.title);
-    p.message = j.message;
     publish(&app, &auth, p).await
 }
 
