@@ -134,12 +134,13 @@ fn alertmanager_s_groups_arrive_as_one_alert_each_and_resolve_in_place() {
     let token = root_token(&d1);
     let am = Alertmanager::start(&lan, 1, &token);
 
-    // Two alerts of one group: one message on H2 listing both.
-    push(
-        &lan,
-        &serde_json::json!([disk_full("web1", None), disk_full("web2", None)]),
-    );
+    // One alert fires: a message on H2. A second joins its group:
+    // Alertmanager notifies the group again, and that message now lists
+    // both (updated in place, counted), no second message.
+    push(&lan, &serde_json::json!([disk_full("web1", None)]));
     let context = || format!("{:?}\n{}\n{}", d2.inbox(), d1.log(), am.log());
+    wait_for(Duration::from_secs(30), || !alerts(&d2).is_empty(), context);
+    push(&lan, &serde_json::json!([disk_full("web2", None)]));
     wait_for(
         Duration::from_secs(30),
         || {
@@ -163,6 +164,7 @@ fn alertmanager_s_groups_arrive_as_one_alert_each_and_resolve_in_place() {
         "{m}"
     );
     assert_eq!(m["author"], "root@H1");
+    assert_eq!(m["repeats"], 2, "{m}");
 
     // Both end: Alertmanager sends the group resolved, and the message
     // says so in place.
