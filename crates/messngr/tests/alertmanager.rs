@@ -208,6 +208,56 @@ fn alertmanager_s_groups_arrive_as_one_alert_each_and_resolve_in_place() {
     assert!(!got[0]["updated_at_ms"].is_null(), "{}", got[0]);
 }
 
+#[test]
+fn a_group_notified_again_after_the_collapse_window_resolves_all_its_messages() {
+    let Some(lan) = lan(2) else { return };
+    // A one-second window: the group's second notification is past it.
+    let d1 = Daemon::start(
+        &lan,
+        1,
+        "H1",
+        "[alerter]\nurgent = [\"H2\"]\ncollapse_secs = 1",
+    );
+    let d2 = Daemon::start(&lan, 2, "H2", "");
+    d1.wait_settled();
+    d2.wait_settled();
+    let token = root_token(&d1);
+    let am = Alertmanager::start(&lan, 1, &token);
+    let context = || format!("{:?}\n{}\n{}", d2.inbox(), d1.log(), am.log());
+
+    push(&lan, &serde_json::json!([disk_full("web1", None)]));
+    wait_for(Duration::from_secs(30), || !alerts(&d2).is_empty(), context);
+    std::thread::sleep(Duration::from_millis(1500));
+    push(&lan, &serde_json::json!([disk_full("web2", None)]));
+    wait_for(Duration::from_secs(30), || alerts(&d2).len() == 2, context);
+
+    // Resolved: both messages say so, the first one too.
+    let past = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_secs(60))
+        .unwrap()
+        .to_string();
+    push(
+        &lan,
+        &serde_json::json!([
+            disk_full("web1", Some(&past)),
+            disk_full("web2", Some(&past))
+        ]),
+    );
+    wait_for(
+        Duration::from_secs(30),
+        || {
+            alerts(&d2).iter().all(|m| {
+                m["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("RESOLVED")
+            })
+        },
+        context,
+    );
+    assert_eq!(alerts(&d2).len(), 2, "{:?}", d2.inbox());
+}
+
 /// An Alertmanager payload of `n` alerts of one group.
 fn payload(n: usize) -> String {
     let alerts: Vec<_> = (0..n)
