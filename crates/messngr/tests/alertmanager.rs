@@ -119,6 +119,29 @@ fn disk_full(instance: &str, ends: Option<&str>) -> serde_json::Value {
     a
 }
 
+/// Both DiskFull alerts end a minute ago (Alertmanager resolves them).
+fn resolve_web1_and_web2(lan: &messngr_lan::Lan) {
+    let past = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_secs(60))
+        .unwrap()
+        .to_string();
+    push(
+        lan,
+        &serde_json::json!([
+            disk_full("web1", Some(&past)),
+            disk_full("web2", Some(&past))
+        ]),
+    );
+}
+
+/// Whether `m` says it resolved.
+fn resolved(m: &serde_json::Value) -> bool {
+    m["text"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("RESOLVED")
+}
+
 #[test]
 fn alertmanager_s_groups_arrive_as_one_alert_each_and_resolve_in_place() {
     let Some(lan) = lan(2) else { return };
@@ -168,27 +191,10 @@ fn alertmanager_s_groups_arrive_as_one_alert_each_and_resolve_in_place() {
 
     // Both end: Alertmanager sends the group resolved, and the message
     // says so in place.
-    let past = jiff::Timestamp::now()
-        .checked_sub(jiff::SignedDuration::from_secs(60))
-        .unwrap()
-        .to_string();
-    push(
-        &lan,
-        &serde_json::json!([
-            disk_full("web1", Some(&past)),
-            disk_full("web2", Some(&past))
-        ]),
-    );
+    resolve_web1_and_web2(&lan);
     wait_for(
         Duration::from_secs(30),
-        || {
-            alerts(&d2).iter().any(|m| {
-                m["text"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .starts_with("RESOLVED")
-            })
-        },
+        || alerts(&d2).iter().any(resolved),
         || format!("{:?}\n{}\n{}", d2.inbox(), d1.log(), am.log()),
     );
     let got = alerts(&d2);
@@ -232,27 +238,10 @@ fn a_group_notified_again_after_the_collapse_window_resolves_all_its_messages() 
     wait_for(Duration::from_secs(30), || alerts(&d2).len() == 2, context);
 
     // Resolved: both messages say so, the first one too.
-    let past = jiff::Timestamp::now()
-        .checked_sub(jiff::SignedDuration::from_secs(60))
-        .unwrap()
-        .to_string();
-    push(
-        &lan,
-        &serde_json::json!([
-            disk_full("web1", Some(&past)),
-            disk_full("web2", Some(&past))
-        ]),
-    );
+    resolve_web1_and_web2(&lan);
     wait_for(
         Duration::from_secs(30),
-        || {
-            alerts(&d2).iter().all(|m| {
-                m["text"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .starts_with("RESOLVED")
-            })
-        },
+        || alerts(&d2).iter().all(resolved),
         context,
     );
     assert_eq!(alerts(&d2).len(), 2, "{:?}", d2.inbox());
