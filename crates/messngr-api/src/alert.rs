@@ -34,9 +34,14 @@ pub struct Alert {
     /// one's message is updated to say RESOLVED instead of a new one sent.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resolved: bool,
-    /// Who raised it: `cli`, `systemd` (`--unit`).
+    /// Who raised it: `cli`, `systemd` (`--unit`), `ntfy`, `alertmanager`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// A topic of `[http.topics]` (ntfy's publish): its recipients instead
+    /// of the subscribers of the alert's severity. The daemon's config names
+    /// them, so a caller can pick a topic, never arbitrary recipients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
 }
 
 /// What an alert did.

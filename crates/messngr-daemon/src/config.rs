@@ -12,13 +12,13 @@ use std::path::{Path, PathBuf};
 use messngr_proto::wire::name::{NAME_CHARS, NetbiosName, suffix};
 use serde::Deserialize;
 
+mod alerter;
 mod http;
 mod limits;
 mod secure;
 use crate::policy::{NamePatterns, NetList};
-pub use http::{DEFAULT_HTTP_LISTEN, DEFAULT_MAX_BODY, Http};
-mod alerter;
 pub use alerter::{Alerter, DEFAULT_COLLAPSE_SECS};
+pub use http::{DEFAULT_HTTP_LISTEN, DEFAULT_MAX_BODY, Http};
 pub use limits::{Limits, MAX_SESSIONS};
 pub use secure::{DEFAULT_TRUST_FILE, DEFAULT_URGENT_SENDERS, Secure, TrustMode};
 

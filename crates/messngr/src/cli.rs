@@ -5,11 +5,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use std::path::PathBuf;
 
+mod alert;
 mod token;
 mod trust;
-pub use token::TokenAction;
-mod alert;
 pub use alert::AlertArgs;
+pub use token::TokenAction;
 pub use trust::TrustAction;
 
 /// Exit code: the answer is "no" — the name was not found, a name could not

@@ -11,37 +11,11 @@
 mod support;
 
 use std::io::Read;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::{Daemon, TestUser, lan, run_in, text, wait_for};
-
-const URL: &str = "http://127.0.0.1:839";
-
-/// curl in host `i`: (status, body).
-fn curl(lan: &messngr_lan::Lan, i: usize, args: &[&str]) -> (u16, String) {
-    let mut all = vec!["-sS", "-o", "-", "-w", "\n%{http_code}", "--max-time", "20"];
-    all.extend_from_slice(args);
-    let o = run_in(lan, i, "curl", &all);
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    let (body, code) = out.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_owned())
-}
-
-fn bearer(token: &str) -> String {
-    format!("Authorization: Bearer {token}")
-}
-
-fn token_of(o: &Output) -> String {
-    assert!(o.status.success(), "{}", text(o));
-    let t = String::from_utf8_lossy(&o.stdout).trim().to_owned();
-    assert!(t.starts_with("tk_"), "{}", text(o));
-    t
-}
-
-fn json(body: &str) -> serde_json::Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
-}
+use support::http::{URL, bearer, curl, json, token_of};
+use support::{Daemon, TestUser, lan, text, wait_for};
 
 /// A live `/v1/events` stream, read by curl inside host `i`.
 struct Events(std::process::Child);

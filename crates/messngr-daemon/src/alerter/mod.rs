@@ -123,8 +123,11 @@ impl Alerter {
         let title = alert.title.clone().unwrap_or_default();
         match self.window.see(&key, alert.resolved) {
             Seen::Repeat(earlier) => {
-                let text = format!("{}\n({} times)", earlier.text, earlier.repeats);
-                let (updated, failed) = notify(ctx, &earlier, text, &title).await;
+                // The latest text: a source that raises one key again with news
+                // (Alertmanager re-notifying a group) shows the news.
+                let text = format!("{}\n({} times)", alert.text, earlier.repeats);
+                let (updated, failed) =
+                    notify(ctx, &earlier.current(), earlier.repeats, text, &title).await;
                 tracing::info!(
                     "alert {key} from {} (uid {}) raised again: {} times, counted on its first message",
                     alert.source,
@@ -142,7 +145,8 @@ impl Alerter {
             }
             Seen::Resolves(earlier) => {
                 let text = format!("RESOLVED: {}", alert.text);
-                let (updated, failed) = notify(ctx, &earlier, text, &title).await;
+                let (updated, failed) =
+                    notify(ctx, &earlier.unresolved(), earlier.repeats, text, &title).await;
                 tracing::info!("alert {key} resolved by {}", alert.source);
                 Ok(AlertReport {
                     key,
@@ -308,19 +312,20 @@ async fn send_to(
 /// the recipients reached, and those not reached with why.
 async fn notify(
     ctx: &SendContext,
-    earlier: &window::Earlier,
+    messages: &[(u32, i64)],
+    repeats: u32,
     text: String,
     title: &str,
 ) -> (Vec<String>, Vec<(String, String)>) {
     let mut reached = Vec::new();
     let mut failed = Vec::new();
-    for &id in &earlier.ids {
+    for &(uid, id) in messages {
         let change = Change::Alert {
             text: text.clone(),
             title: title.to_owned(),
-            repeats: earlier.repeats,
+            repeats,
         };
-        match crate::send::notice::apply(ctx, earlier.uid, id, change).await {
+        match crate::send::notice::apply(ctx, uid, id, change).await {
             Ok(view) => {
                 reached.extend(view.reached);
                 failed.extend(view.failed.into_iter().map(|f| (f.recipient, f.error)));

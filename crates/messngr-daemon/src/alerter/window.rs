@@ -41,6 +41,25 @@ pub(super) struct Earlier {
     pub uid: u32,
     /// Times raised, this one included.
     pub repeats: u32,
+    /// The messages this key sent in earlier windows and that were never
+    /// resolved (raiser's uid, id): a resolution updates them too, so that
+    /// no message of a long-lived alert (an Alertmanager group notified
+    /// again after the window) is left saying it still fires.
+    pub stale: Vec<(u32, i64)>,
+}
+
+impl Earlier {
+    /// The messages sent in this window: (raiser's uid, id).
+    pub(super) fn current(&self) -> Vec<(u32, i64)> {
+        self.ids.iter().map(|&id| (self.uid, id)).collect()
+    }
+
+    /// Those, and the earlier windows' never resolved.
+    pub(super) fn unresolved(&self) -> Vec<(u32, i64)> {
+        let mut all = self.stale.clone();
+        all.extend(self.current());
+        all
+    }
 }
 
 /// What raising a key finds.
@@ -87,7 +106,7 @@ impl Window {
         keys.retain(|_, e| now.duration_since(e.first) < keep);
         if resolved {
             return match keys.remove(key) {
-                Some(e) if !e.earlier.ids.is_empty() => Seen::Resolves(e.earlier),
+                Some(e) if !e.earlier.unresolved().is_empty() => Seen::Resolves(e.earlier),
                 _ => Seen::New,
             };
         }
@@ -97,6 +116,11 @@ impl Window {
             e.earlier.repeats = e.earlier.repeats.saturating_add(1);
             return Seen::Repeat(e.earlier.clone());
         }
+        // Past the window: sent anew, the earlier messages kept to resolve.
+        let stale = keys
+            .remove(key)
+            .map(|e| e.earlier.unresolved())
+            .unwrap_or_default();
         if keys.len() >= MAX_KEYS
             && let Some(oldest) = keys
                 .iter()
@@ -114,6 +138,7 @@ impl Window {
                     text: String::new(),
                     uid: 0,
                     repeats: 1,
+                    stale,
                 },
             },
         );
@@ -171,6 +196,32 @@ mod tests {
             w.see_at("k", true, t0 + Duration::from_secs(303)),
             Seen::New
         );
+    }
+
+    #[test]
+    fn a_resolution_ends_the_messages_of_earlier_windows_too() {
+        let w = Window::new(Duration::from_secs(300));
+        let t0 = Instant::now();
+        assert_eq!(w.see_at("g", false, t0), Seen::New);
+        w.sent("g", vec![7], "2 alerts", 0);
+        // Notified again past the window: a new message; the first is kept.
+        assert_eq!(
+            w.see_at("g", false, t0 + Duration::from_secs(400)),
+            Seen::New
+        );
+        w.sent("g", vec![9], "3 alerts", 0);
+        let Seen::Repeat(e) = w.see_at("g", false, t0 + Duration::from_secs(410)) else {
+            panic!("a repeat")
+        };
+        assert_eq!(
+            e.current(),
+            [(0, 9)],
+            "a repeat counts on this window's only"
+        );
+        let Seen::Resolves(e) = w.see_at("g", true, t0 + Duration::from_secs(420)) else {
+            panic!("resolves")
+        };
+        assert_eq!(e.unresolved(), [(0, 7), (0, 9)]);
     }
 
     #[test]

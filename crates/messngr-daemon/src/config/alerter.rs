@@ -89,7 +89,7 @@ impl Alerter {
 
 /// A subscriber's form: `*`, `/users`, `/domain[:NAME]`, `@group`, or a
 /// name (a local user or a NetBIOS name).
-fn check_subscriber(s: &str) -> Result<(), String> {
+pub(super) fn check_subscriber(s: &str) -> Result<(), String> {
     let s = s.trim();
     if s == "*" || s == "/users" || s.starts_with("/domain") {
         return Ok(());

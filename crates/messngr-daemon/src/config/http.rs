@@ -6,7 +6,11 @@
 //! and programs reach it (each still needs a token); `lan = true` says the
 //! admin meant the LAN, and the source policy (`allow_from`, `deny_from`)
 //! then judges every connection as it judges TCP 139.
+//!
+//! `[http.topics]` maps ntfy topics to recipients: a script publishing to
+//! `/ops` reaches whom the admin wrote here, never whom the caller names.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use serde::Deserialize;
@@ -32,6 +36,20 @@ pub struct Http {
     pub lan: Option<bool>,
     /// The largest request body, in bytes.
     pub max_body: Option<usize>,
+    /// ntfy topics and their recipients, written as `[alerter]`
+    /// subscribers (`ops = ["@adm", "H2"]`).
+    #[serde(default)]
+    pub topics: BTreeMap<String, Vec<String>>,
+}
+
+/// Whether `name` may be a topic: ntfy's form (`[-_A-Za-z0-9]{1,64}`), and
+/// not a path of the daemon's own (`v1`).
+pub fn topic_name_ok(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && name != "v1"
 }
 
 impl Http {
@@ -77,6 +95,29 @@ impl Http {
                 message: "give a size in bytes, e.g. 262144".into(),
             });
         }
+        for (topic, to) in &self.topics {
+            let key = "http.topics";
+            if !topic_name_ok(topic) {
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: format!(
+                        "{topic:?}: a topic is 1 to 64 letters, digits, - and _ (as ntfy's), and not v1"
+                    ),
+                });
+            }
+            if to.is_empty() {
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: format!("{topic}: list its recipients, e.g. {topic} = [\"@adm\"]"),
+                });
+            }
+            for s in to {
+                super::alerter::check_subscriber(s).map_err(|m| ConfigError::Invalid {
+                    key,
+                    message: format!("{topic}: {m}"),
+                })?;
+            }
+        }
         Ok(())
     }
 }
@@ -113,5 +154,25 @@ mod tests {
             ..Http::default()
         };
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn topics_are_ntfy_s_names_with_recipients() {
+        let t = |name: &str, to: &[&str]| Http {
+            topics: [(
+                name.to_owned(),
+                to.iter().map(|s| (*s).to_owned()).collect(),
+            )]
+            .into(),
+            ..Http::default()
+        };
+        assert!(t("ops", &["@adm", "H2", "*"]).validate().is_ok());
+        assert!(t("disk_alerts-1", &["root"]).validate().is_ok());
+        for bad in ["", "v1", "a/b", "ä", &"x".repeat(65)] {
+            assert!(t(bad, &["H2"]).validate().is_err(), "{bad:?}");
+        }
+        let e = t("ops", &[]).validate().unwrap_err().to_string();
+        assert!(e.contains("ops = [\"@adm\"]"), "{e}");
+        assert!(t("ops", &["@"]).validate().is_err());
     }
 }

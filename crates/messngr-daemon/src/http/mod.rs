@@ -13,9 +13,11 @@
 //! of sending or of the inbox. Every response carries a strict
 //! Content-Security-Policy, nosniff and no-referrer (`web::guard`).
 
+mod alertmanager;
 mod api;
 mod auth;
 mod guard;
+mod ntfy;
 mod reply;
 mod scrape;
 mod web;
@@ -141,6 +143,8 @@ pub(crate) async fn bind(addrs: &[SocketAddr]) -> Vec<TcpListener> {
 fn router(app: App, max_body: usize) -> Router {
     api::routes()
         .merge(web::routes())
+        .merge(ntfy::routes())
+        .merge(alertmanager::routes())
         .route("/metrics", axum::routing::get(scrape::metrics))
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),

@@ -29,6 +29,19 @@ impl Failure {
     }
 }
 
+/// A raw body, or the refusal that says why not (413 over the limit), in
+/// the API's error shape rather than axum's plain text.
+pub(crate) fn raw_body(
+    b: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<axum::body::Bytes, Failure> {
+    b.map_err(|e| {
+        Failure(
+            ApiError::new(ErrorKind::TooLong, format!("the body: {}", e.body_text())),
+            Some(e.status()),
+        )
+    })
+}
+
 /// The status code for an error kind.
 pub(crate) fn status(kind: ErrorKind) -> StatusCode {
     match kind {

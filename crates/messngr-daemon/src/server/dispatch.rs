@@ -106,13 +106,17 @@ impl Services {
         uid: u32,
         a: messngr_api::Alert,
     ) -> Result<messngr_api::AlertView, ApiError> {
+        let to = match &a.topic {
+            Some(t) => Some(self.topic(t)?),
+            None => None,
+        };
         let alert = crate::alerter::Alert {
             title: a.title.filter(|t| !t.trim().is_empty()),
             text: a.text,
             priority: a.priority.unwrap_or_default(),
             key: a.key,
             resolved: a.resolved,
-            to: None,
+            to,
             source: a.source.unwrap_or_else(|| "cli".to_owned()),
             uid,
         };
@@ -121,6 +125,18 @@ impl Services {
             .await
             .map(views::alert)
             .map_err(ApiError::from)
+    }
+
+    /// The recipients of `[http.topics]` `topic`, or how to add it.
+    fn topic(&self, topic: &str) -> Result<Vec<String>, ApiError> {
+        self.settings.http.topics.get(topic).cloned().ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "no topic {topic:?}: an admin adds it under [http.topics] in messngr.toml, e.g. {topic} = [\"@adm\", \"H2\"], and restarts messngr"
+                ),
+            )
+        })
     }
 
     async fn status(&self) -> Result<messngr_api::StatusView, ApiError> {

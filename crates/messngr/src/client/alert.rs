@@ -50,6 +50,7 @@ fn build(args: &AlertArgs, text: String) -> anyhow::Result<Alert> {
             key: args.key.clone(),
             resolved: args.resolved,
             source: Some("cli".into()),
+            topic: None,
         });
     };
     let mut body = format!("{unit} failed on {}.", host_name());
@@ -73,6 +74,7 @@ fn build(args: &AlertArgs, text: String) -> anyhow::Result<Alert> {
         key: Some(args.key.clone().unwrap_or_else(|| format!("unit:{unit}"))),
         resolved: args.resolved,
         source: Some("systemd".into()),
+        topic: None,
     })
 }
 

@@ -14,6 +14,7 @@ pub use messngr_lan::samba::{SmbConf, WORKGROUP};
 mod capture;
 mod cdp;
 mod disk;
+pub mod http;
 mod samba;
 mod smb_sender;
 mod users;
