@@ -190,13 +190,21 @@ pub(crate) async fn accept(
         }
         (_, p) => p,
     };
+    // The alert mark is shown as the Alerter's word: only on a signed
+    // message (its author shown beside it). An unsigned one keeps the
+    // words as a first line, as a legacy receiver gets them, unmarked.
+    let (text, alert) = match (&origin, m.alert) {
+        (Some(_), a) => (m.text.to_owned(), a.map(messngr_store::AlertMark::from)),
+        (None, Some(a)) => (native::alert_legacy_text(a.title, m.text), None),
+        (None, None) => (m.text.to_owned(), None),
+    };
     let incoming = Incoming {
         transport: Transport::Messngr,
         source: peer,
         from: m.from.as_bytes().to_vec(),
         to: m.to.as_bytes().to_vec(),
-        text: m.text.as_bytes().to_vec(),
-        block_ends: vec![m.text.len()],
+        block_ends: vec![text.len()],
+        text: text.into_bytes(),
         received_at: SystemTime::now(),
         native: Some(Native {
             uuid: m.uuid,
@@ -205,7 +213,7 @@ pub(crate) async fn accept(
             origin: origin.map(|o| (o.verified.author, o.verified.fingerprint, o.signed)),
             replaces: m.replaces,
             retract: m.retract,
-            alert: m.alert.map(messngr_store::AlertMark::from),
+            alert,
         }),
     };
     let signed = incoming.native.as_ref().is_some_and(|n| n.origin.is_some());

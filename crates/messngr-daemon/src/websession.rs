@@ -31,6 +31,9 @@ pub(crate) struct Session {
     pub(crate) token_id: u32,
     /// The per-session CSRF token.
     pub(crate) csrf: String,
+    /// The local account whose browser opened it (`None`: from the LAN);
+    /// only that account's connections may use it (`http::peer`).
+    pub(crate) opener: Option<u32>,
     opened: Instant,
 }
 
@@ -44,7 +47,8 @@ pub struct RandomError(String);
 #[derive(Debug, Default)]
 pub(crate) struct WebSessions {
     sessions: Mutex<HashMap<[u8; 32], Session>>,
-    codes: Mutex<HashMap<[u8; 32], (u32, Instant)>>,
+    /// Code → (token id, the uid that asked for it, when).
+    codes: Mutex<HashMap<[u8; 32], (u32, u32, Instant)>>,
 }
 
 fn key(secret: &str) -> [u8; 32] {
@@ -79,29 +83,37 @@ pub(crate) fn same_secret(a: &str, b: &str) -> bool {
 }
 
 impl WebSessions {
-    /// A login code for the token `token_id`.
-    pub(crate) fn mint_code(&self, token_id: u32) -> Result<String, RandomError> {
+    /// A login code for the token `token_id`, asked for by `uid`: good
+    /// only in a browser of that account.
+    pub(crate) fn mint_code(&self, token_id: u32, uid: u32) -> Result<String, RandomError> {
         let code = secret()?;
         let mut codes = self.codes.lock().unwrap_or_else(|p| p.into_inner());
-        codes.retain(|_, (_, at)| at.elapsed() < CODE_LIFETIME);
-        make_room(&mut codes, MAX_CODES, |(_, at)| *at);
-        codes.insert(key(&code), (token_id, Instant::now()));
+        codes.retain(|_, (_, _, at)| at.elapsed() < CODE_LIFETIME);
+        make_room(&mut codes, MAX_CODES, |(_, _, at)| *at);
+        codes.insert(key(&code), (token_id, uid, Instant::now()));
         Ok(code)
     }
 
-    /// The token a code was minted for, once: the code is gone after.
-    pub(crate) fn redeem(&self, code: &str) -> Option<u32> {
+    /// The token a code was minted for, once (the code is gone after), if
+    /// `by` — the local account whose browser brings it — asked for it.
+    pub(crate) fn redeem(&self, code: &str, by: Option<u32>) -> Option<u32> {
         let mut codes = self.codes.lock().unwrap_or_else(|p| p.into_inner());
-        let (token_id, at) = codes.remove(&key(code))?;
-        (at.elapsed() < CODE_LIFETIME).then_some(token_id)
+        let (token_id, uid, at) = codes.remove(&key(code))?;
+        (at.elapsed() < CODE_LIFETIME && by == Some(uid)).then_some(token_id)
     }
 
-    /// Opens a session for the token `token_id`: (session id, session).
-    pub(crate) fn open(&self, token_id: u32) -> Result<(String, Session), RandomError> {
+    /// Opens a session for the token `token_id`, bound to `opener` (the
+    /// local uid of the browser's connection; `None`: the LAN).
+    pub(crate) fn open(
+        &self,
+        token_id: u32,
+        opener: Option<u32>,
+    ) -> Result<(String, Session), RandomError> {
         let (id, csrf) = (secret()?, secret()?);
         let session = Session {
             token_id,
             csrf,
+            opener,
             opened: Instant::now(),
         };
         let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
@@ -139,11 +151,20 @@ mod tests {
     #[test]
     fn a_code_works_once_and_a_session_until_closed() {
         let w = WebSessions::default();
-        let code = w.mint_code(4).unwrap();
-        assert_eq!(w.redeem("0".repeat(64).as_str()), None);
-        assert_eq!(w.redeem(&code), Some(4));
-        assert_eq!(w.redeem(&code), None, "single use");
-        let (id, s) = w.open(4).unwrap();
+        let code = w.mint_code(4, 1000).unwrap();
+        assert_eq!(w.redeem("0".repeat(64).as_str(), Some(1000)), None);
+        let other = w.mint_code(4, 1000).unwrap();
+        assert_eq!(
+            w.redeem(&other, Some(1001)),
+            None,
+            "another account's browser"
+        );
+        assert_eq!(w.redeem(&other, Some(1000)), None, "and then it is spent");
+        assert_eq!(w.redeem(&code, None), None, "from the LAN");
+        let code = w.mint_code(4, 1000).unwrap();
+        assert_eq!(w.redeem(&code, Some(1000)), Some(4));
+        assert_eq!(w.redeem(&code, Some(1000)), None, "single use");
+        let (id, s) = w.open(4, Some(1000)).unwrap();
         assert_eq!(s.csrf.len(), 64);
         assert_eq!(w.get(&id).map(|s| s.token_id), Some(4));
         w.close(&id);
@@ -155,15 +176,15 @@ mod tests {
     #[test]
     fn sessions_and_codes_are_bounded() {
         let w = WebSessions::default();
-        let first = w.open(1).unwrap().0;
+        let first = w.open(1, Some(1000)).unwrap().0;
         for _ in 0..MAX_SESSIONS {
-            w.open(2).unwrap();
+            w.open(2, Some(1000)).unwrap();
         }
         assert!(w.get(&first).is_none(), "the oldest went first");
-        let code = w.mint_code(1).unwrap();
+        let code = w.mint_code(1, 0).unwrap();
         for _ in 0..MAX_CODES {
-            w.mint_code(2).unwrap();
+            w.mint_code(2, 0).unwrap();
         }
-        assert_eq!(w.redeem(&code), None);
+        assert_eq!(w.redeem(&code, Some(0)), None);
     }
 }

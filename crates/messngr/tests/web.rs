@@ -16,7 +16,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Chromium, Daemon, SambaClient, Smbd, lan, run_in, text, wait_for};
+use support::{Chromium, Daemon, SambaClient, Smbd, TestUser, lan, run_in, text, wait_for};
 
 const URL: &str = "http://127.0.0.1:839";
 
@@ -264,10 +264,54 @@ fn a_cross_site_post_is_refused_and_the_headers_are_strict() {
     assert_eq!(code, 200);
     assert!(inbox.contains("for the csrf test"), "{inbox}");
 
+    // The session is root's browser's: another local account's program
+    // with the same cookie (a page it serves on another port of
+    // 127.0.0.1 gets it from a shared browser) sees the sign-in page, and
+    // a link root asked for does not sign that account in.
+    let eve = TestUser::create("e");
+    let session = cookie_line
+        .split_once(':')
+        .map(|(_, v)| v.trim())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    let as_eve = |args: &[&str]| {
+        let mut all = vec![
+            format!("--reuid={}", eve.uid),
+            format!("--regid={}", eve.gid),
+            "--clear-groups".into(),
+            "curl".into(),
+            "-sS".into(),
+            "-w".into(),
+            "\n%{http_code}".into(),
+            "--max-time".into(),
+            "20".into(),
+        ];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        let o = lan.command(1, "setpriv").args(&all).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let stolen = as_eve(&["-H", &format!("Cookie: {session}"), &format!("{URL}/web/")]);
+    assert!(
+        !stolen.contains("for the csrf test") && stolen.contains("id=\"login\""),
+        "another account used root's session: {stolen}"
+    );
+    let o = d1.cli_ok(&["web", "--print"]);
+    let roots = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    let taken = as_eve(&[&roots]);
+    assert!(
+        taken.ends_with("401"),
+        "another account redeemed root's link: {taken}"
+    );
+
     // A cross-site form post with the session cookie: no CSRF token, no
     // or another Origin. Refused, nothing sent.
     let send = format!("{URL}/web/send");
-    for origin in [None, Some("Origin: http://evil.example")] {
+    for origin in [
+        None,
+        Some("Origin: http://evil.example"),
+        Some("Origin: http://127.0.0.1:8080"),
+    ] {
         let mut args = vec!["-b", jar, "-d", "to=ALICE&text=forged", &send];
         if let Some(o) = origin {
             args.extend(["-H", o]);

@@ -121,7 +121,11 @@ impl Alerter {
         })?;
         let key = alert.key.clone().unwrap_or_else(|| window::key_of(&alert));
         let title = alert.title.clone().unwrap_or_default();
-        match self.window.see(&key, alert.resolved) {
+        // Each raiser's keys are its own: another raiser can neither
+        // resolve nor swallow (collapse into its own) someone else's alert.
+        let scoped = format!("{}/{key}", alert.uid);
+        let key = messngr_proto::text::sanitize_line(&key).into_owned();
+        match self.window.see(&scoped, alert.resolved) {
             Seen::Repeat(earlier) => {
                 // The latest text: a source that raises one key again with news
                 // (Alertmanager re-notifying a group) shows the news.
@@ -130,7 +134,7 @@ impl Alerter {
                     notify(ctx, &earlier.current(), earlier.repeats, text, &title).await;
                 tracing::info!(
                     "alert {key} from {} (uid {}) raised again: {} times, counted on its first message",
-                    alert.source,
+                    messngr_proto::text::sanitize_line(&alert.source),
                     alert.uid,
                     earlier.repeats
                 );
@@ -147,7 +151,10 @@ impl Alerter {
                 let text = format!("RESOLVED: {}", alert.text);
                 let (updated, failed) =
                     notify(ctx, &earlier.unresolved(), earlier.repeats, text, &title).await;
-                tracing::info!("alert {key} resolved by {}", alert.source);
+                tracing::info!(
+                    "alert {key} resolved by {}",
+                    messngr_proto::text::sanitize_line(&alert.source)
+                );
                 Ok(AlertReport {
                     key,
                     collapsed: false,
@@ -158,9 +165,9 @@ impl Alerter {
                 })
             }
             Seen::New => {
-                let report = self.send_new(ctx, &alert, &key, &title).await;
+                let report = self.send_new(ctx, &alert, (&scoped, &key), &title).await;
                 if report.is_err() {
-                    self.window.forget(&key);
+                    self.window.forget(&scoped);
                 }
                 report
             }
@@ -197,7 +204,7 @@ impl Alerter {
         &self,
         ctx: &SendContext,
         alert: &Alert,
-        key: &str,
+        (scoped, key): (&str, &str),
         title: &str,
     ) -> Result<AlertReport, AlertError> {
         let names = self.subscribers(alert)?;
@@ -235,10 +242,10 @@ impl Alerter {
             )));
         }
         let ids: Vec<i64> = sent.iter().filter_map(|r| r.id).collect();
-        self.window.sent(key, ids, &text, alert.uid);
+        self.window.sent(scoped, ids, &text, alert.uid);
         tracing::info!(
             "alert {key} from {} (uid {}, {}) sent to {} receivers, {} subscribers not reached",
-            alert.source,
+            messngr_proto::text::sanitize_line(&alert.source),
             alert.uid,
             alert.priority.as_str(),
             sent.len(),

@@ -41,6 +41,13 @@ fn host_of(value: &str) -> &str {
     v.rsplit_once(':').map_or(v, |(h, _)| h)
 }
 
+/// `host[:port]` of an `Origin` value (`http://127.0.0.1:839` →
+/// `127.0.0.1:839`): the port counts, other ports are other servers.
+fn authority_of(origin: &str) -> &str {
+    let v = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    v.split('/').next().unwrap_or(v)
+}
+
 /// Whether `host` names this host's loopback.
 fn is_loopback_name(host: &str) -> bool {
     let host = host.trim_end_matches('.');
@@ -55,16 +62,19 @@ fn is_loopback_name(host: &str) -> bool {
 pub(crate) async fn guard(req: Request, next: Next) -> Response {
     let headers = req.headers();
     let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if value("sec-fetch-site") == Some("cross-site") {
+    // `same-site` too: a page another local user serves on 127.0.0.1:8080
+    // is the same site as ours.
+    if matches!(value("sec-fetch-site"), Some("cross-site" | "same-site")) {
         return refuse(
             StatusCode::FORBIDDEN,
             "a request from another site's page is refused".into(),
         );
     }
     let host = value("host").map(host_of).unwrap_or_default().to_owned();
+    let authority = value("host").unwrap_or_default().to_ascii_lowercase();
     if let Some(origin) = value("origin")
         && origin != "null"
-        && !host_of(origin).eq_ignore_ascii_case(&host)
+        && authority_of(origin).to_ascii_lowercase() != authority
     {
         return refuse(
             StatusCode::FORBIDDEN,
@@ -126,5 +136,7 @@ mod tests {
         }
         assert_eq!(host_of("http://127.0.0.1:839"), "127.0.0.1");
         assert_eq!(host_of("https://[::1]:839/x"), "[::1]");
+        assert_eq!(authority_of("http://127.0.0.1:839"), "127.0.0.1:839");
+        assert_ne!(authority_of("http://127.0.0.1:8080"), "127.0.0.1:839");
     }
 }

@@ -18,6 +18,7 @@ mod api;
 mod auth;
 mod guard;
 mod ntfy;
+pub(crate) mod peer;
 mod reply;
 mod scrape;
 mod web;
@@ -286,13 +287,20 @@ async fn connection(
     place: Place,
     stop: CancellationToken,
 ) {
+    let ours = tcp.local_addr();
     let loopback = guard::Loopback(
-        tcp.local_addr()
+        ours.as_ref()
             .is_ok_and(|a| a.ip().to_canonical().is_loopback()),
     );
+    // Which local account this is, asked once per connection.
+    let who = match ours {
+        Ok(ours) => peer::Peer::of(ours, peer),
+        Err(_) => peer::Peer::Local(None),
+    };
     let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
         req.extensions_mut().insert(ConnectInfo(peer));
         req.extensions_mut().insert(loopback);
+        req.extensions_mut().insert(who);
         let mut router = router.clone();
         async move {
             use tower_service::Service;

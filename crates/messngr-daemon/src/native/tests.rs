@@ -218,3 +218,52 @@ async fn over_the_quota_is_no_room_counted_as_quota_full() {
     drop(tx);
     runner.await.unwrap();
 }
+
+/// An unsigned frame that says it is an alert is not marked as one (any
+/// LAN host can send it): its words stay, as a first line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsigned_alert_is_stored_unmarked_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Arc::new(Inbox::open_at(&dir.path().join("inbox.sqlite")));
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let runner = tokio::spawn(crate::inbox::run(inbox.clone(), rx, Default::default()));
+    let names = Registry::default();
+    names.insert("H1#03".parse().unwrap());
+    let peer: SocketAddr = "10.77.0.2:40000".parse().unwrap();
+    let rules = crate::policy::Rules {
+        lan: Some("10.77.0.0/24".parse().unwrap()),
+        ..Default::default()
+    };
+    let policy = crate::policy::Policy::new(rules, Default::default());
+    let bytes = Repr::Message(Message {
+        uuid: UUID,
+        sent_at: Some(1),
+        from: "H2",
+        to: "h1",
+        text: "reboot now",
+        priority: WirePriority::Normal,
+        popup_secs: None,
+        signer: None,
+        signature: None,
+        replaces: None,
+        retract: false,
+        alert: Some(messngr_proto::wire::native::Alert {
+            title: "from the admins",
+            repeats: 99,
+        }),
+    })
+    .to_vec()
+    .unwrap();
+    let a = receive(&bytes, peer, &names, &policy, &tx).await;
+    assert_eq!(Repr::parse(&a.reply), Ok(Repr::Accepted { uuid: UUID }));
+    let list = inbox
+        .page(0, messngr_store::Filter::default(), 50)
+        .await
+        .unwrap()
+        .messages;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert!(list[0].alert.is_none(), "{:?}", list[0].alert);
+    assert_eq!(list[0].text, "ALERT: from the admins\nreboot now");
+    drop(tx);
+    runner.await.unwrap();
+}

@@ -62,7 +62,7 @@ fn web_login(services: &super::Services, caller: &Caller) -> Result<WebLoginView
     let entry = services.tokens.web_token(caller.uid, user).map_err(error)?;
     let code = services
         .web
-        .mint_code(entry.id)
+        .mint_code(entry.id, caller.uid)
         .map_err(|e| ApiError::new(ErrorKind::Unknown, e.to_string()))?;
     let mut addr = *addr;
     if addr.ip().is_unspecified() {

@@ -64,11 +64,7 @@ fn build(args: &AlertArgs, text: String) -> anyhow::Result<Alert> {
         args.lines,
     ));
     Ok(Alert {
-        title: Some(
-            args.title
-                .clone()
-                .unwrap_or_else(|| format!("{unit} failed")),
-        ),
+        title: Some(args.title.clone().unwrap_or_else(|| title_for(unit))),
         text: body,
         priority,
         key: Some(args.key.clone().unwrap_or_else(|| format!("unit:{unit}"))),
@@ -154,4 +150,31 @@ fn print_view(out: &mut impl Write, v: &AlertView) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// "UNIT failed", within the title's limit (a unit name may be 256
+/// characters; the alert must still go).
+fn title_for(unit: &str) -> String {
+    let max = messngr_proto::wire::native::MAX_TITLE_LEN - " failed".len();
+    let mut cut = unit.len().min(max);
+    while !unit.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{} failed", &unit[..cut])
+}
+
+#[cfg(test)]
+mod title_tests {
+    #[test]
+    fn a_long_unit_name_still_makes_a_title() {
+        let long = "x".repeat(300) + ".service";
+        let t = super::title_for(&long);
+        assert!(
+            t.len() <= messngr_proto::wire::native::MAX_TITLE_LEN,
+            "{}",
+            t.len()
+        );
+        assert!(t.ends_with(" failed"));
+        assert_eq!(super::title_for("sshd.service"), "sshd.service failed");
+    }
 }

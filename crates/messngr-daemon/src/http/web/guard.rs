@@ -15,6 +15,7 @@ use axum::response::Response;
 
 use super::super::App;
 use super::super::auth::{Auth, same_account};
+use super::super::peer::Peer;
 use crate::websession::same_secret;
 
 /// The session cookie's name.
@@ -48,9 +49,17 @@ pub(crate) fn cookie(headers: &HeaderMap) -> Option<String> {
 
 /// The browser a request comes from, if its session is in force and its
 /// token not revoked nor its account gone (such sessions end here).
-pub(crate) fn browser(app: &App, headers: &HeaderMap) -> Option<Browser> {
+pub(crate) fn browser(app: &App, headers: &HeaderMap, peer: Peer) -> Option<Browser> {
     let id = cookie(headers)?;
     let session = app.services.web.get(&id)?;
+    // Only the account whose browser opened it: another local account's
+    // page on 127.0.0.1 gets the same cookie from a shared browser.
+    if peer.binding() != Ok(session.opener) {
+        tracing::info!(
+            "HTTP: a web session's cookie came from another account's connection: refused"
+        );
+        return None;
+    }
     let account = app.services.tokens.by_id(session.token_id);
     let Some((uid, user)) = account.filter(|(uid, user)| same_account(*uid, user)) else {
         app.services.web.close(&id);

@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use super::super::App;
 use super::super::auth::Auth;
+use super::super::peer::Peer;
 use super::{Browser, api_failure, browser, call, failure, html, may_change, page, sign_in_first};
 
 /// Messages on one page of the inbox.
@@ -38,9 +39,10 @@ pub(super) struct Listing {
 pub(super) async fn inbox(
     State(app): State<App>,
     headers: HeaderMap,
+    peer: Peer,
     query: Result<Query<Listing>, QueryRejection>,
 ) -> Response {
-    let Some(b) = browser(&app, &headers) else {
+    let Some(b) = browser(&app, &headers, peer) else {
         return html(StatusCode::OK, page::login(None));
     };
     let Ok(Query(l)) = query else {
@@ -87,10 +89,11 @@ pub(super) struct Shown {
 pub(super) async fn read(
     State(app): State<App>,
     headers: HeaderMap,
+    peer: Peer,
     Path(id): Path<i64>,
     query: Result<Query<Shown>, QueryRejection>,
 ) -> Response {
-    let Some(b) = browser(&app, &headers) else {
+    let Some(b) = browser(&app, &headers, peer) else {
         return sign_in_first();
     };
     let note = query
@@ -133,10 +136,11 @@ fn checked(
 pub(super) async fn reply(
     State(app): State<App>,
     headers: HeaderMap,
+    peer: Peer,
     Path(id): Path<i64>,
     form: Result<Form<Text>, FormRejection>,
 ) -> Response {
-    let Some(b) = browser(&app, &headers) else {
+    let Some(b) = browser(&app, &headers, peer) else {
         return failure(None, StatusCode::FORBIDDEN, "not signed in");
     };
     let f = match checked(&b, &headers, form) {
@@ -159,9 +163,10 @@ pub(super) struct Compose {
 pub(super) async fn compose(
     State(app): State<App>,
     headers: HeaderMap,
+    peer: Peer,
     query: Result<Query<Compose>, QueryRejection>,
 ) -> Response {
-    let Some(b) = browser(&app, &headers) else {
+    let Some(b) = browser(&app, &headers, peer) else {
         return sign_in_first();
     };
     let name = query
@@ -191,9 +196,10 @@ pub(super) async fn compose(
 pub(super) async fn send(
     State(app): State<App>,
     headers: HeaderMap,
+    peer: Peer,
     form: Result<Form<Text>, FormRejection>,
 ) -> Response {
-    let Some(b) = browser(&app, &headers) else {
+    let Some(b) = browser(&app, &headers, peer) else {
         return failure(None, StatusCode::FORBIDDEN, "not signed in");
     };
     let f = match checked(&b, &headers, form) {

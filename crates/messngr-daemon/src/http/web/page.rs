@@ -105,6 +105,12 @@ fn marks_html(m: &MessageView) -> String {
         .join(" ")
 }
 
+/// A name a sender chose, as one plain line: no control or direction
+/// characters that could dress it up or turn the marks beside it around.
+fn name(n: &str) -> String {
+    messngr_proto::text::sanitize_line(n).into_owned()
+}
+
 fn when(ms: i64) -> String {
     esc(&messngr_api::time::local(ms))
 }
@@ -181,8 +187,8 @@ fn row(m: &MessageView) -> String {
         "message"
     };
     let who = match m.direction {
-        Direction::In => format!("from {}", m.from),
-        Direction::Out => format!("to {}", m.to),
+        Direction::In => format!("from {}", name(&m.from)),
+        Direction::Out => format!("to {}", name(&m.to)),
     };
     format!(
         "<li class=\"{class}\" data-id=\"{id}\"><a href=\"/web/m/{id}\">\
@@ -206,8 +212,8 @@ pub(crate) fn message(user: &str, csrf: &str, m: &MessageView, note: Option<&str
          <pre class=\"text\" id=\"text\">{}</pre></article>",
         m.id,
         marks_html(m),
-        esc(&m.from),
-        esc(&m.to),
+        esc(&name(&m.from)),
+        esc(&name(&m.to)),
         when(m.received_at_ms),
         esc(&m.text)
     );
@@ -221,7 +227,7 @@ pub(crate) fn message(user: &str, csrf: &str, m: &MessageView, note: Option<&str
              <button type=\"submit\">Send reply</button></form>",
             m.id,
             esc(csrf),
-            esc(&m.from)
+            esc(&name(&m.from))
         );
     }
     layout(&format!("Message {}", m.id), Some((user, csrf)), &body)

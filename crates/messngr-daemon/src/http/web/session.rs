@@ -14,11 +14,21 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::super::App;
+use super::super::peer::Peer;
 use super::{failure, guard, html, page};
 
-/// A new session for token `token_id`: the cookie, and on to the inbox.
-fn open(app: &App, token_id: u32) -> Response {
-    match app.services.web.open(token_id) {
+/// A new session for token `token_id`, bound to the account of the
+/// browser's connection: the cookie, and on to the inbox.
+fn open(app: &App, token_id: u32, peer: Peer) -> Response {
+    let Ok(opener) = peer.binding() else {
+        return html(
+            StatusCode::FORBIDDEN,
+            page::login(Some(
+                "this host cannot tell which account your browser runs as: use a token instead",
+            )),
+        );
+    };
+    match app.services.web.open(token_id, opener) {
         Ok((id, _)) => (
             [(header::SET_COOKIE, guard::set_cookie(Some(&id)))],
             Redirect::to("/web/"),
@@ -36,13 +46,28 @@ pub(super) struct Code {
 /// `GET /web/login?code=…`: `messngr web`'s link, good once.
 pub(super) async fn with_code(
     State(app): State<App>,
+    peer: Peer,
+    headers: HeaderMap,
     query: Result<Query<Code>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
+    // Typed or clicked by the user, never sent by another page (login CSRF).
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if site.is_some_and(|s| s != "none" && s != "same-origin") {
+        return html(
+            StatusCode::FORBIDDEN,
+            page::login(Some(
+                "a sign-in link must be opened by you, not by another page",
+            )),
+        );
+    }
     let Some(code) = query.ok().and_then(|Query(c)| c.code) else {
         return Redirect::to("/web/").into_response();
     };
-    match app.services.web.redeem(&code) {
-        Some(token_id) if app.services.tokens.by_id(token_id).is_some() => open(&app, token_id),
+    let by = peer.binding().ok().flatten();
+    match app.services.web.redeem(&code, by) {
+        Some(token_id) if app.services.tokens.by_id(token_id).is_some() => {
+            open(&app, token_id, peer)
+        }
         _ => html(
             StatusCode::UNAUTHORIZED,
             page::login(Some(
@@ -60,6 +85,7 @@ pub(super) struct TokenForm {
 /// `POST /web/login`: the form with a token.
 pub(super) async fn with_token(
     State(app): State<App>,
+    peer: Peer,
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
@@ -75,7 +101,7 @@ pub(super) async fn with_token(
     match app.services.tokens.check(f.token.trim()) {
         Some((id, uid, user)) if super::super::auth::same_account(uid, &user) => {
             tracing::info!("HTTP: {user} signed in to the web inbox");
-            open(&app, id)
+            open(&app, id, peer)
         }
         Some(_) => html(
             StatusCode::UNAUTHORIZED,
@@ -100,10 +126,11 @@ pub(super) struct CsrfForm {
 /// `POST /web/logout`.
 pub(super) async fn logout(
     State(app): State<App>,
+    peer: Peer,
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let Some(b) = guard::browser(&app, &headers) else {
+    let Some(b) = guard::browser(&app, &headers, peer) else {
         return super::sign_in_first();
     };
     let csrf = form.ok().and_then(|Form(f)| f.csrf);

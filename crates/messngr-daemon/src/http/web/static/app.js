@@ -5,9 +5,15 @@
 "use strict";
 
 // Where a message came from, as the server's pages (and the CLI) say it.
+// A name a sender chose, as one plain line (as the server renders it):
+// no control or direction characters.
+function clean(s) {
+  return String(s === null || s === undefined ? "" : s).replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "");
+}
+
 function provenance(m) {
   if (m.verified) {
-    if (m.author) return "verified " + m.author;
+    if (m.author) return "verified " + clean(m.author);
     if (m.sender_uid !== null && m.sender_uid !== undefined) return "verified: local uid " + m.sender_uid;
     if (m.sender_key) return "verified: key " + m.sender_key;
     return "verified: " + m.transport;
@@ -47,7 +53,7 @@ function row(m) {
   li.dataset.id = String(m.id);
   const a = document.createElement("a");
   a.href = "/web/m/" + encodeURIComponent(String(m.id));
-  a.appendChild(span("who", m.direction === "in" ? "from " + m.from : "to " + m.to));
+  a.appendChild(span("who", m.direction === "in" ? "from " + clean(m.from) : "to " + clean(m.to)));
   a.appendChild(document.createTextNode(" "));
   const t = document.createElement("time");
   t.textContent = when(m.received_at_ms);
@@ -55,7 +61,7 @@ function row(m) {
   a.appendChild(document.createTextNode(" "));
   a.appendChild(span("mark " + (m.verified ? "verified" : "unverified"), "[" + provenance(m) + "]"));
   if (m.alert) {
-    let mark = m.title ? "ALERT: " + m.title : "ALERT";
+    let mark = m.title ? "ALERT: " + clean(m.title) : "ALERT";
     if (m.repeats > 1) mark += " (" + m.repeats + " times)";
     a.appendChild(document.createTextNode(" "));
     a.appendChild(span("mark alert", mark));
