@@ -85,6 +85,11 @@ pub struct NewMessage {
     pub signed: Option<Vec<u8>>,
     /// The message is an alert (`messngr alert`, issue 12).
     pub alert: Option<AlertMark>,
+    /// A message sent from here (`Direction::Out`): the recipients it
+    /// reached, recorded `delivered` in the same transaction (what
+    /// [`crate::Store::add_recipients`] and [`crate::Store::set_receipt`]
+    /// do one by one), so that keeping a sent message costs one COMMIT.
+    pub delivered_to: Vec<String>,
 }
 
 impl NewMessage {
@@ -115,6 +120,7 @@ impl NewMessage {
             author: None,
             signed: None,
             alert: None,
+            delivered_to: Vec::new(),
         }
     }
 }

@@ -66,6 +66,27 @@ pub struct ReceiptSummary {
     pub read: u64,
 }
 
+/// Records `recipients` of the message `uuid` as delivered at `at`, inside
+/// the transaction that stores it (see `NewMessage::delivered_to`).
+pub(crate) fn record_delivered(
+    tx: &rusqlite::Transaction<'_>,
+    uuid: &str,
+    recipients: &[String],
+    at: i64,
+) -> Result<()> {
+    if recipients.is_empty() {
+        return Ok(());
+    }
+    let mut add = tx.prepare_cached(
+        "INSERT INTO receipts (message_uuid, recipient, state, at) \
+         VALUES (?1, ?2, 'delivered', ?3) ON CONFLICT (message_uuid, recipient) DO NOTHING",
+    )?;
+    for r in recipients {
+        add.execute(params![uuid, r, at])?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Records that `recipient` reached `state` for the message `uuid` at
     /// `at`; an earlier state never replaces a later one. A recipient with

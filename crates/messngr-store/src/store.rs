@@ -186,6 +186,7 @@ impl Store {
             };
             match insert_row(&tx, m, uuid, &mut quota) {
                 Ok(stored) => {
+                    crate::receipts::record_delivered(&tx, &stored.uuid, &m.delivered_to, stored.received_at)?;
                     counts.add(stored.id, m);
                     out.push(Ok(stored));
                 }
@@ -464,6 +465,13 @@ fn validate(m: &NewMessage) -> Result<()> {
         )));
     }
     crate::notices::check_signer(m)?;
+    if !m.delivered_to.is_empty()
+        && (m.direction != Direction::Out || m.delivered_to.iter().any(String::is_empty))
+    {
+        return Err(StoreError::Invalid(
+            "only a sent message has recipients, each with a name".to_owned(),
+        ));
+    }
     if let Some(a) = &m.alert {
         if a.repeats == 0 {
             return Err(StoreError::Invalid(

@@ -10,7 +10,7 @@
 //! tracked are kept: messngr ones (encrypted, or stored here), not legacy
 //! SMB or broadcast datagrams, whose receivers never answer.
 
-use messngr_store::{Direction, NewMessage, ReceiptState, Transport};
+use messngr_store::{Direction, NewMessage, Transport};
 
 use super::SendContext;
 
@@ -71,32 +71,18 @@ pub(crate) async fn keep(ctx: &SendContext, sent: Sent<'_>) -> Option<i64> {
     m.owner_user = Some(sent.login.to_owned());
     m.signed = sent.signed;
     m.alert = sent.alert.map(messngr_store::AlertMark::from);
-    let at = m.received_at;
-    let stored = match store.insert(m).await {
-        Ok(s) => s,
+    // With its recipients, delivered: one insert, one COMMIT.
+    m.delivered_to = sent.recipients;
+    match store.insert(m).await {
+        Ok(s) => Some(s.id),
         Err(e) => {
             tracing::warn!(
                 "sent message {} delivered but not kept for tracking: {e}",
                 sent.uuid
             );
-            return None;
+            None
         }
-    };
-    let kept = async {
-        store
-            .add_recipients(sent.uuid.clone(), sent.recipients.clone(), at)
-            .await?;
-        for r in &sent.recipients {
-            store
-                .set_receipt(sent.uuid.clone(), r.clone(), ReceiptState::Delivered, at)
-                .await?;
-        }
-        Ok::<_, messngr_store::StoreError>(())
-    };
-    if let Err(e) = kept.await {
-        tracing::warn!("receipts of sent message {} not kept: {e}", stored.id);
     }
-    Some(stored.id)
 }
 
 #[cfg(test)]

@@ -194,3 +194,32 @@ fn receipts_count_a_broadcast() {
     store.delete(sent.id).unwrap();
     assert_eq!(store.receipt_summary(&sent.uuid).unwrap().total, 0);
 }
+
+#[test]
+fn a_sent_message_keeps_its_recipients_in_its_own_transaction() {
+    let (_dir, mut store) = temp_store();
+    let mut m = msg("alice", "/users", "fire drill at 3", T0);
+    m.direction = Direction::Out;
+    m.delivered_to = vec!["ALICE@H1".into(), "BOB@H1".into()];
+    let sent = store.insert(&m).unwrap();
+    let rows = store.receipts(&sent.uuid).unwrap();
+    let got: Vec<(&str, crate::ReceiptState)> = rows
+        .iter()
+        .map(|r| (r.recipient.as_str(), r.state))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("ALICE@H1", crate::ReceiptState::Delivered),
+            ("BOB@H1", crate::ReceiptState::Delivered)
+        ]
+    );
+    // A received message has no recipients; a recipient has a name.
+    let mut bad = msg("H2", "H1", "hello", T0);
+    bad.delivered_to = vec!["X".into()];
+    assert!(matches!(store.insert(&bad), Err(StoreError::Invalid(_))));
+    let mut bad = msg("alice", "H2", "hello", T0);
+    bad.direction = Direction::Out;
+    bad.delivered_to = vec![String::new()];
+    assert!(matches!(store.insert(&bad), Err(StoreError::Invalid(_))));
+}
