@@ -354,9 +354,26 @@ async fn send_direct(
     let here = address.is_none_or(|a| a == ctx.settings.iface.address);
     if here && ctx.registry.accepts_messages_for(&to) {
         let uuid = new_uuid()?;
-        let mut r = local::send(ctx, target, text.utf8, opts, Some(&uuid)).await?;
         let recipients = vec![record::recipient(target, &ctx.settings.netbios_name)];
-        r.id = keep_local(ctx, target, text.utf8, opts, &uuid, recipients).await;
+        // The message and the sender's copy are queued together, so that
+        // they share one COMMIT; the sender's copy of a message that was
+        // not stored goes again.
+        let (r, id) = tokio::join!(
+            local::send(ctx, target, text.utf8, opts, Some(&uuid)),
+            keep_local(ctx, target, text.utf8, opts, &uuid, recipients)
+        );
+        let mut r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(id) = id
+                    && let Err(gone) = ctx.inbox.handle().delete(id).await
+                {
+                    tracing::warn!("sent message {id} not stored, its copy kept: {gone}");
+                }
+                return Err(e);
+            }
+        };
+        r.id = id;
         r.uuid = Some(uuid);
         return Ok(r);
     }
