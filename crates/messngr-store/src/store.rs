@@ -186,7 +186,12 @@ impl Store {
             };
             match insert_row(&tx, m, uuid, &mut quota) {
                 Ok(stored) => {
-                    crate::receipts::record_delivered(&tx, &stored.uuid, &m.delivered_to, stored.received_at)?;
+                    crate::receipts::record_delivered(
+                        &tx,
+                        &stored.uuid,
+                        &m.delivered_to,
+                        stored.received_at,
+                    )?;
                     counts.add(stored.id, m);
                     out.push(Ok(stored));
                 }
