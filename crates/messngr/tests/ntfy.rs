@@ -126,6 +126,23 @@ fn ntfy_s_documented_curl_requests_and_apprise_publish_to_a_topic() {
     let got = wait_alerts(&d2, 4, &d1);
     assert_eq!(got["text"], "triggered");
 
+    // A signed-in browser's session cookie cannot publish (any page it
+    // shows could load the GET form): a token is needed.
+    let o = d1.cli_ok(&["web", "--print"]);
+    let link = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    let jar = support::tempdir();
+    let jar = jar.path().join("cookies");
+    let jar = jar.to_str().unwrap();
+    let (code, _) = curl(&lan, 1, &["-c", jar, &link]);
+    assert_eq!(code, 303, "signed in with messngr web's link");
+    let (code, body) = curl(
+        &lan,
+        1,
+        &["-b", jar, &format!("{ops}/trigger?message=forged")],
+    );
+    assert_eq!(code, 401, "{body}");
+    assert!(body.contains("browser session"), "{body}");
+
     // The same publish again: collapsed into the first, not sent again.
     let (code, body) = curl(
         &lan,

@@ -62,6 +62,22 @@ impl NtfyError {
     }
 }
 
+/// Publishing is for programs with a token, never for a signed-in browser:
+/// ntfy's GET form (`/TOPIC/publish?message=`) would otherwise let any
+/// page the browser shows raise alerts through its session cookie.
+fn token_given(headers: &HeaderMap, query: &Pairs) -> Result<(), NtfyError> {
+    let in_query = query
+        .as_ref()
+        .is_ok_and(|Query(v)| v.iter().any(|(k, _)| k == "auth"));
+    if in_query || super::auth::token(headers, None).is_some() {
+        return Ok(());
+    }
+    Err(NtfyError {
+        http: StatusCode::UNAUTHORIZED,
+        message: "publishing needs a token (ntfy's --token, -u :TOKEN or ?auth=); a browser session cannot publish".into(),
+    })
+}
+
 impl From<Failure> for NtfyError {
     fn from(f: Failure) -> Self {
         NtfyError {
@@ -236,6 +252,7 @@ async fn text_publish(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, NtfyError> {
+    token_given(headers, &query)?;
     let auth = auth?;
     let body = raw_body(body)?;
     let message = String::from_utf8(body.to_vec()).map_err(|_| {
@@ -274,6 +291,7 @@ async fn json(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, NtfyError> {
+    token_given(&headers, &query)?;
     let auth = auth?;
     let body = raw_body(body)?;
     let j: JsonPublish = serde_json::from_slice(&body).map_err(|e| {
