@@ -114,11 +114,7 @@ impl FromRequestParts<App> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let Some(token) = token(&parts.headers, parts.uri.query()) else {
-            let peer = parts
-                .extensions
-                .get::<super::peer::Peer>()
-                .copied()
-                .unwrap_or(super::peer::Peer::Local(None));
+            let peer = super::peer::Peer::from_parts(parts);
             if let Some(b) = super::web::guard::browser(app, &parts.headers, peer) {
                 return from_browser(b, parts);
             }

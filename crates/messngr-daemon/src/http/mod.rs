@@ -292,11 +292,9 @@ async fn connection(
         ours.as_ref()
             .is_ok_and(|a| a.ip().to_canonical().is_loopback()),
     );
-    // Which local account this is, asked once per connection.
-    let who = match ours {
-        Ok(ours) => peer::Peer::of(ours, peer),
-        Err(_) => peer::Peer::Local(None),
-    };
+    // Which local account this is: asked of the kernel only if a request
+    // needs it (a cookie, a sign-in code).
+    let who = peer::Peer::of(ours.ok(), peer);
     let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
         req.extensions_mut().insert(ConnectInfo(peer));
         req.extensions_mut().insert(loopback);

@@ -16,34 +16,48 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-/// Where a connection comes from: loopback (with the uid owning the
-/// client's socket, when the kernel said), or the LAN.
+/// Where a connection comes from: loopback (its two addresses, to ask the
+/// kernel whose it is), or the LAN. Asked only when a cookie or a sign-in
+/// code needs it: a token's request never reads the socket table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Peer {
-    /// A program on this host; `None`: its owner could not be found.
-    Local(Option<u32>),
+    /// A program on this host: the connection from `client` to `server`;
+    /// `None` when our own address was not known (nothing is bound then).
+    Local(Option<(SocketAddr, SocketAddr)>),
     /// Another host.
     Lan,
 }
 
 impl Peer {
     /// The peer of a connection from `peer` to our `local` address.
-    pub(crate) fn of(local: SocketAddr, peer: SocketAddr) -> Peer {
+    pub(crate) fn of(local: Option<SocketAddr>, peer: SocketAddr) -> Peer {
         if !peer.ip().to_canonical().is_loopback() {
             return Peer::Lan;
         }
-        Peer::Local(owner(local, peer))
+        Peer::Local(local.map(|l| (peer, l)))
     }
 
     /// The account a session or code opened from here is bound to: the
-    /// local uid, or `None` for the LAN. `Err` when a local connection's
-    /// owner is unknown (then nothing is bound, nothing is opened).
+    /// local uid (from the kernel's socket table), or `None` for the LAN.
+    /// `Err` when a local connection's owner is unknown (then nothing is
+    /// bound, nothing is opened).
     pub(crate) fn binding(self) -> Result<Option<u32>, ()> {
         match self {
             Peer::Lan => Ok(None),
-            Peer::Local(Some(uid)) => Ok(Some(uid)),
+            Peer::Local(Some((client, server))) => owner(server, client).map(Some).ok_or(()),
             Peer::Local(None) => Err(()),
         }
+    }
+
+    /// The peer a request's connection recorded.
+    pub(crate) fn from_parts(parts: &Parts) -> Peer {
+        // Set on every connection (http::connection); absent only in unit
+        // tests, where "a local program we cannot name" is the safe answer.
+        parts
+            .extensions
+            .get::<Peer>()
+            .copied()
+            .unwrap_or(Peer::Local(None))
     }
 }
 
@@ -51,13 +65,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        // Set on every connection (http::connection); absent only in unit
-        // tests, where "a local program we cannot name" is the safe answer.
-        Ok(parts
-            .extensions
-            .get::<Peer>()
-            .copied()
-            .unwrap_or(Peer::Local(None)))
+        Ok(Peer::from_parts(parts))
     }
 }
 
@@ -135,7 +143,9 @@ mod tests {
         let client = std::net::TcpStream::connect(local).unwrap();
         let peer = client.local_addr().unwrap();
         let me = nix::unistd::getuid().as_raw();
-        assert_eq!(Peer::of(local, peer), Peer::Local(Some(me)));
-        assert_eq!(Peer::of(local, "10.0.0.2:4000".parse().unwrap()), Peer::Lan);
+        assert_eq!(Peer::of(Some(local), peer).binding(), Ok(Some(me)));
+        assert_eq!(Peer::of(None, peer).binding(), Err(()));
+        let lan = Peer::of(Some(local), "10.0.0.2:4000".parse().unwrap());
+        assert_eq!((lan, lan.binding()), (Peer::Lan, Ok(None)));
     }
 }
