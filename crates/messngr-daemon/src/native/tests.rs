@@ -35,6 +35,66 @@ fn frame_from(from: &str, to: &str, text: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// A receiver on H1 (LAN 10.77.0.0/24) with a real inbox, and the peer
+/// frames come from.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    inbox: Arc<Inbox>,
+    tx: crate::intake::InboxSender,
+    runner: tokio::task::JoinHandle<()>,
+    names: Registry,
+    peer: SocketAddr,
+    policy: Policy,
+}
+
+impl Fixture {
+    /// `rules` with the LAN set; `quota` on the inbox before it runs.
+    fn new(rules: crate::policy::Rules, quota: Option<messngr_store::Quota>) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = Arc::new(Inbox::open_at(&dir.path().join("inbox.sqlite")));
+        if let Some(q) = quota {
+            inbox.handle().set_quota(q).unwrap();
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
+        let runner = tokio::spawn(crate::inbox::run(inbox.clone(), rx, Default::default()));
+        let names = Registry::default();
+        names.insert("H1#03".parse().unwrap());
+        let rules = crate::policy::Rules {
+            lan: Some("10.77.0.0/24".parse().unwrap()),
+            ..rules
+        };
+        Fixture {
+            _dir: dir,
+            inbox,
+            tx,
+            runner,
+            names,
+            peer: "10.77.0.2:40000".parse().unwrap(),
+            policy: Policy::new(rules, Default::default()),
+        }
+    }
+
+    /// Hands `bytes` to the receiver.
+    async fn receive(&self, bytes: &[u8]) -> Answer {
+        receive(bytes, self.peer, &self.names, &self.policy, &self.tx).await
+    }
+
+    /// What the inbox holds.
+    async fn stored(&self) -> Vec<messngr_store::Message> {
+        self.inbox
+            .page(0, messngr_store::Filter::default(), 50)
+            .await
+            .unwrap()
+            .messages
+    }
+
+    /// Stops the inbox writer.
+    async fn stop(self) {
+        drop(self.tx);
+        self.runner.await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_once_accepted_twice_and_refusals() {
     let dir = tempfile::tempdir().unwrap();
@@ -164,26 +224,12 @@ async fn stored_once_accepted_twice_and_refusals() {
 /// `quota_full` (not `not_stored`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_the_quota_is_no_room_counted_as_quota_full() {
-    let dir = tempfile::tempdir().unwrap();
-    let inbox = Arc::new(Inbox::open_at(&dir.path().join("inbox.sqlite")));
-    inbox
-        .handle()
-        .set_quota(messngr_store::Quota {
-            max_messages: Some(1),
-            max_messages_per_owner: None,
-        })
-        .unwrap();
-    let (tx, rx) = tokio::sync::mpsc::channel(8);
-    let runner = tokio::spawn(crate::inbox::run(inbox.clone(), rx, Default::default()));
-    let names = Registry::default();
-    names.insert("H1#03".parse().unwrap());
-    let peer: SocketAddr = "10.77.0.2:40000".parse().unwrap();
-    let lan = crate::policy::Rules {
-        lan: Some("10.77.0.0/24".parse().unwrap()),
-        ..Default::default()
+    let quota = messngr_store::Quota {
+        max_messages: Some(1),
+        max_messages_per_owner: None,
     };
-    let policy = Policy::new(lan, Default::default());
-    let a = receive(&frame("H1", "first"), peer, &names, &policy, &tx).await;
+    let f = Fixture::new(Default::default(), Some(quota));
+    let a = f.receive(&frame("H1", "first")).await;
     assert_eq!(Repr::parse(&a.reply), Ok(Repr::Accepted { uuid: UUID }));
     let second = Repr::Message(Message {
         uuid: [0x5A; 16],
@@ -201,7 +247,7 @@ async fn over_the_quota_is_no_room_counted_as_quota_full() {
     })
     .to_vec()
     .unwrap();
-    let a = receive(&second, peer, &names, &policy, &tx).await;
+    let a = f.receive(&second).await;
     assert!(
         matches!(
             Repr::parse(&a.reply),
@@ -212,29 +258,17 @@ async fn over_the_quota_is_no_room_counted_as_quota_full() {
         ),
         "{a:?}"
     );
-    let counted = policy.refusals().snapshot();
+    let counted = f.policy.refusals().snapshot();
     assert_eq!(counted.get("quota_full"), Some(&1), "{counted:?}");
     assert_eq!(counted.get("not_stored"), None, "{counted:?}");
-    drop(tx);
-    runner.await.unwrap();
+    f.stop().await;
 }
 
 /// An unsigned frame that says it is an alert is not marked as one (any
 /// LAN host can send it): its words stay, as a first line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsigned_alert_is_stored_unmarked_with_its_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let inbox = Arc::new(Inbox::open_at(&dir.path().join("inbox.sqlite")));
-    let (tx, rx) = tokio::sync::mpsc::channel(8);
-    let runner = tokio::spawn(crate::inbox::run(inbox.clone(), rx, Default::default()));
-    let names = Registry::default();
-    names.insert("H1#03".parse().unwrap());
-    let peer: SocketAddr = "10.77.0.2:40000".parse().unwrap();
-    let rules = crate::policy::Rules {
-        lan: Some("10.77.0.0/24".parse().unwrap()),
-        ..Default::default()
-    };
-    let policy = crate::policy::Policy::new(rules, Default::default());
+    let f = Fixture::new(Default::default(), None);
     let bytes = Repr::Message(Message {
         uuid: UUID,
         sent_at: Some(1),
@@ -254,16 +288,11 @@ async fn an_unsigned_alert_is_stored_unmarked_with_its_line() {
     })
     .to_vec()
     .unwrap();
-    let a = receive(&bytes, peer, &names, &policy, &tx).await;
+    let a = f.receive(&bytes).await;
     assert_eq!(Repr::parse(&a.reply), Ok(Repr::Accepted { uuid: UUID }));
-    let list = inbox
-        .page(0, messngr_store::Filter::default(), 50)
-        .await
-        .unwrap()
-        .messages;
+    let list = f.stored().await;
     assert_eq!(list.len(), 1, "{list:?}");
     assert!(list[0].alert.is_none(), "{:?}", list[0].alert);
     assert_eq!(list[0].text, "ALERT: from the admins\nreboot now");
-    drop(tx);
-    runner.await.unwrap();
+    f.stop().await;
 }
