@@ -60,8 +60,9 @@ type InsertReply = oneshot::Sender<Result<Message>>;
 enum Request {
     Job(Job),
     /// Kept apart from [`Request::Job`] so that queued inserts can share
-    /// one transaction.
-    Insert(Box<NewMessage>, InsertReply),
+    /// one transaction; one request's inserts always do (see
+    /// [`StoreHandle::queue_together`]).
+    Insert(Vec<(NewMessage, InsertReply)>),
     Close(oneshot::Sender<()>),
 }
 
@@ -123,11 +124,10 @@ impl StoreHandle {
                         Request::Job(job) => {
                             let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut store)));
                         }
-                        Request::Insert(m, reply) => {
-                            let mut batch = vec![(m, reply)];
+                        Request::Insert(mut batch) => {
                             while batch.len() < MAX_BATCH {
                                 match rx.try_recv() {
-                                    Ok(Request::Insert(m, reply)) => batch.push((m, reply)),
+                                    Ok(Request::Insert(more)) => batch.extend(more),
                                     Ok(other) => {
                                         next = Some(other);
                                         break;
@@ -220,11 +220,34 @@ impl StoreHandle {
         m: NewMessage,
     ) -> impl Future<Output = Result<Message>> + Send + 'static {
         let (reply, answer) = oneshot::channel();
-        let queued = self.tx.send(Request::Insert(Box::new(m), reply));
-        async move {
-            queued.map_err(|_| StoreError::Closed)?;
-            answer.await.map_err(|_| StoreError::Closed)?
-        }
+        let queued = self.tx.send(Request::Insert(vec![(m, reply)])).is_ok();
+        inserted(queued, answer)
+    }
+
+    /// Queues `first` and `second` as one job, so that one transaction
+    /// holds both, and returns their answers as [`StoreHandle::queue_insert`]
+    /// does; each is stored or refused on its own (a duplicate uuid, a
+    /// full quota), as in any batch.
+    ///
+    /// Why one job: a message and the sender's copy that tracks it were two
+    /// requests, and the store thread, woken by the first, often began its
+    /// batch before the second was queued: two COMMITs, two fsyncs, one
+    /// after the other, for every message a local account sent here.
+    pub fn queue_together(
+        &self,
+        first: NewMessage,
+        second: NewMessage,
+    ) -> (
+        impl Future<Output = Result<Message>> + Send + 'static,
+        impl Future<Output = Result<Message>> + Send + 'static,
+    ) {
+        let (reply1, answer1) = oneshot::channel();
+        let (reply2, answer2) = oneshot::channel();
+        let queued = self
+            .tx
+            .send(Request::Insert(vec![(first, reply1), (second, reply2)]))
+            .is_ok();
+        (inserted(queued, answer1), inserted(queued, answer2))
     }
 
     /// [`Store::set_quota`], queued now: every insert queued after this
@@ -464,11 +487,18 @@ impl Indexer {
     }
 }
 
+/// The answer to an insert queued (`queued`) on the store thread.
+async fn inserted(queued: bool, answer: oneshot::Receiver<Result<Message>>) -> Result<Message> {
+    if !queued {
+        return Err(StoreError::Closed);
+    }
+    answer.await.map_err(|_| StoreError::Closed)?
+}
+
 /// Stores one batch of queued inserts in one transaction and answers every
 /// caller: each with its own result, or all with the batch's error.
-fn insert_batch(store: &mut Store, batch: Vec<(Box<NewMessage>, InsertReply)>) {
-    let (messages, replies): (Vec<NewMessage>, Vec<InsertReply>) =
-        batch.into_iter().map(|(m, r)| (*m, r)).unzip();
+fn insert_batch(store: &mut Store, batch: Vec<(NewMessage, InsertReply)>) {
+    let (messages, replies): (Vec<NewMessage>, Vec<InsertReply>) = batch.into_iter().unzip();
     match store.insert_batch(&messages) {
         Ok(results) => {
             for (result, reply) in results.into_iter().zip(replies) {

@@ -66,7 +66,9 @@ mod store;
 pub use error::{Result, StoreError};
 pub use filter::{Filter, Scope};
 pub use handle::StoreHandle;
-pub use message::{AlertMark, Direction, Message, NewMessage, Priority, Transport};
+pub use message::{
+    AlertMark, Direction, Message, NewMessage, Priority, Transport, new_uuid, new_uuid_bytes,
+};
 pub use notices::{MAX_AUTHOR, MAX_SIGNED};
 /// Longest alert title, in bytes (the native ALERT field's limit).
 pub const MAX_TITLE: usize = 255;

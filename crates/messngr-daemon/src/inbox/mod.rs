@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use messngr_proto::text::{CodePage, MessageDecoder};
-use messngr_store::{NewMessage, StoreHandle};
+use messngr_store::{Message, NewMessage, StoreHandle};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::flow::{Flow, Outcome, Route};
@@ -234,12 +234,20 @@ impl Inbox {
         // A sender-given uuid may come again (a retry): then it must name
         // the same message, or it is a different one that cannot be stored
         // under it (and must not be acknowledged as if it were).
-        let same = new
-            .uuid
-            .is_some()
-            .then(|| (new.from.clone(), new.to.clone(), new.text.clone()));
-        let store = self.store.clone();
+        let same = Same::of(&new);
         let pending = self.store.queue_insert(new);
+        self.answered(same, pending)
+    }
+
+    /// What a queued insert of a new message becomes: stored (and shown to
+    /// the subscribers), stored already (a retry of the same message), or
+    /// not stored.
+    fn answered(
+        &self,
+        same: Option<Same>,
+        pending: impl Future<Output = messngr_store::Result<Message>> + Send + 'static,
+    ) -> impl Future<Output = Result<Stored, NotStored>> + Send + 'static {
+        let store = self.store.clone();
         let subscribers = self.stored.clone();
         async move {
             match pending.await {
@@ -254,9 +262,7 @@ impl Inbox {
                 Err(messngr_store::StoreError::Duplicate { uuid, id }) => {
                     let stored = store.get(id).await.ok();
                     let matches = match (&same, &stored) {
-                        (Some((from, to, text)), Some(m)) => {
-                            m.from == *from && m.to == *to && m.text == *text
-                        }
+                        (Some(s), Some(m)) => m.from == s.from && m.to == s.to && m.text == s.text,
                         _ => false,
                     };
                     if matches {
@@ -312,6 +318,29 @@ impl Inbox {
     /// or in `admin_group` (decided now, from the socket's peer uid); anyone
     /// else's is stored as normal (logged).
     pub(crate) async fn store_local(&self, local: Local<'_>) -> Result<Stored, NotStored> {
+        self.insert(Route::Local, self.local_message(&local)).await
+    }
+
+    /// [`Inbox::store_local`], with the sender's copy `copy` queued in the
+    /// same job, so that one COMMIT holds both (see
+    /// [`messngr_store::StoreHandle::queue_together`]); the copy's own
+    /// result comes second.
+    pub(crate) async fn store_local_with_copy(
+        &self,
+        local: Local<'_>,
+        copy: NewMessage,
+    ) -> (Result<Stored, NotStored>, messngr_store::Result<Message>) {
+        let new = self.local_message(&local);
+        self.flow.add(Route::Local, Outcome::Received);
+        let same = Same::of(&new);
+        let (pending, kept) = self.store.queue_together(new, copy);
+        let (r, kept) = tokio::join!(self.answered(same, pending), kept);
+        count(&self.flow, Route::Local, &r, true);
+        (r, kept)
+    }
+
+    /// The message a local account sent to a name held here, as stored.
+    fn local_message(&self, local: &Local<'_>) -> NewMessage {
         let mut new = NewMessage::received(
             messngr_proto::Transport::Messngr,
             local.from,
@@ -337,7 +366,7 @@ impl Inbox {
         new.popup_secs = local.popup_secs;
         new.alert = local.alert.map(messngr_store::AlertMark::from);
         new.owner_user = self.access.owner_of(local.to);
-        self.insert(Route::Local, new).await
+        new
     }
 
     fn decode(&self, m: &Incoming) -> NewMessage {
@@ -423,6 +452,24 @@ fn count(flow: &Flow, route: Route, r: &Result<Stored, NotStored>, refused: bool
         Ok(Stored(_, Again::Duplicate)) => flow.add(route, Outcome::Duplicate),
         Err(_) if refused => flow.add(route, Outcome::Refused),
         Err(_) => {}
+    }
+}
+
+/// What a message offered under a uuid of its own must match to be the
+/// same message offered again.
+struct Same {
+    from: String,
+    to: String,
+    text: String,
+}
+
+impl Same {
+    fn of(new: &NewMessage) -> Option<Same> {
+        new.uuid.is_some().then(|| Same {
+            from: new.from.clone(),
+            to: new.to.clone(),
+            text: new.text.clone(),
+        })
     }
 }
 

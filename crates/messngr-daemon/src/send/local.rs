@@ -19,7 +19,7 @@
 use messngr_proto::Transport;
 use messngr_proto::text::sanitize_line;
 
-use super::{Options, Outcome, SendContext, SendError, SendReport};
+use super::{Options, Outcome, SendContext, SendError, SendReport, record};
 use crate::inbox::Local;
 
 /// The name a local sender's messages carry: its login name (`uid1234`
@@ -40,15 +40,56 @@ pub(super) async fn send(
     opts: Options<'_>,
     notice: Option<&str>,
 ) -> Result<SendReport, SendError> {
+    fits(text)?;
+    let from = sender_name(opts.uid);
+    let local = message(&from, target, text, opts, notice);
+    let stored = ctx.inbox.store_local(local).await;
+    report(ctx, target, &from, opts.uid, stored)
+}
+
+/// [`send`], with the sender's copy `sent` (whose uuid the stored message
+/// is linked to) in the same COMMIT: the report, and the copy's id.
+pub(super) async fn send_with_copy(
+    ctx: &SendContext,
+    target: &str,
+    text: &str,
+    opts: Options<'_>,
+    sent: record::Sent<'_>,
+) -> (Result<SendReport, SendError>, Option<i64>) {
+    if let Err(e) = fits(text) {
+        return (Err(e), None);
+    }
+    let (from, uuid) = (sent.login, sent.uuid.clone());
+    let copy = record::copy(ctx, sent);
+    let local = message(from, target, text, opts, Some(&uuid));
+    let (stored, kept) = ctx.inbox.store_local_with_copy(local, copy).await;
+    (
+        report(ctx, target, from, opts.uid, stored),
+        record::kept(&uuid, kept),
+    )
+}
+
+/// Whether `text` fits in a message.
+fn fits(text: &str) -> Result<(), SendError> {
     let max = messngr_proto::wire::native::MAX_TEXT_LEN;
     if text.len() > max {
         return Err(SendError::TooLong(format!(
             "the message is longer than {max} bytes: shorten it"
         )));
     }
-    let from = sender_name(opts.uid);
-    let local = Local {
-        from: &from,
+    Ok(())
+}
+
+/// The message from the local account `from` (`opts.uid`) to `target`.
+fn message<'a>(
+    from: &'a str,
+    target: &'a str,
+    text: &'a str,
+    opts: Options<'a>,
+    notice: Option<&'a str>,
+) -> Local<'a> {
+    Local {
+        from,
         to: target,
         text,
         uid: opts.uid,
@@ -56,12 +97,21 @@ pub(super) async fn send(
         popup_secs: opts.popup_secs,
         notice_id: notice,
         alert: opts.alert,
-    };
-    match ctx.inbox.store_local(local).await {
+    }
+}
+
+/// The report of a message stored here (or not, logged).
+fn report(
+    ctx: &SendContext,
+    target: &str,
+    from: &str,
+    uid: u32,
+    stored: Result<crate::intake::Stored, crate::intake::NotStored>,
+) -> Result<SendReport, SendError> {
+    match stored {
         Ok(crate::intake::Stored(id, _)) => {
             tracing::info!(
-                "message {id} from uid {} ({from}) to {} stored here",
-                opts.uid,
+                "message {id} from uid {uid} ({from}) to {} stored here",
                 sanitize_line(target)
             );
             Ok(SendReport {
@@ -80,8 +130,7 @@ pub(super) async fn send(
         }
         Err(e) => {
             tracing::error!(
-                "message from uid {} to {} NOT stored: {e}",
-                opts.uid,
+                "message from uid {uid} to {} NOT stored: {e}",
                 sanitize_line(target)
             );
             Err(SendError::Refused(format!("not stored here: {e}")))

@@ -254,7 +254,7 @@ async fn send_users(
     // One sent message tracks every user stored here; a user whose name
     // is not held here (register_users = false) gets it over the network,
     // untracked.
-    let uuid = new_uuid()?;
+    let uuid = messngr_store::new_uuid();
     let mut sent = Vec::new();
     let mut reached = Vec::new();
     for user in &users {
@@ -296,7 +296,7 @@ pub(crate) async fn to_accounts(
         return Err(SendError::NotFound(format!("{label}: nobody to send to")));
     }
     encode(text)?;
-    let uuid = new_uuid()?;
+    let uuid = messngr_store::new_uuid();
     let mut sent = Vec::new();
     let mut reached = Vec::new();
     for user in users {
@@ -309,14 +309,6 @@ pub(crate) async fn to_accounts(
         r.uuid = Some(uuid.clone());
     }
     Ok(sent)
-}
-
-/// A fresh uuid: 32 lowercase hex digits.
-fn new_uuid() -> Result<String, SendError> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b)
-        .map_err(|e| SendError::Network(format!("no random numbers for a uuid: {e}")))?;
-    Ok(hex::encode(b))
 }
 
 /// Keeps a message stored here for local recipients as sent (tracked).
@@ -353,15 +345,22 @@ async fn send_direct(
         .map_err(|e| SendError::BadName(e.to_string()))?;
     let here = address.is_none_or(|a| a == ctx.settings.iface.address);
     if here && ctx.registry.accepts_messages_for(&to) {
-        let uuid = new_uuid()?;
-        let recipients = vec![record::recipient(target, &ctx.settings.netbios_name)];
-        // The message and the sender's copy are queued together, so that
+        let uuid = messngr_store::new_uuid();
+        let login = local::sender_name(opts.uid);
+        let sent = record::Sent {
+            uuid: uuid.clone(),
+            uid: opts.uid,
+            login: &login,
+            target,
+            text: text.utf8,
+            recipients: vec![record::recipient(target, &ctx.settings.netbios_name)],
+            signed: None,
+            alert: opts.alert,
+        };
+        // The message and the sender's copy are queued as one job, so that
         // they share one COMMIT; the sender's copy of a message that was
         // not stored goes again.
-        let (r, id) = tokio::join!(
-            local::send(ctx, target, text.utf8, opts, Some(&uuid)),
-            keep_local(ctx, target, text.utf8, opts, &uuid, recipients)
-        );
+        let (r, id) = local::send_with_copy(ctx, target, text.utf8, opts, sent).await;
         let mut r = match r {
             Ok(r) => r,
             Err(e) => {

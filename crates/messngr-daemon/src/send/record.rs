@@ -54,7 +54,13 @@ pub(crate) struct Sent<'a> {
 /// id, or `None` (logged: the message itself was delivered, only tracking
 /// is lost).
 pub(crate) async fn keep(ctx: &SendContext, sent: Sent<'_>) -> Option<i64> {
-    let store = ctx.inbox.handle();
+    let uuid = sent.uuid.clone();
+    kept(&uuid, ctx.inbox.handle().insert(copy(ctx, sent)).await)
+}
+
+/// `sent` as the `out` message to store, with its recipients delivered
+/// (one insert, one COMMIT).
+pub(crate) fn copy(ctx: &SendContext, sent: Sent<'_>) -> NewMessage {
     let mut m = NewMessage::received(
         Transport::Messngr,
         sent.login,
@@ -71,15 +77,20 @@ pub(crate) async fn keep(ctx: &SendContext, sent: Sent<'_>) -> Option<i64> {
     m.owner_user = Some(sent.login.to_owned());
     m.signed = sent.signed;
     m.alert = sent.alert.map(messngr_store::AlertMark::from);
-    // With its recipients, delivered: one insert, one COMMIT.
     m.delivered_to = sent.recipients;
-    match store.insert(m).await {
+    m
+}
+
+/// The id of the sender's copy of `uuid` as stored, or `None` (logged: the
+/// message itself was delivered, only tracking is lost).
+pub(crate) fn kept(
+    uuid: &str,
+    stored: messngr_store::Result<messngr_store::Message>,
+) -> Option<i64> {
+    match stored {
         Ok(s) => Some(s.id),
         Err(e) => {
-            tracing::warn!(
-                "sent message {} delivered but not kept for tracking: {e}",
-                sent.uuid
-            );
+            tracing::warn!("sent message {uuid} delivered but not kept for tracking: {e}");
             None
         }
     }

@@ -161,12 +161,7 @@ pub(crate) fn sign(
         .secure
         .signer(opts.uid)
         .map_err(|e| Failure::Final(SendError::Network(format!("cannot sign: {e}"))))?;
-    let mut uuid = [0u8; 16];
-    getrandom::fill(&mut uuid).map_err(|e| {
-        Failure::Final(SendError::Network(format!(
-            "no random numbers for a uuid: {e}"
-        )))
-    })?;
+    let uuid = messngr_store::new_uuid_bytes();
     let mut message = Message {
         uuid,
         sent_at: SystemTime::now()

@@ -172,6 +172,72 @@ async fn a_failing_batch_answers_every_caller_and_stores_none_of_it() {
     assert_eq!(again.id, kept.id + 1);
 }
 
+/// Pages that a batch of `n` small messages adds to a new store.
+async fn pages_for(n: usize) -> i64 {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
+    let pages = || store.run(|s| s.pragma_i64("page_count"));
+    let before = pages().await.unwrap();
+    let (release, busy) = hold(&store).await;
+    let answers: Vec<_> = (0..n)
+        .map(|i| store.queue_insert(msg("A", "H1", &format!("m{i}"), T0)))
+        .collect();
+    release.send(()).unwrap();
+    busy.await.unwrap();
+    for a in answers {
+        a.await.unwrap();
+    }
+    pages().await.unwrap() - before
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_queued_together_is_never_split_between_transactions() {
+    let room = pages_for(crate::handle::MAX_BATCH).await + 2;
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
+    // Room for a batch of small messages, not for a 64 KiB one.
+    store
+        .run(move |s| {
+            let pages = s.pragma_i64("page_count")?;
+            s.conn_ref()
+                .pragma_update(None, "max_page_count", pages + room)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let (release, busy) = hold(&store).await;
+    let before: Vec<_> = (0..crate::handle::MAX_BATCH - 1)
+        .map(|i| store.queue_insert(msg("A", "H1", &format!("m{i}"), T0)))
+        .collect();
+    // The pair's first message is the batch's last that fits the bound;
+    // it goes into the transaction of the second (which fails), not into
+    // one that commits without it.
+    let (first, second) = store.queue_together(
+        msg("ALICE", "H1", "the message", T0 + 1),
+        msg("ALICE", "H1", &"x".repeat(64 * 1024), T0 + 1),
+    );
+    release.send(()).unwrap();
+    busy.await.unwrap();
+    assert!(matches!(second.await, Err(StoreError::Full)));
+    let first = first.await;
+    assert!(matches!(first, Err(StoreError::Full)), "{first:?}");
+    for a in before {
+        assert!(matches!(a.await, Err(StoreError::Full)));
+    }
+    assert!(store.list(Filter::default()).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_of_a_pair_is_stored_or_refused_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
+    let mut forged = msg("A", "H1", "verified over SMB?", T0);
+    forged.verified = true;
+    let (good, forged) = store.queue_together(msg("A", "H1", "good", T0), forged);
+    assert_eq!(good.await.unwrap().text, "good");
+    assert!(matches!(forged.await, Err(StoreError::Invalid(_))));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_refused_on_its_own_does_not_fail_its_batch() {
     let dir = tempfile::tempdir().unwrap();
