@@ -107,6 +107,10 @@ pub struct Config {
     /// Serve NetBIOS (UDP 137/138, TCP 139). `false`: Samba owns the ports
     /// and hands messages over with `messngr deliver` (its `message command`).
     pub serve_netbios: Option<bool>,
+    /// Serve MS-MSRP `NetrSendMessage` over connectionless DCE/RPC on UDP
+    /// 135 (the Windows NT/2000/XP `net send` fallback, and the 2003 pop-up
+    /// spam vector): off unless an administrator turns it on.
+    pub rpc: Option<bool>,
     /// Aliases with an owner: `ALIAS = "user"`. Each is registered as
     /// `ALIAS<03>` (like `names`), and its messages belong to that user.
     #[serde(default)]
@@ -444,6 +448,11 @@ impl Config {
     /// Whether to serve the NetBIOS ports (default yes).
     pub fn serve_netbios(&self) -> bool {
         self.serve_netbios.unwrap_or(true)
+    }
+
+    /// Whether to serve RPC on UDP 135 (default no).
+    pub fn rpc(&self) -> bool {
+        self.rpc.unwrap_or(false)
     }
 
     /// Whether to register logged-in users (default yes).

@@ -157,8 +157,20 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         );
         let tcp = crate::udp::listen_tcp(&settings.iface, crate::outbound::NBSS_PORT)
             .map_err(bind_err("TCP port 139"))?;
-        Some((nbns, dgm, tcp))
+        let rpc = if settings.rpc {
+            let s = crate::udp::bind_unicast(&settings.iface, crate::rpc::RPC_PORT)
+                .map_err(bind_err("UDP port 135"))?;
+            Some(Arc::new(s))
+        } else {
+            None
+        };
+        Some((nbns, dgm, tcp, rpc))
     } else {
+        if settings.rpc {
+            tracing::warn!(
+                "rpc = true needs serve_netbios = true (RPC messages are for the names this daemon holds): UDP 135 is not served"
+            );
+        }
         None
     };
     if let Some(t) = &target {
@@ -244,7 +256,21 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         deliveries: Some(deliveries.downgrade()),
     };
     match nbt {
-        Some((nbns, dgm, tcp)) => {
+        Some((nbns, dgm, tcp, rpc)) => {
+            if let Some(socket) = rpc {
+                tracing::info!(
+                    "serving MS-MSRP (NetrSendMessage) on UDP {}:{} (rpc = true)",
+                    settings.iface.address,
+                    crate::rpc::RPC_PORT
+                );
+                tasks.spawn(crate::rpc::serve(
+                    socket,
+                    registry.clone(),
+                    policy.clone(),
+                    deliveries.clone(),
+                    stop.child_token(),
+                ));
+            }
             tasks.spawn(crate::session::serve(
                 tcp,
                 registry.clone(),

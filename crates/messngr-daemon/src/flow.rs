@@ -17,6 +17,7 @@ use messngr_proto::Transport;
 pub(crate) enum Route {
     Smb,
     Mailslot,
+    Rpc,
     Messngr,
     Samba,
     Local,
@@ -24,9 +25,10 @@ pub(crate) enum Route {
 
 impl Route {
     /// Every route, in the order `/metrics` lists them.
-    pub(crate) const ALL: [Route; 5] = [
+    pub(crate) const ALL: [Route; 6] = [
         Route::Smb,
         Route::Mailslot,
+        Route::Rpc,
         Route::Messngr,
         Route::Samba,
         Route::Local,
@@ -37,21 +39,22 @@ impl Route {
         match self {
             Route::Smb => "smb",
             Route::Mailslot => "mailslot",
+            Route::Rpc => "rpc",
             Route::Messngr => "messngr",
             Route::Samba => "samba",
             Route::Local => "local",
         }
     }
 
-    /// The route of a transport (`None`: one this daemon does not receive
-    /// on, RPC or unknown).
+    /// The route of a transport (`None`: an unknown one).
     pub(crate) fn of(t: Transport) -> Option<Route> {
         match t {
             Transport::Smb => Some(Route::Smb),
             Transport::Mailslot => Some(Route::Mailslot),
             Transport::Messngr => Some(Route::Messngr),
             Transport::Samba => Some(Route::Samba),
-            Transport::Rpc | Transport::Unknown => None,
+            Transport::Rpc => Some(Route::Rpc),
+            Transport::Unknown => None,
         }
     }
 }

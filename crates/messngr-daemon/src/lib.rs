@@ -57,6 +57,7 @@ mod policy;
 mod privs;
 mod quiet;
 mod registry;
+mod rpc;
 mod samba;
 mod secure;
 mod send;

@@ -58,6 +58,8 @@ pub struct Settings {
     pub access: crate::access::Access,
     /// Whether to bind UDP 137/138 and TCP 139 (false: Samba feeds us).
     pub serve_netbios: bool,
+    /// Whether to bind UDP 135 for MS-MSRP (with `serve_netbios` only).
+    pub rpc: bool,
     /// Write messages on the recipients' terminals.
     pub terminals: bool,
     /// Host/alias/workgroup messages go to every logged-in user's terminals.
@@ -111,6 +113,7 @@ impl Settings {
             name_retry: None,
             access: crate::access::Access::default(),
             serve_netbios: true,
+            rpc: false,
             terminals: true,
             terminal_host_messages: true,
             hooks: Vec::new(),
@@ -188,6 +191,7 @@ impl Settings {
             name_retry: cfg.name_retry(),
             access,
             serve_netbios: cfg.serve_netbios(),
+            rpc: cfg.rpc(),
             terminals: cfg.terminals(),
             terminal_host_messages: cfg.terminal_host_messages(),
             hooks: cfg.hooks.clone(),

@@ -44,3 +44,16 @@ pub fn listen_tcp(iface: &Interface, port: u16) -> std::io::Result<tokio::net::T
     s.set_nonblocking(true)?;
     tokio::net::TcpListener::from_std(s.into())
 }
+
+/// Binds `ADDRESS:port` (UDP), the interface's own address only: a socket
+/// for a service that must not hear broadcasts (RPC on UDP 135).
+pub fn bind_unicast(iface: &Interface, port: u16) -> std::io::Result<tokio::net::UdpSocket> {
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    let _ = s.set_recv_buffer_size(RECV_BUFFER);
+    if iface.name() != "lo" {
+        s.bind_device(Some(iface.name().as_bytes()))?;
+    }
+    s.bind(&SocketAddrV4::new(iface.address, port).into())?;
+    s.set_nonblocking(true)?;
+    tokio::net::UdpSocket::from_std(s.into())
+}

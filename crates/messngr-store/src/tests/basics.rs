@@ -231,7 +231,12 @@ fn uuids_made_here_grow_with_time_so_their_indexes_grow_at_one_edge() {
     assert!(made.windows(2).all(|w| w[0] < w[1]), "not in time order");
     let stored = store.insert(&msg("A", "H1", "hi", T0)).unwrap();
     assert!(crate::message::is_uuid(&stored.uuid));
-    assert!(made[199] < stored.uuid, "{} then {}", made[199], stored.uuid);
+    assert!(
+        made[199] < stored.uuid,
+        "{} then {}",
+        made[199],
+        stored.uuid
+    );
     // A version 7 uuid: its 13th hex digit says so, and 74 bits are random.
     assert_eq!(&stored.uuid[12..13], "7");
     assert_eq!(crate::new_uuid_bytes()[6] >> 4, 7);

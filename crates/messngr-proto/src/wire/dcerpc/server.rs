@@ -340,6 +340,29 @@ impl MsrpServer {
         let h = ticket.0;
         let reply =
             wants_reply(&h, false).then(|| ShortPdu::response(&h, self.config.server_boot, status));
+        self.finish(now, ticket, reply)
+    }
+
+    /// Records that the call of `ticket` was refused before it ran (the
+    /// daemon's policy, or no room to take it) with the reject status
+    /// `status` ([`super::msrp::nca`] or a Win32 code such as
+    /// `ERROR_ACCESS_DENIED`), and returns the reject to send: `None` for a
+    /// maybe call. Repeats of the request get the same reject, and the
+    /// message is never delivered for them.
+    pub fn refuse(&mut self, now: Instant, ticket: Ticket, status: u32) -> Option<ShortPdu> {
+        let h = ticket.0;
+        let reply =
+            wants_reply(&h, false).then(|| ShortPdu::reject(&h, self.config.server_boot, status));
+        self.finish(now, ticket, reply)
+    }
+
+    fn finish(
+        &mut self,
+        now: Instant,
+        ticket: Ticket,
+        reply: Option<ShortPdu>,
+    ) -> Option<ShortPdu> {
+        let h = ticket.0;
         let newer = self
             .activities
             .get(&h.act_id)

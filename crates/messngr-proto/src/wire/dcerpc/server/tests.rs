@@ -78,6 +78,42 @@ fn p2_delivered_once_and_answered_twice() {
 }
 
 #[test]
+fn a_refused_call_is_rejected_again_on_repeat_and_never_delivered() {
+    let (mut s, t0) = server();
+    let bytes = unicast();
+    let Action::Deliver(call) = s.handle(t0, &bytes, false) else {
+        panic!("not delivered")
+    };
+    let pdu = s
+        .refuse(t0, call.ticket(), status::ERROR_ACCESS_DENIED)
+        .unwrap();
+    assert_eq!(
+        (pdu.header.ptype, pdu.status),
+        (PacketType::Reject, Some(status::ERROR_ACCESS_DENIED))
+    );
+    assert_eq!(
+        status_of(s.handle(t0, &bytes, false)),
+        (PacketType::Reject, Some(status::ERROR_ACCESS_DENIED))
+    );
+    // A maybe call is refused in silence.
+    let maybe = variant(|h| {
+        h.flags1 = Flags1::MAYBE;
+        h.seqnum += 1;
+    });
+    let Action::Deliver(call) = s.handle(t0, &maybe, false) else {
+        panic!("not delivered")
+    };
+    assert_eq!(
+        s.refuse(t0, call.ticket(), status::ERROR_ACCESS_DENIED),
+        None
+    );
+    assert!(matches!(
+        s.handle(t0, &maybe, false),
+        Action::Nothing(Dropped::Duplicate)
+    ));
+}
+
+#[test]
 fn p3_unknown_interface_and_opnum_are_rejected() {
     let (mut s, t0) = server();
     let msgsvc = variant(|h| h.if_id = MSGSVC);
