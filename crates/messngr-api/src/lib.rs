@@ -77,7 +77,9 @@ pub use notice::{NoticeFailure, NoticeView, Remind, Retract, Update};
 pub use request::{
     Call, InboxRequest, NamesRequest, Request, SendRequest, TokenRequest, TrustRequest,
 };
-pub use send::{Deliver, MAX_DELIVER_NAME, MAX_DELIVER_TEXT, Reply as ReplyTo, Send, SendView};
+pub use send::{
+    Deliver, MAX_DELIVER_NAME, MAX_DELIVER_TEXT, Reply as ReplyTo, Send, SendView, Via,
+};
 pub use stream::{ExportItem, Follow, FollowEvent, Following, ReceiptEvent};
 pub use token::{
     TokenCreate, TokenCreated, TokenList, TokenRevoke, TokenView, WebLogin, WebLoginView,

@@ -30,6 +30,50 @@ pub struct Send {
     /// legacy receiver is an error instead of a plain-text fallback.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub secure: bool,
+    /// `--transport`: which way the message goes ([`Via::Auto`], the
+    /// default, picks as `net send` and messngr do).
+    #[serde(default, skip_serializing_if = "Via::is_auto")]
+    pub transport: Via,
+}
+
+/// Which way a message goes (`messngr send --transport`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// messngr (encrypted, signed) when the receiver speaks it, else an SMB
+    /// message on TCP 139; a `\MAILSLOT\MESSNGR` datagram (and signed
+    /// copies to messngr hosts) for `*` and `/domain`.
+    #[default]
+    Auto,
+    /// An SMB message on an NBT session, TCP 139, as `net send` and
+    /// `smbclient -M` send it.
+    Smb,
+    /// A `\MAILSLOT\MESSNGR` datagram on UDP 138, as WinPopup sends it:
+    /// nobody acknowledges it.
+    Mailslot,
+    /// MS-MSRP `NetrSendMessage` over DCE/RPC on UDP 135, for receivers
+    /// that accept only RPC.
+    Rpc,
+    /// messngr only (as `--secure`): encrypted and signed, or not at all.
+    Native,
+}
+
+impl Via {
+    /// The default.
+    pub fn is_auto(&self) -> bool {
+        *self == Via::Auto
+    }
+
+    /// The name `--transport` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Auto => "auto",
+            Via::Smb => "smb",
+            Via::Mailslot => "mailslot",
+            Via::Rpc => "rpc",
+            Via::Native => "native",
+        }
+    }
 }
 
 /// Answer a message, to its sender, by the way it came.

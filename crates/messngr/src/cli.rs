@@ -99,6 +99,7 @@ pub enum Cmd {
     ///   messngr send --secure H2 The new password is in the safe
     ///   messngr send --wait 60 H2 Please call me back
     ///   messngr send H2 Are you there? --wait
+    ///   messngr send --transport rpc -I 10.0.0.9 UPSBOX Power restored
     Send {
         /// Wait until the message has been read, like `msg /W`: SECS
         /// seconds (1–86400), 300 without a value. Exit status 0 once every
@@ -116,6 +117,12 @@ pub enum Cmd {
         /// The receiver's address: skip the name lookup (like smbclient -I).
         #[arg(short = 'I', long = "address", value_name = "IP")]
         address: Option<std::net::Ipv4Addr>,
+        /// Which way the message goes. `auto` (the default) picks as above.
+        /// The others force one way, for receivers that accept only it;
+        /// plain text to a host whose key is pinned, or with --secure or
+        /// require_secure, is refused.
+        #[arg(long, value_enum, value_name = "HOW", default_value = "auto")]
+        transport: TransportArg,
         /// How urgent it is: an urgent pop-up stays until dismissed and gets
         /// through do-not-disturb (`messngr quiet`); hooks see it as
         /// MESSNGR_PRIORITY. messngr receivers only: legacy ones cannot
@@ -496,7 +503,36 @@ pub struct DecodeArgs {
     pub frames: Vec<String>,
 }
 
-/// Protocols `decode` understands.
+/// `send --transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransportArg {
+    /// messngr if the receiver speaks it, else SMB; a datagram (and signed
+    /// copies to messngr hosts) for `*` and /domain.
+    Auto,
+    /// An SMB message on TCP 139 (net send, smbclient -M).
+    Smb,
+    /// A \MAILSLOT\MESSNGR datagram on UDP 138 (WinPopup): not
+    /// acknowledged; for `*` and /domain, no signed copies either.
+    Mailslot,
+    /// MS-MSRP NetrSendMessage on UDP 135, for receivers that accept only
+    /// RPC (the Windows NT/2000/XP net send fallback).
+    Rpc,
+    /// messngr only, encrypted and signed (as --secure).
+    Native,
+}
+
+impl From<TransportArg> for messngr_api::Via {
+    fn from(t: TransportArg) -> Self {
+        match t {
+            TransportArg::Auto => messngr_api::Via::Auto,
+            TransportArg::Smb => messngr_api::Via::Smb,
+            TransportArg::Mailslot => messngr_api::Via::Mailslot,
+            TransportArg::Rpc => messngr_api::Via::Rpc,
+            TransportArg::Native => messngr_api::Via::Native,
+        }
+    }
+}
+
 /// `send --priority`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PriorityArg {
@@ -613,7 +649,9 @@ mod tests {
                 time,
                 secure,
                 wait,
+                transport,
             } => {
+                assert_eq!(transport, TransportArg::Auto);
                 assert_eq!((priority, time, wait), (None, None, None));
                 assert!(!secure);
                 assert_eq!(address, Some(std::net::Ipv4Addr::new(10, 0, 0, 7)));

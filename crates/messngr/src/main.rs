@@ -73,6 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             time,
             secure,
             wait,
+            transport,
         } => {
             let config = load_config(cli.config.as_deref())?;
             let text = text_or_stdin(text)?;
@@ -83,6 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 priority: priority.map(Into::into),
                 popup_secs: time,
                 secure,
+                transport: transport.into(),
             };
             let socket = socket_path(cli.socket, &config);
             match wait {

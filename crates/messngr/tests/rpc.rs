@@ -253,3 +253,69 @@ fn with_rpc_off_nothing_listens_on_udp_135() {
     assert!(listening.contains(":138 "), "the daemon is up: {listening}");
     assert!(rpc_texts(&d).is_empty());
 }
+
+#[test]
+fn send_transport_forces_one_way_and_never_downgrades_a_pinned_host() {
+    let Some(lan) = lan(2) else { return };
+    let h1 = Daemon::start(&lan, 1, "H1", "rpc = true");
+    let h2 = Daemon::start(&lan, 2, "H2", "");
+    h1.wait_settled();
+    h2.wait_settled();
+    for (via, words) in [
+        ("rpc", "by rpc"),
+        ("smb", "by smb"),
+        ("mailslot", "by mailslot"),
+    ] {
+        let out = h2.cli(&["send", "--transport", via, "H1", words]);
+        assert!(out.status.success(), "{via}: {}\n{}", text(&out), h1.log());
+    }
+    wait_for(
+        std::time::Duration::from_secs(10),
+        || h1.inbox().len() >= 3,
+        || h1.log(),
+    );
+    let mut got: Vec<(String, String)> = h1
+        .inbox()
+        .iter()
+        .map(|m| {
+            (
+                m["transport"].as_str().unwrap().to_owned(),
+                m["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("mailslot".to_owned(), "by mailslot".to_owned()),
+            ("rpc".to_owned(), "by rpc".to_owned()),
+            ("smb".to_owned(), "by smb".to_owned()),
+        ]
+    );
+    // H2 serves no RPC: the sender is told nothing listens there.
+    let out = h1.cli(&["send", "--transport", "rpc", "H2", "anyone?"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("nothing serves RPC"), "{}", text(&out));
+    // Once H1's key is pinned (the first messngr message), a forced
+    // plain-text way is refused, and nothing more reaches H1.
+    let out = h2.cli(&["send", "--transport", "native", "H1", "sealed"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = h2.cli(&["send", "--transport", "rpc", "H1", "in the clear"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("pinned key"), "{}", text(&out));
+    let out = h2.cli(&["send", "--transport", "smb", "*", "to all"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("--transport smb does not apply"),
+        "{}",
+        text(&out)
+    );
+    let texts: Vec<String> = h1
+        .inbox()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(texts.len(), 4, "{texts:?}");
+    assert!(texts.contains(&"sealed".to_owned()));
+}

@@ -71,6 +71,9 @@ struct NewMessage {
     /// Skip the name lookup (`-I`).
     #[serde(default)]
     address: Option<Ipv4Addr>,
+    /// `--transport`: auto, smb, mailslot, rpc or native.
+    #[serde(default)]
+    transport: messngr_api::Via,
 }
 
 async fn send(
@@ -86,6 +89,7 @@ async fn send(
         priority: m.priority,
         popup_secs: m.time,
         secure: m.secure,
+        transport: m.transport,
     };
     Ok(ask(&app, &auth, request).await)
 }

@@ -51,7 +51,7 @@ pub(super) async fn send(
     let bytes = if secure_only {
         None
     } else {
-        Some(datagram(ctx, group, opts.legacy_text(text)?.oem())?)
+        Some(group_datagram(ctx, group, opts.legacy_text(text)?.oem())?)
     };
     let copies = match copies(ctx, group, text.utf8, opts).await {
         Ok(c) => c,
@@ -129,6 +129,26 @@ pub(super) async fn send(
         warning: None,
     }));
     Ok(reports)
+}
+
+/// `--transport mailslot` to `group`: the legacy datagram alone, as
+/// WinPopup sends it (no signed copies, so nothing to track).
+pub(super) async fn datagram_only(
+    ctx: &SendContext,
+    target: &str,
+    group: &str,
+    text: Text<'_>,
+    opts: Options<'_>,
+) -> Result<SendReport, SendError> {
+    if opts.secure || ctx.secure.require_secure() {
+        return Err(SendError::Untrusted(
+            "--transport mailslot sends plain text, which require_secure forbids: use --transport auto"
+                .into(),
+        ));
+    }
+    crate::config::netbios_name("domain", group).map_err(|e| SendError::BadName(e.to_string()))?;
+    let bytes = group_datagram(ctx, group, opts.legacy_text(text)?.oem())?;
+    broadcast(ctx, target, group, &bytes, text).await
 }
 
 /// The signed copies as sent: their uuid and frame, and who stored one.
@@ -304,15 +324,27 @@ fn no_datagram(target: &str, address: Ipv4Addr) -> SendReport {
 }
 
 /// The `\MAILSLOT\MESSNGR` datagram to `group`.
-fn datagram(ctx: &SendContext, group: &str, oem: &[u8]) -> Result<Vec<u8>, SendError> {
-    let s = &ctx.settings;
-    let from = NetbiosName::truncated(s.netbios_name.as_bytes(), suffix::WORKSTATION);
+fn group_datagram(ctx: &SendContext, group: &str, oem: &[u8]) -> Result<Vec<u8>, SendError> {
     let to = crate::config::netbios_name("domain", group)
         .map_err(|e| SendError::BadName(e.to_string()))?;
-    let payload = MessngrPayload::new(s.netbios_name.as_bytes(), group.as_bytes(), oem);
+    datagram(ctx, DatagramKind::DirectGroup, to, group.as_bytes(), oem)
+}
+
+/// A `\MAILSLOT\MESSNGR` datagram of `kind` to the name `to`, its
+/// payload addressed to `label`.
+pub(super) fn datagram(
+    ctx: &SendContext,
+    kind: DatagramKind,
+    to: NetbiosName,
+    label: &[u8],
+    oem: &[u8],
+) -> Result<Vec<u8>, SendError> {
+    let s = &ctx.settings;
+    let from = NetbiosName::truncated(s.netbios_name.as_bytes(), suffix::WORKSTATION);
+    let payload = MessngrPayload::new(s.netbios_name.as_bytes(), label, oem);
     let header = DgmHeader::new(NodeType::B, crate::names::random_u16(), s.iface.address);
     messngr_datagram(
-        DatagramKind::DirectGroup,
+        kind,
         header,
         EncodedName::new(from),
         EncodedName::new(to),
@@ -321,7 +353,7 @@ fn datagram(ctx: &SendContext, group: &str, oem: &[u8]) -> Result<Vec<u8>, SendE
     )
     .map_err(|e| {
         SendError::TooLong(format!(
-            "a broadcast message must fit one datagram ({e}); shorten it or send to a name"
+            "a mailslot message must fit one datagram ({e}); shorten it, or send it by SMB"
         ))
     })
 }

@@ -17,6 +17,8 @@
 //!   messngr hosts this one knows get a signed copy first ([`broadcast`]),
 //!   which is tracked.
 //! * `/users` — every user with a session here, each through its `USER<03>`.
+//! * `--transport smb|mailslot|rpc` forces one legacy way ([`via`]; RPC is
+//!   [`rpc`]), `native` means `--secure`; `auto` is all of the above.
 //!
 //! The daemon sends, not the CLI, because it owns the NetBIOS name, the
 //! datagram socket (source port 138) and the WINS setting. Results are
@@ -28,17 +30,17 @@ pub(crate) mod notice;
 mod receipt;
 mod record;
 mod report;
+mod rpc;
 mod secure;
+mod smb;
+mod via;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use messngr_proto::Transport;
-use messngr_proto::assembly::{Progress, SendError as SmbSendError, Sender, SenderConfig};
 use messngr_proto::text::{CodePage, LineBreak, encode_message_lossy};
 use messngr_proto::wire::name::{NetbiosName, suffix};
-use messngr_proto::wire::nbss::Repr as Nbss;
 use tokio::net::UdpSocket;
 
 pub(crate) use receipt::on_read;
@@ -46,10 +48,10 @@ pub(crate) use record::reports_on;
 pub(crate) use report::{Outcome, SendError, SendReport};
 pub(crate) use secure::Peers;
 
-use crate::names::{Names, NamesError};
-use crate::outbound::{ANSWER_TIMEOUT, Session};
+use crate::names::Names;
 use crate::registry::Registry;
 use crate::settings::Settings;
+use smb::{resolve, session};
 
 /// What the daemon needs to send.
 #[derive(Clone)]
@@ -84,6 +86,8 @@ pub(crate) struct Options<'a> {
     /// An alert (the Alerter's): marked in the native frame, its text
     /// led by an `ALERT` line for legacy receivers.
     pub alert: Option<messngr_proto::wire::native::Alert<'a>>,
+    /// `--transport`: `Auto` picks; the others force one way ([`via`]).
+    pub via: messngr_api::Via,
 }
 
 impl Options<'_> {
@@ -148,11 +152,21 @@ pub(crate) async fn send(
         oem: &encoded.bytes,
         replaced: encoded.replaced,
     };
+    let mut opts = opts;
+    // messngr only is what --secure asks.
+    opts.secure |= opts.via == messngr_api::Via::Native;
     if target == "/users" {
+        via::only_auto(opts.via, "/users (the users logged in here)")?;
         return send_users(ctx, message, opts).await;
     }
     match group_of(ctx, target)? {
-        Some(g) => broadcast::send(ctx, target, &g, message, opts).await,
+        Some(g) if opts.via == messngr_api::Via::Mailslot => Ok(vec![
+            broadcast::datagram_only(ctx, target, &g, message, opts).await?,
+        ]),
+        Some(g) => {
+            via::only_auto(opts.via, "a broadcast (it goes as a mailslot datagram)")?;
+            broadcast::send(ctx, target, &g, message, opts).await
+        }
         None => Ok(vec![
             send_direct(ctx, target, address, message, opts).await?,
         ]),
@@ -400,6 +414,28 @@ async fn send_direct(
     // could otherwise read the message).
     let pinned = ctx.secure.trust().pinned(target).is_some();
     let must_be_secure = opts.secure || ctx.secure.require_secure() || pinned;
+    if let Some(forced) = via::Forced::of(opts.via) {
+        if must_be_secure {
+            return Err(via::plain_text_forbidden(
+                forced,
+                target,
+                opts.secure,
+                pinned,
+            ));
+        }
+        let legacy = opts.legacy_text(text)?;
+        let (transport, outcome, blocks) =
+            via::send(ctx, forced, calling, to, ip, legacy.oem()).await?;
+        let dropped = opts.wants_native().then(|| {
+            format!(
+                "--transport {}: priority and --time were dropped",
+                opts.via.as_str()
+            )
+        });
+        let mut r = report(transport, blocks, false, dropped);
+        r.outcome = outcome;
+        return Ok(r);
+    }
     if must_be_secure || !ctx.peers.known_legacy(ip, to) {
         let link = secure::Link::default();
         match secure::attempt(ctx, to, ip, target, text.utf8, opts, link).await {
@@ -460,57 +496,4 @@ async fn send_direct(
     let blocks = session(ctx, calling, to, ip, legacy.oem()).await?;
     tracing::info!("message to {to} at {ip} delivered ({blocks} blocks)");
     Ok(report(Transport::Smb, blocks, false, warning))
-}
-
-/// Resolves `NAME<03>` through the name service (broadcast or WINS).
-async fn resolve(names: &Names, name: &str) -> Result<Ipv4Addr, SendError> {
-    let upper = name.to_ascii_uppercase();
-    match names.lookup(name.to_owned(), suffix::MESSENGER).await {
-        Ok(addresses) => addresses.first().copied().ok_or_else(|| {
-            SendError::NotFound(format!("{upper}<03>: the answer carried no address"))
-        }),
-        Err(NamesError::Stopping) => Err(SendError::Stopping),
-        Err(NamesError::BadName(e)) => Err(SendError::BadName(e)),
-        Err(_) => Err(SendError::NotFound(format!(
-            "{upper}<03> not found: nobody answered for it (check the name, or give its address with -I)"
-        ))),
-    }
-}
-
-/// One NBT session: session request, then the sender machine to the end.
-async fn session(
-    ctx: &SendContext,
-    calling: NetbiosName,
-    to: NetbiosName,
-    ip: Ipv4Addr,
-    text: &[u8],
-) -> Result<usize, SendError> {
-    let net = SendError::Network;
-    let mut s = Session::open(calling, to, ip).await?;
-    let from = ctx.settings.netbios_name.as_bytes();
-    let mut sender = Sender::new(from, to.name(), text, SenderConfig::default());
-    let blocks = sender.block_count();
-    loop {
-        while let Some(smb) = sender.poll_request(Instant::now()) {
-            s.write(&Nbss::SessionMessage { payload: &smb }).await?;
-        }
-        let frame = s.read_frame(ANSWER_TIMEOUT).await?;
-        let payload = match Nbss::parse(&frame) {
-            Ok(Nbss::SessionMessage { payload }) => payload.to_vec(),
-            Ok(Nbss::SessionKeepAlive) => continue,
-            Ok(other) => return Err(net(format!("{ip} sent {other:?} inside the session"))),
-            Err(e) => return Err(net(format!("{ip} sent a malformed frame: {e}"))),
-        };
-        match sender.handle_reply(&payload) {
-            Progress::Pending => {}
-            Progress::Done => return Ok(blocks),
-            Progress::Failed(SmbSendError::Refused { command, status }) => {
-                return Err(SendError::Refused(format!(
-                    "{to} at {ip} refused the message ({}, at {command:?})",
-                    messngr_proto::assembly::status_text(status)
-                )));
-            }
-            Progress::Failed(e) => return Err(net(format!("{ip}: {e}"))),
-        }
-    }
 }

@@ -209,6 +209,7 @@ impl Services {
                     uid,
                     secure: s.secure,
                     alert: None,
+                    via: s.transport,
                 };
                 let sent = crate::send::send(ctx, &s.target, &s.text, s.address, opts).await;
                 line(

@@ -236,6 +236,7 @@ fn send(from: &Host, target: &str, text: &str, out: &mut impl Write) -> anyhow::
             priority: None,
             popup_secs: None,
             secure: false,
+            transport: messngr_api::Via::Auto,
         };
         crate::client::send(&from.socket(), request, false, buf)
     })?;

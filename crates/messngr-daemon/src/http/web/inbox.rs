@@ -213,6 +213,7 @@ pub(super) async fn send(
         priority: None,
         popup_secs: None,
         secure: false,
+        transport: messngr_api::Via::Auto,
     };
     match call::<Vec<SendView>>(&app, b.auth.uid, request).await {
         Ok(_) => Redirect::to("/web/?sent=1").into_response(),
