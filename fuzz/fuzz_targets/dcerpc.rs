@@ -38,7 +38,12 @@ fuzz_target!(|data: &[u8]| {
     let mut server = MsrpServer::new(Config::new(0x6650_0000));
     for (i, to_broadcast) in [(0u64, false), (1, false), (2, true)] {
         let now = now + Duration::from_secs(i);
-        match server.handle(now, data, to_broadcast) {
+        match server.handle(
+            now,
+            std::net::IpAddr::from([10, 0, 0, 2]),
+            data,
+            to_broadcast,
+        ) {
             Action::Deliver(call) => {
                 assert!(!to_broadcast, "broadcasts are never delivered");
                 assert!(i == 0, "a repeated request is delivered once");

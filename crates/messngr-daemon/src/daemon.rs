@@ -268,6 +268,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
                     registry.clone(),
                     policy.clone(),
                     deliveries.clone(),
+                    tasks.clone(),
                     stop.child_token(),
                 ));
             }

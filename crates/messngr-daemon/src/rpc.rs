@@ -6,21 +6,26 @@
 //! through. The protocol is `messngr_proto`'s sans-IO
 //! [`MsrpServer`](messngr_proto::wire::dcerpc::MsrpServer): it screens each
 //! datagram (unknown interface, version or operation → reject; a stub that
-//! does not decode → fault), remembers each call by activity and sequence
-//! number so that a retransmission is answered again and stored once, and
+//! does not decode → fault), remembers each call by sender, activity and
+//! sequence number so that a retransmission is answered again and stored
+//! once while it is remembered (a minute; 16 activities per sender), and
 //! answers pings. This task adds what only the daemon knows, in order:
 //!
-//! 1. the policy's source rules (off-LAN, `deny_from`: dropped in silence,
-//!    never answered, so a forged source cannot turn us into a reflector)
-//!    and its datagram rate, then the size cap;
-//! 2. whether `To` is a name held here (no: the response says
+//! 1. the policy's source rules (off-LAN, `deny_from`) and a source port
+//!    below 1024 other than 135: dropped in silence, never answered, so an
+//!    off-LAN forger gets nothing bounced and nobody can aim our answers at
+//!    another host's services; then the datagram rate and the size cap;
+//! 2. the policy's message rules (refused: a reject, `ERROR_ACCESS_DENIED`),
+//!    before the name check, so that a refused sender learns no names;
+//! 3. whether `To` is a name held here (no: the response says
 //!    `NERR_NameNotFound`, as Windows did);
-//! 3. the policy's message rules (refused: a reject, `ERROR_ACCESS_DENIED`)
-//!    and the message rate, shared with the mailslot (`[limits]
+//! 4. the message rate, shared with the mailslot (`[limits]
 //!    mailslot_messages_*`: both are unauthenticated datagrams that anyone
-//!    on the LAN can forge; over it: a reject, `nca_server_too_busy`);
-//! 4. the inbox: the response (`ERROR_SUCCESS`) goes only once the message
-//!    is on disk; not stored, `NERR_BadReceive`.
+//!    on the LAN can forge), and at most 256 calls being stored: over
+//!    either, a reject, `nca_server_too_busy`;
+//! 5. the inbox: the response (`ERROR_SUCCESS`) goes only once the message
+//!    is on disk; not stored within 10 s, `NERR_BadReceive` (counted and
+//!    logged as the policy's refusals are).
 //!
 //! The socket is bound to this host's address on the served interface,
 //! not the wildcard: a broadcast call (which must never be delivered, let
@@ -38,6 +43,7 @@ use messngr_proto::wire::dcerpc::{MsrpServer, ShortPdu};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::flow::Route;
 use crate::intake::{InboxSender, Incoming, NotStored, Stored, Transport};
@@ -53,6 +59,8 @@ pub const RPC_PORT: u16 = 135;
 pub const MAX_RPC_DATAGRAM: usize = 4096;
 /// Calls being stored at once; more are rejected `nca_server_too_busy`.
 const MAX_IN_FLIGHT: usize = 256;
+/// How often answered calls older than a minute are forgotten.
+const FORGET_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A stored (or not) call, back from its task.
 type Done = (Ticket, SocketAddrV4, Result<Stored, NotStored>);
@@ -63,6 +71,7 @@ pub async fn serve(
     names: Registry,
     policy: Arc<Policy>,
     inbox: InboxSender,
+    tasks: TaskTracker,
     stop: CancellationToken,
 ) {
     let boot = SystemTime::now()
@@ -80,11 +89,11 @@ pub async fn serve(
     let (done_tx, mut done_rx) = mpsc::channel::<Done>(MAX_IN_FLIGHT);
     // One byte more than read, to tell a datagram over the cap.
     let mut buf = vec![0u8; MAX_RPC_DATAGRAM + 1];
+    let mut forget = tokio::time::interval(FORGET_EVERY);
     loop {
-        let timer = rpc.server.poll_timeout();
         let (n, from) = tokio::select! {
             () = stop.cancelled() => return,
-            () = async { if let Some(t) = timer { tokio::time::sleep_until(t.into()).await } }, if timer.is_some() => {
+            _ = forget.tick() => {
                 rpc.server.handle_timeout(Instant::now());
                 continue;
             }
@@ -107,8 +116,13 @@ pub async fn serve(
             Step::Reply(pdu) => reply(&socket, Some(pdu), from).await,
             Step::Store(ticket, message) => {
                 let (inbox, done) = (inbox.clone(), done_tx.clone());
-                tokio::spawn(async move {
-                    let stored = crate::intake::store(&inbox, *message).await;
+                tasks.spawn(async move {
+                    let store = crate::intake::store(&inbox, *message);
+                    let stored = tokio::time::timeout(crate::session::STORE_TIMEOUT, store)
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(NotStored::failed("the inbox did not answer in time"))
+                        });
                     let _ = done.send((ticket, from, stored)).await;
                 });
             }
@@ -156,6 +170,17 @@ impl Rpc {
         if policy.admit_source("UDP 135", source).is_err() {
             return Step::Nothing;
         }
+        if from.port() < 1024 && from.port() != RPC_PORT {
+            policy.refuse(
+                Refusal::DeniedSource,
+                source,
+                format_args!(
+                    "UDP 135 datagram from port {}: RPC clients send from 135 or an unprivileged port",
+                    from.port()
+                ),
+            );
+            return Step::Nothing;
+        }
         if let Err(reason) = policy.limits().datagram(now, source) {
             policy.refuse(reason, source, format_args!("UDP 135 datagrams"));
             return Step::Nothing;
@@ -168,7 +193,7 @@ impl Rpc {
             );
             return Step::Nothing;
         }
-        let call = match self.server.handle(now, bytes, false) {
+        let call = match self.server.handle(now, source, bytes, false) {
             Action::Deliver(call) => call,
             Action::Send(pdu) => return Step::Reply(pdu),
             Action::Nothing(Dropped::Malformed(e)) => {
@@ -210,6 +235,12 @@ impl Rpc {
         policy
             .flow()
             .add(Route::Rpc, crate::flow::Outcome::Received);
+        if policy
+            .admit_message(Transport::Rpc, source, who, to, false)
+            .is_err()
+        {
+            return Err(self.server.refuse(now, ticket, status::ERROR_ACCESS_DENIED));
+        }
         if !self.names.accepts_messages_for(&call.message.recipient()) {
             policy.refuse_message(
                 Transport::Rpc,
@@ -223,12 +254,6 @@ impl Rpc {
             return Err(self
                 .server
                 .complete(now, ticket, status::NERR_NAME_NOT_FOUND));
-        }
-        if policy
-            .admit_message(Transport::Rpc, source, who, to, false)
-            .is_err()
-        {
-            return Err(self.server.refuse(now, ticket, status::ERROR_ACCESS_DENIED));
         }
         let busy = if self.in_flight >= MAX_IN_FLIGHT {
             Some(Refusal::RateLimited)
@@ -268,7 +293,12 @@ impl Rpc {
         let status = match stored {
             Ok(_) => status::ERROR_SUCCESS,
             Err(e) => {
-                tracing::warn!("RPC message from {from} not stored: {}", e.reason);
+                self.policy.refuse_message(
+                    Transport::Rpc,
+                    e.refusal(),
+                    std::net::IpAddr::V4(*from.ip()),
+                    format_args!("RPC message: {e}"),
+                );
                 status::NERR_BAD_RECEIVE
             }
         };

@@ -58,7 +58,12 @@ fn dcerpc_server_request_to_response(b: divan::Bencher) {
     let now = Instant::now();
     b.bench_local(|| {
         let mut server = MsrpServer::new(Config::new(1));
-        match server.handle(now, black_box(&bytes), false) {
+        match server.handle(
+            now,
+            std::net::IpAddr::from([10, 0, 0, 2]),
+            black_box(&bytes),
+            false,
+        ) {
             Action::Deliver(call) => server.complete(now, call.ticket(), 0),
             _ => None,
         }

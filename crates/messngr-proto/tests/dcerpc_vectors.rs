@@ -14,6 +14,8 @@ use messngr_proto::wire::dcerpc::server::{Action, Config, Dropped, MsrpServer};
 use messngr_proto::wire::dcerpc::{NetrSendMessage, Packet, Uuid};
 
 /// (vector, flags1, body length, Text) as dcerpc-udp.txt shows them.
+const SRC: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2));
+
 const CASES: &[(&str, u8, u16, &str)] = &[
     (
         "dcerpc-netrsendmessage.hex",
@@ -117,7 +119,7 @@ fn p2_response_status_0_and_one_message_for_a_repeated_request() {
     let mut sent = Vec::new();
     for i in 0..2 {
         let now = t0 + Duration::from_secs(i);
-        match server.handle(now, &bytes, false) {
+        match server.handle(now, SRC, &bytes, false) {
             Action::Deliver(call) => {
                 stored.push(call.message.text.as_bytes().to_vec());
                 sent.extend(server.complete(now, call.ticket(), status::ERROR_SUCCESS));
@@ -154,7 +156,7 @@ fn p3_msgsvc_uuid_is_rejected_unk_if_and_opnum_1_op_rng_error() {
         0x03, 0xD7, 0xFD, 0x17, 0x27, 0x18, 0x34, 0x4E, 0x79, 0xD4, 0x24, 0xA5, 0x5C, 0x53, 0xBB,
         0x37,
     ]);
-    let Action::Send(pdu) = server.handle(t0, &msgsvc, false) else {
+    let Action::Send(pdu) = server.handle(t0, SRC, &msgsvc, false) else {
         panic!("no reject")
     };
     assert_eq!(
@@ -167,7 +169,7 @@ fn p3_msgsvc_uuid_is_rejected_unk_if_and_opnum_1_op_rng_error() {
     // Bytes 68–69: a non-zero opnum.
     let mut opnum = unicast();
     opnum[68] = 1;
-    let Action::Send(pdu) = server.handle(t0, &opnum, false) else {
+    let Action::Send(pdu) = server.handle(t0, SRC, &opnum, false) else {
         panic!("no reject")
     };
     assert_eq!(
@@ -184,11 +186,11 @@ fn p4_broadcast_vector_gets_no_reply() {
     let t0 = Instant::now();
     let bcast = frames(CASES[1].0).remove(0).bytes;
     assert_eq!(
-        server.handle(t0, &bcast, false),
+        server.handle(t0, SRC, &bcast, false),
         Action::Nothing(Dropped::Broadcast)
     );
     assert_eq!(
-        server.handle(t0, &unicast(), true),
+        server.handle(t0, SRC, &unicast(), true),
         Action::Nothing(Dropped::Broadcast)
     );
     assert_eq!(server.remembered(), 0);

@@ -218,10 +218,33 @@ fn a_policy_refusal_is_rejected_and_stores_nothing() {
     let Some(lan) = lan(2) else { return };
     let d = Daemon::start(&lan, 1, "RECVBOX", "rpc = true\ndeny_names = [\"SPAM*\"]");
     d.wait_settled();
-    let r = send(&lan, 2, 1, &["--from", "SPAMMER", "--text", "buy now"]);
+    // Refused, and its retransmission gets the same reject: nothing stored.
+    let r = send(
+        &lan,
+        2,
+        1,
+        &["--from", "SPAMMER", "--text", "buy now", "--repeat", "2"],
+    );
+    assert_eq!(r.len(), 2, "{r:?}");
+    for t in &r {
+        assert_eq!(
+            answer(std::slice::from_ref(t)),
+            (REJECT, ERROR_ACCESS_DENIED)
+        );
+    }
+    // A name not held here is not revealed to a refused sender either.
+    let r = send(&lan, 2, 1, &["--from", "SPAMMER", "--to", "NOBODY"]);
     assert_eq!(answer(&r), (REJECT, ERROR_ACCESS_DENIED));
-    // Its retransmission gets the same reject, and is not stored either.
     assert!(d.refused("denied_name") >= 1, "{}", d.status());
+    // An answer is never aimed at another service's port.
+    let r = send(
+        &lan,
+        2,
+        1,
+        &["--sport", "53", "--text", "from 53", "--wait", "1"],
+    );
+    assert_eq!(r[0]["timeout"], true, "{r:?}");
+    assert!(d.refused("denied_source") >= 1, "{}", d.status());
     let r = send(&lan, 2, 1, &["--from", "ALICE", "--text", "hi"]);
     assert_eq!(answer(&r), (RESPONSE, 0));
     assert_eq!(rpc_texts(&d), ["hi"], "{}", d.log());

@@ -17,6 +17,7 @@ bits and number.
 usage: rpc_scapy.py --dst IP [--port 135] [--from N] [--to N] [--text T]
          [--act UUID] [--seq N] [--flags1 N] [--if-id UUID] [--opnum N]
          [--if-vers N] [--stub-hex HEX] [--fragnum N] [--repeat N] [--wait S]
+         [--sport PORT]
 """
 import argparse
 import json
@@ -70,9 +71,11 @@ def main():
     ap.add_argument("--fragnum", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--wait", type=float, default=3.0)
+    ap.add_argument("--sport", type=int, default=0, help="source port (0: any)")
     a = ap.parse_args()
     data = build(a)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", a.sport))
     s.connect((a.dst, a.port))
     s.settimeout(a.wait)
     for _ in range(a.repeat):

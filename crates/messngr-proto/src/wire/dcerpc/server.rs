@@ -8,9 +8,19 @@
 //!   accept it as a `NetrSendMessage` [`Call`]. [`wants_reply`] is the rule
 //!   "never answer broadcast or maybe requests" on its own.
 //! * [`MsrpServer`] adds the memory C706 ch. 12 asks of a server, keyed by
-//!   activity UUID and sequence number: a repeated request is delivered once
-//!   and answered with the stored response; pings get working/nocall; an ack
-//!   forgets the call. Entries expire after [`Config::remember`].
+//!   the sender's address, activity UUID and sequence number: a repeated
+//!   request is delivered once and answered with the stored response; pings
+//!   get working/nocall; an ack forgets the call. Entries expire after
+//!   [`Config::remember`].
+//!
+//! Why the address is part of the key: an activity UUID is chosen by the
+//! client. Keyed by it alone, another host that learnt (or guessed) it
+//! could pre-empt a call (its copy answered, the real one dropped as a
+//! repeat), block an activity with a huge sequence number, or ack a call
+//! away so that its retransmission is stored twice. And the memory is
+//! shared fairly: [`Config::max_per_source`] activities per address, a call
+//! still being stored is never forgotten to make room, and when there is
+//! no room the call is refused as "too busy", never delivered unremembered.
 //!
 //! The daemon stores each delivered message durably and only then calls
 //! [`MsrpServer::complete`] with the return value, which yields the response
@@ -25,6 +35,7 @@ use crate::wire::Error;
 use super::cl::{Flags1, Header, PacketType, Repr};
 use super::msrp::{MSGSVCSEND, NetrSendMessage, OPNUM_NETR_SEND_MESSAGE, ShortPdu, nca};
 use super::uuid::Uuid;
+use std::net::IpAddr;
 
 /// Why nothing is sent (and nothing delivered) for a datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +66,8 @@ pub struct Call<'a> {
     pub header: Header,
     /// The parameters (OEM bytes, borrowed from the datagram).
     pub message: NetrSendMessage<'a>,
+    /// Who sent it (unspecified when [`screen`] alone made it).
+    pub source: IpAddr,
 }
 
 impl Call<'_> {
@@ -66,13 +79,13 @@ impl Call<'_> {
     /// What [`MsrpServer::complete`] needs once the message is stored; it
     /// does not borrow the datagram.
     pub const fn ticket(&self) -> Ticket {
-        Ticket(self.header)
+        Ticket(self.header, self.source)
     }
 }
 
 /// Identifies a delivered call for [`MsrpServer::complete`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Ticket(Header);
+pub struct Ticket(Header, IpAddr);
 
 impl Ticket {
     /// The request's header.
@@ -146,6 +159,7 @@ pub fn screen<'a>(request: &Repr<'a>, to_broadcast: bool, server_boot: u32) -> V
                 return Verdict::Accept(Call {
                     header: *h,
                     message,
+                    source: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
                 });
             }
             Err(_) => ShortPdu::fault(h, server_boot, nca::NCA_S_FAULT_NDR),
@@ -167,18 +181,22 @@ pub struct Config {
     /// How long a call is remembered after it was last seen (msrp-rpc.md §6
     /// step 3: at least a minute).
     pub remember: Duration,
-    /// Most activities remembered at once; the least recently seen one is
-    /// forgotten to make room.
+    /// Most activities remembered at once; the least recently seen
+    /// answered one is forgotten to make room.
     pub max_activities: usize,
+    /// Most activities remembered for one sender address (so that one host
+    /// cannot push everyone else's out).
+    pub max_per_source: usize,
 }
 
 impl Config {
-    /// 60 s memory and 1024 activities.
+    /// 60 s memory, 1024 activities, 16 per sender.
     pub const fn new(server_boot: u32) -> Self {
         Self {
             server_boot,
             remember: Duration::from_secs(60),
             max_activities: 1024,
+            max_per_source: 16,
         }
     }
 }
@@ -209,12 +227,15 @@ struct Activity {
     last_seen: Instant,
 }
 
-/// A sans-IO `msgsvcsend` server with at-most-once delivery per activity
-/// and sequence number (msrp-rpc.md §6; interop-notes.md §6.4 P2–P4).
+/// A sans-IO `msgsvcsend` server with at-most-once delivery per sender,
+/// activity and sequence number (msrp-rpc.md §6; interop-notes.md §6.4
+/// P2–P4).
 #[derive(Debug, Clone)]
 pub struct MsrpServer {
     config: Config,
-    activities: HashMap<Uuid, Activity>,
+    activities: HashMap<(IpAddr, Uuid), Activity>,
+    /// Activities remembered per sender address.
+    per_source: HashMap<IpAddr, usize>,
 }
 
 impl MsrpServer {
@@ -223,6 +244,7 @@ impl MsrpServer {
         Self {
             config,
             activities: HashMap::new(),
+            per_source: HashMap::new(),
         }
     }
 
@@ -236,35 +258,40 @@ impl MsrpServer {
         self.activities.len()
     }
 
-    /// Handles one UDP datagram that arrived at `now`; `to_broadcast` says
-    /// it was addressed to a broadcast address.
+    /// Handles one UDP datagram from `source` that arrived at `now`;
+    /// `to_broadcast` says it was addressed to a broadcast address. Expired
+    /// calls are forgotten by [`MsrpServer::handle_timeout`], not here.
     pub fn handle<'a>(
         &mut self,
         now: Instant,
+        source: IpAddr,
         datagram: &'a [u8],
         to_broadcast: bool,
     ) -> Action<'a> {
-        self.handle_timeout(now);
         let repr = match Repr::parse_bytes(datagram) {
             Ok(r) => r,
             Err(e) => return Action::Nothing(Dropped::Malformed(e)),
         };
         let h = repr.header;
+        let key = (source, h.act_id);
         match h.ptype {
             PacketType::Request => match screen(&repr, to_broadcast, self.config.server_boot) {
                 Verdict::Drop(why) => Action::Nothing(why),
                 Verdict::Refuse(pdu) => Action::Send(pdu),
-                Verdict::Accept(call) => self.request(now, call),
+                Verdict::Accept(mut call) => {
+                    call.source = source;
+                    self.request(now, call)
+                }
             },
-            PacketType::Ping if !to_broadcast => self.ping(now, &h),
+            PacketType::Ping if !to_broadcast => self.ping(now, key, &h),
             PacketType::Ping => Action::Nothing(Dropped::Broadcast),
             PacketType::Ack => {
                 if self
                     .activities
-                    .get(&h.act_id)
+                    .get(&key)
                     .is_some_and(|a| a.seqnum == h.seqnum && matches!(a.state, CallState::Done(_)))
                 {
-                    self.activities.remove(&h.act_id);
+                    self.forget(&key);
                 }
                 Action::Nothing(Dropped::Acked)
             }
@@ -273,8 +300,9 @@ impl MsrpServer {
     }
 
     fn request<'a>(&mut self, now: Instant, call: Call<'a>) -> Action<'a> {
-        let h = &call.header;
-        if let Some(a) = self.activities.get_mut(&h.act_id) {
+        let h = call.header;
+        let key = (call.source, h.act_id);
+        if let Some(a) = self.activities.get_mut(&key) {
             if h.seqnum < a.seqnum {
                 return Action::Nothing(Dropped::Stale);
             }
@@ -287,13 +315,22 @@ impl MsrpServer {
                 };
             }
         }
-        self.remember(now, h.act_id, h.seqnum, CallState::Pending);
+        if !self.remember(now, key, h.seqnum, CallState::Pending) {
+            // No room to remember it: delivering it anyway would store
+            // its retransmissions again.
+            let busy = ShortPdu::reject(&h, self.config.server_boot, nca::NCA_SERVER_TOO_BUSY);
+            return if wants_reply(&h, false) {
+                Action::Send(busy)
+            } else {
+                Action::Nothing(Dropped::MaybeRefused(busy))
+            };
+        }
         Action::Deliver(call)
     }
 
-    fn ping<'a>(&mut self, now: Instant, h: &Header) -> Action<'a> {
+    fn ping<'a>(&mut self, now: Instant, key: (IpAddr, Uuid), h: &Header) -> Action<'a> {
         let boot = self.config.server_boot;
-        match self.activities.get_mut(&h.act_id) {
+        match self.activities.get_mut(&key) {
             Some(a) if h.seqnum < a.seqnum => Action::Nothing(Dropped::Stale),
             Some(a) if h.seqnum == a.seqnum => {
                 a.last_seen = now;
@@ -307,28 +344,66 @@ impl MsrpServer {
         }
     }
 
-    fn remember(&mut self, now: Instant, act_id: Uuid, seqnum: u32, state: CallState) {
-        if !self.activities.contains_key(&act_id)
-            && self.activities.len() >= self.config.max_activities
-        {
-            let oldest = self
-                .activities
-                .iter()
-                .min_by_key(|(_, a)| a.last_seen)
-                .map(|(k, _)| *k);
-            if let Some(k) = oldest {
-                self.activities.remove(&k);
-            }
+    /// Remembers `key`'s call `seqnum` in `state`, making room if needed
+    /// (the least recently seen answered call of the same sender when it
+    /// has its share, else of anyone); `false` when there is none.
+    fn remember(
+        &mut self,
+        now: Instant,
+        key: (IpAddr, Uuid),
+        seqnum: u32,
+        state: CallState,
+    ) -> bool {
+        let entry = Activity {
+            seqnum,
+            state,
+            last_seen: now,
+        };
+        if let Some(a) = self.activities.get_mut(&key) {
+            *a = entry;
+            return true;
         }
-        if self.config.max_activities > 0 {
-            self.activities.insert(
-                act_id,
-                Activity {
-                    seqnum,
-                    state,
-                    last_seen: now,
-                },
-            );
+        let source = key.0;
+        let mine = self.per_source.get(&source).copied().unwrap_or(0);
+        if mine >= self.config.max_per_source && !self.evict(Some(source)) {
+            return false;
+        }
+        if self.activities.len() >= self.config.max_activities && !self.evict(None) {
+            return false;
+        }
+        self.activities.insert(key, entry);
+        *self.per_source.entry(source).or_insert(0) += 1;
+        true
+    }
+
+    /// Forgets the least recently seen answered call (of `source`, or of
+    /// anyone); `false` when every one is still being stored.
+    fn evict(&mut self, source: Option<IpAddr>) -> bool {
+        let oldest = self
+            .activities
+            .iter()
+            .filter(|(k, a)| {
+                source.is_none_or(|s| k.0 == s) && matches!(a.state, CallState::Done(_))
+            })
+            .min_by_key(|(_, a)| a.last_seen)
+            .map(|(k, _)| *k);
+        match oldest {
+            Some(k) => {
+                self.forget(&k);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn forget(&mut self, key: &(IpAddr, Uuid)) {
+        if self.activities.remove(key).is_some()
+            && let Some(n) = self.per_source.get_mut(&key.0)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.per_source.remove(&key.0);
+            }
         }
     }
 
@@ -362,29 +437,48 @@ impl MsrpServer {
         ticket: Ticket,
         reply: Option<ShortPdu>,
     ) -> Option<ShortPdu> {
-        let h = ticket.0;
-        let newer = self
-            .activities
-            .get(&h.act_id)
-            .is_some_and(|a| a.seqnum > h.seqnum);
-        if !newer {
-            self.remember(now, h.act_id, h.seqnum, CallState::Done(reply));
+        let (h, source) = (ticket.0, ticket.1);
+        let key = (source, h.act_id);
+        // Its entry is still there, pending (a pending call is never
+        // evicted, nor expired while its store runs: see `handle_timeout`),
+        // unless a newer call of the activity replaced it.
+        if let Some(a) = self.activities.get_mut(&key)
+            && a.seqnum == h.seqnum
+        {
+            a.state = CallState::Done(reply);
+            a.last_seen = now;
         }
         reply
     }
 
-    /// Forgets calls not seen for [`Config::remember`].
+    /// Forgets answered calls not seen for [`Config::remember`] (a call
+    /// still being stored is kept).
     pub fn handle_timeout(&mut self, now: Instant) {
         let keep = self.config.remember;
-        self.activities.retain(|_, a| {
-            now.checked_duration_since(a.last_seen)
-                .is_none_or(|age| age < keep)
-        });
+        let expired: Vec<(IpAddr, Uuid)> = self
+            .activities
+            .iter()
+            .filter(|(_, a)| {
+                matches!(a.state, CallState::Done(_))
+                    && now
+                        .checked_duration_since(a.last_seen)
+                        .is_some_and(|age| age >= keep)
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for k in expired {
+            self.forget(&k);
+        }
     }
 
     /// When [`MsrpServer::handle_timeout`] next has something to forget.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let oldest = self.activities.values().map(|a| a.last_seen).min()?;
+        let oldest = self
+            .activities
+            .values()
+            .filter(|a| matches!(a.state, CallState::Done(_)))
+            .map(|a| a.last_seen)
+            .min()?;
         oldest.checked_add(self.config.remember)
     }
 }

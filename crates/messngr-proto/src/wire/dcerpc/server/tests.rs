@@ -6,9 +6,10 @@ use proptest::prelude::*;
 use super::*;
 use crate::wire::Emit;
 use crate::wire::dcerpc::cl::Flags1;
-use crate::wire::dcerpc::msrp::{MSGSVC, Request, status};
+use crate::wire::dcerpc::msrp::{MSGSVC, Request, nca, status};
 
 const BOOT: u32 = 0x6650_0000;
+const SRC: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2));
 
 fn hex(text: &str) -> Vec<u8> {
     let line = text.lines().find(|l| !l.starts_with('#')).unwrap().trim();
@@ -55,7 +56,7 @@ fn status_of(action: Action<'_>) -> (PacketType, Option<u32>) {
 fn p2_delivered_once_and_answered_twice() {
     let (mut s, t0) = server();
     let bytes = unicast();
-    let Action::Deliver(call) = s.handle(t0, &bytes, false) else {
+    let Action::Deliver(call) = s.handle(t0, SRC, &bytes, false) else {
         panic!("not delivered")
     };
     assert_eq!(call.message.from.as_bytes(), b"SENDERBOX");
@@ -63,7 +64,7 @@ fn p2_delivered_once_and_answered_twice() {
     assert!(call.reply_expected());
     // A retransmission while the message is being stored is ignored.
     assert_eq!(
-        s.handle(t0, &bytes, false),
+        s.handle(t0, SRC, &bytes, false),
         Action::Nothing(Dropped::InProgress)
     );
     let resp = s
@@ -73,7 +74,7 @@ fn p2_delivered_once_and_answered_twice() {
     assert_eq!(resp.header.server_boot, BOOT);
     // The same request again: same response, nothing delivered.
     let t1 = t0 + Duration::from_secs(1);
-    assert_eq!(s.handle(t1, &bytes, false), Action::Send(resp));
+    assert_eq!(s.handle(t1, SRC, &bytes, false), Action::Send(resp));
     assert_eq!(s.remembered(), 1);
 }
 
@@ -81,7 +82,7 @@ fn p2_delivered_once_and_answered_twice() {
 fn a_refused_call_is_rejected_again_on_repeat_and_never_delivered() {
     let (mut s, t0) = server();
     let bytes = unicast();
-    let Action::Deliver(call) = s.handle(t0, &bytes, false) else {
+    let Action::Deliver(call) = s.handle(t0, SRC, &bytes, false) else {
         panic!("not delivered")
     };
     let pdu = s
@@ -92,7 +93,7 @@ fn a_refused_call_is_rejected_again_on_repeat_and_never_delivered() {
         (PacketType::Reject, Some(status::ERROR_ACCESS_DENIED))
     );
     assert_eq!(
-        status_of(s.handle(t0, &bytes, false)),
+        status_of(s.handle(t0, SRC, &bytes, false)),
         (PacketType::Reject, Some(status::ERROR_ACCESS_DENIED))
     );
     // A maybe call is refused in silence.
@@ -100,7 +101,7 @@ fn a_refused_call_is_rejected_again_on_repeat_and_never_delivered() {
         h.flags1 = Flags1::MAYBE;
         h.seqnum += 1;
     });
-    let Action::Deliver(call) = s.handle(t0, &maybe, false) else {
+    let Action::Deliver(call) = s.handle(t0, SRC, &maybe, false) else {
         panic!("not delivered")
     };
     assert_eq!(
@@ -108,7 +109,7 @@ fn a_refused_call_is_rejected_again_on_repeat_and_never_delivered() {
         None
     );
     assert!(matches!(
-        s.handle(t0, &maybe, false),
+        s.handle(t0, SRC, &maybe, false),
         Action::Nothing(Dropped::Duplicate)
     ));
 }
@@ -124,7 +125,7 @@ fn p3_unknown_interface_and_opnum_are_rejected() {
             0xBB, 0x37
         ]
     );
-    let action = s.handle(t0, &msgsvc, false);
+    let action = s.handle(t0, SRC, &msgsvc, false);
     assert_eq!(
         status_of(action),
         (PacketType::Reject, Some(nca::NCA_UNK_IF))
@@ -140,17 +141,17 @@ fn p3_unknown_interface_and_opnum_are_rejected() {
     let opnum = variant(|h| h.opnum = 1);
     assert_eq!(&opnum[68..70], &[1, 0]);
     assert_eq!(
-        status_of(s.handle(t0, &opnum, false)),
+        status_of(s.handle(t0, SRC, &opnum, false)),
         (PacketType::Reject, Some(nca::NCA_OP_RNG_ERROR))
     );
     let version = variant(|h| h.if_vers = 2);
     assert_eq!(
-        status_of(s.handle(t0, &version, false)),
+        status_of(s.handle(t0, SRC, &version, false)),
         (PacketType::Reject, Some(nca::NCA_UNK_IF))
     );
     // Minor versions are accepted.
     assert!(matches!(
-        s.handle(t0, &variant(|h| h.if_vers = 0x0001_0001), false),
+        s.handle(t0, SRC, &variant(|h| h.if_vers = 0x0001_0001), false),
         Action::Deliver(_)
     ));
     assert_eq!(s.remembered(), 1);
@@ -161,16 +162,19 @@ fn p4_broadcast_gets_no_reply_and_no_delivery() {
     let (mut s, t0) = server();
     let b = bcast();
     assert_eq!(Repr::parse_bytes(&b).unwrap().header.flags1, Flags1(0x50));
-    assert_eq!(s.handle(t0, &b, false), Action::Nothing(Dropped::Broadcast));
     assert_eq!(
-        s.handle(t0, &unicast(), true),
+        s.handle(t0, SRC, &b, false),
+        Action::Nothing(Dropped::Broadcast)
+    );
+    assert_eq!(
+        s.handle(t0, SRC, &unicast(), true),
         Action::Nothing(Dropped::Broadcast)
     );
     let ping = ShortPdu::ping(&Repr::parse_bytes(&b).unwrap().header)
         .to_vec()
         .unwrap();
     assert_eq!(
-        s.handle(t0, &ping, true),
+        s.handle(t0, SRC, &ping, true),
         Action::Nothing(Dropped::Broadcast)
     );
     assert_eq!(s.remembered(), 0);
@@ -189,20 +193,20 @@ fn p4_broadcast_gets_no_reply_and_no_delivery() {
 fn maybe_calls_are_stored_once_and_never_answered() {
     let (mut s, t0) = server();
     let maybe = variant(|h| h.flags1 = Flags1::MAYBE);
-    let Action::Deliver(call) = s.handle(t0, &maybe, false) else {
+    let Action::Deliver(call) = s.handle(t0, SRC, &maybe, false) else {
         panic!()
     };
     assert!(!call.reply_expected());
     assert_eq!(s.complete(t0, call.ticket(), 0), None);
     assert_eq!(
-        s.handle(t0, &maybe, false),
+        s.handle(t0, SRC, &maybe, false),
         Action::Nothing(Dropped::Duplicate)
     );
     let refused = variant(|h| {
         h.flags1 = Flags1::MAYBE;
         h.if_id = MSGSVC;
     });
-    let Action::Nothing(Dropped::MaybeRefused(pdu)) = s.handle(t0, &refused, false) else {
+    let Action::Nothing(Dropped::MaybeRefused(pdu)) = s.handle(t0, SRC, &refused, false) else {
         panic!()
     };
     assert_eq!(pdu.status, Some(nca::NCA_UNK_IF));
@@ -213,11 +217,11 @@ fn other_refusals() {
     let (mut s, t0) = server();
     let boot = variant(|h| h.server_boot = 1);
     assert_eq!(
-        status_of(s.handle(t0, &boot, false)),
+        status_of(s.handle(t0, SRC, &boot, false)),
         (PacketType::Reject, Some(nca::NCA_WRONG_BOOT_TIME))
     );
     assert!(matches!(
-        s.handle(t0, &variant(|h| h.server_boot = BOOT), false),
+        s.handle(t0, SRC, &variant(|h| h.server_boot = BOOT), false),
         Action::Deliver(_)
     ));
     let frag = variant(|h| {
@@ -225,24 +229,24 @@ fn other_refusals() {
         h.act_id = Uuid::NIL;
     });
     assert_eq!(
-        status_of(s.handle(t0, &frag, false)),
+        status_of(s.handle(t0, SRC, &frag, false)),
         (PacketType::Reject, Some(nca::NCA_PROTO_ERROR))
     );
     let mut bad_stub = variant(|h| h.act_id = Uuid::NIL);
     bad_stub[88] = 0xFF; // From: ActualCount 255 > MaximumCount 10
     assert_eq!(
-        status_of(s.handle(t0, &bad_stub, false)),
+        status_of(s.handle(t0, SRC, &bad_stub, false)),
         (PacketType::Fault, Some(nca::NCA_S_FAULT_NDR))
     );
     assert!(matches!(
-        s.handle(t0, &unicast()[..79], false),
+        s.handle(t0, SRC, &unicast()[..79], false),
         Action::Nothing(Dropped::Malformed(_))
     ));
     let resp = ShortPdu::response(&Header::new(PacketType::Request), 1, 0)
         .to_vec()
         .unwrap();
     assert_eq!(
-        s.handle(t0, &resp, false),
+        s.handle(t0, SRC, &resp, false),
         Action::Nothing(Dropped::Ignored(PacketType::Response))
     );
 }
@@ -254,31 +258,34 @@ fn pings_and_acks() {
     let req = Repr::parse_bytes(&bytes).unwrap().header;
     let ping = ShortPdu::ping(&req).to_vec().unwrap();
     assert_eq!(
-        status_of(s.handle(t0, &ping, false)),
+        status_of(s.handle(t0, SRC, &ping, false)),
         (PacketType::Nocall, None)
     );
-    let Action::Deliver(call) = s.handle(t0, &bytes, false) else {
+    let Action::Deliver(call) = s.handle(t0, SRC, &bytes, false) else {
         panic!()
     };
     assert_eq!(
-        status_of(s.handle(t0, &ping, false)),
+        status_of(s.handle(t0, SRC, &ping, false)),
         (PacketType::Working, None)
     );
     let resp = s
         .complete(t0, call.ticket(), status::NERR_NAME_NOT_FOUND)
         .unwrap();
-    assert_eq!(s.handle(t0, &ping, false), Action::Send(resp));
+    assert_eq!(s.handle(t0, SRC, &ping, false), Action::Send(resp));
     // A ping for the next call of the activity: nocall.
     let next = ShortPdu::ping(&Header { seqnum: 1, ..req })
         .to_vec()
         .unwrap();
     assert_eq!(
-        status_of(s.handle(t0, &next, false)),
+        status_of(s.handle(t0, SRC, &next, false)),
         (PacketType::Nocall, None)
     );
     // The ack forgets the call.
     let ack = ShortPdu::ack(&resp.header).to_vec().unwrap();
-    assert_eq!(s.handle(t0, &ack, false), Action::Nothing(Dropped::Acked));
+    assert_eq!(
+        s.handle(t0, SRC, &ack, false),
+        Action::Nothing(Dropped::Acked)
+    );
     assert_eq!(s.remembered(), 0);
 }
 
@@ -287,23 +294,29 @@ fn sequence_numbers_within_an_activity() {
     let (mut s, t0) = server();
     let first = unicast();
     let second = variant(|h| h.seqnum = 1);
-    let Action::Deliver(c0) = s.handle(t0, &first, false) else {
+    let Action::Deliver(c0) = s.handle(t0, SRC, &first, false) else {
         panic!()
     };
-    let Action::Deliver(c1) = s.handle(t0, &second, false) else {
+    let Action::Deliver(c1) = s.handle(t0, SRC, &second, false) else {
         panic!()
     };
-    assert_eq!(s.handle(t0, &first, false), Action::Nothing(Dropped::Stale));
+    assert_eq!(
+        s.handle(t0, SRC, &first, false),
+        Action::Nothing(Dropped::Stale)
+    );
     let ping0 = ShortPdu::ping(&c0.header).to_vec().unwrap();
-    assert_eq!(s.handle(t0, &ping0, false), Action::Nothing(Dropped::Stale));
+    assert_eq!(
+        s.handle(t0, SRC, &ping0, false),
+        Action::Nothing(Dropped::Stale)
+    );
     // Completing the older call still answers it but does not disturb the newer one.
     assert!(s.complete(t0, c0.ticket(), 0).is_some());
     assert_eq!(
-        s.handle(t0, &second, false),
+        s.handle(t0, SRC, &second, false),
         Action::Nothing(Dropped::InProgress)
     );
     assert!(s.complete(t0, c1.ticket(), 0).is_some());
-    assert!(matches!(s.handle(t0, &second, false), Action::Send(_)));
+    assert!(matches!(s.handle(t0, SRC, &second, false), Action::Send(_)));
 }
 
 #[test]
@@ -315,37 +328,100 @@ fn memory_expires_and_is_bounded() {
     let t0 = Instant::now();
     assert_eq!(s.poll_timeout(), None);
     let bytes = unicast();
-    let Action::Deliver(call) = s.handle(t0, &bytes, false) else {
+    let Action::Deliver(call) = s.handle(t0, SRC, &bytes, false) else {
         panic!()
     };
+    // A call being stored does not expire.
+    assert_eq!(s.poll_timeout(), None);
     s.complete(t0, call.ticket(), 0);
     assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(60)));
     let t1 = t0 + Duration::from_secs(61);
+    s.handle_timeout(t1);
     assert!(
-        matches!(s.handle(t1, &bytes, false), Action::Deliver(_)),
+        matches!(s.handle(t1, SRC, &bytes, false), Action::Deliver(_)),
         "forgotten after a minute"
     );
-    for i in 1..=2u8 {
-        let other = variant(|h| h.act_id = Uuid::from_bytes([i; 16]));
-        assert!(matches!(
-            s.handle(t1 + Duration::from_secs(i.into()), &other, false),
-            Action::Deliver(_)
-        ));
-    }
+    let other = variant(|h| h.act_id = Uuid::from_bytes([1; 16]));
+    let Action::Deliver(c1) = s.handle(t1, SRC, &other, false) else {
+        panic!()
+    };
     assert_eq!(s.remembered(), 2);
-    // The vector's activity was the least recently seen: evicted.
+    // Full of calls being stored: a third is refused as too busy, never
+    // delivered without being remembered.
+    let third = variant(|h| h.act_id = Uuid::from_bytes([2; 16]));
+    assert_eq!(
+        status_of(s.handle(t1, SRC, &third, false)),
+        (PacketType::Reject, Some(nca::NCA_SERVER_TOO_BUSY))
+    );
+    // Once one is answered, it makes room.
+    s.complete(t1, c1.ticket(), 0);
     assert!(matches!(
-        s.handle(t1 + Duration::from_secs(5), &bytes, false),
+        s.handle(t1 + Duration::from_secs(1), SRC, &third, false),
         Action::Deliver(_)
     ));
-    let none = MsrpServer::new(Config {
+    assert_eq!(s.remembered(), 2);
+    let mut none = MsrpServer::new(Config {
         max_activities: 0,
         ..Config::new(BOOT)
     });
-    let mut none = none;
-    assert!(matches!(none.handle(t0, &bytes, false), Action::Deliver(_)));
+    assert!(matches!(
+        none.handle(t0, SRC, &bytes, false),
+        Action::Send(ShortPdu {
+            status: Some(nca::NCA_SERVER_TOO_BUSY),
+            ..
+        })
+    ));
     assert_eq!(none.remembered(), 0);
     assert_eq!(s.config().server_boot, BOOT);
+}
+
+#[test]
+fn one_sender_cannot_push_out_another_or_touch_its_calls() {
+    let mut s = MsrpServer::new(Config {
+        max_per_source: 2,
+        ..Config::new(BOOT)
+    });
+    let t0 = Instant::now();
+    let other_host = std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 66));
+    let bytes = unicast();
+    let Action::Deliver(victim) = s.handle(t0, SRC, &bytes, false) else {
+        panic!()
+    };
+    // The same activity from another host is another call: delivered on
+    // its own, answered on its own, and the victim's is untouched.
+    let Action::Deliver(copy) = s.handle(t0, other_host, &bytes, false) else {
+        panic!("the other host's call was taken for a repeat")
+    };
+    let copy_resp = s.complete(t0, copy.ticket(), 0).unwrap();
+    let ack = ShortPdu::ack(&copy_resp.header).to_vec().unwrap();
+    assert_eq!(
+        s.handle(t0, other_host, &ack, false),
+        Action::Nothing(Dropped::Acked)
+    );
+    assert_eq!(
+        s.handle(t0, SRC, &bytes, false),
+        Action::Nothing(Dropped::InProgress)
+    );
+    let huge = variant(|h| h.seqnum = u32::MAX);
+    assert!(matches!(
+        s.handle(t0, other_host, &huge, false),
+        Action::Deliver(_)
+    ));
+    let resp = s.complete(t0, victim.ticket(), 0).unwrap();
+    assert_eq!(s.handle(t0, SRC, &bytes, false), Action::Send(resp));
+    // The other host's share is full of calls being stored: its next one
+    // is refused, everyone else's still taken.
+    let a2 = variant(|h| h.act_id = Uuid::from_bytes([7; 16]));
+    assert!(matches!(
+        s.handle(t0, other_host, &a2, false),
+        Action::Deliver(_)
+    ));
+    let a3 = variant(|h| h.act_id = Uuid::from_bytes([8; 16]));
+    assert_eq!(
+        status_of(s.handle(t0, other_host, &a3, false)),
+        (PacketType::Reject, Some(nca::NCA_SERVER_TOO_BUSY))
+    );
+    assert!(matches!(s.handle(t0, SRC, &a3, false), Action::Deliver(_)));
 }
 
 #[test]
@@ -355,7 +431,7 @@ fn client_request_is_accepted() {
     let req = Request::new(act, 3, NetrSendMessage::new(b"H2", b"h1", b"hi"))
         .to_vec()
         .unwrap();
-    let Action::Deliver(call) = s.handle(t0, &req, false) else {
+    let Action::Deliver(call) = s.handle(t0, SRC, &req, false) else {
         panic!()
     };
     assert_eq!(call.message.recipient().to_string(), "H1<03>");
@@ -371,7 +447,7 @@ proptest! {
         let (mut s, t0) = server();
         for (i, d) in datagrams.iter().enumerate() {
             let now = t0 + Duration::from_secs(u64::try_from(i).unwrap() * 20);
-            if let Action::Deliver(call) = s.handle(now, d, bcast) {
+            if let Action::Deliver(call) = s.handle(now, SRC, d, bcast) {
                 prop_assert!(!bcast);
                 let _ = s.complete(now, call.ticket(), 0);
             }
@@ -383,7 +459,7 @@ proptest! {
         let (mut s, t0) = server();
         let mut v = unicast();
         v[pos] = byte;
-        if let Action::Deliver(call) = s.handle(t0, &v, false) {
+        if let Action::Deliver(call) = s.handle(t0, SRC, &v, false) {
             let again = s.complete(t0, call.ticket(), 0);
             prop_assert_eq!(again.is_some(), call.reply_expected());
         }
