@@ -26,6 +26,7 @@ pub mod http;
 pub mod latency;
 pub mod native_load;
 pub mod nbns;
+pub mod rpc;
 pub mod secure_probe;
 pub mod smb;
 
