@@ -162,6 +162,12 @@ pub struct Config {
     /// Who may send to the workgroup or `*`: networks, addresses or `"lan"`;
     /// default `["lan"]`.
     pub group_senders: Option<Vec<String>>,
+    /// The OEM code page of legacy text (`850`, `"cp866"`); default 850.
+    pub code_page: Option<crate::codepages::CodePageValue>,
+    /// Code pages of particular peers: a NetBIOS name, or an address or
+    /// range, to a code page.
+    #[serde(default)]
+    pub code_pages: std::collections::BTreeMap<String, crate::codepages::CodePageValue>,
     /// Programs run for each message (`[[hook]]` tables).
     #[serde(default, rename = "hook")]
     pub hooks: Vec<HookConfig>,
@@ -311,6 +317,7 @@ impl Config {
         self.group_senders()?;
         self.allow_names()?;
         self.deny_names()?;
+        self.code_pages()?;
         for h in &self.hooks {
             if !h.program.is_absolute() {
                 return Err(ConfigError::Invalid {
@@ -487,6 +494,12 @@ impl Config {
             Some(v) => nets("group_senders", v),
             None => Ok(NetList::lan_only()),
         }
+    }
+
+    /// `code_page` and `[code_pages]`, resolved.
+    pub fn code_pages(&self) -> Result<crate::codepages::CodePages, ConfigError> {
+        crate::codepages::CodePages::parse(self.code_page.as_ref(), &self.code_pages)
+            .map_err(|(key, message)| ConfigError::Invalid { key, message })
     }
 
     /// `allow_names`, parsed.

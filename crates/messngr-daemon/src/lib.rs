@@ -39,6 +39,7 @@
 
 mod access;
 mod alerter;
+pub mod codepages;
 pub mod config;
 mod daemon;
 mod datagram;

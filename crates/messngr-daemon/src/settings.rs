@@ -60,6 +60,8 @@ pub struct Settings {
     pub serve_netbios: bool,
     /// Whether to bind UDP 135 for MS-MSRP (with `serve_netbios` only).
     pub rpc: bool,
+    /// The OEM code page of each legacy peer.
+    pub code_pages: crate::codepages::CodePages,
     /// Write messages on the recipients' terminals.
     pub terminals: bool,
     /// Host/alias/workgroup messages go to every logged-in user's terminals.
@@ -114,6 +116,7 @@ impl Settings {
             access: crate::access::Access::default(),
             serve_netbios: true,
             rpc: false,
+            code_pages: crate::codepages::CodePages::default(),
             terminals: true,
             terminal_host_messages: true,
             hooks: Vec::new(),
@@ -192,6 +195,7 @@ impl Settings {
             access,
             serve_netbios: cfg.serve_netbios(),
             rpc: cfg.rpc(),
+            code_pages: cfg.code_pages()?,
             terminals: cfg.terminals(),
             terminal_host_messages: cfg.terminal_host_messages(),
             hooks: cfg.hooks.clone(),

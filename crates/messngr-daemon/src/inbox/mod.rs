@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
-use messngr_proto::text::{CodePage, MessageDecoder};
+use messngr_proto::text::MessageDecoder;
 use messngr_store::{Message, NewMessage, StoreHandle};
 use tokio::sync::{Semaphore, mpsc};
 
@@ -50,7 +50,8 @@ pub struct OpenError {
 pub(crate) struct Inbox {
     store: StoreHandle,
     path: PathBuf,
-    codepage: CodePage,
+    /// Each legacy peer's OEM code page.
+    codepages: crate::codepages::CodePages,
     access: crate::access::Access,
     stored: tokio::sync::broadcast::Sender<Arc<messngr_store::Message>>,
     /// Broadcast copies lately stored, whose datagrams are dropped.
@@ -97,12 +98,12 @@ impl Inbox {
         store.set_quota(settings.quota).map_err(failed)?;
         Ok(Self {
             path,
-            codepage: CodePage::default(),
+            codepages: settings.code_pages.clone(),
             access: settings.access.clone(),
             stored: tokio::sync::broadcast::channel(256).0,
             copies: Arc::new(copies::Copies::new(
                 &settings.workgroup,
-                CodePage::default(),
+                settings.code_pages.default_page(),
             )),
             receipts: receipts::Recorder::new(store.clone()),
             store,
@@ -134,10 +135,13 @@ impl Inbox {
             receipts: receipts::Recorder::new(store.clone()),
             store,
             path: path.to_owned(),
-            codepage: CodePage::default(),
+            codepages: crate::codepages::CodePages::default(),
             access: crate::access::Access::default(),
             stored: tokio::sync::broadcast::channel(16).0,
-            copies: Arc::new(copies::Copies::new("WORKGROUP", CodePage::default())),
+            copies: Arc::new(copies::Copies::new(
+                "WORKGROUP",
+                messngr_proto::text::CodePage::default(),
+            )),
             flow: Arc::default(),
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         }
@@ -288,10 +292,11 @@ impl Inbox {
         to: &str,
         text: &[u8],
     ) -> Result<Stored, NotStored> {
-        let (decoded, lossy) = crate::samba::decode(self.codepage, text);
+        let codepage = self.codepages.for_peer(from.as_bytes(), None);
+        let (decoded, lossy) = crate::samba::decode(codepage, text);
         let mut new =
             NewMessage::received(messngr_proto::Transport::Samba, from, to, &decoded, text);
-        new.codepage = Some(self.codepage.to_string());
+        new.codepage = Some(codepage.to_string());
         new.lossy = lossy;
         new.verified = false;
         new.owner_user = self.access.owner_of(to);
@@ -373,7 +378,8 @@ impl Inbox {
         if let Some(native) = &m.native {
             return self.decode_native(m, native);
         }
-        let mut d = MessageDecoder::new(self.codepage, m.transport);
+        let codepage = self.codepages.for_peer(&m.from, Some(m.source.ip()));
+        let mut d = MessageDecoder::new(codepage, m.transport);
         let mut start = 0;
         for &end in &m.block_ends {
             d.push_block(m.text.get(start..end).unwrap_or_default());
@@ -383,7 +389,7 @@ impl Inbox {
             d.push_block(&m.text[start..]);
         }
         let decoded = d.finish();
-        let name = |raw: &[u8]| self.codepage.decode(raw).text;
+        let name = |raw: &[u8]| codepage.decode(raw).text;
         let mut new = NewMessage::received(
             m.transport,
             &name(&m.from),
@@ -393,7 +399,7 @@ impl Inbox {
         );
         new.received_at = unix_ms(m.received_at);
         new.source_addr = Some(m.source.to_string());
-        new.codepage = Some(self.codepage.to_string());
+        new.codepage = Some(codepage.to_string());
         new.lossy = decoded.lossy;
         new.verified = false;
         new.owner_user = self.access.owner_of(&new.to);

@@ -33,10 +33,13 @@ async fn deliveries_are_stored_in_order_and_each_answered() {
         receipts: super::receipts::Recorder::new(store.clone()),
         store,
         path,
-        codepage: CodePage::default(),
+        codepages: crate::codepages::CodePages::default(),
         access: crate::access::Access::default(),
         stored: tokio::sync::broadcast::channel(4).0,
-        copies: Arc::new(super::copies::Copies::new("WORKGROUP", CodePage::default())),
+        copies: Arc::new(super::copies::Copies::new(
+            "WORKGROUP",
+            messngr_proto::text::CodePage::default(),
+        )),
         flow: Arc::default(),
         in_flight: Arc::new(tokio::sync::Semaphore::new(super::MAX_IN_FLIGHT)),
     });

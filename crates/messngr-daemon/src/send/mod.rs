@@ -33,13 +33,13 @@ mod report;
 mod rpc;
 mod secure;
 mod smb;
+mod text;
 mod via;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use messngr_proto::Transport;
-use messngr_proto::text::{CodePage, LineBreak, encode_message_lossy};
 use messngr_proto::wire::name::{NetbiosName, suffix};
 use tokio::net::UdpSocket;
 
@@ -52,6 +52,7 @@ use crate::names::Names;
 use crate::registry::Registry;
 use crate::settings::Settings;
 use smb::{resolve, session};
+use text::{LegacyText, Text, encode};
 
 /// What the daemon needs to send.
 #[derive(Clone)]
@@ -102,32 +103,10 @@ impl Options<'_> {
             None => Ok(LegacyText::Same(text)),
             Some(a) => Ok(LegacyText::Alert(encode(
                 &messngr_proto::wire::native::alert_legacy_text(a.title, text.utf8),
+                text.codepage,
             )?)),
         }
     }
-}
-
-/// What a legacy receiver gets: the text, or an alert's text with its line.
-enum LegacyText<'t> {
-    Same(Text<'t>),
-    Alert(messngr_proto::text::Encoded),
-}
-
-impl LegacyText<'_> {
-    fn oem(&self) -> &[u8] {
-        match self {
-            LegacyText::Same(t) => t.oem,
-            LegacyText::Alert(e) => &e.bytes,
-        }
-    }
-}
-
-/// The text as typed, and as the legacy wire carries it.
-#[derive(Debug, Clone, Copy)]
-struct Text<'a> {
-    utf8: &'a str,
-    oem: &'a [u8],
-    replaced: usize,
 }
 
 /// Sends `text` to `target` (`net send` semantics, see the module doc).
@@ -146,11 +125,18 @@ pub(crate) async fn send(
             "--time takes 1 to 86400 seconds".into(),
         ));
     }
-    let encoded = encode(text)?;
+    // The receiver's code page as far as its name (and -I) tell; an
+    // address range is checked again once the name is resolved.
+    let codepage = ctx
+        .settings
+        .code_pages
+        .for_peer(target.as_bytes(), address.map(Into::into));
+    let encoded = encode(text, codepage)?;
     let message = Text {
         utf8: text,
         oem: &encoded.bytes,
         replaced: encoded.replaced,
+        codepage,
     };
     let mut opts = opts;
     // messngr only is what --secure asks.
@@ -171,18 +157,6 @@ pub(crate) async fn send(
             send_direct(ctx, target, address, message, opts).await?,
         ]),
     }
-}
-
-/// `text` in the OEM code page with CR LF line breaks, as the legacy wire
-/// carries it; an empty message is refused.
-fn encode(text: &str) -> Result<messngr_proto::text::Encoded, SendError> {
-    let encoded = encode_message_lossy(text, CodePage::default(), LineBreak::CrLf);
-    if encoded.bytes.is_empty() {
-        return Err(SendError::BadRequest(
-            "the message is empty: give some text".into(),
-        ));
-    }
-    Ok(encoded)
 }
 
 /// The workgroup or domain a `*` or `/domain[:NAME]` target means.
@@ -240,11 +214,16 @@ pub(crate) async fn reply(
             name.escape_debug().to_string()
         )));
     }
-    let encoded = encode(text)?;
+    let codepage = ctx
+        .settings
+        .code_pages
+        .for_peer(name.as_bytes(), address.map(Into::into));
+    let encoded = encode(text, codepage)?;
     let message = Text {
         utf8: text,
         oem: &encoded.bytes,
         replaced: encoded.replaced,
+        codepage,
     };
     send_direct(ctx, name, address, message, opts).await
 }
@@ -309,7 +288,7 @@ pub(crate) async fn to_accounts(
     if users.is_empty() {
         return Err(SendError::NotFound(format!("{label}: nobody to send to")));
     }
-    encode(text)?;
+    encode(text, ctx.settings.code_pages.default_page())?;
     let uuid = messngr_store::new_uuid();
     let mut sent = Vec::new();
     let mut reached = Vec::new();
@@ -393,6 +372,24 @@ async fn send_direct(
     let ip = match address {
         Some(ip) => ip,
         None => resolve(&ctx.names, target).await?,
+    };
+    // Its address may name another code page than its name did.
+    let recoded;
+    let text = match ctx
+        .settings
+        .code_pages
+        .for_peer(target.as_bytes(), Some(ip.into()))
+    {
+        page if page == text.codepage => text,
+        page => {
+            recoded = encode(text.utf8, page)?;
+            Text {
+                utf8: text.utf8,
+                oem: &recoded.bytes,
+                replaced: recoded.replaced,
+                codepage: page,
+            }
+        }
     };
     let report = |transport, blocks, native, warning| SendReport {
         target: target.to_owned(),

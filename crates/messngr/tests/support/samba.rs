@@ -76,6 +76,17 @@ impl Smbd {
     /// As [`Smbd::start`], with `message command = COMMAND` instead of the
     /// move into `received/` (e.g. `messngr deliver %s %f %t`).
     pub fn start_with(lan: &Lan, i: usize, name: &str, command: Option<&str>) -> Smbd {
+        Self::start_conf(lan, i, name, command, |c| c)
+    }
+
+    /// As [`Smbd::start_with`], with more smb.conf settings (`conf`).
+    pub fn start_conf(
+        lan: &Lan,
+        i: usize,
+        name: &str,
+        command: Option<&str>,
+        conf: impl FnOnce(SmbConf) -> SmbConf,
+    ) -> Smbd {
         let dir = tempfile::Builder::new()
             .prefix("messngr-smbd-")
             .tempdir()
@@ -90,8 +101,7 @@ impl Smbd {
             || format!("/bin/mv %s {}/", received.display()),
             str::to_owned,
         );
-        let conf = SmbConf::new(name)
-            .message_command(&command)
+        let conf = conf(SmbConf::new(name).message_command(&command))
             .write(dir.path())
             .unwrap();
         let children = ["smbd", "nmbd"]
