@@ -13,11 +13,16 @@ pub struct Status {}
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NameList {}
 
-/// Register `NAME<03>` as a messenger alias (root only).
+/// Register `NAME<03>` as a messenger alias, or join the group `NAME<03>`
+/// (root only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NameAdd {
     /// The name (1–15 characters).
     pub name: String,
+    /// A group name, shared with other hosts: what `net send /domain:NAME`
+    /// reaches (not defended against other members, as a unique name is).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub group: bool,
 }
 
 /// Release an alias (root only).

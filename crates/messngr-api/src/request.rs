@@ -218,6 +218,7 @@ mod tests {
     fn requests_have_a_stable_json_form() {
         let r: Request = NameAdd {
             name: "HELPDESK".into(),
+            group: false,
         }
         .into();
         assert_eq!(

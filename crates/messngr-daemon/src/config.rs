@@ -84,6 +84,10 @@ pub struct Config {
     /// Extra messenger aliases, registered as `ALIAS<03>`.
     #[serde(default)]
     pub names: Vec<String>,
+    /// Groups to join, registered as the group name `GROUP<03>`: `net send
+    /// /domain:GROUP` reaches every member.
+    #[serde(default)]
+    pub groups: Vec<String>,
     /// Register `USER<03>` for users logged in on this host.
     pub register_users: Option<bool>,
     /// The utmp file logged-in users are read from.
@@ -273,6 +277,9 @@ impl Config {
         }
         if let Some(w) = &self.workgroup {
             netbios_name("workgroup", w)?;
+        }
+        for g in &self.groups {
+            netbios_name("groups", g)?;
         }
         for n in &self.names {
             netbios_name("names", n)?;

@@ -54,6 +54,9 @@ pub struct Native {
     pub retract: bool,
     /// An alert's title and repeat count (ALERT, REPEATS).
     pub alert: Option<messngr_store::AlertMark>,
+    /// Addressed to a group this host is in (the workgroup, or one it
+    /// joined): a broadcast's signed copy, whose datagram follows.
+    pub to_group: bool,
 }
 
 /// The message is on disk under this inbox id.

@@ -105,7 +105,9 @@ pub(crate) async fn accept(
     // A name we hold, or our workgroup: a broadcast's signed copy (the
     // group rules applied above, as to its datagram). Only signed: the
     // copies share one uuid, which an unsigned one must not take first.
-    let ours = (origin.is_some() && policy.is_workgroup(m.to.as_bytes()))
+    let to_group = policy.is_workgroup(m.to.as_bytes())
+        || crate::config::netbios_name("to", m.to).is_ok_and(|n| names.is_group(&n));
+    let ours = (origin.is_some() && to_group)
         || crate::config::netbios_name("to", m.to).is_ok_and(|n| names.accepts_messages_for(&n));
     if !ours {
         policy.refuse_message(
@@ -214,6 +216,7 @@ pub(crate) async fn accept(
             replaces: m.replaces,
             retract: m.retract,
             alert,
+            to_group,
         }),
     };
     let signed = incoming.native.as_ref().is_some_and(|n| n.origin.is_some());

@@ -15,6 +15,9 @@ use messngr_proto::wire::name::{NetbiosName, suffix};
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     names: Arc<RwLock<HashSet<NetbiosName>>>,
+    /// Those of them that are group names (the workgroup, `groups`,
+    /// `name add --group`).
+    groups: Arc<RwLock<HashSet<NetbiosName>>>,
 }
 
 impl Registry {
@@ -25,11 +28,31 @@ impl Registry {
         }
     }
 
+    /// Records `name` as held, a group name.
+    pub fn insert_group(&self, name: NetbiosName) {
+        self.insert(name);
+        if let Ok(mut g) = self.groups.write() {
+            g.insert(name);
+        }
+    }
+
     /// Records `name` as no longer held.
     pub fn remove(&self, name: &NetbiosName) {
         if let Ok(mut n) = self.names.write() {
             n.remove(name);
         }
+        if let Ok(mut g) = self.groups.write() {
+            g.remove(name);
+        }
+    }
+
+    /// Whether `name` is a group this host is a member of (as a `<03>`
+    /// name, compared as [`Registry::accepts_messages_for`] does).
+    pub fn is_group(&self, name: &NetbiosName) -> bool {
+        let wanted = name.with_suffix(suffix::MESSENGER);
+        self.groups
+            .read()
+            .is_ok_and(|g| g.iter().any(|ours| ours.eq_ignore_case(&wanted)))
     }
 
     /// Whether messages to `name` are ours: it must be one of our `<03>`

@@ -46,6 +46,8 @@ pub struct Settings {
     pub wins_server: Option<Ipv4Addr>,
     /// Configured aliases.
     pub aliases: Vec<String>,
+    /// Groups joined (`groups`), upper case.
+    pub groups: Vec<String>,
     /// Whether to register logged-in users.
     pub register_users: bool,
     /// The utmp file to read users from.
@@ -109,6 +111,7 @@ impl Settings {
             state_dir: "/x".into(),
             wins_server: None,
             aliases: vec!["HELPDESK".into()],
+            groups: Vec::new(),
             register_users: true,
             utmp: "/x".into(),
             nbns_rate_limit: 0,
@@ -188,6 +191,11 @@ impl Settings {
             state_dir: cfg.state_dir(),
             wins_server: cfg.wins_server,
             aliases,
+            groups: cfg
+                .groups
+                .iter()
+                .map(|g| g.trim().to_ascii_uppercase())
+                .collect(),
             register_users: cfg.register_users(),
             utmp: cfg.utmp(),
             nbns_rate_limit: cfg.nbns_rate_limit(),
@@ -247,6 +255,13 @@ impl Settings {
                 NetbiosName::truncated(a.as_bytes(), suffix::MESSENGER),
                 false,
                 "alias",
+            ));
+        }
+        for g in &self.groups {
+            v.push((
+                NetbiosName::truncated(g.as_bytes(), suffix::MESSENGER),
+                true,
+                "group",
             ));
         }
         v

@@ -582,9 +582,14 @@ pub enum ExportFormat {
 pub enum NameAction {
     /// List this host's names and their states.
     List,
-    /// Claim NAME<03> as a messenger alias (root only).
+    /// Claim NAME<03> as a messenger alias, or with --group join the group
+    /// NAME<03>, so that `messngr send /domain:NAME` (`net send
+    /// /domain:NAME`) reaches this host with every other member (root only).
     Add {
-        /// The alias, 1 to 15 characters.
+        /// A group name shared with other hosts, not a name of this host's own.
+        #[arg(long)]
+        group: bool,
+        /// The alias or group, 1 to 15 characters.
         name: String,
     },
     /// Release an alias (root only).
@@ -783,7 +788,7 @@ mod tests {
         .unwrap();
         assert_eq!(cli.socket.as_deref(), Some(std::path::Path::new("/tmp/s")));
         assert!(
-            matches!(cli.command, Cmd::Name { action: NameAction::Add { ref name }, json: true } if name == "HELPDESK")
+            matches!(cli.command, Cmd::Name { action: NameAction::Add { ref name, group: false }, json: true } if name == "HELPDESK")
         );
         let cli = Cli::try_parse_from(["messngr", "lookup", "-A", "10.0.0.1"]).unwrap();
         assert!(matches!(

@@ -148,3 +148,59 @@ fn a_broadcast_is_tracked_and_changed_at_every_messngr_host() {
         d4.inbox()
     );
 }
+
+/// Groups besides the workgroup (issue 13): H1 joins OPS from its config,
+/// H2 with `name add --group` at run time; Samba's nmblookup finds both
+/// members under OPS<03>. H4's `send /domain:OPS` reaches each member once
+/// (H1, which H4 has met, by its signed copy, the datagram that follows
+/// dropped as a repeat), and not H3, which is no member.
+#[test]
+fn a_joined_group_gets_domain_messages_at_every_member_once() {
+    let Some(lan) = lan(4) else { return };
+    let d1 = Daemon::start(&lan, 1, "H1", "groups = [\"ops\"]");
+    let d2 = Daemon::start(&lan, 2, "H2", "");
+    let d3 = Daemon::start(&lan, 3, "H3", "");
+    let d4 = Daemon::start(&lan, 4, "H4", "");
+    for d in [&d1, &d2, &d3, &d4] {
+        d.wait_settled();
+    }
+    let joined = d2.cli_ok(&["name", "add", "--group", "OPS"]);
+    assert!(
+        text(&joined).contains("OPS<03> (group)"),
+        "{}",
+        text(&joined)
+    );
+    let list = json(&d2.cli_ok(&["name", "list", "--json"]));
+    assert!(
+        list.as_array().is_some_and(|l| l
+            .iter()
+            .any(|n| n["name"] == "OPS<03>" && n["group"] == true)),
+        "{list}"
+    );
+    d2.wait_settled();
+    let samba = support::SambaClient::new();
+    let found = samba.nmblookup(&lan, 3, &["OPS#03"]);
+    let found = text(&found);
+    for ip in ["10.77.0.1", "10.77.0.2"] {
+        assert!(found.contains(ip), "nmblookup OPS#03: {found}");
+    }
+    d4.cli_ok(&["send", "H1", "hello H1"]);
+    d4.cli_ok(&["send", "/domain:OPS", "Ops meeting at 4"]);
+    let got = with_text(&d1, "Ops meeting at 4");
+    wait_for(
+        Duration::from_secs(15),
+        || d1.log().contains("repeats the signed copy"),
+        || d1.log(),
+    );
+    assert_eq!(with_text(&d1, "Ops meeting at 4").len(), 1, "{got:?}");
+    assert_eq!(got[0]["verified"], true, "{}", got[0]);
+    let got = with_text(&d2, "Ops meeting at 4");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["transport"], "mailslot", "{}", got[0]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        d3.inbox().iter().all(|m| m["text"] != "Ops meeting at 4"),
+        "{:?}",
+        d3.inbox()
+    );
+}

@@ -61,13 +61,13 @@ impl Copies {
     }
 
     /// `m` as a copy to remember once stored: a signed messngr message to
-    /// the workgroup (not a notice).
+    /// the workgroup or a group this host joined (not a notice).
     pub(crate) fn of(&self, m: &Incoming) -> Option<Copy> {
         let native = m.native.as_ref()?;
         if native.origin.is_none() || native.replaces.is_some() {
             return None;
         }
-        if upper(&m.to) != self.workgroup.as_bytes() {
+        if !native.to_group && upper(&m.to) != self.workgroup.as_bytes() {
             return None;
         }
         let mut text = String::from_utf8_lossy(&m.text).into_owned();
@@ -143,6 +143,7 @@ mod tests {
             replaces: None,
             retract: false,
             alert: None,
+            to_group: to.eq_ignore_ascii_case("workgroup"),
         });
         m
     }

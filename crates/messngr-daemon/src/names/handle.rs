@@ -18,7 +18,7 @@ pub(crate) enum Command {
     /// Names, counters, uptime.
     Report(Answer<NamesReport>),
     /// Claim `NAME<03>` as an alias; answered once claimed or refused.
-    Add(String, Answer<NameInfo>),
+    Add(String, bool, Answer<NameInfo>),
     /// Release an alias.
     Del(String, Answer<String>),
     /// Resolve a name.
@@ -54,9 +54,9 @@ impl Names {
         self.ask(Command::Report).await
     }
 
-    /// Claims an alias.
-    pub(crate) async fn add(&self, name: String) -> Result<NameInfo, NamesError> {
-        self.ask(|a| Command::Add(name, a)).await
+    /// Claims an alias, or joins a group (`group`).
+    pub(crate) async fn add(&self, name: String, group: bool) -> Result<NameInfo, NamesError> {
+        self.ask(|a| Command::Add(name, group, a)).await
     }
 
     /// Releases an alias; answers the released name.

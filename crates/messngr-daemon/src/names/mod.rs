@@ -302,7 +302,11 @@ impl Driver {
             match ev {
                 Event::NameClaimed { name } => {
                     tracing::info!("claimed {name}");
-                    self.registry.insert(name);
+                    if self.info(&name).is_some_and(|i| i.group) {
+                        self.registry.insert_group(name);
+                    } else {
+                        self.registry.insert(name);
+                    }
                     if let Some(tx) = self.claims.remove(&name) {
                         let _ = tx.send(self.info(&name).ok_or_else(|| {
                             NamesError::NotFound(format!("{name} was released meanwhile"))
@@ -424,14 +428,15 @@ impl Driver {
                     uptime: self.started.elapsed(),
                 }));
             }
-            Command::Add(name, reply) => match crate::config::netbios_name("name", &name) {
+            Command::Add(name, group, reply) => match crate::config::netbios_name("name", &name) {
                 Err(e) => {
                     let _ = reply.send(Err(bad_name(&e)));
                 }
-                Ok(n) => match self.ns.add_name(now, n, false) {
+                Ok(n) => match self.ns.add_name(now, n, group) {
                     Ok(()) => {
-                        tracing::info!("claiming alias {n}");
-                        self.sources.insert(n, "alias".into());
+                        let what = if group { "group" } else { "alias" };
+                        tracing::info!("claiming {what} {n}");
+                        self.sources.insert(n, what.into());
                         self.claims.insert(n, reply);
                     }
                     Err(e) => {

@@ -165,7 +165,7 @@ impl Services {
             ),
             NamesRequest::Add(a) => line(
                 names
-                    .add(a.name)
+                    .add(a.name, a.group)
                     .await
                     .map(views::name)
                     .map_err(ApiError::from),

@@ -330,6 +330,11 @@ async fn only_root_changes_names_and_hands_messages_over() {
     for request in [
         messngr_api::Request::from(messngr_api::NameAdd {
             name: "EVIL".into(),
+            group: false,
+        }),
+        messngr_api::Request::from(messngr_api::NameAdd {
+            name: "EVILGROUP".into(),
+            group: true,
         }),
         messngr_api::Request::from(messngr_api::NameDel { name: "H1".into() }),
         deliver.into(),

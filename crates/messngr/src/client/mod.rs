@@ -145,10 +145,13 @@ pub fn name(
         NameAction::List => exchange(socket, NameList {}, k, json, out, |out, names| {
             print_names(out, &names)
         }),
-        NameAction::Add { name } => exchange(socket, NameAdd { name }, k, json, out, |out, v| {
-            writeln!(out, "{} {}", v.name, v.state)?;
-            Ok(())
-        }),
+        NameAction::Add { name, group } => {
+            exchange(socket, NameAdd { name, group }, k, json, out, |out, v| {
+                let what = if v.group { " (group)" } else { "" };
+                writeln!(out, "{}{what} {}", v.name, v.state)?;
+                Ok(())
+            })
+        }
         NameAction::Del { name } => exchange(socket, NameDel { name }, k, json, out, |out, n| {
             writeln!(out, "{n} released")?;
             Ok(())
