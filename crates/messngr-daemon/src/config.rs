@@ -84,6 +84,9 @@ pub struct Config {
     /// Extra messenger aliases, registered as `ALIAS<03>`.
     #[serde(default)]
     pub names: Vec<String>,
+    /// The NetBIOS scope (`corp.example`; default none): names in another
+    /// scope are other names, and this host's are invisible there.
+    pub scope: Option<String>,
     /// Groups to join, registered as the group name `GROUP<03>`: `net send
     /// /domain:GROUP` reaches every member.
     #[serde(default)]
@@ -281,6 +284,7 @@ impl Config {
         for g in &self.groups {
             netbios_name("groups", g)?;
         }
+        self.scope_labels()?;
         for n in &self.names {
             netbios_name("names", n)?;
         }
@@ -501,6 +505,17 @@ impl Config {
             Some(v) => nets("group_senders", v),
             None => Ok(NetList::lan_only()),
         }
+    }
+
+    /// `scope` in wire form (empty for none).
+    pub fn scope_labels(&self) -> Result<Vec<u8>, ConfigError> {
+        let dotted = self.scope.as_deref().unwrap_or_default().trim();
+        messngr_proto::wire::name::scope_labels(dotted).map_err(|e| ConfigError::Invalid {
+            key: "scope",
+            message: format!(
+                "{dotted:?}: {e} (write labels of 1 to 63 characters joined by dots, such as \"corp.example\")"
+            ),
+        })
     }
 
     /// `code_page` and `[code_pages]`, resolved.

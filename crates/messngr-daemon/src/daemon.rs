@@ -204,7 +204,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     let secure = Arc::new(crate::secure::Secure::open(&settings)?);
     let tokens = Arc::new(crate::tokens::Tokens::load(&settings.state_dir)?);
     let settings = Arc::new(settings);
-    let registry = Registry::default();
+    let registry = Registry::in_scope(&settings.scope);
     let inbox = Arc::new(inbox);
     let policy = Arc::new(settings.policy().with_flow(inbox.flow().clone()));
     let delivered = Arc::new(crate::people::Delivered::default());

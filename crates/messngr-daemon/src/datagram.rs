@@ -179,6 +179,11 @@ impl Datagrams {
         };
         let message = match self.reassembler.handle(now, repr) {
             Outcome::Complete(c) => {
+                // Another scope's names are other names (RFC 1001 §5.2).
+                if !names.is_our_scope(&c.names.destination.scope) {
+                    counters.ignored.fetch_add(1, Ordering::Relaxed);
+                    return None;
+                }
                 let destination = &c.names.destination.name;
                 let for_us = match c.kind {
                     DatagramKind::DirectUnique => names.accepts_messages_for(destination),

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use messngr_proto::wire::Emit;
 use messngr_proto::wire::name::NetbiosName;
-use messngr_proto::wire::nbss::calling::{Framer, Opened, session_answer, session_request};
+use messngr_proto::wire::name::Scope;
+use messngr_proto::wire::nbss::calling::{Framer, Opened, session_answer, session_request_in};
 use messngr_proto::wire::nbss::{self, Repr as Nbss};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -47,6 +48,7 @@ impl Session {
     pub(crate) async fn open(
         calling: NetbiosName,
         called: NetbiosName,
+        scope: Scope<'_>,
         ip: Ipv4Addr,
     ) -> Result<Session, OutboundError> {
         let net = OutboundError::Network;
@@ -66,7 +68,7 @@ impl Session {
             framer: Framer::new(nbss::DEFAULT_MAX_FRAME_LEN),
             peer: ip,
         };
-        let request = session_request(called, calling)
+        let request = session_request_in(called, calling, scope)
             .map_err(|e| net(format!("cannot encode a session request for {called}: {e}")))?;
         s.write_bytes(&request).await?;
         let answer = s.read_frame(ANSWER_TIMEOUT).await?;

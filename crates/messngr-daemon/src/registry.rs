@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
-use messngr_proto::wire::name::{NetbiosName, suffix};
+use messngr_proto::wire::name::{NetbiosName, Scope, suffix};
 
 /// The registered names, cheap to clone.
 #[derive(Debug, Clone, Default)]
@@ -18,9 +18,25 @@ pub struct Registry {
     /// Those of them that are group names (the workgroup, `groups`,
     /// `name add --group`).
     groups: Arc<RwLock<HashSet<NetbiosName>>>,
+    /// The NetBIOS scope they live in (wire labels; empty for none).
+    scope: Arc<[u8]>,
 }
 
 impl Registry {
+    /// An empty registry for names in the scope `labels` (wire form, as
+    /// `scope_labels` makes it; empty for none).
+    pub fn in_scope(labels: &[u8]) -> Registry {
+        Registry {
+            scope: labels.into(),
+            ..Registry::default()
+        }
+    }
+
+    /// Whether `scope` (of a name a peer addressed) is ours: a name in
+    /// another scope is another name, never one this host answers for.
+    pub fn is_our_scope(&self, scope: &Scope<'_>) -> bool {
+        Scope::from_labels(&self.scope).is_ok_and(|ours| ours.eq_ignore_case(scope))
+    }
     /// Records `name` as held.
     pub fn insert(&self, name: NetbiosName) {
         if let Ok(mut n) = self.names.write() {

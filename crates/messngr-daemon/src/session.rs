@@ -227,7 +227,8 @@ pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 Nbss::SessionKeepAlive => {}
                 Nbss::SessionRequest { called, calling } if receiver.is_none() => {
-                    if names.accepts_messages_for(&called.name) {
+                    if names.is_our_scope(&called.scope) && names.accepts_messages_for(&called.name)
+                    {
                         write(&mut stream, &Nbss::PositiveSessionResponse).await?;
                         tracing::debug!(
                             "session from {peer} ({}) for {}",

@@ -48,6 +48,8 @@ pub struct Settings {
     pub aliases: Vec<String>,
     /// Groups joined (`groups`), upper case.
     pub groups: Vec<String>,
+    /// The NetBIOS scope in wire form (empty for none; `scope`).
+    pub scope: Vec<u8>,
     /// Whether to register logged-in users.
     pub register_users: bool,
     /// The utmp file to read users from.
@@ -112,6 +114,7 @@ impl Settings {
             wins_server: None,
             aliases: vec!["HELPDESK".into()],
             groups: Vec::new(),
+            scope: Vec::new(),
             register_users: true,
             utmp: "/x".into(),
             nbns_rate_limit: 0,
@@ -196,6 +199,7 @@ impl Settings {
                 .iter()
                 .map(|g| g.trim().to_ascii_uppercase())
                 .collect(),
+            scope: cfg.scope_labels()?,
             register_users: cfg.register_users(),
             utmp: cfg.utmp(),
             nbns_rate_limit: cfg.nbns_rate_limit(),
@@ -233,11 +237,17 @@ impl Settings {
         })
     }
 
+    /// The NetBIOS scope every name of this host lives in.
+    pub fn scope(&self) -> messngr_proto::wire::name::Scope<'_> {
+        messngr_proto::wire::name::Scope::from_labels(&self.scope)
+            .unwrap_or(messngr_proto::wire::name::Scope::EMPTY)
+    }
+
     /// The names claimed at start, with group flag and where they come from:
-    /// `NAME<00>`, `NAME<03>`, `NAME<20>`, `WORKGROUP<00>` (group) and every
-    /// alias as `ALIAS<03>` — what Windows registers for a workstation with
-    /// the Messenger running ([MS-MSRP] §3.2.3; nmbd registers the same
-    /// three host names).
+    /// `NAME<00>`, `NAME<03>`, `NAME<20>`, `WORKGROUP<00>` (group), every
+    /// alias as `ALIAS<03>` and every group joined as `GROUP<03>` — what
+    /// Windows registers for a workstation with the Messenger running
+    /// ([MS-MSRP] §3.2.3; nmbd registers the same three host names).
     pub fn initial_names(&self) -> Vec<(NetbiosName, bool, &'static str)> {
         let host = |s| NetbiosName::truncated(self.netbios_name.as_bytes(), s);
         let mut v = vec![

@@ -122,6 +122,15 @@ async fn serve(
     if let Some(wins) = settings.wins_server {
         config = config.with_wins(SocketAddrV4::new(wins, NBNS_PORT));
     }
+    if !settings.scope.is_empty() {
+        match config.clone().with_scope(&settings.scope().to_string()) {
+            Ok(c) => config = c,
+            Err(e) => tracing::error!(
+                "scope {}: {e}: names are served without it",
+                settings.scope()
+            ),
+        }
+    }
     let mut d = Driver {
         ns: NameService::new(config),
         registry,

@@ -35,7 +35,10 @@ impl Driver {
             q.deadline = now + NODE_STATUS_TIMEOUT;
             let req = NbnsRepr::node_status_request(
                 q.trn_id,
-                EncodedName::new(NetbiosName::WILDCARD),
+                EncodedName {
+                    name: NetbiosName::WILDCARD,
+                    scope: self.settings.scope(),
+                },
                 false,
             );
             if let Ok(bytes) = req.to_vec() {

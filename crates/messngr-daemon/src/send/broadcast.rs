@@ -346,8 +346,14 @@ pub(super) fn datagram(
     messngr_datagram(
         kind,
         header,
-        EncodedName::new(from),
-        EncodedName::new(to),
+        EncodedName {
+            name: from,
+            scope: s.scope(),
+        },
+        EncodedName {
+            name: to,
+            scope: s.scope(),
+        },
         &payload,
         SizeLimit::Unfragmented,
     )

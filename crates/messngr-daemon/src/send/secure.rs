@@ -405,7 +405,7 @@ async fn connect(ctx: &SendContext, to: NetbiosName, ip: Ipv4Addr) -> Result<Con
         ctx.settings.netbios_name.as_bytes(),
         messngr_proto::wire::name::suffix::WORKSTATION,
     );
-    let mut session = Session::open(calling, to, ip)
+    let mut session = Session::open(calling, to, ctx.settings.scope(), ip)
         .await
         .map_err(|e| Failure::Final(e.into()))?;
     let fatal = |what: String| Failure::Final(SendError::Network(what));

@@ -38,7 +38,7 @@ pub(super) async fn session(
     text: &[u8],
 ) -> Result<usize, SendError> {
     let net = SendError::Network;
-    let mut s = Session::open(calling, to, ip).await?;
+    let mut s = Session::open(calling, to, ctx.settings.scope(), ip).await?;
     let from = ctx.settings.netbios_name.as_bytes();
     let mut sender = Sender::new(from, to.name(), text, SenderConfig::default());
     let blocks = sender.block_count();

@@ -8,14 +8,29 @@
 //! and the frame-size guard exist once.
 
 use super::{ErrorCode, Repr, frame_len};
-use crate::wire::name::{EncodedName, NetbiosName};
+use crate::wire::name::{EncodedName, NetbiosName, Scope};
 use crate::wire::{Emit, Result};
 
 /// The SESSION REQUEST asking `called` for a session, from `calling`.
 pub fn session_request(called: NetbiosName, calling: NetbiosName) -> Result<Vec<u8>> {
+    session_request_in(called, calling, Scope::EMPTY)
+}
+
+/// [`session_request`] with both names in the NetBIOS scope `scope`.
+pub fn session_request_in(
+    called: NetbiosName,
+    calling: NetbiosName,
+    scope: Scope<'_>,
+) -> Result<Vec<u8>> {
     Repr::SessionRequest {
-        called: EncodedName::new(called),
-        calling: EncodedName::new(calling),
+        called: EncodedName {
+            name: called,
+            scope,
+        },
+        calling: EncodedName {
+            name: calling,
+            scope,
+        },
     }
     .to_vec()
 }
