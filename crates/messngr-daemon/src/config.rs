@@ -64,6 +64,26 @@ pub enum ConfigError {
     },
 }
 
+/// `interface`: one name, or a list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Interfaces {
+    /// `interface = "eth0"`.
+    One(String),
+    /// `interface = ["eth0", "eth1"]`.
+    Many(Vec<String>),
+}
+
+impl Interfaces {
+    /// The names, in order.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Interfaces::One(n) => vec![n.as_str()],
+            Interfaces::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
 /// The configuration as written in the file (before defaults that need the
 /// system, such as the host name, are applied).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -73,8 +93,10 @@ pub struct Config {
     pub netbios_name: Option<String>,
     /// Workgroup (or NT domain) the host belongs to.
     pub workgroup: Option<String>,
-    /// The network interface; default: the first one that is up, not loopback, with IPv4.
-    pub interface: Option<String>,
+    /// The network interface, or several (`["eth0", "eth1"]`, each its own
+    /// broadcast domain; the first sends); default: the first one that is
+    /// up, not loopback, with IPv4.
+    pub interface: Option<Interfaces>,
     /// State directory (inbox, keys).
     pub state_dir: Option<PathBuf>,
     /// The local API socket the CLI talks to.

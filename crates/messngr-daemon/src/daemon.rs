@@ -137,34 +137,15 @@ fn give_up_root(target: Option<&crate::privs::Target>) -> Result<(), DaemonError
 /// Runs the daemon until `stop` is cancelled.
 pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), DaemonError> {
     let target = plan(&settings)?;
-    let iface = settings.iface.name().to_owned();
-    let bind_err = |what: &'static str| {
-        let iface = iface.clone();
-        move |source| DaemonError::Bind {
-            what,
-            iface,
-            source,
-        }
-    };
     // With `serve_netbios = false` Samba owns the ports and feeds the
     // inbox through `messngr deliver`: nothing is bound.
     let nbt = if settings.serve_netbios {
-        let nbns = crate::udp::bind(&settings.iface, crate::names::NBNS_PORT)
-            .map_err(bind_err("UDP port 137"))?;
-        let dgm = Arc::new(
-            crate::udp::bind(&settings.iface, crate::datagram::NBDGM_PORT)
-                .map_err(bind_err("UDP port 138"))?,
-        );
-        let tcp = crate::udp::listen_tcp(&settings.iface, crate::outbound::NBSS_PORT)
-            .map_err(bind_err("TCP port 139"))?;
-        let rpc = if settings.rpc {
-            let s = crate::udp::bind_unicast(&settings.iface, crate::rpc::RPC_PORT)
-                .map_err(bind_err("UDP port 135"))?;
-            Some(Arc::new(s))
-        } else {
-            None
-        };
-        Some((nbns, dgm, tcp, rpc))
+        let first = crate::ports::Ports::bind(&settings.iface, settings.rpc)?;
+        let mut more = Vec::new();
+        for iface in &settings.more_ifaces {
+            more.push((*iface, crate::ports::Ports::bind(iface, settings.rpc)?));
+        }
+        Some((first, more))
     } else {
         if settings.rpc {
             tracing::warn!(
@@ -256,40 +237,34 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         deliveries: Some(deliveries.downgrade()),
     };
     match nbt {
-        Some((nbns, dgm, tcp, rpc)) => {
-            if let Some(socket) = rpc {
-                tracing::info!(
-                    "serving MS-MSRP (NetrSendMessage) on UDP {}:{} (rpc = true)",
-                    settings.iface.address,
-                    crate::rpc::RPC_PORT
-                );
-                tasks.spawn(crate::rpc::serve(
-                    socket,
-                    registry.clone(),
-                    policy.clone(),
-                    deliveries.clone(),
-                    tasks.clone(),
-                    stop.child_token(),
-                ));
-            }
-            tasks.spawn(crate::session::serve(
+        Some((first, more)) => {
+            let shared = crate::ports::Shared {
+                policy: policy.clone(),
+                deliveries: deliveries.clone(),
+                secure: secure.clone(),
+                receipts: inbox.receipts().clone(),
+                tasks: tasks.clone(),
+            };
+            let crate::ports::Ports {
+                nbns,
+                dgm,
                 tcp,
-                registry.clone(),
-                policy.clone(),
-                deliveries.clone(),
-                secure.clone(),
-                inbox.receipts().clone(),
-                stop.child_token(),
-            ));
-            tasks.spawn(crate::datagram::serve(
-                dgm.clone(),
-                settings.iface.address,
-                settings.workgroup.clone(),
-                registry.clone(),
-                policy.clone(),
-                deliveries,
-                stop.child_token(),
-            ));
+                rpc,
+            } = first;
+            crate::ports::serve_receivers(
+                &settings,
+                &dgm,
+                tcp,
+                rpc.as_ref(),
+                &registry,
+                &shared,
+                &stop,
+            );
+            for (iface, ports) in more {
+                crate::ports::serve_more(&settings, &iface, ports, &shared, &stop);
+            }
+            drop(shared);
+            drop(deliveries);
             let (names, commands) = Names::channel();
             let ctx = SendContext {
                 settings: settings.clone(),

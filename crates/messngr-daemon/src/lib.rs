@@ -55,6 +55,7 @@ mod native;
 mod outbound;
 mod people;
 mod policy;
+mod ports;
 mod privs;
 mod quiet;
 mod registry;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use messngr_proto::wire::name::{NetbiosName, suffix};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Interfaces};
 use crate::iface::{Interface, InterfaceError};
 
 /// Why the daemon cannot start.
@@ -38,6 +38,9 @@ pub struct Settings {
     pub workgroup: String,
     /// The served interface.
     pub iface: Interface,
+    /// More interfaces served (`interface = [..]`), each its own broadcast
+    /// domain with its own names; sending goes through `iface`.
+    pub more_ifaces: Vec<Interface>,
     /// The API socket.
     pub socket: PathBuf,
     /// The state directory.
@@ -109,6 +112,7 @@ impl Settings {
                 broadcast: std::net::Ipv4Addr::LOCALHOST,
                 mac: [0; 6],
             },
+            more_ifaces: Vec::new(),
             socket: "/x".into(),
             state_dir: "/x".into(),
             wins_server: None,
@@ -171,9 +175,27 @@ impl Settings {
             host_messages_visible_to_all: cfg.host_messages_visible_to_all(),
             admin_group: cfg.admin_group.clone(),
         };
-        let iface = crate::iface::find(cfg.interface.as_deref())?;
+        let wanted = cfg.interface.as_ref().map(Interfaces::names);
+        let (first, more) = match wanted.as_deref() {
+            Some([first, more @ ..]) => (Some(*first), more),
+            _ => (None, &[][..]),
+        };
+        let iface = crate::iface::find(first)?;
+        let mut more_ifaces = Vec::new();
+        for name in more {
+            let i = crate::iface::find(Some(name))?;
+            if i.name() != iface.name()
+                && !more_ifaces.iter().any(|m: &Interface| m.name() == i.name())
+            {
+                more_ifaces.push(i);
+            }
+        }
         let policy = crate::policy::Rules {
             lan: Some(crate::policy::subnet(iface.address, iface.netmask)),
+            other_lans: more_ifaces
+                .iter()
+                .map(|i| crate::policy::subnet(i.address, i.netmask))
+                .collect(),
             allow_from: cfg.allow_from()?,
             deny_from: cfg.deny_from()?,
             allow_names: cfg.allow_names()?,
@@ -190,6 +212,7 @@ impl Settings {
             netbios_name,
             workgroup: cfg.workgroup(),
             iface,
+            more_ifaces,
             socket: cfg.socket(),
             state_dir: cfg.state_dir(),
             wins_server: cfg.wins_server,

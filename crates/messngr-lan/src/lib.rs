@@ -278,6 +278,20 @@ impl Lan {
     }
 
     /// A command that runs `program` inside host `i`.
+    /// `program` in the router's namespace (a routed LAN only): a host
+    /// with two interfaces, `eth0` (10.77.0.254) and `eth1` (10.77.1.254).
+    pub fn router_command(&self, program: &str) -> Command {
+        assert!(self.remote > 0, "only a routed LAN has a router");
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.router_ns(), program]);
+        c
+    }
+
+    /// The router's namespace (a routed LAN only).
+    pub fn router_namespace(&self) -> String {
+        self.router_ns()
+    }
+
     pub fn command(&self, i: usize, program: &str) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.ns(i), program]);

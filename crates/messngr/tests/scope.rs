@@ -132,3 +132,99 @@ fn a_scope_that_is_not_one_is_a_clear_error() {
         "{said}"
     );
 }
+
+/// Several interfaces (issue 13): messngr in the routed LAN's router, on
+/// eth0 (10.77.0.254) and eth1 (10.77.1.254), two broadcast domains. On
+/// each, nmbd and Samba's tools find its names by broadcast, smbclient's
+/// message is taken, and nmbd's name is not stolen from the other side.
+#[test]
+fn each_interface_is_served_in_its_own_broadcast_domain() {
+    let Some(lan) = support::Lan::up_routed(1, 1).expect("build the routed LAN") else {
+        return;
+    };
+    // nmbd holds TAKEN on side 2 before messngr claims it on both sides.
+    let nmbd = Nmbd::start(&lan, 2, SmbConf::new("TAKEN"));
+    wait_for(
+        Duration::from_secs(20),
+        || nmblookup_from(&lan, 2, "10.77.1.255", "TAKEN#20").contains("10.77.1.2 TAKEN<20>"),
+        || nmbd.log(),
+    );
+    let d = Daemon::start_in_router(
+        &lan,
+        "GATEBOX",
+        "interface = [\"eth0\", \"eth1\"]\nnames = [\"TAKEN\"]",
+    );
+    d.wait_log("also serving eth1");
+    // Host 1 (10.77.0.1) and host 2 (10.77.1.2), each on one side.
+    for (host, bcast, ip) in [
+        (1, "10.77.0.255", "10.77.0.254"),
+        (2, "10.77.1.255", "10.77.1.254"),
+    ] {
+        let client = SambaClient::new();
+        let conf = client.conf().to_str().unwrap().to_owned();
+        wait_for(
+            Duration::from_secs(20),
+            || {
+                let o = run_in(
+                    &lan,
+                    host,
+                    "nmblookup",
+                    &["-s", &conf, "-B", bcast, "GATEBOX#03"],
+                );
+                text(&o).contains(&format!("{ip} GATEBOX<03>"))
+            },
+            || d.log(),
+        );
+        let o = {
+            use std::io::Write;
+            let mut child = lan
+                .command(host, "smbclient")
+                .arg("-s")
+                .arg(&conf)
+                .args(["-N", "-n", "SENDERBOX", "-M", "GATEBOX", "-I", ip])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("from side {host}").as_bytes())
+                .unwrap();
+            child.wait_with_output().unwrap()
+        };
+        assert!(acknowledged(&o), "side {host}: {}\n{}", text(&o), d.log());
+    }
+    let mut texts: Vec<String> = d
+        .wait_inbox(2)
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect();
+    texts.sort();
+    assert_eq!(texts, ["from side 1", "from side 2"]);
+    // Each side defends its own names: TAKEN, refused on side 2 (nmbd
+    // holds it there), is still this host's on side 1.
+    let side1 = nmblookup_from(&lan, 1, "10.77.0.255", "TAKEN#03");
+    assert!(
+        side1.contains("10.77.0.254 TAKEN<03>"),
+        "{side1}\n{}",
+        d.log()
+    );
+    let side2 = nmblookup_from(&lan, 2, "10.77.1.255", "TAKEN#03");
+    assert!(!side2.contains("10.77.1.254"), "{side2}");
+    assert!(d.log().contains("TAKEN"), "{}", d.log());
+}
+
+/// `nmblookup -B BCAST NAME` from host `i`.
+fn nmblookup_from(lan: &support::Lan, i: usize, bcast: &str, name: &str) -> String {
+    let client = SambaClient::new();
+    let conf = client.conf().to_str().unwrap().to_owned();
+    text(&run_in(
+        lan,
+        i,
+        "nmblookup",
+        &["-s", &conf, "-B", bcast, name],
+    ))
+}

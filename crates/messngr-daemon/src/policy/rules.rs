@@ -108,6 +108,9 @@ fn glob(pattern: &[u8], name: &[u8]) -> bool {
 pub struct Rules {
     /// The served interface's subnet (`None`: unknown, nothing is on it).
     pub lan: Option<Ipv4Net>,
+    /// The subnets of the other interfaces served (`interface = [..]`):
+    /// each is "the LAN" for the hosts on it.
+    pub other_lans: Vec<Ipv4Net>,
     /// Sources admitted besides the LAN.
     pub allow_from: NetList,
     /// Sources refused, wherever they are (wins over every allow).
@@ -144,7 +147,7 @@ impl Rules {
     /// is then refused as `unverified`.
     pub fn must_verify(&self, ip: IpAddr, from: &[u8]) -> bool {
         self.require_secure
-            || self.require_verified_from.contains(ip, self.lan)
+            || self.require_verified_from.contains(ip, self.lan_of(ip))
             || self.require_verified_names.matches(from)
     }
 }
@@ -171,18 +174,32 @@ fn never_a_sender(ip: IpAddr, lan: Option<Ipv4Net>) -> bool {
 pub(crate) type Verdict = Result<(), (Refusal, &'static str)>;
 
 impl Rules {
+    /// The served subnet `ip` is on, if any (else the first interface's):
+    /// what `"lan"` means for it.
+    fn lan_of(&self, ip: IpAddr) -> Option<Ipv4Net> {
+        self.other_lans
+            .iter()
+            .find(|net| on_subnet(ip, Some(**net)))
+            .copied()
+            .or(self.lan)
+    }
+
     /// Whether a packet or connection from `ip` is admitted at all.
     pub(crate) fn source(&self, ip: IpAddr) -> Verdict {
-        if never_a_sender(ip, self.lan) {
+        let forged = std::iter::once(self.lan)
+            .chain(self.other_lans.iter().copied().map(Some))
+            .any(|lan| never_a_sender(ip, lan));
+        if forged {
             return Err((
                 Refusal::DeniedSource,
                 "it is a broadcast, multicast, network or unspecified address, which no host sends from (forged)",
             ));
         }
-        if self.deny_from.contains(ip, self.lan) {
+        let lan = self.lan_of(ip);
+        if self.deny_from.contains(ip, lan) {
             return Err((Refusal::DeniedSource, "a deny_from rule matches it"));
         }
-        if on_subnet(ip, self.lan) || self.allow_from.contains(ip, self.lan) {
+        if on_subnet(ip, lan) || self.allow_from.contains(ip, lan) {
             return Ok(());
         }
         Err((
@@ -224,7 +241,7 @@ impl Rules {
 
     /// Whether `ip` may send to the workgroup or `*`.
     pub(crate) fn group_sender(&self, ip: IpAddr) -> Verdict {
-        if self.group_senders.contains(ip, self.lan) {
+        if self.group_senders.contains(ip, self.lan_of(ip)) {
             Ok(())
         } else {
             Err((

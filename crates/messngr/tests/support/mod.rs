@@ -49,6 +49,20 @@ impl Daemon {
     /// Starts `messngr daemon` in host `i` with `netbios_name` and extra
     /// TOML lines, and waits until its API answers.
     pub fn start(lan: &Lan, i: usize, netbios_name: &str, extra: &str) -> Daemon {
+        Self::launch(lan, i, Self::config_dir(netbios_name, extra))
+    }
+
+    /// [`Daemon::start`] in the router of a routed LAN (host 0 here), the
+    /// one host with two interfaces; `extra` should say `interface = [..]`.
+    pub fn start_in_router(lan: &Lan, netbios_name: &str, extra: &str) -> Daemon {
+        let dir = Self::config_dir(netbios_name, extra);
+        Self::launch_with(lan.router_command(BIN), 0, lan.router_namespace(), dir)
+    }
+
+    /// A temp dir with the daemon's config: `netbios_name`, the test
+    /// defaults (eth0, state and socket in the dir, no users, no
+    /// terminals) unless `extra` sets them, and `extra`.
+    fn config_dir(netbios_name: &str, extra: &str) -> tempfile::TempDir {
         let dir = tempfile::Builder::new()
             .prefix("messngr-test-")
             .tempdir()
@@ -56,8 +70,13 @@ impl Daemon {
         // The daemon drops root once bound: its user must reach state/.
         open_dir(dir.path());
         let config = format!(
-            "netbios_name = \"{netbios_name}\"\nworkgroup = \"{WORKGROUP}\"\ninterface = \"eth0\"\n\
+            "netbios_name = \"{netbios_name}\"\nworkgroup = \"{WORKGROUP}\"\n{iface}\
              {state}socket = \"{sock}\"\n{users}{terminals}{extra}\n",
+            iface = if extra.contains("interface") {
+                ""
+            } else {
+                "interface = \"eth0\"\n"
+            },
             state = if extra.contains("state_dir") {
                 String::new()
             } else {
@@ -78,17 +97,20 @@ impl Daemon {
             },
         );
         std::fs::write(dir.path().join("messngr.toml"), config).unwrap();
-        Self::launch(lan, i, dir)
+        dir
     }
 
     fn launch(lan: &Lan, i: usize, dir: tempfile::TempDir) -> Daemon {
+        Self::launch_with(lan.command(i, BIN), i, lan.ns(i), dir)
+    }
+
+    fn launch_with(mut command: Command, i: usize, ns: String, dir: tempfile::TempDir) -> Daemon {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.path().join("log"))
             .unwrap();
-        let child = lan
-            .command(i, BIN)
+        let child = command
             .arg("daemon")
             .arg("--config")
             .arg(dir.path().join("messngr.toml"))
@@ -101,7 +123,7 @@ impl Daemon {
         let d = Daemon {
             dir,
             host: i,
-            ns: lan.ns(i),
+            ns,
             child: Some(child),
         };
         let sock = d.socket();
