@@ -1,7 +1,7 @@
 //! Hostile input (issue 10): a corpus of malformed frames for every
 //! transport, fired at a live daemon on a private namespace LAN: NBNS and
 //! NBDGM/mailslot datagrams, NBSS sessions carrying SMB message commands,
-//! native frames. Truncated, lying lengths and counts, bad names, bad code
+//! native frames, MS-MSRP calls on UDP 135 (fragment floods included). Truncated, lying lengths and counts, bad names, bad code
 //! pages, unknown critical fields, over the size caps. The corpus is made
 //! here, by code, from the fuzz seeds (fuzz/corpus) and the captured vectors,
 //! and fired by tests/peers/hostile.py. Afterwards the daemon is the same
@@ -155,6 +155,29 @@ fn corpus() -> String {
         .concat(),
     );
     udp(138, &vec![0x10; 3000]);
+    // MS-MSRP on UDP 135 (rpc = true): the scapy captures mutated (lying
+    // NDR counts, unterminated strings, bad headers), a fragment flood
+    // with huge fragment numbers from many activities, another interface,
+    // and a datagram over the cap.
+    for seed in seeds("dcerpc") {
+        for m in mutations(&retarget(&seed), 200) {
+            udp(135, &m);
+        }
+    }
+    if let Some(seed) = seeds("dcerpc").first() {
+        for i in 0..300u16 {
+            let mut f = retarget(seed);
+            f[2] |= 0x04 | 0x08; // flags1: a fragment, no fack wanted
+            f[40] = (i >> 8) as u8; // a new activity each time
+            f[41] = i as u8;
+            f[76..78].copy_from_slice(&(u16::MAX - i).to_le_bytes()); // fragnum
+            udp(135, &f);
+        }
+        let mut other = retarget(seed);
+        other[24] ^= 0xFF; // another interface
+        udp(135, &other);
+    }
+    udp(135, &vec![0x04; 5000]);
 
     let request = session_request();
     let mut tcp = |b: &[u8]| lines.push(format!("tcp {}", hex::encode(b)));
@@ -246,7 +269,12 @@ fn corpus() -> String {
 fn malformed_frames_on_every_transport_leave_the_daemon_serving() {
     let Some(lan) = lan(2) else { return };
     // Every datagram parsed: this test is about the parsers, not the rates.
-    let mut d = Daemon::start(&lan, 1, "HARDBOX", "[limits]\ndatagrams_per_source = 0\n");
+    let mut d = Daemon::start(
+        &lan,
+        1,
+        "HARDBOX",
+        "rpc = true\n[limits]\ndatagrams_per_source = 0\n",
+    );
     d.wait_settled();
     let file = d.dir.path().join("hostile");
     std::fs::write(&file, corpus()).unwrap();
@@ -283,6 +311,28 @@ fn malformed_frames_on_every_transport_leave_the_daemon_serving() {
         &[PEER, "10.77.0.1", legit_file.to_str().unwrap()],
     );
     assert!(o.status.success(), "{}", text(&o));
+    // And an RPC message from scapy's sender.
+    let rpc = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/rpc_scapy.py");
+    let o = run_in(
+        &lan,
+        2,
+        "/usr/bin/python3",
+        &[
+            rpc,
+            "--dst",
+            "10.77.0.1",
+            "--to",
+            "HARDBOX",
+            "--text",
+            "rpc after the storm",
+        ],
+    );
+    assert!(
+        text(&o).contains("\"ptype\": 2, ") && text(&o).contains("\"status\": 0"),
+        "{}\n{}",
+        text(&o),
+        d.log()
+    );
     let o = smb.nmblookup(&lan, 2, &["-B", "10.77.0.255", "HARDBOX#03"]);
     assert!(text(&o).contains("10.77.0.1 HARDBOX<03>"), "{}", text(&o));
     support::wait_for(
@@ -290,6 +340,7 @@ fn malformed_frames_on_every_transport_leave_the_daemon_serving() {
         || {
             let all = String::from_utf8_lossy(&d.cli_ok(&["export"]).stdout).into_owned();
             all.contains("after the storm")
+                && all.contains("rpc after the storm")
                 && all.contains("Hello from scapy (mailslot-messngr-scapy)")
         },
         || d.log(),
