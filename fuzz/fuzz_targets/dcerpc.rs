@@ -50,9 +50,20 @@ fuzz_target!(|data: &[u8]| {
                 let reply = server.complete(now, call.ticket(), 0);
                 assert_eq!(reply.is_some(), call.reply_expected());
             }
+            Action::DeliverAssembled(whole) => {
+                assert!(!to_broadcast, "broadcasts are never delivered");
+                assert!(i == 0, "a repeated request is delivered once");
+                let call = whole.call().expect("an assembled call decodes");
+                let reply = server.complete(now, call.ticket(), 0);
+                assert_eq!(reply.is_some(), call.reply_expected());
+            }
             Action::Send(pdu) => {
                 assert!(!to_broadcast, "broadcasts are never answered");
                 pdu.to_vec().expect("a reply emits");
+            }
+            Action::Fack(fack) => {
+                assert!(!to_broadcast, "broadcasts are never answered");
+                fack.to_vec().expect("a fack emits");
             }
             Action::Nothing(_) => {}
         }

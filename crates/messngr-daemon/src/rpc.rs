@@ -38,7 +38,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use messngr_proto::text::sanitize_line;
 use messngr_proto::wire::Emit;
 use messngr_proto::wire::dcerpc::msrp::{nca, status};
-use messngr_proto::wire::dcerpc::server::{Action, Call, Config, Dropped, Ticket};
+use messngr_proto::wire::dcerpc::server::{Action, Call, Config, Dropped, Fack, Ticket};
 use messngr_proto::wire::dcerpc::{MsrpServer, ShortPdu};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -54,8 +54,8 @@ use crate::registry::Registry;
 /// calls directly (msrp-rpc.md §7).
 pub const RPC_PORT: u16 = 135;
 /// Largest datagram read: a `NetrSendMessage` with Windows' longest text
-/// (652 bytes) is under 1 KiB; a request this daemon does not reassemble
-/// from fragments has no reason to be larger.
+/// (652 bytes) is under 1 KiB, and a longer call comes in fragments
+/// (`MAX_FRAG_SIZE` each), which the protocol crate puts together.
 pub const MAX_RPC_DATAGRAM: usize = 4096;
 /// Calls being stored at once; more are rejected `nca_server_too_busy`.
 const MAX_IN_FLIGHT: usize = 256;
@@ -114,6 +114,7 @@ pub async fn serve(
         match rpc.handle(Instant::now(), &buf[..n], from) {
             Step::Nothing => {}
             Step::Reply(pdu) => reply(&socket, Some(pdu), from).await,
+            Step::Fack(fack) => send(&socket, &fack, from).await,
             Step::Store(ticket, message) => {
                 let (inbox, done) = (inbox.clone(), done_tx.clone());
                 tasks.spawn(async move {
@@ -132,7 +133,13 @@ pub async fn serve(
 
 /// Sends `pdu` (if any) to `to`.
 async fn reply(socket: &UdpSocket, pdu: Option<ShortPdu>, to: SocketAddrV4) {
-    let Some(pdu) = pdu else { return };
+    if let Some(pdu) = pdu {
+        send(socket, &pdu, to).await;
+    }
+}
+
+/// Sends `pdu` to `to`.
+async fn send(socket: &UdpSocket, pdu: &impl Emit, to: SocketAddrV4) {
     match pdu.to_vec() {
         Ok(bytes) => {
             if let Err(e) = socket.send_to(&bytes, to).await {
@@ -148,6 +155,8 @@ async fn reply(socket: &UdpSocket, pdu: Option<ShortPdu>, to: SocketAddrV4) {
 pub(crate) enum Step {
     Nothing,
     Reply(ShortPdu),
+    /// A fragment kept: acknowledge it.
+    Fack(Fack),
     /// Store the message, then answer with [`Rpc::stored`].
     Store(Ticket, Box<Incoming>),
 }
@@ -193,9 +202,18 @@ impl Rpc {
             );
             return Step::Nothing;
         }
+        let assembled;
         let call = match self.server.handle(now, source, bytes, false) {
             Action::Deliver(call) => call,
+            Action::DeliverAssembled(whole) => {
+                assembled = whole;
+                match assembled.call() {
+                    Ok(call) => call,
+                    Err(_) => return Step::Nothing, // checked by the server
+                }
+            }
             Action::Send(pdu) => return Step::Reply(pdu),
+            Action::Fack(fack) => return Step::Fack(fack),
             Action::Nothing(Dropped::Malformed(e)) => {
                 policy.refuse(
                     Refusal::Malformed,

@@ -125,7 +125,7 @@ fn p2_response_status_0_and_one_message_for_a_repeated_request() {
                 sent.extend(server.complete(now, call.ticket(), status::ERROR_SUCCESS));
             }
             Action::Send(pdu) => sent.push(pdu),
-            Action::Nothing(why) => panic!("dropped: {why:?}"),
+            other => panic!("not a call or an answer: {other:?}"),
         }
     }
     assert_eq!(

@@ -23,6 +23,7 @@ const MSGSVC: &str = "17fdd703-1827-4e34-79d4-24a55c53bb37";
 const RESPONSE: u64 = 2;
 const FAULT: u64 = 3;
 const REJECT: u64 = 6;
+const FACK: u64 = 9;
 const NCA_UNK_IF: u64 = 0x1C01_0003;
 const NCA_OP_RNG_ERROR: u64 = 0x1C01_0002;
 const NCA_PROTO_ERROR: u64 = 0x1C01_000B;
@@ -176,6 +177,7 @@ fn hostile_calls_get_rejects_or_silence_and_the_daemon_serves_on() {
     assert_eq!(answer(&r), (REJECT, NCA_UNK_IF));
     let r = send(&lan, 2, 1, &["--opnum", "1"]);
     assert_eq!(answer(&r), (REJECT, NCA_OP_RNG_ERROR));
+    // A fragment number past the most a call may have (64).
     let r = send(&lan, 2, 1, &["--flags1", "0x24", "--fragnum", "65000"]);
     assert_eq!(answer(&r), (REJECT, NCA_PROTO_ERROR));
     // From: MaximumCount 16, Offset 0, ActualCount 4000 (the packet has 4).
@@ -211,6 +213,51 @@ fn hostile_calls_get_rejects_or_silence_and_the_daemon_serves_on() {
     let mut texts = rpc_texts(&d);
     texts.sort();
     assert_eq!(texts, ["maybe", "still serving"], "{}", d.log());
+}
+
+#[test]
+fn a_fragmented_call_is_put_together_facked_and_stored_once() {
+    let Some(lan) = lan(2) else { return };
+    let d = Daemon::start(&lan, 1, "RECVBOX", "rpc = true");
+    d.wait_settled();
+    let long = format!("fragmented: {}", "0123456789".repeat(60));
+    // Three fragments, each but the last facked (fragment numbers 0, 1),
+    // then the response once the whole call is stored.
+    let r = send(&lan, 2, 1, &["--text", &long, "--fragments", "3"]);
+    let kinds: Vec<(u64, u64)> = r
+        .iter()
+        .map(|v| {
+            (
+                v["ptype"].as_u64().unwrap_or(99),
+                v["fragnum"].as_u64().unwrap_or(99),
+            )
+        })
+        .collect();
+    assert_eq!(kinds, [(FACK, 0), (FACK, 1), (RESPONSE, 0)], "{r:?}");
+    assert_eq!(r[2]["status"], 0, "{r:?}");
+    // Without facks asked for, only the response.
+    let r = send(
+        &lan,
+        2,
+        1,
+        &[
+            "--text",
+            "in two parts",
+            "--fragments",
+            "2",
+            "--flags1",
+            "0x28",
+        ],
+    );
+    assert_eq!(answer(&r), (RESPONSE, 0));
+    wait_for(
+        std::time::Duration::from_secs(10),
+        || rpc_texts(&d).len() >= 2,
+        || d.log(),
+    );
+    let mut texts = rpc_texts(&d);
+    texts.sort();
+    assert_eq!(texts, [long, "in two parts".to_owned()]);
 }
 
 #[test]

@@ -55,6 +55,15 @@ pub fn frames() -> Vec<CatalogueFrame> {
         "DCE/RPC CL response NetrSendMessage NERR_NameNotFound",
         emit(&ShortPdu::response(&req, BOOT, status::NERR_NAME_NOT_FOUND)),
     );
+    let mut fragment = req;
+    fragment.flags1 = Flags1::FRAG | Flags1::IDEMPOTENT;
+    fragment.fragnum = 2;
+    push(
+        "DCE/RPC CL fack of fragment 2",
+        emit(&messngr_proto::wire::dcerpc::server::Fack::new(
+            &fragment, BOOT,
+        )),
+    );
     push(
         "DCE/RPC CL fault nca_s_fault_ndr",
         emit(&ShortPdu::fault(&req, BOOT, nca::NCA_S_FAULT_NDR)),

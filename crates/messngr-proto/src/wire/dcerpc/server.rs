@@ -33,8 +33,12 @@ use std::time::{Duration, Instant};
 use crate::wire::Error;
 
 use super::cl::{Flags1, Header, PacketType, Repr};
-use super::msrp::{MSGSVCSEND, NetrSendMessage, OPNUM_NETR_SEND_MESSAGE, ShortPdu, nca};
+use super::msrp::{NetrSendMessage, ShortPdu, nca};
 use super::uuid::Uuid;
+use fragments::{Added, Fragments};
+pub use fragments::{Fack, MAX_BODY, MAX_CALLS, MAX_FRAGMENTS, MAX_PER_SOURCE};
+use screen::header_refusal;
+pub use screen::{Verdict, screen, wants_reply};
 use std::net::IpAddr;
 
 /// Why nothing is sent (and nothing delivered) for a datagram.
@@ -55,6 +59,8 @@ pub enum Dropped {
     Stale,
     /// An ack: the stored response, if any, is forgotten.
     Acked,
+    /// A fragment kept (its sender asked for no fack); more are missing.
+    Fragment,
     /// A PDU type a server does not act on.
     Ignored(PacketType),
 }
@@ -94,84 +100,6 @@ impl Ticket {
     }
 }
 
-/// What [`screen`] decides for one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict<'a> {
-    /// Send nothing, deliver nothing.
-    Drop(Dropped),
-    /// Send this reject or fault; deliver nothing.
-    Refuse(ShortPdu),
-    /// A valid call: deliver it.
-    Accept(Call<'a>),
-}
-
-/// `false` for requests that must never be answered, whatever happens to
-/// them: broadcast calls, calls sent to a broadcast address, maybe calls
-/// (msrp-rpc.md §1, §6; C706 §12.5.3.3).
-pub const fn wants_reply(request: &Header, to_broadcast: bool) -> bool {
-    !(to_broadcast
-        || request.flags1.contains(Flags1::BROADCAST)
-        || request.flags1.contains(Flags1::MAYBE))
-}
-
-/// Decides what to do with one request PDU, without memory of earlier ones
-/// (msrp-rpc.md §5, §6). `to_broadcast` says the datagram was sent to a
-/// broadcast address; `server_boot` is ours (non-zero, fixed for the daemon's
-/// lifetime). In order:
-///
-/// 1. not a request → dropped; broadcast → dropped (not even delivered);
-/// 2. interface other than msgsvcsend 1.x → reject `nca_unk_if`;
-/// 3. a non-zero `server_boot` other than ours → reject `nca_wrong_boot_time`;
-/// 4. opnum ≠ 0 → reject `nca_op_rng_error`;
-/// 5. a fragment → reject `nca_proto_error` (no reassembly);
-/// 6. a stub that does not decode, or oversize strings → fault `nca_s_fault_ndr`;
-///
-/// and a refusal of a maybe call is dropped instead of sent.
-///
-/// Rejects are for calls the runtime refuses before running them (unknown
-/// interface, opnum out of range, wrong boot time: msrp-rpc.md §5, as the OSF
-/// DCE runtime does); a fault is for a call that got as far as its stub. An
-/// interface major version other than 1 is answered `nca_unk_if`, not
-/// `nca_rpc_version_mismatch` as the table in msrp-rpc.md §5 suggests: C706
-/// names an interface by UUID *and* version, and `nca_rpc_version_mismatch`
-/// is about the RPC protocol version, which a CL PDU with `rpc_vers` ≠ 4
-/// cannot even express (such packets are dropped, §6 step 1). Minor
-/// versions are not checked.
-pub fn screen<'a>(request: &Repr<'a>, to_broadcast: bool, server_boot: u32) -> Verdict<'a> {
-    let h = &request.header;
-    if h.ptype != PacketType::Request {
-        return Verdict::Drop(Dropped::Ignored(h.ptype));
-    }
-    if to_broadcast || h.flags1.contains(Flags1::BROADCAST) {
-        return Verdict::Drop(Dropped::Broadcast);
-    }
-    let refusal = if h.if_id != MSGSVCSEND || h.if_vers_major() != 1 {
-        ShortPdu::reject(h, server_boot, nca::NCA_UNK_IF)
-    } else if h.server_boot != 0 && h.server_boot != server_boot {
-        ShortPdu::reject(h, server_boot, nca::NCA_WRONG_BOOT_TIME)
-    } else if h.opnum != OPNUM_NETR_SEND_MESSAGE {
-        ShortPdu::reject(h, server_boot, nca::NCA_OP_RNG_ERROR)
-    } else if h.flags1.contains(Flags1::FRAG) {
-        ShortPdu::reject(h, server_boot, nca::NCA_PROTO_ERROR)
-    } else {
-        match NetrSendMessage::parse(request.body, h.drep) {
-            Ok(message) => {
-                return Verdict::Accept(Call {
-                    header: *h,
-                    message,
-                    source: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-                });
-            }
-            Err(_) => ShortPdu::fault(h, server_boot, nca::NCA_S_FAULT_NDR),
-        }
-    };
-    if wants_reply(h, to_broadcast) {
-        Verdict::Refuse(refusal)
-    } else {
-        Verdict::Drop(Dropped::MaybeRefused(refusal))
-    }
-}
-
 /// Settings of an [`MsrpServer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
@@ -202,14 +130,41 @@ impl Config {
 }
 
 /// What to do with one datagram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action<'a> {
     /// Nothing to send or store.
     Nothing(Dropped),
     /// Send this PDU back to the datagram's source.
     Send(ShortPdu),
+    /// A fragment kept: send this fack back (the client asked for one).
+    Fack(Fack),
     /// A new message: store it, then call [`MsrpServer::complete`].
     Deliver(Call<'a>),
+    /// A new message put together from fragments: as `Deliver`.
+    DeliverAssembled(Assembled),
+}
+
+/// A call put together from its fragments: its first fragment's header and
+/// the whole stub, checked to decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assembled {
+    /// The header (fragment flags as the last fragment had them).
+    pub header: Header,
+    /// The sender.
+    pub source: IpAddr,
+    /// The stub, in fragment order.
+    pub stub: Vec<u8>,
+}
+
+impl Assembled {
+    /// The call, borrowing the stub.
+    pub fn call(&self) -> Result<Call<'_>, Error> {
+        Ok(Call {
+            header: self.header,
+            message: NetrSendMessage::parse(&self.stub, self.header.drep)?,
+            source: self.source,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -236,6 +191,8 @@ pub struct MsrpServer {
     activities: HashMap<(IpAddr, Uuid), Activity>,
     /// Activities remembered per sender address.
     per_source: HashMap<IpAddr, usize>,
+    /// Requests arriving in fragments.
+    fragments: Fragments,
 }
 
 impl MsrpServer {
@@ -245,6 +202,7 @@ impl MsrpServer {
             config,
             activities: HashMap::new(),
             per_source: HashMap::new(),
+            fragments: Fragments::default(),
         }
     }
 
@@ -256,6 +214,11 @@ impl MsrpServer {
     /// Activities remembered.
     pub fn remembered(&self) -> usize {
         self.activities.len()
+    }
+
+    /// Calls being put together from fragments.
+    pub fn assembling(&self) -> usize {
+        self.fragments.len()
     }
 
     /// Handles one UDP datagram from `source` that arrived at `now`;
@@ -275,6 +238,13 @@ impl MsrpServer {
         let h = repr.header;
         let key = (source, h.act_id);
         match h.ptype {
+            PacketType::Request
+                if h.flags1.contains(Flags1::FRAG)
+                    && !to_broadcast
+                    && !h.flags1.contains(Flags1::BROADCAST) =>
+            {
+                self.fragment(now, source, &repr)
+            }
             PacketType::Request => match screen(&repr, to_broadcast, self.config.server_boot) {
                 Verdict::Drop(why) => Action::Nothing(why),
                 Verdict::Refuse(pdu) => Action::Send(pdu),
@@ -326,6 +296,58 @@ impl MsrpServer {
             };
         }
         Action::Deliver(call)
+    }
+
+    /// A request fragment: kept (a fack if asked for), or the call it
+    /// completes, or a reject.
+    fn fragment<'a>(&mut self, now: Instant, source: IpAddr, repr: &Repr<'_>) -> Action<'a> {
+        let h = repr.header;
+        let boot = self.config.server_boot;
+        let refuse = |pdu: ShortPdu| {
+            if wants_reply(&h, false) {
+                Action::Send(pdu)
+            } else {
+                Action::Nothing(Dropped::MaybeRefused(pdu))
+            }
+        };
+        if let Some(pdu) = header_refusal(&h, boot) {
+            return refuse(pdu);
+        }
+        // A fragment of a call already whole: a retransmission.
+        if let Some(a) = self.activities.get_mut(&(source, h.act_id)) {
+            if h.seqnum < a.seqnum {
+                return Action::Nothing(Dropped::Stale);
+            }
+            if h.seqnum == a.seqnum {
+                a.last_seen = now;
+                return match a.state {
+                    CallState::Pending => Action::Nothing(Dropped::InProgress),
+                    CallState::Done(Some(pdu)) => Action::Send(pdu),
+                    CallState::Done(None) => Action::Nothing(Dropped::Duplicate),
+                };
+            }
+        }
+        match self.fragments.add(now, source, &h, repr.body) {
+            Added::Pending if h.flags1.contains(Flags1::NO_FACK) => {
+                Action::Nothing(Dropped::Fragment)
+            }
+            Added::Pending => Action::Fack(Fack::new(&h, boot)),
+            Added::Refused(status) => refuse(ShortPdu::reject(&h, boot, status)),
+            Added::Complete(stub) => {
+                let assembled = Assembled {
+                    header: h,
+                    source,
+                    stub,
+                };
+                if assembled.call().is_err() {
+                    return refuse(ShortPdu::fault(&h, boot, nca::NCA_S_FAULT_NDR));
+                }
+                if !self.remember(now, (source, h.act_id), h.seqnum, CallState::Pending) {
+                    return refuse(ShortPdu::reject(&h, boot, nca::NCA_SERVER_TOO_BUSY));
+                }
+                Action::DeliverAssembled(assembled)
+            }
+        }
     }
 
     fn ping<'a>(&mut self, now: Instant, key: (IpAddr, Uuid), h: &Header) -> Action<'a> {
@@ -454,6 +476,7 @@ impl MsrpServer {
     /// Forgets answered calls not seen for [`Config::remember`] (a call
     /// still being stored is kept).
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.fragments.handle_timeout(now);
         let keep = self.config.remember;
         let expired: Vec<(IpAddr, Uuid)> = self
             .activities
@@ -483,5 +506,7 @@ impl MsrpServer {
     }
 }
 
+mod fragments;
+mod screen;
 #[cfg(test)]
 mod tests;

@@ -46,7 +46,7 @@ fn server() -> (MsrpServer, Instant) {
 }
 
 fn status_of(action: Action<'_>) -> (PacketType, Option<u32>) {
-    match action {
+    match &action {
         Action::Send(pdu) => (pdu.header.ptype, pdu.status),
         other => panic!("expected a PDU, got {other:?}"),
     }
@@ -127,7 +127,7 @@ fn p3_unknown_interface_and_opnum_are_rejected() {
     );
     let action = s.handle(t0, SRC, &msgsvc, false);
     assert_eq!(
-        status_of(action),
+        status_of(action.clone()),
         (PacketType::Reject, Some(nca::NCA_UNK_IF))
     );
     let Action::Send(pdu) = action else {
@@ -224,14 +224,15 @@ fn other_refusals() {
         s.handle(t0, SRC, &variant(|h| h.server_boot = BOOT), false),
         Action::Deliver(_)
     ));
+    // A fragment that is not the last is kept, and facked.
     let frag = variant(|h| {
         h.flags1 = Flags1::FRAG;
         h.act_id = Uuid::NIL;
     });
-    assert_eq!(
-        status_of(s.handle(t0, SRC, &frag, false)),
-        (PacketType::Reject, Some(nca::NCA_PROTO_ERROR))
-    );
+    assert!(matches!(
+        s.handle(t0, SRC, &frag, false),
+        Action::Fack(f) if f.header.fragnum == 0 && f.header.ptype == PacketType::Fack
+    ));
     let mut bad_stub = variant(|h| h.act_id = Uuid::NIL);
     bad_stub[88] = 0xFF; // From: ActualCount 255 > MaximumCount 10
     assert_eq!(
@@ -464,4 +465,131 @@ proptest! {
             prop_assert_eq!(again.is_some(), call.reply_expected());
         }
     }
+}
+
+/// The unicast vector's stub cut into `n` fragments of activity `act`.
+fn fragments(act: u8, n: usize, flags: Flags1) -> Vec<Vec<u8>> {
+    let bytes = unicast();
+    let repr = Repr::parse_bytes(&bytes).unwrap();
+    let stub = repr.body;
+    let size = stub.len().div_ceil(n);
+    stub.chunks(size)
+        .enumerate()
+        .map(|(i, part)| {
+            let mut h = repr.header;
+            h.act_id = Uuid::from_bytes([act; 16]);
+            h.fragnum = i as u16;
+            h.flags1 = Flags1(Flags1::FRAG.0 | flags.0);
+            if i + 1 == stub.len().div_ceil(size) {
+                h.flags1 = Flags1(h.flags1.0 | Flags1::LAST_FRAG.0);
+            }
+            Repr {
+                header: h,
+                body: part,
+            }
+            .to_vec()
+            .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn fragments_are_put_together_in_any_order_and_answered_once() {
+    let (mut s, t0) = server();
+    let mut f = fragments(1, 3, Flags1::NO_FACK);
+    f.swap(0, 2);
+    assert_eq!(
+        s.handle(t0, SRC, &f[0], false),
+        Action::Nothing(Dropped::Fragment)
+    );
+    assert_eq!(
+        s.handle(t0, SRC, &f[1], false),
+        Action::Nothing(Dropped::Fragment)
+    );
+    assert_eq!(s.assembling(), 1);
+    let Action::DeliverAssembled(whole) = s.handle(t0, SRC, &f[2], false) else {
+        panic!("not put together")
+    };
+    assert_eq!(s.assembling(), 0);
+    let call = whole.call().unwrap();
+    assert_eq!(
+        call.message.text.as_bytes(),
+        b"Hello via DCE/RPC (dcerpc-netrsendmessage)"
+    );
+    let resp = s.complete(t0, call.ticket(), 0).unwrap();
+    // A fragment sent again after the answer: the answer again, no call.
+    assert_eq!(s.handle(t0, SRC, &f[1], false), Action::Send(resp));
+}
+
+#[test]
+fn fragments_past_the_bounds_refuse_their_call() {
+    let (mut s, t0) = server();
+    let reject = |a: Action<'_>| status_of(a).1;
+    // A fragment number past the most a call may have.
+    let huge = variant(|h| {
+        h.flags1 = Flags1(Flags1::FRAG.0 | Flags1::NO_FACK.0);
+        h.fragnum = MAX_FRAGMENTS;
+    });
+    assert_eq!(
+        reject(s.handle(t0, SRC, &huge, false)),
+        Some(nca::NCA_PROTO_ERROR)
+    );
+    // One sender's calls being put together are bounded; another's are not
+    // affected.
+    for i in 0..MAX_PER_SOURCE as u8 {
+        let f = fragments(10 + i, 3, Flags1::NO_FACK);
+        assert_eq!(
+            s.handle(t0, SRC, &f[0], false),
+            Action::Nothing(Dropped::Fragment)
+        );
+    }
+    let one_more = fragments(99, 3, Flags1::NO_FACK);
+    assert_eq!(
+        reject(s.handle(t0, SRC, &one_more[0], false)),
+        Some(nca::NCA_SERVER_TOO_BUSY)
+    );
+    let other: std::net::IpAddr = [10, 0, 0, 3].into();
+    assert_eq!(
+        s.handle(t0, other, &one_more[0], false),
+        Action::Nothing(Dropped::Fragment)
+    );
+    // A call past the most bytes.
+    let mut big = variant(|h| {
+        h.flags1 = Flags1(Flags1::FRAG.0 | Flags1::NO_FACK.0);
+        h.act_id = Uuid::from_bytes([200; 16]);
+    });
+    big.extend(std::iter::repeat_n(0u8, 40_000));
+    let len = (big.len() - 80) as u16;
+    big[74..76].copy_from_slice(&len.to_le_bytes());
+    let at = [10, 0, 0, 4].into();
+    assert_eq!(
+        s.handle(t0, at, &big, false),
+        Action::Nothing(Dropped::Fragment)
+    );
+    big[76] = 1;
+    assert_eq!(
+        reject(s.handle(t0, at, &big, false)),
+        Some(nca::NCA_PROTO_ERROR)
+    );
+    // Unfinished calls are forgotten after the timeout.
+    assert!(s.assembling() > 0);
+    s.handle_timeout(t0 + fragments::TIMEOUT);
+    assert_eq!(s.assembling(), 0);
+}
+
+#[test]
+fn a_fack_dissects_as_c706_says() {
+    let h = Repr::parse_bytes(&fragments(1, 3, Flags1(0))[1])
+        .unwrap()
+        .header;
+    let bytes = Fack::new(&h, BOOT).to_vec().unwrap();
+    let repr = Repr::parse_bytes(&bytes).unwrap();
+    assert_eq!(repr.header.ptype, PacketType::Fack);
+    assert_eq!(repr.header.fragnum, 1);
+    assert_eq!(repr.body.len(), 16);
+    assert_eq!(repr.body[0], 0, "version 0");
+    assert_eq!(
+        u32::from_le_bytes(repr.body[8..12].try_into().unwrap()),
+        fragments::MAX_FRAG_SIZE
+    );
 }
