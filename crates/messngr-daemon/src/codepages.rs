@@ -87,8 +87,14 @@ impl CodePages {
                 })?;
                 pages.nets.push((net, page));
             } else {
-                crate::config::netbios_name("code_pages", key)
-                    .map_err(|e| ("code_pages", e.to_string()))?;
+                messngr_proto::wire::name::NetbiosName::new(key.trim().as_bytes(), 0x03).map_err(
+                    |e| {
+                        (
+                            "code_pages",
+                            format!("{key:?}: {e} (a NetBIOS name, or an address)"),
+                        )
+                    },
+                )?;
                 pages.names.push((key.trim().to_ascii_uppercase(), page));
             }
         }

@@ -72,6 +72,16 @@ pub enum DaemonError {
     },
 }
 
+impl From<crate::ports::BindError> for DaemonError {
+    fn from(e: crate::ports::BindError) -> Self {
+        DaemonError::Bind {
+            what: e.what,
+            iface: e.iface,
+            source: e.source,
+        }
+    }
+}
+
 /// Who the daemon will run as: the account to drop to when root, else
 /// the current user as it is.
 fn plan(settings: &Settings) -> Result<Option<crate::privs::Target>, DaemonError> {

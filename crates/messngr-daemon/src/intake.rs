@@ -128,6 +128,11 @@ impl NotStored {
     }
 }
 
+/// How long a receiver that answers its sender waits for the inbox before
+/// it says "not stored" (a store that hangs must not hold a sender, nor
+/// its place, forever).
+pub const STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// One hand-over to the inbox.
 #[derive(Debug)]
 pub struct Delivery {

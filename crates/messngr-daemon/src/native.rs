@@ -11,7 +11,7 @@
 
 use messngr_proto::text::sanitize_line;
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use messngr_proto::wire::Emit;
 use messngr_proto::wire::native::{self, Message, Reason, Repr};
@@ -25,8 +25,7 @@ mod channel;
 mod receipt;
 pub(crate) use channel::{Channel, Ctx};
 
-/// Time the inbox has to store a native message before it is refused.
-pub(crate) const STORE_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::intake::STORE_TIMEOUT;
 
 /// What the session does after a native frame: the NBSS payload to send
 /// back, and whether the session must end (with the reason to log).

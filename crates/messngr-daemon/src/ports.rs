@@ -17,12 +17,23 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::daemon::DaemonError;
 use crate::iface::Interface;
 use crate::intake::Delivery;
 use crate::policy::Policy;
 use crate::registry::Registry;
 use crate::settings::Settings;
+
+/// A port that could not be bound (another program holds it, or no
+/// privilege).
+#[derive(Debug)]
+pub(crate) struct BindError {
+    /// Which port.
+    pub(crate) what: &'static str,
+    /// The interface.
+    pub(crate) iface: String,
+    /// Why.
+    pub(crate) source: std::io::Error,
+}
 
 /// One interface's NetBIOS sockets, bound.
 pub(crate) struct Ports {
@@ -34,10 +45,10 @@ pub(crate) struct Ports {
 
 impl Ports {
     /// Binds `iface`'s ports (UDP 135 too with `rpc`).
-    pub(crate) fn bind(iface: &Interface, rpc: bool) -> Result<Ports, DaemonError> {
+    pub(crate) fn bind(iface: &Interface, rpc: bool) -> Result<Ports, BindError> {
         let err = |what: &'static str| {
             let iface = iface.name().to_owned();
-            move |source| DaemonError::Bind {
+            move |source| BindError {
                 what,
                 iface,
                 source,

@@ -50,9 +50,7 @@ use crate::intake::{InboxSender, Incoming, NotStored, Stored, Transport};
 use crate::policy::{Policy, Refusal};
 use crate::registry::Registry;
 
-/// The endpoint mapper's UDP port, where RPC clients send `msgsvcsend`
-/// calls directly (msrp-rpc.md §7).
-pub const RPC_PORT: u16 = 135;
+pub use messngr_proto::wire::dcerpc::RPC_PORT;
 /// Largest datagram read: a `NetrSendMessage` with Windows' longest text
 /// (652 bytes) is under 1 KiB, and a longer call comes in fragments
 /// (`MAX_FRAG_SIZE` each), which the protocol crate puts together.
@@ -119,7 +117,7 @@ pub async fn serve(
                 let (inbox, done) = (inbox.clone(), done_tx.clone());
                 tasks.spawn(async move {
                     let store = crate::intake::store(&inbox, *message);
-                    let stored = tokio::time::timeout(crate::session::STORE_TIMEOUT, store)
+                    let stored = tokio::time::timeout(crate::intake::STORE_TIMEOUT, store)
                         .await
                         .unwrap_or_else(|_| {
                             Err(NotStored::failed("the inbox did not answer in time"))

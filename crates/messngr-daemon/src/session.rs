@@ -61,8 +61,7 @@ pub const IDLE_TIMEOUT: Duration = messngr_proto::assembly::DEFAULT_IDLE_TIMEOUT
 pub const MAX_SESSION_LIFE: Duration = Duration::from_secs(600);
 /// Time a reply has to leave (a peer that does not read cannot hold a task).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time the inbox has to store a message before the sender is refused.
-pub const STORE_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::intake::STORE_TIMEOUT;
 /// Refused sessions waited on at once for their request (to answer 0x83);
 /// beyond them a refused connection is closed at once.
 const REFUSING: usize = 64;

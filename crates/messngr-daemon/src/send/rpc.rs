@@ -22,7 +22,7 @@ use messngr_proto::wire::dcerpc::{PacketType, Repr, Request, ShortPdu, Uuid};
 use tokio::net::UdpSocket;
 
 use super::SendError;
-use crate::rpc::RPC_PORT;
+use messngr_proto::wire::dcerpc::RPC_PORT;
 
 /// How long each try waits for an answer.
 const TRY_TIMEOUT: Duration = Duration::from_secs(1);

@@ -23,6 +23,10 @@
 //! All decoding borrows from the datagram and never panics; see
 //! [`crate::wire`] for the contract.
 
+/// The endpoint mapper's UDP port, where `msgsvcsend` calls are sent
+/// directly (`ncadg_ip_udp`; msrp-rpc.md §7).
+pub const RPC_PORT: u16 = 135;
+
 pub mod cl;
 pub mod msrp;
 pub mod ndr;
