@@ -21,6 +21,10 @@ pub struct Access {
     pub host: String,
     /// Our workgroup (upper case).
     pub workgroup: String,
+    /// Groups joined from the configuration (`groups`, upper case): their
+    /// messages are the host's, like the workgroup's, whatever account
+    /// has the same name.
+    pub groups: Vec<String>,
     /// Alias (upper case) → owning local user.
     pub alias_owners: BTreeMap<String, String>,
     /// Whether messages to the host or workgroup are shown to every user.
@@ -69,7 +73,10 @@ impl Access {
         {
             return Some(owner);
         }
-        if to.eq_ignore_ascii_case(&self.host) || to.eq_ignore_ascii_case(&self.workgroup) {
+        if to.eq_ignore_ascii_case(&self.host)
+            || to.eq_ignore_ascii_case(&self.workgroup)
+            || self.groups.iter().any(|g| to.eq_ignore_ascii_case(g))
+        {
             return None;
         }
         // NetBIOS names travel upper-cased; accounts are usually lower case.
@@ -162,6 +169,7 @@ mod tests {
         Access {
             host: "H1".into(),
             workgroup: "MLAN".into(),
+            groups: vec!["BACKUP".into()],
             alias_owners: [("HELPDESK".to_owned(), "carol".to_owned())].into(),
             host_messages_visible_to_all: visible,
             admin_group: None,
@@ -203,6 +211,11 @@ mod tests {
             ..access(true)
         };
         assert_eq!(a.owner_with("ALICE", accounts), None);
+        // A joined group is the host's too, even with an account `backup`.
+        assert_eq!(
+            access(true).owner_with("backup", |_| Some("backup".into())),
+            None
+        );
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! in the sender's DOS code page with nothing on the wire saying which. A
 //! WinPopup in Moscow writes CP866 and one in Paris CP850; read with one
 //! table, one of them gets the other's letters. The daemon decodes what a
-//! peer sent, and encodes what it sends to a peer, in that peer's page: a
-//! name rule first (the sender's name as it wrote it, or the name sent to),
-//! then the first address range that holds the peer's address, then the
-//! default. messngr peers are UTF-8 and never looked up here.
+//! peer sent, and encodes what it sends to a peer, in that peer's page: the
+//! first address range that holds the peer's address, then a name rule
+//! (the sender's name as it wrote it, or the name sent to), then the
+//! default. The address comes first because a sender chooses the name it
+//! claims, not (off its own LAN) its address. messngr peers are UTF-8 and
+//! never looked up here.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -109,17 +111,17 @@ impl CodePages {
     /// The code page of the peer named `name` (raw bytes as it wrote them,
     /// or the name sent to; may be empty) at `ip`.
     pub fn for_peer(&self, name: &[u8], ip: Option<IpAddr>) -> CodePage {
+        if let Some(ip) = ip
+            && let Some((_, page)) = self.nets.iter().find(|(net, _)| net.contains(ip, None))
+        {
+            return *page;
+        }
         let name = trim(name);
         if !name.is_empty()
             && let Some((_, page)) = self
                 .names
                 .iter()
                 .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
-        {
-            return *page;
-        }
-        if let Some(ip) = ip
-            && let Some((_, page)) = self.nets.iter().find(|(net, _)| net.contains(ip, None))
         {
             return *page;
         }
@@ -158,7 +160,7 @@ mod tests {
     }
 
     #[test]
-    fn a_name_rule_wins_then_the_first_range_then_the_default() {
+    fn the_first_range_wins_then_a_name_rule_then_the_default() {
         let p = pages(
             Some(CodePageValue::Number(852)),
             &[
@@ -167,7 +169,9 @@ mod tests {
             ],
         );
         let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
-        assert_eq!(p.for_peer(b"MOSCOWPC ", ip("10.0.5.7")), CodePage::Cp866);
+        // A sender claiming MOSCOWPC from the 437 range is read as 437.
+        assert_eq!(p.for_peer(b"MOSCOWPC ", ip("10.0.5.7")), CodePage::Cp437);
+        assert_eq!(p.for_peer(b"MOSCOWPC ", ip("10.0.6.7")), CodePage::Cp866);
         assert_eq!(p.for_peer(b"OTHER", ip("10.0.5.7")), CodePage::Cp437);
         assert_eq!(p.for_peer(b"", ip("10.0.6.7")), CodePage::Cp852);
         assert_eq!(p.for_peer(b"x", None), CodePage::Cp852);

@@ -198,7 +198,9 @@ impl Datagrams {
                     counters.ignored.fetch_add(1, Ordering::Relaxed);
                     return None;
                 }
-                let group = c.kind != DatagramKind::DirectUnique;
+                // A unique datagram to a group this host joined is still
+                // a group message (group_senders applies).
+                let group = c.kind != DatagramKind::DirectUnique || names.is_group(destination);
                 let m = parse_messngr(c.data, from, counters)?;
                 policy
                     .flow()

@@ -87,6 +87,8 @@ pub(crate) async fn accept(
     policy
         .flow()
         .add(crate::flow::Route::Messngr, crate::flow::Outcome::Received);
+    let to_group = policy.is_workgroup(m.to.as_bytes())
+        || crate::config::netbios_name("to", m.to).is_ok_and(|n| names.is_group(&n));
     let admitted = match &origin {
         Some(_) => policy.admit_signed_message(peer.ip(), m.from.as_bytes(), m.to.as_bytes()),
         None => policy.admit_message(
@@ -94,7 +96,7 @@ pub(crate) async fn accept(
             peer.ip(),
             m.from.as_bytes(),
             m.to.as_bytes(),
-            false,
+            to_group,
         ),
     };
     if let Err(why) = admitted {
@@ -104,8 +106,6 @@ pub(crate) async fn accept(
     // A name we hold, or our workgroup: a broadcast's signed copy (the
     // group rules applied above, as to its datagram). Only signed: the
     // copies share one uuid, which an unsigned one must not take first.
-    let to_group = policy.is_workgroup(m.to.as_bytes())
-        || crate::config::netbios_name("to", m.to).is_ok_and(|n| names.is_group(&n));
     let ours = (origin.is_some() && to_group)
         || crate::config::netbios_name("to", m.to).is_ok_and(|n| names.accepts_messages_for(&n));
     if !ours {

@@ -207,7 +207,14 @@ impl Rpc {
                 assembled = whole;
                 match assembled.call() {
                     Ok(call) => call,
-                    Err(_) => return Step::Nothing, // checked by the server
+                    // The server checked it; should it not decode after
+                    // all, the call is answered, never left pending.
+                    Err(_) => {
+                        let fault =
+                            self.server
+                                .refuse(now, assembled.ticket(), nca::NCA_S_FAULT_NDR);
+                        return fault.map_or(Step::Nothing, Step::Reply);
+                    }
                 }
             }
             Action::Send(pdu) => return Step::Reply(pdu),
@@ -252,7 +259,13 @@ impl Rpc {
             .flow()
             .add(Route::Rpc, crate::flow::Outcome::Received);
         if policy
-            .admit_message(Transport::Rpc, source, who, to, false)
+            .admit_message(
+                Transport::Rpc,
+                source,
+                who,
+                to,
+                self.names.is_group(&call.message.recipient()),
+            )
             .is_err()
         {
             return Err(self.server.refuse(now, ticket, status::ERROR_ACCESS_DENIED));

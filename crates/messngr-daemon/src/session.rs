@@ -357,8 +357,15 @@ async fn deliver(
     policy
         .flow()
         .add(crate::flow::Route::Smb, crate::flow::Outcome::Received);
+    // A group this host joined is a group: group_senders applies.
     if policy
-        .admit_message(Transport::Smb, peer.ip(), &message.from, &message.to, false)
+        .admit_message(
+            Transport::Smb,
+            peer.ip(),
+            &message.from,
+            &message.to,
+            names.is_group(&to),
+        )
         .is_err()
     {
         return Err(SmbRefusal::MessagesOff);

@@ -167,6 +167,11 @@ impl Settings {
         let access = crate::access::Access {
             host: netbios_name.clone(),
             workgroup: cfg.workgroup(),
+            groups: cfg
+                .groups
+                .iter()
+                .map(|g| g.trim().to_ascii_uppercase())
+                .collect(),
             alias_owners: cfg
                 .aliases
                 .iter()

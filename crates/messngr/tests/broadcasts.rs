@@ -157,7 +157,13 @@ fn a_broadcast_is_tracked_and_changed_at_every_messngr_host() {
 #[test]
 fn a_joined_group_gets_domain_messages_at_every_member_once() {
     let Some(lan) = lan(4) else { return };
-    let d1 = Daemon::start(&lan, 1, "H1", "groups = [\"ops\"]");
+    // H1 takes group messages from H4 only.
+    let d1 = Daemon::start(
+        &lan,
+        1,
+        "H1",
+        "groups = [\"ops\"]\ngroup_senders = [\"10.77.0.4\"]",
+    );
     let d2 = Daemon::start(&lan, 2, "H2", "");
     let d3 = Daemon::start(&lan, 3, "H3", "");
     let d4 = Daemon::start(&lan, 4, "H4", "");
@@ -203,4 +209,31 @@ fn a_joined_group_gets_domain_messages_at_every_member_once() {
         "{:?}",
         d3.inbox()
     );
+    // group_senders holds for a joined group as for the workgroup: H3's
+    // message to OPS reaches H2, not H1.
+    d3.cli_ok(&["send", "/domain:OPS", "From H3 to ops"]);
+    with_text(&d2, "From H3 to ops");
+    wait_for(
+        Duration::from_secs(10),
+        || d1.refused("group_not_allowed") >= 1,
+        || d1.log(),
+    );
+    assert!(d1.inbox().iter().all(|m| m["text"] != "From H3 to ops"));
+    // Also when it comes as a unique datagram (or SMB) to the group name.
+    let before = d1.refused("group_not_allowed");
+    d3.cli_ok(&[
+        "send",
+        "--transport",
+        "mailslot",
+        "-I",
+        "10.77.0.1",
+        "OPS",
+        "Unique to ops",
+    ]);
+    wait_for(
+        Duration::from_secs(10),
+        || d1.refused("group_not_allowed") > before,
+        || d1.log(),
+    );
+    assert!(d1.inbox().iter().all(|m| m["text"] != "Unique to ops"));
 }

@@ -144,8 +144,9 @@ pub enum Action<'a> {
     DeliverAssembled(Assembled),
 }
 
-/// A call put together from its fragments: its first fragment's header and
-/// the whole stub, checked to decode.
+/// A call put together from its fragments: the header of the fragment that
+/// completed it (flags and byte order as that one had them) and the whole
+/// stub, checked to decode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assembled {
     /// The header (fragment flags as the last fragment had them).
@@ -157,6 +158,11 @@ pub struct Assembled {
 }
 
 impl Assembled {
+    /// What [`MsrpServer::complete`] or [`MsrpServer::refuse`] needs.
+    pub const fn ticket(&self) -> Ticket {
+        Ticket(self.header, self.source)
+    }
+
     /// The call, borrowing the stub.
     pub fn call(&self) -> Result<Call<'_>, Error> {
         Ok(Call {
@@ -328,10 +334,14 @@ impl MsrpServer {
             }
         }
         match self.fragments.add(now, source, &h, repr.body) {
-            Added::Pending if h.flags1.contains(Flags1::NO_FACK) => {
-                Action::Nothing(Dropped::Fragment)
+            // A fack only for a fragment that added data, and never for a
+            // maybe call (nothing is ever sent for one).
+            Added::Pending { new: true }
+                if !h.flags1.contains(Flags1::NO_FACK) && wants_reply(&h, false) =>
+            {
+                Action::Fack(Fack::new(&h, boot))
             }
-            Added::Pending => Action::Fack(Fack::new(&h, boot)),
+            Added::Pending { .. } => Action::Nothing(Dropped::Fragment),
             Added::Refused(status) => refuse(ShortPdu::reject(&h, boot, status)),
             Added::Complete(stub) => {
                 let assembled = Assembled {

@@ -7,8 +7,10 @@
 //! [`MAX_FRAGMENTS`] fragments and [`MAX_BODY`] bytes (a `NetrSendMessage`
 //! with the longest text the decoder accepts fits), at most
 //! [`MAX_PER_SOURCE`] calls are being put together per sender address and
-//! [`MAX_CALLS`] in all, and one not finished within [`TIMEOUT`] is
-//! forgotten. A fragment past those bounds refuses its call.
+//! [`MAX_CALLS`] in all (when full, a call of the sender holding the most
+//! makes room, so that a few addresses cannot shut everyone out), and one
+//! not finished within [`TIMEOUT`], or silent for [`IDLE`], is forgotten.
+//! A fragment past those bounds refuses its call.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -30,6 +32,8 @@ pub const MAX_PER_SOURCE: usize = 4;
 pub const MAX_CALLS: usize = 32;
 /// How long a call may take to arrive whole.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a call may wait for its next fragment.
+pub const IDLE: Duration = Duration::from_secs(3);
 /// The largest fragment body we announce in a fack (what fits a UDP
 /// datagram on Ethernet with the 80-byte header).
 pub const MAX_FRAG_SIZE: u32 = 1392;
@@ -37,8 +41,8 @@ pub const MAX_FRAG_SIZE: u32 = 1392;
 /// What a fragment did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Added {
-    /// Kept; more are missing.
-    Pending,
+    /// Kept; more are missing. `new`: it added data (a repeat did not).
+    Pending { new: bool },
     /// The last missing one: the whole stub, in fragment order.
     Complete(Vec<u8>),
     /// Past a bound: refuse the call with this reject status.
@@ -51,6 +55,7 @@ struct Partial {
     last: Option<u16>,
     bytes: usize,
     started: Instant,
+    last_seen: Instant,
 }
 
 /// The calls being put together.
@@ -88,8 +93,11 @@ impl Fragments {
         }
         if !self.calls.contains_key(&key) {
             let mine = self.calls.keys().filter(|(s, _)| *s == source).count();
-            if mine >= MAX_PER_SOURCE || self.calls.len() >= MAX_CALLS {
+            if mine >= MAX_PER_SOURCE {
                 return Added::Refused(nca::NCA_SERVER_TOO_BUSY);
+            }
+            if self.calls.len() >= MAX_CALLS {
+                self.make_room(source);
             }
             self.calls.insert(
                 key,
@@ -99,12 +107,14 @@ impl Fragments {
                     last: None,
                     bytes: 0,
                     started: now,
+                    last_seen: now,
                 },
             );
         }
         let Some(p) = self.calls.get_mut(&key) else {
             return Added::Refused(nca::NCA_PROTO_ERROR);
         };
+        p.last_seen = now;
         if h.flags1.contains(Flags1::LAST_FRAG) {
             p.last = Some(h.fragnum);
         }
@@ -115,7 +125,8 @@ impl Fragments {
             self.calls.remove(&key);
             return Added::Refused(nca::NCA_PROTO_ERROR);
         }
-        if !p.fragments.contains_key(&h.fragnum) {
+        let new = !p.fragments.contains_key(&h.fragnum);
+        if new {
             p.bytes += body.len();
             if p.bytes > MAX_BODY {
                 self.calls.remove(&key);
@@ -132,16 +143,44 @@ impl Fragments {
                     .unwrap_or_default();
                 Added::Complete(whole)
             }
-            _ => Added::Pending,
+            _ => Added::Pending { new },
         }
     }
 
-    /// Forgets calls not finished within [`TIMEOUT`].
+    /// Forgets the oldest call of the sender holding the most (never
+    /// `source`'s own: it is under its share).
+    fn make_room(&mut self, source: IpAddr) {
+        let mut count: HashMap<IpAddr, usize> = HashMap::new();
+        for (s, _) in self.calls.keys() {
+            *count.entry(*s).or_default() += 1;
+        }
+        let Some((&heaviest, _)) = count
+            .iter()
+            .filter(|(s, _)| **s != source)
+            .max_by_key(|(_, n)| **n)
+        else {
+            return;
+        };
+        let oldest = self
+            .calls
+            .iter()
+            .filter(|((s, _), _)| *s == heaviest)
+            .min_by_key(|(_, p)| p.started)
+            .map(|(k, _)| *k);
+        if let Some(k) = oldest {
+            self.calls.remove(&k);
+        }
+    }
+
+    /// Forgets calls not finished within [`TIMEOUT`], or silent for
+    /// [`IDLE`].
     pub(super) fn handle_timeout(&mut self, now: Instant) {
-        self.calls.retain(|_, p| {
-            now.checked_duration_since(p.started)
-                .is_none_or(|age| age < TIMEOUT)
-        });
+        let fresh = |since: Instant, limit: Duration| {
+            now.checked_duration_since(since)
+                .is_none_or(|age| age < limit)
+        };
+        self.calls
+            .retain(|_, p| fresh(p.started, TIMEOUT) && fresh(p.last_seen, IDLE));
     }
 
     /// Calls being put together.

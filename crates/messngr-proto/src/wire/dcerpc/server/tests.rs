@@ -593,3 +593,39 @@ fn a_fack_dissects_as_c706_says() {
         fragments::MAX_FRAG_SIZE
     );
 }
+
+#[test]
+fn a_full_table_makes_room_from_the_heaviest_sender_and_facks_are_not_repeated() {
+    let (mut s, t0) = server();
+    // 8 senders with their 4 calls each fill the table.
+    for host in 0..8u8 {
+        for i in 0..MAX_PER_SOURCE as u8 {
+            let f = fragments(host * 10 + i, 3, Flags1::NO_FACK);
+            let at: std::net::IpAddr = [10, 0, 1, host].into();
+            assert_eq!(
+                s.handle(t0, at, &f[0], false),
+                Action::Nothing(Dropped::Fragment)
+            );
+        }
+    }
+    assert_eq!(s.assembling(), MAX_CALLS);
+    // A newcomer still gets in (one of the heavy senders' calls goes).
+    let f = fragments(250, 3, Flags1(0));
+    assert!(matches!(s.handle(t0, SRC, &f[0], false), Action::Fack(_)));
+    assert_eq!(s.assembling(), MAX_CALLS);
+    // The same fragment again adds nothing: no second fack.
+    assert_eq!(
+        s.handle(t0, SRC, &f[0], false),
+        Action::Nothing(Dropped::Fragment)
+    );
+    // A maybe call's fragments are never facked.
+    let maybe = fragments(251, 3, Flags1::MAYBE);
+    let other: std::net::IpAddr = [10, 0, 2, 1].into();
+    assert_eq!(
+        s.handle(t0, other, &maybe[0], false),
+        Action::Nothing(Dropped::Fragment)
+    );
+    // A call silent for longer than IDLE is forgotten.
+    s.handle_timeout(t0 + fragments::IDLE);
+    assert_eq!(s.assembling(), 0);
+}
