@@ -193,3 +193,38 @@ start_messngr() {
 CLK_TCK=$(getconf CLK_TCK)
 # Peak resident set (VmHWM) in kB.
 peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+
+# --- one daemon, loads alternating (http.sh, rpc.sh) -------------------------
+# They set M_DIR (the daemon's directory, its API socket there), M_PID,
+# H2, DURATION, TEXT_LEN, ROUNDS and STORED (count_messngr before the first
+# load).
+
+# Received messages only (a publish to a name held here also keeps an `out`
+# copy of what its sender sent).
+count_messngr() { "$MESSNGR" --socket "$M_DIR/api.sock" export | grep -c '"direction":"in"' || true; }
+
+# measure KEY CMD… — runs one load in h2 (its JSON report to $WORK/KEY.json)
+# and adds the daemon's CPU per accepted message and the store's growth.
+measure() {
+  local key=$1 before after stored cpu per accepted
+  shift
+  before=$(cpu_ticks "$M_PID")
+  in_ns "$H2" "$@" --duration "$DURATION" --text-len "$TEXT_LEN" --json >"$WORK/$key.load.json"
+  after=$(cpu_ticks "$M_PID")
+  stored=$(count_messngr)
+  cpu=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
+  accepted=$(jq .accepted "$WORK/$key.load.json")
+  per=$(awk -v c="$cpu" -v n="$accepted" 'BEGIN {printf "%.1f", (n > 0 ? c * 1e6 / n : 0)}')
+  jq -c --argjson cpu "$cpu" --argjson per "$per" --argjson stored $((stored - STORED)) \
+    '. + {server_cpu_s: $cpu, server_cpu_us_per_msg: $per, stored: $stored,
+          stored_ok: ($stored >= .accepted and ($stored == .accepted or .errors > 0))}' \
+    "$WORK/$key.load.json" >"$WORK/$key.json"
+  STORED=$stored
+  log "  $key: $(jq -r '"\(.rate)/s, p50 \(.p50_us) us, p99 \(.p99_us) us, \(.errors) errors, stored \(.stored) of \(.accepted)"' "$WORK/$key.json")"
+}
+
+# all KEY — every round's KEY_R.json, as one JSON array.
+all() { for ((r = 1; r <= ROUNDS; r++)); do cat "$WORK/$1_$r.json"; done | jq -s .; }
+# mean KEY FIELD, vals KEY FIELD — over $WORK/KEY.json (made by `all`).
+mean() { jq "[.[].$2] | add / length | . * 10 | round / 10" "$WORK/$1.json"; }
+vals() { jq -r "[.[].$2 | tostring] | join(\"/\")" "$WORK/$1.json"; }

@@ -85,28 +85,7 @@ expect_comm "$M_PID" messngr
 in_ns "$H2" "$SMB_LOAD" --probe --target "$SERVER_IP" --name "$NAME" --duration 30 >/dev/null &
 wait $! || { tail -n 30 "$M_DIR/log" >&2; exit 1; }
 
-count_in() { "$MESSNGR" --socket "$M_DIR/api.sock" export | grep -c '"direction":"in"' || true; }
-STORED=$(count_in)
-
-# measure KEY CMD… — one load in h2 (its JSON to $WORK/KEY.json), with the
-# daemon's CPU per accepted message and the store's growth.
-measure() {
-  local key=$1 before after stored cpu per accepted
-  shift
-  before=$(cpu_ticks "$M_PID")
-  in_ns "$H2" "$@" --duration "$DURATION" --text-len "$TEXT_LEN" --json >"$WORK/$key.load.json"
-  after=$(cpu_ticks "$M_PID")
-  stored=$(count_in)
-  cpu=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
-  accepted=$(jq .accepted "$WORK/$key.load.json")
-  per=$(awk -v c="$cpu" -v n="$accepted" 'BEGIN {printf "%.1f", (n > 0 ? c * 1e6 / n : 0)}')
-  jq -c --argjson cpu "$cpu" --argjson per "$per" --argjson stored $((stored - STORED)) \
-    '. + {server_cpu_s: $cpu, server_cpu_us_per_msg: $per, stored: $stored,
-          stored_ok: ($stored >= .accepted and ($stored == .accepted or .errors > 0))}' \
-    "$WORK/$key.load.json" >"$WORK/$key.json"
-  STORED=$stored
-  log "  $key: $(jq -r '"\(.rate)/s, p50 \(.p50_us) us, p99 \(.p99_us) us, \(.errors) errors, stored \(.stored) of \(.accepted)"' "$WORK/$key.json")"
-}
+STORED=$(count_messngr)
 
 for ((r = 1; r <= ROUNDS; r++)); do
   log "round $r/$ROUNDS"
@@ -124,13 +103,10 @@ S_UNIQUE=$(grep -o '^msgbench-[^ ]*' "$WORK/texts" | sort -u | wc -l)
 stop_server "$M_PID"
 wait "$M_PID" 2>/dev/null || true
 
-all() { for ((r = 1; r <= ROUNDS; r++)); do cat "$WORK/$1_$r.json"; done | jq -s .; }
 all rpc >"$WORK/rpc.json"
 all smb >"$WORK/smb.json"
 STORE_OK=$(jq -s '[.[][] | .stored_ok] | all' "$WORK/rpc.json" "$WORK/smb.json")
 [ "$R_LINES" -eq "$R_UNIQUE" ] && [ "$S_LINES" -eq "$S_UNIQUE" ] || STORE_OK=false
-mean() { jq "[.[].$2] | add / length | . * 10 | round / 10" "$WORK/$1.json"; }
-vals() { jq -r "[.[].$2 | tostring] | join(\"/\")" "$WORK/$1.json"; }
 R_RATE=$(mean rpc rate)
 S_RATE=$(mean smb rate)
 RATIO=$(awk -v a="$R_RATE" -v s="$S_RATE" 'BEGIN {printf "%.2f", (s > 0 ? a / s : 0)}')

@@ -12,7 +12,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Daemon, SmbConf, Smbd, acknowledged, lan, text, wait_for};
+use support::{Daemon, SambaClient, Smbd, acknowledged, lan, text, wait_for};
 
 const RUSSIAN: &str = "Привет, мир: ёлка";
 const FRENCH: &str = "Café crème, déjà à Noël";
@@ -20,30 +20,15 @@ const FRENCH: &str = "Café crème, déjà à Noël";
 /// `smbclient -M H1 -I 10.77.0.1` from host `i` with `dos charset`
 /// `charset`, `message` on its standard input.
 fn smbclient(lan: &support::Lan, i: usize, charset: &str, message: &str) -> std::process::Output {
-    use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    let conf = SmbConf::new("SENDERBOX")
-        .broadcast_resolution()
-        .set("dos charset", charset)
-        .write(dir.path())
-        .unwrap();
-    let mut child = lan
-        .command(i, "smbclient")
-        .arg("-s")
-        .arg(&conf)
-        .args(["-N", "-n", "SENDERBOX", "-M", "H1", "-I", "10.77.0.1"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(message.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let option = format!("--option=dos charset={charset}");
+    SambaClient::new().message_with(
+        lan,
+        i,
+        "H1",
+        Some("10.77.0.1"),
+        message.as_bytes(),
+        &[&option],
+    )
 }
 
 #[test]

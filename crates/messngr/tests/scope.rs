@@ -17,28 +17,9 @@ const SCOPE: &str = "corp.example";
 
 /// `smbclient -M H1 -I 10.77.0.1` from host 3, in `scope` (none: empty).
 fn message(lan: &support::Lan, scope: Option<&str>, words: &str) -> std::process::Output {
-    use std::io::Write;
-    let client = SambaClient::new();
-    let mut c = lan.command(3, "smbclient");
-    c.arg("-s")
-        .arg(client.conf())
-        .args(["-N", "-n", "SENDERBOX", "-M", "H1", "-I", "10.77.0.1"]);
-    if let Some(s) = scope {
-        c.arg(format!("--option=netbios scope={s}"));
-    }
-    let mut child = c
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(words.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let option = scope.map(|s| format!("--option=netbios scope={s}"));
+    let options: Vec<&str> = option.iter().map(String::as_str).collect();
+    SambaClient::new().message_with(lan, 3, "H1", Some("10.77.0.1"), words.as_bytes(), &options)
 }
 
 /// `nmblookup -i SCOPE NAME` (broadcast) from host 3.
@@ -175,26 +156,8 @@ fn each_interface_is_served_in_its_own_broadcast_domain() {
             },
             || d.log(),
         );
-        let o = {
-            use std::io::Write;
-            let mut child = lan
-                .command(host, "smbclient")
-                .arg("-s")
-                .arg(&conf)
-                .args(["-N", "-n", "SENDERBOX", "-M", "GATEBOX", "-I", ip])
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(format!("from side {host}").as_bytes())
-                .unwrap();
-            child.wait_with_output().unwrap()
-        };
+        let words = format!("from side {host}");
+        let o = client.message_with(&lan, host, "GATEBOX", Some(ip), words.as_bytes(), &[]);
         assert!(acknowledged(&o), "side {host}: {}\n{}", text(&o), d.log());
     }
     let mut texts: Vec<String> = d

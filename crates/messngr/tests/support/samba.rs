@@ -187,11 +187,25 @@ impl SambaClient {
         ip: Option<&str>,
         message: &[u8],
     ) -> Output {
+        self.message_with(lan, i, target, ip, message, &[])
+    }
+
+    /// [`SambaClient::message`] with more smbclient options (`--option=…`).
+    pub fn message_with(
+        &self,
+        lan: &Lan,
+        i: usize,
+        target: &str,
+        ip: Option<&str>,
+        message: &[u8],
+        options: &[&str],
+    ) -> Output {
         use std::io::Write;
         let mut c = lan.command(i, "smbclient");
         c.arg("-s")
             .arg(&self.conf)
-            .args(["-N", "-n", "SENDERBOX", "-U", "alice", "-M", target]);
+            .args(["-N", "-n", "SENDERBOX", "-U", "alice", "-M", target])
+            .args(options);
         if let Some(ip) = ip {
             c.args(["-I", ip]);
         }
