@@ -275,21 +275,31 @@ impl MsrpServer {
         }
     }
 
+    /// What a request for call `seqnum` of the activity `key` gets when
+    /// that call (or a later one) is remembered: nothing for an older or
+    /// unfinished call, the stored answer for an answered one; `None` for
+    /// a new call.
+    fn repeat<'a>(&mut self, now: Instant, key: (IpAddr, Uuid), seqnum: u32) -> Option<Action<'a>> {
+        let a = self.activities.get_mut(&key)?;
+        if seqnum < a.seqnum {
+            return Some(Action::Nothing(Dropped::Stale));
+        }
+        if seqnum > a.seqnum {
+            return None;
+        }
+        a.last_seen = now;
+        Some(match a.state {
+            CallState::Pending => Action::Nothing(Dropped::InProgress),
+            CallState::Done(Some(pdu)) => Action::Send(pdu),
+            CallState::Done(None) => Action::Nothing(Dropped::Duplicate),
+        })
+    }
+
     fn request<'a>(&mut self, now: Instant, call: Call<'a>) -> Action<'a> {
         let h = call.header;
         let key = (call.source, h.act_id);
-        if let Some(a) = self.activities.get_mut(&key) {
-            if h.seqnum < a.seqnum {
-                return Action::Nothing(Dropped::Stale);
-            }
-            if h.seqnum == a.seqnum {
-                a.last_seen = now;
-                return match a.state {
-                    CallState::Pending => Action::Nothing(Dropped::InProgress),
-                    CallState::Done(Some(pdu)) => Action::Send(pdu),
-                    CallState::Done(None) => Action::Nothing(Dropped::Duplicate),
-                };
-            }
+        if let Some(again) = self.repeat(now, key, h.seqnum) {
+            return again;
         }
         if !self.remember(now, key, h.seqnum, CallState::Pending) {
             // No room to remember it: delivering it anyway would store
@@ -320,18 +330,8 @@ impl MsrpServer {
             return refuse(pdu);
         }
         // A fragment of a call already whole: a retransmission.
-        if let Some(a) = self.activities.get_mut(&(source, h.act_id)) {
-            if h.seqnum < a.seqnum {
-                return Action::Nothing(Dropped::Stale);
-            }
-            if h.seqnum == a.seqnum {
-                a.last_seen = now;
-                return match a.state {
-                    CallState::Pending => Action::Nothing(Dropped::InProgress),
-                    CallState::Done(Some(pdu)) => Action::Send(pdu),
-                    CallState::Done(None) => Action::Nothing(Dropped::Duplicate),
-                };
-            }
+        if let Some(again) = self.repeat(now, (source, h.act_id), h.seqnum) {
+            return again;
         }
         match self.fragments.add(now, source, &h, repr.body) {
             // A fack only for a fragment that added data, and never for a
