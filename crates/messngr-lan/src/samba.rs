@@ -112,6 +112,10 @@ impl SmbConf {
             ("private dir", format!("{d}/private")),
             ("pid directory", format!("{d}/pid")),
             ("ncalrpc dir", format!("{d}/ncalrpc")),
+            // nmbd's packet-server socket, /run/samba/nmbd by default: one
+            // path for every namespace, so a second nmbd running at the same
+            // time failed to start ("address already in use").
+            ("nmbd:socket dir", format!("{d}/nmbd")),
             ("log file", format!("{d}/log/log.%m")),
             ("passdb backend", format!("tdbsam:{d}/private/passdb.tdb")),
         ]);
@@ -169,6 +173,7 @@ mod tests {
             "private dir = /x/y/private",
             "pid directory = /x/y/pid",
             "ncalrpc dir = /x/y/ncalrpc",
+            "nmbd:socket dir = /x/y/nmbd",
             "log file = /x/y/log/log.%m",
             "passdb backend = tdbsam:/x/y/private/passdb.tdb",
         ] {
