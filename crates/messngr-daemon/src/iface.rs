@@ -86,11 +86,12 @@ pub fn find(wanted: Option<&str>) -> Result<Interface, InterfaceError> {
             .as_ref()
             .and_then(|s| s.as_sockaddr_in())
             .map_or(Ipv4Addr::new(255, 255, 255, 0), |m| m.ip());
-        let broadcast = a
+        let reported = a
             .broadcast
             .as_ref()
             .and_then(|s| s.as_sockaddr_in())
-            .map_or_else(|| directed_broadcast(address, netmask), |b| b.ip());
+            .map(|b| b.ip());
+        let broadcast = broadcast_of(address, netmask, reported);
         let mut name = [0u8; 16];
         for (d, s) in name.iter_mut().zip(a.interface_name.bytes().take(15)) {
             *d = s;
@@ -109,6 +110,18 @@ pub fn find(wanted: Option<&str>) -> Result<Interface, InterfaceError> {
     })
 }
 
+/// The interface's broadcast address: the one configured, or computed
+/// from address and mask when none is. An address added without `brd`
+/// reports none — getifaddrs then gives the interface's own address (or
+/// nothing), and every broadcast (name claims, `*`) would have gone to
+/// this host alone.
+fn broadcast_of(address: Ipv4Addr, netmask: Ipv4Addr, reported: Option<Ipv4Addr>) -> Ipv4Addr {
+    match reported {
+        Some(b) if b != address && !b.is_unspecified() => b,
+        _ => directed_broadcast(address, netmask),
+    }
+}
+
 /// The subnet's broadcast address computed from address and mask.
 pub fn directed_broadcast(address: Ipv4Addr, netmask: Ipv4Addr) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(address) | !u32::from(netmask))
@@ -117,6 +130,20 @@ pub fn directed_broadcast(address: Ipv4Addr, netmask: Ipv4Addr) -> Ipv4Addr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_without_brd_still_gets_its_subnets_broadcast() {
+        let (a, m) = (
+            Ipv4Addr::new(10, 77, 1, 254),
+            Ipv4Addr::new(255, 255, 255, 0),
+        );
+        let subnet = Ipv4Addr::new(10, 77, 1, 255);
+        assert_eq!(broadcast_of(a, m, Some(a)), subnet);
+        assert_eq!(broadcast_of(a, m, Some(Ipv4Addr::UNSPECIFIED)), subnet);
+        assert_eq!(broadcast_of(a, m, None), subnet);
+        let set = Ipv4Addr::new(10, 77, 255, 255);
+        assert_eq!(broadcast_of(a, m, Some(set)), set);
+    }
 
     #[test]
     fn broadcast_is_computed_from_the_mask() {
