@@ -142,6 +142,15 @@ fn ntfy_s_documented_curl_requests_and_apprise_publish_to_a_topic() {
     );
     assert_eq!(code, 401, "{body}");
     assert!(body.contains("browser session"), "{body}");
+    // Nor with a credential that is not a token beside it: it is refused,
+    // never replaced by the cookie.
+    let (code, body) = curl(
+        &lan,
+        1,
+        &["-b", jar, &format!("{ops}/trigger?message=forged&auth=eA")],
+    );
+    assert_eq!(code, 401, "{body}");
+    assert!(body.contains("not a token"), "{body}");
 
     // The same publish again: collapsed into the first, not sent again.
     let (code, body) = curl(

@@ -61,6 +61,18 @@ fn from_query(query: &str) -> Option<String> {
     from_header_value(&String::from_utf8(decoded).ok()?)
 }
 
+/// Whether a request offers a credential at all (an `Authorization`
+/// header, or an `auth` query parameter), readable or not: one that does
+/// not read as a token is refused, never replaced by the session cookie
+/// (else `?auth=x` would let a browser's cookie publish).
+pub(crate) fn offers_credential(headers: &HeaderMap, query: Option<&str>) -> bool {
+    headers.contains_key(header::AUTHORIZATION)
+        || query.is_some_and(|q| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                .is_ok_and(|pairs| pairs.iter().any(|(k, _)| k == "auth"))
+        })
+}
+
 /// The token a request carries, wherever it is.
 pub(crate) fn token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     headers
@@ -114,6 +126,11 @@ impl FromRequestParts<App> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let Some(token) = token(&parts.headers, parts.uri.query()) else {
+            if offers_credential(&parts.headers, parts.uri.query()) {
+                return Err(Failure::unauthorized(
+                    "the credential given is not a token: send `Authorization: Bearer tk_…` (or Basic with the token as the password)",
+                ));
+            }
             let peer = super::peer::Peer::from_parts(parts);
             if let Some(b) = super::web::guard::browser(app, &parts.headers, peer) {
                 return from_browser(b, parts);
