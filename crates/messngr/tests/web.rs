@@ -235,7 +235,7 @@ fn a_cross_site_post_is_refused_and_the_headers_are_strict() {
         "{page}"
     );
     assert!(lower.contains("x-content-type-options: nosniff"), "{page}");
-    assert!(lower.contains("referrer-policy: no-referrer"), "{page}");
+    assert!(lower.contains("referrer-policy: same-origin"), "{page}");
 
     // `messngr web`'s link signs in once, with a strict cookie.
     let o = d1.cli_ok(&["web", "--print"]);

@@ -6,9 +6,13 @@
 //! `SameSite=Strict` (a cross-site page's request does not carry it), the
 //! request must carry the session's CSRF token (which only our pages hold),
 //! and it must come from our own origin (`Origin`, or `Sec-Fetch-Site:
-//! same-origin` where the browser sends `Origin: null` because of our
-//! `Referrer-Policy: no-referrer`). Any one refusing is a 403 that says
-//! why; the request changes nothing.
+//! same-origin` where a browser sends `Origin: null`). Pages carry
+//! `Referrer-Policy: same-origin`, not `no-referrer`: under `no-referrer` a
+//! browser sends `Origin: null` on its own form posts, and sends
+//! `Sec-Fetch-Site` only to secure contexts (loopback, not `http://` on a
+//! LAN address), so no post from the LAN could have passed. The pages link
+//! nowhere else, so nothing leaks. Any one refusing is a 403 that says why;
+//! the request changes nothing.
 
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::Response;
@@ -93,8 +97,8 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
                 Err("a request from another origin")
             }
         }
-        // `Origin: null` (our no-referrer policy) or none: only a browser's
-        // own word that it is same-origin will do.
+        // `Origin: null` or none: only a browser's own word that it is
+        // same-origin will do.
         _ if get("sec-fetch-site") == Some("same-origin") => Ok(()),
         _ => Err("a request that does not say it comes from this site (no Origin)"),
     }
@@ -142,7 +146,7 @@ pub(crate) async fn protect(mut r: Response) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     r
