@@ -287,7 +287,7 @@ async fn webhook(
         auth.user
     );
     Ok(from_line(
-        &app.services.answer(auth.uid, Request::Alert(request)).await,
+        &app.answer(auth.uid, Request::Alert(request)).await,
     ))
 }
 

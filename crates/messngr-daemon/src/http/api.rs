@@ -39,8 +39,7 @@ pub(super) fn routes() -> Router<App> {
 /// Asks the services as `auth`'s account.
 async fn ask(app: &App, auth: &Auth, request: impl Into<Request>) -> Response {
     tracing::debug!("HTTP request as {} (uid {})", auth.user, auth.uid);
-    app.pace(auth.uid).await;
-    from_line(&app.services.answer(auth.uid, request.into()).await)
+    from_line(&app.answer(auth.uid, request.into()).await)
 }
 
 /// A JSON body, or a 400 that says what is wrong with it.

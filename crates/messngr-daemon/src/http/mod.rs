@@ -11,7 +11,7 @@
 //! it into a `messngr_api::Request` and asks `server::Services`, as the
 //! account its token belongs to; nothing here is a second implementation
 //! of sending or of the inbox. Every response carries a strict
-//! Content-Security-Policy, nosniff and no-referrer (`web::guard`).
+//! Content-Security-Policy, nosniff and a same-origin referrer policy (`web::guard`).
 
 mod alertmanager;
 mod api;
@@ -70,9 +70,17 @@ pub(crate) struct App {
 }
 
 impl App {
+    /// Answers `request` as the account `uid`, paced by its rate: every
+    /// route asks through here, so none (ntfy, Alertmanager, the web
+    /// pages) goes around `api_rate_limit`.
+    pub(crate) async fn answer(&self, uid: u32, request: messngr_api::Request) -> Vec<u8> {
+        self.pace(uid).await;
+        self.services.answer(uid, request).await
+    }
+
     /// Waits as long as `uid`'s rate asks before a request is answered
     /// (`api_rate_limit`: late, never refused).
-    pub(crate) async fn pace(&self, uid: u32) {
+    async fn pace(&self, uid: u32) {
         let wait = self.rates.delay(uid, std::time::Instant::now());
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;

@@ -365,7 +365,7 @@ async fn publish(app: &App, auth: &Auth, p: Publish) -> Result<Response, NtfyErr
         auth.user,
         auth.uid
     );
-    let line = app.services.answer(auth.uid, Request::Alert(request)).await;
+    let line = app.answer(auth.uid, Request::Alert(request)).await;
     let view = match serde_json::from_slice::<Reply<AlertView>>(&line) {
         Ok(Reply::Ok(v)) => v,
         Ok(Reply::Error(e)) => return Err(e.into()),

@@ -106,8 +106,7 @@ async fn call<T: DeserializeOwned>(
     uid: u32,
     request: impl Into<Request>,
 ) -> Result<T, ApiError> {
-    app.pace(uid).await;
-    let line = app.services.answer(uid, request.into()).await;
+    let line = app.answer(uid, request.into()).await;
     match serde_json::from_slice::<Reply<T>>(&line) {
         Ok(Reply::Ok(t)) => Ok(t),
         Ok(Reply::Error(e)) => Err(e),
