@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Priority, SendView};
 
-/// Longest alert title, in bytes (the native frame's ALERT field).
-pub const MAX_TITLE: usize = 255;
+/// Longest alert title, in bytes: the native frame's ALERT field's limit.
+pub use messngr_proto::wire::native::MAX_TITLE_LEN as MAX_TITLE;
 
 /// Raise an alert. Only root, the daemon's user, `admin_group` and the
 /// `[alerter]` `raisers` may.

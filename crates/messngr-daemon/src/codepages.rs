@@ -194,10 +194,14 @@ mod tests {
         let (key, why) = bad(None, &[("10.0.0.0/99", CodePageValue::Number(866))]);
         assert_eq!(key, "code_pages");
         assert!(why.contains("10.0.0.0/99"), "{why}");
-        let (_, why) = bad(
+        let (key, why) = bad(
             None,
             &[("A NAME TOO LONG FOR NETBIOS", CodePageValue::Number(866))],
         );
-        assert!(!why.is_empty());
+        assert_eq!(key, "code_pages");
+        assert!(
+            why.contains("A NAME TOO LONG FOR NETBIOS") && why.contains("NetBIOS name"),
+            "{why}"
+        );
     }
 }

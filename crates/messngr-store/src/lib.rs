@@ -69,9 +69,9 @@ pub use handle::StoreHandle;
 pub use message::{
     AlertMark, Direction, Message, NewMessage, Priority, Transport, new_uuid, new_uuid_bytes,
 };
+/// Longest alert title, in bytes: the native frame's ALERT field's limit.
+pub use messngr_proto::wire::native::MAX_TITLE_LEN as MAX_TITLE;
 pub use notices::{MAX_AUTHOR, MAX_SIGNED};
-/// Longest alert title, in bytes (the native ALERT field's limit).
-pub const MAX_TITLE: usize = 255;
 pub use page::Page;
 pub use quota::{Quota, QuotaBucket};
 pub use receipts::{Receipt, ReceiptState, ReceiptSummary};

@@ -38,10 +38,11 @@ impl Forced {
 
     fn name(self) -> &'static str {
         match self {
-            Forced::Smb => "smb",
-            Forced::Mailslot => "mailslot",
-            Forced::Rpc => "rpc",
+            Forced::Smb => Via::Smb,
+            Forced::Mailslot => Via::Mailslot,
+            Forced::Rpc => Via::Rpc,
         }
+        .as_str()
     }
 }
 
