@@ -329,7 +329,7 @@ impl StoreHandle {
         recipient: String,
         state: ReceiptState,
         at: i64,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         self.run(move |s| s.set_receipt(&uuid, &recipient, state, at))
             .await
     }

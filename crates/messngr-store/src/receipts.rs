@@ -91,16 +91,18 @@ impl Store {
     /// Records that `recipient` reached `state` for the message `uuid` at
     /// `at`; an earlier state never replaces a later one. A recipient with
     /// no row yet gets one (a broadcast's recipients appear as they
-    /// answer). An unknown `uuid` is [`StoreError::Invalid`].
+    /// answer). An unknown `uuid` is [`StoreError::Invalid`]. Returns
+    /// whether anything changed (`false`: a state not later than the one
+    /// recorded, which is nothing to tell anyone).
     pub fn set_receipt(
         &mut self,
         uuid: &str,
         recipient: &str,
         state: ReceiptState,
         at: i64,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         known(self.conn_ref(), uuid)?;
-        self.conn_ref().execute(
+        let changed = self.conn_ref().execute(
             "INSERT INTO receipts (message_uuid, recipient, state, at) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (message_uuid, recipient) DO UPDATE SET state = excluded.state, \
              at = excluded.at \
@@ -108,7 +110,7 @@ impl Store {
                  > (CASE receipts.state WHEN 'read' THEN 2 WHEN 'delivered' THEN 1 ELSE 0 END)",
             params![uuid, recipient, state.as_str(), at],
         )?;
-        Ok(())
+        Ok(changed > 0)
     }
 
     /// Records the recipients a message was sent to, each `sent` at `at`,

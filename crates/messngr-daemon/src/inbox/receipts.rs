@@ -57,7 +57,9 @@ impl Recorder {
     }
 
     /// Sets `recipient`'s receipt of sent message `uuid` to `state` (states
-    /// only move forward: the store's rule), then tells the followers.
+    /// only move forward: the store's rule), then tells the followers, if
+    /// it changed anything (a repeated or late receipt, replayed by a peer,
+    /// is no news).
     pub(crate) async fn record(
         &self,
         uuid: String,
@@ -65,10 +67,12 @@ impl Recorder {
         state: ReceiptState,
         at: i64,
     ) -> Result<(), StoreError> {
-        self.store
+        let changed = self
+            .store
             .set_receipt(uuid.clone(), recipient.clone(), state, at)
             .await?;
-        if self.news.receiver_count() > 0
+        if changed
+            && self.news.receiver_count() > 0
             && let Ok(Some(m)) = self.store.find_by_uuid(uuid.clone()).await
             && m.direction == messngr_store::Direction::Out
         {

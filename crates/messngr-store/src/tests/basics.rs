@@ -175,10 +175,14 @@ fn receipts_count_a_broadcast() {
             .unwrap();
     }
     use crate::ReceiptState::{Delivered, Read};
-    store.set_receipt(&sent.uuid, "A", Read, T0 + 2).unwrap();
-    store
+    assert!(store.set_receipt(&sent.uuid, "A", Read, T0 + 2).unwrap());
+    let changed = store
         .set_receipt(&sent.uuid, "A", Delivered, T0 + 3)
         .unwrap(); // late: ignored
+    assert!(
+        !changed,
+        "a state earlier than the recorded one changes nothing"
+    );
     store
         .set_receipt(&sent.uuid, "B", Delivered, T0 + 1)
         .unwrap();
