@@ -3,7 +3,9 @@
 //!
 //! Why in memory: the window is minutes long and an alert raised again
 //! after a restart is worth sending again. It holds at most
-//! [`MAX_KEYS`] keys; the oldest go first.
+//! [`MAX_KEYS`] keys; when full, the oldest key of the raiser holding the
+//! most goes (keys are `UID/KEY`), so that one raiser flooding distinct
+//! keys pushes out its own, never root's or Alertmanager's.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -122,10 +124,7 @@ impl Window {
             .map(|e| e.earlier.unresolved())
             .unwrap_or_default();
         if keys.len() >= MAX_KEYS
-            && let Some(oldest) = keys
-                .iter()
-                .min_by_key(|(_, e)| e.first)
-                .map(|(k, _)| k.clone())
+            && let Some(oldest) = heaviest_raisers_oldest(&keys)
         {
             keys.remove(&oldest);
         }
@@ -162,9 +161,40 @@ impl Window {
     }
 }
 
+/// The oldest key of the raiser (the `UID/` part) holding the most keys.
+fn heaviest_raisers_oldest(keys: &HashMap<String, Entry>) -> Option<String> {
+    let raiser = |k: &str| k.split_once('/').map_or("", |(uid, _)| uid).to_owned();
+    let mut held: HashMap<String, usize> = HashMap::new();
+    for k in keys.keys() {
+        *held.entry(raiser(k)).or_default() += 1;
+    }
+    let heaviest = held.into_iter().max_by_key(|(_, n)| *n)?.0;
+    keys.iter()
+        .filter(|(k, _)| raiser(k) == heaviest)
+        .min_by_key(|(_, e)| e.first)
+        .map(|(k, _)| k.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_raiser_flooding_keys_pushes_out_its_own_not_others() {
+        let w = Window::new(Duration::from_secs(300));
+        let t0 = Instant::now();
+        assert_eq!(w.see_at("0/root-alert", false, t0), Seen::New);
+        w.sent("0/root-alert", vec![1], "root's", 0);
+        for i in 0..2 * MAX_KEYS {
+            let at = t0 + Duration::from_millis(i as u64 + 1);
+            assert_eq!(w.see_at(&format!("1000/k{i}"), false, at), Seen::New);
+        }
+        let later = t0 + Duration::from_secs(10);
+        assert!(
+            matches!(w.see_at("0/root-alert", false, later), Seen::Repeat(_)),
+            "root's alert was pushed out by another raiser's flood"
+        );
+    }
 
     #[test]
     fn repeats_within_the_window_collapse_and_a_resolution_ends_them() {
