@@ -135,6 +135,53 @@ fn an_alert_reaches_a_messngr_host_a_group_and_a_legacy_receiver_marked() {
     assert!(got.contains("The nightly backup failed"), "{got:?}");
 }
 
+/// A group member whose share of the inbox is full does not make the
+/// alert fail for the others: they get it, it is tracked, and raising it
+/// again collapses (before, the error had the Alerter forget it and send
+/// it to everyone again).
+#[test]
+fn a_member_over_quota_does_not_cost_the_others_their_alert() {
+    let Some(lan) = lan(1) else { return };
+    let (alice, bob) = (TestUser::create("q"), TestUser::create("p"));
+    let group = Group::create("quota", &[&alice, &bob]);
+    let d = Daemon::start(
+        &lan,
+        1,
+        "H1",
+        &format!(
+            "max_messages_per_owner = 1\n[alerter]\nnormal = [\"@{}\"]",
+            group.0
+        ),
+    );
+    d.wait_settled();
+    d.cli_ok(&["alert", "--title", "first", "First alert"]);
+    // Bob's is deleted: he has room again, Alice has none.
+    let bobs = alerts(&d.inbox())
+        .into_iter()
+        .find(|m| m["owner_user"] == bob.name.as_str())
+        .and_then(|m| m["id"].as_i64())
+        .unwrap_or_else(|| panic!("{:?}", d.inbox()));
+    d.cli_ok(&["rm", &bobs.to_string()]);
+    for _ in 0..2 {
+        let o = d.cli(&["alert", "--title", "second", "Second alert"]);
+        assert!(o.status.success(), "{}\n{}", text(&o), d.log());
+    }
+    let inbox = d.inbox();
+    let second = |u: &TestUser| {
+        alerts(&inbox)
+            .into_iter()
+            .filter(|m| m["owner_user"] == u.name.as_str() && m["title"] == "second")
+            .map(|m| m["repeats"].as_u64().unwrap_or(0))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        second(&bob),
+        [2],
+        "once, the repeat collapsed into it: {inbox:?}"
+    );
+    assert_eq!(second(&alice), Vec::<u64>::new(), "{inbox:?}");
+}
+
 #[test]
 fn a_repeated_alert_is_one_message_with_a_count() {
     let Some(lan) = lan(2) else { return };

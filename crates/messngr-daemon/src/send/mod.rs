@@ -292,14 +292,32 @@ pub(crate) async fn to_accounts(
     let uuid = messngr_store::new_uuid();
     let mut sent = Vec::new();
     let mut reached = Vec::new();
+    let mut missed = Vec::new();
     for user in users {
-        sent.push(local::send(ctx, user, text, opts, Some(&uuid)).await?);
-        reached.push(record::recipient(user, &ctx.settings.netbios_name));
+        match local::send(ctx, user, text, opts, Some(&uuid)).await {
+            Ok(r) => {
+                sent.push(r);
+                reached.push(record::recipient(user, &ctx.settings.netbios_name));
+            }
+            // The others still get it, and what reached them is tracked
+            // (an error here would have the Alerter send it all again).
+            Err(e) => missed.push((user.as_str(), e)),
+        }
+    }
+    if sent.is_empty() {
+        return Err(missed.into_iter().next().map_or_else(
+            || SendError::NotFound(format!("{label}: nobody to send to")),
+            |(_, e)| e,
+        ));
     }
     let id = keep_local(ctx, label, text, opts, &uuid, reached).await;
     for r in &mut sent {
         r.id = id;
         r.uuid = Some(uuid.clone());
+    }
+    if !missed.is_empty() {
+        let who: Vec<String> = missed.iter().map(|(u, e)| format!("{u} ({e})")).collect();
+        sent[0].warning = Some(format!("{label}: not stored for {}", who.join(", ")));
     }
     Ok(sent)
 }
