@@ -59,17 +59,8 @@ pub enum DaemonError {
     #[error(transparent)]
     Privs(#[from] crate::privs::PrivsError),
     /// A hook names a user the daemon cannot run it as.
-    #[error(
-        "hook {program}: user = {user:?}, but the daemon runs as {daemon} and cannot start programs as anyone else; remove `user` (it then runs as {daemon}) or set the daemon's `user` to {user:?}"
-    )]
-    HookUser {
-        /// The hook's program.
-        program: String,
-        /// Its `user`.
-        user: String,
-        /// The daemon's user.
-        daemon: String,
-    },
+    #[error(transparent)]
+    HookUser(#[from] crate::people::hooks::HookUserError),
 }
 
 impl From<crate::ports::BindError> for DaemonError {
@@ -97,20 +88,7 @@ fn plan(settings: &Settings) -> Result<Option<crate::privs::Target>, DaemonError
             .map_or_else(|| uid.to_string(), |u| u.name);
         (None, name, uid)
     };
-    for hook in &settings.hooks {
-        let Some(user) = &hook.user else { continue };
-        let same = nix::unistd::User::from_name(user.trim())
-            .ok()
-            .flatten()
-            .is_some_and(|u| u.uid == uid);
-        if !same {
-            return Err(DaemonError::HookUser {
-                program: hook.program.display().to_string(),
-                user: user.clone(),
-                daemon: name,
-            });
-        }
-    }
+    crate::people::hooks::run_as(&settings.hooks, uid, &name)?;
     Ok(target)
 }
 
@@ -146,6 +124,15 @@ fn give_up_root(target: Option<&crate::privs::Target>) -> Result<(), DaemonError
 
 /// Runs the daemon until `stop` is cancelled.
 pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), DaemonError> {
+    run_reloading(settings, stop, None).await
+}
+
+/// [`run`], applying `reload`'s settings on each SIGHUP (`crate::reload`).
+pub async fn run_reloading(
+    settings: Settings,
+    stop: CancellationToken,
+    reload: Option<crate::reload::Reload>,
+) -> Result<(), DaemonError> {
     let target = plan(&settings)?;
     // With `serve_netbios = false` Samba owns the ports and feeds the
     // inbox through `messngr deliver`: nothing is bound.
@@ -195,6 +182,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     let secure = Arc::new(crate::secure::Secure::open(&settings)?);
     let tokens = Arc::new(crate::tokens::Tokens::load(&settings.state_dir)?);
     let settings = Arc::new(settings);
+    let live = Arc::new(crate::live::Live::new(&settings));
     let registry = Registry::in_scope(&settings.scope);
     let inbox = Arc::new(inbox);
     let policy = Arc::new(settings.policy().with_flow(inbox.flow().clone()));
@@ -207,6 +195,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     crate::people::spawn(
         &tasks,
         settings.clone(),
+        &live,
         &inbox,
         &quiet,
         &delivered,
@@ -242,7 +231,11 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
         tokens,
         web: Arc::default(),
         netbios: None,
-        alerter: Arc::new(crate::alerter::Alerter::new(settings.clone(), None)),
+        alerter: Arc::new(crate::alerter::Alerter::new(
+            settings.clone(),
+            live.clone(),
+            None,
+        )),
         delivered,
         deliveries: Some(deliveries.downgrade()),
     };
@@ -287,10 +280,19 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
             };
             services.alerter = Arc::new(crate::alerter::Alerter::new(
                 settings.clone(),
+                live.clone(),
                 Some(ctx.clone()),
             ));
-            services.netbios = Some((names, ctx));
+            services.netbios = Some((names.clone(), ctx));
             serve_local(&tasks, listener, http, services, feed, &stop);
+            let reloader = reload.map(|read| crate::reload::Reloader {
+                read,
+                running: settings.clone(),
+                live: live.clone(),
+                policy: policy.clone(),
+                names: Some(names),
+            });
+            watch(&tasks, reloader, &stop);
             crate::names::run(
                 (*settings).clone(),
                 registry,
@@ -307,6 +309,14 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
             );
             drop(deliveries);
             serve_local(&tasks, listener, http, services, feed, &stop);
+            let reloader = reload.map(|read| crate::reload::Reloader {
+                read,
+                running: settings.clone(),
+                live: live.clone(),
+                policy: policy.clone(),
+                names: None,
+            });
+            watch(&tasks, reloader, &stop);
             stop.cancelled().await;
         }
     }
@@ -315,6 +325,24 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), Daem
     tasks.wait().await;
     let _ = std::fs::remove_file(&settings.socket);
     Ok(())
+}
+
+/// Tells systemd the daemon is ready (every port bound, root given up),
+/// and stopping once `stop` is cancelled; applies SIGHUPs with `reloader`.
+fn watch(
+    tasks: &tokio_util::task::TaskTracker,
+    reloader: Option<crate::reload::Reloader>,
+    stop: &CancellationToken,
+) {
+    if let Some(r) = reloader {
+        tasks.spawn(r.run(stop.clone()));
+    }
+    crate::notify::ready("serving");
+    let stop = stop.clone();
+    tasks.spawn(async move {
+        stop.cancelled().await;
+        crate::notify::stopping();
+    });
 }
 
 /// The daemon's front doors for people and programs: the Unix socket's API

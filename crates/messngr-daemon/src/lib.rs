@@ -49,9 +49,11 @@ mod iface;
 mod inbox;
 mod intake;
 mod limit;
+mod live;
 mod metrics;
 mod names;
 mod native;
+mod notify;
 mod outbound;
 mod people;
 mod policy;
@@ -59,6 +61,7 @@ mod ports;
 mod privs;
 mod quiet;
 mod registry;
+mod reload;
 mod rpc;
 mod samba;
 mod secure;
@@ -80,6 +83,7 @@ mod testing;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use daemon::{DaemonError, run};
+pub use daemon::{DaemonError, run, run_reloading};
 pub use privs::PrivsError;
+pub use reload::Reload;
 pub use settings::{Settings, SettingsError};

@@ -57,12 +57,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match cli.command {
         Cmd::Daemon => {
-            let config = load_config(cli.config.as_deref())?;
-            let mut settings = messngr_daemon::Settings::resolve(&config)?;
-            if let Some(s) = cli.socket {
-                settings.socket = s;
-            }
-            run_daemon(settings)
+            let (path, socket) = (cli.config, cli.socket);
+            let read = move || -> anyhow::Result<messngr_daemon::Settings> {
+                let config = load_config(path.as_deref())?;
+                let mut settings = messngr_daemon::Settings::resolve(&config)?;
+                if let Some(s) = &socket {
+                    settings.socket = s.clone();
+                }
+                Ok(settings)
+            };
+            let settings = read()?;
+            run_daemon(
+                settings,
+                Box::new(move || read().map_err(|e| format!("{e:#}"))),
+            )
         }
         Cmd::Send {
             address,
@@ -259,8 +267,12 @@ fn text_or_stdin(words: Vec<String>) -> anyhow::Result<String> {
     }
 }
 
-/// Runs the daemon in the foreground until SIGTERM or SIGINT.
-fn run_daemon(settings: messngr_daemon::Settings) -> anyhow::Result<ExitCode> {
+/// Runs the daemon in the foreground until SIGTERM or SIGINT; on SIGHUP
+/// it applies what `reload` reads.
+fn run_daemon(
+    settings: messngr_daemon::Settings,
+    reload: messngr_daemon::Reload,
+) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -291,7 +303,7 @@ fn run_daemon(settings: messngr_daemon::Settings) -> anyhow::Result<ExitCode> {
             }
             signals.cancel();
         });
-        messngr_daemon::run(settings, stop).await
+        messngr_daemon::run_reloading(settings, stop, Some(reload)).await
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -93,6 +93,8 @@ pub(crate) enum AlertError {
 /// The Alerter: its settings, how it sends, and the alerts raised lately.
 pub(crate) struct Alerter {
     settings: Arc<Settings>,
+    /// Subscribers and raisers, as of the last reload.
+    live: Arc<crate::live::Live>,
     send: Option<SendContext>,
     window: Window,
 }
@@ -100,10 +102,15 @@ pub(crate) struct Alerter {
 impl Alerter {
     /// An Alerter sending through `send` (`None`: this daemon does not
     /// serve NetBIOS, so it cannot).
-    pub(crate) fn new(settings: Arc<Settings>, send: Option<SendContext>) -> Self {
+    pub(crate) fn new(
+        settings: Arc<Settings>,
+        live: Arc<crate::live::Live>,
+        send: Option<SendContext>,
+    ) -> Self {
         let window = Window::new(settings.alerter.collapse());
         Alerter {
             settings,
+            live,
             send,
             window,
         }
@@ -180,7 +187,7 @@ impl Alerter {
         if caller.admin {
             return Ok(());
         }
-        let raisers = &self.settings.alerter.raisers;
+        let raisers = &self.live.alerter().raisers;
         if caller
             .user
             .as_ref()
@@ -266,8 +273,8 @@ impl Alerter {
         let names = match &alert.to {
             Some(to) => to.clone(),
             None => self
-                .settings
-                .alerter
+                .live
+                .alerter()
                 .subscribers(alert.priority, self.settings.access.admin_group.as_deref()),
         };
         if names.is_empty() {

@@ -92,19 +92,69 @@ pub struct Finished {
     pub stderr: String,
 }
 
-/// The configured hooks and the limit on how many run at once.
+/// A hook names a user the daemon cannot run it as.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "hook {program}: user = {user:?}, but the daemon runs as {daemon} and cannot start programs as anyone else; remove `user` (it then runs as {daemon}) or set the daemon's `user` to {user:?}"
+)]
+pub struct HookUserError {
+    /// The hook's program.
+    pub program: String,
+    /// Its `user`.
+    pub user: String,
+    /// The daemon's user.
+    pub daemon: String,
+}
+
+/// Every hook's `user` is `name` (`uid`), the account the daemon runs as:
+/// it cannot start programs as anyone else.
+pub(crate) fn run_as(
+    hooks: &[HookConfig],
+    uid: nix::unistd::Uid,
+    name: &str,
+) -> Result<(), HookUserError> {
+    for hook in hooks {
+        let Some(user) = &hook.user else { continue };
+        let same = nix::unistd::User::from_name(user.trim())
+            .ok()
+            .flatten()
+            .is_some_and(|u| u.uid == uid);
+        if !same {
+            return Err(HookUserError {
+                program: hook.program.display().to_string(),
+                user: user.clone(),
+                daemon: name.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// [`run_as`] the account the daemon runs as now (a reload, after root is
+/// given up).
+pub(crate) fn run_as_now(hooks: &[HookConfig]) -> Result<(), HookUserError> {
+    let uid = nix::unistd::geteuid();
+    let name = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map_or_else(|| uid.to_string(), |u| u.name);
+    run_as(hooks, uid, &name)
+}
+
+/// The configured hooks (as of the last reload) and the limit on how many
+/// run at once.
 #[derive(Clone)]
 pub struct Runner {
-    hooks: Arc<Vec<HookConfig>>,
+    live: Arc<crate::live::Live>,
     running: Arc<Semaphore>,
     delivered: Arc<super::Delivered>,
 }
 
 impl Runner {
-    /// A runner for `hooks`.
-    pub fn new(hooks: Vec<HookConfig>) -> Self {
+    /// A runner for the hooks `live` holds at each message.
+    pub(crate) fn new(live: Arc<crate::live::Live>) -> Self {
         Self {
-            hooks: Arc::new(hooks),
+            live,
             running: Arc::new(Semaphore::new(MAX_RUNNING)),
             delivered: Arc::default(),
         }
@@ -118,7 +168,8 @@ impl Runner {
     /// Starts every hook that wants `m`, each in a task of its own; returns
     /// once they are started (waiting while [`MAX_RUNNING`] already run).
     pub async fn start(self, m: Arc<Message>) {
-        for hook in self.hooks.iter().filter(|h| wants(h, &m)) {
+        let hooks = self.live.hooks();
+        for hook in hooks.iter().filter(|h| wants(h, &m)) {
             let Ok(permit) = self.running.clone().acquire_owned().await else {
                 return;
             };

@@ -80,20 +80,26 @@ impl Delivered {
 pub(crate) fn spawn(
     tasks: &TaskTracker,
     settings: Arc<Settings>,
+    live: &Arc<crate::live::Live>,
     inbox: &Arc<Inbox>,
     quiet: &crate::quiet::Quiet,
     delivered: &Arc<Delivered>,
     stop: CancellationToken,
 ) {
     if settings.terminals {
-        let (s, q, d) = (settings.clone(), quiet.clone(), delivered.clone());
+        let (s, l, q, d) = (
+            settings.clone(),
+            live.clone(),
+            quiet.clone(),
+            delivered.clone(),
+        );
         tasks.spawn(follow(
             "terminals",
             inbox.subscribe(),
             stop.clone(),
             move |m| {
-                let (s, q, d) = (s.clone(), q.clone(), d.clone());
-                async move { terminal::deliver(s, m, q.users().await, d).await }
+                let (s, a, q, d) = (s.clone(), l.aliases(), q.clone(), d.clone());
+                async move { terminal::deliver(s, a, m, q.users().await, d).await }
             },
         ));
         tasks.spawn(quiet_summaries(
@@ -102,12 +108,11 @@ pub(crate) fn spawn(
             stop.clone(),
         ));
     }
-    if !settings.hooks.is_empty() {
-        let runner = hooks::Runner::new(settings.hooks.clone()).counting(delivered.clone());
-        tasks.spawn(follow("hooks", inbox.subscribe(), stop, move |m| {
-            runner.clone().start(m)
-        }));
-    }
+    // Always followed: a reload may add hooks to a daemon started without.
+    let runner = hooks::Runner::new(live.clone()).counting(delivered.clone());
+    tasks.spawn(follow("hooks", inbox.subscribe(), stop, move |m| {
+        runner.clone().start(m)
+    }));
 }
 
 /// Hands every received message to `deliver`, in order, until `stop`.

@@ -75,12 +75,13 @@ pub enum Written {
 /// pool), except those of the `quiet` users when `m` does not interrupt.
 pub(crate) async fn deliver(
     settings: Arc<Settings>,
+    aliases: Arc<Vec<String>>,
     m: Arc<Message>,
     quiet: Vec<String>,
     delivered: Arc<super::Delivered>,
 ) {
     let id = m.id;
-    let job = move || deliver_now(&settings, &m, &quiet, &delivered);
+    let job = move || deliver_now(&settings, &aliases, &m, &quiet, &delivered);
     if let Err(e) = tokio::task::spawn_blocking(job).await {
         tracing::warn!("terminal delivery of message {id} failed: {e}");
     }
@@ -124,7 +125,13 @@ pub async fn quiet_ended(settings: Arc<Settings>, user: String, waiting: u64) {
     }
 }
 
-fn deliver_now(settings: &Settings, m: &Message, quiet: &[String], delivered: &super::Delivered) {
+fn deliver_now(
+    settings: &Settings,
+    aliases: &[String],
+    m: &Message,
+    quiet: &[String],
+    delivered: &super::Delivered,
+) {
     let sessions = match crate::users::sessions(&settings.utmp) {
         Ok(s) => s,
         Err(e) => {
@@ -136,7 +143,7 @@ fn deliver_now(settings: &Settings, m: &Message, quiet: &[String], delivered: &s
             return;
         }
     };
-    let targets = recipients(settings, m, &sessions);
+    let targets = recipients(settings, aliases, m, &sessions);
     if targets.is_empty() {
         tracing::debug!("message {} to {:?}: nobody's terminal", m.id, m.to);
         return;
@@ -169,9 +176,11 @@ fn deliver_now(settings: &Settings, m: &Message, quiet: &[String], delivered: &s
     }
 }
 
-/// The sessions `m` is written on, each line once.
+/// The sessions `m` is written on, each line once (`aliases`: the
+/// configured ones, as of the last reload).
 pub fn recipients<'a>(
     settings: &Settings,
+    aliases: &[String],
     m: &Message,
     sessions: &'a [Session],
 ) -> Vec<&'a Session> {
@@ -180,7 +189,7 @@ pub fn recipients<'a>(
     let everyone = settings.terminal_host_messages
         && (ours(&settings.netbios_name)
             || ours(&settings.workgroup)
-            || settings.aliases.iter().any(|a| ours(a)));
+            || aliases.iter().any(|a| ours(a)));
     let mut out: Vec<&Session> = Vec::new();
     for s in sessions {
         let wanted = match &m.owner_user {
@@ -548,7 +557,7 @@ mod tests {
         ];
         let s = Settings::example();
         let lines = |m: &Message, s: &Settings| -> Vec<String> {
-            recipients(s, m, &sessions)
+            recipients(s, &s.aliases, m, &sessions)
                 .iter()
                 .map(|s| s.line.clone())
                 .collect()

@@ -161,8 +161,8 @@ impl Refusals {
 /// every receiver (`Arc<Policy>`).
 #[derive(Debug, Default)]
 pub(crate) struct Policy {
-    /// Who may send (policy/rules.rs).
-    rules: Rules,
+    /// Who may send (policy/rules.rs); swapped whole on SIGHUP.
+    rules: arc_swap::ArcSwap<Rules>,
     refusals: Refusals,
     log: Mutex<LogOnce>,
     limits: Limits,
@@ -174,7 +174,7 @@ impl Policy {
     /// A policy of these rules and limits (counters and log limiter new).
     pub(crate) fn new(rules: Rules, limits: Limits) -> Self {
         Self {
-            rules,
+            rules: arc_swap::ArcSwap::from_pointee(rules),
             limits,
             ..Self::default()
         }
@@ -186,6 +186,12 @@ impl Policy {
         self
     }
 
+    /// Replaces the rules (SIGHUP); counters, rate buckets and the log
+    /// limiter stay. A message being judged meets the old rules or the new.
+    pub(crate) fn set_rules(&self, rules: Rules) {
+        self.rules.store(std::sync::Arc::new(rules));
+    }
+
     /// Messages by route and outcome.
     pub(crate) fn flow(&self) -> &Flow {
         &self.flow
@@ -193,7 +199,7 @@ impl Policy {
 
     /// Whether the verified author `user@HOST` may send urgent messages.
     pub(crate) fn may_send_urgent(&self, author: &str) -> bool {
-        self.rules.may_send_urgent(author)
+        self.rules.load().may_send_urgent(author)
     }
 
     /// The rate limits and session caps (`policy/limits.rs`).

@@ -268,12 +268,12 @@ impl Policy {
     /// Admits a connection or packet from `source` on `transport` (e.g.
     /// "TCP 139"), or counts and logs the refusal.
     pub(crate) fn admit_source(&self, transport: &str, source: IpAddr) -> Result<(), Refusal> {
-        self.judge(self.rules.source(source), source, transport, None)
+        self.judge(self.rules.load().source(source), source, transport, None)
     }
 
     /// [`Policy::admit_source`] for UDP 137 (the WINS server is admitted).
     pub(crate) fn admit_name_service(&self, source: IpAddr) -> Result<(), Refusal> {
-        let v = self.rules.name_service(source);
+        let v = self.rules.load().name_service(source);
         self.judge(v, source, "UDP 137 (name service, not answered)", None)
     }
 
@@ -287,8 +287,9 @@ impl Policy {
         to: &[u8],
         group: bool,
     ) -> Result<(), Refusal> {
-        let v = self.rules.message(source, from, to, group).and_then(|()| {
-            if self.rules.must_verify(source, from) {
+        let rules = self.rules.load();
+        let v = rules.message(source, from, to, group).and_then(|()| {
+            if rules.must_verify(source, from) {
                 Err((
                     Refusal::Unverified,
                     "unsigned, and require_verified_from/require_verified_names want this sender signed",
@@ -304,7 +305,7 @@ impl Policy {
     /// is addressed so).
     pub(crate) fn is_workgroup(&self, to: &[u8]) -> bool {
         let to = trim_name(to);
-        !to.is_empty() && to.eq_ignore_ascii_case(self.rules.workgroup.as_bytes())
+        !to.is_empty() && to.eq_ignore_ascii_case(self.rules.load().workgroup.as_bytes())
     }
 
     /// The same rules for a message whose author a signature verified:
@@ -315,7 +316,7 @@ impl Policy {
         from: &[u8],
         to: &[u8],
     ) -> Result<(), Refusal> {
-        let v = self.rules.message(source, from, to, false);
+        let v = self.rules.load().message(source, from, to, false);
         self.judge_message(v, source, messngr_proto::Transport::Messngr, from, to)
     }
 

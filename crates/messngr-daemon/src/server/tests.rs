@@ -47,7 +47,11 @@ async fn server() -> Server {
 fn services(inbox: &Arc<Inbox>) -> Services {
     let settings = Arc::new(crate::settings::Settings::example());
     Services {
-        alerter: Arc::new(crate::alerter::Alerter::new(settings.clone(), None)),
+        alerter: Arc::new(crate::alerter::Alerter::new(
+            settings.clone(),
+            Arc::new(crate::live::Live::new(&settings)),
+            None,
+        )),
         settings,
         inbox: inbox.clone(),
         quiet: Quiet::new(inbox.handle().clone(), crate::access::Access::default()),

@@ -52,6 +52,31 @@ impl Daemon {
         Self::launch(lan, i, Self::config_dir(netbios_name, extra))
     }
 
+    /// [`Daemon::start`] with more environment variables (`NOTIFY_SOCKET`).
+    pub fn start_env(
+        lan: &Lan,
+        i: usize,
+        netbios_name: &str,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> Daemon {
+        let mut command = lan.command(i, BIN);
+        command.envs(env.iter().copied());
+        Self::launch_with(command, i, lan.ns(i), Self::config_dir(netbios_name, extra))
+    }
+
+    /// The daemon's configuration file (rewrite it, then [`Daemon::hup`]).
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("messngr.toml")
+    }
+
+    /// SIGHUP, as `systemctl reload messngr` sends it.
+    pub fn hup(&self) {
+        let pid = self.pid().to_string();
+        let st = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+        assert!(st.success(), "kill -HUP {pid}");
+    }
+
     /// [`Daemon::start`] in the router of a routed LAN (host 0 here), the
     /// one host with two interfaces; `extra` should say `interface = [..]`.
     pub fn start_in_router(lan: &Lan, netbios_name: &str, extra: &str) -> Daemon {

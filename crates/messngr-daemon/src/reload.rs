@@ -1,0 +1,214 @@
+//! SIGHUP (`systemctl reload messngr`): read the configuration again and
+//! apply what can change in a running daemon — the message rules, the
+//! aliases, the `[[hook]]` programs, the Alerter's subscribers and raisers
+//! — without dropping a name held or a session open.
+//!
+//! Why apart from `daemon`: the daemon starts things once; this task
+//! changes a few of them later, and says in the log what it changed, what
+//! it could not (a bad file changes nothing), and which edited keys wait
+//! for a restart.
+
+use std::sync::Arc;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+
+use crate::live::Live;
+use crate::names::Names;
+use crate::policy::Policy;
+use crate::settings::Settings;
+
+/// Reads the configuration again for a SIGHUP: the new settings, or why
+/// there are none (the running ones then stay).
+pub type Reload = Box<dyn Fn() -> Result<Settings, String> + Send + Sync>;
+
+/// What a reload changes, and how it reads the file.
+pub(crate) struct Reloader {
+    /// Reads and resolves the file.
+    pub(crate) read: Reload,
+    /// The settings the daemon started with (what needs a restart).
+    pub(crate) running: Arc<Settings>,
+    /// Aliases, hooks, Alerter.
+    pub(crate) live: Arc<Live>,
+    /// The message rules.
+    pub(crate) policy: Arc<Policy>,
+    /// The name service, to claim new aliases and release dropped ones
+    /// (`None`: `serve_netbios = false`, no names here).
+    pub(crate) names: Option<Names>,
+}
+
+impl Reloader {
+    /// Applies each SIGHUP until `stop`.
+    pub(crate) async fn run(self, stop: CancellationToken) {
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(
+                    "cannot catch SIGHUP ({e}): `systemctl reload messngr` will not work; restart the daemon to apply configuration changes"
+                );
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                got = hup.recv() => if got.is_none() { return },
+            }
+            crate::notify::reloading();
+            self.apply().await;
+            crate::notify::ready("configuration reloaded");
+        }
+    }
+
+    /// Reads the file and applies it, or logs why not.
+    async fn apply(&self) {
+        let new = match (self.read)() {
+            Ok(new) => new,
+            Err(e) => {
+                tracing::warn!(
+                    "SIGHUP: {e}; nothing changed, the daemon runs on as it was (fix the file, then `systemctl reload messngr` again)"
+                );
+                return;
+            }
+        };
+        if let Err(e) = crate::people::hooks::run_as_now(&new.hooks) {
+            tracing::warn!(
+                "SIGHUP: {e}; nothing changed, the daemon runs on as it was (fix the file, then reload again)"
+            );
+            return;
+        }
+        // What the rules know of the machine (subnets, workgroup, WINS)
+        // stays as the daemon serves it until a restart.
+        let running = &self.running.policy;
+        self.policy.set_rules(crate::policy::Rules {
+            lan: running.lan,
+            other_lans: running.other_lans.clone(),
+            workgroup: running.workgroup.clone(),
+            wins_server: running.wins_server,
+            ..new.policy.clone()
+        });
+        let before = self.live.aliases();
+        self.live.replace(&new);
+        let dropped: Vec<&String> = before.iter().filter(|a| !new.aliases.contains(a)).collect();
+        let added: Vec<&String> = new.aliases.iter().filter(|a| !before.contains(a)).collect();
+        if let Some(names) = &self.names {
+            for alias in dropped {
+                if let Err(e) = names.del(alias.clone()).await {
+                    tracing::warn!("SIGHUP: alias {alias} is no longer configured but stays: {e}");
+                }
+            }
+            for alias in added {
+                if let Err(e) = names.add(alias.clone(), false).await {
+                    tracing::warn!(
+                        "SIGHUP: alias {alias} could not be claimed: {e} (`messngr name add {alias}` tries again)"
+                    );
+                }
+            }
+        }
+        let waiting = needs_restart(&self.running, &new);
+        if !waiting.is_empty() {
+            tracing::warn!(
+                "SIGHUP: edited but applied only at start: {} (`systemctl restart messngr` applies it, releasing and claiming the names again)",
+                waiting.join(", ")
+            );
+        }
+        tracing::info!(
+            "SIGHUP: reloaded the message rules, aliases [{}], {} hook(s) and the [alerter] subscribers; names held and sessions open are kept",
+            new.aliases.join(", "),
+            new.hooks.len()
+        );
+    }
+}
+
+/// The configuration keys whose new values wait for a restart.
+fn needs_restart(running: &Settings, new: &Settings) -> Vec<&'static str> {
+    let differ =
+        |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") != format!("{b:?}");
+    let (r, n) = (running, new);
+    let keys: [(&'static str, bool); 22] = [
+        ("netbios_name", differ(&r.netbios_name, &n.netbios_name)),
+        ("workgroup", differ(&r.workgroup, &n.workgroup)),
+        (
+            "interface",
+            differ(&(r.iface, &r.more_ifaces), &(n.iface, &n.more_ifaces)),
+        ),
+        ("state_dir", differ(&r.state_dir, &n.state_dir)),
+        ("wins_server", differ(&r.wins_server, &n.wins_server)),
+        ("groups", differ(&r.groups, &n.groups)),
+        ("scope", differ(&r.scope, &n.scope)),
+        (
+            "register_users",
+            differ(&r.register_users, &n.register_users),
+        ),
+        (
+            "nbns_rate_limit",
+            differ(&r.nbns_rate_limit, &n.nbns_rate_limit),
+        ),
+        ("name_retry_secs", differ(&r.name_retry, &n.name_retry)),
+        (
+            "admin_group, [aliases] owners, host_messages_visible_to_all",
+            differ(
+                &(
+                    &r.access.admin_group,
+                    &r.access.alias_owners,
+                    r.access.host_messages_visible_to_all,
+                ),
+                &(
+                    &n.access.admin_group,
+                    &n.access.alias_owners,
+                    n.access.host_messages_visible_to_all,
+                ),
+            ),
+        ),
+        ("serve_netbios", differ(&r.serve_netbios, &n.serve_netbios)),
+        ("rpc", differ(&r.rpc, &n.rpc)),
+        ("code_page", differ(&r.code_pages, &n.code_pages)),
+        (
+            "terminals",
+            differ(
+                &(r.terminals, r.terminal_host_messages),
+                &(n.terminals, n.terminal_host_messages),
+            ),
+        ),
+        ("deliver_users", differ(&r.deliver_uids, &n.deliver_uids)),
+        ("user", differ(&r.user, &n.user)),
+        ("[limits]", differ(&r.limits, &n.limits)),
+        (
+            "max_messages, expire_read_after_days",
+            differ(
+                &(&r.quota, r.expire_read_after),
+                &(&n.quota, n.expire_read_after),
+            ),
+        ),
+        (
+            "api_rate_limit, api_idle_secs",
+            differ(&r.api_limits, &n.api_limits),
+        ),
+        ("[secure]", differ(&r.secure, &n.secure)),
+        ("[http]", differ(&r.http, &n.http)),
+    ];
+    keys.into_iter()
+        .filter(|(_, d)| *d)
+        .map(|(k, _)| k)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_edited_keys_that_wait_for_a_restart_are_named() {
+        let running = Settings::example();
+        let mut new = running.clone();
+        new.aliases.push("OPS".into());
+        new.hooks.clear();
+        assert!(
+            needs_restart(&running, &new).is_empty(),
+            "aliases and hooks reload"
+        );
+        new.workgroup = "OTHER".into();
+        new.rpc = true;
+        assert_eq!(needs_restart(&running, &new), ["workgroup", "rpc"]);
+    }
+}
