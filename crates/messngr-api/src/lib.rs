@@ -70,8 +70,8 @@ pub use inbox::{
 pub use message::{Direction, MessageView};
 pub use messngr_proto::{Priority, Transport};
 pub use names::{
-    CountersView, Lookup, LookupView, NameAdd, NameDel, NameList, NameView, NodeNameView,
-    NodeStatus, NodeStatusView, Status, StatusView,
+    CountersView, InboxUsageView, Lookup, LookupView, NameAdd, NameDel, NameList, NameView,
+    NodeNameView, NodeStatus, NodeStatusView, Status, StatusView,
 };
 pub use notice::{NoticeFailure, NoticeView, Remind, Retract, Update};
 pub use request::{

@@ -131,6 +131,22 @@ pub struct StatusView {
     /// Hosts that showed another key than their pin, refused.
     #[serde(default)]
     pub key_changes: Vec<crate::KeyChangeView>,
+    /// How full the inbox is (root and the daemon's user only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbox: Option<InboxUsageView>,
+}
+
+/// How full the inbox is: what `messngr doctor` checks against the quota.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct InboxUsageView {
+    /// Received messages held, everyone's.
+    pub received: u64,
+    /// `max_messages` (`None`: no limit).
+    pub max_messages: Option<u64>,
+    /// The inbox's files on disk (database and write-ahead log), bytes.
+    pub bytes: u64,
+    /// Free space for the daemon's user on the inbox's file system, bytes.
+    pub disk_free_bytes: Option<u64>,
 }
 
 /// Name-service counters.

@@ -462,6 +462,29 @@ pub enum Cmd {
         #[arg(long)]
         keep: bool,
     },
+    /// Check this host for what usually stops messngr working, and say how to fix each problem.
+    ///
+    /// Checks: which program holds the NetBIOS ports (nmbd/smbd next to
+    /// messngr), the served interface's broadcast address, an nftables
+    /// firewall dropping UDP 137/138 or TCP 139, the daemon (reachable, not
+    /// running as root), a name lost to another host on the LAN, the inbox
+    /// near max_messages or its disk full, Samba's `message command` when
+    /// serve_netbios = false, and for the desktop agent: the D-Bus session,
+    /// a notification server and a tray. Nothing is changed.
+    ///
+    /// Run it as root for the whole picture (port owners, the firewall, the
+    /// inbox), and as a desktop user for the agent's checks; what cannot be
+    /// answered as the current user is skipped, not failed.
+    ///
+    /// Exit status: 0 when no check failed, 1 when one did.
+    Doctor {
+        /// Print JSON: {"ok": true|false, "checks": [{"check", "status": "ok"|"fail"|"skip", "summary", "fix"}]}.
+        #[arg(long)]
+        json: bool,
+        /// Samba's configuration, read for its `message command`.
+        #[arg(long, value_name = "FILE", default_value = "/etc/samba/smb.conf")]
+        smb_conf: PathBuf,
+    },
     /// Print a commented configuration, the man page or shell completions.
     Generate {
         /// What to generate.
@@ -604,8 +627,13 @@ pub enum NameAction {
 pub enum Generate {
     /// A commented configuration file with every default: messngr generate config > /etc/messngr/messngr.toml
     Config,
-    /// The roff man page: messngr generate man > messngr.1
-    Man,
+    /// The roff man page: messngr generate man > messngr.1; with --dir, one
+    /// page for the command and one for each subcommand (messngr-send.1, …).
+    Man {
+        /// Write messngr.1 and messngr-SUBCOMMAND.1 into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Completions: messngr generate completions bash > /etc/bash_completion.d/messngr
     Completions {
         /// The shell.

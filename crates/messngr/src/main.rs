@@ -8,6 +8,7 @@ mod cli;
 mod client;
 mod decode;
 mod demo;
+mod doctor;
 mod show;
 
 use std::io::Write;
@@ -240,11 +241,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Decode(args) => decode::run(&args, &mut out),
         Cmd::Demo { keep } => demo::run(keep, &mut out),
+        Cmd::Doctor { json, smb_conf } => {
+            let config = load_config(cli.config.as_deref())?;
+            let options = doctor::Options {
+                socket: socket_path(cli.socket, &config),
+                serve_netbios: config.serve_netbios(),
+                rpc: config.rpc(),
+                interfaces: config.interface.as_ref().map_or_else(Vec::new, |i| {
+                    i.names().into_iter().map(str::to_owned).collect()
+                }),
+                smb_conf,
+            };
+            doctor::run(&options, json, &mut out)
+        }
         Cmd::Generate { what } => {
             let mut cmd = Cli::command();
             match what {
                 Generate::Config => out.write_all(messngr_daemon::config::EXAMPLE.as_bytes())?,
-                Generate::Man => clap_mangen::Man::new(cmd).render(&mut out)?,
+                Generate::Man { dir: None } => clap_mangen::Man::new(cmd).render(&mut out)?,
+                Generate::Man { dir: Some(dir) } => {
+                    std::fs::create_dir_all(&dir)
+                        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+                    clap_mangen::generate_to(cmd, &dir).map_err(|e| {
+                        anyhow::anyhow!("cannot write the man pages in {}: {e}", dir.display())
+                    })?;
+                }
                 Generate::Completions { shell } => {
                     clap_complete::generate(shell, &mut cmd, "messngr", &mut out)
                 }

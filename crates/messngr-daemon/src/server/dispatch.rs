@@ -79,7 +79,7 @@ impl Services {
             )));
         }
         match request {
-            Request::Status(_) => line(self.status().await),
+            Request::Status(_) => line(self.status(uid).await),
             Request::Names(r) => self.names(r).await,
             Request::Send(r) => self.send(uid, r).await,
             Request::Inbox(r) => self.inbox(uid, r).await,
@@ -139,7 +139,7 @@ impl Services {
         })
     }
 
-    async fn status(&self) -> Result<messngr_api::StatusView, ApiError> {
+    async fn status(&self, uid: u32) -> Result<messngr_api::StatusView, ApiError> {
         let (names, _) = self.netbios()?;
         let mut view = views::status(
             &self.settings,
@@ -147,7 +147,39 @@ impl Services {
             self.policy.refusals(),
         );
         super::trust::add_to_status(&self.secure, &mut view);
+        if self.settings.access.caller(uid).admin {
+            view.inbox = Some(self.inbox_usage().await?);
+        }
         Ok(view)
+    }
+
+    /// How full the inbox is, for admins (everyone's count).
+    async fn inbox_usage(&self) -> Result<messngr_api::InboxUsageView, ApiError> {
+        let received = self
+            .inbox
+            .handle()
+            .count(messngr_store::Filter::default())
+            .await
+            .map_err(|e| ApiError::new(ErrorKind::Store, format!("counting the inbox: {e}")))?;
+        let path = self.inbox.path();
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let bytes = [path.as_os_str(), &wal]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        let disk_free_bytes = path.parent().and_then(|dir| {
+            nix::sys::statvfs::statvfs(dir)
+                .ok()
+                .map(|v| v.blocks_available().saturating_mul(v.fragment_size()))
+        });
+        Ok(messngr_api::InboxUsageView {
+            received,
+            max_messages: self.settings.quota.max_messages,
+            bytes,
+            disk_free_bytes,
+        })
     }
 
     async fn names(&self, r: NamesRequest) -> Vec<u8> {

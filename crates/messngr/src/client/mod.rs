@@ -328,6 +328,20 @@ pub fn status(socket: &Path, json: bool, out: &mut impl Write) -> anyhow::Result
                 let list: Vec<String> = s.refused.iter().map(|(k, n)| format!("{n} {k}")).collect();
                 writeln!(out, "refused: {}", list.join(", "))?;
             }
+            if let Some(i) = &s.inbox {
+                let limit = i
+                    .max_messages
+                    .map_or_else(|| "no limit".to_owned(), |m| format!("max_messages {m}"));
+                let free = i
+                    .disk_free_bytes
+                    .map_or_else(String::new, |f| format!(", {} MiB free", f >> 20));
+                writeln!(
+                    out,
+                    "inbox: {} received ({limit}), {} KiB on disk{free}",
+                    i.received,
+                    i.bytes >> 10
+                )?;
+            }
             Ok(())
         },
     )

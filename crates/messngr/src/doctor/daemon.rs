@@ -1,0 +1,173 @@
+//! The checks that ask the running daemon: is it reachable, does it still
+//! run as root, are its names held, is its inbox near the quota.
+//!
+//! One `status` call answers all three; the daemon's uid is read from
+//! `/proc/PID/status` of the process at the other end of the socket
+//! (SO_PEERCRED names it), because the credentials the socket carries are
+//! those of when it was bound — as root, before the daemon gave root up.
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use messngr_api::{ClientError, StatusView};
+use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+
+use super::Check;
+
+/// The share of `max_messages` past which the inbox counts as nearly full.
+const NEAR_QUOTA_PERCENT: u64 = 90;
+/// Free space below which the inbox's disk counts as nearly full.
+const LOW_DISK_BYTES: u64 = 64 << 20;
+
+/// What the daemon said, once.
+pub(super) struct Daemon {
+    socket: PathBuf,
+    pid: Option<u32>,
+    status: Result<StatusView, ClientError>,
+}
+
+/// The effective uid and account name of process `pid`.
+fn uid_of(pid: u32) -> Option<(u32, String)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let uid: u32 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    let name = nix::unistd::User::from_uid(uid.into())
+        .ok()
+        .flatten()
+        .map_or_else(|| uid.to_string(), |u| u.name);
+    Some((uid, name))
+}
+
+impl Daemon {
+    /// Asks the daemon at `socket` for its status.
+    pub(super) fn ask(socket: &Path) -> Daemon {
+        let pid = UnixStream::connect(socket)
+            .ok()
+            .and_then(|s| getsockopt(&s, PeerCredentials).ok())
+            .and_then(|c| u32::try_from(c.pid()).ok());
+        Daemon {
+            socket: socket.to_owned(),
+            pid,
+            status: messngr_api::call(socket, messngr_api::Status {}),
+        }
+    }
+
+    /// `daemon`: it answers, and not as root.
+    pub(super) fn reachable(&self) -> Check {
+        let running = self.pid.and_then(|p| uid_of(p).map(|u| (p, u)));
+        match (&self.status, running) {
+            (Err(ClientError::Connect { source, .. }), _) => Check::fail(
+                "daemon",
+                format!("nothing answers at {}: {source}", self.socket.display()),
+                "start it: systemctl enable --now messngr (`journalctl -u messngr` says why it stopped); another socket: --socket or $MESSNGR_SOCKET",
+            ),
+            (_, Some((pid, (0, _)))) => Check::fail(
+                "daemon",
+                format!("the daemon (pid {pid}) runs as root"),
+                "it gives root up once its ports are bound: check that its `user` account exists (useradd --system messngr) and start it again; under systemd the unit runs it as messngr from the start",
+            ),
+            (Err(ClientError::Daemon(e)), Some((pid, (_, name)))) => Check::ok(
+                "daemon",
+                format!(
+                    "reachable at {}, pid {pid}, runs as {name} ({e})",
+                    self.socket.display()
+                ),
+            ),
+            (Err(e), _) => Check::fail(
+                "daemon",
+                format!(
+                    "the daemon at {} did not answer: {e}",
+                    self.socket.display()
+                ),
+                "restart it: systemctl restart messngr, then look at journalctl -u messngr",
+            ),
+            (Ok(s), Some((pid, (_, name)))) => Check::ok(
+                "daemon",
+                format!(
+                    "{} in {} on {}, reachable at {}, pid {pid}, runs as {name}",
+                    s.netbios_name,
+                    s.workgroup,
+                    s.interface,
+                    self.socket.display()
+                ),
+            ),
+            (Ok(s), None) => Check::ok(
+                "daemon",
+                format!("{} reachable at {}", s.netbios_name, self.socket.display()),
+            ),
+        }
+    }
+
+    /// `names`: none of ours is lost to another host on the LAN.
+    pub(super) fn names(&self) -> Check {
+        let Ok(s) = &self.status else {
+            return Check::skip("names", "the daemon did not answer (see `daemon`)");
+        };
+        let lost: Vec<String> = s
+            .names
+            .iter()
+            .filter(|n| n.state == "conflict")
+            .map(|n| match n.held_by {
+                Some(ip) => format!("{} (held by {ip})", n.name),
+                None => n.name.clone(),
+            })
+            .collect();
+        if lost.is_empty() {
+            return Check::ok(
+                "names",
+                format!("{} names held, no conflict", s.names.len()),
+            );
+        }
+        Check::fail(
+            "names",
+            format!("another host on the LAN holds {}", lost.join(", ")),
+            "find it with `messngr lookup NAME` (or nmblookup NAME), then rename one of the two: netbios_name or names in /etc/messngr/messngr.toml, and `systemctl restart messngr`",
+        )
+    }
+
+    /// `inbox`: below 90% of `max_messages`, and room on its disk.
+    pub(super) fn inbox(&self) -> Check {
+        let Ok(s) = &self.status else {
+            return Check::skip("inbox", "the daemon did not answer (see `daemon`)");
+        };
+        let Some(i) = &s.inbox else {
+            return Check::skip(
+                "inbox",
+                "only root and the daemon's admins see the inbox's size: run `sudo messngr doctor`",
+            );
+        };
+        let mut problems = Vec::new();
+        if let Some(max) = i.max_messages.filter(|m| *m > 0)
+            && i.received.saturating_mul(100) >= max.saturating_mul(NEAR_QUOTA_PERCENT)
+        {
+            problems.push(format!(
+                "{} of max_messages {max} received: new messages are refused at {max}",
+                i.received
+            ));
+        }
+        if let Some(free) = i.disk_free_bytes.filter(|f| *f < LOW_DISK_BYTES) {
+            problems.push(format!("{} MiB free on the inbox's disk", free >> 20));
+        }
+        let summary = format!(
+            "{} received of {}, {} KiB on disk",
+            i.received,
+            i.max_messages
+                .map_or_else(|| "no limit".to_owned(), |m| format!("max_messages {m}")),
+            i.bytes >> 10
+        );
+        if problems.is_empty() {
+            Check::ok("inbox", summary)
+        } else {
+            Check::fail(
+                "inbox",
+                problems.join("; "),
+                "delete what is read (`messngr rm ID`, or expire_read_after_days = 30), or raise max_messages in messngr.toml and `systemctl restart messngr`; free disk space",
+            )
+        }
+    }
+}
