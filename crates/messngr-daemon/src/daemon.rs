@@ -290,6 +290,7 @@ pub async fn run_reloading(
                 running: settings.clone(),
                 live: live.clone(),
                 policy: policy.clone(),
+                secure: secure.clone(),
                 names: Some(names),
             });
             watch(&tasks, reloader, &stop);
@@ -314,6 +315,7 @@ pub async fn run_reloading(
                 running: settings.clone(),
                 live: live.clone(),
                 policy: policy.clone(),
+                secure: secure.clone(),
                 names: None,
             });
             watch(&tasks, reloader, &stop);

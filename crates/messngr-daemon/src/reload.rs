@@ -32,6 +32,8 @@ pub(crate) struct Reloader {
     pub(crate) live: Arc<Live>,
     /// The message rules.
     pub(crate) policy: Arc<Policy>,
+    /// Keys and pins: a new alias is reserved (no peer may sign as it).
+    pub(crate) secure: Arc<crate::secure::Secure>,
     /// The name service, to claim new aliases and release dropped ones
     /// (`None`: `serve_netbios = false`, no names here).
     pub(crate) names: Option<Names>,
@@ -78,19 +80,27 @@ impl Reloader {
             return;
         }
         // What the rules know of the machine (subnets, workgroup, WINS)
-        // stays as the daemon serves it until a restart.
+        // and of [secure] stays as the daemon serves it until a restart:
+        // sending and the secure channel read [secure] once, at start.
         let running = &self.running.policy;
         self.policy.set_rules(crate::policy::Rules {
             lan: running.lan,
             other_lans: running.other_lans.clone(),
             workgroup: running.workgroup.clone(),
             wins_server: running.wins_server,
+            require_verified_from: running.require_verified_from.clone(),
+            require_verified_names: running.require_verified_names.clone(),
+            urgent_senders: running.urgent_senders.clone(),
+            require_secure: running.require_secure,
             ..new.policy.clone()
         });
         let before = self.live.aliases();
         self.live.replace(&new);
         let dropped: Vec<&String> = before.iter().filter(|a| !new.aliases.contains(a)).collect();
         let added: Vec<&String> = new.aliases.iter().filter(|a| !before.contains(a)).collect();
+        for alias in &added {
+            self.secure.trust().reserve(alias);
+        }
         if let Some(names) = &self.names {
             for alias in dropped {
                 if let Err(e) = names.del(alias.clone()).await {
@@ -125,9 +135,15 @@ fn needs_restart(running: &Settings, new: &Settings) -> Vec<&'static str> {
     let differ =
         |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") != format!("{b:?}");
     let (r, n) = (running, new);
-    let keys: [(&'static str, bool); 22] = [
+    let keys: [(&'static str, bool); 25] = [
         ("netbios_name", differ(&r.netbios_name, &n.netbios_name)),
         ("workgroup", differ(&r.workgroup, &n.workgroup)),
+        ("socket", differ(&r.socket, &n.socket)),
+        ("utmp", differ(&r.utmp, &n.utmp)),
+        (
+            "[alerter] collapse_secs",
+            differ(&r.alerter.collapse_secs, &n.alerter.collapse_secs),
+        ),
         (
             "interface",
             differ(&(r.iface, &r.more_ifaces), &(n.iface, &n.more_ifaces)),

@@ -66,6 +66,12 @@ fn this_hosts_own_names_are_never_pinned_or_believed() {
     }
     assert!(t.pinned("H1").is_none());
     assert!(t.list().is_empty());
+    // An alias claimed later (`name add`, a reload) is reserved from then on.
+    t.admit("OPS", &k, addr()).unwrap();
+    t.remove("OPS").unwrap();
+    t.reserve("ops");
+    let e = t.admit("OPS", &k, addr()).unwrap_err();
+    assert!(matches!(e, Untrusted::OurName { .. }), "{e}");
 }
 
 #[test]

@@ -81,7 +81,7 @@ pub(crate) struct Trust {
     path: PathBuf,
     changes: Mutex<BTreeMap<String, KeyChange>>,
     /// This host's own names (upper case): never pinned, never believed.
-    reserved: Vec<String>,
+    reserved: std::sync::RwLock<Vec<String>>,
 }
 
 /// The most hosts trust on first use pins (a pin is a line in a file and
@@ -151,20 +151,33 @@ impl Trust {
             own: Mutex::new(own),
             path,
             changes: Mutex::new(BTreeMap::new()),
-            reserved: Vec::new(),
+            reserved: std::sync::RwLock::default(),
         })
     }
 
     /// These pins, refusing `names` (this host's own) from any peer.
     pub(crate) fn reserving(mut self, names: impl IntoIterator<Item = String>) -> Trust {
-        self.reserved = names.into_iter().map(|n| n.to_ascii_uppercase()).collect();
+        self.reserved =
+            std::sync::RwLock::new(names.into_iter().map(|n| n.to_ascii_uppercase()).collect());
         self
+    }
+
+    /// Reserves one more name of this host's (an alias claimed at run time:
+    /// `messngr name add`, a reload). Never released before a restart: a
+    /// peer may not take a name this host held a moment ago.
+    pub(crate) fn reserve(&self, name: &str) {
+        let name = name.trim().to_ascii_uppercase();
+        if let Ok(mut r) = self.reserved.write()
+            && !r.contains(&name)
+        {
+            r.push(name);
+        }
     }
 
     /// Whether `name` is one of this host's own.
     pub(crate) fn is_ours(&self, name: &str) -> bool {
         let name = name.trim().to_ascii_uppercase();
-        self.reserved.contains(&name)
+        self.reserved.read().map_or(true, |r| r.contains(&name))
     }
 
     /// Accepts `key` for host `name` seen at `from`: pinned already, or

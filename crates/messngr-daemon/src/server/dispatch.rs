@@ -195,13 +195,16 @@ impl Services {
                     .map(|r| r.names.into_iter().map(views::name).collect::<Vec<_>>())
                     .map_err(ApiError::from),
             ),
-            NamesRequest::Add(a) => line(
+            NamesRequest::Add(a) => line({
+                if !a.group {
+                    self.secure.trust().reserve(&a.name);
+                }
                 names
                     .add(a.name, a.group)
                     .await
                     .map(views::name)
-                    .map_err(ApiError::from),
-            ),
+                    .map_err(ApiError::from)
+            }),
             NamesRequest::Del(d) => line(names.del(d.name).await.map_err(ApiError::from)),
             NamesRequest::Lookup(l) => {
                 let shown =
