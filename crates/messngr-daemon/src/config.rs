@@ -13,6 +13,7 @@ use messngr_proto::wire::name::{NAME_CHARS, NetbiosName, suffix};
 use serde::Deserialize;
 
 mod alerter;
+mod dropins;
 mod http;
 mod limits;
 mod secure;
@@ -286,13 +287,10 @@ impl Config {
         Ok(cfg)
     }
 
-    /// Reads and parses `path`.
+    /// Reads and parses `path`, then its drop-ins (`messngr.d/*.toml`
+    /// beside it, in name order; `config/dropins.rs`).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_toml(&text, path)
+        dropins::load(path)
     }
 
     /// Checks every value that can be checked without the system.
