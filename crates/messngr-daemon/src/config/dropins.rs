@@ -29,10 +29,11 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 fn table(text: &str, path: &Path) -> Result<toml::Table, ConfigError> {
     // Checked as a whole Config first: errors keep their line and column.
     Config::from_toml(text, path)?;
-    text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-        path: path.to_owned(),
-        message: e.to_string().trim_end().replace('\n', " "),
-    })
+    text.parse()
+        .map_err(|e: toml::de::Error| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })
 }
 
 /// Sets `over`'s keys in `base`; tables in both are merged key by key.
@@ -68,10 +69,12 @@ pub(super) fn load(path: &Path) -> Result<Config, ConfigError> {
     for s in &snippets {
         merge(&mut merged, table(&read(s)?, s)?);
     }
-    let cfg: Config = merged.try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
-        path: dir,
-        message: e.to_string().trim_end().replace('\n', " "),
-    })?;
+    let cfg: Config = merged
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::Parse {
+            path: dir,
+            message: e.to_string().trim_end().replace('\n', " "),
+        })?;
     cfg.validate()?;
     Ok(cfg)
 }
@@ -106,7 +109,11 @@ mod tests {
         assert_eq!(c.netbios_name.as_deref(), Some("H1"));
         assert_eq!(c.names, ["B"]);
         assert!(!c.serve_netbios());
-        assert_eq!(c.http.max_body, Some(8080), "the [http] table is merged, not replaced");
+        assert_eq!(
+            c.http.max_body,
+            Some(8080),
+            "the [http] table is merged, not replaced"
+        );
         assert_eq!(c.http.lan, Some(false));
 
         std::fs::write(dir.path().join("messngr.d/30-bad.toml"), "rpc = \"yes\"\n").unwrap();
