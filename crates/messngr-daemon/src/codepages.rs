@@ -56,7 +56,7 @@ pub struct CodePages {
     default: CodePage,
     /// NetBIOS names, upper case.
     names: Vec<(String, CodePage)>,
-    /// Address ranges, in the order written.
+    /// Address ranges, the most specific (longest prefix) first.
     nets: Vec<(NetList, CodePage)>,
 }
 
@@ -100,6 +100,13 @@ impl CodePages {
                 pages.names.push((key.trim().to_ascii_uppercase(), page));
             }
         }
+        // TOML tables have no order (the keys arrive sorted as text, where
+        // "10.0.0.0/16" comes before "10.0.5.0/24"): the narrowest range
+        // that holds an address decides, as in a routing table.
+        let prefix = |n: &NetList| n.nets.iter().map(|n| n.prefix_len()).max().unwrap_or(0);
+        pages
+            .nets
+            .sort_by_key(|(n, _)| std::cmp::Reverse(prefix(n)));
         Ok(pages)
     }
 
@@ -177,6 +184,24 @@ mod tests {
         assert_eq!(p.for_peer(b"x", None), CodePage::Cp852);
         assert_eq!(p.default_page(), CodePage::Cp852);
         assert_eq!(pages(None, &[]).default_page(), CodePage::Cp850);
+    }
+
+    #[test]
+    fn the_narrowest_range_wins_whatever_the_keys_order() {
+        // As text "10.0.0.0/16" sorts before "10.0.5.0/24", and "10.0.5.7"
+        // (a /32) after both.
+        let p = pages(
+            None,
+            &[
+                ("10.0.0.0/16", CodePageValue::Number(852)),
+                ("10.0.5.0/24", CodePageValue::Number(866)),
+                ("10.0.5.7", CodePageValue::Number(437)),
+            ],
+        );
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert_eq!(p.for_peer(b"", ip("10.0.5.7")), CodePage::Cp437);
+        assert_eq!(p.for_peer(b"", ip("10.0.5.8")), CodePage::Cp866);
+        assert_eq!(p.for_peer(b"", ip("10.0.6.8")), CodePage::Cp852);
     }
 
     #[test]

@@ -349,13 +349,7 @@ fn the_systemd_template_verifies() {
         unit_text.replace("ExecStart=/usr/bin/messngr", &format!("ExecStart={BIN}")),
     )
     .unwrap();
-    let o = Command::new("systemd-analyze")
-        .arg("verify")
-        .arg(dir.path().join("messngr-alert@nginx.service.service"))
-        .output()
-        .unwrap_or_else(|e| panic!("systemd-analyze: {e} (install systemd: ci/install-deps)"));
-    let out = text(&o);
-    assert!(o.status.success() && out.trim().is_empty(), "{out}");
+    support::verify_unit(&dir.path().join("messngr-alert@nginx.service.service"));
 }
 
 /// Writes a journal with systemd-journal-remote from export format: three

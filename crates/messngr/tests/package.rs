@@ -224,6 +224,7 @@ fn the_package_installs_a_working_hardened_service_and_purges_clean() {
     // The installed units: verified, and rated by systemd's own scale.
     for unit in [
         "/lib/systemd/system/messngr.service",
+        "/lib/systemd/system/messngr-alert@.service",
         "/usr/lib/systemd/user/messngr-agent.service",
     ] {
         let o = run("systemd-analyze", &["verify", unit]);

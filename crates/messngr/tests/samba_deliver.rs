@@ -1,7 +1,7 @@
 //! The Samba drop-in (issue #5, point 5): on a host where Samba's smbd and
 //! nmbd own the NetBIOS ports, messngr's daemon runs with
 //! `serve_netbios = false` and smbd's `message command` is
-//! `messngr deliver %s %f %t`. A message sent with `smbclient -M` from
+//! `messngr deliver %s %f %L`. A message sent with `smbclient -M` from
 //! another namespace host goes smbd → messngr deliver (run by smbd as its
 //! guest user) → the daemon's inbox, exactly.
 //!

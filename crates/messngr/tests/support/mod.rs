@@ -358,6 +358,33 @@ pub fn open_dir(dir: &std::path::Path) {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// `systemd-analyze verify UNIT` as it runs where the package is installed:
+/// the units' `Documentation=man:messngr-…(1)` pages (which verify looks up
+/// with `man`) generated from the binary under test into a MANPATH of
+/// their own. Returns its output; asserts it succeeded and said nothing.
+pub fn verify_unit(unit: &std::path::Path) -> String {
+    let man = tempdir();
+    let o = Command::new(BIN)
+        .args(["generate", "man", "--dir"])
+        .arg(man.path().join("man1"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "generate man: {}", text(&o));
+    let o = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(unit)
+        .env("MANPATH", man.path())
+        .output()
+        .unwrap_or_else(|e| panic!("systemd-analyze: {e} (install systemd: ci/install-deps)"));
+    let out = text(&o);
+    assert!(
+        o.status.success() && out.trim().is_empty(),
+        "verify {}: {out}",
+        unit.display()
+    );
+    out
+}
+
 /// A temp dir every user can enter (see [`open_dir`]).
 pub fn tempdir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
