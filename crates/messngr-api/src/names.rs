@@ -131,9 +131,17 @@ pub struct StatusView {
     /// Hosts that showed another key than their pin, refused.
     #[serde(default)]
     pub key_changes: Vec<crate::KeyChangeView>,
-    /// How full the inbox is (root and the daemon's user only).
+    /// Whether this daemon serves NetBIOS (false: `serve_netbios = false`,
+    /// Samba holds the names and ports; `names` and the counters are empty).
+    #[serde(default = "yes")]
+    pub netbios: bool,
+    /// How full the inbox is (root, the daemon's user and `admin_group`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inbox: Option<InboxUsageView>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// How full the inbox is: what `messngr doctor` checks against the quota.

@@ -238,6 +238,7 @@ pub async fn run_reloading(
         )),
         delivered,
         deliveries: Some(deliveries.downgrade()),
+        started: std::time::Instant::now(),
     };
     match nbt {
         Some((first, more)) => {
@@ -285,8 +286,8 @@ pub async fn run_reloading(
             ));
             services.netbios = Some((names.clone(), ctx));
             serve_local(&tasks, listener, http, services, feed, &stop);
-            let reloader = reload.map(|read| crate::reload::Reloader {
-                read,
+            let reloader = reload.map(|reload| crate::reload::Reloader {
+                reload,
                 running: settings.clone(),
                 live: live.clone(),
                 policy: policy.clone(),
@@ -310,8 +311,8 @@ pub async fn run_reloading(
             );
             drop(deliveries);
             serve_local(&tasks, listener, http, services, feed, &stop);
-            let reloader = reload.map(|read| crate::reload::Reloader {
-                read,
+            let reloader = reload.map(|reload| crate::reload::Reloader {
+                reload,
                 running: settings.clone(),
                 live: live.clone(),
                 policy: policy.clone(),

@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 
-use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
 use crate::live::Live;
@@ -18,14 +17,22 @@ use crate::names::Names;
 use crate::policy::Policy;
 use crate::settings::Settings;
 
-/// Reads the configuration again for a SIGHUP: the new settings, or why
-/// there are none (the running ones then stay).
-pub type Reload = Box<dyn Fn() -> Result<Settings, String> + Send + Sync>;
+/// How a daemon reloads: SIGHUP, caught from the start (its default action
+/// ends the process, and systemd does not restart a daemon that ended on
+/// SIGHUP), and how the configuration is read again.
+pub struct Reload {
+    /// Reads and resolves the file again: the new settings, or why there
+    /// are none (the running ones then stay).
+    pub read: Box<dyn Fn() -> Result<Settings, String> + Send + Sync>,
+    /// SIGHUP (`tokio::signal::unix::signal(SignalKind::hangup())`), made
+    /// before the daemon starts binding.
+    pub hangups: tokio::signal::unix::Signal,
+}
 
 /// What a reload changes, and how it reads the file.
 pub(crate) struct Reloader {
-    /// Reads and resolves the file.
-    pub(crate) read: Reload,
+    /// Reads the file; the signal.
+    pub(crate) reload: Reload,
     /// The settings the daemon started with (what needs a restart).
     pub(crate) running: Arc<Settings>,
     /// Aliases, hooks, Alerter.
@@ -41,20 +48,11 @@ pub(crate) struct Reloader {
 
 impl Reloader {
     /// Applies each SIGHUP until `stop`.
-    pub(crate) async fn run(self, stop: CancellationToken) {
-        let mut hup = match signal(SignalKind::hangup()) {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::warn!(
-                    "cannot catch SIGHUP ({e}): `systemctl reload messngr` will not work; restart the daemon to apply configuration changes"
-                );
-                return;
-            }
-        };
+    pub(crate) async fn run(mut self, stop: CancellationToken) {
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
-                got = hup.recv() => if got.is_none() { return },
+                got = self.reload.hangups.recv() => if got.is_none() { return },
             }
             crate::notify::reloading();
             self.apply().await;
@@ -64,7 +62,7 @@ impl Reloader {
 
     /// Reads the file and applies it, or logs why not.
     async fn apply(&self) {
-        let new = match (self.read)() {
+        let new = match (self.reload.read)() {
             Ok(new) => new,
             Err(e) => {
                 tracing::warn!(
@@ -94,7 +92,27 @@ impl Reloader {
             require_secure: running.require_secure,
             ..new.policy.clone()
         });
-        let before = self.live.aliases();
+        // An alias whose owner would change (a new `[aliases]` entry, or
+        // one given to someone else) waits for a restart: claimed now, its
+        // messages would be stored as the running owner map says — the
+        // host's, seen by everyone — for good.
+        let mut new = new;
+        let owner = |s: &Settings, a: &str| s.access.alias_owners.get(a).cloned();
+        let (running, before) = (&self.running, self.live.aliases());
+        let waiting: Vec<String> = new
+            .aliases
+            .iter()
+            .filter(|a| owner(&new, a) != owner(running, a))
+            .cloned()
+            .collect();
+        new.aliases
+            .retain(|a| !waiting.contains(a) || before.contains(a));
+        if !waiting.is_empty() {
+            tracing::warn!(
+                "SIGHUP: [aliases] {} changed owner or is new: applied only at start (`systemctl restart messngr`), so that no message to it is stored for the wrong owner",
+                waiting.join(", ")
+            );
+        }
         self.live.replace(&new);
         let dropped: Vec<&String> = before.iter().filter(|a| !new.aliases.contains(a)).collect();
         let added: Vec<&String> = new.aliases.iter().filter(|a| !before.contains(a)).collect();

@@ -58,9 +58,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match cli.command {
         Cmd::Daemon => {
-            let (path, socket) = (cli.config, cli.socket);
+            // The file is chosen once: a reload reads the same one, and a
+            // file gone or unreadable then is an error, never the defaults
+            // (which would drop every rule, alias and hook).
+            let started_with = cli.config.clone().or_else(|| {
+                Path::new(DEFAULT_CONFIG)
+                    .try_exists()
+                    .map_or(true, |e| e)
+                    .then(|| PathBuf::from(DEFAULT_CONFIG))
+            });
+            let (path, socket) = (started_with, cli.socket);
             let read = move || -> anyhow::Result<messngr_daemon::Settings> {
-                let config = load_config(path.as_deref())?;
+                let config = match &path {
+                    Some(p) => Config::load(p)?,
+                    None => Config::default(),
+                };
                 let mut settings = messngr_daemon::Settings::resolve(&config)?;
                 if let Some(s) = &socket {
                     settings.socket = s.clone();
@@ -292,7 +304,7 @@ fn text_or_stdin(words: Vec<String>) -> anyhow::Result<String> {
 /// it applies what `reload` reads.
 fn run_daemon(
     settings: messngr_daemon::Settings,
-    reload: messngr_daemon::Reload,
+    read: Box<dyn Fn() -> Result<messngr_daemon::Settings, String> + Send + Sync>,
 ) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -307,6 +319,10 @@ fn run_daemon(
         .enable_all()
         .build()?;
     rt.block_on(async {
+        // Caught before anything is bound: SIGHUP's default action would
+        // end the daemon, and systemd would not start it again.
+        let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        let reload = messngr_daemon::Reload { read, hangups };
         let stop = tokio_util::sync::CancellationToken::new();
         let signals = stop.clone();
         tokio::spawn(async move {
@@ -324,7 +340,9 @@ fn run_daemon(
             }
             signals.cancel();
         });
-        messngr_daemon::run_reloading(settings, stop, Some(reload)).await
+        messngr_daemon::run_reloading(settings, stop, Some(reload))
+            .await
+            .map_err(anyhow::Error::from)
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -258,9 +258,20 @@ fn the_package_installs_a_working_hardened_service_and_purges_clean() {
 
     let logs = support::tempdir();
     let client = SambaClient::new();
-    // As installed next to Samba: smbd in host 1 receives, its message
-    // command is the installed `messngr deliver`, the installed daemon
-    // stores; the installed CLI reads it.
+    // As installed next to Samba, once the administrator did what the
+    // postinst said (smb.conf's message command, deliver_users uncommented):
+    // smbd in host 1 receives, its message command is the installed
+    // `messngr deliver`, the installed daemon stores; the installed CLI
+    // reads it.
+    assert!(
+        dropin.contains("\n# deliver_users = [\"nobody\"]\n"),
+        "{dropin}"
+    );
+    std::fs::write(
+        SAMBA_DROPIN,
+        dropin.replace("# deliver_users = ", "deliver_users = "),
+    )
+    .unwrap();
     {
         let smbd = Smbd::start_with(&lan, 1, "H1", Some("/usr/bin/messngr deliver %s %f %L"));
         let d = InstalledDaemon::start(&lan, 1, &logs.path().join("samba-mode.log"));
@@ -271,6 +282,32 @@ fn the_package_installs_a_working_hardened_service_and_purges_clean() {
             Duration::from_secs(10),
             || inbox().iter().any(|t| t == "through Samba to the package"),
             || format!("{}\n{}", d.log(), smbd.log()),
+        );
+        // The installed doctor on this Samba host: all is well, and the
+        // inbox is counted even though the names are Samba's.
+        let conf = smbd.dir.path().join("smb.conf");
+        let o = lan
+            .command(1, INSTALLED)
+            .args(["doctor", "--json", "--smb-conf"])
+            .arg(&conf)
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("doctor: {e}: {}", text(&o)));
+        assert_eq!(o.status.code(), Some(0), "{report:#}");
+        let check = |id: &str| {
+            report["checks"]
+                .as_array()
+                .and_then(|a| a.iter().find(|c| c["check"] == id).cloned())
+                .unwrap_or_default()
+        };
+        assert_eq!(check("samba")["status"], "ok", "{report:#}");
+        assert_eq!(check("inbox")["status"], "ok", "{report:#}");
+        assert!(
+            check("inbox")["summary"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("1 received")),
+            "{report:#}"
         );
         let log = d.stop();
         assert!(log.contains("serve_netbios = false"), "{log}");

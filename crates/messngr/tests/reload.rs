@@ -135,7 +135,7 @@ fn sighup_applies_rules_aliases_hooks_and_subscribers_and_keeps_names_and_sessio
             "names = [\"OPS\"]\nallow_from = [\"10.77.1.0/24\"]\n\
              [[hook]]\nprogram = \"/bin/sh\"\n\
              args = [\"-c\", \"printf '%s\\\\n' \\\"$MESSNGR_TEXT\\\" >> {}\"]\n\
-             [alerter]\nlow = [\"H1\"]\n",
+             [alerter]\nlow = [\"H1\"]\n[aliases]\nPAYROLL = \"root\"\n",
             hook_out.display()
         ),
     );
@@ -173,6 +173,19 @@ fn sighup_applies_rules_aliases_hooks_and_subscribers_and_keeps_names_and_sessio
         !names(&d).iter().any(|n| n.starts_with("HELPDESK")),
         "{:?}",
         names(&d)
+    );
+    // An alias with an owner waits for a restart: claimed now, its messages
+    // would be stored as the host's (everyone's) for good.
+    assert!(
+        !names(&d).iter().any(|n| n.starts_with("PAYROLL")),
+        "{:?}",
+        names(&d)
+    );
+    assert!(
+        d.log()
+            .contains("SIGHUP: [aliases] PAYROLL changed owner or is new: applied only at start"),
+        "{}",
+        d.log()
     );
     let o = client.nmblookup(&lan, 2, &["-B", "10.77.0.255", "OPS#03"]);
     assert!(
@@ -222,7 +235,7 @@ fn sighup_applies_rules_aliases_hooks_and_subscribers_and_keeps_names_and_sessio
     reload(&d, 3);
     assert!(
         d.log()
-            .contains("SIGHUP: edited but applied only at start: workgroup ("),
+            .contains("SIGHUP: edited but applied only at start: workgroup, admin_group"),
         "{}",
         d.log()
     );

@@ -1,7 +1,9 @@
 //! Drop-ins: every `*.toml` in `messngr.d/` beside the configuration file
 //! (for `/etc/messngr/messngr.toml`, `/etc/messngr/messngr.d/`), read after
-//! it in name order, each setting the keys it names (inside a table, key by
-//! key).
+//! it in name order, each setting the keys it names: a key's value replaces
+//! the file's (an array, `[[hook]]` included, is replaced whole), a table
+//! is merged key by key. Each file's keys and types are checked on their
+//! own, the rules between keys once merged.
 //!
 //! Why: the main file is the administrator's (a Debian conffile, never
 //! edited by a script); a package's maintainer scripts or a configuration
@@ -26,14 +28,20 @@ fn read(path: &Path) -> Result<String, ConfigError> {
     })
 }
 
+fn parse_error(path: &Path, e: &toml::de::Error) -> ConfigError {
+    ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.to_string().trim_end().replace('\n', " "),
+    }
+}
+
+/// One file as a table, its keys and types checked on their own (so that
+/// an error keeps its file, line and column); the rules between keys are
+/// checked once merged.
 fn table(text: &str, path: &Path) -> Result<toml::Table, ConfigError> {
-    // Checked as a whole Config first: errors keep their line and column.
-    Config::from_toml(text, path)?;
+    toml::from_str::<Config>(text).map_err(|e| parse_error(path, &e))?;
     text.parse()
-        .map_err(|e: toml::de::Error| ConfigError::Parse {
-            path: path.to_owned(),
-            message: e.to_string().trim_end().replace('\n', " "),
-        })
+        .map_err(|e: toml::de::Error| parse_error(path, &e))
 }
 
 /// Sets `over`'s keys in `base`; tables in both are merged key by key.
@@ -56,7 +64,7 @@ pub(super) fn load(path: &Path) -> Result<Config, ConfigError> {
         Ok(entries) => entries
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(source) => return Err(ConfigError::Read { path: dir, source }),
@@ -71,10 +79,7 @@ pub(super) fn load(path: &Path) -> Result<Config, ConfigError> {
     }
     let cfg: Config = merged
         .try_into()
-        .map_err(|e: toml::de::Error| ConfigError::Parse {
-            path: dir,
-            message: e.to_string().trim_end().replace('\n', " "),
-        })?;
+        .map_err(|e: toml::de::Error| parse_error(&dir, &e))?;
     cfg.validate()?;
     Ok(cfg)
 }
@@ -115,6 +120,22 @@ mod tests {
             "the [http] table is merged, not replaced"
         );
         assert_eq!(c.http.lan, Some(false));
+
+        // Rules between keys hold for the merged result, not each snippet:
+        // max_messages_per_owner above the default max_messages is fine when
+        // the file raises max_messages.
+        std::fs::write(&main, "max_messages = 1000000\n").unwrap();
+        std::fs::write(
+            dir.path().join("messngr.d/15-quota.toml"),
+            "max_messages_per_owner = 200000\n",
+        )
+        .unwrap();
+        assert_eq!(load(&main).unwrap().max_messages_per_owner(), Some(200000));
+        std::fs::create_dir(dir.path().join("messngr.d/dir.toml")).unwrap();
+        assert!(
+            load(&main).is_ok(),
+            "a directory named *.toml is not a drop-in"
+        );
 
         std::fs::write(dir.path().join("messngr.d/30-bad.toml"), "rpc = \"yes\"\n").unwrap();
         let e = load(&main).unwrap_err().to_string();

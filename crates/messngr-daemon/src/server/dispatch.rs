@@ -49,6 +49,8 @@ pub(crate) struct Services {
     /// The receivers' channel to the inbox, for its depth (`/metrics`);
     /// weak, so that it closes when the receivers stop.
     pub deliveries: Option<tokio::sync::mpsc::WeakSender<crate::intake::Delivery>>,
+    /// When the daemon started (`status` without a name service).
+    pub started: std::time::Instant,
 }
 
 /// One reply line.
@@ -140,12 +142,18 @@ impl Services {
     }
 
     async fn status(&self, uid: u32) -> Result<messngr_api::StatusView, ApiError> {
-        let (names, _) = self.netbios()?;
-        let mut view = views::status(
-            &self.settings,
-            names.report().await?,
-            self.policy.refusals(),
-        );
+        // Without the NetBIOS ports (Samba owns them) there are no names,
+        // but the rest (refusals, keys, the inbox) is still this daemon's.
+        let report = match &self.netbios {
+            Some((names, _)) => names.report().await?,
+            None => crate::names::NamesReport {
+                names: Vec::new(),
+                counters: Default::default(),
+                uptime: self.started.elapsed(),
+            },
+        };
+        let mut view = views::status(&self.settings, report, self.policy.refusals());
+        view.netbios = self.netbios.is_some();
         super::trust::add_to_status(&self.secure, &mut view);
         if self.settings.access.caller(uid).admin {
             view.inbox = Some(self.inbox_usage().await?);

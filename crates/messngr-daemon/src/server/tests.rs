@@ -76,6 +76,7 @@ fn services(inbox: &Arc<Inbox>) -> Services {
         netbios: None,
         delivered: Arc::default(),
         deliveries: None,
+        started: std::time::Instant::now(),
     }
 }
 
@@ -212,11 +213,21 @@ async fn requests_that_need_netbios_say_it_is_samba_s() {
     let srv = server().await;
     let path = srv.path.clone();
     blocking(move || {
-        let err = messngr_api::call(&path, messngr_api::Status {}).unwrap_err();
+        let err = messngr_api::call(
+            &path,
+            messngr_api::Lookup {
+                name: "H2".into(),
+                suffix: 0x03,
+            },
+        )
+        .unwrap_err();
         assert!(
             matches!(&err, ClientError::Daemon(e) if e.kind == ErrorKind::Disabled),
             "{err:?}"
         );
+        // Status still answers: no names, but the rest is this daemon's.
+        let s = messngr_api::call(&path, messngr_api::Status {}).unwrap();
+        assert!(!s.netbios && s.names.is_empty(), "{s:?}");
     })
     .await;
     srv.stop.cancel();

@@ -120,6 +120,7 @@ pub(crate) fn status(
         refused: refusals.snapshot(),
         host_key: None,
         key_changes: Vec::new(),
+        netbios: true,
         inbox: None,
     }
 }

@@ -290,6 +290,12 @@ pub fn status(socket: &Path, json: bool, out: &mut impl Write) -> anyhow::Result
                 writeln!(out, "WINS server {w}")?;
             }
             writeln!(out)?;
+            if !s.netbios {
+                writeln!(
+                    out,
+                    "serve_netbios = false: Samba's nmbd and smbd hold the names and ports; messages arrive through `messngr deliver`"
+                )?;
+            }
             print_names(out, &s.names)?;
             let c = &s.counters;
             writeln!(out)?;

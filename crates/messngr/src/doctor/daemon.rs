@@ -16,6 +16,8 @@ use super::Check;
 
 /// The share of `max_messages` past which the inbox counts as nearly full.
 const NEAR_QUOTA_PERCENT: u64 = 90;
+/// How long the daemon has to answer `status`.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 /// Free space below which the inbox's disk counts as nearly full.
 const LOW_DISK_BYTES: u64 = 64 << 20;
 
@@ -50,10 +52,23 @@ impl Daemon {
             .ok()
             .and_then(|s| getsockopt(&s, PeerCredentials).ok())
             .and_then(|c| u32::try_from(c.pid()).ok());
+        // A wedged daemon (or whatever listens at --socket) must not hang
+        // the diagnosis: the answer is awaited 5 s at most.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = socket.to_owned();
+        std::thread::spawn(move || {
+            let _ = tx.send(messngr_api::call(&path, messngr_api::Status {}));
+        });
+        let status = rx.recv_timeout(ANSWER_WITHIN).unwrap_or_else(|_| {
+            Err(ClientError::Protocol(format!(
+                "no answer within {} s",
+                ANSWER_WITHIN.as_secs()
+            )))
+        });
         Daemon {
             socket: socket.to_owned(),
             pid,
-            status: messngr_api::call(socket, messngr_api::Status {}),
+            status,
         }
     }
 
@@ -108,6 +123,12 @@ impl Daemon {
         let Ok(s) = &self.status else {
             return Check::skip("names", "the daemon did not answer (see `daemon`)");
         };
+        if !s.netbios {
+            return Check::skip(
+                "names",
+                "serve_netbios = false: Samba's nmbd holds the names (check them with nmblookup)",
+            );
+        }
         let lost: Vec<String> = s
             .names
             .iter()

@@ -21,6 +21,15 @@ fn session_bus_expected() -> bool {
 
 /// `dbus`, `notify`, `tray`.
 pub(super) fn checks() -> Vec<Check> {
+    // Root has no desktop session of its own, and a session bus address
+    // kept from a user's environment (`sudo -E`, `su`) is the user's to
+    // choose: root never connects to it.
+    if nix::unistd::geteuid().is_root() {
+        return vec![Check::skip(
+            "dbus",
+            "run as root: the agent's checks (D-Bus, notifications, tray) need `messngr doctor` run as the desktop user",
+        )];
+    }
     let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
         .iter()
         .find_map(|v| std::env::var(v).ok().map(|d| format!("{v}={d}")));

@@ -50,12 +50,20 @@ pub(crate) struct Check {
     pub fix: Option<String>,
 }
 
+/// `s` safe for a terminal: summaries quote what others chose (process
+/// names, smb.conf, the daemon's answers, D-Bus), and both the text and the
+/// JSON form (JSON escapes only C0 controls) end up on root's terminal.
+fn clean(s: impl Into<String>) -> String {
+    let s = s.into();
+    crate::show::line(&s).into_owned()
+}
+
 impl Check {
     pub(crate) fn ok(check: &'static str, summary: impl Into<String>) -> Check {
         Check {
             check,
             status: Status::Ok,
-            summary: summary.into(),
+            summary: clean(summary),
             fix: None,
         }
     }
@@ -68,8 +76,8 @@ impl Check {
         Check {
             check,
             status: Status::Fail,
-            summary: summary.into(),
-            fix: Some(fix.into()),
+            summary: clean(summary),
+            fix: Some(clean(fix)),
         }
     }
 
@@ -77,7 +85,7 @@ impl Check {
         Check {
             check,
             status: Status::Skip,
-            summary: summary.into(),
+            summary: clean(summary),
             fix: None,
         }
     }
@@ -114,7 +122,11 @@ fn checks(o: &Options) -> Vec<Check> {
 
 /// `messngr doctor`: prints the checks; exit status 1 if one failed.
 pub fn run(o: &Options, json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let results = checks(o);
+    print(&checks(o), json, out)
+}
+
+/// Prints `results` as text or JSON; exit status 1 if one failed.
+fn print(results: &[Check], json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let failed = results.iter().filter(|c| c.status == Status::Fail).count();
     if json {
         #[derive(Serialize)]
@@ -126,12 +138,12 @@ pub fn run(o: &Options, json: bool, out: &mut impl Write) -> anyhow::Result<Exit
             &mut *out,
             &Report {
                 ok: failed == 0,
-                checks: &results,
+                checks: results,
             },
         )?;
         writeln!(out)?;
     } else {
-        for c in &results {
+        for c in results {
             let mark = match c.status {
                 Status::Ok => "ok  ",
                 Status::Fail => "FAIL",
@@ -153,4 +165,41 @@ pub fn run(o: &Options, json: bool, out: &mut impl Write) -> anyhow::Result<Exit
     } else {
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_others_chose_never_reaches_the_terminal_raw() {
+        // A local user can name its process anything, escapes included.
+        let evil = Check::fail(
+            "ports",
+            "UDP 137 is held by \x1b]0;owned\x07x (pid 7)",
+            "stop \x1b[2J it",
+        );
+        let mut text = Vec::new();
+        let code = print(std::slice::from_ref(&evil), false, &mut text).unwrap();
+        assert_eq!(code, ExitCode::from(1));
+        let text = String::from_utf8(text).unwrap();
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        assert!(
+            text.contains("FAIL  ports") && text.contains("1 problem found"),
+            "{text}"
+        );
+        let mut json = Vec::new();
+        print(&[evil, Check::skip("dbus", "no desktop")], true, &mut json).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["checks"][1]["status"], "skip");
+        let json = String::from_utf8(json).unwrap();
+        assert!(
+            !json.contains('\x1b') && !json.contains("\\u001b"),
+            "{json}"
+        );
+        // C1 controls (CSI) too, which JSON would carry raw.
+        let c1 = Check::ok("x", "a\u{9b}31mb");
+        assert!(!c1.summary.contains('\u{9b}'), "{:?}", c1.summary);
+    }
 }

@@ -141,6 +141,21 @@ pub(super) fn ports(serve_netbios: bool, rpc: bool) -> Check {
     held.dedup();
     samba.sort();
     samba.dedup();
+    let others: Vec<&String> = held
+        .iter()
+        .filter(|h| !h.contains(" held by nmbd ") && !h.contains(" held by smbd "))
+        .collect();
+    if !serve_netbios && !others.is_empty() {
+        return Check::fail(
+            "ports",
+            others
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            "serve_netbios = false leaves the ports to Samba: stop that program so that nmbd and smbd can bind them",
+        );
+    }
     if !serve_netbios {
         return Check::ok(
             "ports",
