@@ -240,6 +240,17 @@ pub async fn run_reloading(
         deliveries: Some(deliveries.downgrade()),
         started: std::time::Instant::now(),
     };
+    // What SIGHUP changes, once the name service (if any) is known.
+    let reloader = |names| {
+        reload.map(|reload| crate::reload::Reloader {
+            reload,
+            running: settings.clone(),
+            live: live.clone(),
+            policy: policy.clone(),
+            secure: secure.clone(),
+            names,
+        })
+    };
     match nbt {
         Some((first, more)) => {
             let shared = crate::ports::Shared {
@@ -286,15 +297,7 @@ pub async fn run_reloading(
             ));
             services.netbios = Some((names.clone(), ctx));
             serve_local(&tasks, listener, http, services, feed, &stop);
-            let reloader = reload.map(|reload| crate::reload::Reloader {
-                reload,
-                running: settings.clone(),
-                live: live.clone(),
-                policy: policy.clone(),
-                secure: secure.clone(),
-                names: Some(names),
-            });
-            watch(&tasks, reloader, &stop);
+            watch(&tasks, reloader(Some(names)), &stop);
             crate::names::run(
                 (*settings).clone(),
                 registry,
@@ -311,15 +314,7 @@ pub async fn run_reloading(
             );
             drop(deliveries);
             serve_local(&tasks, listener, http, services, feed, &stop);
-            let reloader = reload.map(|reload| crate::reload::Reloader {
-                reload,
-                running: settings.clone(),
-                live: live.clone(),
-                policy: policy.clone(),
-                secure: secure.clone(),
-                names: None,
-            });
-            watch(&tasks, reloader, &stop);
+            watch(&tasks, reloader(None), &stop);
             stop.cancelled().await;
         }
     }

@@ -148,6 +148,14 @@ impl Reloader {
     }
 }
 
+/// The served interfaces' names, in order.
+fn names_of(s: &Settings) -> Vec<String> {
+    std::iter::once(&s.iface)
+        .chain(&s.more_ifaces)
+        .map(|i| i.name().to_owned())
+        .collect()
+}
+
 /// The configuration keys whose new values wait for a restart.
 fn needs_restart(running: &Settings, new: &Settings) -> Vec<&'static str> {
     let differ =
@@ -164,7 +172,8 @@ fn needs_restart(running: &Settings, new: &Settings) -> Vec<&'static str> {
         ),
         (
             "interface",
-            differ(&(r.iface, &r.more_ifaces), &(n.iface, &n.more_ifaces)),
+            // By name: an address the interface got since (DHCP) is no edit.
+            differ(&names_of(r), &names_of(n)),
         ),
         ("state_dir", differ(&r.state_dir, &n.state_dir)),
         ("wins_server", differ(&r.wins_server, &n.wins_server)),

@@ -8,7 +8,9 @@
 //! is drop and that never accepts the port is a failure. Rules with other
 //! conditions (`ct state`, addresses, interfaces) are passed over: they
 //! depend on the packet, and `ip saddr 10.0.0.0/24 udp dport 137 accept`
-//! is how a LAN-only rule looks.
+//! is how a LAN-only rule looks. Unconditional `jump`/`goto` (or one on
+//! the port alone) is followed into the user chain; a conditional one
+//! (`iifname "eth0" jump lan_in`) is not, nor are iptables-legacy rules.
 
 use serde_json::Value;
 
@@ -54,12 +56,15 @@ enum Effect {
     Accept,
     /// Drops or rejects it, whatever else the packet is.
     Block(&'static str),
+    /// Jumps (or goes) to that chain, whatever else the packet is.
+    Jump(String),
 }
 
 fn effect(expr: &[Value], port: Port) -> Effect {
     let mut ports_match: Option<bool> = None;
     let mut conditional = false;
     let mut verdict = None;
+    let mut jump = None;
     for e in expr {
         if let Some(m) = e.get("match") {
             let payload = m.pointer("/left/payload");
@@ -92,6 +97,18 @@ fn effect(expr: &[Value], port: Port) -> Effect {
                 verdict = Some(v);
             }
         }
+        for v in ["jump", "goto"] {
+            if let Some(target) = e.pointer(&format!("/{v}/target")).and_then(Value::as_str) {
+                jump = Some(target.to_owned());
+            }
+        }
+    }
+    if let Some(target) = jump {
+        return match ports_match {
+            Some(false) => Effect::PassOver,
+            _ if conditional => Effect::PassOver,
+            _ => Effect::Jump(target),
+        };
     }
     match (ports_match, verdict) {
         (Some(false), _) | (_, None) => Effect::PassOver,
@@ -99,6 +116,57 @@ fn effect(expr: &[Value], port: Port) -> Effect {
         (_, Some(v @ ("drop" | "reject"))) if !conditional => Effect::Block(v),
         _ => Effect::PassOver,
     }
+}
+
+/// How a packet leaves a chain.
+enum Walk {
+    Accepted,
+    Blocked(String),
+    /// Past its last rule: the base chain's policy decides.
+    Fell,
+}
+
+/// How many chains deep jumps are followed (nft itself allows 16).
+const MAX_DEPTH: usize = 16;
+
+/// Walks `port`'s packet through chain `family table name`, into the
+/// chains it jumps to unconditionally.
+fn walk(
+    items: &[Value],
+    (family, table, name): (&str, &str, &str),
+    port: Port,
+    depth: usize,
+) -> Walk {
+    for rule in items.iter().filter_map(|i| i.get("rule")) {
+        let here = rule.get("table").and_then(Value::as_str) == Some(table)
+            && rule.get("chain").and_then(Value::as_str) == Some(name)
+            && rule.get("family").and_then(Value::as_str) == Some(family);
+        if !here {
+            continue;
+        }
+        let expr = rule
+            .get("expr")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        match effect(expr, port) {
+            Effect::PassOver => {}
+            Effect::Accept => return Walk::Accepted,
+            Effect::Block(v) => {
+                let handle = rule.get("handle").and_then(Value::as_u64).unwrap_or(0);
+                return Walk::Blocked(format!(
+                    "{port}: rule {handle} of chain {family} {table} {name} does {v}"
+                ));
+            }
+            Effect::Jump(target) if depth < MAX_DEPTH => {
+                match walk(items, (family, table, &target), port, depth + 1) {
+                    Walk::Fell => {}
+                    decided => return decided,
+                }
+            }
+            Effect::Jump(_) => {}
+        }
+    }
+    Walk::Fell
 }
 
 /// Why `port` does not get through `ruleset`, if it does not.
@@ -114,36 +182,15 @@ fn blocked(ruleset: &Value, port: Port) -> Option<String> {
             chain.get("table").and_then(Value::as_str).unwrap_or("?"),
             chain.get("name").and_then(Value::as_str).unwrap_or("?"),
         );
-        let mut accepted = false;
-        for rule in items.iter().filter_map(|i| i.get("rule")) {
-            let here = rule.get("table").and_then(Value::as_str) == Some(table)
-                && rule.get("chain").and_then(Value::as_str) == Some(name)
-                && rule.get("family").and_then(Value::as_str) == Some(family);
-            if !here {
-                continue;
+        match walk(items, (family, table, name), port, 0) {
+            Walk::Accepted => {}
+            Walk::Blocked(why) => return Some(why),
+            Walk::Fell if chain.get("policy").and_then(Value::as_str) == Some("drop") => {
+                return Some(format!(
+                    "{port}: chain {family} {table} {name} drops by policy and no rule accepts it"
+                ));
             }
-            let expr = rule
-                .get("expr")
-                .and_then(Value::as_array)
-                .map_or(&[][..], Vec::as_slice);
-            match effect(expr, port) {
-                Effect::PassOver => {}
-                Effect::Accept => {
-                    accepted = true;
-                    break;
-                }
-                Effect::Block(v) => {
-                    let handle = rule.get("handle").and_then(Value::as_u64).unwrap_or(0);
-                    return Some(format!(
-                        "{port}: rule {handle} of chain {family} {table} {name} does {v}"
-                    ));
-                }
-            }
-        }
-        if !accepted && chain.get("policy").and_then(Value::as_str) == Some("drop") {
-            return Some(format!(
-                "{port}: chain {family} {table} {name} drops by policy and no rule accepts it"
-            ));
+            Walk::Fell => {}
         }
     }
     None
@@ -265,6 +312,26 @@ mod tests {
         let r = ruleset("drop", &[ESTABLISHED, LAN_ACCEPT]);
         assert!(blocked(&r, UDP137).is_none());
         assert!(blocked(&r, TCP139).is_some(), "only udp 137/138 accepted");
+    }
+
+    #[test]
+    fn a_drop_in_a_user_chain_jumped_to_is_found() {
+        let mut r = ruleset("accept", &[r#"[{"jump": {"target": "udp_in"}}]"#]);
+        let items = r["nftables"].as_array_mut().unwrap();
+        items.push(
+            serde_json::json!({"chain": {"family": "inet", "table": "filter", "name": "udp_in"}}),
+        );
+        let drop: Value = serde_json::from_str(DROP_137_139).unwrap();
+        items.push(
+            serde_json::json!({"rule": {"family": "inet", "table": "filter",
+            "chain": "udp_in", "handle": 9, "expr": drop}}),
+        );
+        let why = blocked(&r, UDP137).unwrap();
+        assert!(
+            why.contains("rule 9 of chain inet filter udp_in does drop"),
+            "{why}"
+        );
+        assert!(blocked(&r, TCP139).is_none());
     }
 
     #[test]
