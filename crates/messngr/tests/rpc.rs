@@ -97,7 +97,10 @@ impl Tshark {
     }
 
     /// Stops the capture; every frame in full (`-V`), Wireshark's
-    /// WireGuard heuristic off (it claims these datagrams otherwise).
+    /// WireGuard heuristic off (it claims these datagrams otherwise), and
+    /// UDP's heuristics (DCE/RPC's among them) tried before a dissector
+    /// registered on a port: the client's random source port may be one
+    /// (47000 is HCrt's, which then claimed a call and called it malformed).
     fn decode(mut self) -> String {
         std::thread::sleep(std::time::Duration::from_millis(300));
         let _ = Command::new("kill")
@@ -105,7 +108,14 @@ impl Tshark {
             .status();
         let _ = self.child.wait();
         let out = Command::new("tshark")
-            .args(["-n", "--disable-protocol", "wg", "-V", "-r"])
+            .args([
+                "-n",
+                "--disable-protocol",
+                "wg",
+                "-o",
+                "udp.try_heuristic_first:TRUE",
+            ])
+            .args(["-V", "-r"])
             .arg(self.dir.path().join("cap.pcapng"))
             .output()
             .unwrap();
