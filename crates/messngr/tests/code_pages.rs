@@ -90,15 +90,7 @@ fn each_receiver_gets_its_own_code_page() {
 
 #[test]
 fn a_code_page_messngr_does_not_know_is_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("messngr.toml");
-    std::fs::write(&conf, "code_page = 12345\n").unwrap();
-    let out = std::process::Command::new(support::BIN)
-        .arg("--config")
-        .arg(&conf)
-        .arg("status")
-        .output()
-        .unwrap();
+    let out = support::cli_with_config("code_page = 12345\n", &["status"]);
     let said = text(&out);
     assert!(!out.status.success(), "{said}");
     assert!(said.contains("code_page") && said.contains("866"), "{said}");

@@ -29,18 +29,25 @@ fn config(dir: &std::path::Path, socket: &std::path::Path, extra: &str) -> std::
     path
 }
 
-/// `messngr --config CONFIG doctor --json` in host `i`: the exit status and
-/// the report.
-fn doctor(lan: &support::Lan, i: usize, config: &std::path::Path) -> (Output, Value) {
-    let o = run_in(
-        lan,
-        i,
-        BIN,
-        &["--config", config.to_str().unwrap(), "doctor", "--json"],
-    );
+/// `messngr --config CONFIG doctor --json [MORE…]` in host `i`: the exit
+/// status and the report.
+fn doctor_with(
+    lan: &support::Lan,
+    i: usize,
+    config: &std::path::Path,
+    more: &[&str],
+) -> (Output, Value) {
+    let mut args = vec!["--config", config.to_str().unwrap(), "doctor", "--json"];
+    args.extend_from_slice(more);
+    let o = run_in(lan, i, BIN, &args);
     let report = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("doctor --json: {e}\n{}", text(&o)));
     (o, report)
+}
+
+/// [`doctor_with`], nothing more.
+fn doctor(lan: &support::Lan, i: usize, config: &std::path::Path) -> (Output, Value) {
+    doctor_with(lan, i, config, &[])
 }
 
 /// The check `id` of a report.
@@ -158,20 +165,12 @@ fn nmbd_holding_the_ports_is_named_with_the_samba_way_out() {
         &dir.path().join("none.sock"),
         "serve_netbios = false",
     );
-    let o = run_in(
+    let (_, report) = doctor_with(
         &lan,
         1,
-        BIN,
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "doctor",
-            "--json",
-            "--smb-conf",
-            nmbd.conf().to_str().unwrap(),
-        ],
+        &cfg,
+        &["--smb-conf", nmbd.conf().to_str().unwrap()],
     );
-    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(check(&report, "ports")["status"], "ok", "{report:#}");
     let samba = check(&report, "samba");
     assert_eq!(samba["status"], "fail", "{samba}");

@@ -11,10 +11,9 @@
 
 mod support;
 
-use std::process::Command;
 
 use serde_json::Value;
-use support::{Daemon, Lan, lan, text, wait_for};
+use support::{Capture, Daemon, Lan, lan, text, wait_for};
 
 const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/rpc_scapy.py");
 const MSGSVC: &str = "17fdd703-1827-4e34-79d4-24a55c53bb37";
@@ -65,70 +64,12 @@ fn rpc_texts(d: &Daemon) -> Vec<String> {
         .collect()
 }
 
-/// tshark in host `i` on UDP 135 until the returned guard's `decode`.
-struct Tshark {
-    dir: tempfile::TempDir,
-    child: std::process::Child,
-}
-
-impl Tshark {
-    fn start(lan: &Lan, i: usize) -> Tshark {
-        let dir = tempfile::tempdir().unwrap();
-        let log = std::fs::File::create(dir.path().join("log")).unwrap();
-        let child = lan
-            .command(i, "tshark")
-            .args(["-q", "-n", "-i", "eth0", "-f", "udp port 135", "-w"])
-            .arg(dir.path().join("cap.pcapng"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let logpath = dir.path().join("log");
-        wait_for(
-            std::time::Duration::from_secs(10),
-            || {
-                std::fs::read_to_string(&logpath)
-                    .unwrap_or_default()
-                    .contains("Capturing on")
-            },
-            || std::fs::read_to_string(&logpath).unwrap_or_default(),
-        );
-        Tshark { dir, child }
-    }
-
-    /// Stops the capture; every frame in full (`-V`), Wireshark's
-    /// WireGuard heuristic off (it claims these datagrams otherwise), and
-    /// UDP's heuristics (DCE/RPC's among them) tried before a dissector
-    /// registered on a port: the client's random source port may be one
-    /// (47000 is HCrt's, which then claimed a call and called it malformed).
-    fn decode(mut self) -> String {
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-        let out = Command::new("tshark")
-            .args([
-                "-n",
-                "--disable-protocol",
-                "wg",
-                "-o",
-                "udp.try_heuristic_first:TRUE",
-            ])
-            .args(["-V", "-r"])
-            .arg(self.dir.path().join("cap.pcapng"))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
 #[test]
 fn an_rpc_sender_is_stored_once_answered_after_the_store_and_dissected_clean() {
     let Some(lan) = lan(2) else { return };
     let d = Daemon::start(&lan, 1, "RECVBOX", "rpc = true");
     d.wait_settled();
-    let cap = Tshark::start(&lan, 1);
+    let cap = Capture::start_filtered(&lan, 1, "udp port 135");
     // A client's retransmission (same activity and sequence number) gets
     // the same response and is stored once.
     let act = "6d6c616e-0000-4000-8000-0000000000aa";

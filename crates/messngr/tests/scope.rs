@@ -97,15 +97,7 @@ fn another_scope_is_invisible_and_may_hold_the_same_name() {
 
 #[test]
 fn a_scope_that_is_not_one_is_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("messngr.toml");
-    std::fs::write(&conf, "scope = \"corp..example\"\n").unwrap();
-    let out = std::process::Command::new(support::BIN)
-        .arg("--config")
-        .arg(&conf)
-        .arg("status")
-        .output()
-        .unwrap();
+    let out = support::cli_with_config("scope = \"corp..example\"\n", &["status"]);
     let said = text(&out);
     assert!(!out.status.success(), "{said}");
     assert!(

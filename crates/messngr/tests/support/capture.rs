@@ -17,6 +17,11 @@ pub struct Capture {
 impl Capture {
     /// Starts capturing UDP/TCP NetBIOS ports in host `i`; returns once tshark captures.
     pub fn start(lan: &Lan, i: usize) -> Capture {
+        Self::start_filtered(lan, i, "udp port 137 or udp port 138 or tcp port 139")
+    }
+
+    /// [`Capture::start`] with another capture filter (`udp port 135`).
+    pub fn start_filtered(lan: &Lan, i: usize, filter: &str) -> Capture {
         let dir = tempfile::Builder::new()
             .prefix("messngr-cap-")
             .tempdir()
@@ -24,15 +29,7 @@ impl Capture {
         let log = std::fs::File::create(dir.path().join("log")).unwrap();
         let child = lan
             .command(i, "tshark")
-            .args([
-                "-q",
-                "-n",
-                "-i",
-                "eth0",
-                "-f",
-                "udp port 137 or udp port 138 or tcp port 139",
-                "-w",
-            ])
+            .args(["-q", "-n", "-i", "eth0", "-f", filter, "-w"])
             .arg(dir.path().join("cap.pcapng"))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -51,6 +48,32 @@ impl Capture {
             || std::fs::read_to_string(&logpath).unwrap_or_default(),
         );
         c
+    }
+
+    /// Stops the capture; every frame in full (`tshark -V`), as text.
+    /// Wireshark's WireGuard heuristic is off (it claims NetBIOS and RPC
+    /// datagrams otherwise), and UDP's heuristics run before a dissector
+    /// registered on a port: DCE/RPC over UDP is found by heuristic only, so
+    /// a client whose random source port is registered to another protocol
+    /// (47000 is HCrt's) had its call dissected as that protocol.
+    pub fn decode(mut self) -> String {
+        self.stop();
+        let out = Command::new("tshark")
+            .args(["-n", "--disable-protocol", "wg"])
+            .args(["-o", "udp.try_heuristic_first:TRUE", "-V", "-r"])
+            .arg(self.dir.path().join("cap.pcapng"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Ends the capture (SIGINT flushes the file).
+    fn stop(&mut self) {
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
     }
 
     /// Stops the capture and asserts that it saw at least `min_frames`
@@ -77,11 +100,7 @@ impl Capture {
     }
 
     fn finish_to(mut self, keep: Option<&std::path::Path>) -> (usize, Vec<String>) {
-        std::thread::sleep(Duration::from_millis(300));
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
+        self.stop();
         if let Some(keep) = keep {
             let _ = std::fs::copy(self.dir.path().join("cap.pcapng"), keep);
         }

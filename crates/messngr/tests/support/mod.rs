@@ -358,6 +358,20 @@ pub fn open_dir(dir: &std::path::Path) {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// `messngr --config FILE ARGS…` with a config file holding `toml` (for
+/// the CLI's answer to a bad configuration): its output.
+pub fn cli_with_config(toml: &str, args: &[&str]) -> Output {
+    let dir = tempdir();
+    let conf = dir.path().join("messngr.toml");
+    std::fs::write(&conf, toml).unwrap();
+    Command::new(BIN)
+        .arg("--config")
+        .arg(&conf)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// `systemd-analyze verify UNIT` as it runs where the package is installed:
 /// the units' `Documentation=man:messngr-…(1)` pages (which verify looks up
 /// with `man`) generated from the binary under test into a MANPATH of
