@@ -11,7 +11,6 @@
 
 mod support;
 
-
 use serde_json::Value;
 use support::{Capture, Daemon, Lan, lan, text, wait_for};
 
