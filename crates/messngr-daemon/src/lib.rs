@@ -26,7 +26,8 @@
 //! * `policy`: who may put a message here (rates and per-source session
 //!   caps in `policy::limits`); every refusal counted by reason
 //!   and logged once per source per interval.
-//! * `access`: who owns a message, which messages an API caller may see.
+//! * `access`: who owns a message, which messages an API caller may see;
+//!   `accounts`: login names by uid, remembered for two seconds.
 //! * `server`: the local API socket (`messngr-api`'s protocol): the one
 //!   dispatch that maps requests to the services and results to replies.
 //! * [`config`]: the TOML file and its defaults; `settings`: resolved
@@ -38,6 +39,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod accounts;
 mod alerter;
 pub mod codepages;
 pub mod config;

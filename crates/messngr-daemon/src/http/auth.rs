@@ -87,11 +87,7 @@ pub(crate) fn token(headers: &HeaderMap, query: Option<&str>) -> Option<String> 
 /// names another account (or none), the token (and its web sessions) is no
 /// longer good.
 pub(crate) fn same_account(uid: u32, user: &str) -> bool {
-    let now = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-        .ok()
-        .flatten()
-        .map(|u| u.name);
-    now.as_deref() == Some(user)
+    crate::accounts::name_of(uid).as_deref() == Some(user)
 }
 
 /// A signed-in browser's request, as its account: a GET as it is,

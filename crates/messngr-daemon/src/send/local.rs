@@ -25,10 +25,7 @@ use crate::inbox::Local;
 /// The name a local sender's messages carry: its login name (`uid1234`
 /// for a uid without an account).
 pub(crate) fn sender_name(uid: u32) -> String {
-    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-        .ok()
-        .flatten()
-        .map_or_else(|| format!("uid{uid}"), |u| u.name)
+    crate::accounts::name_of(uid).unwrap_or_else(|| format!("uid{uid}"))
 }
 
 /// Stores the message in this host's inbox and reports it delivered;
