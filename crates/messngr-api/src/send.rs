@@ -34,6 +34,11 @@ pub struct Send {
     /// default, picks as `net send` and messngr do).
     #[serde(default, skip_serializing_if = "Via::is_auto")]
     pub transport: Via,
+    /// Keep no sender's copy: the message cannot be tracked, waited for,
+    /// updated or retracted, and costs the inbox one row instead of two
+    /// (what an HTTP publish asks unless it says `"track": true`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub untracked: bool,
 }
 
 /// Which way a message goes (`messngr send --transport`).

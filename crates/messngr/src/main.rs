@@ -106,6 +106,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 popup_secs: time,
                 secure,
                 transport: transport.into(),
+                untracked: false,
             };
             let socket = socket_path(cli.socket, &config);
             match wait {

@@ -97,13 +97,17 @@ fn tokens_guard_every_request_and_sends_and_lists_work() {
             "-H",
             "Content-Type: application/json",
             "-d",
-            r#"{"to":"H2","text":"over HTTP"}"#,
+            r#"{"to":"H2","text":"over HTTP","track":true}"#,
             &format!("{URL}/v1/messages"),
         ],
     );
     assert_eq!(code, 200, "{body}\n{}", d1.log());
     let sent = json(&body);
     assert_eq!(sent[0]["transport"], "messngr", "{sent}");
+    assert!(
+        sent[0]["id"].is_i64(),
+        "a tracked publish has an id: {sent}"
+    );
     let got = d2.wait_inbox(1);
     assert_eq!(got[0]["text"], "over HTTP");
     assert_eq!(got[0]["author"], "root@H1", "{}", got[0]);
@@ -117,6 +121,32 @@ fn tokens_guard_every_request_and_sends_and_lists_work() {
         "{seen}\n{}",
         d1.log()
     );
+
+    // Without `track`, a publish keeps no sender's copy: no id to track,
+    // and H1's inbox holds still one sent message.
+    let (code, body) = curl(
+        &lan,
+        1,
+        &[
+            "-H",
+            &bearer(&token),
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"to":"H2","text":"fire and forget"}"#,
+            &format!("{URL}/v1/messages"),
+        ],
+    );
+    assert_eq!(code, 200, "{body}\n{}", d1.log());
+    let sent = json(&body);
+    assert!(sent[0]["id"].is_null(), "an untracked publish: {sent}");
+    assert_eq!(d2.wait_inbox(2).len(), 2);
+    let exported = text(&d1.cli_ok(&["export"]));
+    let out_rows = exported
+        .lines()
+        .filter(|l| json(l)["direction"] == "out")
+        .count();
+    assert_eq!(out_rows, 1, "{exported}");
 
     // H2 answers; H1 lists it over HTTP, and with ntfy's `auth` parameter.
     d2.cli_ok(&["send", "H1", "answer from H2"]);
@@ -185,7 +215,7 @@ fn tokens_guard_every_request_and_sends_and_lists_work() {
         ],
     );
     assert_eq!(code, 413);
-    assert_eq!(d2.inbox().len(), 1, "nothing more reached H2");
+    assert_eq!(d2.inbox().len(), 2, "nothing more reached H2");
 
     // A DNS name rebound to 127.0.0.1, or another site's page: refused.
     for (header, want) in [

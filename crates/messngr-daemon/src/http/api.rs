@@ -73,6 +73,12 @@ struct NewMessage {
     /// `--transport`: auto, smb, mailslot, rpc or native.
     #[serde(default)]
     transport: messngr_api::Via,
+    /// Keep a sender's copy, as `messngr send` does, so that the answer
+    /// has an `id` to `messngr track`. Off by default: a publisher (a
+    /// script, a monitor) has no use for a copy of every publish, and it
+    /// would double the inbox's writes and count against its quota.
+    #[serde(default)]
+    track: bool,
 }
 
 async fn send(
@@ -89,6 +95,7 @@ async fn send(
         popup_secs: m.time,
         secure: m.secure,
         transport: m.transport,
+        untracked: !m.track,
     };
     Ok(ask(&app, &auth, request).await)
 }

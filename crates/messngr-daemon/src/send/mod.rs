@@ -89,6 +89,9 @@ pub(crate) struct Options<'a> {
     pub alert: Option<messngr_proto::wire::native::Alert<'a>>,
     /// `--transport`: `Auto` picks; the others force one way ([`via`]).
     pub via: messngr_api::Via,
+    /// Keep no sender's copy (`record`): nothing to `track`, wait for,
+    /// update or retract. HTTP publishes, unless they ask (`http::api`).
+    pub untracked: bool,
 }
 
 impl Options<'_> {
@@ -254,14 +257,15 @@ async fn send_users(
         let name = crate::config::netbios_name("user", user)
             .map_err(|e| SendError::BadName(e.to_string()))?;
         if ctx.registry.accepts_messages_for(&name) {
-            sent.push(local::send(ctx, user, text.utf8, opts, Some(&uuid)).await?);
+            let notice = (!opts.untracked).then_some(uuid.as_str());
+            sent.push(local::send(ctx, user, text.utf8, opts, notice).await?);
             reached.push(record::recipient(user, &ctx.settings.netbios_name));
         } else {
             let here = Some(ctx.settings.iface.address);
             sent.push(send_direct(ctx, user, here, text, opts).await?);
         }
     }
-    if !reached.is_empty() {
+    if !reached.is_empty() && !opts.untracked {
         let id = keep_local(ctx, "/users", text.utf8, opts, &uuid, reached).await;
         for r in sent
             .iter_mut()
@@ -356,6 +360,9 @@ async fn send_direct(
         .map_err(|e| SendError::BadName(e.to_string()))?;
     let here = address.is_none_or(|a| a == ctx.settings.iface.address);
     if here && ctx.registry.accepts_messages_for(&to) {
+        if opts.untracked {
+            return local::send(ctx, target, text.utf8, opts, None).await;
+        }
         let uuid = messngr_store::new_uuid();
         let login = local::sender_name(opts.uid);
         let sent = record::Sent {
@@ -462,6 +469,9 @@ async fn send_direct(
                 );
                 let mut r = report(Transport::Messngr, 0, true, None);
                 r.secure = true;
+                if opts.untracked {
+                    return Ok(r);
+                }
                 let login = local::sender_name(opts.uid);
                 let uuid = hex::encode(sent.uuid);
                 let kept = record::Sent {

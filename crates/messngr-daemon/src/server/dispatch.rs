@@ -253,6 +253,7 @@ impl Services {
                     secure: s.secure,
                     alert: None,
                     via: s.transport,
+                    untracked: s.untracked,
                 };
                 let sent = crate::send::send(ctx, &s.target, &s.text, s.address, opts).await;
                 line(

@@ -237,6 +237,7 @@ fn send(from: &Host, target: &str, text: &str, out: &mut impl Write) -> anyhow::
             popup_secs: None,
             secure: false,
             transport: messngr_api::Via::Auto,
+            untracked: false,
         };
         crate::client::send(&from.socket(), request, false, buf)
     })?;

@@ -214,6 +214,8 @@ pub(super) async fn send(
         popup_secs: None,
         secure: false,
         transport: messngr_api::Via::Auto,
+        // A person's message, kept as `messngr send` keeps it.
+        untracked: false,
     };
     match call::<Vec<SendView>>(&app, b.auth.uid, request).await {
         Ok(_) => Redirect::to("/web/?sent=1").into_response(),
