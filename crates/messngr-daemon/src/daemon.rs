@@ -357,7 +357,7 @@ fn serve_local(
     let rates = crate::server::Rates::new(services.settings.api_limits.rate);
     if !http.is_empty() {
         let max_body = services.settings.http.max_body();
-        let app = crate::http::App {
+        let app = crate::http::App::new(crate::http::AppState {
             services: services.clone(),
             feed: feed.clone(),
             stop: stop.child_token(),
@@ -365,7 +365,7 @@ fn serve_local(
             streams: crate::http::Streams::default(),
             requests: Arc::default(),
             started: std::time::Instant::now(),
-        };
+        });
         tasks.spawn(crate::http::serve(http, app, max_body, stop.child_token()));
     }
     tasks.spawn(crate::server::serve(

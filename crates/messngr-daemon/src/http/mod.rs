@@ -49,9 +49,28 @@ pub(crate) const MAX_STREAMS_PER_ACCOUNT: usize = 8;
 /// How long open connections get to finish when the daemon stops.
 const GRACE: Duration = Duration::from_secs(2);
 
-/// What every route may use.
+/// What every route may use: one [`AppState`] behind an `Arc`, because
+/// axum clones the state for every extractor of every request (a dozen
+/// reference counts each time, when the state was cloned field by field).
 #[derive(Clone)]
-pub(crate) struct App {
+pub(crate) struct App(Arc<AppState>);
+
+impl App {
+    pub(crate) fn new(state: AppState) -> App {
+        App(Arc::new(state))
+    }
+}
+
+impl std::ops::Deref for App {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+
+/// What [`App`] holds.
+pub(crate) struct AppState {
     /// The daemon's services, as the Unix socket's callers get them.
     pub(crate) services: Services,
     /// New messages, for `/v1/events`.

@@ -74,8 +74,17 @@ impl IntoResponse for Failure {
 
 /// A reply line from `Services::answer`, as a response.
 pub(crate) fn from_line(line: &[u8]) -> Response {
-    match serde_json::from_slice::<Reply<serde_json::Value>>(line) {
-        Ok(Reply::Ok(v)) => Json(v).into_response(),
+    // The answer's JSON is passed on as it is, not parsed into a tree and
+    // written again.
+    match serde_json::from_slice::<Reply<&serde_json::value::RawValue>>(line) {
+        Ok(Reply::Ok(v)) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            v.get().to_owned(),
+        )
+            .into_response(),
         Ok(Reply::Error(e)) => Failure(e, None).into_response(),
         Err(e) => Failure(
             ApiError::new(
