@@ -3,9 +3,11 @@
 # keep-alive connections, each answered 200 only once the message is
 # committed), with p50/p99 per publish, next to the SMB messages per second
 # of the same daemon in the same run (smb-load, persistent sessions, as in
-# bench/messages.sh), loads alternating round by round; then the idle RSS of
+# bench/messages.sh), HTTP and SMB taking turns to go first; then the idle RSS of
 # the daemon with the HTTP listener on against [http] listen = []. Issue
-# #12's goal: HTTP publishes/s >= the SMB figure.
+# #12's goal: HTTP publishes/s >= the SMB figure. A third load publishes
+# with "track": true, which also keeps a sender's copy (two rows and a
+# receipt per message instead of one); its rate is shown beside.
 #
 # Run as root from anywhere:  bash bench/http.sh [--rounds N]
 #   [--duration SECS] [--connections N] [--text-len BYTES] [--json]
@@ -125,7 +127,7 @@ wait $! || { tail -n 30 "$M_DIR/log" >&2; exit 1; }
 in_ns "$H2" "$SMB_LOAD" --probe --target "$SERVER_IP" --name "$NAME" --duration 30 >/dev/null &
 wait $! || { tail -n 30 "$M_DIR/log" >&2; exit 1; }
 
-# Received messages only: a publish to a name held here also keeps an `out`
+# Received messages only: a publish with "track": true also keeps an `out`
 # copy of what root sent (for `messngr track`), as `messngr send` does.
 STORED=$(count_messngr)
 
@@ -133,10 +135,18 @@ STORED=$(count_messngr)
 # previous round's writeback finish so that each load starts alike.
 for ((r = 1; r <= ROUNDS; r++)); do
   log "round $r/$ROUNDS"
+  # HTTP and SMB take turns going first (the inbox grows as loads run);
+  # the tracked load, the side figure, comes last.
+  if ((r % 2)); then order="http smb"; else order="smb http"; fi
+  for load in $order; do
+    sync
+    case $load in
+      http) measure "http_$r" "$LOAD" --target "$SERVER_IP" --token "$TOKEN" --to "$NAME" --connections "$CONNECTIONS" ;;
+      smb) measure "smb_$r" "$SMB_LOAD" --target "$SERVER_IP" --name "$NAME" --sessions "$CONNECTIONS" ;;
+    esac
+  done
   sync
-  measure "http_$r" "$LOAD" --target "$SERVER_IP" --token "$TOKEN" --to "$NAME" --connections "$CONNECTIONS"
-  sync
-  measure "smb_$r" "$SMB_LOAD" --target "$SERVER_IP" --name "$NAME" --sessions "$CONNECTIONS"
+  measure "tracked_$r" "$LOAD" --target "$SERVER_IP" --token "$TOKEN" --to "$NAME" --connections "$CONNECTIONS" --track
 done
 
 "$MESSNGR" --socket "$M_DIR/api.sock" export | jq -r 'select(.direction == "in") | .text' >"$WORK/texts"
@@ -151,10 +161,13 @@ wait "$M_PID" 2>/dev/null || true
 # --- report -------------------------------------------------------------------
 all http >"$WORK/http.json"
 all smb >"$WORK/smb.json"
-STORE_OK=$(jq -s '[.[][] | .stored_ok] | all' "$WORK/http.json" "$WORK/smb.json")
+all tracked >"$WORK/tracked.json"
+STORE_OK=$(jq -s '[.[][] | .stored_ok] | all' "$WORK/http.json" "$WORK/smb.json" "$WORK/tracked.json")
 [ "$H_LINES" -eq "$H_UNIQUE" ] && [ "$S_LINES" -eq "$S_UNIQUE" ] || STORE_OK=false
 H_RATE=$(mean http rate)
 S_RATE=$(mean smb rate)
+T_RATE=$(mean tracked rate)
+T_RATIO=$(awk -v h="$T_RATE" -v s="$S_RATE" 'BEGIN {printf "%.2f", (s > 0 ? h / s : 0)}')
 RATIO=$(awk -v h="$H_RATE" -v s="$S_RATE" 'BEGIN {printf "%.2f", (s > 0 ? h / s : 0)}')
 GOAL=$(awk -v r="$RATIO" 'BEGIN {print (r >= 1 ? "met" : "missed")}')
 RSS_ON=$(awk '$1 == "on" {s += $2; n++} END {printf "%d", s / n}' "$WORK/rss")
@@ -164,16 +177,18 @@ if [ "$JSON" -eq 1 ]; then
   jq -n -c --arg version "$MESSNGR_VERSION" --argjson rounds "$ROUNDS" \
     --argjson duration "$DURATION" --argjson connections "$CONNECTIONS" \
     --slurpfile http "$WORK/http.json" --slurpfile smb "$WORK/smb.json" \
+    --slurpfile tracked "$WORK/tracked.json" --argjson t "$T_RATE" --argjson t_ratio "$T_RATIO" \
     --argjson h "$H_RATE" --argjson s "$S_RATE" --argjson ratio "$RATIO" --arg goal "$GOAL" \
     --argjson on "$RSS_ON" --argjson off "$RSS_OFF" --argjson loaded "$LOADED_RSS" \
     --argjson store_ok "$STORE_OK" --arg state_fs "$STATE_FS" \
     '{messngr_version: $version, rounds: $rounds, duration_s: $duration, connections: $connections,
-      http: $http[0], smb_persistent: $smb[0],
-      mean_rate: {http: $h, smb: $s}, http_over_smb: $ratio, goal_at_least_smb: $goal,
+      http: $http[0], smb_persistent: $smb[0], http_tracked: $tracked[0],
+      mean_rate: {http: $h, smb: $s, http_tracked: $t}, http_over_smb: $ratio,
+      http_tracked_over_smb: $t_ratio, goal_at_least_smb: $goal,
       idle_rss_kb: {http_on: $on, http_off: $off}, rss_after_loads_kb: $loaded,
       stores_match_acknowledgements: $store_ok, state_fs: $state_fs}'
 else
-  printf '\nmessngr %s: messages to %s, %s-byte texts, %s connections/sessions, %s s per load, %s round(s), alternating\n' \
+  printf '\nmessngr %s: messages to %s, %s-byte texts, %s connections/sessions, %s s per load, %s round(s), HTTP and SMB taking turns to go first\n' \
     "$MESSNGR_VERSION" "$NAME" "$(jq -r '.[0].text_len' "$WORK/http.json")" "$CONNECTIONS" "$DURATION" "$ROUNDS"
   row() { printf '%-32s %22s %22s\n' "$1" "$2" "$3"; }
   row "" "HTTP POST (keep-alive)" "SMB (persistent)"
@@ -184,6 +199,8 @@ else
   row "errors (each round)" "$(vals http errors)" "$(vals smb errors)"
   row "server CPU us/msg (each round)" "$(vals http server_cpu_us_per_msg)" "$(vals smb server_cpu_us_per_msg)"
   printf '\nGoal: HTTP publishes/s >= SMB messages/s: %s (%sx)\n' "$GOAL" "$RATIO"
+  printf 'HTTP with "track": true (a sender'"'"'s copy per publish): %s/s (each round %s), %sx SMB; p99 us %s\n' \
+    "$T_RATE" "$(vals tracked rate)" "$T_RATIO" "$(vals tracked p99_us)"
   printf 'Idle RSS (mean of %s fresh daemons): listener on %s kB, off %s kB (%+d kB); after the loads %s kB\n' \
     "$ROUNDS" "$RSS_ON" "$RSS_OFF" "$((RSS_ON - RSS_OFF))" "$LOADED_RSS"
   printf 'The store holds every acknowledged message, once: %s (http %s/%s unique, smb %s/%s); inbox on %s%s\n' \

@@ -71,6 +71,10 @@ pub struct Args {
     /// Bytes of text per message (at least the unique marker).
     #[arg(long, value_name = "BYTES", default_value_t = 100, value_parser = cli::count(0, MAX_TEXT_LEN as u64))]
     text_len: u64,
+    /// Ask for a sender's copy of each publish (`"track": true`), as
+    /// `messngr send` keeps one.
+    #[arg(long)]
+    track: bool,
     /// Stop after N requests in all.
     #[arg(long, value_name = "N", default_value_t = 10_000_000, value_parser = cli::count(1, u64::MAX))]
     max_messages: u64,
@@ -102,6 +106,8 @@ pub struct Options {
     pub duration: Duration,
     /// Bytes of text per message.
     pub text_len: usize,
+    /// `"track": true` in every request.
+    pub track: bool,
     /// Requests in all, at most.
     pub max_messages: u64,
     /// Time allowed for each answer.
@@ -131,6 +137,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command> {
         connections: usize::try_from(a.connections).unwrap_or(MAX_CONNECTIONS),
         duration: a.duration,
         text_len: usize::try_from(a.text_len).unwrap_or(MAX_TEXT_LEN),
+        track: a.track,
         max_messages: a.max_messages,
         timeout: Duration::from_millis(a.timeout_ms),
         probe: a.probe,
@@ -150,7 +157,7 @@ fn message_text(tag: &str, conn: usize, seq: u64, len: usize) -> String {
 
 /// The whole request publishing `text` to `o.to`.
 fn publish(o: &Options, text: &str) -> Vec<u8> {
-    let body = serde_json::json!({ "to": o.to, "text": text }).to_string();
+    let body = serde_json::json!({ "to": o.to, "text": text, "track": o.track }).to_string();
     format!(
         "POST /v1/messages HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         o.target,

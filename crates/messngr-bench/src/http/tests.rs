@@ -45,6 +45,7 @@ fn texts_carry_a_unique_marker_and_requests_their_length() {
         connections: 1,
         duration: Duration::from_secs(1),
         text_len: 10,
+        track: true,
         max_messages: 1,
         timeout: Duration::from_secs(1),
         probe: false,
@@ -58,4 +59,5 @@ fn texts_carry_a_unique_marker_and_requests_their_length() {
     );
     let v: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(v["text"], "a \"quoted\" text");
+    assert_eq!(v["track"], true);
 }
