@@ -4,7 +4,8 @@
 //! the account the token was made for, and every local send names its
 //! sender by login. Each `getpwuid(3)` opens, reads and parses
 //! `/etc/passwd` (or asks NSS: sssd, LDAP), a dozen system calls on the
-//! path of every message, and a blocking call on an async worker. Under
+//! path of every message, and a blocking call on an async worker (still
+//! made on a miss, without the cache's lock). Under
 //! load that was two lookups per HTTP publish (bench/http.sh).
 //!
 //! An answer is kept for [`TTL`]: an account renamed, removed or given to
@@ -31,6 +32,14 @@ struct Names {
 }
 
 impl Names {
+    /// The remembered answer for `uid`, if younger than [`TTL`] at `now`.
+    fn fresh(&self, uid: u32, now: Instant) -> Option<Option<String>> {
+        self.map
+            .get(&uid)
+            .filter(|(_, at)| now.saturating_duration_since(*at) < TTL)
+            .map(|(name, _)| name.clone())
+    }
+
     /// The answer for `uid` at `now`: remembered if younger than [`TTL`],
     /// else asked of `fetch` and remembered.
     fn lookup(
@@ -39,10 +48,8 @@ impl Names {
         now: Instant,
         fetch: impl FnOnce(u32) -> Option<String>,
     ) -> Option<String> {
-        if let Some((name, at)) = self.map.get(&uid)
-            && now.saturating_duration_since(*at) < TTL
-        {
-            return name.clone();
+        if let Some(name) = self.fresh(uid, now) {
+            return name;
         }
         let name = fetch(uid);
         if self.map.len() >= MAX_ENTRIES && !self.map.contains_key(&uid) {
@@ -56,10 +63,18 @@ impl Names {
 static NAMES: LazyLock<Mutex<Names>> = LazyLock::new(Mutex::default);
 
 /// The login name of `uid`, or `None` when no account has it (as of at
-/// most [`TTL`] ago).
+/// most [`TTL`] ago). The system is asked without the lock held, so a slow
+/// NSS (sssd, LDAP) delays only the callers of uids not remembered.
 pub(crate) fn name_of(uid: u32) -> Option<String> {
-    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
-    names.lookup(uid, Instant::now(), getpwuid)
+    let now = Instant::now();
+    if let Some(name) = NAMES.lock().unwrap_or_else(|p| p.into_inner()).fresh(uid, now) {
+        return name;
+    }
+    let name = getpwuid(uid);
+    NAMES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .lookup(uid, now, |_| name.clone())
 }
 
 /// Asks the system (`getpwuid(3)`).

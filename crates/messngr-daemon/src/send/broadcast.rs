@@ -99,15 +99,6 @@ pub(super) async fn send(
         return Ok(reports);
     }
     let uuid = hex::encode(copies.uuid);
-    if opts.untracked {
-        reports.extend(
-            copies
-                .hosts
-                .into_iter()
-                .map(|(host, ip)| copy_report(host, ip, None, None)),
-        );
-        return Ok(reports);
-    }
     let login = local::sender_name(opts.uid);
     let kept = record::Sent {
         uuid: uuid.clone(),
@@ -124,23 +115,7 @@ pub(super) async fn send(
         r.id = id;
         r.uuid = Some(uuid.clone());
     }
-    reports.extend(
-        copies
-            .hosts
-            .into_iter()
-            .map(|(host, ip)| copy_report(host, ip, id, Some(uuid.clone()))),
-    );
-    Ok(reports)
-}
-
-/// The report of a signed copy delivered to the messngr host `host`.
-fn copy_report(
-    host: String,
-    ip: std::net::Ipv4Addr,
-    id: Option<i64>,
-    uuid: Option<String>,
-) -> SendReport {
-    SendReport {
+    reports.extend(copies.hosts.into_iter().map(|(host, ip)| SendReport {
         target: host,
         transport: Transport::Messngr,
         address: ip,
@@ -150,9 +125,10 @@ fn copy_report(
         native: true,
         secure: true,
         id,
-        uuid,
+        uuid: Some(uuid.clone()),
         warning: None,
-    }
+    }));
+    Ok(reports)
 }
 
 /// `--transport mailslot` to `group`: the legacy datagram alone, as

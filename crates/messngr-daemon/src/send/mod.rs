@@ -89,8 +89,10 @@ pub(crate) struct Options<'a> {
     pub alert: Option<messngr_proto::wire::native::Alert<'a>>,
     /// `--transport`: `Auto` picks; the others force one way ([`via`]).
     pub via: messngr_api::Via,
-    /// Keep no sender's copy (`record`): nothing to `track`, wait for,
-    /// update or retract. HTTP publishes, unless they ask (`http::api`).
+    /// Keep no sender's copy (`record`) of a message stored *here*: nothing
+    /// to `track`, wait for, update or retract. HTTP publishes, unless
+    /// they ask (`http::api`). A message to another messngr host is kept
+    /// all the same: its receiver reports receipts, which need the copy.
     pub untracked: bool,
 }
 
@@ -469,9 +471,6 @@ async fn send_direct(
                 );
                 let mut r = report(Transport::Messngr, 0, true, None);
                 r.secure = true;
-                if opts.untracked {
-                    return Ok(r);
-                }
                 let login = local::sender_name(opts.uid);
                 let uuid = hex::encode(sent.uuid);
                 let kept = record::Sent {
