@@ -67,7 +67,11 @@ static NAMES: LazyLock<Mutex<Names>> = LazyLock::new(Mutex::default);
 /// NSS (sssd, LDAP) delays only the callers of uids not remembered.
 pub(crate) fn name_of(uid: u32) -> Option<String> {
     let now = Instant::now();
-    if let Some(name) = NAMES.lock().unwrap_or_else(|p| p.into_inner()).fresh(uid, now) {
+    if let Some(name) = NAMES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .fresh(uid, now)
+    {
         return name;
     }
     let name = getpwuid(uid);
