@@ -71,7 +71,7 @@ pub use message::{Direction, MessageView};
 pub use messngr_proto::{Priority, Transport};
 pub use names::{
     CountersView, InboxUsageView, Lookup, LookupView, NameAdd, NameDel, NameList, NameView,
-    NodeNameView, NodeStatus, NodeStatusView, Status, StatusView,
+    NodeNameView, NodeStatus, NodeStatusView, RelayView, Status, StatusView,
 };
 pub use notice::{NoticeFailure, NoticeView, Remind, Retract, Update};
 pub use request::{

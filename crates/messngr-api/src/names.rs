@@ -74,6 +74,10 @@ pub struct LookupView {
     pub name: String,
     /// The owners' addresses.
     pub addresses: Vec<Ipv4Addr>,
+    /// The host that holds it, when the relay's directory answered (the
+    /// name is on another site).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_host: Option<String>,
 }
 
 /// One name of a node status answer.
@@ -138,6 +142,33 @@ pub struct StatusView {
     /// How full the inbox is (root, the daemon's user and `admin_group`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inbox: Option<InboxUsageView>,
+    /// The NATS relay between sites, when `[relay]` lists servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<RelayView>,
+}
+
+/// The relay's state (`messngr status`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct RelayView {
+    /// The servers configured.
+    pub servers: Vec<String>,
+    /// Whether a server is connected now.
+    pub connected: bool,
+    /// The connected server's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// Unix ms of the last change of `connected`.
+    pub since_ms: i64,
+    /// Whether the directory bucket is open.
+    pub directory: bool,
+    /// This host's directory entry written (renewals included).
+    pub published: u64,
+    /// Directory entries read and refused (forged, unsigned, oversized,
+    /// a key that is not the pinned one).
+    pub dropped: u64,
+    /// The last error reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 fn yes() -> bool {

@@ -16,11 +16,13 @@ mod alerter;
 mod dropins;
 mod http;
 mod limits;
+mod relay;
 mod secure;
 use crate::policy::{NamePatterns, NetList};
 pub use alerter::{Alerter, DEFAULT_COLLAPSE_SECS};
 pub use http::{DEFAULT_HTTP_LISTEN, DEFAULT_MAX_BODY, Http};
 pub use limits::{Limits, MAX_SESSIONS};
+pub use relay::{DEFAULT_DIRECTORY_TTL_SECS, Relay};
 pub use secure::{DEFAULT_TRUST_FILE, DEFAULT_URGENT_SENDERS, Secure, TrustMode};
 
 /// Where glibc keeps the login records (the default `utmp`).
@@ -159,6 +161,9 @@ pub struct Config {
     /// Keys, trust and what must be verified (the `[secure]` table).
     #[serde(default)]
     pub secure: Secure,
+    /// The NATS relay between sites (the `[relay]` table).
+    #[serde(default)]
+    pub relay: Relay,
     /// The HTTP listener (the `[http]` table).
     #[serde(default)]
     pub http: Http,
@@ -342,6 +347,7 @@ impl Config {
         self.limits.validate()?;
         self.secure.validate()?;
         self.http.validate()?;
+        self.relay.validate()?;
         self.alerter.validate()?;
         self.allow_from()?;
         self.deny_from()?;

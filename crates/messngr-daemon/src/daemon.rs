@@ -239,6 +239,13 @@ pub async fn run_reloading(
         delivered,
         deliveries: Some(deliveries.downgrade()),
         started: std::time::Instant::now(),
+        relay: crate::relay::Relay::start(
+            settings.clone(),
+            secure.clone(),
+            registry.clone(),
+            &tasks,
+            stop.child_token(),
+        ),
     };
     // What SIGHUP changes, once the name service (if any) is known.
     let reloader = |names| {
@@ -289,6 +296,7 @@ pub async fn run_reloading(
                 inbox: inbox.clone(),
                 secure: secure.clone(),
                 peers: Arc::new(crate::send::Peers::default()),
+                relay: services.relay.clone(),
             };
             services.alerter = Arc::new(crate::alerter::Alerter::new(
                 settings.clone(),

@@ -63,6 +63,7 @@ mod ports;
 mod privs;
 mod quiet;
 mod registry;
+mod relay;
 mod reload;
 mod rpc;
 mod samba;

@@ -71,6 +71,29 @@ impl Registry {
             .is_ok_and(|g| g.iter().any(|ours| ours.eq_ignore_case(&wanted)))
     }
 
+    /// The unique `<03>` names held (groups left out), trimmed, upper
+    /// case, sorted: what the relay's directory says this host holds.
+    pub fn messenger_names(&self) -> Vec<String> {
+        let groups = self.groups.read().map(|g| g.clone()).unwrap_or_default();
+        let mut out: Vec<String> = self
+            .names
+            .read()
+            .map(|n| {
+                n.iter()
+                    .filter(|n| n.suffix() == suffix::MESSENGER && !groups.contains(n))
+                    .map(|n| {
+                        String::from_utf8_lossy(n.name())
+                            .trim_end()
+                            .to_ascii_uppercase()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Whether messages to `name` are ours: it must be one of our `<03>`
     /// names, compared on its first 15 bytes, case-insensitively
     /// (nbt-session-and-smb-messages.md §2 step 4).

@@ -161,7 +161,7 @@ fn needs_restart(running: &Settings, new: &Settings) -> Vec<&'static str> {
     let differ =
         |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") != format!("{b:?}");
     let (r, n) = (running, new);
-    let keys: [(&'static str, bool); 25] = [
+    let keys: [(&'static str, bool); 26] = [
         ("netbios_name", differ(&r.netbios_name, &n.netbios_name)),
         ("workgroup", differ(&r.workgroup, &n.workgroup)),
         ("socket", differ(&r.socket, &n.socket)),
@@ -176,6 +176,7 @@ fn needs_restart(running: &Settings, new: &Settings) -> Vec<&'static str> {
             differ(&names_of(r), &names_of(n)),
         ),
         ("state_dir", differ(&r.state_dir, &n.state_dir)),
+        ("[relay]", differ(&r.relay, &n.relay)),
         ("wins_server", differ(&r.wins_server, &n.wins_server)),
         ("groups", differ(&r.groups, &n.groups)),
         ("scope", differ(&r.scope, &n.scope)),

@@ -93,6 +93,8 @@ pub struct Settings {
     pub secure: crate::config::Secure,
     /// The HTTP listener (`[http]`).
     pub http: crate::config::Http,
+    /// The NATS relay (`[relay]`).
+    pub relay: crate::config::Relay,
     /// `[alerter]`.
     pub alerter: crate::config::Alerter,
 }
@@ -139,6 +141,7 @@ impl Settings {
             api_limits: crate::config::ApiLimits::default(),
             secure: crate::config::Secure::default(),
             http: crate::config::Http::default(),
+            relay: crate::config::Relay::default(),
             alerter: crate::config::Alerter::default(),
         }
     }
@@ -261,6 +264,7 @@ impl Settings {
             api_limits: cfg.api_limits(),
             secure: cfg.secure.clone(),
             http: cfg.http.clone(),
+            relay: cfg.relay.clone(),
             alerter: cfg.alerter.clone(),
         })
     }

@@ -71,6 +71,9 @@ pub(crate) struct SendContext {
     pub secure: Arc<crate::secure::Secure>,
     /// Open secure sessions, reused.
     pub peers: Arc<Peers>,
+    /// The relay between sites, whose directory names hosts NetBIOS
+    /// cannot reach.
+    pub relay: Option<Arc<crate::relay::Relay>>,
 }
 
 /// What `messngr send` sets besides target and text, and who asks.
@@ -351,6 +354,36 @@ async fn keep_local(
     record::keep(ctx, sent).await
 }
 
+/// The address of `target`: NetBIOS on this LAN first, then the relay's
+/// directory (a host on another site, its key checked against the pins:
+/// the secure session then only accepts that key).
+pub(super) async fn resolve_anywhere(
+    ctx: &SendContext,
+    target: &str,
+) -> Result<Ipv4Addr, SendError> {
+    let not_here = match resolve(&ctx.names, target).await {
+        Err(SendError::NotFound(why)) => why,
+        other => return other,
+    };
+    let Some(relay) = &ctx.relay else {
+        return Err(SendError::NotFound(not_here));
+    };
+    match relay.lookup(&ctx.secure, target).await {
+        Ok(found) => {
+            let ip = crate::relay::first_address(&found).ok_or_else(|| {
+                SendError::NotFound(format!("{not_here}; the relay's entry has no address"))
+            })?;
+            tracing::info!(
+                "{} is {} at {ip}, by the relay's directory",
+                target.to_ascii_uppercase(),
+                found.host
+            );
+            Ok(ip)
+        }
+        Err(e) => Err(SendError::NotFound(format!("{not_here}; {e}"))),
+    }
+}
+
 async fn send_direct(
     ctx: &SendContext,
     target: &str,
@@ -398,7 +431,7 @@ async fn send_direct(
     }
     let ip = match address {
         Some(ip) => ip,
-        None => resolve(&ctx.names, target).await?,
+        None => resolve_anywhere(ctx, target).await?,
     };
     // Its address may name another code page than its name did.
     let recoded;

@@ -12,7 +12,7 @@
 use messngr_api::{NoticeFailure, NoticeView};
 
 use super::secure::{self, Failure, Link};
-use super::{Options, SendContext, SendError, local, resolve};
+use super::{Options, SendContext, SendError, local};
 use crate::inbox::notice::Notice;
 
 /// What to do to the sent message.
@@ -199,7 +199,7 @@ async fn to_one(
     let name = name_of(label);
     let to = crate::config::netbios_name("recipient", name)
         .map_err(|e| SendError::BadName(e.to_string()))?;
-    let ip = resolve(&ctx.names, name).await?;
+    let ip = super::resolve_anywhere(ctx, name).await?;
     match secure::attempt(ctx, to, ip, name, text, opts, link).await {
         Ok(sent) if host_of(label) == sent.host => Ok(()),
         Ok(sent) => Err(SendError::Untrusted(format!(

@@ -51,6 +51,8 @@ pub(crate) struct Services {
     pub deliveries: Option<tokio::sync::mpsc::WeakSender<crate::intake::Delivery>>,
     /// When the daemon started (`status` without a name service).
     pub started: std::time::Instant,
+    /// The relay between sites (`[relay]`).
+    pub relay: Option<Arc<crate::relay::Relay>>,
 }
 
 /// One reply line.
@@ -155,6 +157,7 @@ impl Services {
         let mut view = views::status(&self.settings, report, self.policy.refusals());
         view.netbios = self.netbios.is_some();
         super::trust::add_to_status(&self.secure, &mut view);
+        view.relay = self.relay.as_ref().map(|r| r.view());
         if self.settings.access.caller(uid).admin {
             view.inbox = Some(self.inbox_usage().await?);
         }
@@ -218,16 +221,19 @@ impl Services {
                 let shown =
                     messngr_proto::wire::name::NetbiosName::new(l.name.as_bytes(), l.suffix)
                         .map_or_else(|_| l.name.clone(), |n| n.to_string());
-                line(
-                    names
-                        .lookup(l.name, l.suffix)
-                        .await
+                let found = match names.lookup(l.name.clone(), l.suffix).await {
+                    Err(crate::names::NamesError::NotFound(why)) if self.relay.is_some() => {
+                        self.relay_lookup(&l.name, shown, why).await
+                    }
+                    found => found
                         .map(|addresses| messngr_api::LookupView {
                             name: shown,
                             addresses,
+                            relay_host: None,
                         })
                         .map_err(ApiError::from),
-                )
+                };
+                line(found)
             }
             NamesRequest::NodeStatus(n) => line(
                 names
@@ -397,6 +403,29 @@ impl Services {
                 tracing::error!("message handed over by uid {uid} (samba) NOT stored: {e}");
                 Err(ApiError::new(ErrorKind::NotStored, e.to_string()))
             }
+        }
+    }
+}
+
+impl Services {
+    /// `lookup` of a name NetBIOS did not find (`why`): the relay's
+    /// directory, for a host on another site.
+    async fn relay_lookup(
+        &self,
+        name: &str,
+        shown: String,
+        why: String,
+    ) -> Result<messngr_api::LookupView, ApiError> {
+        let Some(relay) = &self.relay else {
+            return Err(ApiError::new(ErrorKind::NotFound, why));
+        };
+        match relay.lookup(&self.secure, name).await {
+            Ok(found) => Ok(messngr_api::LookupView {
+                name: shown,
+                addresses: found.addresses,
+                relay_host: Some(found.host),
+            }),
+            Err(e) => Err(ApiError::new(ErrorKind::NotFound, format!("{why}; {e}"))),
         }
     }
 }

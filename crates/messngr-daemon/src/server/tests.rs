@@ -47,6 +47,7 @@ async fn server() -> Server {
 fn services(inbox: &Arc<Inbox>) -> Services {
     let settings = Arc::new(crate::settings::Settings::example());
     Services {
+        relay: None,
         alerter: Arc::new(crate::alerter::Alerter::new(
             settings.clone(),
             Arc::new(crate::live::Live::new(&settings)),

@@ -122,6 +122,7 @@ pub(crate) fn status(
         key_changes: Vec::new(),
         netbios: true,
         inbox: None,
+        relay: None,
     }
 }
 

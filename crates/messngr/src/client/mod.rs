@@ -259,8 +259,12 @@ pub fn lookup(
         json,
         out,
         |out, v: LookupView| {
+            // nmblookup's columns; a name found through the relay says so.
+            let via = v.relay_host.as_deref().map_or_else(String::new, |h| {
+                format!(" (host {}, by the relay's directory)", crate::show::line(h))
+            });
             for a in v.addresses {
-                writeln!(out, "{a} {}", v.name)?;
+                writeln!(out, "{a} {}{via}", v.name)?;
             }
             Ok(())
         },
@@ -334,6 +338,9 @@ pub fn status(socket: &Path, json: bool, out: &mut impl Write) -> anyhow::Result
                 let list: Vec<String> = s.refused.iter().map(|(k, n)| format!("{n} {k}")).collect();
                 writeln!(out, "refused: {}", list.join(", "))?;
             }
+            if let Some(r) = &s.relay {
+                relay_status(out, r)?;
+            }
             if let Some(i) = &s.inbox {
                 let limit = i
                     .max_messages
@@ -351,6 +358,38 @@ pub fn status(socket: &Path, json: bool, out: &mut impl Write) -> anyhow::Result
             Ok(())
         },
     )
+}
+
+/// The relay's line of `messngr status`.
+fn relay_status(out: &mut impl Write, r: &messngr_api::RelayView) -> std::io::Result<()> {
+    let since = messngr_api::time::rfc3339(r.since_ms);
+    if r.connected {
+        let server = r
+            .server
+            .as_deref()
+            .map_or(std::borrow::Cow::Borrowed("a server"), crate::show::line);
+        writeln!(
+            out,
+            "relay: connected to {server} since {since}; directory {}, this host's entry written {} times, {} entries refused",
+            if r.directory {
+                "ready"
+            } else {
+                "not ready yet"
+            },
+            r.published,
+            r.dropped
+        )?;
+    } else {
+        writeln!(
+            out,
+            "relay: NOT connected since {since} (servers {}); trying again. Names on other sites cannot be found until it is back",
+            r.servers.join(", ")
+        )?;
+    }
+    if let Some(e) = &r.last_error {
+        writeln!(out, "relay: last error: {}", crate::show::line(e))?;
+    }
+    Ok(())
 }
 
 /// `messngr send`.

@@ -1,0 +1,271 @@
+//! The relay: this daemon's connection to the NATS JetStream cluster that
+//! joins sites, and the organisation-wide directory kept on it
+//! (`directory`).
+//!
+//! Why a task of its own that never fails the daemon: the cluster is
+//! another organisation's service on another network, and it goes away.
+//! async-nats reconnects by itself (to every server listed, then to any
+//! the cluster told it of); what it reports is kept here for `messngr
+//! status` and logged once per change, and everything that asks the relay
+//! gets a clear "not connected" instead of waiting. Without `[relay]
+//! servers` none of this starts.
+//!
+//! What goes over the relay so far: each host's signed directory entry
+//! (its names, addresses and host key). Messages themselves still go host
+//! to host on the secure channel, to an address the directory gave.
+
+mod directory;
+
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream;
+use tokio_util::sync::CancellationToken;
+
+pub(crate) use directory::{Found, LookupError};
+
+use crate::registry::Registry;
+use crate::secure::Secure;
+use crate::settings::Settings;
+
+/// The connection's state, as last reported.
+#[derive(Debug, Clone, Default)]
+struct State {
+    connected: bool,
+    /// Unix ms of the last change.
+    since_ms: i64,
+    /// The last error the client or a server reported.
+    last_error: Option<String>,
+}
+
+/// The relay, shared by the senders, the API and its own task.
+pub(crate) struct Relay {
+    servers: Vec<String>,
+    state: Mutex<State>,
+    directory: tokio::sync::OnceCell<directory::Directory>,
+    /// The client, once made (the connected server's name).
+    client: std::sync::OnceLock<async_nats::Client>,
+    /// Directory entries written (this host's, renewed).
+    published: AtomicU64,
+    /// Directory entries read and refused (unsigned, oversized, a key
+    /// that is not the pinned one, …).
+    dropped: AtomicU64,
+}
+
+impl Relay {
+    /// The relay of `settings`, connecting in the background until `stop`;
+    /// `None` without `[relay] servers`.
+    pub(crate) fn start(
+        settings: Arc<Settings>,
+        secure: Arc<Secure>,
+        registry: Registry,
+        tasks: &tokio_util::task::TaskTracker,
+        stop: CancellationToken,
+    ) -> Option<Arc<Relay>> {
+        if !settings.relay.enabled() {
+            return None;
+        }
+        let relay = Arc::new(Relay {
+            servers: settings.relay.servers.clone(),
+            state: Mutex::new(State {
+                since_ms: now_ms(),
+                ..State::default()
+            }),
+            directory: tokio::sync::OnceCell::new(),
+            client: std::sync::OnceLock::new(),
+            published: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        });
+        let r = relay.clone();
+        tasks.spawn(async move {
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = r.run(settings, secure, registry) => {}
+            }
+        });
+        Some(relay)
+    }
+
+    /// Connects, makes the directory ready, then keeps this host's entry
+    /// in it. Returns only if the relay cannot be used at all (logged).
+    async fn run(
+        self: Arc<Self>,
+        settings: Arc<Settings>,
+        secure: Arc<Secure>,
+        registry: Registry,
+    ) {
+        let client = match self.connect(&settings).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("relay: {e}; running without it (fix [relay] and restart)");
+                self.note_error(e);
+                return;
+            }
+        };
+        let js = jetstream::new(client.clone());
+        let _ = self.client.set(client);
+        let mut wait = Duration::from_secs(1);
+        let dir = loop {
+            match directory::Directory::open(&js, &settings.relay).await {
+                Ok(d) => break d,
+                Err(e) => {
+                    self.note_error(format!("directory: {e}"));
+                    tracing::warn!(
+                        "relay: the directory is not ready ({e}); trying again in {wait:?}"
+                    );
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+            }
+        };
+        let dir = self.directory.get_or_init(|| async { dir }).await;
+        tracing::info!("relay: directory ready");
+        let renew = settings.relay.directory_ttl() / 3;
+        // A failed write is tried again soon (a new stream's leader, or a
+        // server that just came back, takes a moment), then each third of
+        // the TTL.
+        let mut retry = Duration::from_secs(1);
+        loop {
+            let names = registry.messenger_names();
+            let entry = directory::Entry::ours(&settings, &secure, names);
+            match dir.publish(&secure, &entry).await {
+                Ok(()) => {
+                    self.published.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!("relay: directory entry of {} renewed", entry.host);
+                    retry = Duration::from_secs(1);
+                    tokio::time::sleep(renew).await;
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "relay: could not write this host's directory entry ({e}); trying again in {retry:?}"
+                    );
+                    self.note_error(format!("directory: {e}"));
+                    tokio::time::sleep(retry.min(renew)).await;
+                    retry = (retry * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    /// The client, connecting in the background (it returns at once).
+    async fn connect(self: &Arc<Self>, settings: &Settings) -> Result<async_nats::Client, String> {
+        let cfg = &settings.relay;
+        let me = self.clone();
+        let mut options = async_nats::ConnectOptions::new()
+            .name(format!("messngr {}", settings.netbios_name))
+            .retry_on_initial_connect()
+            .max_reconnects(None)
+            .connection_timeout(Duration::from_secs(5))
+            .event_callback(move |event| {
+                let me = me.clone();
+                async move { me.on_event(event) }
+            });
+        if let Some(path) = &cfg.credentials {
+            options = options
+                .credentials_file(path)
+                .await
+                .map_err(|e| format!("relay.credentials {}: {e}", path.display()))?;
+        }
+        if let Some(path) = &cfg.nkey_seed_file {
+            let seed = std::fs::read_to_string(path)
+                .map_err(|e| format!("relay.nkey_seed_file {}: {e}", path.display()))?;
+            options = options.nkey(seed.trim().to_owned());
+        }
+        if let Some(path) = &cfg.ca_file {
+            options = options
+                .add_root_certificates(path.clone())
+                .require_tls(true);
+        }
+        tracing::info!("relay: connecting to {}", self.servers.join(", "));
+        options
+            .connect(self.servers.clone())
+            .await
+            .map_err(|e| format!("cannot connect: {e}"))
+    }
+
+    fn on_event(&self, event: async_nats::Event) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            async_nats::Event::Connected => {
+                s.connected = true;
+                s.since_ms = now_ms();
+                tracing::info!("relay: connected");
+            }
+            async_nats::Event::Disconnected => {
+                s.connected = false;
+                s.since_ms = now_ms();
+                tracing::warn!("relay: disconnected; reconnecting (messages to other sites wait)");
+            }
+            async_nats::Event::LameDuckMode => {
+                tracing::info!("relay: the server is shutting down; moving to another");
+            }
+            other => {
+                let why = other.to_string();
+                tracing::warn!("relay: {why}");
+                s.last_error = Some(why);
+            }
+        }
+    }
+
+    fn note_error(&self, why: String) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.last_error = Some(why);
+    }
+
+    /// The host holding `name` in the directory, checked against its
+    /// signature and this host's pins.
+    pub(crate) async fn lookup(&self, secure: &Secure, name: &str) -> Result<Found, LookupError> {
+        if !self.connected() {
+            return Err(LookupError::NotConnected);
+        }
+        let Some(dir) = self.directory.get() else {
+            return Err(LookupError::NotReady);
+        };
+        let found = dir.lookup(secure, name).await;
+        if let Err(e) = &found
+            && e.is_refusal()
+        {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    fn connected(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .connected
+    }
+
+    /// What `messngr status` shows.
+    pub(crate) fn view(&self) -> messngr_api::RelayView {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        messngr_api::RelayView {
+            servers: self.servers.clone(),
+            connected: s.connected,
+            server: self
+                .client
+                .get()
+                .filter(|_| s.connected)
+                .map(|c| c.server_info().server_name),
+            since_ms: s.since_ms,
+            directory: self.directory.initialized(),
+            published: self.published.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            last_error: s.last_error,
+        }
+    }
+}
+
+/// An address of a host found in the directory.
+pub(crate) fn first_address(found: &Found) -> Option<Ipv4Addr> {
+    found.addresses.first().copied()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,135 @@
+//! The relay between sites (issue 14, its first part): a 3-node NATS
+//! JetStream cluster (Debian's nats-server 2.9.10, every stream with 3
+//! replicas) across two subnets joined by a router, a messngr daemon on
+//! each subnet. NetBIOS cannot cross the router; the relay's directory
+//! can. Everything runs inside the test's own namespaces.
+//!
+//! Hosts: 1, 2 and 3 on 10.77.0.0/24, 4 and 5 on 10.77.1.0/24. NATS nodes
+//! n1, n2, n3 on hosts 1, 2 and 4; H1 on host 3, H2 on host 5.
+
+mod support;
+
+use std::time::Duration;
+
+use messngr_lan::Lan;
+use support::{Daemon, NatsCluster, text, wait_for};
+
+fn routed_lan() -> Option<Lan> {
+    Lan::up_routed(3, 2).expect("build the routed test LAN")
+}
+
+/// The relay part of `d`'s status.
+fn relay(d: &Daemon) -> serde_json::Value {
+    d.status()["relay"].clone()
+}
+
+/// Until `d`'s relay is connected and its directory entry written.
+fn wait_published(d: &Daemon, nats: &NatsCluster) {
+    wait_for(
+        Duration::from_secs(30),
+        || {
+            let r = relay(d);
+            r["connected"] == true && r["directory"] == true && r["published"].as_u64() >= Some(1)
+        },
+        || format!("{}\n{}\n{}", relay(d), d.log(), nats.logs()),
+    );
+}
+
+#[test]
+fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
+    let Some(lan) = routed_lan() else { return };
+    let mut nats = NatsCluster::start(&lan, &[1, 2, 4]);
+    // H2 renews its entry rarely (every 100 s), so that what a hostile
+    // host writes below stays the newest for the test's length.
+    let h1 = Daemon::start(&lan, 3, "H1", &nats.relay_config(&lan, ""));
+    let h2 = Daemon::start(
+        &lan,
+        5,
+        "H2",
+        &format!(
+            // The other site is off H2's LAN: admitted by allow_from, as
+            // docs/relay.md says to.
+            "names = [\"OPS2\"]\nallow_from = [\"10.77.0.0/24\"]\n{}",
+            nats.relay_config(&lan, "directory_ttl_secs = 300\n")
+        ),
+    );
+    wait_published(&h1, &nats);
+    wait_published(&h2, &nats);
+    assert_eq!(relay(&h1)["servers"].as_array().map(Vec::len), Some(3));
+
+    // A daemon without [relay] on H1's subnet cannot find H2: NetBIOS
+    // stops at the router.
+    let alone = Daemon::start(&lan, 2, "ALONE", "");
+    let o = alone.cli(&["lookup", "H2"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(alone.status().get("relay").is_none_or(|r| r.is_null()));
+
+    // H1 finds H2's alias through the directory, at H2's address.
+    let o = h1.cli_ok(&["lookup", "OPS2"]);
+    let shown = text(&o);
+    assert!(
+        shown.contains(&format!("{} OPS2<03>", lan.ip(5)))
+            && shown.contains("host H2, by the relay's directory"),
+        "{shown}"
+    );
+
+    // And reaches it: a signed, encrypted message across the router.
+    h1.cli_ok(&["send", "OPS2", "across the router"]);
+    let got = h2.wait_inbox(1);
+    assert_eq!(got[0]["text"], "across the router");
+    assert_eq!(got[0]["verified"], true, "{}", got[0]);
+    assert_eq!(got[0]["author"], "root@H1", "{}", got[0]);
+
+    // The node H1 is connected to dies (SIGKILL): H1 moves to another, and
+    // the directory (3 replicas) still answers.
+    let server = relay(&h1)["server"]
+        .as_str()
+        .expect("the connected server's name")
+        .to_owned();
+    nats.kill(&server);
+    wait_for(
+        Duration::from_secs(30),
+        || {
+            let r = relay(&h1);
+            r["connected"] == true && r["server"].as_str().is_some_and(|s| s != server)
+        },
+        || format!("{}\n{}", relay(&h1), h1.log()),
+    );
+    let o = h1.cli_ok(&["lookup", "OPS2"]);
+    assert!(
+        text(&o).contains("by the relay's directory"),
+        "{}",
+        text(&o)
+    );
+
+    // A hostile daemon on the bus calls itself H2: its signed entry, with
+    // its own key and address, is the newest now. H1 has H2's key pinned,
+    // so the directory cannot replace it: refused, counted, nothing sent.
+    let hostile = Daemon::start(&lan, 1, "H2", &nats.relay_config(&lan, ""));
+    wait_published(&hostile, &nats);
+    let dropped_before = relay(&h1)["dropped"].as_u64().unwrap_or(0);
+    let o = h1.cli(&["lookup", "H2"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("not the pinned one"), "{}", text(&o));
+    let o = h1.cli(&["send", "H2", "for the real H2 only"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(hostile.inbox().is_empty());
+    assert!(relay(&h1)["dropped"].as_u64().unwrap_or(0) > dropped_before);
+    drop(hostile);
+
+    // Every node gone: a logged state, not a crash. Lookups say why, and
+    // what is local still works.
+    nats.kill_all();
+    wait_for(
+        Duration::from_secs(30),
+        || relay(&h1)["connected"] == false,
+        || format!("{}\n{}", relay(&h1), h1.log()),
+    );
+    let o = h1.cli(&["lookup", "OPS2"]);
+    assert!(text(&o).contains("relay is not connected"), "{}", text(&o));
+    h1.cli_ok(&["send", "H1", "still here"]);
+    assert_eq!(h1.wait_inbox(1)[0]["text"], "still here");
+    let shown = text(&h1.cli_ok(&["status"]));
+    assert!(shown.contains("relay: NOT connected"), "{shown}");
+    h1.wait_log("relay: disconnected");
+}
