@@ -241,8 +241,12 @@ pub async fn run_reloading(
         started: std::time::Instant::now(),
         relay: crate::relay::Relay::start(
             settings.clone(),
-            secure.clone(),
-            registry.clone(),
+            crate::relay::Inbound {
+                secure: secure.clone(),
+                registry: registry.clone(),
+                policy: policy.clone(),
+                inbox: deliveries.clone(),
+            },
             &tasks,
             stop.child_token(),
         ),

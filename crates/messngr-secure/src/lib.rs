@@ -11,9 +11,11 @@ mod cert;
 mod keyfile;
 mod keys;
 mod noise;
+mod sealed;
 mod trust;
 
 pub use cert::{certify, check_cert};
 pub use keys::{BadSignature, Fingerprint, Identity, KeyError, PublicKey};
 pub use noise::{Handshake, MAX_PLAINTEXT, NoiseError, PATTERN, PROLOGUE, Transport};
+pub use sealed::{MAX_SEALED, SEALED_PATTERN, SealError, open, seal};
 pub use trust::{Pin, PinSource, Pins, TrustError, Verdict, check, host_name};

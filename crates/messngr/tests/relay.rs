@@ -12,10 +12,14 @@ mod support;
 use std::time::Duration;
 
 use messngr_lan::Lan;
-use support::{Daemon, NatsCluster, text, wait_for};
+use support::{Capture, Daemon, NatsCluster, text, wait_for};
 
 fn routed_lan() -> Option<Lan> {
     Lan::up_routed(3, 2).expect("build the routed test LAN")
+}
+
+fn has_text(inbox: &[serde_json::Value], text: &str) -> bool {
+    inbox.iter().any(|m| m["text"] == text)
 }
 
 /// The relay part of `d`'s status.
@@ -73,12 +77,56 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
         "{shown}"
     );
 
-    // And reaches it: a signed, encrypted message across the router.
-    h1.cli_ok(&["send", "OPS2", "across the router"]);
+    // And reaches it through the relay: signed, sealed to H2's key, held
+    // by the cluster until H2 took it.
+    let o = h1.cli_ok(&["send", "OPS2", "across the router"]);
+    assert!(
+        text(&o).contains("queued for OPS2 at the relay"),
+        "{}",
+        text(&o)
+    );
     let got = h2.wait_inbox(1);
     assert_eq!(got[0]["text"], "across the router");
     assert_eq!(got[0]["verified"], true, "{}", got[0]);
     assert_eq!(got[0]["author"], "root@H1", "{}", got[0]);
+
+    // What the cluster sees is routing: a capture at the server H1 is
+    // connected to (client and route traffic) holds the publish on H2's
+    // subject, and neither the text nor its author.
+    let node = relay(&h1)["server"].as_str().unwrap_or_default().to_owned();
+    let node_host = match node.as_str() {
+        "n1" => 1,
+        "n2" => 2,
+        _ => 4,
+    };
+    let cap = Capture::start_filtered(&lan, node_host, "tcp port 4222 or tcp port 6222");
+    h1.cli_ok(&["send", "OPS2", "the quarterly figures are in"]);
+    assert!(has_text(&h2.wait_inbox(2), "the quarterly figures are in"));
+    let (_, _, pcap) = cap.finish_with_pcap();
+    let has = |needle: &[u8]| pcap.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        has(b"messngr.mail.4832.4F505332"),
+        "the capture missed the publish"
+    );
+    assert!(
+        !has(b"quarterly figures"),
+        "the text crossed the relay in clear"
+    );
+    assert!(!has(b"root"), "the author crossed the relay in clear");
+
+    // H2 is down for a while: the message waits at the relay, and H2 has
+    // it, once, when it starts again.
+    let stopped = h2.stop_for_now();
+    let o = h1.cli_ok(&["send", "OPS2", "while you were away"]);
+    assert!(text(&o).contains("queued"), "{}", text(&o));
+    let h2 = stopped.start(&lan);
+    assert!(
+        has_text(&h2.wait_inbox(3), "while you were away"),
+        "{}",
+        h2.log()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(h2.inbox().len(), 3, "delivered once");
 
     // The node H1 is connected to dies (SIGKILL): H1 moves to another, and
     // the directory (3 replicas) still answers.
@@ -105,7 +153,14 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
     // A hostile daemon on the bus calls itself H2: its signed entry, with
     // its own key and address, is the newest now. H1 has H2's key pinned,
     // so the directory cannot replace it: refused, counted, nothing sent.
-    let hostile = Daemon::start(&lan, 1, "H2", &nats.relay_config(&lan, ""));
+    // (It sits on H1's subnet in another NetBIOS scope, so that only the
+    // directory, not a broadcast, can answer for "H2".)
+    let hostile = Daemon::start(
+        &lan,
+        1,
+        "H2",
+        &format!("scope = \"EVIL\"\n{}", nats.relay_config(&lan, "")),
+    );
     wait_published(&hostile, &nats);
     let dropped_before = relay(&h1)["dropped"].as_u64().unwrap_or(0);
     let o = h1.cli(&["lookup", "H2"]);

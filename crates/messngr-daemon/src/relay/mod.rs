@@ -10,11 +10,14 @@
 //! gets a clear "not connected" instead of waiting. Without `[relay]
 //! servers` none of this starts.
 //!
-//! What goes over the relay so far: each host's signed directory entry
-//! (its names, addresses and host key). Messages themselves still go host
-//! to host on the secure channel, to an address the directory gave.
+//! What goes over the relay: each host's signed directory entry (its
+//! names, addresses and host key; `directory`), and messages to names on
+//! other sites, sealed to their host's key and held until it has them
+//! (`mail`, `inbound`).
 
 mod directory;
+mod inbound;
+mod mail;
 
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +28,7 @@ use async_nats::jetstream;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use directory::{Found, LookupError};
+pub(crate) use inbound::Inbound;
 
 use crate::registry::Registry;
 use crate::secure::Secure;
@@ -45,6 +49,7 @@ pub(crate) struct Relay {
     servers: Vec<String>,
     state: Mutex<State>,
     directory: tokio::sync::OnceCell<directory::Directory>,
+    mail: tokio::sync::OnceCell<mail::Mail>,
     /// The client, once made (the connected server's name).
     client: std::sync::OnceLock<async_nats::Client>,
     /// Directory entries written (this host's, renewed).
@@ -59,8 +64,7 @@ impl Relay {
     /// `None` without `[relay] servers`.
     pub(crate) fn start(
         settings: Arc<Settings>,
-        secure: Arc<Secure>,
-        registry: Registry,
+        inbound: inbound::Inbound,
         tasks: &tokio_util::task::TaskTracker,
         stop: CancellationToken,
     ) -> Option<Arc<Relay>> {
@@ -74,6 +78,7 @@ impl Relay {
                 ..State::default()
             }),
             directory: tokio::sync::OnceCell::new(),
+            mail: tokio::sync::OnceCell::new(),
             client: std::sync::OnceLock::new(),
             published: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -82,7 +87,7 @@ impl Relay {
         tasks.spawn(async move {
             tokio::select! {
                 () = stop.cancelled() => {}
-                () = r.run(settings, secure, registry) => {}
+                () = r.run(settings, inbound) => {}
             }
         });
         Some(relay)
@@ -90,12 +95,7 @@ impl Relay {
 
     /// Connects, makes the directory ready, then keeps this host's entry
     /// in it. Returns only if the relay cannot be used at all (logged).
-    async fn run(
-        self: Arc<Self>,
-        settings: Arc<Settings>,
-        secure: Arc<Secure>,
-        registry: Registry,
-    ) {
+    async fn run(self: Arc<Self>, settings: Arc<Settings>, inbound: inbound::Inbound) {
         let client = match self.connect(&settings).await {
             Ok(c) => c,
             Err(e) => {
@@ -122,20 +122,87 @@ impl Relay {
         };
         let dir = self.directory.get_or_init(|| async { dir }).await;
         tracing::info!("relay: directory ready");
+        tokio::join!(
+            self.renew(dir, &settings, &inbound.secure, &inbound.registry),
+            self.receive(&js, &settings, &inbound)
+        );
+    }
+
+    /// Takes this host's messages from the relay, for ever: the stream
+    /// opened again (after a pause) whenever it fails.
+    async fn receive(
+        &self,
+        js: &jetstream::Context,
+        settings: &Settings,
+        inbound: &inbound::Inbound,
+    ) {
+        // Not before this host holds its names, or what waited for them
+        // would find nobody here.
+        wait_for_own_name(settings, &inbound.registry).await;
+        let mut wait = Duration::from_secs(1);
+        loop {
+            let mail = match self.mail.get() {
+                Some(m) => m,
+                None => match mail::Mail::open(js, &settings.relay).await {
+                    Ok(m) => self.mail.get_or_init(|| async { m }).await,
+                    Err(e) => {
+                        tracing::warn!(
+                            "relay: the message stream is not ready ({e}); trying again in {wait:?}"
+                        );
+                        self.note_error(format!("messages: {e}"));
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(30));
+                        continue;
+                    }
+                },
+            };
+            let served = mail
+                .serve(&settings.netbios_name, |taken| async move {
+                    let settle = inbound.handle(self, &taken).await;
+                    (taken, settle)
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!("relay: taking messages stopped ({e}); again in {wait:?}");
+                self.note_error(format!("messages: {e}"));
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    /// Keeps this host's directory entry written, for ever.
+    async fn renew(
+        &self,
+        dir: &directory::Directory,
+        settings: &Settings,
+        secure: &Secure,
+        registry: &Registry,
+    ) {
+        wait_for_own_name(settings, registry).await;
         let renew = settings.relay.directory_ttl() / 3;
-        // A failed write is tried again soon (a new stream's leader, or a
-        // server that just came back, takes a moment), then each third of
-        // the TTL.
+        // Written again each third of the TTL, and as soon as the names
+        // held change (a name claimed late, one given up); a failed write
+        // is tried again soon (a new stream's leader, or a server that
+        // just came back, takes a moment).
         let mut retry = Duration::from_secs(1);
+        let mut written: Option<(Vec<String>, std::time::Instant)> = None;
         loop {
             let names = registry.messenger_names();
-            let entry = directory::Entry::ours(&settings, &secure, names);
-            match dir.publish(&secure, &entry).await {
+            let due = written
+                .as_ref()
+                .is_none_or(|(w, at)| *w != names || at.elapsed() >= renew);
+            if !due {
+                tokio::time::sleep(NAMES_CHECK).await;
+                continue;
+            }
+            let entry = directory::Entry::ours(settings, secure, names.clone());
+            match dir.publish(secure, &entry).await {
                 Ok(()) => {
                     self.published.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!("relay: directory entry of {} renewed", entry.host);
+                    tracing::debug!("relay: directory entry of {} written", entry.host);
                     retry = Duration::from_secs(1);
-                    tokio::time::sleep(renew).await;
+                    written = Some((names, std::time::Instant::now()));
                 }
                 Err(e) => {
                     tracing::warn!(
@@ -232,6 +299,36 @@ impl Relay {
         found
     }
 
+    /// Hands the signed `frame` for `name` at `host` (on another site) to
+    /// the relay, sealed to `host`'s pinned key; the stream's sequence
+    /// number once the cluster stored it.
+    pub(crate) async fn post(
+        &self,
+        secure: &Secure,
+        host: &str,
+        name: &str,
+        uuid: [u8; 16],
+        frame: &[u8],
+    ) -> Result<u64, String> {
+        if !self.connected() {
+            return Err(
+                "the relay is not connected: try again when `messngr status` shows it back".into(),
+            );
+        }
+        let mail = self
+            .mail
+            .get()
+            .ok_or("the relay's message stream is not ready yet")?;
+        let key = secure
+            .trust()
+            .pinned(host)
+            .ok_or_else(|| format!("{host} has no pinned key"))?;
+        let subject = mail::subject(host, name);
+        let envelope = messngr_secure::seal(secure.host(), &key, subject.as_bytes(), frame)
+            .map_err(|e| e.to_string())?;
+        mail.post(subject, uuid, envelope).await
+    }
+
     fn connected(&self) -> bool {
         self.state
             .lock()
@@ -256,6 +353,21 @@ impl Relay {
             dropped: self.dropped.load(Ordering::Relaxed),
             last_error: s.last_error,
         }
+    }
+}
+
+/// How often the names held are compared with the directory entry.
+const NAMES_CHECK: Duration = Duration::from_secs(2);
+
+/// Until this host holds its own name (a few seconds after a start, while
+/// NetBIOS claims it; at most 20 s, then on all the same).
+async fn wait_for_own_name(settings: &Settings, registry: &Registry) {
+    let own = crate::config::netbios_name("netbios_name", &settings.netbios_name).ok();
+    for _ in 0..100 {
+        if own.is_none_or(|n| registry.accepts_messages_for(&n)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

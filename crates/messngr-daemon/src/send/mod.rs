@@ -29,6 +29,7 @@ mod local;
 pub(crate) mod notice;
 mod receipt;
 mod record;
+mod relay;
 mod report;
 mod rpc;
 mod secure;
@@ -354,31 +355,34 @@ async fn keep_local(
     record::keep(ctx, sent).await
 }
 
-/// The address of `target`: NetBIOS on this LAN first, then the relay's
-/// directory (a host on another site, its key checked against the pins:
-/// the secure session then only accepts that key).
+/// Where a name is: an address on this LAN (NetBIOS), or a host on
+/// another site (the relay's directory).
+pub(super) enum Resolved {
+    Lan(Ipv4Addr),
+    Relay(crate::relay::Found),
+}
+
+/// Where `target` is: NetBIOS on this LAN first, then the relay's
+/// directory (a host on another site, its key checked against the pins).
 pub(super) async fn resolve_anywhere(
     ctx: &SendContext,
     target: &str,
-) -> Result<Ipv4Addr, SendError> {
+) -> Result<Resolved, SendError> {
     let not_here = match resolve(&ctx.names, target).await {
         Err(SendError::NotFound(why)) => why,
-        other => return other,
+        other => return other.map(Resolved::Lan),
     };
     let Some(relay) = &ctx.relay else {
         return Err(SendError::NotFound(not_here));
     };
     match relay.lookup(&ctx.secure, target).await {
         Ok(found) => {
-            let ip = crate::relay::first_address(&found).ok_or_else(|| {
-                SendError::NotFound(format!("{not_here}; the relay's entry has no address"))
-            })?;
             tracing::info!(
-                "{} is {} at {ip}, by the relay's directory",
+                "{} is held by {} on another site, by the relay's directory",
                 target.to_ascii_uppercase(),
                 found.host
             );
-            Ok(ip)
+            Ok(Resolved::Relay(found))
         }
         Err(e) => Err(SendError::NotFound(format!("{not_here}; {e}"))),
     }
@@ -431,7 +435,12 @@ async fn send_direct(
     }
     let ip = match address {
         Some(ip) => ip,
-        None => resolve_anywhere(ctx, target).await?,
+        None => match resolve_anywhere(ctx, target).await? {
+            Resolved::Lan(ip) => ip,
+            Resolved::Relay(found) => {
+                return relay::send(ctx, target, &found, text.utf8, opts).await;
+            }
+        },
     };
     // Its address may name another code page than its name did.
     let recoded;

@@ -199,7 +199,15 @@ async fn to_one(
     let name = name_of(label);
     let to = crate::config::netbios_name("recipient", name)
         .map_err(|e| SendError::BadName(e.to_string()))?;
-    let ip = super::resolve_anywhere(ctx, name).await?;
+    let ip = match super::resolve_anywhere(ctx, name).await? {
+        super::Resolved::Lan(ip) => ip,
+        super::Resolved::Relay(found) => {
+            return Err(SendError::NotFound(format!(
+                "{name} is on another site ({}): changing or withdrawing a message through the relay is not supported yet",
+                found.host
+            )));
+        }
+    };
     match secure::attempt(ctx, to, ip, name, text, opts, link).await {
         Ok(sent) if host_of(label) == sent.host => Ok(()),
         Ok(sent) => Err(SendError::Untrusted(format!(

@@ -12,6 +12,8 @@ pub(crate) enum Outcome {
     Delivered,
     /// A datagram went out; nobody acknowledges those.
     Sent,
+    /// The relay stored it for a host on another site, which has not yet.
+    Queued,
 }
 
 /// One receiver's result.

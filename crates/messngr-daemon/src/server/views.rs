@@ -62,6 +62,7 @@ pub(crate) fn sent(r: SendReport) -> SendView {
         outcome: match r.outcome {
             Outcome::Delivered => "delivered",
             Outcome::Sent => "sent",
+            Outcome::Queued => "queued",
         }
         .to_owned(),
         replaced: r.replaced,

@@ -444,6 +444,12 @@ fn print_sent(out: &mut impl Write, v: &SendView, show_id: bool) -> anyhow::Resu
         )?;
     } else if v.outcome == "delivered" {
         writeln!(out, "Message delivered to {target} ({})", v.address)?;
+    } else if v.outcome == "queued" {
+        writeln!(
+            out,
+            "Message queued for {target} at the relay (its host, {}, is on another site; the relay holds it until that host has it; encrypted and signed)",
+            v.address
+        )?;
     } else {
         writeln!(
             out,

@@ -172,6 +172,21 @@ impl Daemon {
         Self::launch(lan, self.host, dir)
     }
 
+    /// Stops the daemon (SIGTERM), keeping its configuration and state for
+    /// [`Stopped::start`]: a host that is down for a while.
+    pub fn stop_for_now(mut self) -> Stopped {
+        let mut child = self.child.take().unwrap();
+        terminate(&self.ns);
+        let status = wait_child(&mut child, Duration::from_secs(10));
+        assert!(status.success(), "daemon exit: {status:?}\n{}", self.log());
+        let _ = std::fs::remove_file(self.socket());
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        Stopped {
+            host: self.host,
+            dir,
+        }
+    }
+
     /// Kills the daemon with SIGKILL (no shutdown at all, as a crash
     /// would) and starts it again on the same state and configuration.
     pub fn crash_and_restart(mut self, lan: &Lan) -> Daemon {
@@ -312,6 +327,19 @@ impl Daemon {
         terminate(&self.ns);
         let status = wait_child(&mut child, Duration::from_secs(10));
         (status, self.log())
+    }
+}
+
+/// A daemon stopped by [`Daemon::stop_for_now`].
+pub struct Stopped {
+    host: usize,
+    dir: tempfile::TempDir,
+}
+
+impl Stopped {
+    /// Starts it again, on the same configuration and state.
+    pub fn start(self, lan: &Lan) -> Daemon {
+        Daemon::launch(lan, self.host, self.dir)
     }
 }
 

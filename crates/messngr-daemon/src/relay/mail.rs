@@ -1,0 +1,179 @@
+//! Messages through the relay: a JetStream stream holds each one, sealed
+//! to its recipient host's key, until that host has stored it.
+//!
+//! Why this shape:
+//!
+//! * **One subject per recipient, one durable consumer per host**:
+//!   `messngr.mail.HOST.NAME` (both in hex, as the directory's keys), and
+//!   the consumer `mail-HOST` filtered on `messngr.mail.HOST.>`. A host
+//!   that is down finds its messages waiting when it starts: the consumer
+//!   remembers what was acknowledged, the stream keeps the rest (for
+//!   `MAX_AGE`).
+//! * **Acknowledged only once stored**: the receiver acks after its inbox
+//!   committed the message, so a crash in between redelivers it, and the
+//!   inbox's unique uuid keeps the redelivery (or a relay's replay) to one
+//!   message, counted as `replayed`.
+//! * **The relay sees routing only**: the payload is the signed native
+//!   frame sealed to the recipient host's key (`messngr_secure::seal`,
+//!   Noise X), bound to the subject; the headers hold the uuid for
+//!   JetStream's de-duplication (`Nats-Msg-Id`) and nothing else.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer, stream};
+use futures_lite::StreamExt;
+
+use crate::config::Relay as RelayConfig;
+
+/// The stream.
+pub(crate) const STREAM: &str = "MESSNGR_MAIL";
+/// How long an undelivered message waits.
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How often a message is offered to its host before the relay gives up
+/// on it (10 s apart when the host says "later": about 10 minutes).
+pub(crate) const MAX_DELIVER: i64 = 60;
+/// The largest envelope carried (a sealed frame).
+pub(crate) const MAX_ENVELOPE: usize = messngr_secure::MAX_SEALED + 112;
+
+/// The subject of messages for `name` at `host`.
+pub(crate) fn subject(host: &str, name: &str) -> String {
+    format!(
+        "messngr.mail.{}.{}",
+        hex::encode_upper(host.trim().to_ascii_uppercase()),
+        hex::encode_upper(name.trim().to_ascii_uppercase())
+    )
+}
+
+/// The stream, opened (made when missing).
+pub(crate) struct Mail {
+    js: jetstream::Context,
+    stream: stream::Stream,
+}
+
+/// One message taken from the stream, to be settled with [`Taken::done`].
+pub(crate) struct Taken {
+    pub(crate) subject: String,
+    pub(crate) payload: bytes::Bytes,
+    message: jetstream::Message,
+}
+
+/// What became of a message taken.
+pub(crate) enum Settle {
+    /// Stored (or already stored): remove it from this host's queue.
+    Done,
+    /// Refused for good (forged, not ours, policy): remove it.
+    Drop,
+    /// Not now (the inbox is full or slow): offer it again later.
+    Later,
+}
+
+impl Mail {
+    pub(crate) async fn open(js: &jetstream::Context, cfg: &RelayConfig) -> Result<Mail, String> {
+        let stream = js
+            .get_or_create_stream(stream::Config {
+                name: STREAM.into(),
+                description: Some("messngr: sealed messages waiting for their hosts".into()),
+                subjects: vec!["messngr.mail.>".into()],
+                max_age: MAX_AGE,
+                max_message_size: i32::try_from(MAX_ENVELOPE).unwrap_or(i32::MAX),
+                storage: stream::StorageType::File,
+                num_replicas: cfg.replicas(),
+                duplicate_window: Duration::from_secs(120),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Mail {
+            js: js.clone(),
+            stream,
+        })
+    }
+
+    /// Publishes `envelope` on `subject`, de-duplicated by `uuid`;
+    /// returns once the stream stored it (on as many replicas as it has).
+    pub(crate) async fn post(
+        &self,
+        subject: String,
+        uuid: [u8; 16],
+        envelope: Vec<u8>,
+    ) -> Result<u64, String> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(
+            async_nats::header::NATS_MESSAGE_ID,
+            hex::encode(uuid).as_str(),
+        );
+        let ack = self
+            .js
+            .publish_with_headers(subject, headers, envelope.into())
+            .await
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(ack.sequence)
+    }
+
+    /// Takes this host's messages one by one, handing each to `handle`,
+    /// until the consumer's stream ends (an error: the caller opens again).
+    pub(crate) async fn serve<F, Fut>(&self, host: &str, mut handle: F) -> Result<(), String>
+    where
+        F: FnMut(Taken) -> Fut,
+        Fut: std::future::Future<Output = (Taken, Settle)>,
+    {
+        let hex_host = hex::encode_upper(host.trim().to_ascii_uppercase());
+        let name = format!("mail-{hex_host}");
+        let consumer: consumer::PullConsumer = self
+            .stream
+            .get_or_create_consumer(
+                &name,
+                consumer::pull::Config {
+                    durable_name: Some(name.clone()),
+                    filter_subject: format!("messngr.mail.{hex_host}.>"),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ack_wait: Duration::from_secs(60),
+                    deliver_policy: consumer::DeliverPolicy::All,
+                    max_ack_pending: 256,
+                    max_deliver: MAX_DELIVER,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
+        while let Some(m) = messages.next().await {
+            let message = m.map_err(|e| e.to_string())?;
+            let taken = Taken {
+                subject: message.subject.to_string(),
+                payload: message.payload.clone(),
+                message,
+            };
+            let (taken, settle) = handle(taken).await;
+            taken.done(settle).await;
+        }
+        Err("the relay's message stream ended".into())
+    }
+}
+
+impl Taken {
+    /// Tells the stream what became of it; a lost answer only means it is
+    /// offered again, and the inbox keeps it once.
+    async fn done(self, settle: Settle) {
+        let kind = match settle {
+            Settle::Done | Settle::Drop => AckKind::Ack,
+            Settle::Later => AckKind::Nak(Some(Duration::from_secs(10))),
+        };
+        if let Err(e) = self.message.double_ack_with(kind).await {
+            tracing::warn!("relay: settling a message failed ({e}); it will be offered again");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subject_names_host_and_recipient_in_hex() {
+        assert_eq!(subject("h2", "ops2"), "messngr.mail.4832.4F505332");
+        assert_eq!(subject("H2", "A.B*"), "messngr.mail.4832.412E422A");
+    }
+}
