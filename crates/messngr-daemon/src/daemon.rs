@@ -241,12 +241,13 @@ pub async fn run_reloading(
         started: std::time::Instant::now(),
         relay: crate::relay::Relay::start(
             settings.clone(),
-            crate::relay::Inbound {
+            secure.clone(),
+            Arc::new(crate::native::Inbound {
                 secure: secure.clone(),
                 registry: registry.clone(),
                 policy: policy.clone(),
                 inbox: deliveries.clone(),
-            },
+            }),
             &tasks,
             stop.child_token(),
         ),

@@ -23,7 +23,9 @@ use crate::secure::Verified;
 
 mod channel;
 mod receipt;
+mod relayed;
 pub(crate) use channel::{Channel, Ctx};
+pub(crate) use relayed::Inbound;
 
 use crate::intake::STORE_TIMEOUT;
 

@@ -16,7 +16,6 @@
 //! (`mail`, `inbound`).
 
 mod directory;
-mod inbound;
 mod mail;
 
 use std::net::Ipv4Addr;
@@ -28,11 +27,25 @@ use async_nats::jetstream;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use directory::{Found, LookupError};
-pub(crate) use inbound::Inbound;
+pub(crate) use mail::{MAX_ENVELOPE, Settle, Taken};
 
 use crate::registry::Registry;
 use crate::secure::Secure;
 use crate::settings::Settings;
+
+/// What takes the messages the relay brings for this host (the native
+/// receiver: `native::Inbound`). A trait, so that the relay knows nothing
+/// of native frames, and nothing the senders use depends on the receivers.
+pub(crate) trait Deliver: Send + Sync + 'static {
+    /// The names this host holds.
+    fn registry(&self) -> &Registry;
+    /// Checks and stores `taken`; what the stream should do with it.
+    fn deliver<'a>(
+        &'a self,
+        relay: &'a Relay,
+        taken: &'a Taken,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Settle> + Send + 'a>>;
+}
 
 /// The connection's state, as last reported.
 #[derive(Debug, Clone, Default)]
@@ -64,7 +77,8 @@ impl Relay {
     /// `None` without `[relay] servers`.
     pub(crate) fn start(
         settings: Arc<Settings>,
-        inbound: inbound::Inbound,
+        secure: Arc<Secure>,
+        deliver: Arc<dyn Deliver>,
         tasks: &tokio_util::task::TaskTracker,
         stop: CancellationToken,
     ) -> Option<Arc<Relay>> {
@@ -87,7 +101,7 @@ impl Relay {
         tasks.spawn(async move {
             tokio::select! {
                 () = stop.cancelled() => {}
-                () = r.run(settings, inbound) => {}
+                () = r.run(settings, secure, deliver) => {}
             }
         });
         Some(relay)
@@ -95,7 +109,12 @@ impl Relay {
 
     /// Connects, makes the directory ready, then keeps this host's entry
     /// in it. Returns only if the relay cannot be used at all (logged).
-    async fn run(self: Arc<Self>, settings: Arc<Settings>, inbound: inbound::Inbound) {
+    async fn run(
+        self: Arc<Self>,
+        settings: Arc<Settings>,
+        secure: Arc<Secure>,
+        deliver: Arc<dyn Deliver>,
+    ) {
         let client = match self.connect(&settings).await {
             Ok(c) => c,
             Err(e) => {
@@ -123,22 +142,17 @@ impl Relay {
         let dir = self.directory.get_or_init(|| async { dir }).await;
         tracing::info!("relay: directory ready");
         tokio::join!(
-            self.renew(dir, &settings, &inbound.secure, &inbound.registry),
-            self.receive(&js, &settings, &inbound)
+            self.renew(dir, &settings, &secure, deliver.registry()),
+            self.receive(&js, &settings, deliver.as_ref())
         );
     }
 
     /// Takes this host's messages from the relay, for ever: the stream
     /// opened again (after a pause) whenever it fails.
-    async fn receive(
-        &self,
-        js: &jetstream::Context,
-        settings: &Settings,
-        inbound: &inbound::Inbound,
-    ) {
+    async fn receive(&self, js: &jetstream::Context, settings: &Settings, deliver: &dyn Deliver) {
         // Not before this host holds its names, or what waited for them
         // would find nobody here.
-        wait_for_own_name(settings, &inbound.registry).await;
+        wait_for_own_name(settings, deliver.registry()).await;
         let mut wait = Duration::from_secs(1);
         loop {
             let mail = match self.mail.get() {
@@ -158,7 +172,7 @@ impl Relay {
             };
             let served = mail
                 .serve(&settings.netbios_name, |taken| async move {
-                    let settle = inbound.handle(self, &taken).await;
+                    let settle = deliver.deliver(self, &taken).await;
                     (taken, settle)
                 })
                 .await;
@@ -327,6 +341,11 @@ impl Relay {
         let envelope = messngr_secure::seal(secure.host(), &key, subject.as_bytes(), frame)
             .map_err(|e| e.to_string())?;
         mail.post(subject, uuid, envelope).await
+    }
+
+    /// Counts an entry or message refused.
+    pub(crate) fn count_dropped(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
     }
 
     fn connected(&self) -> bool {

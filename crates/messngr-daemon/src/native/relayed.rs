@@ -1,4 +1,6 @@
 //! A message the relay brought for this host: opened, checked, stored.
+//! (Here, beside the session's receiving half, and handed to the relay as
+//! its [`Deliver`]: the relay knows nothing of native frames.)
 //!
 //! Why every check is here again, though the sender's host checked its
 //! own: the relay is another party, and any daemon on the bus may publish
@@ -12,16 +14,14 @@
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use messngr_proto::wire::native::{Reason, Repr};
 
-use super::Relay;
-use super::mail::{MAX_ENVELOPE, Settle, Taken};
+use super::Origin;
 use crate::intake::InboxSender;
-use crate::native::Origin;
 use crate::policy::Policy;
 use crate::registry::Registry;
+use crate::relay::{Deliver, MAX_ENVELOPE, Relay, Settle, Taken};
 use crate::secure::Secure;
 
 /// What a message from the relay is checked and stored with.
@@ -32,19 +32,31 @@ pub(crate) struct Inbound {
     pub(crate) inbox: InboxSender,
 }
 
-impl Inbound {
-    /// Checks and stores `taken`; what the stream should do with it.
-    pub(crate) async fn handle(&self, relay: &Relay, taken: &Taken) -> Settle {
-        match self.check_and_store(relay, taken).await {
-            Ok(settle) => settle,
-            Err(why) => {
-                relay.dropped.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("relay: dropped a message on {}: {why}", taken.subject);
-                Settle::Drop
-            }
-        }
+impl Deliver for Inbound {
+    fn registry(&self) -> &Registry {
+        &self.registry
     }
 
+    /// Checks and stores `taken`; what the stream should do with it.
+    fn deliver<'a>(
+        &'a self,
+        relay: &'a Relay,
+        taken: &'a Taken,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Settle> + Send + 'a>> {
+        Box::pin(async move {
+            match self.check_and_store(relay, taken).await {
+                Ok(settle) => settle,
+                Err(why) => {
+                    relay.count_dropped();
+                    tracing::warn!("relay: dropped a message on {}: {why}", taken.subject);
+                    Settle::Drop
+                }
+            }
+        })
+    }
+}
+
+impl Inbound {
     async fn check_and_store(&self, relay: &Relay, taken: &Taken) -> Result<Settle, String> {
         if taken.payload.len() > MAX_ENVELOPE {
             return Err(format!("{} bytes, oversized", taken.payload.len()));
@@ -67,7 +79,7 @@ impl Inbound {
         let address = found
             .as_ref()
             .ok()
-            .and_then(super::first_address)
+            .and_then(crate::relay::first_address)
             .unwrap_or(Ipv4Addr::UNSPECIFIED);
         let verified = self
             .secure
@@ -92,7 +104,7 @@ impl Inbound {
             signed: inner.clone(),
         };
         let peer = SocketAddr::V4(SocketAddrV4::new(address, 0));
-        let answer = crate::native::accept(
+        let answer = super::accept(
             m,
             peer,
             &self.registry,
@@ -114,7 +126,7 @@ impl Inbound {
                 Settle::Later
             }
             Ok(Repr::Refused { text, .. }) => {
-                relay.dropped.fetch_add(1, Ordering::Relaxed);
+                relay.count_dropped();
                 tracing::warn!("relay: a message from {signer_host} refused: {text}");
                 Settle::Drop
             }
