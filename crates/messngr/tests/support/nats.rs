@@ -48,16 +48,7 @@ impl NatsCluster {
                 ),
             )
             .unwrap();
-            let log = std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap();
-            let child = lan
-                .command(h, NATS_SERVER)
-                .arg("-c")
-                .arg(&conf)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("start nats-server (apt-get install nats-server)");
+            let child = spawn(lan, h, dir.path(), &name);
             nodes.push((h, name, Some(child)));
         }
         let cluster = NatsCluster { nodes, dir };
@@ -90,6 +81,39 @@ impl NatsCluster {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Starts the node named `name` again (killed before), on its store.
+    pub fn restart(&mut self, lan: &Lan, name: &str) {
+        let dir = self.dir.path().to_owned();
+        let node = self
+            .nodes
+            .iter_mut()
+            .find(|(_, n, _)| n == name)
+            .unwrap_or_else(|| panic!("no node {name}"));
+        assert!(node.2.is_none(), "{name} is running");
+        node.2 = Some(spawn(lan, node.0, &dir, name));
+    }
+
+    /// The node leading `stream` now (asked of any node still running).
+    pub fn stream_leader(&self, lan: &Lan, stream: &str) -> Option<String> {
+        self.nodes
+            .iter()
+            .filter(|n| n.2.is_some())
+            .find_map(|(h, _, _)| {
+                let out = lan
+                    .command(*h, "curl")
+                    .args(["-s", "-m", "2", "http://127.0.0.1:8222/jsz?streams=true"])
+                    .output()
+                    .ok()?;
+                let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+                v["account_details"]
+                    .as_array()?
+                    .iter()
+                    .flat_map(|a| a["stream_detail"].as_array().cloned().unwrap_or_default())
+                    .find(|s| s["name"] == stream)
+                    .and_then(|s| s["cluster"]["leader"].as_str().map(str::to_owned))
+            })
     }
 
     /// Kills every node.
@@ -134,6 +158,24 @@ impl NatsCluster {
             || self.logs(),
         );
     }
+}
+
+/// Starts node `name` in host `h` with its config in `dir`, its log
+/// appended to.
+fn spawn(lan: &Lan, h: usize, dir: &std::path::Path, name: &str) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{name}.log")))
+        .unwrap();
+    lan.command(h, NATS_SERVER)
+        .arg("-c")
+        .arg(dir.join(format!("{name}.conf")))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start nats-server (apt-get install nats-server)")
 }
 
 impl Drop for NatsCluster {
