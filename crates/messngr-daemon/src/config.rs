@@ -348,6 +348,14 @@ impl Config {
         self.secure.validate()?;
         self.http.validate()?;
         self.relay.validate()?;
+        if self.relay.enabled() && !self.serve_netbios() {
+            // Messages through the relay are for names this daemon holds;
+            // with Samba holding them, every one would be refused.
+            return Err(ConfigError::Invalid {
+                key: "relay.servers",
+                message: "the relay needs serve_netbios = true (with Samba holding the names, nothing could be delivered): remove [relay] servers, or let messngr serve NetBIOS".into(),
+            });
+        }
         self.alerter.validate()?;
         self.allow_from()?;
         self.deny_from()?;

@@ -247,6 +247,8 @@ pub async fn run_reloading(
                 registry: registry.clone(),
                 policy: policy.clone(),
                 inbox: deliveries.clone(),
+                address: settings.iface.address,
+                started: std::time::Instant::now(),
             }),
             &tasks,
             stop.child_token(),

@@ -208,3 +208,21 @@ fn the_host_name_becomes_the_netbios_name() {
         "A-VERY-LONG-HOS"
     );
 }
+
+#[test]
+fn the_relay_is_read_and_needs_messngr_to_serve_netbios() {
+    let relay = "[relay]\nservers = [\"nats://10.0.0.1:4222\"]\ndirectory_ttl_secs = 60\n";
+    let cfg = Config::from_toml(relay, Path::new("messngr.toml")).unwrap();
+    assert!(cfg.relay.enabled());
+    assert_eq!(cfg.relay.replicas(), 1);
+    assert_eq!(
+        cfg.relay.directory_ttl(),
+        std::time::Duration::from_secs(60)
+    );
+    let with_samba = format!("serve_netbios = false\n{relay}");
+    let e = Config::from_toml(&with_samba, Path::new("messngr.toml")).unwrap_err();
+    assert!(e.to_string().contains("serve_netbios = true"), "{e}");
+    let bad = "[relay]\nservers = [\"10.0.0.1:4222\"]\n";
+    let e = Config::from_toml(bad, Path::new("messngr.toml")).unwrap_err();
+    assert!(e.to_string().contains("relay.servers"), "{e}");
+}

@@ -14,6 +14,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use messngr_proto::wire::native::{Reason, Repr};
 
@@ -24,12 +25,43 @@ use crate::registry::Registry;
 use crate::relay::{Deliver, MAX_ENVELOPE, Relay, Settle, Taken};
 use crate::secure::Secure;
 
+/// How long after a start a message for a name not held is kept for
+/// later (NetBIOS claims the names in the first seconds).
+const CLAIM_GRACE: Duration = Duration::from_secs(120);
+/// How far a message's `sent_at` may be from now: the stream keeps one
+/// for `MAX_AGE`, and clocks differ a little.
+const CLOCK_SKEW: Duration = Duration::from_secs(600);
+
 /// What a message from the relay is checked and stored with.
 pub(crate) struct Inbound {
     pub(crate) secure: Arc<Secure>,
     pub(crate) registry: Registry,
     pub(crate) policy: Arc<Policy>,
     pub(crate) inbox: InboxSender,
+    /// This host's address: what the policy judges a relayed message as
+    /// coming from.
+    pub(crate) address: Ipv4Addr,
+    /// When the daemon started.
+    pub(crate) started: Instant,
+}
+
+/// Why a message sent at `sent_at` (Unix ms) is too old (older than the
+/// stream keeps messages: a replay) or from the future; `None` if fine.
+fn stale(sent_at: Option<i64>) -> Option<String> {
+    let Some(sent) = sent_at else {
+        return Some("it carries no time of sending".into());
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    if sent < now - ms(crate::relay::MAX_AGE + CLOCK_SKEW) {
+        return Some("it was sent longer ago than the relay keeps messages (a replay)".into());
+    }
+    if sent > now + ms(CLOCK_SKEW) {
+        return Some("it claims to be sent in the future (check both hosts' clocks)".into());
+    }
+    None
 }
 
 impl Deliver for Inbound {
@@ -73,21 +105,26 @@ impl Inbound {
             .as_ref()
             .map(|s| s.host.to_ascii_uppercase())
             .ok_or("the message is not signed")?;
-        // The author's host, and where the directory says it is (the
-        // address the policy judges, as for a session from it).
-        let found = relay.lookup(&self.secure, &signer_host).await;
-        let address = found
-            .as_ref()
-            .ok()
-            .and_then(crate::relay::first_address)
-            .unwrap_or(Ipv4Addr::UNSPECIFIED);
-        let verified = self
-            .secure
-            .verify_cached(&repr, &mut None)
-            .map_err(|e| match &found {
-                Err(lookup) => format!("{e} ({lookup})"),
-                Ok(_) => e.to_string(),
-            })?;
+        if let Some(why) = stale(m.sent_at) {
+            return Err(why);
+        }
+        // An author's host not pinned yet is looked up in the directory,
+        // which may introduce its key; a lookup that fails now (the
+        // directory slow, the author's entry lapsed while it was away) is
+        // tried again later, never taken for a refusal.
+        let verified = match self.secure.verify_cached(&repr, &mut None) {
+            Err(crate::secure::Forged::UnknownHost(_)) => {
+                if let Err(e) = relay.lookup(&self.secure, &signer_host).await {
+                    tracing::info!(
+                        "relay: a message from {signer_host} waits: its host key is not known here ({e})"
+                    );
+                    return Ok(Settle::Later);
+                }
+                self.secure.verify_cached(&repr, &mut None)
+            }
+            other => other,
+        }
+        .map_err(|e| e.to_string())?;
         let pinned = self
             .secure
             .trust()
@@ -103,7 +140,11 @@ impl Inbound {
             verified,
             signed: inner.clone(),
         };
-        let peer = SocketAddr::V4(SocketAddrV4::new(address, 0));
+        // No network source: the relay is how it came. It is judged as
+        // from this host's own address (a relayed message needs no
+        // allow_from; the names, rates and quotas still apply), its
+        // author proven by the checks above.
+        let peer = SocketAddr::V4(SocketAddrV4::new(self.address, 0));
         let answer = super::accept(
             m,
             peer,
@@ -115,13 +156,14 @@ impl Inbound {
         .await;
         Ok(match Repr::parse(&answer.reply) {
             Ok(Repr::Accepted { .. }) => Settle::Done,
-            // Full, or a name this host is claiming again: later (a
-            // message keeps being offered for `mail::MAX_DELIVER` tries).
+            // Full, or (in the first minutes after a start) a name this
+            // host is claiming again: later (offered again for
+            // `mail::MAX_DELIVER` tries).
             Ok(Repr::Refused {
                 reason: reason @ (Reason::NoRoom | Reason::NotHere),
                 text,
                 ..
-            }) => {
+            }) if reason == Reason::NoRoom || self.started.elapsed() < CLAIM_GRACE => {
                 tracing::info!("relay: a message from {signer_host} waits ({reason:?}): {text}");
                 Settle::Later
             }
@@ -132,5 +174,24 @@ impl Inbound {
             }
             _ => Settle::Later,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_older_than_the_stream_keeps_or_from_the_future_is_refused() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let day = 86_400_000;
+        assert!(stale(Some(now)).is_none());
+        assert!(stale(Some(now - 6 * day)).is_none());
+        assert!(stale(Some(now - 8 * day)).unwrap().contains("replay"));
+        assert!(stale(Some(now + day)).unwrap().contains("future"));
+        assert!(stale(None).is_some());
     }
 }

@@ -12,8 +12,12 @@
 //!   ever *introduced*: it is checked with the pins of the secure channel
 //!   (`Trust::admit`), so under `trust = "tofu"` an unknown host's key is
 //!   pinned, and a key that differs from the pinned one is refused, logged
-//!   and counted, never used. A hostile daemon on the bus cannot move
-//!   another host's name to itself without the admin's `messngr trust`.
+//!   and counted, never used. A hostile daemon on the bus cannot take a
+//!   host whose key is pinned here; it can claim a name (or a host name)
+//!   not pinned here yet, as on a LAN anyone can claim a NetBIOS name, and
+//!   it can overwrite an entry so that lookups of it fail until its host
+//!   renews it (docs/relay.md: give the NATS account to messngr hosts
+//!   only).
 //! * **Made by hand, not by `create_key_value`:** async-nats's KV create
 //!   needs account fields that servers send only from 2.10.8 on; Debian 12
 //!   has 2.9.10. The bucket's stream is created with what `create_key_value`

@@ -15,8 +15,11 @@
 //!   message, counted as `replayed`.
 //! * **The relay sees routing only**: the payload is the signed native
 //!   frame sealed to the recipient host's key (`messngr_secure::seal`,
-//!   Noise X), bound to the subject; the headers hold the uuid for
-//!   JetStream's de-duplication (`Nats-Msg-Id`) and nothing else.
+//!   Noise X), bound to the subject; the headers hold a digest of the uuid
+//!   for JetStream's de-duplication (`Nats-Msg-Id`) and nothing else.
+//! * **Taken means gone**: the stream is a work queue, so a message leaves
+//!   it once acknowledged, and the receiver refuses frames sent longer ago
+//!   than the stream keeps them (`native::relayed`).
 
 use std::time::Duration;
 
@@ -72,6 +75,10 @@ impl Mail {
         let stream = js
             .get_or_create_stream(stream::Config {
                 name: STREAM.into(),
+                // A message leaves the stream once its host acknowledged
+                // it: nothing stored there can be offered again (by a
+                // consumer made anew from the start) after it was taken.
+                retention: stream::RetentionPolicy::WorkQueue,
                 description: Some("messngr: sealed messages waiting for their hosts".into()),
                 subjects: vec!["messngr.mail.>".into()],
                 max_age: MAX_AGE,
@@ -97,10 +104,13 @@ impl Mail {
         uuid: [u8; 16],
         envelope: Vec<u8>,
     ) -> Result<u64, String> {
+        // De-duplication by a digest of the uuid, not the uuid: the uuid
+        // is what the receiver stores the message under, and must not be
+        // learnt on the bus (someone could take it first).
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(
             async_nats::header::NATS_MESSAGE_ID,
-            hex::encode(uuid).as_str(),
+            message_id(uuid).as_str(),
         );
         let ack = self
             .js
@@ -165,6 +175,15 @@ impl Taken {
             tracing::warn!("relay: settling a message failed ({e}); it will be offered again");
         }
     }
+}
+
+/// The `Nats-Msg-Id` of the message `uuid`.
+fn message_id(uuid: [u8; 16]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"messngr relay message id\0");
+    h.update(uuid);
+    hex::encode(&h.finalize()[..16])
 }
 
 #[cfg(test)]

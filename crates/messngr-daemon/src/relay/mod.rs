@@ -27,7 +27,7 @@ use async_nats::jetstream;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use directory::{Found, LookupError};
-pub(crate) use mail::{MAX_ENVELOPE, Settle, Taken};
+pub(crate) use mail::{MAX_AGE, MAX_ENVELOPE, Settle, Taken};
 
 use crate::registry::Registry;
 use crate::secure::Secure;
@@ -235,7 +235,8 @@ impl Relay {
         let cfg = &settings.relay;
         let me = self.clone();
         let mut options = async_nats::ConnectOptions::new()
-            .name(format!("messngr {}", settings.netbios_name))
+            // Not the host's name: the servers learn no more than they must.
+            .name("messngr")
             .retry_on_initial_connect()
             .max_reconnects(None)
             .connection_timeout(Duration::from_secs(5))
@@ -277,7 +278,9 @@ impl Relay {
             async_nats::Event::Disconnected => {
                 s.connected = false;
                 s.since_ms = now_ms();
-                tracing::warn!("relay: disconnected; reconnecting (messages to other sites wait)");
+                tracing::warn!(
+                    "relay: disconnected; reconnecting (sends to other sites fail until it is back)"
+                );
             }
             async_nats::Event::LameDuckMode => {
                 tracing::info!("relay: the server is shutting down; moving to another");

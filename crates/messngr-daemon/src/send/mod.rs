@@ -30,6 +30,7 @@ pub(crate) mod notice;
 mod receipt;
 mod record;
 mod relay;
+use relay::{Resolved, resolve_anywhere};
 mod report;
 mod rpc;
 mod secure;
@@ -353,39 +354,6 @@ async fn keep_local(
         alert: opts.alert,
     };
     record::keep(ctx, sent).await
-}
-
-/// Where a name is: an address on this LAN (NetBIOS), or a host on
-/// another site (the relay's directory).
-pub(super) enum Resolved {
-    Lan(Ipv4Addr),
-    Relay(crate::relay::Found),
-}
-
-/// Where `target` is: NetBIOS on this LAN first, then the relay's
-/// directory (a host on another site, its key checked against the pins).
-pub(super) async fn resolve_anywhere(
-    ctx: &SendContext,
-    target: &str,
-) -> Result<Resolved, SendError> {
-    let not_here = match resolve(&ctx.names, target).await {
-        Err(SendError::NotFound(why)) => why,
-        other => return other.map(Resolved::Lan),
-    };
-    let Some(relay) = &ctx.relay else {
-        return Err(SendError::NotFound(not_here));
-    };
-    match relay.lookup(&ctx.secure, target).await {
-        Ok(found) => {
-            tracing::info!(
-                "{} is held by {} on another site, by the relay's directory",
-                target.to_ascii_uppercase(),
-                found.host
-            );
-            Ok(Resolved::Relay(found))
-        }
-        Err(e) => Err(SendError::NotFound(format!("{not_here}; {e}"))),
-    }
 }
 
 async fn send_direct(

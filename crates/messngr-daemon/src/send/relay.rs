@@ -8,9 +8,50 @@
 //! message, so `messngr inbox --sent` shows it.
 
 use super::secure::{Failure, Link, sign};
+use std::net::Ipv4Addr;
+
 use super::{Options, Outcome, SendContext, SendError, SendReport, record};
 use crate::relay::Found;
 use messngr_proto::Transport;
+
+/// Where a name is: an address on this LAN (NetBIOS), or a host on
+/// another site (the relay's directory).
+pub(crate) enum Resolved {
+    Lan(Ipv4Addr),
+    Relay(crate::relay::Found),
+}
+
+/// Where `target` is: NetBIOS on this LAN first, then the relay's
+/// directory (a host on another site, its key checked against the pins).
+pub(crate) async fn resolve_anywhere(
+    ctx: &SendContext,
+    target: &str,
+) -> Result<Resolved, SendError> {
+    let not_here = match super::smb::resolve(&ctx.names, target).await {
+        Err(SendError::NotFound(why)) => why,
+        other => return other.map(Resolved::Lan),
+    };
+    let Some(relay) = &ctx.relay else {
+        return Err(SendError::NotFound(not_here));
+    };
+    match relay.lookup(&ctx.secure, target).await {
+        Ok(found) => {
+            tracing::info!(
+                "{} is held by {} on another site, by the relay's directory",
+                target.to_ascii_uppercase(),
+                found.host
+            );
+            Ok(Resolved::Relay(found))
+        }
+        // The relay down or slow is not "no such name": try again later.
+        Err(
+            e @ (crate::relay::LookupError::NotConnected
+            | crate::relay::LookupError::NotReady
+            | crate::relay::LookupError::Io(_)),
+        ) => Err(SendError::Network(format!("{not_here}; {e}"))),
+        Err(e) => Err(SendError::NotFound(format!("{not_here}; {e}"))),
+    }
+}
 
 /// Queues `text` for `target`, held by `found` on another site.
 pub(super) async fn send(
