@@ -33,6 +33,7 @@ use async_nats::jetstream::{self, kv, stream};
 use messngr_secure::PublicKey;
 use serde::{Deserialize, Serialize};
 
+use super::error::{RelayError, nats};
 use crate::config::Relay as RelayConfig;
 use crate::secure::Secure;
 use crate::settings::Settings;
@@ -144,7 +145,7 @@ impl Directory {
     pub(crate) async fn open(
         js: &jetstream::Context,
         cfg: &RelayConfig,
-    ) -> Result<Directory, String> {
+    ) -> Result<Directory, RelayError> {
         js.get_or_create_stream(stream::Config {
             name: format!("KV_{BUCKET}"),
             description: Some(
@@ -164,34 +165,34 @@ impl Directory {
             ..Default::default()
         })
         .await
-        .map_err(|e| e.to_string())?;
-        let kv = js.get_key_value(BUCKET).await.map_err(|e| e.to_string())?;
+        .map_err(nats)?;
+        let kv = js.get_key_value(BUCKET).await.map_err(nats)?;
         Ok(Directory { kv })
     }
 
     /// Writes `entry`, signed, and one `name.` key for each of its names
     /// (and its host name).
-    pub(crate) async fn publish(&self, secure: &Secure, entry: &Entry) -> Result<(), String> {
-        let json = serde_json::to_string(entry).map_err(|e| e.to_string())?;
+    pub(crate) async fn publish(&self, secure: &Secure, entry: &Entry) -> Result<(), RelayError> {
+        let json = serde_json::to_string(entry)?;
         let mut signed_bytes = SIGNED_AS.to_vec();
         signed_bytes.extend_from_slice(json.as_bytes());
         let sig = hex::encode(secure.host().sign(&signed_bytes));
-        let value = serde_json::to_vec(&Signed { entry: json, sig }).map_err(|e| e.to_string())?;
+        let value = serde_json::to_vec(&Signed { entry: json, sig })?;
         if value.len() > MAX_VALUE {
-            return Err(format!(
-                "this host's entry is {} bytes, over {MAX_VALUE}",
-                value.len()
-            ));
+            return Err(RelayError::TooLarge {
+                len: value.len(),
+                max: MAX_VALUE,
+            });
         }
         self.kv
             .put(host_key(&entry.host), value.into())
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(nats)?;
         for name in std::iter::once(&entry.host).chain(&entry.names) {
             self.kv
                 .put(name_key(name), entry.host.clone().into_bytes().into())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(nats)?;
         }
         Ok(())
     }

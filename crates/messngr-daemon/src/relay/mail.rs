@@ -26,6 +26,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, AckKind, consumer, stream};
 use futures_lite::StreamExt;
 
+use super::error::{RelayError, nats};
 use crate::config::Relay as RelayConfig;
 
 /// The stream.
@@ -71,7 +72,10 @@ pub(crate) enum Settle {
 }
 
 impl Mail {
-    pub(crate) async fn open(js: &jetstream::Context, cfg: &RelayConfig) -> Result<Mail, String> {
+    pub(crate) async fn open(
+        js: &jetstream::Context,
+        cfg: &RelayConfig,
+    ) -> Result<Mail, RelayError> {
         let stream = js
             .get_or_create_stream(stream::Config {
                 name: STREAM.into(),
@@ -89,7 +93,7 @@ impl Mail {
                 ..Default::default()
             })
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(nats)?;
         Ok(Mail {
             js: js.clone(),
             stream,
@@ -103,7 +107,7 @@ impl Mail {
         subject: String,
         uuid: [u8; 16],
         envelope: Vec<u8>,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, RelayError> {
         // De-duplication by a digest of the uuid, not the uuid: the uuid
         // is what the receiver stores the message under, and must not be
         // learnt on the bus (someone could take it first).
@@ -116,15 +120,15 @@ impl Mail {
             .js
             .publish_with_headers(subject, headers, envelope.into())
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(nats)?
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(nats)?;
         Ok(ack.sequence)
     }
 
     /// Takes this host's messages one by one, handing each to `handle`,
     /// until the consumer's stream ends (an error: the caller opens again).
-    pub(crate) async fn serve<F, Fut>(&self, host: &str, mut handle: F) -> Result<(), String>
+    pub(crate) async fn serve<F, Fut>(&self, host: &str, mut handle: F) -> Result<(), RelayError>
     where
         F: FnMut(Taken) -> Fut,
         Fut: std::future::Future<Output = (Taken, Settle)>,
@@ -147,10 +151,10 @@ impl Mail {
                 },
             )
             .await
-            .map_err(|e| e.to_string())?;
-        let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
+            .map_err(nats)?;
+        let mut messages = consumer.messages().await.map_err(nats)?;
         while let Some(m) = messages.next().await {
-            let message = m.map_err(|e| e.to_string())?;
+            let message = m.map_err(nats)?;
             let taken = Taken {
                 subject: message.subject.to_string(),
                 payload: message.payload.clone(),
@@ -159,7 +163,7 @@ impl Mail {
             let (taken, settle) = handle(taken).await;
             taken.done(settle).await;
         }
-        Err("the relay's message stream ended".into())
+        Err(RelayError::Ended)
     }
 }
 

@@ -16,6 +16,7 @@
 //! (`mail`, `inbound`).
 
 mod directory;
+mod error;
 mod mail;
 
 use std::net::Ipv4Addr;
@@ -27,6 +28,7 @@ use async_nats::jetstream;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use directory::{Found, LookupError};
+pub(crate) use error::RelayError;
 pub(crate) use mail::{MAX_AGE, MAX_ENVELOPE, Settle, Taken};
 
 use crate::registry::Registry;
@@ -119,7 +121,7 @@ impl Relay {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!("relay: {e}; running without it (fix [relay] and restart)");
-                self.note_error(e);
+                self.note_error(e.to_string());
                 return;
             }
         };
@@ -231,7 +233,10 @@ impl Relay {
     }
 
     /// The client, connecting in the background (it returns at once).
-    async fn connect(self: &Arc<Self>, settings: &Settings) -> Result<async_nats::Client, String> {
+    async fn connect(
+        self: &Arc<Self>,
+        settings: &Settings,
+    ) -> Result<async_nats::Client, RelayError> {
         let cfg = &settings.relay;
         let me = self.clone();
         let mut options = async_nats::ConnectOptions::new()
@@ -248,11 +253,18 @@ impl Relay {
             options = options
                 .credentials_file(path)
                 .await
-                .map_err(|e| format!("relay.credentials {}: {e}", path.display()))?;
+                .map_err(|source| RelayError::File {
+                    key: "credentials",
+                    path: path.clone(),
+                    source,
+                })?;
         }
         if let Some(path) = &cfg.nkey_seed_file {
-            let seed = std::fs::read_to_string(path)
-                .map_err(|e| format!("relay.nkey_seed_file {}: {e}", path.display()))?;
+            let seed = std::fs::read_to_string(path).map_err(|source| RelayError::File {
+                key: "nkey_seed_file",
+                path: path.clone(),
+                source,
+            })?;
             options = options.nkey(seed.trim().to_owned());
         }
         if let Some(path) = &cfg.ca_file {
@@ -264,7 +276,7 @@ impl Relay {
         options
             .connect(self.servers.clone())
             .await
-            .map_err(|e| format!("cannot connect: {e}"))
+            .map_err(|e| RelayError::Connect(e.to_string()))
     }
 
     fn on_event(&self, event: async_nats::Event) {
@@ -326,23 +338,20 @@ impl Relay {
         name: &str,
         uuid: [u8; 16],
         frame: &[u8],
-    ) -> Result<u64, String> {
+    ) -> Result<u64, RelayError> {
         if !self.connected() {
-            return Err(
-                "the relay is not connected: try again when `messngr status` shows it back".into(),
-            );
+            return Err(RelayError::NotConnected);
         }
         let mail = self
             .mail
             .get()
-            .ok_or("the relay's message stream is not ready yet")?;
+            .ok_or(RelayError::NotReady("message stream"))?;
         let key = secure
             .trust()
             .pinned(host)
-            .ok_or_else(|| format!("{host} has no pinned key"))?;
+            .ok_or_else(|| RelayError::NoPin(host.to_owned()))?;
         let subject = mail::subject(host, name);
-        let envelope = messngr_secure::seal(secure.host(), &key, subject.as_bytes(), frame)
-            .map_err(|e| e.to_string())?;
+        let envelope = messngr_secure::seal(secure.host(), &key, subject.as_bytes(), frame)?;
         mail.post(subject, uuid, envelope).await
     }
 

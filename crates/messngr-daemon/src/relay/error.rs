@@ -1,0 +1,48 @@
+//! What can go wrong with the relay, for the log, `messngr status` and a
+//! sender's one-line error.
+
+use std::path::PathBuf;
+
+/// A relay operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RelayError {
+    /// No server is connected now.
+    #[error("the relay is not connected: try again when `messngr status` shows it back")]
+    NotConnected,
+    /// Connected, the stream or bucket not opened yet.
+    #[error("the relay's {0} is not ready yet")]
+    NotReady(&'static str),
+    /// The receiving host's key is not pinned (it is, once looked up).
+    #[error("{0} has no pinned key")]
+    NoPin(String),
+    /// A file of `[relay]` could not be read.
+    #[error("relay.{key} {}: {source}", path.display())]
+    File {
+        key: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The client could not be made (a bad URL, TLS settings).
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// The cluster refused or did not answer (JetStream's own words).
+    #[error("{0}")]
+    JetStream(String),
+    /// This host's directory entry is larger than an entry may be.
+    #[error("this host's directory entry is {len} bytes, over {max}")]
+    TooLarge { len: usize, max: usize },
+    /// The envelope could not be made.
+    #[error("{0}")]
+    Seal(#[from] messngr_secure::SealError),
+    /// JSON could not be written.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    /// The consumer's stream of messages ended.
+    #[error("the relay's message stream ended")]
+    Ended,
+}
+
+/// async-nats's many error types, in its own words.
+pub(crate) fn nats(e: impl std::fmt::Display) -> RelayError {
+    RelayError::JetStream(e.to_string())
+}
