@@ -24,7 +24,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer, stream};
-use futures_lite::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 
 use super::error::{RelayError, nats};
 use crate::config::Relay as RelayConfig;
@@ -36,6 +36,9 @@ pub(crate) const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How often a message is offered to its host before the relay gives up
 /// on it (10 s apart when the host says "later": about 10 minutes).
 pub(crate) const MAX_DELIVER: i64 = 60;
+/// Messages of this host checked and stored at once: the inbox commits
+/// the ones that arrive together in one transaction.
+const IN_FLIGHT: usize = 64;
 /// The largest envelope carried (a sealed frame).
 pub(crate) const MAX_ENVELOPE: usize = messngr_secure::MAX_SEALED + 112;
 
@@ -126,11 +129,12 @@ impl Mail {
         Ok(ack.sequence)
     }
 
-    /// Takes this host's messages one by one, handing each to `handle`,
-    /// until the consumer's stream ends (an error: the caller opens again).
-    pub(crate) async fn serve<F, Fut>(&self, host: &str, mut handle: F) -> Result<(), RelayError>
+    /// Takes this host's messages, up to [`IN_FLIGHT`] at a time, handing
+    /// each to `handle`, until the consumer's stream ends (an error: the
+    /// caller opens again).
+    pub(crate) async fn serve<F, Fut>(&self, host: &str, handle: F) -> Result<(), RelayError>
     where
-        F: FnMut(Taken) -> Fut,
+        F: Fn(Taken) -> Fut,
         Fut: std::future::Future<Output = (Taken, Settle)>,
     {
         let hex_host = hex::encode_upper(host.trim().to_ascii_uppercase());
@@ -145,24 +149,30 @@ impl Mail {
                     ack_policy: consumer::AckPolicy::Explicit,
                     ack_wait: Duration::from_secs(60),
                     deliver_policy: consumer::DeliverPolicy::All,
-                    max_ack_pending: 256,
+                    max_ack_pending: 1024,
                     max_deliver: MAX_DELIVER,
                     ..Default::default()
                 },
             )
             .await
             .map_err(nats)?;
-        let mut messages = consumer.messages().await.map_err(nats)?;
-        while let Some(m) = messages.next().await {
-            let message = m.map_err(nats)?;
-            let taken = Taken {
-                subject: message.subject.to_string(),
-                payload: message.payload.clone(),
-                message,
-            };
-            let (taken, settle) = handle(taken).await;
-            taken.done(settle).await;
-        }
+        let handle = &handle;
+        consumer
+            .messages()
+            .await
+            .map_err(nats)?
+            .map(|m| m.map_err(nats))
+            .try_for_each_concurrent(IN_FLIGHT, |message| async move {
+                let taken = Taken {
+                    subject: message.subject.to_string(),
+                    payload: message.payload.clone(),
+                    message,
+                };
+                let (taken, settle) = handle(taken).await;
+                taken.done(settle).await;
+                Ok(())
+            })
+            .await?;
         Err(RelayError::Ended)
     }
 }

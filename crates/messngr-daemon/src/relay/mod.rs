@@ -65,6 +65,10 @@ pub(crate) struct Relay {
     state: Mutex<State>,
     directory: tokio::sync::OnceCell<directory::Directory>,
     mail: tokio::sync::OnceCell<mail::Mail>,
+    /// Names found in the directory lately: a send to one of them goes
+    /// straight to the relay for [`RECENT`], without first asking NetBIOS
+    /// (a broadcast nobody answers costs 750 ms).
+    recent: Mutex<std::collections::HashMap<String, (Found, std::time::Instant)>>,
     /// The client, once made (the connected server's name).
     client: std::sync::OnceLock<async_nats::Client>,
     /// Directory entries written (this host's, renewed).
@@ -96,6 +100,7 @@ impl Relay {
             directory: tokio::sync::OnceCell::new(),
             mail: tokio::sync::OnceCell::new(),
             client: std::sync::OnceLock::new(),
+            recent: Mutex::default(),
             published: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
         });
@@ -320,10 +325,21 @@ impl Relay {
             return Err(LookupError::NotReady);
         };
         let found = dir.lookup(secure, name).await;
-        if let Err(e) = &found
-            && e.is_refusal()
-        {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        match &found {
+            Err(e) if e.is_refusal() => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {}
+            Ok(f) => {
+                let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+                if recent.len() >= MAX_RECENT {
+                    recent.clear();
+                }
+                recent.insert(
+                    name.trim().to_ascii_uppercase(),
+                    (f.clone(), std::time::Instant::now()),
+                );
+            }
         }
         found
     }
@@ -339,8 +355,14 @@ impl Relay {
         uuid: [u8; 16],
         frame: &[u8],
     ) -> Result<u64, RelayError> {
-        if !self.connected() {
-            return Err(RelayError::NotConnected);
+        // A failover (a server gone, the client moving to another) takes
+        // a second or two: a send waits that long rather than failing.
+        let waited = std::time::Instant::now();
+        while !self.connected() {
+            if waited.elapsed() >= FAILOVER_WAIT {
+                return Err(RelayError::NotConnected);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let mail = self
             .mail
@@ -352,7 +374,28 @@ impl Relay {
             .ok_or_else(|| RelayError::NoPin(host.to_owned()))?;
         let subject = mail::subject(host, name);
         let envelope = messngr_secure::seal(secure.host(), &key, subject.as_bytes(), frame)?;
-        mail.post(subject, uuid, envelope).await
+        // While the stream elects a new leader (its node gone) a publish
+        // finds "no stream"; it is tried again with the same message id,
+        // which JetStream stores once however many tries got through.
+        loop {
+            match mail.post(subject.clone(), uuid, envelope.clone()).await {
+                Ok(seq) => return Ok(seq),
+                Err(e) if waited.elapsed() < FAILOVER_WAIT => {
+                    tracing::debug!("relay: publish failed ({e}); trying again");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// `name`, if the directory placed it on another site within [`RECENT`].
+    pub(crate) fn recent(&self, name: &str) -> Option<Found> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent
+            .get(&name.trim().to_ascii_uppercase())
+            .filter(|(_, at)| at.elapsed() < RECENT)
+            .map(|(f, _)| f.clone())
     }
 
     /// Counts an entry or message refused.
@@ -386,6 +429,15 @@ impl Relay {
         }
     }
 }
+
+/// How long a name found in the directory is sent to through the relay
+/// without asking NetBIOS again.
+const RECENT: Duration = Duration::from_secs(30);
+/// How long a send waits for the relay to come back (a server gone, a
+/// stream's new leader elected) before it fails.
+const FAILOVER_WAIT: Duration = Duration::from_secs(10);
+/// Names remembered at most (emptied when full).
+const MAX_RECENT: usize = 4096;
 
 /// How often the names held are compared with the directory entry.
 const NAMES_CHECK: Duration = Duration::from_secs(2);

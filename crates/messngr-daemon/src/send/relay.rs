@@ -27,6 +27,9 @@ pub(crate) async fn resolve_anywhere(
     ctx: &SendContext,
     target: &str,
 ) -> Result<Resolved, SendError> {
+    if let Some(found) = ctx.relay.as_ref().and_then(|r| r.recent(target)) {
+        return Ok(Resolved::Relay(found));
+    }
     let not_here = match super::smb::resolve(&ctx.names, target).await {
         Err(SendError::NotFound(why)) => why,
         other => return other.map(Resolved::Lan),
