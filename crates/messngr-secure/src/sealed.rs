@@ -43,6 +43,36 @@ fn prologue(context: &[u8]) -> Vec<u8> {
     p
 }
 
+fn setup(e: snow::Error) -> SealError {
+    SealError::Setup(e.to_string())
+}
+
+/// The one X handshake: `me`'s static key, the context in the prologue;
+/// the initiator (sealer) with the recipient's key `to`, the responder
+/// (opener) without.
+fn handshake(
+    me: &Identity,
+    to: Option<&PublicKey>,
+    context: &[u8],
+) -> Result<snow::HandshakeState, SealError> {
+    let params = SEALED_PATTERN.parse().map_err(setup)?;
+    let private = me.x25519_private();
+    let prologue = prologue(context);
+    let builder = Builder::new(params)
+        .local_private_key(&private)
+        .map_err(setup)?
+        .prologue(&prologue)
+        .map_err(setup)?;
+    match to {
+        Some(to) => builder
+            .remote_public_key(&to.x25519())
+            .map_err(setup)?
+            .build_initiator(),
+        None => builder.build_responder(),
+    }
+    .map_err(setup)
+}
+
 /// Seals `payload` from `me` to the host whose key is `to`, bound to
 /// `context`.
 pub fn seal(
@@ -54,20 +84,7 @@ pub fn seal(
     if payload.len() > MAX_SEALED {
         return Err(SealError::TooLarge { len: payload.len() });
     }
-    let setup = |e: snow::Error| SealError::Setup(e.to_string());
-    let params = SEALED_PATTERN.parse().map_err(setup)?;
-    let private = me.x25519_private();
-    let remote = to.x25519();
-    let prologue = prologue(context);
-    let mut hs = Builder::new(params)
-        .local_private_key(&private)
-        .map_err(setup)?
-        .remote_public_key(&remote)
-        .map_err(setup)?
-        .prologue(&prologue)
-        .map_err(setup)?
-        .build_initiator()
-        .map_err(setup)?;
+    let mut hs = handshake(me, Some(to), context)?;
     let mut out = vec![0u8; payload.len() + 96 + 16];
     let n = hs.write_message(payload, &mut out).map_err(setup)?;
     out.truncate(n);
@@ -87,17 +104,7 @@ pub fn open(
             len: envelope.len(),
         });
     }
-    let setup = |e: snow::Error| SealError::Setup(e.to_string());
-    let params = SEALED_PATTERN.parse().map_err(setup)?;
-    let private = me.x25519_private();
-    let prologue = prologue(context);
-    let mut hs = Builder::new(params)
-        .local_private_key(&private)
-        .map_err(setup)?
-        .prologue(&prologue)
-        .map_err(setup)?
-        .build_responder()
-        .map_err(setup)?;
+    let mut hs = handshake(me, None, context)?;
     let mut out = vec![0u8; envelope.len()];
     let n = hs
         .read_message(envelope, &mut out)

@@ -88,18 +88,10 @@ fn tokens_guard_every_request_and_sends_and_lists_work() {
     );
 
     // POST /v1/messages: to H2, as root of H1.
-    let (code, body) = curl(
+    let (code, body) = publish(
         &lan,
-        1,
-        &[
-            "-H",
-            &bearer(&token),
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            r#"{"to":"H2","text":"over HTTP","track":true}"#,
-            &format!("{URL}/v1/messages"),
-        ],
+        &token,
+        r#"{"to":"H2","text":"over HTTP","track":true}"#,
     );
     assert_eq!(code, 200, "{body}\n{}", d1.log());
     let sent = json(&body);
@@ -125,19 +117,7 @@ fn tokens_guard_every_request_and_sends_and_lists_work() {
     // Without `track`, a publish stored here keeps no sender's copy: no id
     // to track, and H1 holds still one sent message (one to another host
     // is kept all the same: its receiver reports receipts).
-    let (code, body) = curl(
-        &lan,
-        1,
-        &[
-            "-H",
-            &bearer(&token),
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            r#"{"to":"H1","text":"fire and forget"}"#,
-            &format!("{URL}/v1/messages"),
-        ],
-    );
+    let (code, body) = publish(&lan, &token, r#"{"to":"H1","text":"fire and forget"}"#);
     assert_eq!(code, 200, "{body}\n{}", d1.log());
     let sent = json(&body);
     assert!(sent[0]["id"].is_null(), "an untracked publish: {sent}");
@@ -363,4 +343,21 @@ fn the_lan_gets_no_listener_unless_asked_and_a_slow_client_is_cut_off() {
         .unwrap();
     assert!(!o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("http.lan = true"), "{}", text(&o));
+}
+
+/// `POST /v1/messages` from host 1 with `body`, as the token's account.
+fn publish(lan: &messngr_lan::Lan, token: &str, body: &str) -> (u16, String) {
+    curl(
+        lan,
+        1,
+        &[
+            "-H",
+            &bearer(token),
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
+            &format!("{URL}/v1/messages"),
+        ],
+    )
 }

@@ -161,30 +161,31 @@ impl Daemon {
     /// Stops the daemon (SIGTERM) and starts it again on the same state
     /// directory and configuration.
     pub fn restart(mut self, lan: &Lan) -> Daemon {
-        let mut child = self.child.take().unwrap();
-        terminate(&self.ns);
-        let status = wait_child(&mut child, Duration::from_secs(10));
-        assert!(status.success(), "daemon exit: {status:?}\n{}", self.log());
-        // The daemon, no longer root, cannot unlink its socket in this
-        // root-owned directory: remove it, or the wait below would see it.
-        let _ = std::fs::remove_file(self.socket());
-        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let dir = self.stop_keeping_dir();
         Self::launch(lan, self.host, dir)
     }
 
     /// Stops the daemon (SIGTERM), keeping its configuration and state for
     /// [`Stopped::start`]: a host that is down for a while.
     pub fn stop_for_now(mut self) -> Stopped {
-        let mut child = self.child.take().unwrap();
-        terminate(&self.ns);
-        let status = wait_child(&mut child, Duration::from_secs(10));
-        assert!(status.success(), "daemon exit: {status:?}\n{}", self.log());
-        let _ = std::fs::remove_file(self.socket());
-        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let dir = self.stop_keeping_dir();
         Stopped {
             host: self.host,
             dir,
         }
+    }
+
+    /// Stops the daemon (SIGTERM; it must exit cleanly) and hands over its
+    /// directory (configuration and state).
+    fn stop_keeping_dir(&mut self) -> tempfile::TempDir {
+        let mut child = self.child.take().unwrap();
+        terminate(&self.ns);
+        let status = wait_child(&mut child, Duration::from_secs(10));
+        assert!(status.success(), "daemon exit: {status:?}\n{}", self.log());
+        // The daemon, no longer root, cannot unlink its socket in this
+        // root-owned directory: remove it, or a wait for it would see it.
+        let _ = std::fs::remove_file(self.socket());
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
     /// Kills the daemon with SIGKILL (no shutdown at all, as a crash
