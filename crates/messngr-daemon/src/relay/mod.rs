@@ -358,16 +358,21 @@ impl Relay {
         // A failover (a server gone, the client moving to another) takes
         // a second or two: a send waits that long rather than failing.
         let waited = std::time::Instant::now();
-        while !self.connected() {
-            if waited.elapsed() >= FAILOVER_WAIT {
-                return Err(RelayError::NotConnected);
+        // (So does one right after a start, until the message stream is
+        // open.)
+        let mail = loop {
+            match self.mail.get() {
+                Some(mail) if self.connected() => break mail,
+                _ if waited.elapsed() >= FAILOVER_WAIT => {
+                    return Err(if self.connected() {
+                        RelayError::NotReady("message stream")
+                    } else {
+                        RelayError::NotConnected
+                    });
+                }
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let mail = self
-            .mail
-            .get()
-            .ok_or(RelayError::NotReady("message stream"))?;
+        };
         let key = secure
             .trust()
             .pinned(host)
