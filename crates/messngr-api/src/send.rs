@@ -26,6 +26,10 @@ pub struct Send {
     /// (1–86400); messngr receivers only, like `priority`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub popup_secs: Option<u32>,
+    /// `--expires`: seconds from now after which the message is never
+    /// shown (1 to 604800); messngr receivers only, like `priority`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_secs: Option<u32>,
     /// `--secure`: only an encrypted, signed messngr session will do; a
     /// legacy receiver is an error instead of a plain-text fallback.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

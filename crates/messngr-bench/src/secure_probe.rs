@@ -339,6 +339,7 @@ impl Author {
                 .transpose()?,
             retract: false,
             alert: None,
+            expires_at: None,
         };
         m.signature = Some(self.key.sign(&Repr::Message(m).signed_bytes()?));
         Ok(Repr::Message(m).to_vec()?)

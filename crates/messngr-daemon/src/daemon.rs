@@ -206,6 +206,10 @@ pub async fn run_reloading(
         deliveries_rx,
         policy.clone(),
     ));
+    tasks.spawn(crate::inbox::expiry::run_senders(
+        inbox.handle().clone(),
+        stop.child_token(),
+    ));
     if let Some(after) = settings.expire_read_after {
         let expiry = crate::inbox::expiry::run(inbox.handle().clone(), after, stop.child_token());
         tasks.spawn(expiry);

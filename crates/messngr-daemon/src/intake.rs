@@ -43,6 +43,8 @@ pub struct Native {
     pub priority: messngr_store::Priority,
     /// Seconds its pop-up stays (`msg.exe /TIME`).
     pub popup_secs: Option<u32>,
+    /// The sender's expiry (Unix ms): never shown after it.
+    pub expires_at: Option<i64>,
     /// Verified: who signed it (`alice@H2`), the author key's fingerprint,
     /// and the signed frame; `None`: unsigned (an older messngr node).
     pub origin: Option<(String, String, Vec<u8>)>,

@@ -155,6 +155,19 @@ pub(crate) async fn accept(
             None,
         );
     }
+    if m.expires_at
+        .is_some_and(|t| t <= messngr_store::clock::now_ms())
+    {
+        policy
+            .flow()
+            .add(crate::flow::Route::Messngr, crate::flow::Outcome::Refused);
+        return refuse(
+            Some(m.uuid),
+            Reason::BadMessage,
+            "it expired before it arrived (the sender's --expires)",
+            None,
+        );
+    }
     if m.text.trim().is_empty() && !m.retract {
         policy
             .flow()
@@ -213,6 +226,7 @@ pub(crate) async fn accept(
             uuid: m.uuid,
             priority,
             popup_secs: m.popup_secs,
+            expires_at: m.expires_at,
             origin: origin.map(|o| (o.verified.author, o.verified.fingerprint, o.signed)),
             replaces: m.replaces,
             retract: m.retract,

@@ -81,9 +81,7 @@ fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-fn now_ms() -> i64 {
-    messngr_store::clock::now_ms()
-}
+use messngr_store::clock::now_ms;
 
 impl Tokens {
     /// Loads `state_dir/tokens` (none yet is an empty set).

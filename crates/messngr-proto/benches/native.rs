@@ -22,6 +22,7 @@ fn message() -> Message<'static> {
         replaces: None,
         retract: false,
         alert: None,
+        expires_at: None,
     }
 }
 

@@ -50,6 +50,7 @@ pub mod clock;
 mod counts;
 mod derived;
 mod error;
+mod expires;
 mod filter;
 mod handle;
 mod message;

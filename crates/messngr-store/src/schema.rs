@@ -366,6 +366,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD COLUMN title TEXT
         CHECK (title IS NULL OR (alert = 1 AND length(CAST(title AS BLOB)) <= 255));
     ALTER TABLE messages ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1 CHECK (repeats >= 1);",
+    // 9: the sender's expiry (`messngr send --expires`, issue 14): expired
+    // messages are found, and deleted, by this index.
+    "CREATE INDEX messages_by_expiry ON messages(expires_at) WHERE expires_at IS NOT NULL;",
 ];
 
 /// `message_counts.block` is `id >> COUNT_BLOCK_SHIFT` (the triggers of

@@ -62,6 +62,25 @@ pub struct Cli {
 
 /// `send --wait SECS`: 1–86400 seconds; anything else says how to wait
 /// the default (a target right after `--wait` would be read as SECS).
+/// `--expires`: a duration (`90s`, `30m`, `2h`, `7d`, or plain seconds),
+/// 1 second to 7 days (as long as the relay keeps a message).
+fn expires_secs(s: &str) -> Result<u32, String> {
+    let (n, unit) = match s.char_indices().last() {
+        Some((i, c @ ('s' | 'm' | 'h' | 'd'))) => (&s[..i], c),
+        _ => (s, 's'),
+    };
+    let scale = match unit {
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => 1,
+    };
+    match n.parse::<u32>().ok().and_then(|n| n.checked_mul(scale)) {
+        Some(secs @ 1..=604_800) => Ok(secs),
+        _ => Err("not a duration from 1s to 7d: write it like 90s, 30m, 2h or 7d".to_owned()),
+    }
+}
+
 fn wait_secs(s: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
         Ok(n @ 1..=86400) => Ok(n),
@@ -86,7 +105,7 @@ pub enum Cmd {
     /// A messngr receiver gets the message encrypted and signed with your
     /// own key (its host key is pinned at first contact: `messngr trust`);
     /// a receiver that is not messngr (Windows, Samba, WinPopup) gets a
-    /// plain SMB message instead, and --priority and --time are dropped
+    /// plain SMB message instead, and --priority, --time and --expires are dropped
     /// (you are told). --secure forbids that fallback. A name this host
     /// holds (its own, an alias, a logged-in user's) is stored here
     /// directly, with your uid.
@@ -133,6 +152,12 @@ pub enum Cmd {
         /// `msg.exe /TIME`. messngr receivers only: legacy ones cannot carry it.
         #[arg(long = "time", value_name = "SECS", value_parser = clap::value_parser!(u32).range(1..=86400))]
         time: Option<u32>,
+        /// Never show the message after this long (`90s`, `30m`, `2h`, up to
+        /// `7d`): a receiver that gets it later (its daemon was down, it
+        /// waited at the relay) drops it, and an inbox stops showing it
+        /// then. messngr receivers only; a legacy one gets it now or never.
+        #[arg(long, value_name = "DURATION", value_parser = expires_secs)]
+        expires: Option<u32>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -680,12 +705,13 @@ mod tests {
                 json,
                 priority,
                 time,
+                expires,
                 secure,
                 wait,
                 transport,
             } => {
                 assert_eq!(transport, TransportArg::Auto);
-                assert_eq!((priority, time, wait), (None, None, None));
+                assert_eq!((priority, time, wait, expires), (None, None, None, None));
                 assert!(!secure);
                 assert_eq!(address, Some(std::net::Ipv4Addr::new(10, 0, 0, 7)));
                 assert_eq!(target, "H2");
@@ -714,6 +740,24 @@ mod tests {
                 ..
             }
         ));
+        // --expires: a duration up to 7 days.
+        let expires =
+            |e: &str| match Cli::try_parse_from(["messngr", "send", "--expires", e, "H1", "hi"]) {
+                Ok(Cli {
+                    command: Cmd::Send { expires, .. },
+                    ..
+                }) => Ok(expires),
+                Ok(other) => panic!("parsed as {other:?}"),
+                Err(e) => Err(e.to_string()),
+            };
+        assert_eq!(expires("2h"), Ok(Some(7200)));
+        assert_eq!(expires("90s"), Ok(Some(90)));
+        assert_eq!(expires("45"), Ok(Some(45)));
+        assert_eq!(expires("7d"), Ok(Some(604_800)));
+        for bad in ["8d", "0s", "2x", "h", "1.5h"] {
+            let e = expires(bad).unwrap_err();
+            assert!(e.contains("like 90s, 30m, 2h or 7d"), "{bad}: {e}");
+        }
         // --wait: SECS, or the default when last; a target after a bare
         // --wait is an error, never taken as the time.
         let wait = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {

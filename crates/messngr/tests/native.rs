@@ -99,6 +99,21 @@ fn priority_and_time_travel_between_messngr_daemons() {
         "x",
     ]);
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+
+    // --expires: the expiry travels signed, the receiver keeps it, and no
+    // listing shows the message after it (deleted within a second).
+    let o = d2.cli_ok(&["send", "--expires", "3s", "H1", "for the next seconds only"]);
+    assert!(text(&o).contains("messngr"), "{}", text(&o));
+    let inbox = d1.wait_inbox(4);
+    let m = &inbox[3];
+    assert_eq!(m["text"], "for the next seconds only", "{m}");
+    assert!(m["expires_at_ms"].as_i64().is_some(), "{m}");
+    wait_for(
+        Duration::from_secs(15),
+        || d1.inbox().len() == 3,
+        || format!("{:?}\n{}", d1.inbox(), d1.log()),
+    );
+    d1.wait_log("deleted 1 message(s) past the sender's --expires");
     cap.assert_clean(20);
 }
 
@@ -166,6 +181,8 @@ fn a_samba_receiver_gets_a_plain_message_and_the_sender_is_told() {
         "urgent",
         "--time",
         "30",
+        "--expires",
+        "1h",
         "H2",
         "Urgent, but Samba cannot know",
     ]);
@@ -175,7 +192,7 @@ fn a_samba_receiver_gets_a_plain_message_and_the_sender_is_told() {
     let warning = v["warning"].as_str().unwrap_or_default();
     assert!(
         warning.contains("H2 does not speak messngr")
-            && warning.contains("priority and --time were dropped"),
+            && warning.contains("priority, --time and --expires were dropped"),
         "{v}"
     );
     // The human form says it on stderr.

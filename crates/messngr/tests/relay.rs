@@ -116,17 +116,30 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
 
     // H2 is down for a while: the message waits at the relay, and H2 has
     // it, once, when it starts again.
+    // One sent with --expires 2s waits too, and has expired when H2
+    // starts: dropped there, counted, never shown.
     let stopped = h2.stop_for_now();
+    let o = h1.cli_ok(&[
+        "send",
+        "--expires",
+        "2s",
+        "OPS2",
+        "stale by the time you read it",
+    ]);
+    assert!(text(&o).contains("queued"), "{}", text(&o));
     let o = h1.cli_ok(&["send", "OPS2", "while you were away"]);
     assert!(text(&o).contains("queued"), "{}", text(&o));
+    std::thread::sleep(Duration::from_secs(3));
     let h2 = stopped.start(&lan);
     assert!(
         has_text(&h2.wait_inbox(3), "while you were away"),
         "{}",
         h2.log()
     );
+    h2.wait_log("it expired before it arrived");
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(h2.inbox().len(), 3, "delivered once");
+    assert_eq!(h2.inbox().len(), 3, "delivered once, the expired one never");
+    assert!(relay(&h2)["dropped"].as_u64() >= Some(1), "{}", relay(&h2));
 
     // The node H1 is connected to dies (SIGKILL): H1 moves to another, and
     // the directory (3 replicas) still answers.

@@ -41,6 +41,7 @@ fn send(client: &mut Client, text: &str) {
         secure: false,
         transport: Via::Auto,
         untracked: false,
+        expires_secs: None,
     };
     let sent = client.call(request).expect("send");
     assert_eq!(sent[0].outcome, "queued", "{sent:?}");

@@ -140,6 +140,7 @@ impl BenchHost {
             replaces: None,
             retract: false,
             alert: None,
+            expires_at: None,
         };
         if signed {
             m.signature = Some(self.user.sign(&Repr::Message(m).signed_bytes()?));

@@ -96,6 +96,7 @@ async fn send(
         secure: m.secure,
         transport: m.transport,
         untracked: !m.track,
+        expires_secs: None,
     };
     Ok(ask(&app, &auth, request).await)
 }

@@ -144,6 +144,7 @@ mod tests {
             retract: false,
             alert: None,
             to_group: to.eq_ignore_ascii_case("workgroup"),
+            expires_at: None,
         });
         m
     }

@@ -1,6 +1,8 @@
 //! The expiry of read messages (`expire_read_after_days`): at start and
 //! every [`EVERY`], the writer deletes the read received messages older
-//! than the setting, [`BATCH`] per transaction.
+//! than the setting, [`BATCH`] per transaction. And the sender's expiry
+//! (`send --expires`): a message is deleted within [`SENDER_CHECK`] of
+//! its time ([`run_senders`]), so no listing shows it after.
 //!
 //! Why in batches of jobs: each batch is one job on the store's writer
 //! thread, so messages arriving meanwhile are stored between two batches
@@ -18,6 +20,49 @@ pub(crate) const EVERY: Duration = Duration::from_secs(3600);
 
 /// Messages deleted per transaction.
 pub(crate) const BATCH: u32 = 500;
+
+/// How often the next sender's expiry is looked up (one indexed read).
+pub(crate) const SENDER_CHECK: Duration = Duration::from_secs(1);
+
+/// Deletes, until `stop`, the messages whose sender's expiry passed, each
+/// within [`SENDER_CHECK`] of it.
+pub(crate) async fn run_senders(store: StoreHandle, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(SENDER_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = messngr_store::clock::now_ms();
+        match store.read(|s| s.next_expiry()).await {
+            Ok(Some(t)) if t <= now => {}
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!("expiry: cannot look up the next expiring message: {e}");
+                continue;
+            }
+        }
+        loop {
+            match store.run(move |s| s.delete_expired(now, BATCH)).await {
+                Ok(n) => {
+                    if n > 0 {
+                        tracing::info!(
+                            "expiry: deleted {n} message(s) past the sender's --expires"
+                        );
+                    }
+                    if n < BATCH as usize || stop.is_cancelled() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("expiry: {e} (tried again in a second)");
+                    break;
+                }
+            }
+        }
+    }
+}
 
 /// Deletes, until `stop`, the read messages older than `after`: now and
 /// every [`EVERY`].

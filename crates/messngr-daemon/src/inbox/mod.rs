@@ -80,6 +80,8 @@ pub(crate) struct Local<'a> {
     pub priority: messngr_proto::Priority,
     /// `--time`.
     pub popup_secs: Option<u32>,
+    /// `--expires`: never shown after this (Unix ms).
+    pub expires_at: Option<i64>,
     /// The uuid of the sent message that tracks it (`messngr track`).
     pub notice_id: Option<&'a str>,
     /// An alert's title and count.
@@ -369,6 +371,7 @@ impl Inbox {
             new.priority = messngr_proto::Priority::Normal;
         }
         new.popup_secs = local.popup_secs;
+        new.expires_at = local.expires_at;
         new.alert = local.alert.map(messngr_store::AlertMark::from);
         new.owner_user = self.access.owner_of(local.to);
         new
@@ -433,6 +436,7 @@ impl Inbox {
         }
         new.priority = native.priority;
         new.popup_secs = native.popup_secs;
+        new.expires_at = native.expires_at;
         new.alert = native.alert.clone();
         new.owner_user = self.access.owner_of(&new.to);
         new

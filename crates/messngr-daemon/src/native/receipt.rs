@@ -9,7 +9,6 @@
 //! "Receipts").
 
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use messngr_proto::text::sanitize_line;
 use messngr_proto::wire::native::{Reason, Receipt, ReceiptState, Repr};
@@ -124,8 +123,4 @@ fn store_failed(
     refuse(Some(raw), Reason::NoRoom, &text, None)
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+use messngr_store::clock::now_ms;

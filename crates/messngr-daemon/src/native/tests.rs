@@ -30,6 +30,7 @@ fn frame_from(from: &str, to: &str, text: &str) -> Vec<u8> {
         replaces: None,
         retract: false,
         alert: None,
+        expires_at: None,
     })
     .to_vec()
     .unwrap()
@@ -244,6 +245,7 @@ async fn over_the_quota_is_no_room_counted_as_quota_full() {
         replaces: None,
         retract: false,
         alert: None,
+        expires_at: None,
     })
     .to_vec()
     .unwrap();
@@ -285,6 +287,7 @@ async fn an_unsigned_alert_is_stored_unmarked_with_its_line() {
             title: "from the admins",
             repeats: 99,
         }),
+        expires_at: None,
     })
     .to_vec()
     .unwrap();

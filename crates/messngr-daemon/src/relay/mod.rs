@@ -464,8 +464,4 @@ pub(crate) fn first_address(found: &Found) -> Option<Ipv4Addr> {
     found.addresses.first().copied()
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+use messngr_store::clock::now_ms;

@@ -108,6 +108,7 @@ fn message(uuid: u8, fields: messngr_proto::wire::native::Signer<'_>) -> Message
         replaces: None,
         retract: false,
         alert: None,
+        expires_at: None,
     }
 }
 

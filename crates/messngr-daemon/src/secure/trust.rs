@@ -103,13 +103,7 @@ pub(crate) enum TrustError {
     },
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .and_then(|d| i64::try_from(d.as_millis()).ok())
-        .unwrap_or(0)
-}
+use messngr_store::clock::now_ms;
 
 fn read_optional(path: &Path) -> Result<Option<String>, TrustError> {
     match std::fs::read_to_string(path) {

@@ -92,6 +92,7 @@ fn message<'a>(
         uid: opts.uid,
         priority: opts.priority.unwrap_or_default(),
         popup_secs: opts.popup_secs,
+        expires_at: opts.expires_at,
         notice_id: notice,
         alert: opts.alert,
     }

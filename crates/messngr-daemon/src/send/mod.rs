@@ -85,6 +85,9 @@ pub(crate) struct Options<'a> {
     pub priority: Option<messngr_proto::Priority>,
     /// `--time SECS`: seconds the receiver's pop-up stays.
     pub popup_secs: Option<u32>,
+    /// `--expires`: when (Unix ms) the message is never shown again; the
+    /// receiver drops it if it arrives later.
+    pub expires_at: Option<i64>,
     /// The caller's uid (from `SO_PEERCRED`).
     pub uid: u32,
     /// `--secure`: no plain-text fallback.
@@ -104,7 +107,29 @@ pub(crate) struct Options<'a> {
 impl Options<'_> {
     /// Whether the message needs the native frame to say everything.
     fn wants_native(&self) -> bool {
-        self.priority.is_some() || self.popup_secs.is_some()
+        self.priority.is_some() || self.popup_secs.is_some() || self.expires_at.is_some()
+    }
+
+    /// What a legacy receiver cannot carry of what was asked: "priority
+    /// and --time were dropped" (or the ones given).
+    fn dropped(&self) -> String {
+        let given: Vec<&str> = [
+            (self.priority.is_some(), "priority"),
+            (self.popup_secs.is_some(), "--time"),
+            (self.expires_at.is_some(), "--expires"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        let list = match given.as_slice() {
+            [] => "nothing".to_owned(),
+            [one] => (*one).to_owned(),
+            [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        };
+        format!(
+            "{list} {} dropped",
+            if given.len() == 1 { "was" } else { "were" }
+        )
     }
 
     /// `text` as a legacy receiver gets it: an alert's led by its line.
@@ -117,6 +142,11 @@ impl Options<'_> {
             )?)),
         }
     }
+}
+
+/// When a message sent now with `--expires SECS` expires (Unix ms).
+pub(crate) fn expires_at(secs: u32) -> i64 {
+    messngr_store::clock::now_ms().saturating_add(i64::from(secs) * 1000)
 }
 
 /// Sends `text` to `target` (`net send` semantics, see the module doc).
@@ -460,12 +490,9 @@ async fn send_direct(
         let legacy = opts.legacy_text(text)?;
         let (transport, outcome, blocks) =
             via::send(ctx, forced, calling, to, ip, legacy.oem()).await?;
-        let dropped = opts.wants_native().then(|| {
-            format!(
-                "--transport {}: priority and --time were dropped",
-                opts.via.as_str()
-            )
-        });
+        let dropped = opts
+            .wants_native()
+            .then(|| format!("--transport {}: {}", opts.via.as_str(), opts.dropped()));
         let mut r = report(transport, blocks, false, dropped);
         r.outcome = outcome;
         return Ok(r);
@@ -522,8 +549,9 @@ async fn send_direct(
     }
     if opts.wants_native() {
         warning = Some(format!(
-            "{} does not speak messngr: sent as a plain message; priority and --time were dropped",
-            target.to_ascii_uppercase()
+            "{} does not speak messngr: sent as a plain message; {}",
+            target.to_ascii_uppercase(),
+            opts.dropped()
         ));
     }
     let legacy = opts.legacy_text(text)?;

@@ -9,7 +9,6 @@
 //! its own, and a failure is only logged (docs/native.md, "Receipts").
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use messngr_proto::text::sanitize_line;
 use messngr_proto::wire::name::{NetbiosName, suffix};
@@ -81,11 +80,7 @@ fn source_ip(s: &str) -> Option<Ipv4Addr> {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+use messngr_store::clock::now_ms;
 
 #[cfg(test)]
 mod tests {

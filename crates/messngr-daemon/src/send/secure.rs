@@ -178,6 +178,7 @@ pub(crate) fn sign(
         replaces: link.replaces,
         retract: link.retract,
         alert: opts.alert,
+        expires_at: opts.expires_at,
     };
     let bad = |e: messngr_proto::wire::Error| {
         Failure::Final(match e {

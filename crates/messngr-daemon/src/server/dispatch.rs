@@ -255,6 +255,7 @@ impl Services {
                 let opts = Options {
                     priority: s.priority,
                     popup_secs: s.popup_secs,
+                    expires_at: s.expires_secs.map(crate::send::expires_at),
                     uid,
                     secure: s.secure,
                     alert: None,

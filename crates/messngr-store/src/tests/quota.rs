@@ -274,3 +274,33 @@ fn expiry_deletes_old_read_messages_in_batches_and_keeps_counts_and_index_exact(
     refused(store.insert(&to_owner(Some("alice"), "full")));
     assert_counts_exact(&store);
 }
+
+#[test]
+fn messages_past_the_senders_expiry_are_deleted_and_counts_stay_exact() {
+    let (_dir, mut store) = temp_store();
+    assert_eq!(store.next_expiry().unwrap(), None);
+    let mut keep = msg("BOB", "H1", "no expiry", T0);
+    keep.expires_at = None;
+    store.insert(&keep).unwrap();
+    for (i, at) in [T0 + 5_000, T0 + 1_000, T0 + 9_000].iter().enumerate() {
+        let mut m = msg("BOB", "H1", &format!("expiring {i}"), T0);
+        m.expires_at = Some(*at);
+        store.insert(&m).unwrap();
+    }
+    assert_eq!(store.next_expiry().unwrap(), Some(T0 + 1_000));
+    // Before any is due: nothing goes.
+    assert_eq!(store.delete_expired(T0 + 999, 100).unwrap(), 0);
+    // Two are due; one per batch when the limit says so.
+    assert_eq!(store.delete_expired(T0 + 5_000, 1).unwrap(), 1);
+    assert_eq!(store.delete_expired(T0 + 5_000, 100).unwrap(), 1);
+    assert_eq!(store.next_expiry().unwrap(), Some(T0 + 9_000));
+    let left: Vec<String> = store
+        .list(&Filter::default())
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(left, ["no expiry", "expiring 2"]);
+    assert_eq!(store.count_unread().unwrap(), 2);
+    assert_eq!(store.count(&Filter::unread()).unwrap(), 2);
+}

@@ -238,6 +238,7 @@ fn send(from: &Host, target: &str, text: &str, out: &mut impl Write) -> anyhow::
             secure: false,
             transport: messngr_api::Via::Auto,
             untracked: false,
+            expires_secs: None,
         };
         crate::client::send(&from.socket(), request, false, buf)
     })?;

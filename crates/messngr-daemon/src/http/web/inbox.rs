@@ -216,6 +216,7 @@ pub(super) async fn send(
         transport: messngr_api::Via::Auto,
         // A person's message, kept as `messngr send` keeps it.
         untracked: false,
+        expires_secs: None,
     };
     match call::<Vec<SendView>>(&app, b.auth.uid, request).await {
         Ok(_) => Redirect::to("/web/?sent=1").into_response(),

@@ -34,6 +34,7 @@ pub(super) struct Found<'a> {
     pub noise: Option<&'a [u8]>,
     pub alert: Option<&'a str>,
     pub repeats: Option<u32>,
+    pub expires_at: Option<i64>,
 }
 
 fn set<T>(slot: &mut Option<T>, v: T) -> Result<()> {
@@ -178,6 +179,10 @@ impl<'a> Found<'a> {
                 }
                 set(&mut self.repeats, n)
             }
+            field::EXPIRES_AT => set(
+                &mut self.expires_at,
+                i64::from_be_bytes(exact(v, "native EXPIRES_AT is not 8 bytes")?),
+            ),
             field::NOISE => {
                 if v.is_empty() {
                     return Err(Error::Malformed("native NOISE is empty"));

@@ -135,6 +135,9 @@ pub mod field {
     /// u32 BE, 2..: an alert raised this many times, collapsed into one
     /// message (requires ALERT).
     pub const REPEATS: u8 = 0x15;
+    /// Critical, i64 BE, Unix ms: the sender's expiry; a receiver that
+    /// cannot honour it must refuse the message, never show it late.
+    pub const EXPIRES_AT: u8 = 0x96;
     /// Critical, 1..=65535 bytes: a Noise handshake message (Handshake).
     pub const NOISE: u8 = 0x8A;
 }

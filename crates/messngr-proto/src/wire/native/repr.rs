@@ -69,6 +69,9 @@ pub struct Message<'a> {
     pub retract: bool,
     /// ALERT and REPEATS: the message is an alert.
     pub alert: Option<Alert<'a>>,
+    /// EXPIRES_AT (Unix ms, critical): the sender's expiry (`--expires`),
+    /// inside the signed bytes; after it the message is never shown.
+    pub expires_at: Option<i64>,
 }
 
 /// What a receipt says happened to a message (STATE).
@@ -203,6 +206,7 @@ impl<'a> Repr<'a> {
                             return Err(missing("native REPEATS without ALERT"));
                         }
                     },
+                    expires_at: found.expires_at,
                 };
                 check_message(&m, false)?;
                 Ok(Self::Message(m))
@@ -314,6 +318,9 @@ impl<'a> Repr<'a> {
                     if a.repeats > 1 {
                         each(field::REPEATS, FieldValue::U32(a.repeats))?;
                     }
+                }
+                if let Some(t) = m.expires_at {
+                    each(field::EXPIRES_AT, FieldValue::I64(t))?;
                 }
             }
             Self::Accepted { uuid } => each(field::UUID, FieldValue::Bytes(uuid))?,

@@ -62,6 +62,7 @@ fn signed_message() -> Message<'static> {
         replaces: Some([0x77; 16]),
         retract: false,
         alert: None,
+        expires_at: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn message() -> Message<'static> {
         replaces: Some([0x77; 16]),
         retract: false,
         alert: None,
+        expires_at: None,
     }
 }
 
@@ -301,6 +302,7 @@ proptest! {
             replaces,
             retract,
             alert: alert.as_ref().map(|(title, repeats)| Alert { title, repeats: *repeats }),
+            expires_at: None,
         };
         let repr = Repr::Message(m);
         let bytes = repr.to_vec().unwrap();

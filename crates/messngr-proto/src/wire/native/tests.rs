@@ -38,6 +38,7 @@ fn message() -> Message<'static> {
         replaces: None,
         retract: false,
         alert: None,
+        expires_at: None,
     }
 }
 
@@ -265,6 +266,7 @@ prop_compose! {
             replaces: None,
             retract: false,
             alert: None,
+            expires_at: None,
         };
         (m, [from, to, text])
     }
@@ -390,4 +392,36 @@ fn alert_fields_are_checked() {
         Repr::Message(long).to_vec(),
         Err(Error::TooLong(_))
     ));
+}
+
+/// The sender's expiry (`--expires`): EXPIRES_AT, critical, 8 bytes.
+#[test]
+fn an_expiry_from_hand_made_bytes() {
+    // 1 700 000 000 000 ms = 0x0000_018B_CFE5_6800.
+    let bytes = [MESSAGE, b"\x96\x00\x08\x00\x00\x01\x8b\xcf\xe5\x68\x00"].concat();
+    let repr = Repr::parse(&bytes).unwrap();
+    let expiring = Message {
+        expires_at: Some(1_700_000_000_000),
+        ..message()
+    };
+    assert_eq!(repr, Repr::Message(expiring));
+    assert_eq!(emit(&repr), bytes);
+    // The wrong length, or given twice: refused.
+    let bad = |tail: &[u8]| Repr::parse(&[MESSAGE, tail].concat()).map(|_| ());
+    assert!(matches!(
+        bad(b"\x96\x00\x04\x00\x00\x00\x01"),
+        Err(Error::Malformed(_))
+    ));
+    assert!(matches!(
+        bad(b"\x96\x00\x08\0\0\0\0\0\0\0\x01\x96\x00\x08\0\0\0\0\0\0\0\x01"),
+        Err(Error::Malformed(_))
+    ));
+    // Critical: a receiver that did not know it would refuse the message
+    // (as this one refuses the next critical TYPE it does not know),
+    // rather than show it after its expiry.
+    assert!(matches!(
+        bad(b"\x97\x00\x08\0\0\0\0\0\0\0\x01"),
+        Err(Error::Unsupported(_))
+    ));
+    assert_eq!(field::EXPIRES_AT & CRITICAL, CRITICAL);
 }
