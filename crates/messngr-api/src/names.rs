@@ -74,10 +74,10 @@ pub struct LookupView {
     pub name: String,
     /// The owners' addresses.
     pub addresses: Vec<Ipv4Addr>,
-    /// The host that holds it, when the relay's directory answered (the
-    /// name is on another site).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub relay_host: Option<String>,
+    /// When the relay's directory answered (the name is on other sites):
+    /// the host of each address, in the same order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relay_hosts: Vec<String>,
 }
 
 /// One name of a node status answer.
@@ -163,9 +163,13 @@ pub struct RelayView {
     pub directory: bool,
     /// This host's directory entry written (renewals included).
     pub published: u64,
-    /// Directory entries read and refused (forged, unsigned, oversized,
-    /// a key that is not the pinned one).
+    /// Directory entries and relayed messages read and refused (forged,
+    /// unsigned, oversized, a key that is not the pinned one, expired).
     pub dropped: u64,
+    /// Messages for other sites kept on this host until the relay takes
+    /// them (it was down when they were sent).
+    #[serde(default)]
+    pub kept: u64,
     /// The last error reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,

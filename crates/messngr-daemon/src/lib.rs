@@ -62,6 +62,7 @@ mod policy;
 mod ports;
 mod privs;
 mod quiet;
+mod recipient;
 mod registry;
 mod relay;
 mod reload;

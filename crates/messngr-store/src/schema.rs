@@ -369,6 +369,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // 9: the sender's expiry (`messngr send --expires`, issue 14): expired
     // messages are found, and deleted, by this index.
     "CREATE INDEX messages_by_expiry ON messages(expires_at) WHERE expires_at IS NOT NULL;",
+    // 10: messages for other sites kept here while the relay is down
+    // (issue 14): the name, the signed frame, sent when it returns.
+    "CREATE TABLE relay_outbox (
+        id        INTEGER PRIMARY KEY,
+        target    TEXT NOT NULL CHECK (length(CAST(target AS BLOB)) BETWEEN 1 AND 15),
+        uuid      TEXT NOT NULL UNIQUE CHECK (length(uuid) = 32),
+        frame     BLOB NOT NULL CHECK (length(frame) BETWEEN 1 AND 81920),
+        queued_at INTEGER NOT NULL
+    );",
 ];
 
 /// `message_counts.block` is `id >> COUNT_BLOCK_SHIFT` (the triggers of

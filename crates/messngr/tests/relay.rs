@@ -5,7 +5,8 @@
 //! can. Everything runs inside the test's own namespaces.
 //!
 //! Hosts: 1, 2 and 3 on 10.77.0.0/24, 4 and 5 on 10.77.1.0/24. NATS nodes
-//! n1, n2, n3 on hosts 1, 2 and 4; H1 on host 3, H2 on host 5.
+//! n1, n2, n3 on hosts 1, 2 and 4; H1 on host 3, H2 on host 5 (and H3 on
+//! host 4, another site in its own NetBIOS scope, for a user at two).
 
 mod support;
 
@@ -163,6 +164,45 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
         text(&o)
     );
 
+    // Every node gone: a logged state, not a crash. Lookups say why, and
+    // what is local still works.
+    nats.kill_all();
+    wait_for(
+        Duration::from_secs(30),
+        || relay(&h1)["connected"] == false,
+        || format!("{}\n{}", relay(&h1), h1.log()),
+    );
+    let o = h1.cli(&["lookup", "OPS2"]);
+    assert!(text(&o).contains("relay is not connected"), "{}", text(&o));
+    h1.cli_ok(&["send", "H1", "still here"]);
+    assert_eq!(h1.wait_inbox(1)[0]["text"], "still here");
+    h1.wait_log("relay: disconnected");
+
+    // A message to the other site meanwhile is kept here, signed and on
+    // disk, and `status` counts it; it goes once the cluster is back.
+    let o = h1.cli_ok(&["send", "OPS2", "kept until the relay returns"]);
+    assert!(text(&o).contains("kept on this host"), "{}", text(&o));
+    let shown = text(&h1.cli_ok(&["status"]));
+    assert!(shown.contains("relay: NOT connected"), "{shown}");
+    assert!(
+        shown.contains("1 messages for other sites kept here"),
+        "{shown}"
+    );
+    for node in ["n1", "n2", "n3"] {
+        nats.restart(&lan, node);
+    }
+    wait_for(
+        Duration::from_secs(90),
+        || has_text(&h2.inbox(), "kept until the relay returns"),
+        || format!("{}\n{}\n{}", relay(&h1), h1.log(), h2.log()),
+    );
+    wait_for(
+        Duration::from_secs(10),
+        || relay(&h1)["kept"] == 0,
+        || relay(&h1).to_string(),
+    );
+    h1.wait_log("kept here while the relay was away, queued for OPS2 at H2");
+
     // A hostile daemon on the bus calls itself H2: its signed entry, with
     // its own key and address, is the newest now. H1 has H2's key pinned,
     // so the directory cannot replace it: refused, counted, nothing sent.
@@ -184,22 +224,6 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
     assert!(hostile.inbox().is_empty());
     assert!(relay(&h1)["dropped"].as_u64().unwrap_or(0) > dropped_before);
     drop(hostile);
-
-    // Every node gone: a logged state, not a crash. Lookups say why, and
-    // what is local still works.
-    nats.kill_all();
-    wait_for(
-        Duration::from_secs(30),
-        || relay(&h1)["connected"] == false,
-        || format!("{}\n{}", relay(&h1), h1.log()),
-    );
-    let o = h1.cli(&["lookup", "OPS2"]);
-    assert!(text(&o).contains("relay is not connected"), "{}", text(&o));
-    h1.cli_ok(&["send", "H1", "still here"]);
-    assert_eq!(h1.wait_inbox(1)[0]["text"], "still here");
-    let shown = text(&h1.cli_ok(&["status"]));
-    assert!(shown.contains("relay: NOT connected"), "{shown}");
-    h1.wait_log("relay: disconnected");
 }
 
 #[test]
@@ -274,4 +298,80 @@ fn a_node_killed_during_a_stream_of_messages_loses_and_duplicates_nothing_acknow
         acknowledged.iter().all(|t| seen.contains_key(t)),
         "{seen:?}"
     );
+}
+
+#[test]
+fn a_user_at_two_sites_gets_one_message_and_reading_it_at_one_marks_it_read_at_both() {
+    let Some(lan) = routed_lan() else { return };
+    let nats = NatsCluster::start(&lan, &[1, 2, 4]);
+    let h1 = Daemon::start(&lan, 3, "H1", &nats.relay_config(&lan, ""));
+    // ALICE is held at H2 and at H3: one person, logged on at two sites.
+    // (H3 is in a NetBIOS scope of its own, so that the two claims never
+    // meet on the LAN they share here: only the directory knows both.)
+    let alice = |extra: &str| {
+        format!(
+            "{extra}names = [\"ALICE\"]\n{}",
+            nats.relay_config(&lan, "")
+        )
+    };
+    let h2 = Daemon::start(&lan, 5, "H2", &alice(""));
+    let h3 = Daemon::start(&lan, 4, "H3", &alice("scope = \"SITE3\"\n"));
+    for d in [&h1, &h2, &h3] {
+        wait_published(d, &nats);
+    }
+    // The directory holds both holders of ALICE; each is believed through
+    // its own signed entry.
+    wait_for(
+        Duration::from_secs(30),
+        || {
+            let o = h1.cli(&["lookup", "ALICE"]);
+            let shown = text(&o);
+            shown.contains("(host H2, by the relay's directory)")
+                && shown.contains("(host H3, by the relay's directory)")
+        },
+        || text(&h1.cli(&["lookup", "ALICE"])),
+    );
+
+    // One send: one message, one uuid, at each of her hosts.
+    let v: serde_json::Value = serde_json::from_slice(
+        &h1.cli_ok(&["send", "--json", "ALICE", "one message, two desks"])
+            .stdout,
+    )
+    .expect("JSON");
+    assert_eq!(v["outcome"], "queued", "{v}");
+    let (sent_id, uuid) = (
+        v["id"].as_i64().expect("the sender's copy").to_string(),
+        v["uuid"].as_str().expect("a uuid").to_owned(),
+    );
+    let at2 = h2.wait_inbox(1);
+    let at3 = h3.wait_inbox(1);
+    for m in [&at2[0], &at3[0]] {
+        assert_eq!(m["text"], "one message, two desks", "{m}");
+        assert_eq!(m["uuid"], uuid.as_str(), "{m}");
+        assert_eq!(m["verified"], true, "{m}");
+        assert!(m["read_at"].is_null(), "{m}");
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!((h2.inbox().len(), h3.inbox().len()), (1, 1), "once at each");
+
+    // She reads it at H2: H3 marks it read too, and H1's sender sees the
+    // receipt (`messngr track`), both through the relay.
+    h2.cli_ok(&["read", &at2[0]["id"].as_i64().expect("id").to_string()]);
+    wait_for(
+        Duration::from_secs(30),
+        || !h3.inbox()[0]["read_at"].is_null(),
+        || format!("{:?}\n{}\n{}", h3.inbox(), h3.log(), h2.log()),
+    );
+    h3.wait_log("was read at H2, another host of ALICE: marked read here too");
+    wait_for(
+        Duration::from_secs(30),
+        || text(&h1.cli_ok(&["track", &sent_id])).contains("1 of 2 read"),
+        || format!("{}\n{}", text(&h1.cli_ok(&["track", &sent_id])), h1.log()),
+    );
+    // Nothing went back and forth: H2's copy was read once, no receipt
+    // came back to it, and nothing was dropped.
+    assert_eq!(h2.inbox().len(), 1);
+    for d in [&h1, &h2, &h3] {
+        assert_eq!(relay(d)["dropped"], 0, "{}", relay(d));
+    }
 }

@@ -12,11 +12,11 @@
 //! (`native::accept`): the policy, our names, the store. Anything else is
 //! dropped, counted and logged, and removed from the queue.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use messngr_proto::wire::native::{Reason, Repr};
+use messngr_proto::wire::native::{Reason, ReceiptState, Repr};
 
 use super::Origin;
 use crate::intake::InboxSender;
@@ -38,6 +38,9 @@ pub(crate) struct Inbound {
     pub(crate) registry: Registry,
     pub(crate) policy: Arc<Policy>,
     pub(crate) inbox: InboxSender,
+    /// The store, for receipts: of messages sent from here, and of
+    /// messages a user read at another of their hosts.
+    pub(crate) receipts: crate::inbox::receipts::Recorder,
     /// This host's address: what the policy judges a relayed message as
     /// coming from.
     pub(crate) address: Ipv4Addr,
@@ -97,8 +100,10 @@ impl Inbound {
             messngr_secure::open(self.secure.host(), taken.subject.as_bytes(), &taken.payload)
                 .map_err(|e| e.to_string())?;
         let repr = Repr::parse(&inner).map_err(|e| format!("not a native frame: {e}"))?;
-        let Repr::Message(m) = &repr else {
-            return Err(format!("a {:?} frame, not a message", repr.kind()));
+        let m = match &repr {
+            Repr::Message(m) => m,
+            Repr::Receipt(r) => return self.receipt(relay, *r, sealer).await,
+            other => return Err(format!("a {:?} frame, not a message", other.kind())),
         };
         let signer_host = m
             .signer
@@ -144,7 +149,7 @@ impl Inbound {
         // from this host's own address (a relayed message needs no
         // allow_from; the names, rates and quotas still apply), its
         // author proven by the checks above.
-        let peer = SocketAddr::V4(SocketAddrV4::new(self.address, 0));
+        let peer = crate::relay::relayed_source(self.address);
         let answer = super::accept(
             m,
             peer,
@@ -174,6 +179,111 @@ impl Inbound {
             }
             _ => Settle::Later,
         })
+    }
+}
+
+impl Inbound {
+    /// A receipt through the relay: believed when signed by a host whose
+    /// pinned key also sealed it. About a message sent from here, it is
+    /// recorded as a receipt from a secure session is (`messngr track`);
+    /// about a message this host received, it says that the same user read
+    /// it at another of their hosts, which must hold the recipient name by
+    /// its own directory entry: marked read here too.
+    async fn receipt(
+        &self,
+        relay: &Relay,
+        r: messngr_proto::wire::native::Receipt<'_>,
+        sealer: [u8; 32],
+    ) -> Result<Settle, String> {
+        let host = r.signer.host.to_ascii_uppercase();
+        let sealed_by_signer = || {
+            self.secure
+                .trust()
+                .pinned(&host)
+                .is_some_and(|k| k.x25519() == sealer)
+        };
+        if !sealed_by_signer() {
+            // Not pinned yet: the directory may introduce its key.
+            if relay.lookup(&self.secure, &host).await.is_err() || !sealed_by_signer() {
+                return Err(format!(
+                    "a receipt signed on {host} was sealed by another key"
+                ));
+            }
+        }
+        if !crate::send::reports_on(r.reader, &host) {
+            return Err(format!(
+                "{host} sent a receipt for {}, a recipient it does not hold",
+                messngr_proto::text::sanitize_line(r.reader)
+            ));
+        }
+        let uuid = hex::encode(r.uuid);
+        let m = match self.receipts.find_by_uuid(uuid.clone()).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return Err(format!("a receipt for message {uuid}, which is not here")),
+            Err(e) => {
+                tracing::info!("relay: a receipt for {uuid} waits: {e}");
+                return Ok(Settle::Later);
+            }
+        };
+        if m.direction == messngr_store::Direction::Out {
+            let peer = crate::relay::relayed_source(self.address);
+            let ctx = super::Ctx {
+                names: &self.registry,
+                policy: &self.policy,
+                inbox: &self.inbox,
+                secure: &self.secure,
+                store: &self.receipts,
+            };
+            let answer = super::receipt::receive(r, &host, &mut None, peer, ctx).await;
+            return match Repr::parse(&answer.reply) {
+                Ok(Repr::Accepted { .. }) => Ok(Settle::Done),
+                Ok(Repr::Refused {
+                    reason: Reason::NoRoom,
+                    ..
+                }) => Ok(Settle::Later),
+                Ok(Repr::Refused { text, .. }) => Err(text.to_owned()),
+                _ => Ok(Settle::Later),
+            };
+        }
+        // Read at another host of the same recipient: the reader's name is
+        // this message's, and that host holds it by its signed entry.
+        self.secure
+            .verify_cached(&Repr::Receipt(r), &mut None)
+            .map_err(|e| format!("a receipt from {host} refused: {e}"))?;
+        let name = r.reader.rsplit_once('@').map_or(r.reader, |(n, _)| n);
+        if !name.eq_ignore_ascii_case(m.to.trim()) || r.state != ReceiptState::Read {
+            return Err(format!(
+                "a receipt from {host} about message {}, which is not its reader's",
+                m.id
+            ));
+        }
+        match relay.lookup(&self.secure, name).await {
+            Ok(holders) if holders.iter().any(|f| f.host == host) => {}
+            Ok(_)
+            | Err(crate::relay::LookupError::Absent(_) | crate::relay::LookupError::Ours(_)) => {
+                return Err(format!(
+                    "{host} reports {name} read, but the directory does not place {name} there"
+                ));
+            }
+            Err(e) => {
+                tracing::info!("relay: a read receipt from {host} waits: {e}");
+                return Ok(Settle::Later);
+            }
+        }
+        if m.read_at.is_none() {
+            match self.receipts.mark_read(m.id).await {
+                Ok(_) => tracing::info!(
+                    "message {} was read at {host}, another host of {}: marked read here too",
+                    m.id,
+                    messngr_proto::text::sanitize_line(name)
+                ),
+                Err(e) => {
+                    tracing::info!("relay: message {} not marked read yet: {e}", m.id);
+                    return Ok(Settle::Later);
+                }
+            }
+        }
+        Ok(Settle::Done)
     }
 }
 

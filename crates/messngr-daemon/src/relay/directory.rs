@@ -23,7 +23,15 @@
 //!   has 2.9.10. The bucket's stream is created with what `create_key_value`
 //!   would send (docs/relay-notes.md §3.6), then opened as a bucket.
 //!
-//! Keys are `host.HEX` (a host's entry) and `name.HEX` (which host holds a
+//! * **A name may have several holders:** a user logged on at two sites
+//!   (or an alias given to hosts on each) is one identity, and a message to
+//!   it goes to each of their hosts. So a `name.` key holds the set of its
+//!   holders, each with the time it last said so, changed by compare and
+//!   swap (the key's revision) so that two hosts renewing at once do not
+//!   drop each other; a holder silent for a TTL is left out, and each host
+//!   found is believed only through its own signed entry listing the name.
+//!
+//! Keys are `host.HEX` (a host's entry) and `name.HEX` (the hosts holding a
 //! name), HEX being the upper-case NetBIOS name in hex: any NetBIOS name is
 //! then a valid key.
 
@@ -44,6 +52,11 @@ pub(crate) const BUCKET: &str = "messngr_directory";
 const MAX_VALUE: usize = 16 * 1024;
 /// Names one entry may carry.
 const MAX_NAMES: usize = 256;
+/// Holders one name keeps (the oldest dropped past it).
+const MAX_HOLDERS: usize = 64;
+/// Compare-and-swap tries for one name before its write is left to the
+/// next renewal.
+const CAS_TRIES: usize = 8;
 /// What a signature covers, before the entry's JSON.
 const SIGNED_AS: &[u8] = b"messngr directory entry v1\0";
 
@@ -79,6 +92,47 @@ impl Entry {
             key: secure.host().public().to_string(),
             at: super::now_ms(),
         }
+    }
+}
+
+/// The hosts holding a name, as a `name.` key keeps them: each with when it
+/// last wrote (Unix ms).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Holders {
+    hosts: std::collections::BTreeMap<String, i64>,
+}
+
+impl Holders {
+    /// The set in `value`: JSON, or (as the first version wrote) a bare
+    /// host name.
+    fn parse(value: &[u8]) -> Holders {
+        if let Ok(h) = serde_json::from_slice::<Holders>(value) {
+            return h;
+        }
+        let mut h = Holders::default();
+        if value.len() <= 15 && !value.is_empty() {
+            h.hosts
+                .insert(String::from_utf8_lossy(value).to_ascii_uppercase(), 0);
+        }
+        h
+    }
+
+    /// With `host` written at `now`, and without holders silent since
+    /// `stale` (Unix ms), nor more than [`MAX_HOLDERS`].
+    fn with(mut self, host: &str, now: i64, stale: i64) -> Holders {
+        self.hosts.retain(|_, at| *at >= stale);
+        self.hosts.insert(host.to_owned(), now);
+        while self.hosts.len() > MAX_HOLDERS {
+            let oldest = self
+                .hosts
+                .iter()
+                .min_by_key(|(_, at)| **at)
+                .map(|(h, _)| h.clone());
+            if let Some(h) = oldest {
+                self.hosts.remove(&h);
+            }
+        }
+        self
     }
 }
 
@@ -138,6 +192,8 @@ impl LookupError {
 /// The opened bucket.
 pub(crate) struct Directory {
     kv: kv::Store,
+    /// How long an entry lives unrenewed (`directory_ttl_secs`).
+    ttl: std::time::Duration,
 }
 
 impl Directory {
@@ -167,7 +223,10 @@ impl Directory {
         .await
         .map_err(nats)?;
         let kv = js.get_key_value(BUCKET).await.map_err(nats)?;
-        Ok(Directory { kv })
+        Ok(Directory {
+            kv,
+            ttl: cfg.directory_ttl(),
+        })
     }
 
     /// Writes `entry`, signed, and one `name.` key for each of its names
@@ -189,27 +248,104 @@ impl Directory {
             .await
             .map_err(nats)?;
         for name in std::iter::once(&entry.host).chain(&entry.names) {
-            self.kv
-                .put(name_key(name), entry.host.clone().into_bytes().into())
-                .await
-                .map_err(nats)?;
+            self.hold(name, &entry.host, entry.at).await?;
         }
         Ok(())
     }
 
-    /// The host holding `name`: its entry read, its signature and its key
-    /// checked.
-    pub(crate) async fn lookup(&self, secure: &Secure, name: &str) -> Result<Found, LookupError> {
+    /// Adds (or renews) `host` among the holders of `name`: read, change,
+    /// write if nobody wrote in between (the key's revision), else again.
+    async fn hold(&self, name: &str, host: &str, now: i64) -> Result<(), RelayError> {
+        let key = name_key(name);
+        let stale = now.saturating_sub(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX));
+        for _ in 0..CAS_TRIES {
+            let current = self.kv.entry(key.clone()).await.map_err(nats)?;
+            let (holders, revision) = match &current {
+                Some(e) if e.operation == kv::Operation::Put => {
+                    (Holders::parse(&e.value), Some(e.revision))
+                }
+                Some(e) => (Holders::default(), Some(e.revision)),
+                None => (Holders::default(), None),
+            };
+            let value: bytes::Bytes = serde_json::to_vec(&holders.with(host, now, stale))?.into();
+            let written = match revision {
+                Some(r) => self
+                    .kv
+                    .update(key.clone(), value, r)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                None => self
+                    .kv
+                    .create(key.clone(), value)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+            };
+            match written {
+                Ok(()) => return Ok(()),
+                Err(e) => tracing::debug!("relay: {key} changed while writing ({e}); again"),
+            }
+        }
+        Err(RelayError::Contended(name.to_owned()))
+    }
+
+    /// The other hosts holding `name`, each through its own entry, its
+    /// signature and its key checked; at least one. A holder whose entry
+    /// fails is left out (and counted by the caller when none is left).
+    pub(crate) async fn lookup(
+        &self,
+        secure: &Secure,
+        name: &str,
+    ) -> Result<Vec<Found>, LookupError> {
         let name = name.trim().to_ascii_uppercase();
-        let host = match self.kv.get(name_key(&name)).await {
-            Ok(Some(h)) if h.len() <= 15 => String::from_utf8_lossy(&h).to_ascii_uppercase(),
-            Ok(Some(_)) => return Err(refused(&name, "the name's host is not a NetBIOS name")),
+        if name.len() > 15 {
+            return Err(LookupError::Absent(name));
+        }
+        let holders = match self.kv.get(name_key(&name)).await {
+            Ok(Some(v)) if v.len() <= MAX_VALUE => Holders::parse(&v),
+            Ok(Some(_)) => return Err(refused(&name, "the name's holders are oversized")),
             Ok(None) => return Err(LookupError::Absent(name)),
             Err(e) => return Err(LookupError::Io(e.to_string())),
         };
-        if secure.trust().is_ours(&host) || secure.host_name().eq_ignore_ascii_case(&host) {
-            return Err(LookupError::Ours(host));
+        let stale =
+            super::now_ms().saturating_sub(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX));
+        let mut found = Vec::new();
+        let mut first_error = None;
+        for (host, at) in holders.hosts.iter().take(MAX_HOLDERS) {
+            // (0: written by the first version, which kept no time.)
+            if *at != 0 && *at < stale {
+                continue;
+            }
+            if secure.trust().is_ours(host) || secure.host_name().eq_ignore_ascii_case(host) {
+                first_error.get_or_insert(LookupError::Ours(host.clone()));
+                continue;
+            }
+            match self.holder(secure, &name, host).await {
+                Ok(f) => found.push(f),
+                Err(e @ LookupError::Io(_)) => return Err(e),
+                Err(e) => {
+                    tracing::info!("relay: {name}'s holder {host} left out: {e}");
+                    if first_error
+                        .as_ref()
+                        .is_none_or(|f| matches!(f, LookupError::Ours(_)))
+                    {
+                        first_error = Some(e);
+                    }
+                }
+            }
         }
+        if found.is_empty() {
+            return Err(first_error.unwrap_or(LookupError::Absent(name)));
+        }
+        Ok(found)
+    }
+
+    /// `host`, as its own entry says, if it lists `name` and its key is
+    /// the pinned one (or is pinned now).
+    async fn holder(&self, secure: &Secure, name: &str, host: &str) -> Result<Found, LookupError> {
+        let host = host.to_ascii_uppercase();
+        let name = name.to_owned();
         let value = match self.kv.get(host_key(&host)).await {
             Ok(Some(v)) => v,
             Ok(None) => return Err(LookupError::Absent(name)),

@@ -103,12 +103,15 @@ impl Mail {
         })
     }
 
-    /// Publishes `envelope` on `subject`, de-duplicated by `uuid`;
+    /// Publishes `envelope` on `subject`, de-duplicated by `uuid` and
+    /// `what` (a message, a receipt) on that subject: one message to a
+    /// user at two hosts is two publishes, a retry of either is one;
     /// returns once the stream stored it (on as many replicas as it has).
     pub(crate) async fn post(
         &self,
         subject: String,
         uuid: [u8; 16],
+        what: &str,
         envelope: Vec<u8>,
     ) -> Result<u64, RelayError> {
         // De-duplication by a digest of the uuid, not the uuid: the uuid
@@ -117,7 +120,7 @@ impl Mail {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(
             async_nats::header::NATS_MESSAGE_ID,
-            message_id(uuid).as_str(),
+            message_id(uuid, what, &subject).as_str(),
         );
         let ack = self
             .js
@@ -191,12 +194,16 @@ impl Taken {
     }
 }
 
-/// The `Nats-Msg-Id` of the message `uuid`.
-fn message_id(uuid: [u8; 16]) -> String {
+/// The `Nats-Msg-Id` of `what` (a message, a receipt) about the message
+/// `uuid`, published on `subject`.
+fn message_id(uuid: [u8; 16], what: &str, subject: &str) -> String {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     h.update(b"messngr relay message id\0");
     h.update(uuid);
+    h.update(what.as_bytes());
+    h.update(b"\0");
+    h.update(subject.as_bytes());
     hex::encode(&h.finalize()[..16])
 }
 
@@ -208,5 +215,18 @@ mod tests {
     fn a_subject_names_host_and_recipient_in_hex() {
         assert_eq!(subject("h2", "ops2"), "messngr.mail.4832.4F505332");
         assert_eq!(subject("H2", "A.B*"), "messngr.mail.4832.412E422A");
+    }
+
+    #[test]
+    fn a_message_id_differs_by_subject_and_kind_and_not_by_retry() {
+        let u = [7; 16];
+        let (h2, h3) = (subject("H2", "ALICE"), subject("H3", "ALICE"));
+        assert_eq!(message_id(u, "message", &h2), message_id(u, "message", &h2));
+        assert_ne!(message_id(u, "message", &h2), message_id(u, "message", &h3));
+        assert_ne!(message_id(u, "message", &h2), message_id(u, "read", &h2));
+        assert_ne!(
+            message_id(u, "message", &h2),
+            message_id([8; 16], "message", &h2)
+        );
     }
 }

@@ -18,6 +18,7 @@
 mod directory;
 mod error;
 mod mail;
+mod outbox;
 
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,7 +69,7 @@ pub(crate) struct Relay {
     /// Names found in the directory lately: a send to one of them goes
     /// straight to the relay for [`RECENT`], without first asking NetBIOS
     /// (a broadcast nobody answers costs 750 ms).
-    recent: Mutex<std::collections::HashMap<String, (Found, std::time::Instant)>>,
+    recent: Mutex<std::collections::HashMap<String, (Vec<Found>, std::time::Instant)>>,
     /// The client, once made (the connected server's name).
     client: std::sync::OnceLock<async_nats::Client>,
     /// Directory entries written (this host's, renewed).
@@ -76,6 +77,8 @@ pub(crate) struct Relay {
     /// Directory entries read and refused (unsigned, oversized, a key
     /// that is not the pinned one, …).
     dropped: AtomicU64,
+    /// Messages kept here for the relay (`outbox`), as last counted.
+    kept: AtomicU64,
 }
 
 impl Relay {
@@ -85,6 +88,7 @@ impl Relay {
         settings: Arc<Settings>,
         secure: Arc<Secure>,
         deliver: Arc<dyn Deliver>,
+        store: messngr_store::StoreHandle,
         tasks: &tokio_util::task::TaskTracker,
         stop: CancellationToken,
     ) -> Option<Arc<Relay>> {
@@ -103,12 +107,13 @@ impl Relay {
             recent: Mutex::default(),
             published: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            kept: AtomicU64::new(0),
         });
         let r = relay.clone();
         tasks.spawn(async move {
             tokio::select! {
                 () = stop.cancelled() => {}
-                () = r.run(settings, secure, deliver) => {}
+                () = r.run(settings, secure, deliver, store) => {}
             }
         });
         Some(relay)
@@ -121,6 +126,7 @@ impl Relay {
         settings: Arc<Settings>,
         secure: Arc<Secure>,
         deliver: Arc<dyn Deliver>,
+        store: messngr_store::StoreHandle,
     ) {
         let client = match self.connect(&settings).await {
             Ok(c) => c,
@@ -150,7 +156,8 @@ impl Relay {
         tracing::info!("relay: directory ready");
         tokio::join!(
             self.renew(dir, &settings, &secure, deliver.registry()),
-            self.receive(&js, &settings, deliver.as_ref())
+            self.receive(&js, &settings, deliver.as_ref()),
+            self.send_kept(&store, &secure)
         );
     }
 
@@ -315,9 +322,14 @@ impl Relay {
         s.last_error = Some(why);
     }
 
-    /// The host holding `name` in the directory, checked against its
-    /// signature and this host's pins.
-    pub(crate) async fn lookup(&self, secure: &Secure, name: &str) -> Result<Found, LookupError> {
+    /// The other hosts holding `name` in the directory (one, or each site
+    /// a user is logged on at), checked against their signatures and this
+    /// host's pins.
+    pub(crate) async fn lookup(
+        &self,
+        secure: &Secure,
+        name: &str,
+    ) -> Result<Vec<Found>, LookupError> {
         if !self.connected() {
             return Err(LookupError::NotConnected);
         }
@@ -353,6 +365,7 @@ impl Relay {
         host: &str,
         name: &str,
         uuid: [u8; 16],
+        what: &str,
         frame: &[u8],
     ) -> Result<u64, RelayError> {
         // A failover (a server gone, the client moving to another) takes
@@ -383,7 +396,10 @@ impl Relay {
         // finds "no stream"; it is tried again with the same message id,
         // which JetStream stores once however many tries got through.
         loop {
-            match mail.post(subject.clone(), uuid, envelope.clone()).await {
+            match mail
+                .post(subject.clone(), uuid, what, envelope.clone())
+                .await
+            {
                 Ok(seq) => return Ok(seq),
                 Err(e) if waited.elapsed() < FAILOVER_WAIT => {
                     tracing::debug!("relay: publish failed ({e}); trying again");
@@ -395,12 +411,17 @@ impl Relay {
     }
 
     /// `name`, if the directory placed it on another site within [`RECENT`].
-    pub(crate) fn recent(&self, name: &str) -> Option<Found> {
+    pub(crate) fn recent(&self, name: &str) -> Option<Vec<Found>> {
         let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         recent
             .get(&name.trim().to_ascii_uppercase())
             .filter(|(_, at)| at.elapsed() < RECENT)
             .map(|(f, _)| f.clone())
+    }
+
+    /// Counts a message just kept in the outbox (until the next count).
+    pub(crate) fn count_kept(&self) {
+        self.kept.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts an entry or message refused.
@@ -430,6 +451,7 @@ impl Relay {
             directory: self.directory.initialized(),
             published: self.published.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
+            kept: self.kept.load(Ordering::Relaxed),
             last_error: s.last_error,
         }
     }
@@ -457,6 +479,18 @@ async fn wait_for_own_name(settings: &Settings, registry: &Registry) {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The source a message the relay brought is stored with: this host's
+/// address, port 0 (no TCP peer has it). The policy judges it as this
+/// host's; a reader's receipt goes back through the relay.
+pub(crate) fn relayed_source(address: Ipv4Addr) -> std::net::SocketAddr {
+    std::net::SocketAddr::V4(std::net::SocketAddrV4::new(address, 0))
+}
+
+/// Whether a stored `source_addr` is [`relayed_source`]'s.
+pub(crate) fn came_by_relay(source_addr: Option<&str>, address: Ipv4Addr) -> bool {
+    source_addr.and_then(|s| s.parse().ok()) == Some(relayed_source(address))
 }
 
 /// An address of a host found in the directory.

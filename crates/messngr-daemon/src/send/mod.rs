@@ -438,6 +438,9 @@ async fn send_direct(
             Resolved::Relay(found) => {
                 return relay::send(ctx, target, &found, text.utf8, opts).await;
             }
+            Resolved::Later(why) => {
+                return relay::keep(ctx, target, text.utf8, opts, &why).await;
+            }
         },
     };
     // Its address may name another code page than its name did.

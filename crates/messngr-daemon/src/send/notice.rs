@@ -201,10 +201,15 @@ async fn to_one(
         .map_err(|e| SendError::BadName(e.to_string()))?;
     let ip = match super::resolve_anywhere(ctx, name).await? {
         super::Resolved::Lan(ip) => ip,
+        super::Resolved::Later(why) => {
+            return Err(SendError::Network(format!(
+                "{name} is not on this LAN and {why}: a change or withdrawal is not kept for later"
+            )));
+        }
         super::Resolved::Relay(found) => {
             return Err(SendError::NotFound(format!(
                 "{name} is on another site ({}): changing or withdrawing a message through the relay is not supported yet",
-                found.host
+                super::relay::hosts(&found)
             )));
         }
     };

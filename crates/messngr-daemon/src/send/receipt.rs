@@ -47,6 +47,22 @@ pub(crate) fn on_read(ctx: &SendContext, uid: u32, m: &Message) {
         });
         return;
     }
+    if let Some(relay) = &ctx.relay
+        && crate::relay::came_by_relay(m.source_addr.as_deref(), ctx.settings.iface.address)
+    {
+        let Some(uuid) = hex::decode(&notice)
+            .ok()
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+        else {
+            return;
+        };
+        let (ctx, relay) = (ctx.clone(), relay.clone());
+        let (author_host, to) = (author_host.to_owned(), m.to.trim().to_owned());
+        tokio::spawn(async move {
+            by_relay(&ctx, &relay, uid, uuid, &reader, at, &author_host, &to, id).await;
+        });
+        return;
+    }
     let Some(ip) = m.source_addr.as_deref().and_then(source_ip) else {
         tracing::debug!("message {id} read; no address to send its receipt to");
         return;
@@ -69,6 +85,66 @@ pub(crate) fn on_read(ctx: &SendContext, uid: u32, m: &Message) {
             Err(e) => tracing::warn!("read receipt for message {id} not sent to {host}: {e}"),
         }
     });
+}
+
+/// The read receipt of a message the relay brought, sent back through it:
+/// to its author's host (`messngr track` there), and to the other hosts
+/// holding the name it was sent to (the same user, logged on at another
+/// site: it shows as read there too).
+#[allow(clippy::too_many_arguments)]
+async fn by_relay(
+    ctx: &SendContext,
+    relay: &crate::relay::Relay,
+    uid: u32,
+    uuid: [u8; 16],
+    reader: &str,
+    at: i64,
+    author_host: &str,
+    to: &str,
+    id: i64,
+) {
+    let frame = match secure::receipt_frame(ctx, uid, uuid, reader, at) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!("read receipt for message {id} not made: {e}");
+            return;
+        }
+    };
+    let mut sent_to = Vec::new();
+    for (name, why) in [
+        (author_host, "its author"),
+        (to, "the recipient's other hosts"),
+    ] {
+        let hosts = match relay.lookup(&ctx.secure, name).await {
+            Ok(found) => found,
+            Err(crate::relay::LookupError::Ours(_)) => continue,
+            Err(e) => {
+                tracing::info!("read receipt for message {id} not sent to {why}: {e}");
+                continue;
+            }
+        };
+        for f in hosts {
+            if sent_to.contains(&f.host) {
+                continue;
+            }
+            match relay
+                .post(&ctx.secure, &f.host, name, uuid, "read", &frame)
+                .await
+            {
+                Ok(_) => {
+                    tracing::info!(
+                        "read receipt for message {id} queued for {} ({why})",
+                        f.host
+                    );
+                    sent_to.push(f.host);
+                }
+                Err(e) => tracing::warn!(
+                    "read receipt for message {id} not queued for {}: {e}",
+                    f.host
+                ),
+            }
+        }
+    }
 }
 
 /// The IPv4 address in a stored `source_addr` (`10.0.0.2:139` or `10.0.0.2`).

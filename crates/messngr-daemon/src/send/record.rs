@@ -14,23 +14,7 @@ use messngr_store::{Direction, NewMessage, Transport};
 
 use super::SendContext;
 
-/// The label a recipient is tracked under: the name as addressed (upper
-/// case), with `@HOST` when the host that holds it is another name.
-pub(crate) fn recipient(to: &str, host: &str) -> String {
-    let to = to.trim().to_ascii_uppercase();
-    let host = host.trim().to_ascii_uppercase();
-    if to == host {
-        to
-    } else {
-        format!("{to}@{host}")
-    }
-}
-
-/// Whether `host` may report on `label` (a receipt signed by its key).
-pub(crate) fn reports_on(label: &str, host: &str) -> bool {
-    let host = host.to_ascii_uppercase();
-    label == host || label.rsplit_once('@').is_some_and(|(_, h)| h == host)
-}
+pub(crate) use crate::recipient::{recipient, reports_on};
 
 /// A sent message to keep.
 pub(crate) struct Sent<'a> {
@@ -93,21 +77,5 @@ pub(crate) fn kept(
             tracing::warn!("sent message {uuid} delivered but not kept for tracking: {e}");
             None
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_recipient_is_reported_on_only_by_its_host() {
-        assert_eq!(recipient("h2", "H2"), "H2");
-        assert_eq!(recipient("alice", "H2"), "ALICE@H2");
-        assert!(reports_on("H2", "h2"));
-        assert!(reports_on("ALICE@H2", "H2"));
-        assert!(!reports_on("ALICE@H2", "H3"));
-        assert!(!reports_on("H2", "H3"));
-        assert!(!reports_on("ALICE@H22", "H2"));
     }
 }

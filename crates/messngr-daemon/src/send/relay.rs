@@ -11,14 +11,17 @@ use super::secure::{Failure, Link, sign};
 use std::net::Ipv4Addr;
 
 use super::{Options, Outcome, SendContext, SendError, SendReport, record};
-use crate::relay::Found;
+use crate::relay::{Found, RelayError};
 use messngr_proto::Transport;
 
 /// Where a name is: an address on this LAN (NetBIOS), or a host on
 /// another site (the relay's directory).
 pub(crate) enum Resolved {
     Lan(Ipv4Addr),
-    Relay(crate::relay::Found),
+    /// The hosts holding it (a user logged on at several sites: each).
+    Relay(Vec<crate::relay::Found>),
+    /// Not on this LAN, and the relay is down (why): kept here for it.
+    Later(String),
 }
 
 /// Where `target` is: NetBIOS on this LAN first, then the relay's
@@ -42,25 +45,36 @@ pub(crate) async fn resolve_anywhere(
             tracing::info!(
                 "{} is held by {} on another site, by the relay's directory",
                 target.to_ascii_uppercase(),
-                found.host
+                hosts(&found)
             );
             Ok(Resolved::Relay(found))
         }
-        // The relay down or slow is not "no such name": try again later.
+        // The relay down or slow is not "no such name": kept for it.
         Err(
             e @ (crate::relay::LookupError::NotConnected
             | crate::relay::LookupError::NotReady
             | crate::relay::LookupError::Io(_)),
-        ) => Err(SendError::Network(format!("{not_here}; {e}"))),
+        ) => Ok(Resolved::Later(e.to_string())),
         Err(e) => Err(SendError::NotFound(format!("{not_here}; {e}"))),
     }
 }
 
-/// Queues `text` for `target`, held by `found` on another site.
+/// The hosts of `found`, for people: `H2, H3`.
+pub(crate) fn hosts(found: &[Found]) -> String {
+    found
+        .iter()
+        .map(|f| f.host.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Queues `text` for `target`, held by each of `found` on other sites: one
+/// signed message (one uuid, so every host of a user shows the same one),
+/// sealed to each host's key.
 pub(super) async fn send(
     ctx: &SendContext,
     target: &str,
-    found: &Found,
+    found: &[Found],
     text: &str,
     opts: Options<'_>,
 ) -> Result<SendReport, SendError> {
@@ -73,15 +87,121 @@ pub(super) async fn send(
         Failure::Final(e) => e,
         Failure::NotMessngr(why) => SendError::Network(why),
     })?;
-    let seq = relay
-        .post(&ctx.secure, &found.host, target, uuid, &frame)
-        .await
-        .map_err(|e| SendError::Network(format!("the relay did not take it: {e}")))?;
-    tracing::info!(
-        "message {} to {} ({}) queued at the relay (stream sequence {seq})",
+    let mut queued = Vec::new();
+    let mut failed = Vec::new();
+    let mut away = None;
+    for f in found {
+        match relay
+            .post(&ctx.secure, &f.host, target, uuid, "message", &frame)
+            .await
+        {
+            Err(e @ (RelayError::NotConnected | RelayError::NotReady(_))) => {
+                away.get_or_insert(e.to_string());
+                failed.push(format!("{}: {e}", f.host));
+            }
+            Ok(seq) => {
+                tracing::info!(
+                    "message {} to {} ({}) queued at the relay (stream sequence {seq})",
+                    hex::encode(uuid),
+                    target.to_ascii_uppercase(),
+                    f.host
+                );
+                queued.push(f);
+            }
+            Err(e) => failed.push(format!("{}: {e}", f.host)),
+        }
+    }
+    let Some(first) = queued.first() else {
+        if let Some(why) = away {
+            return keep_signed(ctx, target, text, opts, uuid, frame, &why).await;
+        }
+        return Err(SendError::Network(format!(
+            "the relay did not take it: {}",
+            failed.join("; ")
+        )));
+    };
+    let warning = (!failed.is_empty()).then(|| {
+        format!(
+            "queued for {} only; not for {}",
+            hosts(&queued.iter().map(|f| (*f).clone()).collect::<Vec<_>>()),
+            failed.join("; ")
+        )
+    });
+    let login = super::local::sender_name(opts.uid);
+    let kept = record::Sent {
+        uuid: hex::encode(uuid),
+        uid: opts.uid,
+        login: &login,
+        target,
+        text,
+        recipients: queued
+            .iter()
+            .map(|f| record::recipient(target, &f.host))
+            .collect(),
+        signed: Some(frame),
+        alert: opts.alert,
+    };
+    let id = record::keep(ctx, kept).await;
+    Ok(SendReport {
+        target: target.to_owned(),
+        transport: Transport::Messngr,
+        address: crate::relay::first_address(first).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+        outcome: Outcome::Queued,
+        replaced: 0,
+        blocks: 0,
+        native: true,
+        secure: true,
+        id,
+        uuid: Some(hex::encode(uuid)),
+        warning,
+    })
+}
+
+/// Keeps `text` for `target` on this host while the relay is down (`why`):
+/// signed now, handed to the relay when it is back (`relay::outbox`).
+pub(super) async fn keep(
+    ctx: &SendContext,
+    target: &str,
+    text: &str,
+    opts: Options<'_>,
+    why: &str,
+) -> Result<SendReport, SendError> {
+    let (uuid, frame) = sign(ctx, target, text, opts, Link::default()).map_err(|f| match f {
+        Failure::Final(e) => e,
+        Failure::NotMessngr(why) => SendError::Network(why),
+    })?;
+    keep_signed(ctx, target, text, opts, uuid, frame, why).await
+}
+
+/// [`keep`], once signed.
+async fn keep_signed(
+    ctx: &SendContext,
+    target: &str,
+    text: &str,
+    opts: Options<'_>,
+    uuid: [u8; 16],
+    frame: Vec<u8>,
+    why: &str,
+) -> Result<SendReport, SendError> {
+    let Some(relay) = &ctx.relay else {
+        return Err(SendError::Network(why.to_owned()));
+    };
+    let (name, uuid_hex, kept_frame) = (
+        target.trim().to_ascii_uppercase(),
         hex::encode(uuid),
-        target.to_ascii_uppercase(),
-        found.host
+        frame.clone(),
+    );
+    let at = messngr_store::clock::now_ms();
+    ctx.inbox
+        .handle()
+        .run(move |s| s.outbox_push(&name, &uuid_hex, &kept_frame, at))
+        .await
+        .map_err(|e| SendError::Network(format!("{why}, and it could not be kept here: {e}")))?;
+    relay.count_kept();
+    tracing::info!(
+        "message {} to {} kept here until the relay is back ({why})",
+        hex::encode(uuid),
+        target.to_ascii_uppercase()
     );
     let login = super::local::sender_name(opts.uid);
     let kept = record::Sent {
@@ -90,7 +210,8 @@ pub(super) async fn send(
         login: &login,
         target,
         text,
-        recipients: vec![record::recipient(target, &found.host)],
+        // Its recipients are known once the relay says who holds the name.
+        recipients: Vec::new(),
         signed: Some(frame),
         alert: opts.alert,
     };
@@ -98,8 +219,8 @@ pub(super) async fn send(
     Ok(SendReport {
         target: target.to_owned(),
         transport: Transport::Messngr,
-        address: crate::relay::first_address(found).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
-        outcome: Outcome::Queued,
+        address: std::net::Ipv4Addr::UNSPECIFIED,
+        outcome: Outcome::Kept,
         replaced: 0,
         blocks: 0,
         native: true,

@@ -14,6 +14,8 @@ pub(crate) enum Outcome {
     Sent,
     /// The relay stored it for a host on another site, which has not yet.
     Queued,
+    /// The relay is down: kept on this host, handed to it when it is back.
+    Kept,
 }
 
 /// One receiver's result.

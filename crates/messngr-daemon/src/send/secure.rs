@@ -220,6 +220,25 @@ pub(crate) async fn receipt(
     reader: &str,
     at: i64,
 ) -> Result<(), SendError> {
+    let frame = receipt_frame(ctx, uid, uuid, reader, at)?;
+    let host = String::from_utf8_lossy(to.name()).trim_end().to_owned();
+    match pooled(ctx, to, ip, &frame, uuid, Some(&host)).await {
+        Ok(_) => Ok(()),
+        Err(Failure::Final(e)) => Err(e),
+        Err(Failure::NotMessngr(why)) => Err(SendError::Network(format!(
+            "{to} at {ip} is not a messngr node: {why}"
+        ))),
+    }
+}
+
+/// The read receipt of `reader` for message `uuid`, signed by `uid`'s key.
+pub(super) fn receipt_frame(
+    ctx: &SendContext,
+    uid: u32,
+    uuid: [u8; 16],
+    reader: &str,
+    at: i64,
+) -> Result<Vec<u8>, SendError> {
     let signer = ctx
         .secure
         .signer(uid)
@@ -234,15 +253,7 @@ pub(crate) async fn receipt(
     };
     let bad = |e: messngr_proto::wire::Error| SendError::BadRequest(format!("bad receipt: {e}"));
     receipt.signature = signer.sign(&Repr::Receipt(receipt)).map_err(bad)?;
-    let frame = Repr::Receipt(receipt).to_vec().map_err(bad)?;
-    let host = String::from_utf8_lossy(to.name()).trim_end().to_owned();
-    match pooled(ctx, to, ip, &frame, uuid, Some(&host)).await {
-        Ok(_) => Ok(()),
-        Err(Failure::Final(e)) => Err(e),
-        Err(Failure::NotMessngr(why)) => Err(SendError::Network(format!(
-            "{to} at {ip} is not a messngr node: {why}"
-        ))),
-    }
+    Repr::Receipt(receipt).to_vec().map_err(bad)
 }
 
 /// Sends one signed inner `frame` to `to` at `ip` over the pooled secure

@@ -229,7 +229,7 @@ impl Services {
                         .map(|addresses| messngr_api::LookupView {
                             name: shown,
                             addresses,
-                            relay_host: None,
+                            relay_hosts: Vec::new(),
                         })
                         .map_err(ApiError::from),
                 };
@@ -423,8 +423,11 @@ impl Services {
         match relay.lookup(&self.secure, name).await {
             Ok(found) => Ok(messngr_api::LookupView {
                 name: shown,
-                addresses: found.addresses,
-                relay_host: Some(found.host),
+                addresses: found.iter().flat_map(|f| f.addresses.clone()).collect(),
+                relay_hosts: found
+                    .iter()
+                    .flat_map(|f| f.addresses.iter().map(|_| f.host.clone()))
+                    .collect(),
             }),
             Err(e) => Err(ApiError::new(ErrorKind::NotFound, format!("{why}; {e}"))),
         }

@@ -63,6 +63,7 @@ pub(crate) fn sent(r: SendReport) -> SendView {
             Outcome::Delivered => "delivered",
             Outcome::Sent => "sent",
             Outcome::Queued => "queued",
+            Outcome::Kept => "kept",
         }
         .to_owned(),
         replaced: r.replaced,

@@ -260,10 +260,10 @@ pub fn lookup(
         out,
         |out, v: LookupView| {
             // nmblookup's columns; a name found through the relay says so.
-            let via = v.relay_host.as_deref().map_or_else(String::new, |h| {
-                format!(" (host {}, by the relay's directory)", crate::show::line(h))
-            });
-            for a in v.addresses {
+            for (i, a) in v.addresses.iter().enumerate() {
+                let via = v.relay_hosts.get(i).map_or_else(String::new, |h| {
+                    format!(" (host {}, by the relay's directory)", crate::show::line(h))
+                });
                 writeln!(out, "{a} {}{via}", v.name)?;
             }
             Ok(())
@@ -370,7 +370,7 @@ fn relay_status(out: &mut impl Write, r: &messngr_api::RelayView) -> std::io::Re
             .map_or(std::borrow::Cow::Borrowed("a server"), crate::show::line);
         writeln!(
             out,
-            "relay: connected to {server} since {since}; directory {}, this host's entry written {} times, {} entries refused",
+            "relay: connected to {server} since {since}; directory {}, this host's entry written {} times, {} entries or messages refused",
             if r.directory {
                 "ready"
             } else {
@@ -382,8 +382,15 @@ fn relay_status(out: &mut impl Write, r: &messngr_api::RelayView) -> std::io::Re
     } else {
         writeln!(
             out,
-            "relay: NOT connected since {since} (servers {}); trying again. Names on other sites cannot be found until it is back",
+            "relay: NOT connected since {since} (servers {}); trying again. Names on other sites cannot be found until it is back; messages to them are kept here",
             r.servers.join(", ")
+        )?;
+    }
+    if r.kept > 0 {
+        writeln!(
+            out,
+            "relay: {} messages for other sites kept here, sent when the relay takes them",
+            r.kept
         )?;
     }
     if let Some(e) = &r.last_error {
@@ -444,6 +451,11 @@ fn print_sent(out: &mut impl Write, v: &SendView, show_id: bool) -> anyhow::Resu
         )?;
     } else if v.outcome == "delivered" {
         writeln!(out, "Message delivered to {target} ({})", v.address)?;
+    } else if v.outcome == "kept" {
+        writeln!(
+            out,
+            "Message kept on this host for {target}: the relay is not connected, and {target} is not on this LAN; it goes to the relay when it is back (`messngr status` counts what waits), encrypted and signed"
+        )?;
     } else if v.outcome == "queued" {
         writeln!(
             out,

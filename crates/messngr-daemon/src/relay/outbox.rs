@@ -1,0 +1,144 @@
+//! Messages kept here while the relay was down, sent when it is back.
+//!
+//! Why here, and why by name: while the relay is down nobody can say which
+//! hosts hold a name on another site, so `send` keeps the signed frame and
+//! the name (`messngr_store::Queued`), answers "kept here", and this task
+//! looks the name up and seals a copy to each holder once the relay
+//! answers again, oldest first. A name no site holds (or whose holders'
+//! entries are refused) is tried again each round for [`GIVE_UP`], since a
+//! host renews its entry late after an outage; then it is dropped, logged
+//! with the message's uuid. The frame's own time and expiry still
+//! hold at the receiver (`native::relayed`), so a message kept longer than
+//! the relay would keep one is refused there, as a replay would be.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use messngr_store::{Queued, StoreHandle};
+
+use super::{LookupError, Relay};
+use crate::secure::Secure;
+
+/// How often the outbox is looked at.
+const CHECK: Duration = Duration::from_secs(2);
+/// Messages taken per look.
+const BATCH: u32 = 64;
+/// How long a kept message whose name nobody holds is tried again.
+const GIVE_UP: Duration = Duration::from_secs(3600);
+
+/// What became of one kept message.
+enum Sent {
+    /// The relay took it (or it can never be sent: logged): forget it.
+    Done,
+    /// Not now (the relay went away again): keep it, stop this round.
+    Later,
+    /// Not now (nobody holds its name yet): keep it, go on to the next.
+    Skip,
+}
+
+impl Relay {
+    /// Sends what the outbox keeps whenever the relay is connected, for
+    /// ever; keeps the count `messngr status` shows.
+    pub(super) async fn send_kept(&self, store: &StoreHandle, secure: &Secure) {
+        loop {
+            tokio::time::sleep(CHECK).await;
+            match store.read(|s| s.outbox_len()).await {
+                Ok(n) => self.kept.store(n, Ordering::Relaxed),
+                Err(e) => {
+                    tracing::warn!("relay: cannot read the outbox: {e}");
+                    continue;
+                }
+            }
+            if self.kept.load(Ordering::Relaxed) == 0
+                || !self.connected()
+                || self.mail.get().is_none()
+            {
+                continue;
+            }
+            let kept = match store.read(|s| s.outbox(BATCH)).await {
+                Ok(k) => k,
+                Err(e) => {
+                    tracing::warn!("relay: cannot read the outbox: {e}");
+                    continue;
+                }
+            };
+            for q in kept {
+                match self.send_one(store, secure, &q).await {
+                    Sent::Done => {
+                        let id = q.id;
+                        if let Err(e) = store.run(move |s| s.outbox_remove(id)).await {
+                            tracing::warn!("relay: a sent message stays in the outbox: {e}");
+                            break;
+                        }
+                        self.kept.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    Sent::Later => break,
+                    Sent::Skip => {}
+                }
+            }
+        }
+    }
+
+    /// Looks up `q`'s name and hands a sealed copy to each holder.
+    async fn send_one(&self, store: &StoreHandle, secure: &Secure, q: &Queued) -> Sent {
+        let Some(uuid) = hex::decode(&q.uuid)
+            .ok()
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+        else {
+            tracing::warn!("relay: a kept message with a bad uuid {:?} dropped", q.uuid);
+            return Sent::Done;
+        };
+        let holders = match self.lookup(secure, &q.target).await {
+            Ok(found) => found,
+            Err(LookupError::NotConnected | LookupError::NotReady | LookupError::Io(_)) => {
+                return Sent::Later;
+            }
+            Err(e)
+                if super::now_ms().saturating_sub(q.queued_at)
+                    < i64::try_from(GIVE_UP.as_millis()).unwrap_or(i64::MAX) =>
+            {
+                tracing::debug!("relay: message {} waits here still: {e}", q.uuid);
+                return Sent::Skip;
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "relay: message {} kept here for {} since {} dropped after {} s: {e}",
+                    q.uuid,
+                    messngr_proto::text::sanitize_line(&q.target),
+                    messngr_api::time::rfc3339(q.queued_at),
+                    GIVE_UP.as_secs()
+                );
+                return Sent::Done;
+            }
+        };
+        let mut labels = Vec::with_capacity(holders.len());
+        for f in &holders {
+            match self
+                .post(secure, &f.host, &q.target, uuid, "message", &q.frame)
+                .await
+            {
+                Ok(seq) => {
+                    tracing::info!(
+                        "relay: message {} kept here while the relay was away, queued for {} at {} (stream sequence {seq})",
+                        q.uuid,
+                        q.target.to_ascii_uppercase(),
+                        f.host
+                    );
+                    labels.push(crate::recipient::recipient(&q.target, &f.host));
+                }
+                Err(e) => {
+                    tracing::info!("relay: message {} waits here still: {e}", q.uuid);
+                    return Sent::Later;
+                }
+            }
+        }
+        let (uuid_hex, at) = (q.uuid.clone(), super::now_ms());
+        if let Err(e) = store.add_recipients(uuid_hex, labels, at).await {
+            tracing::info!(
+                "relay: message {} sent; its sender's copy is not tracked: {e}",
+                q.uuid
+            );
+        }
+        Sent::Done
+    }
+}

@@ -1,0 +1,98 @@
+//! The relay's outbox: messages for names on other sites, kept here while
+//! the relay is down (issue 14), and sent when it returns.
+//!
+//! Why in the inbox's file: a message the sender was told is "kept here"
+//! must survive a restart as a received one does, and the same writer and
+//! fsync keep it. What is kept is the signed frame and the name it is for;
+//! the name is looked up in the relay's directory when it is sent, since
+//! while the relay is down nobody can say which hosts hold it.
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use crate::error::{Result, StoreError};
+use crate::store::Store;
+
+/// Messages the outbox keeps at most: past it, a send is refused (the
+/// relay has been down long enough for someone to look).
+pub const MAX_OUTBOX: u64 = 10_000;
+
+/// One message waiting for the relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    /// Its row.
+    pub id: i64,
+    /// The name it is for, as the sender wrote it.
+    pub target: String,
+    /// Its uuid (32 hex digits), as its sender's copy has it.
+    pub uuid: String,
+    /// The signed native frame.
+    pub frame: Vec<u8>,
+    /// When it was kept (Unix ms).
+    pub queued_at: i64,
+}
+
+impl Store {
+    /// Keeps `frame` (message `uuid`) for `target` until the relay takes
+    /// it; its row. Full ([`MAX_OUTBOX`]) is [`StoreError::Invalid`] saying
+    /// so; a uuid kept already is kept once.
+    pub fn outbox_push(&mut self, target: &str, uuid: &str, frame: &[u8], at: i64) -> Result<i64> {
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n: i64 = tx.query_row("SELECT count(*) FROM relay_outbox", [], |r| r.get(0))?;
+        if u64::try_from(n).unwrap_or(0) >= MAX_OUTBOX {
+            return Err(StoreError::Invalid(format!(
+                "{MAX_OUTBOX} messages for other sites wait here already for the relay: check `messngr status`"
+            )));
+        }
+        let existing: Option<i64> = tx
+            .query_row("SELECT id FROM relay_outbox WHERE uuid = ?", [uuid], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                tx.execute(
+                    "INSERT INTO relay_outbox (target, uuid, frame, queued_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![target, uuid, frame, at],
+                )?;
+                tx.last_insert_rowid()
+            }
+        };
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The oldest `limit` messages waiting, oldest first.
+    pub fn outbox(&self, limit: u32) -> Result<Vec<Queued>> {
+        let mut stmt = self.conn_ref().prepare_cached(
+            "SELECT id, target, uuid, frame, queued_at FROM relay_outbox ORDER BY id LIMIT ?",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(Queued {
+                id: r.get(0)?,
+                target: r.get(1)?,
+                uuid: r.get(2)?,
+                frame: r.get(3)?,
+                queued_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many wait.
+    pub fn outbox_len(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn_ref()
+            .query_row("SELECT count(*) FROM relay_outbox", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Forgets message `id` (the relay took it, or it cannot be sent).
+    pub fn outbox_remove(&mut self, id: i64) -> Result<()> {
+        self.conn_mut()
+            .execute("DELETE FROM relay_outbox WHERE id = ?", [id])?;
+        Ok(())
+    }
+}
