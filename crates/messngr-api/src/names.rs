@@ -74,6 +74,10 @@ pub struct LookupView {
     pub name: String,
     /// The owners' addresses.
     pub addresses: Vec<Ipv4Addr>,
+    /// The host that holds it, when the relay's directory answered (the
+    /// name is on another site); with several, the first of `relay_hosts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_host: Option<String>,
     /// When the relay's directory answered (the name is on other sites):
     /// the host of each address, in the same order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

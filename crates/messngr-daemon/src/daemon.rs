@@ -252,6 +252,7 @@ pub async fn run_reloading(
                 policy: policy.clone(),
                 inbox: deliveries.clone(),
                 receipts: inbox.receipts().clone(),
+                groups: settings.relay.groups_upper(),
                 address: settings.iface.address,
                 started: std::time::Instant::now(),
             }),

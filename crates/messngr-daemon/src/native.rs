@@ -46,6 +46,9 @@ pub(crate) struct Origin {
     pub(crate) verified: Verified,
     /// The frame as signed (the inner plaintext of a SEALED frame).
     pub(crate) signed: Vec<u8>,
+    /// The relay brought it to a relay group this host is in (`/org`,
+    /// `/group:NAME`): a group message, though no NetBIOS group is named.
+    pub(crate) relay_group: bool,
 }
 
 /// Handles one plaintext native frame from `peer` (a session that did not
@@ -89,7 +92,8 @@ pub(crate) async fn accept(
     policy
         .flow()
         .add(crate::flow::Route::Messngr, crate::flow::Outcome::Received);
-    let to_group = policy.is_workgroup(m.to.as_bytes())
+    let to_group = origin.as_ref().is_some_and(|o| o.relay_group)
+        || policy.is_workgroup(m.to.as_bytes())
         || crate::config::netbios_name("to", m.to).is_ok_and(|n| names.is_group(&n));
     let admitted = match &origin {
         Some(_) => policy.admit_signed_message(peer.ip(), m.from.as_bytes(), m.to.as_bytes()),

@@ -60,8 +60,6 @@ pub struct Cli {
     pub command: Cmd,
 }
 
-/// `send --wait SECS`: 1–86400 seconds; anything else says how to wait
-/// the default (a target right after `--wait` would be read as SECS).
 /// `--expires`: a duration (`90s`, `30m`, `2h`, `7d`, or plain seconds),
 /// 1 second to 7 days (as long as the relay keeps a message).
 fn expires_secs(s: &str) -> Result<u32, String> {
@@ -81,6 +79,8 @@ fn expires_secs(s: &str) -> Result<u32, String> {
     }
 }
 
+/// `send --wait SECS`: 1–86400 seconds; anything else says how to wait
+/// the default (a target right after `--wait` would be read as SECS).
 fn wait_secs(s: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
         Ok(n @ 1..=86400) => Ok(n),
@@ -98,9 +98,13 @@ pub enum Cmd {
     /// this workgroup, `/domain` or `/domain:NAME` for a workgroup or domain
     /// (both as a broadcast mailslot datagram, which nobody acknowledges;
     /// the messngr hosts this one has met get a signed copy first, and
-    /// those are tracked), or `/users` for every user logged in on this
-    /// host. The text is the rest of the command line; without it, or with
-    /// `-`, it is read from standard input.
+    /// those are tracked), `/users` for every user logged in on this host,
+    /// or, with a relay between sites, `/group:NAME` for every host in that
+    /// relay group and `/org` for every messngr host on the relay. A name
+    /// not on this LAN is found in the relay's directory; while the relay
+    /// is down, the message is kept here and sent when it is back. The text
+    /// is the rest of the command line; without it, or with `-`, it is read
+    /// from standard input.
     ///
     /// A messngr receiver gets the message encrypted and signed with your
     /// own key (its host key is pinned at first contact: `messngr trust`);
@@ -161,7 +165,7 @@ pub enum Cmd {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
-        /// NAME, `*`, `/domain`, `/domain:NAME` or `/users`.
+        /// NAME, `*`, `/domain`, `/domain:NAME`, `/users`, `/group:NAME` or `/org`.
         target: String,
         /// The message; `-` or nothing reads standard input.
         text: Vec<String>,

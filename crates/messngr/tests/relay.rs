@@ -320,10 +320,11 @@ fn user_at_two_sites(server: &'static str) {
     // ALICE is held at H2 and at H3: one person, logged on at two sites.
     // (H3 is in a NetBIOS scope of its own, so that the two claims never
     // meet on the LAN they share here: only the directory knows both.)
+    // Both are in the relay group OPS; H1 is not.
     let alice = |extra: &str| {
         format!(
             "{extra}names = [\"ALICE\"]\n{}",
-            nats.relay_config(&lan, "")
+            nats.relay_config(&lan, "groups = [\"OPS\"]\n")
         )
     };
     let h2 = Daemon::start(&lan, 5, "H2", &alice(""));
@@ -331,6 +332,15 @@ fn user_at_two_sites(server: &'static str) {
     for d in [&h1, &h2, &h3] {
         wait_published(d, &nats);
     }
+    // Before H1's admin vetted both hosts, a name claimed at two sites
+    // reaches neither: any host on the bus could add itself to a name.
+    wait_for(
+        Duration::from_secs(30),
+        || text(&h1.cli(&["send", "ALICE", "too early"])).contains("claimed at several sites"),
+        || text(&h1.cli(&["lookup", "ALICE"])),
+    );
+    h1.vet(&h2, "H2");
+    h1.vet(&h3, "H3");
     // The directory holds both holders of ALICE; each is believed through
     // its own signed entry.
     wait_for(
@@ -375,15 +385,65 @@ fn user_at_two_sites(server: &'static str) {
         || format!("{:?}\n{}\n{}", h3.inbox(), h3.log(), h2.log()),
     );
     h3.wait_log("was read at H2, another host of ALICE: marked read here too");
+    // One person read it once: both of her hosts count as read.
     wait_for(
         Duration::from_secs(30),
-        || text(&h1.cli_ok(&["track", &sent_id])).contains("1 of 2 read"),
+        || text(&h1.cli_ok(&["track", &sent_id])).contains("2 of 2 read"),
         || format!("{}\n{}", text(&h1.cli_ok(&["track", &sent_id])), h1.log()),
     );
     // Nothing went back and forth: H2's copy was read once, no receipt
     // came back to it, and nothing was dropped.
     assert_eq!(h2.inbox().len(), 1);
-    for d in [&h1, &h2, &h3] {
+    for d in [&h2, &h3] {
         assert_eq!(relay(d)["dropped"], 0, "{}", relay(d));
     }
+
+    // A relay group: every host in OPS, on every site, gets the message,
+    // as a group's (to OPS); H1, not in it, sends it. `/org`: every host.
+    let v: serde_json::Value = serde_json::from_slice(
+        &h1.cli_ok(&["send", "--json", "/group:ops", "standup in 5"])
+            .stdout,
+    )
+    .expect("JSON");
+    assert_eq!(v["outcome"], "queued", "{v}");
+    h1.cli_ok(&["send", "/org", "the building closes at 6"]);
+    for d in [&h2, &h3] {
+        let got = d.wait_inbox(3);
+        let group = got
+            .iter()
+            .find(|m| m["text"] == "standup in 5")
+            .expect("the group's");
+        assert_eq!(group["to"], "OPS", "{group}");
+        assert!(has_text(&got, "the building closes at 6"), "{got:?}");
+    }
+    let o = h1.cli(&["send", "/group:NOBODY", "x"]);
+    assert!(
+        text(&o).contains("no other host is in /group:NOBODY"),
+        "{}",
+        text(&o)
+    );
+
+    // A hostile host on the bus adds itself to ALICE: not vetted here, it
+    // is left out, and gets nothing; her hosts still do.
+    let evil = Daemon::start(
+        &lan,
+        1,
+        "EVIL",
+        &format!(
+            "scope = \"EVIL\"\nnames = [\"ALICE\"]\n{}",
+            nats.relay_config(&lan, "")
+        ),
+    );
+    wait_published(&evil, &nats);
+    wait_for(
+        Duration::from_secs(30),
+        || {
+            h1.cli_ok(&["send", "ALICE", "for her only"]);
+            h1.log().contains("EVIL not vetted by an admin: left out")
+        },
+        || h1.log(),
+    );
+    assert!(has_text(&h2.wait_inbox(4), "for her only"));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(evil.inbox().is_empty(), "{:?}", evil.inbox());
 }

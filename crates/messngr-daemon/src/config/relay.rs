@@ -37,6 +37,10 @@ pub struct Relay {
     /// default 300): a host that stops is gone from the directory after
     /// this long. It is renewed every third of it.
     pub directory_ttl_secs: Option<u64>,
+    /// The relay groups this host is in (`send /group:NAME`), besides the
+    /// whole organisation (`send /org`).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 impl Relay {
@@ -49,6 +53,12 @@ impl Relay {
     pub fn replicas(&self) -> usize {
         self.replicas
             .unwrap_or(if self.servers.len() >= 3 { 3 } else { 1 })
+    }
+
+    /// The relay groups, upper case (as the directory and receivers
+    /// compare them).
+    pub fn groups_upper(&self) -> Vec<String> {
+        self.groups.iter().map(|g| g.to_ascii_uppercase()).collect()
     }
 
     /// How long a directory entry lives.
@@ -79,6 +89,27 @@ impl Relay {
             return Err(ConfigError::Invalid {
                 key: "relay.replicas",
                 message: format!("{r}: JetStream keeps 1 to 5 copies (3 for a 3-node cluster)"),
+            });
+        }
+        for g in &self.groups {
+            if g.is_empty()
+                || g.len() > 15
+                || !g
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.$".contains(&b))
+            {
+                return Err(ConfigError::Invalid {
+                    key: "relay.groups",
+                    message: format!(
+                        "{g:?}: a group is 1 to 15 letters, digits or - _ . $ (like OPS or ON-CALL)"
+                    ),
+                });
+            }
+        }
+        if self.groups.len() > 64 {
+            return Err(ConfigError::Invalid {
+                key: "relay.groups",
+                message: format!("{} groups: a host may be in 64 at most", self.groups.len()),
             });
         }
         if let Some(t) = self.directory_ttl_secs
@@ -130,6 +161,20 @@ mod tests {
             "nats://",
         ] {
             assert!(check_server(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn groups_are_short_plain_names() {
+        let with = |g: &str| Relay {
+            groups: vec![g.into()],
+            ..Relay::default()
+        };
+        assert!(with("OPS").validate().is_ok());
+        assert!(with("on-call").validate().is_ok());
+        for bad in ["", "A VERY LONG GROUP NAME", "a b", "*", "x\u{0}"] {
+            let e = with(bad).validate().unwrap_err().to_string();
+            assert!(e.contains("relay.groups"), "{bad:?}: {e}");
         }
     }
 

@@ -256,6 +256,7 @@ impl Channel {
                     let origin = Origin {
                         verified: v,
                         signed: plain.clone(),
+                        relay_group: false,
                     };
                     accept(&m, peer, ctx.names, ctx.policy, ctx.inbox, Some(origin)).await
                 }

@@ -41,6 +41,8 @@ pub(crate) struct Inbound {
     /// The store, for receipts: of messages sent from here, and of
     /// messages a user read at another of their hosts.
     pub(crate) receipts: crate::inbox::receipts::Recorder,
+    /// The relay groups this host is in (`[relay] groups`, upper case).
+    pub(crate) groups: Vec<String>,
     /// This host's address: what the policy judges a relayed message as
     /// coming from.
     pub(crate) address: Ipv4Addr,
@@ -141,7 +143,10 @@ impl Inbound {
                 verified.host
             ));
         }
+        let to = m.to.trim().to_ascii_uppercase();
+        let relay_group = to == crate::relay::ORGANISATION || self.groups.contains(&to);
         let origin = Origin {
+            relay_group,
             verified,
             signed: inner.clone(),
         };
@@ -196,20 +201,6 @@ impl Inbound {
         sealer: [u8; 32],
     ) -> Result<Settle, String> {
         let host = r.signer.host.to_ascii_uppercase();
-        let sealed_by_signer = || {
-            self.secure
-                .trust()
-                .pinned(&host)
-                .is_some_and(|k| k.x25519() == sealer)
-        };
-        if !sealed_by_signer() {
-            // Not pinned yet: the directory may introduce its key.
-            if relay.lookup(&self.secure, &host).await.is_err() || !sealed_by_signer() {
-                return Err(format!(
-                    "a receipt signed on {host} was sealed by another key"
-                ));
-            }
-        }
         if !crate::send::reports_on(r.reader, &host) {
             return Err(format!(
                 "{host} sent a receipt for {}, a recipient it does not hold",
@@ -225,6 +216,22 @@ impl Inbound {
                 return Ok(Settle::Later);
             }
         };
+        // Only now, for a message that is here, is the signer's key looked
+        // up (a receipt about nothing costs no directory work).
+        let sealed_by_signer = || {
+            self.secure
+                .trust()
+                .pinned(&host)
+                .is_some_and(|k| k.x25519() == sealer)
+        };
+        if !sealed_by_signer() {
+            // Not pinned yet: the directory may introduce its key.
+            if relay.lookup(&self.secure, &host).await.is_err() || !sealed_by_signer() {
+                return Err(format!(
+                    "a receipt signed on {host} was sealed by another key"
+                ));
+            }
+        }
         if m.direction == messngr_store::Direction::Out {
             let peer = crate::relay::relayed_source(self.address);
             let ctx = super::Ctx {
@@ -236,7 +243,10 @@ impl Inbound {
             };
             let answer = super::receipt::receive(r, &host, &mut None, peer, ctx).await;
             return match Repr::parse(&answer.reply) {
-                Ok(Repr::Accepted { .. }) => Ok(Settle::Done),
+                Ok(Repr::Accepted { .. }) => {
+                    self.read_by_the_same(&uuid, r.reader, r.state, r.at).await;
+                    Ok(Settle::Done)
+                }
                 Ok(Repr::Refused {
                     reason: Reason::NoRoom,
                     ..
@@ -284,6 +294,43 @@ impl Inbound {
             }
         }
         Ok(Settle::Done)
+    }
+}
+
+impl Inbound {
+    /// After `reader` (`ALICE@H2`) read sent message `uuid`: ALICE's other
+    /// hosts (`ALICE@H3`) count as read too. One person at several sites
+    /// reads a message once, and `track` and `send --wait` see that.
+    async fn read_by_the_same(&self, uuid: &str, reader: &str, state: ReceiptState, at: i64) {
+        let Some((name, _)) = reader.rsplit_once('@') else {
+            return;
+        };
+        if state != ReceiptState::Read {
+            return;
+        }
+        let Ok(rows) = self.receipts.receipts(uuid.to_owned()).await else {
+            return;
+        };
+        let at = at.min(messngr_store::clock::now_ms());
+        for row in rows {
+            let same = row
+                .recipient
+                .rsplit_once('@')
+                .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name));
+            if same && row.recipient != reader && row.state != messngr_store::ReceiptState::Read {
+                let (u, who) = (uuid.to_owned(), row.recipient.clone());
+                if let Err(e) = self
+                    .receipts
+                    .record(u, who, messngr_store::ReceiptState::Read, at)
+                    .await
+                {
+                    tracing::info!(
+                        "relay: {} not marked read with {reader}: {e}",
+                        row.recipient
+                    );
+                }
+            }
+        }
     }
 }
 

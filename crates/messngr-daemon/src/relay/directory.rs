@@ -31,9 +31,14 @@
 //!   drop each other; a holder silent for a TTL is left out, and each host
 //!   found is believed only through its own signed entry listing the name.
 //!
-//! Keys are `host.HEX` (a host's entry) and `name.HEX` (the hosts holding a
-//! name), HEX being the upper-case NetBIOS name in hex: any NetBIOS name is
-//! then a valid key.
+//! * **Groups are holders too:** `group.HEX` keeps the hosts in a relay
+//!   group (`[relay] groups`), and `group.2A` (`*`) every host: the
+//!   organisation. A host is believed in a group only if its own signed
+//!   entry lists it (every entry counts for the organisation).
+//!
+//! Keys are `host.HEX` (a host's entry), `name.HEX` (the hosts holding a
+//! name) and `group.HEX`, HEX being the upper-case name in hex: any
+//! NetBIOS name is then a valid key.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
@@ -41,7 +46,8 @@ use async_nats::jetstream::{self, kv, stream};
 use messngr_secure::PublicKey;
 use serde::{Deserialize, Serialize};
 
-use super::error::{RelayError, nats};
+use super::error::{LookupError, RelayError, nats};
+use super::holders::{Held, Holders};
 use crate::config::Relay as RelayConfig;
 use crate::secure::Secure;
 use crate::settings::Settings;
@@ -52,8 +58,6 @@ pub(crate) const BUCKET: &str = "messngr_directory";
 const MAX_VALUE: usize = 16 * 1024;
 /// Names one entry may carry.
 const MAX_NAMES: usize = 256;
-/// Holders one name keeps (the oldest dropped past it).
-const MAX_HOLDERS: usize = 64;
 /// Compare-and-swap tries for one name before its write is left to the
 /// next renewal.
 const CAS_TRIES: usize = 8;
@@ -71,6 +75,9 @@ pub(crate) struct Entry {
     pub(crate) names: Vec<String>,
     /// Its host key (`ed25519:HEX`).
     pub(crate) key: String,
+    /// The relay groups it is in (`[relay] groups`).
+    #[serde(default)]
+    pub(crate) groups: Vec<String>,
     /// When it was written (Unix ms).
     pub(crate) at: i64,
 }
@@ -90,49 +97,9 @@ impl Entry {
             addresses: vec![settings.iface.address],
             names,
             key: secure.host().public().to_string(),
+            groups: settings.relay.groups_upper(),
             at: super::now_ms(),
         }
-    }
-}
-
-/// The hosts holding a name, as a `name.` key keeps them: each with when it
-/// last wrote (Unix ms).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Holders {
-    hosts: std::collections::BTreeMap<String, i64>,
-}
-
-impl Holders {
-    /// The set in `value`: JSON, or (as the first version wrote) a bare
-    /// host name.
-    fn parse(value: &[u8]) -> Holders {
-        if let Ok(h) = serde_json::from_slice::<Holders>(value) {
-            return h;
-        }
-        let mut h = Holders::default();
-        if value.len() <= 15 && !value.is_empty() {
-            h.hosts
-                .insert(String::from_utf8_lossy(value).to_ascii_uppercase(), 0);
-        }
-        h
-    }
-
-    /// With `host` written at `now`, and without holders silent since
-    /// `stale` (Unix ms), nor more than [`MAX_HOLDERS`].
-    fn with(mut self, host: &str, now: i64, stale: i64) -> Holders {
-        self.hosts.retain(|_, at| *at >= stale);
-        self.hosts.insert(host.to_owned(), now);
-        while self.hosts.len() > MAX_HOLDERS {
-            let oldest = self
-                .hosts
-                .iter()
-                .min_by_key(|(_, at)| **at)
-                .map(|(h, _)| h.clone());
-            if let Some(h) = oldest {
-                self.hosts.remove(&h);
-            }
-        }
-        self
     }
 }
 
@@ -143,50 +110,6 @@ pub(crate) struct Found {
     pub(crate) host: String,
     /// Its addresses.
     pub(crate) addresses: Vec<Ipv4Addr>,
-}
-
-/// Why a lookup found nothing usable.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum LookupError {
-    /// The relay is down.
-    #[error("the relay is not connected")]
-    NotConnected,
-    /// Connected, the directory not yet opened.
-    #[error("the relay's directory is not ready yet")]
-    NotReady,
-    /// Nobody has it.
-    #[error("{0} is not in the relay's directory")]
-    Absent(String),
-    /// This host holds it.
-    #[error("{0} is this host's own name")]
-    Ours(String),
-    /// The entry is not acceptable (unsigned, forged, oversized, not
-    /// listing the name, from a host this host is): dropped, counted.
-    #[error("the relay's directory entry for {name} was refused: {why}")]
-    Refused {
-        /// The name looked up.
-        name: String,
-        /// Why.
-        why: String,
-    },
-    /// The entry's key is not the one pinned for its host.
-    #[error(
-        "the relay's directory offers a key for {0} that is not the pinned one: refused (`messngr trust` to replace a host's key)"
-    )]
-    KeyChanged(String),
-    /// The cluster did not answer.
-    #[error("the relay's directory did not answer: {0}")]
-    Io(String),
-}
-
-impl LookupError {
-    /// Whether this is an entry refused (counted as dropped).
-    pub(crate) fn is_refusal(&self) -> bool {
-        matches!(
-            self,
-            LookupError::Refused { .. } | LookupError::KeyChanged(_)
-        )
-    }
 }
 
 /// The opened bucket.
@@ -247,16 +170,30 @@ impl Directory {
             .put(host_key(&entry.host), value.into())
             .await
             .map_err(nats)?;
-        for name in std::iter::once(&entry.host).chain(&entry.names) {
-            self.hold(name, &entry.host, entry.at).await?;
+        // Every name and group is written even if one fails; the first
+        // error is reported (and all are tried again soon).
+        let keys = std::iter::once(&entry.host)
+            .chain(&entry.names)
+            .map(|n| name_key(n))
+            .chain(
+                std::iter::once(ORGANISATION)
+                    .chain(entry.groups.iter().map(String::as_str))
+                    .map(group_key),
+            );
+        let mut first = None;
+        for key in keys {
+            if let Err(e) = self.hold(&key, &entry.host, entry.at).await {
+                first.get_or_insert(e);
+            }
         }
-        Ok(())
+        first.map_or(Ok(()), Err)
     }
 
-    /// Adds (or renews) `host` among the holders of `name`: read, change,
-    /// write if nobody wrote in between (the key's revision), else again.
-    async fn hold(&self, name: &str, host: &str, now: i64) -> Result<(), RelayError> {
-        let key = name_key(name);
+    /// Adds (or renews) `host` among the holders kept in `key`: read,
+    /// change, write if nobody wrote in between (the key's revision), else
+    /// again.
+    async fn hold(&self, key: &str, host: &str, now: i64) -> Result<(), RelayError> {
+        let key = key.to_owned();
         let stale = now.saturating_sub(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX));
         for _ in 0..CAS_TRIES {
             let current = self.kv.entry(key.clone()).await.map_err(nats)?;
@@ -268,26 +205,23 @@ impl Directory {
                 None => (Holders::default(), None),
             };
             let value: bytes::Bytes = serde_json::to_vec(&holders.with(host, now, stale))?.into();
-            let written = match revision {
-                Some(r) => self
-                    .kv
-                    .update(key.clone(), value, r)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                None => self
-                    .kv
-                    .create(key.clone(), value)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
+            // Only "someone wrote in between" is tried again; anything else
+            // (no permission, a timeout) is this write's error.
+            let raced = match revision {
+                Some(r) => match self.kv.update(key.clone(), value, r).await {
+                    Ok(_) => return Ok(()),
+                    Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => e.to_string(),
+                    Err(e) => return Err(nats(e)),
+                },
+                None => match self.kv.create(key.clone(), value).await {
+                    Ok(_) => return Ok(()),
+                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => e.to_string(),
+                    Err(e) => return Err(nats(e)),
+                },
             };
-            match written {
-                Ok(()) => return Ok(()),
-                Err(e) => tracing::debug!("relay: {key} changed while writing ({e}); again"),
-            }
+            tracing::debug!("relay: {key} changed while writing ({raced}); again");
         }
-        Err(RelayError::Contended(name.to_owned()))
+        Err(RelayError::Contended(key))
     }
 
     /// The other hosts holding `name`, each through its own entry, its
@@ -298,32 +232,50 @@ impl Directory {
         secure: &Secure,
         name: &str,
     ) -> Result<Vec<Found>, LookupError> {
-        let name = name.trim().to_ascii_uppercase();
+        self.holders(secure, Held::Name(name.trim().to_ascii_uppercase()))
+            .await
+    }
+
+    /// The other hosts in relay group `group` (`*`: the organisation), each
+    /// through its own signed entry listing the group.
+    pub(crate) async fn lookup_group(
+        &self,
+        secure: &Secure,
+        group: &str,
+    ) -> Result<Vec<Found>, LookupError> {
+        self.holders(secure, Held::Group(group.trim().to_ascii_uppercase()))
+            .await
+    }
+
+    /// The other hosts holding `held`, each checked.
+    async fn holders(&self, secure: &Secure, held: Held) -> Result<Vec<Found>, LookupError> {
+        let name = held.name().to_owned();
         if name.len() > 15 {
             return Err(LookupError::Absent(name));
         }
-        let holders = match self.kv.get(name_key(&name)).await {
+        let holders = match self.kv.get(held.key()).await {
             Ok(Some(v)) if v.len() <= MAX_VALUE => Holders::parse(&v),
             Ok(Some(_)) => return Err(refused(&name, "the name's holders are oversized")),
             Ok(None) => return Err(LookupError::Absent(name)),
             Err(e) => return Err(LookupError::Io(e.to_string())),
         };
-        let stale =
-            super::now_ms().saturating_sub(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX));
+        let now = super::now_ms();
+        let stale = now.saturating_sub(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX));
+        // A host's own name is that host's alone, however many claim it.
+        let only = matches!(held, Held::Name(_)) && holders.hosts.contains_key(&name);
         let mut found = Vec::new();
         let mut first_error = None;
-        for (host, at) in holders.hosts.iter().take(MAX_HOLDERS) {
-            // (0: written by the first version, which kept no time.)
-            if *at != 0 && *at < stale {
+        for host in holders.current(now, stale) {
+            if only && host != name {
+                tracing::info!("relay: {host} claims {name}, the name of host {name}: left out");
                 continue;
             }
-            if secure.trust().is_ours(host) || secure.host_name().eq_ignore_ascii_case(host) {
+            if secure.trust().is_ours(&host) || secure.host_name().eq_ignore_ascii_case(&host) {
                 first_error.get_or_insert(LookupError::Ours(host.clone()));
                 continue;
             }
-            match self.holder(secure, &name, host).await {
+            match self.holder(secure, &held, &host).await {
                 Ok(f) => found.push(f),
-                Err(e @ LookupError::Io(_)) => return Err(e),
                 Err(e) => {
                     tracing::info!("relay: {name}'s holder {host} left out: {e}");
                     if first_error
@@ -335,6 +287,30 @@ impl Directory {
                 }
             }
         }
+        // A name held at several sites reaches each only if an admin
+        // vetted every one (`messngr trust add`, the trust file): on trust
+        // on first use, any host on the bus could add itself to a name and
+        // read its messages. Groups are open, as NetBIOS group names are.
+        if matches!(held, Held::Name(_)) && found.len() > 1 {
+            let (vetted, not): (Vec<Found>, Vec<Found>) = found
+                .into_iter()
+                .partition(|f| secure.trust().vetted(&f.host));
+            if !not.is_empty() {
+                let hosts: Vec<&str> = not.iter().map(|f| f.host.as_str()).collect();
+                tracing::warn!(
+                    "relay: {name} is claimed at several sites; {} not vetted by an admin: left out (`messngr trust add` vets a host)",
+                    hosts.join(", ")
+                );
+            }
+            if vetted.is_empty() {
+                let all: Vec<String> = not.into_iter().map(|f| f.host).collect();
+                return Err(LookupError::Conflict {
+                    name,
+                    hosts: all.join(", "),
+                });
+            }
+            found = vetted;
+        }
         if found.is_empty() {
             return Err(first_error.unwrap_or(LookupError::Absent(name)));
         }
@@ -343,15 +319,15 @@ impl Directory {
 
     /// `host`, as its own entry says, if it lists `name` and its key is
     /// the pinned one (or is pinned now).
-    async fn holder(&self, secure: &Secure, name: &str, host: &str) -> Result<Found, LookupError> {
+    async fn holder(&self, secure: &Secure, held: &Held, host: &str) -> Result<Found, LookupError> {
         let host = host.to_ascii_uppercase();
-        let name = name.to_owned();
+        let name = held.name().to_owned();
         let value = match self.kv.get(host_key(&host)).await {
             Ok(Some(v)) => v,
             Ok(None) => return Err(LookupError::Absent(name)),
             Err(e) => return Err(LookupError::Io(e.to_string())),
         };
-        let entry = verify(&name, &host, &value)?;
+        let entry = verify(held, &host, &value)?;
         let key: PublicKey = entry
             .key
             .parse()
@@ -371,9 +347,13 @@ impl Directory {
     }
 }
 
+/// The organisation's group: every host.
+pub(crate) const ORGANISATION: &str = "*";
+
 /// The entry in `value`, if it is signed by the key it carries, is the
-/// entry of `host`, and lists `name`.
-fn verify(name: &str, host: &str, value: &[u8]) -> Result<Entry, LookupError> {
+/// entry of `host`, and lists `held`.
+fn verify(held: &Held, host: &str, value: &[u8]) -> Result<Entry, LookupError> {
+    let name = held.name();
     if value.len() > MAX_VALUE {
         return Err(refused(name, "the entry is oversized"));
     }
@@ -395,11 +375,10 @@ fn verify(name: &str, host: &str, value: &[u8]) -> Result<Entry, LookupError> {
     if !entry.host.eq_ignore_ascii_case(host) {
         return Err(refused(name, "it is another host's entry"));
     }
-    if entry.names.len() > MAX_NAMES {
+    if entry.names.len() > MAX_NAMES || entry.groups.len() > MAX_NAMES {
         return Err(refused(name, "it lists too many names"));
     }
-    if !name.eq_ignore_ascii_case(host) && !entry.names.iter().any(|n| n.eq_ignore_ascii_case(name))
-    {
+    if !held.listed_in(&entry, host) {
         return Err(refused(name, "its host does not list the name"));
     }
     Ok(entry)
@@ -416,8 +395,12 @@ fn host_key(host: &str) -> String {
     format!("host.{}", hex::encode_upper(host.to_ascii_uppercase()))
 }
 
-fn name_key(name: &str) -> String {
+pub(super) fn name_key(name: &str) -> String {
     format!("name.{}", hex::encode_upper(name.to_ascii_uppercase()))
+}
+
+pub(super) fn group_key(group: &str) -> String {
+    format!("group.{}", hex::encode_upper(group.to_ascii_uppercase()))
 }
 
 #[cfg(test)]
@@ -439,6 +422,7 @@ mod tests {
             addresses: vec![Ipv4Addr::new(10, 77, 1, 5)],
             names: vec!["H2".into(), "ALICE".into()],
             key: id.public().to_string(),
+            groups: vec!["OPS".into()],
             at: 1,
         }
     }
@@ -447,8 +431,11 @@ mod tests {
     fn a_signed_entry_of_the_host_listing_the_name_is_accepted() {
         let id = Identity::generate().unwrap();
         let v = signed(&id, &entry(&id));
-        assert_eq!(verify("ALICE", "H2", &v).unwrap(), entry(&id));
-        assert!(verify("H2", "H2", &v).is_ok());
+        assert_eq!(
+            verify(&Held::Name("ALICE".into()), "H2", &v).unwrap(),
+            entry(&id)
+        );
+        assert!(verify(&Held::Name("H2".into()), "H2", &v).is_ok());
     }
 
     #[test]
@@ -459,27 +446,44 @@ mod tests {
         let mut forged = entry(&id);
         forged.key = other.public().to_string();
         let mut v = signed(&id, &forged);
-        assert!(verify("H2", "H2", &v).unwrap_err().is_refusal());
+        assert!(
+            verify(&Held::Name("H2".into()), "H2", &v)
+                .unwrap_err()
+                .is_refusal()
+        );
         // Changed after signing.
         v = signed(&id, &entry(&id));
         let text = String::from_utf8(v)
             .unwrap()
             .replace("10.77.1.5", "10.77.1.6");
-        assert!(verify("H2", "H2", text.as_bytes()).is_err());
+        assert!(verify(&Held::Name("H2".into()), "H2", text.as_bytes()).is_err());
         // Unsigned.
         let plain = serde_json::to_vec(&entry(&id)).unwrap();
-        assert!(verify("H2", "H2", &plain).is_err());
+        assert!(verify(&Held::Name("H2".into()), "H2", &plain).is_err());
         // Another host's entry under this host's key, or a name it does
         // not list.
         let v = signed(&id, &entry(&id));
-        assert!(verify("H3", "H3", &v).is_err());
-        assert!(verify("BOB", "H2", &v).is_err());
-        assert!(verify("H2", "H2", &vec![b' '; MAX_VALUE + 1]).is_err());
+        assert!(verify(&Held::Name("H3".into()), "H3", &v).is_err());
+        assert!(verify(&Held::Name("BOB".into()), "H2", &v).is_err());
+        assert!(verify(&Held::Name("H2".into()), "H2", &vec![b' '; MAX_VALUE + 1]).is_err());
+    }
+
+    #[test]
+    fn a_group_is_believed_only_from_an_entry_listing_it() {
+        let id = Identity::generate().unwrap();
+        let v = signed(&id, &entry(&id));
+        assert!(verify(&Held::Group("OPS".into()), "H2", &v).is_ok());
+        assert!(verify(&Held::Group(ORGANISATION.into()), "H2", &v).is_ok());
+        assert!(verify(&Held::Group("ADMINS".into()), "H2", &v).is_err());
+        // A group name is not a messenger name, nor the other way round.
+        assert!(verify(&Held::Name("OPS".into()), "H2", &v).is_err());
+        assert!(verify(&Held::Group("ALICE".into()), "H2", &v).is_err());
     }
 
     #[test]
     fn any_netbios_name_makes_a_valid_key() {
         assert_eq!(host_key("h2"), "host.4832");
         assert_eq!(name_key("A$B!"), "name.41244221");
+        assert_eq!(group_key(ORGANISATION), "group.2A");
     }
 }

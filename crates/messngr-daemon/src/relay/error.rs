@@ -49,3 +49,57 @@ pub(crate) enum RelayError {
 pub(crate) fn nats(e: impl std::fmt::Display) -> RelayError {
     RelayError::JetStream(e.to_string())
 }
+
+/// Why a lookup found nothing usable.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LookupError {
+    /// The relay is down.
+    #[error("the relay is not connected")]
+    NotConnected,
+    /// Connected, the directory not yet opened.
+    #[error("the relay's directory is not ready yet")]
+    NotReady,
+    /// Nobody has it.
+    #[error("{0} is not in the relay's directory")]
+    Absent(String),
+    /// This host holds it.
+    #[error("{0} is this host's own name")]
+    Ours(String),
+    /// The entry is not acceptable (unsigned, forged, oversized, not
+    /// listing the name, from a host this host is): dropped, counted.
+    #[error("the relay's directory entry for {name} was refused: {why}")]
+    Refused {
+        /// The name looked up.
+        name: String,
+        /// Why.
+        why: String,
+    },
+    /// The entry's key is not the one pinned for its host.
+    #[error(
+        "the relay's directory offers a key for {0} that is not the pinned one: refused (`messngr trust` to replace a host's key)"
+    )]
+    KeyChanged(String),
+    /// Several hosts claim the name, none vetted by an admin.
+    #[error(
+        "{name} is claimed at several sites ({hosts}), none vetted by an admin: nothing sent (`messngr trust add HOST KEY` vets the real ones)"
+    )]
+    Conflict {
+        /// The name.
+        name: String,
+        /// Its claimants.
+        hosts: String,
+    },
+    /// The cluster did not answer.
+    #[error("the relay's directory did not answer: {0}")]
+    Io(String),
+}
+
+impl LookupError {
+    /// Whether this is an entry refused (counted as dropped).
+    pub(crate) fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            LookupError::Refused { .. } | LookupError::KeyChanged(_) | LookupError::Conflict { .. }
+        )
+    }
+}

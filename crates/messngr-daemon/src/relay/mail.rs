@@ -207,6 +207,18 @@ fn message_id(uuid: [u8; 16], what: &str, subject: &str) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
+/// The source a message the relay brought is stored with: this host's
+/// address, port 0 (no TCP peer has it). The policy judges it as this
+/// host's; a reader's receipt goes back through the relay.
+pub(crate) fn relayed_source(address: std::net::Ipv4Addr) -> std::net::SocketAddr {
+    std::net::SocketAddr::V4(std::net::SocketAddrV4::new(address, 0))
+}
+
+/// Whether a stored `source_addr` is [`relayed_source`]'s.
+pub(crate) fn came_by_relay(source_addr: Option<&str>, address: std::net::Ipv4Addr) -> bool {
+    source_addr.and_then(|s| s.parse().ok()) == Some(relayed_source(address))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@
 
 mod directory;
 mod error;
+mod holders;
 mod mail;
 mod outbox;
 
@@ -28,9 +29,10 @@ use std::time::Duration;
 use async_nats::jetstream;
 use tokio_util::sync::CancellationToken;
 
-pub(crate) use directory::{Found, LookupError};
+pub(crate) use directory::{Found, ORGANISATION};
+pub(crate) use error::LookupError;
 pub(crate) use error::RelayError;
-pub(crate) use mail::{MAX_AGE, MAX_ENVELOPE, Settle, Taken};
+pub(crate) use mail::{MAX_AGE, MAX_ENVELOPE, Settle, Taken, came_by_relay, relayed_source};
 
 use crate::registry::Registry;
 use crate::secure::Secure;
@@ -330,28 +332,42 @@ impl Relay {
         secure: &Secure,
         name: &str,
     ) -> Result<Vec<Found>, LookupError> {
+        let found = self.counted(self.directory()?.lookup(secure, name).await);
+        if let Ok(f) = &found {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            if recent.len() >= MAX_RECENT {
+                recent.clear();
+            }
+            recent.insert(
+                name.trim().to_ascii_uppercase(),
+                (f.clone(), std::time::Instant::now()),
+            );
+        }
+        found
+    }
+
+    /// The other hosts in relay group `group` (`*`: every host), checked
+    /// as [`Relay::lookup`]'s are.
+    pub(crate) async fn lookup_group(
+        &self,
+        secure: &Secure,
+        group: &str,
+    ) -> Result<Vec<Found>, LookupError> {
+        self.counted(self.directory()?.lookup_group(secure, group).await)
+    }
+
+    /// The directory, if the relay is connected and it is open.
+    fn directory(&self) -> Result<&directory::Directory, LookupError> {
         if !self.connected() {
             return Err(LookupError::NotConnected);
         }
-        let Some(dir) = self.directory.get() else {
-            return Err(LookupError::NotReady);
-        };
-        let found = dir.lookup(secure, name).await;
-        match &found {
-            Err(e) if e.is_refusal() => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(_) => {}
-            Ok(f) => {
-                let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-                if recent.len() >= MAX_RECENT {
-                    recent.clear();
-                }
-                recent.insert(
-                    name.trim().to_ascii_uppercase(),
-                    (f.clone(), std::time::Instant::now()),
-                );
-            }
+        self.directory.get().ok_or(LookupError::NotReady)
+    }
+
+    /// `found`, an entry refused counted as dropped.
+    fn counted(&self, found: Result<Vec<Found>, LookupError>) -> Result<Vec<Found>, LookupError> {
+        if found.as_ref().is_err_and(LookupError::is_refusal) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
         }
         found
     }
@@ -479,18 +495,6 @@ async fn wait_for_own_name(settings: &Settings, registry: &Registry) {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// The source a message the relay brought is stored with: this host's
-/// address, port 0 (no TCP peer has it). The policy judges it as this
-/// host's; a reader's receipt goes back through the relay.
-pub(crate) fn relayed_source(address: Ipv4Addr) -> std::net::SocketAddr {
-    std::net::SocketAddr::V4(std::net::SocketAddrV4::new(address, 0))
-}
-
-/// Whether a stored `source_addr` is [`relayed_source`]'s.
-pub(crate) fn came_by_relay(source_addr: Option<&str>, address: Ipv4Addr) -> bool {
-    source_addr.and_then(|s| s.parse().ok()) == Some(relayed_source(address))
 }
 
 /// An address of a host found in the directory.

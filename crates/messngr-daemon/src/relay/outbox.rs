@@ -126,9 +126,19 @@ impl Relay {
                     );
                     labels.push(crate::recipient::recipient(&q.target, &f.host));
                 }
-                Err(e) => {
+                Err(e @ (super::RelayError::NotConnected | super::RelayError::NotReady(_))) => {
                     tracing::info!("relay: message {} waits here still: {e}", q.uuid);
                     return Sent::Later;
+                }
+                // This one cannot go now (no pin for its host, a publish
+                // refused): the others behind it still may.
+                Err(e) => {
+                    tracing::warn!(
+                        "relay: message {} for {} waits here still: {e}",
+                        q.uuid,
+                        f.host
+                    );
+                    return Sent::Skip;
                 }
             }
         }

@@ -396,3 +396,20 @@ async fn broadcast(
         warning: None,
     })
 }
+
+/// The workgroup or domain a `*` or `/domain[:NAME]` target means.
+pub(super) fn group_of(ctx: &SendContext, target: &str) -> Result<Option<String>, SendError> {
+    if target == "*" {
+        return Ok(Some(ctx.settings.workgroup.clone()));
+    }
+    let Some(rest) = target.strip_prefix("/domain") else {
+        return Ok(None);
+    };
+    match rest.strip_prefix(':') {
+        Some(d) if !d.is_empty() => Ok(Some(d.to_ascii_uppercase())),
+        None if rest.is_empty() => Ok(Some(ctx.settings.workgroup.clone())),
+        _ => Err(SendError::BadRequest(format!(
+            "{target:?}: write /domain or /domain:NAME"
+        ))),
+    }
+}

@@ -165,6 +165,14 @@ pub(crate) async fn send(
             "--time takes 1 to 86400 seconds".into(),
         ));
     }
+    if opts
+        .expires_at
+        .is_some_and(|t| t <= messngr_store::clock::now_ms())
+    {
+        return Err(SendError::BadRequest(
+            "--expires takes 1 second to 7 days (90s, 30m, 2h, 7d)".into(),
+        ));
+    }
     // The receiver's code page as far as its name (and -I) tell; an
     // address range is checked again once the name is resolved.
     let codepage = ctx
@@ -185,7 +193,11 @@ pub(crate) async fn send(
         via::only_auto(opts.via, "/users (the users logged in here)")?;
         return send_users(ctx, message, opts).await;
     }
-    match group_of(ctx, target)? {
+    if let Some(group) = relay::relay_group(target)? {
+        via::only_auto(opts.via, "a relay group (it goes through the relay)")?;
+        return Ok(vec![relay::send_group(ctx, &group, text, opts).await?]);
+    }
+    match broadcast::group_of(ctx, target)? {
         Some(g) if opts.via == messngr_api::Via::Mailslot => Ok(vec![
             broadcast::datagram_only(ctx, target, &g, message, opts).await?,
         ]),
@@ -196,23 +208,6 @@ pub(crate) async fn send(
         None => Ok(vec![
             send_direct(ctx, target, address, message, opts).await?,
         ]),
-    }
-}
-
-/// The workgroup or domain a `*` or `/domain[:NAME]` target means.
-fn group_of(ctx: &SendContext, target: &str) -> Result<Option<String>, SendError> {
-    if target == "*" {
-        return Ok(Some(ctx.settings.workgroup.clone()));
-    }
-    let Some(rest) = target.strip_prefix("/domain") else {
-        return Ok(None);
-    };
-    match rest.strip_prefix(':') {
-        Some(d) if !d.is_empty() => Ok(Some(d.to_ascii_uppercase())),
-        None if rest.is_empty() => Ok(Some(ctx.settings.workgroup.clone())),
-        _ => Err(SendError::BadRequest(format!(
-            "{target:?}: write /domain or /domain:NAME"
-        ))),
     }
 }
 

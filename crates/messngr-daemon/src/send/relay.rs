@@ -11,7 +11,7 @@ use super::secure::{Failure, Link, sign};
 use std::net::Ipv4Addr;
 
 use super::{Options, Outcome, SendContext, SendError, SendReport, record};
-use crate::relay::{Found, RelayError};
+use crate::relay::{Found, LookupError, ORGANISATION, RelayError};
 use messngr_proto::Transport;
 
 /// Where a name is: an address on this LAN (NetBIOS), or a host on
@@ -50,11 +50,9 @@ pub(crate) async fn resolve_anywhere(
             Ok(Resolved::Relay(found))
         }
         // The relay down or slow is not "no such name": kept for it.
-        Err(
-            e @ (crate::relay::LookupError::NotConnected
-            | crate::relay::LookupError::NotReady
-            | crate::relay::LookupError::Io(_)),
-        ) => Ok(Resolved::Later(e.to_string())),
+        Err(e @ (LookupError::NotConnected | LookupError::NotReady | LookupError::Io(_))) => {
+            Ok(Resolved::Later(e.to_string()))
+        }
         Err(e) => Err(SendError::NotFound(format!("{not_here}; {e}"))),
     }
 }
@@ -77,6 +75,48 @@ pub(super) async fn send(
     found: &[Found],
     text: &str,
     opts: Options<'_>,
+) -> Result<SendReport, SendError> {
+    to_holders(ctx, target, found, text, opts, false).await
+}
+
+/// `/org` (`group` [`ORGANISATION`]) or `/group:NAME`: the message, signed
+/// to the group's name, sealed to each other host in it on every site.
+pub(super) async fn send_group(
+    ctx: &SendContext,
+    group: &str,
+    text: &str,
+    opts: Options<'_>,
+) -> Result<SendReport, SendError> {
+    let shown = if group == ORGANISATION {
+        "/org".to_owned()
+    } else {
+        format!("/group:{group}")
+    };
+    let Some(relay) = &ctx.relay else {
+        return Err(SendError::BadRequest(format!(
+            "{shown} goes through the relay, and this host has none: set [relay] servers in the config"
+        )));
+    };
+    let found = match relay.lookup_group(&ctx.secure, group).await {
+        Ok(found) => found,
+        Err(LookupError::Absent(_) | LookupError::Ours(_)) => {
+            return Err(SendError::NotFound(format!(
+                "no other host is in {shown} (a host joins a group with [relay] groups)"
+            )));
+        }
+        Err(e) => return Err(SendError::Network(format!("{shown}: {e}"))),
+    };
+    to_holders(ctx, group, &found, text, opts, true).await
+}
+
+/// [`send`] and [`send_group`]: signed once, sealed to each of `found`.
+async fn to_holders(
+    ctx: &SendContext,
+    target: &str,
+    found: &[Found],
+    text: &str,
+    opts: Options<'_>,
+    to_group: bool,
 ) -> Result<SendReport, SendError> {
     let Some(relay) = &ctx.relay else {
         return Err(SendError::NotFound(format!(
@@ -112,7 +152,9 @@ pub(super) async fn send(
         }
     }
     let Some(first) = queued.first() else {
-        if let Some(why) = away {
+        // A name is looked up again when the relay is back; a group's
+        // members are who they are now, so a group message is not kept.
+        if let Some(why) = away.filter(|_| !to_group) {
             return keep_signed(ctx, target, text, opts, uuid, frame, &why).await;
         }
         return Err(SendError::Network(format!(
@@ -186,11 +228,22 @@ async fn keep_signed(
     let Some(relay) = &ctx.relay else {
         return Err(SendError::Network(why.to_owned()));
     };
-    let (name, uuid_hex, kept_frame) = (
-        target.trim().to_ascii_uppercase(),
-        hex::encode(uuid),
-        frame.clone(),
-    );
+    let login = super::local::sender_name(opts.uid);
+    let kept = record::Sent {
+        uuid: hex::encode(uuid),
+        uid: opts.uid,
+        login: &login,
+        target,
+        text,
+        // Its recipients are known once the relay says who holds the name.
+        recipients: Vec::new(),
+        signed: Some(frame.clone()),
+        alert: opts.alert,
+    };
+    // The sender's copy first: the outbox's sender adds its recipients.
+    let id = record::keep(ctx, kept).await;
+    let (name, uuid_hex, kept_frame) =
+        (target.trim().to_ascii_uppercase(), hex::encode(uuid), frame);
     let at = messngr_store::clock::now_ms();
     ctx.inbox
         .handle()
@@ -203,19 +256,6 @@ async fn keep_signed(
         hex::encode(uuid),
         target.to_ascii_uppercase()
     );
-    let login = super::local::sender_name(opts.uid);
-    let kept = record::Sent {
-        uuid: hex::encode(uuid),
-        uid: opts.uid,
-        login: &login,
-        target,
-        text,
-        // Its recipients are known once the relay says who holds the name.
-        recipients: Vec::new(),
-        signed: Some(frame),
-        alert: opts.alert,
-    };
-    let id = record::keep(ctx, kept).await;
     Ok(SendReport {
         target: target.to_owned(),
         transport: Transport::Messngr,
@@ -229,4 +269,25 @@ async fn keep_signed(
         uuid: Some(hex::encode(uuid)),
         warning: None,
     })
+}
+
+/// The relay group `/org` (every host: [`crate::relay::ORGANISATION`]) or
+/// `/group:NAME` means.
+pub(super) fn relay_group(target: &str) -> Result<Option<String>, SendError> {
+    if target.eq_ignore_ascii_case("/org") {
+        return Ok(Some(crate::relay::ORGANISATION.to_owned()));
+    }
+    let Some(rest) = target
+        .get(..6)
+        .filter(|p| p.eq_ignore_ascii_case("/group"))
+        .map(|_| &target[6..])
+    else {
+        return Ok(None);
+    };
+    match rest.strip_prefix(':') {
+        Some(g) if (1..=15).contains(&g.len()) => Ok(Some(g.to_ascii_uppercase())),
+        _ => Err(SendError::BadRequest(format!(
+            "{target:?}: write /group:NAME (a relay group of 1 to 15 characters) or /org"
+        ))),
+    }
 }

@@ -229,6 +229,7 @@ impl Services {
                         .map(|addresses| messngr_api::LookupView {
                             name: shown,
                             addresses,
+                            relay_host: None,
                             relay_hosts: Vec::new(),
                         })
                         .map_err(ApiError::from),
@@ -255,7 +256,14 @@ impl Services {
                 let opts = Options {
                     priority: s.priority,
                     popup_secs: s.popup_secs,
-                    expires_at: s.expires_secs.map(crate::send::expires_at),
+                    expires_at: s
+                        .expires_secs
+                        // Out of range: a time already past, which `send`
+                        // refuses saying what it takes.
+                        .map(|e| match e {
+                            1..=604_800 => crate::send::expires_at(e),
+                            _ => 0,
+                        }),
                     uid,
                     secure: s.secure,
                     alert: None,
@@ -424,6 +432,7 @@ impl Services {
             Ok(found) => Ok(messngr_api::LookupView {
                 name: shown,
                 addresses: found.iter().flat_map(|f| f.addresses.clone()).collect(),
+                relay_host: found.first().map(|f| f.host.clone()),
                 relay_hosts: found
                     .iter()
                     .flat_map(|f| f.addresses.iter().map(|_| f.host.clone()))

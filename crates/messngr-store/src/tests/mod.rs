@@ -9,6 +9,7 @@ mod durability;
 mod handle;
 mod model;
 mod notices;
+mod outbox;
 mod page;
 mod quiet;
 mod quota;
