@@ -62,6 +62,11 @@ pub struct MessageView {
     /// senders: `alice@` this host).
     #[serde(default)]
     pub author: Option<String>,
+    /// Forwarded through the relay by a secure gateway from a legacy
+    /// sender (`GW: smb from 10.0.0.7`): never verified; the gateway
+    /// vouches for where it came from, not for who wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
     /// When its author last changed it (a live notice), Unix ms.
     #[serde(default)]
     pub updated_at_ms: Option<i64>,
@@ -152,6 +157,10 @@ impl MessageView {
             (true, None, Some(uid), _) => format!("verified: local uid {uid}"),
             (true, None, None, Some(key)) => format!("verified: key {}", line(key)),
             (true, None, None, None) => format!("verified: {}", self.transport),
+            (false, ..) if self.gateway.is_some() => format!(
+                "UNVERIFIED, forwarded by gateway {}",
+                line(self.gateway.as_deref().unwrap_or_default())
+            ),
             (false, ..) => match (&self.source_addr, self.transport) {
                 (Some(addr), t) => format!("UNVERIFIED {t} from {}", line(addr)),
                 (None, crate::Transport::Samba) => "UNVERIFIED samba hand-over".to_owned(),
@@ -216,6 +225,7 @@ mod tests {
             alert: false,
             title: None,
             repeats: 1,
+            gateway: None,
         };
         let v = serde_json::to_value(&m).unwrap();
         assert_eq!(v["received_at"], "2026-11-27T10:00:00.123Z");

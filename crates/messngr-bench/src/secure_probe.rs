@@ -340,6 +340,7 @@ impl Author {
             retract: false,
             alert: None,
             expires_at: None,
+            vouched: None,
         };
         m.signature = Some(self.key.sign(&Repr::Message(m).signed_bytes()?));
         Ok(Repr::Message(m).to_vec()?)

@@ -313,6 +313,9 @@ impl Config {
         for n in &self.names {
             netbios_name("names", n)?;
         }
+        for n in &self.relay.gateway {
+            netbios_name("relay.gateway", n)?;
+        }
         for (alias, owner) in &self.aliases {
             netbios_name("aliases", alias)?;
             if owner.trim().is_empty() {

@@ -312,6 +312,15 @@ pub async fn run_reloading(
                 peers: Arc::new(crate::send::Peers::default()),
                 relay: services.relay.clone(),
             };
+            let gateway = settings.relay.gateway_upper();
+            if services.relay.is_some() && !gateway.is_empty() {
+                tasks.spawn(crate::send::gateway::run(
+                    ctx.clone(),
+                    gateway,
+                    inbox.subscribe(),
+                    stop.child_token(),
+                ));
+            }
             services.alerter = Arc::new(crate::alerter::Alerter::new(
                 settings.clone(),
                 live.clone(),

@@ -45,6 +45,9 @@ pub struct Native {
     pub popup_secs: Option<u32>,
     /// The sender's expiry (Unix ms): never shown after it.
     pub expires_at: Option<i64>,
+    /// Forwarded by a relay gateway: `GW: smb from 10.0.0.7` (then never
+    /// verified: `origin` is `None`).
+    pub gateway: Option<String>,
     /// Verified: who signed it (`alice@H2`), the author key's fingerprint,
     /// and the signed frame; `None`: unsigned (an older messngr node).
     pub origin: Option<(String, String, Vec<u8>)>,

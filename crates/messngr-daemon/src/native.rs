@@ -159,6 +159,28 @@ pub(crate) async fn accept(
             None,
         );
     }
+    // A gateway's forward of a legacy message: believed as far as the
+    // gateway's signature goes (which host vouches), never as the legacy
+    // sender's word: stored unverified, with the gateway beside it.
+    let (origin, gateway) = match (origin, m.vouched) {
+        (Some(o), Some(v)) => (
+            None,
+            Some(format!(
+                "{}: {}",
+                o.verified.host,
+                messngr_proto::text::sanitize_line(v)
+            )),
+        ),
+        (None, Some(_)) => {
+            return refuse(
+                Some(m.uuid),
+                Reason::BadSignature,
+                "a gateway's forward must be signed by the gateway",
+                None,
+            );
+        }
+        (origin, None) => (origin, None),
+    };
     if m.expires_at
         .is_some_and(|t| t <= messngr_store::clock::now_ms())
     {
@@ -231,6 +253,7 @@ pub(crate) async fn accept(
             priority,
             popup_secs: m.popup_secs,
             expires_at: m.expires_at,
+            gateway,
             origin: origin.map(|o| (o.verified.author, o.verified.fingerprint, o.signed)),
             replaces: m.replaces,
             retract: m.retract,

@@ -161,7 +161,8 @@ impl Settings {
             .unwrap_or_default();
         let netbios_name = cfg.netbios_name(&hostname)?;
         let mut aliases: Vec<String> = cfg.names.iter().map(|n| n.to_ascii_uppercase()).collect();
-        for a in cfg.aliases.keys() {
+        // The gateway's names are answered for here too (and forwarded).
+        for a in cfg.aliases.keys().chain(&cfg.relay.gateway) {
             let a = a.to_ascii_uppercase();
             if !aliases.contains(&a) {
                 aliases.push(a);

@@ -32,5 +32,6 @@ pub(crate) fn message(id: i64, from: &str, to: &str, text: &str) -> Message {
         updated_at: None,
         retracted_at: None,
         alert: None,
+        gateway: None,
     }
 }

@@ -28,6 +28,7 @@ pub(crate) fn message(m: &Message) -> MessageView {
         raw: m.raw.clone(),
         sender_key: m.sender_key.clone(),
         author: m.author.clone(),
+        gateway: m.gateway.clone(),
         updated_at_ms: m.updated_at,
         retracted_at_ms: m.retracted_at,
         priority: m.priority,

@@ -23,6 +23,7 @@ fn message() -> Message<'static> {
         retract: false,
         alert: None,
         expires_at: None,
+        vouched: None,
     }
 }
 

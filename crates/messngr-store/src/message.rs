@@ -85,6 +85,9 @@ pub struct NewMessage {
     pub signed: Option<Vec<u8>>,
     /// The message is an alert (`messngr alert`, issue 12).
     pub alert: Option<AlertMark>,
+    /// Forwarded by a relay gateway from a legacy sender: the gateway and
+    /// where it says the message came from (never verified).
+    pub gateway: Option<String>,
     /// A message sent from here (`Direction::Out`): the recipients it
     /// reached, recorded `delivered` in the same transaction (what
     /// [`crate::Store::add_recipients`] and [`crate::Store::set_receipt`]
@@ -121,6 +124,7 @@ impl NewMessage {
             signed: None,
             alert: None,
             delivered_to: Vec::new(),
+            gateway: None,
         }
     }
 }
@@ -204,6 +208,8 @@ pub struct Message {
     pub retracted_at: Option<i64>,
     /// An alert's mark.
     pub alert: Option<AlertMark>,
+    /// Forwarded by a relay gateway (`GW: smb from 10.0.0.7`).
+    pub gateway: Option<String>,
 }
 
 impl Message {

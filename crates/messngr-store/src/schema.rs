@@ -378,6 +378,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         frame     BLOB NOT NULL CHECK (length(frame) BETWEEN 1 AND 81920),
         queued_at INTEGER NOT NULL
     );",
+    // 11: a legacy message a gateway forwarded through the relay (issue
+    // 14): the gateway and where it says the message came from; such a
+    // message is never verified.
+    "ALTER TABLE messages ADD COLUMN gateway TEXT
+        CHECK (gateway IS NULL OR (verified = 0
+               AND length(CAST(gateway AS BLOB)) BETWEEN 1 AND 300));",
 ];
 
 /// `message_counts.block` is `id >> COUNT_BLOCK_SHIFT` (the triggers of

@@ -25,7 +25,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) const COLUMNS: &str = "id, uuid, direction, received_at, transport, source_addr, from_name, \
     to_name, text, raw, codepage, lossy, verified, sender_key, priority, expires_at, read_at, \
     owner_user, notice_id, in_reply_to, sender_uid, popup_secs, author, signed, updated_at, \
-    retracted_at, alert, title, repeats";
+    retracted_at, alert, title, repeats, gateway";
 
 /// An open inbox. Blocking; see [`crate::StoreHandle`] for async callers.
 #[derive(Debug)]
@@ -389,9 +389,9 @@ fn insert_row(
         "INSERT INTO messages (uuid, direction, received_at, transport, source_addr, \
          from_name, to_name, from_fold, to_fold, text, raw, codepage, lossy, verified, \
          sender_key, priority, expires_at, owner_user, notice_id, in_reply_to, sender_uid, \
-         popup_secs, author, signed, alert, title, repeats) \
+         popup_secs, author, signed, alert, title, repeats, gateway) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-         ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+         ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
     )?
     .execute(params![
         uuid,
@@ -421,6 +421,7 @@ fn insert_row(
         m.alert.is_some(),
         m.alert.as_ref().and_then(|a| a.title.as_deref()),
         m.alert.as_ref().map_or(1, |a| a.repeats),
+        m.gateway,
     ])?;
     let id = tx.last_insert_rowid();
     Ok(Message {
@@ -451,6 +452,7 @@ fn insert_row(
         updated_at: None,
         retracted_at: None,
         alert: m.alert.clone(),
+        gateway: m.gateway.clone(),
     })
 }
 
@@ -552,5 +554,6 @@ pub(crate) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         } else {
             None
         },
+        gateway: r.get(29)?,
     })
 }

@@ -13,7 +13,7 @@ mod support;
 use std::time::Duration;
 
 use messngr_lan::Lan;
-use support::{Capture, Daemon, NatsCluster, text, wait_for};
+use support::{Capture, Daemon, NatsCluster, SambaClient, acknowledged, text, wait_for};
 
 fn routed_lan() -> Option<Lan> {
     Lan::up_routed(3, 2).expect("build the routed test LAN")
@@ -416,6 +416,32 @@ fn user_at_two_sites(server: &'static str) {
         assert_eq!(group["to"], "OPS", "{group}");
         assert!(has_text(&got, "the building closes at 6"), "{got:?}");
     }
+    // Changed and withdrawn across sites as on a LAN: the update to both
+    // of ALICE's hosts, the group message withdrawn at each member.
+    let group_id = v["id"]
+        .as_i64()
+        .expect("the group message's id")
+        .to_string();
+    let o = h1.cli_ok(&["update", &sent_id, "one message, two desks (moved to 3)"]);
+    assert!(
+        text(&o).contains("ALICE@H2") && text(&o).contains("ALICE@H3"),
+        "{}",
+        text(&o)
+    );
+    h1.cli_ok(&["retract", &group_id]);
+    for d in [&h2, &h3] {
+        wait_for(
+            Duration::from_secs(30),
+            || {
+                let inbox = d.inbox();
+                has_text(&inbox, "one message, two desks (moved to 3)")
+                    && inbox
+                        .iter()
+                        .any(|m| m["to"] == "OPS" && !m["retracted_at_ms"].is_null())
+            },
+            || format!("{:?}\n{}", d.inbox(), d.log()),
+        );
+    }
     let o = h1.cli(&["send", "/group:NOBODY", "x"]);
     assert!(
         text(&o).contains("no other host is in /group:NOBODY"),
@@ -446,4 +472,67 @@ fn user_at_two_sites(server: &'static str) {
     assert!(has_text(&h2.wait_inbox(4), "for her only"));
     std::thread::sleep(Duration::from_secs(2));
     assert!(evil.inbox().is_empty(), "{:?}", evil.inbox());
+}
+
+/// The secure gateway: `smbclient -M ALICE` on one subnet, to a gateway
+/// that answers for ALICE there; ALICE is on the other subnet. The message
+/// reaches her through the relay, unverified, with the gateway that
+/// vouched for where it came from.
+#[test]
+fn a_legacy_message_to_a_gateway_reaches_the_user_on_another_site_unverified() {
+    let Some(lan) = routed_lan() else { return };
+    let nats = NatsCluster::start(&lan, &[1, 2, 4]);
+    let h2 = Daemon::start(
+        &lan,
+        5,
+        "H2",
+        &format!("names = [\"ALICE\"]\n{}", nats.relay_config(&lan, "")),
+    );
+    let gw = Daemon::start(
+        &lan,
+        3,
+        "GW",
+        &nats.relay_config(&lan, "gateway = [\"ALICE\"]\n"),
+    );
+    wait_published(&h2, &nats);
+    wait_published(&gw, &nats);
+    // The gateway answers for ALICE on its LAN, and does not claim her in
+    // the directory: a lookup there still finds H2 alone.
+    wait_for(
+        Duration::from_secs(30),
+        || text(&gw.cli(&["lookup", "ALICE"])).contains(&lan.ip(3).to_string()),
+        || text(&gw.cli(&["lookup", "ALICE"])),
+    );
+    let samba = SambaClient::new();
+    let o = samba.message(
+        &lan,
+        1,
+        "ALICE",
+        Some(&lan.ip(3).to_string()),
+        b"the printer is on fire",
+    );
+    assert!(acknowledged(&o), "{}\n{}", text(&o), gw.log());
+    // On the gateway's disk first, as the legacy sender was told.
+    assert!(has_text(&gw.wait_inbox(1), "the printer is on fire"));
+    let got = h2.wait_inbox(1);
+    let m = &got[0];
+    assert_eq!(m["text"], "the printer is on fire", "{m}");
+    // FROM as the legacy sender gave it (smbclient sends its user name).
+    assert_eq!(m["from"], "alice", "{m}");
+    assert_eq!(m["verified"], false, "{m}");
+    assert!(m["author"].is_null(), "{m}");
+    assert_eq!(
+        m["gateway"],
+        format!("GW: smb from {}", lan.ip(1)).as_str(),
+        "{m}"
+    );
+    let shown = text(&h2.cli_ok(&["read", &m["id"].as_i64().expect("id").to_string()]));
+    assert!(
+        shown.contains(&format!(
+            "[UNVERIFIED, forwarded by gateway GW: smb from {}]",
+            lan.ip(1)
+        )),
+        "{shown}"
+    );
+    gw.wait_log("gateway: message 1 for ALICE (smb from");
 }

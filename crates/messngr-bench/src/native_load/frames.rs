@@ -141,6 +141,7 @@ impl BenchHost {
             retract: false,
             alert: None,
             expires_at: None,
+            vouched: None,
         };
         if signed {
             m.signature = Some(self.user.sign(&Repr::Message(m).signed_bytes()?));

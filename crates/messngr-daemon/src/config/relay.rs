@@ -41,6 +41,12 @@ pub struct Relay {
     /// whole organisation (`send /org`).
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The secure gateway: names this host answers for on its LAN, whose
+    /// legacy messages (SMB, mailslot, RPC) it forwards through the relay
+    /// to their holders on other sites, marked unverified and vouched for
+    /// by this host.
+    #[serde(default)]
+    pub gateway: Vec<String>,
 }
 
 impl Relay {
@@ -59,6 +65,14 @@ impl Relay {
     /// compare them).
     pub fn groups_upper(&self) -> Vec<String> {
         self.groups.iter().map(|g| g.to_ascii_uppercase()).collect()
+    }
+
+    /// The gateway's names, upper case.
+    pub fn gateway_upper(&self) -> Vec<String> {
+        self.gateway
+            .iter()
+            .map(|g| g.to_ascii_uppercase())
+            .collect()
     }
 
     /// How long a directory entry lives.

@@ -437,6 +437,7 @@ impl Inbox {
         new.priority = native.priority;
         new.popup_secs = native.popup_secs;
         new.expires_at = native.expires_at;
+        new.gateway = native.gateway.clone();
         new.alert = native.alert.clone();
         new.owner_user = self.access.owner_of(&new.to);
         new

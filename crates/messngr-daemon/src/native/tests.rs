@@ -31,6 +31,7 @@ fn frame_from(from: &str, to: &str, text: &str) -> Vec<u8> {
         retract: false,
         alert: None,
         expires_at: None,
+        vouched: None,
     })
     .to_vec()
     .unwrap()
@@ -246,6 +247,7 @@ async fn over_the_quota_is_no_room_counted_as_quota_full() {
         retract: false,
         alert: None,
         expires_at: None,
+        vouched: None,
     })
     .to_vec()
     .unwrap();
@@ -288,6 +290,7 @@ async fn an_unsigned_alert_is_stored_unmarked_with_its_line() {
             repeats: 99,
         }),
         expires_at: None,
+        vouched: None,
     })
     .to_vec()
     .unwrap();

@@ -211,6 +211,7 @@ impl Relay {
     ) {
         wait_for_own_name(settings, registry).await;
         let renew = settings.relay.directory_ttl() / 3;
+        let gateway = settings.relay.gateway_upper();
         // Written again each third of the TTL, and as soon as the names
         // held change (a name claimed late, one given up); a failed write
         // is tried again soon (a new stream's leader, or a server that
@@ -218,7 +219,9 @@ impl Relay {
         let mut retry = Duration::from_secs(1);
         let mut written: Option<(Vec<String>, std::time::Instant)> = None;
         loop {
-            let names = registry.messenger_names();
+            // A gateway's names are other sites' people: not held here.
+            let mut names = registry.messenger_names();
+            names.retain(|n| !gateway.contains(n));
             let due = written
                 .as_ref()
                 .is_none_or(|(w, at)| *w != names || at.elapsed() >= renew);

@@ -109,6 +109,7 @@ fn message(uuid: u8, fields: messngr_proto::wire::native::Signer<'_>) -> Message
         retract: false,
         alert: None,
         expires_at: None,
+        vouched: None,
     }
 }
 

@@ -25,6 +25,7 @@
 //! typed ([`SendReport`], [`SendError`]); the API's dispatch shows them.
 
 mod broadcast;
+pub(crate) mod gateway;
 mod local;
 pub(crate) mod notice;
 mod receipt;
@@ -102,6 +103,18 @@ pub(crate) struct Options<'a> {
     /// they ask (`http::api`). A message to another messngr host is kept
     /// all the same: its receiver reports receipts, which need the copy.
     pub untracked: bool,
+    /// A legacy message this host forwards as the secure gateway: its
+    /// sender's name and where it came from (`send::gateway`).
+    pub vouched: Option<Vouched<'a>>,
+}
+
+/// What a gateway says of a legacy message it forwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Vouched<'a> {
+    /// The legacy sender's name (FROM), not verified.
+    pub from: &'a str,
+    /// Where it came from: `smb from 10.0.0.7`.
+    pub origin: &'a str,
 }
 
 impl Options<'_> {

@@ -197,6 +197,15 @@ async fn to_one(
     link: Link<'_>,
 ) -> Result<(), SendError> {
     let name = name_of(label);
+    // A relay group's message (`/org`, `/group:NAME`) changes through it.
+    if let Some(relay) = &ctx.relay
+        && (name == crate::relay::ORGANISATION
+            || crate::config::netbios_name("recipient", name).is_err()
+            || relay.lookup(&ctx.secure, name).await.is_err())
+        && let Ok(members) = relay.lookup_group(&ctx.secure, name).await
+    {
+        return super::relay::notice(ctx, label, name, &members, text, opts, link).await;
+    }
     let to = crate::config::netbios_name("recipient", name)
         .map_err(|e| SendError::BadName(e.to_string()))?;
     let ip = match super::resolve_anywhere(ctx, name).await? {
@@ -207,10 +216,7 @@ async fn to_one(
             )));
         }
         super::Resolved::Relay(found) => {
-            return Err(SendError::NotFound(format!(
-                "{name} is on another site ({}): changing or withdrawing a message through the relay is not supported yet",
-                super::relay::hosts(&found)
-            )));
+            return super::relay::notice(ctx, label, name, &found, text, opts, link).await;
         }
     };
     match secure::attempt(ctx, to, ip, name, text, opts, link).await {

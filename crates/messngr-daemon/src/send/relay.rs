@@ -291,3 +291,40 @@ pub(super) fn relay_group(target: &str) -> Result<Option<String>, SendError> {
         ))),
     }
 }
+
+/// A live notice (`update`, `retract`, an alert again) of a message that
+/// went through the relay: signed with its REPLACES, sealed to the host of
+/// `label` (`OPS2@H2`), only if `found` still places the name there (a
+/// notice goes only where the message went).
+pub(super) async fn notice(
+    ctx: &SendContext,
+    label: &str,
+    name: &str,
+    found: &[Found],
+    text: &str,
+    opts: Options<'_>,
+    link: Link<'_>,
+) -> Result<(), SendError> {
+    let host = label
+        .rsplit_once('@')
+        .map_or(label, |(_, h)| h)
+        .to_ascii_uppercase();
+    let (Some(relay), Some(f)) = (&ctx.relay, found.iter().find(|f| f.host == host)) else {
+        return Err(SendError::Untrusted(format!(
+            "{name} is no longer held by {host} on the relay: the notice was not sent"
+        )));
+    };
+    let (uuid, frame) = sign(ctx, name, text, opts, link).map_err(|f| match f {
+        Failure::Final(e) => e,
+        Failure::NotMessngr(why) => SendError::Network(why),
+    })?;
+    relay
+        .post(&ctx.secure, &f.host, name, uuid, "message", &frame)
+        .await
+        .map_err(|e| SendError::Network(format!("the relay did not take the notice: {e}")))?;
+    tracing::info!(
+        "notice {} for {label} queued at the relay",
+        hex::encode(uuid)
+    );
+    Ok(())
+}

@@ -168,7 +168,9 @@ pub(crate) fn sign(
             .duration_since(UNIX_EPOCH)
             .ok()
             .and_then(|d| i64::try_from(d.as_millis()).ok()),
-        from: &ctx.settings.netbios_name,
+        from: opts
+            .vouched
+            .map_or(ctx.settings.netbios_name.as_str(), |v| v.from),
         to: target,
         text,
         priority: opts.priority.unwrap_or_default(),
@@ -179,6 +181,7 @@ pub(crate) fn sign(
         retract: link.retract,
         alert: opts.alert,
         expires_at: opts.expires_at,
+        vouched: opts.vouched.map(|v| v.origin),
     };
     let bad = |e: messngr_proto::wire::Error| {
         Failure::Final(match e {

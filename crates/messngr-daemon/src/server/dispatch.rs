@@ -269,6 +269,7 @@ impl Services {
                     alert: None,
                     via: s.transport,
                     untracked: s.untracked,
+                    vouched: None,
                 };
                 let sent = crate::send::send(ctx, &s.target, &s.text, s.address, opts).await;
                 line(

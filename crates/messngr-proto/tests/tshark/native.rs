@@ -40,6 +40,7 @@ pub fn frames() -> Vec<CatalogueFrame> {
         retract: false,
         alert: None,
         expires_at: None,
+        vouched: None,
     };
     // `-> e`: an ephemeral X25519 key; a SEALED body: two chunks, each
     // `u16 LENGTH` then ciphertext and its 16-byte tag.

@@ -153,6 +153,10 @@ fn sender(m: &MessageView) -> &str {
 /// its port, `uid N` for a local sender, `-` for a Samba hand-over
 /// (`messngr read` shows the whole provenance).
 fn source(m: &MessageView) -> String {
+    if let Some(g) = &m.gateway {
+        let host = g.split_once(':').map_or(g.as_str(), |(h, _)| h);
+        return format!("gateway {}", line(host));
+    }
     match (&m.source_addr, m.sender_uid) {
         (Some(addr), _) => {
             let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);

@@ -35,6 +35,7 @@ pub(super) struct Found<'a> {
     pub alert: Option<&'a str>,
     pub repeats: Option<u32>,
     pub expires_at: Option<i64>,
+    pub vouched: Option<&'a str>,
 }
 
 fn set<T>(slot: &mut Option<T>, v: T) -> Result<()> {
@@ -178,6 +179,13 @@ impl<'a> Found<'a> {
                     return Err(Error::Malformed("native REPEATS is less than 2"));
                 }
                 set(&mut self.repeats, n)
+            }
+            field::VOUCHED => {
+                let v = utf8(v, MAX_NAME_LEN, "native VOUCHED")?;
+                if v.is_empty() {
+                    return Err(Error::Malformed("native VOUCHED is empty"));
+                }
+                set(&mut self.vouched, v)
             }
             field::EXPIRES_AT => set(
                 &mut self.expires_at,

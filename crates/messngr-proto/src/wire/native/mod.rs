@@ -138,6 +138,11 @@ pub mod field {
     /// Critical, i64 BE, Unix ms: the sender's expiry; a receiver that
     /// cannot honour it must refuse the message, never show it late.
     pub const EXPIRES_AT: u8 = 0x96;
+    /// Critical, UTF-8, 1..=255 bytes: a legacy message a gateway forwards
+    /// (`smb from 10.0.0.7`): FROM is the legacy sender's word, not
+    /// verified; the signer is the gateway that vouches for where it came
+    /// from. Requires the signer fields.
+    pub const VOUCHED: u8 = 0x97;
     /// Critical, 1..=65535 bytes: a Noise handshake message (Handshake).
     pub const NOISE: u8 = 0x8A;
 }

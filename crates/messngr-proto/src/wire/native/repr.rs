@@ -72,6 +72,9 @@ pub struct Message<'a> {
     /// EXPIRES_AT (Unix ms, critical): the sender's expiry (`--expires`),
     /// inside the signed bytes; after it the message is never shown.
     pub expires_at: Option<i64>,
+    /// VOUCHED (critical): forwarded by a gateway from a legacy sender,
+    /// with where it came from; FROM is then not verified.
+    pub vouched: Option<&'a str>,
 }
 
 /// What a receipt says happened to a message (STATE).
@@ -207,6 +210,7 @@ impl<'a> Repr<'a> {
                         }
                     },
                     expires_at: found.expires_at,
+                    vouched: found.vouched,
                 };
                 check_message(&m, false)?;
                 Ok(Self::Message(m))
@@ -322,6 +326,9 @@ impl<'a> Repr<'a> {
                 if let Some(t) = m.expires_at {
                     each(field::EXPIRES_AT, FieldValue::I64(t))?;
                 }
+                if let Some(v) = m.vouched {
+                    each(field::VOUCHED, FieldValue::Text(v, MAX_NAME_LEN))?;
+                }
             }
             Self::Accepted { uuid } => each(field::UUID, FieldValue::Bytes(uuid))?,
             Self::Refused { uuid, reason, text } => {
@@ -426,6 +433,12 @@ fn check_message(m: &Message<'_>, signing: bool) -> Result<()> {
         return Err(Error::Malformed(
             "native signer fields (AUTHOR, HOST, AUTHOR_KEY, HOST_KEY, CERT, SIGNATURE) come all or none",
         ));
+    }
+    if m.vouched.is_some() && m.signer.is_none() {
+        return Err(Error::Malformed("native VOUCHED without signer fields"));
+    }
+    if m.vouched.is_some_and(str::is_empty) {
+        return Err(Error::Malformed("native VOUCHED is empty"));
     }
     if m.retract && m.replaces.is_none() {
         return Err(Error::Malformed("native RETRACT without REPLACES"));

@@ -63,6 +63,7 @@ fn signed_message() -> Message<'static> {
         retract: false,
         alert: None,
         expires_at: None,
+        vouched: None,
     }
 }
 

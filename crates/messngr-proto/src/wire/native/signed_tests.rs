@@ -33,6 +33,7 @@ fn message() -> Message<'static> {
         retract: false,
         alert: None,
         expires_at: None,
+        vouched: None,
     }
 }
 
@@ -303,6 +304,7 @@ proptest! {
             retract,
             alert: alert.as_ref().map(|(title, repeats)| Alert { title, repeats: *repeats }),
             expires_at: None,
+            vouched: None,
         };
         let repr = Repr::Message(m);
         let bytes = repr.to_vec().unwrap();

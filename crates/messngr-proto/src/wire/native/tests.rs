@@ -39,6 +39,7 @@ fn message() -> Message<'static> {
         retract: false,
         alert: None,
         expires_at: None,
+        vouched: None,
     }
 }
 
@@ -267,6 +268,7 @@ prop_compose! {
             retract: false,
             alert: None,
             expires_at: None,
+            vouched: None,
         };
         (m, [from, to, text])
     }
@@ -424,4 +426,23 @@ fn an_expiry_from_hand_made_bytes() {
         Err(Error::Unsupported(_))
     ));
     assert_eq!(field::EXPIRES_AT & CRITICAL, CRITICAL);
+}
+
+/// A gateway's mark (VOUCHED, critical): only on a signed message.
+#[test]
+fn vouched_needs_a_signer_and_some_words() {
+    let bad = |tail: &[u8]| Repr::parse(&[MESSAGE, tail].concat()).map(|_| ());
+    // MESSAGE is unsigned: a gateway's word without a gateway is refused.
+    assert!(matches!(
+        bad(b"\x97\x00\x11smb from 10.0.0.7"),
+        Err(Error::Malformed(_))
+    ));
+    assert!(matches!(bad(b"\x97\x00\x00"), Err(Error::Malformed(_))));
+    assert_eq!(field::VOUCHED & CRITICAL, CRITICAL);
+    // Emitting refuses it the same way.
+    let unsigned = Message {
+        vouched: Some("smb from 10.0.0.7"),
+        ..message()
+    };
+    assert!(Repr::Message(unsigned).to_vec().is_err());
 }
