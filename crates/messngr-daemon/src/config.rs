@@ -315,6 +315,15 @@ impl Config {
         }
         for n in &self.relay.gateway {
             netbios_name("relay.gateway", n)?;
+            let held = |x: &String| x.eq_ignore_ascii_case(n);
+            if self.names.iter().any(held) || self.aliases.keys().any(held) {
+                return Err(ConfigError::Invalid {
+                    key: "relay.gateway",
+                    message: format!(
+                        "{n} is also in names or aliases: a gateway name is another site's person, not held here"
+                    ),
+                });
+            }
         }
         for (alias, owner) in &self.aliases {
             netbios_name("aliases", alias)?;

@@ -49,6 +49,8 @@ pub(crate) struct Origin {
     /// The relay brought it to a relay group this host is in (`/org`,
     /// `/group:NAME`): a group message, though no NetBIOS group is named.
     pub(crate) relay_group: bool,
+    /// It came through the relay (not a session on this LAN).
+    pub(crate) via_relay: bool,
 }
 
 /// Handles one plaintext native frame from `peer` (a session that did not
@@ -92,12 +94,41 @@ pub(crate) async fn accept(
     policy
         .flow()
         .add(crate::flow::Route::Messngr, crate::flow::Outcome::Received);
-    let to_group = origin.as_ref().is_some_and(|o| o.relay_group)
-        || policy.is_workgroup(m.to.as_bytes())
-        || crate::config::netbios_name("to", m.to).is_ok_and(|n| names.is_group(&n));
+    // A gateway's forward (VOUCHED) is the legacy sender's word: taken only
+    // through the relay, signed by a gateway this host's admin vetted, for
+    // one name, changing nothing else; and judged by the unsigned rules
+    // (require_secure, require_verified_names refuse it).
+    let vouched = m.vouched.is_some();
+    if vouched
+        && !origin
+            .as_ref()
+            .is_some_and(|o| o.via_relay && o.verified.vetted)
+    {
+        policy.refuse_message(
+            Transport::Messngr,
+            Refusal::Forged,
+            peer.ip(),
+            format_args!(
+                "a gateway's forward for {} not from a vetted gateway",
+                sanitize_line(m.to)
+            ),
+        );
+        return refuse(
+            Some(m.uuid),
+            Reason::BadSignature,
+            "a gateway's forward is taken only through the relay, from a gateway this host's admin vetted (`messngr trust add`)",
+            None,
+        );
+    }
+    let to_group = !vouched
+        && (origin.as_ref().is_some_and(|o| o.relay_group)
+            || policy.is_workgroup(m.to.as_bytes())
+            || crate::config::netbios_name("to", m.to).is_ok_and(|n| names.is_group(&n)));
     let admitted = match &origin {
-        Some(_) => policy.admit_signed_message(peer.ip(), m.from.as_bytes(), m.to.as_bytes()),
-        None => policy.admit_message(
+        Some(_) if !vouched => {
+            policy.admit_signed_message(peer.ip(), m.from.as_bytes(), m.to.as_bytes())
+        }
+        _ => policy.admit_message(
             Transport::Messngr,
             peer.ip(),
             m.from.as_bytes(),
@@ -163,14 +194,18 @@ pub(crate) async fn accept(
     // gateway's signature goes (which host vouches), never as the legacy
     // sender's word: stored unverified, with the gateway beside it.
     let (origin, gateway) = match (origin, m.vouched) {
-        (Some(o), Some(v)) => (
-            None,
-            Some(format!(
+        (Some(o), Some(v)) => {
+            let mut g = format!(
                 "{}: {}",
                 o.verified.host,
                 messngr_proto::text::sanitize_line(v)
-            )),
-        ),
+            );
+            // The store keeps 300 bytes of it (a sanitized line may grow).
+            while g.len() > 300 {
+                g.pop();
+            }
+            (None, Some(g))
+        }
         (None, Some(_)) => {
             return refuse(
                 Some(m.uuid),

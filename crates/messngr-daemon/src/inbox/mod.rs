@@ -268,7 +268,14 @@ impl Inbox {
                 Err(messngr_store::StoreError::Duplicate { uuid, id }) => {
                     let stored = store.get(id).await.ok();
                     let matches = match (&same, &stored) {
-                        (Some(s), Some(m)) => m.from == s.from && m.to == s.to && m.text == s.text,
+                        (Some(s), Some(m)) => {
+                            m.from == s.from
+                                && m.to == s.to
+                                && m.text == s.text
+                                && m.verified == s.verified
+                                && m.author == s.author
+                                && m.gateway == s.gateway
+                        }
                         _ => false,
                     };
                     if matches {
@@ -472,6 +479,11 @@ struct Same {
     from: String,
     to: String,
     text: String,
+    /// A retry is as verified as the first, from the same author and
+    /// gateway: an unverified copy never stands in for a signed one.
+    verified: bool,
+    author: Option<String>,
+    gateway: Option<String>,
 }
 
 impl Same {
@@ -480,6 +492,9 @@ impl Same {
             from: new.from.clone(),
             to: new.to.clone(),
             text: new.text.clone(),
+            verified: new.verified,
+            author: new.author.clone(),
+            gateway: new.gateway.clone(),
         })
     }
 }

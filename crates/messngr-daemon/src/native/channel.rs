@@ -257,6 +257,7 @@ impl Channel {
                         verified: v,
                         signed: plain.clone(),
                         relay_group: false,
+                        via_relay: false,
                     };
                     accept(&m, peer, ctx.names, ctx.policy, ctx.inbox, Some(origin)).await
                 }

@@ -147,6 +147,7 @@ impl Inbound {
         let relay_group = to == crate::relay::ORGANISATION || self.groups.contains(&to);
         let origin = Origin {
             relay_group,
+            via_relay: true,
             verified,
             signed: inner.clone(),
         };
@@ -243,10 +244,12 @@ impl Inbound {
             };
             let answer = super::receipt::receive(r, &host, &mut None, peer, ctx).await;
             return match Repr::parse(&answer.reply) {
-                Ok(Repr::Accepted { .. }) => {
+                // (A group's members each read for themselves.)
+                Ok(Repr::Accepted { .. }) if !m.to.starts_with('/') => {
                     self.read_by_the_same(&uuid, r.reader, r.state, r.at).await;
                     Ok(Settle::Done)
                 }
+                Ok(Repr::Accepted { .. }) => Ok(Settle::Done),
                 Ok(Repr::Refused {
                     reason: Reason::NoRoom,
                     ..

@@ -261,15 +261,20 @@ impl Directory {
         };
         let now = super::now_ms();
         let stale = now.saturating_sub(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX));
-        // A host's own name is that host's alone, however many claim it.
-        let only = matches!(held, Held::Name(_)) && holders.hosts.contains_key(&name);
+        // A host's own name is that host's alone, however many claim it:
+        // one pinned here, or with an entry of its own in the directory
+        // (never decided by the set, which anyone may write).
+        let only = matches!(held, Held::Name(_))
+            && (secure.trust().pinned(&name).is_some()
+                || matches!(self.kv.get(host_key(&name)).await, Ok(Some(_))));
+        let candidates = if only {
+            vec![name.clone()]
+        } else {
+            holders.current(now, stale)
+        };
         let mut found = Vec::new();
         let mut first_error = None;
-        for host in holders.current(now, stale) {
-            if only && host != name {
-                tracing::info!("relay: {host} claims {name}, the name of host {name}: left out");
-                continue;
-            }
+        for host in candidates {
             if secure.trust().is_ours(&host) || secure.host_name().eq_ignore_ascii_case(&host) {
                 first_error.get_or_insert(LookupError::Ours(host.clone()));
                 continue;

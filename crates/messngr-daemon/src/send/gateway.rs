@@ -76,9 +76,15 @@ async fn forward(ctx: &SendContext, m: &Message) {
     };
     let sent = match r.lookup(&ctx.secure, &name).await {
         Ok(found) => relay::send(ctx, &name, &found, &m.text, opts).await,
-        Err(e @ (LookupError::NotConnected | LookupError::NotReady | LookupError::Io(_))) => {
-            relay::keep(ctx, &name, &m.text, opts, &e.to_string()).await
-        }
+        // The relay down, or her hosts not in the directory now (asleep):
+        // kept in the outbox, which tries again (for an hour when nobody
+        // holds the name).
+        Err(
+            e @ (LookupError::NotConnected
+            | LookupError::NotReady
+            | LookupError::Io(_)
+            | LookupError::Absent(_)),
+        ) => relay::keep(ctx, &name, &m.text, opts, &e.to_string()).await,
         Err(e) => {
             tracing::warn!("gateway: message {} for {name} stays here only: {e}", m.id);
             return;

@@ -132,6 +132,20 @@ pub(crate) async fn apply(
         },
         ..Options::default()
     };
+    // A relay group's message (its copy says `/group:OPS` or `/org`) changes
+    // through the relay at the members it went to, looked up once.
+    let members = match super::relay::relay_group(&sent.to).ok().flatten() {
+        Some(group) if !remote.is_empty() => match &ctx.relay {
+            Some(relay) => Some(
+                relay
+                    .lookup_group(&ctx.secure, &group)
+                    .await
+                    .unwrap_or_default(),
+            ),
+            None => Some(Vec::new()),
+        },
+        _ => None,
+    };
     for r in remote {
         let host = host_of(&r);
         let link = Link {
@@ -139,7 +153,13 @@ pub(crate) async fn apply(
             retract,
             host: Some(&host),
         };
-        match to_one(ctx, &r, &text, opts, link).await {
+        let sent = match &members {
+            Some(members) => {
+                super::relay::notice(ctx, &r, name_of(&r), members, &text, opts, link).await
+            }
+            None => to_one(ctx, &r, &text, opts, link).await,
+        };
+        match sent {
             Ok(()) => view.reached.push(r),
             Err(e) => view.failed.push(NoticeFailure {
                 recipient: r,
@@ -197,15 +217,6 @@ async fn to_one(
     link: Link<'_>,
 ) -> Result<(), SendError> {
     let name = name_of(label);
-    // A relay group's message (`/org`, `/group:NAME`) changes through it.
-    if let Some(relay) = &ctx.relay
-        && (name == crate::relay::ORGANISATION
-            || crate::config::netbios_name("recipient", name).is_err()
-            || relay.lookup(&ctx.secure, name).await.is_err())
-        && let Ok(members) = relay.lookup_group(&ctx.secure, name).await
-    {
-        return super::relay::notice(ctx, label, name, &members, text, opts, link).await;
-    }
     let to = crate::config::netbios_name("recipient", name)
         .map_err(|e| SendError::BadName(e.to_string()))?;
     let ip = match super::resolve_anywhere(ctx, name).await? {

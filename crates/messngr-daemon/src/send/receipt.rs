@@ -57,9 +57,15 @@ pub(crate) fn on_read(ctx: &SendContext, uid: u32, m: &Message) {
             return;
         };
         let (ctx, relay) = (ctx.clone(), relay.clone());
-        let (author_host, to) = (author_host.to_owned(), m.to.trim().to_owned());
+        // A group's message is read by each member for themselves: no
+        // other host marks it read.
+        let to = m.to.trim().to_ascii_uppercase();
+        let group = to == crate::relay::ORGANISATION
+            || to.eq_ignore_ascii_case(&ctx.settings.workgroup)
+            || ctx.settings.relay.groups_upper().contains(&to);
+        let (author_host, to) = (author_host.to_owned(), (!group).then_some(to));
         tokio::spawn(async move {
-            by_relay(&ctx, &relay, uid, uuid, &reader, at, &author_host, &to, id).await;
+            by_relay(&ctx, &relay, uid, uuid, &reader, at, &author_host, to, id).await;
         });
         return;
     }
@@ -100,7 +106,7 @@ async fn by_relay(
     reader: &str,
     at: i64,
     author_host: &str,
-    to: &str,
+    to: Option<String>,
     id: i64,
 ) {
     let frame = match secure::receipt_frame(ctx, uid, uuid, reader, at) {
@@ -111,10 +117,8 @@ async fn by_relay(
         }
     };
     let mut sent_to = Vec::new();
-    for (name, why) in [
-        (author_host, "its author"),
-        (to, "the recipient's other hosts"),
-    ] {
+    let others = to.as_deref().map(|to| (to, "the recipient's other hosts"));
+    for (name, why) in std::iter::once((author_host, "its author")).chain(others) {
         let hosts = match relay.lookup(&ctx.secure, name).await {
             Ok(found) => found,
             Err(crate::relay::LookupError::Ours(_)) => continue,

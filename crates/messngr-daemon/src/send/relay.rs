@@ -76,7 +76,7 @@ pub(super) async fn send(
     text: &str,
     opts: Options<'_>,
 ) -> Result<SendReport, SendError> {
-    to_holders(ctx, target, found, text, opts, false).await
+    to_holders(ctx, target, found, text, opts, None).await
 }
 
 /// `/org` (`group` [`ORGANISATION`]) or `/group:NAME`: the message, signed
@@ -106,7 +106,7 @@ pub(super) async fn send_group(
         }
         Err(e) => return Err(SendError::Network(format!("{shown}: {e}"))),
     };
-    to_holders(ctx, group, &found, text, opts, true).await
+    to_holders(ctx, group, &found, text, opts, Some(&shown)).await
 }
 
 /// [`send`] and [`send_group`]: signed once, sealed to each of `found`.
@@ -116,7 +116,7 @@ async fn to_holders(
     found: &[Found],
     text: &str,
     opts: Options<'_>,
-    to_group: bool,
+    group: Option<&str>,
 ) -> Result<SendReport, SendError> {
     let Some(relay) = &ctx.relay else {
         return Err(SendError::NotFound(format!(
@@ -154,7 +154,7 @@ async fn to_holders(
     let Some(first) = queued.first() else {
         // A name is looked up again when the relay is back; a group's
         // members are who they are now, so a group message is not kept.
-        if let Some(why) = away.filter(|_| !to_group) {
+        if let Some(why) = away.filter(|_| group.is_none()) {
             return keep_signed(ctx, target, text, opts, uuid, frame, &why).await;
         }
         return Err(SendError::Network(format!(
@@ -174,7 +174,9 @@ async fn to_holders(
         uuid: hex::encode(uuid),
         uid: opts.uid,
         login: &login,
-        target,
+        // A group's copy is addressed as written (`/group:OPS`, `/org`):
+        // its notices and receipts then know it went to a group.
+        target: group.unwrap_or(target),
         text,
         recipients: queued
             .iter()

@@ -13,7 +13,7 @@ use messngr_lan::Lan;
 pub const NATS_SERVER: &str = "/usr/sbin/nats-server";
 
 /// A current server, as `ci/nats-current` installs it.
-pub const CURRENT_NATS_SERVER: &str = "/usr/local/lib/messngr-ci/nats-server-2.15.1";
+pub const CURRENT_NATS_SERVER: &str = "/usr/local/lib/nats-current/nats-server-2.15.1";
 
 /// The client port inside each namespace.
 pub const CLIENT_PORT: u16 = 4222;

@@ -437,6 +437,11 @@ fn check_message(m: &Message<'_>, signing: bool) -> Result<()> {
     if m.vouched.is_some() && m.signer.is_none() {
         return Err(Error::Malformed("native VOUCHED without signer fields"));
     }
+    if m.vouched.is_some() && (m.replaces.is_some() || m.retract || m.alert.is_some()) {
+        return Err(Error::Malformed(
+            "native VOUCHED with REPLACES, RETRACT or ALERT (a forward changes nothing else)",
+        ));
+    }
     if m.vouched.is_some_and(str::is_empty) {
         return Err(Error::Malformed("native VOUCHED is empty"));
     }

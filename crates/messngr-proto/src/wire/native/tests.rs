@@ -422,7 +422,7 @@ fn an_expiry_from_hand_made_bytes() {
     // (as this one refuses the next critical TYPE it does not know),
     // rather than show it after its expiry.
     assert!(matches!(
-        bad(b"\x97\x00\x08\0\0\0\0\0\0\0\x01"),
+        bad(b"\x9f\x00\x08\0\0\0\0\0\0\0\x01"),
         Err(Error::Unsupported(_))
     ));
     assert_eq!(field::EXPIRES_AT & CRITICAL, CRITICAL);
