@@ -536,5 +536,8 @@ fn a_legacy_message_to_a_gateway_reaches_the_user_on_another_site_unverified() {
         )),
         "{shown}"
     );
-    gw.wait_log(&format!("for ALICE (smb from {}) forwarded: Queued", lan.ip(1)));
+    gw.wait_log(&format!(
+        "for ALICE (smb from {}) forwarded: Queued",
+        lan.ip(1)
+    ));
 }
