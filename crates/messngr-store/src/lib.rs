@@ -74,7 +74,7 @@ pub use message::{
 /// Longest alert title, in bytes: the native frame's ALERT field's limit.
 pub use messngr_proto::wire::native::MAX_TITLE_LEN as MAX_TITLE;
 pub use notices::{MAX_AUTHOR, MAX_SIGNED};
-pub use outbox::{MAX_OUTBOX, Queued};
+pub use outbox::{MAX_OUTBOX, MAX_OUTBOX_PER_USER, Queued};
 pub use page::Page;
 pub use quota::{Quota, QuotaBucket};
 pub use receipts::{Receipt, ReceiptState, ReceiptSummary};

@@ -15,6 +15,9 @@ use crate::store::Store;
 /// Messages the outbox keeps at most: past it, a send is refused (the
 /// relay has been down long enough for someone to look).
 pub const MAX_OUTBOX: u64 = 10_000;
+/// Of those, what one account other than root may keep waiting: one user
+/// cannot fill the outbox for everyone.
+pub const MAX_OUTBOX_PER_USER: u64 = 1_000;
 
 /// One message waiting for the relay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,10 +35,18 @@ pub struct Queued {
 }
 
 impl Store {
-    /// Keeps `frame` (message `uuid`) for `target` until the relay takes
-    /// it; its row. Full ([`MAX_OUTBOX`]) is [`StoreError::Invalid`] saying
+    /// Keeps `frame` (message `uuid`, sent by `uid`) for `target` until the
+    /// relay takes it; its row. Full ([`MAX_OUTBOX`], or
+    /// [`MAX_OUTBOX_PER_USER`] for `uid`) is [`StoreError::Invalid`] saying
     /// so; a uuid kept already is kept once.
-    pub fn outbox_push(&mut self, target: &str, uuid: &str, frame: &[u8], at: i64) -> Result<i64> {
+    pub fn outbox_push(
+        &mut self,
+        target: &str,
+        uuid: &str,
+        frame: &[u8],
+        at: i64,
+        uid: u32,
+    ) -> Result<i64> {
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -44,6 +55,18 @@ impl Store {
             return Err(StoreError::Invalid(format!(
                 "{MAX_OUTBOX} messages for other sites wait here already for the relay: check `messngr status`"
             )));
+        }
+        if uid != 0 {
+            let mine: i64 = tx.query_row(
+                "SELECT count(*) FROM relay_outbox WHERE uid = ?",
+                [uid],
+                |r| r.get(0),
+            )?;
+            if u64::try_from(mine).unwrap_or(0) >= MAX_OUTBOX_PER_USER {
+                return Err(StoreError::Invalid(format!(
+                    "{MAX_OUTBOX_PER_USER} of your messages for other sites wait here already for the relay: check `messngr status`"
+                )));
+            }
         }
         let existing: Option<i64> = tx
             .query_row("SELECT id FROM relay_outbox WHERE uuid = ?", [uuid], |r| {
@@ -54,8 +77,9 @@ impl Store {
             Some(id) => id,
             None => {
                 tx.execute(
-                    "INSERT INTO relay_outbox (target, uuid, frame, queued_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![target, uuid, frame, at],
+                    "INSERT INTO relay_outbox (target, uuid, frame, queued_at, uid) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![target, uuid, frame, at, uid],
                 )?;
                 tx.last_insert_rowid()
             }

@@ -376,8 +376,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         target    TEXT NOT NULL CHECK (length(CAST(target AS BLOB)) BETWEEN 1 AND 15),
         uuid      TEXT NOT NULL UNIQUE CHECK (length(uuid) = 32),
         frame     BLOB NOT NULL CHECK (length(frame) BETWEEN 1 AND 81920),
-        queued_at INTEGER NOT NULL
-    );",
+        queued_at INTEGER NOT NULL,
+        uid       INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX relay_outbox_by_uid ON relay_outbox(uid);",
     // 11: a legacy message a gateway forwarded through the relay (issue
     // 14): the gateway and where it says the message came from; such a
     // message is never verified.

@@ -270,7 +270,7 @@ impl Directory {
         let candidates = if only {
             vec![name.clone()]
         } else {
-            holders.current(now, stale)
+            holders.current(now, stale, |h| secure.trust().pinned(h).is_some())
         };
         let mut found = Vec::new();
         let mut first_error = None;

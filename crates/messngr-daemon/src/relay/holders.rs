@@ -68,17 +68,24 @@ impl Holders {
         self
     }
 
-    /// The holders to believe now, newest first: not stale (a time of 0 is
-    /// the first version's, kept), not from the future, at most
-    /// [`MAX_HOLDERS`].
-    pub(crate) fn current(&self, now: i64, stale: i64) -> Vec<String> {
+    /// The holders to believe now: not stale (a time of 0 is the first
+    /// version's, kept), not from the future, at most [`MAX_HOLDERS`]; the
+    /// ones `known` says this host knows (pinned) first, then the newest.
+    pub(crate) fn current(
+        &self,
+        now: i64,
+        stale: i64,
+        known: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
         let mut v: Vec<(&String, i64)> = self
             .hosts
             .iter()
             .map(|(h, at)| (h, *at))
             .filter(|(_, at)| (*at == 0 || *at >= stale) && *at <= now.saturating_add(SKEW_MS))
             .collect();
-        v.sort_by_key(|(_, at)| std::cmp::Reverse(*at));
+        // Newest first, a time ahead of ours counted as now (so a claim
+        // "from the future" gains no place in front).
+        v.sort_by_key(|(h, at)| std::cmp::Reverse((known(h), (*at).min(now))));
         v.into_iter()
             .take(MAX_HOLDERS)
             .map(|(h, _)| h.to_ascii_uppercase())
@@ -160,7 +167,7 @@ mod tests {
         }
         bad.insert("H2".into(), now - 1_000);
         let h = Holders { hosts: bad };
-        assert_eq!(h.current(now, now - 300_000), ["H2"]);
+        assert_eq!(h.current(now, now - 300_000, |_| false), ["H2"]);
         let h = h.with("H3", now, now - 300_000);
         assert_eq!(h.hosts.keys().collect::<Vec<_>>(), ["H2", "H3"]);
         // Many current ones: the writer is never the one dropped.
@@ -168,6 +175,10 @@ mod tests {
         for i in 0..MAX_HOLDERS {
             full.hosts.insert(format!("X{i}"), now);
         }
+        // Pinned holders come first, however many others crowd the set.
+        let mut crowd = full.clone();
+        crowd.hosts.insert("ZREAL".into(), now - 60_000);
+        assert_eq!(crowd.current(now, 0, |h| h == "ZREAL")[0], "ZREAL");
         let h = full.with("H9", now - 1, 0);
         assert!(h.hosts.contains_key("H9"));
         assert_eq!(h.hosts.len(), MAX_HOLDERS);

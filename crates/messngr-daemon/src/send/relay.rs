@@ -246,10 +246,10 @@ async fn keep_signed(
     let id = record::keep(ctx, kept).await;
     let (name, uuid_hex, kept_frame) =
         (target.trim().to_ascii_uppercase(), hex::encode(uuid), frame);
-    let at = messngr_store::clock::now_ms();
+    let (at, opts_uid) = (messngr_store::clock::now_ms(), opts.uid);
     ctx.inbox
         .handle()
-        .run(move |s| s.outbox_push(&name, &uuid_hex, &kept_frame, at))
+        .run(move |s| s.outbox_push(&name, &uuid_hex, &kept_frame, at, opts_uid))
         .await
         .map_err(|e| SendError::Network(format!("{why}, and it could not be kept here: {e}")))?;
     relay.count_kept();

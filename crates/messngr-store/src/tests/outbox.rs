@@ -10,11 +10,15 @@ fn the_relays_outbox_keeps_messages_once_in_order_across_a_reopen() {
     let path = dir.path().join("inbox.sqlite");
     let mut store = Store::open(&path).unwrap();
     let (u1, u2) = ("a".repeat(32), "b".repeat(32));
-    let first = store.outbox_push("ALICE", &u1, b"frame 1", T0).unwrap();
-    store.outbox_push("OPS2", &u2, b"frame 2", T0 + 1).unwrap();
+    let first = store.outbox_push("ALICE", &u1, b"frame 1", T0, 0).unwrap();
+    store
+        .outbox_push("OPS2", &u2, b"frame 2", T0 + 1, 0)
+        .unwrap();
     // The same uuid again (a retry) is kept once.
     assert_eq!(
-        store.outbox_push("ALICE", &u1, b"frame 1", T0 + 2).unwrap(),
+        store
+            .outbox_push("ALICE", &u1, b"frame 1", T0 + 2, 0)
+            .unwrap(),
         first
     );
     drop(store);
@@ -34,10 +38,26 @@ fn the_relays_outbox_keeps_messages_once_in_order_across_a_reopen() {
     store.outbox_remove(kept[0].id).unwrap();
     assert_eq!(store.outbox(10).unwrap().len(), 1);
     // Bad rows are refused by the schema: an empty frame, a long name.
-    assert!(store.outbox_push("X", &"c".repeat(32), b"", T0).is_err());
+    assert!(store.outbox_push("X", &"c".repeat(32), b"", T0, 0).is_err());
     assert!(
         store
-            .outbox_push(&"N".repeat(16), &"d".repeat(32), b"f", T0)
+            .outbox_push(&"N".repeat(16), &"d".repeat(32), b"f", T0, 0)
             .is_err()
     );
+    // One account other than root keeps at most MAX_OUTBOX_PER_USER.
+    for i in 0..crate::MAX_OUTBOX_PER_USER {
+        store
+            .outbox_push("BOB", &format!("{i:032x}"), b"f", T0, 1000)
+            .unwrap();
+    }
+    let e = store
+        .outbox_push("BOB", &"e".repeat(32), b"f", T0, 1000)
+        .unwrap_err();
+    assert!(e.to_string().contains("of your messages"), "{e}");
+    store
+        .outbox_push("BOB", &"f".repeat(32), b"f", T0, 1001)
+        .unwrap();
+    store
+        .outbox_push("BOB", &"9".repeat(32), b"f", T0, 0)
+        .unwrap();
 }
