@@ -79,6 +79,15 @@ pub(crate) async fn receive(
     accept(&m, peer, names, policy, inbox, None).await
 }
 
+/// A message refused for what it is (not who sent it): counted as the
+/// messngr route's refusal, answered with `reason` and `text`.
+fn refused(policy: &Policy, uuid: [u8; 16], reason: Reason, text: &str) -> Answer {
+    policy
+        .flow()
+        .add(crate::flow::Route::Messngr, crate::flow::Outcome::Refused);
+    refuse(Some(uuid), reason, text, None)
+}
+
 /// Checks a parsed Message against the policy and our names, and stores it:
 /// verified when `origin` says who signed it. Answers Accepted only once the
 /// store committed it (a retry with the same uuid is Accepted again and
@@ -180,14 +189,11 @@ pub(crate) async fn accept(
         );
     }
     if m.replaces.is_some() && origin.is_none() {
-        policy
-            .flow()
-            .add(crate::flow::Route::Messngr, crate::flow::Outcome::Refused);
-        return refuse(
-            Some(m.uuid),
+        return refused(
+            policy,
+            m.uuid,
             Reason::BadSignature,
             "only a signed message may change or withdraw another",
-            None,
         );
     }
     // A gateway's forward of a legacy message: believed as far as the
@@ -206,39 +212,21 @@ pub(crate) async fn accept(
             }
             (None, Some(g))
         }
-        (None, Some(_)) => {
-            return refuse(
-                Some(m.uuid),
-                Reason::BadSignature,
-                "a gateway's forward must be signed by the gateway",
-                None,
-            );
-        }
-        (origin, None) => (origin, None),
+        // (Unsigned with VOUCHED was refused above, as not from a vetted gateway.)
+        (origin, _) => (origin, None),
     };
     if m.expires_at
         .is_some_and(|t| t <= messngr_store::clock::now_ms())
     {
-        policy
-            .flow()
-            .add(crate::flow::Route::Messngr, crate::flow::Outcome::Refused);
-        return refuse(
-            Some(m.uuid),
+        return refused(
+            policy,
+            m.uuid,
             Reason::BadMessage,
             "it expired before it arrived (the sender's --expires)",
-            None,
         );
     }
     if m.text.trim().is_empty() && !m.retract {
-        policy
-            .flow()
-            .add(crate::flow::Route::Messngr, crate::flow::Outcome::Refused);
-        return refuse(
-            Some(m.uuid),
-            Reason::BadMessage,
-            "the message is empty",
-            None,
-        );
+        return refused(policy, m.uuid, Reason::BadMessage, "the message is empty");
     }
     // Urgent interrupts people: only verified authors the policy names
     // (`urgent_senders`), on a host whose key an admin vetted (trust file

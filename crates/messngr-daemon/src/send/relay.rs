@@ -186,19 +186,14 @@ async fn to_holders(
         alert: opts.alert,
     };
     let id = record::keep(ctx, kept).await;
-    Ok(SendReport {
-        target: target.to_owned(),
-        transport: Transport::Messngr,
-        address: crate::relay::first_address(first).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
-        outcome: Outcome::Queued,
-        replaced: 0,
-        blocks: 0,
-        native: true,
-        secure: true,
+    Ok(report(
+        target,
+        crate::relay::first_address(first).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+        Outcome::Queued,
         id,
-        uuid: Some(hex::encode(uuid)),
+        uuid,
         warning,
-    })
+    ))
 }
 
 /// Keeps `text` for `target` on this host while the relay is down (`why`):
@@ -258,19 +253,14 @@ async fn keep_signed(
         hex::encode(uuid),
         target.to_ascii_uppercase()
     );
-    Ok(SendReport {
-        target: target.to_owned(),
-        transport: Transport::Messngr,
-        address: std::net::Ipv4Addr::UNSPECIFIED,
-        outcome: Outcome::Kept,
-        replaced: 0,
-        blocks: 0,
-        native: true,
-        secure: true,
+    Ok(report(
+        target,
+        std::net::Ipv4Addr::UNSPECIFIED,
+        Outcome::Kept,
         id,
-        uuid: Some(hex::encode(uuid)),
-        warning: None,
-    })
+        uuid,
+        None,
+    ))
 }
 
 /// The relay group `/org` (every host: [`crate::relay::ORGANISATION`]) or
@@ -329,4 +319,29 @@ pub(super) async fn notice(
         hex::encode(uuid)
     );
     Ok(())
+}
+
+/// The report of a message handed to the relay (or kept for it): messngr,
+/// signed and sealed, no SMB blocks.
+fn report(
+    target: &str,
+    address: std::net::Ipv4Addr,
+    outcome: Outcome,
+    id: Option<i64>,
+    uuid: [u8; 16],
+    warning: Option<String>,
+) -> SendReport {
+    SendReport {
+        target: target.to_owned(),
+        transport: Transport::Messngr,
+        address,
+        outcome,
+        replaced: 0,
+        blocks: 0,
+        native: true,
+        secure: true,
+        id,
+        uuid: Some(hex::encode(uuid)),
+        warning,
+    }
 }
