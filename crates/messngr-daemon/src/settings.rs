@@ -168,22 +168,7 @@ impl Settings {
                 aliases.push(a);
             }
         }
-        let access = crate::access::Access {
-            host: netbios_name.clone(),
-            workgroup: cfg.workgroup(),
-            groups: cfg
-                .groups
-                .iter()
-                .map(|g| g.trim().to_ascii_uppercase())
-                .collect(),
-            alias_owners: cfg
-                .aliases
-                .iter()
-                .map(|(a, u)| (a.to_ascii_uppercase(), u.trim().to_owned()))
-                .collect(),
-            host_messages_visible_to_all: cfg.host_messages_visible_to_all(),
-            admin_group: cfg.admin_group.clone(),
-        };
+        let access = access(cfg, &netbios_name);
         let wanted = cfg.interface.as_ref().map(Interfaces::names);
         let (first, more) = match wanted.as_deref() {
             Some([first, more @ ..]) => (Some(*first), more),
@@ -308,5 +293,60 @@ impl Settings {
             ));
         }
         v
+    }
+}
+
+/// Who owns and sees what is stored here, by the configuration. A name
+/// this host is a secure gateway for (`[relay] gateway`) is another site's
+/// person: what comes for it is root's until it is forwarded, not a host
+/// message every local user may read.
+fn access(cfg: &Config, netbios_name: &str) -> crate::access::Access {
+    let gateway = cfg
+        .relay
+        .gateway
+        .iter()
+        .map(|g| (g.trim().to_ascii_uppercase(), "root".to_owned()));
+    crate::access::Access {
+        host: netbios_name.to_owned(),
+        workgroup: cfg.workgroup(),
+        groups: cfg
+            .groups
+            .iter()
+            .map(|g| g.trim().to_ascii_uppercase())
+            .collect(),
+        alias_owners: cfg
+            .aliases
+            .iter()
+            .map(|(a, u)| (a.to_ascii_uppercase(), u.trim().to_owned()))
+            .chain(gateway)
+            .collect(),
+        host_messages_visible_to_all: cfg.host_messages_visible_to_all(),
+        admin_group: cfg.admin_group.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gateway_name_is_roots_not_every_users() {
+        let cfg = Config::from_toml(
+            "[aliases]\nhelpdesk = \"carol\"\n[relay]\nservers = [\"nats://10.0.0.1\"]\ngateway = [\"alice\"]\n",
+            std::path::Path::new("messngr.toml"),
+        )
+        .unwrap();
+        let a = access(&cfg, "GW");
+        let user = |n: &str| Some(n.to_owned());
+        assert_eq!(a.owner_with("ALICE", user).as_deref(), Some("root"));
+        assert_eq!(a.owner_with("HELPDESK", user).as_deref(), Some("carol"));
+        assert_eq!(a.owner_with("GW", user), None);
+        let bob = crate::access::Caller {
+            uid: 1000,
+            user: Some("bob".into()),
+            admin: false,
+            person: true,
+        };
+        assert!(!a.may_see(&bob, a.owner_with("ALICE", user).as_deref()));
     }
 }
