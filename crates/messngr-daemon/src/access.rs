@@ -104,6 +104,39 @@ impl Access {
         }
     }
 
+    /// Whether `caller` is one of `allowed` (accounts, `@group`s; as
+    /// `[relay] org_senders` lists them), or an admin.
+    pub fn listed(&self, caller: &Caller, allowed: &[String]) -> bool {
+        self.listed_with(caller, allowed, |group, user| {
+            let Ok(Some(u)) = nix::unistd::User::from_name(user) else {
+                return false;
+            };
+            nix::unistd::Group::from_name(group)
+                .ok()
+                .flatten()
+                .is_some_and(|g| g.gid == u.gid || g.mem.iter().any(|m| m == user))
+        })
+    }
+
+    /// [`Access::listed`] with group membership given (for tests).
+    pub fn listed_with(
+        &self,
+        caller: &Caller,
+        allowed: &[String],
+        member: impl Fn(&str, &str) -> bool,
+    ) -> bool {
+        if caller.admin {
+            return true;
+        }
+        let Some(user) = caller.user.as_deref() else {
+            return false;
+        };
+        allowed.iter().any(|a| match a.strip_prefix('@') {
+            Some(group) => member(group, user),
+            None => a == user,
+        })
+    }
+
     /// Whether `caller` may see (list, read, reply to) a message owned by
     /// `owner`. Anything else must look like a missing message.
     pub fn may_see(&self, caller: &Caller, owner: Option<&str>) -> bool {
@@ -306,5 +339,24 @@ mod tests {
             assert!(!is_root_or_daemon(nobody.uid.as_raw()));
             assert!(!access(false).caller(nobody.uid.as_raw()).admin);
         }
+    }
+
+    #[test]
+    fn org_senders_are_admins_listed_accounts_and_listed_groups_members() {
+        let a = access(false);
+        let allowed = vec!["dave".to_owned(), "@staff".to_owned()];
+        let in_staff = |g: &str, u: &str| g == "staff" && u == "erin";
+        for (who, admin, may) in [
+            (Some("root"), true, true),
+            (Some("dave"), false, true),
+            (Some("erin"), false, true),
+            (Some("carol"), false, false),
+            (Some("staff"), false, false),
+            (None, false, false),
+        ] {
+            let c = caller(who, admin);
+            assert_eq!(a.listed_with(&c, &allowed, in_staff), may, "{who:?}");
+        }
+        assert!(!a.listed_with(&caller(Some("dave"), false), &[], in_staff));
     }
 }

@@ -100,7 +100,8 @@ pub enum Cmd {
     /// the messngr hosts this one has met get a signed copy first, and
     /// those are tracked), `/users` for every user logged in on this host,
     /// or, with a relay between sites, `/group:NAME` for every host in that
-    /// relay group and `/org` for every messngr host on the relay. A name
+    /// relay group and `/org` for every messngr host on the relay (root and
+    /// the accounts in `[relay] org_senders` only). A name
     /// not on this LAN is found in the relay's directory; while the relay
     /// is down, the message is kept here and sent when it is back. The text
     /// is the rest of the command line; without it, or with `-`, it is read

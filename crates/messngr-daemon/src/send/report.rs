@@ -72,6 +72,9 @@ pub(crate) enum SendError {
     /// The daemon is stopping.
     #[error("the daemon is stopping")]
     Stopping,
+    /// This account may not send this (`[relay] org_senders`).
+    #[error("{0}")]
+    Denied(String),
 }
 
 impl From<crate::outbound::OutboundError> for SendError {

@@ -212,6 +212,7 @@ impl From<SendError> for ApiError {
             SendError::TooLong(_) => ErrorKind::TooLong,
             SendError::Untrusted(_) => ErrorKind::Untrusted,
             SendError::Stopping => ErrorKind::ShuttingDown,
+            SendError::Denied(_) => ErrorKind::Denied,
         };
         ApiError::new(kind, e.to_string())
     }
