@@ -89,5 +89,6 @@ pub mod fuzzing;
 
 pub use daemon::{DaemonError, run, run_reloading};
 pub use privs::PrivsError;
+pub use relay::nats_permissions;
 pub use reload::Reload;
 pub use settings::{Settings, SettingsError};

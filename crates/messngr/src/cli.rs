@@ -669,6 +669,24 @@ pub enum Generate {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// The NATS permissions of one host's relay account, for nats-server's
+    /// config: it may send mail to anyone, but take, acknowledge and write
+    /// only its own (docs/relay.md, "One account per host").
+    NatsPermissions {
+        /// The host's NetBIOS name (its `netbios_name`), e.g. H2.
+        #[arg(value_parser = netbios_host)]
+        host: String,
+    },
+}
+
+/// A host's NetBIOS name as `generate nats-permissions` takes it.
+fn netbios_host(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if (1..=15).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic() && b != b'.') {
+        Ok(s.to_ascii_uppercase())
+    } else {
+        Err("give the host's NetBIOS name: 1 to 15 characters, no spaces or dots (e.g. H2)".into())
+    }
 }
 
 #[cfg(test)]

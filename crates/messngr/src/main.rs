@@ -284,6 +284,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Generate::Completions { shell } => {
                     clap_complete::generate(shell, &mut cmd, "messngr", &mut out)
                 }
+                Generate::NatsPermissions { host } => {
+                    out.write_all(messngr_daemon::nats_permissions(&host).as_bytes())?
+                }
             }
             out.flush()?;
             Ok(ExitCode::SUCCESS)

@@ -500,6 +500,111 @@ fn user_at_two_sites(server: &'static str, tag: &str) {
     assert!(evil.inbox().is_empty(), "{:?}", evil.inbox());
 }
 
+/// One NATS account per host, each with `messngr generate
+/// nats-permissions`: the hosts work as before, and a hostile client with
+/// an account of its own (a daemon on the bus) can neither take another
+/// host's mail off the stream, nor overwrite its directory entry, nor
+/// watch the mail go by.
+#[test]
+fn with_an_account_per_host_a_hostile_client_cannot_take_another_hosts_mail() {
+    let Some(lan) = routed_lan() else { return };
+    let dir = support::tempdir();
+    let mut users = String::new();
+    let mut seeds = std::collections::HashMap::new();
+    for host in ["H1", "H2", "EVIL"] {
+        let key = nkeys::KeyPair::new_user();
+        let seed = dir.path().join(format!("{host}.nk"));
+        std::fs::write(&seed, key.seed().expect("seed")).unwrap();
+        let o = std::process::Command::new(support::BIN)
+            .args(["generate", "nats-permissions", host])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        users.push_str(&format!(
+            "  {{\n  nkey: {}\n{}  }}\n",
+            key.public_key(),
+            String::from_utf8_lossy(&o.stdout)
+        ));
+        seeds.insert(host, seed);
+    }
+    let auth = format!("authorization {{\n users = [\n{users} ]\n}}\n");
+    let nats = NatsCluster::start_with(&lan, &[1, 2, 4], support::NATS_SERVER, &auth);
+    let account = |host: &str| format!("nkey_seed_file = \"{}\"\n", seeds[host].display());
+    let h1 = Daemon::start(&lan, 3, "H1", &nats.relay_config(&lan, &account("H1")));
+    let h2 = Daemon::start(
+        &lan,
+        5,
+        "H2",
+        &format!(
+            "names = [\"OPS2\"]\n{}",
+            nats.relay_config(&lan, &account("H2"))
+        ),
+    );
+    wait_published(&h1, &nats);
+    wait_published(&h2, &nats);
+    h1.cli_ok(&["send", "OPS2", "through accounts of their own"]);
+    assert_eq!(h2.wait_inbox(1)[0]["text"], "through accounts of their own");
+
+    // EVIL, a client with an account of its own, tries H2's mail.
+    let (urls, seed) = (nats.urls(&lan), seeds["EVIL"].clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let ns = lan.ns(1);
+    let evil = std::thread::spawn(move || {
+        support::enter_netns(&ns);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            use futures_util::StreamExt;
+            let seed = std::fs::read_to_string(seed).unwrap();
+            let client = async_nats::ConnectOptions::with_nkey(seed.trim().to_owned())
+                .custom_inbox_prefix("_INBOX_4556494C")
+                .connect(urls)
+                .await
+                .expect("EVIL connects with its own account");
+            let mut watch = client.subscribe("messngr.mail.>").await.unwrap();
+            client.flush().await.unwrap();
+            tx.send(()).unwrap();
+            let seen = tokio::time::timeout(Duration::from_secs(5), watch.next()).await;
+            let limit = |r: Result<async_nats::Message, async_nats::RequestError>| {
+                r.map(|m| String::from_utf8_lossy(&m.payload).into_owned())
+            };
+            let take = client
+                .request(
+                    "$JS.API.CONSUMER.MSG.NEXT.MESSNGR_MAIL.mail-4832",
+                    r#"{"batch":1,"expires":1000000000}"#.into(),
+                )
+                .await;
+            let js = async_nats::jetstream::new(client);
+            let overwrite = match js
+                .publish("$KV.messngr_directory.host.4832", "{}".into())
+                .await
+            {
+                Ok(ack) => ack.await.map(|a| a.sequence).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            (seen.is_ok(), limit(take), overwrite)
+        })
+    });
+    rx.recv().unwrap();
+    h1.cli_ok(&["send", "OPS2", "not for EVIL"]);
+    wait_for(
+        Duration::from_secs(15),
+        || has_text(&h2.inbox(), "not for EVIL"),
+        || h2.log(),
+    );
+    let (watched, took, overwrote) = evil.join().unwrap();
+    assert!(!watched, "EVIL saw mail go by");
+    assert!(took.is_err(), "EVIL pulled from H2's consumer: {took:?}");
+    assert!(overwrote.is_err(), "EVIL wrote H2's entry: {overwrote:?}");
+    assert!(nats.logs().contains("Violation"), "{}", nats.logs());
+    // H2's entry is still its own: H1 still finds it, nothing dropped.
+    assert!(text(&h1.cli_ok(&["lookup", "OPS2"])).contains("host H2"));
+    assert_eq!(h2.inbox().len(), 2);
+    assert_eq!(relay(&h2)["dropped"], 0, "{}", relay(&h2));
+}
+
 /// The secure gateway: `smbclient -M ALICE` on one subnet, to a gateway
 /// that answers for ALICE there; ALICE is on the other subnet. The message
 /// reaches her through the relay, unverified, with the gateway that

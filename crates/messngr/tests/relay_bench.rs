@@ -169,7 +169,9 @@ fn raw(
                 all.extend(t.await.unwrap());
             }
             if what == Raw::RoundTrip {
+                let deadline = Instant::now() + Duration::from_secs(120);
                 while taken.load(std::sync::atomic::Ordering::SeqCst) < all.len() {
+                    assert!(Instant::now() < deadline, "the consumer stopped taking");
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
             }
@@ -283,16 +285,17 @@ fn relay_throughput_and_latency() {
     }
     lat.sort();
 
-    // The sender alone: H2 stopped, the same load only queued.
-    let _stopped = h2.stop_for_now();
-    let alone = load(&h1.socket(), count, senders, "sender alone");
-
     // Raw JetStream, the same cluster, the size of a relay envelope (a
     // 100-byte text signed and sealed: about 470 bytes).
     let size = env("MESSNGR_BENCH_RAW_SIZE", 470);
     let urls = nats.urls(&lan);
     let (raw_rate, raw_lat) = raw(&lan.ns(3), urls.clone(), count, size, senders, Raw::Publish);
     let (trip_rate, _) = raw(&lan.ns(3), urls, count, size, senders, Raw::RoundTrip);
+
+    // The sender alone: H2 stopped, the same load only queued (last, as
+    // it leaves its messages waiting in the cluster).
+    let _stopped = h2.stop_for_now();
+    let alone = load(&h1.socket(), count, senders, "sender alone");
 
     let e2e = sent as f64 / stored.as_secs_f64();
     let q = sent as f64 / queued.as_secs_f64();

@@ -20,6 +20,7 @@ mod error;
 mod holders;
 mod mail;
 mod outbox;
+mod permissions;
 
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +34,7 @@ pub(crate) use directory::{Found, ORGANISATION};
 pub(crate) use error::LookupError;
 pub(crate) use error::RelayError;
 pub(crate) use mail::{MAX_AGE, MAX_ENVELOPE, Settle, Taken, came_by_relay, relayed_source};
+pub use permissions::nats_permissions;
 
 use crate::registry::Registry;
 use crate::secure::Secure;
@@ -259,6 +261,9 @@ impl Relay {
         let mut options = async_nats::ConnectOptions::new()
             // Not the host's name: the servers learn no more than they must.
             .name("messngr")
+            // Replies to this host's own prefix, so that its account's
+            // permissions can say "these and nothing else" (`permissions`).
+            .custom_inbox_prefix(permissions::inbox_prefix(&settings.netbios_name))
             .retry_on_initial_connect()
             .max_reconnects(None)
             .connection_timeout(Duration::from_secs(5))

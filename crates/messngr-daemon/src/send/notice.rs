@@ -61,6 +61,17 @@ pub(crate) async fn apply(
             "message {id} was withdrawn already"
         )));
     }
+    // New text for every host of the organisation is a message to /org
+    // (withdrawing one is not).
+    if matches!(change, Change::Update(_) | Change::Remind)
+        && super::relay::relay_group(&sent.to)
+            .ok()
+            .flatten()
+            .as_deref()
+            == Some(crate::relay::ORGANISATION)
+    {
+        super::relay::may_send_org(ctx, uid)?;
+    }
     let text = match &change {
         Change::Update(t) if t.trim().is_empty() => {
             return Err(SendError::BadRequest(

@@ -97,15 +97,8 @@ pub(super) async fn send_group(
             "{shown} goes through the relay, and this host has none: set [relay] servers in the config"
         )));
     };
-    if group == ORGANISATION {
-        let access = &ctx.settings.access;
-        let caller = access.caller(opts.uid);
-        if !access.listed(&caller, &ctx.settings.relay.org_senders) {
-            return Err(SendError::Denied(format!(
-                "{} may not send to /org (every host of the organisation): ask the admin to add the account to [relay] org_senders",
-                caller.user.unwrap_or_else(|| format!("uid {}", opts.uid))
-            )));
-        }
+    if group == ORGANISATION && opts.alert.is_none() {
+        may_send_org(ctx, opts.uid)?;
     }
     let found = match relay.lookup_group(&ctx.secure, group).await {
         Ok(found) => found,
@@ -117,6 +110,21 @@ pub(super) async fn send_group(
         Err(e) => return Err(SendError::Network(format!("{shown}: {e}"))),
     };
     to_holders(ctx, group, &found, text, opts, Some(&shown)).await
+}
+
+/// Whether account `uid` may send (or change what it sent) to `/org`:
+/// root, the daemon's user, `admin_group` and `[relay] org_senders`. An
+/// alert is exempt: it goes where the admin's `[alerter]` routing says.
+pub(super) fn may_send_org(ctx: &SendContext, uid: u32) -> Result<(), SendError> {
+    let access = &ctx.settings.access;
+    let caller = access.caller(uid);
+    if access.listed(&caller, &ctx.settings.relay.org_senders) {
+        return Ok(());
+    }
+    Err(SendError::Denied(format!(
+        "{} may not send to /org (every host of the organisation): ask the admin to add the account to [relay] org_senders",
+        caller.user.unwrap_or_else(|| format!("uid {uid}"))
+    )))
 }
 
 /// [`send`] and [`send_group`]: signed once, sealed to each of `found`.

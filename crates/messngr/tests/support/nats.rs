@@ -37,6 +37,17 @@ impl NatsCluster {
 
     /// [`NatsCluster::start`] with another server binary.
     pub fn start_server(lan: &Lan, hosts: &[usize], binary: &'static str) -> NatsCluster {
+        Self::start_with(lan, hosts, binary, "")
+    }
+
+    /// [`NatsCluster::start_server`] with `extra` in every node's config
+    /// (an `authorization` block).
+    pub fn start_with(
+        lan: &Lan,
+        hosts: &[usize],
+        binary: &'static str,
+        extra: &str,
+    ) -> NatsCluster {
         let dir = super::tempdir();
         let routes: Vec<String> = hosts
             .iter()
@@ -53,7 +64,7 @@ impl NatsCluster {
                 format!(
                     "server_name: {name}\nlisten: 0.0.0.0:{CLIENT_PORT}\nhttp: 127.0.0.1:8222\n\
                      jetstream {{\n  store_dir: \"{}\"\n  max_mem: 64MB\n  max_file: 256MB\n}}\n\
-                     cluster {{\n  name: relaytest\n  listen: 0.0.0.0:6222\n  routes: [\n    {}\n  ]\n}}\n",
+                     cluster {{\n  name: relaytest\n  listen: 0.0.0.0:6222\n  routes: [\n    {}\n  ]\n}}\n{extra}",
                     store.display(),
                     routes.join("\n    ")
                 ),
