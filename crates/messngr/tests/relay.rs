@@ -507,6 +507,17 @@ fn user_at_two_sites(server: &'static str, tag: &str) {
 /// watch the mail go by.
 #[test]
 fn with_an_account_per_host_a_hostile_client_cannot_take_another_hosts_mail() {
+    accounts_per_host(support::NATS_SERVER);
+}
+
+/// The same permissions on a current server (its acknowledgement and
+/// consumer subjects are the newer forms).
+#[test]
+fn accounts_per_host_on_a_current_nats_server() {
+    accounts_per_host(support::CURRENT_NATS_SERVER);
+}
+
+fn accounts_per_host(server: &'static str) {
     let Some(lan) = routed_lan() else { return };
     let dir = support::tempdir();
     let mut users = String::new();
@@ -528,7 +539,7 @@ fn with_an_account_per_host_a_hostile_client_cannot_take_another_hosts_mail() {
         seeds.insert(host, seed);
     }
     let auth = format!("authorization {{\n users = [\n{users} ]\n}}\n");
-    let nats = NatsCluster::start_with(&lan, &[1, 2, 4], support::NATS_SERVER, &auth);
+    let nats = NatsCluster::start_with(&lan, &[1, 2, 4], server, &auth);
     let account = |host: &str| format!("nkey_seed_file = \"{}\"\n", seeds[host].display());
     let h1 = Daemon::start(&lan, 3, "H1", &nats.relay_config(&lan, &account("H1")));
     let h2 = Daemon::start(
@@ -599,6 +610,18 @@ fn with_an_account_per_host_a_hostile_client_cannot_take_another_hosts_mail() {
     assert!(took.is_err(), "EVIL pulled from H2's consumer: {took:?}");
     assert!(overwrote.is_err(), "EVIL wrote H2's entry: {overwrote:?}");
     assert!(nats.logs().contains("Violation"), "{}", nats.logs());
+    // H2 acknowledged what it took (its account may): nothing waits.
+    wait_for(
+        Duration::from_secs(30),
+        || nats.stream_messages(&lan, "MESSNGR_MAIL") == Some(0),
+        || {
+            format!(
+                "{:?}\n{}",
+                nats.stream_messages(&lan, "MESSNGR_MAIL"),
+                nats.logs()
+            )
+        },
+    );
     // H2's entry is still its own: H1 still finds it, nothing dropped.
     assert!(text(&h1.cli_ok(&["lookup", "OPS2"])).contains("host H2"));
     assert_eq!(h2.inbox().len(), 2);

@@ -119,6 +119,19 @@ impl NatsCluster {
 
     /// The node leading `stream` now (asked of any node still running).
     pub fn stream_leader(&self, lan: &Lan, stream: &str) -> Option<String> {
+        self.stream(lan, stream)
+            .and_then(|s| s["cluster"]["leader"].as_str().map(str::to_owned))
+    }
+
+    /// How many messages `stream` holds now (asked of its leader's view
+    /// at any node still running).
+    pub fn stream_messages(&self, lan: &Lan, stream: &str) -> Option<u64> {
+        self.stream(lan, stream)
+            .and_then(|s| s["state"]["messages"].as_u64())
+    }
+
+    /// `stream`'s details from the monitoring port of a running node.
+    fn stream(&self, lan: &Lan, stream: &str) -> Option<serde_json::Value> {
         self.nodes
             .iter()
             .filter(|n| n.2.is_some())
@@ -134,7 +147,6 @@ impl NatsCluster {
                     .iter()
                     .flat_map(|a| a["stream_detail"].as_array().cloned().unwrap_or_default())
                     .find(|s| s["name"] == stream)
-                    .and_then(|s| s["cluster"]["leader"].as_str().map(str::to_owned))
             })
     }
 
