@@ -517,31 +517,100 @@ fn accounts_per_host_on_a_current_nats_server() {
     accounts_per_host(support::CURRENT_NATS_SERVER);
 }
 
+/// Runs `f` with a JetStream context of a client in namespace `ns`, on
+/// `urls`, with the account of nkey seed file `seed` and inbox `prefix`.
+fn jetstream_as<T: Send + 'static>(
+    (urls, seed, ns, prefix): (Vec<String>, std::path::PathBuf, String, &'static str),
+    f: impl FnOnce(
+        async_nats::jetstream::Context,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>
+    + Send
+    + 'static,
+) -> T {
+    std::thread::spawn(move || {
+        support::enter_netns(&ns);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let seed = std::fs::read_to_string(seed).unwrap();
+            let client = async_nats::ConnectOptions::with_nkey(seed.trim().to_owned())
+                .custom_inbox_prefix(prefix)
+                .connect(urls)
+                .await
+                .expect("connect with the account");
+            f(async_nats::jetstream::new(client)).await
+        })
+    })
+    .join()
+    .unwrap()
+}
+
 fn accounts_per_host(server: &'static str) {
     let Some(lan) = routed_lan() else { return };
     let dir = support::tempdir();
     let mut users = String::new();
     let mut seeds = std::collections::HashMap::new();
-    for host in ["H1", "H2", "EVIL"] {
+    for host in ["H1", "H2", "EVIL", "ADMIN"] {
         let key = nkeys::KeyPair::new_user();
         let seed = dir.path().join(format!("{host}.nk"));
         std::fs::write(&seed, key.seed().expect("seed")).unwrap();
-        let o = std::process::Command::new(support::BIN)
-            .args(["generate", "nats-permissions", host])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", text(&o));
+        // The admin's account may do anything.
+        let permissions = if host == "ADMIN" {
+            String::new()
+        } else {
+            let o = std::process::Command::new(support::BIN)
+                .args(["generate", "nats-permissions", host])
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", text(&o));
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
         users.push_str(&format!(
-            "  {{\n  nkey: {}\n{}  }}\n",
-            key.public_key(),
-            String::from_utf8_lossy(&o.stdout)
+            "  {{\n  nkey: {}\n{permissions}  }}\n",
+            key.public_key()
         ));
         seeds.insert(host, seed);
     }
     let auth = format!("authorization {{\n users = [\n{users} ]\n}}\n");
     let nats = NatsCluster::start_with(&lan, &[1, 2, 4], server, &auth);
     let account = |host: &str| format!("nkey_seed_file = \"{}\"\n", seeds[host].display());
+
+    // Before any host is up, EVIL makes the message stream its own way
+    // (its account may make it): messages gone once nobody listens, or
+    // after a second. H1 finds it so, refuses it and says what to do.
+    let (urls, lan_ns) = (nats.urls(&lan), lan.ns(1));
+    let as_client =
+        |who: &str, inbox: &'static str| (urls.clone(), seeds[who].clone(), lan_ns.clone(), inbox);
+    let made = jetstream_as(as_client("EVIL", "_INBOX_4556494C"), |js| {
+        Box::pin(async move {
+            use async_nats::jetstream::stream;
+            js.create_stream(stream::Config {
+                name: "MESSNGR_MAIL".into(),
+                subjects: vec!["messngr.mail.>".into()],
+                retention: stream::RetentionPolicy::Interest,
+                max_age: Duration::from_secs(1),
+                num_replicas: 3,
+                ..Default::default()
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        })
+    });
+    assert_eq!(made, Ok(()));
     let h1 = Daemon::start(&lan, 3, "H1", &nats.relay_config(&lan, &account("H1")));
+    h1.wait_log("was not made by messngr as it makes it (retention, max_age)");
+    let deleted = jetstream_as(as_client("ADMIN", "_INBOX"), |js| {
+        Box::pin(async move {
+            js.delete_stream("MESSNGR_MAIL")
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    });
+    assert_eq!(deleted, Ok(()));
     let h2 = Daemon::start(
         &lan,
         5,

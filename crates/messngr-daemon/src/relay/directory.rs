@@ -125,7 +125,7 @@ impl Directory {
         js: &jetstream::Context,
         cfg: &RelayConfig,
     ) -> Result<Directory, RelayError> {
-        js.get_or_create_stream(stream::Config {
+        let wanted = stream::Config {
             name: format!("KV_{BUCKET}"),
             description: Some(
                 "messngr: the hosts of the organisation, their names and keys".into(),
@@ -142,9 +142,14 @@ impl Directory {
             allow_direct: true,
             discard: stream::DiscardPolicy::New,
             ..Default::default()
-        })
-        .await
-        .map_err(nats)?;
+        };
+        let made = js
+            .get_or_create_stream(wanted.clone())
+            .await
+            .map_err(nats)?;
+        // Entries live at least as long as the shortest TTL a host may set.
+        let shortest = std::time::Duration::from_secs(30);
+        super::streams::check(&made.cached_info().config, &wanted, shortest)?;
         let kv = js.get_key_value(BUCKET).await.map_err(nats)?;
         Ok(Directory {
             kv,

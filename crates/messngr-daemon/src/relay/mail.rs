@@ -79,24 +79,26 @@ impl Mail {
         js: &jetstream::Context,
         cfg: &RelayConfig,
     ) -> Result<Mail, RelayError> {
+        let wanted = stream::Config {
+            name: STREAM.into(),
+            // A message leaves the stream once its host acknowledged
+            // it: nothing stored there can be offered again (by a
+            // consumer made anew from the start) after it was taken.
+            retention: stream::RetentionPolicy::WorkQueue,
+            description: Some("messngr: sealed messages waiting for their hosts".into()),
+            subjects: vec!["messngr.mail.>".into()],
+            max_age: MAX_AGE,
+            max_message_size: i32::try_from(MAX_ENVELOPE).unwrap_or(i32::MAX),
+            storage: stream::StorageType::File,
+            num_replicas: cfg.replicas(),
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        };
         let stream = js
-            .get_or_create_stream(stream::Config {
-                name: STREAM.into(),
-                // A message leaves the stream once its host acknowledged
-                // it: nothing stored there can be offered again (by a
-                // consumer made anew from the start) after it was taken.
-                retention: stream::RetentionPolicy::WorkQueue,
-                description: Some("messngr: sealed messages waiting for their hosts".into()),
-                subjects: vec!["messngr.mail.>".into()],
-                max_age: MAX_AGE,
-                max_message_size: i32::try_from(MAX_ENVELOPE).unwrap_or(i32::MAX),
-                storage: stream::StorageType::File,
-                num_replicas: cfg.replicas(),
-                duplicate_window: Duration::from_secs(120),
-                ..Default::default()
-            })
+            .get_or_create_stream(wanted.clone())
             .await
             .map_err(nats)?;
+        super::streams::check(&stream.cached_info().config, &wanted, MAX_AGE)?;
         Ok(Mail {
             js: js.clone(),
             stream,

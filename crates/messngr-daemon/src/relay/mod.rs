@@ -21,6 +21,7 @@ mod holders;
 mod mail;
 mod outbox;
 mod permissions;
+mod streams;
 
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
