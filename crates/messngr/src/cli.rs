@@ -671,7 +671,7 @@ pub enum Generate {
     },
     /// The NATS permissions of one host's relay account, for nats-server's
     /// config: it may send mail to anyone, but take, acknowledge and write
-    /// only its own (docs/relay.md, "One account per host").
+    /// only its own (docs/relay.md, "One NATS user per host").
     NatsPermissions {
         /// The host's NetBIOS name (its `netbios_name`), e.g. H2.
         #[arg(value_parser = netbios_host)]

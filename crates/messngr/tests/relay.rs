@@ -656,15 +656,35 @@ fn accounts_per_host(server: &'static str) {
                     r#"{"batch":1,"expires":1000000000}"#.into(),
                 )
                 .await;
+            // A "next" request on an acknowledgement subject of H2's
+            // consumer, spelled to end like one of EVIL's own.
+            let sneak = client
+                .request(
+                    "$JS.ACK.MESSNGR_MAIL.mail-4832.MESSNGR_MAIL.mail-4556494C.1.2.3",
+                    "+NXT {\"batch\":10}".into(),
+                )
+                .await;
             let js = async_nats::jetstream::new(client);
-            let overwrite = match js
-                .publish("$KV.messngr_directory.host.4832", "{}".into())
-                .await
-            {
-                Ok(ack) => ack.await.map(|a| a.sequence).map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+            let stored = |subject: &'static str, headers: async_nats::HeaderMap| {
+                let js = js.clone();
+                async move {
+                    match js.publish_with_headers(subject, headers, "{}".into()).await {
+                        Ok(ack) => ack.await.map(|a| a.sequence).map_err(|e| e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
             };
-            (seen.is_ok(), limit(take), overwrite)
+            let overwrite = stored(
+                "$KV.messngr_directory.host.4832",
+                async_nats::HeaderMap::new(),
+            )
+            .await;
+            // A name's set EVIL may write, sent as a rollup of the whole
+            // bucket (which would leave only this message).
+            let mut rollup = async_nats::HeaderMap::new();
+            rollup.insert("Nats-Rollup", "all");
+            let wipe = stored("$KV.messngr_directory.name.4556494C", rollup).await;
+            (seen.is_ok(), limit(take).or(limit(sneak)), overwrite, wipe)
         })
     });
     rx.recv().unwrap();
@@ -674,11 +694,21 @@ fn accounts_per_host(server: &'static str) {
         || has_text(&h2.inbox(), "not for EVIL"),
         || h2.log(),
     );
-    let (watched, took, overwrote) = evil.join().unwrap();
+    let (watched, took, overwrote, wiped) = evil.join().unwrap();
     assert!(!watched, "EVIL saw mail go by");
     assert!(took.is_err(), "EVIL pulled from H2's consumer: {took:?}");
     assert!(overwrote.is_err(), "EVIL wrote H2's entry: {overwrote:?}");
-    assert!(nats.logs().contains("Violation"), "{}", nats.logs());
+    assert!(wiped.is_err(), "EVIL rolled the directory up: {wiped:?}");
+    // Each refused by the servers for what it was.
+    let logs = nats.logs();
+    for subject in [
+        "\"messngr.mail.>\"",
+        "\"$JS.API.CONSUMER.MSG.NEXT.MESSNGR_MAIL.mail-4832\"",
+        "\"$JS.ACK.MESSNGR_MAIL.mail-4832.MESSNGR_MAIL.mail-4556494C.1.2.3\"",
+        "\"$KV.messngr_directory.host.4832\"",
+    ] {
+        assert!(logs.contains(subject), "{subject} not refused:\n{logs}");
+    }
     // H2 acknowledged what it took (its account may): nothing waits.
     wait_for(
         Duration::from_secs(30),

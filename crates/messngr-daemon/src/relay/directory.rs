@@ -136,20 +136,29 @@ impl Directory {
             max_message_size: i32::try_from(MAX_VALUE).unwrap_or(i32::MAX),
             storage: stream::StorageType::File,
             num_replicas: cfg.replicas(),
-            allow_rollup: true,
+            // No rollups and no purges: with either, one publish to a key
+            // any host may write (a `name.` set) could empty the bucket.
+            allow_rollup: false,
             deny_delete: true,
-            deny_purge: false,
+            deny_purge: true,
             allow_direct: true,
             discard: stream::DiscardPolicy::New,
             ..Default::default()
         };
-        let made = js
-            .get_or_create_stream(wanted.clone())
-            .await
-            .map_err(nats)?;
-        // Entries live at least as long as the shortest TTL a host may set.
+        // Entries live at least the shortest TTL a host may set; one
+        // shorter than half this host's (renewed every third of it) has
+        // its entry gone between renewals: said, not refused, since the
+        // first host made it with its own TTL.
         let shortest = std::time::Duration::from_secs(30);
-        super::streams::check(&made.cached_info().config, &wanted, shortest)?;
+        let made = super::streams::open(js, wanted, shortest).await?;
+        let kept = made.cached_info().config.max_age;
+        if !kept.is_zero() && kept < cfg.directory_ttl() / 2 {
+            tracing::warn!(
+                "relay: the directory keeps entries {} s, under half this host's directory_ttl_secs ({}): set the same TTL on every host",
+                kept.as_secs(),
+                cfg.directory_ttl().as_secs()
+            );
+        }
         let kv = js.get_key_value(BUCKET).await.map_err(nats)?;
         Ok(Directory {
             kv,

@@ -94,11 +94,7 @@ impl Mail {
             duplicate_window: Duration::from_secs(120),
             ..Default::default()
         };
-        let stream = js
-            .get_or_create_stream(wanted.clone())
-            .await
-            .map_err(nats)?;
-        super::streams::check(&stream.cached_info().config, &wanted, MAX_AGE)?;
+        let stream = super::streams::open(js, wanted, MAX_AGE).await?;
         Ok(Mail {
             js: js.clone(),
             stream,
