@@ -676,6 +676,10 @@ pub enum Generate {
         /// The host's NetBIOS name (its `netbios_name`), e.g. H2.
         #[arg(value_parser = netbios_host)]
         host: String,
+        /// Leave out making the streams (MESSNGR_MAIL and the directory's):
+        /// once they exist, so that no host can make them again its own way.
+        #[arg(long)]
+        streams_exist: bool,
     },
 }
 

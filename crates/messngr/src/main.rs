@@ -284,9 +284,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Generate::Completions { shell } => {
                     clap_complete::generate(shell, &mut cmd, "messngr", &mut out)
                 }
-                Generate::NatsPermissions { host } => {
-                    out.write_all(messngr_daemon::nats_permissions(&host).as_bytes())?
-                }
+                Generate::NatsPermissions {
+                    host,
+                    streams_exist,
+                } => out.write_all(
+                    messngr_daemon::nats_permissions(&host, !streams_exist).as_bytes(),
+                )?,
             }
             out.flush()?;
             Ok(ExitCode::SUCCESS)

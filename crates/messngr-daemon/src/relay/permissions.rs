@@ -25,8 +25,10 @@ fn hex_name(host: &str) -> String {
     hex::encode_upper(host.trim().to_ascii_uppercase())
 }
 
-/// The nats-server `permissions` block for `host`'s account, commented.
-pub fn nats_permissions(host: &str) -> String {
+/// The nats-server `permissions` block for `host`'s account, commented;
+/// `make_streams`: it may also make the two streams when they are missing
+/// (else it opens them only: an admin, or the first hosts, made them).
+pub fn nats_permissions(host: &str, make_streams: bool) -> String {
     let h = hex_name(host);
     let kv = format!("KV_{BUCKET}");
     let publish = [
@@ -74,7 +76,11 @@ pub fn nats_permissions(host: &str) -> String {
         host.trim().to_ascii_uppercase(),
         env!("CARGO_PKG_VERSION"),
     );
+    let making = |subject: &str| subject.starts_with("$JS.API.STREAM.CREATE.");
     for (why, subject) in publish {
+        if making(&subject) && !make_streams {
+            continue;
+        }
         if !why.is_empty() {
             out.push_str(&format!("      # {why}\n"));
         }
@@ -93,7 +99,10 @@ mod tests {
 
     #[test]
     fn a_hosts_permissions_name_its_own_consumer_entry_and_inbox_only() {
-        let p = nats_permissions("h2");
+        let p = nats_permissions("h2", true);
+        assert!(p.contains("\"$JS.API.STREAM.CREATE.MESSNGR_MAIL\""));
+        let opening = nats_permissions("h2", false);
+        assert!(!opening.contains("STREAM.CREATE") && opening.contains("STREAM.INFO.MESSNGR_MAIL"));
         assert!(p.contains("\"$KV.messngr_directory.host.4832\""), "{p}");
         assert!(p.contains("\"$JS.API.CONSUMER.MSG.NEXT.MESSNGR_MAIL.mail-4832\""));
         assert!(p.contains("\"$JS.ACK.MESSNGR_MAIL.mail-4832.*.*.*.*.*\""));
