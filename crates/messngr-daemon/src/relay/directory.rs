@@ -410,7 +410,7 @@ fn refused(name: &str, why: &str) -> LookupError {
     }
 }
 
-fn host_key(host: &str) -> String {
+pub(super) fn host_key(host: &str) -> String {
     format!("host.{}", hex::encode_upper(host.to_ascii_uppercase()))
 }
 

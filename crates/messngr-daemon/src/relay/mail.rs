@@ -51,6 +51,22 @@ pub(crate) fn subject(host: &str, name: &str) -> String {
     )
 }
 
+/// The durable consumer of `host`'s messages (`mail-4832`).
+pub(crate) fn consumer(host: &str) -> String {
+    format!(
+        "mail-{}",
+        hex::encode_upper(host.trim().to_ascii_uppercase())
+    )
+}
+
+/// What `host`'s consumer takes: every subject of its messages.
+pub(crate) fn filter(host: &str) -> String {
+    format!(
+        "messngr.mail.{}.>",
+        hex::encode_upper(host.trim().to_ascii_uppercase())
+    )
+}
+
 /// The stream, opened (made when missing).
 pub(crate) struct Mail {
     js: jetstream::Context,
@@ -138,15 +154,14 @@ impl Mail {
         F: Fn(Taken) -> Fut,
         Fut: std::future::Future<Output = (Taken, Settle)>,
     {
-        let hex_host = hex::encode_upper(host.trim().to_ascii_uppercase());
-        let name = format!("mail-{hex_host}");
+        let name = consumer(host);
         let consumer: consumer::PullConsumer = self
             .stream
             .get_or_create_consumer(
                 &name,
                 consumer::pull::Config {
                     durable_name: Some(name.clone()),
-                    filter_subject: format!("messngr.mail.{hex_host}.>"),
+                    filter_subject: filter(host),
                     ack_policy: consumer::AckPolicy::Explicit,
                     ack_wait: Duration::from_secs(60),
                     deliver_policy: consumer::DeliverPolicy::All,

@@ -11,29 +11,31 @@
 //! and receive nothing but the answers to its own requests (its inbox
 //! prefix, [`inbox_prefix`], is its own too).
 
-use super::directory::BUCKET;
-use super::mail::STREAM;
+use super::directory::{BUCKET, host_key};
+use super::mail::{STREAM, consumer, filter};
 
 /// The prefix of `host`'s reply subjects (`_INBOX_4832`): its account may
 /// subscribe to these and nothing else.
 pub(crate) fn inbox_prefix(host: &str) -> String {
-    format!("_INBOX_{}", hex_name(host))
-}
-
-/// `host` as the relay's subjects and keys spell it: upper case, in hex.
-fn hex_name(host: &str) -> String {
-    hex::encode_upper(host.trim().to_ascii_uppercase())
+    format!(
+        "_INBOX_{}",
+        hex::encode_upper(host.trim().to_ascii_uppercase())
+    )
 }
 
 /// The nats-server `permissions` block for `host`'s account, commented;
 /// `make_streams`: it may also make the two streams when they are missing
 /// (else it opens them only: an admin, or the first hosts, made them).
 pub fn nats_permissions(host: &str, make_streams: bool) -> String {
-    let h = hex_name(host);
+    // Spelt by the functions the relay itself uses, so that they agree.
+    let (mine, own) = (consumer(host), filter(host));
     let kv = format!("KV_{BUCKET}");
     let publish = [
         ("send mail to any host", "messngr.mail.>".to_owned()),
-        ("its own directory entry", format!("$KV.{BUCKET}.host.{h}")),
+        (
+            "its own directory entry",
+            format!("$KV.{BUCKET}.{}", host_key(host)),
+        ),
         (
             "the shared sets of a name's and a group's hosts",
             format!("$KV.{BUCKET}.name.*"),
@@ -51,20 +53,17 @@ pub fn nats_permissions(host: &str, make_streams: bool) -> String {
         ("", format!("$JS.API.STREAM.MSG.GET.{kv}")),
         (
             "its own consumer, filtered on its own mail only",
-            format!("$JS.API.CONSUMER.INFO.{STREAM}.mail-{h}"),
+            format!("$JS.API.CONSUMER.INFO.{STREAM}.{mine}"),
         ),
-        (
-            "",
-            format!("$JS.API.CONSUMER.CREATE.{STREAM}.mail-{h}.messngr.mail.{h}.>"),
-        ),
-        ("", format!("$JS.API.CONSUMER.MSG.NEXT.{STREAM}.mail-{h}")),
+        ("", format!("$JS.API.CONSUMER.CREATE.{STREAM}.{mine}.{own}")),
+        ("", format!("$JS.API.CONSUMER.MSG.NEXT.{STREAM}.{mine}")),
         // Exactly the five tokens of an acknowledgement's reply subject
         // (delivered, stream and consumer sequence, time, pending): with a
         // wildcard there, `$JS.ACK.MESSNGR_MAIL.mail-OTHER.…` could be
         // made to match another host's consumer and pull its messages.
         (
             "acknowledge its own messages",
-            format!("$JS.ACK.{STREAM}.mail-{h}.*.*.*.*.*"),
+            format!("$JS.ACK.{STREAM}.{mine}.*.*.*.*.*"),
         ),
     ];
     let mut out = format!(
