@@ -112,12 +112,7 @@ impl Relay {
             });
         }
         for g in &self.groups {
-            if g.is_empty()
-                || g.len() > 15
-                || !g
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.$".contains(&b))
-            {
+            if !word(g, 15, b"-_.$") {
                 return Err(ConfigError::Invalid {
                     key: "relay.groups",
                     message: format!(
@@ -133,13 +128,7 @@ impl Relay {
             });
         }
         for s in &self.org_senders {
-            let name = s.strip_prefix('@').unwrap_or(s);
-            if name.is_empty()
-                || name.len() > 32
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-            {
+            if !word(s.strip_prefix('@').unwrap_or(s), 32, b"-_.") {
                 return Err(ConfigError::Invalid {
                     key: "relay.org_senders",
                     message: format!("{s:?}: give local accounts (alice) or Unix groups (@staff)"),
@@ -178,6 +167,13 @@ fn check_server(s: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Whether `s` is 1 to `max` letters, digits or bytes of `also`.
+fn word(s: &str, max: usize, also: &[u8]) -> bool {
+    (1..=max).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || also.contains(&b))
 }
 
 #[cfg(test)]
