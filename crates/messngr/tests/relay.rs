@@ -518,16 +518,18 @@ fn accounts_per_host_on_a_current_nats_server() {
     accounts_per_host(support::CURRENT_NATS_SERVER);
 }
 
-/// Runs `f` with a JetStream context of a client in namespace `ns`, on
-/// `urls`, with the account of nkey seed file `seed` and inbox `prefix`.
-fn jetstream_as<T: Send + 'static>(
-    (urls, seed, ns, prefix): (Vec<String>, std::path::PathBuf, String, &'static str),
-    f: impl FnOnce(
-        async_nats::jetstream::Context,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>
+/// Where and as whom a test client connects: the servers, the nkey seed
+/// file of its user, its namespace and its inbox prefix.
+type As = (Vec<String>, std::path::PathBuf, String, &'static str);
+
+/// Runs `f` on a thread with a client connected `who`, and returns the
+/// thread (joined for what `f` found).
+fn client_as<T: Send + 'static>(
+    (urls, seed, ns, prefix): As,
+    f: impl FnOnce(async_nats::Client) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>
     + Send
     + 'static,
-) -> T {
+) -> std::thread::JoinHandle<T> {
     std::thread::spawn(move || {
         support::enter_netns(&ns);
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -540,12 +542,24 @@ fn jetstream_as<T: Send + 'static>(
                 .custom_inbox_prefix(prefix)
                 .connect(urls)
                 .await
-                .expect("connect with the account");
-            f(async_nats::jetstream::new(client)).await
+                .expect("connect with the user");
+            f(client).await
         })
     })
-    .join()
-    .unwrap()
+}
+
+/// [`client_as`] with a JetStream context, waited for.
+fn jetstream_as<T: Send + 'static>(
+    who: As,
+    f: impl FnOnce(
+        async_nats::jetstream::Context,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>
+    + Send
+    + 'static,
+) -> T {
+    client_as(who, |c| f(async_nats::jetstream::new(c)))
+        .join()
+        .unwrap()
 }
 
 fn accounts_per_host(server: &'static str) {
@@ -637,24 +651,11 @@ fn accounts_per_host(server: &'static str) {
     h1.cli_ok(&["send", "OPS2", "through accounts of their own"]);
     assert_eq!(h2.wait_inbox(1)[0]["text"], "through accounts of their own");
 
-    // EVIL, a client with an account of its own, tries H2's mail.
-    let (urls, seed) = (nats.urls(&lan), seeds["EVIL"].clone());
+    // EVIL, a client with a user of its own, tries H2's mail.
     let (tx, rx) = std::sync::mpsc::channel();
-    let ns = lan.ns(1);
-    let evil = std::thread::spawn(move || {
-        support::enter_netns(&ns);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
+    let evil = client_as(as_client("EVIL", "_INBOX_4556494C"), |client| {
+        Box::pin(async move {
             use futures_util::StreamExt;
-            let seed = std::fs::read_to_string(seed).unwrap();
-            let client = async_nats::ConnectOptions::with_nkey(seed.trim().to_owned())
-                .custom_inbox_prefix("_INBOX_4556494C")
-                .connect(urls)
-                .await
-                .expect("EVIL connects with its own account");
             let mut watch = client.subscribe("messngr.mail.>").await.unwrap();
             client.flush().await.unwrap();
             tx.send(()).unwrap();
