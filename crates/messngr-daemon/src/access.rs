@@ -107,8 +107,11 @@ impl Access {
     /// Whether `caller` is one of `allowed` (accounts, `@group`s; as
     /// `[relay] org_senders` lists them), or an admin.
     pub fn listed(&self, caller: &Caller, allowed: &[String]) -> bool {
+        // The account is read once, only if a group is listed.
+        let account = std::cell::OnceCell::new();
         self.listed_with(caller, allowed, |group, user| {
-            let Ok(Some(u)) = nix::unistd::User::from_name(user) else {
+            let Some(u) = account.get_or_init(|| nix::unistd::User::from_name(user).ok().flatten())
+            else {
                 return false;
             };
             nix::unistd::Group::from_name(group)
