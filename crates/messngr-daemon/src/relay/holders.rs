@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::directory::{Entry, ORGANISATION, group_key, name_key};
+use super::directory::{ORGANISATION, group_key, name_key};
+use super::entry::Entry;
 
 /// Holders one name or group keeps (the oldest dropped past it): what fits
 /// in one directory value (about 32 bytes each). The organisation's group
