@@ -1,0 +1,75 @@
+//! The secure gateway: a legacy message on one LAN, to a person on
+//! another site.
+
+use std::time::Duration;
+
+use super::{has_text, routed_lan, wait_published};
+use crate::support::{Daemon, NatsCluster, SambaClient, acknowledged, text, wait_for};
+
+/// The secure gateway: `smbclient -M ALICE` on one subnet, to a gateway
+/// that answers for ALICE there; ALICE is on the other subnet. The message
+/// reaches her through the relay, unverified, with the gateway that
+/// vouched for where it came from.
+#[test]
+fn a_legacy_message_to_a_gateway_reaches_the_user_on_another_site_unverified() {
+    let Some(lan) = routed_lan() else { return };
+    let nats = NatsCluster::start(&lan, &[1, 2, 4]);
+    let h2 = Daemon::start(
+        &lan,
+        5,
+        "H2",
+        &format!("names = [\"ALICE\"]\n{}", nats.relay_config(&lan, "")),
+    );
+    let gw = Daemon::start(
+        &lan,
+        3,
+        "GW",
+        &nats.relay_config(&lan, "gateway = [\"ALICE\"]\n"),
+    );
+    wait_published(&h2, &nats);
+    wait_published(&gw, &nats);
+    // The gateway answers for ALICE on its LAN, and does not claim her in
+    // the directory: a lookup there still finds H2 alone.
+    wait_for(
+        Duration::from_secs(30),
+        || text(&gw.cli(&["lookup", "ALICE"])).contains(&lan.ip(3).to_string()),
+        || text(&gw.cli(&["lookup", "ALICE"])),
+    );
+    let samba = SambaClient::new();
+    let gw_ip = lan.ip(3).to_string();
+    // Until H2's admin vetted the gateway, its forwards are refused there:
+    // any host could otherwise put anyone's words in front of ALICE.
+    let o = samba.message(&lan, 1, "ALICE", Some(&gw_ip), b"from an unvetted gateway");
+    assert!(acknowledged(&o), "{}\n{}", text(&o), gw.log());
+    h2.wait_log("not from a vetted gateway");
+    assert!(h2.inbox().is_empty());
+    h2.vet(&gw, "GW");
+    let o = samba.message(&lan, 1, "ALICE", Some(&gw_ip), b"the printer is on fire");
+    assert!(acknowledged(&o), "{}\n{}", text(&o), gw.log());
+    // On the gateway's disk first, as the legacy sender was told.
+    assert!(has_text(&gw.wait_inbox(2), "the printer is on fire"));
+    let got = h2.wait_inbox(1);
+    let m = &got[0];
+    assert_eq!(m["text"], "the printer is on fire", "{m}");
+    // FROM as the legacy sender gave it (smbclient sends its user name).
+    assert_eq!(m["from"], "alice", "{m}");
+    assert_eq!(m["verified"], false, "{m}");
+    assert!(m["author"].is_null(), "{m}");
+    assert_eq!(
+        m["gateway"],
+        format!("GW: smb from {}", lan.ip(1)).as_str(),
+        "{m}"
+    );
+    let shown = text(&h2.cli_ok(&["read", &m["id"].as_i64().expect("id").to_string()]));
+    assert!(
+        shown.contains(&format!(
+            "[UNVERIFIED, forwarded by gateway GW: smb from {}]",
+            lan.ip(1)
+        )),
+        "{shown}"
+    );
+    gw.wait_log(&format!(
+        "for ALICE (smb from {}) forwarded: Queued",
+        lan.ip(1)
+    ));
+}
