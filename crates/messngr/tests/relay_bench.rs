@@ -18,6 +18,11 @@
 //!   cluster itself does for the cycle every relayed message needs
 //!   (publish, deliver, ack, and the work queue's removal).
 //!
+//! For each, the CPU time it took per message, by process (each daemon,
+//! the three nats-servers, this process: the senders or the raw client),
+//! read from /proc before and after, and how busy the machine was: what
+//! the rate is bound by on this machine.
+//!
 //! Figures are printed, never asserted (speed is the benchmark's to
 //! report); what is asserted is that every message arrived.
 
@@ -93,6 +98,93 @@ enum Raw {
 fn unread(socket: &Path) -> u64 {
     let mut c = Client::connect(socket).expect("H2's socket");
     c.call(Unread {}).expect("unread").count
+}
+
+/// CPU time (user and system, every thread) of `pid` so far, in ms; 0 for
+/// a process gone.
+fn cpu_ms(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command's closing parenthesis the fields run from the
+    // third (state): utime and stime, the 14th and 15th, in USER_HZ
+    // (100 a second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    fields.iter().sum::<f64>() * 10.0
+}
+
+/// The machine's busy and total CPU time so far, in ms (all cores).
+fn machine_ms() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: f64 = ticks.iter().take(8).sum();
+    // idle and iowait are the 4th and 5th.
+    let idle = ticks.get(3).unwrap_or(&0.0) + ticks.get(4).unwrap_or(&0.0);
+    ((total - idle) * 10.0, total * 10.0)
+}
+
+/// Who the CPU time is counted for: a label and its processes.
+type Parts = Vec<(&'static str, Vec<u32>)>;
+
+/// CPU time of each part, and the machine's (busy, total), at one moment.
+struct Cpu(Vec<f64>, (f64, f64));
+
+impl Cpu {
+    fn now(parts: &Parts) -> Cpu {
+        Cpu(
+            parts
+                .iter()
+                .map(|(_, pids)| pids.iter().map(|p| cpu_ms(*p)).sum())
+                .collect(),
+            machine_ms(),
+        )
+    }
+
+    /// Per message from `self` until `after`, printed under `what`; the
+    /// JSON of it.
+    fn per_message(
+        &self,
+        after: &Cpu,
+        parts: &Parts,
+        messages: u64,
+        what: &str,
+    ) -> serde_json::Value {
+        let n = messages.max(1) as f64;
+        let each: Vec<(&str, f64)> = parts
+            .iter()
+            .zip(self.0.iter().zip(&after.0))
+            .map(|((label, _), (a, b))| (*label, (b - a) / n))
+            .collect();
+        let sum: f64 = each.iter().map(|(_, ms)| ms).sum();
+        let (busy, total) = (after.1.0 - self.1.0, after.1.1 - self.1.1);
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
+        println!(
+            "  CPU per message, {what}: {} = {sum:.3} ms; machine {:.0} % busy; at {cores} cores fully busy: {:.0}/s",
+            each.iter()
+                .map(|(l, ms)| format!("{l} {ms:.3}"))
+                .collect::<Vec<_>>()
+                .join(" + "),
+            100.0 * busy / total.max(1.0),
+            cores * 1000.0 / sum.max(1e-9),
+        );
+        let mut j = serde_json::Map::new();
+        for (l, ms) in &each {
+            j.insert((*l).to_owned(), serde_json::json!(ms));
+        }
+        j.insert("busy".into(), serde_json::json!(busy / total.max(1.0)));
+        serde_json::Value::Object(j)
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -255,8 +347,17 @@ fn relay_throughput_and_latency() {
         || h2.log(),
     );
 
+    let me = std::process::id();
+    let parts: Parts = vec![
+        ("H1", vec![h1.pid()]),
+        ("H2", vec![h2.pid()]),
+        ("nats-servers", nats.pids()),
+        ("senders", vec![me]),
+    ];
+
     // messngr, end to end.
     let before = unread(&h2.socket());
+    let cpu0 = Cpu::now(&parts);
     let started = Instant::now();
     let queued = load(&h1.socket(), count, senders, "relay bench");
     let sent = (count / senders * senders) as u64;
@@ -266,6 +367,7 @@ fn relay_throughput_and_latency() {
         || h2.log(),
     );
     let stored = started.elapsed();
+    let cpu1 = Cpu::now(&parts);
 
     // Latency, one at a time.
     let mut lat = Vec::with_capacity(samples);
@@ -289,13 +391,24 @@ fn relay_throughput_and_latency() {
     // 100-byte text signed and sealed: about 470 bytes).
     let size = env("MESSNGR_BENCH_RAW_SIZE", 470);
     let urls = nats.urls(&lan);
+    let raw_parts: Parts = vec![("nats-servers", nats.pids()), ("client", vec![me])];
+    let cpu_raw0 = Cpu::now(&raw_parts);
     let (raw_rate, raw_lat) = raw(&lan.ns(3), urls.clone(), count, size, senders, Raw::Publish);
+    let cpu_raw1 = Cpu::now(&raw_parts);
     let (trip_rate, _) = raw(&lan.ns(3), urls, count, size, senders, Raw::RoundTrip);
+    let cpu_trip1 = Cpu::now(&raw_parts);
 
     // The sender alone: H2 stopped, the same load only queued (last, as
     // it leaves its messages waiting in the cluster).
     let _stopped = h2.stop_for_now();
+    let alone_parts: Parts = vec![
+        ("H1", vec![h1.pid()]),
+        ("nats-servers", nats.pids()),
+        ("senders", vec![me]),
+    ];
+    let cpu_alone0 = Cpu::now(&alone_parts);
     let alone = load(&h1.socket(), count, senders, "sender alone");
+    let cpu_alone1 = Cpu::now(&alone_parts);
 
     let e2e = sent as f64 / stored.as_secs_f64();
     let q = sent as f64 / queued.as_secs_f64();
@@ -329,6 +442,13 @@ fn relay_throughput_and_latency() {
     };
     println!("{:<52} {}", "cross-site latency, send to stored", ms(&lat));
     println!("{:<52} {}", "raw publish latency", ms(&raw_lat));
+    let raw_count = (count / senders * senders) as u64;
+    let cpu = serde_json::json!({
+        "end_to_end": cpu0.per_message(&cpu1, &parts, sent, "messngr end to end"),
+        "sender_alone": cpu_alone0.per_message(&cpu_alone1, &alone_parts, sent, "messngr, the sender alone"),
+        "raw_publish": cpu_raw0.per_message(&cpu_raw1, &raw_parts, raw_count, "raw publish"),
+        "raw_round_trip": cpu_raw1.per_message(&cpu_trip1, &raw_parts, raw_count, "raw round trip"),
+    });
     println!(
         "RELAY_BENCH_JSON {}",
         serde_json::json!({
@@ -340,6 +460,7 @@ fn relay_throughput_and_latency() {
             "ratio": e2e / raw_rate, "ratio_round_trip": e2e / trip_rate,
             "latency_ms": {"p50": percentile(&lat, 0.5), "p99": percentile(&lat, 0.99)},
             "raw_latency_ms": {"p50": percentile(&raw_lat, 0.5), "p99": percentile(&raw_lat, 0.99)},
+            "cpu_ms_per_message": cpu,
         })
     );
 }

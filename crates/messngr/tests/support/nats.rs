@@ -150,6 +150,14 @@ impl NatsCluster {
             })
     }
 
+    /// The running nodes' process ids (the benchmark reads their CPU time).
+    pub fn pids(&self) -> Vec<u32> {
+        self.nodes
+            .iter()
+            .filter_map(|(_, _, c)| c.as_ref().map(Child::id))
+            .collect()
+    }
+
     /// Kills every node.
     pub fn kill_all(&mut self) {
         let names: Vec<String> = self.nodes.iter().map(|(_, n, _)| n.clone()).collect();
