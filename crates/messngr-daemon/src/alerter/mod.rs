@@ -223,9 +223,8 @@ impl Alerter {
         };
         let opts = Options {
             priority: Some(alert.priority),
-            uid: alert.uid,
             alert: Some(Mark { title, repeats: 1 }),
-            ..Options::default()
+            ..Options::by(alert.uid)
         };
         let mut sent = Vec::new();
         let mut failed = Vec::new();

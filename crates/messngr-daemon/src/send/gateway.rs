@@ -65,14 +65,14 @@ async fn forward(ctx: &SendContext, m: &Message) {
         .as_deref()
         .map_or("?", |a| a.rsplit_once(':').map_or(a, |(h, _)| h));
     let origin = format!("{} from {address}", m.transport.as_str());
+    // Root's: a gateway name is owned by root here (`settings::access`).
     let opts = Options {
-        uid: 0,
         secure: true,
         vouched: Some(Vouched {
             from: m.from.trim(),
             origin: &origin,
         }),
-        ..Options::default()
+        ..Options::by(0)
     };
     let sent = match r.lookup(&ctx.secure, &name).await {
         Ok(found) => relay::send(ctx, &name, &found, &m.text, opts).await,

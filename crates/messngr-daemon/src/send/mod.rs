@@ -80,7 +80,10 @@ pub(crate) struct SendContext {
 }
 
 /// What `messngr send` sets besides target and text, and who asks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+///
+/// No `Default`: every send names the account it is for ([`Options::by`]),
+/// so that none is made as root (uid 0) by leaving the uid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Options<'a> {
     /// `--priority`: `None` is normal, and no reason to try messngr first.
     pub priority: Option<messngr_proto::Priority>,
@@ -118,6 +121,21 @@ pub(crate) struct Vouched<'a> {
 }
 
 impl Options<'_> {
+    /// A send by account `uid`, nothing else asked.
+    pub(crate) fn by(uid: u32) -> Self {
+        Options {
+            priority: None,
+            popup_secs: None,
+            expires_at: None,
+            uid,
+            secure: false,
+            alert: None,
+            via: messngr_api::Via::Auto,
+            untracked: false,
+            vouched: None,
+        }
+    }
+
     /// Whether the message needs the native frame to say everything.
     fn wants_native(&self) -> bool {
         self.priority.is_some() || self.popup_secs.is_some() || self.expires_at.is_some()
@@ -247,10 +265,7 @@ pub(crate) async fn reply(
             std::net::IpAddr::V4(ip) => Some(ip),
             std::net::IpAddr::V6(_) => None,
         });
-    let opts = Options {
-        uid,
-        ..Options::default()
-    };
+    let opts = Options::by(uid);
     if original.sender_uid.is_some() && original.source_addr.is_none() {
         // From a local account: back to that account, here.
         return local::send(ctx, &original.from, text, opts, None).await;

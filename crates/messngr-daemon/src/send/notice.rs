@@ -132,7 +132,6 @@ pub(crate) async fn apply(
     // Signed by the message's author (root acting on another's message
     // signs with that account's key: receivers apply only the author's).
     let opts = Options {
-        uid: sent.sender_uid.unwrap_or(uid),
         secure: true,
         alert: match &change {
             Change::Alert { title, repeats, .. } => Some(messngr_proto::wire::native::Alert {
@@ -141,7 +140,7 @@ pub(crate) async fn apply(
             }),
             _ => None,
         },
-        ..Options::default()
+        ..Options::by(sent.sender_uid.unwrap_or(uid))
     };
     // A relay group's message (its copy says `/group:OPS` or `/org`) changes
     // through the relay at the members it went to, looked up once.
