@@ -27,6 +27,12 @@ pub enum SettingsError {
         "deliver_users: there is no account {0:?} on this host (give smbd's guest account, see `guest account` in smb.conf; usually nobody)"
     )]
     NoSuchUser(String),
+    /// A `[relay] gateway` name is also an account here: its mail would be
+    /// root's (the gateway's copy), and the account would lose it.
+    #[error(
+        "[relay] gateway: {0:?} is also an account on this host, whose messages would become root's here; a gateway forwards names of people on other sites: remove it from gateway, or use another host as the gateway"
+    )]
+    GatewayIsAccount(String),
 }
 
 /// Everything the running daemon needs, resolved.
@@ -168,6 +174,9 @@ impl Settings {
                 aliases.push(a);
             }
         }
+        if let Some(g) = cfg.relay.gateway.iter().find(|g| is_account(g)) {
+            return Err(SettingsError::GatewayIsAccount(g.trim().to_owned()));
+        }
         let access = access(cfg, &netbios_name);
         let wanted = cfg.interface.as_ref().map(Interfaces::names);
         let (first, more) = match wanted.as_deref() {
@@ -296,6 +305,15 @@ impl Settings {
     }
 }
 
+/// Whether `name` is an account here, as a NetBIOS name is matched to one
+/// (`Access::owner_with`: as written, then in lower case).
+fn is_account(name: &str) -> bool {
+    let name = name.trim();
+    [name.to_owned(), name.to_lowercase()]
+        .iter()
+        .any(|n| matches!(nix::unistd::User::from_name(n), Ok(Some(_))))
+}
+
 /// Who owns and sees what is stored here, by the configuration. A name
 /// this host is a secure gateway for (`[relay] gateway`) is another site's
 /// person: what comes for it is root's until it is forwarded, not a host
@@ -348,5 +366,22 @@ mod tests {
             person: true,
         };
         assert!(!a.may_see(&bob, a.owner_with("ALICE", user).as_deref()));
+    }
+
+    #[test]
+    fn a_gateway_name_that_is_an_account_here_is_refused() {
+        // root is an account on every host; ALICE is not one here.
+        assert!(is_account("ROOT"));
+        assert!(!is_account("MSGRNOSUCHACCT"));
+        let cfg = Config::from_toml(
+            "[relay]\nservers = [\"nats://10.0.0.1\"]\ngateway = [\"msgrnosuchacct\", \"ROOT\"]\n",
+            std::path::Path::new("messngr.toml"),
+        )
+        .unwrap();
+        let e = Settings::resolve(&cfg).unwrap_err();
+        assert!(
+            matches!(&e, SettingsError::GatewayIsAccount(n) if n == "ROOT"),
+            "{e}"
+        );
     }
 }
