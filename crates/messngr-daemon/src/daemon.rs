@@ -304,6 +304,7 @@ pub async fn run_reloading(
             let (names, commands) = Names::channel();
             let ctx = SendContext {
                 settings: settings.clone(),
+                live: live.clone(),
                 dgm,
                 names: names.clone(),
                 registry: registry.clone(),

@@ -1,6 +1,7 @@
 //! The part of the configuration a running daemon changes on SIGHUP
-//! (`systemctl reload messngr`): the aliases, the `[[hook]]` programs and
-//! the Alerter's subscribers and raisers. (The message rules are the
+//! (`systemctl reload messngr`): the aliases, the `[[hook]]` programs, the
+//! Alerter's subscribers and raisers, and who may send to the whole
+//! organisation (`[relay] org_senders`). (The message rules are the
 //! fourth; they live in [`crate::policy::Policy`], which swaps them the
 //! same way.) Everything else is read once at start.
 //!
@@ -24,6 +25,7 @@ pub(crate) struct Live {
     aliases: ArcSwap<Vec<String>>,
     hooks: ArcSwap<Vec<HookConfig>>,
     alerter: ArcSwap<Alerter>,
+    org_senders: ArcSwap<Vec<String>>,
 }
 
 impl Live {
@@ -33,6 +35,7 @@ impl Live {
             aliases: ArcSwap::from_pointee(settings.aliases.clone()),
             hooks: ArcSwap::from_pointee(settings.hooks.clone()),
             alerter: ArcSwap::from_pointee(settings.alerter.clone()),
+            org_senders: ArcSwap::from_pointee(settings.relay.org_senders.clone()),
         }
     }
 
@@ -51,10 +54,18 @@ impl Live {
         self.alerter.load_full()
     }
 
+    /// `[relay] org_senders`: accounts and `@groups` who may send to
+    /// `/org`, besides root, the daemon's user and `admin_group`.
+    pub(crate) fn org_senders(&self) -> Arc<Vec<String>> {
+        self.org_senders.load_full()
+    }
+
     /// Takes `settings`' values (the reload task, once they are checked).
     pub(crate) fn replace(&self, settings: &Settings) {
         self.aliases.store(Arc::new(settings.aliases.clone()));
         self.hooks.store(Arc::new(settings.hooks.clone()));
         self.alerter.store(Arc::new(settings.alerter.clone()));
+        self.org_senders
+            .store(Arc::new(settings.relay.org_senders.clone()));
     }
 }

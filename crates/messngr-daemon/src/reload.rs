@@ -141,7 +141,7 @@ impl Reloader {
             );
         }
         tracing::info!(
-            "SIGHUP: reloaded the message rules, aliases [{}], {} hook(s) and the [alerter] subscribers; names held and sessions open are kept",
+            "SIGHUP: reloaded the message rules, aliases [{}], {} hook(s), the [alerter] subscribers and [relay] org_senders; names held and sessions open are kept",
             new.aliases.join(", "),
             new.hooks.len()
         );
@@ -176,7 +176,6 @@ fn needs_restart(running: &Settings, new: &Settings) -> Vec<&'static str> {
             differ(&names_of(r), &names_of(n)),
         ),
         ("state_dir", differ(&r.state_dir, &n.state_dir)),
-        ("[relay]", differ(&r.relay, &n.relay)),
         ("wins_server", differ(&r.wins_server, &n.wins_server)),
         ("groups", differ(&r.groups, &n.groups)),
         ("scope", differ(&r.scope, &n.scope)),
@@ -230,6 +229,19 @@ fn needs_restart(running: &Settings, new: &Settings) -> Vec<&'static str> {
         ),
         ("[secure]", differ(&r.secure, &n.secure)),
         ("[http]", differ(&r.http, &n.http)),
+        (
+            "[relay] (all but org_senders)",
+            differ(
+                &crate::config::Relay {
+                    org_senders: Vec::new(),
+                    ..r.relay.clone()
+                },
+                &crate::config::Relay {
+                    org_senders: Vec::new(),
+                    ..n.relay.clone()
+                },
+            ),
+        ),
     ];
     keys.into_iter()
         .filter(|(_, d)| *d)
@@ -251,8 +263,17 @@ mod tests {
             needs_restart(&running, &new).is_empty(),
             "aliases and hooks reload"
         );
+        new.relay.org_senders.push("dave".into());
+        assert!(
+            needs_restart(&running, &new).is_empty(),
+            "org_senders reloads"
+        );
         new.workgroup = "OTHER".into();
         new.rpc = true;
-        assert_eq!(needs_restart(&running, &new), ["workgroup", "rpc"]);
+        new.relay.groups.push("OPS".into());
+        assert_eq!(
+            needs_restart(&running, &new),
+            ["workgroup", "rpc", "[relay] (all but org_senders)"]
+        );
     }
 }

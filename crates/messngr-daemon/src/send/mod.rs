@@ -62,6 +62,8 @@ use text::{LegacyText, Text, encode};
 pub(crate) struct SendContext {
     /// Settings (our name, workgroup, interface).
     pub settings: Arc<Settings>,
+    /// What a SIGHUP changes (`[relay] org_senders`, for sends).
+    pub live: Arc<crate::live::Live>,
     /// The UDP 138 socket (datagrams must come from port 138).
     pub dgm: Arc<UdpSocket>,
     /// The name service, for lookups.

@@ -174,6 +174,38 @@ fn user_at_two_sites(server: &'static str, tag: &str) {
         );
         assert!(!has_text(&d.inbox(), "free pizza"));
     }
+    // The admin lists carol instead of dave and reloads: it applies at
+    // once (no restart), each way.
+    let config = std::fs::read_to_string(h1.config_path()).unwrap();
+    let listed = format!("org_senders = [\"{}\"]\n", carol.name);
+    std::fs::write(h1.config_path(), config.replace(&org_senders, &listed)).unwrap();
+    h1.hup();
+    wait_for(
+        Duration::from_secs(10),
+        || h1.log().contains("SIGHUP: reloaded"),
+        || h1.log(),
+    );
+    assert!(
+        !h1.log().contains("[relay] (all but org_senders)"),
+        "org_senders needs no restart: {}",
+        h1.log()
+    );
+    let o = dave.cli(&h1.socket(), &["send", "/org", "drill again"]);
+    assert!(
+        !o.status.success() && text(&o).contains("may not send to /org"),
+        "{}",
+        text(&o)
+    );
+    let o = carol.cli(&h1.socket(), &["send", "/org", "pizza, allowed now"]);
+    assert!(o.status.success(), "{}", text(&o));
+    for d in [&h2, &h3] {
+        wait_for(
+            Duration::from_secs(30),
+            || has_text(&d.inbox(), "pizza, allowed now"),
+            || d.log(),
+        );
+        assert!(!has_text(&d.inbox(), "drill again"));
+    }
     let o = h1.cli(&["send", "/group:NOBODY", "x"]);
     assert!(
         text(&o).contains("no other host is in /group:NOBODY"),
