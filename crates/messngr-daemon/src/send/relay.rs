@@ -114,8 +114,8 @@ pub(super) async fn send_group(
 
 /// Whether account `uid` may send (or change what it sent) to `/org`:
 /// root, the daemon's user, `admin_group` and `[relay] org_senders` (as
-/// last reloaded). An
-/// alert is exempt: it goes where the admin's `[alerter]` routing says.
+/// last reloaded). An alert is exempt: it goes where the admin's
+/// `[alerter]` routing says.
 pub(super) fn may_send_org(ctx: &SendContext, uid: u32) -> Result<(), SendError> {
     let access = &ctx.settings.access;
     let caller = access.caller(uid);
