@@ -40,6 +40,9 @@ pub enum DaemonError {
         /// Why.
         source: std::io::Error,
     },
+    /// The settings cannot run (a gateway name that is an account here).
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
     /// The API socket could not be bound.
     #[error(transparent)]
     Api(#[from] crate::server::ServeError),
@@ -133,6 +136,7 @@ pub async fn run_reloading(
     stop: CancellationToken,
     reload: Option<crate::reload::Reload>,
 ) -> Result<(), DaemonError> {
+    settings.check_gateway()?;
     let target = plan(&settings)?;
     // With `serve_netbios = false` Samba owns the ports and feeds the
     // inbox through `messngr deliver`: nothing is bound.

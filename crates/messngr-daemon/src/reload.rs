@@ -55,27 +55,31 @@ impl Reloader {
                 got = self.reload.hangups.recv() => if got.is_none() { return },
             }
             crate::notify::reloading();
-            self.apply().await;
-            crate::notify::ready("configuration reloaded");
+            let status = if self.apply().await {
+                "configuration reloaded"
+            } else {
+                "reload failed, nothing changed: see the log (journalctl -u messngr)"
+            };
+            crate::notify::ready(status);
         }
     }
 
-    /// Reads the file and applies it, or logs why not.
-    async fn apply(&self) {
+    /// Reads the file and applies it, or logs why not; whether it did.
+    async fn apply(&self) -> bool {
         let new = match (self.reload.read)() {
             Ok(new) => new,
             Err(e) => {
                 tracing::warn!(
                     "SIGHUP: {e}; nothing changed, the daemon runs on as it was (fix the file, then `systemctl reload messngr` again)"
                 );
-                return;
+                return false;
             }
         };
         if let Err(e) = crate::people::hooks::run_as_now(&new.hooks) {
             tracing::warn!(
                 "SIGHUP: {e}; nothing changed, the daemon runs on as it was (fix the file, then reload again)"
             );
-            return;
+            return false;
         }
         // What the rules know of the machine (subnets, workgroup, WINS)
         // and of [secure] stays as the daemon serves it until a restart:
@@ -133,6 +137,11 @@ impl Reloader {
                 }
             }
         }
+        // A gateway name that became an account (created since the start):
+        // the running gateway list stays until a restart, which refuses it.
+        if let Err(e) = new.check_gateway() {
+            tracing::warn!("SIGHUP: {e}");
+        }
         let waiting = needs_restart(&self.running, &new);
         if !waiting.is_empty() {
             tracing::warn!(
@@ -145,6 +154,7 @@ impl Reloader {
             new.aliases.join(", "),
             new.hooks.len()
         );
+        true
     }
 }
 

@@ -152,6 +152,16 @@ impl Settings {
         }
     }
 
+    /// Refuses a `[relay] gateway` name that is also an account here: that
+    /// account's messages would become root's (the gateway's copy). At
+    /// start; a reload only warns (the gateway list waits for a restart).
+    pub(crate) fn check_gateway(&self) -> Result<(), SettingsError> {
+        match self.relay.gateway.iter().find(|g| is_account(g)) {
+            Some(g) => Err(SettingsError::GatewayIsAccount(g.trim().to_owned())),
+            None => Ok(()),
+        }
+    }
+
     /// The policy these settings make: their rules and limits.
     pub(crate) fn policy(&self) -> crate::policy::Policy {
         crate::policy::Policy::new(
@@ -173,9 +183,6 @@ impl Settings {
             if !aliases.contains(&a) {
                 aliases.push(a);
             }
-        }
-        if let Some(g) = cfg.relay.gateway.iter().find(|g| is_account(g)) {
-            return Err(SettingsError::GatewayIsAccount(g.trim().to_owned()));
         }
         let access = access(cfg, &netbios_name);
         let wanted = cfg.interface.as_ref().map(Interfaces::names);
@@ -305,11 +312,12 @@ impl Settings {
     }
 }
 
-/// Whether `name` is an account here, as a NetBIOS name is matched to one
-/// (`Access::owner_with`: as written, then in lower case).
+/// Whether `name` is an account here, as a NetBIOS name (upper case on the
+/// wire) is matched to one (`Access::owner_with`): as written, upper case,
+/// lower case.
 fn is_account(name: &str) -> bool {
     let name = name.trim();
-    [name.to_owned(), name.to_lowercase()]
+    [name.to_owned(), name.to_uppercase(), name.to_lowercase()]
         .iter()
         .any(|n| matches!(nix::unistd::User::from_name(n), Ok(Some(_))))
 }
@@ -374,13 +382,15 @@ mod tests {
         assert!(is_account("ROOT"));
         assert!(!is_account("MSGRNOSUCHACCT"));
         let cfg = Config::from_toml(
-            "[relay]\nservers = [\"nats://10.0.0.1\"]\ngateway = [\"msgrnosuchacct\", \"ROOT\"]\n",
+            "[relay]\nservers = [\"nats://10.0.0.1\"]\ngateway = [\"msgrnosuchacct\", \"Root\"]\n",
             std::path::Path::new("messngr.toml"),
         )
         .unwrap();
-        let e = Settings::resolve(&cfg).unwrap_err();
+        let mut s = Settings::example();
+        s.relay = cfg.relay;
+        let e = s.check_gateway().unwrap_err();
         assert!(
-            matches!(&e, SettingsError::GatewayIsAccount(n) if n == "ROOT"),
+            matches!(&e, SettingsError::GatewayIsAccount(n) if n == "Root"),
             "{e}"
         );
     }
