@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod cert;
+mod dh_cache;
 mod keyfile;
 mod keys;
 mod noise;

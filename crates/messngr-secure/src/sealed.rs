@@ -12,9 +12,13 @@
 //! only under the same context (the relay passes the subject it was
 //! published on), so a relay cannot move an envelope from one recipient's
 //! queue to another's, even between two queues of the same host.
+//!
+//! The static-static Diffie-Hellman (`ss`) of two hosts is computed once
+//! per pair (`dh_cache`): the bytes are Noise X's, with half the X25519.
 
 use snow::Builder;
 
+use crate::dh_cache::Resolver;
 use crate::keys::{Identity, PublicKey};
 
 /// The pattern.
@@ -49,16 +53,17 @@ fn setup(e: snow::Error) -> SealError {
 
 /// The one X handshake: `me`'s static key, the context in the prologue;
 /// the initiator (sealer) with the recipient's key `to`, the responder
-/// (opener) without.
+/// (opener) without, of the envelope whose ephemeral key is `ephemeral`.
 fn handshake(
     me: &Identity,
     to: Option<&PublicKey>,
+    ephemeral: Option<[u8; 32]>,
     context: &[u8],
 ) -> Result<snow::HandshakeState, SealError> {
     let params = SEALED_PATTERN.parse().map_err(setup)?;
     let private = me.x25519_private();
     let prologue = prologue(context);
-    let builder = Builder::new(params)
+    let builder = Builder::with_resolver(params, Box::new(Resolver::new(ephemeral)))
         .local_private_key(&private)
         .map_err(setup)?
         .prologue(&prologue)
@@ -84,7 +89,7 @@ pub fn seal(
     if payload.len() > MAX_SEALED {
         return Err(SealError::TooLarge { len: payload.len() });
     }
-    let mut hs = handshake(me, Some(to), context)?;
+    let mut hs = handshake(me, Some(to), None, context)?;
     let mut out = vec![0u8; payload.len() + 96 + 16];
     let n = hs.write_message(payload, &mut out).map_err(setup)?;
     out.truncate(n);
@@ -104,7 +109,9 @@ pub fn open(
             len: envelope.len(),
         });
     }
-    let mut hs = handshake(me, None, context)?;
+    // X's first 32 bytes are the sender's ephemeral key, in the clear.
+    let ephemeral = envelope.get(..32).and_then(|e| e.try_into().ok());
+    let mut hs = handshake(me, None, ephemeral, context)?;
     let mut out = vec![0u8; envelope.len()];
     let n = hs
         .read_message(envelope, &mut out)
@@ -149,5 +156,73 @@ mod tests {
         ));
         let big = seal(&alice, &bob.public(), b"x", &vec![7; MAX_SEALED]).unwrap();
         assert_eq!(open(&bob, b"x", &big).unwrap().1.len(), MAX_SEALED);
+    }
+
+    /// snow's own X, without the remembered `ss`: what any Noise
+    /// implementation of the pattern does.
+    fn plain(me: &Identity, to: Option<&PublicKey>, context: &[u8]) -> snow::HandshakeState {
+        let (private, prologue) = (me.x25519_private(), prologue(context));
+        let b = Builder::new(SEALED_PATTERN.parse().unwrap())
+            .local_private_key(&private)
+            .unwrap()
+            .prologue(&prologue)
+            .unwrap();
+        let to = to.map(PublicKey::x25519);
+        match &to {
+            Some(to) => b.remote_public_key(to).unwrap().build_initiator(),
+            None => b.build_responder(),
+        }
+        .unwrap()
+    }
+
+    #[test]
+    fn envelopes_are_noise_x_whether_the_pair_is_remembered_or_not() {
+        let alice = Identity::generate().unwrap();
+        let bob = Identity::generate().unwrap();
+        let mut buf = vec![0u8; 1024];
+        // Twice each way: the second time, both ends remember the pair.
+        for round in 0..2 {
+            // Ours sealed, plain Noise opens.
+            let env = seal(&alice, &bob.public(), b"ctx", b"to plain").unwrap();
+            let n = plain(&bob, None, b"ctx")
+                .read_message(&env, &mut buf)
+                .unwrap();
+            assert_eq!(&buf[..n], b"to plain", "round {round}");
+            // Plain Noise sealed, ours opens.
+            let mut hs = plain(&alice, Some(&bob.public()), b"ctx");
+            let n = hs.write_message(b"from plain", &mut buf).unwrap();
+            let (from, text) = open(&bob, b"ctx", &buf[..n]).unwrap();
+            assert_eq!(
+                (from, text.as_slice()),
+                (alice.public().x25519(), &b"from plain"[..])
+            );
+        }
+    }
+
+    #[test]
+    fn only_static_pairs_are_remembered_and_each_pair_apart() {
+        let alice = Identity::generate().unwrap();
+        let bob = Identity::generate().unwrap();
+        let eve = Identity::generate().unwrap();
+        let (a, b, e) = (
+            alice.public().x25519(),
+            bob.public().x25519(),
+            eve.public().x25519(),
+        );
+        let env = seal(&alice, &bob.public(), b"c", b"hi").unwrap();
+        let ephemeral: [u8; 32] = env[..32].try_into().unwrap();
+        assert!(crate::dh_cache::remembered(a, b));
+        assert!(!crate::dh_cache::remembered(ephemeral, b));
+        assert_eq!(open(&bob, b"c", &env).unwrap().0, a);
+        assert!(crate::dh_cache::remembered(b, a));
+        // The opener's DH with the envelope's ephemeral key is not kept.
+        assert!(!crate::dh_cache::remembered(b, ephemeral));
+        // Another sender to the same host: its own pair, found as its own.
+        let env = seal(&eve, &bob.public(), b"c", b"me").unwrap();
+        assert_eq!(open(&bob, b"c", &env).unwrap(), (e, b"me".to_vec()));
+        let env = seal(&alice, &bob.public(), b"c", b"again").unwrap();
+        assert_eq!(open(&bob, b"c", &env).unwrap(), (a, b"again".to_vec()));
+        // Remembered or not, only the recipient opens it.
+        assert!(matches!(open(&eve, b"c", &env), Err(SealError::Opaque)));
     }
 }
