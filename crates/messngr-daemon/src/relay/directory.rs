@@ -25,19 +25,19 @@
 //!
 //! * **A name may have several holders:** a user logged on at two sites
 //!   (or an alias given to hosts on each) is one identity, and a message to
-//!   it goes to each of their hosts. So a `name.` key holds the set of its
-//!   holders, each with the time it last said so, changed by compare and
-//!   swap (the key's revision) so that two hosts renewing at once do not
-//!   drop each other; a holder silent for a TTL is left out, and each host
-//!   found is believed only through its own signed entry listing the name.
+//!   it goes to each of their hosts. So each holder writes a claim of its
+//!   own, `name.HEX.HOST` (`holders`), which only it may write when each
+//!   host has its own account; a lookup lists the claims of a name (the
+//!   stream's subjects), and believes each host only through its own
+//!   signed entry listing the name, written within the TTL.
 //!
-//! * **Groups are holders too:** `group.HEX` keeps the hosts in a relay
-//!   group (`[relay] groups`), and `group.2A` (`*`) every host: the
-//!   organisation. A host is believed in a group only if its own signed
-//!   entry lists it (every entry counts for the organisation).
+//! * **Groups are holders too:** `group.HEX.HOST` claims a relay group
+//!   (`[relay] groups`), and `group.2A.HOST` (`*`) the organisation. A
+//!   host is believed in a group only if its own signed entry lists it
+//!   (every entry counts for the organisation).
 //!
-//! Keys are `host.HEX` (a host's entry), `name.HEX` (the hosts holding a
-//! name) and `group.HEX`, HEX being the upper-case name in hex: any
+//! Keys are `host.HEX` (a host's entry), `name.HEX.HOST` and
+//! `group.HEX.HOST`, HEX and HOST being upper-case names in hex: any
 //! NetBIOS name is then a valid key.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -47,15 +47,14 @@ use messngr_secure::PublicKey;
 
 use super::entry::{Entry, MAX_VALUE, refused, verify};
 use super::error::{LookupError, RelayError, nats};
-use super::holders::{Held, Holders};
+use super::holders::{Held, claimants};
 use crate::config::Relay as RelayConfig;
 use crate::secure::Secure;
 
 /// The bucket.
 pub(crate) const BUCKET: &str = "messngr_directory";
-/// Compare-and-swap tries for one name before its write is left to the
-/// next renewal.
-const CAS_TRIES: usize = 8;
+/// How far ahead of this host's clock an entry's time may be.
+const SKEW_MS: i64 = 600_000;
 
 /// A host found in the directory, its key pinned (now, or before).
 #[derive(Debug, Clone)]
@@ -69,6 +68,8 @@ pub(crate) struct Found {
 /// The opened bucket.
 pub(crate) struct Directory {
     kv: kv::Store,
+    /// The bucket's stream, whose subjects list a name's claims.
+    stream: stream::Stream,
     /// How long an entry lives unrenewed (`directory_ttl_secs`).
     ttl: std::time::Duration,
 }
@@ -116,20 +117,21 @@ impl Directory {
         let kv = js.get_key_value(BUCKET).await.map_err(nats)?;
         Ok(Directory {
             kv,
+            stream: made,
             ttl: cfg.directory_ttl(),
         })
     }
 
-    /// Writes `entry`, signed, and one `name.` key for each of its names
-    /// (and its host name).
+    /// Writes `entry`, signed, and this host's claim of each of its names
+    /// (and its host name) and groups.
     pub(crate) async fn publish(&self, secure: &Secure, entry: &Entry) -> Result<(), RelayError> {
         let value = entry.signed(secure)?;
         self.kv
             .put(host_key(&entry.host), value.into())
             .await
             .map_err(nats)?;
-        // Every name and group is written even if one fails; the first
-        // error is reported (and all are tried again soon).
+        // Every claim is written even if one fails; the first error is
+        // reported (and all are tried again soon).
         let keys = std::iter::once(&entry.host)
             .chain(&entry.names)
             .map(|n| name_key(n))
@@ -138,48 +140,14 @@ impl Directory {
                     .chain(entry.groups.iter().map(String::as_str))
                     .map(group_key),
             );
+        let at: bytes::Bytes = entry.at.to_string().into();
         let mut first = None;
         for key in keys {
-            if let Err(e) = self.hold(&key, &entry.host, entry.at).await {
-                first.get_or_insert(e);
+            if let Err(e) = self.kv.put(claim_key(&key, &entry.host), at.clone()).await {
+                first.get_or_insert(nats(e));
             }
         }
         first.map_or(Ok(()), Err)
-    }
-
-    /// Adds (or renews) `host` among the holders kept in `key`: read,
-    /// change, write if nobody wrote in between (the key's revision), else
-    /// again.
-    async fn hold(&self, key: &str, host: &str, now: i64) -> Result<(), RelayError> {
-        let key = key.to_owned();
-        let stale = now.saturating_sub(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX));
-        for _ in 0..CAS_TRIES {
-            let current = self.kv.entry(key.clone()).await.map_err(nats)?;
-            let (holders, revision) = match &current {
-                Some(e) if e.operation == kv::Operation::Put => {
-                    (Holders::parse(&e.value), Some(e.revision))
-                }
-                Some(e) => (Holders::default(), Some(e.revision)),
-                None => (Holders::default(), None),
-            };
-            let value: bytes::Bytes = serde_json::to_vec(&holders.with(host, now, stale))?.into();
-            // Only "someone wrote in between" is tried again; anything else
-            // (no permission, a timeout) is this write's error.
-            let raced = match revision {
-                Some(r) => match self.kv.update(key.clone(), value, r).await {
-                    Ok(_) => return Ok(()),
-                    Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => e.to_string(),
-                    Err(e) => return Err(nats(e)),
-                },
-                None => match self.kv.create(key.clone(), value).await {
-                    Ok(_) => return Ok(()),
-                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => e.to_string(),
-                    Err(e) => return Err(nats(e)),
-                },
-            };
-            tracing::debug!("relay: {key} changed while writing ({raced}); again");
-        }
-        Err(RelayError::Contended(key))
     }
 
     /// The other hosts holding `name`, each through its own entry, its
@@ -211,24 +179,18 @@ impl Directory {
         if name.len() > 15 {
             return Err(LookupError::Absent(name));
         }
-        let holders = match self.kv.get(held.key()).await {
-            Ok(Some(v)) if v.len() <= MAX_VALUE => Holders::parse(&v),
-            Ok(Some(_)) => return Err(refused(&name, "the name's holders are oversized")),
-            Ok(None) => return Err(LookupError::Absent(name)),
-            Err(e) => return Err(LookupError::Io(e.to_string())),
-        };
-        let now = super::now_ms();
-        let stale = now.saturating_sub(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX));
         // A host's own name is that host's alone, however many claim it:
         // one pinned here, or with an entry of its own in the directory
-        // (never decided by the set, which anyone may write).
+        // (never decided by the claims).
         let only = matches!(held, Held::Name(_))
             && (secure.trust().pinned(&name).is_some()
                 || matches!(self.kv.get(host_key(&name)).await, Ok(Some(_))));
         let candidates = if only {
             vec![name.clone()]
         } else {
-            holders.current(now, stale, |h| secure.trust().pinned(h).is_some())
+            let prefix = format!("$KV.{BUCKET}.{}.", held.key());
+            let subjects = self.claims(&format!("{prefix}*")).await?;
+            claimants(subjects, &prefix, |h| secure.trust().pinned(h).is_some())
         };
         let mut found = Vec::new();
         let mut first_error = None;
@@ -280,8 +242,22 @@ impl Directory {
         Ok(found)
     }
 
-    /// `host`, as its own entry says, if it lists `name` and its key is
-    /// the pinned one (or is pinned now).
+    /// The claim keys' subjects matching `filter` (`$KV.….name.HEX.*`).
+    async fn claims(&self, filter: &str) -> Result<Vec<String>, LookupError> {
+        use futures_util::TryStreamExt;
+        let io = |e: &dyn std::fmt::Display| LookupError::Io(e.to_string());
+        self.stream
+            .info_with_subjects(filter)
+            .await
+            .map_err(|e| io(&e))?
+            .map_ok(|(subject, _)| subject)
+            .try_collect()
+            .await
+            .map_err(|e| io(&e))
+    }
+
+    /// `host`, as its own entry says, if it lists `name`, was written
+    /// within the TTL, and its key is the pinned one (or is pinned now).
     async fn holder(&self, secure: &Secure, held: &Held, host: &str) -> Result<Found, LookupError> {
         let host = host.to_ascii_uppercase();
         let name = held.name().to_owned();
@@ -291,6 +267,14 @@ impl Directory {
             Err(e) => return Err(LookupError::Io(e.to_string())),
         };
         let entry = verify(held, &host, &value)?;
+        // A host renews its entry every third of the TTL: one older than
+        // the TTL is a host that stopped (the stream may keep entries
+        // longer, for hosts with a longer TTL).
+        let now = super::now_ms();
+        let stale = now.saturating_sub(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX));
+        if entry.at < stale || entry.at > now.saturating_add(SKEW_MS) {
+            return Err(LookupError::Absent(name));
+        }
         let key: PublicKey = entry
             .key
             .parse()
@@ -325,6 +309,15 @@ pub(super) fn group_key(group: &str) -> String {
     format!("group.{}", hex::encode_upper(group.to_ascii_uppercase()))
 }
 
+/// `host`'s claim of the name or group whose key is `key`: only `host`
+/// may write it (`permissions`).
+pub(super) fn claim_key(key: &str, host: &str) -> String {
+    format!(
+        "{key}.{}",
+        hex::encode_upper(host.trim().to_ascii_uppercase())
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,5 +327,6 @@ mod tests {
         assert_eq!(host_key("h2"), "host.4832");
         assert_eq!(name_key("A$B!"), "name.41244221");
         assert_eq!(group_key(ORGANISATION), "group.2A");
+        assert_eq!(claim_key(&name_key("ops2"), " h2"), "name.4F505332.4832");
     }
 }

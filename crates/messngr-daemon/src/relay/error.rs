@@ -31,9 +31,6 @@ pub(crate) enum RelayError {
     /// This host's directory entry is larger than an entry may be.
     #[error("this host's directory entry is {len} bytes, over {max}")]
     TooLarge { len: usize, max: usize },
-    /// Other hosts kept changing a name's holders while this one wrote.
-    #[error("the directory's holders of {0} kept changing while this host wrote them")]
-    Contended(String),
     /// The envelope could not be made.
     #[error("{0}")]
     Seal(#[from] messngr_secure::SealError),

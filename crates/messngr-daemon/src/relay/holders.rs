@@ -1,31 +1,20 @@
-//! The holders of a name or group, as a directory key keeps them: each
-//! host with the time it last said so.
+//! The holders of a name or group: each host that claims it writes a key
+//! of its own, `name.HEX.HOST` (or `group.HEX.HOST`), and a lookup lists
+//! those keys.
 //!
-//! Why so careful with a set anyone on the bus may write: a holder that is
-//! not a host name, or claims a time in the future (to never go stale),
-//! or crowds out the others, must not stop a lookup or the writer's own
-//! claim. So holders are checked one by one, the newest are kept, and the
-//! writer is always among them.
-
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
+//! Why a key per holder and not one shared set: with one account per host
+//! (`permissions`), a host may then write its own claims and nobody
+//! else's, so a hostile host on the bus can add itself to a name (and is
+//! left out unless an admin vetted it, `directory`), but can neither
+//! remove another host's claim nor crowd it out of a set. A claim is only
+//! an index: each holder is believed through its own signed entry, which
+//! must list the name.
 
 use super::directory::{ORGANISATION, group_key, name_key};
 use super::entry::Entry;
 
-/// Holders one name or group keeps (the oldest dropped past it): what fits
-/// in one directory value (about 32 bytes each). The organisation's group
-/// is the largest; past this many hosts it needs keys of its own per host.
+/// Holders one lookup checks at most (the pinned first).
 pub(crate) const MAX_HOLDERS: usize = 400;
-/// How far in the future a holder's time may be (clocks differ).
-const SKEW_MS: i64 = 600_000;
-
-/// The hosts holding a name, each with when it last wrote (Unix ms).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Holders {
-    pub(crate) hosts: BTreeMap<String, i64>,
-}
 
 /// A holder's name must be a host's NetBIOS name: 1 to 15 printable
 /// ASCII characters.
@@ -33,68 +22,29 @@ fn is_host(h: &str) -> bool {
     (1..=15).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_graphic())
 }
 
-impl Holders {
-    /// The set in `value`: JSON, or (as the first version wrote) a bare
-    /// host name; holders that are not host names are left out.
-    pub(crate) fn parse(value: &[u8]) -> Holders {
-        let mut h = serde_json::from_slice::<Holders>(value).unwrap_or_else(|_| {
-            let mut h = Holders::default();
-            h.hosts
-                .insert(String::from_utf8_lossy(value).to_ascii_uppercase(), 0);
-            h
-        });
-        h.hosts.retain(|host, _| is_host(host));
-        h
-    }
-
-    /// With `host` written at `now`, and without holders silent since
-    /// `stale` or claiming a time past `now` (Unix ms), nor more than
-    /// [`MAX_HOLDERS`] (the oldest go; never `host`).
-    pub(crate) fn with(mut self, host: &str, now: i64, stale: i64) -> Holders {
-        self.hosts
-            .retain(|_, at| *at >= stale && *at <= now.saturating_add(SKEW_MS));
-        self.hosts.insert(host.to_owned(), now);
-        while self.hosts.len() > MAX_HOLDERS {
-            let oldest = self
-                .hosts
-                .iter()
-                .filter(|(h, _)| h.as_str() != host)
-                .min_by_key(|(_, at)| **at)
-                .map(|(h, _)| h.clone());
-            match oldest {
-                Some(h) => self.hosts.remove(&h),
-                None => break,
-            };
-        }
-        self
-    }
-
-    /// The holders to believe now: not stale (a time of 0 is the first
-    /// version's, kept), not from the future, at most [`MAX_HOLDERS`]; the
-    /// ones `known` says this host knows (pinned) first, then the newest.
-    pub(crate) fn current(
-        &self,
-        now: i64,
-        stale: i64,
-        known: impl Fn(&str) -> bool,
-    ) -> Vec<String> {
-        let mut v: Vec<(&String, i64)> = self
-            .hosts
-            .iter()
-            .map(|(h, at)| (h, *at))
-            .filter(|(_, at)| (*at == 0 || *at >= stale) && *at <= now.saturating_add(SKEW_MS))
-            .collect();
-        // Newest first, a time ahead of ours counted as now (so a claim
-        // "from the future" gains no place in front).
-        v.sort_by_key(|(h, at)| std::cmp::Reverse((known(h), (*at).min(now))));
-        v.into_iter()
-            .take(MAX_HOLDERS)
-            .map(|(h, _)| h.to_ascii_uppercase())
-            .collect()
-    }
+/// The hosts whose claim keys (`subjects`, each `prefix` then the host in
+/// hex) are listed: host names only, upper case, the ones `known` says
+/// this host knows (pinned) first, then by name, at most [`MAX_HOLDERS`].
+pub(crate) fn claimants(
+    subjects: impl IntoIterator<Item = String>,
+    prefix: &str,
+    known: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut hosts: Vec<String> = subjects
+        .into_iter()
+        .filter_map(|s| {
+            let hex = s.strip_prefix(prefix)?;
+            let host = String::from_utf8(hex::decode(hex).ok()?).ok()?;
+            is_host(&host).then(|| host.to_ascii_uppercase())
+        })
+        .collect();
+    hosts.sort_by_cached_key(|h| (!known(h), h.clone()));
+    hosts.dedup();
+    hosts.truncate(MAX_HOLDERS);
+    hosts
 }
 
-/// What a `name.` or `group.` key keeps the holders of.
+/// What a `name.` or `group.` key is about.
 pub(crate) enum Held {
     /// A messenger name (a host's, a user's, an alias).
     Name(String),
@@ -109,6 +59,8 @@ impl Held {
         }
     }
 
+    /// Its key (`name.HEX`); each holder's claim is this, a dot, and the
+    /// holder in hex.
     pub(crate) fn key(&self) -> String {
         match self {
             Held::Name(n) => name_key(n),
@@ -135,53 +87,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn holders_are_renewed_pruned_and_bounded() {
-        let h = Holders::parse(b"H2").with("H3", 100, 50);
-        // The first version's bare host (time 0) is older than any TTL.
-        assert_eq!(h.hosts.keys().collect::<Vec<_>>(), ["H3"]);
-        let h = Holders::parse(br#"{"hosts":{"H2":90,"H3":40}}"#).with("H4", 100, 50);
-        assert_eq!(h.hosts.keys().collect::<Vec<_>>(), ["H2", "H4"]);
-        let mut many = Holders::default();
-        for i in 0..(MAX_HOLDERS as i64 + 5) {
-            many = many.with(&format!("H{i}"), 1000 + i, 0);
-        }
-        assert_eq!(many.hosts.len(), MAX_HOLDERS);
-        assert!(!many.hosts.contains_key("H0"), "the oldest went");
-        assert!(
-            Holders::parse(b"not json and far too long for a host")
-                .hosts
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn a_hostile_set_cannot_hide_or_crowd_out_real_holders() {
-        let now = 1_000_000_000;
-        // Not host names (empty, a space, too long): left out at parse.
-        let h =
-            Holders::parse(br#"{"hosts":{"":1,"A HOST":1,"SIXTEEN_CHARS_XX":1,"H2":999999000}}"#);
-        assert_eq!(h.hosts.keys().collect::<Vec<_>>(), ["H2"]);
-        // Times far in the future never count, and never stay.
-        let mut bad = BTreeMap::new();
-        for i in 0..MAX_HOLDERS {
-            bad.insert(format!("0{i}"), i64::MAX);
-        }
-        bad.insert("H2".into(), now - 1_000);
-        let h = Holders { hosts: bad };
-        assert_eq!(h.current(now, now - 300_000, |_| false), ["H2"]);
-        let h = h.with("H3", now, now - 300_000);
-        assert_eq!(h.hosts.keys().collect::<Vec<_>>(), ["H2", "H3"]);
-        // Many current ones: the writer is never the one dropped.
-        let mut full = Holders::default();
-        for i in 0..MAX_HOLDERS {
-            full.hosts.insert(format!("X{i}"), now);
-        }
-        // Pinned holders come first, however many others crowd the set.
-        let mut crowd = full.clone();
-        crowd.hosts.insert("ZREAL".into(), now - 60_000);
-        assert_eq!(crowd.current(now, 0, |h| h == "ZREAL")[0], "ZREAL");
-        let h = full.with("H9", now - 1, 0);
-        assert!(h.hosts.contains_key("H9"));
-        assert_eq!(h.hosts.len(), MAX_HOLDERS);
+    fn claimants_are_host_names_the_pinned_first_and_bounded() {
+        let p = "$KV.messngr_directory.name.414C494345.";
+        let subject = |h: &str| format!("{p}{}", hex::encode_upper(h));
+        let listed = vec![
+            subject("H3"),
+            subject("H2"),
+            // Not a host name, not hex, another name's, too long: left out.
+            subject("A HOST"),
+            format!("{p}ZZ"),
+            "$KV.messngr_directory.name.424F42.4832".into(),
+            subject("SIXTEEN_CHARS_XX"),
+        ];
+        assert_eq!(claimants(listed.clone(), p, |_| false), ["H2", "H3"]);
+        assert_eq!(claimants(listed, p, |h| h == "H3"), ["H3", "H2"]);
+        // However many crowd in, a pinned holder is checked.
+        let mut crowd: Vec<String> = (0..MAX_HOLDERS + 5)
+            .map(|i| subject(&format!("X{i}")))
+            .collect();
+        crowd.push(subject("ZREAL"));
+        let c = claimants(crowd, p, |h| h == "ZREAL");
+        assert_eq!((c.len(), c[0].as_str()), (MAX_HOLDERS, "ZREAL"));
     }
 }

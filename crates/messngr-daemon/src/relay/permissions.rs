@@ -6,12 +6,12 @@
 //! take another host's messages off the stream (pull from its consumer and
 //! acknowledge them: gone), overwrite another host's directory entry, or
 //! watch every publish go by. Given one account per host with these
-//! permissions, a host may publish mail to anyone and write the shared
-//! name and group sets, but pull, acknowledge and write only its own,
+//! permissions, a host may publish mail to anyone, but pull, acknowledge
+//! and write only its own (its entry, its claims of names and groups),
 //! and receive nothing but the answers to its own requests (its inbox
 //! prefix, [`inbox_prefix`], is its own too).
 
-use super::directory::{BUCKET, host_key};
+use super::directory::{BUCKET, claim_key, host_key};
 use super::mail::{STREAM, consumer, filter};
 
 /// The prefix of `host`'s reply subjects (`_INBOX_4832`): its account may
@@ -37,10 +37,10 @@ pub fn nats_permissions(host: &str, make_streams: bool) -> String {
             format!("$KV.{BUCKET}.{}", host_key(host)),
         ),
         (
-            "the shared sets of a name's and a group's hosts",
-            format!("$KV.{BUCKET}.name.*"),
+            "its own claims of names and groups",
+            format!("$KV.{BUCKET}.{}", claim_key("name.*", host)),
         ),
-        ("", format!("$KV.{BUCKET}.group.*")),
+        ("", format!("$KV.{BUCKET}.{}", claim_key("group.*", host))),
         (
             "open (or make) the stream and the directory",
             format!("$JS.API.STREAM.INFO.{STREAM}"),
@@ -103,6 +103,12 @@ mod tests {
         let opening = nats_permissions("h2", false);
         assert!(!opening.contains("STREAM.CREATE") && opening.contains("STREAM.INFO.MESSNGR_MAIL"));
         assert!(p.contains("\"$KV.messngr_directory.host.4832\""), "{p}");
+        assert!(p.contains("\"$KV.messngr_directory.name.*.4832\""), "{p}");
+        assert!(p.contains("\"$KV.messngr_directory.group.*.4832\""), "{p}");
+        assert!(
+            !p.contains("name.*\"") && !p.contains("name.>"),
+            "no claim as another host"
+        );
         assert!(p.contains("\"$JS.API.CONSUMER.MSG.NEXT.MESSNGR_MAIL.mail-4832\""));
         assert!(p.contains("\"$JS.ACK.MESSNGR_MAIL.mail-4832.*.*.*.*.*\""));
         assert!(!p.contains("$JS.ACK.*"), "no wildcard before the consumer");

