@@ -68,10 +68,12 @@ pub(crate) struct Found {
 /// The opened bucket.
 pub(crate) struct Directory {
     kv: kv::Store,
-    /// The bucket's stream, whose subjects list a name's claims.
-    stream: stream::Stream,
-    /// How long an entry lives unrenewed (`directory_ttl_secs`).
-    ttl: std::time::Duration,
+    /// For the bucket's stream, whose subjects list a name's claims.
+    js: jetstream::Context,
+    /// How long an entry is believed after it was written: this host's
+    /// `directory_ttl_secs`, or the stream's age if longer (a host with a
+    /// longer TTL renews less often).
+    believed: std::time::Duration,
 }
 
 impl Directory {
@@ -92,7 +94,7 @@ impl Directory {
             storage: stream::StorageType::File,
             num_replicas: cfg.replicas(),
             // No rollups and no purges: with either, one publish to a key
-            // any host may write (a `name.` set) could empty the bucket.
+            // a host may write (its own claim) could empty the bucket.
             allow_rollup: false,
             deny_delete: true,
             deny_purge: true,
@@ -117,8 +119,8 @@ impl Directory {
         let kv = js.get_key_value(BUCKET).await.map_err(nats)?;
         Ok(Directory {
             kv,
-            stream: made,
-            ttl: cfg.directory_ttl(),
+            js: js.clone(),
+            believed: cfg.directory_ttl().max(kept),
         })
     }
 
@@ -242,18 +244,26 @@ impl Directory {
         Ok(found)
     }
 
-    /// The claim keys' subjects matching `filter` (`$KV.….name.HEX.*`).
+    /// The claim keys' subjects matching `filter` (`$KV.….name.HEX.*`):
+    /// one `STREAM.INFO` with a subject filter, its first page (the server
+    /// sends 100 000 subjects at most; async-nats's own listing always
+    /// asks for a second).
     async fn claims(&self, filter: &str) -> Result<Vec<String>, LookupError> {
-        use futures_util::TryStreamExt;
-        let io = |e: &dyn std::fmt::Display| LookupError::Io(e.to_string());
-        self.stream
-            .info_with_subjects(filter)
+        let info: serde_json::Value = self
+            .js
+            .request(
+                format!("STREAM.INFO.KV_{BUCKET}"),
+                &serde_json::json!({ "subjects_filter": filter }),
+            )
             .await
-            .map_err(|e| io(&e))?
-            .map_ok(|(subject, _)| subject)
-            .try_collect()
-            .await
-            .map_err(|e| io(&e))
+            .map_err(|e| LookupError::Io(e.to_string()))?;
+        if let Some(e) = info.get("error") {
+            return Err(LookupError::Io(format!("the directory's stream: {e}")));
+        }
+        Ok(info["state"]["subjects"]
+            .as_object()
+            .map(|s| s.keys().cloned().collect())
+            .unwrap_or_default())
     }
 
     /// `host`, as its own entry says, if it lists `name`, was written
@@ -267,11 +277,12 @@ impl Directory {
             Err(e) => return Err(LookupError::Io(e.to_string())),
         };
         let entry = verify(held, &host, &value)?;
-        // A host renews its entry every third of the TTL: one older than
-        // the TTL is a host that stopped (the stream may keep entries
-        // longer, for hosts with a longer TTL).
+        // A host renews its entry every third of its TTL: one older than
+        // the longest TTL (and clocks' skew) is a host that stopped, and
+        // one ahead of that skew is not believed either.
         let now = super::now_ms();
-        let stale = now.saturating_sub(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX));
+        let window = i64::try_from(self.believed.as_millis()).unwrap_or(i64::MAX);
+        let stale = now.saturating_sub(window).saturating_sub(SKEW_MS);
         if entry.at < stale || entry.at > now.saturating_add(SKEW_MS) {
             return Err(LookupError::Absent(name));
         }
