@@ -55,6 +55,8 @@ use crate::secure::Secure;
 pub(crate) const BUCKET: &str = "messngr_directory";
 /// How far ahead of this host's clock an entry's time may be.
 const SKEW_MS: i64 = 600_000;
+/// How long a lookup waits for the directory's stream to elect a leader.
+const ELECTION_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// A host found in the directory, its key pinned (now, or before).
 #[derive(Debug, Clone)]
@@ -247,19 +249,34 @@ impl Directory {
     /// The claim keys' subjects matching `filter` (`$KV.….name.HEX.*`):
     /// one `STREAM.INFO` with a subject filter, its first page (the server
     /// sends 100 000 subjects at most; async-nats's own listing always
-    /// asks for a second).
+    /// asks for a second). Only the stream's leader answers it (a get is
+    /// answered by any replica): while a new one is elected (its node
+    /// gone), asked again for up to [`ELECTION_WAIT`].
     async fn claims(&self, filter: &str) -> Result<Vec<String>, LookupError> {
-        let info: serde_json::Value = self
-            .js
-            .request(
-                format!("STREAM.INFO.KV_{BUCKET}"),
-                &serde_json::json!({ "subjects_filter": filter }),
-            )
-            .await
-            .map_err(|e| LookupError::Io(e.to_string()))?;
-        if let Some(e) = info.get("error") {
-            return Err(LookupError::Io(format!("the directory's stream: {e}")));
-        }
+        let asked = std::time::Instant::now();
+        let request = serde_json::json!({ "subjects_filter": filter });
+        // A request to a leader that is gone waits out its timeout: short
+        // ones, asked again, find the new leader sooner.
+        let mut js = self.js.clone();
+        js.set_timeout(std::time::Duration::from_secs(2));
+        let info: serde_json::Value = loop {
+            let answer = js
+                .request(format!("STREAM.INFO.KV_{BUCKET}"), &request)
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|info: serde_json::Value| match info.get("error") {
+                    Some(e) => Err(format!("the directory's stream: {e}")),
+                    None => Ok(info),
+                });
+            match answer {
+                Ok(info) => break info,
+                Err(e) if asked.elapsed() < ELECTION_WAIT => {
+                    tracing::debug!("relay: listing claims failed ({e}); again");
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                Err(e) => return Err(LookupError::Io(e)),
+            }
+        };
         Ok(info["state"]["subjects"]
             .as_object()
             .map(|s| s.keys().cloned().collect())
