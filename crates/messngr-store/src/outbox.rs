@@ -119,4 +119,35 @@ impl Store {
             .execute("DELETE FROM relay_outbox WHERE id = ?", [id])?;
         Ok(())
     }
+
+    /// How far the secure gateway has looked: the id of the last message
+    /// it forwarded or passed over; `None` before it first ran.
+    pub fn gateway_cursor(&self) -> Result<Option<i64>> {
+        Ok(self
+            .conn_ref()
+            .query_row("SELECT id FROM relay_gateway WHERE one = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Sets [`Store::gateway_cursor`] to `id`.
+    pub fn set_gateway_cursor(&mut self, id: i64) -> Result<()> {
+        self.conn_mut().execute(
+            "INSERT INTO relay_gateway (one, id) VALUES (1, ?1)
+             ON CONFLICT (one) DO UPDATE SET id = excluded.id",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    /// The id of the newest message stored (0 in an empty inbox): where a
+    /// gateway that never ran starts, so that it forwards nothing older.
+    pub fn last_message_id(&self) -> Result<i64> {
+        Ok(self
+            .conn_ref()
+            .query_row("SELECT coalesce(max(id), 0) FROM messages", [], |r| {
+                r.get(0)
+            })?)
+    }
 }

@@ -64,6 +64,10 @@
 //! the message (1 for every other message).
 //! An update rewrites `text` and `read_at`, so the FTS and count triggers
 //! of 5 and 6 keep the index and the counts exact without new triggers.
+//!
+//! Migrations 10 to 12 are the relay's (issue 14): its outbox, the
+//! gateway a forwarded message came through, and how far the gateway has
+//! looked through the inbox (`relay_gateway`, one row).
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -386,6 +390,13 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE messages ADD COLUMN gateway TEXT
         CHECK (gateway IS NULL OR (verified = 0
                AND length(CAST(gateway AS BLOB)) BETWEEN 1 AND 300));",
+    // 12: how far the secure gateway has looked (issue 14): the id of the
+    // last message it forwarded or passed over, so that what was stored
+    // while it was behind or down is forwarded from here (one row).
+    "CREATE TABLE relay_gateway (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        id  INTEGER NOT NULL
+    );",
 ];
 
 /// `message_counts.block` is `id >> COUNT_BLOCK_SHIFT` (the triggers of

@@ -10,36 +10,132 @@
 //! gateway beside it. The message is on this host's disk before anything
 //! is forwarded (the legacy sender's acknowledgement promised that); a
 //! forward the relay cannot take now is kept in the outbox as any send.
+//!
+//! Why a cursor kept in the inbox: the gateway follows the inbox's feed,
+//! which a flood can outrun, and a restart (or a crash) stops it between
+//! a message stored and forwarded. It keeps the id of the last message it
+//! forwarded (`relay_gateway`), and looks through the inbox from there
+//! when it starts and whenever it fell behind; so every legacy message
+//! for a gateway name is forwarded, once (twice only if it stops between
+//! a forward and keeping its id). Its first start begins at the newest
+//! message: nothing stored before it was a gateway is forwarded.
 
 use std::sync::Arc;
 
-use messngr_store::{Direction, Message, Transport};
+use messngr_store::{Direction, Message, Scope, StoreHandle, Transport};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
 use super::{Options, SendContext, Vouched, relay};
 use crate::relay::LookupError;
 
-/// Forwards, until `stop`, each legacy message stored for one of `names`.
+/// Messages read from the inbox at once when catching up.
+const PAGE: u32 = 256;
+
+/// Forwards, until `stop`, each legacy message stored for one of `names`:
+/// first those stored while it was not running, then each as it is stored
+/// (and those it missed, when it falls behind).
 pub(crate) async fn run(
     ctx: SendContext,
     names: Vec<String>,
     mut stored: Receiver<Arc<Message>>,
     stop: CancellationToken,
 ) {
+    let store = ctx.inbox.handle().clone();
+    let Some(mut cursor) = start(&store).await else {
+        return;
+    };
+    let ctx = &ctx;
+    let send = move |m: Message| async move { forward(ctx, &m).await };
+    cursor = catch_up(&store, &names, cursor, send).await;
     loop {
         let next = tokio::select! {
             () = stop.cancelled() => return,
             next = stored.recv() => next,
         };
         match next {
-            Ok(m) if forwards(&names, &m) => forward(&ctx, &m).await,
+            Ok(m) if m.id > cursor && forwards(&names, &m) => {
+                forward(ctx, &m).await;
+                cursor = m.id;
+                keep(&store, cursor).await;
+            }
             Ok(_) => {}
-            Err(RecvError::Lagged(n)) => tracing::warn!(
-                "gateway: fell behind, {n} messages not looked at (not forwarded; they are in this inbox)"
-            ),
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(
+                    "gateway: fell behind by {n} messages; looking for them in this inbox"
+                );
+                cursor = catch_up(&store, &names, cursor, send).await;
+            }
             Err(RecvError::Closed) => return,
         }
+    }
+}
+
+/// Where the gateway has looked up to: as kept, or on its first start the
+/// newest message (kept), so that nothing older is forwarded. `None`: the
+/// inbox cannot say (logged; the gateway does not run).
+async fn start(store: &StoreHandle) -> Option<i64> {
+    let kept = store.run(|s| s.gateway_cursor()).await;
+    let cursor = match kept {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => {
+            store
+                .run(|s| {
+                    let last = s.last_message_id()?;
+                    s.set_gateway_cursor(last)?;
+                    Ok(last)
+                })
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    cursor
+        .inspect_err(|e| {
+            tracing::error!(
+                "gateway: cannot read how far it forwarded ({e}); not forwarding (restart the daemon once the inbox is fixed)"
+            );
+        })
+        .ok()
+}
+
+/// Hands each message after `cursor` in the inbox that is for one of
+/// `names` to `send`, in order, a page at a time; the new cursor (kept).
+async fn catch_up<F, Fut>(store: &StoreHandle, names: &[String], mut cursor: i64, send: F) -> i64
+where
+    F: Fn(Message) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    loop {
+        let after = cursor;
+        let page = match store
+            .run(move |s| s.export_page(&Scope::All, after, PAGE))
+            .await
+        {
+            Ok(page) if page.is_empty() => return cursor,
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(
+                    "gateway: cannot look through the inbox ({e}); what it holds after message {cursor} is forwarded when it next falls behind or starts"
+                );
+                return cursor;
+            }
+        };
+        for m in page {
+            cursor = m.id;
+            if forwards(names, &m) {
+                send(m).await;
+                keep(store, cursor).await;
+            }
+        }
+        keep(store, cursor).await;
+    }
+}
+
+/// Keeps `cursor` in the inbox (a failure is logged: the messages after
+/// the one kept are looked at again, and forwarded again, after a restart).
+async fn keep(store: &StoreHandle, cursor: i64) {
+    if let Err(e) = store.run(move |s| s.set_gateway_cursor(cursor)).await {
+        tracing::warn!("gateway: cannot note that message {cursor} was forwarded: {e}");
     }
 }
 
@@ -122,5 +218,37 @@ mod tests {
         let mut sent = m;
         sent.direction = Direction::Out;
         assert!(!forwards(&names, &sent));
+    }
+
+    #[tokio::test]
+    async fn what_was_stored_while_the_gateway_was_down_is_forwarded_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
+        let smb = |to: &str, text: &str| {
+            messngr_store::NewMessage::received(Transport::Smb, "WINPC", to, text, text.as_bytes())
+        };
+        let names = vec!["ALICE".to_owned()];
+        let before = store
+            .insert(smb("ALICE", "before it was a gateway"))
+            .await
+            .unwrap();
+        // Its first start: nothing older is forwarded.
+        assert_eq!(start(&store).await, Some(before.id));
+        // Stored while it was down (or behind).
+        let a = store.insert(smb("ALICE", "one")).await.unwrap();
+        store.insert(smb("BOB", "not hers")).await.unwrap();
+        let b = store.insert(smb("ALICE", "two")).await.unwrap();
+        let sent = std::sync::Mutex::new(Vec::new());
+        let send = |m: Message| {
+            sent.lock().unwrap().push(m.id);
+            async {}
+        };
+        let cursor = catch_up(&store, &names, before.id, send).await;
+        assert_eq!(*sent.lock().unwrap(), [a.id, b.id]);
+        assert_eq!(cursor, b.id);
+        // Kept: a restart starts there, and finds nothing more to send.
+        assert_eq!(start(&store).await, Some(b.id));
+        assert_eq!(catch_up(&store, &names, b.id, send).await, b.id);
+        assert_eq!(sent.lock().unwrap().len(), 2);
     }
 }

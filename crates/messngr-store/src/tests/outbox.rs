@@ -61,3 +61,21 @@ fn the_relays_outbox_keeps_messages_once_in_order_across_a_reopen() {
         .outbox_push("BOB", &"9".repeat(32), b"f", T0, 0)
         .unwrap();
 }
+
+#[test]
+fn the_gateways_cursor_starts_unset_and_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.sqlite");
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.gateway_cursor().unwrap(), None);
+    assert_eq!(store.last_message_id().unwrap(), 0);
+    let m = store
+        .insert(&super::msg("WINPC", "ALICE", "hi", T0))
+        .unwrap();
+    assert_eq!(store.last_message_id().unwrap(), m.id);
+    store.set_gateway_cursor(m.id).unwrap();
+    store.set_gateway_cursor(m.id + 5).unwrap();
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.gateway_cursor().unwrap(), Some(m.id + 5));
+}
