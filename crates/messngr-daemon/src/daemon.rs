@@ -189,6 +189,20 @@ pub async fn run_reloading(
     let live = Arc::new(crate::live::Live::new(&settings));
     let registry = Registry::in_scope(&settings.scope);
     let inbox = Arc::new(inbox);
+    // The secure gateway's feed, and where a gateway that never ran starts,
+    // taken before anything can be stored (`send::gateway`).
+    let gateway_feed = if settings.relay.enabled() && !settings.relay.gateway.is_empty() {
+        let feed = inbox.subscribe();
+        match inbox.handle().run(|s| s.last_message_id()).await {
+            Ok(last) => Some((feed, last)),
+            Err(e) => {
+                tracing::error!("gateway: cannot read the inbox ({e}); not forwarding");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let policy = Arc::new(settings.policy().with_flow(inbox.flow().clone()));
     let delivered = Arc::new(crate::people::Delivered::default());
     let tasks = tokio_util::task::TaskTracker::new();
@@ -317,12 +331,11 @@ pub async fn run_reloading(
                 peers: Arc::new(crate::send::Peers::default()),
                 relay: services.relay.clone(),
             };
-            let gateway = settings.relay.gateway_upper();
-            if services.relay.is_some() && !gateway.is_empty() {
+            if let (Some(_), Some((feed, last))) = (&services.relay, gateway_feed) {
                 tasks.spawn(crate::send::gateway::run(
                     ctx.clone(),
-                    gateway,
-                    inbox.subscribe(),
+                    settings.relay.gateway_upper(),
+                    (feed, last),
                     stop.child_token(),
                 ));
             }

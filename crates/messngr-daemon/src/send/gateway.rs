@@ -34,15 +34,17 @@ const PAGE: u32 = 256;
 
 /// Forwards, until `stop`, each legacy message stored for one of `names`:
 /// first those stored while it was not running, then each as it is stored
-/// (and those it missed, when it falls behind).
+/// (and those it missed, when it falls behind). `stored` is the inbox's
+/// feed and the newest message's id, both taken before the daemon could
+/// store anything (where a gateway that never ran starts).
 pub(crate) async fn run(
     ctx: SendContext,
     names: Vec<String>,
-    mut stored: Receiver<Arc<Message>>,
+    (mut stored, newest): (Receiver<Arc<Message>>, i64),
     stop: CancellationToken,
 ) {
     let store = ctx.inbox.handle().clone();
-    let Some(mut cursor) = start(&store).await else {
+    let Some(mut cursor) = start(&store, newest).await else {
         return;
     };
     let ctx = &ctx;
@@ -71,19 +73,19 @@ pub(crate) async fn run(
     }
 }
 
-/// Where the gateway has looked up to: as kept, or on its first start the
-/// newest message (kept), so that nothing older is forwarded. `None`: the
-/// inbox cannot say (logged; the gateway does not run).
-async fn start(store: &StoreHandle) -> Option<i64> {
+/// Where the gateway has looked up to: as kept, or on its first start
+/// `newest` (the newest message when the daemon started; kept), so that
+/// nothing older is forwarded. `None`: the inbox cannot say (logged; the
+/// gateway does not run).
+async fn start(store: &StoreHandle, newest: i64) -> Option<i64> {
     let kept = store.run(|s| s.gateway_cursor()).await;
     let cursor = match kept {
         Ok(Some(c)) => Ok(c),
         Ok(None) => {
             store
-                .run(|s| {
-                    let last = s.last_message_id()?;
-                    s.set_gateway_cursor(last)?;
-                    Ok(last)
+                .run(move |s| {
+                    s.set_gateway_cursor(newest)?;
+                    Ok(newest)
                 })
                 .await
         }
@@ -233,7 +235,7 @@ mod tests {
             .await
             .unwrap();
         // Its first start: nothing older is forwarded.
-        assert_eq!(start(&store).await, Some(before.id));
+        assert_eq!(start(&store, before.id).await, Some(before.id));
         // Stored while it was down (or behind).
         let a = store.insert(smb("ALICE", "one")).await.unwrap();
         store.insert(smb("BOB", "not hers")).await.unwrap();
@@ -247,7 +249,7 @@ mod tests {
         assert_eq!(*sent.lock().unwrap(), [a.id, b.id]);
         assert_eq!(cursor, b.id);
         // Kept: a restart starts there, and finds nothing more to send.
-        assert_eq!(start(&store).await, Some(b.id));
+        assert_eq!(start(&store, 0).await, Some(b.id));
         assert_eq!(catch_up(&store, &names, b.id, send).await, b.id);
         assert_eq!(sent.lock().unwrap().len(), 2);
     }
