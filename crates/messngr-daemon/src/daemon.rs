@@ -125,6 +125,39 @@ fn give_up_root(target: Option<&crate::privs::Target>) -> Result<(), DaemonError
     Ok(())
 }
 
+/// The secure gateway's feed, and where a gateway that never ran starts,
+/// taken before anything can be stored (`send::gateway`); `None` when this
+/// host is no gateway, whose cursor is then forgotten (a gateway again
+/// starts afresh, instead of forwarding what came in between).
+async fn gateway_feed(
+    settings: &Settings,
+    inbox: &crate::inbox::Inbox,
+) -> Option<(
+    tokio::sync::broadcast::Receiver<Arc<messngr_store::Message>>,
+    i64,
+)> {
+    let wanted = settings.relay.enabled() && !settings.relay.gateway.is_empty();
+    if wanted && !settings.serve_netbios {
+        tracing::warn!(
+            "[relay] gateway needs serve_netbios = true (it forwards what this daemon receives): not forwarding"
+        );
+    }
+    if !wanted || !settings.serve_netbios {
+        if let Err(e) = inbox.handle().run(|s| s.clear_gateway_cursor()).await {
+            tracing::warn!("gateway: cannot clear its cursor: {e}");
+        }
+        return None;
+    }
+    let feed = inbox.subscribe();
+    match inbox.handle().run(|s| s.last_message_id()).await {
+        Ok(last) => Some((feed, last)),
+        Err(e) => {
+            tracing::error!("gateway: cannot read the inbox ({e}); not forwarding");
+            None
+        }
+    }
+}
+
 /// Runs the daemon until `stop` is cancelled.
 pub async fn run(settings: Settings, stop: CancellationToken) -> Result<(), DaemonError> {
     run_reloading(settings, stop, None).await
@@ -189,20 +222,7 @@ pub async fn run_reloading(
     let live = Arc::new(crate::live::Live::new(&settings));
     let registry = Registry::in_scope(&settings.scope);
     let inbox = Arc::new(inbox);
-    // The secure gateway's feed, and where a gateway that never ran starts,
-    // taken before anything can be stored (`send::gateway`).
-    let gateway_feed = if settings.relay.enabled() && !settings.relay.gateway.is_empty() {
-        let feed = inbox.subscribe();
-        match inbox.handle().run(|s| s.last_message_id()).await {
-            Ok(last) => Some((feed, last)),
-            Err(e) => {
-                tracing::error!("gateway: cannot read the inbox ({e}); not forwarding");
-                None
-            }
-        }
-    } else {
-        None
-    };
+    let gateway_feed = gateway_feed(&settings, &inbox).await;
     let policy = Arc::new(settings.policy().with_flow(inbox.flow().clone()));
     let delivered = Arc::new(crate::people::Delivered::default());
     let tasks = tokio_util::task::TaskTracker::new();

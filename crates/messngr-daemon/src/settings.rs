@@ -322,6 +322,10 @@ fn is_account(name: &str) -> bool {
         .any(|n| matches!(nix::unistd::User::from_name(n), Ok(Some(_))))
 }
 
+/// Who owns what is stored here for a `[relay] gateway` name: another
+/// site's person's mail is root's until forwarded (`send::gateway`).
+pub(crate) const GATEWAY_OWNER: &str = "root";
+
 /// Who owns and sees what is stored here, by the configuration. A name
 /// this host is a secure gateway for (`[relay] gateway`) is another site's
 /// person: what comes for it is root's until it is forwarded, not a host
@@ -331,7 +335,7 @@ fn access(cfg: &Config, netbios_name: &str) -> crate::access::Access {
         .relay
         .gateway
         .iter()
-        .map(|g| (g.trim().to_ascii_uppercase(), "root".to_owned()));
+        .map(|g| (g.trim().to_ascii_uppercase(), GATEWAY_OWNER.to_owned()));
     crate::access::Access {
         host: netbios_name.to_owned(),
         workgroup: cfg.workgroup(),

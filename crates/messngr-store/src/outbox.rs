@@ -121,23 +121,33 @@ impl Store {
     }
 
     /// How far the secure gateway has looked: the id of the last message
-    /// it forwarded or passed over; `None` before it first ran.
-    pub fn gateway_cursor(&self) -> Result<Option<i64>> {
+    /// it forwarded or passed over, and the names it forwarded then;
+    /// `None` before it first ran (or since [`Store::clear_gateway_cursor`]).
+    pub fn gateway_cursor(&self) -> Result<Option<(i64, String)>> {
         Ok(self
             .conn_ref()
-            .query_row("SELECT id FROM relay_gateway WHERE one = 1", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT id, names FROM relay_gateway WHERE one = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?)
     }
 
-    /// Sets [`Store::gateway_cursor`] to `id`.
-    pub fn set_gateway_cursor(&mut self, id: i64) -> Result<()> {
+    /// Sets [`Store::gateway_cursor`] to `id`, for `names`.
+    pub fn set_gateway_cursor(&mut self, id: i64, names: &str) -> Result<()> {
         self.conn_mut().execute(
-            "INSERT INTO relay_gateway (one, id) VALUES (1, ?1)
-             ON CONFLICT (one) DO UPDATE SET id = excluded.id",
-            [id],
+            "INSERT INTO relay_gateway (one, id, names) VALUES (1, ?1, ?2)
+             ON CONFLICT (one) DO UPDATE SET id = excluded.id, names = excluded.names",
+            params![id, names],
         )?;
+        Ok(())
+    }
+
+    /// Forgets the cursor (this host is no gateway now: if it is one again,
+    /// it starts afresh instead of forwarding what came in between).
+    pub fn clear_gateway_cursor(&mut self) -> Result<()> {
+        self.conn_mut().execute("DELETE FROM relay_gateway", [])?;
         Ok(())
     }
 

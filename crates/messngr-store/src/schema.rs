@@ -391,11 +391,13 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         CHECK (gateway IS NULL OR (verified = 0
                AND length(CAST(gateway AS BLOB)) BETWEEN 1 AND 300));",
     // 12: how far the secure gateway has looked (issue 14): the id of the
-    // last message it forwarded or passed over, so that what was stored
-    // while it was behind or down is forwarded from here (one row).
+    // last message it forwarded or passed over, and the names it forwards,
+    // so that what was stored while it was behind or down is forwarded
+    // from here (one row).
     "CREATE TABLE relay_gateway (
-        one INTEGER PRIMARY KEY CHECK (one = 1),
-        id  INTEGER NOT NULL
+        one   INTEGER PRIMARY KEY CHECK (one = 1),
+        id    INTEGER NOT NULL,
+        names TEXT NOT NULL CHECK (length(CAST(names AS BLOB)) <= 65536)
     );",
 ];
 

@@ -12,13 +12,16 @@
 //! forward the relay cannot take now is kept in the outbox as any send.
 //!
 //! Why a cursor kept in the inbox: the gateway follows the inbox's feed,
-//! which a flood can outrun, and a restart (or a crash) stops it between
-//! a message stored and forwarded. It keeps the id of the last message it
-//! forwarded (`relay_gateway`), and looks through the inbox from there
-//! when it starts and whenever it fell behind; so every legacy message
-//! for a gateway name is forwarded, once (twice only if it stops between
-//! a forward and keeping its id). Its first start begins at the newest
-//! message: nothing stored before it was a gateway is forwarded.
+//! which a flood can outrun, which may bring messages stored together in
+//! another order than their ids, and a restart (or a crash) stops it
+//! between a message stored and forwarded. So the feed only wakes it: it
+//! reads the inbox itself, in id order, from the id of the last message it
+//! looked at (kept in `relay_gateway` with the names it forwards), at
+//! start, on each message for a gateway name, and whenever it fell behind.
+//! Every legacy message for a gateway name is then forwarded once (again
+//! only if the daemon stops between a page's forwards and noting them). A
+//! first start, or new names, begin at the newest message: nothing stored
+//! before a host was a gateway for a name is forwarded.
 
 use std::sync::Arc;
 
@@ -29,14 +32,13 @@ use tokio_util::sync::CancellationToken;
 use super::{Options, SendContext, Vouched, relay};
 use crate::relay::LookupError;
 
-/// Messages read from the inbox at once when catching up.
+/// Messages read from the inbox at once (each page's cursor is kept once).
 const PAGE: u32 = 256;
 
 /// Forwards, until `stop`, each legacy message stored for one of `names`:
-/// first those stored while it was not running, then each as it is stored
-/// (and those it missed, when it falls behind). `stored` is the inbox's
-/// feed and the newest message's id, both taken before the daemon could
-/// store anything (where a gateway that never ran starts).
+/// first those stored while it was not running, then those stored since.
+/// `stored` is the inbox's feed and the newest message's id, both taken
+/// before the daemon could store anything (where a first start begins).
 pub(crate) async fn run(
     ctx: SendContext,
     names: Vec<String>,
@@ -44,12 +46,12 @@ pub(crate) async fn run(
     stop: CancellationToken,
 ) {
     let store = ctx.inbox.handle().clone();
-    let Some(mut cursor) = start(&store, newest).await else {
+    let Some(mut cursor) = start(&store, &names, newest).await else {
         return;
     };
     let ctx = &ctx;
     let send = move |m: Message| async move { forward(ctx, &m).await };
-    cursor = catch_up(&store, &names, cursor, send).await;
+    cursor = catch_up(&store, &names, cursor, send, &stop).await;
     loop {
         let next = tokio::select! {
             () = stop.cancelled() => return,
@@ -57,34 +59,47 @@ pub(crate) async fn run(
         };
         match next {
             Ok(m) if m.id > cursor && forwards(&names, &m) => {
-                forward(ctx, &m).await;
-                cursor = m.id;
-                keep(&store, cursor).await;
+                cursor = catch_up(&store, &names, cursor, send, &stop).await;
             }
             Ok(_) => {}
             Err(RecvError::Lagged(n)) => {
                 tracing::warn!(
                     "gateway: fell behind by {n} messages; looking for them in this inbox"
                 );
-                cursor = catch_up(&store, &names, cursor, send).await;
+                cursor = catch_up(&store, &names, cursor, send, &stop).await;
             }
             Err(RecvError::Closed) => return,
         }
     }
 }
 
-/// Where the gateway has looked up to: as kept, or on its first start
-/// `newest` (the newest message when the daemon started; kept), so that
-/// nothing older is forwarded. `None`: the inbox cannot say (logged; the
-/// gateway does not run).
-async fn start(store: &StoreHandle, newest: i64) -> Option<i64> {
+/// The gateway's messages: those of root, who owns its names here
+/// (`settings::access`).
+fn scope() -> Scope {
+    Scope::Owners {
+        user: Some(crate::settings::GATEWAY_OWNER.to_owned()),
+        host: false,
+    }
+}
+
+/// Where the gateway has looked up to: as kept, or on a first start (or
+/// for other names than it kept) `newest`, the newest message when the
+/// daemon started, kept; so that nothing older is forwarded. `None`: the
+/// inbox failed (logged; the gateway does not run).
+async fn start(store: &StoreHandle, names: &[String], newest: i64) -> Option<i64> {
+    let joined = names.join(" ");
     let kept = store.run(|s| s.gateway_cursor()).await;
     let cursor = match kept {
-        Ok(Some(c)) => Ok(c),
-        Ok(None) => {
+        Ok(Some((c, n))) if n == joined => Ok(c),
+        Ok(other) => {
+            if let Some((_, n)) = other {
+                tracing::info!(
+                    "gateway: names changed (were {n}); forwarding what comes for {joined} from now on"
+                );
+            }
             store
                 .run(move |s| {
-                    s.set_gateway_cursor(newest)?;
+                    s.set_gateway_cursor(newest, &joined)?;
                     Ok(newest)
                 })
                 .await
@@ -94,50 +109,60 @@ async fn start(store: &StoreHandle, newest: i64) -> Option<i64> {
     cursor
         .inspect_err(|e| {
             tracing::error!(
-                "gateway: cannot read how far it forwarded ({e}); not forwarding (restart the daemon once the inbox is fixed)"
+                "gateway: the inbox failed ({e}) noting how far it forwarded; not forwarding (restart the daemon once the inbox is fixed)"
             );
         })
         .ok()
 }
 
 /// Hands each message after `cursor` in the inbox that is for one of
-/// `names` to `send`, in order, a page at a time; the new cursor (kept).
-async fn catch_up<F, Fut>(store: &StoreHandle, names: &[String], mut cursor: i64, send: F) -> i64
+/// `names` to `send`, in id order, a page at a time, until the end or
+/// `stop`; the new cursor (kept after each page).
+async fn catch_up<F, Fut>(
+    store: &StoreHandle,
+    names: &[String],
+    mut cursor: i64,
+    send: F,
+    stop: &CancellationToken,
+) -> i64
 where
     F: Fn(Message) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    let joined = names.join(" ");
     loop {
-        let after = cursor;
-        let page = match store
-            .run(move |s| s.export_page(&Scope::All, after, PAGE))
-            .await
-        {
+        if stop.is_cancelled() {
+            return cursor;
+        }
+        let page = match store.export_page(scope(), cursor, PAGE).await {
             Ok(page) if page.is_empty() => return cursor,
             Ok(page) => page,
             Err(e) => {
                 tracing::warn!(
-                    "gateway: cannot look through the inbox ({e}); what it holds after message {cursor} is forwarded when it next falls behind or starts"
+                    "gateway: cannot look through the inbox ({e}); what it holds after message {cursor} is looked at with the next message for a gateway name"
                 );
                 return cursor;
             }
         };
+        let from = cursor;
         for m in page {
-            cursor = m.id;
+            if stop.is_cancelled() {
+                break;
+            }
+            let id = m.id;
             if forwards(names, &m) {
                 send(m).await;
-                keep(store, cursor).await;
+            }
+            cursor = id;
+        }
+        if cursor != from {
+            let (at, names) = (cursor, joined.clone());
+            if let Err(e) = store.run(move |s| s.set_gateway_cursor(at, &names)).await {
+                tracing::warn!(
+                    "gateway: cannot note how far it looked (message {cursor}): {e}; after a restart it looks again from where it last noted"
+                );
             }
         }
-        keep(store, cursor).await;
-    }
-}
-
-/// Keeps `cursor` in the inbox (a failure is logged: the messages after
-/// the one kept are looked at again, and forwarded again, after a restart).
-async fn keep(store: &StoreHandle, cursor: i64) {
-    if let Err(e) = store.run(move |s| s.set_gateway_cursor(cursor)).await {
-        tracing::warn!("gateway: cannot note that message {cursor} was forwarded: {e}");
     }
 }
 
@@ -226,16 +251,22 @@ mod tests {
     async fn what_was_stored_while_the_gateway_was_down_is_forwarded_once() {
         let dir = tempfile::tempdir().unwrap();
         let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
+        // As stored here: a gateway name is root's.
         let smb = |to: &str, text: &str| {
-            messngr_store::NewMessage::received(Transport::Smb, "WINPC", to, text, text.as_bytes())
+            let mut m = messngr_store::NewMessage::received(
+                Transport::Smb,
+                "WINPC",
+                to,
+                text,
+                text.as_bytes(),
+            );
+            m.owner_user = Some(crate::settings::GATEWAY_OWNER.to_owned());
+            m
         };
         let names = vec!["ALICE".to_owned()];
-        let before = store
-            .insert(smb("ALICE", "before it was a gateway"))
-            .await
-            .unwrap();
+        let before = store.insert(smb("ALICE", "before")).await.unwrap();
         // Its first start: nothing older is forwarded.
-        assert_eq!(start(&store, before.id).await, Some(before.id));
+        assert_eq!(start(&store, &names, before.id).await, Some(before.id));
         // Stored while it was down (or behind).
         let a = store.insert(smb("ALICE", "one")).await.unwrap();
         store.insert(smb("BOB", "not hers")).await.unwrap();
@@ -245,12 +276,22 @@ mod tests {
             sent.lock().unwrap().push(m.id);
             async {}
         };
-        let cursor = catch_up(&store, &names, before.id, send).await;
+        let stop = CancellationToken::new();
+        let cursor = catch_up(&store, &names, before.id, send, &stop).await;
         assert_eq!(*sent.lock().unwrap(), [a.id, b.id]);
         assert_eq!(cursor, b.id);
         // Kept: a restart starts there, and finds nothing more to send.
-        assert_eq!(start(&store, 0).await, Some(b.id));
-        assert_eq!(catch_up(&store, &names, b.id, send).await, b.id);
+        assert_eq!(start(&store, &names, 0).await, Some(b.id));
+        assert_eq!(catch_up(&store, &names, b.id, send, &stop).await, b.id);
+        assert_eq!(sent.lock().unwrap().len(), 2);
+        // Other names: a first start again, at the newest given.
+        let c = store.insert(smb("ALICE", "three")).await.unwrap();
+        let two = vec!["ALICE".to_owned(), "CAROL".to_owned()];
+        assert_eq!(start(&store, &two, c.id).await, Some(c.id));
+        // Stopped: nothing more is looked at.
+        stop.cancel();
+        store.insert(smb("ALICE", "four")).await.unwrap();
+        assert_eq!(catch_up(&store, &two, c.id, send, &stop).await, c.id);
         assert_eq!(sent.lock().unwrap().len(), 2);
     }
 }

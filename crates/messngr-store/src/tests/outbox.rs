@@ -63,7 +63,7 @@ fn the_relays_outbox_keeps_messages_once_in_order_across_a_reopen() {
 }
 
 #[test]
-fn the_gateways_cursor_starts_unset_and_survives_a_reopen() {
+fn the_gateways_cursor_starts_unset_survives_a_reopen_and_is_cleared() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("inbox.sqlite");
     let mut store = Store::open(&path).unwrap();
@@ -73,9 +73,14 @@ fn the_gateways_cursor_starts_unset_and_survives_a_reopen() {
         .insert(&super::msg("WINPC", "ALICE", "hi", T0))
         .unwrap();
     assert_eq!(store.last_message_id().unwrap(), m.id);
-    store.set_gateway_cursor(m.id).unwrap();
-    store.set_gateway_cursor(m.id + 5).unwrap();
+    store.set_gateway_cursor(m.id, "ALICE").unwrap();
+    store.set_gateway_cursor(m.id + 5, "ALICE BOB").unwrap();
     drop(store);
-    let store = Store::open(&path).unwrap();
-    assert_eq!(store.gateway_cursor().unwrap(), Some(m.id + 5));
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.gateway_cursor().unwrap(),
+        Some((m.id + 5, "ALICE BOB".to_owned()))
+    );
+    store.clear_gateway_cursor().unwrap();
+    assert_eq!(store.gateway_cursor().unwrap(), None);
 }
