@@ -260,10 +260,10 @@ async fn keep_signed(
     let id = record::keep(ctx, kept).await;
     let (name, uuid_hex, kept_frame) =
         (target.trim().to_ascii_uppercase(), hex::encode(uuid), frame);
-    let (at, opts_uid) = (messngr_store::clock::now_ms(), opts.uid);
+    let (at, counted_as) = (messngr_store::clock::now_ms(), queue_uid(&opts));
     ctx.inbox
         .handle()
-        .run(move |s| s.outbox_push(&name, &uuid_hex, &kept_frame, at, opts_uid))
+        .run(move |s| s.outbox_push(&name, &uuid_hex, &kept_frame, at, counted_as))
         .await
         .map_err(|e| SendError::Network(format!("{why}, and it could not be kept here: {e}")))?;
     relay.count_kept();
@@ -281,6 +281,23 @@ async fn keep_signed(
         None,
     ))
 }
+
+/// Whom a message kept for the relay counts against in the outbox's
+/// per-account limit: its sender, or for a gateway's forward (root's,
+/// which root's own sends are not limited by) the gateway as an account
+/// of its own, [`GATEWAY_QUEUE_UID`]; so that a flood of legacy messages
+/// for a gateway name while the relay is down cannot fill the outbox for
+/// the local users.
+fn queue_uid(opts: &Options<'_>) -> u32 {
+    if opts.vouched.is_some() {
+        GATEWAY_QUEUE_UID
+    } else {
+        opts.uid
+    }
+}
+
+/// The gateway's "account" in the outbox: (uid_t)-1, which no account has.
+const GATEWAY_QUEUE_UID: u32 = u32::MAX;
 
 /// The relay group `/org` (every host: [`crate::relay::ORGANISATION`]) or
 /// `/group:NAME` means.
@@ -362,5 +379,26 @@ fn report(
         id,
         uuid: Some(hex::encode(uuid)),
         warning,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gateways_forwards_count_against_a_limit_of_their_own() {
+        let vouched = super::super::Vouched {
+            from: "WINPC",
+            origin: "smb from 10.0.0.7",
+        };
+        let forward = Options {
+            vouched: Some(vouched),
+            ..Options::by(0)
+        };
+        assert_eq!(queue_uid(&forward), GATEWAY_QUEUE_UID);
+        // Root's own sends stay unlimited (uid 0), anyone else's their own.
+        assert_eq!(queue_uid(&Options::by(0)), 0);
+        assert_eq!(queue_uid(&Options::by(1000)), 1000);
     }
 }
