@@ -144,10 +144,15 @@ impl Directory {
                     .chain(entry.groups.iter().map(String::as_str))
                     .map(group_key),
             );
-        let at: bytes::Bytes = entry.at.to_string().into();
+        // A claim is only an index (its key says it all); when it was
+        // written is the signed entry's `at`, which a lookup checks.
         let mut first = None;
         for key in keys {
-            if let Err(e) = self.kv.put(claim_key(&key, &entry.host), at.clone()).await {
+            if let Err(e) = self
+                .kv
+                .put(claim_key(&key, &entry.host), bytes::Bytes::new())
+                .await
+            {
                 first.get_or_insert(nats(e));
             }
         }
@@ -326,24 +331,21 @@ impl Directory {
 pub(crate) const ORGANISATION: &str = "*";
 
 pub(super) fn host_key(host: &str) -> String {
-    format!("host.{}", hex::encode_upper(host.to_ascii_uppercase()))
+    format!("host.{}", super::hex_name(host))
 }
 
 pub(super) fn name_key(name: &str) -> String {
-    format!("name.{}", hex::encode_upper(name.to_ascii_uppercase()))
+    format!("name.{}", super::hex_name(name))
 }
 
 pub(super) fn group_key(group: &str) -> String {
-    format!("group.{}", hex::encode_upper(group.to_ascii_uppercase()))
+    format!("group.{}", super::hex_name(group))
 }
 
 /// `host`'s claim of the name or group whose key is `key`: only `host`
 /// may write it (`permissions`).
 pub(super) fn claim_key(key: &str, host: &str) -> String {
-    format!(
-        "{key}.{}",
-        hex::encode_upper(host.trim().to_ascii_uppercase())
-    )
+    format!("{key}.{}", super::hex_name(host))
 }
 
 #[cfg(test)]

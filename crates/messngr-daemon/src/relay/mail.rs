@@ -46,25 +46,19 @@ pub(crate) const MAX_ENVELOPE: usize = messngr_secure::MAX_SEALED + 112;
 pub(crate) fn subject(host: &str, name: &str) -> String {
     format!(
         "messngr.mail.{}.{}",
-        hex::encode_upper(host.trim().to_ascii_uppercase()),
-        hex::encode_upper(name.trim().to_ascii_uppercase())
+        super::hex_name(host),
+        super::hex_name(name)
     )
 }
 
 /// The durable consumer of `host`'s messages (`mail-4832`).
 pub(crate) fn consumer(host: &str) -> String {
-    format!(
-        "mail-{}",
-        hex::encode_upper(host.trim().to_ascii_uppercase())
-    )
+    format!("mail-{}", super::hex_name(host))
 }
 
 /// What `host`'s consumer takes: every subject of its messages.
 pub(crate) fn filter(host: &str) -> String {
-    format!(
-        "messngr.mail.{}.>",
-        hex::encode_upper(host.trim().to_ascii_uppercase())
-    )
+    format!("messngr.mail.{}.>", super::hex_name(host))
 }
 
 /// The stream, opened (made when missing).

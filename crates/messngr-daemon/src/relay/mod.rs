@@ -432,6 +432,13 @@ async fn wait_for_own_name(settings: &Settings, registry: &Registry) {
     }
 }
 
+/// `name` as it appears in the relay's subjects, keys, consumers and inbox
+/// prefix: trimmed, upper case, in hex (`H2` → `4832`), so that any NetBIOS
+/// name makes a valid token and none can carry a wildcard or a dot.
+fn hex_name(name: &str) -> String {
+    hex::encode_upper(name.trim().to_ascii_uppercase())
+}
+
 /// An address of a host found in the directory.
 pub(crate) fn first_address(found: &Found) -> Option<Ipv4Addr> {
     found.addresses.first().copied()

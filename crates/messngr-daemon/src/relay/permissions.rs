@@ -17,10 +17,7 @@ use super::mail::{STREAM, consumer, filter};
 /// The prefix of `host`'s reply subjects (`_INBOX_4832`): its account may
 /// subscribe to these and nothing else.
 pub(crate) fn inbox_prefix(host: &str) -> String {
-    format!(
-        "_INBOX_{}",
-        hex::encode_upper(host.trim().to_ascii_uppercase())
-    )
+    format!("_INBOX_{}", super::hex_name(host))
 }
 
 /// The nats-server `permissions` block for `host`'s account, commented;
