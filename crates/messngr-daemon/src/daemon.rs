@@ -143,7 +143,12 @@ async fn gateway_feed(
         );
     }
     if !wanted || !settings.serve_netbios {
-        if let Err(e) = inbox.handle().run(|s| s.clear_gateway_cursor()).await {
+        // Written only by a host that was a gateway: no write at every start.
+        let forget = |s: &mut messngr_store::Store| match s.gateway_cursor()? {
+            Some(_) => s.clear_gateway_cursor(),
+            None => Ok(()),
+        };
+        if let Err(e) = inbox.handle().run(forget).await {
             tracing::warn!("gateway: cannot clear its cursor: {e}");
         }
         return None;
