@@ -166,14 +166,7 @@ fn user_at_two_sites(server: &'static str, tag: &str) {
     );
     let o = dave.cli(&h1.socket(), &["send", "/org", "fire drill at 3"]);
     assert!(o.status.success(), "{}", text(&o));
-    for d in [&h2, &h3] {
-        wait_for(
-            Duration::from_secs(30),
-            || has_text(&d.inbox(), "fire drill at 3"),
-            || d.log(),
-        );
-        assert!(!has_text(&d.inbox(), "free pizza"));
-    }
+    arrives_without(&[&h2, &h3], "fire drill at 3", "free pizza");
     // The admin lists carol instead of dave and reloads: it applies at
     // once (no restart), each way.
     let config = std::fs::read_to_string(h1.config_path()).unwrap();
@@ -198,14 +191,7 @@ fn user_at_two_sites(server: &'static str, tag: &str) {
     );
     let o = carol.cli(&h1.socket(), &["send", "/org", "pizza, allowed now"]);
     assert!(o.status.success(), "{}", text(&o));
-    for d in [&h2, &h3] {
-        wait_for(
-            Duration::from_secs(30),
-            || has_text(&d.inbox(), "pizza, allowed now"),
-            || d.log(),
-        );
-        assert!(!has_text(&d.inbox(), "drill again"));
-    }
+    arrives_without(&[&h2, &h3], "pizza, allowed now", "drill again");
     let o = h1.cli(&["send", "/group:NOBODY", "x"]);
     assert!(
         text(&o).contains("no other host is in /group:NOBODY"),
@@ -236,4 +222,16 @@ fn user_at_two_sites(server: &'static str, tag: &str) {
     assert!(has_text(&h2.wait_inbox(4), "for her only"));
     std::thread::sleep(Duration::from_secs(2));
     assert!(evil.inbox().is_empty(), "{:?}", evil.inbox());
+}
+
+/// Until each of `hosts` has stored `text`; none has `refused`.
+fn arrives_without(hosts: &[&Daemon], text: &str, refused: &str) {
+    for d in hosts {
+        wait_for(
+            Duration::from_secs(30),
+            || has_text(&d.inbox(), text),
+            || d.log(),
+        );
+        assert!(!has_text(&d.inbox(), refused), "{refused:?} arrived");
+    }
 }
