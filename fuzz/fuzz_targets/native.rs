@@ -3,7 +3,8 @@
 //! TYPE order, unknown ones dropped), and so are the bytes a signature
 //! covers; the header view and the stream cutter never panic. The first
 //! byte picks the SMB frame limit of the cutter. The same bytes are also
-//! read as a HELLO (the handshake payload, bare fields).
+//! read as a HELLO (the handshake payload, bare fields), and as a BUNDLE
+//! (what parses emits back byte for byte).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use messngr_proto::wire::Emit;
@@ -34,6 +35,15 @@ fuzz_target!(|data: &[u8]| {
                         ..
                     })
             )),
+        }
+    }
+    // A bundle's frames are whole frames of another kind; what parses
+    // emits the same bytes (a bundle is its frames in order, nothing else).
+    if let Ok(bundle) = native::bundle::Bundle::parse(data) {
+        assert_eq!(bundle.to_vec(), data, "a bundle emits as it came");
+        for f in bundle.frames() {
+            let inner = Packet::new_checked(*f).expect("a bundled frame is a frame");
+            assert_ne!(inner.kind(), native::Kind::Bundle);
         }
     }
     if let Ok(hello) = Hello::parse(data) {

@@ -45,6 +45,24 @@ pub struct Send {
     pub untracked: bool,
 }
 
+impl Send {
+    /// `text` to `target`, everything else as `messngr send TARGET TEXT`
+    /// has it: the way chosen by the daemon, a sender's copy kept.
+    pub fn new(target: impl Into<String>, text: impl Into<String>) -> Send {
+        Send {
+            target: target.into(),
+            text: text.into(),
+            address: None,
+            priority: None,
+            popup_secs: None,
+            expires_secs: None,
+            secure: false,
+            transport: Via::Auto,
+            untracked: false,
+        }
+    }
+}
+
 /// Which way a message goes (`messngr send --transport`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -10,12 +10,15 @@
 //!
 //! Here: the directory, the message stream and a node killed. Beside it,
 //! in `relay/`: a user at two sites (`two_sites`), a NATS user per host
-//! against a hostile client (`accounts`), the secure gateway (`gateway`).
+//! against a hostile client (`accounts`), the secure gateway (`gateway`),
+//! messages sent at once going as bundles (`bundles`).
 
 mod support;
 
 #[path = "relay/accounts.rs"]
 mod accounts;
+#[path = "relay/bundles.rs"]
+mod bundles;
 #[path = "relay/gateway.rs"]
 mod gateway;
 #[path = "relay/two_sites.rs"]

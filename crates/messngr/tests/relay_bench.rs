@@ -11,6 +11,8 @@
 //!   has stored every message (end to end, durably at the receiver), and
 //!   until the relay acknowledged the last one (queued);
 //! * **latency**: one message at a time, from the send until H2 stored it;
+//! * **publishes**: how many the message stream took for each load (fewer
+//!   than messages when messages that queued up went as bundles);
 //! * **the sender alone**: H2 stopped, the same load acknowledged by the
 //!   relay (what H1 and the cluster take when nobody takes messages out);
 //! * **raw round trip**: the raw publishes again, with a durable pull
@@ -31,7 +33,7 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use messngr_api::{Client, Send, Unread, Via};
+use messngr_api::{Client, Send, Unread};
 use messngr_lan::Lan;
 use support::{Daemon, NatsCluster, enter_netns, wait_for};
 
@@ -44,17 +46,7 @@ fn env(name: &str, default: usize) -> usize {
 
 /// Sends `text` to OPS2; what became of it ("queued", "kept").
 fn try_send(client: &mut Client, text: &str) -> String {
-    let request = Send {
-        target: "OPS2".into(),
-        text: text.into(),
-        address: None,
-        priority: None,
-        popup_secs: None,
-        secure: false,
-        transport: Via::Auto,
-        untracked: false,
-        expires_secs: None,
-    };
+    let request = Send::new("OPS2", text);
     let sent = client.call(request).expect("send");
     sent[0].outcome.clone()
 }
@@ -356,6 +348,9 @@ fn relay_throughput_and_latency() {
     ];
 
     // messngr, end to end.
+    let seq = || nats.stream_last_seq(&lan, "MESSNGR_MAIL").unwrap_or(0);
+    let seq0 = seq();
+
     let before = unread(&h2.socket());
     let cpu0 = Cpu::now(&parts);
     let started = Instant::now();
@@ -368,6 +363,7 @@ fn relay_throughput_and_latency() {
     );
     let stored = started.elapsed();
     let cpu1 = Cpu::now(&parts);
+    let publishes = seq().saturating_sub(seq0);
 
     // Latency, one at a time.
     let mut lat = Vec::with_capacity(samples);
@@ -407,8 +403,10 @@ fn relay_throughput_and_latency() {
         ("senders", vec![me]),
     ];
     let cpu_alone0 = Cpu::now(&alone_parts);
+    let seq_alone0 = seq();
     let alone = load(&h1.socket(), count, senders, "sender alone");
     let cpu_alone1 = Cpu::now(&alone_parts);
+    let publishes_alone = seq().saturating_sub(seq_alone0);
 
     let e2e = sent as f64 / stored.as_secs_f64();
     let q = sent as f64 / queued.as_secs_f64();
@@ -440,6 +438,10 @@ fn relay_throughput_and_latency() {
             percentile(l, 0.99)
         )
     };
+    println!(
+        "{:<52} {publishes} and {publishes_alone} for {sent} messages each",
+        "publishes (bundles), end to end and sender alone"
+    );
     println!("{:<52} {}", "cross-site latency, send to stored", ms(&lat));
     println!("{:<52} {}", "raw publish latency", ms(&raw_lat));
     let raw_count = (count / senders * senders) as u64;
@@ -457,6 +459,7 @@ fn relay_throughput_and_latency() {
             "messngr_sender_alone_per_s": alone,
             "raw_publish_per_s": raw_rate, "raw_round_trip_per_s": trip_rate,
             "raw_payload_bytes": size,
+            "publishes": {"end_to_end": publishes, "sender_alone": publishes_alone},
             "ratio": e2e / raw_rate, "ratio_round_trip": e2e / trip_rate,
             "latency_ms": {"p50": percentile(&lat, 0.5), "p99": percentile(&lat, 0.99)},
             "raw_latency_ms": {"p50": percentile(&raw_lat, 0.5), "p99": percentile(&raw_lat, 0.99)},

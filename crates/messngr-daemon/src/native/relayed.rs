@@ -16,7 +16,8 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use messngr_proto::wire::native::{Reason, ReceiptState, Repr};
+use messngr_proto::wire::native::bundle::Bundle;
+use messngr_proto::wire::native::{Kind, Packet, Reason, ReceiptState, Repr};
 
 use super::Origin;
 use crate::intake::InboxSender;
@@ -94,6 +95,8 @@ impl Deliver for Inbound {
 }
 
 impl Inbound {
+    /// Opens `taken`'s envelope, then checks and stores the frame in it,
+    /// or each frame of the bundle in it as if it had come alone.
     async fn check_and_store(&self, relay: &Relay, taken: &Taken) -> Result<Settle, String> {
         if taken.payload.len() > MAX_ENVELOPE {
             return Err(format!("{} bytes, oversized", taken.payload.len()));
@@ -101,7 +104,58 @@ impl Inbound {
         let (sealer, inner) =
             messngr_secure::open(self.secure.host(), taken.subject.as_bytes(), &taken.payload)
                 .map_err(|e| e.to_string())?;
-        let repr = Repr::parse(&inner).map_err(|e| format!("not a native frame: {e}"))?;
+        if Packet::new_checked(&inner[..]).is_ok_and(|p| p.kind() == Kind::Bundle) {
+            let bundle = Bundle::parse(&inner).map_err(|e| format!("a bad bundle: {e}"))?;
+            return Ok(self.bundle(relay, taken, sealer, &bundle).await);
+        }
+        self.frame(relay, sealer, &inner).await
+    }
+
+    /// The frames of a bundle, checked and stored side by side (the inbox
+    /// commits what arrives together at once). The bundle is offered again
+    /// if any of them must wait (those stored now are then kept once, as
+    /// any redelivery); one refused is dropped alone, counted, and the
+    /// bundle's refusals logged once.
+    async fn bundle(
+        &self,
+        relay: &Relay,
+        taken: &Taken,
+        sealer: [u8; 32],
+        bundle: &Bundle<'_>,
+    ) -> Settle {
+        let settles = futures_util::future::join_all(
+            bundle
+                .frames()
+                .iter()
+                .map(|frame| self.frame(relay, sealer, frame)),
+        )
+        .await;
+        let total = settles.len();
+        let mut later = false;
+        let mut refused = Vec::new();
+        for settle in settles {
+            match settle {
+                Ok(Settle::Later) => later = true,
+                Ok(Settle::Done | Settle::Drop) => {}
+                Err(why) => refused.push(why),
+            }
+        }
+        if let Some(first) = refused.first() {
+            for _ in &refused {
+                relay.count_dropped();
+            }
+            tracing::warn!(
+                "relay: dropped {} of the {total} messages bundled on {}: {first}",
+                refused.len(),
+                taken.subject
+            );
+        }
+        if later { Settle::Later } else { Settle::Done }
+    }
+
+    /// One frame from the relay, sealed by `sealer`: checked and stored.
+    async fn frame(&self, relay: &Relay, sealer: [u8; 32], inner: &[u8]) -> Result<Settle, String> {
+        let repr = Repr::parse(inner).map_err(|e| format!("not a native frame: {e}"))?;
         let m = match &repr {
             Repr::Message(m) => m,
             Repr::Receipt(r) => return self.receipt(relay, *r, sealer).await,
@@ -149,7 +203,7 @@ impl Inbound {
             relay_group,
             via_relay: true,
             verified,
-            signed: inner.clone(),
+            signed: inner.to_vec(),
         };
         // No network source: the relay is how it came. It is judged as
         // from this host's own address (a relayed message needs no

@@ -34,12 +34,29 @@ pub(crate) enum RelayError {
     /// The envelope could not be made.
     #[error("{0}")]
     Seal(#[from] messngr_secure::SealError),
+    /// Frames that cannot travel together (not native frames).
+    #[error("these messages cannot be bundled: {0}")]
+    Bundle(messngr_proto::wire::Error),
     /// JSON could not be written.
     #[error("{0}")]
     Json(#[from] serde_json::Error),
     /// The consumer's stream of messages ended.
     #[error("the relay's message stream ended")]
     Ended,
+}
+
+impl RelayError {
+    /// The same failure again, for each message of a bundle that one
+    /// publish failed for (what a sender reads of it is its text).
+    pub(crate) fn again(&self) -> RelayError {
+        match self {
+            RelayError::NotConnected => RelayError::NotConnected,
+            RelayError::NotReady(what) => RelayError::NotReady(what),
+            RelayError::NoPin(host) => RelayError::NoPin(host.clone()),
+            RelayError::Ended => RelayError::Ended,
+            other => RelayError::JetStream(other.to_string()),
+        }
+    }
 }
 
 /// async-nats's many error types, in its own words.

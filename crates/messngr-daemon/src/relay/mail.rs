@@ -111,25 +111,18 @@ impl Mail {
         })
     }
 
-    /// Publishes `envelope` on `subject`, de-duplicated by `uuid` and
-    /// `what` (a message, a receipt) on that subject: one message to a
-    /// user at two hosts is two publishes, a retry of either is one;
-    /// returns once the stream stored it (on as many replicas as it has).
+    /// Publishes `envelope` on `subject` with the message id `id` (see
+    /// [`message_id`], [`bundle_id`]): JetStream stores a retry of it
+    /// once; returns once the stream stored it (on as many replicas as it
+    /// has).
     pub(crate) async fn post(
         &self,
         subject: String,
-        uuid: [u8; 16],
-        what: &str,
+        id: &str,
         envelope: Vec<u8>,
     ) -> Result<u64, RelayError> {
-        // De-duplication by a digest of the uuid, not the uuid: the uuid
-        // is what the receiver stores the message under, and must not be
-        // learnt on the bus (someone could take it first).
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert(
-            async_nats::header::NATS_MESSAGE_ID,
-            message_id(uuid, what, &subject).as_str(),
-        );
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, id);
         let ack = self
             .js
             .publish_with_headers(subject, headers, envelope.into())
@@ -202,8 +195,11 @@ impl Taken {
 }
 
 /// The `Nats-Msg-Id` of `what` (a message, a receipt) about the message
-/// `uuid`, published on `subject`.
-fn message_id(uuid: [u8; 16], what: &str, subject: &str) -> String {
+/// `uuid`, published on `subject`: one message to a user at two hosts is
+/// two publishes, a retry of either is one. A digest of the uuid, not the
+/// uuid: the uuid is what the receiver stores the message under, and must
+/// not be learnt on the bus (someone could take it first).
+pub(crate) fn message_id(uuid: [u8; 16], what: &str, subject: &str) -> String {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     h.update(b"messngr relay message id\0");
@@ -211,6 +207,24 @@ fn message_id(uuid: [u8; 16], what: &str, subject: &str) -> String {
     h.update(what.as_bytes());
     h.update(b"\0");
     h.update(subject.as_bytes());
+    hex::encode(&h.finalize()[..16])
+}
+
+/// The `Nats-Msg-Id` of a bundle of `items` (uuid, what) on `subject`:
+/// a retry of the same bundle is stored once.
+pub(crate) fn bundle_id<'a>(
+    items: impl Iterator<Item = ([u8; 16], &'a str)>,
+    subject: &str,
+) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"messngr relay bundle id\0");
+    h.update(subject.as_bytes());
+    for (uuid, what) in items {
+        h.update(b"\0");
+        h.update(uuid);
+        h.update(what.as_bytes());
+    }
     hex::encode(&h.finalize()[..16])
 }
 
@@ -247,5 +261,18 @@ mod tests {
             message_id(u, "message", &h2),
             message_id([8; 16], "message", &h2)
         );
+    }
+
+    #[test]
+    fn a_bundle_id_differs_by_its_messages_and_their_order_and_not_by_retry() {
+        let h2 = subject("H2", "ALICE");
+        let ab = [([1; 16], "message"), ([2; 16], "message")];
+        let ba = [([2; 16], "message"), ([1; 16], "message")];
+        let id = |items: &[([u8; 16], &'static str)], s: &str| bundle_id(items.iter().copied(), s);
+        assert_eq!(id(&ab, &h2), id(&ab, &h2));
+        assert_ne!(id(&ab, &h2), id(&ba, &h2));
+        assert_ne!(id(&ab, &h2), id(&ab, &subject("H3", "ALICE")));
+        assert_ne!(id(&ab, &h2), id(&ab[..1], &h2));
+        assert_ne!(id(&ab[..1], &h2), message_id([1; 16], "message", &h2));
     }
 }

@@ -20,9 +20,11 @@ mod directory;
 mod entry;
 mod error;
 mod holders;
+mod lanes;
 mod mail;
 mod outbox;
 mod permissions;
+mod publish;
 mod streams;
 
 use std::net::Ipv4Addr;
@@ -86,6 +88,8 @@ pub(crate) struct Relay {
     dropped: AtomicU64,
     /// Messages kept here for the relay (`outbox`), as last counted.
     kept: AtomicU64,
+    /// Messages on their way to the stream, by subject (`publish`).
+    lanes: lanes::Lanes,
 }
 
 impl Relay {
@@ -115,6 +119,7 @@ impl Relay {
             published: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             kept: AtomicU64::new(0),
+            lanes: lanes::Lanes::default(),
         });
         let r = relay.clone();
         tasks.spawn(async move {
@@ -307,60 +312,6 @@ impl Relay {
         found
     }
 
-    /// Hands the signed `frame` for `name` at `host` (on another site) to
-    /// the relay, sealed to `host`'s pinned key; the stream's sequence
-    /// number once the cluster stored it.
-    pub(crate) async fn post(
-        &self,
-        secure: &Secure,
-        host: &str,
-        name: &str,
-        uuid: [u8; 16],
-        what: &str,
-        frame: &[u8],
-    ) -> Result<u64, RelayError> {
-        // A failover (a server gone, the client moving to another) takes
-        // a second or two: a send waits that long rather than failing.
-        let waited = std::time::Instant::now();
-        // (So does one right after a start, until the message stream is
-        // open.)
-        let mail = loop {
-            match self.mail.get() {
-                Some(mail) if self.connected() => break mail,
-                _ if waited.elapsed() >= FAILOVER_WAIT => {
-                    return Err(if self.connected() {
-                        RelayError::NotReady("message stream")
-                    } else {
-                        RelayError::NotConnected
-                    });
-                }
-                _ => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        };
-        let key = secure
-            .trust()
-            .pinned(host)
-            .ok_or_else(|| RelayError::NoPin(host.to_owned()))?;
-        let subject = mail::subject(host, name);
-        let envelope = messngr_secure::seal(secure.host(), &key, subject.as_bytes(), frame)?;
-        // While the stream elects a new leader (its node gone) a publish
-        // finds "no stream"; it is tried again with the same message id,
-        // which JetStream stores once however many tries got through.
-        loop {
-            match mail
-                .post(subject.clone(), uuid, what, envelope.clone())
-                .await
-            {
-                Ok(seq) => return Ok(seq),
-                Err(e) if waited.elapsed() < FAILOVER_WAIT => {
-                    tracing::debug!("relay: publish failed ({e}); trying again");
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
     /// `name`, if the directory placed it on another site within [`RECENT`].
     pub(crate) fn recent(&self, name: &str) -> Option<Vec<Found>> {
         let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
@@ -411,9 +362,6 @@ impl Relay {
 /// How long a name found in the directory is sent to through the relay
 /// without asking NetBIOS again.
 const RECENT: Duration = Duration::from_secs(30);
-/// How long a send waits for the relay to come back (a server gone, a
-/// stream's new leader elected) before it fails.
-const FAILOVER_WAIT: Duration = Duration::from_secs(10);
 /// Names remembered at most (emptied when full).
 const MAX_RECENT: usize = 4096;
 

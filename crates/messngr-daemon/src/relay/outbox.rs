@@ -11,6 +11,7 @@
 //! hold at the receiver (`native::relayed`), so a message kept longer than
 //! the relay would keep one is refused there, as a replay would be.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -39,7 +40,7 @@ enum Sent {
 impl Relay {
     /// Sends what the outbox keeps whenever the relay is connected, for
     /// ever; keeps the count `messngr status` shows.
-    pub(super) async fn send_kept(&self, store: &StoreHandle, secure: &Secure) {
+    pub(super) async fn send_kept(self: &Arc<Self>, store: &StoreHandle, secure: &Arc<Secure>) {
         loop {
             tokio::time::sleep(CHECK).await;
             match store.read(|s| s.outbox_len()).await {
@@ -80,7 +81,12 @@ impl Relay {
     }
 
     /// Looks up `q`'s name and hands a sealed copy to each holder.
-    async fn send_one(&self, store: &StoreHandle, secure: &Secure, q: &Queued) -> Sent {
+    async fn send_one(
+        self: &Arc<Self>,
+        store: &StoreHandle,
+        secure: &Arc<Secure>,
+        q: &Queued,
+    ) -> Sent {
         let Some(uuid) = hex::decode(&q.uuid)
             .ok()
             .and_then(|b| <[u8; 16]>::try_from(b).ok())

@@ -100,7 +100,7 @@ pub(crate) fn on_read(ctx: &SendContext, uid: u32, m: &Message) {
 #[allow(clippy::too_many_arguments)]
 async fn by_relay(
     ctx: &SendContext,
-    relay: &crate::relay::Relay,
+    relay: &std::sync::Arc<crate::relay::Relay>,
     uid: u32,
     uuid: [u8; 16],
     reader: &str,

@@ -229,17 +229,7 @@ fn walk_through(exe: &Path, shared: &Shared, out: &mut impl Write) -> anyhow::Re
 /// `messngr send` through `from`'s daemon, printed as `messngr send` prints it.
 fn send(from: &Host, target: &str, text: &str, out: &mut impl Write) -> anyhow::Result<bool> {
     let code = indented(out, |buf| {
-        let request = messngr_api::Send {
-            target: target.to_owned(),
-            text: text.to_owned(),
-            address: None,
-            priority: None,
-            popup_secs: None,
-            secure: false,
-            transport: messngr_api::Via::Auto,
-            untracked: false,
-            expires_secs: None,
-        };
+        let request = messngr_api::Send::new(target, text);
         crate::client::send(&from.socket(), request, false, buf)
     })?;
     Ok(code == ExitCode::SUCCESS)

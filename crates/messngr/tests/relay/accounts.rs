@@ -111,17 +111,29 @@ fn accounts_per_host(server: &'static str) {
     let made = jetstream_as(as_client("EVIL", "_INBOX_4556494C"), |js| {
         Box::pin(async move {
             use async_nats::jetstream::stream;
-            js.create_stream(stream::Config {
-                name: "MESSNGR_MAIL".into(),
-                subjects: vec!["messngr.mail.>".into()],
-                retention: stream::RetentionPolicy::Interest,
-                max_age: Duration::from_secs(1),
-                num_replicas: 3,
-                ..Default::default()
-            })
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+            // The cluster just formed: a first stream of 3 replicas can take
+            // longer than a request waits on a loaded machine, so a timeout
+            // is tried again (the same config again is no error).
+            let mut tries = 0;
+            loop {
+                let made = js
+                    .create_stream(stream::Config {
+                        name: "MESSNGR_MAIL".into(),
+                        subjects: vec!["messngr.mail.>".into()],
+                        retention: stream::RetentionPolicy::Interest,
+                        max_age: Duration::from_secs(1),
+                        num_replicas: 3,
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                tries += 1;
+                match made {
+                    Err(e) if e.contains("timed out") && tries < 4 => continue,
+                    other => break other,
+                }
+            }
         })
     });
     assert_eq!(made, Ok(()));

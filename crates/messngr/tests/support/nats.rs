@@ -130,6 +130,12 @@ impl NatsCluster {
             .and_then(|s| s["state"]["messages"].as_u64())
     }
 
+    /// The sequence of `stream`'s last publish (how many it took so far).
+    pub fn stream_last_seq(&self, lan: &Lan, stream: &str) -> Option<u64> {
+        self.stream(lan, stream)
+            .and_then(|s| s["state"]["last_seq"].as_u64())
+    }
+
     /// `stream`'s details from the monitoring port of a running node.
     fn stream(&self, lan: &Lan, stream: &str) -> Option<serde_json::Value> {
         self.nodes

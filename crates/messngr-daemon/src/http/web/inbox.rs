@@ -206,18 +206,8 @@ pub(super) async fn send(
         Ok(f) => f,
         Err(r) => return r,
     };
-    let request = Send {
-        target: f.to.trim().to_owned(),
-        text: f.text,
-        address: None,
-        priority: None,
-        popup_secs: None,
-        secure: false,
-        transport: messngr_api::Via::Auto,
-        // A person's message, kept as `messngr send` keeps it.
-        untracked: false,
-        expires_secs: None,
-    };
+    // A person's message, kept as `messngr send` keeps it.
+    let request = Send::new(f.to.trim(), f.text);
     match call::<Vec<SendView>>(&app, b.auth.uid, request).await {
         Ok(_) => Redirect::to("/web/?sent=1").into_response(),
         Err(e) => api_failure(&b, &e),

@@ -12,7 +12,7 @@
 //!  0  MAGIC    4 bytes  FB 'M' 'N' 'G'
 //!  4  VERSION  u8       1
 //!  5  KIND     u8       1 Message, 2 Accepted, 3 Refused, 4 Handshake,
-//!                       5 Sealed, 6 Receipt
+//!                       5 Sealed, 6 Receipt, 7 Bundle (see [`bundle`])
 //!  6  fields   TLV*     to the end of the NBSS payload (Sealed: opaque
 //!                       chunks instead, see [`chunks`]):
 //!       TYPE   u8       bit 7 set: critical (a reader that does not know it
@@ -29,6 +29,7 @@
 use super::codec::Reader;
 use super::{Error, Result};
 
+pub mod bundle;
 mod found;
 mod hello;
 mod repr;
@@ -145,6 +146,8 @@ pub mod field {
     pub const VOUCHED: u8 = 0x97;
     /// Critical, 1..=65535 bytes: a Noise handshake message (Handshake).
     pub const NOISE: u8 = 0x8A;
+    /// Critical, 6..=65535 bytes: one whole native frame (Bundle).
+    pub const FRAME: u8 = 0x98;
 }
 
 /// An alert's text for a receiver that cannot carry ALERT (a legacy SMB
@@ -174,6 +177,9 @@ pub enum Kind {
     Sealed,
     /// 6: a signed delivery or read receipt.
     Receipt,
+    /// 7: several whole frames for one receiver (FRAME each), carried in
+    /// one relay envelope ([`bundle`]).
+    Bundle,
     /// Any other value (a later version's), kept for logs.
     Unknown(u8),
 }
@@ -187,6 +193,7 @@ impl From<u8> for Kind {
             4 => Self::Handshake,
             5 => Self::Sealed,
             6 => Self::Receipt,
+            7 => Self::Bundle,
             other => Self::Unknown(other),
         }
     }
@@ -201,6 +208,7 @@ impl From<Kind> for u8 {
             Kind::Handshake => 4,
             Kind::Sealed => 5,
             Kind::Receipt => 6,
+            Kind::Bundle => 7,
             Kind::Unknown(v) => v,
         }
     }

@@ -179,6 +179,11 @@ impl<'a> Repr<'a> {
             }
             return Ok(Self::Sealed { body });
         }
+        if packet.kind() == Kind::Bundle {
+            return Err(Error::Unsupported(
+                "native BUNDLE (read it with bundle::Bundle::parse)",
+            ));
+        }
         let mut found = Found::default();
         for f in packet.fields() {
             found.take(f?)?;
@@ -247,7 +252,9 @@ impl<'a> Repr<'a> {
                     signature,
                 }))
             }
-            Kind::Sealed | Kind::Unknown(_) => Err(Error::Unsupported("native frame kind")),
+            Kind::Sealed | Kind::Bundle | Kind::Unknown(_) => {
+                Err(Error::Unsupported("native frame kind"))
+            }
         }
     }
 

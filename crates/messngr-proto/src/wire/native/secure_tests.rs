@@ -411,7 +411,12 @@ fn receipts_handshakes_and_sealed_frames_need_their_fields() {
 
 #[test]
 fn new_kinds_and_reasons_have_their_numbers() {
-    for (v, k) in [(4, Kind::Handshake), (5, Kind::Sealed), (6, Kind::Receipt)] {
+    for (v, k) in [
+        (4, Kind::Handshake),
+        (5, Kind::Sealed),
+        (6, Kind::Receipt),
+        (7, Kind::Bundle),
+    ] {
         assert_eq!((Kind::from(v), u8::from(k)), (k, v));
     }
     for (v, r) in [
@@ -422,5 +427,5 @@ fn new_kinds_and_reasons_have_their_numbers() {
         assert_eq!((Reason::from(v), u8::from(r)), (r, v));
     }
     assert_eq!(Reason::from(8), Reason::Unknown(8));
-    assert_eq!(Kind::from(7), Kind::Unknown(7));
+    assert_eq!(Kind::from(8), Kind::Unknown(8));
 }

@@ -1,0 +1,90 @@
+//! Messages that queue up for one recipient go through the relay together,
+//! as bundles (`relay::lanes`), and each still arrives once, as itself.
+
+use std::time::Duration;
+
+use messngr_api::{Client, Send};
+
+use super::support::{Daemon, NatsCluster};
+use super::{routed_lan, wait_published};
+
+const SENDERS: usize = 8;
+const EACH: usize = 8;
+
+#[test]
+fn messages_sent_at_once_to_one_name_share_publishes_and_each_arrives_once() {
+    let Some(lan) = routed_lan() else { return };
+    let nats = NatsCluster::start(&lan, &[1, 2, 4]);
+    let h1 = Daemon::start(&lan, 3, "H1", &nats.relay_config(&lan, ""));
+    let h2 = Daemon::start(
+        &lan,
+        5,
+        "H2",
+        &format!("names = [\"OPS2\"]\n{}", nats.relay_config(&lan, "")),
+    );
+    wait_published(&h1, &nats);
+    wait_published(&h2, &nats);
+    // The first pins H2's key at H1 (and H1's at H2).
+    h1.cli_ok(&["send", "OPS2", "warm up"]);
+    assert_eq!(h2.wait_inbox(1)[0]["text"], "warm up");
+
+    // H2 is away: what H1 sends waits in the stream, where it is counted.
+    let stopped = h2.stop_for_now();
+    let socket = h1.socket();
+    let threads: Vec<_> = (0..SENDERS)
+        .map(|t| {
+            let socket = socket.clone();
+            std::thread::spawn(move || {
+                let mut c = Client::connect(&socket).expect("H1's socket");
+                for i in 0..EACH {
+                    let sent = c
+                        .call(Send::new("OPS2", format!("burst {t}-{i}")))
+                        .expect("send");
+                    assert_eq!(sent[0].outcome, "queued", "{sent:?}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("a sender");
+    }
+    let total = SENDERS * EACH;
+    // Fewer publishes than messages: some went together. (Each publish is
+    // one stream message while H2 is away.)
+    let waiting = nats
+        .stream_messages(&lan, "MESSNGR_MAIL")
+        .expect("the stream's state");
+    assert!(
+        waiting >= 1 && waiting < total as u64,
+        "{total} messages sent at once took {waiting} publishes: none was bundled\n{}",
+        h1.log()
+    );
+
+    // H2 starts: every message arrives, once, verified, with its author.
+    let h2 = stopped.start(&lan);
+    let inbox = h2.wait_inbox(total + 1);
+    std::thread::sleep(Duration::from_secs(2));
+    let inbox = if h2.inbox().len() == inbox.len() {
+        inbox
+    } else {
+        h2.inbox()
+    };
+    let mut texts: Vec<&str> = inbox.iter().filter_map(|m| m["text"].as_str()).collect();
+    texts.sort_unstable();
+    let mut want: Vec<String> = (0..SENDERS)
+        .flat_map(|t| (0..EACH).map(move |i| format!("burst {t}-{i}")))
+        .collect();
+    want.push("warm up".into());
+    want.sort_unstable();
+    assert_eq!(texts, want, "each message once\n{}", h2.log());
+    for m in &inbox {
+        assert_eq!(m["verified"], true, "{m}");
+        assert_eq!(m["author"], "root@H1", "{m}");
+    }
+    assert_eq!(
+        nats.stream_messages(&lan, "MESSNGR_MAIL"),
+        Some(0),
+        "H2 took every publish"
+    );
+    println!("{total} messages in {waiting} publishes");
+}
