@@ -298,6 +298,7 @@ pub async fn run_reloading(
                 groups: settings.relay.groups_upper(),
                 address: settings.iface.address,
                 started: std::time::Instant::now(),
+                frames: tokio::sync::Semaphore::new(crate::native::FRAMES_IN_FLIGHT),
             }),
             inbox.handle().clone(),
             &tasks,

@@ -21,11 +21,12 @@ use crate::policy::{Policy, Refusal};
 use crate::registry::Registry;
 use crate::secure::Verified;
 
+mod bundled;
 mod channel;
 mod receipt;
 mod relayed;
 pub(crate) use channel::{Channel, Ctx};
-pub(crate) use relayed::Inbound;
+pub(crate) use relayed::{FRAMES_IN_FLIGHT, Inbound};
 
 use crate::intake::STORE_TIMEOUT;
 

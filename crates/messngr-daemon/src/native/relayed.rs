@@ -49,7 +49,15 @@ pub(crate) struct Inbound {
     pub(crate) address: Ipv4Addr,
     /// When the daemon started.
     pub(crate) started: Instant,
+    /// Bundled frames checked and stored at once, over every bundle
+    /// ([`FRAMES_IN_FLIGHT`] permits).
+    pub(crate) frames: tokio::sync::Semaphore,
 }
+
+/// Bundled frames checked and stored at once: as many as envelopes
+/// (`relay::mail`'s), so that bundles ask no more of the inbox than as
+/// many single messages would.
+pub(crate) const FRAMES_IN_FLIGHT: usize = 64;
 
 /// Why a message sent at `sent_at` (Unix ms) is too old (older than the
 /// stream keeps messages: a replay) or from the future; `None` if fine.
@@ -106,55 +114,18 @@ impl Inbound {
                 .map_err(|e| e.to_string())?;
         if Packet::new_checked(&inner[..]).is_ok_and(|p| p.kind() == Kind::Bundle) {
             let bundle = Bundle::parse(&inner).map_err(|e| format!("a bad bundle: {e}"))?;
-            return Ok(self.bundle(relay, taken, sealer, &bundle).await);
+            return self.bundle(relay, taken, sealer, &bundle).await;
         }
         self.frame(relay, sealer, &inner).await
     }
 
-    /// The frames of a bundle, checked and stored side by side (the inbox
-    /// commits what arrives together at once). The bundle is offered again
-    /// if any of them must wait (those stored now are then kept once, as
-    /// any redelivery); one refused is dropped alone, counted, and the
-    /// bundle's refusals logged once.
-    async fn bundle(
+    /// One frame from the relay, sealed by `sealer`: checked and stored.
+    pub(super) async fn frame(
         &self,
         relay: &Relay,
-        taken: &Taken,
         sealer: [u8; 32],
-        bundle: &Bundle<'_>,
-    ) -> Settle {
-        let settles = futures_util::future::join_all(
-            bundle
-                .frames()
-                .iter()
-                .map(|frame| self.frame(relay, sealer, frame)),
-        )
-        .await;
-        let total = settles.len();
-        let mut later = false;
-        let mut refused = Vec::new();
-        for settle in settles {
-            match settle {
-                Ok(Settle::Later) => later = true,
-                Ok(Settle::Done | Settle::Drop) => {}
-                Err(why) => refused.push(why),
-            }
-        }
-        if let Some(first) = refused.first() {
-            for _ in &refused {
-                relay.count_dropped();
-            }
-            tracing::warn!(
-                "relay: dropped {} of the {total} messages bundled on {}: {first}",
-                refused.len(),
-                taken.subject
-            );
-        }
-        if later { Settle::Later } else { Settle::Done }
-    }
-
-    /// One frame from the relay, sealed by `sealer`: checked and stored.
-    async fn frame(&self, relay: &Relay, sealer: [u8; 32], inner: &[u8]) -> Result<Settle, String> {
+        inner: &[u8],
+    ) -> Result<Settle, String> {
         let repr = Repr::parse(inner).map_err(|e| format!("not a native frame: {e}"))?;
         let m = match &repr {
             Repr::Message(m) => m,

@@ -17,16 +17,28 @@ fn frame(to: &str, text: &str) -> Vec<u8> {
 }
 
 fn frame_from(from: &str, to: &str, text: &str) -> Vec<u8> {
+    frame_signed(UUID, from, to, text, None)
+}
+
+/// A message frame with `signer`'s fields and a made-up signature (what
+/// checks only who signed it needs), or unsigned.
+pub(super) fn frame_signed(
+    uuid: [u8; 16],
+    from: &str,
+    to: &str,
+    text: &str,
+    signer: Option<messngr_proto::wire::native::Signer<'_>>,
+) -> Vec<u8> {
     Repr::Message(Message {
-        uuid: UUID,
+        uuid,
         sent_at: Some(1),
         from,
         to,
         text,
         priority: WirePriority::Urgent,
         popup_secs: Some(7),
-        signer: None,
-        signature: None,
+        signature: signer.map(|_| [4; 64]),
+        signer,
         replaces: None,
         retract: false,
         alert: None,

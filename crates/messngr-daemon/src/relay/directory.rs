@@ -65,6 +65,8 @@ pub(crate) struct Found {
     pub(crate) host: String,
     /// Its addresses.
     pub(crate) addresses: Vec<Ipv4Addr>,
+    /// It takes bundles of messages (its entry says so).
+    pub(crate) bundles: bool,
 }
 
 /// The opened bucket.
@@ -320,6 +322,7 @@ impl Directory {
             Ok(()) => Ok(Found {
                 host,
                 addresses: entry.addresses,
+                bundles: entry.bundles,
             }),
             Err(crate::secure::Untrusted::Changed { .. }) => Err(LookupError::KeyChanged(host)),
             Err(e) => Err(refused(&name, &e.to_string())),

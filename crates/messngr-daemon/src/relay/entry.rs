@@ -41,6 +41,10 @@ pub(crate) struct Entry {
     pub(crate) groups: Vec<String>,
     /// When it was written (Unix ms).
     pub(crate) at: i64,
+    /// It takes messages bundled (native KIND 7, `relay::lanes`); hosts
+    /// before stop 25 leave it out, and are sent one message at a time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) bundles: bool,
 }
 
 /// An entry and its signature, as stored.
@@ -60,6 +64,7 @@ impl Entry {
             key: secure.host().public().to_string(),
             groups: settings.relay.groups_upper(),
             at: super::now_ms(),
+            bundles: true,
         }
     }
     /// The entry as stored: its JSON and this host's signature of it.
@@ -141,7 +146,28 @@ mod tests {
             key: id.public().to_string(),
             groups: vec!["OPS".into()],
             at: 1,
+            bundles: true,
         }
+    }
+
+    #[test]
+    fn an_entry_of_a_host_before_bundles_says_it_takes_none() {
+        let id = Identity::generate().unwrap();
+        // What a host of stop 24 signed: no `bundles`.
+        let mut old = serde_json::to_value(entry(&id)).unwrap();
+        old.as_object_mut().unwrap().remove("bundles");
+        let json = old.to_string();
+        let mut signed_bytes = SIGNED_AS.to_vec();
+        signed_bytes.extend_from_slice(json.as_bytes());
+        let sig = hex::encode(id.sign(&signed_bytes));
+        let v = serde_json::to_vec(&Signed { entry: json, sig }).unwrap();
+        let read = verify(&Held::Name("H2".into()), "H2", &v).unwrap();
+        assert!(!read.bundles);
+        assert!(
+            verify(&Held::Name("H2".into()), "H2", &signed(&id, &entry(&id)))
+                .unwrap()
+                .bundles
+        );
     }
 
     #[test]

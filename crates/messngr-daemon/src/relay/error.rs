@@ -43,6 +43,10 @@ pub(crate) enum RelayError {
     /// The consumer's stream of messages ended.
     #[error("the relay's message stream ended")]
     Ended,
+    /// The task publishing a message stopped before it was published
+    /// (the daemon stopping).
+    #[error("not sent: the relay's publisher stopped")]
+    Stopped,
 }
 
 impl RelayError {
@@ -54,6 +58,7 @@ impl RelayError {
             RelayError::NotReady(what) => RelayError::NotReady(what),
             RelayError::NoPin(host) => RelayError::NoPin(host.clone()),
             RelayError::Ended => RelayError::Ended,
+            RelayError::Stopped => RelayError::Stopped,
             other => RelayError::JetStream(other.to_string()),
         }
     }

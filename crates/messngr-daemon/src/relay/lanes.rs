@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use messngr_proto::wire::native::bundle::{EMPTY_LEN, MAX_FRAMES, frame_cost};
 use tokio::sync::oneshot;
@@ -23,19 +24,17 @@ use super::error::RelayError;
 
 /// One message waiting in its lane.
 pub(crate) struct Item {
-    pub(crate) uuid: [u8; 16],
-    /// What it is, for its message id ("message", "read").
-    pub(crate) what: String,
     /// The signed native frame.
     pub(crate) frame: Vec<u8>,
+    /// When its sender handed it over (it waits [`super::publish`]'s
+    /// failover time at most, in its lane and its publish together).
+    pub(crate) queued_at: Instant,
     /// Where the publish's outcome goes.
     pub(crate) done: oneshot::Sender<Result<u64, RelayError>>,
 }
 
 /// A subject's messages not yet taken for a publish.
 struct Lane {
-    /// The host the subject is for (its key seals the envelope).
-    host: String,
     waiting: VecDeque<Item>,
 }
 
@@ -46,10 +45,10 @@ pub(crate) struct Lanes {
 }
 
 impl Lanes {
-    /// Queues `item` on `subject`'s lane (for `host`); true if the lane
-    /// was idle, and the caller must start its driver (a task that calls
-    /// [`Lanes::next`] until it ends).
-    pub(crate) fn push(&self, subject: &str, host: &str, item: Item) -> bool {
+    /// Queues `item` on `subject`'s lane; true if the lane was idle, and
+    /// the caller must start its driver (a task that calls [`Lanes::next`]
+    /// until it ends).
+    pub(crate) fn push(&self, subject: &str, item: Item) -> bool {
         let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
         match busy.get_mut(subject) {
             Some(lane) => {
@@ -60,7 +59,6 @@ impl Lanes {
                 busy.insert(
                     subject.to_owned(),
                     Lane {
-                        host: host.to_owned(),
                         waiting: VecDeque::from([item]),
                     },
                 );
@@ -69,31 +67,47 @@ impl Lanes {
         }
     }
 
-    /// The next publish of `subject`'s lane: its host and the messages one
-    /// envelope carries, oldest first; `None` once nothing waits, and the
-    /// lane is idle again (its driver ends).
-    pub(crate) fn next(&self, subject: &str) -> Option<(String, Vec<Item>)> {
+    /// The next publish of `subject`'s lane: the messages one envelope
+    /// carries (at most `max_frames`: 1 for a host that takes no
+    /// bundles), oldest first; `None` once nothing waits, and the lane is
+    /// idle again (its driver ends).
+    pub(crate) fn next(&self, subject: &str, max_frames: usize) -> Option<Vec<Item>> {
         let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
         let lane = busy.get_mut(subject)?;
-        let batch = take(&mut lane.waiting, messngr_secure::MAX_SEALED);
+        let batch = take(&mut lane.waiting, messngr_secure::MAX_SEALED, max_frames);
         if batch.is_empty() {
             busy.remove(subject);
             return None;
         }
-        Some((lane.host.clone(), batch))
+        Some(batch)
+    }
+}
+
+impl Lanes {
+    /// Ends `subject`'s lane, if it is still busy (its driver stopped
+    /// early): what waits there is dropped, so each of its senders learns
+    /// that its message did not go.
+    pub(crate) fn abandon(&self, subject: &str) {
+        let lane = self
+            .busy
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(subject);
+        drop(lane);
     }
 }
 
 /// Takes from the front of `waiting` what one envelope of at most
 /// `max_plaintext` bytes carries: one message however large (it goes
 /// alone, as a plain frame), or as many as fit a bundle, up to
-/// [`MAX_FRAMES`].
-fn take(waiting: &mut VecDeque<Item>, max_plaintext: usize) -> Vec<Item> {
+/// `max_frames` (at most [`MAX_FRAMES`]).
+fn take(waiting: &mut VecDeque<Item>, max_plaintext: usize, max_frames: usize) -> Vec<Item> {
+    let max_frames = max_frames.clamp(1, MAX_FRAMES);
     let mut batch: Vec<Item> = Vec::new();
     let mut size = EMPTY_LEN;
     while let Some(front) = waiting.front() {
         let cost = frame_cost(front.frame.len());
-        if !batch.is_empty() && (batch.len() == MAX_FRAMES || size + cost > max_plaintext) {
+        if !batch.is_empty() && (batch.len() == max_frames || size + cost > max_plaintext) {
             break;
         }
         size += cost;
@@ -111,9 +125,8 @@ mod tests {
     fn item(n: u8, len: usize) -> (Item, oneshot::Receiver<Result<u64, RelayError>>) {
         let (done, rx) = oneshot::channel();
         let item = Item {
-            uuid: [n; 16],
-            what: "message".into(),
             frame: vec![n; len],
+            queued_at: Instant::now(),
             done,
         };
         (item, rx)
@@ -127,35 +140,65 @@ mod tests {
             let (i, rx) = item(n, 100);
             keep.push(rx);
             // Only the first finds the lane idle.
-            assert_eq!(lanes.push("s", "H2", i), n == 0);
+            assert_eq!(lanes.push("s", i), n == 0);
             if n == 0 {
-                let (host, batch) = lanes.next("s").unwrap();
-                assert_eq!((host.as_str(), batch.len()), ("H2", 1));
+                assert_eq!(lanes.next("s", MAX_FRAMES).unwrap().len(), 1);
             }
         }
-        let (_, batch) = lanes.next("s").unwrap();
-        let uuids: Vec<u8> = batch.iter().map(|i| i.uuid[0]).collect();
-        assert_eq!(uuids, [1, 2, 3, 4]);
+        let batch = lanes.next("s", MAX_FRAMES).unwrap();
+        let order: Vec<u8> = batch.iter().map(|i| i.frame[0]).collect();
+        assert_eq!(order, [1, 2, 3, 4]);
         // Drained: the lane ends and is idle again.
-        assert!(lanes.next("s").is_none());
+        assert!(lanes.next("s", MAX_FRAMES).is_none());
         let (i, _rx) = item(9, 100);
-        assert!(lanes.push("s", "H2", i));
+        assert!(lanes.push("s", i));
         // Another subject is another lane.
         let (i, _rx2) = item(9, 100);
-        assert!(lanes.push("t", "H3", i));
+        assert!(lanes.push("t", i));
+        // To a host that takes no bundles, one at a time.
+        let (i, _rx3) = item(10, 100);
+        lanes.push("s", i);
+        assert_eq!(lanes.next("s", 1).unwrap().len(), 1);
+        assert_eq!(lanes.next("s", 1).unwrap().len(), 1);
+        assert!(lanes.next("s", 1).is_none());
+    }
+
+    #[test]
+    fn an_abandoned_lane_tells_its_senders_and_starts_anew() {
+        let lanes = Lanes::default();
+        let (a, _) = item(1, 10);
+        let (b, mut waiting) = item(2, 10);
+        assert!(lanes.push("s", a));
+        assert!(!lanes.push("s", b));
+        assert_eq!(
+            waiting.try_recv().err(),
+            Some(oneshot::error::TryRecvError::Empty)
+        );
+        lanes.abandon("s");
+        assert_eq!(
+            waiting.try_recv().err(),
+            Some(oneshot::error::TryRecvError::Closed),
+            "its sender is dropped"
+        );
+        let (c, _rx) = item(3, 10);
+        assert!(lanes.push("s", c), "the next one starts a driver");
     }
 
     #[test]
     fn a_batch_stops_at_the_envelope_size_and_at_max_frames() {
         let mut waiting: VecDeque<Item> = (0..200).map(|n| item(n as u8, 100).0).collect();
-        assert_eq!(take(&mut waiting, usize::MAX).len(), MAX_FRAMES);
+        assert_eq!(take(&mut waiting, usize::MAX, usize::MAX).len(), MAX_FRAMES);
+        assert_eq!(take(&mut waiting, usize::MAX, 3).len(), 3);
         // 103 bytes a frame: three fit in 6 + 309, the fourth would not.
         let mut waiting: VecDeque<Item> = (0..10).map(|n| item(n, 100).0).collect();
-        assert_eq!(take(&mut waiting, EMPTY_LEN + 3 * 103 + 102).len(), 3);
+        assert_eq!(
+            take(&mut waiting, EMPTY_LEN + 3 * 103 + 102, MAX_FRAMES).len(),
+            3
+        );
         // One larger than an envelope still goes, alone.
         let mut waiting: VecDeque<Item> = [item(1, 500).0, item(2, 10).0].into();
-        assert_eq!(take(&mut waiting, 100).len(), 1);
-        assert_eq!(take(&mut waiting, 100).len(), 1);
-        assert!(take(&mut waiting, 100).is_empty());
+        assert_eq!(take(&mut waiting, 100, MAX_FRAMES).len(), 1);
+        assert_eq!(take(&mut waiting, 100, MAX_FRAMES).len(), 1);
+        assert!(take(&mut waiting, 100, MAX_FRAMES).is_empty());
     }
 }

@@ -15,7 +15,7 @@
 //!   message, counted as `replayed`.
 //! * **The relay sees routing only**: the payload is the signed native
 //!   frame sealed to the recipient host's key (`messngr_secure::seal`,
-//!   Noise X), bound to the subject; the headers hold a digest of the uuid
+//!   Noise X), bound to the subject; the headers hold a digest of the frames
 //!   for JetStream's de-duplication (`Nats-Msg-Id`) and nothing else.
 //! * **Taken means gone**: the stream is a work queue, so a message leaves
 //!   it once acknowledged, and the receiver refuses frames sent longer ago
@@ -36,8 +36,10 @@ pub(crate) const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How often a message is offered to its host before the relay gives up
 /// on it (10 s apart when the host says "later": about 10 minutes).
 pub(crate) const MAX_DELIVER: i64 = 60;
-/// Messages of this host checked and stored at once: the inbox commits
-/// the ones that arrive together in one transaction.
+/// Envelopes of this host opened, checked and stored at once: the inbox
+/// commits the messages that arrive together in one transaction. (The
+/// frames of bundles among them share a limit of their own,
+/// `native::FRAMES_IN_FLIGHT`.)
 const IN_FLIGHT: usize = 64;
 /// The largest envelope carried (a sealed frame).
 pub(crate) const MAX_ENVELOPE: usize = messngr_secure::MAX_SEALED + 112;
@@ -194,36 +196,21 @@ impl Taken {
     }
 }
 
-/// The `Nats-Msg-Id` of `what` (a message, a receipt) about the message
-/// `uuid`, published on `subject`: one message to a user at two hosts is
-/// two publishes, a retry of either is one. A digest of the uuid, not the
-/// uuid: the uuid is what the receiver stores the message under, and must
-/// not be learnt on the bus (someone could take it first).
-pub(crate) fn message_id(uuid: [u8; 16], what: &str, subject: &str) -> String {
+/// The `Nats-Msg-Id` of a publish of `frames` (one, or a bundle's) on
+/// `subject`: a digest of the signed frames themselves, so that a retry
+/// (the same frames: a frame is signed once, and the outbox keeps it) is
+/// stored once, and two hosts' receipts of one message (the same uuid,
+/// the same subject: a group's members each read it) are two. A digest,
+/// so that nothing of a frame (its uuid is what the receiver stores it
+/// under) is learnt on the bus.
+pub(crate) fn message_id(subject: &str, frames: &[&[u8]]) -> String {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
-    h.update(b"messngr relay message id\0");
-    h.update(uuid);
-    h.update(what.as_bytes());
-    h.update(b"\0");
+    h.update(b"messngr relay message id v2\0");
     h.update(subject.as_bytes());
-    hex::encode(&h.finalize()[..16])
-}
-
-/// The `Nats-Msg-Id` of a bundle of `items` (uuid, what) on `subject`:
-/// a retry of the same bundle is stored once.
-pub(crate) fn bundle_id<'a>(
-    items: impl Iterator<Item = ([u8; 16], &'a str)>,
-    subject: &str,
-) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    h.update(b"messngr relay bundle id\0");
-    h.update(subject.as_bytes());
-    for (uuid, what) in items {
-        h.update(b"\0");
-        h.update(uuid);
-        h.update(what.as_bytes());
+    for frame in frames {
+        h.update(u64::try_from(frame.len()).unwrap_or(u64::MAX).to_be_bytes());
+        h.update(frame);
     }
     hex::encode(&h.finalize()[..16])
 }
@@ -251,28 +238,18 @@ mod tests {
     }
 
     #[test]
-    fn a_message_id_differs_by_subject_and_kind_and_not_by_retry() {
-        let u = [7; 16];
+    fn a_message_id_differs_by_subject_and_frames_and_their_order_not_by_retry() {
         let (h2, h3) = (subject("H2", "ALICE"), subject("H3", "ALICE"));
-        assert_eq!(message_id(u, "message", &h2), message_id(u, "message", &h2));
-        assert_ne!(message_id(u, "message", &h2), message_id(u, "message", &h3));
-        assert_ne!(message_id(u, "message", &h2), message_id(u, "read", &h2));
+        let (a, b): (&[u8], &[u8]) = (b"frame a", b"frame b");
+        assert_eq!(message_id(&h2, &[a]), message_id(&h2, &[a]));
+        assert_ne!(message_id(&h2, &[a]), message_id(&h3, &[a]));
+        assert_ne!(message_id(&h2, &[a]), message_id(&h2, &[b]));
+        assert_ne!(message_id(&h2, &[a, b]), message_id(&h2, &[b, a]));
+        assert_ne!(message_id(&h2, &[a, b]), message_id(&h2, &[a]));
+        // Where one frame ends is part of it.
         assert_ne!(
-            message_id(u, "message", &h2),
-            message_id([8; 16], "message", &h2)
+            message_id(&h2, &[b"ab", b"c"]),
+            message_id(&h2, &[b"a", b"bc"])
         );
-    }
-
-    #[test]
-    fn a_bundle_id_differs_by_its_messages_and_their_order_and_not_by_retry() {
-        let h2 = subject("H2", "ALICE");
-        let ab = [([1; 16], "message"), ([2; 16], "message")];
-        let ba = [([2; 16], "message"), ([1; 16], "message")];
-        let id = |items: &[([u8; 16], &'static str)], s: &str| bundle_id(items.iter().copied(), s);
-        assert_eq!(id(&ab, &h2), id(&ab, &h2));
-        assert_ne!(id(&ab, &h2), id(&ba, &h2));
-        assert_ne!(id(&ab, &h2), id(&ab, &subject("H3", "ALICE")));
-        assert_ne!(id(&ab, &h2), id(&ab[..1], &h2));
-        assert_ne!(id(&ab[..1], &h2), message_id([1; 16], "message", &h2));
     }
 }

@@ -90,6 +90,8 @@ pub(crate) struct Relay {
     kept: AtomicU64,
     /// Messages on their way to the stream, by subject (`publish`).
     lanes: lanes::Lanes,
+    /// Hosts whose entry, as last read, says they take bundles.
+    bundlers: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Relay {
@@ -120,6 +122,7 @@ impl Relay {
             dropped: AtomicU64::new(0),
             kept: AtomicU64::new(0),
             lanes: lanes::Lanes::default(),
+            bundlers: Mutex::default(),
         });
         let r = relay.clone();
         tasks.spawn(async move {
@@ -304,12 +307,37 @@ impl Relay {
         self.directory.get().ok_or(LookupError::NotReady)
     }
 
-    /// `found`, an entry refused counted as dropped.
+    /// `found`, an entry refused counted as dropped, and whether each host
+    /// found takes bundles noted.
     fn counted(&self, found: Result<Vec<Found>, LookupError>) -> Result<Vec<Found>, LookupError> {
-        if found.as_ref().is_err_and(LookupError::is_refusal) {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        match &found {
+            Err(e) if e.is_refusal() => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {}
+            Ok(hosts) => {
+                let mut bundlers = self.bundlers.lock().unwrap_or_else(|p| p.into_inner());
+                if bundlers.len() >= MAX_RECENT {
+                    bundlers.clear();
+                }
+                for f in hosts {
+                    if f.bundles {
+                        bundlers.insert(f.host.clone());
+                    } else {
+                        bundlers.remove(&f.host);
+                    }
+                }
+            }
         }
         found
+    }
+
+    /// Whether `host`'s entry, as last read, says it takes bundles.
+    fn takes_bundles(&self, host: &str) -> bool {
+        self.bundlers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(host)
     }
 
     /// `name`, if the directory placed it on another site within [`RECENT`].

@@ -87,13 +87,6 @@ impl Relay {
         secure: &Arc<Secure>,
         q: &Queued,
     ) -> Sent {
-        let Some(uuid) = hex::decode(&q.uuid)
-            .ok()
-            .and_then(|b| <[u8; 16]>::try_from(b).ok())
-        else {
-            tracing::warn!("relay: a kept message with a bad uuid {:?} dropped", q.uuid);
-            return Sent::Done;
-        };
         let holders = match self.lookup(secure, &q.target).await {
             Ok(found) => found,
             Err(LookupError::NotConnected | LookupError::NotReady | LookupError::Io(_)) => {
@@ -119,10 +112,7 @@ impl Relay {
         };
         let mut labels = Vec::with_capacity(holders.len());
         for f in &holders {
-            match self
-                .post(secure, &f.host, &q.target, uuid, "message", &q.frame)
-                .await
-            {
+            match self.post(secure, &f.host, &q.target, &q.frame).await {
                 Ok(seq) => {
                     tracing::info!(
                         "relay: message {} kept here while the relay was away, queued for {} at {} (stream sequence {seq})",

@@ -1,16 +1,20 @@
 //! Handing a signed frame to the relay: it waits for its subject's lane
 //! (`lanes`), whose driver seals what waits there to the receiving host's
-//! pinned key, alone or as a bundle, and publishes it.
+//! pinned key, alone or as a bundle (to a host whose entry says it takes
+//! them), and publishes it.
 //!
 //! Why a driver task per busy lane and not the sender's own task: a
 //! sender whose message went out must get its answer then, not after it
 //! has published everyone else's that queued behind it. The driver lives
-//! while its lane has messages, and ends with it.
+//! while its lane has messages, and ends with it. A message waits
+//! [`FAILOVER_WAIT`] at most from when it was handed over, in its lane and
+//! its publish together, as a publish alone did before lanes.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use messngr_proto::wire::native::bundle::Bundle;
+use messngr_proto::wire::native::bundle::{Bundle, MAX_FRAMES};
 use tokio::sync::oneshot;
 
 use super::error::RelayError;
@@ -32,25 +36,17 @@ impl Relay {
         secure: &Arc<Secure>,
         host: &str,
         name: &str,
-        uuid: [u8; 16],
-        what: &str,
         frame: &[u8],
     ) -> Result<u64, RelayError> {
         // A failover (a server gone, the client moving to another) takes
         // a second or two: a send waits that long rather than failing.
         // (So does one right after a start, until the message stream is
         // open.)
-        let waited = Instant::now();
+        let queued_at = Instant::now();
         loop {
             match self.mail.get() {
                 Some(_) if self.connected() => break,
-                _ if waited.elapsed() >= FAILOVER_WAIT => {
-                    return Err(if self.connected() {
-                        RelayError::NotReady("message stream")
-                    } else {
-                        RelayError::NotConnected
-                    });
-                }
+                _ if queued_at.elapsed() >= FAILOVER_WAIT => return Err(self.away()),
                 _ => tokio::time::sleep(Duration::from_millis(50)).await,
             }
         }
@@ -60,43 +56,73 @@ impl Relay {
         let subject = mail::subject(host, name);
         let (done, outcome) = oneshot::channel();
         let item = Item {
-            uuid,
-            what: what.to_owned(),
             frame: frame.to_vec(),
+            queued_at,
             done,
         };
-        if self.lanes.push(&subject, host, item) {
-            tokio::spawn(self.clone().drive(secure.clone(), subject));
+        if self.lanes.push(&subject, item) {
+            let driver = self.clone().drive(secure.clone(), host.to_owned(), subject);
+            tokio::spawn(driver);
         }
-        outcome.await.unwrap_or(Err(RelayError::Ended))
+        outcome.await.unwrap_or(Err(RelayError::Stopped))
     }
 
-    /// Publishes what waits in `subject`'s lane until it is empty.
-    async fn drive(self: Arc<Self>, secure: Arc<Secure>, subject: String) {
-        while let Some((host, batch)) = self.lanes.next(&subject) {
-            match self.publish(&secure, &host, &subject, &batch).await {
-                Ok(seq) => {
-                    for item in batch {
-                        let _ = item.done.send(Ok(seq));
-                    }
-                }
-                Err(e) => {
-                    for item in batch {
-                        let _ = item.done.send(Err(e.again()));
-                    }
-                }
+    /// Publishes what waits in `subject`'s lane (for `host`) until it is
+    /// empty.
+    async fn drive(self: Arc<Self>, secure: Arc<Secure>, host: String, subject: String) {
+        // Should this task end early (a panic, the runtime shutting down),
+        // the lane must not stay busy with nobody driving it: its senders
+        // are told, and the next message starts a driver anew.
+        let mut abandon = Abandon {
+            relay: &self,
+            subject: &subject,
+            armed: true,
+        };
+        let max_frames = if self.takes_bundles(&host) {
+            MAX_FRAMES
+        } else {
+            1
+        };
+        // After a publish failed, one whose messages have all waited their
+        // time already fails at once, without trying: the lane drains in
+        // one failover time, not one per publish behind it.
+        let mut failing = false;
+        while let Some(batch) = self.lanes.next(&subject, max_frames) {
+            let deadline = batch
+                .iter()
+                .map(|i| i.queued_at)
+                .min()
+                .unwrap_or_else(Instant::now)
+                + FAILOVER_WAIT;
+            let outcome = if failing && Instant::now() >= deadline {
+                Err(self.away_or(RelayError::NotReady("message stream")))
+            } else {
+                self.publish(&secure, &host, &subject, &batch, deadline)
+                    .await
+            };
+            failing = outcome.is_err();
+            for item in batch {
+                let _ = item.done.send(match &outcome {
+                    Ok(seq) => Ok(*seq),
+                    Err(e) => Err(e.again()),
+                });
             }
         }
+        // The lane ended with the last `next`; one made since is another
+        // driver's.
+        abandon.armed = false;
     }
 
     /// Seals `batch` (one frame as it is, several as a bundle) to `host`'s
-    /// pinned key, bound to `subject`, and publishes it.
+    /// pinned key, bound to `subject`, and publishes it, tried again until
+    /// `deadline`.
     async fn publish(
         &self,
         secure: &Secure,
         host: &str,
         subject: &str,
         batch: &[Item],
+        deadline: Instant,
     ) -> Result<u64, RelayError> {
         let mail = self
             .mail
@@ -106,35 +132,61 @@ impl Relay {
             .trust()
             .pinned(host)
             .ok_or_else(|| RelayError::NoPin(host.to_owned()))?;
-        let (plaintext, id) = match batch {
-            [one] => (
-                std::borrow::Cow::Borrowed(&one.frame[..]),
-                mail::message_id(one.uuid, &one.what, subject),
+        let frames: Vec<&[u8]> = batch.iter().map(|i| &i.frame[..]).collect();
+        let plaintext = match &frames[..] {
+            [one] => Cow::Borrowed(*one),
+            _ => Cow::Owned(
+                Bundle::new(frames.clone())
+                    .map_err(RelayError::Bundle)?
+                    .to_vec(),
             ),
-            several => {
-                let frames = several.iter().map(|i| &i.frame[..]).collect();
-                let bundle = Bundle::new(frames).map_err(RelayError::Bundle)?;
-                let items = several.iter().map(|i| (i.uuid, i.what.as_str()));
-                (
-                    std::borrow::Cow::Owned(bundle.to_vec()),
-                    mail::bundle_id(items, subject),
-                )
-            }
         };
+        let id = mail::message_id(subject, &frames);
         let envelope = messngr_secure::seal(secure.host(), &key, subject.as_bytes(), &plaintext)?;
         // While the stream elects a new leader (its node gone) a publish
         // finds "no stream"; it is tried again with the same message id,
         // which JetStream stores once however many tries got through.
-        let waited = Instant::now();
         loop {
             match mail.post(subject.to_owned(), &id, envelope.clone()).await {
                 Ok(seq) => return Ok(seq),
-                Err(e) if waited.elapsed() < FAILOVER_WAIT => {
+                Err(e) if Instant::now() < deadline => {
                     tracing::debug!("relay: publish failed ({e}); trying again");
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(self.away_or(e)),
             }
+        }
+    }
+
+    /// Why the relay cannot take a message now: not connected, or its
+    /// message stream not open yet.
+    fn away(&self) -> RelayError {
+        self.away_or(RelayError::NotReady("message stream"))
+    }
+
+    /// [`RelayError::NotConnected`] while the relay is not connected (the
+    /// sender keeps the message for later), else `e`.
+    fn away_or(&self, e: RelayError) -> RelayError {
+        if self.connected() {
+            e
+        } else {
+            RelayError::NotConnected
+        }
+    }
+}
+
+/// Ends `subject`'s lane when dropped while armed (its driver stopped
+/// early): its waiting senders get [`RelayError::Stopped`].
+struct Abandon<'a> {
+    relay: &'a Relay,
+    subject: &'a str,
+    armed: bool,
+}
+
+impl Drop for Abandon<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.relay.lanes.abandon(self.subject);
         }
     }
 }

@@ -131,10 +131,7 @@ async fn by_relay(
             if sent_to.contains(&f.host) {
                 continue;
             }
-            match relay
-                .post(&ctx.secure, &f.host, name, uuid, "read", &frame)
-                .await
-            {
+            match relay.post(&ctx.secure, &f.host, name, &frame).await {
                 Ok(_) => {
                     tracing::info!(
                         "read receipt for message {id} queued for {} ({why})",

@@ -150,10 +150,7 @@ async fn to_holders(
     let mut failed = Vec::new();
     let mut away = None;
     for f in found {
-        match relay
-            .post(&ctx.secure, &f.host, target, uuid, "message", &frame)
-            .await
-        {
+        match relay.post(&ctx.secure, &f.host, target, &frame).await {
             Err(e @ (RelayError::NotConnected | RelayError::NotReady(_))) => {
                 away.get_or_insert(e.to_string());
                 failed.push(format!("{}: {e}", f.host));
@@ -347,7 +344,7 @@ pub(super) async fn notice(
         Failure::NotMessngr(why) => SendError::Network(why),
     })?;
     relay
-        .post(&ctx.secure, &f.host, name, uuid, "message", &frame)
+        .post(&ctx.secure, &f.host, name, &frame)
         .await
         .map_err(|e| SendError::Network(format!("the relay did not take the notice: {e}")))?;
     tracing::info!(
