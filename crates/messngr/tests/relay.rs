@@ -179,6 +179,23 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
         text(&o)
     );
 
+    // The two nodes left hang (SIGSTOP): H1's connection stays up, and
+    // nothing answers on it; the directory's stream has no leader to ask,
+    // and no quorum to elect one. A lookup then stands on the directory's
+    // answer of moments ago (within its TTL), and says so in the log,
+    // instead of failing after 15 s.
+    for node in ["n1", "n2", "n3"].into_iter().filter(|n| *n != server) {
+        nats.freeze(node);
+    }
+    let o = h1.cli(&["lookup", "OPS2"]);
+    assert!(
+        o.status.success() && text(&o).contains("host H2, by the relay's directory"),
+        "{}\n{}",
+        text(&o),
+        h1.log()
+    );
+    h1.wait_log("relay: the directory did not answer for OPS2");
+
     // Every node gone: a logged state, not a crash. Lookups say why, and
     // what is local still works.
     nats.kill_all();

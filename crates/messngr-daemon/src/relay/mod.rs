@@ -77,7 +77,8 @@ pub(crate) struct Relay {
     mail: tokio::sync::OnceCell<mail::Mail>,
     /// Names found in the directory lately: a send to one of them goes
     /// straight to the relay for [`RECENT`], without first asking NetBIOS
-    /// (a broadcast nobody answers costs 750 ms).
+    /// (a broadcast nobody answers costs 750 ms); a lookup falls back on
+    /// them for the directory's TTL while the directory does not answer.
     recent: Mutex<std::collections::HashMap<String, (Vec<Found>, std::time::Instant)>>,
     /// The client, once made (the connected server's name).
     client: std::sync::OnceLock<async_nats::Client>,
@@ -92,6 +93,9 @@ pub(crate) struct Relay {
     lanes: lanes::Lanes,
     /// Hosts whose entry, as last read, says they take bundles.
     bundlers: Mutex<std::collections::HashSet<String>>,
+    /// How long a directory answer in `recent` is fallen back on while
+    /// the directory does not answer (its TTL).
+    answers_kept: Duration,
 }
 
 impl Relay {
@@ -123,6 +127,7 @@ impl Relay {
             kept: AtomicU64::new(0),
             lanes: lanes::Lanes::default(),
             bundlers: Mutex::default(),
+            answers_kept: settings.relay.directory_ttl(),
         });
         let r = relay.clone();
         tasks.spawn(async move {
@@ -275,18 +280,56 @@ impl Relay {
         secure: &Secure,
         name: &str,
     ) -> Result<Vec<Found>, LookupError> {
-        let found = self.counted(self.directory()?.lookup(secure, name).await);
+        let key = name.trim().to_ascii_uppercase();
+        let dir = self.directory()?;
+        // With an answer of the last TTL to fall back on, the directory
+        // gets [`ANSWER_WAIT`]; without, as long as it takes (a new
+        // leader's election: up to 15 s). What it said within its TTL it
+        // would still say of a host that stopped since, so the answer is
+        // as good as the directory's own; the keys in it were checked
+        // against the pins then, and are again when a message is sealed.
+        let asked = dir.lookup(secure, name);
+        let found = match self.answered(&key) {
+            None => asked.await,
+            Some((hosts, age)) => match tokio::time::timeout(ANSWER_WAIT, asked).await {
+                Ok(Err(LookupError::Io(why))) => return Ok(self.stale(&key, hosts, age, &why)),
+                Err(_) => {
+                    let why = format!("no answer within {} s", ANSWER_WAIT.as_secs());
+                    return Ok(self.stale(&key, hosts, age, &why));
+                }
+                Ok(other) => other,
+            },
+        };
+        let found = self.counted(found);
         if let Ok(f) = &found {
             let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
             if recent.len() >= MAX_RECENT {
                 recent.clear();
             }
-            recent.insert(
-                name.trim().to_ascii_uppercase(),
-                (f.clone(), std::time::Instant::now()),
-            );
+            recent.insert(key, (f.clone(), std::time::Instant::now()));
         }
         found
+    }
+
+    /// The directory's last answer for `key`, and its age, if it is
+    /// younger than the directory's TTL.
+    fn answered(&self, key: &str) -> Option<(Vec<Found>, Duration)> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent
+            .get(key)
+            .map(|(f, at)| (f.clone(), at.elapsed()))
+            .filter(|(_, age)| *age < self.answers_kept)
+    }
+
+    /// `hosts`, the directory's answer for `key` of `age` ago, used since
+    /// it does not answer now (`why`): said in the log.
+    fn stale(&self, key: &str, hosts: Vec<Found>, age: Duration, why: &str) -> Vec<Found> {
+        tracing::info!(
+            "relay: the directory did not answer for {} ({why}); using its answer of {} s ago",
+            messngr_proto::text::sanitize_line(key),
+            age.as_secs()
+        );
+        hosts
     }
 
     /// The other hosts in relay group `group` (`*`: every host), checked
@@ -390,6 +433,9 @@ impl Relay {
 /// How long a name found in the directory is sent to through the relay
 /// without asking NetBIOS again.
 const RECENT: Duration = Duration::from_secs(30);
+/// How long a lookup waits for the directory when an earlier answer (see
+/// `Relay::answered`) can stand in.
+const ANSWER_WAIT: Duration = Duration::from_secs(3);
 /// Names remembered at most (emptied when full).
 const MAX_RECENT: usize = 4096;
 

@@ -94,27 +94,43 @@ impl NatsCluster {
 
     /// Kills the node named `name` with SIGKILL.
     pub fn kill(&mut self, name: &str) {
-        let node = self
-            .nodes
-            .iter_mut()
-            .find(|(_, n, _)| n == name)
-            .unwrap_or_else(|| panic!("no node {name}"));
-        if let Some(mut c) = node.2.take() {
+        if let Some(mut c) = self.node(name).2.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
     }
 
-    /// Starts the node named `name` again (killed before), on its store.
-    pub fn restart(&mut self, lan: &Lan, name: &str) {
-        let dir = self.dir.path().to_owned();
-        let node = self
-            .nodes
+    /// Freezes the node named `name` (SIGSTOP): its connections stay open
+    /// and nothing on them is answered, as a node that hangs. A later
+    /// [`NatsCluster::kill`] ends it.
+    pub fn freeze(&mut self, name: &str) {
+        let pid = self
+            .node(name)
+            .2
+            .as_ref()
+            .map(Child::id)
+            .expect("a running node");
+        let stopped = std::process::Command::new("kill")
+            .args(["-STOP", &pid.to_string()])
+            .status()
+            .expect("kill -STOP");
+        assert!(stopped.success(), "kill -STOP {pid}");
+    }
+
+    /// The node named `name` (host, name, process).
+    fn node(&mut self, name: &str) -> &mut (usize, String, Option<Child>) {
+        self.nodes
             .iter_mut()
             .find(|(_, n, _)| n == name)
-            .unwrap_or_else(|| panic!("no node {name}"));
+            .unwrap_or_else(|| panic!("no node {name}"))
+    }
+
+    /// Starts the node named `name` again (killed before), on its store.
+    pub fn restart(&mut self, lan: &Lan, name: &str) {
+        let (dir, binary) = (self.dir.path().to_owned(), self.binary);
+        let node = self.node(name);
         assert!(node.2.is_none(), "{name} is running");
-        node.2 = Some(spawn(lan, self.binary, node.0, &dir, name));
+        node.2 = Some(spawn(lan, binary, node.0, &dir, name));
     }
 
     /// The node leading `stream` now (asked of any node still running).
