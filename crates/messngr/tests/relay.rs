@@ -172,11 +172,23 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
         },
         || format!("{}\n{}", relay(&h1), h1.log()),
     );
+    wait_for(
+        Duration::from_secs(30),
+        || {
+            nats.stream_leader(&lan, "KV_messngr_directory")
+                .is_some_and(|l| l != server)
+        },
+        || format!("the directory's stream elected no leader\n{}", nats.logs()),
+    );
     let o = h1.cli_ok(&["lookup", "OPS2"]);
     assert!(
         text(&o).contains("by the relay's directory"),
         "{}",
         text(&o)
+    );
+    assert!(
+        !h1.log().contains("did not answer for OPS2"),
+        "the directory itself answered, not an earlier answer of it"
     );
 
     // The two nodes left hang (SIGSTOP): H1's connection stays up, and
@@ -195,6 +207,10 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
         h1.log()
     );
     h1.wait_log("relay: the directory did not answer for OPS2");
+    // A send meanwhile is kept on disk, not failed: the cluster may yet
+    // take it (it goes below, once the cluster is back).
+    let o = h1.cli_ok(&["send", "OPS2", "sent while the cluster hung"]);
+    assert!(text(&o).contains("kept on this host"), "{}", text(&o));
 
     // Every node gone: a logged state, not a crash. Lookups say why, and
     // what is local still works.
@@ -211,13 +227,14 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
     h1.wait_log("relay: disconnected");
 
     // A message to the other site meanwhile is kept here, signed and on
-    // disk, and `status` counts it; it goes once the cluster is back.
+    // disk, and `status` counts it (with the one of the hang); they go once
+    // the cluster is back.
     let o = h1.cli_ok(&["send", "OPS2", "kept until the relay returns"]);
     assert!(text(&o).contains("kept on this host"), "{}", text(&o));
     let shown = text(&h1.cli_ok(&["status"]));
     assert!(shown.contains("relay: NOT connected"), "{shown}");
     assert!(
-        shown.contains("1 messages for other sites kept here"),
+        shown.contains("2 messages for other sites kept here"),
         "{shown}"
     );
     for node in ["n1", "n2", "n3"] {
@@ -225,7 +242,11 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
     }
     wait_for(
         Duration::from_secs(90),
-        || has_text(&h2.inbox(), "kept until the relay returns"),
+        || {
+            let inbox = h2.inbox();
+            has_text(&inbox, "kept until the relay returns")
+                && has_text(&inbox, "sent while the cluster hung")
+        },
         || format!("{}\n{}\n{}", relay(&h1), h1.log(), h2.log()),
     );
     wait_for(

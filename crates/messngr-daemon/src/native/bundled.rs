@@ -32,15 +32,10 @@ impl Inbound {
                 .pinned(&host)
                 .is_some_and(|k| k.x25519() == sealer)
         };
-        if self.secure.trust().pinned(&host).is_none() {
-            // Not pinned yet: the directory may introduce its key; a
-            // lookup that fails now is tried again later.
-            if let Err(e) = relay.lookup(&self.secure, &host).await {
-                tracing::info!(
-                    "relay: a bundle from {host} waits: its host key is not known here ({e})"
-                );
-                return Ok(Settle::Later);
-            }
+        if self.secure.trust().pinned(&host).is_none()
+            && !self.introduce(relay, &host, "bundle").await?
+        {
+            return Ok(Settle::Later);
         }
         if !sealed_by_signer() {
             return Err(format!(

@@ -23,7 +23,7 @@ use super::Origin;
 use crate::intake::InboxSender;
 use crate::policy::Policy;
 use crate::registry::Registry;
-use crate::relay::{Deliver, MAX_ENVELOPE, Relay, Settle, Taken};
+use crate::relay::{Deliver, LookupError, MAX_ENVELOPE, Relay, Settle, Taken};
 use crate::secure::Secure;
 
 /// How long after a start a message for a name not held is kept for
@@ -119,6 +119,29 @@ impl Inbound {
         self.frame(relay, sealer, &inner).await
     }
 
+    /// Looks `host` (the signer of a `what` from the relay) up in the
+    /// directory, which may introduce its key: true once it answered;
+    /// false when to try again later (the directory cannot be asked now,
+    /// or has no entry: it lapsed while its host was away); an error when
+    /// the directory refused it (not to be believed, this host's own).
+    pub(super) async fn introduce(
+        &self,
+        relay: &Relay,
+        host: &str,
+        what: &str,
+    ) -> Result<bool, String> {
+        match relay.lookup(&self.secure, host).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_transient() || matches!(e, LookupError::Absent(_)) => {
+                tracing::info!(
+                    "relay: a {what} from {host} waits: its host key is not known here ({e})"
+                );
+                Ok(false)
+            }
+            Err(e) => Err(format!("a {what} from {host}, not believed: {e}")),
+        }
+    }
+
     /// One frame from the relay, sealed by `sealer`: checked and stored.
     pub(super) async fn frame(
         &self,
@@ -141,15 +164,10 @@ impl Inbound {
             return Err(why);
         }
         // An author's host not pinned yet is looked up in the directory,
-        // which may introduce its key; a lookup that fails now (the
-        // directory slow, the author's entry lapsed while it was away) is
-        // tried again later, never taken for a refusal.
+        // which may introduce its key.
         let verified = match self.secure.verify_cached(&repr, &mut None) {
             Err(crate::secure::Forged::UnknownHost(_)) => {
-                if let Err(e) = relay.lookup(&self.secure, &signer_host).await {
-                    tracing::info!(
-                        "relay: a message from {signer_host} waits: its host key is not known here ({e})"
-                    );
+                if !self.introduce(relay, &signer_host, "message").await? {
                     return Ok(Settle::Later);
                 }
                 self.secure.verify_cached(&repr, &mut None)

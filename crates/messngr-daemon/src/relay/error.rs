@@ -12,6 +12,10 @@ pub(crate) enum RelayError {
     /// Connected, the stream or bucket not opened yet.
     #[error("the relay's {0} is not ready yet")]
     NotReady(&'static str),
+    /// The cluster did not store a publish in time (no answer, no stream
+    /// leader, the connection lost under it): it may come back.
+    #[error("the relay did not take it in time ({0})")]
+    Unanswered(String),
     /// The receiving host's key is not pinned (it is, once looked up).
     #[error("{0} has no pinned key")]
     NoPin(String),
@@ -50,6 +54,16 @@ pub(crate) enum RelayError {
 }
 
 impl RelayError {
+    /// Whether the relay is away for now (not connected, not ready, not
+    /// answering): the sender keeps the message and sends it when it is
+    /// back, rather than failing it.
+    pub(crate) fn is_away(&self) -> bool {
+        matches!(
+            self,
+            RelayError::NotConnected | RelayError::NotReady(_) | RelayError::Unanswered(_)
+        )
+    }
+
     /// The same failure again, for each message of a bundle that one
     /// publish failed for (what a sender reads of it is its text).
     pub(crate) fn again(&self) -> RelayError {
@@ -57,6 +71,7 @@ impl RelayError {
             RelayError::NotConnected => RelayError::NotConnected,
             RelayError::NotReady(what) => RelayError::NotReady(what),
             RelayError::NoPin(host) => RelayError::NoPin(host.clone()),
+            RelayError::Unanswered(why) => RelayError::Unanswered(why.clone()),
             RelayError::Ended => RelayError::Ended,
             RelayError::Stopped => RelayError::Stopped,
             other => RelayError::JetStream(other.to_string()),
@@ -114,6 +129,15 @@ pub(crate) enum LookupError {
 }
 
 impl LookupError {
+    /// Whether the directory could not be asked now (not connected, not
+    /// ready, not answering): worth asking again later, unlike an answer.
+    pub(crate) fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            LookupError::NotConnected | LookupError::NotReady | LookupError::Io(_)
+        )
+    }
+
     /// Whether this is an entry refused (counted as dropped).
     pub(crate) fn is_refusal(&self) -> bool {
         matches!(

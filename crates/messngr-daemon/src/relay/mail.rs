@@ -129,9 +129,9 @@ impl Mail {
             .js
             .publish_with_headers(subject, headers, envelope.into())
             .await
-            .map_err(nats)?
+            .map_err(publish_error)?
             .await
-            .map_err(nats)?;
+            .map_err(publish_error)?;
         Ok(ack.sequence)
     }
 
@@ -196,23 +196,46 @@ impl Taken {
     }
 }
 
-/// The `Nats-Msg-Id` of a publish of `frames` (one, or a bundle's) on
-/// `subject`: a digest of the signed frames themselves, so that a retry
-/// (the same frames: a frame is signed once, and the outbox keeps it) is
-/// stored once, and two hosts' receipts of one message (the same uuid,
-/// the same subject: a group's members each read it) are two. A digest,
-/// so that nothing of a frame (its uuid is what the receiver stores it
-/// under) is learnt on the bus.
-pub(crate) fn message_id(subject: &str, frames: &[&[u8]]) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    h.update(b"messngr relay message id v2\0");
-    h.update(subject.as_bytes());
-    for frame in frames {
-        h.update(u64::try_from(frame.len()).unwrap_or(u64::MAX).to_be_bytes());
-        h.update(frame);
+/// A failed publish: [`RelayError::Unanswered`] when the cluster may
+/// yet take it (no answer, no stream leader, the connection lost under
+/// it: the sender keeps it for later), else what JetStream said.
+fn publish_error(e: jetstream::context::PublishError) -> RelayError {
+    use jetstream::context::PublishErrorKind as Kind;
+    match e.kind() {
+        Kind::TimedOut | Kind::StreamNotFound | Kind::BrokenPipe | Kind::MaxAckPending => {
+            RelayError::Unanswered(e.to_string())
+        }
+        _ => nats(e),
     }
-    hex::encode(&h.finalize()[..16])
+}
+
+/// The `Nats-Msg-Id` of a publish of `frames` (one, or a bundle's) on
+/// `subject`, keyed with this host's `key` ([`id_key`]): a retry (the
+/// same frames: a frame is signed once, and the outbox keeps it) is
+/// stored once, and two hosts' receipts of one message (the same uuid,
+/// the same subject: a group's members each read it) are two. Keyed, so
+/// that no other host can foretell it: a member of a group has the frame
+/// sealed to the others too, and could otherwise publish first, under
+/// their copies' ids, something JetStream keeps instead of them (it drops
+/// the real publish as a duplicate, and its sender believes it stored).
+pub(crate) fn message_id(key: &[u8; 64], subject: &str, frames: &[&[u8]]) -> String {
+    use hmac::Mac;
+    // A key of SHA-256's block size, as HMAC takes it.
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new(key.into());
+    mac.update(b"messngr relay message id v3\0");
+    mac.update(subject.as_bytes());
+    for frame in frames {
+        mac.update(&u64::try_from(frame.len()).unwrap_or(u64::MAX).to_be_bytes());
+        mac.update(frame);
+    }
+    hex::encode(&mac.finalize().into_bytes()[..16])
+}
+
+/// This host's key for [`message_id`]: its host key's signature of a fixed
+/// text (Ed25519 signs deterministically, so it is the same after a
+/// restart, and only the host key makes it).
+pub(crate) fn id_key(host: &messngr_secure::Identity) -> [u8; 64] {
+    host.sign(b"messngr relay message id key v1")
 }
 
 /// The source a message the relay brought is stored with: this host's
@@ -239,17 +262,24 @@ mod tests {
 
     #[test]
     fn a_message_id_differs_by_subject_and_frames_and_their_order_not_by_retry() {
+        let k = [7u8; 64];
+        let id = |s: &str, f: &[&[u8]]| message_id(&k, s, f);
         let (h2, h3) = (subject("H2", "ALICE"), subject("H3", "ALICE"));
         let (a, b): (&[u8], &[u8]) = (b"frame a", b"frame b");
-        assert_eq!(message_id(&h2, &[a]), message_id(&h2, &[a]));
-        assert_ne!(message_id(&h2, &[a]), message_id(&h3, &[a]));
-        assert_ne!(message_id(&h2, &[a]), message_id(&h2, &[b]));
-        assert_ne!(message_id(&h2, &[a, b]), message_id(&h2, &[b, a]));
-        assert_ne!(message_id(&h2, &[a, b]), message_id(&h2, &[a]));
+        assert_eq!(id(&h2, &[a]), id(&h2, &[a]));
+        assert_eq!(id(&h2, &[a]).len(), 32);
+        assert_ne!(id(&h2, &[a]), id(&h3, &[a]));
+        assert_ne!(id(&h2, &[a]), id(&h2, &[b]));
+        assert_ne!(id(&h2, &[a, b]), id(&h2, &[b, a]));
+        assert_ne!(id(&h2, &[a, b]), id(&h2, &[a]));
         // Where one frame ends is part of it.
-        assert_ne!(
-            message_id(&h2, &[b"ab", b"c"]),
-            message_id(&h2, &[b"a", b"bc"])
-        );
+        assert_ne!(id(&h2, &[b"ab", b"c"]), id(&h2, &[b"a", b"bc"]));
+        // Another host's key (all another host knows) gives another id.
+        assert_ne!(id(&h2, &[a]), message_id(&[8u8; 64], &h2, &[a]));
+        // The key is the host key's, the same each time.
+        let host = messngr_secure::Identity::generate().unwrap();
+        assert_eq!(id_key(&host), id_key(&host));
+        let other = messngr_secure::Identity::generate().unwrap();
+        assert_ne!(id_key(&host), id_key(&other));
     }
 }

@@ -94,8 +94,10 @@ pub(crate) struct Relay {
     /// Hosts whose entry, as last read, says they take bundles.
     bundlers: Mutex<std::collections::HashSet<String>>,
     /// How long a directory answer in `recent` is fallen back on while
-    /// the directory does not answer (its TTL).
+    /// the directory does not answer: its TTL, at most [`STALE_MAX`].
     answers_kept: Duration,
+    /// This host's key for its publishes' message ids (`mail::id_key`).
+    id_key: [u8; 64],
 }
 
 impl Relay {
@@ -127,7 +129,8 @@ impl Relay {
             kept: AtomicU64::new(0),
             lanes: lanes::Lanes::default(),
             bundlers: Mutex::default(),
-            answers_kept: settings.relay.directory_ttl(),
+            answers_kept: settings.relay.directory_ttl().min(STALE_MAX),
+            id_key: mail::id_key(secure.host()),
         });
         let r = relay.clone();
         tasks.spawn(async move {
@@ -291,45 +294,52 @@ impl Relay {
         let asked = dir.lookup(secure, name);
         let found = match self.answered(&key) {
             None => asked.await,
-            Some((hosts, age)) => match tokio::time::timeout(ANSWER_WAIT, asked).await {
-                Ok(Err(LookupError::Io(why))) => return Ok(self.stale(&key, hosts, age, &why)),
-                Err(_) => {
-                    let why = format!("no answer within {} s", ANSWER_WAIT.as_secs());
-                    return Ok(self.stale(&key, hosts, age, &why));
+            Some((hosts, age)) => {
+                let (found, why) = match tokio::time::timeout(ANSWER_WAIT, asked).await {
+                    Ok(Err(LookupError::Io(why))) => (Err(LookupError::Io(why.clone())), why),
+                    Err(_) => {
+                        let why = format!("no answer within {} s", ANSWER_WAIT.as_secs());
+                        (Err(LookupError::Io(why.clone())), why)
+                    }
+                    Ok(other) => (other, String::new()),
+                };
+                match found {
+                    Err(LookupError::Io(_)) => match stale(secure, &key, hosts, age, &why) {
+                        Some(hosts) => return Ok(hosts),
+                        None => found,
+                    },
+                    other => other,
                 }
-                Ok(other) => other,
-            },
+            }
         };
         let found = self.counted(found);
-        if let Ok(f) = &found {
-            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-            if recent.len() >= MAX_RECENT {
-                recent.clear();
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        match &found {
+            Ok(f) => {
+                if recent.len() >= MAX_RECENT {
+                    recent.clear();
+                }
+                recent.insert(key, (f.clone(), std::time::Instant::now()));
             }
-            recent.insert(key, (f.clone(), std::time::Instant::now()));
+            // An answer that the name is not there (or not to be believed)
+            // ends what an earlier one said.
+            Err(e) if !e.is_transient() => {
+                recent.remove(&key);
+            }
+            Err(_) => {}
         }
+        drop(recent);
         found
     }
 
     /// The directory's last answer for `key`, and its age, if it is
-    /// younger than the directory's TTL.
+    /// younger than [`Relay::answers_kept`].
     fn answered(&self, key: &str) -> Option<(Vec<Found>, Duration)> {
         let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         recent
             .get(key)
             .map(|(f, at)| (f.clone(), at.elapsed()))
             .filter(|(_, age)| *age < self.answers_kept)
-    }
-
-    /// `hosts`, the directory's answer for `key` of `age` ago, used since
-    /// it does not answer now (`why`): said in the log.
-    fn stale(&self, key: &str, hosts: Vec<Found>, age: Duration, why: &str) -> Vec<Found> {
-        tracing::info!(
-            "relay: the directory did not answer for {} ({why}); using its answer of {} s ago",
-            messngr_proto::text::sanitize_line(key),
-            age.as_secs()
-        );
-        hosts
     }
 
     /// The other hosts in relay group `group` (`*`: every host), checked
@@ -436,6 +446,33 @@ const RECENT: Duration = Duration::from_secs(30);
 /// How long a lookup waits for the directory when an earlier answer (see
 /// `Relay::answered`) can stand in.
 const ANSWER_WAIT: Duration = Duration::from_secs(3);
+/// The oldest answer that stands in: long enough for an election or a
+/// node's restart, short beside a host's renewals (a third of the TTL).
+const STALE_MAX: Duration = Duration::from_secs(120);
+
+/// `hosts`, the directory's answer for `key` of `age` ago, used since it
+/// does not answer now (`why`), said in the log: those of them whose key
+/// is still pinned here (a pin removed since, for a key change, leaves
+/// the host to the directory); `None` if that leaves none.
+fn stale(
+    secure: &Secure,
+    key: &str,
+    mut hosts: Vec<Found>,
+    age: Duration,
+    why: &str,
+) -> Option<Vec<Found>> {
+    hosts.retain(|f| secure.trust().pinned(&f.host).is_some());
+    if hosts.is_empty() {
+        return None;
+    }
+    tracing::info!(
+        "relay: the directory did not answer for {} ({}); using its answer of {} s ago",
+        messngr_proto::text::sanitize_line(key),
+        messngr_proto::text::sanitize_line(why),
+        age.as_secs()
+    );
+    Some(hosts)
+}
 /// Names remembered at most (emptied when full).
 const MAX_RECENT: usize = 4096;
 

@@ -122,7 +122,7 @@ impl Relay {
                     );
                     labels.push(crate::recipient::recipient(&q.target, &f.host));
                 }
-                Err(e @ (super::RelayError::NotConnected | super::RelayError::NotReady(_))) => {
+                Err(e) if e.is_away() => {
                     tracing::info!("relay: message {} waits here still: {e}", q.uuid);
                     return Sent::Later;
                 }

@@ -141,7 +141,7 @@ impl Relay {
                     .to_vec(),
             ),
         };
-        let id = mail::message_id(subject, &frames);
+        let id = mail::message_id(&self.id_key, subject, &frames);
         let envelope = messngr_secure::seal(secure.host(), &key, subject.as_bytes(), &plaintext)?;
         // While the stream elects a new leader (its node gone) a publish
         // finds "no stream"; it is tried again with the same message id,

@@ -11,7 +11,7 @@ use super::secure::{Failure, Link, sign};
 use std::net::Ipv4Addr;
 
 use super::{Options, Outcome, SendContext, SendError, SendReport, record};
-use crate::relay::{Found, LookupError, ORGANISATION, RelayError};
+use crate::relay::{Found, LookupError, ORGANISATION};
 use messngr_proto::Transport;
 
 /// Where a name is: an address on this LAN (NetBIOS), or a host on
@@ -151,7 +151,7 @@ async fn to_holders(
     let mut away = None;
     for f in found {
         match relay.post(&ctx.secure, &f.host, target, &frame).await {
-            Err(e @ (RelayError::NotConnected | RelayError::NotReady(_))) => {
+            Err(e) if e.is_away() => {
                 away.get_or_insert(e.to_string());
                 failed.push(format!("{}: {e}", f.host));
             }
