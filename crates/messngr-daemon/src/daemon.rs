@@ -299,6 +299,7 @@ pub async fn run_reloading(
                 address: settings.iface.address,
                 started: std::time::Instant::now(),
                 frames: tokio::sync::Semaphore::new(crate::native::FRAMES_IN_FLIGHT),
+                authors: Default::default(),
             }),
             inbox.handle().clone(),
             &tasks,

@@ -24,7 +24,7 @@ use crate::intake::InboxSender;
 use crate::policy::Policy;
 use crate::registry::Registry;
 use crate::relay::{Deliver, LookupError, MAX_ENVELOPE, Relay, Settle, Taken};
-use crate::secure::Secure;
+use crate::secure::{Certified, CertifiedAuthor, Secure};
 
 /// How long after a start a message for a name not held is kept for
 /// later (NetBIOS claims the names in the first seconds).
@@ -52,7 +52,16 @@ pub(crate) struct Inbound {
     /// Bundled frames checked and stored at once, over every bundle
     /// ([`FRAMES_IN_FLIGHT`] permits).
     pub(crate) frames: tokio::sync::Semaphore,
+    /// The authors whose certificates (their key, signed by their host's)
+    /// were checked last, by host and account: a stream of messages from
+    /// one author costs each message its own signature check only, as in
+    /// a secure session (bounded: [`MAX_AUTHORS`], then begun again).
+    pub(crate) authors:
+        std::sync::Mutex<std::collections::HashMap<(String, String), CertifiedAuthor>>,
 }
+
+/// Authors' certificates kept at most.
+const MAX_AUTHORS: usize = 1024;
 
 /// Bundled frames checked and stored at once: as many as envelopes
 /// (`relay::mail`'s), so that bundles ask no more of the inbox than as
@@ -119,6 +128,29 @@ impl Inbound {
         self.frame(relay, sealer, &inner).await
     }
 
+    /// The certificate last checked for `signer`'s host and account, if any
+    /// (`verify_cached` uses it only if every signer field is the same).
+    fn certified(&self, signer: Option<&messngr_proto::wire::native::Signer<'_>>) -> Certified {
+        let signer = signer?;
+        let authors = self.authors.lock().unwrap_or_else(|p| p.into_inner());
+        authors
+            .get(&(signer.host.to_owned(), signer.author.to_owned()))
+            .cloned()
+    }
+
+    /// Keeps the certificate `verify_cached` checked (or found), for the
+    /// next message of the same author.
+    fn remember(&self, certified: Certified) {
+        let Some(c) = certified else { return };
+        let (host, author) = c.who();
+        let key = (host.to_owned(), author.to_owned());
+        let mut authors = self.authors.lock().unwrap_or_else(|p| p.into_inner());
+        if authors.len() >= MAX_AUTHORS && !authors.contains_key(&key) {
+            authors.clear();
+        }
+        authors.insert(key, c);
+    }
+
     /// Looks `host` (the signer of a `what` from the relay) up in the
     /// directory, which may introduce its key: true once it answered;
     /// false when to try again later (the directory cannot be asked now,
@@ -165,16 +197,18 @@ impl Inbound {
         }
         // An author's host not pinned yet is looked up in the directory,
         // which may introduce its key.
-        let verified = match self.secure.verify_cached(&repr, &mut None) {
+        let mut certified = self.certified(m.signer.as_ref());
+        let verified = match self.secure.verify_cached(&repr, &mut certified) {
             Err(crate::secure::Forged::UnknownHost(_)) => {
                 if !self.introduce(relay, &signer_host, "message").await? {
                     return Ok(Settle::Later);
                 }
-                self.secure.verify_cached(&repr, &mut None)
+                self.secure.verify_cached(&repr, &mut certified)
             }
             other => other,
         }
         .map_err(|e| e.to_string())?;
+        self.remember(certified);
         let pinned = self
             .secure
             .trust()

@@ -19,7 +19,7 @@ use messngr_proto::wire::Emit;
 use messngr_proto::wire::native::Hello;
 use messngr_secure::Identity;
 
-pub(crate) use sign::{Certified, Forged, Signer, Verified};
+pub(crate) use sign::{Certified, CertifiedAuthor, Forged, Signer, Verified};
 pub(crate) use trust::{Trust, Untrusted};
 
 use crate::settings::Settings;

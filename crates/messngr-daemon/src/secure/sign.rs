@@ -103,6 +103,7 @@ pub(crate) type Certified = Option<CertifiedAuthor>;
 
 /// What [`Certified`] holds: the signer fields a certificate check passed,
 /// and what was derived from them.
+#[derive(Clone)]
 pub(crate) struct CertifiedAuthor {
     host: String,
     host_key: [u8; 32],
@@ -113,6 +114,11 @@ pub(crate) struct CertifiedAuthor {
 }
 
 impl CertifiedAuthor {
+    /// The host (as signed) and account it certifies.
+    pub(crate) fn who(&self) -> (&str, &str) {
+        (&self.host, &self.author)
+    }
+
     /// Whether `signer` carries exactly the fields checked.
     fn is(&self, signer: &native::Signer<'_>) -> bool {
         self.host_key == signer.host_key
