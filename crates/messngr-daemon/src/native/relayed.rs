@@ -152,10 +152,11 @@ impl Inbound {
     }
 
     /// Looks `host` (the signer of a `what` from the relay) up in the
-    /// directory, which may introduce its key: true once it answered;
-    /// false when to try again later (the directory cannot be asked now,
-    /// or has no entry: it lapsed while its host was away); an error when
-    /// the directory refused it (not to be believed, this host's own).
+    /// directory, which may introduce its key: true once its key is
+    /// pinned; false when to try again later (the directory cannot be
+    /// asked now, has no entry, or gives the name to another host: its
+    /// entry lapsed while it was away); an error when the directory
+    /// refused it (not to be believed, this host's own).
     pub(super) async fn introduce(
         &self,
         relay: &Relay,
@@ -163,7 +164,15 @@ impl Inbound {
         what: &str,
     ) -> Result<bool, String> {
         match relay.lookup(&self.secure, host).await {
-            Ok(_) => Ok(true),
+            Ok(_) if self.secure.trust().pinned(host).is_some() => Ok(true),
+            // The name answered for by another host (its own entry lapsed,
+            // and someone else claims the name meanwhile): later.
+            Ok(_) => {
+                tracing::info!(
+                    "relay: a {what} from {host} waits: the directory does not give its key now"
+                );
+                Ok(false)
+            }
             Err(e) if e.is_transient() || matches!(e, LookupError::Absent(_)) => {
                 tracing::info!(
                     "relay: a {what} from {host} waits: its host key is not known here ({e})"

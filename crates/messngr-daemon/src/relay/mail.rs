@@ -114,7 +114,7 @@ impl Mail {
     }
 
     /// Publishes `envelope` on `subject` with the message id `id` (see
-    /// [`message_id`], [`bundle_id`]): JetStream stores a retry of it
+    /// [`message_id`]): JetStream stores a retry of it
     /// once; returns once the stream stored it (on as many replicas as it
     /// has).
     pub(crate) async fn post(

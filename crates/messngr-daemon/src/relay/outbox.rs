@@ -87,6 +87,19 @@ impl Relay {
         secure: &Arc<Secure>,
         q: &Queued,
     ) -> Sent {
+        // Its receiver would refuse it now (sent longer ago than the
+        // stream keeps messages: a replay, to it).
+        let age = super::now_ms().saturating_sub(q.queued_at);
+        if age > i64::try_from(super::MAX_AGE.as_millis()).unwrap_or(i64::MAX) {
+            tracing::warn!(
+                "relay: message {} kept here for {} since {} dropped: older than the relay keeps messages ({} days)",
+                q.uuid,
+                messngr_proto::text::sanitize_line(&q.target),
+                messngr_api::time::rfc3339(q.queued_at),
+                super::MAX_AGE.as_secs() / 86_400
+            );
+            return Sent::Done;
+        }
         let holders = match self.lookup(secure, &q.target).await {
             Ok(found) => found,
             Err(LookupError::NotConnected | LookupError::NotReady | LookupError::Io(_)) => {
