@@ -285,31 +285,28 @@ impl Relay {
     ) -> Result<Vec<Found>, LookupError> {
         let key = name.trim().to_ascii_uppercase();
         let dir = self.directory()?;
-        // With an answer of the last TTL to fall back on, the directory
-        // gets [`ANSWER_WAIT`]; without, as long as it takes (a new
-        // leader's election: up to 15 s). What it said within its TTL it
-        // would still say of a host that stopped since, so the answer is
-        // as good as the directory's own; the keys in it were checked
-        // against the pins then, and are again when a message is sealed.
+        // With an answer of the last [`STALE_MAX`] (or TTL) to fall back
+        // on, the directory gets [`ANSWER_WAIT`]; without, as long as it
+        // takes (a new leader's election: up to 15 s). What it said then it
+        // would still say of a host that stopped since, so the answer is as
+        // good as the directory's own; `stale` keeps only hosts still
+        // pinned, and their keys are checked again when a message is sealed.
         let asked = dir.lookup(secure, name);
         let found = match self.answered(&key) {
             None => asked.await,
             Some((hosts, age)) => {
-                let (found, why) = match tokio::time::timeout(ANSWER_WAIT, asked).await {
-                    Ok(Err(LookupError::Io(why))) => (Err(LookupError::Io(why.clone())), why),
-                    Err(_) => {
-                        let why = format!("no answer within {} s", ANSWER_WAIT.as_secs());
-                        (Err(LookupError::Io(why.clone())), why)
-                    }
-                    Ok(other) => (other, String::new()),
-                };
-                match found {
-                    Err(LookupError::Io(_)) => match stale(secure, &key, hosts, age, &why) {
-                        Some(hosts) => return Ok(hosts),
-                        None => found,
-                    },
-                    other => other,
+                let found = tokio::time::timeout(ANSWER_WAIT, asked)
+                    .await
+                    .unwrap_or_else(|_| {
+                        let secs = ANSWER_WAIT.as_secs();
+                        Err(LookupError::Io(format!("no answer within {secs} s")))
+                    });
+                if let Err(LookupError::Io(why)) = &found
+                    && let Some(hosts) = stale(secure, &key, hosts, age, why)
+                {
+                    return Ok(hosts);
                 }
+                found
             }
         };
         let found = self.counted(found);

@@ -95,7 +95,7 @@ impl Relay {
                 .unwrap_or_else(Instant::now)
                 + FAILOVER_WAIT;
             let outcome = if failing && Instant::now() >= deadline {
-                Err(self.away_or(RelayError::NotReady("message stream")))
+                Err(self.away())
             } else {
                 self.publish(&secure, &host, &subject, &batch, deadline)
                     .await
