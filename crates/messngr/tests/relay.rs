@@ -11,7 +11,8 @@
 //! Here: the directory, the message stream and a node killed. Beside it,
 //! in `relay/`: a user at two sites (`two_sites`), a NATS user per host
 //! against a hostile client (`accounts`), the secure gateway (`gateway`),
-//! messages sent at once going as bundles (`bundles`).
+//! messages sent at once going as bundles (`bundles`), a cluster back
+//! with empty stores (`rebuilt`).
 
 mod support;
 
@@ -21,6 +22,8 @@ mod accounts;
 mod bundles;
 #[path = "relay/gateway.rs"]
 mod gateway;
+#[path = "relay/rebuilt.rs"]
+mod rebuilt;
 #[path = "relay/two_sites.rs"]
 mod two_sites;
 

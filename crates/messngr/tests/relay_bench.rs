@@ -352,6 +352,7 @@ fn relay_throughput_and_latency() {
     let seq0 = seq();
 
     let before = unread(&h2.socket());
+    let net0 = nats.traffic(&lan);
     let cpu0 = Cpu::now(&parts);
     let started = Instant::now();
     let queued = load(&h1.socket(), count, senders, "relay bench");
@@ -362,6 +363,7 @@ fn relay_throughput_and_latency() {
         || h2.log(),
     );
     let stored = started.elapsed();
+    let net1 = nats.traffic(&lan);
     let cpu1 = Cpu::now(&parts);
     let publishes = seq().saturating_sub(seq0);
 
@@ -388,10 +390,13 @@ fn relay_throughput_and_latency() {
     let size = env("MESSNGR_BENCH_RAW_SIZE", 470);
     let urls = nats.urls(&lan);
     let raw_parts: Parts = vec![("nats-servers", nats.pids()), ("client", vec![me])];
+    let net_raw0 = nats.traffic(&lan);
     let cpu_raw0 = Cpu::now(&raw_parts);
     let (raw_rate, raw_lat) = raw(&lan.ns(3), urls.clone(), count, size, senders, Raw::Publish);
+    let net_raw1 = nats.traffic(&lan);
     let cpu_raw1 = Cpu::now(&raw_parts);
     let (trip_rate, _) = raw(&lan.ns(3), urls, count, size, senders, Raw::RoundTrip);
+    let net_trip1 = nats.traffic(&lan);
     let cpu_trip1 = Cpu::now(&raw_parts);
 
     // The sender alone: H2 stopped, the same load only queued (last, as
@@ -402,9 +407,11 @@ fn relay_throughput_and_latency() {
         ("nats-servers", nats.pids()),
         ("senders", vec![me]),
     ];
+    let net_alone0 = nats.traffic(&lan);
     let cpu_alone0 = Cpu::now(&alone_parts);
     let seq_alone0 = seq();
     let alone = load(&h1.socket(), count, senders, "sender alone");
+    let net_alone1 = nats.traffic(&lan);
     let cpu_alone1 = Cpu::now(&alone_parts);
     let publishes_alone = seq().saturating_sub(seq_alone0);
 
@@ -445,6 +452,21 @@ fn relay_throughput_and_latency() {
     println!("{:<52} {}", "cross-site latency, send to stored", ms(&lat));
     println!("{:<52} {}", "raw publish latency", ms(&raw_lat));
     let raw_count = (count / senders * senders) as u64;
+    let per = |a: (u64, u64), b: (u64, u64), n: u64| {
+        format!(
+            "{:.1} in, {:.1} out",
+            b.0.saturating_sub(a.0) as f64 / n as f64,
+            b.1.saturating_sub(a.1) as f64 / n as f64
+        )
+    };
+    println!(
+        "{:<52} messngr {}; raw publish {}; raw round trip {}; sender alone {}",
+        "server messages per message (all nodes' /varz)",
+        per(net0, net1, sent),
+        per(net_raw0, net_raw1, raw_count),
+        per(net_raw1, net_trip1, raw_count),
+        per(net_alone0, net_alone1, sent),
+    );
     let cpu = serde_json::json!({
         "end_to_end": cpu0.per_message(&cpu1, &parts, sent, "messngr end to end"),
         "sender_alone": cpu_alone0.per_message(&cpu_alone1, &alone_parts, sent, "messngr, the sender alone"),

@@ -78,7 +78,16 @@ pub(crate) struct Directory {
     /// `directory_ttl_secs`, or the stream's age if longer (a host with a
     /// longer TTL renews less often).
     believed: std::time::Duration,
+    /// How the bucket's stream is made, to make it again
+    /// ([`Directory::reopen`]).
+    wanted: stream::Config,
 }
+
+/// Entries live at least the shortest TTL a host may set; one shorter
+/// than half this host's (renewed every third of it) has its entry gone
+/// between renewals: said, not refused, since the first host made it with
+/// its own TTL.
+const SHORTEST: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Directory {
     /// Creates the bucket's stream if missing, and opens the bucket.
@@ -106,12 +115,7 @@ impl Directory {
             discard: stream::DiscardPolicy::New,
             ..Default::default()
         };
-        // Entries live at least the shortest TTL a host may set; one
-        // shorter than half this host's (renewed every third of it) has
-        // its entry gone between renewals: said, not refused, since the
-        // first host made it with its own TTL.
-        let shortest = std::time::Duration::from_secs(30);
-        let made = super::streams::open(js, wanted, shortest).await?;
+        let made = super::streams::open(js, wanted.clone(), SHORTEST).await?;
         let kept = made.cached_info().config.max_age;
         if !kept.is_zero() && kept < cfg.directory_ttl() / 2 {
             tracing::warn!(
@@ -125,7 +129,17 @@ impl Directory {
             kv,
             js: js.clone(),
             believed: cfg.directory_ttl().max(kept),
+            wanted,
         })
+    }
+
+    /// Makes the bucket's stream again if it is gone (an admin deleted it,
+    /// or the cluster came back with empty stores), checked as when
+    /// opened; the bucket's handle names it only, so it serves the new one.
+    pub(crate) async fn reopen(&self) -> Result<(), RelayError> {
+        super::streams::open(&self.js, self.wanted.clone(), SHORTEST)
+            .await
+            .map(drop)
     }
 
     /// Writes `entry`, signed, and this host's claim of each of its names

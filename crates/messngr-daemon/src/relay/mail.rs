@@ -67,6 +67,8 @@ pub(crate) fn filter(host: &str) -> String {
 pub(crate) struct Mail {
     js: jetstream::Context,
     stream: stream::Stream,
+    /// How it is made, to make it again ([`Mail::reopen`]).
+    wanted: stream::Config,
 }
 
 /// One message taken from the stream, to be settled with [`Taken::done`].
@@ -106,11 +108,21 @@ impl Mail {
             duplicate_window: Duration::from_secs(120),
             ..Default::default()
         };
-        let stream = super::streams::open(js, wanted, MAX_AGE).await?;
+        let stream = super::streams::open(js, wanted.clone(), MAX_AGE).await?;
         Ok(Mail {
             js: js.clone(),
             stream,
+            wanted,
         })
+    }
+
+    /// Makes the stream again if it is gone (an admin deleted it, or the
+    /// cluster came back with empty stores), checked as when opened. The
+    /// handle names the stream only, so it serves the new one as it is.
+    pub(crate) async fn reopen(&self) -> Result<(), RelayError> {
+        super::streams::open(&self.js, self.wanted.clone(), MAX_AGE)
+            .await
+            .map(drop)
     }
 
     /// Publishes `envelope` on `subject` with the message id `id` (see

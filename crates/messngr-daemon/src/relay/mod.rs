@@ -207,18 +207,29 @@ impl Relay {
                     }
                 },
             };
+            let started = std::time::Instant::now();
             let served = mail
                 .serve(&settings.netbios_name, |taken| async move {
                     let settle = deliver.deliver(self, &taken).await;
                     (taken, settle)
                 })
                 .await;
+            // Taking messages for a while is a success: the pause after
+            // it starts short again.
+            if started.elapsed() >= Duration::from_secs(60) {
+                wait = Duration::from_secs(1);
+            }
             if let Err(e) = served {
                 tracing::warn!("relay: taking messages stopped ({e}); again in {wait:?}");
                 self.note_error(format!("messages: {e}"));
             }
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_secs(30));
+            // The stream may be gone (deleted, or the cluster back with
+            // empty stores): made again, or its consumer never would be.
+            if let Err(e) = mail.reopen().await {
+                tracing::debug!("relay: the message stream is not ready ({e})");
+            }
         }
     }
 
@@ -265,6 +276,11 @@ impl Relay {
                     self.note_error(format!("directory: {e}"));
                     tokio::time::sleep(retry.min(renew)).await;
                     retry = (retry * 2).min(Duration::from_secs(30));
+                    // The bucket may be gone (deleted, or the cluster back
+                    // with empty stores): made again before the next try.
+                    if let Err(e) = dir.reopen().await {
+                        tracing::debug!("relay: the directory is not ready ({e})");
+                    }
                 }
             }
         }

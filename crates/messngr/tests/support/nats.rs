@@ -133,6 +133,23 @@ impl NatsCluster {
         node.2 = Some(spawn(lan, binary, node.0, &dir, name));
     }
 
+    /// Kills every node, empties its store and starts it again: the
+    /// cluster as if rebuilt, no stream or bucket left (and no memory of
+    /// them in its meta group).
+    pub fn rebuild(&mut self, lan: &Lan) {
+        self.kill_all();
+        let names: Vec<String> = self.nodes.iter().map(|(_, n, _)| n.clone()).collect();
+        for n in &names {
+            let store = self.dir.path().join(n);
+            std::fs::remove_dir_all(&store).expect("empty a node's store");
+            std::fs::create_dir_all(&store).expect("a node's store");
+        }
+        for n in &names {
+            self.restart(lan, n);
+        }
+        self.wait_ready(lan);
+    }
+
     /// The node leading `stream` now (asked of any node still running).
     pub fn stream_leader(&self, lan: &Lan, stream: &str) -> Option<String> {
         self.stream(lan, stream)
@@ -154,22 +171,42 @@ impl NatsCluster {
 
     /// `stream`'s details from the monitoring port of a running node.
     fn stream(&self, lan: &Lan, stream: &str) -> Option<serde_json::Value> {
-        self.nodes
-            .iter()
-            .filter(|n| n.2.is_some())
-            .find_map(|(h, _, _)| {
-                let out = lan
-                    .command(*h, "curl")
-                    .args(["-s", "-m", "2", "http://127.0.0.1:8222/jsz?streams=true"])
-                    .output()
-                    .ok()?;
-                let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        self.monitor(lan, "jsz?streams=true")
+            .into_iter()
+            .find_map(|v| {
                 v["account_details"]
                     .as_array()?
                     .iter()
                     .flat_map(|a| a["stream_detail"].as_array().cloned().unwrap_or_default())
                     .find(|s| s["name"] == stream)
             })
+    }
+
+    /// Messages the running nodes handled so far, summed over them: (in,
+    /// out) from each `/varz` (clients' and routes' alike), so the
+    /// benchmark can put the servers' traffic per message beside raw.
+    pub fn traffic(&self, lan: &Lan) -> (u64, u64) {
+        self.monitor(lan, "varz")
+            .iter()
+            .filter_map(|v| Some((v["in_msgs"].as_u64()?, v["out_msgs"].as_u64()?)))
+            .fold((0, 0), |(i, o), (a, b)| (i + a, o + b))
+    }
+
+    /// Each running node's answer at `path` of its monitoring port (those
+    /// that answered).
+    fn monitor(&self, lan: &Lan, path: &str) -> Vec<serde_json::Value> {
+        self.nodes
+            .iter()
+            .filter(|n| n.2.is_some())
+            .filter_map(|(h, _, _)| {
+                let out = lan
+                    .command(*h, "curl")
+                    .args(["-s", "-m", "2", &format!("http://127.0.0.1:8222/{path}")])
+                    .output()
+                    .ok()?;
+                serde_json::from_slice(&out.stdout).ok()
+            })
+            .collect()
     }
 
     /// The running nodes' process ids (the benchmark reads their CPU time).
