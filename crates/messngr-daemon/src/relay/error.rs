@@ -32,6 +32,9 @@ pub(crate) enum RelayError {
     /// The cluster refused or did not answer (JetStream's own words).
     #[error("{0}")]
     JetStream(String),
+    /// A stream on the cluster differs from what messngr makes (`streams`).
+    #[error("{0}")]
+    MadeOtherwise(String),
     /// This host's directory entry is larger than an entry may be.
     #[error("this host's directory entry is {len} bytes, over {max}")]
     TooLarge { len: usize, max: usize },

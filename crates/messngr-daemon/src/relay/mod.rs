@@ -228,7 +228,7 @@ impl Relay {
             // The stream may be gone (deleted, or the cluster back with
             // empty stores): made again, or its consumer never would be.
             if let Err(e) = mail.reopen().await {
-                tracing::debug!("relay: the message stream is not ready ({e})");
+                self.not_reopened("messages", &e);
             }
         }
     }
@@ -279,10 +279,22 @@ impl Relay {
                     // The bucket may be gone (deleted, or the cluster back
                     // with empty stores): made again before the next try.
                     if let Err(e) = dir.reopen().await {
-                        tracing::debug!("relay: the directory is not ready ({e})");
+                        self.not_reopened("directory", &e);
                     }
                 }
             }
+        }
+    }
+
+    /// A stream made again failed: said loudly if one made otherwise took
+    /// its place (someone with the cluster's credentials, not a failure
+    /// the next try mends), quietly if the cluster is just not back yet.
+    fn not_reopened(&self, what: &str, e: &RelayError) {
+        if let RelayError::MadeOtherwise(_) = e {
+            tracing::warn!("relay: {e}");
+            self.note_error(format!("{what}: {e}"));
+        } else {
+            tracing::debug!("relay: the {what} stream is not ready ({e})");
         }
     }
 

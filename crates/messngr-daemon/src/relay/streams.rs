@@ -158,7 +158,7 @@ pub(crate) fn check(
     if differs.is_empty() {
         return Ok(());
     }
-    Err(RelayError::JetStream(format!(
+    Err(RelayError::MadeOtherwise(format!(
         "the stream {name} on the cluster was not made by messngr as it makes it ({}): \
          check it (`nats stream info {name}`) and delete it (`nats stream rm {name}`); \
          messngr makes it again",
