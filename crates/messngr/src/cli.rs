@@ -498,8 +498,9 @@ pub enum Cmd {
     /// messngr), the served interface's broadcast address, an nftables
     /// firewall dropping UDP 137/138 or TCP 139, the daemon (reachable, not
     /// running as root), a name lost to another host on the LAN, the inbox
-    /// near max_messages or its disk full, Samba's `message command` when
-    /// serve_netbios = false, and for the desktop agent: the D-Bus session,
+    /// near max_messages or its disk full, the relay (with [relay] servers:
+    /// connected, its directory entry written), Samba's `message command`
+    /// when serve_netbios = false, and for the desktop agent: the D-Bus session,
     /// a notification server and a tray. Nothing is changed.
     ///
     /// Run it as root for the whole picture (port owners, the firewall, the

@@ -30,7 +30,7 @@ mod two_sites;
 use std::time::Duration;
 
 use messngr_lan::Lan;
-use support::{Capture, Daemon, NatsCluster, text, wait_for};
+use support::{BIN, Capture, Daemon, NatsCluster, run_in, text, wait_for};
 
 fn routed_lan() -> Option<Lan> {
     Lan::up_routed(3, 2).expect("build the routed test LAN")
@@ -57,6 +57,24 @@ fn wait_published(d: &Daemon, nats: &NatsCluster) {
     );
 }
 
+/// `messngr doctor`'s `relay` check of `d`, run in host `i`.
+fn doctor_relay(lan: &Lan, i: usize, d: &Daemon) -> serde_json::Value {
+    let socket = d.socket();
+    let o = run_in(
+        lan,
+        i,
+        BIN,
+        &["--socket", socket.to_str().unwrap(), "doctor", "--json"],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("doctor --json: {e}\n{}", text(&o)));
+    report["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["check"] == "relay"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no relay check in {report:#}"))
+}
+
 #[test]
 fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
     let Some(lan) = routed_lan() else { return };
@@ -78,6 +96,14 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
     wait_published(&h1, &nats);
     wait_published(&h2, &nats);
     assert_eq!(relay(&h1)["servers"].as_array().map(Vec::len), Some(3));
+    let doctor = doctor_relay(&lan, 3, &h1);
+    assert_eq!(doctor["status"], "ok", "{doctor}");
+    assert!(
+        doctor["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("connected to n") && s.contains("entry written")),
+        "{doctor}"
+    );
 
     // A daemon without [relay] on H1's subnet cannot find H2: NetBIOS
     // stops at the router.
@@ -85,6 +111,7 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
     let o = alone.cli(&["lookup", "H2"]);
     assert!(!o.status.success(), "{}", text(&o));
     assert!(alone.status().get("relay").is_none_or(|r| r.is_null()));
+    assert_eq!(doctor_relay(&lan, 2, &alone)["status"], "skip");
 
     // H1 finds H2's alias through the directory, at H2's address.
     let o = h1.cli_ok(&["lookup", "OPS2"]);
@@ -225,6 +252,22 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
     );
     let o = h1.cli(&["lookup", "OPS2"]);
     assert!(text(&o).contains("relay is not connected"), "{}", text(&o));
+    // `messngr doctor` names it, with what to check.
+    let doctor = doctor_relay(&lan, 3, &h1);
+    assert_eq!(doctor["status"], "fail", "{doctor}");
+    assert!(
+        doctor["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("not connected to any of nats://")
+                && s.contains("messages for other sites kept here")),
+        "{doctor}"
+    );
+    assert!(
+        doctor["fix"]
+            .as_str()
+            .is_some_and(|s| s.contains("[relay] servers")),
+        "{doctor}"
+    );
     h1.cli_ok(&["send", "H1", "still here"]);
     assert_eq!(h1.wait_inbox(1)[0]["text"], "still here");
     h1.wait_log("relay: disconnected");

@@ -1,5 +1,6 @@
 //! The checks that ask the running daemon: is it reachable, does it still
-//! run as root, are its names held, is its inbox near the quota.
+//! run as root, are its names held, is its inbox near the quota, is its
+//! relay (when it has one) connected with its directory entry written.
 //!
 //! One `status` call answers all three; the daemon's uid is read from
 //! `/proc/PID/status` of the process at the other end of the socket
@@ -72,6 +73,13 @@ impl Daemon {
         }
     }
 
+    /// The daemon's status, or check `id` skipped when it did not answer.
+    fn answered(&self, id: &'static str) -> Result<&StatusView, Check> {
+        self.status
+            .as_ref()
+            .map_err(|_| Check::skip(id, "the daemon did not answer (see `daemon`)"))
+    }
+
     /// `daemon`: it answers, and not as root.
     pub(super) fn reachable(&self) -> Check {
         let running = self.pid.and_then(|p| uid_of(p).map(|u| (p, u)));
@@ -120,8 +128,9 @@ impl Daemon {
 
     /// `names`: none of ours is lost to another host on the LAN.
     pub(super) fn names(&self) -> Check {
-        let Ok(s) = &self.status else {
-            return Check::skip("names", "the daemon did not answer (see `daemon`)");
+        let s = match self.answered("names") {
+            Ok(s) => s,
+            Err(skipped) => return skipped,
         };
         if !s.netbios {
             return Check::skip(
@@ -153,8 +162,9 @@ impl Daemon {
 
     /// `inbox`: below 90% of `max_messages`, and room on its disk.
     pub(super) fn inbox(&self) -> Check {
-        let Ok(s) = &self.status else {
-            return Check::skip("inbox", "the daemon did not answer (see `daemon`)");
+        let s = match self.answered("inbox") {
+            Ok(s) => s,
+            Err(skipped) => return skipped,
         };
         let Some(i) = &s.inbox else {
             return Check::skip(
@@ -190,5 +200,60 @@ impl Daemon {
                 "delete what is read (`messngr rm ID`, or expire_read_after_days = 30), or raise max_messages in messngr.toml and `systemctl restart messngr`; free disk space",
             )
         }
+    }
+
+    /// `relay`: with `[relay] servers`, connected to one, the directory
+    /// open and this host's entry written in it.
+    pub(super) fn relay(&self) -> Check {
+        let s = match self.answered("relay") {
+            Ok(s) => s,
+            Err(skipped) => return skipped,
+        };
+        let Some(r) = &s.relay else {
+            return Check::skip(
+                "relay",
+                "no [relay] servers: other sites are reached through WINS or by address only",
+            );
+        };
+        let since = messngr_api::time::rfc3339(r.since_ms);
+        let why = r
+            .last_error
+            .as_deref()
+            .map(|e| format!(" (last error: {e})"))
+            .unwrap_or_default();
+        let kept = match r.kept {
+            0 => String::new(),
+            n => format!("; {n} messages for other sites kept here"),
+        };
+        if !r.connected {
+            return Check::fail(
+                "relay",
+                format!(
+                    "not connected to any of {} since {since}{why}{kept}",
+                    r.servers.join(", ")
+                ),
+                "check that the servers in [relay] servers run and that this host reaches them (TCP 4222, or the URL's port; tls:// needs ca_file), and the credentials (credentials or nkey_seed_file); `journalctl -u messngr | grep relay` says what failed",
+            );
+        }
+        let server = r.server.as_deref().unwrap_or("a server");
+        if !r.directory || r.published == 0 {
+            let what = if r.directory {
+                "this host's entry is not written in the directory yet"
+            } else {
+                "the directory is not open"
+            };
+            return Check::fail(
+                "relay",
+                format!("connected to {server}, but {what}{why}{kept}"),
+                "every node needs JetStream (a jetstream block with store_dir) and the cluster a leader (`nats server report jetstream`); with a NATS user per host, print what it needs with `messngr generate nats-permissions`",
+            );
+        }
+        Check::ok(
+            "relay",
+            format!(
+                "connected to {server} since {since}; this host's directory entry written {} times; {} entries or messages refused{kept}",
+                r.published, r.dropped
+            ),
+        )
     }
 }

@@ -4,8 +4,8 @@
 //! Why a module of checks and not a script in the docs: the things that go
 //! wrong (Samba holding the ports, an address without a broadcast, a
 //! firewall, a name taken on the LAN, a daemon that kept root, a full
-//! inbox, a desktop without a notification server or tray, Samba not
-//! handing messages over) are each invisible from where the user stands;
+//! inbox, a relay not connected, a desktop without a notification server
+//! or tray, Samba not handing messages over) are each invisible from where the user stands;
 //! one command that looks at all of them, with a stable JSON form for
 //! monitoring, is what a `net send` user needs when "nothing arrives".
 //!
@@ -115,6 +115,7 @@ fn checks(o: &Options) -> Vec<Check> {
     out.push(d.reachable());
     out.push(d.names());
     out.push(d.inbox());
+    out.push(d.relay());
     out.push(samba::message_command_check(serve, &o.smb_conf));
     out.extend(desktop::checks());
     out
