@@ -177,6 +177,16 @@ pub struct RelayView {
     /// The last error reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Streams on the cluster found made otherwise than messngr makes
+    /// them, not used until they pass a check again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
+    /// Unix ms of this host's directory entry last written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_ms: Option<i64>,
+    /// `directory_ttl_secs`: an entry not written again within it is gone.
+    #[serde(default)]
+    pub ttl_secs: u64,
 }
 
 fn yes() -> bool {

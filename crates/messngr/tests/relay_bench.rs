@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use messngr_api::{Client, Send, Unread};
 use messngr_lan::Lan;
-use support::{Daemon, NatsCluster, enter_netns, wait_for};
+use support::{Daemon, NatsCluster, block_on_in, wait_for};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -201,71 +201,61 @@ fn raw(
         Raw::Publish => "raw",
         Raw::RoundTrip => "trip",
     };
-    let ns = ns.to_owned();
-    std::thread::spawn(move || {
-        enter_netns(&ns);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            use async_nats::jetstream::{self, stream};
-            let client = async_nats::connect(servers).await.expect("connect");
-            let js = jetstream::new(client);
-            let stream = js
-                .get_or_create_stream(stream::Config {
-                    name: format!("BENCH_{}", kind.to_uppercase()),
-                    subjects: vec![format!("bench.{kind}.>")],
-                    retention: stream::RetentionPolicy::WorkQueue,
-                    storage: stream::StorageType::File,
-                    num_replicas: 3,
-                    ..Default::default()
-                })
-                .await
-                .expect("stream");
-            let taken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-            if what == Raw::RoundTrip {
-                take_all(stream, taken.clone()).await;
-            }
-            let payload = bytes::Bytes::from(vec![0x5a; size]);
-            let started = Instant::now();
-            let mut tasks = Vec::new();
-            for t in 0..inflight {
-                let js = js.clone();
-                let payload = payload.clone();
-                let n = count / inflight;
-                tasks.push(tokio::spawn(async move {
-                    let mut lat = Vec::with_capacity(n);
-                    for i in 0..n {
-                        let t0 = Instant::now();
-                        js.publish(format!("bench.{kind}.{t}.{i}"), payload.clone())
-                            .await
-                            .expect("publish")
-                            .await
-                            .expect("ack");
-                        lat.push(t0.elapsed());
-                    }
-                    lat
-                }));
-            }
-            let mut all = Vec::new();
-            for t in tasks {
-                all.extend(t.await.unwrap());
-            }
-            if what == Raw::RoundTrip {
-                let deadline = Instant::now() + Duration::from_secs(120);
-                while taken.load(std::sync::atomic::Ordering::SeqCst) < all.len() {
-                    assert!(Instant::now() < deadline, "the consumer stopped taking");
-                    tokio::time::sleep(Duration::from_millis(1)).await;
+    block_on_in(ns.to_owned(), move || async move {
+        use async_nats::jetstream::{self, stream};
+        let client = async_nats::connect(servers).await.expect("connect");
+        let js = jetstream::new(client);
+        let stream = js
+            .get_or_create_stream(stream::Config {
+                name: format!("BENCH_{}", kind.to_uppercase()),
+                subjects: vec![format!("bench.{kind}.>")],
+                retention: stream::RetentionPolicy::WorkQueue,
+                storage: stream::StorageType::File,
+                num_replicas: 3,
+                ..Default::default()
+            })
+            .await
+            .expect("stream");
+        let taken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        if what == Raw::RoundTrip {
+            take_all(stream, taken.clone()).await;
+        }
+        let payload = bytes::Bytes::from(vec![0x5a; size]);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for t in 0..inflight {
+            let js = js.clone();
+            let payload = payload.clone();
+            let n = count / inflight;
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::with_capacity(n);
+                for i in 0..n {
+                    let t0 = Instant::now();
+                    js.publish(format!("bench.{kind}.{t}.{i}"), payload.clone())
+                        .await
+                        .expect("publish")
+                        .await
+                        .expect("ack");
+                    lat.push(t0.elapsed());
                 }
+                lat
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        if what == Raw::RoundTrip {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while taken.load(std::sync::atomic::Ordering::SeqCst) < all.len() {
+                assert!(Instant::now() < deadline, "the consumer stopped taking");
+                tokio::time::sleep(Duration::from_millis(1)).await;
             }
-            let rate = all.len() as f64 / started.elapsed().as_secs_f64();
-            all.sort();
-            (rate, all)
-        })
+        }
+        let rate = all.len() as f64 / started.elapsed().as_secs_f64();
+        all.sort();
+        (rate, all)
     })
-    .join()
-    .unwrap()
 }
 
 /// Takes `stream`'s messages through a durable pull consumer, 64 at a
@@ -363,8 +353,8 @@ fn relay_throughput_and_latency() {
         || h2.log(),
     );
     let stored = started.elapsed();
-    let net1 = nats.traffic(&lan);
     let cpu1 = Cpu::now(&parts);
+    let net1 = nats.traffic(&lan);
     let publishes = seq().saturating_sub(seq0);
 
     // Latency, one at a time.
@@ -393,11 +383,11 @@ fn relay_throughput_and_latency() {
     let net_raw0 = nats.traffic(&lan);
     let cpu_raw0 = Cpu::now(&raw_parts);
     let (raw_rate, raw_lat) = raw(&lan.ns(3), urls.clone(), count, size, senders, Raw::Publish);
-    let net_raw1 = nats.traffic(&lan);
     let cpu_raw1 = Cpu::now(&raw_parts);
+    let net_raw1 = nats.traffic(&lan);
     let (trip_rate, _) = raw(&lan.ns(3), urls, count, size, senders, Raw::RoundTrip);
-    let net_trip1 = nats.traffic(&lan);
     let cpu_trip1 = Cpu::now(&raw_parts);
+    let net_trip1 = nats.traffic(&lan);
 
     // The sender alone: H2 stopped, the same load only queued (last, as
     // it leaves its messages waiting in the cluster).
@@ -411,8 +401,8 @@ fn relay_throughput_and_latency() {
     let cpu_alone0 = Cpu::now(&alone_parts);
     let seq_alone0 = seq();
     let alone = load(&h1.socket(), count, senders, "sender alone");
-    let net_alone1 = nats.traffic(&lan);
     let cpu_alone1 = Cpu::now(&alone_parts);
+    let net_alone1 = nats.traffic(&lan);
     let publishes_alone = seq().saturating_sub(seq_alone0);
 
     let e2e = sent as f64 / stored.as_secs_f64();
@@ -452,12 +442,14 @@ fn relay_throughput_and_latency() {
     println!("{:<52} {}", "cross-site latency, send to stored", ms(&lat));
     println!("{:<52} {}", "raw publish latency", ms(&raw_lat));
     let raw_count = (count / senders * senders) as u64;
-    let per = |a: (u64, u64), b: (u64, u64), n: u64| {
-        format!(
+    // "n/a" when a node did not answer.
+    let per = |a: Option<(u64, u64)>, b: Option<(u64, u64)>, n: u64| match (a, b) {
+        (Some(a), Some(b)) => format!(
             "{:.1} in, {:.1} out",
             b.0.saturating_sub(a.0) as f64 / n as f64,
             b.1.saturating_sub(a.1) as f64 / n as f64
-        )
+        ),
+        _ => "n/a".to_owned(),
     };
     println!(
         "{:<52} messngr {}; raw publish {}; raw round trip {}; sender alone {}",

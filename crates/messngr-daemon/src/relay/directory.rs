@@ -53,6 +53,8 @@ use crate::secure::Secure;
 
 /// The bucket.
 pub(crate) const BUCKET: &str = "messngr_directory";
+/// The bucket's stream.
+pub(crate) const STREAM: &str = "KV_messngr_directory";
 /// How far ahead of this host's clock an entry's time may be.
 const SKEW_MS: i64 = 600_000;
 /// How long a lookup waits for the directory's stream to elect a leader.
@@ -96,7 +98,7 @@ impl Directory {
         cfg: &RelayConfig,
     ) -> Result<Directory, RelayError> {
         let wanted = stream::Config {
-            name: format!("KV_{BUCKET}"),
+            name: STREAM.into(),
             description: Some(
                 "messngr: the hosts of the organisation, their names and keys".into(),
             ),
@@ -134,8 +136,10 @@ impl Directory {
     }
 
     /// Makes the bucket's stream again if it is gone (an admin deleted it,
-    /// or the cluster came back with empty stores), checked as when
-    /// opened; the bucket's handle names it only, so it serves the new one.
+    /// or the cluster came back with empty stores), checked as when opened
+    /// (a caller refuses one made otherwise: `loops`). The bucket's handle
+    /// keeps what it read at open (the stream's name, and direct reads,
+    /// which `streams::open` makes), so it serves the new one.
     pub(crate) async fn reopen(&self) -> Result<(), RelayError> {
         super::streams::open(&self.js, self.wanted.clone(), SHORTEST)
             .await

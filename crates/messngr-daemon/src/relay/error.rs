@@ -58,12 +58,15 @@ pub(crate) enum RelayError {
 
 impl RelayError {
     /// Whether the relay is away for now (not connected, not ready, not
-    /// answering): the sender keeps the message and sends it when it is
+    /// answering, its stream refused): the sender keeps the message and sends it when it is
     /// back, rather than failing it.
     pub(crate) fn is_away(&self) -> bool {
         matches!(
             self,
-            RelayError::NotConnected | RelayError::NotReady(_) | RelayError::Unanswered(_)
+            RelayError::NotConnected
+                | RelayError::NotReady(_)
+                | RelayError::Unanswered(_)
+                | RelayError::MadeOtherwise(_)
         )
     }
 
@@ -75,6 +78,7 @@ impl RelayError {
             RelayError::NotReady(what) => RelayError::NotReady(what),
             RelayError::NoPin(host) => RelayError::NoPin(host.clone()),
             RelayError::Unanswered(why) => RelayError::Unanswered(why.clone()),
+            RelayError::MadeOtherwise(why) => RelayError::MadeOtherwise(why.clone()),
             RelayError::Ended => RelayError::Ended,
             RelayError::Stopped => RelayError::Stopped,
             other => RelayError::JetStream(other.to_string()),

@@ -117,8 +117,9 @@ impl Mail {
     }
 
     /// Makes the stream again if it is gone (an admin deleted it, or the
-    /// cluster came back with empty stores), checked as when opened. The
-    /// handle names the stream only, so it serves the new one as it is.
+    /// cluster came back with empty stores), checked as when opened (a
+    /// caller refuses one made otherwise: `loops`). The handle names the
+    /// stream only, so it serves the new one as it is.
     pub(crate) async fn reopen(&self) -> Result<(), RelayError> {
         super::streams::open(&self.js, self.wanted.clone(), MAX_AGE)
             .await
@@ -144,6 +145,14 @@ impl Mail {
             .map_err(publish_error)?
             .await
             .map_err(publish_error)?;
+        // Another stream that took this subject (made while this one was
+        // gone) stores what was meant for this one.
+        if ack.stream != STREAM {
+            return Err(RelayError::MadeOtherwise(format!(
+                "the stream {} on the cluster took a message meant for {STREAM}: check it (`nats stream info {}`) and delete it; messngr makes {STREAM} again",
+                ack.stream, ack.stream
+            )));
+        }
         Ok(ack.sequence)
     }
 

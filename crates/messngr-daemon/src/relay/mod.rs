@@ -21,6 +21,7 @@ mod entry;
 mod error;
 mod holders;
 mod lanes;
+mod loops;
 mod mail;
 mod outbox;
 mod permissions;
@@ -28,7 +29,7 @@ mod publish;
 mod streams;
 
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -84,6 +85,13 @@ pub(crate) struct Relay {
     client: std::sync::OnceLock<async_nats::Client>,
     /// Directory entries written (this host's, renewed).
     published: AtomicU64,
+    /// Unix ms of the last entry written (0: none yet).
+    written_ms: AtomicI64,
+    /// Streams found made otherwise, not used until a check passes again
+    /// (`loops`).
+    refused: Mutex<std::collections::BTreeSet<&'static str>>,
+    /// `directory_ttl_secs`.
+    ttl: Duration,
     /// Directory entries read and refused (unsigned, oversized, a key
     /// that is not the pinned one, …).
     dropped: AtomicU64,
@@ -125,6 +133,9 @@ impl Relay {
             client: std::sync::OnceLock::new(),
             recent: Mutex::default(),
             published: AtomicU64::new(0),
+            written_ms: AtomicI64::new(0),
+            refused: Mutex::default(),
+            ttl: settings.relay.directory_ttl(),
             dropped: AtomicU64::new(0),
             kept: AtomicU64::new(0),
             lanes: lanes::Lanes::default(),
@@ -184,118 +195,28 @@ impl Relay {
         );
     }
 
-    /// Takes this host's messages from the relay, for ever: the stream
-    /// opened again (after a pause) whenever it fails.
-    async fn receive(&self, js: &jetstream::Context, settings: &Settings, deliver: &dyn Deliver) {
-        // Not before this host holds its names, or what waited for them
-        // would find nobody here.
-        wait_for_own_name(settings, deliver.registry()).await;
-        let mut wait = Duration::from_secs(1);
-        loop {
-            let mail = match self.mail.get() {
-                Some(m) => m,
-                None => match mail::Mail::open(js, &settings.relay).await {
-                    Ok(m) => self.mail.get_or_init(|| async { m }).await,
-                    Err(e) => {
-                        tracing::warn!(
-                            "relay: the message stream is not ready ({e}); trying again in {wait:?}"
-                        );
-                        self.note_error(format!("messages: {e}"));
-                        tokio::time::sleep(wait).await;
-                        wait = (wait * 2).min(Duration::from_secs(30));
-                        continue;
-                    }
-                },
-            };
-            let started = std::time::Instant::now();
-            let served = mail
-                .serve(&settings.netbios_name, |taken| async move {
-                    let settle = deliver.deliver(self, &taken).await;
-                    (taken, settle)
-                })
-                .await;
-            // Taking messages for a while is a success: the pause after
-            // it starts short again.
-            if started.elapsed() >= Duration::from_secs(60) {
-                wait = Duration::from_secs(1);
-            }
-            if let Err(e) = served {
-                tracing::warn!("relay: taking messages stopped ({e}); again in {wait:?}");
-                self.note_error(format!("messages: {e}"));
-            }
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(Duration::from_secs(30));
-            // The stream may be gone (deleted, or the cluster back with
-            // empty stores): made again, or its consumer never would be.
-            if let Err(e) = mail.reopen().await {
-                self.not_reopened("messages", &e);
-            }
-        }
+    /// Whether `stream` is refused now (found made otherwise).
+    fn refused(&self, stream: &str) -> bool {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(stream)
     }
 
-    /// Keeps this host's directory entry written, for ever.
-    async fn renew(
-        &self,
-        dir: &directory::Directory,
-        settings: &Settings,
-        secure: &Secure,
-        registry: &Registry,
-    ) {
-        wait_for_own_name(settings, registry).await;
-        let renew = settings.relay.directory_ttl() / 3;
-        let gateway = settings.relay.gateway_upper();
-        // Written again each third of the TTL, and as soon as the names
-        // held change (a name claimed late, one given up); a failed write
-        // is tried again soon (a new stream's leader, or a server that
-        // just came back, takes a moment).
-        let mut retry = Duration::from_secs(1);
-        let mut written: Option<(Vec<String>, std::time::Instant)> = None;
-        loop {
-            // A gateway's names are other sites' people: not held here.
-            let mut names = registry.messenger_names();
-            names.retain(|n| !gateway.contains(n));
-            let due = written
-                .as_ref()
-                .is_none_or(|(w, at)| *w != names || at.elapsed() >= renew);
-            if !due {
-                tokio::time::sleep(NAMES_CHECK).await;
-                continue;
-            }
-            let entry = entry::Entry::ours(settings, secure, names.clone());
-            match dir.publish(secure, &entry).await {
-                Ok(()) => {
-                    self.published.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!("relay: directory entry of {} written", entry.host);
-                    retry = Duration::from_secs(1);
-                    written = Some((names, std::time::Instant::now()));
-                }
-                Err(e) => {
-                    tracing::warn!(
-                        "relay: could not write this host's directory entry ({e}); trying again in {retry:?}"
-                    );
-                    self.note_error(format!("directory: {e}"));
-                    tokio::time::sleep(retry.min(renew)).await;
-                    retry = (retry * 2).min(Duration::from_secs(30));
-                    // The bucket may be gone (deleted, or the cluster back
-                    // with empty stores): made again before the next try.
-                    if let Err(e) = dir.reopen().await {
-                        self.not_reopened("directory", &e);
-                    }
-                }
-            }
-        }
-    }
-
-    /// A stream made again failed: said loudly if one made otherwise took
-    /// its place (someone with the cluster's credentials, not a failure
-    /// the next try mends), quietly if the cluster is just not back yet.
-    fn not_reopened(&self, what: &str, e: &RelayError) {
-        if let RelayError::MadeOtherwise(_) = e {
-            tracing::warn!("relay: {e}");
-            self.note_error(format!("{what}: {e}"));
+    /// Refuses `stream` (or uses it again); whether that changed anything.
+    fn refuse(&self, stream: &'static str, refused: bool) -> bool {
+        let mut set = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        if refused {
+            set.insert(stream)
         } else {
-            tracing::debug!("relay: the {what} stream is not ready ({e})");
+            set.remove(stream)
         }
+    }
+
+    /// Counts this host's entry written, now.
+    fn entry_written(&self) {
+        self.published.fetch_add(1, Ordering::Relaxed);
+        self.written_ms.store(now_ms(), Ordering::Relaxed);
     }
 
     fn note_error(&self, why: String) {
@@ -382,6 +303,9 @@ impl Relay {
         if !self.connected() {
             return Err(LookupError::NotConnected);
         }
+        if self.refused(directory::STREAM) {
+            return Err(LookupError::NotReady);
+        }
         self.directory.get().ok_or(LookupError::NotReady)
     }
 
@@ -461,6 +385,15 @@ impl Relay {
             dropped: self.dropped.load(Ordering::Relaxed),
             kept: self.kept.load(Ordering::Relaxed),
             last_error: s.last_error,
+            refused: self
+                .refused
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            written_ms: Some(self.written_ms.load(Ordering::Relaxed)).filter(|ms| *ms > 0),
+            ttl_secs: self.ttl.as_secs(),
         }
     }
 }

@@ -50,6 +50,11 @@ impl Relay {
                 _ => tokio::time::sleep(Duration::from_millis(50)).await,
             }
         }
+        if self.refused(mail::STREAM) {
+            return Err(RelayError::NotReady(
+                "message stream (the cluster's is made otherwise: see `messngr status`)",
+            ));
+        }
         if secure.trust().pinned(host).is_none() {
             return Err(RelayError::NoPin(host.to_owned()));
         }
@@ -149,6 +154,15 @@ impl Relay {
         loop {
             match mail.post(subject.to_owned(), &id, envelope.clone()).await {
                 Ok(seq) => return Ok(seq),
+                // Not tried again: kept by its sender, and the stream
+                // refused until it passes a check (`loops`).
+                Err(e @ RelayError::MadeOtherwise(_)) => {
+                    if self.refuse(mail::STREAM, true) {
+                        tracing::warn!("relay: {e}; until then messages are kept here");
+                    }
+                    self.note_error(format!("{}: {e}", mail::STREAM));
+                    return Err(e);
+                }
                 Err(e) if Instant::now() < deadline => {
                     tracing::debug!("relay: publish failed ({e}); trying again");
                     tokio::time::sleep(Duration::from_millis(250)).await;

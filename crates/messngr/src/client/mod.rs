@@ -393,6 +393,13 @@ fn relay_status(out: &mut impl Write, r: &messngr_api::RelayView) -> std::io::Re
             r.kept
         )?;
     }
+    if !r.refused.is_empty() {
+        writeln!(
+            out,
+            "relay: the cluster's {} is made otherwise than messngr makes it: not used until it is deleted (messngr makes it again); the log says what differs",
+            crate::show::line(&r.refused.join(", "))
+        )?;
+    }
     if let Some(e) = &r.last_error {
         writeln!(out, "relay: last error: {}", crate::show::line(e))?;
     }

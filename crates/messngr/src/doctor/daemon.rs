@@ -2,7 +2,7 @@
 //! run as root, are its names held, is its inbox near the quota, is its
 //! relay (when it has one) connected with its directory entry written.
 //!
-//! One `status` call answers all three; the daemon's uid is read from
+//! One `status` call answers them all; the daemon's uid is read from
 //! `/proc/PID/status` of the process at the other end of the socket
 //! (SO_PEERCRED names it), because the credentials the socket carries are
 //! those of when it was bound — as root, before the daemon gave root up.
@@ -236,6 +236,34 @@ impl Daemon {
             );
         }
         let server = r.server.as_deref().unwrap_or("a server");
+        if !r.refused.is_empty() {
+            let streams = r.refused.join(", ");
+            return Check::fail(
+                "relay",
+                format!(
+                    "connected to {server}, but the cluster's {streams} is not as messngr makes it (not used: messages to other sites are kept here){kept}"
+                ),
+                format!(
+                    "someone with the cluster's credentials made it: `journalctl -u messngr | grep relay` says what differs; check it (`nats stream info {streams}`) and delete it (`nats stream rm`): messngr makes it again"
+                ),
+            );
+        }
+        let stale = r.written_ms.filter(|at| {
+            r.ttl_secs > 0
+                && now_ms().saturating_sub(*at)
+                    > i64::try_from(r.ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+        });
+        if let Some(at) = stale {
+            return Check::fail(
+                "relay",
+                format!(
+                    "connected to {server}, but this host's directory entry was last written at {}, over directory_ttl_secs ({} s) ago: other sites cannot find it{why}",
+                    messngr_api::time::rfc3339(at),
+                    r.ttl_secs
+                ),
+                "the cluster refuses the writes: `journalctl -u messngr | grep relay` says why (a permission, a full store, no leader)",
+            );
+        }
         if !r.directory || r.published == 0 {
             let what = if r.directory {
                 "this host's entry is not written in the directory yet"
@@ -256,4 +284,11 @@ impl Daemon {
             ),
         )
     }
+}
+
+/// Now, in Unix ms.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

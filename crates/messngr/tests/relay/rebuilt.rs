@@ -1,12 +1,37 @@
 //! A cluster that comes back with empty stores (its disks lost, or an
 //! admin who rebuilt it): the daemons make the directory and the message
 //! stream again by themselves, without a restart, and what is sent then
-//! arrives.
+//! arrives. And a stream swapped meanwhile, by someone with the cluster's
+//! credentials, for one made otherwise: refused, not used, said.
 
 use std::time::Duration;
 
-use super::support::{Daemon, NatsCluster, text, wait_for};
-use super::{has_text, relay, routed_lan, wait_published};
+use async_nats::jetstream;
+use messngr_lan::Lan;
+
+use super::support::{Daemon, NatsCluster, block_on_in, text, wait_for};
+use super::{doctor_relay, has_text, relay, routed_lan, wait_published};
+
+/// Runs `f` with a JetStream client of the cluster (no credentials: the
+/// test's cluster has none), from host 1's namespace.
+fn with_jetstream<F, Fut>(lan: &Lan, nats: &NatsCluster, f: F)
+where
+    F: FnOnce(jetstream::Context) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let urls = nats.urls(lan);
+    block_on_in(lan.ns(1), move || async move {
+        let client = async_nats::connect(urls).await.expect("connect");
+        f(jetstream::new(client)).await;
+    });
+}
+
+/// Whether `d` refuses the message stream now.
+fn refuses_mail(d: &Daemon) -> bool {
+    relay(d)["refused"]
+        .as_array()
+        .is_some_and(|r| r.iter().any(|s| s == "MESSNGR_MAIL"))
+}
 
 #[test]
 fn a_cluster_back_with_empty_stores_is_made_ready_again_without_a_restart() {
@@ -23,7 +48,11 @@ fn a_cluster_back_with_empty_stores_is_made_ready_again_without_a_restart() {
     assert!(has_text(&h2.wait_inbox(1), "before the rebuild"));
 
     nats.rebuild(&lan);
-    assert_eq!(nats.stream_messages(&lan, "MESSNGR_MAIL"), None);
+    // (The daemons may have made it again already, empty.)
+    assert!(matches!(
+        nats.stream_last_seq(&lan, "MESSNGR_MAIL"),
+        None | Some(0)
+    ));
 
     // H2 writes its entry again: the directory's bucket made anew.
     let written = relay(&h2)["published"].as_u64().unwrap_or(0);
@@ -55,5 +84,55 @@ fn a_cluster_back_with_empty_stores_is_made_ready_again_without_a_restart() {
             )
         },
     );
-    assert!(nats.stream_messages(&lan, "MESSNGR_MAIL").is_some());
+    assert!(!refuses_mail(&h1) && !refuses_mail(&h2));
+
+    // Someone with the cluster's credentials swaps the message stream for
+    // one that drops what it holds after a second. Both daemons find it
+    // (their consumers went with the old one) and refuse it.
+    with_jetstream(&lan, &nats, |js| async move {
+        js.delete_stream("MESSNGR_MAIL").await.expect("delete");
+        js.create_stream(jetstream::stream::Config {
+            name: "MESSNGR_MAIL".into(),
+            subjects: vec!["messngr.mail.>".into()],
+            max_age: Duration::from_secs(1),
+            num_replicas: 3,
+            ..Default::default()
+        })
+        .await
+        .expect("create");
+    });
+    wait_for(
+        Duration::from_secs(60),
+        || refuses_mail(&h1) && refuses_mail(&h2),
+        || format!("{}\n{}\n{}", relay(&h1), relay(&h2), h1.log()),
+    );
+    let doctor = doctor_relay(&lan, 3, &h1);
+    assert_eq!(doctor["status"], "fail", "{doctor}");
+    assert!(
+        doctor["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("MESSNGR_MAIL is not as messngr makes it")),
+        "{doctor}"
+    );
+    assert!(
+        text(&h1.cli_ok(&["status"])).contains("MESSNGR_MAIL is made otherwise"),
+        "{}",
+        text(&h1.cli_ok(&["status"]))
+    );
+    // A send is kept here, not published into it.
+    let o = h1.cli_ok(&["send", "OPS2", "while the stream was swapped"]);
+    assert!(text(&o).contains("kept on this host"), "{}", text(&o));
+    assert_eq!(nats.stream_last_seq(&lan, "MESSNGR_MAIL"), Some(0));
+
+    // The admin deletes it: messngr makes it again, and the message goes.
+    with_jetstream(&lan, &nats, |js| async move {
+        js.delete_stream("MESSNGR_MAIL").await.expect("delete");
+    });
+    wait_for(
+        Duration::from_secs(90),
+        || has_text(&h2.inbox(), "while the stream was swapped"),
+        || format!("{}\n{}\n{}", relay(&h1), h1.log(), h2.log()),
+    );
+    assert!(!refuses_mail(&h1) && !refuses_mail(&h2));
+    assert_eq!(doctor_relay(&lan, 3, &h1)["status"], "ok");
 }

@@ -169,36 +169,42 @@ impl NatsCluster {
             .and_then(|s| s["state"]["last_seq"].as_u64())
     }
 
-    /// `stream`'s details from the monitoring port of a running node.
+    /// `stream`'s details from the monitoring port of a running node (the
+    /// first that answers).
     fn stream(&self, lan: &Lan, stream: &str) -> Option<serde_json::Value> {
-        self.monitor(lan, "jsz?streams=true")
-            .into_iter()
-            .find_map(|v| {
-                v["account_details"]
-                    .as_array()?
-                    .iter()
-                    .flat_map(|a| a["stream_detail"].as_array().cloned().unwrap_or_default())
-                    .find(|s| s["name"] == stream)
-            })
+        self.monitor(lan, "jsz?streams=true").find_map(|v| {
+            v["account_details"]
+                .as_array()?
+                .iter()
+                .flat_map(|a| a["stream_detail"].as_array().cloned().unwrap_or_default())
+                .find(|s| s["name"] == stream)
+        })
     }
 
     /// Messages the running nodes handled so far, summed over them: (in,
     /// out) from each `/varz` (clients' and routes' alike), so the
-    /// benchmark can put the servers' traffic per message beside raw.
-    pub fn traffic(&self, lan: &Lan) -> (u64, u64) {
-        self.monitor(lan, "varz")
-            .iter()
+    /// benchmark can put the servers' traffic per message beside raw;
+    /// `None` unless every running node answered.
+    pub fn traffic(&self, lan: &Lan) -> Option<(u64, u64)> {
+        let each: Vec<(u64, u64)> = self
+            .monitor(lan, "varz")
             .filter_map(|v| Some((v["in_msgs"].as_u64()?, v["out_msgs"].as_u64()?)))
-            .fold((0, 0), |(i, o), (a, b)| (i + a, o + b))
+            .collect();
+        (each.len() == self.pids().len())
+            .then(|| each.iter().fold((0, 0), |(i, o), (a, b)| (i + a, o + b)))
     }
 
     /// Each running node's answer at `path` of its monitoring port (those
-    /// that answered).
-    fn monitor(&self, lan: &Lan, path: &str) -> Vec<serde_json::Value> {
+    /// that answer), asked one after the other as they are taken.
+    fn monitor<'a>(
+        &'a self,
+        lan: &'a Lan,
+        path: &'a str,
+    ) -> impl Iterator<Item = serde_json::Value> + 'a {
         self.nodes
             .iter()
             .filter(|n| n.2.is_some())
-            .filter_map(|(h, _, _)| {
+            .filter_map(move |(h, _, _)| {
                 let out = lan
                     .command(*h, "curl")
                     .args(["-s", "-m", "2", &format!("http://127.0.0.1:8222/{path}")])
@@ -206,7 +212,6 @@ impl NatsCluster {
                     .ok()?;
                 serde_json::from_slice(&out.stdout).ok()
             })
-            .collect()
     }
 
     /// The running nodes' process ids (the benchmark reads their CPU time).
@@ -285,4 +290,25 @@ impl Drop for NatsCluster {
     fn drop(&mut self) {
         self.kill_all();
     }
+}
+
+/// Runs the future `f` makes on a runtime of its own, on a thread inside
+/// network namespace `ns` (a NATS client of the test's cluster); what it
+/// returns.
+pub fn block_on_in<T, F, Fut>(ns: String, f: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+{
+    std::thread::spawn(move || {
+        super::enter_netns(&ns);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        rt.block_on(f())
+    })
+    .join()
+    .expect("the thread in the namespace")
 }
