@@ -32,9 +32,10 @@ pub(crate) enum RelayError {
     /// The cluster refused or did not answer (JetStream's own words).
     #[error("{0}")]
     JetStream(String),
-    /// A stream on the cluster differs from what messngr makes (`streams`).
-    #[error("{0}")]
-    MadeOtherwise(String),
+    /// A stream on the cluster differs from what messngr makes
+    /// (`streams`), or another stream took a publish: `found` is its name.
+    #[error("{why}")]
+    MadeOtherwise { found: String, why: String },
     /// This host's directory entry is larger than an entry may be.
     #[error("this host's directory entry is {len} bytes, over {max}")]
     TooLarge { len: usize, max: usize },
@@ -58,15 +59,15 @@ pub(crate) enum RelayError {
 
 impl RelayError {
     /// Whether the relay is away for now (not connected, not ready, not
-    /// answering, its stream refused): the sender keeps the message and sends it when it is
-    /// back, rather than failing it.
+    /// answering, its stream refused): the sender keeps the message and
+    /// sends it when it is back, rather than failing it.
     pub(crate) fn is_away(&self) -> bool {
         matches!(
             self,
             RelayError::NotConnected
                 | RelayError::NotReady(_)
                 | RelayError::Unanswered(_)
-                | RelayError::MadeOtherwise(_)
+                | RelayError::MadeOtherwise { .. }
         )
     }
 
@@ -78,7 +79,10 @@ impl RelayError {
             RelayError::NotReady(what) => RelayError::NotReady(what),
             RelayError::NoPin(host) => RelayError::NoPin(host.clone()),
             RelayError::Unanswered(why) => RelayError::Unanswered(why.clone()),
-            RelayError::MadeOtherwise(why) => RelayError::MadeOtherwise(why.clone()),
+            RelayError::MadeOtherwise { found, why } => RelayError::MadeOtherwise {
+                found: found.clone(),
+                why: why.clone(),
+            },
             RelayError::Ended => RelayError::Ended,
             RelayError::Stopped => RelayError::Stopped,
             other => RelayError::JetStream(other.to_string()),

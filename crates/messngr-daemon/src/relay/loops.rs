@@ -1,7 +1,9 @@
 //! The relay's two loops that run for as long as the daemon: taking this
 //! host's messages from the stream, and keeping its directory entry
-//! written. Each makes its stream again when it finds it gone, and stops
-//! using one it finds made otherwise.
+//! written. Each checks its stream: when something failed (and makes it
+//! again if it is gone), and every third of `directory_ttl_secs` even when
+//! nothing did (one changed in place); and stops using one it finds made
+//! otherwise.
 //!
 //! Why here and not only at start: the cluster is someone else's service.
 //! It may come back with empty stores (its disks lost, rebuilt by an
@@ -23,21 +25,24 @@ use crate::secure::Secure;
 use crate::settings::Settings;
 
 /// The longest pause between tries.
-const MAX_PAUSE: Duration = Duration::from_secs(30);
+pub(super) const MAX_PAUSE: Duration = Duration::from_secs(30);
 
 /// `pause`, give or take a quarter at random: every host lost the cluster
 /// at the same moment, and should not all come back to it at the same
 /// moment again, every pause.
-fn jittered(pause: Duration) -> Duration {
+pub(super) fn jittered(pause: Duration) -> Duration {
     let mut b = [0u8; 2];
     // Without randomness, the pause as it is.
-    let r = getrandom::fill(&mut b).map_or(0.5, |()| f64::from(u16::from_le_bytes(b)) / 65_535.0);
+    let r = getrandom::fill(&mut b).map_or(0.5, |()| {
+        f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX)
+    });
     pause.mul_f64(0.75 + r / 2.0)
 }
 
 impl Relay {
     /// Takes this host's messages from the relay, for ever: the stream
-    /// opened again (after a pause) whenever it fails.
+    /// checked (and made again, or refused) whenever taking them stops,
+    /// and between times.
     pub(super) async fn receive(
         &self,
         js: &jetstream::Context,
@@ -47,17 +52,21 @@ impl Relay {
         // Not before this host holds its names, or what waited for them
         // would find nobody here.
         wait_for_own_name(settings, deliver.registry()).await;
+        let every = settings.relay.directory_ttl() / 3;
         let mut wait = Duration::from_secs(1);
         loop {
             let mail = match self.mail.get() {
                 Some(m) => m,
                 None => match mail::Mail::open(js, &settings.relay).await {
-                    Ok(m) => self.mail.get_or_init(|| async { m }).await,
+                    Ok(m) => {
+                        self.checked(mail::STREAM, Ok(()));
+                        self.mail.get_or_init(|| async { m }).await
+                    }
                     Err(e) => {
-                        tracing::warn!(
-                            "relay: the message stream is not ready ({e}); trying again in {wait:?}"
+                        tracing::info!(
+                            "relay: the message stream is not ready; trying again in {wait:?}"
                         );
-                        self.note_error(format!("messages: {e}"));
+                        self.checked(mail::STREAM, Err(e));
                         tokio::time::sleep(jittered(wait)).await;
                         wait = (wait * 2).min(MAX_PAUSE);
                         continue;
@@ -66,12 +75,13 @@ impl Relay {
             };
             if !self.refused(mail::STREAM) {
                 let started = std::time::Instant::now();
-                let served = mail
-                    .serve(&settings.netbios_name, |taken| async move {
+                let served = tokio::select! {
+                    served = mail.serve(&settings.netbios_name, |taken| async move {
                         let settle = deliver.deliver(self, &taken).await;
                         (taken, settle)
-                    })
-                    .await;
+                    }) => served,
+                    why = self.watch(mail, every) => Err(why),
+                };
                 // Taking messages for a while is a success: the pause
                 // after it starts short again.
                 if started.elapsed() >= Duration::from_secs(60) {
@@ -82,12 +92,28 @@ impl Relay {
                     self.note_error(format!("messages: {e}"));
                 }
             }
+            // At once: the stream may be gone (deleted, or the cluster
+            // back with empty stores: made again, or its consumer never
+            // would be), or swapped under the consumer for one made
+            // otherwise (refused before anything more is published to it).
+            self.checked(mail::STREAM, mail.reopen().await);
             tokio::time::sleep(jittered(wait)).await;
             wait = (wait * 2).min(MAX_PAUSE);
-            // The stream may be gone (deleted, or the cluster back with
-            // empty stores): made again, or its consumer never would be;
-            // or made otherwise meanwhile: refused.
+        }
+    }
+
+    /// Checks the message stream every `every`, and when a publish found
+    /// it refused; returns (ending its consumer) once it is refused.
+    async fn watch(&self, mail: &mail::Mail, every: Duration) -> RelayError {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(jittered(every)) => {}
+                () = self.recheck.notified() => {}
+            }
             self.checked(mail::STREAM, mail.reopen().await);
+            if self.refused(mail::STREAM) {
+                return RelayError::NotReady("message stream (refused: see `messngr status`)");
+            }
         }
     }
 
@@ -108,6 +134,7 @@ impl Relay {
         // just came back, takes a moment).
         let mut retry = Duration::from_secs(1);
         let mut written: Option<(Vec<String>, std::time::Instant)> = None;
+        let mut checked = std::time::Instant::now();
         loop {
             // A gateway's names are other sites' people: not held here.
             let mut names = registry.messenger_names();
@@ -118,6 +145,12 @@ impl Relay {
             if !due {
                 tokio::time::sleep(NAMES_CHECK).await;
                 continue;
+            }
+            // Checked once a renewal, though nothing failed: a bucket
+            // changed in place still takes the writes.
+            if checked.elapsed() >= renew {
+                self.checked(directory::STREAM, dir.reopen().await);
+                checked = std::time::Instant::now();
             }
             let entry = entry::Entry::ours(settings, secure, names.clone());
             let outcome = if self.refused(directory::STREAM) {
@@ -143,6 +176,7 @@ impl Relay {
                     // with empty stores): made again before the next try;
                     // or made otherwise meanwhile: refused.
                     self.checked(directory::STREAM, dir.reopen().await);
+                    checked = std::time::Instant::now();
                 }
             }
         }
@@ -150,23 +184,23 @@ impl Relay {
 
     /// Notes how `stream`'s check came out: passed (used again, if it was
     /// refused), made otherwise (refused: said loudly, someone with the
-    /// cluster's credentials put it there), the cluster's refusal (said: a
-    /// permission or a limit the next try will not mend), or not back yet
-    /// (quietly).
-    fn checked(&self, stream: &'static str, outcome: Result<(), RelayError>) {
+    /// cluster's credentials put it there), the cluster's refusal while
+    /// connected (said: a permission or a limit the next try may not
+    /// mend), or the relay not connected (quietly).
+    pub(super) fn checked(&self, stream: &'static str, outcome: Result<(), RelayError>) {
         match outcome {
             Ok(()) => {
-                if self.refuse(stream, false) {
+                if self.set_refused(stream, None) {
                     tracing::warn!("relay: the stream {stream} is as messngr makes it again");
                 }
             }
-            Err(e @ RelayError::MadeOtherwise(_)) => {
-                if self.refuse(stream, true) {
-                    tracing::warn!("relay: {e}; until then it is not used");
+            Err(RelayError::MadeOtherwise { found, why }) => {
+                if self.set_refused(stream, Some(found)) {
+                    tracing::warn!("relay: {why}; until then it is not used");
                 }
-                self.note_error(format!("{stream}: {e}"));
+                self.note_error(format!("{stream}: {why}"));
             }
-            Err(e @ RelayError::JetStream(_)) => {
+            Err(e) if self.connected() => {
                 tracing::warn!("relay: the stream {stream} could not be made or opened: {e}");
                 self.note_error(format!("{stream}: {e}"));
             }

@@ -148,10 +148,15 @@ impl Mail {
         // Another stream that took this subject (made while this one was
         // gone) stores what was meant for this one.
         if ack.stream != STREAM {
-            return Err(RelayError::MadeOtherwise(format!(
-                "the stream {} on the cluster took a message meant for {STREAM}: check it (`nats stream info {}`) and delete it; messngr makes {STREAM} again",
-                ack.stream, ack.stream
-            )));
+            // Its name is the answer's (anyone's): cut short, one line.
+            let found: String = ack.stream.chars().take(64).collect();
+            let found = messngr_proto::text::sanitize_line(&found).into_owned();
+            return Err(RelayError::MadeOtherwise {
+                why: format!(
+                    "the stream {found} on the cluster took a message meant for {STREAM}: check it (`nats stream info {found}`) and delete it; messngr makes {STREAM} again"
+                ),
+                found,
+            });
         }
         Ok(ack.sequence)
     }

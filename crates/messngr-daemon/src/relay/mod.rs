@@ -88,8 +88,12 @@ pub(crate) struct Relay {
     /// Unix ms of the last entry written (0: none yet).
     written_ms: AtomicI64,
     /// Streams found made otherwise, not used until a check passes again
-    /// (`loops`).
-    refused: Mutex<std::collections::BTreeSet<&'static str>>,
+    /// (`loops`): each with the name of the stream to look at (itself,
+    /// or another that took its publishes).
+    refused: Mutex<std::collections::BTreeMap<&'static str, String>>,
+    /// Asks the receiving loop to check the message stream now (a publish
+    /// found it refused).
+    recheck: tokio::sync::Notify,
     /// `directory_ttl_secs`.
     ttl: Duration,
     /// Directory entries read and refused (unsigned, oversized, a key
@@ -135,6 +139,7 @@ impl Relay {
             published: AtomicU64::new(0),
             written_ms: AtomicI64::new(0),
             refused: Mutex::default(),
+            recheck: tokio::sync::Notify::new(),
             ttl: settings.relay.directory_ttl(),
             dropped: AtomicU64::new(0),
             kept: AtomicU64::new(0),
@@ -175,14 +180,15 @@ impl Relay {
         let mut wait = Duration::from_secs(1);
         let dir = loop {
             match directory::Directory::open(&js, &settings.relay).await {
-                Ok(d) => break d,
+                Ok(d) => {
+                    self.checked(directory::STREAM, Ok(()));
+                    break d;
+                }
                 Err(e) => {
-                    self.note_error(format!("directory: {e}"));
-                    tracing::warn!(
-                        "relay: the directory is not ready ({e}); trying again in {wait:?}"
-                    );
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(30));
+                    tracing::info!("relay: the directory is not ready; trying again in {wait:?}");
+                    self.checked(directory::STREAM, Err(e));
+                    tokio::time::sleep(loops::jittered(wait)).await;
+                    wait = (wait * 2).min(loops::MAX_PAUSE);
                 }
             }
         };
@@ -200,16 +206,16 @@ impl Relay {
         self.refused
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(stream)
+            .contains_key(stream)
     }
 
-    /// Refuses `stream` (or uses it again); whether that changed anything.
-    fn refuse(&self, stream: &'static str, refused: bool) -> bool {
-        let mut set = self.refused.lock().unwrap_or_else(|p| p.into_inner());
-        if refused {
-            set.insert(stream)
-        } else {
-            set.remove(stream)
+    /// Refuses `stream`, `found` (the stream to look at) made otherwise,
+    /// or with `None` uses it again; whether that changed anything.
+    fn set_refused(&self, stream: &'static str, found: Option<String>) -> bool {
+        let mut map = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        match found {
+            Some(found) => map.insert(stream, found.clone()).as_ref() != Some(&found),
+            None => map.remove(stream).is_some(),
         }
     }
 
@@ -389,8 +395,8 @@ impl Relay {
                 .refused
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .map(|s| (*s).to_owned())
+                .values()
+                .cloned()
                 .collect(),
             written_ms: Some(self.written_ms.load(Ordering::Relaxed)).filter(|ms| *ms > 0),
             ttl_secs: self.ttl.as_secs(),

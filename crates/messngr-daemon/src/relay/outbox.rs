@@ -53,6 +53,7 @@ impl Relay {
             if self.kept.load(Ordering::Relaxed) == 0
                 || !self.connected()
                 || self.mail.get().is_none()
+                || self.refused(super::mail::STREAM)
             {
                 continue;
             }

@@ -11,7 +11,7 @@
 //! and receive nothing but the answers to its own requests (its inbox
 //! prefix, [`inbox_prefix`], is its own too).
 
-use super::directory::{BUCKET, claim_key, host_key};
+use super::directory::{self, BUCKET, claim_key, host_key};
 use super::mail::{STREAM, consumer, filter};
 
 /// The prefix of `host`'s reply subjects (`_INBOX_4832`): its account may
@@ -26,7 +26,7 @@ pub(crate) fn inbox_prefix(host: &str) -> String {
 pub fn nats_permissions(host: &str, make_streams: bool) -> String {
     // Spelt by the functions the relay itself uses, so that they agree.
     let (mine, own) = (consumer(host), filter(host));
-    let kv = format!("KV_{BUCKET}");
+    let kv = directory::STREAM;
     let publish = [
         ("send mail to any host", "messngr.mail.>".to_owned()),
         (

@@ -26,6 +26,11 @@ use crate::secure::Secure;
 /// stream's new leader elected) before it fails.
 const FAILOVER_WAIT: Duration = Duration::from_secs(10);
 
+/// Why nothing is published while the message stream is refused (the
+/// sender keeps the message).
+const REFUSED: RelayError =
+    RelayError::NotReady("message stream (the cluster's is made otherwise: see `messngr status`)");
+
 impl Relay {
     /// Hands the signed `frame` for `name` at `host` (on another site) to
     /// the relay, sealed to `host`'s pinned key; the stream's sequence
@@ -51,9 +56,7 @@ impl Relay {
             }
         }
         if self.refused(mail::STREAM) {
-            return Err(RelayError::NotReady(
-                "message stream (the cluster's is made otherwise: see `messngr status`)",
-            ));
+            return Err(REFUSED);
         }
         if secure.trust().pinned(host).is_none() {
             return Err(RelayError::NoPin(host.to_owned()));
@@ -133,6 +136,10 @@ impl Relay {
             .mail
             .get()
             .ok_or(RelayError::NotReady("message stream"))?;
+        // Refused while this batch waited in its lane.
+        if self.refused(mail::STREAM) {
+            return Err(REFUSED);
+        }
         let key = secure
             .trust()
             .pinned(host)
@@ -156,11 +163,11 @@ impl Relay {
                 Ok(seq) => return Ok(seq),
                 // Not tried again: kept by its sender, and the stream
                 // refused until it passes a check (`loops`).
-                Err(e @ RelayError::MadeOtherwise(_)) => {
-                    if self.refuse(mail::STREAM, true) {
-                        tracing::warn!("relay: {e}; until then messages are kept here");
-                    }
-                    self.note_error(format!("{}: {e}", mail::STREAM));
+                Err(e @ RelayError::MadeOtherwise { .. }) => {
+                    self.checked(mail::STREAM, Err(e.again()));
+                    // The receiving loop checks the stream now, and uses
+                    // it again if it passes.
+                    self.recheck.notify_one();
                     return Err(e);
                 }
                 Err(e) if Instant::now() < deadline => {

@@ -158,13 +158,16 @@ pub(crate) fn check(
     if differs.is_empty() {
         return Ok(());
     }
-    Err(RelayError::MadeOtherwise(format!(
-        "the stream {name} on the cluster was not made by messngr as it makes it ({}): \
+    Err(RelayError::MadeOtherwise {
+        found: found.name.clone(),
+        why: format!(
+            "the stream {name} on the cluster was not made by messngr as it makes it ({}): \
          check it (`nats stream info {name}`) and delete it (`nats stream rm {name}`); \
          messngr makes it again",
-        differs.join(", "),
-        name = found.name
-    )))
+            differs.join(", "),
+            name = found.name
+        ),
+    })
 }
 
 #[cfg(test)]

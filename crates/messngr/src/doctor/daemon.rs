@@ -244,7 +244,12 @@ impl Daemon {
                     "connected to {server}, but the cluster's {streams} is not as messngr makes it (not used: messages to other sites are kept here){kept}"
                 ),
                 format!(
-                    "someone with the cluster's credentials made it: `journalctl -u messngr | grep relay` says what differs; check it (`nats stream info {streams}`) and delete it (`nats stream rm`): messngr makes it again"
+                    "someone with the cluster's credentials made it: `journalctl -u messngr | grep relay` says what differs; check it and delete it ({}): messngr makes its own again",
+                    r.refused
+                        .iter()
+                        .map(|s| format!("`nats stream info {s}`, `nats stream rm {s}`"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
             );
         }

@@ -88,18 +88,28 @@ fn a_cluster_back_with_empty_stores_is_made_ready_again_without_a_restart() {
 
     // Someone with the cluster's credentials swaps the message stream for
     // one that drops what it holds after a second. Both daemons find it
-    // (their consumers went with the old one) and refuse it.
+    // (when their consumers went with the old one, or at their next check)
+    // and refuse it.
     with_jetstream(&lan, &nats, |js| async move {
-        js.delete_stream("MESSNGR_MAIL").await.expect("delete");
-        js.create_stream(jetstream::stream::Config {
+        let bad = jetstream::stream::Config {
             name: "MESSNGR_MAIL".into(),
             subjects: vec!["messngr.mail.>".into()],
+            retention: jetstream::stream::RetentionPolicy::WorkQueue,
             max_age: Duration::from_secs(1),
+            duplicate_window: Duration::from_secs(1),
             num_replicas: 3,
             ..Default::default()
-        })
-        .await
-        .expect("create");
+        };
+        js.delete_stream("MESSNGR_MAIL").await.expect("delete");
+        // The daemons make it again at once: whoever comes first, it ends
+        // up made otherwise (made so, or changed).
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while js.create_stream(bad.clone()).await.is_err()
+            && js.update_stream(bad.clone()).await.is_err()
+        {
+            assert!(std::time::Instant::now() < deadline, "swapping the stream");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     });
     wait_for(
         Duration::from_secs(60),
@@ -135,4 +145,36 @@ fn a_cluster_back_with_empty_stores_is_made_ready_again_without_a_restart() {
     );
     assert!(!refuses_mail(&h1) && !refuses_mail(&h2));
     assert_eq!(doctor_relay(&lan, 3, &h1)["status"], "ok");
+
+    // Changed in place (`nats stream edit`): nothing fails, the consumers
+    // go on; it is found at the next check (a third of the TTL, 10 s here).
+    set_max_age(&lan, &nats, Duration::from_secs(1));
+    wait_for(
+        Duration::from_secs(60),
+        || refuses_mail(&h1) && refuses_mail(&h2),
+        || format!("{}\n{}\n{}", relay(&h1), relay(&h2), h1.log()),
+    );
+    let o = h1.cli_ok(&["send", "OPS2", "while the stream was changed"]);
+    assert!(text(&o).contains("kept on this host"), "{}", text(&o));
+    // Put back as messngr makes it: used again at the next check, and
+    // what was kept goes.
+    set_max_age(&lan, &nats, Duration::from_secs(7 * 24 * 3600));
+    wait_for(
+        Duration::from_secs(90),
+        || has_text(&h2.inbox(), "while the stream was changed"),
+        || format!("{}\n{}\n{}", relay(&h1), h1.log(), h2.log()),
+    );
+    assert!(!refuses_mail(&h1) && !refuses_mail(&h2));
+}
+
+/// Changes how long the message stream keeps messages, in place.
+fn set_max_age(lan: &Lan, nats: &NatsCluster, age: Duration) {
+    with_jetstream(lan, nats, move |js| async move {
+        let mut stream = js.get_stream("MESSNGR_MAIL").await.expect("the stream");
+        let mut config = stream.info().await.expect("its info").config.clone();
+        config.max_age = age;
+        // (JetStream's rule: no longer than what it keeps.)
+        config.duplicate_window = age.min(Duration::from_secs(120));
+        js.update_stream(config).await.expect("update");
+    });
 }
