@@ -104,6 +104,12 @@ pub(crate) enum LookupError {
     /// Connected, the directory not yet opened.
     #[error("the relay's directory is not ready yet")]
     NotReady,
+    /// The directory's stream on the cluster is made otherwise than
+    /// messngr makes it: not read until it passes a check (`loops`).
+    #[error(
+        "the relay's directory is not used now: its stream on the cluster is made otherwise (see `messngr status`)"
+    )]
+    StreamRefused,
     /// Nobody has it.
     #[error("{0} is not in the relay's directory")]
     Absent(String),
@@ -145,7 +151,10 @@ impl LookupError {
     pub(crate) fn is_transient(&self) -> bool {
         matches!(
             self,
-            LookupError::NotConnected | LookupError::NotReady | LookupError::Io(_)
+            LookupError::NotConnected
+                | LookupError::NotReady
+                | LookupError::StreamRefused
+                | LookupError::Io(_)
         )
     }
 

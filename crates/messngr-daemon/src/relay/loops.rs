@@ -73,7 +73,10 @@ impl Relay {
                     }
                 },
             };
-            if !self.refused(mail::STREAM) {
+            // Nothing is taken while either stream is refused: a message
+            // from a host not pinned yet needs the directory, and would
+            // be offered until JetStream gives up on it.
+            if !self.refused(mail::STREAM) && !self.refused(directory::STREAM) {
                 let started = std::time::Instant::now();
                 let served = tokio::select! {
                     served = mail.serve(&settings.netbios_name, |taken| async move {
@@ -103,7 +106,8 @@ impl Relay {
     }
 
     /// Checks the message stream every `every`, and when a publish found
-    /// it refused; returns (ending its consumer) once it is refused.
+    /// it refused; returns (ending its consumer) once it, or the
+    /// directory's (checked by `renew`), is refused.
     async fn watch(&self, mail: &mail::Mail, every: Duration) -> RelayError {
         loop {
             tokio::select! {
@@ -111,8 +115,8 @@ impl Relay {
                 () = self.recheck.notified() => {}
             }
             self.checked(mail::STREAM, mail.reopen().await);
-            if self.refused(mail::STREAM) {
-                return RelayError::NotReady("message stream (refused: see `messngr status`)");
+            if self.refused(mail::STREAM) || self.refused(directory::STREAM) {
+                return RelayError::NotReady("stream (refused: see `messngr status`)");
             }
         }
     }
@@ -197,6 +201,10 @@ impl Relay {
             Err(RelayError::MadeOtherwise { found, why }) => {
                 if self.set_refused(stream, Some(found)) {
                     tracing::warn!("relay: {why}; until then it is not used");
+                    // The receiving loop stops taking messages, and
+                    // checks the message stream at once (a refusal from a
+                    // publish's answer is cleared if it passes).
+                    self.recheck.notify_one();
                 }
                 self.note_error(format!("{stream}: {why}"));
             }

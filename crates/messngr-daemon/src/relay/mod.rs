@@ -310,7 +310,7 @@ impl Relay {
             return Err(LookupError::NotConnected);
         }
         if self.refused(directory::STREAM) {
-            return Err(LookupError::NotReady);
+            return Err(LookupError::StreamRefused);
         }
         self.directory.get().ok_or(LookupError::NotReady)
     }
@@ -386,7 +386,7 @@ impl Relay {
                 .filter(|_| s.connected)
                 .map(|c| c.server_info().server_name),
             since_ms: s.since_ms,
-            directory: self.directory.initialized(),
+            directory: self.directory.initialized() && !self.refused(directory::STREAM),
             published: self.published.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
             kept: self.kept.load(Ordering::Relaxed),

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use messngr_store::{Queued, StoreHandle};
 
-use super::{LookupError, Relay};
+use super::Relay;
 use crate::secure::Secure;
 
 /// How often the outbox is looked at.
@@ -103,7 +103,7 @@ impl Relay {
         }
         let holders = match self.lookup(secure, &q.target).await {
             Ok(found) => found,
-            Err(LookupError::NotConnected | LookupError::NotReady | LookupError::Io(_)) => {
+            Err(e) if e.is_transient() => {
                 return Sent::Later;
             }
             Err(e)

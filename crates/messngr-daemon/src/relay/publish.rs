@@ -46,17 +46,15 @@ impl Relay {
         // A failover (a server gone, the client moving to another) takes
         // a second or two: a send waits that long rather than failing.
         // (So does one right after a start, until the message stream is
-        // open.)
+        // open; not one while it is refused: kept at once.)
         let queued_at = Instant::now();
         loop {
             match self.mail.get() {
+                _ if self.refused(mail::STREAM) => return Err(REFUSED),
                 Some(_) if self.connected() => break,
                 _ if queued_at.elapsed() >= FAILOVER_WAIT => return Err(self.away()),
                 _ => tokio::time::sleep(Duration::from_millis(50)).await,
             }
-        }
-        if self.refused(mail::STREAM) {
-            return Err(REFUSED);
         }
         if secure.trust().pinned(host).is_none() {
             return Err(RelayError::NoPin(host.to_owned()));
@@ -165,12 +163,9 @@ impl Relay {
                 // refused until it passes a check (`loops`).
                 Err(e @ RelayError::MadeOtherwise { .. }) => {
                     self.checked(mail::STREAM, Err(e.again()));
-                    // The receiving loop checks the stream now, and uses
-                    // it again if it passes.
-                    self.recheck.notify_one();
                     return Err(e);
                 }
-                Err(e) if Instant::now() < deadline => {
+                Err(e) if Instant::now() < deadline && !self.refused(mail::STREAM) => {
                     tracing::debug!("relay: publish failed ({e}); trying again");
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }

@@ -159,13 +159,13 @@ pub(crate) fn check(
         return Ok(());
     }
     Err(RelayError::MadeOtherwise {
-        found: found.name.clone(),
+        found: wanted.name.clone(),
         why: format!(
             "the stream {name} on the cluster was not made by messngr as it makes it ({}): \
          check it (`nats stream info {name}`) and delete it (`nats stream rm {name}`); \
          messngr makes it again",
             differs.join(", "),
-            name = found.name
+            name = wanted.name
         ),
     })
 }

@@ -202,12 +202,9 @@ async fn forward(ctx: &SendContext, m: &Message) {
         // The relay down, or her hosts not in the directory now (asleep):
         // kept in the outbox, which tries again (for an hour when nobody
         // holds the name).
-        Err(
-            e @ (LookupError::NotConnected
-            | LookupError::NotReady
-            | LookupError::Io(_)
-            | LookupError::Absent(_)),
-        ) => relay::keep(ctx, &name, &m.text, opts, &e.to_string()).await,
+        Err(e) if e.is_transient() || matches!(e, LookupError::Absent(_)) => {
+            relay::keep(ctx, &name, &m.text, opts, &e.to_string()).await
+        }
         Err(e) => {
             tracing::warn!("gateway: message {} for {name} stays here only: {e}", m.id);
             return;

@@ -50,9 +50,7 @@ pub(crate) async fn resolve_anywhere(
             Ok(Resolved::Relay(found))
         }
         // The relay down or slow is not "no such name": kept for it.
-        Err(e @ (LookupError::NotConnected | LookupError::NotReady | LookupError::Io(_))) => {
-            Ok(Resolved::Later(e.to_string()))
-        }
+        Err(e) if e.is_transient() => Ok(Resolved::Later(e.to_string())),
         Err(e) => Err(SendError::NotFound(format!("{not_here}; {e}"))),
     }
 }

@@ -28,9 +28,14 @@ where
 
 /// Whether `d` refuses the message stream now.
 fn refuses_mail(d: &Daemon) -> bool {
+    refuses(d, "MESSNGR_MAIL")
+}
+
+/// Whether `d` refuses `stream` now.
+fn refuses(d: &Daemon, stream: &str) -> bool {
     relay(d)["refused"]
         .as_array()
-        .is_some_and(|r| r.iter().any(|s| s == "MESSNGR_MAIL"))
+        .is_some_and(|r| r.iter().any(|s| s == stream))
 }
 
 #[test]
@@ -165,6 +170,54 @@ fn a_cluster_back_with_empty_stores_is_made_ready_again_without_a_restart() {
         || format!("{}\n{}\n{}", relay(&h1), h1.log(), h2.log()),
     );
     assert!(!refuses_mail(&h1) && !refuses_mail(&h2));
+
+    // The directory's stream changed in place (entries kept 10 s, less
+    // than any host's TTL: hosts would vanish between renewals): refused
+    // at each host's next renewal; lookups say so, and nothing is taken.
+    const DIRECTORY: &str = "KV_messngr_directory";
+    set_directory_age(&lan, &nats, Duration::from_secs(10));
+    wait_for(
+        Duration::from_secs(60),
+        || refuses(&h1, DIRECTORY) && refuses(&h2, DIRECTORY),
+        || format!("{}\n{}\n{}", relay(&h1), relay(&h2), h1.log()),
+    );
+    let o = h1.cli(&["lookup", "OPS2"]);
+    assert!(
+        !o.status.success() && text(&o).contains("made otherwise"),
+        "{}",
+        text(&o)
+    );
+    let o = h1.cli_ok(&["send", "OPS2", "while the directory was changed"]);
+    let said = text(&o);
+    assert!(
+        said.contains("queued") || said.contains("kept on this host"),
+        "{said}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!has_text(&h2.inbox(), "while the directory was changed"));
+    // Put back (the TTL the hosts made it with): used again, and the
+    // message arrives.
+    set_directory_age(&lan, &nats, Duration::from_secs(30));
+    wait_for(
+        Duration::from_secs(90),
+        || has_text(&h2.inbox(), "while the directory was changed"),
+        || format!("{}\n{}\n{}", relay(&h1), h1.log(), h2.log()),
+    );
+    assert!(!refuses(&h1, DIRECTORY) && !refuses(&h2, DIRECTORY));
+}
+
+/// Changes how long the directory's stream keeps entries, in place.
+fn set_directory_age(lan: &Lan, nats: &NatsCluster, age: Duration) {
+    with_jetstream(lan, nats, move |js| async move {
+        let mut stream = js
+            .get_stream("KV_messngr_directory")
+            .await
+            .expect("the stream");
+        let mut config = stream.info().await.expect("its info").config.clone();
+        config.max_age = age;
+        config.duplicate_window = config.duplicate_window.min(age);
+        js.update_stream(config).await.expect("update");
+    });
 }
 
 /// Changes how long the message stream keeps messages, in place.
