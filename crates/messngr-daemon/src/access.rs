@@ -51,12 +51,7 @@ impl Access {
     /// The local user owning a message addressed to `to`, or `None` for a
     /// message to the host (or workgroup, or a name that is nobody's).
     pub fn owner_of(&self, to: &str) -> Option<String> {
-        self.owner_with(to, |name| {
-            nix::unistd::User::from_name(name)
-                .ok()
-                .flatten()
-                .map(|u| u.name)
-        })
+        self.owner_with(to, crate::accounts::account_named)
     }
 
     /// [`Access::owner_of`] with the account lookup given (for tests).
