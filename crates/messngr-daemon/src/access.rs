@@ -50,8 +50,13 @@ pub struct Caller {
 impl Access {
     /// The local user owning a message addressed to `to`, or `None` for a
     /// message to the host (or workgroup, or a name that is nobody's).
+    /// When the system cannot say whether `to` is an account (sssd or
+    /// LDAP unreachable), root's: not a host message that every local
+    /// user may read (`host_messages_visible_to_all`).
     pub fn owner_of(&self, to: &str) -> Option<String> {
-        self.owner_with(to, crate::accounts::account_named)
+        self.owner_with(to, |name| {
+            account_or_root(name, crate::accounts::account_named(name))
+        })
     }
 
     /// [`Access::owner_of`] with the account lookup given (for tests).
@@ -192,6 +197,33 @@ fn has_login_shell(shell: &std::path::Path) -> bool {
     shell.as_os_str().is_empty() || !matches!(name, "nologin" | "false")
 }
 
+/// Who owns a message whose recipient the system could not say is an
+/// account or not: root, who may read everything anyway.
+const UNANSWERED_OWNER: &str = "root";
+
+/// The account NSS gave for `name`, or root's when it could not say.
+fn account_or_root(name: &str, answer: Result<Option<String>, nix::Error>) -> Option<String> {
+    answer.unwrap_or_else(|e| {
+        unanswered(name, e);
+        Some(UNANSWERED_OWNER.to_owned())
+    })
+}
+
+/// Logs, at most once a minute, that the accounts could not be read.
+fn unanswered(name: &str, e: nix::Error) {
+    use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+    static LAST: AtomicI64 = AtomicI64::new(i64::MIN);
+    let now = messngr_store::clock::now_ms();
+    let last = LAST.load(Relaxed);
+    if now.saturating_sub(last) >= 60_000
+        && LAST.compare_exchange(last, now, Relaxed, Relaxed).is_ok()
+    {
+        tracing::warn!(
+            "the system could not say whether {name:?} is an account ({e}); messages to it are root's until it can: check NSS (sssd, LDAP, /etc/nsswitch.conf)"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,6 +265,16 @@ mod tests {
         assert_eq!(a.owner_with("MLAN", accounts), None);
         assert_eq!(a.owner_with("NOBODYHERE", accounts), None);
         assert_eq!(a.owner_with("  ", accounts), None);
+    }
+
+    #[test]
+    fn when_nss_cannot_answer_the_message_is_roots_not_the_hosts() {
+        let a = access(true);
+        let down = |name: &str| account_or_root(name, Err(nix::errno::Errno::EIO));
+        assert_eq!(a.owner_with("ALICE", down).as_deref(), Some("root"));
+        let up = |name: &str| account_or_root(name, Ok(accounts(name)));
+        assert_eq!(a.owner_with("ALICE", up).as_deref(), Some("alice"));
+        assert_eq!(a.owner_with("NOBODYHERE", up), None);
     }
 
     #[test]

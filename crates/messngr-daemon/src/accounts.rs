@@ -9,11 +9,14 @@
 //! more system calls on the path of every message, and a blocking call on
 //! an async worker (still made on a miss, without the cache's lock). Under
 //! load that was two lookups per HTTP publish (bench/http.sh), and a fifth
-//! of a relay receiver's CPU (bench/relay.sh, stop 27).
+//! of a relay receiver's CPU per message (bench/relay.sh, stop 27: 0.66 to
+//! 0.27 ms).
 //!
-//! An answer is kept for [`TTL`]: an account renamed, removed or given to
-//! another uid is seen within that time, far sooner than nscd's ten
-//! minutes. Answers that name no account are kept too, so that a flood
+//! An answer is kept for [`TTL`]: an account made, renamed, removed or
+//! given to another uid is seen within that time, far sooner than nscd's
+//! ten minutes (and its 20 s for "no such account"). A failure to answer
+//! (sssd or LDAP unreachable) is not kept, and is not taken for "no such
+//! account" (`Access::owner_of` then gives the message to root). Answers that name no account are kept too, so that a flood
 //! from an unknown uid does not become a flood of lookups. The map is
 //! bounded by [`MAX_ENTRIES`] (emptied when full), so a caller cycling
 //! through uids cannot grow it.
@@ -88,12 +91,13 @@ static BY_NAME: LazyLock<Mutex<Names<String>>> = LazyLock::new(Mutex::default);
 
 /// The answer for `key` in `names`, remembered or asked of `fetch`. The
 /// system is asked without the lock held, so a slow NSS (sssd, LDAP)
-/// delays only the callers of keys not remembered.
+/// delays only the callers of keys not remembered. A failure to answer
+/// (NSS unreachable) is not remembered.
 fn remembered<K, Q>(
     names: &Mutex<Names<K>>,
     key: &Q,
-    fetch: fn(&Q) -> Option<String>,
-) -> Option<String>
+    fetch: impl FnOnce(&Q) -> Result<Option<String>, nix::Error>,
+) -> Result<Option<String>, nix::Error>
 where
     K: Hash + Eq + Borrow<Q>,
     Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
@@ -101,39 +105,47 @@ where
     let now = Instant::now();
     let lock = || names.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(name) = lock().fresh(key, now) {
-        return name;
+        return Ok(name);
     }
-    let name = fetch(key);
-    lock().lookup(key, now, |_| name.clone())
+    let name = fetch(key)?;
+    Ok(lock().lookup(key, now, |_| name.clone()))
 }
 
 /// The login name of `uid`, or `None` when no account has it (as of at
-/// most [`TTL`] ago).
+/// most [`TTL`] ago), or the system could not say.
 pub(crate) fn name_of(uid: u32) -> Option<String> {
     remembered(&BY_UID, &uid, |uid| getpwuid(*uid))
+        .ok()
+        .flatten()
 }
 
 /// The login name of the account called `name` (`getpwnam(3)`, which
-/// matches it exactly), or `None` when there is none (as of at most
-/// [`TTL`] ago).
-pub(crate) fn account_named(name: &str) -> Option<String> {
+/// matches it exactly), `None` when there is none (as of at most [`TTL`]
+/// ago: an account made just now may be missed that long), or the
+/// system's error when it could not say (sssd or LDAP unreachable).
+pub(crate) fn account_named(name: &str) -> Result<Option<String>, nix::Error> {
     remembered(&BY_NAME, name, getpwnam)
 }
 
 /// Asks the system (`getpwnam(3)`).
-fn getpwnam(name: &str) -> Option<String> {
-    nix::unistd::User::from_name(name)
-        .ok()
-        .flatten()
-        .map(|u| u.name)
+fn getpwnam(name: &str) -> Result<Option<String>, nix::Error> {
+    found(nix::unistd::User::from_name(name))
 }
 
 /// Asks the system (`getpwuid(3)`).
-fn getpwuid(uid: u32) -> Option<String> {
-    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-        .ok()
-        .flatten()
-        .map(|u| u.name)
+fn getpwuid(uid: u32) -> Result<Option<String>, nix::Error> {
+    found(nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)))
+}
+
+/// What `getpwnam_r(3)` or `getpwuid_r(3)` said: the errors it may give
+/// for "no such account" are that, the rest a failure to answer.
+fn found(answer: nix::Result<Option<nix::unistd::User>>) -> Result<Option<String>, nix::Error> {
+    use nix::errno::Errno;
+    match answer {
+        Ok(user) => Ok(user.map(|u| u.name)),
+        Err(Errno::ENOENT | Errno::ESRCH | Errno::EBADF | Errno::EPERM) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -187,9 +199,27 @@ mod tests {
     #[test]
     fn the_system_answers_for_root() {
         assert_eq!(name_of(0).as_deref(), Some("root"));
-        assert_eq!(account_named("root").as_deref(), Some("root"));
+        assert_eq!(account_named("root").unwrap().as_deref(), Some("root"));
         // As getpwnam(3) matches: exactly.
-        assert_eq!(account_named("ROOT"), None);
+        assert_eq!(account_named("ROOT").unwrap(), None);
+    }
+
+    #[test]
+    fn a_failure_to_answer_is_not_remembered_nor_taken_for_no_account() {
+        use nix::errno::Errno;
+        assert_eq!(found(Err(Errno::ENOENT)), Ok(None));
+        assert_eq!(found(Err(Errno::EIO)), Err(Errno::EIO));
+        let names: Mutex<Names<String>> = Mutex::default();
+        let key = "alice";
+        assert_eq!(
+            remembered(&names, key, |_| Err(Errno::EIO)),
+            Err(Errno::EIO)
+        );
+        assert_eq!(
+            remembered(&names, key, |_| Ok(Some("alice".into()))),
+            Ok(Some("alice".into())),
+            "the failure was not remembered"
+        );
     }
 
     #[test]
