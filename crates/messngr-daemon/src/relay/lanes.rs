@@ -21,7 +21,9 @@
 //! first with one of the rest, and the cluster pays two replication
 //! rounds where one would do (bench/relay.sh: about 3 messages a publish
 //! from 8 senders). So after a publish of `n` messages the next waits
-//! until `n` are queued, or [`LINGER`] passed, whichever comes first. A
+//! until `n` are queued (or what waits fills an envelope), or [`LINGER`]
+//! passed (2 to 3 ms: tokio's timer rounds up to its next millisecond
+//! tick), whichever comes first. A
 //! lane that published one message (a lone sender, or one that sends one
 //! at a time) does not wait: its next message goes at once, as before.
 
@@ -47,7 +49,7 @@ pub(crate) struct Item {
 
 /// How long a lane that just published several messages waits for as
 /// many to queue up again before its next publish (module doc).
-pub(crate) const LINGER: Duration = Duration::from_millis(2);
+const LINGER: Duration = Duration::from_millis(2);
 
 /// A subject's messages not yet taken for a publish.
 struct Lane {
@@ -57,7 +59,7 @@ struct Lane {
 }
 
 /// What a lane's driver does next ([`Lanes::next`]).
-pub(crate) enum Next {
+enum Next {
     /// Publish these.
     Publish(Vec<Item>),
     /// Fewer than wanted wait: wait for another (until the linger is
@@ -105,13 +107,13 @@ impl Lanes {
     /// one envelope takes); [`Next::Wait`] while fewer do; [`Next::Idle`]
     /// when nothing waits and `want` is 1 at most (the lane is idle
     /// again; its driver ends).
-    pub(crate) fn next(&self, subject: &str, max_frames: usize, want: usize) -> Next {
+    fn next(&self, subject: &str, max_frames: usize, want: usize) -> Next {
         let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
         let Some(lane) = busy.get_mut(subject) else {
             return Next::Idle;
         };
         let want = want.clamp(1, max_frames.clamp(1, MAX_FRAMES));
-        if want > 1 && lane.waiting.len() < want {
+        if want > 1 && lane.waiting.len() < want && !fills_envelope(&lane.waiting) {
             return Next::Wait(lane.arrived.clone());
         }
         let batch = take(&mut lane.waiting, messngr_secure::MAX_SEALED, max_frames);
@@ -134,6 +136,39 @@ impl Lanes {
             .unwrap_or_else(|p| p.into_inner())
             .remove(subject);
         drop(lane);
+    }
+}
+
+/// Whether what waits fills one envelope already (large messages): no
+/// use waiting for more.
+fn fills_envelope(waiting: &VecDeque<Item>) -> bool {
+    let size: usize = waiting.iter().map(|i| frame_cost(i.frame.len())).sum();
+    EMPTY_LEN + size >= messngr_secure::MAX_SEALED
+}
+
+/// The next batch of `subject`'s lane (for its driver): once `want` wait,
+/// or [`LINGER`] passed (then what waits); `None` when the lane is idle
+/// again.
+pub(crate) async fn gather(
+    lanes: &Lanes,
+    subject: &str,
+    max_frames: usize,
+    mut want: usize,
+) -> Option<Vec<Item>> {
+    let until = tokio::time::Instant::now() + LINGER;
+    loop {
+        match lanes.next(subject, max_frames, want) {
+            Next::Publish(batch) => return Some(batch),
+            Next::Idle => return None,
+            Next::Wait(arrived) => {
+                if tokio::time::timeout_at(until, arrived.notified())
+                    .await
+                    .is_err()
+                {
+                    want = 1;
+                }
+            }
+        }
     }
 }
 
@@ -246,6 +281,52 @@ mod tests {
         assert!(push(3), "the lane was idle again");
         // A host that takes no bundles is never waited for: one at a time.
         assert_eq!(next(&lanes, "s", 1, 8).unwrap().len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_driver_lingers_only_after_several_and_only_so_long() {
+        use tokio::time::Instant;
+        let lanes = Lanes::default();
+        let mut keep = Vec::new();
+        let mut push = |n: u8, len: usize| {
+            let (i, rx) = item(n, len);
+            keep.push(rx);
+            lanes.push("s", i)
+        };
+        push(0, 100);
+        push(1, 100);
+        // Three were published last, two wait; a third comes within the
+        // linger: the three go together, when it came.
+        let (third, _rx) = item(2, 100);
+        let t0 = Instant::now();
+        let (batch, ()) = tokio::join!(gather(&lanes, "s", MAX_FRAMES, 3), async {
+            tokio::time::sleep(LINGER / 2).await;
+            lanes.push("s", third);
+        });
+        assert_eq!(batch.unwrap().len(), 3);
+        assert_eq!(t0.elapsed(), LINGER / 2);
+        push(0, 100);
+        push(1, 100);
+        // None comes: after the linger, the two.
+        let t0 = Instant::now();
+        assert_eq!(gather(&lanes, "s", MAX_FRAMES, 3).await.unwrap().len(), 2);
+        assert!(t0.elapsed() >= LINGER, "waited for a third");
+        // Nothing comes: after the linger the lane is idle again.
+        let t0 = Instant::now();
+        assert!(gather(&lanes, "s", MAX_FRAMES, 2).await.is_none());
+        assert!(t0.elapsed() >= LINGER);
+        assert!(push(2, 100), "idle: the next message starts a driver");
+        // After a publish of one (or a failed one): no waiting.
+        let t0 = Instant::now();
+        assert_eq!(gather(&lanes, "s", MAX_FRAMES, 1).await.unwrap().len(), 1);
+        assert!(gather(&lanes, "s", MAX_FRAMES, 1).await.is_none());
+        assert_eq!(t0.elapsed(), Duration::ZERO);
+        // What waits fills an envelope already: no waiting for more.
+        push(3, messngr_secure::MAX_SEALED / 2);
+        push(4, messngr_secure::MAX_SEALED / 2);
+        let t0 = Instant::now();
+        assert_eq!(gather(&lanes, "s", MAX_FRAMES, 8).await.unwrap().len(), 1);
+        assert_eq!(t0.elapsed(), Duration::ZERO);
     }
 
     #[test]

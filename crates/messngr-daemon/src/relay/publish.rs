@@ -18,7 +18,7 @@ use messngr_proto::wire::native::bundle::{Bundle, MAX_FRAMES};
 use tokio::sync::oneshot;
 
 use super::error::RelayError;
-use super::lanes::{Item, LINGER, Next};
+use super::lanes::{Item, gather};
 use super::{Relay, mail};
 use crate::secure::Secure;
 
@@ -94,9 +94,9 @@ impl Relay {
         // one failover time, not one per publish behind it.
         let mut failing = false;
         // How many to wait for (`lanes`' doc): as many as the last
-        // publish answered, for [`LINGER`] at most.
+        // publish answered, for `lanes::LINGER` at most.
         let mut want = 1;
-        while let Some(batch) = self.gather(&subject, max_frames, want).await {
+        while let Some(batch) = gather(&self.lanes, &subject, max_frames, want).await {
             let deadline = batch
                 .iter()
                 .map(|i| i.queued_at)
@@ -121,26 +121,6 @@ impl Relay {
         // The lane ended with the last `next`; one made since is another
         // driver's.
         abandon.armed = false;
-    }
-
-    /// The next batch of `subject`'s lane, once `want` wait or
-    /// [`LINGER`] passed; `None` when the lane is idle again.
-    async fn gather(&self, subject: &str, max_frames: usize, mut want: usize) -> Option<Vec<Item>> {
-        let until = tokio::time::Instant::now() + LINGER;
-        loop {
-            match self.lanes.next(subject, max_frames, want) {
-                Next::Publish(batch) => return Some(batch),
-                Next::Idle => return None,
-                Next::Wait(arrived) => {
-                    if tokio::time::timeout_at(until, arrived.notified())
-                        .await
-                        .is_err()
-                    {
-                        want = 1;
-                    }
-                }
-            }
-        }
     }
 
     /// Seals `batch` (one frame as it is, several as a bundle) to `host`'s
