@@ -41,6 +41,7 @@
 //! NetBIOS name is then a valid key.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_nats::jetstream::{self, kv, stream};
 use messngr_secure::PublicKey;
@@ -76,10 +77,13 @@ pub(crate) struct Directory {
     kv: kv::Store,
     /// For the bucket's stream, whose subjects list a name's claims.
     js: jetstream::Context,
-    /// How long an entry is believed after it was written: this host's
-    /// `directory_ttl_secs`, or the stream's age if longer (a host with a
-    /// longer TTL renews less often).
-    believed: std::time::Duration,
+    /// How long an entry is believed after it was written, in ms: this
+    /// host's `directory_ttl_secs`, or the stream's age if longer (a host
+    /// with a longer TTL renews less often); read again when the stream
+    /// is made again (another host may make it, with its own TTL).
+    believed: AtomicU64,
+    /// This host's `directory_ttl_secs`.
+    ttl: std::time::Duration,
     /// How the bucket's stream is made, to make it again
     /// ([`Directory::reopen`]).
     wanted: stream::Config,
@@ -118,21 +122,32 @@ impl Directory {
             ..Default::default()
         };
         let made = super::streams::open(js, wanted.clone(), SHORTEST).await?;
+        let kv = js.get_key_value(BUCKET).await.map_err(nats)?;
+        let directory = Directory {
+            kv,
+            js: js.clone(),
+            believed: AtomicU64::new(0),
+            ttl: cfg.directory_ttl(),
+            wanted,
+        };
+        directory.kept(&made);
+        Ok(directory)
+    }
+
+    /// Notes how long the bucket's stream `made` keeps entries: they are
+    /// believed that long if it is longer than this host's TTL (said if it
+    /// is under half of it).
+    fn kept(&self, made: &stream::Stream) {
         let kept = made.cached_info().config.max_age;
-        if !kept.is_zero() && kept < cfg.directory_ttl() / 2 {
+        if !kept.is_zero() && kept < self.ttl / 2 {
             tracing::warn!(
                 "relay: the directory keeps entries {} s, under half this host's directory_ttl_secs ({}): set the same TTL on every host",
                 kept.as_secs(),
-                cfg.directory_ttl().as_secs()
+                self.ttl.as_secs()
             );
         }
-        let kv = js.get_key_value(BUCKET).await.map_err(nats)?;
-        Ok(Directory {
-            kv,
-            js: js.clone(),
-            believed: cfg.directory_ttl().max(kept),
-            wanted,
-        })
+        let ms = u64::try_from(self.ttl.max(kept).as_millis()).unwrap_or(u64::MAX);
+        self.believed.store(ms, Ordering::Relaxed);
     }
 
     /// Makes the bucket's stream again if it is gone (an admin deleted it,
@@ -141,9 +156,9 @@ impl Directory {
     /// keeps what it read at open (the stream's name, and direct reads,
     /// which `streams::open` makes), so it serves the new one.
     pub(crate) async fn reopen(&self) -> Result<(), RelayError> {
-        super::streams::open(&self.js, self.wanted.clone(), SHORTEST)
-            .await
-            .map(drop)
+        let made = super::streams::open(&self.js, self.wanted.clone(), SHORTEST).await?;
+        self.kept(&made);
+        Ok(())
     }
 
     /// Writes `entry`, signed, and this host's claim of each of its names
@@ -323,7 +338,7 @@ impl Directory {
         // the longest TTL (and clocks' skew) is a host that stopped, and
         // one ahead of that skew is not believed either.
         let now = super::now_ms();
-        let window = i64::try_from(self.believed.as_millis()).unwrap_or(i64::MAX);
+        let window = i64::try_from(self.believed.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
         let stale = now.saturating_sub(window).saturating_sub(SKEW_MS);
         if entry.at < stale || entry.at > now.saturating_add(SKEW_MS) {
             return Err(LookupError::Absent(name));
