@@ -198,11 +198,14 @@ fn has_login_shell(shell: &std::path::Path) -> bool {
 }
 
 /// Who owns a message whose recipient the system could not say is an
-/// account or not: root, who may read everything anyway.
+/// account or not: root, who may read everything anyway. Not the host:
+/// with `host_messages_visible_to_all` every local user would read a
+/// person's mail while NSS is down. It stays root's after (root and
+/// `admin_group` see it; the log said whose it may be).
 const UNANSWERED_OWNER: &str = "root";
 
 /// The account NSS gave for `name`, or root's when it could not say.
-fn account_or_root(name: &str, answer: Result<Option<String>, nix::Error>) -> Option<String> {
+fn account_or_root(name: &str, answer: crate::accounts::Answer) -> Option<String> {
     answer.unwrap_or_else(|e| {
         unanswered(name, e);
         Some(UNANSWERED_OWNER.to_owned())

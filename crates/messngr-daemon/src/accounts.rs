@@ -8,18 +8,21 @@
 //! `/etc/passwd` (or asks NSS: systemd-userdb, sssd, LDAP), a dozen or
 //! more system calls on the path of every message, and a blocking call on
 //! an async worker (still made on a miss, without the cache's lock). Under
-//! load that was two lookups per HTTP publish (bench/http.sh), and a fifth
-//! of a relay receiver's CPU per message (bench/relay.sh, stop 27: 0.66 to
+//! load that was two lookups per HTTP publish (bench/http.sh), and most of
+//! a relay receiver's CPU per message (bench/relay.sh, stop 27: 0.66 to
 //! 0.27 ms).
 //!
 //! An answer is kept for [`TTL`]: an account made, renamed, removed or
 //! given to another uid is seen within that time, far sooner than nscd's
-//! ten minutes (and its 20 s for "no such account"). A failure to answer
-//! (sssd or LDAP unreachable) is not kept, and is not taken for "no such
-//! account" (`Access::owner_of` then gives the message to root). Answers that name no account are kept too, so that a flood
-//! from an unknown uid does not become a flood of lookups. The map is
-//! bounded by [`MAX_ENTRIES`] (emptied when full), so a caller cycling
-//! through uids cannot grow it.
+//! ten minutes (and its 20 s for "no such account"). Answers that name no
+//! account are kept too, so that a flood from an unknown uid or to an
+//! unknown name does not become a flood of lookups, and so are NSS's
+//! errors (a module unreachable: a flood does not wait on sssd's timeout
+//! once per message), as errors: never taken for "no such account"
+//! (`Access::owner_of` then gives the message to root). glibc says "no
+//! such account" with no error; any error is NSS failing to say. The maps
+//! are bounded by [`MAX_ENTRIES`] (emptied when full), so a caller cycling
+//! through uids or names cannot grow them.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
@@ -33,10 +36,14 @@ pub(crate) const TTL: Duration = Duration::from_secs(2);
 /// At most this many uids (and as many names) are remembered.
 pub(crate) const MAX_ENTRIES: usize = 1024;
 
-/// Remembered answers: key (a uid, or a name asked for) → (login, when
+/// What the system said: the account's login name, no account, or its
+/// error (it could not say).
+pub(crate) type Answer = Result<Option<String>, nix::Error>;
+
+/// Remembered answers: key (a uid, or a name asked for) → (answer, when
 /// asked).
 struct Names<K> {
-    map: HashMap<K, (Option<String>, Instant)>,
+    map: HashMap<K, (Answer, Instant)>,
 }
 
 impl<K> Default for Names<K> {
@@ -49,7 +56,7 @@ impl<K> Default for Names<K> {
 
 impl<K: Hash + Eq> Names<K> {
     /// The remembered answer for `key`, if younger than [`TTL`] at `now`.
-    fn fresh<Q>(&self, key: &Q, now: Instant) -> Option<Option<String>>
+    fn fresh<Q>(&self, key: &Q, now: Instant) -> Option<Answer>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -57,30 +64,25 @@ impl<K: Hash + Eq> Names<K> {
         self.map
             .get(key)
             .filter(|(_, at)| now.saturating_duration_since(*at) < TTL)
-            .map(|(name, _)| name.clone())
+            .map(|(answer, _)| answer.clone())
     }
 
     /// The answer for `key` at `now`: remembered if younger than [`TTL`],
     /// else asked of `fetch` and remembered.
-    fn lookup<Q>(
-        &mut self,
-        key: &Q,
-        now: Instant,
-        fetch: impl FnOnce(&Q) -> Option<String>,
-    ) -> Option<String>
+    fn lookup<Q>(&mut self, key: &Q, now: Instant, fetch: impl FnOnce(&Q) -> Answer) -> Answer
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        if let Some(name) = self.fresh(key, now) {
-            return name;
+        if let Some(answer) = self.fresh(key, now) {
+            return answer;
         }
-        let name = fetch(key);
+        let answer = fetch(key);
         if self.map.len() >= MAX_ENTRIES && !self.map.contains_key(key) {
             self.map.clear();
         }
-        self.map.insert(key.to_owned(), (name.clone(), now));
-        name
+        self.map.insert(key.to_owned(), (answer.clone(), now));
+        answer
     }
 }
 
@@ -91,24 +93,19 @@ static BY_NAME: LazyLock<Mutex<Names<String>>> = LazyLock::new(Mutex::default);
 
 /// The answer for `key` in `names`, remembered or asked of `fetch`. The
 /// system is asked without the lock held, so a slow NSS (sssd, LDAP)
-/// delays only the callers of keys not remembered. A failure to answer
-/// (NSS unreachable) is not remembered.
-fn remembered<K, Q>(
-    names: &Mutex<Names<K>>,
-    key: &Q,
-    fetch: impl FnOnce(&Q) -> Result<Option<String>, nix::Error>,
-) -> Result<Option<String>, nix::Error>
+/// delays only the callers of keys not remembered.
+fn remembered<K, Q>(names: &Mutex<Names<K>>, key: &Q, fetch: impl FnOnce(&Q) -> Answer) -> Answer
 where
     K: Hash + Eq + Borrow<Q>,
     Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
 {
     let now = Instant::now();
     let lock = || names.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(name) = lock().fresh(key, now) {
-        return Ok(name);
+    if let Some(answer) = lock().fresh(key, now) {
+        return answer;
     }
-    let name = fetch(key)?;
-    Ok(lock().lookup(key, now, |_| name.clone()))
+    let answer = fetch(key);
+    lock().lookup(key, now, |_| answer)
 }
 
 /// The login name of `uid`, or `None` when no account has it (as of at
@@ -121,36 +118,26 @@ pub(crate) fn name_of(uid: u32) -> Option<String> {
 
 /// The login name of the account called `name` (`getpwnam(3)`, which
 /// matches it exactly), `None` when there is none (as of at most [`TTL`]
-/// ago: an account made just now may be missed that long), or the
-/// system's error when it could not say (sssd or LDAP unreachable).
-pub(crate) fn account_named(name: &str) -> Result<Option<String>, nix::Error> {
+/// ago: an account made just now may be missed that long), or NSS's error
+/// when it could not say (a module unreachable).
+pub(crate) fn account_named(name: &str) -> Answer {
     remembered(&BY_NAME, name, getpwnam)
 }
 
 /// Asks the system (`getpwnam(3)`).
-fn getpwnam(name: &str) -> Result<Option<String>, nix::Error> {
-    found(nix::unistd::User::from_name(name))
+fn getpwnam(name: &str) -> Answer {
+    nix::unistd::User::from_name(name).map(|u| u.map(|u| u.name))
 }
 
 /// Asks the system (`getpwuid(3)`).
-fn getpwuid(uid: u32) -> Result<Option<String>, nix::Error> {
-    found(nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)))
-}
-
-/// What `getpwnam_r(3)` or `getpwuid_r(3)` said: the errors it may give
-/// for "no such account" are that, the rest a failure to answer.
-fn found(answer: nix::Result<Option<nix::unistd::User>>) -> Result<Option<String>, nix::Error> {
-    use nix::errno::Errno;
-    match answer {
-        Ok(user) => Ok(user.map(|u| u.name)),
-        Err(Errno::ENOENT | Errno::ESRCH | Errno::EBADF | Errno::EPERM) => Ok(None),
-        Err(e) => Err(e),
-    }
+fn getpwuid(uid: u32) -> Answer {
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).map(|u| u.map(|u| u.name))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::errno::Errno;
     use std::cell::Cell;
 
     #[test]
@@ -161,25 +148,25 @@ mod tests {
             let asked = &asked;
             move |_: &u32| {
                 asked.set(asked.get() + 1);
-                Some(n.to_owned())
+                Ok(Some(n.to_owned()))
             }
         };
         let t0 = Instant::now();
         assert_eq!(
-            names.lookup(&7, t0, fetch("alice")).as_deref(),
-            Some("alice")
+            names.lookup(&7, t0, fetch("alice")),
+            Ok(Some("alice".into()))
         );
         let later = t0 + TTL / 2;
         assert_eq!(
-            names.lookup(&7, later, fetch("bob")).as_deref(),
-            Some("alice")
+            names.lookup(&7, later, fetch("bob")),
+            Ok(Some("alice".into()))
         );
         assert_eq!(asked.get(), 1);
         // After the TTL the account's new name is seen.
         let after = t0 + TTL;
         assert_eq!(
-            names.lookup(&7, after, fetch("bob")).as_deref(),
-            Some("bob")
+            names.lookup(&7, after, fetch("bob")),
+            Ok(Some("bob".into()))
         );
         assert_eq!(asked.get(), 2);
     }
@@ -188,10 +175,10 @@ mod tests {
     fn no_account_is_remembered_too_and_the_map_stays_bounded() {
         let mut names: Names<u32> = Names::default();
         let t0 = Instant::now();
-        assert_eq!(names.lookup(&9, t0, |_| None), None);
-        assert_eq!(names.lookup(&9, t0, |_| Some("x".into())), None);
+        assert_eq!(names.lookup(&9, t0, |_| Ok(None)), Ok(None));
+        assert_eq!(names.lookup(&9, t0, |_| Ok(Some("x".into()))), Ok(None));
         for uid in 0..(MAX_ENTRIES as u32 * 3) {
-            names.lookup(&(1000 + uid), t0, |_| None);
+            let _ = names.lookup(&(1000 + uid), t0, |_| Ok(None));
         }
         assert!(names.map.len() <= MAX_ENTRIES);
     }
@@ -199,26 +186,22 @@ mod tests {
     #[test]
     fn the_system_answers_for_root() {
         assert_eq!(name_of(0).as_deref(), Some("root"));
-        assert_eq!(account_named("root").unwrap().as_deref(), Some("root"));
+        assert_eq!(account_named("root"), Ok(Some("root".into())));
         // As getpwnam(3) matches: exactly.
-        assert_eq!(account_named("ROOT").unwrap(), None);
+        assert_eq!(account_named("ROOT"), Ok(None));
     }
 
     #[test]
-    fn a_failure_to_answer_is_not_remembered_nor_taken_for_no_account() {
-        use nix::errno::Errno;
-        assert_eq!(found(Err(Errno::ENOENT)), Ok(None));
-        assert_eq!(found(Err(Errno::EIO)), Err(Errno::EIO));
+    fn a_failure_to_answer_is_remembered_as_one_never_as_no_account() {
         let names: Mutex<Names<String>> = Mutex::default();
-        let key = "alice";
         assert_eq!(
-            remembered(&names, key, |_| Err(Errno::EIO)),
+            remembered(&names, "alice", |_| Err(Errno::EIO)),
             Err(Errno::EIO)
         );
         assert_eq!(
-            remembered(&names, key, |_| Ok(Some("alice".into()))),
-            Ok(Some("alice".into())),
-            "the failure was not remembered"
+            remembered(&names, "alice", |_| Ok(None)),
+            Err(Errno::EIO),
+            "within the TTL, still the failure"
         );
     }
 
@@ -226,12 +209,10 @@ mod tests {
     fn names_are_remembered_apart_by_spelling() {
         let mut names: Names<String> = Names::default();
         let t0 = Instant::now();
-        assert_eq!(
-            names.lookup("ops2", t0, |_| Some("ops2".into())).as_deref(),
-            Some("ops2")
-        );
-        assert_eq!(names.lookup("OPS2", t0, |_| None), None);
-        assert_eq!(names.lookup("ops2", t0, |_| None).as_deref(), Some("ops2"));
-        assert_eq!(names.lookup("ops2", t0 + TTL, |_| None), None);
+        let ops2 = || Ok(Some("ops2".to_owned()));
+        assert_eq!(names.lookup("ops2", t0, |_| ops2()), ops2());
+        assert_eq!(names.lookup("OPS2", t0, |_| Ok(None)), Ok(None));
+        assert_eq!(names.lookup("ops2", t0, |_| Ok(None)), ops2());
+        assert_eq!(names.lookup("ops2", t0 + TTL, |_| Ok(None)), Ok(None));
     }
 }
