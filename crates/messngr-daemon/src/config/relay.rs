@@ -136,16 +136,20 @@ impl Relay {
             }
         }
         if let Some(t) = self.directory_ttl_secs
-            && !(30..=86_400).contains(&t)
+            && !(30..=MAX_DIRECTORY_TTL_SECS).contains(&t)
         {
             return Err(ConfigError::Invalid {
                 key: "relay.directory_ttl_secs",
-                message: format!("{t}: give 30 to 86400 seconds (default 300)"),
+                message: format!("{t}: give 30 to {MAX_DIRECTORY_TTL_SECS} seconds (default 300)"),
             });
         }
         Ok(())
     }
 }
+
+/// The longest `directory_ttl_secs` a host may set (a day): no honest
+/// host makes the directory keep entries longer.
+pub(crate) const MAX_DIRECTORY_TTL_SECS: u64 = 86_400;
 
 /// `nats://HOST:PORT` or `tls://HOST:PORT` (the port may be left out).
 fn check_server(s: &str) -> Result<(), String> {

@@ -95,6 +95,18 @@ pub(crate) struct Directory {
 /// its own TTL.
 const SHORTEST: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The longest an entry is believed, whatever the bucket's stream says
+/// (anyone allowed to edit it could make it years, and old entries
+/// replayed would then be believed).
+const MAX_KEPT: std::time::Duration =
+    std::time::Duration::from_secs(crate::config::MAX_DIRECTORY_TTL_SECS);
+
+/// How long, in ms, an entry is believed: this host's `ttl`, or the
+/// stream's age `kept` if longer, up to [`MAX_KEPT`].
+fn believed_ms(ttl: std::time::Duration, kept: std::time::Duration) -> u64 {
+    u64::try_from(ttl.max(kept.min(MAX_KEPT)).as_millis()).unwrap_or(u64::MAX)
+}
+
 impl Directory {
     /// Creates the bucket's stream if missing, and opens the bucket.
     pub(crate) async fn open(
@@ -139,6 +151,11 @@ impl Directory {
     /// is under half of it).
     fn kept(&self, made: &stream::Stream) {
         let kept = made.cached_info().config.max_age;
+        let ms = believed_ms(self.ttl, kept);
+        // Said when it changes, not at each check.
+        if self.believed.swap(ms, Ordering::Relaxed) == ms {
+            return;
+        }
         if !kept.is_zero() && kept < self.ttl / 2 {
             tracing::warn!(
                 "relay: the directory keeps entries {} s, under half this host's directory_ttl_secs ({}): set the same TTL on every host",
@@ -146,8 +163,13 @@ impl Directory {
                 self.ttl.as_secs()
             );
         }
-        let ms = u64::try_from(self.ttl.max(kept).as_millis()).unwrap_or(u64::MAX);
-        self.believed.store(ms, Ordering::Relaxed);
+        if kept > MAX_KEPT {
+            tracing::warn!(
+                "relay: the directory keeps entries {} s, longer than any host's directory_ttl_secs may be: entries are believed {} s at most",
+                kept.as_secs(),
+                MAX_KEPT.as_secs()
+            );
+        }
     }
 
     /// Makes the bucket's stream again if it is gone (an admin deleted it,
@@ -387,6 +409,16 @@ pub(super) fn claim_key(key: &str, host: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_is_believed_this_hosts_ttl_or_the_streams_up_to_a_day() {
+        let s = std::time::Duration::from_secs;
+        assert_eq!(believed_ms(s(300), s(0)), 300_000);
+        assert_eq!(believed_ms(s(300), s(60)), 300_000);
+        assert_eq!(believed_ms(s(300), s(3_600)), 3_600_000);
+        // A stream edited to keep entries for years: a day at most.
+        assert_eq!(believed_ms(s(300), s(3_600 * 24 * 365 * 300)), 86_400_000);
+    }
 
     #[test]
     fn any_netbios_name_makes_a_valid_key() {
