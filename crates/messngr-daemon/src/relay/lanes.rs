@@ -23,9 +23,9 @@
 //! from 8 senders). So after a publish of `n` messages the next waits
 //! until `n` are queued (or what waits fills an envelope), or [`LINGER`]
 //! passed (2 to 3 ms: tokio's timer rounds up to its next millisecond
-//! tick), whichever comes first. A
-//! lane that published one message (a lone sender, or one that sends one
-//! at a time) does not wait: its next message goes at once, as before.
+//! tick), whichever comes first. A lane that published one message (a
+//! lone sender, or one that sends one at a time) does not wait: its next
+//! message goes at once, as before.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
