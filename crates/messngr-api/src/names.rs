@@ -187,6 +187,10 @@ pub struct RelayView {
     /// `directory_ttl_secs`: an entry not written again within it is gone.
     #[serde(default)]
     pub ttl_secs: u64,
+    /// Whether this host is taking its messages from the cluster now
+    /// (`None` from a daemon before stop 27).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiving: Option<bool>,
 }
 
 fn yes() -> bool {

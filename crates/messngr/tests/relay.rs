@@ -51,7 +51,10 @@ fn wait_published(d: &Daemon, nats: &NatsCluster) {
         Duration::from_secs(30),
         || {
             let r = relay(d);
-            r["connected"] == true && r["directory"] == true && r["published"].as_u64() >= Some(1)
+            r["connected"] == true
+                && r["directory"] == true
+                && r["published"].as_u64() >= Some(1)
+                && r["receiving"] == true
         },
         || format!("{}\n{}\n{}", relay(d), d.log(), nats.logs()),
     );
@@ -96,6 +99,8 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
     wait_published(&h1, &nats);
     wait_published(&h2, &nats);
     assert_eq!(relay(&h1)["servers"].as_array().map(Vec::len), Some(3));
+    let shown = text(&h2.cli_ok(&["status"]));
+    assert!(shown.contains("taking this host's messages"), "{shown}");
     let doctor = doctor_relay(&lan, 3, &h1);
     assert_eq!(doctor["status"], "ok", "{doctor}");
     assert!(

@@ -15,6 +15,7 @@
 //! messages on disk meanwhile, and `messngr status` and `messngr doctor`
 //! say which stream and what to do.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_nats::jetstream;
@@ -79,12 +80,17 @@ impl Relay {
             if !self.refused(mail::STREAM) && !self.refused(directory::STREAM) {
                 let started = std::time::Instant::now();
                 let served = tokio::select! {
-                    served = mail.serve(&settings.netbios_name, |taken| async move {
-                        let settle = deliver.deliver(self, &taken).await;
-                        (taken, settle)
-                    }) => served,
+                    served = mail.serve(
+                        &settings.netbios_name,
+                        || self.receiving.store(true, Ordering::Relaxed),
+                        |taken| async move {
+                            let settle = deliver.deliver(self, &taken).await;
+                            (taken, settle)
+                        },
+                    ) => served,
                     why = self.watch(mail, every) => Err(why),
                 };
+                self.receiving.store(false, Ordering::Relaxed);
                 // Taking messages for a while is a success: the pause
                 // after it starts short again.
                 if started.elapsed() >= Duration::from_secs(60) {

@@ -164,7 +164,12 @@ impl Mail {
     /// Takes this host's messages, up to [`IN_FLIGHT`] at a time, handing
     /// each to `handle`, until the consumer's stream ends (an error: the
     /// caller opens again).
-    pub(crate) async fn serve<F, Fut>(&self, host: &str, handle: F) -> Result<(), RelayError>
+    pub(crate) async fn serve<F, Fut>(
+        &self,
+        host: &str,
+        ready: impl FnOnce(),
+        handle: F,
+    ) -> Result<(), RelayError>
     where
         F: Fn(Taken) -> Fut,
         Fut: std::future::Future<Output = (Taken, Settle)>,
@@ -188,10 +193,9 @@ impl Mail {
             .await
             .map_err(nats)?;
         let handle = &handle;
-        consumer
-            .messages()
-            .await
-            .map_err(nats)?
+        let messages = consumer.messages().await.map_err(nats)?;
+        ready();
+        messages
             .map(|m| m.map_err(nats))
             .try_for_each_concurrent(IN_FLIGHT, |message| async move {
                 let taken = Taken {

@@ -29,7 +29,7 @@ mod publish;
 mod streams;
 
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -85,6 +85,8 @@ pub(crate) struct Relay {
     client: std::sync::OnceLock<async_nats::Client>,
     /// Directory entries written (this host's, renewed).
     published: AtomicU64,
+    /// Whether this host's consumer is taking its messages now.
+    receiving: AtomicBool,
     /// Unix ms of the last entry written (0: none yet).
     written_ms: AtomicI64,
     /// Streams found made otherwise, not used until a check passes again
@@ -137,6 +139,7 @@ impl Relay {
             client: std::sync::OnceLock::new(),
             recent: Mutex::default(),
             published: AtomicU64::new(0),
+            receiving: AtomicBool::new(false),
             written_ms: AtomicI64::new(0),
             refused: Mutex::default(),
             recheck: tokio::sync::Notify::new(),
@@ -388,6 +391,7 @@ impl Relay {
             since_ms: s.since_ms,
             directory: self.directory.initialized() && !self.refused(directory::STREAM),
             published: self.published.load(Ordering::Relaxed),
+            receiving: Some(self.receiving.load(Ordering::Relaxed)),
             dropped: self.dropped.load(Ordering::Relaxed),
             kept: self.kept.load(Ordering::Relaxed),
             last_error: s.last_error,

@@ -370,11 +370,16 @@ fn relay_status(out: &mut impl Write, r: &messngr_api::RelayView) -> std::io::Re
             .map_or(std::borrow::Cow::Borrowed("a server"), crate::show::line);
         writeln!(
             out,
-            "relay: connected to {server} since {since}; directory {}, this host's entry written {} times, {} entries or messages refused",
+            "relay: connected to {server} since {since}; directory {}, {}this host's entry written {} times, {} entries or messages refused",
             if r.directory {
                 "ready"
             } else {
                 "not ready yet"
+            },
+            match r.receiving {
+                Some(true) => "taking this host's messages, ",
+                Some(false) => "NOT taking this host's messages yet (they wait in the cluster), ",
+                None => "",
             },
             r.published,
             r.dropped

@@ -134,6 +134,14 @@ fn a_cluster_back_with_empty_stores_is_made_ready_again_without_a_restart() {
         "{}",
         text(&h1.cli_ok(&["status"]))
     );
+    // Nothing is taken from it, and status says so.
+    wait_for(
+        Duration::from_secs(30),
+        || relay(&h2)["receiving"] == false,
+        || relay(&h2).to_string(),
+    );
+    let shown = text(&h2.cli_ok(&["status"]));
+    assert!(shown.contains("NOT taking this host's messages"), "{shown}");
     // A send is kept here, not published into it.
     let o = h1.cli_ok(&["send", "OPS2", "while the stream was swapped"]);
     assert!(text(&o).contains("kept on this host"), "{}", text(&o));
@@ -149,6 +157,7 @@ fn a_cluster_back_with_empty_stores_is_made_ready_again_without_a_restart() {
         || format!("{}\n{}\n{}", relay(&h1), h1.log(), h2.log()),
     );
     assert!(!refuses_mail(&h1) && !refuses_mail(&h2));
+    assert_eq!(relay(&h2)["receiving"], true, "{}", relay(&h2));
     assert_eq!(doctor_relay(&lan, 3, &h1)["status"], "ok");
 
     // Changed in place (`nats stream edit`): nothing fails, the consumers
