@@ -54,13 +54,15 @@ impl Access {
     /// LDAP unreachable), root's: not a host message that every local
     /// user may read (`host_messages_visible_to_all`).
     pub fn owner_of(&self, to: &str) -> Option<String> {
-        self.owner_with(to, |name| {
-            account_or_root(name, crate::accounts::account_named(name))
-        })
+        self.owner_with(to, crate::accounts::account_named)
     }
 
     /// [`Access::owner_of`] with the account lookup given (for tests).
-    pub fn owner_with(&self, to: &str, account: impl Fn(&str) -> Option<String>) -> Option<String> {
+    pub fn owner_with(
+        &self,
+        to: &str,
+        account: impl Fn(&str) -> crate::accounts::Answer,
+    ) -> Option<String> {
         let to = to.trim();
         if to.is_empty() {
             return None;
@@ -79,8 +81,24 @@ impl Access {
         {
             return None;
         }
-        // NetBIOS names travel upper-cased; accounts are usually lower case.
-        account(to).or_else(|| account(&to.to_lowercase()))
+        // NetBIOS names travel upper-cased; accounts are usually lower
+        // case. Either spelling found is the owner; an error (NSS could
+        // not say) counts only if neither was found.
+        let written = account(to);
+        let lower = to.to_lowercase();
+        let lowered = if matches!(written, Ok(Some(_))) || lower == to {
+            Ok(None)
+        } else {
+            account(&lower)
+        };
+        match (written, lowered) {
+            (Ok(Some(owner)), _) | (_, Ok(Some(owner))) => Some(owner),
+            (Ok(None), Ok(None)) => None,
+            (Err(e), _) | (_, Err(e)) => {
+                unanswered(to, e);
+                Some(UNANSWERED_OWNER.to_owned())
+            }
+        }
     }
 
     /// Resolves the caller with uid `uid` against the system's accounts.
@@ -204,21 +222,14 @@ fn has_login_shell(shell: &std::path::Path) -> bool {
 /// `admin_group` see it; the log said whose it may be).
 const UNANSWERED_OWNER: &str = "root";
 
-/// The account NSS gave for `name`, or root's when it could not say.
-fn account_or_root(name: &str, answer: crate::accounts::Answer) -> Option<String> {
-    answer.unwrap_or_else(|e| {
-        unanswered(name, e);
-        Some(UNANSWERED_OWNER.to_owned())
-    })
-}
-
 /// Logs, at most once a minute, that the accounts could not be read.
 fn unanswered(name: &str, e: nix::Error) {
     use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
     static LAST: AtomicI64 = AtomicI64::new(i64::MIN);
     let now = messngr_store::clock::now_ms();
     let last = LAST.load(Relaxed);
-    if now.saturating_sub(last) >= 60_000
+    let interval = i64::try_from(crate::policy::LOG_INTERVAL.as_millis()).unwrap_or(i64::MAX);
+    if now.saturating_sub(last) >= interval
         && LAST.compare_exchange(last, now, Relaxed, Relaxed).is_ok()
     {
         tracing::warn!(
@@ -251,10 +262,10 @@ mod tests {
         }
     }
 
-    fn accounts(name: &str) -> Option<String> {
-        ["alice", "bob", "carol", "Dave"]
+    fn accounts(name: &str) -> crate::accounts::Answer {
+        Ok(["alice", "bob", "carol", "Dave"]
             .contains(&name)
-            .then(|| name.to_owned())
+            .then(|| name.to_owned()))
     }
 
     #[test]
@@ -273,11 +284,22 @@ mod tests {
     #[test]
     fn when_nss_cannot_answer_the_message_is_roots_not_the_hosts() {
         let a = access(true);
-        let down = |name: &str| account_or_root(name, Err(nix::errno::Errno::EIO));
+        let down = |_: &str| Err(nix::errno::Errno::EIO);
         assert_eq!(a.owner_with("ALICE", down).as_deref(), Some("root"));
-        let up = |name: &str| account_or_root(name, Ok(accounts(name)));
-        assert_eq!(a.owner_with("ALICE", up).as_deref(), Some("alice"));
-        assert_eq!(a.owner_with("NOBODYHERE", up), None);
+        assert_eq!(a.owner_with("ALICE", accounts).as_deref(), Some("alice"));
+        assert_eq!(a.owner_with("NOBODYHERE", accounts), None);
+        // `passwd: files ldap` with LDAP down: the upper-case spelling
+        // misses in files and errs in LDAP; the account found in files
+        // under the lower-case one is still the owner.
+        let ldap_down = |name: &str| match accounts(name) {
+            Ok(None) => Err(nix::errno::Errno::ENOENT),
+            found => found,
+        };
+        assert_eq!(a.owner_with("ALICE", ldap_down).as_deref(), Some("alice"));
+        assert_eq!(
+            a.owner_with("NOBODYHERE", ldap_down).as_deref(),
+            Some("root")
+        );
     }
 
     #[test]
@@ -289,7 +311,7 @@ mod tests {
         assert_eq!(a.owner_with("ALICE", accounts), None);
         // A joined group is the host's too, even with an account `backup`.
         assert_eq!(
-            access(true).owner_with("backup", |_| Some("backup".into())),
+            access(true).owner_with("backup", |_| Ok(Some("backup".into()))),
             None
         );
     }

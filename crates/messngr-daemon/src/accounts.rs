@@ -17,8 +17,9 @@
 //! ten minutes (and its 20 s for "no such account"). Answers that name no
 //! account are kept too, so that a flood from an unknown uid or to an
 //! unknown name does not become a flood of lookups, and so are NSS's
-//! errors (a module unreachable: a flood does not wait on sssd's timeout
-//! once per message), as errors: never taken for "no such account"
+//! errors (a module unreachable: a flood to one name does not wait on
+//! sssd's timeout once per message; one to ever new names still asks
+//! each, as before the cache), as errors: never taken for "no such account"
 //! (`Access::owner_of` then gives the message to root). glibc says "no
 //! such account" with no error; any error is NSS failing to say. The maps
 //! are bounded by [`MAX_ENTRIES`] (emptied when full), so a caller cycling

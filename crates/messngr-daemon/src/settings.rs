@@ -367,7 +367,7 @@ mod tests {
         )
         .unwrap();
         let a = access(&cfg, "GW");
-        let user = |n: &str| Some(n.to_owned());
+        let user = |n: &str| Ok(Some(n.to_owned()));
         assert_eq!(a.owner_with("ALICE", user).as_deref(), Some("root"));
         assert_eq!(a.owner_with("HELPDESK", user).as_deref(), Some("carol"));
         assert_eq!(a.owner_with("GW", user), None);
