@@ -100,7 +100,10 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
     wait_published(&h2, &nats);
     assert_eq!(relay(&h1)["servers"].as_array().map(Vec::len), Some(3));
     let shown = text(&h2.cli_ok(&["status"]));
-    assert!(shown.contains("taking this host's messages"), "{shown}");
+    assert!(
+        shown.contains("directory ready, taking this host's messages"),
+        "{shown}"
+    );
     let doctor = doctor_relay(&lan, 3, &h1);
     assert_eq!(doctor["status"], "ok", "{doctor}");
     assert!(

@@ -196,6 +196,7 @@ fn take(waiting: &mut VecDeque<Item>, max_plaintext: usize, max_frames: usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::FutureExt;
 
     /// The batch `next` gives, wanting `want`; `None` when idle; panics
     /// when it says to wait.
@@ -248,8 +249,8 @@ mod tests {
         assert!(next(&lanes, "s", 1, 1).is_none());
     }
 
-    #[test]
-    fn a_lane_that_published_several_waits_for_as_many_then_takes_what_came() {
+    #[tokio::test]
+    async fn a_lane_that_published_several_waits_for_as_many_then_takes_what_came() {
         let lanes = Lanes::default();
         let mut keep = Vec::new();
         let mut push = |n: u8| {
@@ -263,15 +264,13 @@ mod tests {
         let Next::Wait(arrived) = lanes.next("s", MAX_FRAMES, 3) else {
             panic!("should wait for a third");
         };
+        // (The second's push left a permit: taken, so that only the
+        // third's can wake it below.)
+        assert!(arrived.notified().now_or_never().is_some());
+        assert!(arrived.notified().now_or_never().is_none());
         // ...and is told of the third, which makes it publish all three.
         assert!(!push(2));
-        let woken = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap()
-            .block_on(async {
-                tokio::time::timeout(Duration::from_secs(5), arrived.notified()).await
-            });
+        let woken = tokio::time::timeout(Duration::from_secs(5), arrived.notified()).await;
         assert!(woken.is_ok(), "a message queued wakes the driver");
         assert_eq!(next(&lanes, "s", MAX_FRAMES, 3).unwrap().len(), 3);
         // Nothing waits: wanting more still waits (until the linger is
