@@ -106,7 +106,12 @@ impl Relay {
             // would be), or swapped under the consumer for one made
             // otherwise (refused before anything more is published to it).
             self.checked(mail::STREAM, mail.reopen().await);
-            tokio::time::sleep(jittered(wait)).await;
+            // Woken early when a refusal is set or cleared (`checked`):
+            // messages are taken again as soon as both streams pass.
+            tokio::select! {
+                () = tokio::time::sleep(jittered(wait)) => {}
+                () = self.recheck.notified() => {}
+            }
             wait = (wait * 2).min(MAX_PAUSE);
         }
     }
@@ -202,6 +207,8 @@ impl Relay {
             Ok(()) => {
                 if self.set_refused(stream, None) {
                     tracing::warn!("relay: the stream {stream} is as messngr makes it again");
+                    // The receiving loop takes messages again now.
+                    self.recheck.notify_one();
                 }
             }
             Err(RelayError::MadeOtherwise { found, why }) => {
