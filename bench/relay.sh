@@ -33,6 +33,7 @@ done
 [ -x /usr/sbin/nats-server ] || { echo "relay.sh: /usr/sbin/nats-server missing: apt-get install nats-server (or ci/install-deps)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "relay.sh: run as root (it builds network namespaces)" >&2; exit 2; }
 
-MESSNGR_BENCH_COUNT=$COUNT MESSNGR_BENCH_SENDERS=$SENDERS MESSNGR_BENCH_SAMPLES=$SAMPLES \
+# The daemons log at info, as deployed (the tests' daemons log at debug).
+MESSNGR_TEST_RUST_LOG=${MESSNGR_TEST_RUST_LOG:-info} MESSNGR_BENCH_COUNT=$COUNT MESSNGR_BENCH_SENDERS=$SENDERS MESSNGR_BENCH_SAMPLES=$SAMPLES \
   cargo test --release -q -p messngr --test relay_bench -- --ignored --nocapture 2>&1 |
   grep -v '^running \|^test result\|^$'

@@ -141,7 +141,13 @@ impl Daemon {
             .arg("daemon")
             .arg("--config")
             .arg(dir.path().join("messngr.toml"))
-            .env("RUST_LOG", "debug")
+            // Debug, so that a failing test's log shows every packet; a
+            // benchmark runs the daemons as deployed, at info
+            // (bench/relay.sh sets MESSNGR_TEST_RUST_LOG).
+            .env(
+                "RUST_LOG",
+                std::env::var("MESSNGR_TEST_RUST_LOG").unwrap_or_else(|_| "debug".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
