@@ -12,7 +12,7 @@
 //! in `relay/`: a user at two sites (`two_sites`), a NATS user per host
 //! against a hostile client (`accounts`), the secure gateway (`gateway`),
 //! messages sent at once going as bundles (`bundles`), a cluster back
-//! with empty stores (`rebuilt`).
+//! with empty stores (`rebuilt`), the servers reached over TLS (`tls`).
 
 mod support;
 
@@ -24,6 +24,8 @@ mod bundles;
 mod gateway;
 #[path = "relay/rebuilt.rs"]
 mod rebuilt;
+#[path = "relay/tls.rs"]
+mod tls;
 #[path = "relay/two_sites.rs"]
 mod two_sites;
 

@@ -13,12 +13,72 @@ use std::time::Duration;
 use super::{Relay, RelayError, now_ms, permissions};
 use crate::settings::Settings;
 
+/// The longest pause between two attempts at a first connection: short,
+/// as a cluster started after the daemons should be found soon.
+const CONNECT_PAUSE: Duration = Duration::from_secs(8);
+
+/// What the admin should look at, for a connection's failure `why`.
+fn what_to_check(why: &str) -> &'static str {
+    let why = why.to_ascii_lowercase();
+    if why.contains("certificate") || why.contains("tls") {
+        "check [relay] ca_file (the CA that signed the servers' certificates) and that the servers' certificates name the addresses in [relay] servers"
+    } else if why.contains("authorization") || why.contains("authentication") {
+        "check [relay] credentials or nkey_seed_file against the servers' authorization"
+    } else {
+        "check that nats-server runs and is reachable at the addresses in [relay] servers"
+    }
+}
+
 impl Relay {
-    /// The client, connecting in the background (it returns at once).
+    /// The client, once connected to one of the servers: tried again,
+    /// with a growing pause, until one takes it (the daemon runs meanwhile;
+    /// sends to other sites are kept). An error only for settings no retry
+    /// can mend (a server URL that does not parse, a file that cannot be
+    /// read).
+    ///
+    /// Why this loop and not the client's own first-connect retry: that
+    /// one reports each failure as its kind only ("IO error"), and the
+    /// admin must see why ("invalid peer certificate: UnknownIssuer",
+    /// "authorization violation", "connection refused"). A first attempt
+    /// made by hand returns the error with its cause, which goes to the
+    /// log (when it changes) and to `messngr status`. Once connected, the
+    /// client reconnects by itself, for ever.
     pub(super) async fn connect(
         self: &Arc<Self>,
         settings: &Settings,
     ) -> Result<async_nats::Client, RelayError> {
+        let options = self.options(settings).await?;
+        tracing::info!("relay: connecting to {}", self.servers.join(", "));
+        let mut wait = Duration::from_secs(1);
+        let mut last = String::new();
+        loop {
+            match options.clone().connect(self.servers.clone()).await {
+                Ok(client) => return Ok(client),
+                Err(e) if e.kind() == async_nats::ConnectErrorKind::ServerParse => {
+                    return Err(RelayError::Connect(e.to_string()));
+                }
+                Err(e) => {
+                    let why = format!("cannot connect: {e}");
+                    if why != last {
+                        tracing::warn!(
+                            "relay: {why}; {}; trying again (sends to other sites are kept here meanwhile)",
+                            what_to_check(&why)
+                        );
+                        last.clone_from(&why);
+                    }
+                    self.note_error(why);
+                    tokio::time::sleep(super::loops::jittered(wait)).await;
+                    wait = (wait * 2).min(CONNECT_PAUSE);
+                }
+            }
+        }
+    }
+
+    /// How the client connects, from `[relay]`.
+    async fn options(
+        self: &Arc<Self>,
+        settings: &Settings,
+    ) -> Result<async_nats::ConnectOptions, RelayError> {
         let cfg = &settings.relay;
         let me = self.clone();
         let mut options = async_nats::ConnectOptions::new()
@@ -27,7 +87,6 @@ impl Relay {
             // Replies to this host's own prefix, so that its account's
             // permissions can say "these and nothing else" (`permissions`).
             .custom_inbox_prefix(permissions::inbox_prefix(&settings.netbios_name))
-            .retry_on_initial_connect()
             .max_reconnects(None)
             .connection_timeout(Duration::from_secs(5))
             .event_callback(move |event| {
@@ -53,15 +112,18 @@ impl Relay {
             options = options.nkey(seed.trim().to_owned());
         }
         if let Some(path) = &cfg.ca_file {
+            // Opened here, so that an unreadable file is said at start
+            // (the client reads it at each attempt).
+            std::fs::File::open(path).map_err(|source| RelayError::File {
+                key: "ca_file",
+                path: path.clone(),
+                source,
+            })?;
             options = options
                 .add_root_certificates(path.clone())
                 .require_tls(true);
         }
-        tracing::info!("relay: connecting to {}", self.servers.join(", "));
-        options
-            .connect(self.servers.clone())
-            .await
-            .map_err(|e| RelayError::Connect(e.to_string()))
+        Ok(options)
     }
 
     fn on_event(&self, event: async_nats::Event) {
