@@ -222,20 +222,33 @@ fn has_login_shell(shell: &std::path::Path) -> bool {
 /// `admin_group` see it; the log said whose it may be).
 const UNANSWERED_OWNER: &str = "root";
 
-/// Logs, at most once a minute, that the accounts could not be read.
+/// Logs, at most once a minute (by the monotonic clock: a clock set back
+/// does not silence it), that the accounts could not be read, with how
+/// many lookups failed since the last warning.
 fn unanswered(name: &str, e: nix::Error) {
-    use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
-    static LAST: AtomicI64 = AtomicI64::new(i64::MIN);
-    let now = messngr_store::clock::now_ms();
-    let last = LAST.load(Relaxed);
-    let interval = i64::try_from(crate::policy::LOG_INTERVAL.as_millis()).unwrap_or(i64::MAX);
-    if now.saturating_sub(last) >= interval
-        && LAST.compare_exchange(last, now, Relaxed, Relaxed).is_ok()
-    {
-        tracing::warn!(
-            "the system could not say whether {name:?} is an account ({e}); messages to it are root's until it can: check NSS (sssd, LDAP, /etc/nsswitch.conf)"
-        );
-    }
+    use std::sync::Mutex;
+    use std::time::Instant;
+    /// When it was last logged, and the failures not logged since.
+    static LAST: Mutex<Option<(Instant, u64)>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    let missed = match &mut *last {
+        Some((at, missed)) if at.elapsed() < crate::policy::LOG_INTERVAL => {
+            *missed += 1;
+            return;
+        }
+        Some((_, missed)) => *missed,
+        None => 0,
+    };
+    *last = Some((Instant::now(), 0));
+    drop(last);
+    let more = if missed > 0 {
+        format!(" ({missed} more lookups failed since the last warning)")
+    } else {
+        String::new()
+    };
+    tracing::warn!(
+        "the system could not say whether {name:?} is an account ({e}){more}; messages to it are root's until it can: check NSS (sssd, LDAP, /etc/nsswitch.conf)"
+    );
 }
 
 #[cfg(test)]

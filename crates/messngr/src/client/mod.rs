@@ -363,6 +363,9 @@ pub fn status(socket: &Path, json: bool, out: &mut impl Write) -> anyhow::Result
 /// The relay's line of `messngr status`.
 fn relay_status(out: &mut impl Write, r: &messngr_api::RelayView) -> std::io::Result<()> {
     let since = messngr_api::time::rfc3339(r.since_ms);
+    // While a stream is refused (its line below), the wait is the admin's
+    // to end, not a start's.
+    let yet = if r.refused.is_empty() { " yet" } else { "" };
     if r.connected {
         let server = r
             .server
@@ -372,14 +375,15 @@ fn relay_status(out: &mut impl Write, r: &messngr_api::RelayView) -> std::io::Re
             out,
             "relay: connected to {server} since {since}; directory {}, {}this host's entry written {} times, {} entries or messages refused",
             if r.directory {
-                "ready"
+                "ready".to_owned()
             } else {
-                "not ready yet"
+                format!("not ready{yet}")
             },
             match r.receiving {
-                Some(true) => "taking this host's messages, ",
-                Some(false) => "NOT taking this host's messages yet (they wait in the cluster), ",
-                None => "",
+                Some(true) => "taking this host's messages, ".to_owned(),
+                Some(false) =>
+                    format!("NOT taking this host's messages{yet} (they wait in the cluster), "),
+                None => String::new(),
             },
             r.published,
             r.dropped

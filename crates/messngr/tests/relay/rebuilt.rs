@@ -142,6 +142,8 @@ fn a_cluster_back_with_empty_stores_is_made_ready_again_without_a_restart() {
     );
     let shown = text(&h2.cli_ok(&["status"]));
     assert!(shown.contains("NOT taking this host's messages"), "{shown}");
+    // Not "yet": it waits for the admin, whose refusal line follows.
+    assert!(!shown.contains("messages yet"), "{shown}");
     // A send is kept here, not published into it.
     let o = h1.cli_ok(&["send", "OPS2", "while the stream was swapped"]);
     assert!(text(&o).contains("kept on this host"), "{}", text(&o));
