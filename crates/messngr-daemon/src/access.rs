@@ -224,7 +224,7 @@ const UNANSWERED_OWNER: &str = "root";
 
 /// Logs, at most once a minute (by the monotonic clock: a clock set back
 /// does not silence it), that the accounts could not be read, with how
-/// many lookups failed since the last warning.
+/// many messages met the same since the last warning.
 fn unanswered(name: &str, e: nix::Error) {
     use std::sync::Mutex;
     use std::time::Instant;
@@ -242,7 +242,9 @@ fn unanswered(name: &str, e: nix::Error) {
     *last = Some((Instant::now(), 0));
     drop(last);
     let more = if missed > 0 {
-        format!(" ({missed} more lookups failed since the last warning)")
+        format!(
+            " ({missed} more messages since the last warning whose owner could not be looked up)"
+        )
     } else {
         String::new()
     };

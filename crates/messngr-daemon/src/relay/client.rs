@@ -17,31 +17,87 @@ use crate::settings::Settings;
 /// as a cluster started after the daemons should be found soon.
 const CONNECT_PAUSE: Duration = Duration::from_secs(8);
 
-/// What the admin should look at, for a connection's failure `why`.
-fn what_to_check(why: &str) -> &'static str {
-    let why = why.to_ascii_lowercase();
-    if why.contains("certificate") || why.contains("tls") {
-        "check [relay] ca_file (the CA that signed the servers' certificates) and that the servers' certificates name the addresses in [relay] servers"
-    } else if why.contains("authorization") || why.contains("authentication") {
-        "check [relay] credentials or nkey_seed_file against the servers' authorization"
-    } else {
-        "check that nats-server runs and is reachable at the addresses in [relay] servers"
+/// How a failed first connection's reason begins (status's last error;
+/// cleared once connected).
+const CANNOT_CONNECT: &str = "cannot connect: ";
+
+/// At most this many different reasons are logged while connecting (each
+/// once): several servers failing each its own way take turns as the
+/// reason of an attempt.
+const MAX_REASONS: usize = 16;
+
+/// What the admin should look at when a first connection failed.
+#[derive(Debug, PartialEq)]
+enum Check {
+    /// The servers' certificates against `ca_file`.
+    Tls,
+    /// The credentials or the seed against the servers' authorization.
+    Credentials,
+    /// Whether nats-server runs there and is reachable.
+    Reach,
+}
+
+impl Check {
+    fn of(e: &async_nats::ConnectError) -> Check {
+        use async_nats::ConnectErrorKind as Kind;
+        match e.kind() {
+            Kind::Tls => Check::Tls,
+            Kind::Authentication | Kind::AuthorizationViolation => Check::Credentials,
+            // A failed handshake comes as an IO error with rustls's
+            // inside (a bad certificate, or a server that speaks no TLS).
+            _ if from_rustls(e) => Check::Tls,
+            _ => Check::Reach,
+        }
     }
+
+    fn say(&self) -> &'static str {
+        match self {
+            Check::Tls => {
+                "check [relay] ca_file (the CA that signed the servers' certificates), that the servers' certificates name the addresses in [relay] servers, and that the servers have a tls block"
+            }
+            Check::Credentials => {
+                "check [relay] credentials or nkey_seed_file against the servers' authorization"
+            }
+            Check::Reach => {
+                "check that nats-server runs and is reachable at the addresses in [relay] servers"
+            }
+        }
+    }
+}
+
+/// Whether `e`, or an error under it, is rustls's.
+fn from_rustls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if e.is::<async_nats::rustls::Error>() {
+            return true;
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            && inner.is::<async_nats::rustls::Error>()
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 impl Relay {
     /// The client, once connected to one of the servers: tried again,
     /// with a growing pause, until one takes it (the daemon runs meanwhile;
     /// sends to other sites are kept). An error only for settings no retry
-    /// can mend (a server URL that does not parse, a file that cannot be
-    /// read).
+    /// can mend (checked before the first attempt: a server URL that does
+    /// not parse, a file that cannot be read or holds no seed or
+    /// certificate).
     ///
     /// Why this loop and not the client's own first-connect retry: that
     /// one reports each failure as its kind only ("IO error"), and the
     /// admin must see why ("invalid peer certificate: UnknownIssuer",
     /// "authorization violation", "connection refused"). A first attempt
     /// made by hand returns the error with its cause, which goes to the
-    /// log (when it changes) and to `messngr status`. Once connected, the
+    /// log (each reason once) and to `messngr status`. Once connected, the
     /// client reconnects by itself, for ever.
     pub(super) async fn connect(
         self: &Arc<Self>,
@@ -50,21 +106,19 @@ impl Relay {
         let options = self.options(settings).await?;
         tracing::info!("relay: connecting to {}", self.servers.join(", "));
         let mut wait = Duration::from_secs(1);
-        let mut last = String::new();
+        let mut logged = std::collections::HashSet::new();
         loop {
             match options.clone().connect(self.servers.clone()).await {
                 Ok(client) => return Ok(client),
-                Err(e) if e.kind() == async_nats::ConnectErrorKind::ServerParse => {
-                    return Err(RelayError::Connect(e.to_string()));
-                }
                 Err(e) => {
-                    let why = format!("cannot connect: {e}");
-                    if why != last {
+                    let why = format!("{CANNOT_CONNECT}{e}");
+                    if logged.len() < MAX_REASONS && logged.insert(why.clone()) {
                         tracing::warn!(
                             "relay: {why}; {}; trying again (sends to other sites are kept here meanwhile)",
-                            what_to_check(&why)
+                            Check::of(&e).say()
                         );
-                        last.clone_from(&why);
+                    } else {
+                        tracing::debug!("relay: {why}; trying again");
                     }
                     self.note_error(why);
                     tokio::time::sleep(super::loops::jittered(wait)).await;
@@ -74,12 +128,21 @@ impl Relay {
         }
     }
 
-    /// How the client connects, from `[relay]`.
+    /// How the client connects, from `[relay]`; what no retry can mend
+    /// is said here.
     async fn options(
         self: &Arc<Self>,
         settings: &Settings,
     ) -> Result<async_nats::ConnectOptions, RelayError> {
         let cfg = &settings.relay;
+        for server in &self.servers {
+            server
+                .parse::<async_nats::ServerAddr>()
+                .map_err(|e| RelayError::Setting {
+                    key: "servers",
+                    why: format!("{server}: {e}"),
+                })?;
+        }
         let me = self.clone();
         let mut options = async_nats::ConnectOptions::new()
             // Not the host's name: the servers learn no more than they must.
@@ -104,21 +167,29 @@ impl Relay {
                 })?;
         }
         if let Some(path) = &cfg.nkey_seed_file {
-            let seed = std::fs::read_to_string(path).map_err(|source| RelayError::File {
+            let seed = read(path, "nkey_seed_file")?;
+            let seed = seed.trim();
+            nkeys::KeyPair::from_seed(seed).map_err(|e| RelayError::Setting {
                 key: "nkey_seed_file",
-                path: path.clone(),
-                source,
+                why: format!(
+                    "{} holds no nkey seed ({e}): it is the SU… line `nk -gen user` prints, not the public key",
+                    path.display()
+                ),
             })?;
-            options = options.nkey(seed.trim().to_owned());
+            options = options.nkey(seed.to_owned());
         }
         if let Some(path) = &cfg.ca_file {
-            // Opened here, so that an unreadable file is said at start
-            // (the client reads it at each attempt).
-            std::fs::File::open(path).map_err(|source| RelayError::File {
-                key: "ca_file",
-                path: path.clone(),
-                source,
-            })?;
+            // The client reads it at each attempt; read here too, so that
+            // a file that is not one is said at start.
+            if !read(path, "ca_file")?.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(RelayError::Setting {
+                    key: "ca_file",
+                    why: format!(
+                        "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                        path.display()
+                    ),
+                });
+            }
             options = options
                 .add_root_certificates(path.clone())
                 .require_tls(true);
@@ -131,6 +202,13 @@ impl Relay {
         match event {
             async_nats::Event::Connected => {
                 s.connected = true;
+                // Why it could not connect is no longer so.
+                if s.last_error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with(CANNOT_CONNECT))
+                {
+                    s.last_error = None;
+                }
                 s.since_ms = now_ms();
                 tracing::info!("relay: connected");
             }
@@ -150,5 +228,53 @@ impl Relay {
                 s.last_error = Some(why);
             }
         }
+    }
+}
+
+/// The text of `[relay]`'s file `key` at `path`.
+fn read(path: &std::path::Path, key: &'static str) -> Result<String, RelayError> {
+    std::fs::read_to_string(path).map_err(|source| RelayError::File {
+        key,
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_nats::{ConnectError, ConnectErrorKind as Kind};
+    use std::io;
+
+    #[test]
+    fn a_failed_connection_says_what_to_check() {
+        let of = |kind, source: Option<io::Error>| match source {
+            Some(s) => Check::of(&ConnectError::with_source(kind, s)),
+            None => Check::of(&ConnectError::new(kind)),
+        };
+        // A certificate the CA did not sign: tokio-rustls's IO error with
+        // rustls's inside, as the client returns it.
+        let unknown = async_nats::rustls::Error::InvalidCertificate(
+            async_nats::rustls::CertificateError::UnknownIssuer,
+        );
+        let handshake = io::Error::new(io::ErrorKind::InvalidData, unknown);
+        assert_eq!(of(Kind::Io, Some(handshake)), Check::Tls);
+        // A server without TLS answers the handshake in plain text.
+        let plain = io::Error::new(
+            io::ErrorKind::InvalidData,
+            async_nats::rustls::Error::InvalidMessage(
+                async_nats::rustls::InvalidMessage::InvalidContentType,
+            ),
+        );
+        assert_eq!(of(Kind::Io, Some(plain)), Check::Tls);
+        assert_eq!(of(Kind::Tls, None), Check::Tls);
+        // A seed the servers do not know, or the wrong credentials.
+        assert_eq!(of(Kind::Authentication, None), Check::Credentials);
+        assert_eq!(of(Kind::AuthorizationViolation, None), Check::Credentials);
+        // Nobody there.
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(of(Kind::Io, Some(refused)), Check::Reach);
+        assert_eq!(of(Kind::TimedOut, None), Check::Reach);
+        assert_eq!(of(Kind::Dns, None), Check::Reach);
     }
 }

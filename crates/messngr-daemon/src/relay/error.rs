@@ -26,9 +26,10 @@ pub(crate) enum RelayError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// The client could not be made (a bad URL, TLS settings).
-    #[error("cannot connect: {0}")]
-    Connect(String),
+    /// A `[relay]` setting that no retry can mend: a server URL that does
+    /// not parse, a seed or CA file that holds no seed or certificate.
+    #[error("relay.{key}: {why}")]
+    Setting { key: &'static str, why: String },
     /// The cluster refused or did not answer (JetStream's own words).
     #[error("{0}")]
     JetStream(String),

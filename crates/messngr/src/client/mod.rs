@@ -6,6 +6,7 @@ mod alert;
 mod deliver;
 mod inbox;
 mod notice;
+mod relay;
 mod token;
 mod track;
 mod trust;
@@ -339,7 +340,7 @@ pub fn status(socket: &Path, json: bool, out: &mut impl Write) -> anyhow::Result
                 writeln!(out, "refused: {}", list.join(", "))?;
             }
             if let Some(r) = &s.relay {
-                relay_status(out, r)?;
+                relay::status(out, r)?;
             }
             if let Some(i) = &s.inbox {
                 let limit = i
@@ -358,61 +359,6 @@ pub fn status(socket: &Path, json: bool, out: &mut impl Write) -> anyhow::Result
             Ok(())
         },
     )
-}
-
-/// The relay's line of `messngr status`.
-fn relay_status(out: &mut impl Write, r: &messngr_api::RelayView) -> std::io::Result<()> {
-    let since = messngr_api::time::rfc3339(r.since_ms);
-    // While a stream is refused (its line below), the wait is the admin's
-    // to end, not a start's.
-    let yet = if r.refused.is_empty() { " yet" } else { "" };
-    if r.connected {
-        let server = r
-            .server
-            .as_deref()
-            .map_or(std::borrow::Cow::Borrowed("a server"), crate::show::line);
-        writeln!(
-            out,
-            "relay: connected to {server} since {since}; directory {}, {}this host's entry written {} times, {} entries or messages refused",
-            if r.directory {
-                "ready".to_owned()
-            } else {
-                format!("not ready{yet}")
-            },
-            match r.receiving {
-                Some(true) => "taking this host's messages, ".to_owned(),
-                Some(false) =>
-                    format!("NOT taking this host's messages{yet} (they wait in the cluster), "),
-                None => String::new(),
-            },
-            r.published,
-            r.dropped
-        )?;
-    } else {
-        writeln!(
-            out,
-            "relay: NOT connected since {since} (servers {}); trying again. Names on other sites cannot be found until it is back; messages to them are kept here",
-            r.servers.join(", ")
-        )?;
-    }
-    if r.kept > 0 {
-        writeln!(
-            out,
-            "relay: {} messages for other sites kept here, sent when the relay takes them",
-            r.kept
-        )?;
-    }
-    if !r.refused.is_empty() {
-        writeln!(
-            out,
-            "relay: the cluster's {} is made otherwise than messngr makes it: not used until it is deleted (messngr makes it again); the log says what differs",
-            crate::show::line(&r.refused.join(", "))
-        )?;
-    }
-    if let Some(e) = &r.last_error {
-        writeln!(out, "relay: last error: {}", crate::show::line(e))?;
-    }
-    Ok(())
 }
 
 /// `messngr send`.

@@ -55,7 +55,6 @@ fn over_tls_mail_flows_the_subjects_are_hidden_and_a_server_of_another_ca_is_ref
         cert.display(),
         key.display()
     );
-    let nats = NatsCluster::start_with(&lan, &nodes, NATS_SERVER, &tls);
     let servers: Vec<String> = ips
         .iter()
         .map(|ip| format!("\"tls://{ip}:4222\""))
@@ -67,7 +66,16 @@ fn over_tls_mail_flows_the_subjects_are_hidden_and_a_server_of_another_ca_is_ref
             ca.display()
         )
     };
+    // H1 starts before the cluster: it says why it cannot connect, and
+    // what to check, and connects once the servers run.
     let h1 = Daemon::start(&lan, 3, "H1", &config(&ca));
+    h1.wait_log("relay: cannot connect: IO error");
+    assert!(
+        h1.log().contains("check that nats-server runs"),
+        "{}",
+        h1.log()
+    );
+    let nats = NatsCluster::start_with(&lan, &nodes, NATS_SERVER, &tls);
     let h2 = Daemon::start(
         &lan,
         5,
@@ -76,6 +84,14 @@ fn over_tls_mail_flows_the_subjects_are_hidden_and_a_server_of_another_ca_is_ref
     );
     wait_published(&h1, &nats);
     wait_published(&h2, &nats);
+    // Connected, it no longer shows why it could not.
+    assert!(
+        !relay(&h1)["last_error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("cannot connect")),
+        "{}",
+        relay(&h1)
+    );
 
     // H1 publishes to one of the servers, H2 takes from one: a capture at
     // each server's client port sees both connections.
@@ -134,9 +150,14 @@ fn over_tls_mail_flows_the_subjects_are_hidden_and_a_server_of_another_ca_is_ref
             && shown.contains("last error: cannot connect: IO error: invalid peer certificate"),
         "{shown}"
     );
-    // The log (at info, as deployed) says it once, and what to check.
-    h3.wait_log("WARN messngr_daemon::relay::client: relay: cannot connect: IO error: invalid peer certificate");
-    assert!(h3.log().contains("check [relay] ca_file"), "{}", h3.log());
+    // The log says it once, and what to check, however often it is
+    // tried (after about 1, 2 and 4 s).
+    let warning = "WARN messngr_daemon::relay::client: relay: cannot connect: IO error: invalid peer certificate";
+    h3.wait_log(warning);
+    std::thread::sleep(Duration::from_secs(5));
+    let log = h3.log();
+    assert_eq!(log.matches(warning).count(), 1, "{log}");
+    assert!(log.contains("check [relay] ca_file"), "{log}");
     // `messngr doctor` gives the same reason.
     let doctor = doctor_relay(&lan, 2, &h3);
     assert_eq!(doctor["status"], "fail", "{doctor}");
@@ -149,4 +170,31 @@ fn over_tls_mail_flows_the_subjects_are_hidden_and_a_server_of_another_ca_is_ref
     // Nothing of it reached the cluster: no directory entry written.
     assert_eq!(relay(&h3)["published"], 0, "{}", relay(&h3));
     assert_eq!(relay(&h3)["directory"], false, "{}", relay(&h3));
+    // Still trying, it stops cleanly.
+    let (status, log) = h3.stop();
+    assert!(status.success(), "{log}");
+
+    // What no retry can mend is said at start, and the relay stays off:
+    // a seed file holding the public key, a CA file holding no certificate.
+    let public = nkeys::KeyPair::new_user().public_key();
+    let seed = dir.path().join("public-not-seed.nk");
+    std::fs::write(&seed, &public).unwrap();
+    let not_pem = dir.path().join("not-a-ca.pem");
+    std::fs::write(&not_pem, "not a certificate\n").unwrap();
+    for (extra, says) in [
+        (
+            format!("nkey_seed_file = \"{}\"\n", seed.display()),
+            "holds no nkey seed",
+        ),
+        (String::new(), "holds no PEM certificate"),
+    ] {
+        let ca = if extra.is_empty() { &not_pem } else { &ca };
+        let d = Daemon::start(&lan, 2, "H4", &format!("{}{extra}", config(ca)));
+        d.wait_log(says);
+        d.wait_log("running without it (fix [relay] and restart)");
+        let error = relay(&d)["last_error"].as_str().unwrap_or("").to_owned();
+        assert!(error.contains(says), "{}", relay(&d));
+        let (status, log) = d.stop();
+        assert!(status.success(), "{log}");
+    }
 }

@@ -41,7 +41,7 @@ impl NatsCluster {
     }
 
     /// [`NatsCluster::start_server`] with `extra` in every node's config
-    /// (an `authorization` block).
+    /// (an `authorization` or a `tls` block).
     pub fn start_with(
         lan: &Lan,
         hosts: &[usize],
