@@ -191,6 +191,10 @@ pub struct RelayView {
     /// (`None` from a daemon before stop 27).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiving: Option<bool>,
+    /// Whether the relay was given up until the daemon restarts: a setting
+    /// no retry can mend (`last_error` says which).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
 }
 
 fn yes() -> bool {

@@ -22,8 +22,8 @@ const CONNECT_PAUSE: Duration = Duration::from_secs(8);
 const CANNOT_CONNECT: &str = "cannot connect: ";
 
 /// At most this many different reasons are logged while connecting (each
-/// once): several servers failing each its own way take turns as the
-/// reason of an attempt.
+/// once; later ones at debug): several servers failing each its own way
+/// take turns as the reason of an attempt.
 const MAX_REASONS: usize = 16;
 
 /// What the admin should look at when a first connection failed.
@@ -35,6 +35,8 @@ enum Check {
     Credentials,
     /// Whether nats-server runs there and is reachable.
     Reach,
+    /// The addresses a server advertises (the configured ones parsed).
+    Advertised,
 }
 
 impl Check {
@@ -43,6 +45,7 @@ impl Check {
         match e.kind() {
             Kind::Tls => Check::Tls,
             Kind::Authentication | Kind::AuthorizationViolation => Check::Credentials,
+            Kind::ServerParse => Check::Advertised,
             // A failed handshake comes as an IO error with rustls's
             // inside (a bad certificate, or a server that speaks no TLS).
             _ if from_rustls(e) => Check::Tls,
@@ -60,6 +63,9 @@ impl Check {
             }
             Check::Reach => {
                 "check that nats-server runs and is reachable at the addresses in [relay] servers"
+            }
+            Check::Advertised => {
+                "a server advertised an address that does not parse: check the servers' client_advertise and cluster settings"
             }
         }
     }
@@ -179,9 +185,21 @@ impl Relay {
             options = options.nkey(seed.to_owned());
         }
         if let Some(path) = &cfg.ca_file {
-            // The client reads it at each attempt; read here too, so that
-            // a file that is not one is said at start.
-            if !read(path, "ca_file")?.contains("-----BEGIN CERTIFICATE-----") {
+            // The client reads it at each attempt; read here too, as it
+            // does, so that a file that is not one is said at start.
+            use async_nats::rustls::pki_types::{CertificateDer, pem::PemObject};
+            let pem = std::fs::read(path).map_err(|source| RelayError::File {
+                key: "ca_file",
+                path: path.clone(),
+                source,
+            })?;
+            let certificates = CertificateDer::pem_slice_iter(&pem)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| RelayError::Setting {
+                    key: "ca_file",
+                    why: format!("{}: {e}", path.display()),
+                })?;
+            if certificates.is_empty() {
                 return Err(RelayError::Setting {
                     key: "ca_file",
                     why: format!(
@@ -276,5 +294,6 @@ mod tests {
         assert_eq!(of(Kind::Io, Some(refused)), Check::Reach);
         assert_eq!(of(Kind::TimedOut, None), Check::Reach);
         assert_eq!(of(Kind::Dns, None), Check::Reach);
+        assert_eq!(of(Kind::ServerParse, None), Check::Advertised);
     }
 }

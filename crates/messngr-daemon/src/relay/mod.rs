@@ -68,6 +68,8 @@ struct State {
     since_ms: i64,
     /// The last error the client or a server reported.
     last_error: Option<String>,
+    /// Given up until a restart (a setting no retry can mend).
+    stopped: bool,
 }
 
 /// The relay, shared by the senders, the API and its own task.
@@ -174,7 +176,9 @@ impl Relay {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!("relay: {e}; running without it (fix [relay] and restart)");
-                self.note_error(e.to_string());
+                let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                s.last_error = Some(e.to_string());
+                s.stopped = true;
                 return;
             }
         };
@@ -404,6 +408,7 @@ impl Relay {
                 .collect(),
             written_ms: Some(self.written_ms.load(Ordering::Relaxed)).filter(|ms| *ms > 0),
             ttl_secs: self.ttl.as_secs(),
+            stopped: s.stopped,
         }
     }
 }

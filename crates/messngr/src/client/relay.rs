@@ -10,7 +10,14 @@ pub(super) fn status(out: &mut impl Write, r: &messngr_api::RelayView) -> std::i
     // While a stream is refused (its line below), the wait is the admin's
     // to end, not a start's.
     let yet = if r.refused.is_empty() { " yet" } else { "" };
-    if r.connected {
+    if r.stopped {
+        // Its last error is the reason, said here.
+        writeln!(
+            out,
+            "relay: STOPPED until the daemon is restarted: {}; fix [relay], then `systemctl restart messngr`. Messages to other sites are kept here meanwhile",
+            crate::show::line(r.last_error.as_deref().unwrap_or("see the log"))
+        )?;
+    } else if r.connected {
         let server = r
             .server
             .as_deref()
@@ -53,7 +60,7 @@ pub(super) fn status(out: &mut impl Write, r: &messngr_api::RelayView) -> std::i
             crate::show::line(&r.refused.join(", "))
         )?;
     }
-    if let Some(e) = &r.last_error {
+    if let Some(e) = r.last_error.as_ref().filter(|_| !r.stopped) {
         writeln!(out, "relay: last error: {}", crate::show::line(e))?;
     }
     Ok(())

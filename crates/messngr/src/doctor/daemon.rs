@@ -225,6 +225,13 @@ impl Daemon {
             0 => String::new(),
             n => format!("; {n} messages for other sites kept here"),
         };
+        if r.stopped {
+            return Check::fail(
+                "relay",
+                format!("stopped until the daemon is restarted{why}{kept}"),
+                "fix [relay] as the last error says, then `systemctl restart messngr`",
+            );
+        }
         if !r.connected {
             return Check::fail(
                 "relay",
