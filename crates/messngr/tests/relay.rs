@@ -12,7 +12,8 @@
 //! in `relay/`: a user at two sites (`two_sites`), a NATS user per host
 //! against a hostile client (`accounts`), the secure gateway (`gateway`),
 //! messages sent at once going as bundles (`bundles`), a cluster back
-//! with empty stores (`rebuilt`), the servers reached over TLS (`tls`).
+//! with empty stores (`rebuilt`), the servers reached over TLS (`tls`),
+//! a JWT account's credentials (`creds`).
 
 mod support;
 
@@ -20,6 +21,8 @@ mod support;
 mod accounts;
 #[path = "relay/bundles.rs"]
 mod bundles;
+#[path = "relay/creds.rs"]
+mod creds;
 #[path = "relay/gateway.rs"]
 mod gateway;
 #[path = "relay/rebuilt.rs"]
