@@ -143,19 +143,23 @@ fn credentials_on(server: &'static str) {
         "with a JWT account's credentials"
     ));
 
-    // Credentials of an account the operator never signed: refused by the
-    // servers, and the host says why and what to check.
+    // Credentials of an account the operator never signed, and none at
+    // all: both refused by the servers (so the two above were let in by
+    // their credentials), and each host says why and what to check.
     let stranger = nkeys::KeyPair::new_account();
     let h3 = Daemon::start(&lan, 2, "H3", &config(&creds(dir.path(), "h3", &stranger)));
-    wait_for(
-        std::time::Duration::from_secs(20),
-        || {
-            relay(&h3)["last_error"]
-                .as_str()
-                .is_some_and(|e| e.contains("authorization violation"))
-        },
-        || format!("{}\n{}", relay(&h3), h3.log()),
-    );
-    assert_eq!(relay(&h3)["connected"], false, "{}", relay(&h3));
-    h3.wait_log("check [relay] credentials or nkey_seed_file");
+    let h4 = Daemon::start(&lan, 1, "H4", &nats.relay_config(&lan, ""));
+    for d in [&h3, &h4] {
+        wait_for(
+            std::time::Duration::from_secs(20),
+            || {
+                relay(d)["last_error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("authorization violation"))
+            },
+            || format!("{}\n{}", relay(d), d.log()),
+        );
+        assert_eq!(relay(d)["connected"], false, "{}", relay(d));
+        d.wait_log("check [relay] credentials or nkey_seed_file");
+    }
 }
