@@ -314,6 +314,18 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
         || relay(&h1).to_string(),
     );
     h1.wait_log("kept here while the relay was away, queued for OPS2 at H2");
+    // While the cluster was away the client tried again every few seconds
+    // (about a dozen times here); the log said why once per outage, not
+    // at each try (two outages: the node killed above, and this one).
+    let warned = h1
+        .log()
+        .matches("WARN messngr_daemon::relay::client: relay: client error: nats: IO error")
+        .count();
+    assert!(
+        (1..=2).contains(&warned),
+        "said {warned} times:\n{}",
+        h1.log()
+    );
 
     // A hostile daemon on the bus calls itself H2: its signed entry, with
     // its own key and address, is the newest now. H1 has H2's key pinned,

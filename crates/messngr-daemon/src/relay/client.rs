@@ -21,9 +21,9 @@ const CONNECT_PAUSE: Duration = Duration::from_secs(8);
 /// cleared once connected).
 const CANNOT_CONNECT: &str = "cannot connect: ";
 
-/// At most this many different reasons are logged while connecting (each
-/// once; later ones at debug): several servers failing each its own way
-/// take turns as the reason of an attempt.
+/// At most this many different reasons are logged while connecting, or
+/// reconnecting (each once; later ones at debug): several servers failing
+/// each its own way take turns as the reason of an attempt.
 const MAX_REASONS: usize = 16;
 
 /// What the admin should look at when a first connection failed.
@@ -228,6 +228,7 @@ impl Relay {
                     s.last_error = None;
                 }
                 s.since_ms = now_ms();
+                s.warned.clear();
                 tracing::info!("relay: connected");
             }
             async_nats::Event::Disconnected => {
@@ -242,7 +243,11 @@ impl Relay {
             }
             other => {
                 let why = other.to_string();
-                tracing::warn!("relay: {why}");
+                if s.warned.len() < MAX_REASONS && s.warned.insert(why.clone()) {
+                    tracing::warn!("relay: {why} (said once until it is connected again)");
+                } else {
+                    tracing::debug!("relay: {why}");
+                }
                 s.last_error = Some(why);
             }
         }

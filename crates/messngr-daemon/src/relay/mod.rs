@@ -70,6 +70,9 @@ struct State {
     last_error: Option<String>,
     /// Given up until a restart (a setting no retry can mend).
     stopped: bool,
+    /// The client's errors logged since it was last connected (each once:
+    /// it tries again every 4 s while the cluster is away).
+    warned: std::collections::HashSet<String>,
 }
 
 /// The relay, shared by the senders, the API and its own task.
