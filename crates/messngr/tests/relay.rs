@@ -65,6 +65,17 @@ fn wait_published(d: &Daemon, nats: &NatsCluster) {
     );
 }
 
+/// `d` sends `text` to OPS2 (on the other site), which the cluster stores
+/// at once: `send` says so.
+fn send_queued(d: &Daemon, text: &str) {
+    let o = d.cli_ok(&["send", "OPS2", text]);
+    assert!(
+        support::text(&o).contains("queued for OPS2 at the relay"),
+        "{}",
+        support::text(&o)
+    );
+}
+
 /// `messngr doctor`'s `relay` check of `d`, run in host `i`.
 fn doctor_relay(lan: &Lan, i: usize, d: &Daemon) -> serde_json::Value {
     let socket = d.socket();
@@ -137,12 +148,7 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
 
     // And reaches it through the relay: signed, sealed to H2's key, held
     // by the cluster until H2 took it.
-    let o = h1.cli_ok(&["send", "OPS2", "across the router"]);
-    assert!(
-        text(&o).contains("queued for OPS2 at the relay"),
-        "{}",
-        text(&o)
-    );
+    send_queued(&h1, "across the router");
     let got = h2.wait_inbox(1);
     assert_eq!(got[0]["text"], "across the router");
     assert_eq!(got[0]["verified"], true, "{}", got[0]);

@@ -410,7 +410,7 @@ fn relay_throughput_and_latency() {
     let alone = sent as f64 / alone.as_secs_f64();
     let row = |what: &str, rate: f64| println!("{what:<52} {rate:>8.0}/s");
     // The tests' daemons log at debug; bench/relay.sh runs them at info.
-    let log = std::env::var("MESSNGR_TEST_RUST_LOG").unwrap_or_else(|_| "debug".into());
+    let log = support::daemon_log_level();
     println!(
         "\nrelay benchmark: {sent} messages, {senders} senders, 3-node nats-server 2.9.10 cluster (replicas 3), two subnets; daemons log at {log}"
     );

@@ -17,14 +17,35 @@ use crate::settings::Settings;
 /// as a cluster started after the daemons should be found soon.
 const CONNECT_PAUSE: Duration = Duration::from_secs(8);
 
-/// How a failed first connection's reason begins (status's last error;
-/// cleared once connected).
-const CANNOT_CONNECT: &str = "cannot connect: ";
-
 /// At most this many different reasons are logged while connecting, or
 /// reconnecting (each once; later ones at debug): several servers failing
 /// each its own way take turns as the reason of an attempt.
 const MAX_REASONS: usize = 16;
+
+impl super::State {
+    /// Notes `why` the client could not connect, or reported, as the last
+    /// error; true the first time since it was last connected (log it
+    /// then: it tries again every few seconds while the cluster is away).
+    fn connection_error(&mut self, why: String) -> bool {
+        let first = self.warned.len() < MAX_REASONS && self.warned.insert(why.clone());
+        self.last_error = Some(why);
+        first
+    }
+
+    /// Connected: what it could not do before is no longer so.
+    fn connected(&mut self) {
+        self.connected = true;
+        self.since_ms = now_ms();
+        if self
+            .last_error
+            .as_ref()
+            .is_some_and(|e| self.warned.contains(e))
+        {
+            self.last_error = None;
+        }
+        self.warned.clear();
+    }
+}
 
 /// What the admin should look at when a first connection failed.
 #[derive(Debug, PartialEq)]
@@ -112,13 +133,12 @@ impl Relay {
         let options = self.options(settings).await?;
         tracing::info!("relay: connecting to {}", self.servers.join(", "));
         let mut wait = Duration::from_secs(1);
-        let mut logged = std::collections::HashSet::new();
         loop {
             match options.clone().connect(self.servers.clone()).await {
                 Ok(client) => return Ok(client),
                 Err(e) => {
-                    let why = format!("{CANNOT_CONNECT}{e}");
-                    if logged.len() < MAX_REASONS && logged.insert(why.clone()) {
+                    let why = super::one_line(&format!("cannot connect: {e}"));
+                    if self.lock_state().connection_error(why.clone()) {
                         tracing::warn!(
                             "relay: {why}; {}; trying again (sends to other sites are kept here meanwhile)",
                             Check::of(&e).say()
@@ -126,7 +146,6 @@ impl Relay {
                     } else {
                         tracing::debug!("relay: {why}; trying again");
                     }
-                    self.note_error(why);
                     tokio::time::sleep(super::loops::jittered(wait)).await;
                     wait = (wait * 2).min(CONNECT_PAUSE);
                 }
@@ -174,6 +193,7 @@ impl Relay {
         }
         if let Some(path) = &cfg.nkey_seed_file {
             let seed = read(path, "nkey_seed_file")?;
+            let seed = String::from_utf8_lossy(&seed);
             let seed = seed.trim();
             nkeys::KeyPair::from_seed(seed).map_err(|e| RelayError::Setting {
                 key: "nkey_seed_file",
@@ -188,11 +208,7 @@ impl Relay {
             // The client reads it at each attempt; read here too, as it
             // does, so that a file that is not one is said at start.
             use async_nats::rustls::pki_types::{CertificateDer, pem::PemObject};
-            let pem = std::fs::read(path).map_err(|source| RelayError::File {
-                key: "ca_file",
-                path: path.clone(),
-                source,
-            })?;
+            let pem = read(path, "ca_file")?;
             let certificates = CertificateDer::pem_slice_iter(&pem)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| RelayError::Setting {
@@ -216,19 +232,10 @@ impl Relay {
     }
 
     fn on_event(&self, event: async_nats::Event) {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.lock_state();
         match event {
             async_nats::Event::Connected => {
-                s.connected = true;
-                // Why it could not connect is no longer so.
-                if s.last_error
-                    .as_deref()
-                    .is_some_and(|e| e.starts_with(CANNOT_CONNECT))
-                {
-                    s.last_error = None;
-                }
-                s.since_ms = now_ms();
-                s.warned.clear();
+                s.connected();
                 tracing::info!("relay: connected");
             }
             async_nats::Event::Disconnected => {
@@ -242,21 +249,20 @@ impl Relay {
                 tracing::info!("relay: the server is shutting down; moving to another");
             }
             other => {
-                let why = other.to_string();
-                if s.warned.len() < MAX_REASONS && s.warned.insert(why.clone()) {
+                let why = super::one_line(&other.to_string());
+                if s.connection_error(why.clone()) {
                     tracing::warn!("relay: {why} (said once until it is connected again)");
                 } else {
                     tracing::debug!("relay: {why}");
                 }
-                s.last_error = Some(why);
             }
         }
     }
 }
 
-/// The text of `[relay]`'s file `key` at `path`.
-fn read(path: &std::path::Path, key: &'static str) -> Result<String, RelayError> {
-    std::fs::read_to_string(path).map_err(|source| RelayError::File {
+/// The bytes of `[relay]`'s file `key` at `path`.
+fn read(path: &std::path::Path, key: &'static str) -> Result<Vec<u8>, RelayError> {
+    std::fs::read(path).map_err(|source| RelayError::File {
         key,
         path: path.to_owned(),
         source,
@@ -268,6 +274,34 @@ mod tests {
     use super::*;
     use async_nats::{ConnectError, ConnectErrorKind as Kind};
     use std::io;
+
+    #[test]
+    fn each_connection_error_is_told_once_until_connected_and_then_forgotten() {
+        let mut s = super::super::State::default();
+        let refused = super::super::one_line("cannot connect: IO error\nforged line");
+        assert!(!refused.contains('\n'), "one line: {refused}");
+        assert!(s.connection_error(refused.clone()));
+        assert!(!s.connection_error(refused.clone()), "the same, again");
+        assert!(s.connection_error("client error: nats: IO error".into()));
+        assert_eq!(
+            s.last_error.as_deref(),
+            Some("client error: nats: IO error")
+        );
+        // Connected: that error is over, and each is told again next time.
+        s.connected();
+        assert!(s.connected && s.last_error.is_none());
+        assert!(s.connection_error(refused));
+        // An error of another kind (a stream's) outlives a reconnection.
+        s.connected();
+        s.last_error = Some("messages: no responders".into());
+        s.connected();
+        assert_eq!(s.last_error.as_deref(), Some("messages: no responders"));
+        // A flood of ever new reasons: 16 told, then no more.
+        let told = (0..40)
+            .filter(|n| s.connection_error(format!("server error: {n}")))
+            .count();
+        assert_eq!(told, MAX_REASONS);
+    }
 
     #[test]
     fn a_failed_connection_says_what_to_check() {

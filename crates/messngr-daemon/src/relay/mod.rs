@@ -61,7 +61,7 @@ pub(crate) trait Deliver: Send + Sync + 'static {
 }
 
 /// The connection's state, as last reported.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 struct State {
     connected: bool,
     /// Unix ms of the last change.
@@ -179,8 +179,8 @@ impl Relay {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!("relay: {e}; running without it (fix [relay] and restart)");
-                let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-                s.last_error = Some(e.to_string());
+                let mut s = self.lock_state();
+                s.last_error = Some(one_line(&e.to_string()));
                 s.stopped = true;
                 return;
             }
@@ -235,9 +235,13 @@ impl Relay {
         self.written_ms.store(now_ms(), Ordering::Relaxed);
     }
 
+    /// Notes `why` as the last error (`messngr status`).
     fn note_error(&self, why: String) {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.last_error = Some(why);
+        self.lock_state().last_error = Some(one_line(&why));
+    }
+
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The other hosts holding `name` in the directory (one, or each site
@@ -378,30 +382,30 @@ impl Relay {
     }
 
     fn connected(&self) -> bool {
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .connected
+        self.lock_state().connected
     }
 
     /// What `messngr status` shows.
     pub(crate) fn view(&self) -> messngr_api::RelayView {
-        let s = self.state.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let (connected, since_ms, last_error, stopped) = {
+            let s = self.lock_state();
+            (s.connected, s.since_ms, s.last_error.clone(), s.stopped)
+        };
         messngr_api::RelayView {
             servers: self.servers.clone(),
-            connected: s.connected,
+            connected,
             server: self
                 .client
                 .get()
-                .filter(|_| s.connected)
+                .filter(|_| connected)
                 .map(|c| c.server_info().server_name),
-            since_ms: s.since_ms,
+            since_ms,
             directory: self.directory.initialized() && !self.refused(directory::STREAM),
             published: self.published.load(Ordering::Relaxed),
             receiving: Some(self.receiving.load(Ordering::Relaxed)),
             dropped: self.dropped.load(Ordering::Relaxed),
             kept: self.kept.load(Ordering::Relaxed),
-            last_error: s.last_error,
+            last_error,
             refused: self
                 .refused
                 .lock()
@@ -411,7 +415,7 @@ impl Relay {
                 .collect(),
             written_ms: Some(self.written_ms.load(Ordering::Relaxed)).filter(|ms| *ms > 0),
             ttl_secs: self.ttl.as_secs(),
-            stopped: s.stopped,
+            stopped,
         }
     }
 }
@@ -480,3 +484,9 @@ pub(crate) fn first_address(found: &Found) -> Option<Ipv4Addr> {
 }
 
 use messngr_store::clock::now_ms;
+
+/// `why` on one line, its controls escaped: an error may carry what a
+/// server or a stream said, and goes to the log and to `messngr status`.
+fn one_line(why: &str) -> String {
+    messngr_proto::text::sanitize_line(why).into_owned()
+}

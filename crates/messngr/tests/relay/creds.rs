@@ -7,10 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{has_text, relay, routed_lan, wait_published};
-use crate::support::{
-    CURRENT_NATS_SERVER, Daemon, NATS_SERVER, NatsCluster, tempdir, text, wait_for,
-};
+use super::{has_text, relay, routed_lan, send_queued, wait_published};
+use crate::support::{CURRENT_NATS_SERVER, Daemon, NATS_SERVER, NatsCluster, tempdir, wait_for};
 use base64::Engine;
 
 /// A JWT of `claims` for `subject`, issued (signed) by `issuer`.
@@ -132,12 +130,7 @@ fn credentials_on(server: &'static str) {
     );
     wait_published(&h1, &nats);
     wait_published(&h2, &nats);
-    let o = h1.cli_ok(&["send", "OPS2", "with a JWT account's credentials"]);
-    assert!(
-        text(&o).contains("queued for OPS2 at the relay"),
-        "{}",
-        text(&o)
-    );
+    send_queued(&h1, "with a JWT account's credentials");
     assert!(has_text(
         &h2.wait_inbox(1),
         "with a JWT account's credentials"

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{doctor_relay, has_text, relay, routed_lan, wait_published};
+use super::{doctor_relay, has_text, relay, routed_lan, send_queued, wait_published};
 use crate::support::{Capture, Daemon, NATS_SERVER, NatsCluster, tempdir, text, wait_for};
 
 /// A CA named `name`, and a certificate it signed for `ips` (the servers'
@@ -115,12 +115,7 @@ fn over_tls_mail_flows_the_subjects_are_hidden_and_a_server_of_another_ca_is_ref
         .iter()
         .map(|&h| Capture::start_filtered(&lan, h, "tcp port 4222"))
         .collect();
-    let o = h1.cli_ok(&["send", "OPS2", "sealed, and under TLS"]);
-    assert!(
-        text(&o).contains("queued for OPS2 at the relay"),
-        "{}",
-        text(&o)
-    );
+    send_queued(&h1, "sealed, and under TLS");
     let got = h2.wait_inbox(1);
     assert!(has_text(&got, "sealed, and under TLS"), "{got:?}");
     assert_eq!(got[0]["verified"], true, "{}", got[0]);

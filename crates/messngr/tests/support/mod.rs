@@ -141,13 +141,7 @@ impl Daemon {
             .arg("daemon")
             .arg("--config")
             .arg(dir.path().join("messngr.toml"))
-            // Debug, so that a failing test's log shows every packet; a
-            // benchmark runs the daemons as deployed, at info
-            // (bench/relay.sh sets MESSNGR_TEST_RUST_LOG).
-            .env(
-                "RUST_LOG",
-                std::env::var("MESSNGR_TEST_RUST_LOG").unwrap_or_else(|_| "debug".into()),
-            )
+            .env("RUST_LOG", daemon_log_level())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -434,6 +428,13 @@ pub fn verify_unit(unit: &std::path::Path) -> String {
         unit.display()
     );
     out
+}
+
+/// The test daemons' `RUST_LOG`: debug, so that a failing test's log shows
+/// every packet; a benchmark runs them as deployed, at info
+/// (bench/relay.sh sets `MESSNGR_TEST_RUST_LOG`).
+pub fn daemon_log_level() -> String {
+    std::env::var("MESSNGR_TEST_RUST_LOG").unwrap_or_else(|_| "debug".into())
 }
 
 /// A temp dir every user can enter (see [`open_dir`]).
