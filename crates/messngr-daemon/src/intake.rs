@@ -45,6 +45,9 @@ pub struct Native {
     pub popup_secs: Option<u32>,
     /// The sender's expiry (Unix ms): never shown after it.
     pub expires_at: Option<i64>,
+    /// When its author sent it (Unix ms, the author's clock; SENT_AT, in
+    /// the signed frame): orders an author's live notices.
+    pub sent_at: Option<i64>,
     /// Forwarded by a relay gateway: `GW: smb from 10.0.0.7` (then never
     /// verified: `origin` is `None`).
     pub gateway: Option<String>,
@@ -100,6 +103,11 @@ pub enum NotStoredKind {
     /// A live notice for a message this inbox does not hold (from that
     /// author).
     NoSuchMessage,
+    /// A signed message or notice that came before and is gone since
+    /// (deleted, or applied): a replay, or a sender's retry of one; or an
+    /// update that came after a newer one. Not stored (or applied) again;
+    /// the sender may hear it was.
+    Replayed,
 }
 
 impl NotStored {
@@ -111,13 +119,14 @@ impl NotStored {
         }
     }
 
-    /// The store's refusal, kept apart when it is the quota.
+    /// The store's refusal, kept apart when it is the quota or a replay.
     pub fn from_store(e: &messngr_store::StoreError) -> Self {
         NotStored {
-            kind: if e.is_quota_full() {
-                NotStoredKind::QuotaFull
-            } else {
-                NotStoredKind::Failed
+            kind: match e {
+                messngr_store::StoreError::QuotaFull { .. } => NotStoredKind::QuotaFull,
+                messngr_store::StoreError::Replayed { .. }
+                | messngr_store::StoreError::Superseded { .. } => NotStoredKind::Replayed,
+                _ => NotStoredKind::Failed,
             },
             reason: e.to_string(),
         }
@@ -129,6 +138,7 @@ impl NotStored {
             NotStoredKind::QuotaFull => crate::policy::Refusal::QuotaFull,
             NotStoredKind::Failed => crate::policy::Refusal::NotStored,
             NotStoredKind::NoSuchMessage => crate::policy::Refusal::NotHere,
+            NotStoredKind::Replayed => crate::policy::Refusal::Replayed,
         }
     }
 }

@@ -277,6 +277,7 @@ pub(crate) async fn accept(
             priority,
             popup_secs: m.popup_secs,
             expires_at: m.expires_at,
+            sent_at: m.sent_at,
             gateway,
             origin: origin.map(|o| (o.verified.author, o.verified.fingerprint, o.signed)),
             replaces: m.replaces,
@@ -305,6 +306,18 @@ pub(crate) async fn accept(
                 sanitize_line(m.to),
                 m.priority,
                 m.popup_secs
+            );
+            answer(&Repr::Accepted { uuid: m.uuid }, None)
+        }
+        Ok(Err(e)) if e.kind == crate::intake::NotStoredKind::Replayed => {
+            // Came before and is gone since (its reader deleted it, or the
+            // notice was applied): not stored again. The sender hears
+            // Accepted (it was), so a relay stops offering it; the count
+            // tells an admin it happened.
+            policy.refuse(
+                Refusal::Replayed,
+                peer.ip(),
+                format_args!("native message for {}: {e}", sanitize_line(m.to)),
             );
             answer(&Repr::Accepted { uuid: m.uuid }, None)
         }

@@ -43,6 +43,20 @@ pub enum StoreError {
         /// The id under which it is stored.
         id: i64,
     },
+    /// A signed message or notice with this uuid came before and is gone
+    /// (deleted, or applied): offered again, it is a replay (`gone.rs`).
+    #[error("signed message {uuid} was received here before and is gone since: a replay")]
+    Replayed {
+        /// The uuid offered again.
+        uuid: String,
+    },
+    /// A live notice's update made before the one applied (it came late):
+    /// not applied, so that old text does not come back.
+    #[error("a newer update of message {uuid} is applied already")]
+    Superseded {
+        /// The uuid of the message the update was for.
+        uuid: String,
+    },
     /// The message offered is not acceptable (what is wrong is said).
     #[error("invalid message: {0}")]
     Invalid(String),
@@ -117,6 +131,8 @@ impl StoreError {
                 uuid: uuid.clone(),
                 id: *id,
             },
+            StoreError::Replayed { uuid } => StoreError::Replayed { uuid: uuid.clone() },
+            StoreError::Superseded { uuid } => StoreError::Superseded { uuid: uuid.clone() },
             StoreError::Invalid(s) => StoreError::Invalid(s.clone()),
             StoreError::TooNew { found, known } => StoreError::TooNew {
                 found: *found,

@@ -68,6 +68,10 @@
 //! Migrations 10 to 12 are the relay's (issue 14): its outbox, the
 //! gateway a forwarded message came through, and how far the gateway has
 //! looked through the inbox (`relay_gateway`, one row).
+//!
+//! Migration 13 (issue 14's bad input) remembers the uuids of signed
+//! messages that are gone (`signed_gone`, `gone.rs`), so that a replay of
+//! one after its message was deleted is refused, not stored again.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -399,6 +403,25 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         id    INTEGER NOT NULL,
         names TEXT NOT NULL CHECK (length(CAST(names AS BLOB)) <= 65536)
     );",
+    // 13: the uuids of signed messages received and gone since (deleted,
+    // or a notice applied), kept 8 days after they arrived (`gone.rs`'s
+    // REMEMBERED_MS, which a test compares with the literal): a replay of
+    // one is refused. Every delete of such a message, however it is
+    // deleted, is remembered by the trigger, which also forgets what is
+    // past its time.
+    "CREATE TABLE signed_gone (
+        uuid       TEXT PRIMARY KEY CHECK (length(uuid) = 32),
+        keep_until INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX signed_gone_by_time ON signed_gone(keep_until);
+    CREATE TRIGGER messages_signed_gone AFTER DELETE ON messages
+    WHEN OLD.direction = 'in' AND (OLD.signed IS NOT NULL OR OLD.gateway IS NOT NULL)
+    BEGIN
+        DELETE FROM signed_gone
+            WHERE keep_until < CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);
+        INSERT INTO signed_gone (uuid, keep_until) VALUES (OLD.uuid, OLD.received_at + 691200000)
+            ON CONFLICT (uuid) DO UPDATE SET keep_until = max(keep_until, excluded.keep_until);
+    END;",
 ];
 
 /// `message_counts.block` is `id >> COUNT_BLOCK_SHIFT` (the triggers of

@@ -147,7 +147,8 @@ impl Store {
     /// messages of others refused:
     ///
     /// * a message that is not acceptable in itself ([`StoreError::Invalid`],
-    ///   [`StoreError::Duplicate`], [`StoreError::QuotaFull`]: checked
+    ///   [`StoreError::Duplicate`], [`StoreError::Replayed`],
+    ///   [`StoreError::QuotaFull`]: checked
     ///   against [`Store::set_quota`]'s limits in this transaction, the
     ///   batch's earlier messages counted) gets its error in its own slot of the
     ///   `Ok` vector and is not stored; it is found out before its row is
@@ -198,6 +199,7 @@ impl Store {
                 Err(
                     e @ (StoreError::Invalid(_)
                     | StoreError::Duplicate { .. }
+                    | StoreError::Replayed { .. }
                     | StoreError::QuotaFull { .. }),
                 ) => {
                     out.push(Err(e));
@@ -371,6 +373,9 @@ fn insert_row(
         .optional()?;
     if let Some(id) = existing {
         return Err(StoreError::Duplicate { uuid, id });
+    }
+    if m.signed.is_some() || m.gateway.is_some() {
+        crate::gone::check(tx, &uuid)?;
     }
     if let Some(parent) = m.in_reply_to {
         let found: Option<i64> = tx

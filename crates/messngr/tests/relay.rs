@@ -13,7 +13,8 @@
 //! against a hostile client (`accounts`), the secure gateway (`gateway`),
 //! messages sent at once going as bundles (`bundles`), a cluster back
 //! with empty stores (`rebuilt`), the servers reached over TLS (`tls`),
-//! a JWT account's credentials (`creds`).
+//! a JWT account's credentials (`creds`), envelopes published again
+//! (`replay`).
 
 mod support;
 
@@ -27,6 +28,8 @@ mod creds;
 mod gateway;
 #[path = "relay/rebuilt.rs"]
 mod rebuilt;
+#[path = "relay/replay.rs"]
+mod replay;
 #[path = "relay/tls.rs"]
 mod tls;
 #[path = "relay/two_sites.rs"]
@@ -63,6 +66,22 @@ fn wait_published(d: &Daemon, nats: &NatsCluster) {
         },
         || format!("{}\n{}\n{}", relay(d), d.log(), nats.logs()),
     );
+}
+
+/// The usual two sites: a 3-node cluster (hosts 1, 2 and 4), H1 on host 3
+/// and H2 on host 5 holding OPS2, both with their entries written.
+fn two_hosts(lan: &Lan) -> (NatsCluster, Daemon, Daemon) {
+    let nats = NatsCluster::start(lan, &[1, 2, 4]);
+    let h1 = Daemon::start(lan, 3, "H1", &nats.relay_config(lan, ""));
+    let h2 = Daemon::start(
+        lan,
+        5,
+        "H2",
+        &format!("names = [\"OPS2\"]\n{}", nats.relay_config(lan, "")),
+    );
+    wait_published(&h1, &nats);
+    wait_published(&h2, &nats);
+    (nats, h1, h2)
 }
 
 /// `d` sends `text` to OPS2 (on the other site), which the cluster stores

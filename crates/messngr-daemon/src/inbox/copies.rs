@@ -145,6 +145,7 @@ mod tests {
             alert: None,
             to_group: to.eq_ignore_ascii_case("workgroup"),
             expires_at: None,
+            sent_at: None,
             gateway: None,
         });
         m

@@ -25,10 +25,15 @@ pub(crate) struct Notice {
     pub(crate) author: String,
     /// The new text; `None`: withdraw it.
     pub(crate) text: Option<String>,
-    /// The notice's signed frame (remote authors).
-    pub(crate) signed: Option<Vec<u8>>,
+    /// The notice's own uuid and signed frame (remote authors): applied
+    /// once, a replay of it refused.
+    pub(crate) signed: Option<messngr_store::SignedNotice>,
     /// A collapsed alert raised again: its count now.
     pub(crate) repeats: Option<u32>,
+    /// When the author made it (Unix ms): a remote author's SENT_AT, so
+    /// that an update that comes after a newer one changes nothing; now,
+    /// for a local author.
+    pub(crate) at: i64,
 }
 
 impl Notice {
@@ -42,8 +47,12 @@ impl Notice {
             uuid: hex::encode(replaces),
             author: author.clone(),
             text: (!native.retract).then(|| String::from_utf8_lossy(&m.text).into_owned()),
-            signed: Some(signed.clone()),
+            signed: Some(messngr_store::SignedNotice {
+                uuid: hex::encode(native.uuid),
+                frame: signed.clone(),
+            }),
             repeats: native.alert.as_ref().map(|a| a.repeats).filter(|&n| n > 1),
+            at: native.sent_at.unwrap_or_else(messngr_store::clock::now_ms),
         })
     }
 }
@@ -58,7 +67,7 @@ impl Inbox {
         let store = self.store.clone();
         let subscribers = self.stored.clone();
         async move {
-            let at = messngr_store::clock::now_ms();
+            let at = change.at;
             if let Some(n) = change.repeats
                 && change.text.is_some()
             {

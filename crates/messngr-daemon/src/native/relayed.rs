@@ -33,6 +33,14 @@ const CLAIM_GRACE: Duration = Duration::from_secs(120);
 /// for `MAX_AGE`, and clocks differ a little.
 const CLOCK_SKEW: Duration = Duration::from_secs(600);
 
+// A frame is accepted until MAX_AGE + CLOCK_SKEW after it was sent, so at
+// most that and another CLOCK_SKEW after it came: the inbox remembers the
+// uuids of signed messages gone since for longer, to refuse a replay.
+const _: () = assert!(
+    crate::relay::MAX_AGE.as_millis() + 2 * CLOCK_SKEW.as_millis()
+        < messngr_store::REMEMBERED_MS as u128
+);
+
 /// What a message from the relay is checked and stored with.
 pub(crate) struct Inbound {
     pub(crate) secure: Arc<Secure>,

@@ -118,6 +118,7 @@ pub(crate) async fn apply(
                 Change::Alert { repeats, .. } => Some(*repeats),
                 _ => None,
             },
+            at: messngr_store::clock::now_ms(),
         };
         match ctx.inbox.notice(notice).await {
             Ok(_) => view.reached.extend(local_ones),

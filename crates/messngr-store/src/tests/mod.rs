@@ -6,6 +6,7 @@ mod alerts;
 mod basics;
 mod counts;
 mod durability;
+mod gone;
 mod handle;
 mod model;
 mod notices;

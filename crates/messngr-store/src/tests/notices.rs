@@ -11,10 +11,10 @@ use crate::{
     StoreError, StoreHandle, Transport,
 };
 
-const ALICE: &str = "alice@H2";
+pub(super) const ALICE: &str = "alice@H2";
 
 /// A verified, signed notice from `alice@H2` to the host, with this uuid.
-fn signed(uuid: u8, text: &str) -> NewMessage {
+pub(super) fn signed(uuid: u8, text: &str) -> NewMessage {
     let mut m = NewMessage::received(Transport::Messngr, "alice", "H1", text, text.as_bytes());
     m.received_at = T0;
     m.uuid = Some(format!("{uuid:032x}"));
@@ -25,8 +25,16 @@ fn signed(uuid: u8, text: &str) -> NewMessage {
     m
 }
 
-fn uuid(n: u8) -> String {
+pub(super) fn uuid(n: u8) -> String {
     format!("{n:032x}")
+}
+
+/// A notice of uuid `n` (its own) as it came, signed as `frame`.
+pub(super) fn notice(n: u8, frame: &[u8]) -> crate::SignedNotice {
+    crate::SignedNotice {
+        uuid: uuid(n),
+        frame: frame.to_vec(),
+    }
 }
 
 fn texts(store: &Store, query: &str) -> Vec<String> {
@@ -177,7 +185,13 @@ fn the_author_updates_a_notice_and_it_is_unread_again() {
     let old = store.insert(&signed(1, "meeting at ten")).unwrap();
     store.mark_read(old.id).unwrap();
     let updated = store
-        .update_notice(&uuid(1), ALICE, "meeting at eleven ☕", Some(b"v2"), T0 + 5)
+        .update_notice(
+            &uuid(1),
+            ALICE,
+            "meeting at eleven ☕",
+            Some(&notice(101, b"v2")),
+            T0 + 5,
+        )
         .unwrap();
     let expected = Message {
         text: "meeting at eleven ☕".into(),
@@ -272,7 +286,7 @@ fn a_retraction_withdraws_the_words_and_is_final() {
     let (_dir, mut store) = temp_store();
     let old = store.insert(&signed(1, "the zanzibar plan")).unwrap();
     let retracted = store
-        .retract_notice(&uuid(1), ALICE, Some(b"retract"), T0 + 7)
+        .retract_notice(&uuid(1), ALICE, Some(&notice(102, b"retract")), T0 + 7)
         .unwrap();
     let expected = Message {
         text: String::new(),
@@ -494,7 +508,7 @@ async fn the_handle_serves_notices_and_receipts() {
             uuid(1),
             ALICE.into(),
             "final".into(),
-            Some(b"v2".to_vec()),
+            Some(notice(101, b"v2")),
             T0 + 1,
         )
         .await

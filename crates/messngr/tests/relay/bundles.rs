@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use messngr_api::{Client, Send};
 
-use super::support::{Daemon, NatsCluster};
-use super::{routed_lan, wait_published};
+use super::{routed_lan, two_hosts};
 
 const SENDERS: usize = 8;
 const EACH: usize = 8;
@@ -14,16 +13,7 @@ const EACH: usize = 8;
 #[test]
 fn messages_sent_at_once_to_one_name_share_publishes_and_each_arrives_once() {
     let Some(lan) = routed_lan() else { return };
-    let nats = NatsCluster::start(&lan, &[1, 2, 4]);
-    let h1 = Daemon::start(&lan, 3, "H1", &nats.relay_config(&lan, ""));
-    let h2 = Daemon::start(
-        &lan,
-        5,
-        "H2",
-        &format!("names = [\"OPS2\"]\n{}", nats.relay_config(&lan, "")),
-    );
-    wait_published(&h1, &nats);
-    wait_published(&h2, &nats);
+    let (nats, h1, h2) = two_hosts(&lan);
     // The first pins H2's key at H1 (and H1's at H2).
     h1.cli_ok(&["send", "OPS2", "warm up"]);
     assert_eq!(h2.wait_inbox(1)[0]["text"], "warm up");

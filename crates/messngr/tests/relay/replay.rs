@@ -1,0 +1,118 @@
+//! Replays through the relay: whoever can read the message stream (its
+//! operators, or a host given the cluster's one user) can copy an
+//! envelope and publish it again, within the 7 days a frame is accepted.
+//! Offered again after its message was deleted, or a live notice's update
+//! after a newer one, it is dropped and counted, and changes nothing.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use messngr_lan::Lan;
+
+use super::support::{Daemon, NatsCluster, block_on_in, text, wait_for};
+use super::{routed_lan, two_hosts};
+
+/// The envelope published last on the message stream (its subject and
+/// payload), copied as an operator could, without taking it.
+fn copy_last(lan: &Lan, nats: &NatsCluster) -> (String, Bytes) {
+    let urls = nats.urls(lan);
+    block_on_in(lan.ns(1), move || async move {
+        let js = async_nats::jetstream::new(async_nats::connect(urls).await.expect("connect"));
+        let stream = js.get_stream("MESSNGR_MAIL").await.expect("the stream");
+        let last = stream.cached_info().state.last_sequence;
+        let m = stream
+            .get_raw_message(last)
+            .await
+            .expect("the last envelope");
+        (m.subject.to_string(), m.payload)
+    })
+}
+
+/// Publishes `envelope` again, on its subject (with no de-duplication id:
+/// the replayer chooses), and waits until the stream stored it.
+fn publish_again(lan: &Lan, nats: &NatsCluster, (subject, payload): &(String, Bytes)) {
+    let (urls, subject, payload) = (nats.urls(lan), subject.clone(), payload.clone());
+    block_on_in(lan.ns(1), move || async move {
+        let js = async_nats::jetstream::new(async_nats::connect(urls).await.expect("connect"));
+        js.publish(subject, payload)
+            .await
+            .expect("publish")
+            .await
+            .expect("stored");
+    });
+}
+
+/// Until `d` counted `n` replays, and the stream is empty (it took them).
+fn wait_replayed(lan: &Lan, nats: &NatsCluster, d: &Daemon, n: u64) {
+    wait_for(
+        Duration::from_secs(30),
+        || d.refused("replayed") >= n && nats.stream_messages(lan, "MESSNGR_MAIL") == Some(0),
+        || format!("{}\n{}", d.status()["refused"], d.log()),
+    );
+}
+
+#[test]
+fn an_envelope_published_again_is_dropped_once_its_message_is_gone_or_updated() {
+    let Some(lan) = routed_lan() else { return };
+    let (nats, h1, h2) = two_hosts(&lan);
+
+    // H2 is away: the message and its first update wait in the stream,
+    // where they are copied.
+    let h2 = h2.stop_for_now();
+    let sent: serde_json::Value = serde_json::from_slice(
+        &h1.cli_ok(&["send", "--json", "OPS2", "the door code is 4711"])
+            .stdout,
+    )
+    .expect("JSON");
+    assert_eq!(sent["outcome"], "queued", "{sent}");
+    let sent_id = sent["id"].as_i64().expect("the sender's copy").to_string();
+    let message = copy_last(&lan, &nats);
+    h1.cli_ok(&["update", &sent_id, "the door code is 4711 until Friday"]);
+    let first_update = copy_last(&lan, &nats);
+    assert_ne!(message.1, first_update.1);
+
+    // H2 is back: it has both (the update once the message is stored).
+    let h2 = h2.start(&lan);
+    let shown = |d: &Daemon, want: &str| {
+        let inbox = d.inbox();
+        inbox.len() == 1 && inbox[0]["text"] == want
+    };
+    wait_for(
+        Duration::from_secs(60),
+        || shown(&h2, "the door code is 4711 until Friday"),
+        || format!("{:?}\n{}", h2.inbox(), h2.log()),
+    );
+    // The second update, and she reads it.
+    h1.cli_ok(&["update", &sent_id, "the door code is 0815"]);
+    wait_for(
+        Duration::from_secs(30),
+        || shown(&h2, "the door code is 0815"),
+        || format!("{:?}\n{}", h2.inbox(), h2.log()),
+    );
+    let id = h2.inbox()[0]["id"].as_i64().expect("id").to_string();
+    h2.cli_ok(&["read", &id]);
+    let replayed = h2.refused("replayed");
+
+    // The first update again: dropped and counted; the newer text stays,
+    // read.
+    publish_again(&lan, &nats, &first_update);
+    wait_replayed(&lan, &nats, &h2, replayed + 1);
+    let inbox = h2.inbox();
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+    assert_eq!(inbox[0]["text"], "the door code is 0815", "{inbox:?}");
+    assert!(!inbox[0]["read_at"].is_null(), "unread again: {inbox:?}");
+
+    // She deletes it; the message again: dropped and counted, not shown.
+    h2.cli_ok(&["rm", &id]);
+    publish_again(&lan, &nats, &message);
+    wait_replayed(&lan, &nats, &h2, replayed + 2);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(h2.inbox().is_empty(), "{:?}", h2.inbox());
+    let log = h2.log();
+    assert!(
+        log.contains("received here before and is gone since"),
+        "the log says why\n{log}"
+    );
+    let o = h2.cli_ok(&["status"]);
+    assert!(text(&o).contains("replayed"), "{}", text(&o));
+}
