@@ -104,10 +104,12 @@ pub enum NotStoredKind {
     /// author).
     NoSuchMessage,
     /// A signed message or notice that came before and is gone since
-    /// (deleted, or applied): a replay, or a sender's retry of one; or an
-    /// update that came after a newer one. Not stored (or applied) again;
-    /// the sender may hear it was.
+    /// (deleted, or applied): a replay, or a sender's retry of one. Not
+    /// stored (or applied) again; the sender may hear it was.
     Replayed,
+    /// A live notice's update made before the one shown (it came late):
+    /// not applied; the sender may hear it was.
+    Superseded,
 }
 
 impl NotStored {
@@ -119,13 +121,14 @@ impl NotStored {
         }
     }
 
-    /// The store's refusal, kept apart when it is the quota or a replay.
+    /// The store's refusal, kept apart when it is the quota, a replay or a
+    /// late update.
     pub fn from_store(e: &messngr_store::StoreError) -> Self {
         NotStored {
             kind: match e {
                 messngr_store::StoreError::QuotaFull { .. } => NotStoredKind::QuotaFull,
-                messngr_store::StoreError::Replayed { .. }
-                | messngr_store::StoreError::Superseded { .. } => NotStoredKind::Replayed,
+                messngr_store::StoreError::Replayed { .. } => NotStoredKind::Replayed,
+                messngr_store::StoreError::Superseded { .. } => NotStoredKind::Superseded,
                 _ => NotStoredKind::Failed,
             },
             reason: e.to_string(),
@@ -139,6 +142,7 @@ impl NotStored {
             NotStoredKind::Failed => crate::policy::Refusal::NotStored,
             NotStoredKind::NoSuchMessage => crate::policy::Refusal::NotHere,
             NotStoredKind::Replayed => crate::policy::Refusal::Replayed,
+            NotStoredKind::Superseded => crate::policy::Refusal::Superseded,
         }
     }
 }

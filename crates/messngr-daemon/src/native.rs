@@ -309,13 +309,19 @@ pub(crate) async fn accept(
             );
             answer(&Repr::Accepted { uuid: m.uuid }, None)
         }
-        Ok(Err(e)) if e.kind == crate::intake::NotStoredKind::Replayed => {
+        Ok(Err(e))
+            if matches!(
+                e.kind,
+                crate::intake::NotStoredKind::Replayed | crate::intake::NotStoredKind::Superseded
+            ) =>
+        {
             // Came before and is gone since (its reader deleted it, or the
-            // notice was applied): not stored again. The sender hears
-            // Accepted (it was), so a relay stops offering it; the count
-            // tells an admin it happened.
+            // notice was applied), or an update older than the one shown:
+            // not stored again. The sender hears Accepted (it was, or
+            // something newer was), so a relay stops offering it; the
+            // count tells an admin it happened.
             policy.refuse(
-                Refusal::Replayed,
+                e.refusal(),
                 peer.ip(),
                 format_args!("native message for {}: {e}", sanitize_line(m.to)),
             );

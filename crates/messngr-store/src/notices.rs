@@ -97,11 +97,11 @@ pub struct SignedNotice {
 fn applied(
     tx: &rusqlite::Transaction<'_>,
     signed: Option<&SignedNotice>,
+    author: &str,
     rows: &[Message],
-    at: i64,
 ) -> Result<()> {
     match signed {
-        Some(n) if !rows.is_empty() => crate::gone::remember(tx, &n.uuid, at),
+        Some(n) if !rows.is_empty() => crate::gone::remember(tx, &n.uuid, author),
         _ => Ok(()),
     }
 }
@@ -150,7 +150,7 @@ impl Store {
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(n) = signed {
-            crate::gone::check(&tx, &n.uuid)?;
+            crate::gone::check(&tx, &n.uuid, author)?;
         }
         let frame = signed.map(|n| &n.frame[..]);
         let updated = tx
@@ -174,7 +174,7 @@ impl Store {
                 });
             }
         }
-        applied(&tx, signed, &updated, at)?;
+        applied(&tx, signed, author, &updated)?;
         tx.commit()?;
         Ok(updated)
     }
@@ -202,7 +202,7 @@ impl Store {
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(n) = signed {
-            crate::gone::check(&tx, &n.uuid)?;
+            crate::gone::check(&tx, &n.uuid, author)?;
         }
         let frame = signed.map(|n| &n.frame[..]);
         let mut rows = tx
@@ -213,7 +213,7 @@ impl Store {
             ))?
             .query_map(params![uuid, author, at, frame], message_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        applied(&tx, signed, &rows, at)?;
+        applied(&tx, signed, author, &rows)?;
         if rows.is_empty() {
             rows = tx
                 .prepare_cached(&format!(

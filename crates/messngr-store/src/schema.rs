@@ -404,23 +404,31 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         names TEXT NOT NULL CHECK (length(CAST(names AS BLOB)) <= 65536)
     );",
     // 13: the uuids of signed messages received and gone since (deleted,
-    // or a notice applied), kept 8 days after they arrived (`gone.rs`'s
-    // REMEMBERED_MS, which a test compares with the literal): a replay of
-    // one is refused. Every delete of such a message, however it is
-    // deleted, is remembered by the trigger, which also forgets what is
-    // past its time.
+    // or a notice applied), with their author (a forwarded message: its
+    // gateway), kept 8 days after they arrived, the newest 200 000 at most
+    // (`gone.rs`'s REMEMBERED_MS and MAX_REMEMBERED, which a test compares
+    // with the literals): a replay of one is refused. Every delete of such
+    // a message, however it is deleted, is remembered by the trigger,
+    // which also forgets what is past its time or beyond the newest.
     "CREATE TABLE signed_gone (
-        uuid       TEXT PRIMARY KEY CHECK (length(uuid) = 32),
-        keep_until INTEGER NOT NULL
-    ) WITHOUT ROWID;
+        id         INTEGER PRIMARY KEY,
+        uuid       TEXT NOT NULL CHECK (length(uuid) = 32),
+        author     TEXT NOT NULL,
+        keep_until INTEGER NOT NULL,
+        UNIQUE (uuid, author)
+    );
     CREATE INDEX signed_gone_by_time ON signed_gone(keep_until);
     CREATE TRIGGER messages_signed_gone AFTER DELETE ON messages
-    WHEN OLD.direction = 'in' AND (OLD.signed IS NOT NULL OR OLD.gateway IS NOT NULL)
+    WHEN OLD.direction = 'in'
+        AND ((OLD.signed IS NOT NULL AND OLD.author IS NOT NULL) OR OLD.gateway IS NOT NULL)
     BEGIN
         DELETE FROM signed_gone
             WHERE keep_until < CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);
-        INSERT INTO signed_gone (uuid, keep_until) VALUES (OLD.uuid, OLD.received_at + 691200000)
-            ON CONFLICT (uuid) DO UPDATE SET keep_until = max(keep_until, excluded.keep_until);
+        INSERT INTO signed_gone (uuid, author, keep_until)
+            VALUES (OLD.uuid, coalesce(OLD.author, OLD.gateway), OLD.received_at + 691200000)
+            ON CONFLICT (uuid, author) DO UPDATE
+            SET keep_until = max(keep_until, excluded.keep_until);
+        DELETE FROM signed_gone WHERE id <= (SELECT max(id) FROM signed_gone) - 200000;
     END;",
 ];
 

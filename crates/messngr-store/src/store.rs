@@ -374,8 +374,8 @@ fn insert_row(
     if let Some(id) = existing {
         return Err(StoreError::Duplicate { uuid, id });
     }
-    if m.signed.is_some() || m.gateway.is_some() {
-        crate::gone::check(tx, &uuid)?;
+    if let Some(author) = crate::gone::author(m) {
+        crate::gone::check(tx, &uuid, author)?;
     }
     if let Some(parent) = m.in_reply_to {
         let found: Option<i64> = tx

@@ -267,11 +267,15 @@ impl Inbox {
                 // resending after a lost answer): stored, and shown once.
                 Err(messngr_store::StoreError::Duplicate { uuid, id }) => {
                     let stored = store.get(id).await.ok();
+                    // (Its text may have changed since: updated or
+                    // withdrawn by its author, the same one.)
                     let matches = match (&same, &stored) {
                         (Some(s), Some(m)) => {
                             m.from == s.from
                                 && m.to == s.to
-                                && m.text == s.text
+                                && (m.text == s.text
+                                    || m.updated_at.is_some()
+                                    || m.retracted_at.is_some())
                                 && m.verified == s.verified
                                 && m.author == s.author
                                 && m.gateway == s.gateway

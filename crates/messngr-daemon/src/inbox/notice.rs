@@ -31,8 +31,10 @@ pub(crate) struct Notice {
     /// A collapsed alert raised again: its count now.
     pub(crate) repeats: Option<u32>,
     /// When the author made it (Unix ms): a remote author's SENT_AT, so
-    /// that an update that comes after a newer one changes nothing; now,
-    /// for a local author.
+    /// that an update that comes after a newer one changes nothing, but
+    /// never later than now here (a clock ahead, or a SENT_AT far in the
+    /// future, must not hold back the author's next updates); now, for a
+    /// local author.
     pub(crate) at: i64,
 }
 
@@ -52,7 +54,10 @@ impl Notice {
                 frame: signed.clone(),
             }),
             repeats: native.alert.as_ref().map(|a| a.repeats).filter(|&n| n > 1),
-            at: native.sent_at.unwrap_or_else(messngr_store::clock::now_ms),
+            at: {
+                let now = messngr_store::clock::now_ms();
+                native.sent_at.map_or(now, |sent| sent.min(now))
+            },
         })
     }
 }

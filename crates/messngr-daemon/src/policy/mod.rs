@@ -69,8 +69,11 @@ pub(crate) enum Refusal {
     KeyChanged,
     /// A host with no pin under `trust = "file"`.
     Untrusted,
-    /// A signed message already stored, sent again.
+    /// A signed message already stored, or stored and gone since (deleted,
+    /// a notice applied), sent again.
     Replayed,
+    /// A live notice's update made before the one shown: not applied.
+    Superseded,
     /// Plain text where `require_secure` or `require_verified_*` wants a
     /// verified sender.
     Unverified,
@@ -78,7 +81,7 @@ pub(crate) enum Refusal {
 
 impl Refusal {
     /// Every reason, in the order `status` lists them.
-    pub(crate) const ALL: [Refusal; 19] = [
+    pub(crate) const ALL: [Refusal; 20] = [
         Refusal::OffLan,
         Refusal::DeniedSource,
         Refusal::DeniedName,
@@ -97,6 +100,7 @@ impl Refusal {
         Refusal::KeyChanged,
         Refusal::Untrusted,
         Refusal::Replayed,
+        Refusal::Superseded,
         Refusal::Unverified,
     ];
 
@@ -121,6 +125,7 @@ impl Refusal {
             Refusal::KeyChanged => "key_changed",
             Refusal::Untrusted => "untrusted",
             Refusal::Replayed => "replayed",
+            Refusal::Superseded => "superseded",
             Refusal::Unverified => "unverified",
         }
     }
