@@ -103,12 +103,12 @@ pub enum NotStoredKind {
     /// A live notice for a message this inbox does not hold (from that
     /// author).
     NoSuchMessage,
-    /// A signed message or notice that came before and is gone since
-    /// (deleted, or applied): a replay, or a sender's retry of one. Not
-    /// stored (or applied) again; the sender may hear it was.
+    /// A signed message that came before and was deleted since: a replay,
+    /// or a sender's retry of one. Not stored again; the sender may hear
+    /// it was.
     Replayed,
-    /// A live notice's update made before the one shown (it came late):
-    /// not applied; the sender may hear it was.
+    /// A live notice's update made no later than the one shown (it came
+    /// late, or again): not applied; the sender may hear it was.
     Superseded,
 }
 
@@ -146,6 +146,11 @@ impl NotStored {
         }
     }
 }
+
+/// How far a signed message's SENT_AT may be from now here: clocks differ
+/// a little (the relay refuses a frame further in the future, or older
+/// than it keeps messages by more; a live notice's time is taken no later).
+pub const CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// How long a receiver that answers its sender waits for the inbox before
 /// it says "not stored" (a store that hangs must not hold a sender, nor

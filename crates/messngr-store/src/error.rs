@@ -43,15 +43,15 @@ pub enum StoreError {
         /// The id under which it is stored.
         id: i64,
     },
-    /// A signed message or notice with this uuid came before and is gone
-    /// (deleted, or applied): offered again, it is a replay (`gone.rs`).
+    /// A signed message with this uuid, from the same author, came before
+    /// and was deleted since: offered again, it is a replay (`gone.rs`).
     #[error("signed message {uuid} was received here before and is gone since: a replay")]
     Replayed {
         /// The uuid offered again.
         uuid: String,
     },
-    /// A live notice's update made before the one applied (it came late):
-    /// not applied, so that old text does not come back.
+    /// A live notice's update made no later than the one applied (it came
+    /// late, or again): not applied, so that old text does not come back.
     #[error("a newer update of message {uuid} is applied already")]
     Superseded {
         /// The uuid of the message the update was for.

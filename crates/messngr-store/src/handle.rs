@@ -366,10 +366,10 @@ impl StoreHandle {
         uuid: String,
         author: String,
         text: String,
-        signed: Option<crate::SignedNotice>,
+        signed: Option<Vec<u8>>,
         at: i64,
     ) -> Result<Vec<Message>> {
-        self.run(move |s| s.update_notice(&uuid, &author, &text, signed.as_ref(), at))
+        self.run(move |s| s.update_notice(&uuid, &author, &text, signed.as_deref(), at))
             .await
     }
 
@@ -378,10 +378,10 @@ impl StoreHandle {
         &self,
         uuid: String,
         author: String,
-        signed: Option<crate::SignedNotice>,
+        signed: Option<Vec<u8>>,
         at: i64,
     ) -> Result<Vec<Message>> {
-        self.run(move |s| s.retract_notice(&uuid, &author, signed.as_ref(), at))
+        self.run(move |s| s.retract_notice(&uuid, &author, signed.as_deref(), at))
             .await
     }
 

@@ -68,14 +68,14 @@ mod store;
 
 pub use error::{Result, StoreError};
 pub use filter::{Filter, Scope};
-pub use gone::REMEMBERED_MS;
+pub use gone::{MAX_REMEMBERED, REMEMBERED_MS};
 pub use handle::StoreHandle;
 pub use message::{
     AlertMark, Direction, Message, NewMessage, Priority, Transport, new_uuid, new_uuid_bytes,
 };
 /// Longest alert title, in bytes: the native frame's ALERT field's limit.
 pub use messngr_proto::wire::native::MAX_TITLE_LEN as MAX_TITLE;
-pub use notices::{MAX_AUTHOR, MAX_SIGNED, SignedNotice};
+pub use notices::{MAX_AUTHOR, MAX_SIGNED};
 pub use outbox::{MAX_OUTBOX, MAX_OUTBOX_PER_USER, Queued};
 pub use page::Page;
 pub use quota::{Quota, QuotaBucket};

@@ -81,31 +81,6 @@ fn check_at(at: i64) -> Result<()> {
     Ok(())
 }
 
-/// A remote author's notice as it came: its own uuid (not the uuid of the
-/// message it changes) and its signed frame, kept on the changed rows.
-/// Applied once: offered again, it is refused as a replay (`gone.rs`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedNotice {
-    /// The notice's own uuid (32 hex digits).
-    pub uuid: String,
-    /// Its signed frame.
-    pub frame: Vec<u8>,
-}
-
-/// A signed notice that changed `rows` is remembered (a replay of it is
-/// refused); one that changed nothing is not (its message may come yet).
-fn applied(
-    tx: &rusqlite::Transaction<'_>,
-    signed: Option<&SignedNotice>,
-    author: &str,
-    rows: &[Message],
-) -> Result<()> {
-    match signed {
-        Some(n) if !rows.is_empty() => crate::gone::remember(tx, &n.uuid, author),
-        _ => Ok(()),
-    }
-}
-
 /// Which rows an update or retraction of `uuid` by `author` may touch
 /// (`?1` the uuid, `?2` the author).
 /// The received messages a notice names: the one stored under its uuid (a
@@ -129,10 +104,10 @@ impl Store {
     /// UTF-8 bytes, code page `utf-8`), `updated_at = at` and `signed` (the
     /// update's signed frame), and becomes unread again. `at` is when the
     /// author made the update (a remote author's clock: an author's
-    /// updates are ordered by it); one older than the update applied is
-    /// [`StoreError::Superseded`] (it came late, it does not bring back
-    /// old text), and a signed update applied before is
-    /// [`StoreError::Replayed`]. Returns the rows as updated; empty when
+    /// updates are ordered by it); one no newer than the update applied is
+    /// [`StoreError::Superseded`] (it came late, or again: it does not
+    /// bring back old text, nor make the message unread again). Returns
+    /// the rows as updated; empty when
     /// none matched (unknown uuid, another author or none, a retracted
     /// message): the caller reports it not found.
     pub fn update_notice(
@@ -140,27 +115,23 @@ impl Store {
         uuid: &str,
         author: &str,
         text: &str,
-        signed: Option<&SignedNotice>,
+        signed: Option<&[u8]>,
         at: i64,
     ) -> Result<Vec<Message>> {
         check_author(author)?;
-        signed.map(|n| check_signed(&n.frame)).transpose()?;
+        signed.map(check_signed).transpose()?;
         check_at(at)?;
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(n) = signed {
-            crate::gone::check(&tx, &n.uuid, author)?;
-        }
-        let frame = signed.map(|n| &n.frame[..]);
         let updated = tx
             .prepare_cached(&format!(
                 "UPDATE messages SET text = ?3, raw = CAST(?3 AS BLOB), codepage = 'utf-8', \
                  lossy = 0, updated_at = ?4, signed = ?5, read_at = NULL \
                  WHERE {MINE} AND retracted_at IS NULL \
-                 AND (updated_at IS NULL OR updated_at <= ?4) RETURNING {COLUMNS}"
+                 AND (updated_at IS NULL OR updated_at < ?4) RETURNING {COLUMNS}"
             ))?
-            .query_map(params![uuid, author, text, at, frame], message_from_row)?
+            .query_map(params![uuid, author, text, at, signed], message_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         if updated.is_empty() {
             let newer: Option<i64> = tx
@@ -168,13 +139,12 @@ impl Store {
                     "SELECT max(updated_at) FROM messages WHERE {MINE} AND retracted_at IS NULL"
                 ))?
                 .query_row(params![uuid, author], |r| r.get(0))?;
-            if newer.is_some_and(|n| n > at) {
+            if newer.is_some_and(|n| n >= at) {
                 return Err(StoreError::Superseded {
                     uuid: uuid.to_owned(),
                 });
             }
         }
-        applied(&tx, signed, author, &updated)?;
         tx.commit()?;
         Ok(updated)
     }
@@ -186,34 +156,28 @@ impl Store {
     /// the rows as retracted; empty when none matched (unknown uuid,
     /// another author or none). Retracting again changes nothing and
     /// returns the rows as they are (the first `retracted_at` kept), so a
-    /// retried retraction is answered like the first; the same signed
-    /// retraction offered again is [`StoreError::Replayed`].
+    /// retried retraction is answered like the first.
     pub fn retract_notice(
         &mut self,
         uuid: &str,
         author: &str,
-        signed: Option<&SignedNotice>,
+        signed: Option<&[u8]>,
         at: i64,
     ) -> Result<Vec<Message>> {
         check_author(author)?;
-        signed.map(|n| check_signed(&n.frame)).transpose()?;
+        signed.map(check_signed).transpose()?;
         check_at(at)?;
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(n) = signed {
-            crate::gone::check(&tx, &n.uuid, author)?;
-        }
-        let frame = signed.map(|n| &n.frame[..]);
         let mut rows = tx
             .prepare_cached(&format!(
                 "UPDATE messages SET text = '', raw = x'', lossy = 0, retracted_at = ?3, \
                  signed = ?4, read_at = coalesce(read_at, ?3) \
                  WHERE {MINE} AND retracted_at IS NULL RETURNING {COLUMNS}"
             ))?
-            .query_map(params![uuid, author, at, frame], message_from_row)?
+            .query_map(params![uuid, author, at, signed], message_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        applied(&tx, signed, author, &rows)?;
         if rows.is_empty() {
             rows = tx
                 .prepare_cached(&format!(

@@ -403,13 +403,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         id    INTEGER NOT NULL,
         names TEXT NOT NULL CHECK (length(CAST(names AS BLOB)) <= 65536)
     );",
-    // 13: the uuids of signed messages received and gone since (deleted,
-    // or a notice applied), with their author (a forwarded message: its
-    // gateway), kept 8 days after they arrived, the newest 200 000 at most
-    // (`gone.rs`'s REMEMBERED_MS and MAX_REMEMBERED, which a test compares
-    // with the literals): a replay of one is refused. Every delete of such
-    // a message, however it is deleted, is remembered by the trigger,
-    // which also forgets what is past its time or beyond the newest.
+    // 13: the uuids of signed messages received and deleted since, with
+    // their author (a forwarded message: its gateway), kept 8 days after
+    // they arrived, the newest 200 000 at most (`gone.rs`'s REMEMBERED_MS
+    // and MAX_REMEMBERED, which a test compares with the literals): a
+    // replay of one is refused. Every delete of such a message, however it
+    // is deleted, is remembered by the trigger (unless it expired, or came
+    // more than 8 days ago), which also forgets what is past its time or
+    // beyond the newest.
     "CREATE TABLE signed_gone (
         id         INTEGER PRIMARY KEY,
         uuid       TEXT NOT NULL CHECK (length(uuid) = 32),
@@ -421,6 +422,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER messages_signed_gone AFTER DELETE ON messages
     WHEN OLD.direction = 'in'
         AND ((OLD.signed IS NOT NULL AND OLD.author IS NOT NULL) OR OLD.gateway IS NOT NULL)
+        AND OLD.received_at + 691200000
+            > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+        AND (OLD.expires_at IS NULL
+             OR OLD.expires_at > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
     BEGIN
         DELETE FROM signed_gone
             WHERE keep_until < CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);

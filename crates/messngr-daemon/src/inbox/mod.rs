@@ -32,7 +32,7 @@ use messngr_store::{Message, NewMessage, StoreHandle};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::flow::{Flow, Outcome, Route};
-use crate::intake::{Again, Delivery, Incoming, NotStored, Stored};
+use crate::intake::{Again, Delivery, Incoming, NotStored, NotStoredKind, Stored};
 use crate::settings::Settings;
 
 /// File name of the inbox database in the state directory.
@@ -472,6 +472,11 @@ fn count(flow: &Flow, route: Route, r: &Result<Stored, NotStored>, refused: bool
     match r {
         Ok(Stored(_, Again::New)) => flow.add(route, Outcome::Stored),
         Ok(Stored(_, Again::Duplicate)) => flow.add(route, Outcome::Duplicate),
+        // Came before (deleted since), or a notice no newer than the one
+        // shown: the sender hears it was taken, as for a duplicate.
+        Err(e) if matches!(e.kind, NotStoredKind::Replayed | NotStoredKind::Superseded) => {
+            flow.add(route, Outcome::Duplicate);
+        }
         Err(_) if refused => flow.add(route, Outcome::Refused),
         Err(_) => {}
     }
@@ -544,7 +549,7 @@ pub(crate) async fn run(
                     source.ip(),
                     format_args!("datagram dropped: {e}"),
                 ),
-                (Err(e), Some(_)) if e.kind == crate::intake::NotStoredKind::Failed => {
+                (Err(e), Some(_)) if e.kind == NotStoredKind::Failed => {
                     tracing::error!("message from {source} NOT stored: {e}");
                 }
                 _ => {}

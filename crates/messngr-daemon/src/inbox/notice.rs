@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use crate::intake::{Again, Incoming, NotStored, NotStoredKind, Stored};
+use crate::intake::{Again, CLOCK_SKEW, Incoming, NotStored, NotStoredKind, Stored};
 
 use super::Inbox;
 
@@ -25,16 +25,15 @@ pub(crate) struct Notice {
     pub(crate) author: String,
     /// The new text; `None`: withdraw it.
     pub(crate) text: Option<String>,
-    /// The notice's own uuid and signed frame (remote authors): applied
-    /// once, a replay of it refused.
-    pub(crate) signed: Option<messngr_store::SignedNotice>,
+    /// The notice's signed frame (remote authors).
+    pub(crate) signed: Option<Vec<u8>>,
     /// A collapsed alert raised again: its count now.
     pub(crate) repeats: Option<u32>,
     /// When the author made it (Unix ms): a remote author's SENT_AT, so
-    /// that an update that comes after a newer one changes nothing, but
-    /// never later than now here (a clock ahead, or a SENT_AT far in the
-    /// future, must not hold back the author's next updates); now, for a
-    /// local author.
+    /// that an update that comes after a newer one, or again (a replay),
+    /// changes nothing; but never later than [`CLOCK_SKEW`] from now here
+    /// (a SENT_AT far in the future must not hold back the author's next
+    /// updates for long); now, for a local author.
     pub(crate) at: i64,
 }
 
@@ -49,14 +48,13 @@ impl Notice {
             uuid: hex::encode(replaces),
             author: author.clone(),
             text: (!native.retract).then(|| String::from_utf8_lossy(&m.text).into_owned()),
-            signed: Some(messngr_store::SignedNotice {
-                uuid: hex::encode(native.uuid),
-                frame: signed.clone(),
-            }),
+            signed: Some(signed.clone()),
             repeats: native.alert.as_ref().map(|a| a.repeats).filter(|&n| n > 1),
             at: {
                 let now = messngr_store::clock::now_ms();
-                native.sent_at.map_or(now, |sent| sent.min(now))
+                let latest =
+                    now.saturating_add(i64::try_from(CLOCK_SKEW.as_millis()).unwrap_or(i64::MAX));
+                native.sent_at.map_or(now, |sent| sent.min(latest))
             },
         })
     }

@@ -20,7 +20,7 @@ use messngr_proto::wire::native::bundle::Bundle;
 use messngr_proto::wire::native::{Kind, Packet, Reason, ReceiptState, Repr};
 
 use super::Origin;
-use crate::intake::InboxSender;
+use crate::intake::{CLOCK_SKEW, InboxSender};
 use crate::policy::Policy;
 use crate::registry::Registry;
 use crate::relay::{Deliver, LookupError, MAX_ENVELOPE, Relay, Settle, Taken};
@@ -29,9 +29,6 @@ use crate::secure::{Certified, CertifiedAuthor, Secure};
 /// How long after a start a message for a name not held is kept for
 /// later (NetBIOS claims the names in the first seconds).
 const CLAIM_GRACE: Duration = Duration::from_secs(120);
-/// How far a message's `sent_at` may be from now: the stream keeps one
-/// for `MAX_AGE`, and clocks differ a little.
-const CLOCK_SKEW: Duration = Duration::from_secs(600);
 
 // A frame is accepted until MAX_AGE + CLOCK_SKEW after it was sent, so at
 // most that and another CLOCK_SKEW after it came: the inbox remembers the

@@ -69,10 +69,11 @@ pub(crate) enum Refusal {
     KeyChanged,
     /// A host with no pin under `trust = "file"`.
     Untrusted,
-    /// A signed message already stored, or stored and gone since (deleted,
-    /// a notice applied), sent again.
+    /// A signed message already stored, or stored and deleted since, sent
+    /// again.
     Replayed,
-    /// A live notice's update made before the one shown: not applied.
+    /// A live notice's update made no later than the one shown (late, or
+    /// again): not applied.
     Superseded,
     /// Plain text where `require_secure` or `require_verified_*` wants a
     /// verified sender.

@@ -1,8 +1,8 @@
-//! Signed messages gone since they came (`gone.rs`): offered again by
-//! their author they are replays, refused, however they went; notices are
-//! applied once, and one that comes after a newer one changes nothing.
+//! Signed messages deleted since they came (`gone.rs`): offered again by
+//! their author they are replays, refused, however they went; a notice
+//! no newer than the one shown changes nothing.
 
-use super::notices::{ALICE, notice, signed, uuid};
+use super::notices::{ALICE, signed, uuid};
 use super::{T0, msg, temp_store};
 use crate::gone::MAX_REMEMBERED;
 use crate::schema::MIGRATIONS;
@@ -52,12 +52,6 @@ fn a_signed_message_deleted_is_a_replay_when_it_comes_again() {
 fn every_way_of_going_is_remembered() {
     let (_dir, mut store) = temp_store();
     let now = crate::clock::now_ms();
-    // The sender's expiry.
-    let mut e = fresh(3, "until noon");
-    e.expires_at = Some(now + 1);
-    store.insert(&e).unwrap();
-    assert_eq!(store.delete_expired(now + 1, 10).unwrap(), 1);
-    is_replayed(store.insert(&e), 3);
     // expire_read_after_days: read, and older than the cut.
     let r = store.insert(&fresh(4, "read long ago")).unwrap();
     store.mark_read(r.id).unwrap();
@@ -70,7 +64,27 @@ fn every_way_of_going_is_remembered() {
     let id = store.insert(&g).unwrap().id;
     store.delete(id).unwrap();
     is_replayed(store.insert(&g), 5);
-    assert_eq!(remembered(&store), 3);
+    assert_eq!(remembered(&store), 2);
+}
+
+/// What needs no record has none: a message deleted at its sender's
+/// expiry (an expired frame is refused when it comes), and one that came
+/// longer ago than a frame is accepted. So a sender cannot grow the table
+/// by sending what expires at once.
+#[test]
+fn an_expired_or_old_message_is_not_remembered() {
+    let (_dir, mut store) = temp_store();
+    let now = crate::clock::now_ms();
+    let mut e = fresh(3, "until noon");
+    e.expires_at = Some(now + 1);
+    store.insert(&e).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    assert_eq!(store.delete_expired(crate::clock::now_ms(), 10).unwrap(), 1);
+    let mut old = signed(4, "nine days ago");
+    old.received_at = now - 9 * 86_400_000;
+    let id = store.insert(&old).unwrap().id;
+    store.delete(id).unwrap();
+    assert_eq!(remembered(&store), 0);
 }
 
 #[test]
@@ -96,60 +110,26 @@ fn another_authors_uuid_is_not_a_replay() {
     store.delete(id).unwrap();
     let real = store.insert(&fresh(6, "the real one")).unwrap();
     assert_eq!(real.author.as_deref(), Some(ALICE));
-    // Nor a notice of the other author's under the uuid.
-    let other = store.insert(&fresh(7, "alice's notice")).unwrap();
-    let mut mal = fresh(8, "mallory's own");
-    mal.author = Some("mallory@H9".into());
-    store.insert(&mal).unwrap();
-    store
-        .update_notice(
-            &uuid(8),
-            "mallory@H9",
-            "edited",
-            Some(&notice(9, b"m")),
-            T0 + 1,
-        )
-        .unwrap();
-    store
-        .update_notice(
-            &uuid(7),
-            ALICE,
-            "alice edited",
-            Some(&notice(9, b"a")),
-            T0 + 1,
-        )
-        .unwrap();
-    assert_eq!(store.get(other.id).unwrap().text, "alice edited");
 }
 
+/// An update offered again (a replay, or a retry) has the time of the one
+/// shown: it changes nothing, and the message stays read.
 #[test]
-fn a_signed_notice_is_applied_once() {
+fn the_update_shown_offered_again_changes_nothing() {
     let (_dir, mut store) = temp_store();
     let old = store.insert(&signed(1, "server down")).unwrap();
-    let v2 = notice(101, b"v2");
     store
-        .update_notice(&uuid(1), ALICE, "server down, back at 3", Some(&v2), T0 + 1)
-        .unwrap();
-    let v3 = notice(102, b"v3");
-    store
-        .update_notice(&uuid(1), ALICE, "server back up", Some(&v3), T0 + 2)
+        .update_notice(&uuid(1), ALICE, "server back up", Some(b"v3"), T0 + 2)
         .unwrap();
     store.mark_read(old.id).unwrap();
-    // The latest update again, as it was (its time too): refused by its
-    // uuid alone; the message stays read.
-    is_replayed(
-        store.update_notice(&uuid(1), ALICE, "server back up", Some(&v3), T0 + 2),
-        102,
+    let again = store.update_notice(&uuid(1), ALICE, "server back up", Some(b"v3"), T0 + 2);
+    assert!(
+        matches!(&again, Err(StoreError::Superseded { .. })),
+        "{again:?}"
     );
     let m = store.get(old.id).unwrap();
     assert_eq!(m.text, "server back up");
     assert!(m.read_at.is_some());
-    // A retraction, once.
-    let r = notice(103, b"retract");
-    store
-        .retract_notice(&uuid(1), ALICE, Some(&r), T0 + 3)
-        .unwrap();
-    is_replayed(store.retract_notice(&uuid(1), ALICE, Some(&r), T0 + 3), 103);
 }
 
 #[test]
@@ -157,16 +137,10 @@ fn an_update_that_comes_after_a_newer_one_changes_nothing() {
     let (_dir, mut store) = temp_store();
     let m = store.insert(&signed(1, "server down")).unwrap();
     store
-        .update_notice(
-            &uuid(1),
-            ALICE,
-            "server back up",
-            Some(&notice(102, b"v3")),
-            T0 + 5,
-        )
+        .update_notice(&uuid(1), ALICE, "server back up", Some(b"v3"), T0 + 5)
         .unwrap();
     store.mark_read(m.id).unwrap();
-    let late = store.update_notice(&uuid(1), ALICE, "back at 3", Some(&notice(101, b"v2")), T0);
+    let late = store.update_notice(&uuid(1), ALICE, "back at 3", Some(b"v2"), T0);
     assert!(
         matches!(&late, Err(StoreError::Superseded { uuid: u }) if *u == uuid(1)),
         "{late:?}"
@@ -177,29 +151,9 @@ fn an_update_that_comes_after_a_newer_one_changes_nothing() {
         ("server back up", Some(T0 + 5))
     );
     assert!(m.read_at.is_some());
-    // It was not applied, so not remembered either: it may come again.
-    assert_eq!(remembered(&store), 1);
 }
 
-#[test]
-fn a_notice_that_changed_nothing_may_come_again() {
-    let (_dir, mut store) = temp_store();
-    let v2 = notice(101, b"v2");
-    assert!(
-        store
-            .update_notice(&uuid(9), ALICE, "early", Some(&v2), T0)
-            .unwrap()
-            .is_empty()
-    );
-    store.insert(&signed(9, "the message")).unwrap();
-    let changed = store
-        .update_notice(&uuid(9), ALICE, "early", Some(&v2), T0 + 1)
-        .unwrap();
-    assert_eq!(changed[0].text, "early");
-}
-
-/// Kept by this host's clock: neither a message received long ago nor a
-/// notice's time (its author's) decides how long.
+/// Kept 8 days after it came, by this host's clock.
 #[test]
 fn what_is_past_its_time_is_forgotten_by_this_hosts_clock() {
     let (_dir, mut store) = temp_store();
@@ -214,28 +168,15 @@ fn what_is_past_its_time_is_forgotten_by_this_hosts_clock() {
     assert_eq!(remembered(&store), 1);
     store.insert(&old).unwrap();
     is_replayed(store.insert(&fresh(2, "now")), 2);
-    // A notice dated by its author far ahead forgets nothing, and is kept
-    // 8 days from now, not from its date.
-    let far = 253_402_300_799_999; // 9999-12-31
+    // A record past its time refuses nothing, pruned or not yet.
     store
-        .update_notice(
-            &uuid(1),
-            ALICE,
-            "from the future",
-            Some(&notice(3, b"f")),
-            far,
-        )
-        .unwrap();
-    assert_eq!(remembered(&store), 2);
-    let until: i64 = store
         .conn_ref()
-        .query_row(
-            "SELECT keep_until FROM signed_gone WHERE uuid = ?",
-            [uuid(3)],
-            |r| r.get(0),
+        .execute(
+            "UPDATE signed_gone SET keep_until = ?1 WHERE uuid = ?2",
+            rusqlite::params![crate::clock::now_ms() - 1, uuid(2)],
         )
         .unwrap();
-    assert!(until <= crate::clock::now_ms() + REMEMBERED_MS, "{until}");
+    store.insert(&fresh(2, "now")).unwrap();
 }
 
 #[test]
@@ -280,10 +221,4 @@ fn at_most_the_newest_are_remembered() {
         )
         .unwrap();
     assert_eq!(first, 0, "the oldest is forgotten");
-    // A notice applied, the same.
-    store.insert(&fresh(2, "to update")).unwrap();
-    store
-        .update_notice(&uuid(2), ALICE, "updated", Some(&notice(3, b"u")), T0)
-        .unwrap();
-    assert_eq!(remembered(&store), MAX_REMEMBERED);
 }

@@ -29,14 +29,6 @@ pub(super) fn uuid(n: u8) -> String {
     format!("{n:032x}")
 }
 
-/// A notice of uuid `n` (its own) as it came, signed as `frame`.
-pub(super) fn notice(n: u8, frame: &[u8]) -> crate::SignedNotice {
-    crate::SignedNotice {
-        uuid: uuid(n),
-        frame: frame.to_vec(),
-    }
-}
-
 fn texts(store: &Store, query: &str) -> Vec<String> {
     let page = store.search(query, &Filter::default(), 100).unwrap();
     page.messages.into_iter().map(|m| m.text).collect()
@@ -185,13 +177,7 @@ fn the_author_updates_a_notice_and_it_is_unread_again() {
     let old = store.insert(&signed(1, "meeting at ten")).unwrap();
     store.mark_read(old.id).unwrap();
     let updated = store
-        .update_notice(
-            &uuid(1),
-            ALICE,
-            "meeting at eleven ☕",
-            Some(&notice(101, b"v2")),
-            T0 + 5,
-        )
+        .update_notice(&uuid(1), ALICE, "meeting at eleven ☕", Some(b"v2"), T0 + 5)
         .unwrap();
     let expected = Message {
         text: "meeting at eleven ☕".into(),
@@ -286,7 +272,7 @@ fn a_retraction_withdraws_the_words_and_is_final() {
     let (_dir, mut store) = temp_store();
     let old = store.insert(&signed(1, "the zanzibar plan")).unwrap();
     let retracted = store
-        .retract_notice(&uuid(1), ALICE, Some(&notice(102, b"retract")), T0 + 7)
+        .retract_notice(&uuid(1), ALICE, Some(b"retract"), T0 + 7)
         .unwrap();
     let expected = Message {
         text: String::new(),
@@ -508,7 +494,7 @@ async fn the_handle_serves_notices_and_receipts() {
             uuid(1),
             ALICE.into(),
             "final".into(),
-            Some(notice(101, b"v2")),
+            Some(b"v2".to_vec()),
             T0 + 1,
         )
         .await
