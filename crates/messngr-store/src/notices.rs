@@ -156,7 +156,9 @@ impl Store {
     /// the rows as retracted; empty when none matched (unknown uuid,
     /// another author or none). Retracting again changes nothing and
     /// returns the rows as they are (the first `retracted_at` kept), so a
-    /// retried retraction is answered like the first.
+    /// retried retraction is answered like the first; a remote author's
+    /// (signed) one again is [`StoreError::Superseded`] (it changes
+    /// nothing, and the caller need not show the rows again).
     pub fn retract_notice(
         &mut self,
         uuid: &str,
@@ -185,6 +187,13 @@ impl Store {
                 ))?
                 .query_map(params![uuid, author], message_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
+            // A remote author's retraction again (a retry, or a replay):
+            // nothing changed, and nobody need be shown it again.
+            if signed.is_some() && !rows.is_empty() {
+                return Err(StoreError::Superseded {
+                    uuid: uuid.to_owned(),
+                });
+            }
         }
         tx.commit()?;
         Ok(rows)

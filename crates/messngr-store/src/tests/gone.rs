@@ -132,6 +132,27 @@ fn the_update_shown_offered_again_changes_nothing() {
     assert!(m.read_at.is_some());
 }
 
+/// A remote author's retraction again changes nothing, and says so (a
+/// local one is answered as the first was).
+#[test]
+fn a_signed_retraction_again_is_superseded() {
+    let (_dir, mut store) = temp_store();
+    store.insert(&signed(1, "the plan")).unwrap();
+    let first = store
+        .retract_notice(&uuid(1), ALICE, Some(b"r"), T0 + 1)
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    let again = store.retract_notice(&uuid(1), ALICE, Some(b"r"), T0 + 1);
+    assert!(
+        matches!(&again, Err(StoreError::Superseded { .. })),
+        "{again:?}"
+    );
+    assert_eq!(
+        store.retract_notice(&uuid(1), ALICE, None, T0 + 2).unwrap(),
+        first
+    );
+}
+
 #[test]
 fn an_update_that_comes_after_a_newer_one_changes_nothing() {
     let (_dir, mut store) = temp_store();
