@@ -35,6 +35,7 @@ use relay::{Resolved, resolve_anywhere};
 mod report;
 mod rpc;
 mod secure;
+mod sent_at;
 mod smb;
 mod text;
 mod via;

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use messngr_proto::text::sanitize_line;
 use messngr_proto::wire::Emit;
@@ -164,10 +164,7 @@ pub(crate) fn sign(
     let uuid = messngr_store::new_uuid_bytes();
     let mut message = Message {
         uuid,
-        sent_at: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .ok()
-            .and_then(|d| i64::try_from(d.as_millis()).ok()),
+        sent_at: super::sent_at::next(),
         from: opts
             .vouched
             .map_or(ctx.settings.netbios_name.as_str(), |v| v.from),
