@@ -103,10 +103,11 @@ impl Store {
     /// `author` (exactly) and that is not retracted gets `text` (raw: its
     /// UTF-8 bytes, code page `utf-8`), `updated_at = at` and `signed` (the
     /// update's signed frame), and becomes unread again. `at` is when the
-    /// author made the update (a remote author's clock: an author's
-    /// updates are ordered by it); one no newer than the update applied is
+    /// author made the update; a remote (signed) author's updates are
+    /// ordered by it (its clock): one no newer than the update applied is
     /// [`StoreError::Superseded`] (it came late, or again: it does not
-    /// bring back old text, nor make the message unread again). Returns
+    /// bring back old text, nor make the message unread again). A local
+    /// author's come in order, from this host's API, and apply. Returns
     /// the rows as updated; empty when
     /// none matched (unknown uuid, another author or none, a retracted
     /// message): the caller reports it not found.
@@ -129,11 +130,11 @@ impl Store {
                 "UPDATE messages SET text = ?3, raw = CAST(?3 AS BLOB), codepage = 'utf-8', \
                  lossy = 0, updated_at = ?4, signed = ?5, read_at = NULL \
                  WHERE {MINE} AND retracted_at IS NULL \
-                 AND (updated_at IS NULL OR updated_at < ?4) RETURNING {COLUMNS}"
+                 AND (?5 IS NULL OR updated_at IS NULL OR updated_at < ?4) RETURNING {COLUMNS}"
             ))?
             .query_map(params![uuid, author, text, at, signed], message_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        if updated.is_empty() {
+        if updated.is_empty() && signed.is_some() {
             let newer: Option<i64> = tx
                 .prepare_cached(&format!(
                     "SELECT max(updated_at) FROM messages WHERE {MINE} AND retracted_at IS NULL"

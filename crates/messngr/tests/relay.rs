@@ -84,6 +84,41 @@ fn two_hosts(lan: &Lan) -> (NatsCluster, Daemon, Daemon) {
     (nats, h1, h2)
 }
 
+/// The first envelope published on `subject` (a wildcard) from now on,
+/// copied as an operator of the cluster could (its subject and payload):
+/// a thread, subscribed before this returns.
+fn tap(
+    lan: &Lan,
+    nats: &NatsCluster,
+    subject: &str,
+) -> std::thread::JoinHandle<(String, bytes::Bytes)> {
+    let (urls, ns, subject) = (nats.urls(lan), lan.ns(1), subject.to_owned());
+    let (ready, subscribed) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        support::enter_netns(&ns);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        rt.block_on(async move {
+            use futures_util::StreamExt;
+            let client = async_nats::connect(urls).await.expect("connect");
+            let mut sub = client.subscribe(subject).await.expect("subscribe");
+            client.flush().await.expect("flush");
+            let _ = ready.send(());
+            let m = tokio::time::timeout(Duration::from_secs(60), sub.next())
+                .await
+                .expect("an envelope within 60 s")
+                .expect("the subscription");
+            (m.subject.to_string(), m.payload)
+        })
+    });
+    subscribed
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the tap subscribed");
+    thread
+}
+
 /// `d` sends `text` to OPS2 (on the other site), which the cluster stores
 /// at once: `send` says so.
 fn send_queued(d: &Daemon, text: &str) {

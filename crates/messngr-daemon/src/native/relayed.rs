@@ -76,14 +76,17 @@ pub(crate) const FRAMES_IN_FLIGHT: usize = 64;
 /// Why a message sent at `sent_at` (Unix ms) is too old (older than the
 /// stream keeps messages: a replay) or from the future; `None` if fine.
 fn stale(sent_at: Option<i64>) -> Option<String> {
+    stale_by(sent_at, crate::relay::MAX_AGE)
+}
+
+/// [`stale`], with `age` (and the clocks' skew) as the oldest it may be.
+fn stale_by(sent_at: Option<i64>, age: Duration) -> Option<String> {
     let Some(sent) = sent_at else {
         return Some("it carries no time of sending".into());
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let now = messngr_store::clock::now_ms();
     let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-    if sent < now - ms(crate::relay::MAX_AGE + CLOCK_SKEW) {
+    if sent < now - ms(age + CLOCK_SKEW) {
         return Some("it was sent longer ago than the relay keeps messages (a replay)".into());
     }
     if sent > now + ms(CLOCK_SKEW) {
@@ -258,14 +261,17 @@ impl Inbound {
         .await;
         Ok(match Repr::parse(&answer.reply) {
             Ok(Repr::Accepted { .. }) => Settle::Done,
-            // Full, or (in the first minutes after a start) a name this
-            // host is claiming again: later (offered again for
-            // `mail::MAX_DELIVER` tries).
             Ok(Repr::Refused {
                 reason: reason @ (Reason::NoRoom | Reason::NotHere),
                 text,
                 ..
-            }) if reason == Reason::NoRoom || self.started.elapsed() < CLAIM_GRACE => {
+            }) if waits(
+                reason,
+                self.started.elapsed(),
+                m.replaces.is_some(),
+                m.sent_at,
+            ) =>
+            {
                 tracing::info!("relay: a message from {signer_host} waits ({reason:?}): {text}");
                 Settle::Later
             }
@@ -277,6 +283,17 @@ impl Inbound {
             _ => Settle::Later,
         })
     }
+}
+
+/// Whether a message refused for `reason` is offered again later: the
+/// inbox full; or, in the first minutes after a start, a name this host
+/// is claiming again; or an update (a `notice`) made in the last minutes,
+/// whose message is not here yet (taken side by side with it, or bundled
+/// with it). Offered again for `mail::MAX_DELIVER` tries at most.
+fn waits(reason: Reason, since_start: Duration, notice: bool, sent_at: Option<i64>) -> bool {
+    reason == Reason::NoRoom
+        || (reason == Reason::NotHere
+            && (since_start < CLAIM_GRACE || (notice && stale_by(sent_at, CLAIM_GRACE).is_none())))
 }
 
 impl Inbound {
@@ -293,6 +310,9 @@ impl Inbound {
         sealer: [u8; 32],
     ) -> Result<Settle, String> {
         let host = r.signer.host.to_ascii_uppercase();
+        if let Some(why) = stale(Some(r.at)) {
+            return Err(format!("a receipt from {host}: {why}"));
+        }
         if !crate::send::reports_on(r.reader, &host) {
             return Err(format!(
                 "{host} sent a receipt for {}, a recipient it does not hold",
@@ -374,6 +394,16 @@ impl Inbound {
                 return Ok(Settle::Later);
             }
         }
+        // Read before the update shown here was made (a late receipt, or
+        // one replayed): the update is not read yet.
+        let read = r.at.min(messngr_store::clock::now_ms());
+        if m.updated_at.is_some_and(|u| read < u) {
+            tracing::info!(
+                "relay: a read receipt from {host} for message {} is older than its update: left unread",
+                m.id
+            );
+            return Ok(Settle::Done);
+        }
         if m.read_at.is_none() {
             match self.receipts.mark_read(m.id).await {
                 Ok(_) => tracing::info!(
@@ -444,5 +474,32 @@ mod tests {
         assert!(stale(Some(now - 8 * day)).unwrap().contains("replay"));
         assert!(stale(Some(now + day)).unwrap().contains("future"));
         assert!(stale(None).is_some());
+        // An update waits for its message only while it is fresh.
+        let minute = 60_000;
+        assert!(stale_by(Some(now - 5 * minute), CLAIM_GRACE).is_none());
+        assert!(stale_by(Some(now - 13 * minute), CLAIM_GRACE).is_some());
+    }
+
+    #[test]
+    fn an_update_whose_message_is_not_here_yet_waits_while_fresh() {
+        let now = messngr_store::clock::now_ms();
+        let (long_up, minute) = (Duration::from_secs(3600), 60_000);
+        assert!(waits(Reason::NotHere, long_up, true, Some(now - minute)));
+        assert!(!waits(
+            Reason::NotHere,
+            long_up,
+            true,
+            Some(now - 20 * minute)
+        ));
+        // A message (no update) for a name not here, long after a start:
+        // refused; just after one: later.
+        assert!(!waits(Reason::NotHere, long_up, false, Some(now)));
+        assert!(waits(
+            Reason::NotHere,
+            Duration::from_secs(5),
+            false,
+            Some(now)
+        ));
+        assert!(waits(Reason::NoRoom, long_up, false, Some(now)));
     }
 }

@@ -153,6 +153,22 @@ fn a_signed_retraction_again_is_superseded() {
     );
 }
 
+/// A local author's updates come in order from this host's API: each
+/// applies, whatever this host's clock did meanwhile.
+#[test]
+fn a_local_update_is_not_ordered_by_time() {
+    let (_dir, mut store) = temp_store();
+    let m = store.insert(&signed(1, "lunch at 12")).unwrap();
+    store
+        .update_notice(&uuid(1), ALICE, "lunch at 1", None, T0 + 5)
+        .unwrap();
+    let back = store
+        .update_notice(&uuid(1), ALICE, "lunch at 2", None, T0)
+        .unwrap();
+    assert_eq!(back[0].text, "lunch at 2");
+    assert_eq!(store.get(m.id).unwrap().text, "lunch at 2");
+}
+
 #[test]
 fn an_update_that_comes_after_a_newer_one_changes_nothing() {
     let (_dir, mut store) = temp_store();
@@ -183,8 +199,17 @@ fn what_is_past_its_time_is_forgotten_by_this_hosts_clock() {
     old.received_at = now - 9 * 86_400_000;
     let id = store.insert(&old).unwrap().id;
     store.delete(id).unwrap();
+    // Not recorded at all: it came longer ago than a frame is accepted.
+    assert_eq!(remembered(&store), 0);
+    // A record past its time is forgotten at the next delete.
+    store
+        .conn_ref()
+        .execute(
+            "INSERT INTO signed_gone (uuid, author, keep_until) VALUES (?1, 'x@H9', ?2)",
+            rusqlite::params![uuid(7), now - 1],
+        )
+        .unwrap();
     let id = store.insert(&fresh(2, "now")).unwrap().id;
-    // This delete forgets the first (kept 8 days after it came).
     store.delete(id).unwrap();
     assert_eq!(remembered(&store), 1);
     store.insert(&old).unwrap();

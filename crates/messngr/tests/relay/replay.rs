@@ -31,7 +31,7 @@ fn copy_last(lan: &Lan, nats: &NatsCluster) -> (String, Bytes) {
 
 /// Publishes `envelope` again, on its subject (with no de-duplication id:
 /// the replayer chooses), and waits until the stream stored it.
-fn publish_again(lan: &Lan, nats: &NatsCluster, (subject, payload): &(String, Bytes)) {
+pub(super) fn publish_again(lan: &Lan, nats: &NatsCluster, (subject, payload): &(String, Bytes)) {
     let (urls, subject, payload) = (nats.urls(lan), subject.clone(), payload.clone());
     block_on_in(lan.ns(1), move || async move {
         let js = async_nats::jetstream::new(async_nats::connect(urls).await.expect("connect"));

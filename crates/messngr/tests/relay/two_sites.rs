@@ -91,6 +91,9 @@ fn user_at_two_sites(server: &'static str, tag: &str) {
 
     // She reads it at H2: H3 marks it read too, and H1's sender sees the
     // receipt (`messngr track`), both through the relay.
+    // (What H2 sends H3 meanwhile, its read receipt, is copied on its way,
+    // as an operator of the cluster could: published again below.)
+    let tap = super::tap(&lan, &nats, "messngr.mail.4833.>");
     h2.cli_ok(&["read", &at2[0]["id"].as_i64().expect("id").to_string()]);
     wait_for(
         Duration::from_secs(30),
@@ -155,6 +158,17 @@ fn user_at_two_sites(server: &'static str, tag: &str) {
             || format!("{:?}\n{}", d.inbox(), d.log()),
         );
     }
+    // Updated, it is unread again at both. H2's old read receipt, published
+    // again (or come late), is older than the update: H3 leaves it unread.
+    let receipt = tap.join().expect("the tap");
+    super::replay::publish_again(&lan, &nats, &receipt);
+    h3.wait_log("is older than its update: left unread");
+    let updated = h3
+        .inbox()
+        .into_iter()
+        .find(|m| m["text"] == "one message, two desks (moved to 3)")
+        .expect("the updated message");
+    assert!(updated["read_at"].is_null(), "{updated}");
     // Not every account may reach every host of the organisation: carol
     // is told why and what to do, and nothing goes; dave, listed, may.
     let o = carol.cli(&h1.socket(), &["send", "/org", "free pizza"]);
