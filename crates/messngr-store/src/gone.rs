@@ -29,7 +29,9 @@ use crate::message::{Direction, NewMessage};
 /// on both sides). Migration 13's trigger says the same in its SQL.
 pub const REMEMBERED_MS: i64 = 8 * 86_400_000;
 
-/// How many are remembered at most, the newest (a few tens of MB): a
+/// How many are remembered at most, the newest (measured in SQLite 3,
+/// this table alone: 24 MiB with authors of 12 bytes, 51 with the longest
+/// author, 145 with gateway strings of 300 bytes): a
 /// bound, should a reader delete more than that in 8 days; past it, the
 /// oldest are forgotten first (their replays are then possible again).
 /// Migration 13's trigger says the same in its SQL.
@@ -49,20 +51,20 @@ pub(crate) fn author(m: &NewMessage) -> Option<&str> {
     }
 }
 
-/// Refuses `uuid` if `author` sent a message or notice under it before
-/// that is gone.
+/// Refuses `uuid` if `author`'s signed message under it came before and
+/// was deleted since (a record past its time refuses nothing).
 pub(crate) fn check(tx: &Transaction<'_>, uuid: &str, author: &str) -> Result<()> {
-    let gone: Option<i64> = tx
+    let gone = tx
         .prepare_cached(
-            "SELECT keep_until FROM signed_gone WHERE uuid = ?1 AND author = ?2 \
-             AND keep_until >= ?3",
+            "SELECT 1 FROM signed_gone WHERE uuid = ?1 AND author = ?2 AND keep_until >= ?3",
         )?
-        .query_row(params![uuid, author, crate::clock::now_ms()], |r| r.get(0))
-        .optional()?;
-    match gone {
-        Some(_) => Err(StoreError::Replayed {
+        .query_row(params![uuid, author, crate::clock::now_ms()], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if gone {
+        return Err(StoreError::Replayed {
             uuid: uuid.to_owned(),
-        }),
-        None => Ok(()),
+        });
     }
+    Ok(())
 }

@@ -108,9 +108,9 @@ impl Store {
     /// [`StoreError::Superseded`] (it came late, or again: it does not
     /// bring back old text, nor make the message unread again). A local
     /// author's come in order, from this host's API, and apply. Returns
-    /// the rows as updated; empty when
-    /// none matched (unknown uuid, another author or none, a retracted
-    /// message): the caller reports it not found.
+    /// the rows as updated; empty when none matched (unknown uuid, another
+    /// author or none, a retracted message): the caller reports it not
+    /// found.
     pub fn update_notice(
         &mut self,
         uuid: &str,

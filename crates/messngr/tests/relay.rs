@@ -92,26 +92,19 @@ fn tap(
     nats: &NatsCluster,
     subject: &str,
 ) -> std::thread::JoinHandle<(String, bytes::Bytes)> {
-    let (urls, ns, subject) = (nats.urls(lan), lan.ns(1), subject.to_owned());
+    let (urls, subject) = (nats.urls(lan), subject.to_owned());
     let (ready, subscribed) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        support::enter_netns(&ns);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        rt.block_on(async move {
-            use futures_util::StreamExt;
-            let client = async_nats::connect(urls).await.expect("connect");
-            let mut sub = client.subscribe(subject).await.expect("subscribe");
-            client.flush().await.expect("flush");
-            let _ = ready.send(());
-            let m = tokio::time::timeout(Duration::from_secs(60), sub.next())
-                .await
-                .expect("an envelope within 60 s")
-                .expect("the subscription");
-            (m.subject.to_string(), m.payload)
-        })
+    let thread = support::spawn_in(lan.ns(1), move || async move {
+        use futures_util::StreamExt;
+        let client = async_nats::connect(urls).await.expect("connect");
+        let mut sub = client.subscribe(subject).await.expect("subscribe");
+        client.flush().await.expect("flush");
+        let _ = ready.send(());
+        let m = tokio::time::timeout(Duration::from_secs(60), sub.next())
+            .await
+            .expect("an envelope within 60 s")
+            .expect("the subscription");
+        (m.subject.to_string(), m.payload)
     });
     subscribed
         .recv_timeout(Duration::from_secs(30))

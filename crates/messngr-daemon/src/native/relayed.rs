@@ -272,7 +272,15 @@ impl Inbound {
                 m.sent_at,
             ) =>
             {
-                tracing::info!("relay: a message from {signer_host} waits ({reason:?}): {text}");
+                // (An update waiting for its message is said at debug: a
+                // host could make up updates that each wait 10 minutes.)
+                if reason == Reason::NotHere && m.replaces.is_some() {
+                    tracing::debug!("relay: an update from {signer_host} waits: {text}");
+                } else {
+                    tracing::info!(
+                        "relay: a message from {signer_host} waits ({reason:?}): {text}"
+                    );
+                }
                 Settle::Later
             }
             Ok(Repr::Refused { text, .. }) => {
@@ -381,6 +389,22 @@ impl Inbound {
                 m.id
             ));
         }
+        // Read before the update shown here was made (a late receipt, or
+        // one replayed): the update is not read yet. (Before the directory
+        // is asked: a replay costs no lookup.)
+        if m.updated_at
+            .is_some_and(|u| r.at.min(messngr_store::clock::now_ms()) < u)
+        {
+            self.policy.refuse(
+                crate::policy::Refusal::Superseded,
+                crate::relay::relayed_source(self.address).ip(),
+                format_args!(
+                    "a read receipt from {host} for message {} is older than its update: left unread",
+                    m.id
+                ),
+            );
+            return Ok(Settle::Done);
+        }
         match relay.lookup(&self.secure, name).await {
             Ok(holders) if holders.iter().any(|f| f.host == host) => {}
             Ok(_)
@@ -393,16 +417,6 @@ impl Inbound {
                 tracing::info!("relay: a read receipt from {host} waits: {e}");
                 return Ok(Settle::Later);
             }
-        }
-        // Read before the update shown here was made (a late receipt, or
-        // one replayed): the update is not read yet.
-        let read = r.at.min(messngr_store::clock::now_ms());
-        if m.updated_at.is_some_and(|u| read < u) {
-            tracing::info!(
-                "relay: a read receipt from {host} for message {} is older than its update: left unread",
-                m.id
-            );
-            return Ok(Settle::Done);
         }
         if m.read_at.is_none() {
             match self.receipts.mark_read(m.id).await {

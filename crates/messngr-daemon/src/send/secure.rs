@@ -164,7 +164,7 @@ pub(crate) fn sign(
     let uuid = messngr_store::new_uuid_bytes();
     let mut message = Message {
         uuid,
-        sent_at: super::sent_at::next(),
+        sent_at: Some(super::sent_at::next()),
         from: opts
             .vouched
             .map_or(ctx.settings.netbios_name.as_str(), |v| v.from),

@@ -13,13 +13,10 @@ const AHEAD: i64 = 60_000;
 /// (an alert raised again at once) must not tie. A clock set back by
 /// more than [`AHEAD`] is followed (frames far ahead of the clock would be
 /// refused as from the future).
-pub(super) fn next() -> Option<i64> {
+pub(super) fn next() -> i64 {
     static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .and_then(|d| i64::try_from(d.as_millis()).ok())?;
-    let next = |last: i64| {
+    let now = messngr_store::clock::now_ms();
+    let after = |last: i64| {
         if now > last || last - now >= AHEAD {
             now
         } else {
@@ -30,17 +27,17 @@ pub(super) fn next() -> Option<i64> {
         .fetch_update(
             std::sync::atomic::Ordering::Relaxed,
             std::sync::atomic::Ordering::Relaxed,
-            |last| Some(next(last)),
+            |last| Some(after(last)),
         )
         .unwrap_or(now);
-    Some(next(previous))
+    after(previous)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn frames_signed_at_once_are_a_millisecond_apart() {
-        let times: Vec<i64> = (0..2000).map(|_| super::next().unwrap()).collect();
+        let times: Vec<i64> = (0..2000).map(|_| super::next()).collect();
         assert!(times.windows(2).all(|w| w[1] > w[0]), "{times:?}");
         let now = messngr_store::clock::now_ms();
         assert!(times[1999] <= now + 2000, "{} ahead of {now}", times[1999]);

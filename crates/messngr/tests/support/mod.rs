@@ -23,7 +23,7 @@ mod utmp;
 pub use capture::Capture;
 pub use cdp::{Chromium, artifacts};
 pub use disk::SmallDisk;
-pub use nats::{CURRENT_NATS_SERVER, NATS_SERVER, NatsCluster, block_on_in};
+pub use nats::{CURRENT_NATS_SERVER, NATS_SERVER, NatsCluster, block_on_in, spawn_in};
 pub use samba::{Nmbd, SambaClient, Smbd, acknowledged};
 pub use smb_sender::{SmbSession, enter_netns};
 pub use users::TestUser;

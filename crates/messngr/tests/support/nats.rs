@@ -301,6 +301,17 @@ where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = T>,
 {
+    spawn_in(ns, f).join().expect("the thread in the namespace")
+}
+
+/// [`block_on_in`], without waiting: the thread, to join for what it
+/// returns.
+pub fn spawn_in<T, F, Fut>(ns: String, f: F) -> std::thread::JoinHandle<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+{
     std::thread::spawn(move || {
         super::enter_netns(&ns);
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -309,6 +320,4 @@ where
             .expect("a runtime");
         rt.block_on(f())
     })
-    .join()
-    .expect("the thread in the namespace")
 }
