@@ -1,10 +1,12 @@
 //! Messages that queue up for one recipient go through the relay together,
-//! as bundles (`relay::lanes`), and each still arrives once, as itself.
+//! as bundles (`relay::lanes`), and each still arrives once, as itself;
+//! a bundle published again once they are deleted brings none back.
 
 use std::time::Duration;
 
-use messngr_api::{Client, Send};
+use messngr_api::{Client, Rm, Send};
 
+use super::replay::{copy_waiting, publish_again, wait_refused};
 use super::{routed_lan, two_hosts};
 
 const SENDERS: usize = 8;
@@ -49,6 +51,12 @@ fn messages_sent_at_once_to_one_name_share_publishes_and_each_arrives_once() {
         "{total} messages sent at once took {waiting} publishes: none was bundled\n{}",
         h1.log()
     );
+    // The largest envelope is a bundle (the texts are of one length), copied
+    // as an operator could.
+    let bundle = copy_waiting(&lan, &nats)
+        .into_iter()
+        .max_by_key(|(_, payload)| payload.len())
+        .expect("envelopes waiting");
 
     // H2 starts: every message arrives, once, verified, with its author.
     let h2 = stopped.start(&lan);
@@ -77,4 +85,19 @@ fn messages_sent_at_once_to_one_name_share_publishes_and_each_arrives_once() {
         "H2 took every publish"
     );
     println!("{total} messages in {waiting} publishes");
+
+    // She deletes them all; the bundle published again brings none back:
+    // each of its messages is dropped and counted as a replay.
+    let mut c = Client::connect(&h2.socket()).expect("H2's socket");
+    for m in &inbox {
+        c.call(Rm {
+            id: m["id"].as_i64().expect("id"),
+        })
+        .expect("rm");
+    }
+    let replayed = h2.refused("replayed");
+    publish_again(&lan, &nats, &bundle);
+    wait_refused(&lan, &nats, &h2, "replayed", replayed + 2);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(h2.inbox().is_empty(), "{:?}", h2.inbox());
 }

@@ -1,5 +1,6 @@
 //! The secure gateway: a legacy message on one LAN, to a person on
-//! another site.
+//! another site; its forward published again once she deleted it brings
+//! nothing back.
 
 use std::time::Duration;
 
@@ -44,6 +45,12 @@ fn a_legacy_message_to_a_gateway_reaches_the_user_on_another_site_unverified() {
     h2.wait_log("not from a vetted gateway");
     assert!(h2.inbox().is_empty());
     h2.vet(&gw, "GW");
+    // The forward is copied on its way, as an operator could.
+    let tap = super::tap(
+        &lan,
+        &nats,
+        &format!("messngr.mail.{}.>", hex::encode("H2")),
+    );
     let o = samba.message(&lan, 1, "ALICE", Some(&gw_ip), b"the printer is on fire");
     assert!(acknowledged(&o), "{}\n{}", text(&o), gw.log());
     // On the gateway's disk first, as the legacy sender was told.
@@ -72,4 +79,14 @@ fn a_legacy_message_to_a_gateway_reaches_the_user_on_another_site_unverified() {
         "for ALICE (smb from {}) forwarded: Queued",
         lan.ip(1)
     ));
+
+    // She deletes it; the forward published again is dropped and counted
+    // as a replay, and does not come back.
+    let forward = tap.join().expect("the tap");
+    h2.cli_ok(&["rm", &m["id"].as_i64().expect("id").to_string()]);
+    let replayed = h2.refused("replayed");
+    super::replay::publish_again(&lan, &nats, &forward);
+    super::replay::wait_refused(&lan, &nats, &h2, "replayed", replayed + 1);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(h2.inbox().is_empty(), "{:?}", h2.inbox());
 }

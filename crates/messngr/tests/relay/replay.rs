@@ -3,7 +3,8 @@
 //! envelope and publish it again, within the 7 days a frame is accepted.
 //! Offered again after its message was deleted, or a live notice's update
 //! once it or a newer one was shown, it is dropped and counted, and
-//! changes nothing.
+//! changes nothing. (A bundle's replay is in `bundles.rs`, a gateway
+//! forward's in `gateway.rs`.)
 
 use std::time::Duration;
 
@@ -13,20 +14,32 @@ use messngr_lan::Lan;
 use super::support::{Daemon, NatsCluster, block_on_in, text, wait_for};
 use super::{routed_lan, two_hosts};
 
-/// The envelope published last on the message stream (its subject and
-/// payload), copied as an operator could, without taking it.
-fn copy_last(lan: &Lan, nats: &NatsCluster) -> (String, Bytes) {
+/// Every envelope waiting in the message stream (its subject and
+/// payload), in stream order, copied as an operator could.
+pub(super) fn copy_waiting(lan: &Lan, nats: &NatsCluster) -> Vec<(String, Bytes)> {
     let urls = nats.urls(lan);
     block_on_in(lan.ns(1), move || async move {
         let js = async_nats::jetstream::new(async_nats::connect(urls).await.expect("connect"));
         let stream = js.get_stream("MESSNGR_MAIL").await.expect("the stream");
-        let last = stream.cached_info().state.last_sequence;
-        let m = stream
-            .get_raw_message(last)
-            .await
-            .expect("the last envelope");
-        (m.subject.to_string(), m.payload)
+        let state = &stream.cached_info().state;
+        let mut waiting = Vec::new();
+        for seq in state.first_sequence..=state.last_sequence {
+            // A work queue's sequence numbers have gaps where messages
+            // were taken.
+            if let Ok(m) = stream.get_raw_message(seq).await {
+                waiting.push((m.subject.to_string(), m.payload));
+            }
+        }
+        waiting
     })
+}
+
+/// The envelope published last on the message stream, while its host is
+/// away.
+fn copy_last(lan: &Lan, nats: &NatsCluster) -> (String, Bytes) {
+    copy_waiting(lan, nats)
+        .pop()
+        .expect("an envelope waiting in the stream")
 }
 
 /// Publishes `envelope` again, on its subject (with no de-duplication id:
@@ -45,7 +58,7 @@ pub(super) fn publish_again(lan: &Lan, nats: &NatsCluster, (subject, payload): &
 
 /// Until `d` counted `n` refusals for `reason`, and the stream is empty
 /// (it took what it refused).
-fn wait_refused(lan: &Lan, nats: &NatsCluster, d: &Daemon, reason: &str, n: u64) {
+pub(super) fn wait_refused(lan: &Lan, nats: &NatsCluster, d: &Daemon, reason: &str, n: u64) {
     wait_for(
         Duration::from_secs(30),
         || d.refused(reason) >= n && nats.stream_messages(lan, "MESSNGR_MAIL") == Some(0),
