@@ -88,12 +88,15 @@ impl Store {
         Ok(id)
     }
 
-    /// The oldest `limit` messages waiting, oldest first.
-    pub fn outbox(&self, limit: u32) -> Result<Vec<Queued>> {
+    /// The oldest `limit` messages waiting after id `after` (0: from
+    /// the first), oldest first: a sender pages on past those that must
+    /// wait, so that they do not hold back the rest.
+    pub fn outbox(&self, after: i64, limit: u32) -> Result<Vec<Queued>> {
         let mut stmt = self.conn_ref().prepare_cached(
-            "SELECT id, target, uuid, frame, queued_at FROM relay_outbox ORDER BY id LIMIT ?",
+            "SELECT id, target, uuid, frame, queued_at FROM relay_outbox \
+             WHERE id > ?1 ORDER BY id LIMIT ?2",
         )?;
-        let rows = stmt.query_map([limit], |r| {
+        let rows = stmt.query_map(params![after, limit], |r| {
             Ok(Queued {
                 id: r.get(0)?,
                 target: r.get(1)?,

@@ -41,6 +41,11 @@ impl Relay {
     /// Sends what the outbox keeps whenever the relay is connected, for
     /// ever; keeps the count `messngr status` shows.
     pub(super) async fn send_kept(self: &Arc<Self>, store: &StoreHandle, secure: &Arc<Secure>) {
+        // Where the next round reads on from: a page of messages whose
+        // names nobody holds (kept for an hour) must not hold back those
+        // behind them, so each round takes the next page, and the first
+        // again after the last.
+        let mut after = 0;
         loop {
             tokio::time::sleep(CHECK).await;
             match store.read(|s| s.outbox_len()).await {
@@ -57,12 +62,18 @@ impl Relay {
             {
                 continue;
             }
-            let kept = match store.read(|s| s.outbox(BATCH)).await {
+            let kept = match store.read(move |s| s.outbox(after, BATCH)).await {
                 Ok(k) => k,
                 Err(e) => {
                     tracing::warn!("relay: cannot read the outbox: {e}");
                     continue;
                 }
+            };
+            let last_page = kept.len() < BATCH as usize;
+            after = if last_page {
+                0
+            } else {
+                kept.last().map_or(0, |q| q.id)
             };
             for q in kept {
                 match self.send_one(store, secure, &q).await {
@@ -74,7 +85,11 @@ impl Relay {
                         }
                         self.kept.fetch_sub(1, Ordering::Relaxed);
                     }
-                    Sent::Later => break,
+                    // The next round begins with it.
+                    Sent::Later => {
+                        after = q.id.saturating_sub(1);
+                        break;
+                    }
                     Sent::Skip => {}
                 }
             }

@@ -24,7 +24,7 @@ fn the_relays_outbox_keeps_messages_once_in_order_across_a_reopen() {
     drop(store);
     let mut store = Store::open(&path).unwrap();
     assert_eq!(store.outbox_len().unwrap(), 2);
-    let kept = store.outbox(10).unwrap();
+    let kept = store.outbox(0, 10).unwrap();
     assert_eq!(
         kept.iter()
             .map(|q| (q.target.as_str(), q.frame.as_slice()))
@@ -35,8 +35,16 @@ fn the_relays_outbox_keeps_messages_once_in_order_across_a_reopen() {
         ]
     );
     assert_eq!(kept[0].uuid, u1);
+    // Paged on past the first (a sender's next round).
+    let next: Vec<i64> = store
+        .outbox(kept[0].id, 10)
+        .unwrap()
+        .iter()
+        .map(|q| q.id)
+        .collect();
+    assert_eq!(next, [kept[1].id]);
     store.outbox_remove(kept[0].id).unwrap();
-    assert_eq!(store.outbox(10).unwrap().len(), 1);
+    assert_eq!(store.outbox(0, 10).unwrap().len(), 1);
     // Bad rows are refused by the schema: an empty frame, a long name.
     assert!(store.outbox_push("X", &"c".repeat(32), b"", T0, 0).is_err());
     assert!(
