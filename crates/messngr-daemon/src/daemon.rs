@@ -300,6 +300,7 @@ pub async fn run_reloading(
                 started: std::time::Instant::now(),
                 frames: tokio::sync::Semaphore::new(crate::native::FRAMES_IN_FLIGHT),
                 authors: Default::default(),
+                waiting: Default::default(),
             }),
             inbox.handle().clone(),
             &tasks,

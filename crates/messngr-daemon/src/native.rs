@@ -25,6 +25,8 @@ mod bundled;
 mod channel;
 mod receipt;
 mod relayed;
+mod relayed_receipt;
+mod waiting;
 pub(crate) use channel::{Channel, Ctx};
 pub(crate) use relayed::{FRAMES_IN_FLIGHT, Inbound};
 

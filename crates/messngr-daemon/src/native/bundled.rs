@@ -50,14 +50,14 @@ impl Inbound {
         let total = settles.len();
         let (settle, refused) = combined(settles);
         if let Some(first) = refused.first() {
-            for _ in &refused {
+            for _ in refused.iter().skip(1) {
                 relay.count_dropped();
             }
-            tracing::warn!(
-                "relay: dropped {} of the {total} messages bundled on {}: {first}",
+            relay.drop_logged(format_args!(
+                "{} of the {total} messages bundled on {}: {first}",
                 refused.len(),
                 taken.subject
-            );
+            ));
         }
         Ok(settle)
     }

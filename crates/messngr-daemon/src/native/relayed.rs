@@ -17,13 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use messngr_proto::wire::native::bundle::Bundle;
-use messngr_proto::wire::native::{Kind, Packet, Reason, ReceiptState, Repr};
+use messngr_proto::wire::native::{Kind, Packet, Reason, Repr};
 
 use super::Origin;
 use crate::intake::{CLOCK_SKEW, InboxSender};
 use crate::policy::Policy;
 use crate::registry::Registry;
-use crate::relay::{Deliver, LookupError, MAX_ENVELOPE, Relay, Settle, Taken};
+use crate::relay::{Deliver, MAX_ENVELOPE, Relay, Settle, Taken};
 use crate::secure::{Certified, CertifiedAuthor, Secure};
 
 /// How long after a start a message for a name not held is kept for
@@ -63,6 +63,8 @@ pub(crate) struct Inbound {
     /// a secure session (bounded: [`MAX_AUTHORS`], then begun again).
     pub(crate) authors:
         std::sync::Mutex<std::collections::HashMap<(String, String), CertifiedAuthor>>,
+    /// Updates waiting for their message, by host (budgeted).
+    pub(crate) waiting: super::waiting::Waiting,
 }
 
 /// Authors' certificates kept at most.
@@ -75,7 +77,7 @@ pub(crate) const FRAMES_IN_FLIGHT: usize = 64;
 
 /// Why a message sent at `sent_at` (Unix ms) is too old (older than the
 /// stream keeps messages: a replay) or from the future; `None` if fine.
-fn stale(sent_at: Option<i64>) -> Option<String> {
+pub(super) fn stale(sent_at: Option<i64>) -> Option<String> {
     stale_by(sent_at, crate::relay::MAX_AGE)
 }
 
@@ -110,8 +112,7 @@ impl Deliver for Inbound {
             match self.check_and_store(relay, taken).await {
                 Ok(settle) => settle,
                 Err(why) => {
-                    relay.count_dropped();
-                    tracing::warn!("relay: dropped a message on {}: {why}", taken.subject);
+                    relay.drop_logged(format_args!("a message on {}: {why}", taken.subject));
                     Settle::Drop
                 }
             }
@@ -159,29 +160,23 @@ impl Inbound {
         authors.insert(key, c);
     }
 
-    /// Looks `host` (the signer of a `what` from the relay) up in the
-    /// directory, which may introduce its key: true once its key is
+    /// Looks `host` (the signer of a `what` from the relay) up by its own
+    /// directory entry, which may introduce its key: true once its key is
     /// pinned; false when to try again later (the directory cannot be
-    /// asked now, has no entry, or gives the name to another host: its
-    /// entry lapsed while it was away); an error when the directory
-    /// refused it (not to be believed, this host's own).
+    /// asked now); an error when it has no entry (made up, or gone: a
+    /// host on the bus could otherwise keep this host's queue full of
+    /// frames "signed" by hosts that do not exist, each waiting 10
+    /// minutes) or one not to be believed.
     pub(super) async fn introduce(
         &self,
         relay: &Relay,
         host: &str,
         what: &str,
     ) -> Result<bool, String> {
-        match relay.lookup(&self.secure, host).await {
+        match relay.host_entry(&self.secure, host).await {
             Ok(_) if self.secure.trust().pinned(host).is_some() => Ok(true),
-            // The name answered for by another host (its own entry lapsed,
-            // and someone else claims the name meanwhile): later.
-            Ok(_) => {
-                tracing::info!(
-                    "relay: a {what} from {host} waits: the directory does not give its key now"
-                );
-                Ok(false)
-            }
-            Err(e) if e.is_transient() || matches!(e, LookupError::Absent(_)) => {
+            Ok(_) => Err(format!("a {what} from {host}: its key was not pinned")),
+            Err(e) if e.is_transient() => {
                 tracing::info!(
                     "relay: a {what} from {host} waits: its host key is not known here ({e})"
                 );
@@ -259,22 +254,31 @@ impl Inbound {
             Some(origin),
         )
         .await;
-        Ok(match Repr::parse(&answer.reply) {
+        let update = m.replaces.is_some();
+        let settle = match Repr::parse(&answer.reply) {
             Ok(Repr::Accepted { .. }) => Settle::Done,
+            Ok(Repr::Refused {
+                reason: Reason::NotHere,
+                text,
+                ..
+            }) if update
+                && waits(Reason::NotHere, self.started.elapsed(), true, m.sent_at)
+                && !self.waiting.admit(&signer_host, m.uuid, Instant::now()) =>
+            {
+                return Err(format!(
+                    "an update from {signer_host}, not kept waiting: {text}, and {signer_host} has {} updates waiting for their messages already (or all hosts {})",
+                    super::waiting::PER_HOST,
+                    super::waiting::IN_ALL
+                ));
+            }
             Ok(Repr::Refused {
                 reason: reason @ (Reason::NoRoom | Reason::NotHere),
                 text,
                 ..
-            }) if waits(
-                reason,
-                self.started.elapsed(),
-                m.replaces.is_some(),
-                m.sent_at,
-            ) =>
-            {
+            }) if waits(reason, self.started.elapsed(), update, m.sent_at) => {
                 // (An update waiting for its message is said at debug: a
                 // host could make up updates that each wait 10 minutes.)
-                if reason == Reason::NotHere && m.replaces.is_some() {
+                if reason == Reason::NotHere && update {
                     tracing::debug!("relay: an update from {signer_host} waits: {text}");
                 } else {
                     tracing::info!(
@@ -284,12 +288,15 @@ impl Inbound {
                 Settle::Later
             }
             Ok(Repr::Refused { text, .. }) => {
-                relay.count_dropped();
-                tracing::warn!("relay: a message from {signer_host} refused: {text}");
+                relay.drop_logged(format_args!("a message from {signer_host}: {text}"));
                 Settle::Drop
             }
             _ => Settle::Later,
-        })
+        };
+        if update && !matches!(settle, Settle::Later) {
+            self.waiting.done(&signer_host, m.uuid);
+        }
+        Ok(settle)
     }
 }
 
@@ -302,174 +309,6 @@ fn waits(reason: Reason, since_start: Duration, notice: bool, sent_at: Option<i6
     reason == Reason::NoRoom
         || (reason == Reason::NotHere
             && (since_start < CLAIM_GRACE || (notice && stale_by(sent_at, CLAIM_GRACE).is_none())))
-}
-
-impl Inbound {
-    /// A receipt through the relay: believed when signed by a host whose
-    /// pinned key also sealed it. About a message sent from here, it is
-    /// recorded as a receipt from a secure session is (`messngr track`);
-    /// about a message this host received, it says that the same user read
-    /// it at another of their hosts, which must hold the recipient name by
-    /// its own directory entry: marked read here too.
-    async fn receipt(
-        &self,
-        relay: &Relay,
-        r: messngr_proto::wire::native::Receipt<'_>,
-        sealer: [u8; 32],
-    ) -> Result<Settle, String> {
-        let host = r.signer.host.to_ascii_uppercase();
-        if let Some(why) = stale(Some(r.at)) {
-            return Err(format!("a receipt from {host}: {why}"));
-        }
-        if !crate::send::reports_on(r.reader, &host) {
-            return Err(format!(
-                "{host} sent a receipt for {}, a recipient it does not hold",
-                messngr_proto::text::sanitize_line(r.reader)
-            ));
-        }
-        let uuid = hex::encode(r.uuid);
-        let m = match self.receipts.find_by_uuid(uuid.clone()).await {
-            Ok(Some(m)) => m,
-            Ok(None) => return Err(format!("a receipt for message {uuid}, which is not here")),
-            Err(e) => {
-                tracing::info!("relay: a receipt for {uuid} waits: {e}");
-                return Ok(Settle::Later);
-            }
-        };
-        // Only now, for a message that is here, is the signer's key looked
-        // up (a receipt about nothing costs no directory work).
-        let sealed_by_signer = || {
-            self.secure
-                .trust()
-                .pinned(&host)
-                .is_some_and(|k| k.x25519() == sealer)
-        };
-        if !sealed_by_signer() {
-            // Not pinned yet: the directory may introduce its key.
-            if relay.lookup(&self.secure, &host).await.is_err() || !sealed_by_signer() {
-                return Err(format!(
-                    "a receipt signed on {host} was sealed by another key"
-                ));
-            }
-        }
-        if m.direction == messngr_store::Direction::Out {
-            let peer = crate::relay::relayed_source(self.address);
-            let ctx = super::Ctx {
-                names: &self.registry,
-                policy: &self.policy,
-                inbox: &self.inbox,
-                secure: &self.secure,
-                store: &self.receipts,
-            };
-            let answer = super::receipt::receive(r, &host, &mut None, peer, ctx).await;
-            return match Repr::parse(&answer.reply) {
-                // (A group's members each read for themselves.)
-                Ok(Repr::Accepted { .. }) if !m.to.starts_with('/') => {
-                    self.read_by_the_same(&uuid, r.reader, r.state, r.at).await;
-                    Ok(Settle::Done)
-                }
-                Ok(Repr::Accepted { .. }) => Ok(Settle::Done),
-                Ok(Repr::Refused {
-                    reason: Reason::NoRoom,
-                    ..
-                }) => Ok(Settle::Later),
-                Ok(Repr::Refused { text, .. }) => Err(text.to_owned()),
-                _ => Ok(Settle::Later),
-            };
-        }
-        // Read at another host of the same recipient: the reader's name is
-        // this message's, and that host holds it by its signed entry.
-        self.secure
-            .verify_cached(&Repr::Receipt(r), &mut None)
-            .map_err(|e| format!("a receipt from {host} refused: {e}"))?;
-        let name = r.reader.rsplit_once('@').map_or(r.reader, |(n, _)| n);
-        if !name.eq_ignore_ascii_case(m.to.trim()) || r.state != ReceiptState::Read {
-            return Err(format!(
-                "a receipt from {host} about message {}, which is not its reader's",
-                m.id
-            ));
-        }
-        // Read before the update shown here was made (a late receipt, or
-        // one replayed): the update is not read yet. (Before the directory
-        // is asked: a replay costs no lookup.)
-        if m.updated_at
-            .is_some_and(|u| r.at.min(messngr_store::clock::now_ms()) < u)
-        {
-            self.policy.refuse(
-                crate::policy::Refusal::Superseded,
-                crate::relay::relayed_source(self.address).ip(),
-                format_args!(
-                    "a read receipt from {host} for message {} is older than its update: left unread",
-                    m.id
-                ),
-            );
-            return Ok(Settle::Done);
-        }
-        match relay.lookup(&self.secure, name).await {
-            Ok(holders) if holders.iter().any(|f| f.host == host) => {}
-            Ok(_)
-            | Err(crate::relay::LookupError::Absent(_) | crate::relay::LookupError::Ours(_)) => {
-                return Err(format!(
-                    "{host} reports {name} read, but the directory does not place {name} there"
-                ));
-            }
-            Err(e) => {
-                tracing::info!("relay: a read receipt from {host} waits: {e}");
-                return Ok(Settle::Later);
-            }
-        }
-        if m.read_at.is_none() {
-            match self.receipts.mark_read(m.id).await {
-                Ok(_) => tracing::info!(
-                    "message {} was read at {host}, another host of {}: marked read here too",
-                    m.id,
-                    messngr_proto::text::sanitize_line(name)
-                ),
-                Err(e) => {
-                    tracing::info!("relay: message {} not marked read yet: {e}", m.id);
-                    return Ok(Settle::Later);
-                }
-            }
-        }
-        Ok(Settle::Done)
-    }
-}
-
-impl Inbound {
-    /// After `reader` (`ALICE@H2`) read sent message `uuid`: ALICE's other
-    /// hosts (`ALICE@H3`) count as read too. One person at several sites
-    /// reads a message once, and `track` and `send --wait` see that.
-    async fn read_by_the_same(&self, uuid: &str, reader: &str, state: ReceiptState, at: i64) {
-        let Some((name, _)) = reader.rsplit_once('@') else {
-            return;
-        };
-        if state != ReceiptState::Read {
-            return;
-        }
-        let Ok(rows) = self.receipts.receipts(uuid.to_owned()).await else {
-            return;
-        };
-        let at = at.min(messngr_store::clock::now_ms());
-        for row in rows {
-            let same = row
-                .recipient
-                .rsplit_once('@')
-                .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name));
-            if same && row.recipient != reader && row.state != messngr_store::ReceiptState::Read {
-                let (u, who) = (uuid.to_owned(), row.recipient.clone());
-                if let Err(e) = self
-                    .receipts
-                    .record(u, who, messngr_store::ReceiptState::Read, at)
-                    .await
-                {
-                    tracing::info!(
-                        "relay: {} not marked read with {reader}: {e}",
-                        row.recipient
-                    );
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]

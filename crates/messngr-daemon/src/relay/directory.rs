@@ -228,6 +228,23 @@ impl Directory {
             .await
     }
 
+    /// `host` by its own entry alone (the claims of its name by other
+    /// hosts play no part): what a frame signed on `host` is checked with.
+    pub(crate) async fn host_entry(
+        &self,
+        secure: &Secure,
+        host: &str,
+    ) -> Result<Found, LookupError> {
+        let host = host.trim().to_ascii_uppercase();
+        if host.len() > 15 {
+            return Err(LookupError::Absent(host));
+        }
+        if secure.trust().is_ours(&host) || secure.host_name().eq_ignore_ascii_case(&host) {
+            return Err(LookupError::Ours(host));
+        }
+        self.holder(secure, &Held::Name(host.clone()), &host).await
+    }
+
     /// The other hosts in relay group `group` (`*`: the organisation), each
     /// through its own signed entry listing the group.
     pub(crate) async fn lookup_group(

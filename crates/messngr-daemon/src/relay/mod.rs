@@ -15,8 +15,10 @@
 //! other sites, sealed to their host's key and held until it has them
 //! (`mail`, `inbound`).
 
+mod answers;
 mod client;
 mod directory;
+mod dropped;
 mod entry;
 mod error;
 mod holders;
@@ -81,11 +83,12 @@ pub(crate) struct Relay {
     state: Mutex<State>,
     directory: tokio::sync::OnceCell<directory::Directory>,
     mail: tokio::sync::OnceCell<mail::Mail>,
-    /// Names found in the directory lately: a send to one of them goes
-    /// straight to the relay for [`RECENT`], without first asking NetBIOS
-    /// (a broadcast nobody answers costs 750 ms); a lookup falls back on
-    /// them for the directory's TTL while the directory does not answer.
-    recent: Mutex<std::collections::HashMap<String, (Vec<Found>, std::time::Instant)>>,
+    /// Names found in the directory lately: a lookup falls back on them
+    /// for the directory's TTL while the directory does not answer; a
+    /// send to one a send found there (NetBIOS asked first) goes straight
+    /// to the relay for [`RECENT`] (a broadcast nobody answers costs
+    /// 750 ms).
+    answers: answers::Answers,
     /// The client, once made (the connected server's name).
     client: std::sync::OnceLock<async_nats::Client>,
     /// Directory entries written (this host's, renewed).
@@ -105,7 +108,7 @@ pub(crate) struct Relay {
     ttl: Duration,
     /// Directory entries read and refused (unsigned, oversized, a key
     /// that is not the pinned one, …).
-    dropped: AtomicU64,
+    dropped: dropped::Dropped,
     /// Messages kept here for the relay (`outbox`), as last counted.
     kept: AtomicU64,
     /// Messages on their way to the stream, by subject (`publish`).
@@ -142,14 +145,14 @@ impl Relay {
             directory: tokio::sync::OnceCell::new(),
             mail: tokio::sync::OnceCell::new(),
             client: std::sync::OnceLock::new(),
-            recent: Mutex::default(),
+            answers: answers::Answers::default(),
             published: AtomicU64::new(0),
             receiving: AtomicBool::new(false),
             written_ms: AtomicI64::new(0),
             refused: Mutex::default(),
             recheck: tokio::sync::Notify::new(),
             ttl: settings.relay.directory_ttl(),
-            dropped: AtomicU64::new(0),
+            dropped: dropped::Dropped::default(),
             kept: AtomicU64::new(0),
             lanes: lanes::Lanes::default(),
             bundlers: Mutex::default(),
@@ -279,33 +282,49 @@ impl Relay {
             }
         };
         let found = self.counted(found);
-        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         match &found {
-            Ok(f) => {
-                if recent.len() >= MAX_RECENT {
-                    recent.clear();
-                }
-                recent.insert(key, (f.clone(), std::time::Instant::now()));
-            }
+            Ok(f) => self.answers.keep(key, f),
             // An answer that the name is not there (or not to be believed)
             // ends what an earlier one said.
-            Err(e) if !e.is_transient() => {
-                recent.remove(&key);
-            }
+            Err(e) if !e.is_transient() => self.answers.forget(&key),
             Err(_) => {}
         }
-        drop(recent);
+        found
+    }
+
+    /// [`Relay::lookup`] for a send that found nobody for `name` on this
+    /// LAN: the next sends to it, for [`RECENT`], skip NetBIOS
+    /// ([`Relay::routed`]).
+    pub(crate) async fn lookup_to_send(
+        &self,
+        secure: &Secure,
+        name: &str,
+    ) -> Result<Vec<Found>, LookupError> {
+        let found = self.lookup(secure, name).await;
+        if found.is_ok() {
+            self.answers.route(&name.trim().to_ascii_uppercase());
+        }
         found
     }
 
     /// The directory's last answer for `key`, and its age, if it is
     /// younger than [`Relay::answers_kept`].
     fn answered(&self, key: &str) -> Option<(Vec<Found>, Duration)> {
-        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        recent
-            .get(key)
-            .map(|(f, at)| (f.clone(), at.elapsed()))
-            .filter(|(_, age)| *age < self.answers_kept)
+        self.answers.answered(key, self.answers_kept)
+    }
+
+    /// `host`'s own entry (not the claims of its name), which may
+    /// introduce its key: for a frame signed on `host`. Kept for no send.
+    pub(crate) async fn host_entry(
+        &self,
+        secure: &Secure,
+        host: &str,
+    ) -> Result<Found, LookupError> {
+        let found = self.directory()?.host_entry(secure, host).await;
+        self.counted(found.map(|f| vec![f]))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| LookupError::Absent(host.to_owned()))
     }
 
     /// The other hosts in relay group `group` (`*`: every host), checked
@@ -334,7 +353,7 @@ impl Relay {
     fn counted(&self, found: Result<Vec<Found>, LookupError>) -> Result<Vec<Found>, LookupError> {
         match &found {
             Err(e) if e.is_refusal() => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
+                self.dropped.count();
             }
             Err(_) => {}
             Ok(hosts) => {
@@ -362,13 +381,11 @@ impl Relay {
             .contains(host)
     }
 
-    /// `name`, if the directory placed it on another site within [`RECENT`].
-    pub(crate) fn recent(&self, name: &str) -> Option<Vec<Found>> {
-        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        recent
-            .get(&name.trim().to_ascii_uppercase())
-            .filter(|(_, at)| at.elapsed() < RECENT)
-            .map(|(f, _)| f.clone())
+    /// `name`, if a send found it on another site within [`RECENT`]
+    /// ([`Relay::lookup_to_send`]).
+    pub(crate) fn routed(&self, name: &str) -> Option<Vec<Found>> {
+        self.answers
+            .routed(&name.trim().to_ascii_uppercase(), RECENT)
     }
 
     /// Counts a message just kept in the outbox (until the next count).
@@ -378,7 +395,21 @@ impl Relay {
 
     /// Counts an entry or message refused.
     pub(crate) fn count_dropped(&self) {
-        self.dropped.fetch_add(1, Ordering::Relaxed);
+        self.dropped.count();
+    }
+
+    /// Counts a message from the relay dropped (`why`), and logs it: the
+    /// first of each minute, with how many were not logged since.
+    pub(crate) fn drop_logged(&self, why: std::fmt::Arguments<'_>) {
+        match self.dropped.should_log(std::time::Instant::now()) {
+            Some(0) => tracing::warn!(
+                "relay: dropped {why} (further drops are counted in `messngr status`, logged again in a minute)"
+            ),
+            Some(n) => tracing::warn!(
+                "relay: dropped {why} ({n} more dropped since the last of these lines, counted in `messngr status`)"
+            ),
+            None => tracing::debug!("relay: dropped {why}"),
+        }
     }
 
     fn connected(&self) -> bool {
@@ -403,7 +434,7 @@ impl Relay {
             directory: self.directory.initialized() && !self.refused(directory::STREAM),
             published: self.published.load(Ordering::Relaxed),
             receiving: Some(self.receiving.load(Ordering::Relaxed)),
-            dropped: self.dropped.load(Ordering::Relaxed),
+            dropped: self.dropped.total(),
             kept: self.kept.load(Ordering::Relaxed),
             last_error,
             refused: self

@@ -30,7 +30,7 @@ pub(crate) async fn resolve_anywhere(
     ctx: &SendContext,
     target: &str,
 ) -> Result<Resolved, SendError> {
-    if let Some(found) = ctx.relay.as_ref().and_then(|r| r.recent(target)) {
+    if let Some(found) = ctx.relay.as_ref().and_then(|r| r.routed(target)) {
         return Ok(Resolved::Relay(found));
     }
     let not_here = match super::smb::resolve(&ctx.names, target).await {
@@ -40,7 +40,7 @@ pub(crate) async fn resolve_anywhere(
     let Some(relay) = &ctx.relay else {
         return Err(SendError::NotFound(not_here));
     };
-    match relay.lookup(&ctx.secure, target).await {
+    match relay.lookup_to_send(&ctx.secure, target).await {
         Ok(found) => {
             tracing::info!(
                 "{} is held by {} on another site, by the relay's directory",

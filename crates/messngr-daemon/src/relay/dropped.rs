@@ -1,0 +1,72 @@
+//! What the relay brought and this host dropped: counted each, logged at
+//! most once a minute.
+//!
+//! Why throttled: anyone who may publish on the bus can send envelopes
+//! that fail to open, or frames signed by nobody, as fast as the cluster
+//! takes them; a warning for each would flood the journal and push out
+//! what an admin needs. The count (`messngr status`'s relay line) keeps
+//! every one; the log says the first of each minute, and how many it left
+//! out since.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How often a drop is logged at most.
+const LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The count, and when a drop was last logged with how many were not.
+#[derive(Default)]
+pub(super) struct Dropped {
+    count: AtomicU64,
+    log: Mutex<Option<(Instant, u64)>>,
+}
+
+impl Dropped {
+    /// Counts one, without a log line (the caller says why itself).
+    pub(super) fn count(&self) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many were counted.
+    pub(super) fn total(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Counts one, and whether to log it at `now`: the first, and then
+    /// one a minute; with how many were left out of the log since.
+    pub(super) fn should_log(&self, now: Instant) -> Option<u64> {
+        self.count();
+        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        match &mut *log {
+            Some((at, left_out)) if now.saturating_duration_since(*at) < LOG_INTERVAL => {
+                *left_out += 1;
+                None
+            }
+            _ => {
+                let left_out = log.map_or(0, |(_, n)| n);
+                *log = Some((now, 0));
+                Some(left_out)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_drop_is_counted_and_one_a_minute_logged_with_those_left_out() {
+        let d = Dropped::default();
+        let t0 = Instant::now();
+        assert_eq!(d.should_log(t0), Some(0));
+        for i in 1..=1000 {
+            assert_eq!(d.should_log(t0 + Duration::from_millis(i)), None);
+        }
+        d.count();
+        assert_eq!(d.total(), 1002);
+        assert_eq!(d.should_log(t0 + LOG_INTERVAL), Some(1000));
+        assert_eq!(d.should_log(t0 + LOG_INTERVAL), None);
+    }
+}
