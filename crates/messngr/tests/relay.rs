@@ -24,6 +24,8 @@ mod accounts;
 mod bundles;
 #[path = "relay/creds.rs"]
 mod creds;
+#[path = "relay/forged.rs"]
+mod forged;
 #[path = "relay/gateway.rs"]
 mod gateway;
 #[path = "relay/rebuilt.rs"]

@@ -24,6 +24,7 @@ impl Inbound {
         taken: &Taken,
         sealer: [u8; 32],
         bundle: &Bundle<'_>,
+        sequence: u64,
     ) -> Result<Settle, String> {
         let host = one_signer(bundle)?;
         let sealed_by_signer = || {
@@ -33,7 +34,9 @@ impl Inbound {
                 .is_some_and(|k| k.x25519() == sealer)
         };
         if self.secure.trust().pinned(&host).is_none()
-            && !self.introduce(relay, &host, "bundle").await?
+            && !self
+                .introduce(relay, &host, "bundle", true, (sequence, 0))
+                .await?
         {
             return Ok(Settle::Later);
         }
@@ -42,9 +45,10 @@ impl Inbound {
                 "a bundle signed on {host} was sealed by another key"
             ));
         }
-        let settles = futures_util::future::join_all(bundle.frames().iter().map(|frame| async {
+        let frames = bundle.frames().iter().enumerate();
+        let settles = futures_util::future::join_all(frames.map(|(i, frame)| async move {
             let _permit = self.frames.acquire().await;
-            self.frame(relay, sealer, frame).await
+            self.frame(relay, sealer, frame, (sequence, i + 1)).await
         }))
         .await;
         let total = settles.len();

@@ -109,13 +109,18 @@ impl Deliver for Inbound {
         taken: &'a Taken,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Settle> + Send + 'a>> {
         Box::pin(async move {
-            match self.check_and_store(relay, taken).await {
+            let sequence = taken.sequence();
+            let settle = match self.check_and_store(relay, taken, sequence).await {
                 Ok(settle) => settle,
                 Err(why) => {
                     relay.drop_logged(format_args!("a message on {}: {why}", taken.subject));
                     Settle::Drop
                 }
+            };
+            if !matches!(settle, Settle::Later) {
+                self.waiting.done(sequence);
             }
+            settle
         })
     }
 }
@@ -123,7 +128,12 @@ impl Deliver for Inbound {
 impl Inbound {
     /// Opens `taken`'s envelope, then checks and stores the frame in it,
     /// or each frame of the bundle in it as if it had come alone.
-    async fn check_and_store(&self, relay: &Relay, taken: &Taken) -> Result<Settle, String> {
+    async fn check_and_store(
+        &self,
+        relay: &Relay,
+        taken: &Taken,
+        sequence: u64,
+    ) -> Result<Settle, String> {
         if taken.payload.len() > MAX_ENVELOPE {
             return Err(format!("{} bytes, oversized", taken.payload.len()));
         }
@@ -132,9 +142,9 @@ impl Inbound {
                 .map_err(|e| e.to_string())?;
         if Packet::new_checked(&inner[..]).is_ok_and(|p| p.kind() == Kind::Bundle) {
             let bundle = Bundle::parse(&inner).map_err(|e| format!("a bad bundle: {e}"))?;
-            return self.bundle(relay, taken, sealer, &bundle).await;
+            return self.bundle(relay, taken, sealer, &bundle, sequence).await;
         }
-        self.frame(relay, sealer, &inner).await
+        self.frame(relay, sealer, &inner, (sequence, 0)).await
     }
 
     /// The certificate last checked for `signer`'s host and account, if any
@@ -160,24 +170,36 @@ impl Inbound {
         authors.insert(key, c);
     }
 
-    /// Looks `host` (the signer of a `what` from the relay) up by its own
-    /// directory entry, which may introduce its key: true once its key is
-    /// pinned; false when to try again later (the directory cannot be
-    /// asked now); an error when it has no entry (made up, or gone: a
-    /// host on the bus could otherwise keep this host's queue full of
-    /// frames "signed" by hosts that do not exist, each waiting 10
-    /// minutes) or one not to be believed.
+    /// Looks `host` (the signer of a `what` from the relay, at `place`)
+    /// up by its own directory entry, which may introduce its key: true
+    /// once its key is pinned; false when to try again later (the
+    /// directory cannot be asked now, or a `fresh` frame's host has not
+    /// written its entry yet: it just started), within the budget of
+    /// `native::waiting`; an error when it has no entry (made up, or gone),
+    /// one not to be believed, or the budget is spent.
     pub(super) async fn introduce(
         &self,
         relay: &Relay,
         host: &str,
         what: &str,
+        fresh: bool,
+        place: super::waiting::Place,
     ) -> Result<bool, String> {
         match relay.host_entry(&self.secure, host).await {
             Ok(_) if self.secure.trust().pinned(host).is_some() => Ok(true),
             Ok(_) => Err(format!("a {what} from {host}: its key was not pinned")),
-            Err(e) if e.is_transient() => {
-                tracing::info!(
+            Err(e)
+                if e.is_transient()
+                    || (fresh && matches!(e, crate::relay::LookupError::Absent(_))) =>
+            {
+                if !self.waiting.admit(host, place, Instant::now()) {
+                    return Err(format!(
+                        "a {what} from {host}, whose key is not known here ({e}), not kept waiting: {}",
+                        super::waiting::SPENT
+                    ));
+                }
+                // (At debug: a host could make up frames that each wait.)
+                tracing::debug!(
                     "relay: a {what} from {host} waits: its host key is not known here ({e})"
                 );
                 Ok(false)
@@ -192,6 +214,7 @@ impl Inbound {
         relay: &Relay,
         sealer: [u8; 32],
         inner: &[u8],
+        place: super::waiting::Place,
     ) -> Result<Settle, String> {
         let repr = Repr::parse(inner).map_err(|e| format!("not a native frame: {e}"))?;
         let m = match &repr {
@@ -212,7 +235,11 @@ impl Inbound {
         let mut certified = self.certified(m.signer.as_ref());
         let verified = match self.secure.verify_cached(&repr, &mut certified) {
             Err(crate::secure::Forged::UnknownHost(_)) => {
-                if !self.introduce(relay, &signer_host, "message").await? {
+                let fresh = stale_by(m.sent_at, CLAIM_GRACE).is_none();
+                if !self
+                    .introduce(relay, &signer_host, "message", fresh, place)
+                    .await?
+                {
                     return Ok(Settle::Later);
                 }
                 self.secure.verify_cached(&repr, &mut certified)
@@ -262,13 +289,13 @@ impl Inbound {
                 text,
                 ..
             }) if update
+                && self.started.elapsed() >= CLAIM_GRACE
                 && waits(Reason::NotHere, self.started.elapsed(), true, m.sent_at)
-                && !self.waiting.admit(&signer_host, m.uuid, Instant::now()) =>
+                && !self.waiting.admit(&signer_host, place, Instant::now()) =>
             {
                 return Err(format!(
-                    "an update from {signer_host}, not kept waiting: {text}, and {signer_host} has {} updates waiting for their messages already (or all hosts {})",
-                    super::waiting::PER_HOST,
-                    super::waiting::IN_ALL
+                    "an update from {signer_host}, not kept waiting ({text}): {}",
+                    super::waiting::SPENT
                 ));
             }
             Ok(Repr::Refused {
@@ -293,9 +320,6 @@ impl Inbound {
             }
             _ => Settle::Later,
         };
-        if update && !matches!(settle, Settle::Later) {
-            self.waiting.done(&signer_host, m.uuid);
-        }
         Ok(settle)
     }
 }

@@ -213,6 +213,11 @@ impl Mail {
 }
 
 impl Taken {
+    /// Its stream sequence (0 if the server did not say).
+    pub(crate) fn sequence(&self) -> u64 {
+        self.message.info().map_or(0, |i| i.stream_sequence)
+    }
+
     /// Tells the stream what became of it; a lost answer only means it is
     /// offered again, and the inbox keeps it once.
     async fn done(self, settle: Settle) {
