@@ -53,7 +53,9 @@ impl Inbound {
         .await;
         let total = settles.len();
         let (settle, refused) = combined(settles);
-        if let Some(first) = refused.first() {
+        // (Offered again, because another of its frames waits, it is
+        // refused the same: counted and logged once.)
+        if let Some(first) = refused.first().filter(|_| taken.first_offer()) {
             for _ in refused.iter().skip(1) {
                 relay.count_dropped();
             }

@@ -218,6 +218,11 @@ impl Taken {
         self.message.info().map_or(0, |i| i.stream_sequence)
     }
 
+    /// Whether this is its first offer (not one again after a wait).
+    pub(crate) fn first_offer(&self) -> bool {
+        self.message.info().is_ok_and(|i| i.delivered <= 1)
+    }
+
     /// Tells the stream what became of it; a lost answer only means it is
     /// offered again, and the inbox keeps it once.
     async fn done(self, settle: Settle) {
