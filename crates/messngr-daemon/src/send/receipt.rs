@@ -117,8 +117,15 @@ async fn by_relay(
         }
     };
     let mut sent_to = Vec::new();
-    let others = to.as_deref().map(|to| (to, "the recipient's other hosts"));
-    for (name, why) in std::iter::once((author_host, "its author")).chain(others) {
+    // Her other hosts only if this host's admin vetted each (as a name
+    // held at several sites is): any host on the bus may claim her name,
+    // and would learn what she read, and when.
+    let others = to
+        .as_deref()
+        .map(|to| (to, "the recipient's other hosts", true));
+    for (name, why, vetted_only) in
+        std::iter::once((author_host, "its author", false)).chain(others)
+    {
         let hosts = match relay.lookup(&ctx.secure, name).await {
             Ok(found) => found,
             Err(crate::relay::LookupError::Ours(_)) => continue,
@@ -129,6 +136,14 @@ async fn by_relay(
         };
         for f in hosts {
             if sent_to.contains(&f.host) {
+                continue;
+            }
+            if vetted_only && !ctx.secure.trust().vetted(&f.host) {
+                tracing::info!(
+                    "read receipt for message {id} not sent to {}, which claims {} but is not vetted here (`messngr trust add` vets a host)",
+                    f.host,
+                    sanitize_line(name)
+                );
                 continue;
             }
             match relay.post(&ctx.secure, &f.host, name, &frame).await {

@@ -307,12 +307,21 @@ pub(super) fn relay_group(target: &str) -> Result<Option<String>, SendError> {
     else {
         return Ok(None);
     };
-    match rest.strip_prefix(':') {
-        Some(g) if (1..=15).contains(&g.len()) => Ok(Some(g.to_ascii_uppercase())),
-        _ => Err(SendError::BadRequest(format!(
-            "{target:?}: write /group:NAME (a relay group of 1 to 15 characters) or /org"
-        ))),
+    let bad = || {
+        SendError::BadRequest(format!(
+            "{target:?}: write /group:NAME (a relay group: a NetBIOS name of 1 to 15 characters) or /org"
+        ))
+    };
+    // Trimmed and checked here, as everything after it trims: `/group: *`
+    // is `/org`, and must meet its rule (`org_senders`).
+    let g = rest.strip_prefix(':').map(str::trim).ok_or_else(bad)?;
+    if g == ORGANISATION {
+        return Ok(Some(ORGANISATION.to_owned()));
     }
+    if !(1..=15).contains(&g.len()) || crate::config::netbios_name("group", g).is_err() {
+        return Err(bad());
+    }
+    Ok(Some(g.to_ascii_uppercase()))
 }
 
 /// A live notice (`update`, `retract`, an alert again) of a message that
@@ -380,6 +389,35 @@ fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_group_is_named_once_whatever_the_spaces_and_the_org_needs_its_rule() {
+        let org = Some(ORGANISATION.to_owned());
+        for t in [
+            "/org",
+            "/ORG",
+            "/group:*",
+            "/group: *",
+            "/group:* ",
+            "/GROUP:\t*",
+        ] {
+            assert_eq!(relay_group(t).ok().flatten(), org, "{t:?}");
+        }
+        assert_eq!(
+            relay_group("/group: ops ").ok().flatten().as_deref(),
+            Some("OPS")
+        );
+        for t in [
+            "/group:",
+            "/group:  ",
+            "/group:a?b",
+            "/group:0123456789abcdef",
+            "/groupops",
+        ] {
+            assert!(relay_group(t).is_err(), "{t:?}");
+        }
+        assert_eq!(relay_group("OPS2").ok().flatten(), None);
+    }
 
     #[test]
     fn a_gateways_forwards_count_against_a_limit_of_their_own() {

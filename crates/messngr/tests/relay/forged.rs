@@ -4,7 +4,9 @@
 //! Sent longer ago than a host takes to write its entry, it is dropped at
 //! once (not kept waiting 10 minutes in one of the receiver's 1 024
 //! places), and the lookup it caused sends nothing of the receiver's to
-//! the forger: a send to that PC still asks NetBIOS first.
+//! the forger: a send to that PC still asks NetBIOS first. And a host
+//! that claims a reader's name is not told what she read unless her host's
+//! admin vetted it.
 
 use std::time::Duration;
 
@@ -67,15 +69,19 @@ fn made_up(host: &str, to: &str) -> Vec<u8> {
 #[test]
 fn a_frame_signed_on_a_host_without_an_entry_is_dropped_and_routes_nothing() {
     let Some(lan) = routed_lan() else { return };
-    let (nats, _h1, h2) = two_hosts(&lan);
+    let (nats, h1, h2) = two_hosts(&lan);
     // BOB: a PC on H2's LAN, without the relay. EVIL, on the other site,
-    // claims BOB as a name of its own in the directory.
+    // claims BOB as a name of its own in the directory, and OPS2 too (in a
+    // NetBIOS scope of its own, so that only the directory knows it).
     let bob = Daemon::start(&lan, 4, "BOB", "");
     let evil = Daemon::start(
         &lan,
         2,
         "EVIL",
-        &format!("names = [\"BOB\"]\n{}", nats.relay_config(&lan, "")),
+        &format!(
+            "scope = \"EVIL\"\nnames = [\"BOB\", \"OPS2\"]\n{}",
+            nats.relay_config(&lan, "")
+        ),
     );
     wait_published(&evil, &nats);
 
@@ -112,5 +118,18 @@ fn a_frame_signed_on_a_host_without_an_entry_is_dropped_and_routes_nothing() {
     assert!(!text(&o).contains("relay"), "{}", text(&o));
     assert_eq!(bob.wait_inbox(1)[0]["text"], "the door code is 4711");
     std::thread::sleep(Duration::from_secs(2));
+    assert!(evil.inbox().is_empty(), "{:?}", evil.inbox());
+
+    // H1's admin vetted H2: its message to OPS2 goes there alone. Read at
+    // H2, its receipt goes to H1 (its author), and not to EVIL, the one
+    // other host that claims OPS2, which H2's admin did not vet.
+    h1.vet(&h2, "H2");
+    h1.cli_ok(&["send", "OPS2", "the minutes are attached"]);
+    let got = h2.wait_inbox(1);
+    h2.cli_ok(&["read", &got[0]["id"].as_i64().expect("id").to_string()]);
+    h2.wait_log("not sent to EVIL, which claims OPS2 but is not vetted here");
+    h2.wait_log("queued for H1 (its author)");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(relay(&evil)["dropped"], 0, "EVIL was sent a receipt");
     assert!(evil.inbox().is_empty(), "{:?}", evil.inbox());
 }

@@ -54,6 +54,10 @@ fn user_at_two_sites(server: &'static str, tag: &str) {
     );
     h1.vet(&h2, "H2");
     h1.vet(&h3, "H3");
+    // And her hosts' admins vetted each other: a read at one is told only
+    // to her other hosts so vetted (any host may claim her name).
+    h2.vet(&h3, "H3");
+    h3.vet(&h2, "H2");
     // The directory holds both holders of ALICE; each is believed through
     // its own signed entry.
     wait_for(
