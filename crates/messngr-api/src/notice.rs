@@ -44,6 +44,10 @@ pub struct NoticeView {
     pub reached: Vec<String>,
     /// Recipients it did not reach, each with why.
     pub failed: Vec<NoticeFailure>,
+    /// It was kept on this host for the relay (down then) and withdrawn
+    /// before it left: it reached nobody, and never will.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withdrawn_unsent: bool,
 }
 
 /// A recipient a notice did not reach.

@@ -116,6 +116,25 @@ impl Store {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    /// Whether message `uuid` is kept here still.
+    pub fn outbox_holds(&self, uuid: &str) -> Result<bool> {
+        Ok(self
+            .conn_ref()
+            .prepare_cached("SELECT 1 FROM relay_outbox WHERE uuid = ?")?
+            .query_row([uuid], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Forgets message `uuid` (withdrawn before it left); whether it was
+    /// kept.
+    pub fn outbox_forget(&mut self, uuid: &str) -> Result<bool> {
+        Ok(self
+            .conn_mut()
+            .execute("DELETE FROM relay_outbox WHERE uuid = ?", [uuid])?
+            > 0)
+    }
+
     /// Forgets message `id` (the relay took it, or it cannot be sent).
     pub fn outbox_remove(&mut self, id: i64) -> Result<()> {
         self.conn_mut()

@@ -351,6 +351,26 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
         shown.contains("2 messages for other sites kept here"),
         "{shown}"
     );
+    // One kept, then changed: refused (it has reached nobody, and goes as
+    // kept); withdrawn: it never leaves.
+    let v: serde_json::Value = serde_json::from_slice(
+        &h1.cli_ok(&["send", "--json", "OPS2", "sent by mistake"])
+            .stdout,
+    )
+    .expect("JSON");
+    let mistake = v["id"].as_i64().expect("the sender's copy").to_string();
+    let o = h1.cli(&["update", &mistake, "sent by mistake, mended"]);
+    assert!(
+        !o.status.success() && text(&o).contains("has reached nobody yet"),
+        "{}",
+        text(&o)
+    );
+    let o = h1.cli_ok(&["retract", &mistake]);
+    assert!(
+        text(&o).contains("withdrawn before it left this host"),
+        "{}",
+        text(&o)
+    );
     for node in ["n1", "n2", "n3"] {
         nats.restart(&lan, node);
     }
@@ -369,6 +389,11 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
         || relay(&h1).to_string(),
     );
     h1.wait_log("kept here while the relay was away, queued for OPS2 at H2");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !has_text(&h2.inbox(), "sent by mistake"),
+        "withdrawn, and arrived"
+    );
     // While the cluster was away the client tried again every few seconds
     // (about a dozen times here); the log said why once per outage, not
     // at each try (two outages: the node killed above, and this one).

@@ -76,6 +76,15 @@ impl Relay {
                 kept.last().map_or(0, |q| q.id)
             };
             for q in kept {
+                // Withdrawn since this page was read (`messngr retract`).
+                let uuid = q.uuid.clone();
+                if !store
+                    .read(move |s| s.outbox_holds(&uuid))
+                    .await
+                    .unwrap_or(true)
+                {
+                    continue;
+                }
                 match self.send_one(store, secure, &q).await {
                     Sent::Done => {
                         let id = q.id;

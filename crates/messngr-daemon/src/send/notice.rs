@@ -61,6 +61,9 @@ pub(crate) async fn apply(
             "message {id} was withdrawn already"
         )));
     }
+    if let Some(view) = kept_here(store, id, &sent.uuid, &change).await? {
+        return Ok(view);
+    }
     // New text for every host of the organisation is a message to /org
     // (withdrawing one is not).
     if matches!(change, Change::Update(_) | Change::Remind)
@@ -100,6 +103,7 @@ pub(crate) async fn apply(
         uuid: sent.uuid.clone(),
         reached: Vec::new(),
         failed: Vec::new(),
+        withdrawn_unsent: false,
     };
     let here = ctx.settings.netbios_name.to_ascii_uppercase();
     let (local_ones, remote): (Vec<String>, Vec<String>) =
@@ -204,6 +208,59 @@ pub(crate) async fn apply(
         view.failed.len()
     );
     Ok(view)
+}
+
+/// Message `id` (`uuid`) kept on this host while the relay was down: it
+/// reached nobody yet, and goes as it was signed when the relay is back.
+/// Withdrawn, it never leaves (`Some`); changed, it is refused (the kept
+/// frame holds the old text). `None` if it is not kept.
+async fn kept_here(
+    store: &messngr_store::StoreHandle,
+    id: i64,
+    uuid: &str,
+    change: &Change,
+) -> Result<Option<NoticeView>, SendError> {
+    let failed = |e: messngr_store::StoreError| {
+        SendError::Network(format!(
+            "cannot read the relay's outbox for message {id}: {e}"
+        ))
+    };
+    let u = uuid.to_owned();
+    if !store
+        .read(move |s| s.outbox_holds(&u))
+        .await
+        .map_err(failed)?
+    {
+        return Ok(None);
+    }
+    if !matches!(change, Change::Retract) {
+        return Err(SendError::BadRequest(format!(
+            "message {id} is kept on this host until the relay is back, and has reached nobody yet: `messngr retract {id}` withdraws it; then send the new text"
+        )));
+    }
+    let u = uuid.to_owned();
+    // (Taken by the relay just now: withdrawn as any sent message.)
+    if !store
+        .run(move |s| s.outbox_forget(&u))
+        .await
+        .map_err(failed)?
+    {
+        return Ok(None);
+    }
+    if let Err(e) = store
+        .change_sent(id, None, messngr_store::clock::now_ms())
+        .await
+    {
+        tracing::warn!("sent message {id}: the sender's copy not marked withdrawn: {e}");
+    }
+    tracing::info!("sent message {id}, kept here for the relay, withdrawn before it left");
+    Ok(Some(NoticeView {
+        id,
+        uuid: uuid.to_owned(),
+        reached: Vec::new(),
+        failed: Vec::new(),
+        withdrawn_unsent: true,
+    }))
 }
 
 /// The host a recipient label names (`ALICE@H2` → `H2`, `H2` → `H2`).

@@ -43,8 +43,13 @@ fn the_relays_outbox_keeps_messages_once_in_order_across_a_reopen() {
         .map(|q| q.id)
         .collect();
     assert_eq!(next, [kept[1].id]);
+    // Withdrawn before it left: forgotten by uuid, once.
+    assert!(store.outbox_holds(&u2).unwrap());
+    assert!(store.outbox_forget(&u2).unwrap());
+    assert!(!store.outbox_holds(&u2).unwrap());
+    assert!(!store.outbox_forget(&u2).unwrap());
     store.outbox_remove(kept[0].id).unwrap();
-    assert_eq!(store.outbox(0, 10).unwrap().len(), 1);
+    assert_eq!(store.outbox(0, 10).unwrap().len(), 0);
     // Bad rows are refused by the schema: an empty frame, a long name.
     assert!(store.outbox_push("X", &"c".repeat(32), b"", T0, 0).is_err());
     assert!(

@@ -30,7 +30,13 @@ pub fn notice<C: Call<Output = NoticeView>>(
         serde_json::to_writer_pretty(&mut *out, &v)?;
         writeln!(out)?;
     } else {
-        if v.reached.is_empty() && v.failed.is_empty() {
+        if v.withdrawn_unsent {
+            writeln!(
+                out,
+                "message {}: withdrawn before it left this host (it was kept for the relay): it reached nobody",
+                v.id
+            )?;
+        } else if v.reached.is_empty() && v.failed.is_empty() {
             writeln!(
                 out,
                 "message {}: nobody to reach (everyone has read it)",
