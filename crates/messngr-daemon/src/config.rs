@@ -22,8 +22,8 @@ use crate::policy::{NamePatterns, NetList};
 pub use alerter::{Alerter, DEFAULT_COLLAPSE_SECS};
 pub use http::{DEFAULT_HTTP_LISTEN, DEFAULT_MAX_BODY, Http};
 pub use limits::{Limits, MAX_SESSIONS};
-pub(crate) use relay::MAX_DIRECTORY_TTL_SECS;
 pub use relay::{DEFAULT_DIRECTORY_TTL_SECS, Relay};
+pub(crate) use relay::{MAX_DIRECTORY_TTL_SECS, is_group_name};
 pub use secure::{DEFAULT_TRUST_FILE, DEFAULT_URGENT_SENDERS, Secure, TrustMode};
 
 /// Where glibc keeps the login records (the default `utmp`).

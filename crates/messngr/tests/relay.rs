@@ -300,8 +300,9 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
     let o = h1.cli(&["lookup", "OPS2"]);
     assert!(
         o.status.success() && text(&o).contains("host H2, by the relay's directory"),
-        "{}\n{}",
+        "{} ({})\n{}",
         text(&o),
+        o.status,
         h1.log()
     );
     h1.wait_log("relay: the directory did not answer for OPS2");

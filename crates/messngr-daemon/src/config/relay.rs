@@ -112,7 +112,7 @@ impl Relay {
             });
         }
         for g in &self.groups {
-            if !word(g, 15, b"-_.$") {
+            if !is_group_name(g) {
                 return Err(ConfigError::Invalid {
                     key: "relay.groups",
                     message: format!(
@@ -174,6 +174,12 @@ fn check_server(s: &str) -> Result<(), String> {
 }
 
 /// Whether `s` is 1 to `max` letters, digits or bytes of `also`.
+/// Whether `g` is a relay group's name: 1 to 15 letters, digits or
+/// `- _ . $` (what `[relay] groups` takes, and `send /group:NAME`).
+pub(crate) fn is_group_name(g: &str) -> bool {
+    word(g, 15, b"-_.$")
+}
+
 fn word(s: &str, max: usize, also: &[u8]) -> bool {
     (1..=max).contains(&s.len())
         && s.bytes()

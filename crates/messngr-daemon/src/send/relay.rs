@@ -309,7 +309,7 @@ pub(super) fn relay_group(target: &str) -> Result<Option<String>, SendError> {
     };
     let bad = || {
         SendError::BadRequest(format!(
-            "{target:?}: write /group:NAME (a relay group: a NetBIOS name of 1 to 15 characters) or /org"
+            "{target:?}: write /group:NAME (a relay group: 1 to 15 letters, digits or - _ . $) or /org"
         ))
     };
     // Trimmed and checked here, as everything after it trims: `/group: *`
@@ -318,7 +318,7 @@ pub(super) fn relay_group(target: &str) -> Result<Option<String>, SendError> {
     if g == ORGANISATION {
         return Ok(Some(ORGANISATION.to_owned()));
     }
-    if !(1..=15).contains(&g.len()) || crate::config::netbios_name("group", g).is_err() {
+    if !crate::config::is_group_name(g) {
         return Err(bad());
     }
     Ok(Some(g.to_ascii_uppercase()))
