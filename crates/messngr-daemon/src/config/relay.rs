@@ -173,13 +173,13 @@ fn check_server(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether `s` is 1 to `max` letters, digits or bytes of `also`.
 /// Whether `g` is a relay group's name: 1 to 15 letters, digits or
 /// `- _ . $` (what `[relay] groups` takes, and `send /group:NAME`).
 pub(crate) fn is_group_name(g: &str) -> bool {
     word(g, 15, b"-_.$")
 }
 
+/// Whether `s` is 1 to `max` letters, digits or bytes of `also`.
 fn word(s: &str, max: usize, also: &[u8]) -> bool {
     (1..=max).contains(&s.len())
         && s.bytes()

@@ -35,7 +35,7 @@ impl Inbound {
         };
         if self.secure.trust().pinned(&host).is_none()
             && !self
-                .introduce(relay, &host, "bundle", true, (sequence, 0))
+                .introduce(relay, &host, "bundle", true, sequence)
                 .await?
         {
             return Ok(Settle::Later);
@@ -45,12 +45,12 @@ impl Inbound {
                 "a bundle signed on {host} was sealed by another key"
             ));
         }
-        let frames = bundle.frames().iter().enumerate();
-        let settles = futures_util::future::join_all(frames.map(|(i, frame)| async move {
-            let _permit = self.frames.acquire().await;
-            self.frame(relay, sealer, frame, (sequence, i + 1)).await
-        }))
-        .await;
+        let settles =
+            futures_util::future::join_all(bundle.frames().iter().map(|frame| async move {
+                let _permit = self.frames.acquire().await;
+                self.frame(relay, sealer, frame, sequence).await
+            }))
+            .await;
         let total = settles.len();
         let (settle, refused) = combined(settles);
         // (Offered again, because another of its frames waits, it is

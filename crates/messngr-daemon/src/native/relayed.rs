@@ -63,7 +63,7 @@ pub(crate) struct Inbound {
     /// a secure session (bounded: [`MAX_AUTHORS`], then begun again).
     pub(crate) authors:
         std::sync::Mutex<std::collections::HashMap<(String, String), CertifiedAuthor>>,
-    /// Updates waiting for their message, by host (budgeted).
+    /// Messages waiting to be offered again (budgeted).
     pub(crate) waiting: super::waiting::Waiting,
 }
 
@@ -144,7 +144,7 @@ impl Inbound {
             let bundle = Bundle::parse(&inner).map_err(|e| format!("a bad bundle: {e}"))?;
             return self.bundle(relay, taken, sealer, &bundle, sequence).await;
         }
-        self.frame(relay, sealer, &inner, (sequence, 0)).await
+        self.frame(relay, sealer, &inner, sequence).await
     }
 
     /// The certificate last checked for `signer`'s host and account, if any
@@ -183,7 +183,7 @@ impl Inbound {
         host: &str,
         what: &str,
         fresh: bool,
-        place: super::waiting::Place,
+        sequence: u64,
     ) -> Result<bool, String> {
         match relay.host_entry(&self.secure, host).await {
             Ok(_) if self.secure.trust().pinned(host).is_some() => Ok(true),
@@ -192,7 +192,8 @@ impl Inbound {
                 if e.is_transient()
                     || (fresh && matches!(e, crate::relay::LookupError::Absent(_))) =>
             {
-                if !self.waiting.admit(host, place, Instant::now()) {
+                let pool = super::waiting::Pool::Unverified;
+                if !self.waiting.admit(pool, host, sequence, Instant::now()) {
                     return Err(format!(
                         "a {what} from {host}, whose key is not known here ({e}), not kept waiting: {}",
                         super::waiting::SPENT
@@ -214,7 +215,7 @@ impl Inbound {
         relay: &Relay,
         sealer: [u8; 32],
         inner: &[u8],
-        place: super::waiting::Place,
+        sequence: u64,
     ) -> Result<Settle, String> {
         let repr = Repr::parse(inner).map_err(|e| format!("not a native frame: {e}"))?;
         let m = match &repr {
@@ -237,7 +238,7 @@ impl Inbound {
             Err(crate::secure::Forged::UnknownHost(_)) => {
                 let fresh = stale_by(m.sent_at, CLAIM_GRACE).is_none();
                 if !self
-                    .introduce(relay, &signer_host, "message", fresh, place)
+                    .introduce(relay, &signer_host, "message", fresh, sequence)
                     .await?
                 {
                     return Ok(Settle::Later);
@@ -285,24 +286,26 @@ impl Inbound {
         let settle = match Repr::parse(&answer.reply) {
             Ok(Repr::Accepted { .. }) => Settle::Done,
             Ok(Repr::Refused {
-                reason: Reason::NotHere,
-                text,
-                ..
-            }) if update
-                && self.started.elapsed() >= CLAIM_GRACE
-                && waits(Reason::NotHere, self.started.elapsed(), true, m.sent_at)
-                && !self.waiting.admit(&signer_host, place, Instant::now()) =>
-            {
-                return Err(format!(
-                    "an update from {signer_host}, not kept waiting ({text}): {}",
-                    super::waiting::SPENT
-                ));
-            }
-            Ok(Repr::Refused {
                 reason: reason @ (Reason::NoRoom | Reason::NotHere),
                 text,
                 ..
             }) if waits(reason, self.started.elapsed(), update, m.sent_at) => {
+                // An update whose message is not here yet waits within the
+                // budget (not in the first minutes after a start, while
+                // this host claims its names: any message may wait then).
+                let budgeted =
+                    reason == Reason::NotHere && update && self.started.elapsed() >= CLAIM_GRACE;
+                let pool = super::waiting::Pool::Verified;
+                if budgeted
+                    && !self
+                        .waiting
+                        .admit(pool, &signer_host, sequence, Instant::now())
+                {
+                    return Err(format!(
+                        "an update from {signer_host}, not kept waiting ({text}): {}",
+                        super::waiting::SPENT
+                    ));
+                }
                 // (An update waiting for its message is said at debug: a
                 // host could make up updates that each wait 10 minutes.)
                 if reason == Reason::NotHere && update {

@@ -52,6 +52,27 @@ impl Dropped {
     }
 }
 
+impl super::Relay {
+    /// Counts an entry or message refused.
+    pub(crate) fn count_dropped(&self) {
+        self.dropped.count();
+    }
+
+    /// Counts a message from the relay dropped (`why`), and logs it: the
+    /// first of each minute, with how many were not logged since.
+    pub(crate) fn drop_logged(&self, why: std::fmt::Arguments<'_>) {
+        match self.dropped.should_log(std::time::Instant::now()) {
+            Some(0) => tracing::warn!(
+                "relay: dropped {why} (further drops are counted in `messngr status`, logged again in a minute)"
+            ),
+            Some(n) => tracing::warn!(
+                "relay: dropped {why} ({n} more dropped since the last of these lines, counted in `messngr status`)"
+            ),
+            None => tracing::debug!("relay: dropped {why}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -120,6 +120,8 @@ pub(crate) struct Relay {
     answers_kept: Duration,
     /// This host's key for its publishes' message ids (`mail::id_key`).
     id_key: [u8; 64],
+    /// Kept messages being sent now (`outbox`).
+    leaving: outbox::Leaving,
 }
 
 impl Relay {
@@ -158,6 +160,7 @@ impl Relay {
             bundlers: Mutex::default(),
             answers_kept: settings.relay.directory_ttl().min(STALE_MAX),
             id_key: mail::id_key(secure.host()),
+            leaving: outbox::Leaving::default(),
         });
         let r = relay.clone();
         tasks.spawn(async move {
@@ -391,25 +394,6 @@ impl Relay {
     /// Counts a message just kept in the outbox (until the next count).
     pub(crate) fn count_kept(&self) {
         self.kept.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Counts an entry or message refused.
-    pub(crate) fn count_dropped(&self) {
-        self.dropped.count();
-    }
-
-    /// Counts a message from the relay dropped (`why`), and logs it: the
-    /// first of each minute, with how many were not logged since.
-    pub(crate) fn drop_logged(&self, why: std::fmt::Arguments<'_>) {
-        match self.dropped.should_log(std::time::Instant::now()) {
-            Some(0) => tracing::warn!(
-                "relay: dropped {why} (further drops are counted in `messngr status`, logged again in a minute)"
-            ),
-            Some(n) => tracing::warn!(
-                "relay: dropped {why} ({n} more dropped since the last of these lines, counted in `messngr status`)"
-            ),
-            None => tracing::debug!("relay: dropped {why}"),
-        }
     }
 
     fn connected(&self) -> bool {

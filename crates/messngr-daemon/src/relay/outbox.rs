@@ -76,30 +76,42 @@ impl Relay {
                 kept.last().map_or(0, |q| q.id)
             };
             for q in kept {
-                // Withdrawn since this page was read (`messngr retract`).
+                // Marked as leaving first, then checked to be still kept
+                // (not withdrawn since this page was read): `retract`
+                // forgets it first, then asks whether it is leaving, so
+                // one of the two always sees the other.
+                self.leaving.start(&q.uuid);
                 let uuid = q.uuid.clone();
-                if !store
+                let sent = if store
                     .read(move |s| s.outbox_holds(&uuid))
                     .await
                     .unwrap_or(true)
                 {
-                    continue;
-                }
-                match self.send_one(store, secure, &q).await {
-                    Sent::Done => {
+                    Some(self.send_one(store, secure, &q).await)
+                } else {
+                    None
+                };
+                let go_on = match sent {
+                    Some(Sent::Done) => {
                         let id = q.id;
-                        if let Err(e) = store.run(move |s| s.outbox_remove(id)).await {
+                        let removed = store.run(move |s| s.outbox_remove(id)).await;
+                        if let Err(e) = &removed {
                             tracing::warn!("relay: a sent message stays in the outbox: {e}");
-                            break;
+                        } else {
+                            self.kept.fetch_sub(1, Ordering::Relaxed);
                         }
-                        self.kept.fetch_sub(1, Ordering::Relaxed);
+                        removed.is_ok()
                     }
                     // The next round begins with it.
-                    Sent::Later => {
+                    Some(Sent::Later) => {
                         after = q.id.saturating_sub(1);
-                        break;
+                        false
                     }
-                    Sent::Skip => {}
+                    Some(Sent::Skip) | None => true,
+                };
+                self.leaving.end(&q.uuid);
+                if !go_on {
+                    break;
                 }
             }
         }
@@ -148,7 +160,6 @@ impl Relay {
                 return Sent::Done;
             }
         };
-        let mut labels = Vec::with_capacity(holders.len());
         for f in &holders {
             match self.post(secure, &f.host, &q.target, &q.frame).await {
                 Ok(seq) => {
@@ -158,7 +169,16 @@ impl Relay {
                         q.target.to_ascii_uppercase(),
                         f.host
                     );
-                    labels.push(crate::recipient::recipient(&q.target, &f.host));
+                    // Tracked at once: a holder after it may have to wait
+                    // (and `retract` then finds who has it).
+                    let label = crate::recipient::recipient(&q.target, &f.host);
+                    let (uuid_hex, at) = (q.uuid.clone(), super::now_ms());
+                    if let Err(e) = store.add_recipients(uuid_hex, vec![label], at).await {
+                        tracing::info!(
+                            "relay: message {} sent; its sender's copy is not tracked: {e}",
+                            q.uuid
+                        );
+                    }
                 }
                 Err(e) if e.is_away() => {
                     tracing::info!("relay: message {} waits here still: {e}", q.uuid);
@@ -176,13 +196,33 @@ impl Relay {
                 }
             }
         }
-        let (uuid_hex, at) = (q.uuid.clone(), super::now_ms());
-        if let Err(e) = store.add_recipients(uuid_hex, labels, at).await {
-            tracing::info!(
-                "relay: message {} sent; its sender's copy is not tracked: {e}",
-                q.uuid
-            );
-        }
         Sent::Done
+    }
+
+    /// Whether kept message `uuid` is being sent right now.
+    pub(crate) fn is_leaving(&self, uuid: &str) -> bool {
+        self.leaving.contains(uuid)
+    }
+}
+
+/// The kept messages being sent right now, by uuid.
+#[derive(Default)]
+pub(super) struct Leaving(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl Leaving {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn start(&self, uuid: &str) {
+        self.lock().insert(uuid.to_owned());
+    }
+
+    fn end(&self, uuid: &str) {
+        self.lock().remove(uuid);
+    }
+
+    fn contains(&self, uuid: &str) -> bool {
+        self.lock().contains(uuid)
     }
 }

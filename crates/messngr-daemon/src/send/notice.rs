@@ -61,7 +61,7 @@ pub(crate) async fn apply(
             "message {id} was withdrawn already"
         )));
     }
-    if let Some(view) = kept_here(store, id, &sent.uuid, &change).await? {
+    if let Some(view) = kept_here(ctx, id, &sent.uuid, &change).await? {
         return Ok(view);
     }
     // New text for every host of the organisation is a message to /org
@@ -211,15 +211,18 @@ pub(crate) async fn apply(
 }
 
 /// Message `id` (`uuid`) kept on this host while the relay was down: it
-/// reached nobody yet, and goes as it was signed when the relay is back.
-/// Withdrawn, it never leaves (`Some`); changed, it is refused (the kept
-/// frame holds the old text). `None` if it is not kept.
+/// goes as it was signed when the relay is back. Withdrawn, it never
+/// leaves: `Some` if it reached nobody, `None` to withdraw it from the
+/// hosts that have it already (one took it, another was not there yet);
+/// changed, it is refused (the kept frame holds the old text). `None` if
+/// it is not kept.
 async fn kept_here(
-    store: &messngr_store::StoreHandle,
+    ctx: &SendContext,
     id: i64,
     uuid: &str,
     change: &Change,
 ) -> Result<Option<NoticeView>, SendError> {
+    let store = ctx.inbox.handle();
     let failed = |e: messngr_store::StoreError| {
         SendError::Network(format!(
             "cannot read the relay's outbox for message {id}: {e}"
@@ -235,16 +238,25 @@ async fn kept_here(
     }
     if !matches!(change, Change::Retract) {
         return Err(SendError::BadRequest(format!(
-            "message {id} is kept on this host until the relay is back, and has reached nobody yet: `messngr retract {id}` withdraws it; then send the new text"
+            "message {id} is kept on this host until the relay is back (for some or all of its recipients): `messngr retract {id}` withdraws it; then send the new text"
         )));
     }
+    // Forgotten first, then asked whether the outbox is sending it right
+    // now (it marks it so before it checks it is still kept).
     let u = uuid.to_owned();
-    // (Taken by the relay just now: withdrawn as any sent message.)
-    if !store
+    let forgot = store
         .run(move |s| s.outbox_forget(&u))
         .await
-        .map_err(failed)?
-    {
+        .map_err(failed)?;
+    if ctx.relay.as_ref().is_some_and(|r| r.is_leaving(uuid)) {
+        return Err(SendError::Network(format!(
+            "message {id} is being sent right now (the relay is back): `messngr retract {id}` again in a few seconds withdraws it where it went"
+        )));
+    }
+    let reached = store.receipts(uuid.to_owned()).await.map_err(|e| {
+        SendError::Network(format!("cannot read the recipients of message {id}: {e}"))
+    })?;
+    if !forgot || !reached.is_empty() {
         return Ok(None);
     }
     if let Err(e) = store
