@@ -228,6 +228,19 @@ pub(crate) async fn accept(
             "it expired before it arrived (the sender's --expires)",
         );
     }
+    // An update is ordered by its SENT_AT (`inbox::notice`): one from
+    // further ahead than clocks may differ would hold back the author's
+    // next updates, or be applied again when offered again later.
+    let latest = messngr_store::clock::now_ms()
+        .saturating_add(i64::try_from(crate::intake::CLOCK_SKEW.as_millis()).unwrap_or(i64::MAX));
+    if m.replaces.is_some() && m.sent_at.is_some_and(|t| t > latest) {
+        return refused(
+            policy,
+            m.uuid,
+            Reason::BadMessage,
+            "the update claims to be sent in the future (check both hosts' clocks)",
+        );
+    }
     if m.text.trim().is_empty() && !m.retract {
         return refused(policy, m.uuid, Reason::BadMessage, "the message is empty");
     }

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use crate::intake::{Again, CLOCK_SKEW, Incoming, NotStored, NotStoredKind, Stored};
+use crate::intake::{Again, Incoming, NotStored, NotStoredKind, Stored};
 
 use super::Inbox;
 
@@ -31,9 +31,9 @@ pub(crate) struct Notice {
     pub(crate) repeats: Option<u32>,
     /// When the author made it (Unix ms): a remote author's SENT_AT, so
     /// that an update that comes after a newer one, or again (a replay),
-    /// changes nothing; but never later than [`CLOCK_SKEW`] from now here
-    /// (a SENT_AT far in the future must not hold back the author's next
-    /// updates for long); now, for a local author.
+    /// changes nothing (one more than `intake::CLOCK_SKEW` ahead of this
+    /// host is refused before: it would hold back the author's next
+    /// updates); now, for a local author.
     pub(crate) at: i64,
 }
 
@@ -50,12 +50,8 @@ impl Notice {
             text: (!native.retract).then(|| String::from_utf8_lossy(&m.text).into_owned()),
             signed: Some(signed.clone()),
             repeats: native.alert.as_ref().map(|a| a.repeats).filter(|&n| n > 1),
-            at: {
-                let now = messngr_store::clock::now_ms();
-                let latest =
-                    now.saturating_add(i64::try_from(CLOCK_SKEW.as_millis()).unwrap_or(i64::MAX));
-                native.sent_at.map_or(now, |sent| sent.min(latest))
-            },
+            // (One from the future was refused before: `native::accept`.)
+            at: native.sent_at.unwrap_or_else(messngr_store::clock::now_ms),
         })
     }
 }

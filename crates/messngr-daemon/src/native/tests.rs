@@ -314,3 +314,66 @@ async fn an_unsigned_alert_is_stored_unmarked_with_its_line() {
     assert_eq!(list[0].text, "ALERT: from the admins\nreboot now");
     f.stop().await;
 }
+
+/// An update that says it was made further ahead than clocks may differ
+/// is refused: ordered by its time, it would hold back its author's next
+/// updates, or be applied again when offered again later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_from_the_future_is_refused() {
+    let f = Fixture::new(Default::default(), None);
+    let origin = Origin {
+        verified: crate::secure::Verified {
+            author: "root@H2".into(),
+            host: "H2".into(),
+            fingerprint: "x".into(),
+            vetted: false,
+        },
+        signed: vec![1],
+        relay_group: false,
+        via_relay: false,
+    };
+    let ahead = messngr_store::clock::now_ms() + 11 * 60 * 1000;
+    let update = |sent_at: i64| Message {
+        uuid: [0x6B; 16],
+        sent_at: Some(sent_at),
+        from: "H2",
+        to: "H1",
+        text: "moved to 3",
+        priority: WirePriority::Normal,
+        popup_secs: None,
+        signer: None,
+        signature: None,
+        replaces: Some(UUID),
+        retract: false,
+        alert: None,
+        expires_at: None,
+        vouched: None,
+    };
+    let far = update(ahead);
+    let a = super::accept(
+        &far,
+        f.peer,
+        &f.names,
+        &f.policy,
+        &f.tx,
+        Some(origin.clone()),
+    )
+    .await;
+    match Repr::parse(&a.reply) {
+        Ok(Repr::Refused {
+            reason: Reason::BadMessage,
+            text,
+            ..
+        }) => assert!(text.contains("in the future"), "{text}"),
+        other => panic!("{other:?}"),
+    }
+    // One within the skew is judged as any update (here: its message is
+    // not here).
+    let near = update(ahead - 2 * 60 * 1000);
+    let a = super::accept(&near, f.peer, &f.names, &f.policy, &f.tx, Some(origin)).await;
+    match Repr::parse(&a.reply) {
+        Ok(Repr::Refused { text, .. }) => assert!(!text.contains("in the future"), "{text}"),
+        other => assert!(matches!(other, Ok(Repr::Accepted { .. })), "{other:?}"),
+    }
+    f.stop().await;
+}

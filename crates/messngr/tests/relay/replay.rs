@@ -123,6 +123,7 @@ fn an_envelope_published_again_is_dropped_once_its_message_is_gone_or_updated() 
     let replayed = h2.refused("replayed");
     publish_again(&lan, &nats, &message);
     wait_refused(&lan, &nats, &h2, "replayed", replayed + 1);
+    h2.wait_log("received here before and is gone since");
     std::thread::sleep(Duration::from_secs(1));
     assert!(h2.inbox().is_empty(), "{:?}", h2.inbox());
     let o = h2.cli_ok(&["status"]);
