@@ -149,8 +149,15 @@ impl NotStored {
 
 /// How far a signed message's SENT_AT may be from now here: clocks differ
 /// a little (the relay refuses a frame further in the future, or older
-/// than it keeps messages by more; a live notice's time is taken no later).
+/// than it keeps messages by more; an update further ahead is refused).
 pub const CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Whether SENT_AT `sent` (Unix ms) is further ahead of this host's clock
+/// than [`CLOCK_SKEW`].
+pub(crate) fn from_the_future(sent: i64) -> bool {
+    let skew = i64::try_from(CLOCK_SKEW.as_millis()).unwrap_or(i64::MAX);
+    sent > messngr_store::clock::now_ms().saturating_add(skew)
+}
 
 /// How long a receiver that answers its sender waits for the inbox before
 /// it says "not stored" (a store that hangs must not hold a sender, nor

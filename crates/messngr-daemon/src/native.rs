@@ -133,9 +133,12 @@ pub(crate) async fn accept(
         );
     }
     let to_group = !vouched
-        && (origin.as_ref().is_some_and(|o| o.relay_group)
-            || policy.is_workgroup(m.to.as_bytes())
-            || crate::config::netbios_name("to", m.to).is_ok_and(|n| names.is_group(&n)));
+        && crate::relay::to_a_group(
+            m.to,
+            origin.as_ref().is_some_and(|o| o.relay_group),
+            policy.is_workgroup(m.to.as_bytes()),
+            names,
+        );
     let admitted = match &origin {
         Some(_) if !vouched => {
             policy.admit_signed_message(peer.ip(), m.from.as_bytes(), m.to.as_bytes())
@@ -231,9 +234,7 @@ pub(crate) async fn accept(
     // An update is ordered by its SENT_AT (`inbox::notice`): one from
     // further ahead than clocks may differ would hold back the author's
     // next updates, or be applied again when offered again later.
-    let latest = messngr_store::clock::now_ms()
-        .saturating_add(i64::try_from(crate::intake::CLOCK_SKEW.as_millis()).unwrap_or(i64::MAX));
-    if m.replaces.is_some() && m.sent_at.is_some_and(|t| t > latest) {
+    if m.replaces.is_some() && m.sent_at.is_some_and(crate::intake::from_the_future) {
         return refused(
             policy,
             m.uuid,

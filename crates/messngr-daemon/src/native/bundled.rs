@@ -53,9 +53,9 @@ impl Inbound {
             .await;
         let total = settles.len();
         let (settle, refused) = combined(settles);
-        // (Offered again, because another of its frames waits, it is
-        // refused the same: counted and logged once.)
-        if let Some(first) = refused.first().filter(|_| taken.first_offer()) {
+        // Counted and logged when settled (offered again while another of
+        // its frames waits, it would be counted each time).
+        if let Some(first) = refused.first().filter(|_| !matches!(settle, Settle::Later)) {
             for _ in refused.iter().skip(1) {
                 relay.count_dropped();
             }

@@ -91,7 +91,7 @@ fn stale_by(sent_at: Option<i64>, age: Duration) -> Option<String> {
     if sent < now - ms(age + CLOCK_SKEW) {
         return Some("it was sent longer ago than the relay keeps messages (a replay)".into());
     }
-    if sent > now + ms(CLOCK_SKEW) {
+    if crate::intake::from_the_future(sent) {
         return Some("it claims to be sent in the future (check both hosts' clocks)".into());
     }
     None
@@ -117,7 +117,8 @@ impl Deliver for Inbound {
                     Settle::Drop
                 }
             };
-            if !matches!(settle, Settle::Later) {
+            // (Only a message offered again can be waiting.)
+            if !matches!(settle, Settle::Later) && !taken.first_offer() {
                 self.waiting.done(sequence);
             }
             settle
@@ -170,7 +171,8 @@ impl Inbound {
         authors.insert(key, c);
     }
 
-    /// Looks `host` (the signer of a `what` from the relay, at `place`)
+    /// Looks `host` (the signer of a `what` from the relay, stream message
+    /// `sequence`)
     /// up by its own directory entry, which may introduce its key: true
     /// once its key is pinned; false when to try again later (the
     /// directory cannot be asked now, or a `fresh` frame's host has not
@@ -260,8 +262,7 @@ impl Inbound {
                 verified.host
             ));
         }
-        let to = m.to.trim().to_ascii_uppercase();
-        let relay_group = to == crate::relay::ORGANISATION || self.groups.contains(&to);
+        let relay_group = crate::relay::is_relay_group(m.to, &self.groups);
         let origin = Origin {
             relay_group,
             via_relay: true,
@@ -295,12 +296,16 @@ impl Inbound {
                 // this host claims its names: any message may wait then).
                 let budgeted =
                     reason == Reason::NotHere && update && self.started.elapsed() >= CLAIM_GRACE;
+                // Under trust on first use any host on the bus is pinned
+                // once it writes an entry: hosts no admin vetted share one
+                // host's room, so made-up ones cannot fill the pool.
                 let pool = super::waiting::Pool::Verified;
-                if budgeted
-                    && !self
-                        .waiting
-                        .admit(pool, &signer_host, sequence, Instant::now())
-                {
+                let budget = if self.secure.trust().vetted(&signer_host) {
+                    signer_host.as_str()
+                } else {
+                    super::waiting::NOT_VETTED
+                };
+                if budgeted && !self.waiting.admit(pool, budget, sequence, Instant::now()) {
                     return Err(format!(
                         "an update from {signer_host}, not kept waiting ({text}): {}",
                         super::waiting::SPENT

@@ -10,8 +10,6 @@
 use messngr_proto::wire::native::{Reason, ReceiptState, Repr};
 
 use super::relayed::{Inbound, stale};
-use crate::policy::Policy;
-use crate::registry::Registry;
 use crate::relay::{Relay, Settle};
 
 impl Inbound {
@@ -101,7 +99,9 @@ impl Inbound {
         }
         // A group's members each read its message for themselves: a host
         // that claims the group's name (any may) reads it for no one else.
-        if to_a_group(&m.to, &self.groups, &self.policy, &self.registry) {
+        let relay_group = crate::relay::is_relay_group(&m.to, &self.groups);
+        let workgroup = self.policy.is_workgroup(m.to.as_bytes());
+        if crate::relay::to_a_group(&m.to, relay_group, workgroup, &self.registry) {
             return Err(format!(
                 "a receipt from {host} about message {}, a group's: each member reads it for themselves",
                 m.id
@@ -153,17 +153,6 @@ impl Inbound {
     }
 }
 
-/// Whether `to`, a received message's, names a group: the organisation,
-/// a relay group this host is in, the workgroup or a NetBIOS group name
-/// (what `native::accept` stores as a group's copy).
-fn to_a_group(to: &str, groups: &[String], policy: &Policy, registry: &Registry) -> bool {
-    let to = to.trim().to_ascii_uppercase();
-    to == crate::relay::ORGANISATION
-        || groups.contains(&to)
-        || policy.is_workgroup(to.as_bytes())
-        || crate::config::netbios_name("to", &to).is_ok_and(|n| registry.is_group(&n))
-}
-
 impl Inbound {
     /// After `reader` (`ALICE@H2`) read sent message `uuid`: ALICE's other
     /// hosts (`ALICE@H3`) count as read too. One person at several sites
@@ -197,26 +186,6 @@ impl Inbound {
                     );
                 }
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_groups_message_is_told_from_a_persons() {
-        let policy = Policy::default();
-        let registry = Registry::default();
-        let team = crate::config::netbios_name("team", "TEAM").expect("a name");
-        registry.insert_group(team);
-        let groups = ["OPS".to_owned()];
-        for to in ["*", "ops", " OPS", "TEAM"] {
-            assert!(to_a_group(to, &groups, &policy, &registry), "{to}");
-        }
-        for to in ["ALICE", "OPS2", "H2"] {
-            assert!(!to_a_group(to, &groups, &policy, &registry), "{to}");
         }
     }
 }

@@ -377,3 +377,24 @@ async fn an_update_from_the_future_is_refused() {
     }
     f.stop().await;
 }
+
+/// The group test shared by the receivers and the read receipt's sender.
+#[test]
+fn a_groups_message_is_told_from_a_persons() {
+    let policy = Policy::default();
+    let registry = Registry::default();
+    let team = crate::config::netbios_name("team", "TEAM").expect("a name");
+    registry.insert_group(team);
+    let groups = ["OPS".to_owned()];
+    let to_a_group = |to: &str| {
+        let relay_group = crate::relay::is_relay_group(to, &groups);
+        let workgroup = policy.is_workgroup(to.as_bytes());
+        crate::relay::to_a_group(to, relay_group, workgroup, &registry)
+    };
+    for to in ["*", "ops", " OPS", "TEAM"] {
+        assert!(to_a_group(to), "{to}");
+    }
+    for to in ["ALICE", "OPS2", "H2"] {
+        assert!(!to_a_group(to), "{to}");
+    }
+}

@@ -10,7 +10,9 @@
 //!
 //! * [`Pool::Verified`]: an update whose message is not here yet
 //!   (`relayed::waits`), signed by a host whose key is pinned: at most
-//!   [`PER_HOST`] for one host, [`VERIFIED`] in all.
+//!   [`PER_HOST`] for one host an admin vetted, as many for all others
+//!   together (under trust on first use a made-up host is pinned once it
+//!   writes an entry), [`VERIFIED`] in all.
 //! * [`Pool::Unverified`]: a frame signed on a host whose key is not known
 //!   yet (`Inbound::introduce`: the directory does not answer, or the
 //!   host just started and has not written its entry). Nothing in it is
@@ -23,8 +25,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Updates one pinned host may have waiting.
+/// Updates one pinned host may have waiting (all hosts no admin vetted
+/// together: [`NOT_VETTED`]).
 pub(crate) const PER_HOST: usize = 64;
+/// The host the budget counts updates of unvetted hosts against.
+pub(crate) const NOT_VETTED: &str = "(hosts not vetted)";
 /// Updates of pinned hosts waiting, in all.
 pub(crate) const VERIFIED: usize = 256;
 /// Frames of hosts whose key is not known yet waiting, in all.
@@ -33,7 +38,7 @@ pub(crate) const UNVERIFIED: usize = 128;
 const _: () = assert!(VERIFIED + UNVERIFIED <= 1024 / 2);
 
 /// Why one was not kept waiting, for the log.
-pub(crate) const SPENT: &str = "too many wait already (native::waiting: 64 updates per host, 256 in all, 128 frames of hosts not known yet)";
+pub(crate) const SPENT: &str = "too many wait already (native::waiting: 64 updates per vetted host, 64 for all others, 256 in all; 128 frames of hosts not known yet)";
 const _: () = assert!(PER_HOST == 64 && VERIFIED == 256 && UNVERIFIED == 128);
 
 /// How long a message counts as waiting: longer than it is offered again

@@ -15,10 +15,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::Found;
-
-/// Names remembered at most (emptied when full).
-const MAX_ANSWERS: usize = 4096;
+use super::{Found, MAX_RECENT};
 
 /// One answer: who holds the name, since when, and whether a send found
 /// nobody on this LAN for it before asking.
@@ -41,7 +38,7 @@ impl Answers {
     /// earlier answer was).
     pub(super) fn keep(&self, key: String, found: &[Found]) {
         let mut map = self.lock();
-        if map.len() >= MAX_ANSWERS && !map.contains_key(&key) {
+        if map.len() >= MAX_RECENT && !map.contains_key(&key) {
             map.clear();
         }
         let answer = Answer {

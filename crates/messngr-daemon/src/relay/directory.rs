@@ -405,6 +405,27 @@ impl Directory {
 /// The organisation's group: every host.
 pub(crate) const ORGANISATION: &str = "*";
 
+/// Whether `to` names a relay group this host is in: the organisation
+/// (`*`) or one of `groups` (upper case, `[relay] groups`).
+pub(crate) fn is_relay_group(to: &str, groups: &[String]) -> bool {
+    let to = to.trim().to_ascii_uppercase();
+    to == ORGANISATION || groups.contains(&to)
+}
+
+/// Whether a message to `to` is a group's (stored as the group's copy;
+/// each member reads it for themselves): a relay group's, the
+/// workgroup's, or a NetBIOS group name's this host holds.
+pub(crate) fn to_a_group(
+    to: &str,
+    relay_group: bool,
+    workgroup: bool,
+    names: &crate::registry::Registry,
+) -> bool {
+    relay_group
+        || workgroup
+        || crate::config::netbios_name("to", to.trim()).is_ok_and(|n| names.is_group(&n))
+}
+
 pub(super) fn host_key(host: &str) -> String {
     format!("host.{}", super::hex_name(host))
 }

@@ -222,6 +222,9 @@ async fn kept_here(
     uuid: &str,
     change: &Change,
 ) -> Result<Option<NoticeView>, SendError> {
+    if ctx.relay.is_none() {
+        return Ok(None);
+    }
     let store = ctx.inbox.handle();
     let failed = |e: messngr_store::StoreError| {
         SendError::Network(format!(
@@ -229,21 +232,17 @@ async fn kept_here(
         ))
     };
     let u = uuid.to_owned();
-    if !store
-        .read(move |s| s.outbox_holds(&u))
-        .await
-        .map_err(failed)?
-    {
-        return Ok(None);
-    }
     if !matches!(change, Change::Retract) {
-        return Err(SendError::BadRequest(format!(
-            "message {id} is kept on this host until the relay is back (for some or all of its recipients): `messngr retract {id}` withdraws it; then send the new text"
-        )));
+        return match store.read(move |s| s.outbox_holds(&u)).await {
+            Ok(false) => Ok(None),
+            Ok(true) => Err(SendError::BadRequest(format!(
+                "message {id} is kept on this host until the relay is back (for some or all of its recipients): `messngr retract {id}` withdraws it; then send the new text"
+            ))),
+            Err(e) => Err(failed(e)),
+        };
     }
     // Forgotten first, then asked whether the outbox is sending it right
     // now (it marks it so before it checks it is still kept).
-    let u = uuid.to_owned();
     let forgot = store
         .run(move |s| s.outbox_forget(&u))
         .await
@@ -253,10 +252,13 @@ async fn kept_here(
             "message {id} is being sent right now (the relay is back): `messngr retract {id}` again in a few seconds withdraws it where it went"
         )));
     }
+    if !forgot {
+        return Ok(None);
+    }
     let reached = store.receipts(uuid.to_owned()).await.map_err(|e| {
         SendError::Network(format!("cannot read the recipients of message {id}: {e}"))
     })?;
-    if !forgot || !reached.is_empty() {
+    if !reached.is_empty() {
         return Ok(None);
     }
     if let Err(e) = store

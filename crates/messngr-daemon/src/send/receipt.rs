@@ -60,9 +60,9 @@ pub(crate) fn on_read(ctx: &SendContext, uid: u32, m: &Message) {
         // A group's message is read by each member for themselves: no
         // other host marks it read.
         let to = m.to.trim().to_ascii_uppercase();
-        let group = to == crate::relay::ORGANISATION
-            || to.eq_ignore_ascii_case(&ctx.settings.workgroup)
-            || ctx.settings.relay.groups_upper().contains(&to);
+        let relay_group = crate::relay::is_relay_group(&to, &ctx.settings.relay.groups_upper());
+        let workgroup = to.eq_ignore_ascii_case(&ctx.settings.workgroup);
+        let group = crate::relay::to_a_group(&to, relay_group, workgroup, &ctx.registry);
         let (author_host, to) = (author_host.to_owned(), (!group).then_some(to));
         tokio::spawn(async move {
             by_relay(&ctx, &relay, uid, uuid, &reader, at, &author_host, to, id).await;
