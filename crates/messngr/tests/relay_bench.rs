@@ -18,7 +18,12 @@
 //! * **raw round trip**: the raw publishes again, with a durable pull
 //!   consumer double-acking each one as a messngr host does: what the
 //!   cluster itself does for the cycle every relayed message needs
-//!   (publish, deliver, ack, and the work queue's removal).
+//!   (publish, deliver, ack, and the work queue's removal);
+//! * **raw round trip, acks batched**: the same, taken 64 at a time by a
+//!   consumer that acknowledges each batch with one ack of its last, from
+//!   a stream that keeps what was taken until its age (a work queue takes
+//!   no such acks): what a relay redesigned around batched acks could
+//!   ask of the cluster.
 //!
 //! For each, the CPU time it took per message, by process (each daemon,
 //! the three nats-servers, this process: the senders or the raw client),
@@ -84,6 +89,13 @@ enum Raw {
     /// Publishes, each also taken by a durable pull consumer and
     /// double-acked (counted until the last ack).
     RoundTrip,
+    /// Publishes taken in batches of up to 64 by a durable pull consumer
+    /// that acknowledges all of a batch at once (`AckPolicy::All`, one
+    /// double ack of its last), on a stream of limits retention (a work
+    /// queue takes no such acks, and a limits stream removes nothing when
+    /// acked): what a receiver that batched its acknowledgements, on a
+    /// stream that keeps what was taken until its age, could reach.
+    RoundTripBatched,
 }
 
 /// Unread messages at H2 (root sees all).
@@ -200,6 +212,7 @@ fn raw(
     let kind = match what {
         Raw::Publish => "raw",
         Raw::RoundTrip => "trip",
+        Raw::RoundTripBatched => "batch",
     };
     block_on_in(ns.to_owned(), move || async move {
         use async_nats::jetstream::{self, stream};
@@ -209,7 +222,13 @@ fn raw(
             .get_or_create_stream(stream::Config {
                 name: format!("BENCH_{}", kind.to_uppercase()),
                 subjects: vec![format!("bench.{kind}.>")],
-                retention: stream::RetentionPolicy::WorkQueue,
+                // A work queue takes explicit acks only: the batched
+                // consumer's stream keeps what was taken (no removal).
+                retention: if what == Raw::RoundTripBatched {
+                    stream::RetentionPolicy::Limits
+                } else {
+                    stream::RetentionPolicy::WorkQueue
+                },
                 storage: stream::StorageType::File,
                 num_replicas: 3,
                 ..Default::default()
@@ -217,8 +236,10 @@ fn raw(
             .await
             .expect("stream");
         let taken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        if what == Raw::RoundTrip {
-            take_all(stream, taken.clone()).await;
+        match what {
+            Raw::RoundTrip => take_all(stream, taken.clone()).await,
+            Raw::RoundTripBatched => take_batched(stream, taken.clone()).await,
+            Raw::Publish => {}
         }
         let payload = bytes::Bytes::from(vec![0x5a; size]);
         let started = Instant::now();
@@ -245,7 +266,7 @@ fn raw(
         for t in tasks {
             all.extend(t.await.unwrap());
         }
-        if what == Raw::RoundTrip {
+        if what != Raw::Publish {
             let deadline = Instant::now() + Duration::from_secs(120);
             while taken.load(std::sync::atomic::Ordering::SeqCst) < all.len() {
                 assert!(Instant::now() < deadline, "the consumer stopped taking");
@@ -287,6 +308,52 @@ async fn take_all(
             Ok(())
         }
     }));
+}
+
+/// Takes `stream`'s messages through a durable pull consumer that acks
+/// all up to a sequence, in batches of up to 64, double-acking the last
+/// of each; counts them in `taken`.
+async fn take_batched(
+    stream: async_nats::jetstream::stream::Stream,
+    taken: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use async_nats::jetstream::consumer;
+    use futures_util::StreamExt;
+    let c: consumer::PullConsumer = stream
+        .get_or_create_consumer(
+            "batch",
+            consumer::pull::Config {
+                durable_name: Some("batch".into()),
+                ack_policy: consumer::AckPolicy::All,
+                max_ack_pending: 1024,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("consumer");
+    tokio::spawn(async move {
+        loop {
+            let Ok(mut batch) = c
+                .fetch()
+                .max_messages(64)
+                .expires(Duration::from_millis(50))
+                .messages()
+                .await
+            else {
+                continue;
+            };
+            let mut last = None;
+            let mut n = 0;
+            while let Some(Ok(m)) = batch.next().await {
+                n += 1;
+                last = Some(m);
+            }
+            if let Some(m) = last {
+                m.double_ack().await.expect("ack");
+                taken.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    });
 }
 
 #[test]
@@ -385,9 +452,25 @@ fn relay_throughput_and_latency() {
     let (raw_rate, raw_lat) = raw(&lan.ns(3), urls.clone(), count, size, senders, Raw::Publish);
     let cpu_raw1 = Cpu::now(&raw_parts);
     let net_raw1 = nats.traffic(&lan);
-    let (trip_rate, _) = raw(&lan.ns(3), urls, count, size, senders, Raw::RoundTrip);
+    let (trip_rate, _) = raw(
+        &lan.ns(3),
+        urls.clone(),
+        count,
+        size,
+        senders,
+        Raw::RoundTrip,
+    );
     let cpu_trip1 = Cpu::now(&raw_parts);
     let net_trip1 = nats.traffic(&lan);
+    let (batch_rate, _) = raw(
+        &lan.ns(3),
+        urls,
+        count,
+        size,
+        senders,
+        Raw::RoundTripBatched,
+    );
+    let cpu_batch1 = Cpu::now(&raw_parts);
 
     // The sender alone: H2 stopped, the same load only queued (last, as
     // it leaves its messages waiting in the cluster).
@@ -425,6 +508,10 @@ fn relay_throughput_and_latency() {
         raw_rate,
     );
     row("raw round trip (publish, pull, double ack)", trip_rate);
+    row(
+        "raw round trip, acks batched (AckAll, 64 a pull)",
+        batch_rate,
+    );
     println!(
         "messngr end to end = {:.2}x raw publish, {:.2}x raw round trip",
         e2e / raw_rate,
@@ -466,6 +553,7 @@ fn relay_throughput_and_latency() {
         "sender_alone": cpu_alone0.per_message(&cpu_alone1, &alone_parts, sent, "messngr, the sender alone"),
         "raw_publish": cpu_raw0.per_message(&cpu_raw1, &raw_parts, raw_count, "raw publish"),
         "raw_round_trip": cpu_raw1.per_message(&cpu_trip1, &raw_parts, raw_count, "raw round trip"),
+        "raw_round_trip_batched": cpu_trip1.per_message(&cpu_batch1, &raw_parts, raw_count, "raw round trip, acks batched"),
     });
     println!(
         "RELAY_BENCH_JSON {}",
@@ -474,6 +562,7 @@ fn relay_throughput_and_latency() {
             "messngr_end_to_end_per_s": e2e, "messngr_queued_per_s": q,
             "messngr_sender_alone_per_s": alone,
             "raw_publish_per_s": raw_rate, "raw_round_trip_per_s": trip_rate,
+            "raw_round_trip_batched_per_s": batch_rate,
             "raw_payload_bytes": size,
             "publishes": {"end_to_end": publishes, "sender_alone": publishes_alone},
             "ratio": e2e / raw_rate, "ratio_round_trip": e2e / trip_rate,
