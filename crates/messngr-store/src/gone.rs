@@ -11,8 +11,10 @@
 //! [`StoreError::Replayed`]. With its author: another author's message
 //! under the same uuid (a group's members all learn a group message's
 //! uuid) cannot make the real one look like a replay of it. Deletes are
-//! remembered by a trigger (migration 13), so that no `DELETE` can forget
-//! to (a future migration that rebuilds `messages` must keep it so). Not
+//! remembered by a trigger (migration 13; 14 remembers a message stored
+//! under a uuid of its own by the one its author gave it, its `notice_id`:
+//! `uuids.rs`), so that no `DELETE` can forget to (a future migration that
+//! rebuilds `messages` must keep it so). Not
 //! remembered: a message deleted at its sender's expiry (an expired frame
 //! is refused when it arrives) or kept longer than [`REMEMBERED_MS`]; so
 //! a sender cannot fill the table by sending what expires at once. (Live
@@ -37,7 +39,7 @@ pub const REMEMBERED_MS: i64 = 8 * 86_400_000;
 /// Migration 13's trigger says the same in its SQL.
 pub const MAX_REMEMBERED: i64 = 200_000;
 
-/// Whom a gone `m` is remembered under, as migration 13's trigger does:
+/// Whom a gone `m` is remembered under, as migration 14's trigger does:
 /// a signed message's author, a forwarded one's gateway; `None`: it is
 /// not remembered (unsigned, or sent from here).
 pub(crate) fn author(m: &NewMessage) -> Option<&str> {

@@ -65,6 +65,7 @@ mod receipts;
 mod schema;
 mod search;
 mod store;
+mod uuids;
 
 pub use error::{Result, StoreError};
 pub use filter::{Filter, Scope};

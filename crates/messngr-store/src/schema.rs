@@ -72,6 +72,10 @@
 //! Migration 13 (issue 14's bad input) remembers the uuids of signed
 //! messages that are gone (`signed_gone`, `gone.rs`), so that a replay of
 //! one after its message was deleted is refused, not stored again.
+//!
+//! Migration 14 remembers a gone message under the uuid its author gave
+//! it (`notice_id`, when a message of another author held that uuid and
+//! it was stored under one of its own: `uuids.rs`).
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -431,6 +435,29 @@ pub(crate) const MIGRATIONS: &[&str] = &[
             WHERE keep_until < CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);
         INSERT INTO signed_gone (uuid, author, keep_until)
             VALUES (OLD.uuid, coalesce(OLD.author, OLD.gateway), OLD.received_at + 691200000)
+            ON CONFLICT (uuid, author) DO UPDATE
+            SET keep_until = max(keep_until, excluded.keep_until);
+        DELETE FROM signed_gone WHERE id <= (SELECT max(id) FROM signed_gone) - 200000;
+    END;",
+    // 14: a received message whose uuid another author's message held is
+    // stored under a uuid of its own, with its author's as `notice_id`
+    // (`uuids.rs`); a gone one is remembered under its author's uuid,
+    // which `notice_id` holds when set (for every other signed message
+    // received, `notice_id` is its uuid already: nothing changes for them).
+    "DROP TRIGGER messages_signed_gone;
+    CREATE TRIGGER messages_signed_gone AFTER DELETE ON messages
+    WHEN OLD.direction = 'in'
+        AND ((OLD.signed IS NOT NULL AND OLD.author IS NOT NULL) OR OLD.gateway IS NOT NULL)
+        AND OLD.received_at + 691200000
+            > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+        AND (OLD.expires_at IS NULL
+             OR OLD.expires_at > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+    BEGIN
+        DELETE FROM signed_gone
+            WHERE keep_until < CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);
+        INSERT INTO signed_gone (uuid, author, keep_until)
+            VALUES (coalesce(OLD.notice_id, OLD.uuid), coalesce(OLD.author, OLD.gateway),
+                    OLD.received_at + 691200000)
             ON CONFLICT (uuid, author) DO UPDATE
             SET keep_until = max(keep_until, excluded.keep_until);
         DELETE FROM signed_gone WHERE id <= (SELECT max(id) FROM signed_gone) - 200000;

@@ -367,16 +367,7 @@ fn insert_row(
     uuid: String,
     quota: &mut quota::Check,
 ) -> Result<Message> {
-    let existing: Option<i64> = tx
-        .prepare_cached("SELECT id FROM messages WHERE uuid = ?")?
-        .query_row([&uuid], |r| r.get(0))
-        .optional()?;
-    if let Some(id) = existing {
-        return Err(StoreError::Duplicate { uuid, id });
-    }
-    if let Some(author) = crate::gone::author(m) {
-        crate::gone::check(tx, &uuid, author)?;
-    }
+    let (uuid, notice_id) = crate::uuids::claim(tx, m, uuid)?;
     if let Some(parent) = m.in_reply_to {
         let found: Option<i64> = tx
             .prepare_cached("SELECT id FROM messages WHERE id = ?")?
@@ -417,7 +408,7 @@ fn insert_row(
         m.priority.as_i64(),
         m.expires_at,
         m.owner_user,
-        m.notice_id,
+        notice_id,
         m.in_reply_to,
         m.sender_uid,
         m.popup_secs,
@@ -448,7 +439,7 @@ fn insert_row(
         expires_at: m.expires_at,
         read_at: None,
         owner_user: m.owner_user.clone(),
-        notice_id: m.notice_id.clone(),
+        notice_id,
         in_reply_to: m.in_reply_to,
         sender_uid: m.sender_uid,
         popup_secs: m.popup_secs,

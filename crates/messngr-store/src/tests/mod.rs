@@ -16,6 +16,7 @@ mod quiet;
 mod quota;
 mod roundtrip;
 mod search;
+mod uuids;
 
 use crate::{NewMessage, Store, Transport};
 
