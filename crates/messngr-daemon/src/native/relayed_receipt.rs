@@ -107,6 +107,14 @@ impl Inbound {
                 m.id
             ));
         }
+        // Her name, held here now (not a group's, which this host may
+        // have left since: then no longer a group here, nor anyone's).
+        if !crate::relay::held_here(&m.to, &self.registry) {
+            return Err(format!(
+                "a receipt from {host} about message {}, to a name this host does not hold now",
+                m.id
+            ));
+        }
         // Read before the update shown here was made (a late receipt, or
         // one replayed): the update is not read yet. (Before the directory
         // is asked: a replay costs no lookup.)

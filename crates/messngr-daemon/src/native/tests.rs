@@ -397,4 +397,13 @@ fn a_groups_message_is_told_from_a_persons() {
     for to in ["ALICE", "OPS2", "H2"] {
         assert!(!to_a_group(to), "{to}");
     }
+    // Read sync also wants the name held here now, a person's: not a
+    // group left since (OPS, no longer in `groups`), nor a group held.
+    registry.insert(crate::config::netbios_name("alice", "ALICE").expect("a name"));
+    for to in ["ALICE", " alice "] {
+        assert!(crate::relay::held_here(to, &registry), "{to}");
+    }
+    for to in ["OPS", "TEAM", "OPS2", "*"] {
+        assert!(!crate::relay::held_here(to, &registry), "{to}");
+    }
 }
