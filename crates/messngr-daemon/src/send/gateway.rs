@@ -30,7 +30,6 @@ use tokio::sync::broadcast::{Receiver, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
 use super::{Options, SendContext, Vouched, relay};
-use crate::relay::LookupError;
 
 /// Messages read from the inbox at once (each page's cursor is kept once).
 const PAGE: u32 = 256;
@@ -179,9 +178,9 @@ fn forwards(names: &[String], m: &Message) -> bool {
 
 /// Signs `m` as the gateway's forward and hands it to the relay.
 async fn forward(ctx: &SendContext, m: &Message) {
-    let Some(r) = &ctx.relay else {
+    if ctx.relay.is_none() {
         return;
-    };
+    }
     let name = m.to.trim().to_ascii_uppercase();
     let address = m
         .source_addr
@@ -197,20 +196,10 @@ async fn forward(ctx: &SendContext, m: &Message) {
         }),
         ..Options::by(0)
     };
-    let sent = match r.lookup(&ctx.secure, &name).await {
-        Ok(found) => relay::send(ctx, &name, &found, &m.text, opts).await,
-        // The relay down, or her hosts not in the directory now (asleep):
-        // kept in the outbox, which tries again (for an hour when nobody
-        // holds the name).
-        Err(e) if e.is_transient() || matches!(e, LookupError::Absent(_)) => {
-            relay::keep(ctx, &name, &m.text, opts, &e.to_string()).await
-        }
-        Err(e) => {
-            tracing::warn!("gateway: message {} for {name} stays here only: {e}", m.id);
-            return;
-        }
-    };
-    match sent {
+    // The relay down, or her hosts not in the directory now (asleep):
+    // kept in the outbox, which tries again (for an hour when nobody holds
+    // the name).
+    match relay::past_the_gateway(ctx, &name, &m.text, opts).await {
         Ok(report) => tracing::info!(
             "gateway: message {} for {name} ({origin}) forwarded: {:?}",
             m.id,

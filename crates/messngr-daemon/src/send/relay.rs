@@ -77,6 +77,34 @@ pub(super) async fn send(
     to_holders(ctx, target, found, text, opts, None).await
 }
 
+/// `target`, a `[relay] gateway` name this host answers for on its LAN
+/// for its holder on another site: found in the relay's directory only
+/// (NetBIOS would find this host), and sent there; kept here while the
+/// relay is away or nobody holds it now (the outbox tries again). A
+/// legacy message the gateway forwards goes so, and so does a local
+/// account's send to that name on the gateway host (stored here, it would
+/// be the gateway's copy, root's, and never reach her).
+pub(super) async fn past_the_gateway(
+    ctx: &SendContext,
+    target: &str,
+    text: &str,
+    opts: Options<'_>,
+) -> Result<SendReport, SendError> {
+    let Some(relay) = &ctx.relay else {
+        return Err(SendError::NotFound(format!(
+            "{target} is on another site and this host has no relay"
+        )));
+    };
+    match relay.lookup(&ctx.secure, target).await {
+        Ok(found) => send(ctx, target, &found, text, opts).await,
+        // Her hosts asleep (not in the directory now), or the relay away.
+        Err(e) if e.is_transient() || matches!(e, LookupError::Absent(_)) => {
+            keep(ctx, target, text, opts, &e.to_string()).await
+        }
+        Err(e) => Err(SendError::NotFound(e.to_string())),
+    }
+}
+
 /// `/org` (`group` [`ORGANISATION`]) or `/group:NAME`: the message, signed
 /// to the group's name, sealed to each other host in it on every site.
 pub(super) async fn send_group(

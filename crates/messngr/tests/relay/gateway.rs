@@ -1,6 +1,7 @@
 //! The secure gateway: a legacy message on one LAN, to a person on
 //! another site; its forward published again once she deleted it brings
-//! nothing back.
+//! nothing back; a local send to her name on the gateway host reaches her
+//! too.
 
 use std::time::Duration;
 
@@ -89,4 +90,18 @@ fn a_legacy_message_to_a_gateway_reaches_the_user_on_another_site_unverified() {
     super::replay::wait_refused(&lan, &nats, &h2, "replayed", replayed + 1);
     std::thread::sleep(Duration::from_secs(1));
     assert!(h2.inbox().is_empty(), "{:?}", h2.inbox());
+
+    // A local account's send to ALICE on the gateway host is hers too
+    // (through the relay, signed by its author), not the gateway's copy.
+    let sent = text(&gw.cli_ok(&["send", "ALICE", "sent on the gateway host"]));
+    assert!(sent.contains("queued"), "{sent}\n{}", gw.log());
+    let got = h2.wait_inbox(1);
+    assert_eq!(got[0]["text"], "sent on the gateway host", "{got:?}");
+    assert_eq!(got[0]["verified"], true, "{got:?}");
+    assert_eq!(got[0]["author"], "root@GW", "{got:?}");
+    assert!(
+        !has_text(&gw.inbox(), "sent on the gateway host"),
+        "not kept as the gateway's copy: {:?}",
+        gw.inbox()
+    );
 }
