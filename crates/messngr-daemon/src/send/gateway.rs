@@ -29,7 +29,7 @@ use messngr_store::{Direction, Message, Scope, StoreHandle, Transport};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
-use super::{Options, SendContext, Vouched, relay};
+use super::{Options, SendContext, SendError, Vouched, relay};
 
 /// Messages read from the inbox at once (each page's cursor is kept once).
 const PAGE: u32 = 256;
@@ -45,31 +45,63 @@ pub(crate) async fn run(
     stop: CancellationToken,
 ) {
     let store = ctx.inbox.handle().clone();
-    let Some(mut cursor) = start(&store, &names, newest).await else {
+    let Some(cursor) = start(&store, &names, newest).await else {
         return;
     };
     let ctx = &ctx;
     let send = move |m: Message| async move { forward(ctx, &m).await };
-    cursor = catch_up(&store, &names, cursor, send, &stop).await;
+    let (mut cursor, mut stuck) = catch_up(&store, &names, cursor, send, &stop).await;
+    let mut said = None;
     loop {
+        // Said once for each message that waits.
+        if let Some((id, why)) = &stuck
+            && said != Some(*id)
+        {
+            tracing::warn!(
+                "gateway: message {id} waits to be forwarded: {why}; tried again every {} s, and what came after it waits behind it (see `messngr status`)",
+                AGAIN.as_secs()
+            );
+            said = Some(*id);
+        }
         let next = tokio::select! {
             () = stop.cancelled() => return,
             next = stored.recv() => next,
+            // The outbox had no room for a forward: tried again.
+            () = tokio::time::sleep(AGAIN), if stuck.is_some() => {
+                (cursor, stuck) = catch_up(&store, &names, cursor, send, &stop).await;
+                continue;
+            }
         };
         match next {
             Ok(m) if m.id > cursor && forwards(&names, &m) => {
-                cursor = catch_up(&store, &names, cursor, send, &stop).await;
+                (cursor, stuck) = catch_up(&store, &names, cursor, send, &stop).await;
             }
             Ok(_) => {}
             Err(RecvError::Lagged(n)) => {
                 tracing::warn!(
                     "gateway: fell behind by {n} messages; looking for them in this inbox"
                 );
-                cursor = catch_up(&store, &names, cursor, send, &stop).await;
+                (cursor, stuck) = catch_up(&store, &names, cursor, send, &stop).await;
             }
             Err(RecvError::Closed) => return,
         }
     }
+}
+
+/// How long a forward the outbox had no room for waits before it is
+/// tried again (what waits there leaves as the relay takes it, or after
+/// an hour when nobody holds its name).
+const AGAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What became of a forward.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Forwarded {
+    /// Handed to the relay or kept for it, or not to be forwarded (said
+    /// why): the gateway goes on.
+    Done,
+    /// The relay is away and the outbox had no room (why): tried again
+    /// later, and nothing after it goes first.
+    Later(String),
 }
 
 /// The gateway's messages: those of root, who owns its names here
@@ -115,32 +147,35 @@ async fn start(store: &StoreHandle, names: &[String], newest: i64) -> Option<i64
 }
 
 /// Hands each message after `cursor` in the inbox that is for one of
-/// `names` to `send`, in id order, a page at a time, until the end or
-/// `stop`; the new cursor (kept after each page).
+/// `names` to `send`, in id order, a page at a time, until the end,
+/// `stop`, or a forward that must wait ([`Forwarded::Later`]: the cursor
+/// stays before it); the new cursor (kept after each page), and the
+/// message that waits, with why.
 async fn catch_up<F, Fut>(
     store: &StoreHandle,
     names: &[String],
     mut cursor: i64,
     send: F,
     stop: &CancellationToken,
-) -> i64
+) -> (i64, Option<(i64, String)>)
 where
     F: Fn(Message) -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    Fut: std::future::Future<Output = Forwarded>,
 {
     let joined = names.join(" ");
-    loop {
+    let mut stuck = None;
+    while stuck.is_none() {
         if stop.is_cancelled() {
-            return cursor;
+            break;
         }
         let page = match store.export_page(scope(), cursor, PAGE).await {
-            Ok(page) if page.is_empty() => return cursor,
+            Ok(page) if page.is_empty() => break,
             Ok(page) => page,
             Err(e) => {
                 tracing::warn!(
                     "gateway: cannot look through the inbox ({e}); what it holds after message {cursor} is looked at with the next message for a gateway name"
                 );
-                return cursor;
+                break;
             }
         };
         let from = cursor;
@@ -149,8 +184,11 @@ where
                 break;
             }
             let id = m.id;
-            if forwards(names, &m) {
-                send(m).await;
+            if forwards(names, &m)
+                && let Forwarded::Later(why) = send(m).await
+            {
+                stuck = Some((id, why));
+                break;
             }
             cursor = id;
         }
@@ -163,6 +201,7 @@ where
             }
         }
     }
+    (cursor, stuck)
 }
 
 /// Whether `m` is a legacy message for one of the gateway's `names`.
@@ -177,9 +216,9 @@ fn forwards(names: &[String], m: &Message) -> bool {
 }
 
 /// Signs `m` as the gateway's forward and hands it to the relay.
-async fn forward(ctx: &SendContext, m: &Message) {
+async fn forward(ctx: &SendContext, m: &Message) -> Forwarded {
     if ctx.relay.is_none() {
-        return;
+        return Forwarded::Done;
     }
     let name = m.to.trim().to_ascii_uppercase();
     let address = m
@@ -205,8 +244,10 @@ async fn forward(ctx: &SendContext, m: &Message) {
             m.id,
             report.outcome
         ),
+        Err(SendError::NotKept(why)) => return Forwarded::Later(why),
         Err(e) => tracing::warn!("gateway: message {} for {name} not forwarded: {e}", m.id),
     }
+    Forwarded::Done
 }
 
 #[cfg(test)]
@@ -234,7 +275,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn what_was_stored_while_the_gateway_was_down_is_forwarded_once() {
+    async fn what_was_stored_while_the_gateway_was_down_is_forwarded_once_and_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let store = StoreHandle::open(dir.path().join("inbox.sqlite")).unwrap();
         // As stored here: a gateway name is root's.
@@ -255,20 +296,38 @@ mod tests {
         assert_eq!(start(&store, &names, before.id).await, Some(before.id));
         // Stored while it was down (or behind).
         let a = store.insert(smb("ALICE", "one")).await.unwrap();
-        store.insert(smb("BOB", "not hers")).await.unwrap();
+        let bob = store.insert(smb("BOB", "not hers")).await.unwrap();
         let b = store.insert(smb("ALICE", "two")).await.unwrap();
         let sent = std::sync::Mutex::new(Vec::new());
+        // The outbox has no room for b's forward the first time.
+        let full = std::sync::Mutex::new(Some(b.id));
         let send = |m: Message| {
-            sent.lock().unwrap().push(m.id);
-            async {}
+            let mut full = full.lock().unwrap();
+            let out = if *full == Some(m.id) {
+                *full = None;
+                Forwarded::Later("no room".into())
+            } else {
+                sent.lock().unwrap().push(m.id);
+                Forwarded::Done
+            };
+            async move { out }
         };
         let stop = CancellationToken::new();
-        let cursor = catch_up(&store, &names, before.id, send, &stop).await;
+        // b waits, and the cursor stays right before it (kept so).
+        let (cursor, stuck) = catch_up(&store, &names, before.id, send, &stop).await;
+        assert_eq!(*sent.lock().unwrap(), [a.id]);
+        assert_eq!((cursor, stuck), (bob.id, Some((b.id, "no room".into()))));
+        assert_eq!(start(&store, &names, 0).await, Some(bob.id));
+        // Tried again, it goes.
+        let (cursor, stuck) = catch_up(&store, &names, cursor, send, &stop).await;
         assert_eq!(*sent.lock().unwrap(), [a.id, b.id]);
-        assert_eq!(cursor, b.id);
+        assert_eq!((cursor, stuck), (b.id, None));
         // Kept: a restart starts there, and finds nothing more to send.
         assert_eq!(start(&store, &names, 0).await, Some(b.id));
-        assert_eq!(catch_up(&store, &names, b.id, send, &stop).await, b.id);
+        assert_eq!(
+            catch_up(&store, &names, b.id, send, &stop).await,
+            (b.id, None)
+        );
         assert_eq!(sent.lock().unwrap().len(), 2);
         // Other names: a first start again, at the newest given.
         let c = store.insert(smb("ALICE", "three")).await.unwrap();
@@ -277,7 +336,10 @@ mod tests {
         // Stopped: nothing more is looked at.
         stop.cancel();
         store.insert(smb("ALICE", "four")).await.unwrap();
-        assert_eq!(catch_up(&store, &two, c.id, send, &stop).await, c.id);
+        assert_eq!(
+            catch_up(&store, &two, c.id, send, &stop).await,
+            (c.id, None)
+        );
         assert_eq!(sent.lock().unwrap().len(), 2);
     }
 }

@@ -284,11 +284,23 @@ async fn keep_signed(
     let (name, uuid_hex, kept_frame) =
         (target.trim().to_ascii_uppercase(), hex::encode(uuid), frame);
     let (at, counted_as) = (messngr_store::clock::now_ms(), queue_uid(&opts));
-    ctx.inbox
+    let pushed = ctx
+        .inbox
         .handle()
         .run(move |s| s.outbox_push(&name, &uuid_hex, &kept_frame, at, counted_as))
-        .await
-        .map_err(|e| SendError::Network(format!("{why}, and it could not be kept here: {e}")))?;
+        .await;
+    if let Err(e) = pushed {
+        // Not kept: no sender's copy of what never went (a gateway's
+        // forward is tried again later, signed anew).
+        if let Some(id) = id
+            && let Err(gone) = ctx.inbox.handle().delete(id).await
+        {
+            tracing::warn!("sent message {id} not kept, its copy stays: {gone}");
+        }
+        return Err(SendError::NotKept(format!(
+            "{why}, and it could not be kept here: {e}"
+        )));
+    }
     relay.count_kept();
     tracing::info!(
         "message {} to {} kept here until the relay is back ({why})",

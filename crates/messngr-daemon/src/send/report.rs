@@ -75,6 +75,10 @@ pub(crate) enum SendError {
     /// This account may not send this (`[relay] org_senders`).
     #[error("{0}")]
     Denied(String),
+    /// The relay is away and the message could not be kept here for it
+    /// (the outbox is full, or the disk failed): nothing was sent or kept.
+    #[error("{0}")]
+    NotKept(String),
 }
 
 impl From<crate::outbound::OutboundError> for SendError {

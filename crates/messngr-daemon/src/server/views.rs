@@ -213,6 +213,7 @@ impl From<SendError> for ApiError {
             SendError::Untrusted(_) => ErrorKind::Untrusted,
             SendError::Stopping => ErrorKind::ShuttingDown,
             SendError::Denied(_) => ErrorKind::Denied,
+            SendError::NotKept(_) => ErrorKind::NotStored,
         };
         ApiError::new(kind, e.to_string())
     }
