@@ -48,6 +48,10 @@ pub struct NoticeView {
     /// before it left: it reached nobody, and never will.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub withdrawn_unsent: bool,
+    /// It was kept on this host for the relay (down then) and changed
+    /// before it left: it goes with the new text when the relay is back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub changed_unsent: bool,
 }
 
 /// A recipient a notice did not reach.

@@ -126,6 +126,24 @@ impl Store {
             .is_some())
     }
 
+    /// The signed frame of message `uuid`, if it is kept here still.
+    pub fn outbox_frame(&self, uuid: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn_ref()
+            .prepare_cached("SELECT frame FROM relay_outbox WHERE uuid = ?")?
+            .query_row([uuid], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Keeps `frame` for message `uuid` instead of the one kept (changed
+    /// before it left: signed again with new text); whether it was kept.
+    pub fn outbox_replace(&mut self, uuid: &str, frame: &[u8]) -> Result<bool> {
+        Ok(self.conn_mut().execute(
+            "UPDATE relay_outbox SET frame = ?2 WHERE uuid = ?1",
+            params![uuid, frame],
+        )? > 0)
+    }
+
     /// Forgets message `uuid` (withdrawn before it left); whether it was
     /// kept.
     pub fn outbox_forget(&mut self, uuid: &str) -> Result<bool> {

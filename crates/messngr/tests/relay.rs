@@ -352,20 +352,28 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
         shown.contains("2 messages for other sites kept here"),
         "{shown}"
     );
-    // One kept, then changed: refused (it has reached nobody, and goes as
-    // kept); withdrawn: it never leaves.
-    let v: serde_json::Value = serde_json::from_slice(
-        &h1.cli_ok(&["send", "--json", "OPS2", "sent by mistake"])
-            .stdout,
-    )
-    .expect("JSON");
-    let mistake = v["id"].as_i64().expect("the sender's copy").to_string();
-    let o = h1.cli(&["update", &mistake, "sent by mistake, mended"]);
+    // One kept, then changed: signed again with the new text, it goes
+    // so (it reached nobody yet); another withdrawn: it never leaves.
+    let kept_id = |t: &str| {
+        let v: serde_json::Value =
+            serde_json::from_slice(&h1.cli_ok(&["send", "--json", "OPS2", t]).stdout)
+                .expect("JSON");
+        v["id"].as_i64().expect("the sender's copy").to_string()
+    };
+    let typo = kept_id("the meeting is at 3");
+    let o = h1.cli_ok(&["update", &typo, "the meeting is at 4"]);
     assert!(
-        !o.status.success() && text(&o).contains("is kept on this host until the relay is back"),
+        text(&o).contains("changed before it left this host"),
         "{}",
         text(&o)
     );
+    let o = h1.cli(&["track", &typo, "--remind"]);
+    assert!(
+        !o.status.success() && text(&o).contains("nobody has seen it yet"),
+        "{}",
+        text(&o)
+    );
+    let mistake = kept_id("sent by mistake");
     let o = h1.cli_ok(&["retract", &mistake]);
     assert!(
         text(&o).contains("withdrawn before it left this host"),
@@ -381,6 +389,7 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
             let inbox = h2.inbox();
             has_text(&inbox, "kept until the relay returns")
                 && has_text(&inbox, "sent while the cluster hung")
+                && has_text(&inbox, "the meeting is at 4")
         },
         || format!("{}\n{}\n{}", relay(&h1), h1.log(), h2.log()),
     );
@@ -395,6 +404,16 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
         !has_text(&h2.inbox(), "sent by mistake"),
         "withdrawn, and arrived"
     );
+    let inbox = h2.inbox();
+    let mended = inbox
+        .iter()
+        .find(|m| m["text"] == "the meeting is at 4")
+        .expect("the changed one");
+    assert_eq!(mended["verified"], true, "{mended}");
+    assert!(!has_text(&inbox, "the meeting is at 3"), "{inbox:?}");
+    // The sender's copy says what went.
+    let own = text(&h1.cli_ok(&["read", &typo]));
+    assert!(own.contains("the meeting is at 4"), "{own}");
     // While the cluster was away the client tried again every few seconds
     // (about a dozen times here); the log said why once per outage, not
     // at each try (two outages: the node killed above, and this one).

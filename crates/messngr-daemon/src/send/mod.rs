@@ -26,6 +26,7 @@
 
 mod broadcast;
 pub(crate) mod gateway;
+mod kept;
 mod local;
 pub(crate) mod notice;
 mod receipt;

@@ -61,9 +61,6 @@ pub(crate) async fn apply(
             "message {id} was withdrawn already"
         )));
     }
-    if let Some(view) = kept_here(ctx, id, &sent.uuid, &change).await? {
-        return Ok(view);
-    }
     // New text for every host of the organisation is a message to /org
     // (withdrawing one is not).
     if matches!(change, Change::Update(_) | Change::Remind)
@@ -85,6 +82,10 @@ pub(crate) async fn apply(
         Change::Retract => String::new(),
         Change::Remind => sent.text.clone(),
     };
+    // Kept for the relay: changed or withdrawn where it waits.
+    if let Some(view) = super::kept::changed(ctx, &sent, &change).await? {
+        return Ok(view);
+    }
     let recipients = match change {
         Change::Remind => store.unread_recipients(sent.uuid.clone()).await,
         _ => store
@@ -104,6 +105,7 @@ pub(crate) async fn apply(
         reached: Vec::new(),
         failed: Vec::new(),
         withdrawn_unsent: false,
+        changed_unsent: false,
     };
     let here = ctx.settings.netbios_name.to_ascii_uppercase();
     let (local_ones, remote): (Vec<String>, Vec<String>) =
@@ -208,73 +210,6 @@ pub(crate) async fn apply(
         view.failed.len()
     );
     Ok(view)
-}
-
-/// Message `id` (`uuid`) kept on this host while the relay was down: it
-/// goes as it was signed when the relay is back. Withdrawn, it never
-/// leaves: `Some` if it reached nobody, `None` to withdraw it from the
-/// hosts that have it already (one took it, another was not there yet);
-/// changed, it is refused (the kept frame holds the old text). `None` if
-/// it is not kept.
-async fn kept_here(
-    ctx: &SendContext,
-    id: i64,
-    uuid: &str,
-    change: &Change,
-) -> Result<Option<NoticeView>, SendError> {
-    if ctx.relay.is_none() {
-        return Ok(None);
-    }
-    let store = ctx.inbox.handle();
-    let failed = |e: messngr_store::StoreError| {
-        SendError::Network(format!(
-            "cannot read the relay's outbox for message {id}: {e}"
-        ))
-    };
-    let u = uuid.to_owned();
-    if !matches!(change, Change::Retract) {
-        return match store.read(move |s| s.outbox_holds(&u)).await {
-            Ok(false) => Ok(None),
-            Ok(true) => Err(SendError::BadRequest(format!(
-                "message {id} is kept on this host until the relay is back (for some or all of its recipients): `messngr retract {id}` withdraws it; then send the new text"
-            ))),
-            Err(e) => Err(failed(e)),
-        };
-    }
-    // Forgotten first, then asked whether the outbox is sending it right
-    // now (it marks it so before it checks it is still kept).
-    let forgot = store
-        .run(move |s| s.outbox_forget(&u))
-        .await
-        .map_err(failed)?;
-    if ctx.relay.as_ref().is_some_and(|r| r.is_leaving(uuid)) {
-        return Err(SendError::Network(format!(
-            "message {id} is being sent right now (the relay is back): `messngr retract {id}` again in a few seconds withdraws it where it went"
-        )));
-    }
-    if !forgot {
-        return Ok(None);
-    }
-    let reached = store.receipts(uuid.to_owned()).await.map_err(|e| {
-        SendError::Network(format!("cannot read the recipients of message {id}: {e}"))
-    })?;
-    if !reached.is_empty() {
-        return Ok(None);
-    }
-    if let Err(e) = store
-        .change_sent(id, None, messngr_store::clock::now_ms())
-        .await
-    {
-        tracing::warn!("sent message {id}: the sender's copy not marked withdrawn: {e}");
-    }
-    tracing::info!("sent message {id}, kept here for the relay, withdrawn before it left");
-    Ok(Some(NoticeView {
-        id,
-        uuid: uuid.to_owned(),
-        reached: Vec::new(),
-        failed: Vec::new(),
-        withdrawn_unsent: true,
-    }))
 }
 
 /// The host a recipient label names (`ALICE@H2` → `H2`, `H2` → `H2`).

@@ -36,6 +36,12 @@ pub fn notice<C: Call<Output = NoticeView>>(
                 "message {}: withdrawn before it left this host (it was kept for the relay): it reached nobody",
                 v.id
             )?;
+        } else if v.changed_unsent {
+            writeln!(
+                out,
+                "message {}: changed before it left this host (it is kept for the relay): it goes with the new text when the relay is back",
+                v.id
+            )?;
         } else if v.reached.is_empty() && v.failed.is_empty() {
             writeln!(
                 out,

@@ -1,0 +1,174 @@
+//! A sent message kept on this host while the relay was away, changed or
+//! withdrawn before it left.
+//!
+//! Why here and not as a notice: the kept frame is the message itself,
+//! signed with its text when it was sent, and it reached nobody yet. A
+//! notice sent after it would reach nobody either. So a withdrawal removes
+//! it from the outbox (it never leaves), and new text (`messngr update`,
+//! an alert raised again or RESOLVED by the Alerter) signs it again, the
+//! same uuid to the same name, with the new text and a new time, in its
+//! place: it leaves as it is now. What one of its holders has already (the
+//! outbox went on to another, who was away) gets the notice too, as any.
+//!
+//! The outbox marks a message as leaving before it checks that it is still
+//! kept, and a change here is made before it asks whether the message is
+//! leaving, so one of the two always sees the other: while it is leaving,
+//! the caller is told to try again (the old text or the new may be going).
+
+use messngr_api::NoticeView;
+use messngr_proto::wire::Emit;
+use messngr_proto::wire::native::{Alert, Repr};
+use messngr_store::Message;
+
+use super::notice::Change;
+use super::{SendContext, SendError};
+
+/// `sent` (a message sent from here) if it is kept for the relay: `Some`
+/// when `change` is done with it (withdrawn or changed before it left, it
+/// reached nobody), `None` when the notice must still go (it is not kept,
+/// or some holders have it already), refused when it cannot be changed so.
+pub(super) async fn changed(
+    ctx: &SendContext,
+    sent: &Message,
+    change: &Change,
+) -> Result<Option<NoticeView>, SendError> {
+    let Some(relay) = &ctx.relay else {
+        return Ok(None);
+    };
+    let (id, store) = (sent.id, ctx.inbox.handle());
+    let failed = |e: messngr_store::StoreError| {
+        SendError::Network(format!(
+            "cannot read the relay's outbox for message {id}: {e}"
+        ))
+    };
+    let u = sent.uuid.clone();
+    let (text, alert) = match change {
+        Change::Retract => (None, None),
+        Change::Update(t) => (Some(t.as_str()), None),
+        Change::Alert {
+            text,
+            title,
+            repeats,
+        } => (
+            Some(text.as_str()),
+            Some(Alert {
+                title,
+                repeats: *repeats,
+            }),
+        ),
+        Change::Remind => {
+            return match store.read(move |s| s.outbox_holds(&u)).await {
+                Ok(false) => Ok(None),
+                Ok(true) => Err(SendError::BadRequest(format!(
+                    "message {id} is kept on this host until the relay is back: nobody has seen it yet to be reminded"
+                ))),
+                Err(e) => Err(failed(e)),
+            };
+        }
+    };
+    let done = match text {
+        // Forgotten first, then asked whether the outbox is sending it.
+        None => store
+            .run(move |s| s.outbox_forget(&u))
+            .await
+            .map_err(failed)?,
+        Some(text) => {
+            let Some(frame) = store
+                .read(move |s| s.outbox_frame(&u))
+                .await
+                .map_err(failed)?
+            else {
+                return Ok(None);
+            };
+            let uid = sent.sender_uid.unwrap_or(0);
+            let again = sign_again(ctx, uid, &frame, text, alert)?;
+            let u = sent.uuid.clone();
+            store
+                .run(move |s| s.outbox_replace(&u, &again))
+                .await
+                .map_err(failed)?
+        }
+    };
+    if relay.is_leaving(&sent.uuid) {
+        let what = if text.is_some() { "update" } else { "retract" };
+        return Err(SendError::Network(format!(
+            "message {id} is being sent right now (the relay is back): `messngr {what} {id}` again in a few seconds reaches where it went"
+        )));
+    }
+    if !done {
+        return Ok(None);
+    }
+    let reached = store.receipts(sent.uuid.clone()).await.map_err(|e| {
+        SendError::Network(format!("cannot read the recipients of message {id}: {e}"))
+    })?;
+    // The sender's copy follows.
+    if let (Some(a), Some(author)) = (&alert, &sent.author)
+        && let Err(e) = store
+            .set_repeats(sent.uuid.clone(), author.clone(), a.repeats)
+            .await
+    {
+        tracing::warn!("sent alert {id}: the sender's count not kept: {e}");
+    }
+    if !reached.is_empty() {
+        // Those that have it get the notice as any (which changes the
+        // sender's copy too).
+        return Ok(None);
+    }
+    let at = messngr_store::clock::now_ms();
+    if let Err(e) = store.change_sent(id, text.map(str::to_owned), at).await {
+        tracing::warn!("sent message {id}: the sender's copy not changed: {e}");
+    }
+    tracing::info!(
+        "sent message {id}, kept here for the relay, {} before it left",
+        if text.is_some() {
+            "changed"
+        } else {
+            "withdrawn"
+        }
+    );
+    Ok(Some(NoticeView {
+        id,
+        uuid: sent.uuid.clone(),
+        reached: Vec::new(),
+        failed: Vec::new(),
+        withdrawn_unsent: text.is_none(),
+        changed_unsent: text.is_some(),
+    }))
+}
+
+/// `frame` (a message signed here, kept for the relay) signed again by
+/// `uid`'s key with `text`, and `alert` when given, stamped now: the same
+/// uuid to the same name, with what else it had.
+fn sign_again(
+    ctx: &SendContext,
+    uid: u32,
+    frame: &[u8],
+    text: &str,
+    alert: Option<Alert<'_>>,
+) -> Result<Vec<u8>, SendError> {
+    let bad = |e: messngr_proto::wire::Error| match e {
+        messngr_proto::wire::Error::TooLong(_) => SendError::TooLong(format!(
+            "the new text is longer than {} bytes of UTF-8: shorten it",
+            messngr_proto::wire::native::MAX_TEXT_LEN
+        )),
+        e => SendError::BadRequest(format!("cannot change this message: {e}")),
+    };
+    let Ok(Repr::Message(mut m)) = Repr::parse(frame) else {
+        return Err(SendError::BadRequest(
+            "the message kept for the relay is not one that can be changed: `messngr retract` it and send the new text".into(),
+        ));
+    };
+    let signer = ctx
+        .secure
+        .signer(uid)
+        .map_err(|e| SendError::Network(format!("cannot sign: {e}")))?;
+    m.text = text;
+    if alert.is_some() {
+        m.alert = alert;
+    }
+    m.sent_at = Some(super::sent_at::next());
+    m.signer = Some(signer.fields());
+    m.signature = None;
+    m.signature = Some(signer.sign(&Repr::Message(m)).map_err(bad)?);
+    Repr::Message(m).to_vec().map_err(bad)
+}
