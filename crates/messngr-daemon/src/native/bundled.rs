@@ -59,11 +59,14 @@ impl Inbound {
             for _ in refused.iter().skip(1) {
                 relay.count_dropped();
             }
-            relay.drop_logged(format_args!(
-                "{} of the {total} messages bundled on {}: {first}",
-                refused.len(),
-                taken.subject
-            ));
+            relay.drop_logged(
+                crate::relay::DropKind::Refused,
+                format_args!(
+                    "{} of the {total} messages bundled on {}: {first}",
+                    refused.len(),
+                    taken.subject
+                ),
+            );
         }
         Ok(settle)
     }

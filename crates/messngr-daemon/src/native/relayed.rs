@@ -113,7 +113,10 @@ impl Deliver for Inbound {
             let settle = match self.check_and_store(relay, taken, sequence).await {
                 Ok(settle) => settle,
                 Err(why) => {
-                    relay.drop_logged(format_args!("a message on {}: {why}", taken.subject));
+                    relay.drop_logged(
+                        crate::relay::DropKind::Envelope,
+                        format_args!("a message on {}: {why}", taken.subject),
+                    );
                     Settle::Drop
                 }
             };
@@ -323,7 +326,10 @@ impl Inbound {
                 Settle::Later
             }
             Ok(Repr::Refused { text, .. }) => {
-                relay.drop_logged(format_args!("a message from {signer_host}: {text}"));
+                relay.drop_logged(
+                    crate::relay::DropKind::Refused,
+                    format_args!("a message from {signer_host}: {text}"),
+                );
                 Settle::Drop
             }
             _ => Settle::Later,

@@ -6,20 +6,37 @@
 //! takes them; a warning for each would flood the journal and push out
 //! what an admin needs. The count (`messngr status`'s relay line) keeps
 //! every one; the log says the first of each minute, and how many it left
-//! out since.
+//! out since, for each [`Kind`] apart: a flood of envelopes nobody can
+//! open (anyone's to make) does not hide that a signed message of a host
+//! was refused.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// How often a drop is logged at most.
+/// How often a drop of each kind is logged at most.
 const LOG_INTERVAL: Duration = Duration::from_secs(60);
 
-/// The count, and when a drop was last logged with how many were not.
+/// What was dropped, each logged on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An envelope that did not open, or whose frames are not what its
+    /// signer may send (before any signature is believed).
+    Envelope,
+    /// A signed message the receiving checks refused (its signature, its
+    /// host's key, the policy).
+    Refused,
+}
+
+/// When a drop of one kind was last logged, with how many were not.
+type Last = Option<(Instant, u64)>;
+
+/// The count, and for each kind when a drop was last logged with how many
+/// were not.
 #[derive(Default)]
 pub(super) struct Dropped {
     count: AtomicU64,
-    log: Mutex<Option<(Instant, u64)>>,
+    log: Mutex<[Last; 2]>,
 }
 
 impl Dropped {
@@ -33,12 +50,14 @@ impl Dropped {
         self.count.load(Ordering::Relaxed)
     }
 
-    /// Counts one, and whether to log it at `now`: the first, and then
-    /// one a minute; with how many were left out of the log since.
-    pub(super) fn should_log(&self, now: Instant) -> Option<u64> {
+    /// Counts one, and whether to log it at `now`: the first of its kind,
+    /// and then one a minute; with how many of its kind were left out of
+    /// the log since.
+    pub(super) fn should_log(&self, kind: Kind, now: Instant) -> Option<u64> {
         self.count();
-        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
-        match &mut *log {
+        let mut all = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        let log = &mut all[kind as usize];
+        match log {
             Some((at, left_out)) if now.saturating_duration_since(*at) < LOG_INTERVAL => {
                 *left_out += 1;
                 None
@@ -59,9 +78,9 @@ impl super::Relay {
     }
 
     /// Counts a message from the relay dropped (`why`), and logs it: the
-    /// first of each minute, with how many were not logged since.
-    pub(crate) fn drop_logged(&self, why: std::fmt::Arguments<'_>) {
-        match self.dropped.should_log(std::time::Instant::now()) {
+    /// first of its kind each minute, with how many were not logged since.
+    pub(crate) fn drop_logged(&self, kind: Kind, why: std::fmt::Arguments<'_>) {
+        match self.dropped.should_log(kind, std::time::Instant::now()) {
             Some(0) => tracing::warn!(
                 "relay: dropped {why} (further drops are counted in `messngr status`, logged again in a minute)"
             ),
@@ -78,16 +97,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_drop_is_counted_and_one_a_minute_logged_with_those_left_out() {
+    fn every_drop_is_counted_and_one_a_minute_of_each_kind_logged_with_those_left_out() {
         let d = Dropped::default();
         let t0 = Instant::now();
-        assert_eq!(d.should_log(t0), Some(0));
+        assert_eq!(d.should_log(Kind::Envelope, t0), Some(0));
         for i in 1..=1000 {
-            assert_eq!(d.should_log(t0 + Duration::from_millis(i)), None);
+            let at = t0 + Duration::from_millis(i);
+            assert_eq!(d.should_log(Kind::Envelope, at), None);
         }
+        // A flood of junk envelopes does not hide a refusal.
+        let t1 = t0 + Duration::from_millis(1001);
+        assert_eq!(d.should_log(Kind::Refused, t1), Some(0));
+        assert_eq!(d.should_log(Kind::Refused, t1), None);
         d.count();
-        assert_eq!(d.total(), 1002);
-        assert_eq!(d.should_log(t0 + LOG_INTERVAL), Some(1000));
-        assert_eq!(d.should_log(t0 + LOG_INTERVAL), None);
+        assert_eq!(d.total(), 1004);
+        assert_eq!(d.should_log(Kind::Envelope, t0 + LOG_INTERVAL), Some(1000));
+        assert_eq!(d.should_log(Kind::Envelope, t0 + LOG_INTERVAL), None);
+        assert_eq!(d.should_log(Kind::Refused, t1 + LOG_INTERVAL), Some(1));
     }
 }

@@ -39,6 +39,7 @@ use async_nats::jetstream;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use directory::{Found, ORGANISATION, held_here, is_relay_group, to_a_group};
+pub(crate) use dropped::Kind as DropKind;
 pub(crate) use error::LookupError;
 pub(crate) use error::RelayError;
 pub(crate) use mail::{MAX_AGE, MAX_ENVELOPE, Settle, Taken, came_by_relay, relayed_source};
