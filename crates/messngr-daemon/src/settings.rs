@@ -315,7 +315,7 @@ impl Settings {
 /// Whether `name` is an account here, as a NetBIOS name (upper case on the
 /// wire) is matched to one (`Access::owner_with`): as written, upper case,
 /// lower case.
-fn is_account(name: &str) -> bool {
+pub(crate) fn is_account(name: &str) -> bool {
     let name = name.trim();
     [name.to_owned(), name.to_uppercase(), name.to_lowercase()]
         .iter()

@@ -50,24 +50,7 @@ impl Store {
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n: i64 = tx.query_row("SELECT count(*) FROM relay_outbox", [], |r| r.get(0))?;
-        if u64::try_from(n).unwrap_or(0) >= MAX_OUTBOX {
-            return Err(StoreError::Invalid(format!(
-                "{MAX_OUTBOX} messages for other sites wait here already for the relay: check `messngr status`"
-            )));
-        }
-        if uid != 0 {
-            let mine: i64 = tx.query_row(
-                "SELECT count(*) FROM relay_outbox WHERE uid = ?",
-                [uid],
-                |r| r.get(0),
-            )?;
-            if u64::try_from(mine).unwrap_or(0) >= MAX_OUTBOX_PER_USER {
-                return Err(StoreError::Invalid(format!(
-                    "{MAX_OUTBOX_PER_USER} of your messages for other sites wait here already for the relay: check `messngr status`"
-                )));
-            }
-        }
+        room(&tx, uid)?;
         let existing: Option<i64> = tx
             .query_row("SELECT id FROM relay_outbox WHERE uuid = ?", [uuid], |r| {
                 r.get(0)
@@ -108,6 +91,13 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Whether the outbox has room for a message of `uid` now (as
+    /// [`Store::outbox_push`] checks it): a sender asks first, so that
+    /// nothing is written for what would be refused.
+    pub fn outbox_room(&self, uid: u32) -> Result<()> {
+        room(self.conn_ref(), uid)
+    }
+
     /// How many wait.
     pub fn outbox_len(&self) -> Result<u64> {
         let n: i64 = self
@@ -135,12 +125,13 @@ impl Store {
             .optional()?)
     }
 
-    /// Keeps `frame` for message `uuid` instead of the one kept (changed
-    /// before it left: signed again with new text); whether it was kept.
-    pub fn outbox_replace(&mut self, uuid: &str, frame: &[u8]) -> Result<bool> {
+    /// Keeps `frame` for message `uuid` instead of `was`, the frame kept
+    /// (changed before it left: signed again with new text); false when it
+    /// is not kept, or with another frame than `was` (changed since).
+    pub fn outbox_replace(&mut self, uuid: &str, was: &[u8], frame: &[u8]) -> Result<bool> {
         Ok(self.conn_mut().execute(
-            "UPDATE relay_outbox SET frame = ?2 WHERE uuid = ?1",
-            params![uuid, frame],
+            "UPDATE relay_outbox SET frame = ?3 WHERE uuid = ?1 AND frame = ?2",
+            params![uuid, was, frame],
         )? > 0)
     }
 
@@ -200,4 +191,28 @@ impl Store {
                 r.get(0)
             })?)
     }
+}
+
+/// Refuses one more message of `uid` when [`MAX_OUTBOX`] wait, or
+/// [`MAX_OUTBOX_PER_USER`] of `uid`'s (root's are not limited so).
+fn room(conn: &rusqlite::Connection, uid: u32) -> Result<()> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM relay_outbox", [], |r| r.get(0))?;
+    if u64::try_from(n).unwrap_or(0) >= MAX_OUTBOX {
+        return Err(StoreError::Invalid(format!(
+            "{MAX_OUTBOX} messages for other sites wait here already for the relay: check `messngr status`"
+        )));
+    }
+    if uid != 0 {
+        let mine: i64 = conn.query_row(
+            "SELECT count(*) FROM relay_outbox WHERE uid = ?",
+            [uid],
+            |r| r.get(0),
+        )?;
+        if u64::try_from(mine).unwrap_or(0) >= MAX_OUTBOX_PER_USER {
+            return Err(StoreError::Invalid(format!(
+                "{MAX_OUTBOX_PER_USER} of your messages for other sites wait here already for the relay: check `messngr status`"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -44,19 +44,13 @@ pub(crate) fn claim(
             None => Ok((uuid, m.notice_id.clone())),
         };
     };
-    let Some(id) = held else {
-        crate::gone::check(tx, &uuid, author)?;
-        return Ok((uuid, m.notice_id.clone()));
-    };
-    if is_by(tx, id, author)? {
-        return Err(StoreError::Duplicate { uuid, id });
-    }
-    // Another's: this author's message may be here under a uuid of its
-    // own already (a retry), or gone (a replay).
+    // This author's message under it, kept as it came or under a uuid of
+    // its own (another's held it then): a retry, or another message of
+    // the same author under the same uuid.
     let mine: Option<i64> = tx
         .prepare_cached(
-            "SELECT id FROM messages WHERE notice_id = ?1 AND direction = 'in' \
-             AND coalesce(author, gateway) = ?2",
+            "SELECT id FROM messages WHERE (uuid = ?1 OR notice_id = ?1) \
+             AND direction = 'in' AND coalesce(author, gateway) = ?2 LIMIT 1",
         )?
         .query_row(params![uuid, author], |r| r.get(0))
         .optional()?;
@@ -64,18 +58,9 @@ pub(crate) fn claim(
         return Err(StoreError::Duplicate { uuid, id });
     }
     crate::gone::check(tx, &uuid, author)?;
-    Ok((message::new_uuid(), Some(uuid)))
-}
-
-/// Whether message `id` is one received from `author` (signed by, or
-/// forwarded through, as [`crate::gone::author`] names it).
-fn is_by(tx: &Transaction<'_>, id: i64, author: &str) -> Result<bool> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT 1 FROM messages WHERE id = ?1 AND direction = 'in' \
-             AND coalesce(author, gateway) = ?2",
-        )?
-        .query_row(params![id, author], |_| Ok(()))
-        .optional()?
-        .is_some())
+    match held {
+        None => Ok((uuid, m.notice_id.clone())),
+        // Another's: this one under a uuid of its own.
+        Some(_) => Ok((message::new_uuid(), Some(uuid))),
+    }
 }

@@ -369,7 +369,7 @@ fn names_on_another_subnet_are_found_and_reached_through_the_relay() {
     );
     let o = h1.cli(&["track", &typo, "--remind"]);
     assert!(
-        !o.status.success() && text(&o).contains("nobody has seen it yet"),
+        !o.status.success() && text(&o).contains("remind them once it has left"),
         "{}",
         text(&o)
     );

@@ -340,6 +340,8 @@ async fn take_batched(
                 .messages()
                 .await
             else {
+                // (Not a spin: the CPU figures would count it.)
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             };
             let mut last = None;

@@ -397,10 +397,11 @@ fn a_groups_message_is_told_from_a_persons() {
     for to in ["ALICE", "OPS2", "H2"] {
         assert!(!to_a_group(to), "{to}");
     }
-    // Read sync also wants the name held here now, a person's: not a
-    // group left since (OPS, no longer in `groups`), nor a group held.
+    // Read sync also wants a person's name here: one held now, or an
+    // account's (root's, held or not); not a group left since (OPS, no
+    // longer in `groups`, nor held), nor a group held (TEAM).
     registry.insert(crate::config::netbios_name("alice", "ALICE").expect("a name"));
-    for to in ["ALICE", " alice "] {
+    for to in ["ALICE", " alice ", "root"] {
         assert!(crate::relay::held_here(to, &registry), "{to}");
     }
     for to in ["OPS", "TEAM", "OPS2", "*"] {

@@ -426,16 +426,19 @@ pub(crate) fn to_a_group(
         || crate::config::netbios_name("to", to.trim()).is_ok_and(|n| names.is_group(&n))
 }
 
-/// Whether `to` is a person's name this host holds now (a unique
-/// messenger name): only a message to one is read at her other hosts too.
-/// A group this host has left since its message came is no longer a group
-/// here, but neither is it held: no host that claims its name reads it
-/// for this one.
+/// Whether `to` is a person's name here: one this host holds now (a
+/// unique messenger name: `names`, aliases, gateway names, who is logged
+/// on), or an account's (held only while she is logged on, with
+/// `register_users`; her message is still hers while she is away). Only a
+/// message to one is read at her other hosts too. A group this host has
+/// left since its message came is no longer a group here, but neither is
+/// it a person's: no host that claims its name reads it for this one.
 pub(crate) fn held_here(to: &str, names: &crate::registry::Registry) -> bool {
     names
         .messenger_names()
         .iter()
         .any(|n| n.eq_ignore_ascii_case(to.trim()))
+        || crate::settings::is_account(to)
 }
 
 pub(super) fn host_key(host: &str) -> String {

@@ -75,21 +75,21 @@ impl Relay {
             } else {
                 kept.last().map_or(0, |q| q.id)
             };
-            for q in kept {
-                // Marked as leaving first, then checked to be still kept
-                // (not withdrawn since this page was read): `retract`
-                // forgets it first, then asks whether it is leaving, so
-                // one of the two always sees the other.
+            for mut q in kept {
+                // Marked as leaving first, then read again (withdrawn or
+                // changed since this page was read: `send::kept` changes
+                // it first, then asks whether it is leaving, so one of the
+                // two always sees the other).
                 self.leaving.start(&q.uuid);
                 let uuid = q.uuid.clone();
-                let sent = if store
-                    .read(move |s| s.outbox_holds(&uuid))
-                    .await
-                    .unwrap_or(true)
-                {
-                    Some(self.send_one(store, secure, &q).await)
-                } else {
-                    None
+                let sent = match store.read(move |s| s.outbox_frame(&uuid)).await {
+                    Ok(Some(frame)) => {
+                        q.frame = frame;
+                        Some(self.send_one(store, secure, &q).await)
+                    }
+                    Ok(None) => None,
+                    // As read with the page.
+                    Err(_) => Some(self.send_one(store, secure, &q).await),
                 };
                 let go_on = match sent {
                     Some(Sent::Done) => {

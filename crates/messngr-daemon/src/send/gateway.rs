@@ -73,6 +73,9 @@ pub(crate) async fn run(
             }
         };
         match next {
+            // (While a forward waits, only the timer tries again: each try
+            // signs it anew.)
+            Ok(_) | Err(RecvError::Lagged(_)) if stuck.is_some() => {}
             Ok(m) if m.id > cursor && forwards(&names, &m) => {
                 (cursor, stuck) = catch_up(&store, &names, cursor, send, &stop).await;
             }

@@ -10,10 +10,12 @@
 //! place: it leaves as it is now. What one of its holders has already (the
 //! outbox went on to another, who was away) gets the notice too, as any.
 //!
-//! The outbox marks a message as leaving before it checks that it is still
-//! kept, and a change here is made before it asks whether the message is
+//! The outbox marks a message as leaving before it reads it again to send
+//! it, and a change here is made before it asks whether the message is
 //! leaving, so one of the two always sees the other: while it is leaving,
 //! the caller is told to try again (the old text or the new may be going).
+//! A change replaces only the frame it read, so two at once (the Alerter's
+//! and an account's) do not leave one text kept and the other shown.
 
 use messngr_api::NoticeView;
 use messngr_proto::wire::Emit;
@@ -38,7 +40,7 @@ pub(super) async fn changed(
     let (id, store) = (sent.id, ctx.inbox.handle());
     let failed = |e: messngr_store::StoreError| {
         SendError::Network(format!(
-            "cannot read the relay's outbox for message {id}: {e}"
+            "the relay's outbox failed for message {id} (it is as it was): {e}"
         ))
     };
     let u = sent.uuid.clone();
@@ -60,7 +62,7 @@ pub(super) async fn changed(
             return match store.read(move |s| s.outbox_holds(&u)).await {
                 Ok(false) => Ok(None),
                 Ok(true) => Err(SendError::BadRequest(format!(
-                    "message {id} is kept on this host until the relay is back: nobody has seen it yet to be reminded"
+                    "message {id} is kept on this host until the relay takes it (for some or all of its recipients): remind them once it has left (`messngr track {id}` shows who has it)"
                 ))),
                 Err(e) => Err(failed(e)),
             };
@@ -73,26 +75,45 @@ pub(super) async fn changed(
             .await
             .map_err(failed)?,
         Some(text) => {
-            let Some(frame) = store
-                .read(move |s| s.outbox_frame(&u))
-                .await
-                .map_err(failed)?
-            else {
-                return Ok(None);
-            };
-            let uid = sent.sender_uid.unwrap_or(0);
-            let again = sign_again(ctx, uid, &frame, text, alert)?;
-            let u = sent.uuid.clone();
-            store
-                .run(move |s| s.outbox_replace(&u, &again))
-                .await
-                .map_err(failed)?
+            // Over the frame read, so that two changes at once (the
+            // Alerter's and an account's) do not mix: the later one reads
+            // the earlier's, and signs its text again.
+            let mut tries = 0;
+            loop {
+                let u = sent.uuid.clone();
+                let Some(was) = store
+                    .read(move |s| s.outbox_frame(&u))
+                    .await
+                    .map_err(failed)?
+                else {
+                    return Ok(None);
+                };
+                let uid = sent.sender_uid.unwrap_or(0);
+                let again = sign_again(ctx, uid, &was, text, alert)?;
+                let u = sent.uuid.clone();
+                if store
+                    .run(move |s| s.outbox_replace(&u, &was, &again))
+                    .await
+                    .map_err(failed)?
+                {
+                    break true;
+                }
+                tries += 1;
+                if tries == 3 {
+                    return Err(SendError::Network(format!(
+                        "message {id}, kept for the relay, is being changed by another at the same time: try again"
+                    )));
+                }
+            }
         }
     };
     if relay.is_leaving(&sent.uuid) {
-        let what = if text.is_some() { "update" } else { "retract" };
+        let (what, went) = match text {
+            Some(_) => ("update", "with the old text or the new"),
+            None => ("retract", "or not"),
+        };
         return Err(SendError::Network(format!(
-            "message {id} is being sent right now (the relay is back): `messngr {what} {id}` again in a few seconds reaches where it went"
+            "message {id} is being sent right now (the relay is back), {went}: `messngr {what} {id}` again in a few seconds reaches where it went"
         )));
     }
     if !done {
@@ -153,7 +174,13 @@ fn sign_again(
         )),
         e => SendError::BadRequest(format!("cannot change this message: {e}")),
     };
-    let Ok(Repr::Message(mut m)) = Repr::parse(frame) else {
+    // (A gateway's forward says what a legacy sender wrote: not this
+    // host's to change.)
+    let m = match Repr::parse(frame) {
+        Ok(Repr::Message(m)) if m.vouched.is_none() => Some(m),
+        _ => None,
+    };
+    let Some(mut m) = m else {
         return Err(SendError::BadRequest(
             "the message kept for the relay is not one that can be changed: `messngr retract` it and send the new text".into(),
         ));

@@ -413,15 +413,6 @@ async fn keep_local(
     record::keep(ctx, sent).await
 }
 
-/// Whether `target` is one of `[relay] gateway`'s names.
-fn is_gateway_name(settings: &Settings, target: &str) -> bool {
-    settings
-        .relay
-        .gateway
-        .iter()
-        .any(|g| g.trim().eq_ignore_ascii_case(target.trim()))
-}
-
 async fn send_direct(
     ctx: &SendContext,
     target: &str,
@@ -434,7 +425,7 @@ async fn send_direct(
     let here = address.is_none_or(|a| a == ctx.settings.iface.address);
     // A name this host answers for only as the gateway of its holder on
     // another site: hers, through the relay.
-    if here && ctx.relay.is_some() && is_gateway_name(&ctx.settings, target) {
+    if here && ctx.relay.is_some() && relay::is_gateway_name(&ctx.settings, target) {
         return relay::past_the_gateway(ctx, target, text.utf8, opts).await;
     }
     if here && ctx.registry.accepts_messages_for(&to) {

@@ -77,6 +77,15 @@ pub(super) async fn send(
     to_holders(ctx, target, found, text, opts, None).await
 }
 
+/// Whether `target` is one of `[relay] gateway`'s names.
+pub(super) fn is_gateway_name(settings: &crate::settings::Settings, target: &str) -> bool {
+    settings
+        .relay
+        .gateway
+        .iter()
+        .any(|g| g.trim().eq_ignore_ascii_case(target.trim()))
+}
+
 /// `target`, a `[relay] gateway` name this host answers for on its LAN
 /// for its holder on another site: found in the relay's directory only
 /// (NetBIOS would find this host), and sent there; kept here while the
@@ -267,6 +276,18 @@ async fn keep_signed(
     let Some(relay) = &ctx.relay else {
         return Err(SendError::Network(why.to_owned()));
     };
+    // No room: nothing written (a gateway tries its forward again).
+    let counted_as = queue_uid(&opts);
+    let room = ctx
+        .inbox
+        .handle()
+        .read(move |s| s.outbox_room(counted_as))
+        .await;
+    if let Err(e) = room {
+        return Err(SendError::NotKept(format!(
+            "{why}, and it could not be kept here: {e}"
+        )));
+    }
     let login = super::local::sender_name(opts.uid);
     let kept = record::Sent {
         uuid: hex::encode(uuid),
@@ -283,7 +304,7 @@ async fn keep_signed(
     let id = record::keep(ctx, kept).await;
     let (name, uuid_hex, kept_frame) =
         (target.trim().to_ascii_uppercase(), hex::encode(uuid), frame);
-    let (at, counted_as) = (messngr_store::clock::now_ms(), queue_uid(&opts));
+    let at = messngr_store::clock::now_ms();
     let pushed = ctx
         .inbox
         .handle()

@@ -45,7 +45,17 @@ fn the_relays_outbox_keeps_messages_once_in_order_across_a_reopen() {
     assert_eq!(next, [kept[1].id]);
     // Changed before it left: its frame replaced, in its place.
     assert_eq!(store.outbox_frame(&u2).unwrap().unwrap(), b"frame 2");
-    assert!(store.outbox_replace(&u2, b"frame 2, again").unwrap());
+    // Only over the frame it replaces (not one changed since).
+    assert!(
+        !store
+            .outbox_replace(&u2, b"frame 1", b"frame 2, again")
+            .unwrap()
+    );
+    assert!(
+        store
+            .outbox_replace(&u2, b"frame 2", b"frame 2, again")
+            .unwrap()
+    );
     assert_eq!(store.outbox_frame(&u2).unwrap().unwrap(), b"frame 2, again");
     assert_eq!(store.outbox(0, 10).unwrap()[1].id, kept[1].id);
     // Withdrawn before it left: forgotten by uuid, once.
@@ -54,7 +64,11 @@ fn the_relays_outbox_keeps_messages_once_in_order_across_a_reopen() {
     assert!(!store.outbox_holds(&u2).unwrap());
     assert!(!store.outbox_forget(&u2).unwrap());
     assert!(store.outbox_frame(&u2).unwrap().is_none());
-    assert!(!store.outbox_replace(&u2, b"too late").unwrap());
+    assert!(
+        !store
+            .outbox_replace(&u2, b"frame 2, again", b"too late")
+            .unwrap()
+    );
     store.outbox_remove(kept[0].id).unwrap();
     assert_eq!(store.outbox(0, 10).unwrap().len(), 0);
     // Bad rows are refused by the schema: an empty frame, a long name.

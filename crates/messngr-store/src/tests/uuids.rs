@@ -51,10 +51,10 @@ fn a_uuid_taken_by_another_author_does_not_keep_the_real_message_out() {
     assert_eq!(updated.len(), 1);
     assert_eq!(updated[0].id, real.id);
     assert_eq!(store.get(squat.id).unwrap().text, "mine first");
-    let none = store
+    let theirs = store
         .update_notice(&uuid(7), MALLORY, "not hers", Some(b"m"), t + 1)
         .unwrap();
-    assert!(none.iter().all(|m| m.id == squat.id));
+    assert_eq!(theirs.iter().map(|m| m.id).collect::<Vec<_>>(), [squat.id]);
     assert_eq!(store.get(real.id).unwrap().text, "the alert, updated");
 
     // Gone, a replay of it is refused, though the squatter still holds
@@ -92,5 +92,25 @@ fn an_unsigned_message_under_a_taken_uuid_is_a_duplicate() {
     match store.insert(&legacy) {
         Err(StoreError::Duplicate { id, .. }) => assert_eq!(id, first.id),
         other => panic!("expected a duplicate, got {other:?}"),
+    }
+}
+
+/// Once the message that held the uuid is gone, the real one offered
+/// again (a redelivery, a replay) is still the one stored: not a second.
+#[test]
+fn the_real_message_again_after_the_squatter_left_is_stored_once() {
+    let (_dir, mut store) = temp_store();
+    let squat = store.insert(&received(5, "mine first", MALLORY)).unwrap();
+    let real = store.insert(&received(5, "the real one", ALICE)).unwrap();
+    assert_ne!(real.uuid, uuid(5));
+    store.delete(squat.id).unwrap();
+    match store.insert(&received(5, "the real one", ALICE)) {
+        Err(StoreError::Duplicate { id, .. }) => assert_eq!(id, real.id),
+        other => panic!("expected a duplicate of {}, got {other:?}", real.id),
+    }
+    // And the squatter's, gone, is a replay.
+    match store.insert(&received(5, "mine first", MALLORY)) {
+        Err(StoreError::Replayed { uuid: u }) => assert_eq!(u, uuid(5)),
+        other => panic!("expected a replay, got {other:?}"),
     }
 }
