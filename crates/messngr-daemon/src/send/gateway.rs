@@ -207,15 +207,32 @@ where
     (cursor, stuck)
 }
 
-/// Whether `m` is a legacy message for one of the gateway's `names`.
+/// Whether `m` is a message from this LAN for one of the gateway's
+/// `names`: a legacy one (also as smbd handed it over, in the Samba
+/// drop-in), or a messngr peer's (whose signature the gateway checked and
+/// vouches for; not a forward: that came through the relay already).
 fn forwards(names: &[String], m: &Message) -> bool {
     m.direction == Direction::In
-        && !m.verified
-        && matches!(
-            m.transport,
-            Transport::Smb | Transport::Mailslot | Transport::Rpc
-        )
+        && match m.transport {
+            Transport::Smb | Transport::Mailslot | Transport::Rpc | Transport::Samba => !m.verified,
+            Transport::Messngr => m.gateway.is_none(),
+            Transport::Unknown => false,
+        }
         && names.iter().any(|n| n.eq_ignore_ascii_case(m.to.trim()))
+}
+
+/// What the gateway vouches for about where `m` came from: its transport
+/// and address (`smb from 10.0.0.7`), and for a messngr peer's signed
+/// message who signed it (`messngr from 10.0.0.7, signed by bob@PC7`).
+fn origin(m: &Message) -> String {
+    let mut origin = m.transport.as_str().to_owned();
+    if let Some(a) = m.source_addr.as_deref() {
+        origin = format!("{origin} from {}", a.rsplit_once(':').map_or(a, |(h, _)| h));
+    }
+    if let (true, Some(author)) = (m.verified, &m.author) {
+        origin = format!("{origin}, signed by {author}");
+    }
+    origin
 }
 
 /// Signs `m` as the gateway's forward and hands it to the relay.
@@ -223,12 +240,17 @@ async fn forward(ctx: &SendContext, m: &Message) -> Forwarded {
     if ctx.relay.is_none() {
         return Forwarded::Done;
     }
+    // What the relay brought (a host on the bus that sent to a gateway
+    // name here) goes no further: its sender reaches her hosts itself.
+    if crate::relay::came_by_relay(m.source_addr.as_deref(), ctx.settings.iface.address) {
+        tracing::debug!(
+            "gateway: message {} came through the relay: not forwarded",
+            m.id
+        );
+        return Forwarded::Done;
+    }
     let name = m.to.trim().to_ascii_uppercase();
-    let address = m
-        .source_addr
-        .as_deref()
-        .map_or("?", |a| a.rsplit_once(':').map_or(a, |(h, _)| h));
-    let origin = format!("{} from {address}", m.transport.as_str());
+    let origin = origin(m);
     // Root's: a gateway name is owned by root here (`settings::access`).
     let opts = Options {
         secure: true,
@@ -266,9 +288,19 @@ mod tests {
         let mut signed = m.clone();
         signed.verified = true;
         assert!(!forwards(&names, &signed), "a verified one is not legacy");
+        let mut samba = m.clone();
+        samba.transport = Transport::Samba;
+        assert!(forwards(&names, &samba), "smbd handed it over");
         let mut native = m.clone();
         native.transport = Transport::Messngr;
-        assert!(!forwards(&names, &native), "a messngr one came its own way");
+        native.verified = true;
+        native.author = Some("bob@PC7".into());
+        native.source_addr = Some("10.0.0.7:40000".into());
+        assert!(forwards(&names, &native), "a messngr peer's on this LAN");
+        assert_eq!(origin(&native), "messngr from 10.0.0.7, signed by bob@PC7");
+        let mut forward = native.clone();
+        forward.gateway = Some("GW2: smb from 10.1.0.9".into());
+        assert!(!forwards(&names, &forward), "another gateway's forward");
         let mut other = m.clone();
         other.to = "BOB".into();
         assert!(!forwards(&names, &other));

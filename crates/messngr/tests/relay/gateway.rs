@@ -1,7 +1,7 @@
 //! The secure gateway: a legacy message on one LAN, to a person on
 //! another site; its forward published again once she deleted it brings
-//! nothing back; a local send to her name on the gateway host reaches her
-//! too.
+//! nothing back; a local send to her name on the gateway host, and a
+//! messngr peer's on its LAN, reach her too.
 
 use std::time::Duration;
 
@@ -103,5 +103,23 @@ fn a_legacy_message_to_a_gateway_reaches_the_user_on_another_site_unverified() {
         !has_text(&gw.inbox(), "sent on the gateway host"),
         "not kept as the gateway's copy: {:?}",
         gw.inbox()
+    );
+
+    // A messngr peer on the gateway's LAN, with no relay of its own,
+    // reaches her too: its signed message forwarded, the gateway vouching
+    // for where it came from and who signed it.
+    let pc = Daemon::start(&lan, 2, "PC2", "");
+    let sent = text(&pc.cli_ok(&["send", "ALICE", "from a messngr peer"]));
+    assert!(sent.contains("GW") || sent.contains(&gw_ip), "{sent}");
+    let got = h2.wait_inbox(2);
+    let m = got
+        .iter()
+        .find(|m| m["text"] == "from a messngr peer")
+        .expect("the peer's message");
+    assert_eq!(m["verified"], false, "{m}");
+    assert_eq!(
+        m["gateway"],
+        format!("GW: messngr from {}, signed by root@PC2", lan.ip(2)).as_str(),
+        "{m}"
     );
 }
