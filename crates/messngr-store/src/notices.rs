@@ -87,7 +87,12 @@ fn check_at(at: i64) -> Result<()> {
 /// remote sender's), or every one linked to it by `notice_id` (a local
 /// sender's deliveries to several accounts here share the sent message's
 /// uuid as their `notice_id`).
-const MINE: &str = "(uuid = ?1 OR notice_id = ?1) AND direction = 'in' AND author = ?2";
+/// (`+direction`: not by the direction's index, which most rows share, so
+/// that both lookups search their own: `tests/uuids.rs`.)
+pub(crate) const MINE: &str = "(uuid = ?1 OR notice_id = ?1) AND +direction = 'in' AND author = ?2";
+
+/// The alerts of author `?2` under uuid `?1` (or linked to it).
+pub(crate) const ALERTS: &str = "(uuid = ?1 OR notice_id = ?1) AND author = ?2 AND alert = 1";
 
 impl Store {
     /// The message with this uuid (either direction), if stored.
@@ -209,8 +214,7 @@ impl Store {
             .conn_mut()
             .prepare_cached(&format!(
                 "UPDATE messages SET repeats = max(repeats, ?3) \
-                 WHERE (uuid = ?1 OR notice_id = ?1) AND author = ?2 AND alert = 1 \
-                 RETURNING {COLUMNS}"
+                 WHERE {ALERTS} RETURNING {COLUMNS}"
             ))?
             .query_map(params![uuid, author, repeats], message_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?)

@@ -35,7 +35,7 @@ pub(crate) fn claim(
     uuid: String,
 ) -> Result<(String, Option<String>)> {
     let held: Option<i64> = tx
-        .prepare_cached("SELECT id FROM messages WHERE uuid = ?")?
+        .prepare_cached(HELD)?
         .query_row([&uuid], |r| r.get(0))
         .optional()?;
     let Some(author) = crate::gone::author(m) else {
@@ -46,14 +46,22 @@ pub(crate) fn claim(
     };
     // This author's message under it, kept as it came or under a uuid of
     // its own (another's held it then): a retry, or another message of
-    // the same author under the same uuid.
-    let mine: Option<i64> = tx
-        .prepare_cached(
-            "SELECT id FROM messages WHERE (uuid = ?1 OR notice_id = ?1) \
-             AND direction = 'in' AND coalesce(author, gateway) = ?2 LIMIT 1",
-        )?
-        .query_row(params![uuid, author], |r| r.get(0))
-        .optional()?;
+    // the same author under the same uuid. (Two lookups, each on an
+    // index: this runs for every signed message received.)
+    let mine = match held {
+        Some(id) => tx
+            .prepare_cached(BY)?
+            .query_row(params![id, author], |r| r.get(0))
+            .optional()?,
+        None => None,
+    };
+    let mine: Option<i64> = match mine {
+        Some(id) => Some(id),
+        None => tx
+            .prepare_cached(MOVED)?
+            .query_row(params![uuid, author], |r| r.get(0))
+            .optional()?,
+    };
     if let Some(id) = mine {
         return Err(StoreError::Duplicate { uuid, id });
     }
@@ -64,3 +72,15 @@ pub(crate) fn claim(
         Some(_) => Ok((message::new_uuid(), Some(uuid))),
     }
 }
+
+/// The message that holds a uuid (by the unique index).
+pub(crate) const HELD: &str = "SELECT id FROM messages WHERE uuid = ?1";
+
+/// Message `?1` if it is one received from author `?2` (by id).
+pub(crate) const BY: &str = "SELECT id FROM messages WHERE id = ?1 AND direction = 'in' \
+     AND coalesce(author, gateway) = ?2";
+
+/// A message of author `?2` stored under a uuid of its own, its author's
+/// uuid `?1` as its `notice_id` (by `messages_by_notice`).
+pub(crate) const MOVED: &str = "SELECT id FROM messages WHERE notice_id = ?1 \
+     AND direction = 'in' AND coalesce(author, gateway) = ?2 LIMIT 1";

@@ -114,3 +114,49 @@ fn the_real_message_again_after_the_squatter_left_is_stored_once() {
         other => panic!("expected a replay, got {other:?}"),
     }
 }
+
+/// Every signed message received runs these, and every update of one the
+/// next: each must search an index by its key, never scan the table (a
+/// scan made each insert cost milliseconds in a full inbox:
+/// bench/relay.sh).
+#[test]
+fn the_lookups_of_every_insert_run_on_indexes() {
+    use rusqlite::types::Value;
+    let (_dir, store) = temp_store();
+    let u = || Value::Text(uuid(1));
+    let a = || Value::Text(ALICE.into());
+    // (Searching an index by a column that most rows share, such as
+    // `direction`, is a scan too: each must search by its key.)
+    for (sql, params, key) in [
+        (crate::uuids::HELD, vec![u()], "(uuid=?)"),
+        (crate::uuids::BY, vec![Value::Integer(1), a()], "(rowid=?)"),
+        (
+            crate::uuids::MOVED,
+            vec![u(), a()],
+            "messages_by_notice (notice_id=?)",
+        ),
+    ] {
+        let plan = super::page::plan(&store, sql, params);
+        assert!(
+            plan.lines().count() == 1 && plan.starts_with("SEARCH") && plan.contains(key),
+            "{sql}:\n{plan}"
+        );
+    }
+    // An author's update, retraction or alert count finds its message by
+    // uuid or notice_id: both searched, nothing else read.
+    for sql in [
+        format!("SELECT id FROM messages WHERE {}", crate::notices::MINE),
+        format!("SELECT id FROM messages WHERE {}", crate::notices::ALERTS),
+    ] {
+        let plan = super::page::plan(&store, &sql, vec![u(), a()]);
+        assert_eq!(
+            plan.lines().filter(|l| l.starts_with("SEARCH")).count(),
+            2,
+            "{sql}:\n{plan}"
+        );
+        assert!(
+            plan.contains("(uuid=?)") && plan.contains("(notice_id=?)"),
+            "{sql}:\n{plan}"
+        );
+    }
+}
