@@ -83,4 +83,4 @@ pub(crate) const BY: &str = "SELECT id FROM messages WHERE id = ?1 AND direction
 /// A message of author `?2` stored under a uuid of its own, its author's
 /// uuid `?1` as its `notice_id` (by `messages_by_notice`).
 pub(crate) const MOVED: &str = "SELECT id FROM messages WHERE notice_id = ?1 \
-     AND direction = 'in' AND coalesce(author, gateway) = ?2 LIMIT 1";
+     AND +direction = 'in' AND coalesce(author, gateway) = ?2 LIMIT 1";

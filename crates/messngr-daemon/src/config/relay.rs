@@ -42,9 +42,9 @@ pub struct Relay {
     #[serde(default)]
     pub groups: Vec<String>,
     /// The secure gateway: names this host answers for on its LAN, whose
-    /// legacy messages (SMB, mailslot, RPC) it forwards through the relay
-    /// to their holders on other sites, marked unverified and vouched for
-    /// by this host.
+    /// messages from that LAN (SMB, mailslot, RPC, smbd's hand-over, and
+    /// messngr peers') it forwards through the relay to their holders on
+    /// other sites, marked unverified and vouched for by this host.
     #[serde(default)]
     pub gateway: Vec<String>,
     /// Who may `send /org` besides root, the daemon's user and

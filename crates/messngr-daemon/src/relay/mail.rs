@@ -285,6 +285,15 @@ pub(crate) fn relayed_source(address: std::net::Ipv4Addr) -> std::net::SocketAdd
     std::net::SocketAddr::V4(std::net::SocketAddrV4::new(address, 0))
 }
 
+/// Whether a stored `source_addr` is one the relay brought (port 0, as
+/// [`relayed_source`] gives it: no TCP peer or datagram has it), whatever
+/// this host's address was then.
+pub(crate) fn is_relayed_source(source_addr: &str) -> bool {
+    source_addr
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| a.port() == 0)
+}
+
 /// Whether a stored `source_addr` is [`relayed_source`]'s.
 pub(crate) fn came_by_relay(source_addr: Option<&str>, address: std::net::Ipv4Addr) -> bool {
     source_addr.and_then(|s| s.parse().ok()) == Some(relayed_source(address))

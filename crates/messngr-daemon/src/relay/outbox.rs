@@ -88,8 +88,12 @@ impl Relay {
                         Some(self.send_one(store, secure, &q).await)
                     }
                     Ok(None) => None,
-                    // As read with the page.
-                    Err(_) => Some(self.send_one(store, secure, &q).await),
+                    // Not the page's copy (it may have changed since):
+                    // the next round begins with it.
+                    Err(e) => {
+                        tracing::warn!("relay: cannot read the outbox: {e}");
+                        Some(Sent::Later)
+                    }
                 };
                 let go_on = match sent {
                     Some(Sent::Done) => {

@@ -1,6 +1,7 @@
-//! The secure gateway: a legacy message (SMB, mailslot, RPC) received here
-//! for a name in `[relay] gateway` goes on, through the relay, to that
-//! name's holders on other sites.
+//! The secure gateway: a legacy message (SMB, mailslot, RPC, or as smbd
+//! hands it over in the Samba drop-in) received here for a name in
+//! `[relay] gateway`, or a messngr peer's from this LAN, goes on, through
+//! the relay, to that name's holders on other sites.
 //!
 //! Why it stays unverified: a legacy message says nothing true about its
 //! sender; NetBIOS names and source addresses are anyone's to claim on a
@@ -209,10 +210,18 @@ where
 
 /// Whether `m` is a message from this LAN for one of the gateway's
 /// `names`: a legacy one (also as smbd handed it over, in the Samba
-/// drop-in), or a messngr peer's (whose signature the gateway checked and
-/// vouches for; not a forward: that came through the relay already).
+/// drop-in), or a messngr peer's (whose signature the gateway checked; not
+/// what the relay brought, nor a forward: those went through the relay
+/// already); not one withdrawn or expired since.
 fn forwards(names: &[String], m: &Message) -> bool {
     m.direction == Direction::In
+        && !m
+            .source_addr
+            .as_deref()
+            .is_some_and(crate::relay::is_relayed_source)
+        && m.retracted_at.is_none()
+        && m.expires_at
+            .is_none_or(|t| t > messngr_store::clock::now_ms())
         && match m.transport {
             Transport::Smb | Transport::Mailslot | Transport::Rpc | Transport::Samba => !m.verified,
             Transport::Messngr => m.gateway.is_none(),
@@ -222,15 +231,28 @@ fn forwards(names: &[String], m: &Message) -> bool {
 }
 
 /// What the gateway vouches for about where `m` came from: its transport
-/// and address (`smb from 10.0.0.7`), and for a messngr peer's signed
-/// message who signed it (`messngr from 10.0.0.7, signed by bob@PC7`).
-fn origin(m: &Message) -> String {
-    let mut origin = m.transport.as_str().to_owned();
-    if let Some(a) = m.source_addr.as_deref() {
-        origin = format!("{origin} from {}", a.rsplit_once(':').map_or(a, |(h, _)| h));
-    }
+/// and address (`smb from 10.0.0.7`; smbd's hand-over has none), and for a
+/// messngr peer's signed message who signed it (`messngr from 10.0.0.7,
+/// signed by bob@PC7`), said as its key's standing here: `vetted` tells
+/// whether this host's admin vetted a host's key (a key first seen on this
+/// LAN is anyone's claim of that host).
+fn origin(m: &Message, vetted: impl Fn(&str) -> bool) -> String {
+    let mut origin = match (m.transport, m.source_addr.as_deref()) {
+        (Transport::Samba, None) => "samba hand-over (address not known)".to_owned(),
+        (t, None) => t.as_str().to_owned(),
+        (t, Some(a)) => format!(
+            "{} from {}",
+            t.as_str(),
+            a.rsplit_once(':').map_or(a, |(h, _)| h)
+        ),
+    };
     if let (true, Some(author)) = (m.verified, &m.author) {
-        origin = format!("{origin}, signed by {author}");
+        let host = author.rsplit_once('@').map_or("", |(_, h)| h);
+        origin = if vetted(host) {
+            format!("{origin}, signed by {author}")
+        } else {
+            format!("{origin}, signed by {author} (a key the gateway's admin did not vet)")
+        };
     }
     origin
 }
@@ -240,17 +262,8 @@ async fn forward(ctx: &SendContext, m: &Message) -> Forwarded {
     if ctx.relay.is_none() {
         return Forwarded::Done;
     }
-    // What the relay brought (a host on the bus that sent to a gateway
-    // name here) goes no further: its sender reaches her hosts itself.
-    if crate::relay::came_by_relay(m.source_addr.as_deref(), ctx.settings.iface.address) {
-        tracing::debug!(
-            "gateway: message {} came through the relay: not forwarded",
-            m.id
-        );
-        return Forwarded::Done;
-    }
     let name = m.to.trim().to_ascii_uppercase();
-    let origin = origin(m);
+    let origin = origin(m, |host| ctx.secure.trust().vetted(host));
     // Root's: a gateway name is owned by root here (`settings::access`).
     let opts = Options {
         secure: true,
@@ -258,6 +271,8 @@ async fn forward(ctx: &SendContext, m: &Message) -> Forwarded {
             from: m.from.trim(),
             origin: &origin,
         }),
+        // The sender's expiry goes with it.
+        expires_at: m.expires_at,
         ..Options::by(0)
     };
     // The relay down, or her hosts not in the directory now (asleep):
@@ -297,10 +312,31 @@ mod tests {
         native.author = Some("bob@PC7".into());
         native.source_addr = Some("10.0.0.7:40000".into());
         assert!(forwards(&names, &native), "a messngr peer's on this LAN");
-        assert_eq!(origin(&native), "messngr from 10.0.0.7, signed by bob@PC7");
+        assert_eq!(
+            origin(&native, |h| h == "PC7"),
+            "messngr from 10.0.0.7, signed by bob@PC7"
+        );
+        assert_eq!(
+            origin(&native, |_| false),
+            "messngr from 10.0.0.7, signed by bob@PC7 (a key the gateway's admin did not vet)"
+        );
         let mut forward = native.clone();
         forward.gateway = Some("GW2: smb from 10.1.0.9".into());
         assert!(!forwards(&names, &forward), "another gateway's forward");
+        let mut relayed = native.clone();
+        relayed.source_addr = Some("10.0.0.1:0".into());
+        assert!(!forwards(&names, &relayed), "the relay brought it");
+        let mut withdrawn = native.clone();
+        withdrawn.retracted_at = Some(1);
+        assert!(!forwards(&names, &withdrawn), "withdrawn since");
+        let mut expired = native.clone();
+        expired.expires_at = Some(1);
+        assert!(!forwards(&names, &expired), "expired since");
+        samba.source_addr = None;
+        assert_eq!(
+            origin(&samba, |_| true),
+            "samba hand-over (address not known)"
+        );
         let mut other = m.clone();
         other.to = "BOB".into();
         assert!(!forwards(&names, &other));

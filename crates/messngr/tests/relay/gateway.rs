@@ -107,19 +107,26 @@ fn a_legacy_message_to_a_gateway_reaches_the_user_on_another_site_unverified() {
 
     // A messngr peer on the gateway's LAN, with no relay of its own,
     // reaches her too: its signed message forwarded, the gateway vouching
-    // for where it came from and who signed it.
+    // for where it came from and who signed it, and whether its admin
+    // vetted that key (first seen on the LAN, it is anyone's claim).
     let pc = Daemon::start(&lan, 2, "PC2", "");
-    let sent = text(&pc.cli_ok(&["send", "ALICE", "from a messngr peer"]));
-    assert!(sent.contains("GW") || sent.contains(&gw_ip), "{sent}");
-    let got = h2.wait_inbox(2);
-    let m = got
-        .iter()
-        .find(|m| m["text"] == "from a messngr peer")
-        .expect("the peer's message");
-    assert_eq!(m["verified"], false, "{m}");
+    let from_peer = |text_sent: &str, n: usize| {
+        let sent = text(&pc.cli_ok(&["send", "ALICE", text_sent]));
+        assert!(sent.contains("GW") || sent.contains(&gw_ip), "{sent}");
+        let got = h2.wait_inbox(n);
+        let m = got
+            .iter()
+            .find(|m| m["text"] == text_sent)
+            .expect("the peer's message")
+            .clone();
+        assert_eq!(m["verified"], false, "{m}");
+        m["gateway"].as_str().expect("its gateway").to_owned()
+    };
+    let peer = format!("GW: messngr from {}, signed by root@PC2", lan.ip(2));
     assert_eq!(
-        m["gateway"],
-        format!("GW: messngr from {}, signed by root@PC2", lan.ip(2)).as_str(),
-        "{m}"
+        from_peer("from a messngr peer", 2),
+        format!("{peer} (a key the gateway's admin did not vet)")
     );
+    gw.vet(&pc, "PC2");
+    assert_eq!(from_peer("from a vetted messngr peer", 3), peer);
 }
