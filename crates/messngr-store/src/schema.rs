@@ -81,6 +81,34 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{Result, StoreError};
 
+/// The trigger that remembers a signed message gone (`gone.rs`), under
+/// the uuid `$uuid` names (an expression over `OLD`): migration 13 made
+/// it, 14 made it again with the author's uuid (`notice_id`).
+macro_rules! signed_gone_trigger {
+    ($uuid:literal) => {
+        concat!(
+            "CREATE TRIGGER messages_signed_gone AFTER DELETE ON messages
+    WHEN OLD.direction = 'in'
+        AND ((OLD.signed IS NOT NULL AND OLD.author IS NOT NULL) OR OLD.gateway IS NOT NULL)
+        AND OLD.received_at + 691200000
+            > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+        AND (OLD.expires_at IS NULL
+             OR OLD.expires_at > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+    BEGIN
+        DELETE FROM signed_gone
+            WHERE keep_until < CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);
+        INSERT INTO signed_gone (uuid, author, keep_until)
+            VALUES (",
+            $uuid,
+            ", coalesce(OLD.author, OLD.gateway), OLD.received_at + 691200000)
+            ON CONFLICT (uuid, author) DO UPDATE
+            SET keep_until = max(keep_until, excluded.keep_until);
+        DELETE FROM signed_gone WHERE id <= (SELECT max(id) FROM signed_gone) - 200000;
+    END;"
+        )
+    };
+}
+
 /// The migrations, in order; `MIGRATIONS[n]` takes version `n` to `n + 1`.
 pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: the full schema.
@@ -415,7 +443,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // is deleted, is remembered by the trigger (unless it expired, or came
     // more than 8 days ago), which also forgets what is past its time or
     // beyond the newest.
-    "CREATE TABLE signed_gone (
+    concat!(
+        "CREATE TABLE signed_gone (
         id         INTEGER PRIMARY KEY,
         uuid       TEXT NOT NULL CHECK (length(uuid) = 32),
         author     TEXT NOT NULL,
@@ -423,45 +452,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         UNIQUE (uuid, author)
     );
     CREATE INDEX signed_gone_by_time ON signed_gone(keep_until);
-    CREATE TRIGGER messages_signed_gone AFTER DELETE ON messages
-    WHEN OLD.direction = 'in'
-        AND ((OLD.signed IS NOT NULL AND OLD.author IS NOT NULL) OR OLD.gateway IS NOT NULL)
-        AND OLD.received_at + 691200000
-            > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
-        AND (OLD.expires_at IS NULL
-             OR OLD.expires_at > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
-    BEGIN
-        DELETE FROM signed_gone
-            WHERE keep_until < CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);
-        INSERT INTO signed_gone (uuid, author, keep_until)
-            VALUES (OLD.uuid, coalesce(OLD.author, OLD.gateway), OLD.received_at + 691200000)
-            ON CONFLICT (uuid, author) DO UPDATE
-            SET keep_until = max(keep_until, excluded.keep_until);
-        DELETE FROM signed_gone WHERE id <= (SELECT max(id) FROM signed_gone) - 200000;
-    END;",
+    ",
+        signed_gone_trigger!("OLD.uuid")
+    ),
     // 14: a received message whose uuid another author's message held is
     // stored under a uuid of its own, with its author's as `notice_id`
     // (`uuids.rs`); a gone one is remembered under its author's uuid,
     // which `notice_id` holds when set (for every other signed message
     // received, `notice_id` is its uuid already: nothing changes for them).
-    "DROP TRIGGER messages_signed_gone;
-    CREATE TRIGGER messages_signed_gone AFTER DELETE ON messages
-    WHEN OLD.direction = 'in'
-        AND ((OLD.signed IS NOT NULL AND OLD.author IS NOT NULL) OR OLD.gateway IS NOT NULL)
-        AND OLD.received_at + 691200000
-            > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
-        AND (OLD.expires_at IS NULL
-             OR OLD.expires_at > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
-    BEGIN
-        DELETE FROM signed_gone
-            WHERE keep_until < CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);
-        INSERT INTO signed_gone (uuid, author, keep_until)
-            VALUES (coalesce(OLD.notice_id, OLD.uuid), coalesce(OLD.author, OLD.gateway),
-                    OLD.received_at + 691200000)
-            ON CONFLICT (uuid, author) DO UPDATE
-            SET keep_until = max(keep_until, excluded.keep_until);
-        DELETE FROM signed_gone WHERE id <= (SELECT max(id) FROM signed_gone) - 200000;
-    END;",
+    concat!(
+        "DROP TRIGGER messages_signed_gone;\n",
+        signed_gone_trigger!("coalesce(OLD.notice_id, OLD.uuid)")
+    ),
 ];
 
 /// `message_counts.block` is `id >> COUNT_BLOCK_SHIFT` (the triggers of

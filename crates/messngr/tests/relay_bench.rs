@@ -38,6 +38,7 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use async_nats::jetstream::consumer::{AckPolicy, PullConsumer};
 use messngr_api::{Client, Send, Unread};
 use messngr_lan::Lan;
 use support::{Daemon, NatsCluster, block_on_in, wait_for};
@@ -279,26 +280,32 @@ fn raw(
     })
 }
 
+/// `stream`'s durable pull consumer `name`, acking by `ack`.
+async fn durable(
+    stream: &async_nats::jetstream::stream::Stream,
+    name: &str,
+    ack: AckPolicy,
+) -> PullConsumer {
+    let config = async_nats::jetstream::consumer::pull::Config {
+        durable_name: Some(name.into()),
+        ack_policy: ack,
+        max_ack_pending: 1024,
+        ..Default::default()
+    };
+    stream
+        .get_or_create_consumer(name, config)
+        .await
+        .expect("consumer")
+}
+
 /// Takes `stream`'s messages through a durable pull consumer, 64 at a
 /// time, double-acking each as `relay::mail` does; counts them in `taken`.
 async fn take_all(
     stream: async_nats::jetstream::stream::Stream,
     taken: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 ) {
-    use async_nats::jetstream::consumer;
     use futures_util::TryStreamExt;
-    let c: consumer::PullConsumer = stream
-        .get_or_create_consumer(
-            "bench",
-            consumer::pull::Config {
-                durable_name: Some("bench".into()),
-                ack_policy: consumer::AckPolicy::Explicit,
-                max_ack_pending: 1024,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("consumer");
+    let c = durable(&stream, "bench", AckPolicy::Explicit).await;
     let messages = c.messages().await.expect("messages");
     tokio::spawn(messages.try_for_each_concurrent(64, move |m| {
         let taken = taken.clone();
@@ -317,20 +324,8 @@ async fn take_batched(
     stream: async_nats::jetstream::stream::Stream,
     taken: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 ) {
-    use async_nats::jetstream::consumer;
     use futures_util::StreamExt;
-    let c: consumer::PullConsumer = stream
-        .get_or_create_consumer(
-            "batch",
-            consumer::pull::Config {
-                durable_name: Some("batch".into()),
-                ack_policy: consumer::AckPolicy::All,
-                max_ack_pending: 1024,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("consumer");
+    let c = durable(&stream, "batch", AckPolicy::All).await;
     tokio::spawn(async move {
         loop {
             let Ok(mut batch) = c

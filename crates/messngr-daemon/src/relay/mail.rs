@@ -294,11 +294,6 @@ pub(crate) fn is_relayed_source(source_addr: &str) -> bool {
         .is_ok_and(|a| a.port() == 0)
 }
 
-/// Whether a stored `source_addr` is [`relayed_source`]'s.
-pub(crate) fn came_by_relay(source_addr: Option<&str>, address: std::net::Ipv4Addr) -> bool {
-    source_addr.and_then(|s| s.parse().ok()) == Some(relayed_source(address))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

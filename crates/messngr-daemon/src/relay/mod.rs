@@ -42,9 +42,7 @@ pub(crate) use directory::{Found, ORGANISATION, held_here, is_relay_group, to_a_
 pub(crate) use dropped::Kind as DropKind;
 pub(crate) use error::LookupError;
 pub(crate) use error::RelayError;
-pub(crate) use mail::{
-    MAX_AGE, MAX_ENVELOPE, Settle, Taken, came_by_relay, is_relayed_source, relayed_source,
-};
+pub(crate) use mail::{MAX_AGE, MAX_ENVELOPE, Settle, Taken, is_relayed_source, relayed_source};
 pub use permissions::nats_permissions;
 
 use crate::registry::Registry;

@@ -122,23 +122,12 @@ pub(super) async fn changed(
     let reached = store.receipts(sent.uuid.clone()).await.map_err(|e| {
         SendError::Network(format!("cannot read the recipients of message {id}: {e}"))
     })?;
-    // The sender's copy follows.
-    if let (Some(a), Some(author)) = (&alert, &sent.author)
-        && let Err(e) = store
-            .set_repeats(sent.uuid.clone(), author.clone(), a.repeats)
-            .await
-    {
-        tracing::warn!("sent alert {id}: the sender's count not kept: {e}");
-    }
     if !reached.is_empty() {
         // Those that have it get the notice as any (which changes the
         // sender's copy too).
         return Ok(None);
     }
-    let at = messngr_store::clock::now_ms();
-    if let Err(e) = store.change_sent(id, text.map(str::to_owned), at).await {
-        tracing::warn!("sent message {id}: the sender's copy not changed: {e}");
-    }
+    super::notice::follow(ctx, sent, change, text.unwrap_or_default()).await;
     tracing::info!(
         "sent message {id}, kept here for the relay, {} before it left",
         if text.is_some() {

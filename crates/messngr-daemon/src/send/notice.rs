@@ -184,8 +184,25 @@ pub(crate) async fn apply(
             }),
         }
     }
-    // The sender's copy follows (`track` and `remind` show what is current).
-    if let (Change::Alert { repeats, .. }, Some(author)) = (&change, &sent.author)
+    follow(ctx, &sent, &change, &text).await;
+    tracing::info!(
+        "notice on sent message {id}: {} reached, {} not",
+        view.reached.len(),
+        view.failed.len()
+    );
+    Ok(view)
+}
+
+/// The sender's copy of `sent` follows `change` (new `text`, withdrawn,
+/// an alert's count): `track` and `remind` show what is current.
+pub(super) async fn follow(
+    ctx: &SendContext,
+    sent: &messngr_store::Message,
+    change: &Change,
+    text: &str,
+) {
+    let (id, store) = (sent.id, ctx.inbox.handle());
+    if let (Change::Alert { repeats, .. }, Some(author)) = (change, &sent.author)
         && let Err(e) = store
             .set_repeats(sent.uuid.clone(), author.clone(), *repeats)
             .await
@@ -193,7 +210,7 @@ pub(crate) async fn apply(
         tracing::warn!("sent alert {id}: the sender's count not kept: {e}");
     }
     let own = match change {
-        Change::Update(_) | Change::Alert { .. } => Some(Some(text)),
+        Change::Update(_) | Change::Alert { .. } => Some(Some(text.to_owned())),
         Change::Retract => Some(None),
         Change::Remind => None,
     };
@@ -204,12 +221,6 @@ pub(crate) async fn apply(
     {
         tracing::warn!("sent message {id}: the sender's copy not changed: {e}");
     }
-    tracing::info!(
-        "notice on sent message {id}: {} reached, {} not",
-        view.reached.len(),
-        view.failed.len()
-    );
-    Ok(view)
 }
 
 /// The host a recipient label names (`ALICE@H2` → `H2`, `H2` → `H2`).

@@ -48,7 +48,9 @@ pub(crate) fn on_read(ctx: &SendContext, uid: u32, m: &Message) {
         return;
     }
     if let Some(relay) = &ctx.relay
-        && crate::relay::came_by_relay(m.source_addr.as_deref(), ctx.settings.iface.address)
+        && m.source_addr
+            .as_deref()
+            .is_some_and(crate::relay::is_relayed_source)
     {
         let Some(uuid) = hex::decode(&notice)
             .ok()
